@@ -1,0 +1,148 @@
+"""The plugin contract: what a provider yields and how it is described.
+
+Providers live outside the engine (``phigate_providers`` or third-party packages) and are
+found through the ``phigate.providers`` entry point group. A provider turns what it reads into
+:class:`Resource` records of a normalised *kind*; anything it could not read is yielded as a
+:class:`CollectionError` so that the engine reports ``error`` instead of silently passing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+#: The normalised kinds. Each has a JSON Schema in ``phigate/schemas/kinds``.
+KINDS: tuple[str, ...] = (
+    "account",
+    "region_settings",
+    "object_store",
+    "database",
+    "table",
+    "volume",
+    "key",
+    "principal",
+    "access_policy",
+    "db_server",
+    "db_schema",
+)
+
+#: Data classes a classification step can give a resource.
+DATA_CLASSES: tuple[str, ...] = ("clinical", "administrative", "public", "unclassified")
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A value the source cannot know yet (e.g. a Terraform value known only after apply).
+
+    Any comparison that reads it is ``error``, never ``pass``.
+    """
+
+    reason: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One normalised resource.
+
+    ``attributes`` hold the kind's normalised attributes (validated by the kind's schema);
+    references to other resources are their ids. ``raw`` is what the source returned, for
+    policies written against provider-native ``types``.
+    """
+
+    id: str
+    type: str
+    kind: str
+    provider: str
+    scope: str = ""
+    region: str | None = None
+    name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    data_class: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: Top-level resource fields a policy path may start with (besides the kind's attributes).
+COMMON_FIELDS: frozenset[str] = frozenset(
+    {"id", "type", "kind", "provider", "scope", "region", "name", "tags", "data_class", "raw"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionError:
+    """Something a provider could not read. It turns into ``error`` findings.
+
+    ``kinds``/``types`` name what is affected, so every policy that would have looked at it
+    reports ``error`` for ``resource_id`` (or for the whole scope when that is ``None``).
+    """
+
+    provider: str
+    message: str
+    scope: str = ""
+    region: str | None = None
+    kinds: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    resource_id: str | None = None
+    permission: str | None = None
+
+
+Record = Resource | CollectionError
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a provider instance covers, for the report (an account, a project, a file …)."""
+
+    provider: str
+    scope: str
+    regions: tuple[str, ...] = ()
+
+
+class InputError(Exception):
+    """A problem with user input (a target, a file, an option) that a provider detected.
+
+    The CLI reports it and exits 2; ``location`` is ``FILE:LINE:COL`` where known.
+    """
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A source of resources.
+
+    Class attributes describe the provider for ``phigate providers``; ``permissions`` lists
+    every read-only permission it needs (it must never call anything else).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    permissions: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
+        """Declare the provider's own command-line options."""
+
+    @classmethod
+    def claims(cls, target: str) -> bool:
+        """True when a positional TARGET (a path) belongs to this provider, by its content."""
+
+    @classmethod
+    def configure(
+        cls, targets: list[str], options: argparse.Namespace, settings: Mapping[str, Any]
+    ) -> list[Provider]:
+        """Build instances from claimed targets, options and the config file's section."""
+
+    def scopes(self) -> list[Scope]:
+        """What this instance covers."""
+
+    def collect(self) -> Iterator[Record]:
+        """Yield resources and collection errors. Must not raise for what it could not read."""

@@ -1,0 +1,108 @@
+"""Policies, findings and run results: immutable values the engine and reporters share."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phigate.conditions import Condition
+    from phigate.paths import Inverse
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.upper()]
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A compiled policy: conditions are built once, nothing is parsed per resource."""
+
+    id: str
+    title: str
+    severity: Severity
+    kinds: frozenset[str]
+    types: tuple[str, ...]
+    where: Condition | None
+    check: Condition
+    controls: Mapping[str, tuple[str, ...]]
+    rationale: str
+    remediation: Mapping[str, str]
+    params: Mapping[str, Any]
+    source: str
+    #: Policies that follow references or derived lists wait for the whole inventory.
+    needs_index: bool = False
+    #: (kind, field) pairs read on referenced resources: what the slim index must keep.
+    remote_fields: frozenset[tuple[str, str]] = frozenset()
+    inverses: frozenset[Inverse] = frozenset()
+
+    def applies_to_type(self, resource_type: str) -> bool:
+        if not self.types:
+            return True
+        return any(resource_type == t or (t.endswith("*") and resource_type.startswith(t[:-1]))
+                   for t in self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    """What a finding says about its resource (never its raw data)."""
+
+    id: str
+    type: str
+    kind: str
+    provider: str
+    scope: str = ""
+    region: str | None = None
+    name: str | None = None
+    data_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One piece of evidence: an attribute path, the test applied and the value seen."""
+
+    path: str
+    op: str
+    expected: Any
+    observed: Any
+    outcome: str  # "true", "false" or "error"
+    note: str = ""
+    #: This observation weighs against compliance (false where true was needed, or vice versa).
+    against: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    policy_id: str
+    title: str
+    severity: Severity
+    status: Status
+    resource: ResourceRef
+    message: str
+    evidence: tuple[Observation, ...] = ()
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.policy_id, self.resource.id, self.status.value)

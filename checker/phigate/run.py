@@ -1,0 +1,85 @@
+"""One scan: collect from providers, evaluate, keep what the reports need."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from phigate import __version__
+from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.config import Config
+from phigate.evaluate import Evaluator, InventoryIndex, Outcome, explain
+from phigate.model import Finding, Policy, Severity, Status
+
+
+@dataclass
+class RunResult:
+    """Everything a report needs. Passing and skipped outcomes are counted, not kept, unless
+    ``keep_passed`` asks for them (the estate may hold millions of resources)."""
+
+    policies: Sequence[Policy]
+    scopes: list[Scope]
+    started: dt.datetime
+    finished: dt.datetime | None = None
+    findings: list[Finding] = field(default_factory=list)
+    collection_errors: list[CollectionError] = field(default_factory=list)
+    counts: dict[str, Counter[Status]] = field(default_factory=lambda: defaultdict(Counter))
+    resources_seen: int = 0
+    tool_version: str = __version__
+
+    def totals(self) -> Counter[Status]:
+        total: Counter[Status] = Counter()
+        for per_policy in self.counts.values():
+            total.update(per_policy)
+        return total
+
+    def exit_code(self, fail_on: Severity) -> int:
+        """0 clean; 1 failures at or above ``fail_on``; 3 evidence incomplete (wins over 1)."""
+        totals = self.totals()
+        if totals[Status.ERROR] or self.collection_errors:
+            return 3
+        if any(f.status is Status.FAIL and f.severity >= fail_on for f in self.findings):
+            return 1
+        return 0
+
+
+def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config,
+         keep_passed: bool = False,
+         progress: Callable[[int], None] | None = None) -> RunResult:
+    """Collect from every provider and evaluate. Provider input errors propagate (exit 2)."""
+    evaluator = Evaluator(policies, config)
+    index = InventoryIndex(evaluator.policies)
+    result = RunResult(policies=evaluator.policies,
+                       scopes=[s for p in providers for s in p.scopes()],
+                       started=dt.datetime.now(dt.UTC))
+    records = _counted(_chain(providers, result), result, progress)
+    for outcome in evaluator.run(records, index):
+        result.counts[outcome.policy.id][outcome.status] += 1
+        if keep_passed or outcome.status in (Status.FAIL, Status.ERROR, Status.WAIVED):
+            result.findings.append(explain(outcome, index))
+    result.findings.sort(key=Finding.sort_key)
+    result.finished = dt.datetime.now(dt.UTC)
+    return result
+
+
+def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]:
+    for provider in providers:
+        for record in provider.collect():
+            if isinstance(record, CollectionError):
+                result.collection_errors.append(record)
+            yield record
+
+
+def _counted(records: Iterable[Record], result: RunResult,
+             progress: Callable[[int], None] | None) -> Iterator[Record]:
+    for record in records:
+        if not isinstance(record, CollectionError):
+            result.resources_seen += 1
+            if progress is not None and result.resources_seen % 1000 == 0:
+                progress(result.resources_seen)
+        yield record
+
+
+__all__ = ["RunResult", "scan", "Outcome"]

@@ -1,0 +1,1 @@
+"""Bundled JSON Schemas (policy, report, snapshot, config, one per resource kind)."""

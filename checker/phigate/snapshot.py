@@ -1,0 +1,158 @@
+"""phigate's own inventory format: writing it, and validating what is read back.
+
+A snapshot lets a supplier hand over its inventory instead of credentials, and lets an audit be
+replayed. It keeps collection errors too, so a replay reports ``error`` wherever the original
+collection could not see. Readers live in ``phigate_providers.snapshot``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
+from typing import IO, Any
+
+import fastjsonschema
+import jsonschema
+
+from phigate import __version__
+from phigate.api import KINDS, CollectionError, Record, Resource, Scope
+from phigate.problems import Problem, json_pointer
+from phigate.schema_files import document_schema, kind_schema
+from phigate.validation import errors_to_problems
+from phigate.yamlsafe import Located, load_text
+
+FORMAT_VERSION = 1
+HEADER_KEY = "phigate_snapshot"
+
+
+def header(scopes: Iterable[Scope]) -> dict[str, Any]:
+    return {
+        HEADER_KEY: FORMAT_VERSION,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tool": {"name": "phigate", "version": __version__},
+        "scopes": [{"provider": s.provider, "scope": s.scope, "regions": list(s.regions)}
+                   for s in scopes],
+    }
+
+
+def resource_to_json(resource: Resource) -> dict[str, Any]:
+    return {
+        "id": resource.id, "type": resource.type, "kind": resource.kind,
+        "provider": resource.provider, "scope": resource.scope, "region": resource.region,
+        "name": resource.name, "tags": dict(resource.tags), "data_class": resource.data_class,
+        "attributes": dict(resource.attributes), "raw": dict(resource.raw),
+    }
+
+
+def error_to_json(error: CollectionError) -> dict[str, Any]:
+    data = asdict(error)
+    data["kinds"], data["types"] = list(error.kinds), list(error.types)
+    return data
+
+
+def write_jsonl(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]) -> int:
+    """Stream records as JSON Lines; returns how many were written."""
+    out.write(json.dumps(header(scopes), sort_keys=True) + "\n")
+    count = 0
+    for record in records:
+        if isinstance(record, CollectionError):
+            line: dict[str, Any] = {"error": error_to_json(record)}
+        else:
+            line = resource_to_json(record)
+        out.write(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        count += 1
+    return count
+
+
+def write_document(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]) -> int:
+    """Write one JSON document (resources sorted by id, for stable diffs)."""
+    resources, errors = [], []
+    for record in records:
+        if isinstance(record, CollectionError):
+            errors.append(error_to_json(record))
+        else:
+            resources.append(resource_to_json(record))
+    doc = header(scopes)
+    doc["resources"] = sorted(resources, key=lambda r: (r["id"], r["type"]))
+    doc["errors"] = errors
+    json.dump(doc, out, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    out.write("\n")
+    return len(resources) + len(errors)
+
+
+class RecordValidator:
+    """Validates records against the resource and kind schemas.
+
+    The fast path is a compiled validator (a few microseconds a resource); only an invalid
+    record is re-checked with jsonschema to produce every precise message.
+    """
+
+    def __init__(self) -> None:
+        self._envelope = fastjsonschema.compile(document_schema("resource"))
+        self._kinds: dict[str, Callable[[Any], Any]] = {
+            kind: fastjsonschema.compile(kind_schema(kind)) for kind in KINDS}
+        self._error = fastjsonschema.compile(document_schema("snapshot")["$defs"]["error"])
+
+    def is_valid(self, data: Any) -> bool:
+        try:
+            if isinstance(data, dict) and "error" in data and len(data) == 1:
+                self._error(data["error"])
+                return True
+            self._envelope(data)
+            self._kinds[data["kind"]](data.get("attributes", {}))
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
+        """Every problem of an invalid record, located in ``file``."""
+        if isinstance(data, dict) and "error" in data and len(data) == 1:
+            schema = document_schema("snapshot")["$defs"]["error"]
+            errors = jsonschema.Draft202012Validator(schema).iter_errors(data["error"])
+            return errors_to_problems(errors, located, file, base=(*base, "error"))
+        found = errors_to_problems(_resource_validator().iter_errors(data), located, file, base=base)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        attributes = data.get("attributes", {}) if isinstance(data, dict) else {}
+        if kind in KINDS:
+            validator = jsonschema.Draft202012Validator(kind_schema(kind))
+            found += errors_to_problems(validator.iter_errors(attributes), located, file,
+                                        base=(*base, "attributes"))
+        return found or [Problem(file, *located.at(json_pointer(base)), "invalid record",
+                                 json_pointer(base))]
+
+
+def _resource_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(document_schema("resource"))
+
+
+def resource_from_json(data: dict[str, Any]) -> Resource:
+    """Build a resource from a validated record."""
+    return Resource(
+        id=data["id"], type=data["type"], kind=data["kind"], provider=data["provider"],
+        scope=data.get("scope", ""), region=data.get("region"), name=data.get("name"),
+        tags=data.get("tags") or {}, data_class=data.get("data_class"),
+        attributes=data.get("attributes") or {}, raw=data.get("raw") or {},
+    )
+
+
+def error_from_json(data: dict[str, Any]) -> CollectionError:
+    return CollectionError(
+        provider=data["provider"], message=data["message"], scope=data.get("scope", ""),
+        region=data.get("region"), kinds=tuple(data.get("kinds", ())),
+        types=tuple(data.get("types", ())), resource_id=data.get("resource_id"),
+        permission=data.get("permission"),
+    )
+
+
+def locate(text: str, file: str) -> Located:
+    """Positions for a JSON/YAML text that failed validation (the slow path only)."""
+    docs, _ = load_text(text, file)
+    return docs[0] if docs else Located(None, {}, {})
+
+
+def iter_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line

@@ -1,0 +1,1 @@
+"""The bundled policy packs, shipped as package data (YAML only)."""

@@ -1,0 +1,269 @@
+"""The snapshot provider: reads inventories in phigate's normalised format.
+
+Accepts JSON, YAML, JSON Lines (streamed line by line, for millions of resources) and folders of
+them. Every record is validated against the resource and kind schemas; a broken snapshot stops
+the run with every problem located as ``FILE:LINE:COL`` (exit 2), never a partial scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from phigate.api import InputError, Record, Scope
+from phigate.problems import Problem, ProblemsError, json_pointer
+from phigate.snapshot import (
+    HEADER_KEY,
+    RecordValidator,
+    error_from_json,
+    locate,
+    resource_from_json,
+)
+from phigate.validation import schema_problems
+from phigate.yamlsafe import Located, load_file
+
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+MAX_YAML_BYTES = 64 * 1024 * 1024
+MAX_PROBLEMS = 200
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"duplicate key '{key}'")
+            seen.add(key)
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+
+
+def _sniff(path: Path) -> str | None:
+    """'jsonl', 'json', 'yaml' when ``path`` holds a phigate snapshot, else None."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return None
+    text = head.decode("utf-8", errors="replace")
+    first = text.split("\n", 1)[0].strip()
+    if HEADER_KEY not in text:
+        return None
+    if first.startswith("{") and first.endswith("}") and HEADER_KEY in first:
+        try:
+            data = json.loads(first)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "resources" not in data:
+            return "jsonl"
+    return "json" if text.lstrip().startswith("{") else "yaml"
+
+
+class SnapshotProvider:
+    """Reads phigate snapshots given as positional targets."""
+
+    name: ClassVar[str] = "snapshot"
+    description: ClassVar[str] = "phigate snapshots (JSON, YAML, JSON Lines, or folders of them)"
+    permissions: ClassVar[tuple[str, ...]] = ("read access to the snapshot files",)
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self._validator: RecordValidator | None = None
+
+    @classmethod
+    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
+        """Snapshots are positional targets; no options of their own."""
+
+    @classmethod
+    def claims(cls, target: str) -> bool:
+        path = Path(target)
+        if path.is_dir():
+            return any(_sniff(p) for p in _files(path))
+        return path.is_file() and _sniff(path) is not None
+
+    @classmethod
+    def configure(cls, targets: list[str], options: argparse.Namespace,
+                  settings: Mapping[str, Any]) -> list[SnapshotProvider]:
+        paths = [Path(t) for t in targets] + [Path(p) for p in settings.get("paths", [])]
+        return [cls(paths)] if paths else []
+
+    def scopes(self) -> list[Scope]:
+        return [Scope("snapshot", str(p)) for p in self.paths]
+
+    def collect(self) -> Iterator[Record]:
+        self._validator = RecordValidator()
+        problems: list[Problem] = []
+        for path in self.paths:
+            files = _files(path) if path.is_dir() else [path]
+            if not files:
+                problems.append(Problem(str(path), 1, 1, "no snapshot files in this folder"))
+            for file in files:
+                yield from self._read(file, problems)
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+        if problems:
+            raise ProblemsError(problems[:MAX_PROBLEMS])
+
+    def _read(self, file: Path, problems: list[Problem]) -> Iterator[Record]:
+        kind = _sniff(file)
+        if kind is None:
+            problems.append(Problem(str(file), 1, 1, f"not a phigate snapshot (no '{HEADER_KEY}' "
+                                    "header; see `phigate schema snapshot`)"))
+            return
+        if kind == "jsonl":
+            yield from self._read_lines(file, problems)
+        else:
+            yield from self._read_document(file, kind, problems)
+
+    def _read_lines(self, file: Path, problems: list[Problem]) -> Iterator[Record]:
+        assert self._validator is not None
+        is_valid, name = self._validator.is_valid, str(file)
+        try:
+            stream = file.open(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read snapshot: {exc.strerror}", f"{file}:1:1") from exc
+        with stream:
+            try:
+                for number, line in enumerate(stream, start=1):
+                    if number == 1 or not line.strip():
+                        if number == 1:
+                            problems.extend(_check_header(line, name))
+                        continue
+                    try:
+                        data = _json(line)
+                    except (ValueError, DuplicateKey) as exc:
+                        problems.append(_json_problem(exc, name, number))
+                        continue
+                    if not is_valid(data):
+                        problems.extend(self._validator.problems(
+                            data, _line_positions(locate(line, name), number), name, ()))
+                        continue
+                    yield _record(data)
+                    if len(problems) >= MAX_PROBLEMS:
+                        return
+            except UnicodeDecodeError:
+                problems.append(Problem(name, 1, 1, "file is not valid UTF-8"))
+
+    def _read_document(self, file: Path, kind: str, problems: list[Problem]) -> Iterator[Record]:
+        assert self._validator is not None
+        name = str(file)
+        if kind == "yaml":
+            docs, found = load_file(file, max_bytes=MAX_YAML_BYTES)
+            if found:
+                problems.extend(found)
+                return
+            located = docs[0] if len(docs) == 1 else Located(None, {}, {})
+            if len(docs) != 1:
+                problems.append(Problem(name, 1, 1, "a YAML snapshot holds exactly one document"))
+                return
+            data: Any = located.data
+        else:
+            try:
+                if file.stat().st_size > MAX_DOCUMENT_BYTES:
+                    problems.append(Problem(name, 1, 1, "snapshot document too large; use JSON Lines"))
+                    return
+                text = file.read_text(encoding="utf-8")
+                data = _json(text)
+            except (ValueError, DuplicateKey) as exc:
+                problems.append(_json_problem(exc, name, 0))
+                return
+            except OSError as exc:
+                problems.append(Problem(name, 1, 1, f"cannot read snapshot: {exc.strerror}"))
+                return
+            located = Located(data, {}, {})
+        if not isinstance(data, dict):
+            problems.append(Problem(name, 1, 1, "a snapshot is a mapping"))
+            return
+        header = {k: v for k, v in data.items() if k not in ("resources", "errors")}
+        bad_header = _header_problems(header, located, name)
+        records = [("resources", i, r) for i, r in enumerate(_list(data, "resources"))]
+        records += [("errors", i, {"error": e}) for i, e in enumerate(_list(data, "errors"))]
+        for key in ("resources", "errors"):
+            if key in data and not isinstance(data[key], list):
+                problems.append(Problem(name, *_position(located, f"/{key}"), f"'{key}' must be a list",
+                                        f"/{key}"))
+        problems.extend(bad_header)
+        for section, i, record in records:
+            if self._validator.is_valid(record):
+                yield _record(record)
+                continue
+            if not located.positions:
+                located = locate(file.read_text(encoding="utf-8"), name)
+            base: tuple[Any, ...] = (section, i) if section == "resources" else (section, i)
+            body = record["error"] if section == "errors" else record
+            problems.extend(self._validator.problems(
+                body if section == "resources" else {"error": body}, located, name,
+                base if section == "resources" else (section,) + (i,)))
+            if len(problems) >= MAX_PROBLEMS:
+                return
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    return value if isinstance(value, list) else []
+
+
+def _record(data: dict[str, Any]) -> Record:
+    if "error" in data and len(data) == 1:
+        return error_from_json(data["error"])
+    return resource_from_json(data)
+
+
+def _position(located: Located, pointer: str) -> tuple[int, int]:
+    return located.at(pointer) if located.positions else (1, 1)
+
+
+def _check_header(line: str, file: str) -> list[Problem]:
+    try:
+        data = _json(line)
+    except (ValueError, DuplicateKey) as exc:
+        return [_json_problem(exc, file, 1)]
+    return _header_problems(data, _line_positions(locate(line, file), 1), file)
+
+
+def _header_problems(data: Any, located: Located, file: str) -> list[Problem]:
+    wrapper = Located(data, located.positions, located.key_positions)
+    found = schema_problems("snapshot", wrapper, file) if isinstance(data, dict) else []
+    if isinstance(data, dict) and data.get(HEADER_KEY) not in (1, None):
+        return [Problem(file, *_position(located, f"/{HEADER_KEY}"),
+                        f"unsupported snapshot version {data.get(HEADER_KEY)!r} (this phigate reads 1)",
+                        f"/{HEADER_KEY}")]
+    return found
+
+
+def _line_positions(located: Located, line: int) -> Located:
+    """Shift positions of a one-line document to its line in the file."""
+    shift = line - 1
+    return Located(located.data,
+                   {k: (v[0] + shift, v[1]) for k, v in located.positions.items()},
+                   {k: (v[0] + shift, v[1]) for k, v in located.key_positions.items()})
+
+
+def _json_problem(exc: Exception, file: str, line: int) -> Problem:
+    if isinstance(exc, json.JSONDecodeError):
+        return Problem(file, exc.lineno + max(line - 1, 0), exc.colno, f"invalid JSON: {exc.msg}")
+    return Problem(file, max(line, 1), 1, f"invalid JSON: {exc}")
+
+
+__all__ = ["SnapshotProvider", "json_pointer"]
