@@ -105,6 +105,11 @@ def make_getter(path: CompiledPath, start: str) -> Getter:
     return walk
 
 
+def _reads_open_map(path: CompiledPath, start: str) -> bool:
+    first = path.steps[0] if path.steps else None
+    return start != "element" and isinstance(first, Field) and first.name in ("tags", "raw")
+
+
 def _not_object(value: Any) -> Any:
     """What a field of a non-mapping is: null under null, unknown under unknown, else missing."""
     if value is None or type(value) is Unknown:
@@ -146,12 +151,14 @@ class Leaf(Condition):
                  predicate: Predicate) -> None:
         self.path, self.op, self.expected, self.predicate = path, op, expected, predicate
         self.get = get = make_getter(path, start)
-        is_exists = op == "exists"
+        # Tags and raw data are read whole, so a key absent there is a real answer; any other
+        # absent attribute was not seen, and even `exists` cannot decide on it.
+        absent_is_answer = op == "exists" and _reads_open_map(path, start)
 
         def test(subject: Any, index: Index) -> bool | None:
             value = get(subject, index)
             if value is MISSING:
-                return (not expected) if is_exists else None
+                return (not expected) if absent_is_answer else None
             if type(value) is Unknown:
                 return None
             try:
