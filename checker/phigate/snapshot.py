@@ -107,11 +107,7 @@ class RecordValidator:
         return True
 
     def problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
-        """Every problem of an invalid record, located in ``file``."""
-        if isinstance(data, dict) and "error" in data and len(data) == 1:
-            schema = document_schema("snapshot")["$defs"]["error"]
-            errors = jsonschema.Draft202012Validator(schema).iter_errors(data["error"])
-            return errors_to_problems(errors, located, file, base=(*base, "error"))
+        """Every problem of an invalid resource record at ``base``, located in ``file``."""
         found = errors_to_problems(_resource_validator().iter_errors(data), located, file, base=base)
         kind = data.get("kind") if isinstance(data, dict) else None
         attributes = data.get("attributes", {}) if isinstance(data, dict) else {}
@@ -121,6 +117,14 @@ class RecordValidator:
                                         base=(*base, "attributes"))
         return found or [Problem(file, *located.at(json_pointer(base)), "invalid record",
                                  json_pointer(base))]
+
+    def error_problems(self, body: Any, located: Located, file: str,
+                       base: tuple[Any, ...]) -> list[Problem]:
+        """Every problem of an invalid collection-error record whose body sits at ``base``."""
+        schema = document_schema("snapshot")["$defs"]["error"]
+        errors = jsonschema.Draft202012Validator(schema).iter_errors(body)
+        return errors_to_problems(errors, located, file, base=base) or [
+            Problem(file, *located.at(json_pointer(base)), "invalid error record", json_pointer(base))]
 
 
 def _resource_validator() -> jsonschema.Draft202012Validator:

@@ -49,6 +49,9 @@ class Located:
         return self.key_positions.get(pointer) or self.at(pointer)
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _Builder:
     """Turns a composed node graph into plain data, checking the limits as it goes."""
 
@@ -75,6 +78,9 @@ class _Builder:
             raise _TooLarge(node, f"nesting deeper than {MAX_DEPTH} levels")
         pointer = json_pointer(path)
         self.positions.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            self.problem(node, f"unsupported YAML tag {node.tag}", path)
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):

@@ -85,6 +85,7 @@ class SnapshotProvider:
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
         self._validator: RecordValidator | None = None
+        self._seen: set[str] = set()
 
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
@@ -146,13 +147,17 @@ class SnapshotProvider:
                             problems.extend(_check_header(line, name))
                         continue
                     try:
-                        data = _json(line)
+                        data = _json(line.rstrip("\r\n"))
                     except (ValueError, DuplicateKey) as exc:
                         problems.append(_json_problem(exc, name, number))
                         continue
                     if not is_valid(data):
-                        problems.extend(self._validator.problems(
-                            data, _line_positions(locate(line, name), number), name, ()))
+                        problems.extend(self._problems(data, _line_positions(
+                            locate(line, name), number), name, (), ("error",)))
+                        continue
+                    duplicate = _duplicate(self._seen, data, name, number, 1, "/id")
+                    if duplicate is not None:
+                        problems.append(duplicate)
                         continue
                     yield _record(data)
                     if len(problems) >= MAX_PROBLEMS:
@@ -201,17 +206,28 @@ class SnapshotProvider:
         problems.extend(bad_header)
         for section, i, record in records:
             if self._validator.is_valid(record):
-                yield _record(record)
+                pointer = f"/{section}/{i}/id"
+                duplicate = _duplicate(self._seen, record, name, 1, 1, pointer)
+                if duplicate is None:
+                    yield _record(record)
+                    continue
+                if not located.positions:
+                    located = locate(file.read_text(encoding="utf-8"), name)
+                problems.append(Problem(name, *located.at(pointer), duplicate.message, pointer))
                 continue
             if not located.positions:
                 located = locate(file.read_text(encoding="utf-8"), name)
-            base: tuple[Any, ...] = (section, i) if section == "resources" else (section, i)
-            body = record["error"] if section == "errors" else record
-            problems.extend(self._validator.problems(
-                body if section == "resources" else {"error": body}, located, name,
-                base if section == "resources" else (section,) + (i,)))
+            problems.extend(self._problems(record, located, name, (section, i), (section, i)))
             if len(problems) >= MAX_PROBLEMS:
                 return
+
+
+    def _problems(self, record: Any, located: Located, file: str,
+                  resource_base: tuple[Any, ...], error_base: tuple[Any, ...]) -> list[Problem]:
+        assert self._validator is not None
+        if isinstance(record, dict) and "error" in record and len(record) == 1:
+            return self._validator.error_problems(record["error"], located, file, error_base)
+        return self._validator.problems(record, located, file, resource_base)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -222,6 +238,18 @@ def _files(folder: Path) -> list[Path]:
 def _list(data: dict[str, Any], key: str) -> list[Any]:
     value = data.get(key, [])
     return value if isinstance(value, list) else []
+
+
+def _duplicate(seen: set[str], data: dict[str, Any], file: str, line: int, col: int,
+               pointer: str) -> Problem | None:
+    """Two resources with one id would make references ambiguous: refuse the snapshot."""
+    if "error" in data and len(data) == 1:
+        return None
+    rid = data["id"]
+    if rid in seen:
+        return Problem(file, line, col, f"duplicate resource id '{rid}'", pointer)
+    seen.add(rid)
+    return None
 
 
 def _record(data: dict[str, Any]) -> Record:

@@ -1,0 +1,368 @@
+"""Command line: thin — parse, run, report, exit code.
+
+Exit codes: 0 clean; 1 failures at or above ``--fail-on``; 2 invalid input or usage;
+3 evidence incomplete (something could not be seen or evaluated; wins over 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from phigate import __version__
+from phigate.api import KINDS, InputError, Provider
+from phigate.config import Config, load_config
+from phigate.load import bundled_pack, load_policies
+from phigate.model import Policy, Severity
+from phigate.problems import Problem, ProblemsError
+from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
+from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
+
+
+class UsageError(Exception):
+    """Bad options or arguments: exit 2 with a message, no traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ProblemsError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing was evaluated.", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, InputError, MissingPlugin) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INCOMPLETE
+    except KeyboardInterrupt:
+        print("interrupted: evidence incomplete", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Exception as exc:  # never a bare traceback, and never a pass
+        if os.environ.get("PHIGATE_DEBUG"):
+            raise
+        print(f"internal error ({type(exc).__name__}): evidence incomplete; "
+              "set PHIGATE_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_INCOMPLETE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phigate", description="Compliance policy-as-code for health data.")
+    parser.add_argument("--version", action="version", version=f"phigate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="evaluate policies against snapshots, plans or live estates")
+    _add_collection_options(scan)
+    _add_policy_options(scan)
+    scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                      help="lowest severity whose failures make the exit code 1 (default: info)")
+    scan.add_argument("--format", action="append", default=None, metavar="FORMAT[=FILE]",
+                      help="text (default) or json; repeatable; =FILE writes to a file")
+    scan.add_argument("--show-passed", action="store_true", help="list passing findings too")
+    scan.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
+    scan.set_defaults(handler=_cmd_scan)
+
+    collect = sub.add_parser("collect", help="write a snapshot from any provider")
+    _add_collection_options(collect)
+    collect.add_argument("-o", "--output", required=True, type=Path,
+                         help="snapshot file (.jsonl streams; .json writes one document)")
+    collect.add_argument("-q", "--quiet", action="store_true")
+    collect.set_defaults(handler=_cmd_collect)
+
+    validate = sub.add_parser("validate", help="check policies, snapshots or a config file")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument("--config", type=Path, help="validate this config file too")
+    validate.set_defaults(handler=_cmd_validate)
+
+    schema = sub.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("name", nargs="?", default="policy",
+                        choices=[*DOCUMENTS, *KINDS], metavar="NAME",
+                        help=f"one of: {', '.join([*DOCUMENTS, *KINDS])}")
+    schema.set_defaults(handler=_cmd_schema)
+
+    policies = sub.add_parser("policies", help="list the selected policies")
+    _add_policy_options(policies)
+    policies.add_argument("--format", choices=["table", "json"], default="table")
+    policies.set_defaults(handler=_cmd_policies)
+
+    providers = sub.add_parser("providers", help="installed providers and their read permissions")
+    providers.add_argument("--permissions", metavar="NAME", help="print one provider's permissions")
+    providers.add_argument("--format", choices=["table", "json"], default="table")
+    providers.set_defaults(handler=_cmd_providers)
+
+    test = sub.add_parser("test", help="run the fixtures of policy folders")
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    test.add_argument("--config", type=Path)
+    test.set_defaults(handler=_cmd_test)
+    return parser
+
+
+def _add_collection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="snapshot file or folder, or a Terraform plan JSON (by content)")
+    parser.add_argument("--provider", action="append", default=[], metavar="NAME",
+                        help="a live provider to collect from (repeatable)")
+    parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml if present)")
+    for name in names(PROVIDERS):
+        try:
+            provider = load(PROVIDERS, name)
+        except MissingPlugin:
+            continue  # its options appear once its extra is installed
+        group = parser.add_argument_group(f"{name} provider")
+        provider.add_arguments(group)
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policies", action="append", type=Path, default=None, metavar="PATH",
+                        help="policy file or folder (repeatable; default: the bundled pack)")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="evaluate only these policy ids (glob patterns allowed)")
+    parser.add_argument("--skip", action="append", default=[], metavar="ID",
+                        help="leave these policy ids out (glob patterns allowed)")
+    if "--config" not in parser._option_string_actions:
+        parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml)")
+
+
+def _select(policies: list[Policy], only: list[str], skip: list[str]) -> list[Policy]:
+    for pattern in [*only, *skip]:
+        if not any(fnmatch.fnmatchcase(p.id, pattern) for p in policies):
+            raise UsageError(f"no loaded policy matches '{pattern}'")
+    chosen = [p for p in policies
+              if (not only or any(fnmatch.fnmatchcase(p.id, o) for o in only))
+              and not any(fnmatch.fnmatchcase(p.id, s) for s in skip)]
+    if not chosen:
+        raise UsageError("the selection leaves no policy to evaluate")
+    return chosen
+
+
+def _policies(args: argparse.Namespace, config: Config) -> list[Policy]:
+    paths = args.policies or [bundled_pack()]
+    return _select(load_policies(paths, config), args.only, args.skip)
+
+
+def _providers(args: argparse.Namespace, config: Config) -> list[Provider]:
+    """Targets go to the provider that claims them; --provider and the config add live ones."""
+    claimed: dict[str, list[str]] = {}
+    available = names(PROVIDERS)
+    for target in args.targets:
+        if not Path(target).exists():
+            raise UsageError(f"{target}: no such file or folder")
+        owner = next((n for n in available if _claims(n, target)), None)
+        if owner is None:
+            raise UsageError(f"{target}: not a phigate snapshot or a Terraform plan "
+                             "(see `phigate schema snapshot`)")
+        claimed.setdefault(owner, []).append(target)
+    wanted = list(dict.fromkeys([*claimed, *args.provider]))
+    if not wanted:
+        wanted = list(config.providers)
+    if not wanted:
+        raise UsageError("nothing to scan: give a TARGET, --provider NAME, or providers in the config")
+    instances: list[Provider] = []
+    for name in wanted:
+        provider_class = load(PROVIDERS, name)
+        instances.extend(provider_class.configure(claimed.get(name, []), args,
+                                                  config.providers.get(name, {})))
+    return instances
+
+
+def _claims(name: str, target: str) -> bool:
+    try:
+        return bool(load(PROVIDERS, name).claims(target))
+    except MissingPlugin:
+        return False
+
+
+def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
+    outputs: list[tuple[str, Path | None]] = []
+    for spec in formats or ["text"]:
+        name, _, file = spec.partition("=")
+        if name not in names(REPORTERS):
+            raise UsageError(f"unknown format '{name}' (known: {', '.join(names(REPORTERS))})")
+        outputs.append((name, Path(file) if file else None))
+    if sum(1 for _, file in outputs if file is None) > 1:
+        raise UsageError("only one --format may go to standard output; give the others =FILE")
+    return outputs
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from phigate.run import scan
+
+    config = load_config(args.config)
+    policies = _policies(args, config)
+    outputs = _outputs(args.format)
+    providers = _providers(args, config)
+    fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
+    with _progress(args.quiet) as progress:
+        result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress)
+    for name, file in outputs:
+        reporter = load(REPORTERS, name)()
+        if file is None:
+            if not (args.quiet and name == "text"):
+                reporter.render(result, sys.stdout, color=_color(sys.stdout))
+        else:
+            with file.open("w", encoding="utf-8") as out:
+                reporter.render(result, out, color=False)
+    return result.exit_code(fail_on)
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from phigate.api import CollectionError
+    from phigate.snapshot import write_document, write_jsonl
+
+    config = load_config(args.config)
+    providers = _providers(args, config)
+    scopes = [s for p in providers for s in p.scopes()]
+    errors = 0
+
+    def records() -> Any:
+        nonlocal errors
+        for provider in providers:
+            for record in provider.collect():
+                errors += isinstance(record, CollectionError)
+                yield record
+
+    writer = write_jsonl if args.output.suffix in (".jsonl", ".ndjson") else write_document
+    partial = args.output.with_name(args.output.name + ".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        count = writer(records(), scopes, out)
+    partial.replace(args.output)  # never leave a truncated snapshot under the real name
+    if not args.quiet:
+        print(f"wrote {count} records to {args.output} ({errors} collection errors)", file=sys.stderr)
+    return EXIT_INCOMPLETE if errors else EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Policies are compiled; snapshots and plans are read through their provider, in full."""
+    config = load_config(args.config) if args.config else Config()
+    problems: list[Problem] = []
+    policy_paths: list[Path] = []
+    checked: list[str] = []
+    for path in args.paths:
+        owner = next((n for n in names(PROVIDERS) if _claims(n, str(path))), None)
+        if owner is None:
+            policy_paths.append(path)
+            continue
+        namespace = argparse.Namespace(targets=[str(path)])
+        try:
+            for provider in load(PROVIDERS, owner).configure([str(path)], namespace, {}):
+                count = sum(1 for _ in provider.collect())
+                checked.append(f"{path}: {count} records")
+        except ProblemsError as exc:
+            problems.extend(exc.problems)
+    if policy_paths:
+        try:
+            loaded = load_policies(policy_paths, config)
+            checked.append(f"{len(loaded)} policies")
+        except ProblemsError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ProblemsError(problems)
+    print(f"valid: {'; '.join(checked)}")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    schema = kind_schema(args.name) if args.name in KINDS else document_schema(args.name)
+    json.dump(schema, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _cmd_policies(args: argparse.Namespace) -> int:
+    policies = _policies(args, load_config(args.config))
+    rows = [{"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
+             "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()}}
+            for p in policies]
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("id", "severity", "kinds", "title", "controls"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
+        table.add_row(row["id"], row["severity"], ", ".join(row["kinds"] or row["types"]),
+                      row["title"], controls)
+    Console(file=sys.stdout, force_terminal=_color(sys.stdout), width=None if _color(sys.stdout)
+            else 200).print(table)
+    return EXIT_OK
+
+
+def _cmd_providers(args: argparse.Namespace) -> int:
+    rows = []
+    for name in names(PROVIDERS):
+        if args.permissions and name != args.permissions:
+            continue
+        try:
+            provider = load(PROVIDERS, name)
+            rows.append({"name": name, "description": provider.description,
+                         "permissions": list(provider.permissions), "installed": True})
+        except MissingPlugin as exc:
+            rows.append({"name": name, "description": str(exc), "permissions": [], "installed": False})
+    if args.permissions and not rows:
+        raise UsageError(f"no provider named '{args.permissions}' (installed: {', '.join(names(PROVIDERS))})")
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.permissions:
+        print("\n".join(rows[0]["permissions"]))
+    else:
+        for row in rows:
+            print(f"{row['name']}: {row['description']}")
+            for permission in row["permissions"]:
+                print(f"    {permission}")
+    return EXIT_OK
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    raise UsageError("not yet available")
+
+
+def _color(stream: IO[str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+class _progress:
+    """A resource counter on stderr while collecting, only on a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._status: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+
+        self._status = Console(file=sys.stderr).status("collecting…")
+        self._status.__enter__()
+        status = self._status
+        return lambda n: status.update(f"collected {n} resources…")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

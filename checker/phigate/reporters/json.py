@@ -1,0 +1,67 @@
+"""The JSON report (``phigate schema report``): stable, sorted, no raw resource data."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any, ClassVar
+
+from phigate.model import Finding, Status
+from phigate.run import RunResult
+from phigate.snapshot import error_to_json
+
+REPORT_VERSION = 1
+
+
+def report_document(result: RunResult) -> dict[str, Any]:
+    totals = result.totals()
+    return {
+        "report_version": REPORT_VERSION,
+        "tool": {"name": "phigate", "version": result.tool_version},
+        "started": result.started.isoformat(timespec="seconds"),
+        "finished": (result.finished or result.started).isoformat(timespec="seconds"),
+        "scopes": [{"provider": s.provider, "scope": s.scope, "regions": list(s.regions)}
+                   for s in result.scopes],
+        "summary": {
+            "resources": result.resources_seen,
+            "policies": len(result.policies),
+            **{status.value: totals[status] for status in Status},
+            "collection_errors": len(result.collection_errors),
+            "evidence_complete": not (totals[Status.ERROR] or result.collection_errors),
+        },
+        "policies": [
+            {"id": p.id, "title": p.title, "severity": p.severity.label,
+             "controls": {k: list(v) for k, v in p.controls.items()},
+             "counts": {s.value: result.counts.get(p.id, {}).get(s, 0) for s in Status}}
+            for p in result.policies
+        ],
+        "findings": [finding_to_json(f) for f in result.findings],
+        "collection_errors": [error_to_json(e) for e in result.collection_errors],
+    }
+
+
+def finding_to_json(finding: Finding) -> dict[str, Any]:
+    r = finding.resource
+    return {
+        "policy_id": finding.policy_id,
+        "title": finding.title,
+        "severity": finding.severity.label,
+        "status": finding.status.value,
+        "resource": {"id": r.id, "type": r.type, "kind": r.kind, "provider": r.provider,
+                     "scope": r.scope, "region": r.region, "name": r.name,
+                     "data_class": r.data_class},
+        "message": finding.message,
+        "evidence": [
+            {"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
+             "outcome": o.outcome, **({"note": o.note} if o.note else {})}
+            for o in finding.evidence
+        ],
+        "controls": {k: list(v) for k, v in finding.controls.items()},
+    }
+
+
+class JsonReporter:
+    name: ClassVar[str] = "json"
+
+    def render(self, result: RunResult, out: IO[str], *, color: bool) -> None:
+        json.dump(report_document(result), out, indent=2, ensure_ascii=False, default=str)
+        out.write("\n")
