@@ -1,0 +1,139 @@
+"""Snapshots: read in every format, written back by `collect`, refused whole when broken."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from phigate.api import CollectionError, Resource
+from phigate.problems import ProblemsError
+from phigate_providers.snapshot import SnapshotProvider
+
+from .conftest import DATA, CliResult, resource
+
+POLICIES = DATA / "policies"
+
+BUCKET = resource("arn:aws:s3:::notes", "object_store", "aws.s3.bucket",
+                  tags={"data_class": "clinical"}, attributes={"versioning": True})
+DENIED = {"provider": "aws", "message": "AccessDenied", "kinds": ["object_store"],
+          "resource_id": "arn:aws:s3:::exports", "permission": "s3:GetBucketPolicy"}
+
+
+def _read(path: Path) -> list[Resource | CollectionError]:
+    return list(SnapshotProvider([path]).collect())
+
+
+@pytest.mark.parametrize("name", ["snap.json", "snap.jsonl"])
+def test_json_and_json_lines_give_the_same_records(
+        write_snapshot: Callable[..., Path], name: str) -> None:
+    records = _read(write_snapshot([BUCKET], [DENIED], name=name))
+    assert records[0] == Resource(id="arn:aws:s3:::notes", type="aws.s3.bucket", kind="object_store",
+                                  provider="test", scope="acct", region="eu-west-3",
+                                  tags={"data_class": "clinical"}, attributes={"versioning": True})
+    assert records[1] == CollectionError(provider="aws", message="AccessDenied",
+                                         kinds=("object_store",), resource_id="arn:aws:s3:::exports",
+                                         permission="s3:GetBucketPolicy")
+
+
+def test_yaml_and_folders_are_read(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "phigate_snapshot: 1\nresources:\n  - {id: k1, type: aws.kms.key, kind: key, provider: aws}\n")
+    (tmp_path / "b.jsonl").write_text(
+        '{"phigate_snapshot": 1}\n{"id": "v1", "type": "aws.ec2.volume", "kind": "volume", '
+        '"provider": "aws"}\n')
+    (tmp_path / "notes.txt").write_text("ignored: not a snapshot suffix")
+    assert [r.id for r in _read(tmp_path) if isinstance(r, Resource)] == ["k1", "v1"]
+
+
+BROKEN_LINES = [
+    '{"phigate_snapshot": 1}',
+    '{"id": "a", "type": "aws.s3.bucket", "kind": "object_store", "provider": "aws", '
+    '"attributes": {"versioning": "yes"}}',
+    '{"id": "b", "type": "aws.s3.bucket", "kind": "bucket", "provider": "aws"}',
+    '{"id": "c", "type": "aws.s3.bucket", "kind": "object_store", "provider": "aws", '
+    '"attributes": {"versionning": true}}',
+    '{"id": "d", "id": "e"',
+    '{"id": "f", "type": "t.x", "kind": "key", "provider": "aws", "id": "g"}',
+    '{"error": {"provider": "aws"}}',
+    '{"id": NaN}',
+    '{"id": "h", "type": "t.x", "kind": "key", "provider": "aws"}',
+    '{"id": "h", "type": "t.x", "kind": "key", "provider": "aws"}',
+]
+
+
+def test_a_broken_json_lines_snapshot_reports_every_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(BROKEN_LINES) + "\n")
+    with pytest.raises(ProblemsError) as caught:
+        _read(path)
+    found = [(p.line, p.column, p.message) for p in caught.value.problems]
+    expected = [
+        (2, 110, "'yes' is not of type 'boolean'"),
+        (3, 46, "'bucket' is not one of"),
+        (4, 96, "unknown key 'versionning' (did you mean 'versioning'?)"),
+        (5, 22, "invalid JSON: Expecting ',' delimiter"),
+        (6, 1, "invalid JSON: duplicate key 'id'"),
+        (7, 11, "'message' is required"),
+        (8, 1, "invalid JSON: NaN is not valid JSON"),
+        (10, 1, "duplicate resource id 'h'"),
+    ]
+    assert len(found) == len(expected)
+    for (line, col, message), (want_line, want_col, want) in zip(found, expected, strict=True):
+        assert (line, col) == (want_line, want_col)
+        assert message.startswith(want)
+
+
+def test_a_broken_json_document_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(
+        '{"phigate_snapshot": 1,\n "resources": [\n'
+        '   {"id": "a", "type": "aws.s3.bucket", "kind": "object_store", "provider": "aws",\n'
+        '    "attributes": {"encryption": {"at_rest": "yes"}}},\n'
+        '   {"id": "b", "type": "aws.s3.bucket", "kind": "object_store", "provider": "aws", "colour": 1}\n'
+        ' ],\n "errors": [{"provider": "aws"}]\n}\n')
+    with pytest.raises(ProblemsError) as caught:
+        _read(path)
+    assert [str(p).split(": ", 1)[0].rsplit("/", 1)[-1] for p in caught.value.problems] == [
+        "broken.json:4:46", "broken.json:5:84", "broken.json:7:13"]
+    assert "/resources/0/attributes/encryption/at_rest" in str(caught.value)
+
+
+def test_an_unsupported_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v2.json"
+    path.write_text('{"phigate_snapshot": 2, "resources": []}')
+    with pytest.raises(ProblemsError, match="unsupported snapshot version 2"):
+        _read(path)
+
+
+def test_scan_of_a_broken_snapshot_exits_2_and_reports_nothing(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(BROKEN_LINES[:3]) + "\n")
+    result = cli("scan", str(path), "--format", "json", "--policies", str(POLICIES))
+    assert result.code == 2
+    assert result.out == ""
+    assert "broken.jsonl:2:110" in result.err and "broken.jsonl:3:46" in result.err
+
+
+def test_collect_writes_a_snapshot_that_replays_identically(
+        write_snapshot: Callable[..., Path], tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    source = write_snapshot([BUCKET], [DENIED])
+    for name in ("copy.jsonl", "copy.json"):
+        out = tmp_path / name
+        result = cli("collect", str(source), "-o", str(out), "-q")
+        assert result.code == 3  # the source had a collection error: the copy says so
+        assert _read(out) == _read(source)
+    header = json.loads((tmp_path / "copy.jsonl").read_text().splitlines()[0])
+    assert header["phigate_snapshot"] == 1 and header["tool"]["name"] == "phigate"
+
+
+def test_a_file_that_is_not_a_snapshot_is_a_usage_error(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    path = tmp_path / "random.json"
+    path.write_text('{"hello": "world"}')
+    result = cli("scan", str(path), "--policies", str(POLICIES))
+    assert result.code == 2
+    assert "not a phigate snapshot or a Terraform plan" in result.err
