@@ -286,7 +286,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_policies(args: argparse.Namespace) -> int:
     policies = _policies(args, load_config(args.config))
-    rows = [{"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
+    rows: list[dict[str, Any]] = [
+        {"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
              "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()}}
             for p in policies]
     if args.format == "json":

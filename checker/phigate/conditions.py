@@ -286,12 +286,11 @@ class Quantifier(Condition):
             if type(items) is not list:
                 return None
             undecided = False
-            for item in items:
-                if follow:
-                    item = index.lookup(item) if type(item) is str else None
-                    if item is None:
-                        undecided = True
-                        continue
+            for raw in items:
+                item = (index.lookup(raw) if type(raw) is str else None) if follow else raw
+                if item is None and follow:
+                    undecided = True
+                    continue
                 result = inner(item, index)
                 if result is decisive:
                     return decisive

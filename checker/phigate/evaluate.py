@@ -101,7 +101,8 @@ class Evaluator:
         key = (kind, rtype)
         found = self._by_type.get(key)
         if found is None:
-            streaming, deferred = [], []
+            streaming: list[_Compiled] = []
+            deferred: list[_Compiled] = []
             for p in self.policies:
                 if (not p.kinds or kind in p.kinds) and p.applies_to_type(rtype):
                     entry = (p, p.where.test if p.where is not None else None, p.check.test)
@@ -209,4 +210,4 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-__all__ = ["InventoryIndex", "Outcome", "Evaluator", "explain", "describe_unseen"]
+__all__ = ["Evaluator", "InventoryIndex", "Outcome", "describe_unseen", "explain"]

@@ -12,12 +12,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from phigate.api import KINDS
 from phigate.conditions import All, AnyOf, Condition, Leaf, Not, Quantifier
 from phigate.config import Config
 from phigate.model import Policy, Severity
 from phigate.operators import OPERATORS, OperandError
-from phigate.api import KINDS
-from phigate.paths import COMMON_SCHEMA, CompiledPath, Inverse, PathError, Shape, compile_path, record_roots
+from phigate.paths import (
+    COMMON_SCHEMA,
+    CompiledPath,
+    Inverse,
+    PathError,
+    Shape,
+    compile_path,
+    record_roots,
+)
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, load_file

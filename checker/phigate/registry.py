@@ -28,7 +28,8 @@ def load(group: str, name: str) -> Any:
         entry = _group(group)[name]
     except KeyError:
         known = ", ".join(_group(group)) or "none"
-        raise MissingPlugin(f"no {group.split('.')[-1][:-1]} named '{name}' (installed: {known})") from None
+        what = group.rsplit(".", maxsplit=1)[-1][:-1]
+        raise MissingPlugin(f"no {what} named '{name}' (installed: {known})") from None
     try:
         return entry.load()
     except ImportError as exc:

@@ -82,4 +82,4 @@ def _counted(records: Iterable[Record], result: RunResult,
         yield record
 
 
-__all__ = ["RunResult", "scan", "Outcome"]
+__all__ = ["Outcome", "RunResult", "scan"]

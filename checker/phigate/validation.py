@@ -46,7 +46,8 @@ def _describe(error: jsonschema.ValidationError, doc: Located, file: str,
               path: tuple[Any, ...]) -> list[Problem]:
     pointer = json_pointer(path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = set(schema.get("properties", {}))
         out = []
         for key in sorted(set(error.instance) - allowed):
             child = json_pointer((*path, key))

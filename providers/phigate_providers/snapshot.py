@@ -133,8 +133,7 @@ class SnapshotProvider:
             yield from self._read_document(file, kind, problems)
 
     def _read_lines(self, file: Path, problems: list[Problem]) -> Iterator[Record]:
-        assert self._validator is not None
-        is_valid, name = self._validator.is_valid, str(file)
+        name = str(file)
         try:
             stream = file.open(encoding="utf-8")
         except OSError as exc:
@@ -142,85 +141,76 @@ class SnapshotProvider:
         with stream:
             try:
                 for number, line in enumerate(stream, start=1):
-                    if number == 1 or not line.strip():
-                        if number == 1:
-                            problems.extend(_check_header(line, name))
-                        continue
-                    try:
-                        data = _json(line.rstrip("\r\n"))
-                    except (ValueError, DuplicateKey) as exc:
-                        problems.append(_json_problem(exc, name, number))
-                        continue
-                    if not is_valid(data):
-                        problems.extend(self._problems(data, _line_positions(
-                            locate(line, name), number), name, (), ("error",)))
-                        continue
-                    duplicate = _duplicate(self._seen, data, name, number, 1, "/id")
-                    if duplicate is not None:
-                        problems.append(duplicate)
-                        continue
-                    yield _record(data)
+                    if number == 1:
+                        problems.extend(_check_header(line, name))
+                    elif line.strip():
+                        record = self._line_record(line.rstrip("\r\n"), number, name, problems)
+                        if record is not None:
+                            yield record
                     if len(problems) >= MAX_PROBLEMS:
                         return
             except UnicodeDecodeError:
                 problems.append(Problem(name, 1, 1, "file is not valid UTF-8"))
 
+    def _line_record(self, line: str, number: int, name: str,
+                     problems: list[Problem]) -> Record | None:
+        """One JSON Lines record, or None with its problems noted."""
+        assert self._validator is not None
+        try:
+            data = _json(line)
+        except (ValueError, DuplicateKey) as exc:
+            problems.append(_json_problem(exc, name, number))
+            return None
+        if not self._validator.is_valid(data):
+            located = _line_positions(locate(line, name), number)
+            problems.extend(self._problems(data, located, name, (), ("error",)))
+            return None
+        if self._is_duplicate(data):
+            problems.append(Problem(name, number, 1, f"duplicate resource id '{data['id']}'", "/id"))
+            return None
+        return _record(data)
+
     def _read_document(self, file: Path, kind: str, problems: list[Problem]) -> Iterator[Record]:
         assert self._validator is not None
         name = str(file)
-        if kind == "yaml":
-            docs, found = load_file(file, max_bytes=MAX_YAML_BYTES)
-            if found:
-                problems.extend(found)
-                return
-            located = docs[0] if len(docs) == 1 else Located(None, {}, {})
-            if len(docs) != 1:
-                problems.append(Problem(name, 1, 1, "a YAML snapshot holds exactly one document"))
-                return
-            data: Any = located.data
-        else:
-            try:
-                if file.stat().st_size > MAX_DOCUMENT_BYTES:
-                    problems.append(Problem(name, 1, 1, "snapshot document too large; use JSON Lines"))
-                    return
-                text = file.read_text(encoding="utf-8")
-                data = _json(text)
-            except (ValueError, DuplicateKey) as exc:
-                problems.append(_json_problem(exc, name, 0))
-                return
-            except OSError as exc:
-                problems.append(Problem(name, 1, 1, f"cannot read snapshot: {exc.strerror}"))
-                return
-            located = Located(data, {}, {})
-        if not isinstance(data, dict):
-            problems.append(Problem(name, 1, 1, "a snapshot is a mapping"))
+        loaded = _load_document(file, kind, problems)
+        if loaded is None:
             return
+        data, located = loaded.data, loaded
         header = {k: v for k, v in data.items() if k not in ("resources", "errors")}
-        bad_header = _header_problems(header, located, name)
-        records = [("resources", i, r) for i, r in enumerate(_list(data, "resources"))]
-        records += [("errors", i, {"error": e}) for i, e in enumerate(_list(data, "errors"))]
-        for key in ("resources", "errors"):
-            if key in data and not isinstance(data[key], list):
-                problems.append(Problem(name, *_position(located, f"/{key}"), f"'{key}' must be a list",
-                                        f"/{key}"))
-        problems.extend(bad_header)
-        for section, i, record in records:
-            if self._validator.is_valid(record):
-                pointer = f"/{section}/{i}/id"
-                duplicate = _duplicate(self._seen, record, name, 1, 1, pointer)
-                if duplicate is None:
-                    yield _record(record)
-                    continue
-                if not located.positions:
-                    located = locate(file.read_text(encoding="utf-8"), name)
-                problems.append(Problem(name, *located.at(pointer), duplicate.message, pointer))
+        problems.extend(_header_problems(header, located, name))
+        records: list[tuple[tuple[Any, ...], Any]] = []
+        for section in ("resources", "errors"):
+            items = data.get(section, [])
+            if not isinstance(items, list):
+                problems.append(Problem(name, *_position(located, f"/{section}"),
+                                        f"'{section}' must be a list", f"/{section}"))
                 continue
-            if not located.positions:
+            records += [((section, i), r if section == "resources" else {"error": r})
+                        for i, r in enumerate(items)]
+        for base, record in records:
+            if self._validator.is_valid(record) and not self._is_duplicate(record):
+                yield _record(record)
+                continue
+            if not located.positions:  # positions are worked out only when something is wrong
                 located = locate(file.read_text(encoding="utf-8"), name)
-            problems.extend(self._problems(record, located, name, (section, i), (section, i)))
+            if self._validator.is_valid(record):
+                pointer = json_pointer((*base, "id"))
+                problems.append(Problem(name, *located.at(pointer),
+                                        f"duplicate resource id '{record['id']}'", pointer))
+            else:
+                problems.extend(self._problems(record, located, name, base, base))
             if len(problems) >= MAX_PROBLEMS:
                 return
 
+    def _is_duplicate(self, data: dict[str, Any]) -> bool:
+        """Two resources with one id would make references ambiguous: refuse the snapshot."""
+        if "error" in data and len(data) == 1:
+            return False
+        if data["id"] in self._seen:
+            return True
+        self._seen.add(data["id"])
+        return False
 
     def _problems(self, record: Any, located: Located, file: str,
                   resource_base: tuple[Any, ...], error_base: tuple[Any, ...]) -> list[Problem]:
@@ -230,26 +220,39 @@ class SnapshotProvider:
         return self._validator.problems(record, located, file, resource_base)
 
 
+def _load_document(file: Path, kind: str, problems: list[Problem]) -> Located | None:
+    """A whole JSON or YAML snapshot document (JSON positions are computed only on demand)."""
+    name = str(file)
+    if kind == "yaml":
+        docs, found = load_file(file, max_bytes=MAX_YAML_BYTES)
+        problems.extend(found)
+        if found:
+            return None
+        if len(docs) != 1:
+            problems.append(Problem(name, 1, 1, "a YAML snapshot holds exactly one document"))
+            return None
+        located = docs[0]
+    else:
+        try:
+            if file.stat().st_size > MAX_DOCUMENT_BYTES:
+                problems.append(Problem(name, 1, 1, "snapshot document too large; use JSON Lines"))
+                return None
+            located = Located(_json(file.read_text(encoding="utf-8")), {}, {})
+        except (ValueError, DuplicateKey) as exc:
+            problems.append(_json_problem(exc, name, 0))
+            return None
+        except OSError as exc:
+            problems.append(Problem(name, 1, 1, f"cannot read snapshot: {exc.strerror}"))
+            return None
+    if not isinstance(located.data, dict):
+        problems.append(Problem(name, 1, 1, "a snapshot is a mapping"))
+        return None
+    return located
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES
                   and not p.name.startswith("."))
-
-
-def _list(data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    return value if isinstance(value, list) else []
-
-
-def _duplicate(seen: set[str], data: dict[str, Any], file: str, line: int, col: int,
-               pointer: str) -> Problem | None:
-    """Two resources with one id would make references ambiguous: refuse the snapshot."""
-    if "error" in data and len(data) == 1:
-        return None
-    rid = data["id"]
-    if rid in seen:
-        return Problem(file, line, col, f"duplicate resource id '{rid}'", pointer)
-    seen.add(rid)
-    return None
 
 
 def _record(data: dict[str, Any]) -> Record:

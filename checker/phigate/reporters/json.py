@@ -31,7 +31,8 @@ def report_document(result: RunResult) -> dict[str, Any]:
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,
              "controls": {k: list(v) for k, v in p.controls.items()},
-             "counts": {s.value: result.counts.get(p.id, {}).get(s, 0) for s in Status}}
+             "counts": {s.value: result.counts[p.id][s] if p.id in result.counts else 0
+                        for s in Status}}
             for p in result.policies
         ],
         "findings": [finding_to_json(f) for f in result.findings],

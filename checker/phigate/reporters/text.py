@@ -43,7 +43,8 @@ class TextReporter:
             console.print(table)
         for error in result.collection_errors:
             where = " ".join(x for x in (error.provider, error.scope, error.region or "") if x)
-            console.print(f"[magenta]could not collect[/] {escape(where)}: {escape(_printable(error.message))}")
+            message = escape(_printable(error.message))
+            console.print(f"[magenta]could not collect[/] {escape(_printable(where))}: {message}")
         totals = result.totals()
         summary = (f"{result.resources_seen} resources, {len(result.policies)} policies: "
                    f"{totals[Status.FAIL]} failed, {totals[Status.ERROR]} error, "
