@@ -248,3 +248,27 @@ def test_streaming_policies_decide_before_the_stream_ends(tmp_path: Path) -> Non
 
     first = next(iter(Evaluator(pol).run(stream())))
     assert first.status is Status.PASS and produced == 1
+
+
+def test_a_partly_read_resource_errors_only_where_evidence_is_missing(tmp_path: Path) -> None:
+    pol = policies(tmp_path,
+                   "id: VERS\n" + HEADER + "kinds: [object_store]\nassert: {path: versioning, op: eq, value: true}\n",
+                   "id: TLS\n" + HEADER + "kinds: [object_store]\n"
+                   "assert: {path: secure_transport_required, op: eq, value: true}\n")
+    denied_policy = CollectionError(provider="aws", message="AccessDenied: s3:GetBucketPolicy",
+                                    kinds=("object_store",), resource_id="seen")
+    denied_bucket = CollectionError(provider="aws", message="AccessDenied: s3:ListBucket",
+                                    kinds=("object_store",), resource_id="never-yielded")
+    found = statuses(findings(pol, [denied_policy, bucket("seen", versioning=True), denied_bucket]))
+    assert found == {"VERS:seen": "pass", "TLS:seen": "error",
+                     "VERS:never-yielded": "error", "TLS:never-yielded": "error"}
+
+
+def test_a_store_whose_key_was_not_read_makes_key_sharing_undecidable(tmp_path: Path) -> None:
+    pol = policies(tmp_path, DEDICATED)
+    enc = {"at_rest": True, "key": "k1", "key_manager": "customer"}
+    estate = [bucket("notes", encryption=enc), bucket("exports", tags={"data_class": "pii"}),
+              Resource(id="k1", type="aws.kms.key", kind="key", provider="aws")]
+    [finding] = [f for f in findings(pol, estate) if f.status is not Status.SKIP]
+    assert finding.status is Status.ERROR
+    assert "encryption.key of 'exports' was not seen" in finding.message

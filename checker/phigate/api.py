@@ -76,6 +76,9 @@ class CollectionError:
 
     ``kinds``/``types`` name what is affected, so every policy that would have looked at it
     reports ``error`` for ``resource_id`` (or for the whole scope when that is ``None``).
+    When the provider could read part of a resource, it yields the resource without the
+    attributes it could not read (never a guess) and an error naming ``resource_id``: policies
+    that need the missing attributes are then ``error``, the others decide on what was seen.
     """
 
     provider: str

@@ -42,10 +42,13 @@ class Index(Protocol):
 Getter = Callable[[Any, Index], Any]
 
 
+_COMMON = frozenset({"id", "type", "kind", "provider", "scope", "region", "name", "tags",
+                     "data_class", "raw"})
+
+
 def _top_getter(name: str) -> Callable[[Any], Any]:
     """First step on a resource: a common field or one of the kind's attributes."""
-    if name in ("id", "type", "kind", "provider", "scope", "region", "name", "tags", "data_class",
-                "raw"):
+    if name in _COMMON:
         def common(subject: Any) -> Any:
             if type(subject) is Resource:
                 return getattr(subject, name)
@@ -62,47 +65,52 @@ def _top_getter(name: str) -> Callable[[Any], Any]:
 def make_getter(path: CompiledPath, start: str) -> Getter:
     """A function resolving ``path`` on a subject; ``MISSING``/``Unknown`` when it cannot."""
     steps = path.steps
-    if start == "element":
-        first: Callable[[Any], Any] | None = None
-        rest = steps
-    else:
-        assert isinstance(steps[0], Field)
-        first = _top_getter(steps[0].name)
-        rest = steps[1:]
-    if all(isinstance(s, Field) for s in rest):
-        names = tuple(s.name for s in rest if isinstance(s, Field))
-        if first is not None and len(names) == 0:
-            only = first
-            return lambda subject, index: only(subject)
-        if first is not None and len(names) == 1:
-            top, key = first, names[0]
+    if start != "element" and steps and all(isinstance(s, Field) for s in steps):
+        # The hot path: plain attribute reads on the resource in hand.
+        first = _top_getter(steps[0].name)  # type: ignore[union-attr]
+        names = tuple(s.name for s in steps[1:] if isinstance(s, Field))
+        if not names:
+            return lambda subject, index: first(subject)
+        if len(names) == 1:
+            key = names[0]
 
             def one(subject: Any, index: Index) -> Any:
-                value = top(subject)
+                value = first(subject)
                 return value.get(key, MISSING) if type(value) is dict else _not_object(value)
             return one
+    at_start = start != "element"
 
     def walk(subject: Any, index: Index) -> Any:
-        value = subject if first is None else first(subject)
-        record = subject
-        for step in rest:
+        value, record, at_record = subject, subject, at_start
+        for step in steps:
             if type(step) is Field:
-                if type(value) is not dict:
+                if at_record:
+                    value, at_record = _top_field(value, step.name), False
+                elif type(value) is dict:
+                    value = value.get(step.name, MISSING)
+                else:
                     return _not_object(value)
-                value = value.get(step.name, MISSING)
             elif type(step) is Deref:
                 if type(value) is not str:
                     return _not_object(value)
                 record = index.lookup(value)
                 if record is None:
                     return Unknown(f"referenced resource '{value}' is not in the inventory")
-                value = record
+                value, at_record = record, True
             else:
                 assert isinstance(step, Inverse)
                 own_id = record.id if type(record) is Resource else record.get("id")
-                value = index.inverse(step.of, step.kinds, own_id)
+                value, at_record = index.inverse(step.of, step.kinds, own_id), False
         return value
     return walk
+
+
+def _top_field(record: Any, name: str) -> Any:
+    if type(record) is Resource:
+        if name in _COMMON:
+            return getattr(record, name)
+        return record.attributes.get(name, MISSING)
+    return record.get(name, MISSING)  # an indexed (remote) record holds its fields flat
 
 
 def _reads_open_map(path: CompiledPath, start: str) -> bool:

@@ -52,6 +52,8 @@ class InventoryIndex:
         self._records: dict[str, dict[str, Any]] = {}
         self._inverse: dict[Inverse, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._incomplete_kinds: set[str] = set()
+        #: Inverse relations some source resource did not show (its attribute was not read).
+        self._unseen_sources: dict[Inverse, str] = {}
         self.active = bool(self._fields or self._inverse_specs)
 
     def add(self, resource: Resource) -> None:
@@ -66,9 +68,11 @@ class InventoryIndex:
         for inverse, path in self._inverse_specs.get(resource.kind, ()):
             value: Any = resource.attributes
             for part in path:
-                value = value.get(part) if isinstance(value, dict) else None
+                value = value.get(part, MISSING) if isinstance(value, dict) else value
             if isinstance(value, str):
                 self._inverse[inverse][value].append(resource.id)
+            elif value is MISSING or isinstance(value, Unknown):
+                self._unseen_sources.setdefault(inverse, resource.id)
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
@@ -77,10 +81,15 @@ class InventoryIndex:
         return self._records.get(resource_id)
 
     def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str) -> list[str] | Unknown:
+        """Ids whose ``of`` holds ``resource_id``; unknown when some source could not be read."""
         if self._incomplete_kinds.intersection(kinds):
             missing = ", ".join(sorted(self._incomplete_kinds.intersection(kinds)))
             return Unknown(f"inventory incomplete for {missing}: cannot list what refers here")
-        return sorted(self._inverse[Inverse(of, kinds)].get(resource_id, ()))
+        relation = Inverse(of, kinds)
+        if relation in self._unseen_sources:
+            return Unknown(f"{of} of '{self._unseen_sources[relation]}' was not seen: "
+                           "cannot list what refers here")
+        return sorted(self._inverse[relation].get(resource_id, ()))
 
 
 _COMMON = frozenset({"id", "type", "kind", "provider", "scope", "region", "name", "tags",
@@ -115,13 +124,19 @@ class Evaluator:
         index = index or InventoryIndex(self.policies)
         classify = self._classifier.data_class
         buffered: list[tuple[Resource, tuple[_Compiled, ...]]] = []
+        unread: list[CollectionError] = []  # about one resource: decided once the stream ends
+        seen: set[str] = set()
         replace = dataclasses.replace
         for record in records:
             if type(record) is CollectionError:
+                if record.resource_id is not None:
+                    unread.append(record)
+                    continue
                 index.mark_incomplete(record.kinds or {k for p in self.policies for k in p.kinds})
                 yield from self._collection_error(record)
                 continue
             resource: Resource = record  # type: ignore[assignment]
+            seen.add(resource.id)
             if resource.data_class is None:
                 resource = replace(resource, data_class=classify(resource))
             if index.active:
@@ -131,6 +146,12 @@ class Evaluator:
                 yield from _decide(resource, streaming, index)
             if deferred:
                 buffered.append((resource, deferred))
+        for error in unread:
+            # A resource yielded with what could be read speaks for itself: policies needing
+            # the unread attributes are errors already. One never yielded is wholly unseen.
+            if error.resource_id not in seen:
+                index.mark_incomplete(error.kinds or {k for p in self.policies for k in p.kinds})
+                yield from self._collection_error(error)
         for resource, deferred in buffered:
             yield from _decide(resource, deferred, index)
 
