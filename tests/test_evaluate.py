@@ -272,3 +272,13 @@ def test_a_store_whose_key_was_not_read_makes_key_sharing_undecidable(tmp_path: 
     [finding] = [f for f in findings(pol, estate) if f.status is not Status.SKIP]
     assert finding.status is Status.ERROR
     assert "encryption.key of 'exports' was not seen" in finding.message
+
+
+def test_unread_sources_only_blind_relations_of_their_own_provider(tmp_path: Path) -> None:
+    pol = policies(tmp_path, DEDICATED)
+    enc = {"at_rest": True, "key": "k1", "key_manager": "customer"}
+    pg_table = Resource(id="postgres://db/public/notes", type="postgres.table", kind="table",
+                        provider="postgres", tags={"data_class": "clinical"})  # no encryption seen
+    estate = [bucket("notes", encryption=enc), pg_table,
+              Resource(id="k1", type="aws.kms.key", kind="key", provider="aws")]
+    assert statuses(findings(pol, estate))["KEYS:notes"] == "pass"

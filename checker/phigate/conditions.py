@@ -36,7 +36,8 @@ class Index(Protocol):
 
     def lookup(self, resource_id: str) -> dict[str, Any] | None: ...
 
-    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str) -> list[str] | Unknown: ...
+    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str,
+                provider: str) -> list[str] | Unknown: ...
 
 
 Getter = Callable[[Any, Index], Any]
@@ -99,8 +100,11 @@ def make_getter(path: CompiledPath, start: str) -> Getter:
                 value, at_record = record, True
             else:
                 assert isinstance(step, Inverse)
-                own_id = record.id if type(record) is Resource else record.get("id")
-                value, at_record = index.inverse(step.of, step.kinds, own_id), False
+                if type(record) is Resource:
+                    own_id, provider = record.id, record.provider
+                else:
+                    own_id, provider = record.get("id"), record.get("provider")
+                value, at_record = index.inverse(step.of, step.kinds, own_id, provider), False
         return value
     return walk
 

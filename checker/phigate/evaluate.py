@@ -52,13 +52,15 @@ class InventoryIndex:
         self._records: dict[str, dict[str, Any]] = {}
         self._inverse: dict[Inverse, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._incomplete_kinds: set[str] = set()
-        #: Inverse relations some source resource did not show (its attribute was not read).
-        self._unseen_sources: dict[Inverse, str] = {}
+        #: (relation, provider) → a source resource whose attribute was not read. Scoped by
+        #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
+        self._unseen_sources: dict[tuple[Inverse, str], str] = {}
         self.active = bool(self._fields or self._inverse_specs)
 
     def add(self, resource: Resource) -> None:
         fields = self._fields.get(resource.kind)
-        record: dict[str, Any] = {"id": resource.id, "kind": resource.kind}
+        record: dict[str, Any] = {"id": resource.id, "kind": resource.kind,
+                                  "provider": resource.provider}
         if fields:
             attributes = resource.attributes
             for name in fields:
@@ -72,7 +74,7 @@ class InventoryIndex:
             if isinstance(value, str):
                 self._inverse[inverse][value].append(resource.id)
             elif value is MISSING or isinstance(value, Unknown):
-                self._unseen_sources.setdefault(inverse, resource.id)
+                self._unseen_sources.setdefault((inverse, resource.provider), resource.id)
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
@@ -80,15 +82,17 @@ class InventoryIndex:
     def lookup(self, resource_id: str) -> dict[str, Any] | None:
         return self._records.get(resource_id)
 
-    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str) -> list[str] | Unknown:
-        """Ids whose ``of`` holds ``resource_id``; unknown when some source could not be read."""
+    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str,
+                provider: str) -> list[str] | Unknown:
+        """Ids whose ``of`` holds ``resource_id``; unknown when a source of the same provider
+        could not be read."""
         if self._incomplete_kinds.intersection(kinds):
             missing = ", ".join(sorted(self._incomplete_kinds.intersection(kinds)))
             return Unknown(f"inventory incomplete for {missing}: cannot list what refers here")
         relation = Inverse(of, kinds)
-        if relation in self._unseen_sources:
-            return Unknown(f"{of} of '{self._unseen_sources[relation]}' was not seen: "
-                           "cannot list what refers here")
+        unseen = self._unseen_sources.get((relation, provider))
+        if unseen is not None:
+            return Unknown(f"{of} of '{unseen}' was not seen: cannot list what refers here")
         return sorted(self._inverse[relation].get(resource_id, ()))
 
 

@@ -72,7 +72,14 @@ def _in(expected: Any) -> Predicate:
     options = _need_list(expected)
     if all(type(o) is str for o in options):
         fast = frozenset(options)
-        return lambda v: type(v) is str and v in fast
+
+        def member(v: Any) -> bool:
+            if type(v) is str:
+                return v in fast
+            if v is None:  # null is neither in nor out of a list of names: undecidable
+                raise Mismatch("null is not comparable with a list of strings")
+            return False
+        return member
     return lambda v: any(_same(v, o) for o in options)
 
 
