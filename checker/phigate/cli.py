@@ -336,7 +336,19 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    raise UsageError("not yet available")
+    """Run policy fixtures, like `opa test`: exit 0 when every case holds, 1 otherwise."""
+    from phigate.fixtures import load_fixtures, run_fixtures
+
+    paths = args.paths or [bundled_pack()]
+    config = load_config(args.config)
+    results = run_fixtures(load_fixtures(paths), load_policies(paths, config), config)
+    if not results:
+        raise UsageError("no fixtures found (NAME.test.yaml beside NAME.yaml)")
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(f"FAIL {result}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return EXIT_FAIL if failed else EXIT_OK
 
 
 def _color(stream: IO[str]) -> bool:

@@ -68,8 +68,12 @@ def fixture_files(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*")
                                 if p.is_file() and p.name.endswith(FIXTURE_SUFFIXES)))
-        else:
+        elif path.name.endswith(FIXTURE_SUFFIXES):
             files.append(path)
+        else:  # a policy file: its fixtures sit beside it
+            sibling = path.with_name(path.name.rsplit(".", 1)[0] + ".test.yaml")
+            if sibling.is_file() and sibling not in files:
+                files.append(sibling)
     return files
 
 

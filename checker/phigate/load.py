@@ -46,7 +46,11 @@ def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     for path in paths:
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*") if _is_policy_file(p)))
-        elif path.is_file():
+        elif path.is_file() and path.name.endswith(FIXTURE_SUFFIXES):
+            policy = path.with_name(path.name.split(".test.")[0] + ".yaml")
+            if policy.is_file() and policy not in files:
+                files.append(policy)
+        elif path.is_file() and path not in files:
             files.append(path)
         else:
             problems.append(Problem(str(path), 1, 1, "no such policy file or folder"))

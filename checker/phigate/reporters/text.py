@@ -36,8 +36,8 @@ class TextReporter:
                 table.add_row(
                     Text(f.status.value.upper(), style=_STATUS_STYLE[f.status]),
                     Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
-                    Text(f.policy_id),
-                    Text(f.resource.name or f.resource.id),
+                    Text(_printable(f.policy_id)),
+                    Text(_printable(f.resource.name or f.resource.id)),
                     Text(_printable(f.message)),
                 )
             console.print(table)
