@@ -196,68 +196,42 @@ class Leaf(Condition):
         return f"{self.path.text} {self.op} {json.dumps(self.expected, default=str)}"
 
 
-class All(Condition):
-    __slots__ = ("children", "test")
+class Junction(Condition):
+    """``all`` (decided by the first false part) or ``any`` (by the first true part).
 
-    def __init__(self, children: list[Condition]) -> None:
+    Kleene logic: if no part decides, an undecided part makes the whole undecided.
+    """
+
+    __slots__ = ("children", "decisive", "test", "word")
+
+    def __init__(self, children: list[Condition], *, every: bool) -> None:
         self.children = tuple(children)
+        self.word = "and" if every else "or"
+        self.decisive = decisive = not every
         tests = tuple(c.test for c in self.children)
 
         def test(subject: Any, index: Index) -> bool | None:
             undecided = False
             for child in tests:
                 result = child(subject, index)
-                if result is False:
-                    return False
+                if result is decisive:
+                    return decisive
                 if result is None:
                     undecided = True
-            return None if undecided else True
+            return None if undecided else not decisive
         self.test = test  # type: ignore[method-assign]
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         undecided = False
         for child in self.children:
             result = child.explain(subject, index, positive, out)
-            if result is False:
-                return False
+            if result is self.decisive:
+                return self.decisive
             undecided = undecided or result is None
-        return None if undecided else True
-
+        return None if undecided else not self.decisive
 
     def describe(self) -> str:
-        return " and ".join(c.describe() for c in self.children)
-
-
-class AnyOf(Condition):
-    __slots__ = ("children", "test")
-
-    def __init__(self, children: list[Condition]) -> None:
-        self.children = tuple(children)
-        tests = tuple(c.test for c in self.children)
-
-        def test(subject: Any, index: Index) -> bool | None:
-            undecided = False
-            for child in tests:
-                result = child(subject, index)
-                if result is True:
-                    return True
-                if result is None:
-                    undecided = True
-            return None if undecided else False
-        self.test = test  # type: ignore[method-assign]
-
-    def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
-        undecided = False
-        for child in self.children:
-            result = child.explain(subject, index, positive, out)
-            if result is True:
-                return True
-            undecided = undecided or result is None
-        return None if undecided else False
-
-
-    def describe(self) -> str:
-        return " or ".join(c.describe() for c in self.children)
+        return f" {self.word} ".join(c.describe() for c in self.children)
 
 
 class Not(Condition):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import KINDS
-from phigate.conditions import All, AnyOf, Condition, Leaf, Not, Quantifier
+from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier
 from phigate.config import Config
 from phigate.model import Policy, Severity
 from phigate.operators import OPERATORS, OperandError
@@ -224,7 +224,7 @@ class _PolicyCompiler:
         if not ok or any(c is None for c in children):
             return None
         compiled = [c for c in children if c is not None]
-        return All(compiled) if word == "all" else AnyOf(compiled)
+        return Junction(compiled, every=word == "all")
 
     def _quantifier(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         word = "some" if "some" in node else "every"
