@@ -6,12 +6,14 @@ file stops the run with exit 2 and a ``FILE:LINE:COL`` message per problem.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from phigate import __version__
 from phigate.api import KINDS
 from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier
 from phigate.config import Config
@@ -37,6 +39,37 @@ FIXTURE_SUFFIXES = (".test.yaml", ".test.yml")
 def bundled_pack() -> Path:
     """Folder of the policy packs shipped inside the distribution."""
     return Path(str(resources.files("phigate_policies")))
+
+
+@dataclass(frozen=True, slots=True)
+class PackInfo:
+    """Which policies a report was made with: bundled packs by version, any folder by digest."""
+
+    name: str
+    version: str | None
+    policies: int
+    sha256: str
+
+
+def pack_info(policies: Iterable[Policy]) -> list[PackInfo]:
+    """Group policies by folder; the digest covers every policy file's bytes, in order."""
+    bundled = bundled_pack().resolve()
+    folders: dict[Path, set[Path]] = {}
+    counts: dict[Path, int] = {}
+    for policy in policies:
+        file = Path(policy.source.rsplit(":", 1)[0]).resolve()
+        folders.setdefault(file.parent, set()).add(file)
+        counts[file.parent] = counts.get(file.parent, 0) + 1
+    packs = []
+    for folder in sorted(folders):
+        digest = hashlib.sha256()
+        for file in sorted(folders[folder]):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        inside = folder.is_relative_to(bundled)
+        name = f"phigate/{folder.relative_to(bundled)}" if inside else str(folder)
+        packs.append(PackInfo(name, __version__ if inside else None, counts[folder],
+                              digest.hexdigest()))
+    return packs
 
 
 def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:

@@ -11,6 +11,7 @@ from phigate import __version__
 from phigate.api import CollectionError, Provider, Record, Scope
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex, Outcome, explain
+from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
 
 
@@ -28,6 +29,7 @@ class RunResult:
     counts: dict[str, Counter[Status]] = field(default_factory=lambda: defaultdict(Counter))
     resources_seen: int = 0
     tool_version: str = __version__
+    packs: list[PackInfo] = field(default_factory=list)
 
     def totals(self) -> Counter[Status]:
         total: Counter[Status] = Counter()
@@ -53,7 +55,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     index = InventoryIndex(evaluator.policies)
     result = RunResult(policies=evaluator.policies,
                        scopes=[s for p in providers for s in p.scopes()],
-                       started=dt.datetime.now(dt.UTC))
+                       started=dt.datetime.now(dt.UTC), packs=pack_info(policies))
     records = _counted(_chain(providers, result), result, progress)
     for outcome in evaluator.run(records, index):
         result.counts[outcome.policy.id][outcome.status] += 1

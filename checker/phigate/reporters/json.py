@@ -17,6 +17,8 @@ def report_document(result: RunResult) -> dict[str, Any]:
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": "phigate", "version": result.tool_version},
+        "packs": [{"name": p.name, "version": p.version, "policies": p.policies, "sha256": p.sha256}
+                  for p in result.packs],
         "started": result.started.isoformat(timespec="seconds"),
         "finished": (result.finished or result.started).isoformat(timespec="seconds"),
         "scopes": [{"provider": s.provider, "scope": s.scope, "regions": list(s.regions)}
