@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -281,8 +281,25 @@ def load_pack(only: set[str] | None = None) -> list[Any]:
     return [p for p in policies if only is None or p.id in only]
 
 
+def _timed(records: Iterable[Any], spent: list[float]) -> Iterator[Any]:
+    """Pass records through, adding the CPU time spent producing them (reading, parsing,
+    validating) to ``spent[0]``: the rest of the engine's CPU time is evaluation. The two
+    clock reads per record are charged to evaluation, so the split flatters reading."""
+    clock, source = time.process_time, iter(records)
+    while True:
+        started = clock()
+        try:
+            record = next(source)
+        except StopIteration:
+            spent[0] += clock() - started
+            return
+        spent[0] += clock() - started
+        yield record
+
+
 def measure_engine(snapshot: Path, only: set[str] | None) -> dict[str, Any]:
     from phigate.evaluate import Evaluator, InventoryIndex
+    from phigate.model import Status
     from phigate_providers.snapshot import SnapshotProvider
 
     c0 = time.process_time()
@@ -290,12 +307,17 @@ def measure_engine(snapshot: Path, only: set[str] | None) -> dict[str, Any]:
     load_cpu = time.process_time() - c0
 
     def work() -> dict[str, Any]:
+        # The path `phigate scan` takes: every decision tallied per policy, and only failures
+        # and errors handed back as outcomes (those are what reports explain).
         evaluator = Evaluator(policies)
         index = InventoryIndex(evaluator.policies)
-        outcomes = evaluator.run(SnapshotProvider([snapshot]).collect(), index)
-        # Counter counts in C, so the harness adds little to the engine's own cost.
-        counts = Counter((o.policy.id, o.status.value) for o in outcomes)
-        return {"counts": _nest(counts)}
+        emit = frozenset({Status.FAIL, Status.ERROR})
+        reading = [0.0]
+        records = _timed(SnapshotProvider([snapshot]).collect(), reading)
+        handed_back = sum(1 for _ in evaluator.run(records, index, emit))
+        counts = Counter({(pid, status.value): n for pid, by_status in evaluator.tallies().items()
+                          for status, n in by_status.items() if n})
+        return {"counts": _nest(counts), "handed_back": handed_back, "reading_cpu_s": reading[0]}
 
     figures = _usage(work)
     figures["policy_load_cpu_s"] = load_cpu
@@ -658,8 +680,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "resources": read["resources"], "policies": len(pack), "evaluations": evaluations,
         "cpu_s": engine["cpu_s"], "wall_s": engine["wall_s"],
         "evals_per_cpu_s": evaluations / engine["cpu_s"],
-        "decide_cpu_s": engine["cpu_s"] - read["cpu_s"],
-        "evals_per_decide_cpu_s": evaluations / max(engine["cpu_s"] - read["cpu_s"], 1e-9),
+        "reading_cpu_s": engine["reading_cpu_s"],
+        "decide_cpu_s": engine["cpu_s"] - engine["reading_cpu_s"],
+        "evals_per_decide_cpu_s": evaluations / max(engine["cpu_s"] - engine["reading_cpu_s"], 1e-9),
         "peak_rss_mb": engine["peak_rss_mb"], "policy_load_cpu_s": engine["policy_load_cpu_s"],
     }
     report["read"] = {"cpu_s": read["cpu_s"], "wall_s": read["wall_s"],
@@ -720,10 +743,11 @@ def print_table(report: dict[str, Any]) -> None:
         ("policies in the pack", f"{e['policies']}"),
         ("evaluations (outcomes)", f"{e['evaluations']:,}"),
         ("engine CPU / wall", f"{e['cpu_s']:.1f} s / {e['wall_s']:.1f} s"),
-        ("evaluations per CPU second", f"{e['evals_per_cpu_s']:,.0f}  (target ≥ 500,000)"),
-        ("  … of which read + validate", f"{r['cpu_s']:.1f} s  ({r['us_per_resource']:.1f} µs/resource)"),
-        ("  … of which evaluate", f"{e['decide_cpu_s']:.1f} s  "
-                                   f"({e['evals_per_decide_cpu_s']:,.0f} evaluations/s)"),
+        ("evaluations per CPU second", f"{e['evals_per_cpu_s']:,.0f}  (reading included)"),
+        ("  … of which reading", f"{e['reading_cpu_s']:.1f} s  (read, parse, validate; "
+                                 f"alone: {r['us_per_resource']:.1f} µs/resource)"),
+        ("  … of which evaluating", f"{e['decide_cpu_s']:.1f} s  "
+                                    f"({e['evals_per_decide_cpu_s']:,.0f} evaluations/s; target ≥ 500,000)"),
         ("engine peak RSS", f"{e['peak_rss_mb']:,.0f} MB  (target < 2,048)"),
         ("policy load", f"{e['policy_load_cpu_s']:.2f} s CPU"),
         ("floor rules", f"{len(f['rules'])} ({', '.join(f['rules'])})"),

@@ -34,6 +34,9 @@ class Classifier:
     def _from_tags(self, tags: Mapping[str, str]) -> str | None:
         if not tags:
             return None
+        value = tags.get(self._keys[0])  # the usual case: the first key, spelt as configured
+        if value is not None:
+            return self._values.get(str(value).strip().lower(), "unclassified")
         lowered = {str(k).lower(): v for k, v in tags.items()}
         for key in self._keys:
             if key in lowered:

@@ -66,8 +66,9 @@ def _top_getter(name: str) -> Callable[[Any], Any]:
 def make_getter(path: CompiledPath, start: str) -> Getter:
     """A function resolving ``path`` on a subject; ``MISSING``/``Unknown`` when it cannot."""
     steps = path.steps
+    if start == "local" and steps and all(isinstance(s, Field) for s in steps):
+        return _local_getter(tuple(s.name for s in steps if isinstance(s, Field)))
     if start != "element" and steps and all(isinstance(s, Field) for s in steps):
-        # The hot path: plain attribute reads on the resource in hand.
         first = _top_getter(steps[0].name)  # type: ignore[union-attr]
         names = tuple(s.name for s in steps[1:] if isinstance(s, Field))
         if not names:
@@ -109,12 +110,97 @@ def make_getter(path: CompiledPath, start: str) -> Getter:
     return walk
 
 
+def _local_getter(names: tuple[str, ...]) -> Getter:
+    """The hot path: plain reads on the resource under evaluation (always a ``Resource``)."""
+    top, rest = names[0], names[1:]
+    if top in _COMMON:
+        if not rest:
+            return lambda subject, index: getattr(subject, top)
+        key = rest[0]
+        if len(rest) == 1:
+            def common_one(subject: Any, index: Index) -> Any:
+                value = getattr(subject, top)
+                return value.get(key, MISSING) if type(value) is dict else _not_object(value)
+            return common_one
+    elif not rest:
+        return lambda subject, index: subject.attributes.get(top, MISSING)
+    elif len(rest) == 1:
+        key = rest[0]
+
+        def attribute_one(subject: Any, index: Index) -> Any:
+            value = subject.attributes.get(top, MISSING)
+            return value.get(key, MISSING) if type(value) is dict else _not_object(value)
+        return attribute_one
+
+    def deep(subject: Any, index: Index) -> Any:
+        value = getattr(subject, top) if top in _COMMON else subject.attributes.get(top, MISSING)
+        for key in rest:
+            if type(value) is not dict:
+                return _not_object(value)
+            value = value.get(key, MISSING)
+        return value
+    return deep
+
+
 def _top_field(record: Any, name: str) -> Any:
     if type(record) is Resource:
         if name in _COMMON:
             return getattr(record, name)
         return record.attributes.get(name, MISSING)
     return record.get(name, MISSING)  # an indexed (remote) record holds its fields flat
+
+
+def _local_names(path: CompiledPath, start: str) -> tuple[str, ...] | None:
+    """The field names of a short plain path on the resource in hand, else None."""
+    if start != "local" or not 1 <= len(path.steps) <= 2:
+        return None
+    if not all(isinstance(s, Field) for s in path.steps):
+        return None
+    names = tuple(s.name for s in path.steps if isinstance(s, Field))
+    return names if names[0] not in ("tags", "raw") or len(names) == 1 else None
+
+
+def _local_equality(names: tuple[str, ...], expected: Any) -> Callable[[Any, Index], bool | None]:
+    """``eq`` on one or two plain fields of the resource in hand, read inline: the leaf that
+    nearly every policy's ``where`` starts with (``data_class eq clinical``)."""
+    top = names[0]
+    exact = type(expected) is not str  # booleans and null compare by identity
+    if top in _COMMON and len(names) == 1:  # common fields are always present
+        if exact:
+            return lambda subject, index: getattr(subject, top) is expected
+        return lambda subject, index: getattr(subject, top) == expected
+    key = names[1] if len(names) == 2 else None
+
+    def attribute(subject: Any, index: Index) -> bool | None:
+        value = (getattr(subject, top) if top in _COMMON
+                 else subject.attributes.get(top, MISSING))
+        if key is not None:
+            value = value.get(key, MISSING) if type(value) is dict else _not_object(value)
+        if (value is expected) if exact else (value == expected):
+            return True
+        return None if value is MISSING or type(value) is Unknown else False
+    return attribute
+
+
+def _equality_test(get: Getter, expected: str | bool | None) -> Callable[[Any, Index], bool | None]:
+    """``eq`` on a string, boolean or null: the most common leaf, decided in one comparison.
+
+    Identity is exact for booleans and null (``True`` is not ``1``); strings compare by value.
+    """
+    if type(expected) is str:
+        def same_text(subject: Any, index: Index) -> bool | None:
+            value = get(subject, index)
+            if value == expected:
+                return True
+            return None if value is MISSING or type(value) is Unknown else False
+        return same_text
+
+    def same_constant(subject: Any, index: Index) -> bool | None:
+        value = get(subject, index)
+        if value is expected:
+            return True
+        return None if value is MISSING or type(value) is Unknown else False
+    return same_constant
 
 
 def _reads_open_map(path: CompiledPath, start: str) -> bool:
@@ -140,12 +226,14 @@ def describe_unseen(value: Any, path: str) -> str:
 
 
 class Condition:
-    """A compiled condition node."""
+    """A compiled condition node.
 
-    __slots__ = ()
+    ``test(subject, index)`` is a plain closure built once per node, specialised for what the
+    node reads: the hot path calls it millions of times, so it is an attribute, not a method.
+    """
 
-    def test(self, subject: Any, index: Index) -> bool | None:
-        raise NotImplementedError
+    __slots__ = ("test",)
+    test: Callable[[Any, Index], bool | None]
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         """Like ``test``, appending the observations that led to the outcome."""
@@ -157,7 +245,7 @@ class Condition:
 
 
 class Leaf(Condition):
-    __slots__ = ("expected", "get", "op", "path", "predicate", "test")
+    __slots__ = ("expected", "get", "op", "path", "predicate")
 
     def __init__(self, path: CompiledPath, start: str, op: str, expected: Any,
                  predicate: Predicate) -> None:
@@ -166,6 +254,11 @@ class Leaf(Condition):
         # Tags and raw data are read whole, so a key absent there is a real answer; any other
         # absent attribute was not seen, and even `exists` cannot decide on it.
         absent_is_answer = op == "exists" and _reads_open_map(path, start)
+        if op == "eq" and (expected is None or type(expected) in (str, bool)):
+            local = _local_names(path, start)
+            self.test = (
+                _local_equality(local, expected) if local else _equality_test(get, expected))
+            return
 
         def test(subject: Any, index: Index) -> bool | None:
             value = get(subject, index)
@@ -177,7 +270,7 @@ class Leaf(Condition):
                 return predicate(value)
             except Mismatch:
                 return None
-        self.test = test  # type: ignore[method-assign]
+        self.test = test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         value = self.get(subject, index)
@@ -202,7 +295,7 @@ class Junction(Condition):
     Kleene logic: if no part decides, an undecided part makes the whole undecided.
     """
 
-    __slots__ = ("children", "decisive", "test", "word")
+    __slots__ = ("children", "decisive", "word")
 
     def __init__(self, children: list[Condition], *, every: bool) -> None:
         self.children = tuple(children)
@@ -219,7 +312,7 @@ class Junction(Condition):
                 if result is None:
                     undecided = True
             return None if undecided else not decisive
-        self.test = test  # type: ignore[method-assign]
+        self.test = test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         undecided = False
@@ -235,7 +328,7 @@ class Junction(Condition):
 
 
 class Not(Condition):
-    __slots__ = ("child", "test")
+    __slots__ = ("child",)
 
     def __init__(self, child: Condition) -> None:
         self.child = child
@@ -244,7 +337,7 @@ class Not(Condition):
         def test(subject: Any, index: Index) -> bool | None:
             result = inner(subject, index)
             return None if result is None else not result
-        self.test = test  # type: ignore[method-assign]
+        self.test = test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         result = self.child.explain(subject, index, not positive, out)
@@ -258,7 +351,7 @@ class Not(Condition):
 class Quantifier(Condition):
     """``some``/``every`` element of a list satisfies ``match``; references are followed."""
 
-    __slots__ = ("every", "follow", "get", "match", "path", "test")
+    __slots__ = ("every", "follow", "get", "match", "path")
 
     def __init__(self, every: bool, path: CompiledPath, start: str, match: Condition,
                  follow: bool) -> None:
@@ -283,7 +376,7 @@ class Quantifier(Condition):
                 if result is None:
                     undecided = True
             return None if undecided else every
-        self.test = test  # type: ignore[method-assign]
+        self.test = test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         items = self.get(subject, index)

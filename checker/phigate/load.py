@@ -22,6 +22,7 @@ from phigate.operators import OPERATORS, OperandError
 from phigate.paths import (
     COMMON_SCHEMA,
     CompiledPath,
+    Field,
     Inverse,
     PathError,
     Shape,
@@ -154,6 +155,7 @@ class _PolicyCompiler:
         self.params: dict[str, Any] = {}
         self.needs_index = False
         self.remote_fields: set[tuple[str, str]] = set()
+        self.local_fields: set[str] = set()
         self.inverses: set[Inverse] = set()
 
     def problem(self, pointer: str, message: str, *, key: bool = False) -> None:
@@ -177,6 +179,7 @@ class _PolicyCompiler:
             scope = _Scope(({"type": "object", "x-kind": "any",
                              "properties": dict(COMMON_SCHEMA)},), "local")
         where = self._condition(data["where"], "/where", scope) if "where" in data else None
+        where_needs_index = self.needs_index
         check = self._condition(data["assert"], "/assert", scope)
         if self.problems or check is None:
             return None
@@ -195,6 +198,8 @@ class _PolicyCompiler:
             params=dict(self.params),
             source=f"{self.file}:{self.doc.at('')[0]}",
             needs_index=self.needs_index,
+            where_needs_index=where_needs_index,
+            local_fields=frozenset(self.local_fields),
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
         )
@@ -330,6 +335,9 @@ class _PolicyCompiler:
         if compiled.follows_references or scope.start == "remote":
             self.needs_index = True
         self.remote_fields.update(compiled.remote_fields)
+        first = compiled.steps[0] if compiled.steps else None
+        if scope.start == "local" and isinstance(first, Field):
+            self.local_fields.add(first.name)
         self.inverses.update(compiled.inverses)
         return compiled
 

@@ -54,6 +54,10 @@ class Policy:
     source: str
     #: Policies that follow references or derived lists wait for the whole inventory.
     needs_index: bool = False
+    #: Whether ``where`` alone follows references (else it is decided as the stream goes by).
+    where_needs_index: bool = False
+    #: Top-level fields the policy reads on its own resource: what a buffered copy keeps.
+    local_fields: frozenset[str] = frozenset()
     #: (kind, field) pairs read on referenced resources: what the slim index must keep.
     remote_fields: frozenset[tuple[str, str]] = frozenset()
     inverses: frozenset[Inverse] = frozenset()

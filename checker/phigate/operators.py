@@ -111,11 +111,17 @@ def _list_of(v: Any) -> list[Any]:
 
 def _intersects(expected: Any) -> Predicate:
     options = _need_list(expected)
+    if all(type(o) is str for o in options):
+        fast = frozenset(options)
+        return lambda v: any(type(item) is str and item in fast for item in _list_of(v))
     return lambda v: any(_same(item, o) for item in _list_of(v) for o in options)
 
 
 def _subset_of(expected: Any) -> Predicate:
     options = _need_list(expected)
+    if all(type(o) is str for o in options):
+        fast = frozenset(options)
+        return lambda v: all(type(item) is str and item in fast for item in _list_of(v))
     return lambda v: all(any(_same(item, o) for o in options) for item in _list_of(v))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +26,7 @@ class RunResult:
     finished: dt.datetime | None = None
     findings: list[Finding] = field(default_factory=list)
     collection_errors: list[CollectionError] = field(default_factory=list)
-    counts: dict[str, Counter[Status]] = field(default_factory=lambda: defaultdict(Counter))
+    counts: dict[str, dict[Status, int]] = field(default_factory=dict)
     resources_seen: int = 0
     tool_version: str = __version__
     packs: list[PackInfo] = field(default_factory=list)
@@ -57,10 +57,10 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
                        scopes=[s for p in providers for s in p.scopes()],
                        started=dt.datetime.now(dt.UTC), packs=pack_info(policies))
     records = _counted(_chain(providers, result), result, progress)
-    for outcome in evaluator.run(records, index):
-        result.counts[outcome.policy.id][outcome.status] += 1
-        if keep_passed or outcome.status in (Status.FAIL, Status.ERROR, Status.WAIVED):
-            result.findings.append(explain(outcome, index))
+    emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
+    for outcome in evaluator.run(records, index, emit):
+        result.findings.append(explain(outcome, index))
+    result.counts = evaluator.tallies()
     result.findings.sort(key=Finding.sort_key)
     result.finished = dt.datetime.now(dt.UTC)
     return result

@@ -7,8 +7,10 @@ collection could not see. Readers live in ``phigate_providers.snapshot``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from typing import IO, Any
@@ -90,20 +92,38 @@ class RecordValidator:
     """
 
     def __init__(self) -> None:
-        self._envelope = fastjsonschema.compile(document_schema("resource"))
-        self._kinds: dict[str, Callable[[Any], Any]] = {
-            kind: fastjsonschema.compile(kind_schema(kind)) for kind in KINDS}
+        # One compiled validator per kind (envelope and attributes together: one call), with
+        # the type's pattern checked once per distinct type string rather than per record.
+        envelope = document_schema("resource")
+        self._type_pattern = re.compile(envelope["properties"]["type"]["pattern"])
+        self._types_seen: set[str] = set()
+        self._kinds: dict[str, Callable[[Any], Any]] = {}
+        for kind in KINDS:
+            schema = copy.deepcopy(envelope)
+            schema["properties"]["kind"] = {"const": kind}
+            schema["properties"]["type"] = {"type": "string"}
+            schema["properties"]["attributes"] = kind_schema(kind)
+            self._kinds[kind] = fastjsonschema.compile(schema)
         self._error = fastjsonschema.compile(document_schema("snapshot")["$defs"]["error"])
 
     def is_valid(self, data: Any) -> bool:
+        if type(data) is not dict:
+            return False
         try:
-            if isinstance(data, dict) and "error" in data and len(data) == 1:
+            if "error" in data and len(data) == 1:
                 self._error(data["error"])
                 return True
-            self._envelope(data)
-            self._kinds[data["kind"]](data.get("attributes", {}))
+            validate = self._kinds.get(data.get("kind"))  # type: ignore[arg-type]
+            if validate is None:
+                return False
+            validate(data)
         except fastjsonschema.JsonSchemaException:
             return False
+        rtype = data["type"]
+        if rtype not in self._types_seen:
+            if not self._type_pattern.search(rtype):
+                return False
+            self._types_seen.add(rtype)
         return True
 
     def problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
@@ -133,12 +153,10 @@ def _resource_validator() -> jsonschema.Draft202012Validator:
 
 def resource_from_json(data: dict[str, Any]) -> Resource:
     """Build a resource from a validated record."""
-    return Resource(
-        id=data["id"], type=data["type"], kind=data["kind"], provider=data["provider"],
-        scope=data.get("scope", ""), region=data.get("region"), name=data.get("name"),
-        tags=data.get("tags") or {}, data_class=data.get("data_class"),
-        attributes=data.get("attributes") or {}, raw=data.get("raw") or {},
-    )
+    get = data.get  # positional arguments: this runs once per resource of the estate
+    return Resource(data["id"], data["type"], data["kind"], data["provider"], get("scope", ""),
+                    get("region"), get("name"), get("tags") or {}, get("data_class"),
+                    get("attributes") or {}, get("raw") or {})
 
 
 def error_from_json(data: dict[str, Any]) -> CollectionError:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
+
 from phigate.api import InputError, Record, Scope
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.snapshot import (
@@ -50,8 +52,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _json(text: str) -> Any:
+def _strict_json(text: str) -> Any:
+    """The standard library's parser, told to refuse duplicate keys and NaN: slow, exact."""
     return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+
+
+def _json(text: str) -> Any:
+    """Parse fast; fall back to the strict parser whenever a duplicate key is possible.
+
+    orjson keeps the last of two duplicate keys silently. Every key is followed by ``":``,
+    so when the parsed value, serialised again, holds as many ``":`` as the text, no key was
+    lost; any difference (a duplicate, or strings escaped another way) goes to the strict
+    parser, which names the duplicate or accepts the text.
+    """
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _strict_json(text)  # for its precise message
+    if text.count('":') != orjson.dumps(data).count(b'":'):
+        return _strict_json(text)
+    return data
 
 
 def _sniff(path: Path) -> str | None:
