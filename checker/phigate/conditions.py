@@ -11,175 +11,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from phigate.api import Resource, Unknown
+from phigate.api import Unknown
+from phigate.getters import (
+    MISSING,
+    Getter,
+    Index,
+    local_equality,
+    make_getter,
+    plain_local_path,
+)
 from phigate.model import Observation
 from phigate.operators import Mismatch, Predicate
-from phigate.paths import CompiledPath, Deref, Field, Inverse
+from phigate.paths import CompiledPath, Field
 
 
-class _Missing:
-    """Marks an attribute that is absent (not seen), as opposed to present and null."""
+def required_classes(condition: Condition) -> frozenset[str] | None:
+    """The data classes a resource must have for ``condition`` to hold, when the condition
+    says so plainly (``data_class eq X``, ``data_class in [...]``, inside ``all``), else None.
 
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING: Any = _Missing()
-
-
-class Index(Protocol):
-    """What evaluation needs from the inventory to follow references."""
-
-    def lookup(self, resource_id: str) -> dict[str, Any] | None: ...
-
-    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str,
-                provider: str) -> list[str] | Unknown: ...
-
-
-Getter = Callable[[Any, Index], Any]
-
-
-_COMMON = frozenset({"id", "type", "kind", "provider", "scope", "region", "name", "tags",
-                     "data_class", "raw"})
-
-
-def _top_getter(name: str) -> Callable[[Any], Any]:
-    """First step on a resource: a common field or one of the kind's attributes."""
-    if name in _COMMON:
-        def common(subject: Any) -> Any:
-            if type(subject) is Resource:
-                return getattr(subject, name)
-            return subject.get(name, MISSING)  # an indexed (remote) record
-        return common
-
-    def attribute(subject: Any) -> Any:
-        if type(subject) is Resource:
-            return subject.attributes.get(name, MISSING)
-        return subject.get(name, MISSING)
-    return attribute
-
-
-def make_getter(path: CompiledPath, start: str) -> Getter:
-    """A function resolving ``path`` on a subject; ``MISSING``/``Unknown`` when it cannot."""
-    steps = path.steps
-    if start == "local" and steps and all(isinstance(s, Field) for s in steps):
-        return _local_getter(tuple(s.name for s in steps if isinstance(s, Field)))
-    if start != "element" and steps and all(isinstance(s, Field) for s in steps):
-        first = _top_getter(steps[0].name)  # type: ignore[union-attr]
-        names = tuple(s.name for s in steps[1:] if isinstance(s, Field))
-        if not names:
-            return lambda subject, index: first(subject)
-        if len(names) == 1:
-            key = names[0]
-
-            def one(subject: Any, index: Index) -> Any:
-                value = first(subject)
-                return value.get(key, MISSING) if type(value) is dict else _not_object(value)
-            return one
-    at_start = start != "element"
-
-    def walk(subject: Any, index: Index) -> Any:
-        value, record, at_record = subject, subject, at_start
-        for step in steps:
-            if type(step) is Field:
-                if at_record:
-                    value, at_record = _top_field(value, step.name), False
-                elif type(value) is dict:
-                    value = value.get(step.name, MISSING)
-                else:
-                    return _not_object(value)
-            elif type(step) is Deref:
-                if type(value) is not str:
-                    return _not_object(value)
-                record = index.lookup(value)
-                if record is None:
-                    return Unknown(f"referenced resource '{value}' is not in the inventory")
-                value, at_record = record, True
-            else:
-                assert isinstance(step, Inverse)
-                if type(record) is Resource:
-                    own_id, provider = record.id, record.provider
-                else:
-                    own_id, provider = record.get("id"), record.get("provider")
-                value, at_record = index.inverse(step.of, step.kinds, own_id, provider), False
-        return value
-    return walk
-
-
-def _local_getter(names: tuple[str, ...]) -> Getter:
-    """The hot path: plain reads on the resource under evaluation (always a ``Resource``)."""
-    top, rest = names[0], names[1:]
-    if top in _COMMON:
-        if not rest:
-            return lambda subject, index: getattr(subject, top)
-        key = rest[0]
-        if len(rest) == 1:
-            def common_one(subject: Any, index: Index) -> Any:
-                value = getattr(subject, top)
-                return value.get(key, MISSING) if type(value) is dict else _not_object(value)
-            return common_one
-    elif not rest:
-        return lambda subject, index: subject.attributes.get(top, MISSING)
-    elif len(rest) == 1:
-        key = rest[0]
-
-        def attribute_one(subject: Any, index: Index) -> Any:
-            value = subject.attributes.get(top, MISSING)
-            return value.get(key, MISSING) if type(value) is dict else _not_object(value)
-        return attribute_one
-
-    def deep(subject: Any, index: Index) -> Any:
-        value = getattr(subject, top) if top in _COMMON else subject.attributes.get(top, MISSING)
-        for key in rest:
-            if type(value) is not dict:
-                return _not_object(value)
-            value = value.get(key, MISSING)
-        return value
-    return deep
-
-
-def _top_field(record: Any, name: str) -> Any:
-    if type(record) is Resource:
-        if name in _COMMON:
-            return getattr(record, name)
-        return record.attributes.get(name, MISSING)
-    return record.get(name, MISSING)  # an indexed (remote) record holds its fields flat
-
-
-def _local_names(path: CompiledPath, start: str) -> tuple[str, ...] | None:
-    """The field names of a short plain path on the resource in hand, else None."""
-    if start != "local" or not 1 <= len(path.steps) <= 2:
+    Outside that set the condition is false whatever else it reads (a false part decides an
+    ``all``), so the engine can skip such resources without evaluating anything.
+    """
+    if isinstance(condition, Leaf):
+        if condition.start != "local" or condition.path.text != "data_class":
+            return None
+        if condition.op == "eq" and type(condition.expected) is str:
+            return frozenset({condition.expected})
+        if condition.op == "in" and all(type(v) is str for v in condition.expected):
+            return frozenset(condition.expected)
         return None
-    if not all(isinstance(s, Field) for s in path.steps):
-        return None
-    names = tuple(s.name for s in path.steps if isinstance(s, Field))
-    return names if names[0] not in ("tags", "raw") or len(names) == 1 else None
-
-
-def _local_equality(names: tuple[str, ...], expected: Any) -> Callable[[Any, Index], bool | None]:
-    """``eq`` on one or two plain fields of the resource in hand, read inline: the leaf that
-    nearly every policy's ``where`` starts with (``data_class eq clinical``)."""
-    top = names[0]
-    exact = type(expected) is not str  # booleans and null compare by identity
-    if top in _COMMON and len(names) == 1:  # common fields are always present
-        if exact:
-            return lambda subject, index: getattr(subject, top) is expected
-        return lambda subject, index: getattr(subject, top) == expected
-    key = names[1] if len(names) == 2 else None
-
-    def attribute(subject: Any, index: Index) -> bool | None:
-        value = (getattr(subject, top) if top in _COMMON
-                 else subject.attributes.get(top, MISSING))
-        if key is not None:
-            value = value.get(key, MISSING) if type(value) is dict else _not_object(value)
-        if (value is expected) if exact else (value == expected):
-            return True
-        return None if value is MISSING or type(value) is Unknown else False
-    return attribute
+    if isinstance(condition, Junction) and not condition.decisive:  # an `all`
+        found = [r for r in map(required_classes, condition.children) if r is not None]
+        return frozenset.intersection(*found) if found else None
+    return None
 
 
 def _equality_test(get: Getter, expected: str | bool | None) -> Callable[[Any, Index], bool | None]:
@@ -206,13 +72,6 @@ def _equality_test(get: Getter, expected: str | bool | None) -> Callable[[Any, I
 def _reads_open_map(path: CompiledPath, start: str) -> bool:
     first = path.steps[0] if path.steps else None
     return start != "element" and isinstance(first, Field) and first.name in ("tags", "raw")
-
-
-def _not_object(value: Any) -> Any:
-    """What a field of a non-mapping is: null under null, unknown under unknown, else missing."""
-    if value is None or type(value) is Unknown:
-        return value
-    return MISSING
 
 
 def _undecidable(value: Any) -> bool:
@@ -245,19 +104,20 @@ class Condition:
 
 
 class Leaf(Condition):
-    __slots__ = ("expected", "get", "op", "path", "predicate")
+    __slots__ = ("expected", "get", "op", "path", "predicate", "start")
 
     def __init__(self, path: CompiledPath, start: str, op: str, expected: Any,
                  predicate: Predicate) -> None:
         self.path, self.op, self.expected, self.predicate = path, op, expected, predicate
+        self.start = start
         self.get = get = make_getter(path, start)
         # Tags and raw data are read whole, so a key absent there is a real answer; any other
         # absent attribute was not seen, and even `exists` cannot decide on it.
         absent_is_answer = op == "exists" and _reads_open_map(path, start)
         if op == "eq" and (expected is None or type(expected) in (str, bool)):
-            local = _local_names(path, start)
+            local = plain_local_path(path, start)
             self.test = (
-                _local_equality(local, expected) if local else _equality_test(get, expected))
+                local_equality(local, expected) if local else _equality_test(get, expected))
             return
 
         def test(subject: Any, index: Index) -> bool | None:

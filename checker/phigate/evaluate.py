@@ -10,6 +10,7 @@ with what references need, not with the estate.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import operator
@@ -17,10 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from phigate.api import CollectionError, Record, Resource, Unknown
+from phigate.api import COMMON_FIELDS, CollectionError, Record, Resource, Unknown
 from phigate.classify import Classifier
-from phigate.conditions import MISSING, describe_unseen
+from phigate.conditions import describe_unseen
 from phigate.config import Config
+from phigate.getters import MISSING
 from phigate.model import Finding, Observation, Policy, ResourceRef, Status
 from phigate.paths import Inverse
 
@@ -53,8 +55,8 @@ class InventoryIndex:
         #: Per kind: a C-level getter of the common fields, and the attribute names to read.
         self._readers: dict[str, tuple[Callable[[Resource], tuple[Any, ...]], tuple[str, ...]]] = {}
         for kind, names in wanted.items():
-            common = ("id", "kind", "provider", *sorted((names & _COMMON) - {"id", "kind", "provider"}))
-            attributes = tuple(sorted(names - _COMMON))
+            common = ("id", "kind", "provider", *sorted((names & COMMON_FIELDS) - {"id", "kind", "provider"}))
+            attributes = tuple(sorted(names - COMMON_FIELDS))
             self._fields[kind] = common + attributes
             self._readers[kind] = (operator.attrgetter(*common), attributes)
         self._inverse_specs: dict[str, list[tuple[Inverse, tuple[str, ...]]]] = defaultdict(list)
@@ -68,6 +70,9 @@ class InventoryIndex:
         #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
         self._unseen_sources: dict[tuple[Inverse, str], str] = {}
         self.active = bool(self._fields or self._inverse_specs)
+        #: A policy often reads the same referenced resource twice in a row (two quantifiers
+        #: over one ``can_read``): a small cache spares rebuilding its record.
+        self.lookup = functools.lru_cache(maxsize=1024)(self._lookup)
 
     def add(self, resource: Resource) -> None:
         kind = resource.kind
@@ -95,28 +100,25 @@ class InventoryIndex:
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
 
-    def lookup(self, resource_id: str) -> dict[str, Any] | None:
+    def _lookup(self, resource_id: str) -> dict[str, Any] | None:
         values = self._records.get(resource_id)
         if values is None:
             return None
         return dict(zip(self._fields[values[1]], values, strict=True))
 
-    def inverse(self, of: str, kinds: tuple[str, ...], resource_id: str,
-                provider: str) -> list[str] | Unknown:
-        """Ids whose ``of`` holds ``resource_id``; unknown when a source of the same provider
-        could not be read."""
-        if self._incomplete_kinds.intersection(kinds):
-            missing = ", ".join(sorted(self._incomplete_kinds.intersection(kinds)))
+    def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown:
+        """Ids whose ``relation.of`` holds ``resource_id``; unknown when a source of the same
+        provider could not be read."""
+        incomplete = self._incomplete_kinds.intersection(relation.kinds)
+        if incomplete:
+            missing = ", ".join(sorted(incomplete))
             return Unknown(f"inventory incomplete for {missing}: cannot list what refers here")
-        relation = Inverse(of, kinds)
         unseen = self._unseen_sources.get((relation, provider))
         if unseen is not None:
-            return Unknown(f"{of} of '{unseen}' was not seen: cannot list what refers here")
+            return Unknown(f"{relation.of} of '{unseen}' was not seen: cannot list what refers here")
         return sorted(self._inverse[relation].get(resource_id, ()))
 
 
-_COMMON = frozenset({"id", "type", "kind", "provider", "scope", "region", "name", "tags",
-                     "data_class", "raw"})
 
 #: A policy ready to run: the policy, its compiled where/assert, and its tally of outcomes
 #: (counts by status, in ``_ORDER``), shared by every plan the policy appears in.
@@ -127,9 +129,12 @@ EVERY_STATUS = frozenset(Status)
 
 
 class _Plan(NamedTuple):
-    """What to do with resources of one (kind, type): decide now, and what to keep for later."""
+    """What to do with resources of one (kind, type, data class): decide now, skip outright,
+    and keep for later."""
 
     streaming: tuple[_Compiled, ...]
+    #: Policies whose ``where`` is plainly false for this data class: tallied, not evaluated.
+    skipped: tuple[_Compiled, ...]
     #: Policies that need the whole inventory; their local ``where`` still filters early.
     deferred: tuple[_Compiled, ...]
     #: Attributes a buffered copy keeps, and whether it keeps tags and raw data.
@@ -148,7 +153,7 @@ class Evaluator:
     def __init__(self, policies: Sequence[Policy], config: Config | None = None) -> None:
         self.policies = tuple(sorted(policies, key=lambda p: p.id))
         self._classifier = Classifier(config or Config())
-        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._plans: dict[tuple[str, str, str | None], _Plan] = {}
         self._compiled = {p.id: (p, p.where.test if p.where is not None else None, p.check.test,
                                  [0] * len(_ORDER)) for p in self.policies}
 
@@ -156,16 +161,21 @@ class Evaluator:
         """Outcomes so far, by policy id and status (every policy listed, zeros included)."""
         return {pid: dict(zip(_ORDER, c[3], strict=True)) for pid, c in self._compiled.items()}
 
-    def _plan(self, kind: str, rtype: str) -> _Plan:
+    def _plan(self, kind: str, rtype: str, data_class: str | None) -> _Plan:
         streaming: list[_Compiled] = []
+        skipped: list[_Compiled] = []
         deferred: list[_Compiled] = []
         for p in self.policies:
-            if (not p.kinds or kind in p.kinds) and p.applies_to_type(rtype):
+            if (p.kinds and kind not in p.kinds) or not p.applies_to_type(rtype):
+                continue
+            if p.where_classes is not None and data_class not in p.where_classes:
+                skipped.append(self._compiled[p.id])
+            else:
                 (deferred if p.needs_index else streaming).append(self._compiled[p.id])
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
-        plan = _Plan(tuple(streaming), tuple(deferred), fields - _COMMON, "raw" in fields,
-                     "tags" in fields)
-        self._plans[(kind, rtype)] = plan
+        plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
+                     "raw" in fields, "tags" in fields)
+        self._plans[(kind, rtype, data_class)] = plan
         return plan
 
     def run(self, records: Iterable[Record], index: InventoryIndex | None = None,
@@ -196,10 +206,15 @@ class Evaluator:
                 resource = _with_class(resource, classify(resource))
             if index.active:
                 index.add(resource)
-            plan = plans.get((resource.kind, resource.type)) or self._plan(resource.kind, resource.type)
+            key = (resource.kind, resource.type, resource.data_class)
+            plan = plans.get(key) or self._plan(*key)
             decided = _decide(resource, plan.streaming, index, wanted)
             if decided:
                 yield from decided
+            for compiled in plan.skipped:
+                compiled[3][_SKIP] += 1
+                if wanted[_SKIP]:
+                    yield Outcome(compiled[0], resource, Status.SKIP)
             if plan.deferred:
                 yield from _defer(resource, plan, index, buffered, wanted)
         for error in unread:
@@ -277,13 +292,19 @@ def _defer(resource: Resource, plan: _Plan, index: Any,
     local ``where`` already says they do not apply."""
     kept: list[_Compiled] = []
     for compiled in plan.deferred:
-        policy, where = compiled[0], compiled[1]
-        if where is None or policy.where_needs_index or where(resource, index) is not False:
+        policy, where, check, tally = compiled
+        if where is None or policy.where_needs_index:
             kept.append(compiled)
             continue
-        compiled[3][_SKIP] += 1
-        if wanted[_SKIP]:
-            yield Outcome(policy, resource, Status.SKIP)
+        applies = where(resource, index)
+        if applies is True:  # decided now: no second look at the end
+            kept.append((policy, None, check, tally))
+        elif applies is None:  # decided again at the end, to report why
+            kept.append(compiled)
+        else:
+            tally[_SKIP] += 1
+            if wanted[_SKIP]:
+                yield Outcome(policy, resource, Status.SKIP)
     if kept:
         buffered.append((_slim(resource, plan), tuple(kept)))
 
