@@ -76,6 +76,14 @@ class Resource:
             "data_class": data_class, "attributes": {} if attributes is None else attributes,
             "raw": {} if raw is None else raw})
 
+    def with_data_class(self, data_class: str) -> Resource:
+        """A copy carrying ``data_class`` (what classification gives every resource)."""
+        fields = dict(self.__dict__)
+        fields["data_class"] = data_class
+        copy = object.__new__(Resource)
+        object.__setattr__(copy, "__dict__", fields)
+        return copy
+
 
 #: Top-level resource fields a policy path may start with (besides the kind's attributes).
 COMMON_FIELDS: frozenset[str] = frozenset(

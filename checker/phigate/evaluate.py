@@ -69,7 +69,6 @@ class InventoryIndex:
         #: (relation, provider) → a source resource whose attribute was not read. Scoped by
         #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
         self._unseen_sources: dict[tuple[Inverse, str], str] = {}
-        self.active = bool(self._fields or self._inverse_specs)
         #: A policy often reads the same referenced resource twice in a row (two quantifiers
         #: over one ``can_read``): a small cache spares rebuilding its record.
         self.lookup = functools.lru_cache(maxsize=1024)(self._lookup)
@@ -79,9 +78,12 @@ class InventoryIndex:
         reader = self._readers.get(kind)
         if reader is not None:
             common, names = reader
-            values = resource.attributes
-            self._records[resource.id] = common(resource) + tuple(
-                [values.get(name, MISSING) for name in names])
+            if names:
+                values = resource.attributes
+                self._records[resource.id] = common(resource) + tuple(
+                    [values.get(name, MISSING) for name in names])
+            else:
+                self._records[resource.id] = common(resource)
         specs = self._inverse_specs.get(kind)
         if specs:
             self._add_inverse(resource, specs)
@@ -91,11 +93,15 @@ class InventoryIndex:
         for inverse, path in specs:
             value: Any = resource.attributes
             for part in path:
-                value = value.get(part, MISSING) if isinstance(value, dict) else value
+                value = value.get(part, MISSING) if type(value) is dict else value
             if isinstance(value, str):
                 self._inverse[inverse][value].append(resource.id)
             elif value is MISSING or isinstance(value, Unknown):
                 self._unseen_sources.setdefault((inverse, resource.provider), resource.id)
+
+    def wants(self, kind: str) -> bool:
+        """Whether resources of ``kind`` must be recorded (references or derived lists)."""
+        return kind in self._readers or kind in self._inverse_specs
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
@@ -141,6 +147,8 @@ class _Plan(NamedTuple):
     keep: frozenset[str]
     keep_raw: bool
     keep_tags: bool
+    #: Whether the index records resources of this kind (references reach them).
+    indexed: bool
 
 
 class Evaluator:
@@ -161,7 +169,7 @@ class Evaluator:
         """Outcomes so far, by policy id and status (every policy listed, zeros included)."""
         return {pid: dict(zip(_ORDER, c[3], strict=True)) for pid, c in self._compiled.items()}
 
-    def _plan(self, kind: str, rtype: str, data_class: str | None) -> _Plan:
+    def _plan(self, kind: str, rtype: str, data_class: str | None, index: InventoryIndex) -> _Plan:
         streaming: list[_Compiled] = []
         skipped: list[_Compiled] = []
         deferred: list[_Compiled] = []
@@ -174,7 +182,7 @@ class Evaluator:
                 (deferred if p.needs_index else streaming).append(self._compiled[p.id])
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
         plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
-                     "raw" in fields, "tags" in fields)
+                     "raw" in fields, "tags" in fields, index.wants(kind))
         self._plans[(kind, rtype, data_class)] = plan
         return plan
 
@@ -196,37 +204,37 @@ class Evaluator:
             if type(record) is CollectionError:
                 if record.resource_id is not None:
                     unread.append(record)
-                    continue
-                index.mark_incomplete(record.kinds or {k for p in self.policies for k in p.kinds})
-                yield from self._collection_error(record, wanted)
+                else:
+                    yield from self._unseen(record, index, wanted)
                 continue
             resource: Resource = record  # type: ignore[assignment]
             seen.add(resource.id)
             if resource.data_class is None:
-                resource = _with_class(resource, classify(resource))
-            if index.active:
-                index.add(resource)
+                resource = resource.with_data_class(classify(resource))
             key = (resource.kind, resource.type, resource.data_class)
-            plan = plans.get(key) or self._plan(*key)
-            decided = _decide(resource, plan.streaming, index, wanted)
+            plan = plans.get(key) or self._plan(*key, index)
+            if plan.indexed:
+                index.add(resource)
+            decided = _decide(resource, plan.streaming, index, wanted, plan.skipped)
             if decided:
                 yield from decided
-            for compiled in plan.skipped:
-                compiled[3][_SKIP] += 1
-                if wanted[_SKIP]:
-                    yield Outcome(compiled[0], resource, Status.SKIP)
             if plan.deferred:
-                yield from _defer(resource, plan, index, buffered, wanted)
+                decided = _defer(resource, plan, index, buffered, wanted)
+                if decided:
+                    yield from decided
         for error in unread:
             # A resource yielded with what could be read speaks for itself: policies needing
             # the unread attributes are errors already. One never yielded is wholly unseen.
             if error.resource_id not in seen:
-                index.mark_incomplete(error.kinds or {k for p in self.policies for k in p.kinds})
-                yield from self._collection_error(error, wanted)
+                yield from self._unseen(error, index, wanted)
         for resource, deferred in buffered:
             yield from _decide(resource, deferred, index, wanted) or ()
 
-    def _collection_error(self, error: CollectionError, wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+    def _unseen(self, error: CollectionError, index: InventoryIndex,
+                wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+        """What a collection error left unseen: its kinds are incomplete in the index, and
+        every policy over them is ``error`` for the resource or scope it names."""
+        index.mark_incomplete(error.kinds or {k for p in self.policies for k in p.kinds})
         placeholder = Resource(
             id=error.resource_id or ":".join(x for x in (error.provider, error.scope, error.region) if x),
             type=error.types[0] if len(error.types) == 1 else f"{error.provider}.unread",
@@ -259,8 +267,9 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
-            wanted: tuple[bool, ...]) -> list[Outcome] | None:
-    """Decide ``resource`` for each policy; tally every outcome, return the wanted ones.
+            wanted: tuple[bool, ...], skipped: tuple[_Compiled, ...] = ()) -> list[Outcome] | None:
+    """Decide ``resource`` for each policy (``skipped`` ones are known not to apply); tally
+    every outcome, return the wanted ones.
 
     The hot path: a plain function returning ``None`` when nothing is wanted, because a
     generator per resource would cost more than most decisions.
@@ -282,15 +291,21 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
         if wanted[code]:
             out = out or []
             out.append(Outcome(policy, resource, _ORDER[code]))
+    for policy, _, _, tally in skipped:
+        tally[_SKIP] += 1
+        if wanted[_SKIP]:
+            out = out or []
+            out.append(Outcome(policy, resource, Status.SKIP))
     return out
 
 
 def _defer(resource: Resource, plan: _Plan, index: Any,
            buffered: list[tuple[Resource, tuple[_Compiled, ...]]],
-           wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+           wanted: tuple[bool, ...]) -> list[Outcome] | None:
     """Keep a slim copy for the policies that need the whole inventory, unless their own
-    local ``where`` already says they do not apply."""
+    local ``where`` already says they do not apply; return the wanted skips."""
     kept: list[_Compiled] = []
+    out: list[Outcome] | None = None
     for compiled in plan.deferred:
         policy, where, check, tally = compiled
         if where is None or policy.where_needs_index:
@@ -304,14 +319,11 @@ def _defer(resource: Resource, plan: _Plan, index: Any,
         else:
             tally[_SKIP] += 1
             if wanted[_SKIP]:
-                yield Outcome(policy, resource, Status.SKIP)
+                out = out or []
+                out.append(Outcome(policy, resource, Status.SKIP))
     if kept:
         buffered.append((_slim(resource, plan), tuple(kept)))
-
-
-def _with_class(r: Resource, data_class: str) -> Resource:
-    return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name, r.tags,
-                    data_class, r.attributes, r.raw)
+    return out
 
 
 def _slim(r: Resource, plan: _Plan) -> Resource:

@@ -41,39 +41,14 @@ Getter = Callable[[Any, Index], Any]
 
 
 
-def _top_getter(name: str) -> Callable[[Any], Any]:
-    """First step on a resource: a common field or one of the kind's attributes."""
-    if name in COMMON_FIELDS:
-        def common(subject: Any) -> Any:
-            if type(subject) is Resource:
-                return getattr(subject, name)
-            return subject.get(name, MISSING)  # an indexed (remote) record
-        return common
-
-    def attribute(subject: Any) -> Any:
-        if type(subject) is Resource:
-            return subject.attributes.get(name, MISSING)
-        return subject.get(name, MISSING)
-    return attribute
-
-
 def make_getter(path: CompiledPath, start: str) -> Getter:
     """A function resolving ``path`` on a subject; ``MISSING``/``Unknown`` when it cannot."""
     steps = path.steps
     if start == "local" and steps and all(isinstance(s, Field) for s in steps):
         return _local_getter(tuple(s.name for s in steps if isinstance(s, Field)))
-    if start != "element" and steps and all(isinstance(s, Field) for s in steps):
-        first = _top_getter(steps[0].name)  # type: ignore[union-attr]
-        names = tuple(s.name for s in steps[1:] if isinstance(s, Field))
-        if not names:
-            return lambda subject, index: first(subject)
-        if len(names) == 1:
-            key = names[0]
-
-            def one(subject: Any, index: Index) -> Any:
-                value = first(subject)
-                return value.get(key, MISSING) if type(value) is dict else not_object(value)
-            return one
+    if start == "remote" and len(steps) == 1 and isinstance(steps[0], Field):
+        name = steps[0].name  # an indexed record is a plain dict of the fields read remotely
+        return lambda subject, index: subject.get(name, MISSING)
     at_start = start != "element"
 
     def walk(subject: Any, index: Index) -> Any:
