@@ -48,6 +48,18 @@ def required_classes(condition: Condition) -> frozenset[str] | None:
     return None
 
 
+def _remote_equality(name: str, expected: Any) -> Callable[[Any, Index], bool | None]:
+    """``eq`` on a field of a referenced resource (an indexed record: a plain dict)."""
+    exact = type(expected) is not str
+
+    def test(subject: Any, index: Index) -> bool | None:
+        value = subject.get(name, MISSING)
+        if (value is expected) if exact else (value == expected):
+            return True
+        return None if value is MISSING or type(value) is Unknown else False
+    return test
+
+
 def _equality_test(get: Getter, expected: str | bool | None) -> Callable[[Any, Index], bool | None]:
     """``eq`` on a string, boolean or null: the most common leaf, decided in one comparison.
 
@@ -114,6 +126,10 @@ class Leaf(Condition):
         # Tags and raw data are read whole, so a key absent there is a real answer; any other
         # absent attribute was not seen, and even `exists` cannot decide on it.
         absent_is_answer = op == "exists" and _reads_open_map(path, start)
+        if op == "eq" and (expected is None or type(expected) in (str, bool)) and (
+                start == "remote" and len(path.steps) == 1 and isinstance(path.steps[0], Field)):
+            self.test = _remote_equality(path.steps[0].name, expected)
+            return
         if op == "eq" and (expected is None or type(expected) in (str, bool)):
             local = plain_local_path(path, start)
             self.test = (
@@ -220,14 +236,27 @@ class Quantifier(Condition):
         inner = match.test
         decisive = not every  # some: a True decides; every: a False decides
 
-        def test(subject: Any, index: Index) -> bool | None:
+        def over_elements(subject: Any, index: Index) -> bool | None:
             items = get(subject, index)
             if type(items) is not list:
                 return None
             undecided = False
+            for item in items:
+                result = inner(item, index)
+                if result is decisive:
+                    return decisive
+                if result is None:
+                    undecided = True
+            return None if undecided else every
+
+        def over_references(subject: Any, index: Index) -> bool | None:
+            items = get(subject, index)
+            if type(items) is not list:
+                return None
+            undecided, lookup = False, index.lookup
             for raw in items:
-                item = (index.lookup(raw) if type(raw) is str else None) if follow else raw
-                if item is None and follow:
+                item = lookup(raw) if type(raw) is str else None
+                if item is None:  # not in the inventory: cannot tell what it holds
                     undecided = True
                     continue
                 result = inner(item, index)
@@ -236,7 +265,7 @@ class Quantifier(Condition):
                 if result is None:
                     undecided = True
             return None if undecided else every
-        self.test = test
+        self.test = over_references if follow else over_elements
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         items = self.get(subject, index)

@@ -200,6 +200,7 @@ class _PolicyCompiler:
             needs_index=self.needs_index,
             where_needs_index=where_needs_index,
             where_classes=required_classes(where) if where is not None else None,
+            where_is_class_test=isinstance(where, Leaf) and required_classes(where) is not None,
             local_fields=frozenset(self.local_fields),
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
