@@ -19,6 +19,7 @@ from phigate.getters import (
     Getter,
     Index,
     local_equality,
+    local_predicate,
     make_getter,
     plain_local_path,
 )
@@ -135,6 +136,10 @@ class Leaf(Condition):
             self.test = (
                 local_equality(local, expected) if local else _equality_test(get, expected))
             return
+        local = plain_local_path(path, start)
+        if local and op != "exists":
+            self.test = local_predicate(local, predicate)
+            return
 
         def test(subject: Any, index: Index) -> bool | None:
             value = get(subject, index)
@@ -178,17 +183,7 @@ class Junction(Condition):
         self.word = "and" if every else "or"
         self.decisive = decisive = not every
         tests = tuple(c.test for c in self.children)
-
-        def test(subject: Any, index: Index) -> bool | None:
-            undecided = False
-            for child in tests:
-                result = child(subject, index)
-                if result is decisive:
-                    return decisive
-                if result is None:
-                    undecided = True
-            return None if undecided else not decisive
-        self.test = test
+        self.test = _pair(tests[0], tests[1], decisive) if len(tests) == 2 else _many(tests, decisive)
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         undecided = False
@@ -201,6 +196,35 @@ class Junction(Condition):
 
     def describe(self) -> str:
         return f" {self.word} ".join(c.describe() for c in self.children)
+
+
+Test = Callable[[Any, Index], "bool | None"]
+
+
+def _many(tests: tuple[Test, ...], decisive: bool) -> Test:
+    def test(subject: Any, index: Index) -> bool | None:
+        undecided = False
+        for child in tests:
+            result = child(subject, index)
+            if result is decisive:
+                return decisive
+            if result is None:
+                undecided = True
+        return None if undecided else not decisive
+    return test
+
+
+def _pair(first: Test, second: Test, decisive: bool) -> Test:
+    """The common two-part junction, unrolled: same logic as ``_many``, no loop."""
+    def test(subject: Any, index: Index) -> bool | None:
+        a = first(subject, index)
+        if a is decisive:
+            return decisive
+        b = second(subject, index)
+        if b is decisive:
+            return decisive
+        return None if a is None or b is None else not decisive
+    return test
 
 
 class Not(Condition):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from phigate.api import COMMON_FIELDS, Resource, Unknown
+from phigate.operators import Mismatch
 from phigate.paths import CompiledPath, Deref, Field, Inverse
 
 
@@ -158,3 +159,23 @@ def local_equality(names: tuple[str, ...], expected: Any) -> Callable[[Any, Inde
     return attribute
 
 
+
+
+def local_predicate(names: tuple[str, ...],
+                    predicate: Callable[[Any], bool]) -> Callable[[Any, Any], bool | None]:
+    """Any operator on one or two plain fields of the resource in hand, read inline."""
+    top = names[0]
+    key = names[1] if len(names) == 2 else None
+    common = top in COMMON_FIELDS
+
+    def test(subject: Any, index: Any) -> bool | None:
+        value = getattr(subject, top) if common else subject.attributes.get(top, MISSING)
+        if key is not None:
+            value = value.get(key, MISSING) if type(value) is dict else not_object(value)
+        if value is MISSING or type(value) is Unknown:
+            return None
+        try:
+            return predicate(value)
+        except Mismatch:
+            return None
+    return test

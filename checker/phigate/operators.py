@@ -58,6 +58,10 @@ def _eq(expected: Any) -> Predicate:
 
 
 def _ne(expected: Any) -> Predicate:
+    if expected is None or type(expected) is bool:
+        return lambda v: v is not expected
+    if type(expected) is str:
+        return lambda v: v != expected
     same = _eq(expected)
     return lambda v: not same(v)
 
