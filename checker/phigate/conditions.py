@@ -10,7 +10,7 @@ collect evidence; it is only called for findings that did not pass, so the hot p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from phigate.api import Unknown
@@ -26,27 +26,6 @@ from phigate.getters import (
 from phigate.model import Observation
 from phigate.operators import Mismatch, Predicate
 from phigate.paths import CompiledPath, Field
-
-
-def required_classes(condition: Condition) -> frozenset[str] | None:
-    """The data classes a resource must have for ``condition`` to hold, when the condition
-    says so plainly (``data_class eq X``, ``data_class in [...]``, inside ``all``), else None.
-
-    Outside that set the condition is false whatever else it reads (a false part decides an
-    ``all``), so the engine can skip such resources without evaluating anything.
-    """
-    if isinstance(condition, Leaf):
-        if condition.start != "local" or condition.path.text != "data_class":
-            return None
-        if condition.op == "eq" and type(condition.expected) is str:
-            return frozenset({condition.expected})
-        if condition.op == "in" and all(type(v) is str for v in condition.expected):
-            return frozenset(condition.expected)
-        return None
-    if isinstance(condition, Junction) and not condition.decisive:  # an `all`
-        found = [r for r in map(required_classes, condition.children) if r is not None]
-        return frozenset.intersection(*found) if found else None
-    return None
 
 
 def _remote_equality(name: str, expected: Any) -> Callable[[Any, Index], bool | None]:
@@ -115,6 +94,15 @@ class Condition:
         """A short human reading of the condition, for messages."""
         raise NotImplementedError
 
+    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
+        """This condition with the resource fields in ``known`` fixed (constant folding).
+
+        The engine plans per (kind, type, data class, provider): leaves on those fields are
+        decided once per plan, so a policy that cannot apply is skipped without a call, and one
+        whose applicability is settled is not asked again. Never changes an outcome.
+        """
+        return self
+
 
 class Leaf(Condition):
     __slots__ = ("expected", "get", "op", "path", "predicate", "start")
@@ -166,6 +154,15 @@ class Leaf(Condition):
         return outcome
 
 
+    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
+        name = self.path.text
+        if self.start != "local" or name not in known:
+            return self
+        try:
+            return self.predicate(known[name])
+        except Mismatch:
+            return self
+
     def describe(self) -> str:
         return f"{self.path.text} {self.op} {json.dumps(self.expected, default=str)}"
 
@@ -193,6 +190,20 @@ class Junction(Condition):
                 return self.decisive
             undecided = undecided or result is None
         return None if undecided else not self.decisive
+
+    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
+        parts: list[Condition] = []
+        for child in self.children:
+            folded = child.fold(known)
+            if folded is self.decisive:
+                return self.decisive
+            if isinstance(folded, Condition):
+                parts.append(folded)
+        if not parts:
+            return not self.decisive
+        if len(parts) == 1:
+            return parts[0]
+        return self if len(parts) == len(self.children) else Junction(parts, every=not self.decisive)
 
     def describe(self) -> str:
         return f" {self.word} ".join(c.describe() for c in self.children)
@@ -243,6 +254,12 @@ class Not(Condition):
         result = self.child.explain(subject, index, not positive, out)
         return None if result is None else not result
 
+
+    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
+        folded = self.child.fold(known)
+        if isinstance(folded, bool):
+            return not folded
+        return self if folded is self.child else Not(folded)
 
     def describe(self) -> str:
         return f"not ({self.child.describe()})"

@@ -173,7 +173,7 @@ class Evaluator:
     def __init__(self, policies: Sequence[Policy], config: Config | None = None) -> None:
         self.policies = tuple(sorted(policies, key=lambda p: p.id))
         self._classifier = Classifier(config or Config())
-        self._plans: dict[tuple[str, str, str | None], _Plan] = {}
+        self._plans: dict[tuple[str, str, str | None, str], _Plan] = {}
         self._compiled = {p.id: (p, p.where.test if p.where is not None else None, p.check.test,
                                  [0] * len(_ORDER)) for p in self.policies}
 
@@ -181,24 +181,30 @@ class Evaluator:
         """Outcomes so far, by policy id and status (every policy listed, zeros included)."""
         return {pid: dict(zip(_ORDER, c[3], strict=True)) for pid, c in self._compiled.items()}
 
-    def _plan(self, kind: str, rtype: str, data_class: str | None, index: InventoryIndex) -> _Plan:
+    def _plan(self, kind: str, rtype: str, data_class: str | None, provider: str,
+              index: InventoryIndex) -> _Plan:
+        """How to decide resources with these fields: each policy's conditions folded over
+        them (a ``where`` that cannot hold skips the policy outright)."""
+        known = {"kind": kind, "type": rtype, "data_class": data_class, "provider": provider}
         streaming: list[_Compiled] = []
         skipped: list[_Compiled] = []
         deferred: list[_Compiled] = []
         for p in self.policies:
             if (p.kinds and kind not in p.kinds) or not p.applies_to_type(rtype):
                 continue
-            compiled = self._compiled[p.id]
-            if p.where_classes is not None and data_class not in p.where_classes:
-                skipped.append(compiled)
+            tally = self._compiled[p.id][3]
+            where = p.where.fold(known) if p.where is not None else True
+            if where is False:
+                skipped.append((p, None, _always_true, tally))
                 continue
-            if p.where_is_class_test:  # the class is right, so `where` holds: no need to ask
-                compiled = (p, None, compiled[2], compiled[3])
+            check = p.check.fold(known)
+            compiled = (p, None if where is True else where.test,
+                        _constant(check) if isinstance(check, bool) else check.test, tally)
             (deferred if p.needs_index else streaming).append(compiled)
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
         plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
                      "raw" in fields, "tags" in fields, index.wants(kind))
-        self._plans[(kind, rtype, data_class)] = plan
+        self._plans[(kind, rtype, data_class, provider)] = plan
         return plan
 
     def run(self, records: Iterable[Record], index: InventoryIndex | None = None,
@@ -226,7 +232,7 @@ class Evaluator:
             seen.add(resource.id)
             if resource.data_class is None:
                 resource = resource.with_data_class(classify(resource))
-            key = (resource.kind, resource.type, resource.data_class)
+            key = (resource.kind, resource.type, resource.data_class, resource.provider)
             plan = plans.get(key) or self._plan(*key, index)
             if plan.indexed:
                 index.add(resource)
@@ -269,19 +275,28 @@ class Evaluator:
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Collect the young generation every 100,000 allocations instead of 700, and the old one
-    not at all while the scan runs.
+    """Pause the cycle collector while the scan runs.
 
-    Parsed records, the index and buffered resources hold no reference cycles, yet the default
-    schedule rescans them again and again as they age, the whole heap at each full collection:
-    a third of a large scan's CPU. Restored afterwards; cycles left meanwhile are collected then.
+    Parsed records, the index and buffered resources hold no reference cycles (reference
+    counting frees them), yet the collector rescans them again and again as they age, the whole
+    heap at each full collection: a third of a large scan's CPU. Cycles made meanwhile (an
+    exception's traceback, say) are collected when the scan ends and the collector resumes.
     """
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 100_000), max(threshold[1], 20), 1_000_000)
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
+        if was_enabled:
+            gc.enable()
+
+
+def _always_true(subject: Any, index: Any) -> bool:
+    return True
+
+
+def _constant(value: bool) -> Test:
+    return lambda subject, index: value
 
 
 def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,

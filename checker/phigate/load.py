@@ -15,7 +15,7 @@ from typing import Any
 
 from phigate import __version__
 from phigate.api import KINDS
-from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier, required_classes
+from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier
 from phigate.config import Config
 from phigate.model import Policy, Severity
 from phigate.operators import OPERATORS, OperandError
@@ -199,8 +199,6 @@ class _PolicyCompiler:
             source=f"{self.file}:{self.doc.at('')[0]}",
             needs_index=self.needs_index,
             where_needs_index=where_needs_index,
-            where_classes=required_classes(where) if where is not None else None,
-            where_is_class_test=isinstance(where, Leaf) and required_classes(where) is not None,
             local_fields=frozenset(self.local_fields),
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),

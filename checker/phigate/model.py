@@ -56,10 +56,6 @@ class Policy:
     needs_index: bool = False
     #: Whether ``where`` alone follows references (else it is decided as the stream goes by).
     where_needs_index: bool = False
-    #: Data classes outside which ``where`` is plainly false (None: no such shortcut).
-    where_classes: frozenset[str] | None = None
-    #: ``where`` is nothing but that class test: inside the classes it is plainly true.
-    where_is_class_test: bool = False
     #: Top-level fields the policy reads on its own resource: what a buffered copy keeps.
     local_fields: frozenset[str] = frozenset()
     #: (kind, field) pairs read on referenced resources: what the slim index must keep.
