@@ -10,10 +10,8 @@ with what references need, not with the estate.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import json
-import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -51,54 +49,53 @@ class InventoryIndex:
         for policy in policies:
             for kind, name in policy.remote_fields:
                 wanted[kind].add(name)
-        self._fields: dict[str, tuple[str, ...]] = {}
         #: Per kind: a C-level getter of the common fields, and the attribute names to read.
-        self._readers: dict[str, tuple[Callable[[Resource], tuple[Any, ...]], tuple[str, ...]]] = {}
+        #: Per kind: the common fields and the attributes that references read there.
+        self._readers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for kind, names in wanted.items():
             common = ("id", "kind", "provider", *sorted((names & COMMON_FIELDS) - {"id", "kind", "provider"}))
-            attributes = tuple(sorted(names - COMMON_FIELDS))
-            self._fields[kind] = common + attributes
-            self._readers[kind] = (operator.attrgetter(*common), attributes)
-        self._inverse_specs: dict[str, list[tuple[Inverse, tuple[str, ...]]]] = defaultdict(list)
+            self._readers[kind] = (common, tuple(sorted(names - COMMON_FIELDS)))
+        self._inverse: dict[Inverse, dict[str, list[str]]] = {}
+        self._inverse_specs: dict[str, list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]] = (
+            defaultdict(list))
         for inverse in {inv for p in policies for inv in p.inverses}:
+            lists = self._inverse.setdefault(inverse, defaultdict(list))
             for kind in inverse.kinds:
-                self._inverse_specs[kind].append((inverse, tuple(inverse.of.split("."))))
-        self._records: dict[str, tuple[Any, ...]] = {}
-        self._inverse: dict[Inverse, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+                self._inverse_specs[kind].append((inverse, tuple(inverse.of.split(".")), lists))
+        #: The records references reach: plain dicts of the fields read there, kept small.
+        self._records: dict[str, dict[str, Any]] = {}
         self._incomplete_kinds: set[str] = set()
         #: (relation, provider) → a source resource whose attribute was not read. Scoped by
         #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
         self._unseen_sources: dict[tuple[Inverse, str], str] = {}
         self._sealed = False
-        #: A policy often reads the same referenced resource twice in a row (two quantifiers
-        #: over one ``can_read``): a small cache spares rebuilding its record.
-        self.lookup = functools.lru_cache(maxsize=1024)(self._lookup)
 
     def add(self, resource: Resource) -> None:
         kind = resource.kind
         reader = self._readers.get(kind)
         if reader is not None:
             common, names = reader
+            fields = resource.__dict__  # a Resource keeps its fields in one dict
+            record = {name: fields[name] for name in common}
             if names:
                 values = resource.attributes
-                self._records[resource.id] = common(resource) + tuple(
-                    [values.get(name, MISSING) for name in names])
-            else:
-                self._records[resource.id] = common(resource)
+                for name in names:
+                    record[name] = values.get(name, MISSING)
+            self._records[resource.id] = record
         specs = self._inverse_specs.get(kind)
         if specs:
             self._add_inverse(resource, specs)
 
     def _add_inverse(self, resource: Resource,
-                     specs: list[tuple[Inverse, tuple[str, ...]]]) -> None:
-        for inverse, path in specs:
+                     specs: list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]) -> None:
+        for inverse, path, lists in specs:
             value: Any = resource.attributes
             for part in path:
                 value = value.get(part, MISSING) if type(value) is dict else value
-            if isinstance(value, str):
-                self._inverse[inverse][value].append(resource.id)
+            if type(value) is str:
+                lists[value].append(resource.id)
                 self._sealed = False
-            elif value is MISSING or isinstance(value, Unknown):
+            elif value is MISSING or type(value) is Unknown:
                 self._unseen_sources.setdefault((inverse, resource.provider), resource.id)
 
     def wants(self, kind: str) -> bool:
@@ -108,11 +105,9 @@ class InventoryIndex:
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
 
-    def _lookup(self, resource_id: str) -> dict[str, Any] | None:
-        values = self._records.get(resource_id)
-        if values is None:
-            return None
-        return dict(zip(self._fields[values[1]], values, strict=True))
+    def lookup(self, resource_id: str) -> dict[str, Any] | None:
+        """The indexed record of a referenced resource, or None when it is not in the inventory."""
+        return self._records.get(resource_id)
 
     def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown:
         """Ids whose ``relation.of`` holds ``resource_id``; unknown when a source of the same
@@ -124,7 +119,7 @@ class InventoryIndex:
         unseen = self._unseen_sources.get((relation, provider))
         if unseen is not None:
             return Unknown(f"{relation.of} of '{unseen}' was not seen: cannot list what refers here")
-        found = self._inverse[relation].get(resource_id)
+        found = self._inverse.get(relation, {}).get(resource_id)
         if found is None:
             return []
         return found if self._sealed else sorted(found)
