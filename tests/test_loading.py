@@ -91,3 +91,20 @@ def test_invalid_utf8_is_located(tmp_path: Path) -> None:
 def test_a_missing_policy_path_is_a_problem(tmp_path: Path) -> None:
     with pytest.raises(ProblemsError, match="no such policy file or folder"):
         load_policies([tmp_path / "nowhere"])
+
+
+def test_config_settings_must_name_a_known_policy(tmp_path: Path) -> None:
+    from phigate.config import load_config
+
+    custom = tmp_path / "policies"
+    custom.mkdir()
+    (custom / "own.yaml").write_text("id: OWN-1\ntitle: t\nseverity: low\nkinds: [volume]\n"
+                                     "assert: {path: encryption.at_rest, op: eq, value: true}\n")
+    (custom / "phigate.yaml").write_text("policies:\n  PHI-SEG-002: {enabled: false}\n")
+    config = load_config(custom / "phigate.yaml")
+    # A bundled policy's settings are fine when only a custom folder is loaded; the config
+    # file beside the policies is not read as a policy.
+    assert [p.id for p in load_policies([custom], config)] == ["OWN-1"]
+    (custom / "phigate.yaml").write_text("policies:\n  OWN-1: {}\n  PHI-SEG-02: {enabled: false}\n")
+    with pytest.raises(ProblemsError, match=r"phigate.yaml:3:3: settings for unknown policy 'PHI-SEG-02'"):
+        load_policies([custom], load_config(custom / "phigate.yaml"))

@@ -35,6 +35,8 @@ class PolicySettings:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: Where each param override was written, for precise messages.
     param_locations: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: Where the policy's settings start in the config file.
+    location: tuple[int, int] = (1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ def _build(doc: Located, file: str) -> Config:
             severity=settings.get("severity"),
             params=params,
             param_locations={name: doc.at(f"{base}/{name}") for name in params},
+            location=doc.key_at(f"/policies/{policy_id}"),
         )
     if problems:
         raise ProblemsError(problems)

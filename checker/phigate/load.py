@@ -35,6 +35,8 @@ from phigate.yamlsafe import Located, load_file
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 FIXTURE_SUFFIXES = (".test.yaml", ".test.yml")
+#: The config file may sit among the policies; it is never read as one.
+CONFIG_NAMES = ("phigate.yaml", "phigate.yml")
 
 
 def bundled_pack() -> Path:
@@ -93,7 +95,7 @@ def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 
 def _is_policy_file(path: Path) -> bool:
     name = path.name
-    return (path.is_file() and name.endswith(POLICY_SUFFIXES)
+    return (path.is_file() and name.endswith(POLICY_SUFFIXES) and name not in CONFIG_NAMES
             and not name.endswith(FIXTURE_SUFFIXES) and not name.startswith("."))
 
 
@@ -130,9 +132,16 @@ def load_policies(paths: Iterable[Path], config: Config | None = None) -> list[P
 
 
 def _unknown_config_ids(config: Config, known: dict[str, tuple[str, int]]) -> Iterator[Problem]:
-    for policy_id in config.policies:
-        if policy_id not in known and config.source is not None:
-            yield Problem(config.source, 1, 1, f"settings for unknown policy '{policy_id}'",
+    """Settings for a policy that exists nowhere are a typo; settings for a bundled policy
+    that this run did not load (``--policies my-folder``) are not."""
+    unknown = [pid for pid in config.policies if pid not in known]
+    if not unknown or config.source is None:
+        return
+    bundled = {p.id for p in load_policies([bundled_pack()])} if known.keys() else set()
+    for policy_id in unknown:
+        if policy_id not in bundled:
+            line, column = config.policy(policy_id).location
+            yield Problem(config.source, line, column, f"settings for unknown policy '{policy_id}'",
                           json_pointer(("policies", policy_id)))
 
 
