@@ -70,13 +70,16 @@ class InventoryIndex:
         self._unseen_sources: dict[tuple[Inverse, str], str] = {}
         self._sealed = False
 
-    def add(self, resource: Resource) -> None:
+    def add(self, resource: Resource, data_class: str | None = None) -> None:
+        """Record ``resource`` (whose class is ``data_class`` when it does not carry one)."""
         kind = resource.kind
         reader = self._readers.get(kind)
         if reader is not None:
             common, names = reader
             fields = resource.__dict__  # a Resource keeps its fields in one dict
             record = {name: fields[name] for name in common}
+            if data_class is not None and "data_class" in record:
+                record["data_class"] = data_class
             if names:
                 values = resource.attributes
                 for name in names:
@@ -225,17 +228,19 @@ class Evaluator:
                 continue
             resource: Resource = record  # type: ignore[assignment]
             seen.add(resource.id)
-            if resource.data_class is None:
-                resource = resource.with_data_class(classify(resource))
-            key = (resource.kind, resource.type, resource.data_class, resource.provider)
+            # The data class is part of the plan: the plan's conditions have it folded in, so
+            # the resource itself is copied with its class only where one is kept or reported.
+            data_class = resource.data_class or classify(resource)
+            key = (resource.kind, resource.type, data_class, resource.provider)
             plan = plans.get(key) or self._plan(*key, index)
             if plan.indexed:
-                index.add(resource)
-            decided = _decide(resource, plan.streaming, index, wanted, plan.skipped)
+                index.add(resource, data_class)
+            decided = _decide(resource, plan.streaming, index, wanted,
+                              skipped=plan.skipped, data_class=data_class)
             if decided:
                 yield from decided
             if plan.deferred:
-                decided = _defer(resource, plan, index, buffered, wanted)
+                decided = _defer(resource, plan, index, buffered, wanted, data_class=data_class)
                 if decided:
                     yield from decided
         for error in unread:
@@ -295,9 +300,10 @@ def _constant(value: bool) -> Test:
 
 
 def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
-            wanted: tuple[bool, ...], skipped: tuple[_Compiled, ...] = ()) -> list[Outcome] | None:
+            wanted: tuple[bool, ...], *, skipped: tuple[_Compiled, ...] = (),
+            data_class: str | None = None) -> list[Outcome] | None:
     """Decide ``resource`` for each policy (``skipped`` ones are known not to apply); tally
-    every outcome, return the wanted ones.
+    every outcome, return the wanted ones (about the resource with its ``data_class``).
 
     The hot path: a plain function returning ``None`` when nothing is wanted, because a
     generator per resource would cost more than most decisions.
@@ -311,25 +317,31 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
                 tally[code] += 1
                 if wanted[code]:
                     out = out or []
-                    out.append(Outcome(policy, resource, _ORDER[code]))
+                    out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
                 continue
         result = check(resource, index)
         code = _PASS if result is True else _FAIL if result is False else _ERROR
         tally[code] += 1
         if wanted[code]:
             out = out or []
-            out.append(Outcome(policy, resource, _ORDER[code]))
+            out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
     for policy, _, _, tally in skipped:
         tally[_SKIP] += 1
         if wanted[_SKIP]:
             out = out or []
-            out.append(Outcome(policy, resource, Status.SKIP))
+            out.append(Outcome(policy, _classified(resource, data_class), Status.SKIP))
     return out
+
+
+def _classified(resource: Resource, data_class: str | None) -> Resource:
+    if data_class is None or resource.data_class == data_class:
+        return resource
+    return resource.with_data_class(data_class)
 
 
 def _defer(resource: Resource, plan: _Plan, index: Any,
            buffered: list[tuple[Resource, tuple[_Compiled, ...]]],
-           wanted: tuple[bool, ...]) -> list[Outcome] | None:
+           wanted: tuple[bool, ...], *, data_class: str) -> list[Outcome] | None:
     """Keep a slim copy for the policies that need the whole inventory, unless their own
     local ``where`` already says they do not apply; return the wanted skips."""
     kept: list[_Compiled] = []
@@ -348,18 +360,18 @@ def _defer(resource: Resource, plan: _Plan, index: Any,
             tally[_SKIP] += 1
             if wanted[_SKIP]:
                 out = out or []
-                out.append(Outcome(policy, resource, Status.SKIP))
+                out.append(Outcome(policy, _classified(resource, data_class), Status.SKIP))
     if kept:
-        buffered.append((_slim(resource, plan), tuple(kept)))
+        buffered.append((_slim(resource, plan, data_class), tuple(kept)))
     return out
 
 
-def _slim(r: Resource, plan: _Plan) -> Resource:
+def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     """The copy kept until the stream ends: only what the deferred policies read."""
     attributes = r.attributes
     kept = {name: attributes[name] for name in plan.keep if name in attributes}
     return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
-                    r.tags if plan.keep_tags else {}, r.data_class, kept,
+                    r.tags if plan.keep_tags else {}, data_class, kept,
                     r.raw if plan.keep_raw else {})
 
 
