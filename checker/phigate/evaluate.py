@@ -91,9 +91,10 @@ class InventoryIndex:
 
     def _add_inverse(self, resource: Resource,
                      specs: list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]) -> None:
+        attributes = resource.attributes
         for inverse, path, lists in specs:
-            value: Any = resource.attributes
-            for part in path:
+            value: Any = attributes.get(path[0], MISSING)
+            for part in path[1:]:
                 value = value.get(part, MISSING) if type(value) is dict else value
             if type(value) is str:
                 lists[value].append(resource.id)
