@@ -153,7 +153,6 @@ class Leaf(Condition):
                                _outcome_word(outcome), note, _against(outcome, positive)))
         return outcome
 
-
     def fold(self, known: Mapping[str, Any]) -> Condition | bool:
         name = self.path.text
         if self.start != "local" or name not in known:
@@ -253,7 +252,6 @@ class Not(Condition):
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         result = self.child.explain(subject, index, not positive, out)
         return None if result is None else not result
-
 
     def fold(self, known: Mapping[str, Any]) -> Condition | bool:
         folded = self.child.fold(known)
