@@ -137,3 +137,22 @@ def test_a_file_that_is_not_a_snapshot_is_a_usage_error(
     result = cli("scan", str(path), "--policies", str(POLICIES))
     assert result.code == 2
     assert "not a phigate snapshot or a Terraform plan" in result.err
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": ' + "[" * 100_000 + "]" * 100_000 + "}", "2:1: invalid JSON: nesting too deep"),
+    ('{"id": "x", "type": "a.b", "kind": "volume", "provider": "p", "attributes": {"size_gb": 1e400}}',
+     "inf is not of type"),
+])
+def test_hostile_json_lines_are_problems_not_crashes(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_text('{"phigate_snapshot": 1}\n' + line + "\n")
+    with pytest.raises(ProblemsError, match=message):
+        _read(path)
+
+
+def test_invalid_utf8_is_located_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"phigate_snapshot": 1}\n{"id": "caf\xe9"}\n')
+    with pytest.raises(ProblemsError, match=r"latin1.jsonl:2:12: line is not valid UTF-8"):
+        _read(path)

@@ -10,6 +10,7 @@ collect evidence; it is only called for findings that did not pass, so the hot p
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -353,17 +354,23 @@ def _against(outcome: bool | None, positive: bool) -> bool:
 
 _MAX_ITEMS = 10
 _MAX_TEXT = 200
+_MAX_DEPTH = 4
 
 
-def _summarise(value: Any) -> Any:
-    """Keep evidence small and JSON-safe: long lists and strings are cut, with a count."""
+def _summarise(value: Any, depth: int = 0) -> Any:
+    """Keep evidence small and JSON-safe: long lists and strings are cut, with a count; deep
+    structures are cut too; numbers that JSON cannot hold become text."""
+    if isinstance(value, list | dict) and depth >= _MAX_DEPTH:
+        return "…"
     if isinstance(value, list):
-        shown = [_summarise(v) for v in value[:_MAX_ITEMS]]
+        shown = [_summarise(v, depth + 1) for v in value[:_MAX_ITEMS]]
         if len(value) > _MAX_ITEMS:
             shown.append(f"… {len(value) - _MAX_ITEMS} more")
         return shown
     if isinstance(value, str) and len(value) > _MAX_TEXT:
         return value[:_MAX_TEXT] + "…"
     if isinstance(value, dict):
-        return {k: _summarise(v) for k, v in list(value.items())[:_MAX_ITEMS * 3]}
+        return {k: _summarise(v, depth + 1) for k, v in list(value.items())[:_MAX_ITEMS * 3]}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     return value

@@ -54,7 +54,10 @@ def _reject_constant(name: str) -> Any:
 
 def _strict_json(text: str) -> Any:
     """The standard library's parser, told to refuse duplicate keys and NaN: slow, exact."""
-    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nesting too deep") from None
 
 
 def _json(text: str) -> Any:
@@ -155,22 +158,24 @@ class SnapshotProvider:
     def _read_lines(self, file: Path, problems: list[Problem]) -> Iterator[Record]:
         name = str(file)
         try:
-            stream = file.open(encoding="utf-8")
+            stream = file.open("rb")
         except OSError as exc:
             raise InputError(f"cannot read snapshot: {exc.strerror}", f"{file}:1:1") from exc
         with stream:
-            try:
-                for number, line in enumerate(stream, start=1):
-                    if number == 1:
-                        problems.extend(_check_header(line, name))
-                    elif line.strip():
-                        record = self._line_record(line.rstrip("\r\n"), number, name, problems)
-                        if record is not None:
-                            yield record
-                    if len(problems) >= MAX_PROBLEMS:
-                        return
-            except UnicodeDecodeError:
-                problems.append(Problem(name, 1, 1, "file is not valid UTF-8"))
+            for number, raw in enumerate(stream, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:  # located, and the rest still checked
+                    problems.append(Problem(name, number, exc.start + 1, "line is not valid UTF-8"))
+                    continue
+                if number == 1:
+                    problems.extend(_check_header(line, name))
+                elif line.strip():
+                    record = self._line_record(line.rstrip("\r\n"), number, name, problems)
+                    if record is not None:
+                        yield record
+                if len(problems) >= MAX_PROBLEMS:
+                    return
 
     def _line_record(self, line: str, number: int, name: str,
                      problems: list[Problem]) -> Record | None:
