@@ -108,3 +108,9 @@ def test_config_settings_must_name_a_known_policy(tmp_path: Path) -> None:
     (custom / "phigate.yaml").write_text("policies:\n  OWN-1: {}\n  PHI-SEG-02: {enabled: false}\n")
     with pytest.raises(ProblemsError, match=r"phigate.yaml:3:3: settings for unknown policy 'PHI-SEG-02'"):
         load_policies([custom], load_config(custom / "phigate.yaml"))
+
+
+def test_an_empty_policy_file_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("# nothing here yet\n")
+    with pytest.raises(ProblemsError, match=r"empty.yaml:1:1: no policy in this file"):
+        load_policies([tmp_path])

@@ -108,6 +108,8 @@ def load_policies(paths: Iterable[Path], config: Config | None = None) -> list[P
     for file in files:
         docs, file_problems = load_file(file)
         problems.extend(file_problems)
+        if not docs and not file_problems:  # an empty file would otherwise weaken a gate unseen
+            problems.append(Problem(str(file), 1, 1, "no policy in this file"))
         for doc in docs:
             compiler = _PolicyCompiler(str(file), doc, config)
             policy = compiler.compile()
