@@ -1,0 +1,109 @@
+"""Framework catalogues: schema-valid, unique ids, and every policy mapping resolves to a control."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from phigate.load import bundled_pack, load_policies
+
+ROOT = Path(__file__).parent.parent
+FRAMEWORKS = ROOT / "policies" / "frameworks"
+SCHEMA = ROOT / "checker" / "phigate" / "schemas" / "framework-v1.schema.json"
+FRAMEWORK_FILES = sorted(FRAMEWORKS.glob("*.yaml"))
+
+
+def load_catalogues(folder: Path = FRAMEWORKS) -> dict[str, set[str]]:
+    """Framework key → control ids defined in its catalogue file."""
+    return {
+        path.stem: {control["id"] for control in yaml.safe_load(path.read_text())["controls"]}
+        for path in sorted(folder.glob("*.yaml"))
+    }
+
+
+def mapping_problems(
+    policies: Iterable[tuple[str, Mapping[str, Iterable[str]]]],
+    catalogues: Mapping[str, set[str]],
+) -> list[str]:
+    """Every (policy id, controls) pair maps to at least one control, all known to a catalogue."""
+    problems = []
+    for policy_id, controls in policies:
+        if not controls or not any(controls.values()):
+            problems.append(f"{policy_id}: maps to no control")
+        for framework, ids in controls.items():
+            if framework not in catalogues:
+                problems.append(f"{policy_id}: framework {framework!r} has no catalogue file")
+                continue
+            problems.extend(
+                f"{policy_id}: {framework} control {control!r} is not in the catalogue"
+                for control in ids
+                if control not in catalogues[framework]
+            )
+    return problems
+
+
+def test_catalogues_exist() -> None:
+    assert FRAMEWORK_FILES, f"no framework catalogue under {FRAMEWORKS}"
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    Draft202012Validator.check_schema(json.loads(SCHEMA.read_text()))
+
+
+@pytest.mark.parametrize("path", FRAMEWORK_FILES, ids=lambda p: p.name)
+def test_catalogue_matches_schema(path: Path) -> None:
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text()))
+    errors = [f"{list(e.absolute_path)}: {e.message}"
+              for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
+    assert errors == []
+
+
+@pytest.mark.parametrize("path", FRAMEWORK_FILES, ids=lambda p: p.name)
+def test_catalogue_ids_unique_and_file_named_after_framework(path: Path) -> None:
+    data = yaml.safe_load(path.read_text())
+    assert path.stem == data["framework"]
+    ids = [control["id"] for control in data["controls"]]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert duplicates == []
+
+
+def test_every_policy_maps_to_known_controls() -> None:
+    policies = load_policies([bundled_pack() / "health"])
+    assert policies
+    pairs = [(policy.id, policy.controls) for policy in policies]
+    assert mapping_problems(pairs, load_catalogues()) == []
+
+
+def test_mapping_check_reports_unknown_framework_control_and_empty_mapping() -> None:
+    catalogues = load_catalogues()
+    problems = mapping_problems(
+        [
+            ("PHI-TEST-001", {"hipaa": ["164.312(a)(1)", "164.999(z)"]}),
+            ("PHI-TEST-002", {"made-up-framework": ["1.1"]}),
+            ("PHI-TEST-003", {}),
+        ],
+        catalogues,
+    )
+    assert problems == [
+        "PHI-TEST-001: hipaa control '164.999(z)' is not in the catalogue",
+        "PHI-TEST-002: framework 'made-up-framework' has no catalogue file",
+        "PHI-TEST-003: maps to no control",
+    ]
+
+
+def test_schema_rejects_unknown_keys_and_missing_title() -> None:
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text()))
+    bad: dict[str, Any] = {
+        "framework": "x", "title": "X", "version": "1", "extra": True,
+        "controls": [{"id": "1", "text": "copied"}],
+    }
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert any("'extra'" in m for m in messages)
+    assert any("'title' is a required property" in m for m in messages)
+    assert any("'text'" in m for m in messages)
