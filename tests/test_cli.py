@@ -154,3 +154,31 @@ def test_control_characters_never_reach_the_terminal(cli: Cli, write_snapshot: C
     result = cli("scan", str(write_snapshot([hostile])), "--policies", str(POLICIES))
     assert result.code == 1
     assert "\x1b" not in result.out and "\\x1b" in result.out
+
+
+def test_reports_carry_a_per_control_summary(cli: Cli) -> None:
+    report = cli("scan", str(EXAMPLE), "--format", "json").json()
+    jsonschema.Draft202012Validator(document_schema("report")).validate(report)
+    by_framework = {c["framework"]: c for c in report["compliance"]}
+    assert {"hipaa", "gdpr", "iso27001-2022", "hds-2024"} <= set(by_framework)
+    hds = by_framework["hds-2024"]
+    assert [(c["id"], c["status"], c["policies"]) for c in hds["controls"]] == [
+        ("28", "failed", ["PHI-RES-001"])]   # the us-east-1 backup of clinical notes
+    iso = by_framework["iso27001-2022"]["summary"]
+    assert iso["not_covered"] > 0 and iso["failed"] > 0  # supplier controls have no policy yet
+    text = cli("scan", str(EXAMPLE)).out
+    assert "controls satisfied" in text
+
+
+def test_framework_selects_the_mapped_policies(cli: Cli) -> None:
+    report = cli("scan", str(EXAMPLE), "--framework", "cis-gcp-5.0.0", "--format", "json").json()
+    assert {p["id"] for p in report["policies"]} == {"PHI-IAM-002", "PHI-IAM-003"}
+    assert cli("scan", str(EXAMPLE), "--framework", "sox").code == 2
+
+
+def test_controls_prints_the_mapping_matrix(cli: Cli) -> None:
+    rows = cli("controls", "gdpr", "--format", "json").json()
+    assert {row["framework"] for row in rows} == {"gdpr"}
+    covered = {row["control"]: row["policies"] for row in rows}
+    assert "PHI-SEG-002" in covered["9(1)"] or any("PHI-SEG-002" in p for p in covered.values())
+    assert cli("controls", "nope").code == 2

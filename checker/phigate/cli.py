@@ -11,13 +11,14 @@ import fnmatch
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from phigate import __version__
 from phigate.api import KINDS, InputError, Provider
 from phigate.config import Config, load_config
+from phigate.frameworks import Framework, control_views, load_frameworks, select
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy, Severity
 from phigate.problems import Problem, ProblemsError
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="lowest severity whose failures make the exit code 1 (default: info)")
     scan.add_argument("--format", action="append", default=None, metavar="FORMAT[=FILE]",
                       help="text (default) or json; repeatable; =FILE writes to a file")
+    scan.add_argument("--framework", action="append", default=[], metavar="KEY",
+                      help="evaluate only the policies mapped to this framework (repeatable; "
+                           "see `phigate controls`)")
     scan.add_argument("--show-passed", action="store_true", help="list passing findings too")
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
     scan.set_defaults(handler=_cmd_scan)
@@ -105,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_argument("--permissions", metavar="NAME", help="print one provider's permissions")
     providers.add_argument("--format", choices=["table", "json"], default="table")
     providers.set_defaults(handler=_cmd_providers)
+
+    controls = sub.add_parser("controls", help="the mapping matrix: controls and their policies")
+    controls.add_argument("framework", nargs="?", metavar="FRAMEWORK",
+                          help="one framework key (default: every framework)")
+    _add_policy_options(controls)
+    controls.add_argument("--format", choices=["table", "json"], default="table")
+    controls.set_defaults(handler=_cmd_controls)
 
     test = sub.add_parser("test", help="run the fixtures of policy folders")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
@@ -204,12 +215,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from phigate.run import scan
 
     config = load_config(args.config)
-    policies = _policies(args, config)
+    frameworks = load_frameworks()
+    policies = _for_frameworks(_policies(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
     providers = _providers(args, config)
     fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
     with _progress(args.quiet) as progress:
-        result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress)
+        result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
+                      frameworks=frameworks)
     for name, file in outputs:
         reporter = load(REPORTERS, name)()
         if file is None:
@@ -219,6 +232,39 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             with file.open("w", encoding="utf-8") as out:
                 reporter.render(result, out, color=False)
     return result.exit_code(fail_on)
+
+
+def _for_frameworks(policies: list[Policy], keys: list[str],
+                    frameworks: Mapping[str, Framework]) -> list[Policy]:
+    if not keys:
+        return policies
+    try:
+        chosen = select(policies, keys, frameworks)
+    except KeyError as exc:
+        raise UsageError(f"unknown framework {exc.args[0]} (known: {', '.join(frameworks)})") from None
+    if not chosen:
+        raise UsageError(f"no selected policy maps to {', '.join(keys)}")
+    return chosen
+
+
+def _cmd_controls(args: argparse.Namespace) -> int:
+    """Every control of each framework with the policies mapped to it (not covered: none)."""
+    frameworks = load_frameworks()
+    policies = _policies(args, load_config(args.config))
+    keys = [args.framework] if args.framework else sorted(frameworks)
+    if args.framework and args.framework not in frameworks:
+        raise UsageError(f"unknown framework '{args.framework}' (known: {', '.join(frameworks)})")
+    rows = [{"framework": key, "control": view.id, "title": view.title,
+             "policies": list(view.policies)}
+            for key in keys for view in control_views(frameworks[key], policies, {})]
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    for row in rows:
+        mapped = ", ".join(row["policies"]) or "(not covered)"
+        print(f"{row['framework']:<16} {row['control']:<18} {mapped:<40} {row['title']}")
+    return EXIT_OK
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:

@@ -35,6 +35,8 @@ from phigate.yamlsafe import Located, load_file
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 FIXTURE_SUFFIXES = (".test.yaml", ".test.yml")
+#: Framework catalogues (controls and their titles) ship beside the packs, in this folder.
+FRAMEWORKS_FOLDER = "frameworks"
 #: The config file may sit among the policies; it is never read as one.
 CONFIG_NAMES = ("phigate.yaml", "phigate.yml")
 
@@ -81,7 +83,8 @@ def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if _is_policy_file(p)))
+            files.extend(sorted(p for p in path.rglob("*") if _is_policy_file(p)
+                                and FRAMEWORKS_FOLDER not in p.relative_to(path).parts[:-1]))
         elif path.is_file() and path.name.endswith(FIXTURE_SUFFIXES):
             policy = path.with_name(path.name.split(".test.")[0] + ".yaml")
             if policy.is_file() and policy not in files:

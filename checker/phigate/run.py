@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
 from phigate.api import CollectionError, Provider, Record, Scope
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex, Outcome, explain
+from phigate.frameworks import ControlView, Framework, control_views
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
 
@@ -30,6 +31,14 @@ class RunResult:
     resources_seen: int = 0
     tool_version: str = __version__
     packs: list[PackInfo] = field(default_factory=list)
+    #: Catalogues of the frameworks the policies map to, for per-control views.
+    frameworks: Mapping[str, Framework] = field(default_factory=dict)
+
+    def compliance(self) -> list[tuple[Framework, list[ControlView]]]:
+        """Per framework the policies map to: each control judged from this run's outcomes."""
+        used = sorted({k for p in self.policies for k in p.controls if k in self.frameworks})
+        return [(self.frameworks[k], control_views(self.frameworks[k], self.policies, self.counts))
+                for k in used]
 
     def totals(self) -> Counter[Status]:
         total: Counter[Status] = Counter()
@@ -47,15 +56,17 @@ class RunResult:
         return 0
 
 
-def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config,
+def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config, *,
          keep_passed: bool = False,
-         progress: Callable[[int], None] | None = None) -> RunResult:
+         progress: Callable[[int], None] | None = None,
+         frameworks: Mapping[str, Framework] | None = None) -> RunResult:
     """Collect from every provider and evaluate. Provider input errors propagate (exit 2)."""
     evaluator = Evaluator(policies, config)
     index = InventoryIndex(evaluator.policies)
     result = RunResult(policies=evaluator.policies,
                        scopes=[s for p in providers for s in p.scopes()],
-                       started=dt.datetime.now(dt.UTC), packs=pack_info(policies))
+                       started=dt.datetime.now(dt.UTC), packs=pack_info(policies),
+                       frameworks=frameworks or {})
     records = _counted(_chain(providers, result), result, progress)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any, ClassVar
 
+from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Status
 from phigate.run import RunResult
 from phigate.snapshot import error_to_json
@@ -36,6 +37,14 @@ def report_document(result: RunResult) -> dict[str, Any]:
              "counts": {s.value: result.counts[p.id][s] if p.id in result.counts else 0
                         for s in Status}}
             for p in result.policies
+        ],
+        "compliance": [
+            {"framework": fw.key, "title": fw.title, "version": fw.version,
+             "summary": {state: sum(1 for v in views if v.status == state)
+                         for state in CONTROL_STATES},
+             "controls": [{"id": v.id, "title": v.title, "status": v.status,
+                           "policies": list(v.policies)} for v in views]}
+            for fw, views in result.compliance()
         ],
         "findings": [finding_to_json(f) for f in result.findings],
         "collection_errors": [error_to_json(e) for e in result.collection_errors],

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from phigate.frameworks import CONTROL_STATES
 from phigate.model import Severity, Status
 from phigate.run import RunResult
 
@@ -51,6 +52,11 @@ class TextReporter:
                    f"{totals[Status.PASS]} passed, {totals[Status.WAIVED]} waived, "
                    f"{totals[Status.SKIP]} not applicable")
         console.print(summary)
+        for framework, views in result.compliance():
+            states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
+            console.print(f"{escape(framework.title)}: {states['satisfied']} controls satisfied, "
+                          f"{states['failed']} failed, {states['not_evaluated']} not evaluated, "
+                          f"{states['not_covered']} not covered")
         if totals[Status.ERROR] or result.collection_errors:
             console.print("[magenta]Evidence is incomplete:[/] errors are never counted as passes.")
 
