@@ -276,27 +276,16 @@ class Quantifier(Condition):
         inner = match.test
         decisive = not every  # some: a True decides; every: a False decides
 
-        def over_elements(subject: Any, index: Index) -> bool | None:
+        def test(subject: Any, index: Index) -> bool | None:
             items = get(subject, index)
             if type(items) is not list:
                 return None
+            if follow:  # an id not in the inventory resolves to None: its contents are unknown
+                lookup = index.lookup
+                items = [lookup(raw) if type(raw) is str else None for raw in items]
             undecided = False
             for item in items:
-                result = inner(item, index)
-                if result is decisive:
-                    return decisive
-                if result is None:
-                    undecided = True
-            return None if undecided else every
-
-        def over_references(subject: Any, index: Index) -> bool | None:
-            items = get(subject, index)
-            if type(items) is not list:
-                return None
-            undecided, lookup = False, index.lookup
-            for raw in items:
-                item = lookup(raw) if type(raw) is str else None
-                if item is None:  # not in the inventory: cannot tell what it holds
+                if follow and item is None:
                     undecided = True
                     continue
                 result = inner(item, index)
@@ -305,7 +294,7 @@ class Quantifier(Condition):
                 if result is None:
                     undecided = True
             return None if undecided else every
-        self.test = over_references if follow else over_elements
+        self.test = test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         items = self.get(subject, index)

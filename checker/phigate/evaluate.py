@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 from phigate.api import COMMON_FIELDS, CollectionError, Record, Resource, Unknown
 from phigate.classify import Classifier
-from phigate.conditions import describe_unseen
 from phigate.config import Config
 from phigate.getters import MISSING
 from phigate.model import Finding, Observation, Policy, ResourceRef, Status
@@ -194,7 +193,7 @@ class Evaluator:
             tally = self._compiled[p.id][3]
             where = p.where.fold(known) if p.where is not None else True
             if where is False:
-                skipped.append((p, None, _always_true, tally))
+                skipped.append((p, None, _constant(True), tally))  # tallied as skips, never run
                 continue
             check = p.check.fold(known)
             compiled = (p, None if where is True else where.test,
@@ -290,10 +289,6 @@ def _fewer_collections() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _always_true(subject: Any, index: Any) -> bool:
-    return True
 
 
 def _constant(value: bool) -> Test:
@@ -423,4 +418,4 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-__all__ = ["Evaluator", "InventoryIndex", "Outcome", "describe_unseen", "explain"]
+__all__ = ["Evaluator", "InventoryIndex", "Outcome", "explain"]

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from phigate.api import DATA_CLASSES
 from phigate.schema_files import kind_schema
 
 _STRING = {"type": "string"}
-_DATA_CLASS = {"enum": ["clinical", "administrative", "public", "unclassified"]}
+_DATA_CLASS = {"enum": list(DATA_CLASSES)}
 COMMON_SCHEMA: dict[str, dict[str, Any]] = {
     "id": _STRING, "type": _STRING, "kind": _STRING, "provider": _STRING, "scope": _STRING,
     "region": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from phigate import __version__
 from phigate.api import CollectionError, Provider, Record, Scope
 from phigate.config import Config
-from phigate.evaluate import Evaluator, InventoryIndex, Outcome, explain
+from phigate.evaluate import Evaluator, InventoryIndex, explain
 from phigate.frameworks import ControlView, Framework, control_views
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
@@ -95,4 +95,4 @@ def _counted(records: Iterable[Record], result: RunResult,
         yield record
 
 
-__all__ = ["Outcome", "RunResult", "scan"]
+__all__ = ["RunResult", "scan"]

@@ -11,8 +11,9 @@ import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from functools import cache
 from typing import IO, Any
 
 import fastjsonschema
@@ -22,7 +23,7 @@ from phigate import __version__
 from phigate.api import KINDS, CollectionError, Record, Resource, Scope
 from phigate.problems import Problem, json_pointer
 from phigate.schema_files import document_schema, kind_schema
-from phigate.validation import errors_to_problems
+from phigate.validation import errors_to_problems, kind_validator, validator
 from phigate.yamlsafe import Located, load_text
 
 FORMAT_VERSION = 1
@@ -128,12 +129,11 @@ class RecordValidator:
 
     def problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
         """Every problem of an invalid resource record at ``base``, located in ``file``."""
-        found = errors_to_problems(_resource_validator().iter_errors(data), located, file, base=base)
+        found = errors_to_problems(validator("resource").iter_errors(data), located, file, base=base)
         kind = data.get("kind") if isinstance(data, dict) else None
         attributes = data.get("attributes", {}) if isinstance(data, dict) else {}
         if kind in KINDS:
-            validator = jsonschema.Draft202012Validator(kind_schema(kind))
-            found += errors_to_problems(validator.iter_errors(attributes), located, file,
+            found += errors_to_problems(kind_validator(kind).iter_errors(attributes), located, file,
                                         base=(*base, "attributes"))
         return found or [Problem(file, *located.at(json_pointer(base)), "invalid record",
                                  json_pointer(base))]
@@ -141,14 +141,14 @@ class RecordValidator:
     def error_problems(self, body: Any, located: Located, file: str,
                        base: tuple[Any, ...]) -> list[Problem]:
         """Every problem of an invalid collection-error record whose body sits at ``base``."""
-        schema = document_schema("snapshot")["$defs"]["error"]
-        errors = jsonschema.Draft202012Validator(schema).iter_errors(body)
+        errors = _error_validator().iter_errors(body)
         return errors_to_problems(errors, located, file, base=base) or [
             Problem(file, *located.at(json_pointer(base)), "invalid error record", json_pointer(base))]
 
 
-def _resource_validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(document_schema("resource"))
+@cache
+def _error_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(document_schema("snapshot")["$defs"]["error"])
 
 
 def resource_from_json(data: dict[str, Any]) -> Resource:
@@ -172,9 +172,3 @@ def locate(text: str, file: str) -> Located:
     """Positions for a JSON/YAML text that failed validation (the slow path only)."""
     docs, _ = load_text(text, file)
     return docs[0] if docs else Located(None, {}, {})
-
-
-def iter_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield number, line

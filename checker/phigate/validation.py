@@ -10,13 +10,18 @@ from typing import Any
 import jsonschema
 
 from phigate.problems import Problem, json_pointer
-from phigate.schema_files import document_schema
+from phigate.schema_files import document_schema, kind_schema
 from phigate.yamlsafe import Located
 
 
 @cache
 def validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(document_schema(name))
+
+
+@cache
+def kind_validator(kind: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(kind_schema(kind))
 
 
 def schema_problems(name: str, doc: Located, file: str,

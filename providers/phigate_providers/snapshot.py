@@ -322,4 +322,4 @@ def _json_problem(exc: Exception, file: str, line: int) -> Problem:
     return Problem(file, max(line, 1), 1, f"invalid JSON: {exc}")
 
 
-__all__ = ["SnapshotProvider", "json_pointer"]
+__all__ = ["SnapshotProvider"]
