@@ -107,3 +107,18 @@ def test_schema_rejects_unknown_keys_and_missing_title() -> None:
     assert any("'extra'" in m for m in messages)
     assert any("'title' is a required property" in m for m in messages)
     assert any("'text'" in m for m in messages)
+
+
+def test_a_control_with_no_evidence_is_not_satisfied() -> None:
+    from phigate.frameworks import Framework, control_views
+    from phigate.model import Status
+
+    framework = Framework("hipaa", "HIPAA", "2013", {"164.312(b)": "Audit controls",
+                                                     "164.312(c)(1)": "Integrity"})
+    [policy] = [p for p in load_policies([bundled_pack() / "health"]) if p.id == "PHI-LOG-001"]
+    nothing_applied = {"PHI-LOG-001": {Status.SKIP: 4}}
+    passed = {"PHI-LOG-001": {Status.PASS: 2, Status.SKIP: 4}}
+    assert [v.status for v in control_views(framework, [policy], nothing_applied)] == [
+        "not_evaluated", "not_covered"]
+    assert [v.status for v in control_views(framework, [policy], passed)] == [
+        "satisfied", "not_covered"]

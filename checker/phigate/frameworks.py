@@ -2,8 +2,9 @@
 
 Each framework (HIPAA, GDPR, ISO/IEC 27001:2022, HDS, CIS benchmarks …) is a catalogue of
 controls with version-qualified ids and a one-line paraphrase; policies map to them by id.
-A control is *satisfied* when every policy mapped to it passed wherever it applied, *failed*
-when one failed, *not evaluated* when one could not be evaluated (errors, and no failure), and
+A control is *satisfied* when the policies mapped to it passed on at least one resource and
+failed or erred on none, *failed* when one failed, *not evaluated* when one could not be
+evaluated (errors, no failure) or when none applied to anything (no evidence either way), and
 *not covered* when no selected policy maps to it.
 """
 
@@ -90,9 +91,9 @@ def _state(policy_ids: Sequence[str], counts: Mapping[str, Mapping[Status, int]]
     if not policy_ids:
         return "not_covered"
     totals = {status: sum(counts.get(pid, {}).get(status, 0) for pid in policy_ids)
-              for status in (Status.FAIL, Status.ERROR)}
+              for status in (Status.PASS, Status.FAIL, Status.ERROR)}
     if totals[Status.FAIL]:
         return "failed"
-    if totals[Status.ERROR]:
-        return "not_evaluated"
+    if totals[Status.ERROR] or not totals[Status.PASS]:
+        return "not_evaluated"  # a control nothing was checked against is not satisfied
     return "satisfied"
