@@ -144,7 +144,10 @@ class Provider(Protocol):
     """A source of resources.
 
     Class attributes describe the provider for ``phigate providers``; ``permissions`` lists
-    every read-only permission it needs (it must never call anything else).
+    every read-only permission it needs (it must never call anything else). A provider may
+    also define a classmethod ``permissions_document() -> str`` returning a ready-to-apply
+    grant of exactly those permissions (an IAM policy document, SQL creating a role …), which
+    ``phigate providers --permissions NAME`` prints instead of the list.
     """
 
     name: ClassVar[str]

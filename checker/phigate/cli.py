@@ -372,13 +372,22 @@ def _cmd_providers(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.permissions:
-        print("\n".join(rows[0]["permissions"]))
+        print(_permissions_text(args.permissions, rows[0]))
     else:
         for row in rows:
             print(f"{row['name']}: {row['description']}")
             for permission in row["permissions"]:
                 print(f"    {permission}")
     return EXIT_OK
+
+
+def _permissions_text(name: str, row: dict[str, Any]) -> str:
+    """A provider's ready-to-apply grant (an IAM policy, SQL …) when it has one, else the list."""
+    if row["installed"]:
+        document = getattr(load(PROVIDERS, name), "permissions_document", None)
+        if callable(document):
+            return str(document())
+    return "\n".join(row["permissions"])
 
 
 def _cmd_test(args: argparse.Namespace) -> int:

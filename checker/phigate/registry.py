@@ -35,3 +35,6 @@ def load(group: str, name: str) -> Any:
     except ImportError as exc:
         raise MissingPlugin(f"'{name}' needs a package that is not installed ({exc.name}); "
                             f"install phigate[{name}]") from exc
+    except AttributeError as exc:
+        # A plugin whose entry point names something its module does not define.
+        raise MissingPlugin(f"'{name}' is broken: {entry.value} cannot be loaded ({exc})") from exc
