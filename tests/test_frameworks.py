@@ -122,3 +122,25 @@ def test_a_control_with_no_evidence_is_not_satisfied() -> None:
         "not_evaluated", "not_covered"]
     assert [v.status for v in control_views(framework, [policy], passed)] == [
         "satisfied", "not_covered"]
+
+
+def test_a_cloud_benchmark_is_judged_on_its_own_providers_resources(
+        write_snapshot: Any, tmp_path: Path) -> None:
+    """A GCS bucket failing PHI-IAM-002 fails the CIS GCP control, not the CIS AWS one."""
+    from phigate.cli import main
+    from tests.conftest import resource
+
+    aws_bucket = resource("arn:aws:s3:::fine", "object_store", "aws.s3.bucket", provider="aws",
+                          tags={"data_class": "administrative"},
+                          attributes={"public_access": {"blocked": True, "grants": []}})
+    gcs_bucket = resource("gs://open", "object_store", "gcp.storage.bucket", provider="gcp",
+                          tags={"data_class": "administrative"},
+                          attributes={"public_access": {"blocked": False, "grants": ["allUsers"]}})
+    snapshot = write_snapshot([aws_bucket, gcs_bucket])
+    out = tmp_path / "report.json"
+    main(["scan", str(snapshot), "--only", "PHI-IAM-002", "--quiet", "--format", f"json={out}"])
+    report = json.loads(out.read_text())
+    views = {c["framework"]: {v["id"]: v["status"] for v in c["controls"]} for c in report["compliance"]}
+    assert views["cis-aws-7.0.0"]["3.1.4"] == "satisfied"
+    assert views["cis-gcp-5.0.0"]["5.1"] == "failed"
+    assert views["iso27001-2022"]["A.8.3"] == "failed"

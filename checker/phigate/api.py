@@ -147,7 +147,10 @@ class Provider(Protocol):
     every read-only permission it needs (it must never call anything else). A provider may
     also define a classmethod ``permissions_document() -> str`` returning a ready-to-apply
     grant of exactly those permissions (an IAM policy document, SQL creating a role …), which
-    ``phigate providers --permissions NAME`` prints instead of the list.
+    ``phigate providers --permissions NAME`` prints instead of the list. A provider may define
+    ``restrict(fields: Mapping[str, frozenset[str]])``: before collection, the run tells it which
+    top-level attributes of each kind the selected policies read, so it can skip the reads of
+    the others (a policy reading an attribute left out decides ``error``, never ``pass``).
     """
 
     name: ClassVar[str]

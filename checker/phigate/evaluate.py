@@ -174,10 +174,26 @@ class Evaluator:
         self._plans: dict[tuple[str, str, str | None, str], _Plan] = {}
         self._compiled = {p.id: (p, p.where.test if p.where is not None else None, p.check.test,
                                  [0] * len(_ORDER)) for p in self.policies}
+        #: Counts by (policy id, provider): plans are per provider, so tallying per provider
+        #: costs nothing on the hot path.
+        self._tallies: dict[tuple[str, str], list[int]] = {}
+
+    def _tally(self, policy_id: str, provider: str) -> list[int]:
+        return self._tallies.setdefault((policy_id, provider), [0] * len(_ORDER))
 
     def tallies(self) -> dict[str, dict[Status, int]]:
         """Outcomes so far, by policy id and status (every policy listed, zeros included)."""
-        return {pid: dict(zip(_ORDER, c[3], strict=True)) for pid, c in self._compiled.items()}
+        totals = {pid: [0] * len(_ORDER) for pid in self._compiled}
+        for (pid, _), counts in self._tallies.items():
+            totals[pid] = [a + b for a, b in zip(totals[pid], counts, strict=True)]
+        return {pid: dict(zip(_ORDER, counts, strict=True)) for pid, counts in totals.items()}
+
+    def tallies_by_provider(self) -> dict[str, dict[str, dict[Status, int]]]:
+        """Outcomes so far, by policy id, provider and status (providers with outcomes only)."""
+        found: dict[str, dict[str, dict[Status, int]]] = {pid: {} for pid in self._compiled}
+        for (pid, provider), counts in self._tallies.items():
+            found[pid][provider] = dict(zip(_ORDER, counts, strict=True))
+        return found
 
     def _plan(self, kind: str, rtype: str, data_class: str | None, provider: str,
               index: InventoryIndex) -> _Plan:
@@ -190,7 +206,7 @@ class Evaluator:
         for p in self.policies:
             if (p.kinds and kind not in p.kinds) or not p.applies_to_type(rtype):
                 continue
-            tally = self._compiled[p.id][3]
+            tally = self._tally(p.id, provider)
             where = p.where.fold(known) if p.where is not None else True
             if where is False:
                 skipped.append((p, None, _constant(True), tally))  # tallied as skips, never run
@@ -268,7 +284,7 @@ class Evaluator:
             kinds_hit = not error.kinds or bool(policy.kinds.intersection(error.kinds)) or not policy.kinds
             types_hit = not error.types or any(policy.applies_to_type(t) for t in error.types)
             if kinds_hit and types_hit:
-                self._compiled[policy.id][3][_ERROR] += 1
+                self._tally(policy.id, error.provider)[_ERROR] += 1
                 if wanted[_ERROR]:
                     yield Outcome(policy, placeholder, Status.ERROR, error.message)
 

@@ -28,6 +28,21 @@ class Framework:
     version: str
     #: control id → one-line paraphrase, in catalogue order
     controls: Mapping[str, str]
+    #: Providers the framework covers (empty: all); its views count only their outcomes.
+    providers: tuple[str, ...] = ()
+
+    def counts(self, by_provider: Mapping[str, Mapping[str, Mapping[Status, int]]]
+               ) -> dict[str, dict[Status, int]]:
+        """Per policy, the outcomes on resources of the providers this framework covers."""
+        totals: dict[str, dict[Status, int]] = {}
+        for pid, providers in by_provider.items():
+            total = totals.setdefault(pid, {})
+            for provider, counts in providers.items():
+                if self.providers and provider not in self.providers:
+                    continue
+                for status, n in counts.items():
+                    total[status] = total.get(status, 0) + n
+        return totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +72,7 @@ def load_frameworks(folder: Path | None = None) -> dict[str, Framework]:
             data = doc.data
             found[data["framework"]] = Framework(
                 data["framework"], data["title"], str(data.get("version", "")),
-                {c["id"]: c["title"] for c in data["controls"]})
+                {c["id"]: c["title"] for c in data["controls"]}, tuple(data.get("providers", ())))
     if problems:
         raise ProblemsError(problems)
     return found

@@ -28,6 +28,8 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     collection_errors: list[CollectionError] = field(default_factory=list)
     counts: dict[str, dict[Status, int]] = field(default_factory=dict)
+    #: The same counts split by provider, for frameworks about one provider's resources.
+    counts_by_provider: dict[str, dict[str, dict[Status, int]]] = field(default_factory=dict)
     resources_seen: int = 0
     tool_version: str = __version__
     packs: list[PackInfo] = field(default_factory=list)
@@ -37,8 +39,12 @@ class RunResult:
     def compliance(self) -> list[tuple[Framework, list[ControlView]]]:
         """Per framework the policies map to: each control judged from this run's outcomes."""
         used = sorted({k for p in self.policies for k in p.controls if k in self.frameworks})
-        return [(self.frameworks[k], control_views(self.frameworks[k], self.policies, self.counts))
-                for k in used]
+        views = []
+        for key in used:
+            framework = self.frameworks[key]
+            counts = framework.counts(self.counts_by_provider) if framework.providers else self.counts
+            views.append((framework, control_views(framework, self.policies, counts)))
+        return views
 
     def totals(self) -> Counter[Status]:
         total: Counter[Status] = Counter()
@@ -56,6 +62,28 @@ class RunResult:
         return 0
 
 
+def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | None:
+    """Per kind, the top-level attributes some policy reads (on the resource itself, through a
+    reference, or to derive an inverse list); None when a policy applies to every kind.
+
+    Providers that define ``restrict(fields)`` may skip API calls for attributes no selected
+    policy reads. Skipping is safe by construction: a policy that reads an attribute the
+    provider did not collect decides ``error``, never ``pass``.
+    """
+    needed: dict[str, set[str]] = {}
+    for policy in policies:
+        if not policy.kinds:
+            return None
+        for kind in policy.kinds:
+            needed.setdefault(kind, set()).update(policy.local_fields)
+        for kind, name in policy.remote_fields:
+            needed.setdefault(kind, set()).add(name)
+        for inverse in policy.inverses:
+            for kind in inverse.kinds:
+                needed.setdefault(kind, set()).add(inverse.of.split(".", 1)[0])
+    return {kind: frozenset(names) for kind, names in needed.items()}
+
+
 def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config, *,
          keep_passed: bool = False,
          progress: Callable[[int], None] | None = None,
@@ -63,6 +91,11 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     """Collect from every provider and evaluate. Provider input errors propagate (exit 2)."""
     evaluator = Evaluator(policies, config)
     index = InventoryIndex(evaluator.policies)
+    needed = fields_needed(evaluator.policies)
+    for provider in providers:
+        restrict = getattr(provider, "restrict", None)
+        if needed is not None and callable(restrict):
+            restrict(needed)
     result = RunResult(policies=evaluator.policies,
                        scopes=[s for p in providers for s in p.scopes()],
                        started=dt.datetime.now(dt.UTC), packs=pack_info(policies),
@@ -72,6 +105,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     for outcome in evaluator.run(records, index, emit):
         result.findings.append(explain(outcome, index))
     result.counts = evaluator.tallies()
+    result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
     result.finished = dt.datetime.now(dt.UTC)
     return result
@@ -95,4 +129,4 @@ def _counted(records: Iterable[Record], result: RunResult,
         yield record
 
 
-__all__ = ["RunResult", "scan"]
+__all__ = ["RunResult", "fields_needed", "scan"]
