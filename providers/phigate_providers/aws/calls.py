@@ -1,0 +1,119 @@
+"""API calls with one error model: what could not be read becomes an :class:`ApiFailure`.
+
+botocore already retries (adaptive mode, see :mod:`.session`); what is left after its retries —
+access denied, throttling past the limit, timeouts, an unreachable or unsupported endpoint — is
+raised as :class:`ApiFailure` naming the IAM action that was refused, so collectors can turn it
+into a :class:`~phigate.api.CollectionError` at the right grain (one resource, or a whole list).
+Error codes that mean "this setting is absent" are answers, not failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
+
+from phigate_providers.aws.operations import permission
+
+#: Error codes that say the account or principal lacks the right to make the call.
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "UnauthorizedAccess",
+        "AllAccessDisabled",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "UnrecognizedClientException",
+    }
+)
+THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+    }
+)
+
+
+class ApiFailure(Exception):
+    """A read that failed after retries. ``permission`` is the IAM action it needed."""
+
+    def __init__(self, service: str, operation: str, reason: str, code: str = "") -> None:
+        self.service = service
+        self.operation = operation
+        self.permission = permission(service, operation)
+        self.code = code
+        self.denied = code in DENIED_CODES
+        super().__init__(reason)
+
+    def describe(self, what: str) -> str:
+        """One line for the report: what could not be read, why, and the action needed."""
+        if self.denied:
+            return f"{what}: access denied to {self.permission}"
+        return f"{what}: {self.operation} failed ({self}); needs {self.permission}"
+
+
+def _client_name(client: Any) -> str:
+    return str(client.meta.service_model.service_name)
+
+
+def _failure(client: Any, operation: str, exc: Exception) -> ApiFailure:
+    service = _client_name(client)
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in THROTTLE_CODES:
+            reason = f"throttled past retries ({code})"
+        elif code in DENIED_CODES:
+            reason = f"access denied ({code})"
+        else:
+            reason = f"{code or 'error'} (HTTP {status})"
+        return ApiFailure(service, operation, reason, code)
+    # Connection errors, timeouts, missing credentials, unknown endpoints: the message is
+    # botocore's own and names no secret.
+    return ApiFailure(service, operation, type(exc).__name__ + ": " + str(exc).splitlines()[0])
+
+
+def call(client: Any, operation: str, absent: Collection[str] = (), **params: Any) -> dict[str, Any] | None:
+    """Call ``operation`` (its Python name is derived); ``None`` when the error code is in
+    ``absent`` (e.g. ``NoSuchBucketPolicy``: the setting does not exist)."""
+    method = getattr(client, xform_name(operation))
+    try:
+        response: dict[str, Any] = method(**params)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in absent:
+            return None
+        raise _failure(client, operation, exc) from None
+    except BotoCoreError as exc:
+        raise _failure(client, operation, exc) from None
+    return response
+
+
+def whole_pages(client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a paginated operation."""
+    paginator = client.get_paginator(xform_name(operation))
+    try:
+        yield from paginator.paginate(**params)
+    except (ClientError, BotoCoreError) as exc:
+        raise _failure(client, operation, exc) from None
+
+
+def pages(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    """Every item under ``key`` across all pages of a paginated operation."""
+    for page in whole_pages(client, operation, **params):
+        yield from page.get(key, ())
+
+
+__all__ = ["ApiFailure", "call", "pages", "whole_pages"]

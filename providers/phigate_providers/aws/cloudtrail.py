@@ -1,0 +1,98 @@
+"""CloudTrail: is API access logged account-wide, and which buckets' data events are recorded?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate_providers.aws.calls import call
+from phigate_providers.aws.context import Account
+
+S3_OBJECT = "AWS::S3::Object"
+
+
+@dataclass
+class Trail:
+    name: str
+    home_region: str
+    multi_region: bool
+    logging: bool
+    #: S3 data-event scopes that record reads: "" (every bucket) or "bucket/prefix" strings.
+    s3_read_scopes: list[str] = field(default_factory=list)
+
+
+def trails(account: Account, regions: Iterable[str]) -> list[Trail]:
+    """Trails whose home is one of ``regions``, with status and selectors. Raises ApiFailure."""
+    found: dict[str, Trail] = {}
+    for region in regions:
+        client = account.client("cloudtrail", region)
+        response = call(client, "DescribeTrails", includeShadowTrails=False) or {}
+        for item in response.get("trailList", []):
+            home = item.get("HomeRegion", region)
+            arn = item.get("TrailARN", item["Name"])
+            if home != region or arn in found:
+                continue
+            status = call(client, "GetTrailStatus", Name=arn) or {}
+            selectors = call(client, "GetEventSelectors", TrailName=arn) or {}
+            found[arn] = Trail(
+                str(item["Name"]),
+                home,
+                bool(item.get("IsMultiRegionTrail")),
+                bool(status.get("IsLogging")),
+                _s3_read_scopes(selectors),
+            )
+    return list(found.values())
+
+
+def _s3_read_scopes(selectors: dict[str, Any]) -> list[str]:
+    scopes: list[str] = []
+    for selector in selectors.get("EventSelectors") or []:
+        if selector.get("ReadWriteType", "All") == "WriteOnly":
+            continue
+        for resource in selector.get("DataResources", []):
+            if resource.get("Type") == S3_OBJECT:
+                scopes.extend(_scope(v) for v in resource.get("Values", []))
+    for selector in selectors.get("AdvancedEventSelectors") or []:
+        fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
+        if fields.get("eventCategory", {}).get("Equals") != ["Data"]:
+            continue
+        if S3_OBJECT not in fields.get("resources.type", {}).get("Equals", []):
+            continue
+        if fields.get("readOnly", {}).get("Equals") == ["false"]:
+            continue
+        arns = fields.get("resources.ARN", {}).get("StartsWith") or fields.get("resources.ARN", {}).get(
+            "Equals"
+        )
+        scopes.extend(_scope(v) for v in arns) if arns else scopes.append("")
+    return scopes
+
+
+def _scope(value: str) -> str:
+    """'arn:aws:s3' and 'arn:aws:s3:::' mean every bucket; 'arn:aws:s3:::b/' one bucket."""
+    return value.split(":::", 1)[1] if ":::" in value else ""
+
+
+def covers(trail_list: list[Trail], bucket: str, region: str) -> bool:
+    """A logging trail records object reads for ``bucket`` (all of it, not a prefix only)."""
+    for trail in trail_list:
+        if not trail.logging or not (trail.multi_region or trail.home_region == region):
+            continue
+        for scope in trail.s3_read_scopes:
+            if scope == "" or scope.rstrip("/") == bucket:
+                return True
+    return False
+
+
+def account_logging(trail_list: list[Trail]) -> dict[str, Any]:
+    multi = [t for t in trail_list if t.multi_region and t.logging]
+    return {
+        "audit_trail": {"multi_region": bool(multi), "trails": sorted(t.name for t in trail_list)},
+        "logging": {
+            "access_logs": bool(multi),
+            "data_events": any(t.multi_region and t.logging and "" in t.s3_read_scopes for t in trail_list),
+        },
+    }
+
+
+__all__ = ["Trail", "account_logging", "covers", "trails"]

@@ -1,0 +1,73 @@
+"""What every collector of one account shares: clients, regions, and how to report a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate.api import CollectionError
+from phigate_providers.aws.calls import ApiFailure
+from phigate_providers.aws.session import Clients
+
+PROVIDER = "aws"
+
+
+@dataclass
+class Account:
+    """One audited account: its id, its clients and the regions covered."""
+
+    account_id: str
+    clients: Clients
+    regions: tuple[str, ...]
+    home_region: str
+    partition: str = "aws"
+    errors: list[CollectionError] = field(default_factory=list)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.clients.get(service, region or self.home_region)
+
+    def arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    def failed(
+        self,
+        failure: ApiFailure,
+        what: str,
+        *,
+        kinds: tuple[str, ...],
+        types: tuple[str, ...],
+        region: str | None = None,
+        resource_id: str | None = None,
+    ) -> CollectionError:
+        """Record (and return) the collection error a failed read leaves behind."""
+        error = CollectionError(
+            provider=PROVIDER,
+            message=failure.describe(what),
+            scope=self.account_id,
+            region=region,
+            kinds=kinds,
+            types=types,
+            resource_id=resource_id,
+            permission=failure.permission,
+        )
+        self.errors.append(error)
+        return error
+
+
+def tag_map(tags: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    """AWS's ``[{Key, Value}]`` tag lists as a mapping (KMS spells them TagKey/TagValue)."""
+    return {str(t[key]): str(t.get(value, "")) for t in tags or ()}
+
+
+def jsonable(value: Any) -> Any:
+    """Responses carry datetimes; reports need JSON."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+__all__ = ["PROVIDER", "Account", "jsonable", "tag_map"]

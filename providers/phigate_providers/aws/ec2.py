@@ -1,0 +1,81 @@
+"""EBS volumes and each region's encryption-by-default setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phigate.api import Resource
+from phigate_providers.aws.calls import call, pages
+from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.kms import KeyDirectory
+
+VOLUME_TYPES = ("aws.ec2.volume",)
+SETTINGS_TYPES = ("aws.ec2.region_settings",)
+
+
+def enabled_regions(account: Account) -> list[str]:
+    """Regions enabled for the account (opt-in regions only once opted in)."""
+    response = call(account.client("ec2"), "DescribeRegions", AllRegions=False)
+    assert response is not None
+    return sorted(str(r["RegionName"]) for r in response.get("Regions", []))
+
+
+def region_settings(account: Account, region: str) -> Resource:
+    response = call(account.client("ec2", region), "GetEbsEncryptionByDefault")
+    assert response is not None
+    return Resource(
+        id=account.arn("ec2", region, "region-settings"),
+        type="aws.ec2.region_settings",
+        kind="region_settings",
+        provider=PROVIDER,
+        scope=account.account_id,
+        region=region,
+        name=region,
+        attributes={"ebs_encryption_by_default": bool(response.get("EbsEncryptionByDefault"))},
+        raw={"EbsEncryptionByDefault": response.get("EbsEncryptionByDefault")},
+    )
+
+
+def volumes(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
+    return [
+        _volume(account, region, keys, item)
+        for item in pages(account.client("ec2", region), "DescribeVolumes", "Volumes")
+    ]
+
+
+def _volume(account: Account, region: str, keys: KeyDirectory, item: dict[str, Any]) -> Resource:
+    volume_id = str(item["VolumeId"])
+    encrypted = bool(item.get("Encrypted"))
+    key = item.get("KmsKeyId") if encrypted else None
+    encryption: dict[str, Any] = {
+        "at_rest": encrypted,
+        "algorithm": "aws:kms" if encrypted else None,
+        "key": (keys.arn(key, region) or key) if key else None,
+    }
+    if not encrypted:
+        encryption["key_manager"] = None
+    else:
+        # Encrypted without a named key: the AWS-managed aws/ebs key.
+        manager = keys.manager(key or "alias/aws/ebs", region, account.account_id)
+        if manager is not None:
+            encryption["key_manager"] = manager
+    attached = [
+        account.arn("ec2", region, f"instance/{a['InstanceId']}")
+        for a in item.get("Attachments", [])
+        if a.get("InstanceId")
+    ]
+    return Resource(
+        id=account.arn("ec2", region, f"volume/{volume_id}"),
+        type="aws.ec2.volume",
+        kind="volume",
+        provider=PROVIDER,
+        scope=account.account_id,
+        region=region,
+        name=volume_id,
+        tags=tag_map(item.get("Tags")),
+        attributes={"encryption": encryption, "size_gb": item.get("Size"), "attached_to": attached},
+        raw={k: v for k, v in jsonable(item).items() if k != "Tags"},
+    )
+
+
+__all__ = ["SETTINGS_TYPES", "VOLUME_TYPES", "enabled_regions", "region_settings", "volumes"]

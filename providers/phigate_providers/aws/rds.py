@@ -1,0 +1,93 @@
+"""RDS instances and Aurora clusters as ``database`` resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phigate.api import Resource
+from phigate_providers.aws.calls import pages
+from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.kms import KeyDirectory
+
+DATABASE_TYPES = ("aws.rds.db_instance", "aws.rds.db_cluster")
+
+
+def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
+    """Instances then clusters of ``region``. Raises ApiFailure when either cannot be listed."""
+    client = account.client("rds", region)
+    found = [
+        _database(
+            account,
+            region,
+            keys,
+            item,
+            rtype="aws.rds.db_instance",
+            name_field="DBInstanceIdentifier",
+            arn_field="DBInstanceArn",
+        )
+        for item in pages(client, "DescribeDBInstances", "DBInstances")
+    ]
+    found += [
+        _database(
+            account,
+            region,
+            keys,
+            item,
+            rtype="aws.rds.db_cluster",
+            name_field="DBClusterIdentifier",
+            arn_field="DBClusterArn",
+        )
+        for item in pages(client, "DescribeDBClusters", "DBClusters")
+    ]
+    return found
+
+
+def _database(
+    account: Account,
+    region: str,
+    keys: KeyDirectory,
+    item: dict[str, Any],
+    *,
+    rtype: str,
+    name_field: str,
+    arn_field: str,
+) -> Resource:
+    name = str(item[name_field])
+    kind = "db" if rtype.endswith("instance") else "cluster"
+    arn = str(item.get(arn_field) or account.arn("rds", region, f"{kind}:{name}"))
+    encrypted = bool(item.get("StorageEncrypted"))
+    key = item.get("KmsKeyId") if encrypted else None
+    encryption: dict[str, Any] = {
+        "at_rest": encrypted,
+        "algorithm": "aws:kms" if encrypted else None,
+        "key": keys.arn(key, region) or key,
+    }
+    manager = keys.manager(key, region, account.account_id) if key else None
+    if not encrypted:
+        encryption["key_manager"] = None
+    elif manager is not None:
+        encryption["key_manager"] = manager
+    public = bool(item.get("PubliclyAccessible"))
+    attributes = {
+        "engine": item.get("Engine"),
+        "encryption": encryption,
+        "public_access": {"blocked": not public, "grants": ["PubliclyAccessible"] if public else []},
+        "backup_retention_days": item.get("BackupRetentionPeriod"),
+        "deletion_protection": bool(item.get("DeletionProtection")),
+    }
+    tags = tag_map(item.get("TagList"))
+    return Resource(
+        id=arn,
+        type=rtype,
+        kind="database",
+        provider=PROVIDER,
+        scope=account.account_id,
+        region=region,
+        name=name,
+        tags=tags,
+        attributes=attributes,
+        raw={k: v for k, v in jsonable(item).items() if k != "TagList"},
+    )
+
+
+__all__ = ["DATABASE_TYPES", "collect_region"]
