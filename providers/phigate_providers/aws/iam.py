@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 from phigate.api import Resource
 from phigate_providers.aws.access import (
@@ -95,8 +94,8 @@ def _pages(client: Any, filters: list[str]) -> Iterator[dict[str, Any]]:
     return whole_pages(client, "GetAccountAuthorizationDetails", Filter=filters)
 
 
-def _document(raw: Any) -> PolicyDocument:
-    return parse_policy(unquote(raw) if isinstance(raw, str) else raw)
+def _document(raw: Any, name: str) -> PolicyDocument:
+    return parse_policy(raw, name=name)  # parse_policy decodes URL-encoded documents itself
 
 
 def _build(
@@ -113,7 +112,7 @@ def _build(
     for arn, policy in managed.items():
         version = next((v for v in policy.get("PolicyVersionList", []) if v.get("IsDefaultVersion")), None)
         try:
-            document = _document(version["Document"]) if version else None
+            document = _document(version["Document"], arn) if version else None
         except PolicySyntaxError:
             document = None
         documents[arn] = document
@@ -175,7 +174,7 @@ def _principal(
     for inline in item.get(inline_key, []):
         inline_id = f"{arn}#inline/{inline['PolicyName']}"
         try:
-            document = _document(inline["PolicyDocument"])
+            document = _document(inline["PolicyDocument"], inline_id)
         except PolicySyntaxError:
             unreadable.append(inline_id)
             continue
@@ -200,7 +199,9 @@ def _principal(
     trust = None
     if type_name == "role":
         try:
-            trust = _document(item.get("AssumeRolePolicyDocument") or {"Statement": []})
+            trust = _document(
+                item.get("AssumeRolePolicyDocument") or {"Statement": []}, f"{arn} trust policy"
+            )
         except PolicySyntaxError:
             unreadable.append(f"{arn}#trust")
     raw = {

@@ -29,7 +29,16 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 DEFAULT_REGION = "us-east-1"
 #: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
 BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
-DYNAMODB_READ = frozenset({"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"})
+DYNAMODB_READ = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PartiQLSelect",
+        "dynamodb:ExportTableToPointInTime",
+    }
+)
 S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
 
 
