@@ -27,7 +27,7 @@ CATALOGUE = {  # the required catalogue, less PHI-SEG-004 and PHI-ENC-005 (conte
     "PHI-INT-001", "PHI-RES-001",
 }
 FRAMEWORKS = {"hipaa", "gdpr", "iso27001-2022", "hds-2024", "cis-aws-7.0.0", "cis-gcp-5.0.0",
-              "cis-postgresql"}
+              "cis-postgresql-16-1.0.0"}
 LESSONS = re.compile(r"segment|minimi|encrypt|supplier|authenticat|audit|integrity|EEA|HDS",
                      re.IGNORECASE)
 

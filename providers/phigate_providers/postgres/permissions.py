@@ -1,0 +1,54 @@
+"""The smallest role that can run a scan, as a list and as ready-to-apply SQL.
+
+It holds no privilege on any table or schema: the scan reads catalogs and settings and asks
+the server's privilege functions about other roles, so it cannot read patient data even by
+mistake.
+"""
+
+from __future__ import annotations
+
+SCANNER_ROLE = "phigate_scanner"
+
+PERMISSIONS: tuple[str, ...] = (
+    "a LOGIN role with no privilege on any table or schema",
+    "pg_read_all_settings (shows shared_preload_libraries: whether pgaudit is loaded)",
+    "SELECT on pg_catalog.pg_hba_file_rules and EXECUTE on pg_catalog.pg_hba_file_rules(), "
+    "in the database the connection string names",
+    "CONNECT on every database scanned",
+    "reads open to every role: pg_settings, pg_roles, pg_auth_members, pg_database, pg_namespace, "
+    "pg_class, pg_attribute, pg_type, comments, and the has_*_privilege / pg_has_role functions",
+)
+
+_SQL = """\
+-- phigate: the smallest PostgreSQL role that can run a scan. It reads catalogs and settings
+-- in read-only transactions and holds no privilege on any table or schema.
+-- Run as a superuser, connected to the database phigate's connection string names.
+CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+    CONNECTION LIMIT 4;
+-- Give it a password without writing one here (psql: \\password {role}), or use certificates.
+ALTER ROLE {role} SET default_transaction_read_only = on;
+
+-- Settings hidden from ordinary roles: shared_preload_libraries tells whether pgaudit is loaded.
+GRANT pg_read_all_settings TO {role};
+
+-- pg_hba.conf as the server reads it (TLS for clinical databases). These two grants belong to
+-- one database: give them in the database the connection string names.
+GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {role};
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO {role};
+
+-- CONNECT on every database to scan (here every database that accepts connections today;
+-- grant it again for databases created later).
+DO $grant$
+DECLARE
+    db name;
+BEGIN
+    FOR db IN SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate LOOP
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', db);
+    END LOOP;
+END
+$grant$;
+"""
+
+
+def permissions_sql(role: str = SCANNER_ROLE) -> str:
+    return _SQL.format(role=role)

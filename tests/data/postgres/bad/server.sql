@@ -1,0 +1,3 @@
+ALTER SYSTEM SET log_connections = 'off'
+ALTER SYSTEM SET log_disconnections = 'off'
+ALTER SYSTEM SET log_statement = 'ddl'

