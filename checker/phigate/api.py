@@ -151,6 +151,8 @@ class Provider(Protocol):
     ``restrict(fields: Mapping[str, frozenset[str]])``: before collection, the run tells it which
     top-level attributes of each kind the selected policies read, so it can skip the reads of
     the others (a policy reading an attribute left out decides ``error``, never ``pass``).
+    A live provider may define ``watch(report: Callable[[str], None])`` to be given a function
+    it can call, from any thread, with a one-line status during long collections.
     """
 
     name: ClassVar[str]

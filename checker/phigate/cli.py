@@ -221,6 +221,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     providers = _providers(args, config)
     fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
     with _progress(args.quiet) as progress:
+        for provider in providers:
+            watch = getattr(provider, "watch", None)
+            if progress is not None and callable(watch):
+                watch(progress.say)  # live providers report their calls while collecting
         result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
                       frameworks=frameworks)
     for name, file in outputs:
@@ -410,22 +414,34 @@ def _color(stream: IO[str]) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
+class _Status:
+    """One status line: resources counted by the run, and what providers say meanwhile."""
+
+    def __init__(self, status: Any) -> None:
+        self._status = status
+
+    def __call__(self, resources: int) -> None:
+        self._status.update(f"collected {resources} resources…")
+
+    def say(self, text: str) -> None:
+        self._status.update(text)
+
+
 class _progress:
-    """A resource counter on stderr while collecting, only on a terminal."""
+    """A progress line on stderr while collecting, only on a terminal."""
 
     def __init__(self, quiet: bool) -> None:
         self.enabled = not quiet and sys.stderr.isatty()
         self._status: Any = None
 
-    def __enter__(self) -> Callable[[int], None] | None:
+    def __enter__(self) -> _Status | None:
         if not self.enabled:
             return None
         from rich.console import Console
 
         self._status = Console(file=sys.stderr).status("collecting…")
         self._status.__enter__()
-        status = self._status
-        return lambda n: status.update(f"collected {n} resources…")
+        return _Status(self._status)
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ class Clients:
         self._session = session
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        #: API calls made so far (for the progress line), and who wants to hear about them.
+        self.calls = 0
+        self.on_call: Callable[[int], None] | None = None
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": tuning.max_attempts},
             max_pool_connections=max(10, tuning.workers * 2),
@@ -69,7 +73,13 @@ class Clients:
     def _service_config(self, service: str) -> Config:
         return self._config
 
+    def _count(self, **_: Any) -> None:
+        self.calls += 1  # a lost increment between threads only blurs a progress line
+        if self.on_call is not None and self.calls % 250 == 0:
+            self.on_call(self.calls)
+
     def _made(self, service: str, client: Any) -> Any:
+        client.meta.events.register("before-call", self._count)
         if service == "s3control" and _endpoint_overridden("S3_CONTROL"):
             # S3 Control's endpoint rules put the account id in front of the host; an
             # overridden endpoint (an AWS-compatible server) is addressed as given.

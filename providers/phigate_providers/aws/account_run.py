@@ -1,0 +1,310 @@
+"""One account's collection: which reads a run needs, then the reads, concurrently.
+
+Listings run in a pool per account; per-item reads (each bucket's settings, each table) in a
+second pool, so a listing never waits on a pool its own items fill. Stores are normalised once
+the key directory and the trails are known, and principals last, when every store is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from phigate.api import CollectionError, Record, Resource
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
+from phigate_providers.aws.access import AccessAnalyzer, PolicyDocument, Store
+from phigate_providers.aws.calls import ApiFailure
+from phigate_providers.aws.context import PROVIDER, Account
+
+T = TypeVar("T")
+#: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
+BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
+DYNAMODB_READ = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PartiQLSelect",
+        "dynamodb:ExportTableToPointInTime",
+    }
+)
+S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one run must read: kinds (None: all) and the bucket attributes to fetch."""
+
+    kinds: frozenset[str] | None
+    bucket_attributes: frozenset[str]
+    access: bool  # principals' effective read access
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
+        if fields is None:
+            return cls(None, BUCKET_ATTRIBUTES, True)
+        kinds = set(fields)
+        access = bool(
+            {"can_read", "can_read_via_wildcard", "undecided_conditions"} & fields.get("principal", set())
+        )
+        attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
+        if access:
+            attributes.add("can_read")
+            kinds |= {"object_store", "table"}  # every store a principal may read
+        if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
+            kinds.add("key")  # who manages a store's key is told by the key directory
+        return cls(frozenset(kinds), frozenset(attributes), access)
+
+    def kind(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+    @property
+    def trails(self) -> bool:
+        return self.kind("account") or "logging" in self.bucket_attributes
+
+
+STORE_KINDS = ("object_store", "database", "table", "volume")
+
+
+class AccountRun:
+    """One account's collection: listings run concurrently, then stores are normalised (they
+    need the key directory and trails), then principals (they need every store)."""
+
+    def __init__(self, account: Account, workers: int, needs: Needs) -> None:
+        self.account = account
+        self.workers = workers
+        self.needs = needs
+        self.keys = kms.KeyDirectory()
+
+    def run(self) -> Iterator[Record]:
+        account, needs = self.account, self.needs
+        regions = self._regions()
+        scan_regions = regions or (account.home_region,)
+        with (
+            ThreadPoolExecutor(max(4, self.workers // 2), thread_name_prefix="phigate-aws") as lists,
+            ThreadPoolExecutor(self.workers, thread_name_prefix="phigate-aws-item") as items,
+        ):
+
+            def per_region(kind: str, job: Callable[..., T], *args: Any) -> dict[str, Future[T]]:
+                return (
+                    {r: lists.submit(job, account, r, *args) for r in scan_regions}
+                    if needs.kind(kind)
+                    else {}
+                )
+
+            key_jobs = per_region("key", kms.collect_region, self.keys)
+            bucket_list = (
+                lists.submit(s3.list_buckets, account, regions or None)
+                if needs.kind("object_store")
+                else None
+            )
+            block = lists.submit(s3.account_block, account) if needs.kind("object_store") else None
+            tag_jobs = per_region("object_store", s3.bulk_tags)
+            iam_job = (
+                lists.submit(iam.collect, account)
+                if needs.kind("principal") or needs.kind("access_policy")
+                else None
+            )
+            trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
+            settings_jobs = per_region("region_settings", ec2.region_settings)
+            table_lists = per_region("table", dynamodb.list_tables)
+            # Stores are normalised against the key directory: keys first.
+            yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
+            volume_jobs = per_region("volume", ec2.volumes, self.keys)
+            database_jobs = per_region("database", rds.collect_region, self.keys)
+            listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
+            account_block = block.result() if block is not None else s3.AccountBlock(None)
+            buckets = s3.read_buckets(
+                account,
+                listed or [],
+                needs.bucket_attributes,
+                items,
+                regions=regions or None,
+                tags=self._bucket_tags(tag_jobs),
+                block=account_block,
+            )
+            tables, tables_complete = self._tables(table_lists, items)
+            yield from self._settle_all(
+                settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
+            )
+            yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
+            yield from self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES)
+            trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
+            coverage = s3.Coverage(
+                None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
+            )
+            stores: list[Store] = []
+            bucket_resources = []
+            for facts in buckets:
+                resource = s3.normalise(account, facts, self.keys, account_block, coverage)
+                if resource is not None:
+                    bucket_resources.append(resource)
+                    yield resource
+                stores.append(
+                    Store(
+                        id=facts.arn,
+                        content_arn=f"{facts.arn}/*",
+                        read_actions=S3_READ,
+                        account=account.account_id,
+                        resource_policy=facts.policy,
+                    )
+                )
+            for table, policy, _ in tables:
+                if table is not None:
+                    yield table
+                    stores.append(
+                        Store(
+                            id=table.id,
+                            content_arn=table.id,
+                            read_actions=DYNAMODB_READ,
+                            account=account.account_id,
+                            resource_policy=policy,
+                        )
+                    )
+            if needs.kind("account"):
+                yield self._account_resource(trails, bucket_resources)
+            complete = (
+                listed is not None
+                and tables_complete
+                and all(f.policy_known for f in buckets)
+                and all(known for _, _, known in tables)
+            )
+            facts_iam = self._settle(
+                iam_job,
+                "IAM identities and policies",
+                ("principal", "access_policy"),
+                iam.POLICY_TYPES + iam.PRINCIPAL_TYPES,
+            )
+            if facts_iam is not None:
+                yield from facts_iam.policy_resources
+                yield from self._principals(facts_iam, stores, complete)
+        yield from account.errors
+
+    def _bucket_tags(
+        self, jobs: Mapping[str, Future[dict[str, dict[str, str]]]]
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        """Bucket tags read in bulk, per region; a region whose bulk read failed is left out
+        (its buckets' tags are then read one by one)."""
+        found = {}
+        for region, job in jobs.items():
+            try:
+                found[region] = job.result()
+            except ApiFailure:
+                continue
+        return found
+
+    def _tables(
+        self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor
+    ) -> tuple[list[tuple[Resource | None, PolicyDocument | None, bool]], bool]:
+        tables: list[tuple[Resource | None, PolicyDocument | None, bool]] = []
+        complete = True
+        for region, job in table_lists.items():
+            names = self._settle(job, "DynamoDB tables", ("table",), dynamodb.TABLE_TYPES, region)
+            if names is None:
+                complete = False
+                continue
+            tables += dynamodb.collect_region(self.account, region, names, self.keys, items)
+        return tables, complete
+
+    def _regions(self) -> tuple[str, ...]:
+        if self.account.regions:
+            return self.account.regions
+        try:
+            return tuple(ec2.enabled_regions(self.account))
+        except ApiFailure as failure:
+            self.account.failed(
+                failure,
+                "enabled regions (auditing the home region only)",
+                kinds=("region_settings", "volume", "database", "table", "key"),
+                types=(),
+            )
+            return ()
+
+    def _settle(
+        self,
+        job: Future[T] | None,
+        what: str,
+        kinds: tuple[str, ...],
+        types: tuple[str, ...],
+        region: str | None = None,
+    ) -> T | None:
+        if job is None:
+            return None
+        try:
+            return job.result()
+        except ApiFailure as failure:
+            label = f"{what} in {region}" if region else what
+            self.account.failed(failure, label, kinds=kinds, types=types, region=region)
+            return None
+
+    def _settle_all(
+        self, jobs: Mapping[str, Future[Any]], what: str, kinds: tuple[str, ...], types: tuple[str, ...]
+    ) -> Iterator[Resource]:
+        for region, job in jobs.items():
+            found = self._settle(job, what, kinds, types, region)
+            if isinstance(found, Resource):
+                yield found
+            elif found is not None:
+                yield from found
+
+    def _account_resource(self, trails: list[cloudtrail.Trail] | None, buckets: list[Resource]) -> Resource:
+        account = self.account
+        attributes: dict[str, Any] = {}
+        if trails is not None:
+            attributes = cloudtrail.account_logging(trails)
+            if not attributes["logging"]["data_events"] and buckets:
+                attributes["logging"]["data_events"] = all(
+                    b.attributes.get("logging", {}).get("data_events") is True for b in buckets
+                )
+        return Resource(
+            id=f"arn:{account.partition}:iam::{account.account_id}:root",
+            type="aws.account",
+            kind="account",
+            provider=PROVIDER,
+            scope=account.account_id,
+            region=None,
+            name=account.account_id,
+            attributes=attributes,
+        )
+
+    def _principals(self, facts: iam.IamFacts, stores: list[Store], complete: bool) -> Iterator[Resource]:
+        account = self.account
+        analyzer = AccessAnalyzer(stores) if complete else None
+        if not complete:
+            account.errors.append(
+                CollectionError(
+                    PROVIDER,
+                    "effective read access unknown: some data stores or their resource policies "
+                    "could not be read (see the errors above)",
+                    scope=account.account_id,
+                    kinds=("principal",),
+                    types=iam.PRINCIPAL_TYPES,
+                )
+            )
+        for principal in facts.principals:
+            access = None
+            if analyzer is not None and not principal.unreadable:
+                result = analyzer.read_access(principal.identity(account.account_id))
+                access = {
+                    "can_read": list(result.can_read),
+                    "can_read_via_wildcard": list(result.can_read_via_wildcard),
+                    "undecided_conditions": list(result.undecided_conditions),
+                }
+            elif principal.unreadable:
+                account.errors.append(
+                    CollectionError(
+                        PROVIDER,
+                        f"{principal.arn}: policy documents could not be parsed: "
+                        f"{', '.join(principal.unreadable)}",
+                        scope=account.account_id,
+                        kinds=("principal",),
+                        resource_id=principal.arn,
+                    )
+                )
+            yield iam.principal_resource(account, principal, access)
+
+
+__all__ = ["AccountRun", "Needs"]
