@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,3 +111,10 @@ class Finding:
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.policy_id, self.resource.id, self.status.value)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable id for "this policy on this resource", the same across runs and commits
+        whatever the status or message: what baselines, waivers and code scanning track."""
+        key = "\x00".join((self.policy_id, self.resource.provider, self.resource.scope, self.resource.id))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -54,6 +54,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
 def finding_to_json(finding: Finding) -> dict[str, Any]:
     r = finding.resource
     return {
+        "id": finding.fingerprint,
         "policy_id": finding.policy_id,
         "title": finding.title,
         "severity": finding.severity.label,
