@@ -1,0 +1,195 @@
+"""One run over every project: buckets with their IAM policies, their CMEK keys, then principals.
+
+Listing pages are read in order; each bucket's IAM policy and each distinct key are read from a
+bounded thread pool while the listing goes on. Buckets are yielded in listing order through a
+bounded window of pending reads, so memory stays flat however large the project. Principals
+come last: a member's access is known only once every bucket of every project has been read.
+
+Nothing unread passes: a denied listing is a scope-wide error over the kinds it would have
+shown; a denied IAM policy leaves its bucket without public grants and its policy unseen (so
+the access policies are ``error``, not ``pass``); a key that cannot be read is yielded with
+only what its use as a CMEK proves, plus an error.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from phigate.api import CollectionError, Record
+from phigate_providers.gcp.access import Binding, Principals, RoleBook
+from phigate_providers.gcp.api import Api
+from phigate_providers.gcp.failures import Failure, describe
+from phigate_providers.gcp.normalise import (
+    BUCKET_TYPE,
+    KEY_NAME,
+    KEY_TYPE,
+    POLICY_TYPE,
+    PROVIDER,
+    bucket_resource,
+    key_resource,
+    policy_id,
+    policy_resource,
+)
+from phigate_providers.gcp.settings import GcpSettings
+
+#: Kinds a project's bucket listing would have shown (principals and keys come from buckets).
+PROJECT_KINDS = ("object_store", "access_policy", "principal", "key")
+MEMBER_TYPES = ("gcp.iam.member", "gcp.iam.service_account")
+#: Pending reads kept per worker: enough to keep the pool busy, small enough to stay flat.
+WINDOW_PER_WORKER = 4
+#: A read skipped because no selected policy needs it (not a failure: nothing is claimed).
+NOT_READ = Failure("not read: no selected policy needs it")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Which optional reads the selected policies need (the bucket listing is always read)."""
+
+    iam: bool = True  # bucket IAM policies: public grants, access policies, principals
+    kms: bool = True  # key metadata beyond what a key's use as a CMEK proves
+
+    @classmethod
+    def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
+        """From the attributes each kind's selected policies read (``Provider.restrict``)."""
+        iam = ("access_policy" in fields or "principal" in fields
+               or "public_access" in fields.get("object_store", frozenset()))
+        # A key's ``encrypts`` is derived by the engine and ``manager`` is known without a read.
+        kms = bool(fields.get("key", frozenset()) - {"encrypts", "manager"})
+        return cls(iam=iam, kms=kms)
+
+
+class Collection:
+    """One pass over the configured projects; ``records()`` may be consumed once."""
+
+    def __init__(self, settings: GcpSettings, api: Api, reads: Reads | None = None,
+                 report: Callable[[str], None] | None = None) -> None:
+        self._settings = settings
+        self._api = api
+        self._reads = reads or Reads()
+        self._report = report
+        self._principals = Principals(RoleBook(settings.roles))
+        self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
+
+    def records(self) -> Iterator[Record]:
+        workers = self._settings.workers
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phigate-gcp")
+        try:
+            for project in self._settings.projects:
+                yield from self._project(project, pool, workers * WINDOW_PER_WORKER)
+            for name in sorted(self._keys):
+                yield from self._key(name, self._keys[name].result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._api.close()
+        yield from self._principals.records()
+
+    def _project(self, project: str, pool: ThreadPoolExecutor, window_size: int) -> Iterator[Record]:
+        window: deque[tuple[dict[str, Any], Future[dict[str, Any] | Failure]]] = deque()
+        pages = self._api.bucket_pages(project)
+        listed = 0
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                break
+            except Exception as exc:  # any failure to list is reported, never raised
+                failure = describe(exc)
+                permission = failure.needs("storage.buckets.list")
+                yield CollectionError(
+                    provider=PROVIDER, scope=project, kinds=PROJECT_KINDS, permission=permission,
+                    message=f"project {project}: cannot list buckets: {failure.described(permission)}")
+                break
+            listed += len(page)
+            if self._report is not None:
+                self._report(f"gcp {project}: {listed} bucket(s) listed")
+            for data in page:
+                name = data.get("name")
+                if not isinstance(name, str) or not name:  # the API names every bucket
+                    yield CollectionError(provider=PROVIDER, scope=project, kinds=PROJECT_KINDS,
+                                          message=f"project {project}: the listing holds a bucket without "
+                                                  "a name; it could not be read")
+                    continue
+                window.append((data, pool.submit(_attempt, self._api.iam_policy, name) if self._reads.iam
+                               else _done(NOT_READ)))
+                self._want_key(data, pool)
+                while len(window) >= window_size:
+                    yield from self._bucket(project, *window.popleft())
+        while window:
+            yield from self._bucket(project, *window.popleft())
+
+    def _want_key(self, data: Mapping[str, Any], pool: ThreadPoolExecutor) -> None:
+        encryption = data.get("encryption")
+        name = encryption.get("defaultKmsKeyName") if isinstance(encryption, Mapping) else None
+        if isinstance(name, str) and name and name not in self._keys:
+            if not self._reads.kms:
+                self._keys[name] = _done(NOT_READ)
+            elif KEY_NAME.match(name):
+                self._keys[name] = pool.submit(_attempt, self._api.kms_key, name)
+            else:
+                self._keys[name] = _done(Failure("not a Cloud KMS key name"))
+
+    def _bucket(self, project: str, data: dict[str, Any],
+                pending: Future[dict[str, Any] | Failure]) -> Iterator[Record]:
+        policy = pending.result()
+        if policy is NOT_READ:  # no selected policy reads access: none is claimed
+            yield bucket_resource(project, data, None)
+            return
+        if isinstance(policy, Failure):
+            bucket = bucket_resource(project, data, None)
+            yield bucket
+            yield from self._unread_policy(project, bucket.id, str(data["name"]), bucket.region, policy)
+            return
+        bindings = [Binding.from_api(b) for b in policy.get("bindings") or () if isinstance(b, Mapping)]
+        bucket = bucket_resource(project, data, bindings)
+        yield bucket
+        yield policy_resource(project, bucket, policy, bindings)
+        self._principals.add(project, bucket.id, bindings)
+
+    def _unread_policy(self, project: str, bucket: str, name: str, region: str | None,
+                       failure: Failure) -> Iterator[Record]:
+        permission = failure.needs("storage.buckets.getIamPolicy")
+        why = f"{bucket}: cannot read the IAM policy: {failure.described(permission)}"
+        yield CollectionError(
+            provider=PROVIDER, scope=project, region=region, kinds=("object_store",), types=(BUCKET_TYPE,),
+            resource_id=bucket, permission=permission, message=f"{why}; public grants unknown")
+        yield CollectionError(
+            provider=PROVIDER, scope=project, region=region, kinds=("access_policy", "principal"),
+            types=(POLICY_TYPE, *MEMBER_TYPES), resource_id=policy_id(name), permission=permission,
+            message=f"{why}; who can read the bucket is unknown")
+
+    def _key(self, name: str, result: dict[str, Any] | Failure) -> Iterator[Record]:
+        if result is NOT_READ:
+            yield key_resource(name, None)
+            return
+        if not isinstance(result, Failure):
+            yield key_resource(name, result)
+            return
+        key = key_resource(name, None)
+        yield key
+        permission = result.needs("cloudkms.cryptoKeys.get")
+        yield CollectionError(
+            provider=PROVIDER, scope=key.scope, region=key.region, kinds=("key",), types=(KEY_TYPE,),
+            resource_id=name, permission=permission,
+            message=f"{name}: cannot read the key: {result.described(permission)}")
+
+
+def _done(value: dict[str, Any] | Failure) -> Future[dict[str, Any] | Failure]:
+    future: Future[dict[str, Any] | Failure] = Future()
+    future.set_result(value)
+    return future
+
+
+def _attempt(read: Callable[[str], T], name: str) -> T | Failure:
+    """Run one read in a worker; a failure comes back as data, never as an exception."""
+    try:
+        return read(name)
+    except Exception as exc:
+        return describe(exc)
+
+
+__all__ = ["Collection"]

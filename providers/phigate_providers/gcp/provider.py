@@ -1,0 +1,90 @@
+"""The ``gcp`` provider: Cloud Storage buckets of one or more projects, read-only.
+
+It yields ``object_store`` (each bucket), ``access_policy`` (each bucket's IAM policy),
+``principal`` (each IAM member, once over the whole run, with the buckets it can read) and
+``key`` (each Cloud KMS key named as a bucket's default key). The SDK is imported only when a
+scan starts, so listing providers or parsing options stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from phigate.api import Record, Scope
+from phigate_providers.gcp import settings as gcp_settings
+from phigate_providers.gcp.settings import GcpSettings
+
+ROLE_ID = "phigateStorageAuditor"
+
+
+class GcpProvider:
+    """Google Cloud Storage, per project (``--project``, repeatable)."""
+
+    name: ClassVar[str] = "gcp"
+    description: ClassVar[str] = ("Google Cloud Storage buckets, their IAM policies and CMEK keys "
+                                  "(--project, repeatable)")
+    #: Everything it calls. No object is ever listed or read.
+    permissions: ClassVar[tuple[str, ...]] = (
+        "storage.buckets.list",
+        "storage.buckets.getIamPolicy",
+        "cloudkms.cryptoKeys.get",
+    )
+
+    def __init__(self, settings: GcpSettings, credentials: Any) -> None:
+        self.settings = settings
+        self._credentials = credentials
+        self._fields: Mapping[str, frozenset[str]] | None = None
+        self._report: Callable[[str], None] | None = None
+
+    def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
+        """Skip IAM policies or key metadata when no selected policy reads them."""
+        self._fields = fields
+
+    def watch(self, report: Callable[[str], None]) -> None:
+        self._report = report
+
+    @classmethod
+    def permissions_document(cls) -> str:
+        """A custom role granting exactly ``permissions``, for ``gcloud iam roles create --file``."""
+        lines = [
+            f"# gcloud iam roles create {ROLE_ID} --project=PROJECT --file=FILE",
+            "# then grant it on each audited project (and on the projects holding the CMEK keys).",
+            "title: phigate storage auditor",
+            "description: Read-only access phigate needs to audit Cloud Storage buckets; no object reads.",
+            "stage: GA",
+            "includedPermissions:",
+            *(f"- {permission}" for permission in cls.permissions),
+        ]
+        return "\n".join(lines)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
+        gcp_settings.add_arguments(parser)
+
+    @classmethod
+    def claims(cls, target: str) -> bool:
+        return False  # a live provider: no file belongs to it
+
+    @classmethod
+    def configure(cls, targets: list[str], options: argparse.Namespace,
+                  settings: Mapping[str, Any]) -> list[GcpProvider]:
+        from phigate_providers.gcp.api import load_credentials
+
+        parsed = gcp_settings.parse(options, settings)
+        return [cls(parsed, load_credentials(parsed))]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(self.name, project) for project in self.settings.projects]
+
+    def collect(self) -> Iterator[Record]:
+        from phigate_providers.gcp.api import Api
+        from phigate_providers.gcp.collect import Collection, Reads
+
+        reads = Reads.for_fields(self._fields) if self._fields is not None else Reads()
+        api = Api(self.settings, self._credentials)
+        yield from Collection(self.settings, api, reads, self._report).records()
+
+
+__all__ = ["GcpProvider"]

@@ -1,0 +1,110 @@
+"""What one GCS audit covers and how it runs, from the command line and ``providers: gcp:``.
+
+Everything is checked here, before any request: a bad project id, an unknown setting or an
+unreadable key file is the user's input to fix (:class:`phigate.api.InputError`, exit 2), never
+a collection error discovered halfway through a scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phigate.api import InputError
+
+#: A project id, optionally behind the legacy ``domain:`` prefix.
+PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+#: A predefined, project-level or organisation-level role name.
+ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
+KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "workers", "timeout", "retry_deadline",
+                        "retry_initial_delay"})
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    """The projects to audit and the knobs of one run."""
+
+    projects: tuple[str, ...]
+    credentials_file: Path | None = None
+    #: Custom roles (or overrides of the built-in table): role name → permissions it holds.
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Concurrent requests (IAM policies and keys are read in parallel; listing pages are not).
+    workers: int = 8
+    #: Seconds one request may take.
+    timeout: float = 30.0
+    #: Seconds a request is retried for (429, 5xx, connection failures) before it is an error.
+    retry_deadline: float = 60.0
+    #: First back-off delay in seconds; it doubles up to 30 s.
+    retry_initial_delay: float = 1.0
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--project", dest="gcp_projects", action="append", default=None,
+                       metavar="PROJECT",
+                       help="Google Cloud project whose buckets are audited (repeatable; default: "
+                            "providers.gcp.projects in the config)")
+    group.add_argument("--gcp-credentials", dest="gcp_credentials", type=Path, default=None,
+                       metavar="FILE",
+                       help="service-account key file (default: Application Default Credentials)")
+
+
+def parse(options: argparse.Namespace, settings: Mapping[str, Any]) -> GcpSettings:
+    """Command-line options win over the config file's section."""
+    unknown = sorted(set(settings) - KNOWN_KEYS)
+    if unknown:
+        raise InputError(f"providers.gcp: unknown setting(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(KNOWN_KEYS))})")
+    projects = getattr(options, "gcp_projects", None) or _string_list(settings.get("projects"), "projects")
+    if not projects:
+        raise InputError("gcp: no project to audit; give --project PROJECT (repeatable) or "
+                         "providers.gcp.projects in the config")
+    for project in projects:
+        if not PROJECT_ID.match(project):
+            raise InputError(f"gcp: '{project}' is not a Google Cloud project id")
+    credentials = getattr(options, "gcp_credentials", None) or settings.get("credentials")
+    if credentials is not None and not isinstance(credentials, str | Path):
+        raise InputError("providers.gcp.credentials must be a file name")
+    return GcpSettings(
+        projects=tuple(dict.fromkeys(projects)),
+        credentials_file=Path(credentials) if credentials is not None else None,
+        roles=_roles(settings.get("roles", {})),
+        workers=int(_number(settings, "workers", 8, minimum=1, maximum=64)),
+        timeout=_number(settings, "timeout", 30.0, minimum=0.1, maximum=600),
+        retry_deadline=_number(settings, "retry_deadline", 60.0, minimum=0, maximum=3600),
+        retry_initial_delay=_number(settings, "retry_initial_delay", 1.0, minimum=0.001, maximum=60),
+    )
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"providers.gcp.{key} must be a list of strings")
+    return value
+
+
+def _roles(value: Any) -> dict[str, frozenset[str]]:
+    if not isinstance(value, Mapping):
+        raise InputError("providers.gcp.roles maps role names to lists of permissions")
+    roles: dict[str, frozenset[str]] = {}
+    for role, permissions in value.items():
+        if not isinstance(role, str) or not ROLE_NAME.match(role):
+            raise InputError(f"providers.gcp.roles: '{role}' is not a role name "
+                             "(roles/…, projects/P/roles/…, organizations/N/roles/…)")
+        roles[role] = frozenset(_string_list(permissions, f"roles.{role}"))
+    return roles
+
+
+def _number(settings: Mapping[str, Any], key: str, default: float, *, minimum: float,
+            maximum: float) -> float:
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
+        raise InputError(f"providers.gcp.{key} must be a number from {minimum:g} to {maximum:g}")
+    return float(value)
+
+
+__all__ = ["GcpSettings", "add_arguments", "parse"]

@@ -1,0 +1,614 @@
+"""The gcp provider against a real Cloud Storage emulator (gcp-storage-emulator, in-process on a
+free loopback port), and against recorded answers for what an emulator cannot produce: denials,
+throttling, server and network failures, pagination, several projects, Cloud KMS."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import pytest
+import requests
+import responses
+import yaml
+from gcp_storage_emulator.server import create_server
+
+from phigate.cli import main
+from phigate_providers.gcp import GcpProvider
+
+from .conftest import ROOT, CliResult
+
+PROJECT = "mlm-sante-prod"
+KMS = re.compile(r"^https://cloudkms\.googleapis\.com/v1/(?P<name>.+)$")
+RECORDED = "http://gcs.recorded.invalid"
+FAST_RETRIES = {"retry_deadline": 0.3, "retry_initial_delay": 0.01, "timeout": 5}
+SEED = 29
+SCALE = 48
+CMEK = f"projects/{PROJECT}/locations/europe-west9/keyRings/clinical/cryptoKeys/notes"
+
+
+# --- backends ------------------------------------------------------------------------------
+
+class Emulator:
+    """gcp-storage-emulator serving the JSON API on a free loopback port, in this process."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = create_server("127.0.0.1", port, True)
+        self._server.start()
+
+    def wipe(self) -> None:
+        self._server.wipe()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
+    server = Emulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def estate_emulator() -> Iterator[Emulator]:
+    """A second emulator for the seeded estate: it lists every bucket it holds, whatever the project."""
+    server = Emulator()
+    yield server
+    server.stop()
+
+
+def kms_key(name: str, *, state: str = "ENABLED", rotation: bool = True) -> dict[str, Any]:
+    """A Cloud KMS key as cryptoKeys.get describes it."""
+    key: dict[str, Any] = {"name": name, "purpose": "ENCRYPT_DECRYPT",
+                           "primary": {"name": f"{name}/cryptoKeyVersions/1", "state": state,
+                                       "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protectionLevel": "SOFTWARE"},
+                           "labels": {"owner": "platform"}}
+    if rotation:
+        key["rotationPeriod"] = "7776000s"
+    return key
+
+
+def answer_kms(mock_: responses.RequestsMock, keys: dict[str, dict[str, Any]]) -> None:
+    """Cloud KMS is not emulated: answer cryptoKeys.get from ``keys``, 404 for any other key."""
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        match = KMS.match(request.url)
+        key = keys.get(match["name"]) if match else None
+        if key is None:
+            return 404, {}, json.dumps({"error": {"code": 404, "message": "not found"}})
+        return 200, {"Content-Type": "application/json"}, json.dumps(key)
+    mock_.add_callback(responses.GET, KMS, callback=reply)
+
+
+class Gcs:
+    """The emulator seen through its JSON API, to set buckets up as a test needs them."""
+
+    def __init__(self, url: str) -> None:
+        self.api = f"{url}/storage/v1"
+        self.keys: dict[str, dict[str, Any]] = {}
+
+    def bucket(self, name: str, *, bindings: list[dict[str, Any]] | None = None, **properties: Any) -> str:
+        # The emulator drops properties given at creation: create, then patch.
+        requests.post(f"{self.api}/b?project={PROJECT}", json={"name": name}, timeout=10).raise_for_status()
+        if properties:
+            requests.patch(f"{self.api}/b/{name}", json=properties, timeout=10).raise_for_status()
+        if bindings is not None:
+            requests.put(f"{self.api}/b/{name}/iam", json={"version": 3, "bindings": bindings},
+                         timeout=10).raise_for_status()
+        return f"gs://{name}"
+
+
+@pytest.fixture
+def gcs(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gcs]:
+    emulator.wipe()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    state = Gcs(emulator.url)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
+        recorded.add_passthru(emulator.url)
+        answer_kms(recorded, state.keys)
+        yield state
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
+    """Recorded answers at an address nothing serves: only what a test registers is answered."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", RECORDED)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock_:
+        yield mock_
+
+
+class RequestLog:
+    """Every HTTP request the process sends, seen where requests hands it to the network."""
+
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        original = requests.adapters.HTTPAdapter.send
+
+        def send(adapter: Any, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+            self.sent.append((str(request.method), str(request.url)))
+            return original(adapter, request, *args, **kwargs)
+
+        self._patch = mock.patch.object(requests.adapters.HTTPAdapter, "send", send)
+
+    def __enter__(self) -> RequestLog:
+        self._patch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._patch.stop()
+
+    def assert_read_only(self) -> None:
+        writes = [(m, u) for m, u in self.sent if m not in self.READS]
+        assert not writes, f"non-read requests sent: {writes}"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def scan(cli: Callable[..., CliResult], tmp_path: Path, *args: str,
+         settings: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """``phigate scan --provider gcp`` in-process; the exit code and the JSON report."""
+    report = tmp_path / "report.json"
+    extra: list[str] = []
+    if settings is not None:
+        config = tmp_path / "phigate.yaml"
+        config.write_text(yaml.safe_dump({"version": 1, "providers": {"gcp": settings}}))
+        extra = ["--config", str(config)]
+    result = cli("scan", "--provider", "gcp", *args, *extra, "--format", f"json={report}", "-q")
+    assert report.exists(), result.err
+    return result.code, json.loads(report.read_text())
+
+
+def failing(report: dict[str, Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in report["findings"]:
+        if finding["status"] == "fail":
+            found.setdefault(finding["policy_id"], []).append(finding["resource"]["id"])
+    return {policy: sorted(ids) for policy, ids in found.items()}
+
+
+def statuses(report: dict[str, Any], status: str) -> set[tuple[str, str]]:
+    return {(f["policy_id"], f["resource"]["id"]) for f in report["findings"] if f["status"] == status}
+
+
+def counts(report: dict[str, Any], policy: str) -> dict[str, int]:
+    return next(p["counts"] for p in report["policies"] if p["id"] == policy)
+
+
+def collect(cli: Callable[..., CliResult], tmp_path: Path, *args: str) -> dict[str, Any]:
+    """``phigate collect`` into a snapshot; the snapshot is validated by ``phigate validate``."""
+    out = tmp_path / "snapshot.json"
+    result = cli("collect", "--provider", "gcp", *args, "-o", str(out), "-q")
+    assert result.code in (0, 3), result.err
+    assert cli("validate", str(out)).code == 0
+    document = json.loads(out.read_text())
+    document["by_id"] = {r["id"]: r for r in document["resources"]}
+    return document
+
+
+def seeder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("seed_gcs", ROOT / "bench" / "seed_gcs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- the seeded estate: every failure, exactly, and nothing but reads ----------------------
+
+@pytest.fixture(scope="module")
+def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    truth = seeder().seed(estate_emulator.url, SCALE, SEED, PROJECT)
+    report = tmp_path_factory.mktemp("seeded") / "report.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORAGE_EMULATOR_HOST", estate_emulator.url)
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded, RequestLog() as log:
+            recorded.add_passthru(estate_emulator.url)
+            answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
+            code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--format", f"json={report}", "-q"])
+    return {"truth": truth, "code": code, "report": json.loads(report.read_text()), "log": log}
+
+
+def test_the_seeded_estate_covers_every_policy_the_seeder_knows(seeded: dict[str, Any]) -> None:
+    expected = seeded["truth"]["expected_failures"]
+    assert all(expected.values()), {p: len(ids) for p, ids in expected.items()}  # each rule is exercised
+    assert seeded["truth"]["counts"]["buckets"] == SCALE
+
+
+def test_failing_ids_per_policy_equal_the_truth_exactly(seeded: dict[str, Any]) -> None:
+    expected = {p: ids for p, ids in seeded["truth"]["expected_failures"].items() if ids}
+    assert failing(seeded["report"]) == expected
+    assert seeded["code"] == 1
+
+
+def test_the_seeded_scan_has_no_error_and_complete_evidence(seeded: dict[str, Any]) -> None:
+    report = seeded["report"]
+    assert statuses(report, "error") == set()
+    assert report["collection_errors"] == []
+    assert report["summary"]["evidence_complete"] is True
+    kinds = Counter(f["resource"]["kind"] for f in report["findings"])
+    assert set(kinds) == {"object_store", "access_policy", "principal"}
+
+
+def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
+    log: RequestLog = seeded["log"]
+    log.assert_read_only()
+    iam_reads = [u for m, u in log.sent if m == "GET" and re.search(r"/b/[^/?]+/iam\?", u)]
+    assert len(iam_reads) == SCALE  # one policy read per bucket, and it was recorded
+    assert any(KMS.match(u) for _, u in log.sent)
+
+
+def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
+    with RequestLog() as log:
+        requests.post(f"{emulator.url}/storage/v1/b?project={PROJECT}", json={"name": "deliberate-write"},
+                      timeout=10)
+    with pytest.raises(AssertionError, match="POST"):
+        log.assert_read_only()
+
+
+# --- normalisation, on the emulator --------------------------------------------------------
+
+def test_a_configured_bucket_is_normalised_with_its_key(gcs: Gcs, cli: Callable[..., CliResult],
+                                                        tmp_path: Path) -> None:
+    gcs.keys[CMEK] = kms_key(CMEK)
+    gcs.bucket("notes-fr", location="EUROPE-WEST9", labels={"data_class": "clinical", "app": "pms"},
+               encryption={"defaultKmsKeyName": CMEK},
+               iamConfiguration={"uniformBucketLevelAccess": {"enabled": True},
+                                 "publicAccessPrevention": "enforced"},
+               versioning={"enabled": True}, retentionPolicy={"retentionPeriod": str(3650 * 86400),
+                                                              "isLocked": True},
+               logging={"logBucket": "audit-logs", "logObjectPrefix": "notes-fr/"}, bindings=[])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    bucket = snapshot["by_id"]["gs://notes-fr"]
+    assert (bucket["type"], bucket["kind"], bucket["scope"], bucket["region"], bucket["name"]) == (
+        "gcp.storage.bucket", "object_store", PROJECT, "europe-west9", "notes-fr")
+    assert bucket["tags"] == {"data_class": "clinical", "app": "pms"}
+    assert bucket["attributes"] == {
+        "encryption": {"at_rest": True, "algorithm": "cmek", "key": CMEK, "key_manager": "customer"},
+        "public_access": {"blocked": True, "grants": []},
+        "acls_disabled": True, "secure_transport_required": True, "versioning": True,
+        "retention": {"enabled": True, "locked": True, "days": 3650},
+        "soft_delete_days": 7,
+        "logging": {"access_logs": True, "data_events": False},
+    }
+    assert bucket["raw"]["location"] == "EUROPE-WEST9" and "locationType" in bucket["raw"]
+    key = snapshot["by_id"][CMEK]
+    assert (key["kind"], key["type"], key["scope"], key["region"], key["name"]) == (
+        "key", "gcp.kms.crypto_key", PROJECT, "europe-west9", "notes")
+    assert key["attributes"] == {"manager": "customer", "aliases": [], "symmetric": True, "state": "ENABLED",
+                                 "spec": "GOOGLE_SYMMETRIC_ENCRYPTION", "rotation_enabled": True}
+
+
+def test_a_bare_bucket_is_google_managed_and_open(gcs: Gcs, cli: Callable[..., CliResult],
+                                                  tmp_path: Path) -> None:
+    gcs.bucket("scratch-us")
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    bucket = snapshot["by_id"]["gs://scratch-us"]
+    assert bucket["region"] == "us" and bucket["tags"] == {}
+    attributes = bucket["attributes"]
+    assert attributes["encryption"] == {"at_rest": True, "algorithm": "google-managed", "key": None,
+                                        "key_manager": "provider"}
+    assert attributes["public_access"] == {"blocked": False, "grants": []}
+    assert (attributes["acls_disabled"], attributes["versioning"]) == (False, False)
+    assert attributes["retention"] == {"enabled": False, "locked": False, "days": None}
+    assert attributes["logging"] == {"access_logs": False, "data_events": False}
+    policy = snapshot["by_id"]["gs://scratch-us/iam-policy"]
+    assert policy["attributes"]["target"] == "gs://scratch-us"
+    assert policy["attributes"]["bindings"] == [] and policy["attributes"]["attached_to"] == []
+
+
+def test_one_principal_per_member_across_buckets_with_conditions_kept(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    analyst = "group:analysts@mlm-sante.example"
+    robot = "serviceAccount:billing@mlm-sante-prod.iam.gserviceaccount.com"
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[
+        {"role": "roles/storage.objectViewer", "members": [analyst],
+         "condition": {"title": "office-hours", "expression": "request.time.getHours('Europe/Paris') < 19"}},
+        {"role": "roles/storage.objectCreator", "members": [robot]},
+        {"role": "roles/storage.legacyObjectReader", "members": ["allUsers"]}])
+    gcs.bucket("invoices", labels={"data_class": "pii"}, bindings=[
+        {"role": "roles/storage.objectViewer", "members": [analyst, robot, "domain:mlm-sante.example"]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    principals = [r for r in snapshot["resources"] if r["kind"] == "principal"]
+    assert sorted(p["id"] for p in principals) == sorted([analyst, robot, "allUsers", "domain:mlm-sante.example"])
+    group = snapshot["by_id"][analyst]
+    assert group["attributes"]["can_read"] == ["gs://invoices", "gs://notes"]
+    assert group["attributes"]["undecided_conditions"] == ["gs://notes roles/storage.objectViewer: office-hours"]
+    assert (group["type"], group["name"], group["attributes"]["principal_type"]) == (
+        "gcp.iam.member", "analysts@mlm-sante.example", "group")
+    service = snapshot["by_id"][robot]
+    assert (service["type"], service["name"], service["attributes"]["principal_type"]) == (
+        "gcp.iam.service_account", "billing", "service_account")
+    assert service["attributes"]["can_read"] == ["gs://invoices"]  # objectCreator reads nothing
+    assert snapshot["by_id"]["allUsers"]["attributes"]["principal_type"] == "public"
+    notes_policy = snapshot["by_id"]["gs://notes/iam-policy"]["attributes"]
+    assert {s["actions"][0]: s["conditional"] for s in notes_policy["statements"]} == {
+        "roles/storage.objectViewer": True, "roles/storage.objectCreator": False,
+        "roles/storage.legacyObjectReader": False}
+    assert snapshot["by_id"]["gs://notes"]["attributes"]["public_access"]["grants"] == ["allUsers"]
+
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [analyst]  # possible access counts
+    assert code == 1
+
+
+def test_admin_roles_on_a_clinical_bucket_fail_iam_001(gcs: Gcs, cli: Callable[..., CliResult],
+                                                       tmp_path: Path) -> None:
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.admin", "members": ["user:ops@mlm-sante.example"]}])
+    gcs.bucket("exports", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.admin", "members": ["user:ops@mlm-sante.example"]}])
+    _, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-IAM-001"] == ["gs://notes/iam-policy"]
+    assert counts(report, "PHI-IAM-001")["pass"] == 1
+
+
+def test_custom_roles_read_when_configured_and_are_errors_when_unknown(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    reader = f"projects/{PROJECT}/roles/notesReader"
+    mystery = f"projects/{PROJECT}/roles/mystery"
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": reader, "members": ["user:a@mlm-sante.example"]},
+                         {"role": mystery, "members": ["user:b@mlm-sante.example"]}])
+    gcs.bucket("admin", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer",
+                          "members": ["user:a@mlm-sante.example", "user:b@mlm-sante.example"]}])
+    settings = {"roles": {reader: ["storage.objects.get", "storage.objects.list"]}}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=settings)
+    assert failing(report)["PHI-SEG-002"] == ["user:a@mlm-sante.example"]
+    assert ("PHI-SEG-002", "user:b@mlm-sante.example") in statuses(report, "error")
+    [error] = report["collection_errors"]
+    assert error["resource_id"] == "user:b@mlm-sante.example" and mystery in error["message"]
+    assert code == 3
+
+
+def test_reads_no_selected_policy_needs_are_skipped(gcs: Gcs, cli: Callable[..., CliResult],
+                                                    tmp_path: Path) -> None:
+    gcs.bucket("notes", labels={"data_class": "clinical"}, encryption={"defaultKmsKeyName": CMEK}, bindings=[])
+    gcs.bucket("billing", labels={"data_class": "pii"}, encryption={"defaultKmsKeyName": CMEK}, bindings=[])
+    with RequestLog() as log:
+        code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-001", "--only", "PHI-RES-001")
+    assert [m for m, _ in log.sent] == ["GET"]  # the listing alone: no IAM policy, no key metadata
+    assert failing(report) == {"PHI-SEG-001": ["gs://notes"], "PHI-RES-001": ["gs://billing", "gs://notes"]}
+    assert code == 1 and report["collection_errors"] == []
+
+
+def test_the_provider_reports_its_progress(gcs: Gcs) -> None:
+    import argparse
+
+    gcs.bucket("notes", bindings=[])
+    [provider] = GcpProvider.configure([], argparse.Namespace(gcp_projects=[PROJECT]), {})
+    said: list[str] = []
+    provider.watch(said.append)
+    kinds = Counter(r.kind for r in provider.collect() if hasattr(r, "kind"))
+    assert kinds == {"object_store": 1, "access_policy": 1}
+    assert said == [f"gcp {PROJECT}: 1 bucket(s) listed"]
+
+
+# --- failures: recorded answers ------------------------------------------------------------
+
+def bucket_json(name: str, **extra: Any) -> dict[str, Any]:
+    return {"kind": "storage#bucket", "name": name, "location": "EUROPE-WEST9", "locationType": "region",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True},
+                                 "publicAccessPrevention": "enforced"},
+            "labels": {"data_class": "clinical"}, **extra}
+
+
+def error_json(code: int, reason: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": "Permission 'x' denied for caller@example.org",
+                      "errors": [{"reason": reason, "domain": "global"}]}}
+
+
+def list_url(project: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f"{RECORDED}/storage/v1/b?") + f".*project={project}(&|$)")
+
+
+def first_page(request: Any) -> tuple[bool, str]:
+    return "pageToken=" not in request.url, "a later page"
+
+
+def iam_url(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f"{RECORDED}/storage/v1/b/{name}/iam") + r"(\?|$)")
+
+
+def test_regional_buckets_over_pages_and_projects_make_one_principal_each(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    member = "user:dr-a@mlm-sante.example"
+    first, second = list_url(PROJECT), list_url("mlm-sante-admin")
+    recorded.add(responses.GET, first, json={"items": [bucket_json("notes-a")], "nextPageToken": "p2"},
+                 match=[first_page])
+    recorded.add(responses.GET, first, json={"items": [bucket_json("notes-b")]},
+                 match=[responses.matchers.query_param_matcher({"pageToken": "p2"}, strict_match=False)])
+    recorded.add(responses.GET, second, json={"items": [bucket_json("billing", labels={"data_class": "pii"})]})
+    for name in ("notes-a", "notes-b", "billing"):
+        recorded.add(responses.GET, iam_url(name), json={"version": 3, "bindings": [
+            {"role": "roles/storage.objectViewer", "members": [member]}]})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--project", "mlm-sante-admin",
+                        settings=FAST_RETRIES)
+    assert [s["scope"] for s in report["scopes"]] == [PROJECT, "mlm-sante-admin"]
+    assert failing(report)["PHI-SEG-002"] == [member]
+    assert report["summary"]["resources"] == 3 + 3 + 1  # buckets, their policies, one principal
+    assert code == 1
+
+
+def test_a_denied_listing_is_an_error_for_the_project_never_a_pass(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), status=403, json=error_json(403, "forbidden"))
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert error["permission"] == "storage.buckets.list"
+    assert error["message"] == (f"project {PROJECT}: cannot list buckets: permission denied: HTTP 403 "
+                                "(forbidden) (needs storage.buckets.list)")
+    assert "caller@example.org" not in json.dumps(report)  # server prose is not copied
+    for policy in ("PHI-IAM-002", "PHI-ENC-002", "PHI-SEG-002", "PHI-IAM-001"):
+        assert counts(report, policy)["error"] >= 1 and counts(report, policy)["pass"] == 0
+
+
+def test_an_unknown_project_is_an_error(recorded: responses.RequestsMock, cli: Callable[..., CliResult],
+                                        tmp_path: Path) -> None:
+    recorded.add(responses.GET, list_url("no-such-project"), status=404, json=error_json(404, "notFound"))
+    code, report = scan(cli, tmp_path, "--project", "no-such-project", settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert "not found" in error["message"] and error["scope"] == "no-such-project"
+    assert {f["status"] for f in report["findings"]} == {"error"}
+
+
+def test_transient_failures_are_retried(recorded: responses.RequestsMock, cli: Callable[..., CliResult],
+                                        tmp_path: Path) -> None:
+    listing = list_url(PROJECT)
+    recorded.add(responses.GET, listing, status=503, json=error_json(503, "backendError"))
+    recorded.add(responses.GET, listing, status=429, json=error_json(429, "rateLimitExceeded"))
+    recorded.add(responses.GET, listing, json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, iam_url("notes"), status=500, json=error_json(500, "backendError"))
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 3, "bindings": []})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings={**FAST_RETRIES, "retry_deadline": 10})
+    assert report["collection_errors"] == []
+    assert report["summary"]["resources"] == 2
+    assert code == 1  # the clinical bucket has no CMEK: a real failure, seen after the retries
+    assert len([c for c in recorded.calls if "/iam" not in c.request.url]) == 3
+
+
+@pytest.mark.parametrize("fault", [
+    {"status": 503, "json": error_json(503, "backendError")},
+    {"status": 429, "json": error_json(429, "rateLimitExceeded")},
+    {"body": requests.exceptions.ConnectionError("Name or service not known")},
+    {"body": requests.exceptions.ReadTimeout("read timed out")},
+], ids=["503", "429", "dns", "timeout"])
+def test_failures_past_the_retry_deadline_are_errors(recorded: responses.RequestsMock,
+                                                     cli: Callable[..., CliResult], tmp_path: Path,
+                                                     fault: dict[str, Any]) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), **fault)
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert error["message"].startswith(f"project {PROJECT}: cannot list buckets: gave up after retrying")
+    assert report["summary"]["pass"] == 0
+    assert len(recorded.calls) >= 2  # retried before giving up
+
+
+def test_a_denied_iam_policy_leaves_that_bucket_without_access_information(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    member = "serviceAccount:pms@mlm-sante-prod.iam.gserviceaccount.com"
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes"), bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, iam_url("notes"), status=403, json=error_json(403, "forbidden"))
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [member]}]})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    errors = {e["resource_id"]: e for e in report["collection_errors"]}
+    assert set(errors) == {"gs://notes", "gs://notes/iam-policy"}
+    assert {e["permission"] for e in errors.values()} == {"storage.buckets.getIamPolicy"}
+    assert all("(needs storage.buckets.getIamPolicy)" in e["message"] for e in errors.values())
+    found = statuses(report, "error")
+    assert ("PHI-IAM-002", "gs://notes") in found  # public grants unknown
+    assert ("PHI-IAM-001", "gs://notes/iam-policy") in found
+    assert ("PHI-SEG-002", "gs://notes/iam-policy") in found  # who reads the bucket is unknown
+    assert ("PHI-IAM-002", "gs://billing") not in found and ("PHI-IAM-002", "gs://billing") not in statuses(
+        report, "fail")
+
+
+def test_an_unreadable_key_is_yielded_with_what_its_use_proves(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes", encryption={"defaultKmsKeyName": CMEK})]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    recorded.add(responses.GET, KMS, status=403, json=error_json(403, "forbidden"))
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert (error["resource_id"], error["permission"]) == (CMEK, "cloudkms.cryptoKeys.get")
+    assert ("PHI-ENC-003", CMEK) in statuses(report, "error")
+    assert counts(report, "PHI-SEG-001")["pass"] == 1  # the key itself was seen: encrypts is known
+
+
+# --- the command line ----------------------------------------------------------------------
+
+def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
+        cli: Callable[..., CliResult]) -> None:
+    result = cli("providers", "--permissions", "gcp")
+    assert result.code == 0
+    role = yaml.safe_load(result.out)
+    assert role["includedPermissions"] == list(GcpProvider.permissions)
+    assert {"title", "description", "stage"} <= set(role)
+    assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
+
+
+@pytest.mark.parametrize(("args", "settings", "message"), [
+    ((), None, "no project to audit"),
+    (("--project", "Not_A_Project"), None, "is not a Google Cloud project id"),
+    (("--project", PROJECT, "--gcp-credentials", "/nonexistent/key.json"), None, "does not exist"),
+    (("--project", PROJECT), {"regions": ["eu"]}, "unknown setting(s) regions"),
+    (("--project", PROJECT), {"roles": {"notARole": []}}, "is not a role name"),
+    (("--project", PROJECT), {"workers": 0}, "workers must be a number"),
+])
+def test_bad_input_exits_2_with_one_line(cli: Callable[..., CliResult], tmp_path: Path, recorded: Any, *,
+                                         args: tuple[str, ...], settings: dict[str, Any] | None,
+                                         message: str) -> None:
+    extra: list[str] = []
+    if settings is not None:
+        config = tmp_path / "phigate.yaml"
+        config.write_text(yaml.safe_dump({"version": 1, "providers": {"gcp": settings}}))
+        extra = ["--config", str(config)]
+    result = cli("scan", "--provider", "gcp", *args, *extra)
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_broken_key_file_and_missing_credentials_are_input_errors(
+        cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "key.json"
+    broken.write_text('{"type": "service_account"}')
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    result = cli("scan", "--provider", "gcp", "--project", PROJECT, "--gcp-credentials", str(broken))
+    assert result.code == 2 and "not a usable service-account key file" in result.err
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    result = cli("scan", "--provider", "gcp", "--project", PROJECT)
+    assert result.code == 2 and "no Application Default Credentials" in result.err
+
+
+def test_a_service_account_key_authenticates_every_request(
+        cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_file = tmp_path / "auditor.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": "1",
+        "private_key": private.decode(), "client_email": f"auditor@{PROJECT}.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as recorded:
+        recorded.add(responses.POST, "https://oauth2.googleapis.com/token",
+                     json={"access_token": "token-1", "expires_in": 3600, "token_type": "Bearer"})
+        recorded.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/storage/v1/b\?"),
+                     json={"items": [bucket_json("notes", labels={"data_class": "public"})]})
+        recorded.add(responses.GET, "https://storage.googleapis.com/storage/v1/b/notes/iam",
+                     json={"version": 1, "bindings": []})
+        code, report = scan(cli, tmp_path, "--project", PROJECT, "--gcp-credentials", str(key_file))
+        api_calls = [c.request for c in recorded.calls if "storage.googleapis.com" in c.request.url]
+    assert code == 0 and report["summary"]["resources"] == 2
+    assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 2
+    assert "token-1" not in json.dumps(report)
