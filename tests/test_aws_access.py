@@ -23,7 +23,7 @@ from phigate_providers.aws.access import (
     public_grants,
 )
 from phigate_providers.aws.arn import action_matches, glob_contains, globs_intersect
-from phigate_providers.aws.policydoc import Outcome, Requester, evaluate_conditions
+from phigate_providers.aws.conditions import Outcome, Requester, evaluate_conditions
 
 ACCOUNT = "111111111111"
 OTHER = "222222222222"

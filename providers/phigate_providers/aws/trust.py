@@ -1,0 +1,112 @@
+"""Trust policies: who may assume a role, and whether an external account must give an external id.
+
+Answers one question of one document (a role's trust policy) for the ``principal`` kind's
+third-party attributes; separate from :mod:`~phigate_providers.aws.policydoc` because it reads
+principals and conditions with rules of its own (an account narrowed by ``aws:PrincipalAccount``,
+``sts:ExternalId`` required on every external grant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phigate_providers.aws.arn import has_wildcard
+from phigate_providers.aws.conditions import split_operator
+from phigate_providers.aws.policydoc import PolicyDocument, Statement, principal_key
+
+_ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Who may assume a role, from its trust policy.
+
+    - ``third_party``: an AWS principal of another account (an account id, its root, a role or user
+      ARN there, or ``*``) may assume the role.
+    - ``trusted_accounts``: those external account ids, sorted, ``'*'`` for anyone.
+    - ``external_id_required``: every Allow to an external account requires ``sts:ExternalId``
+      (StringEquals or StringLike with a value that is not only wildcards); None when nothing
+      external is trusted.
+    """
+
+    third_party: bool
+    trusted_accounts: tuple[str, ...]
+    external_id_required: bool | None
+
+
+def analyse_trust(trust: PolicyDocument, own_account: str) -> Trust:
+    """Analyse a role's trust policy. Service and federated principals are not other accounts;
+    a principal given by unique id (a deleted principal) can no longer assume anything."""
+    external: set[str] = set()
+    every_external_needs_id = True
+    for statement in trust.statements:
+        if statement.effect != "Allow" or not any(statement.covers_action(a) for a in _ASSUME_ACTIONS):
+            continue
+        accounts = _trusted_accounts(statement)
+        outside = {a for a in accounts if a != own_account}
+        if not outside:
+            continue
+        external |= outside
+        if not _requires_external_id(statement):
+            every_external_needs_id = False
+    if not external:
+        return Trust(third_party=False, trusted_accounts=(), external_id_required=None)
+    return Trust(third_party=True, trusted_accounts=tuple(sorted(external)),
+                 external_id_required=every_external_needs_id)
+
+
+def _trusted_accounts(statement: Statement) -> set[str]:
+    if statement.not_principals is not None or statement.names_everyone():
+        restricted = _accounts_in_conditions(statement)
+        return restricted if restricted is not None else {"*"}
+    accounts: set[str] = set()
+    for principal in (statement.principals or {}).get("AWS", ()):
+        key = principal_key(principal)
+        if key[0] in ("account", "role", "session"):
+            accounts.add(key[1])
+        elif principal.startswith("arn:"):
+            parts = principal.split(":", 5)
+            if len(parts) == 6 and parts[4]:
+                accounts.add(parts[4])
+    return accounts
+
+
+def _accounts_in_conditions(statement: Statement) -> set[str] | None:
+    """The accounts a ``*`` principal is narrowed to by aws:PrincipalAccount / aws:PrincipalArn
+    equality conditions; None when it is not narrowed."""
+    narrowed: set[str] | None = None
+    for operator, block in statement.conditions.items():
+        qualifier, base, if_exists = split_operator(operator)
+        if qualifier or if_exists or base not in ("StringEquals", "ArnEquals", "ArnLike", "StringLike"):
+            continue
+        for key, operand in block.items():
+            values = [str(v) for v in (operand if isinstance(operand, list) else [operand])]
+            if key.lower() == "aws:principalaccount" and base == "StringEquals":
+                accounts = set(values)
+            elif key.lower() == "aws:principalarn":
+                accounts = {v.split(":", 5)[4] if v.count(":") >= 5 else "*" for v in values}
+                if any(has_wildcard(a) or not a for a in accounts):
+                    accounts = {"*"}
+            else:
+                continue
+            narrowed = accounts if narrowed is None else narrowed & accounts
+    return narrowed
+
+
+def _requires_external_id(statement: Statement) -> bool:
+    for operator, block in statement.conditions.items():
+        qualifier, base, if_exists = split_operator(operator)
+        if qualifier or if_exists or base not in ("StringEquals", "StringLike"):
+            continue
+        for key, operand in block.items():
+            values = [str(v) for v in (operand if isinstance(operand, list) else [operand])]
+            if key.lower() != "sts:externalid":
+                continue
+            if base == "StringLike" and any(not v.strip("*?") for v in values):
+                continue  # '*' accepts any external id
+            if values and all(values):
+                return True
+    return False
+
+
+__all__ = ["Trust", "analyse_trust"]
