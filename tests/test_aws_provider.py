@@ -551,3 +551,40 @@ def test_unreachable_endpoint_is_a_clean_error(tmp_path: Path, monkeypatch: pyte
     assert code == 3
     assert report["collection_errors"]
     assert report["summary"]["pass"] == 0
+
+
+# --- several accounts -----------------------------------------------------------------------
+
+def test_an_organization_is_audited_account_by_account_through_an_assumed_role(
+        aws: Callable[..., Any], endpoint: str, tmp_path: Path) -> None:
+    organizations = aws("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    member = organizations.create_account(Email="audit@example.org", AccountName="practice")[
+        "CreateAccountStatus"]["AccountId"]
+    credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+                                         RoleSessionName="seed")["Credentials"]
+    member_s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                             aws_access_key_id=credentials["AccessKeyId"],
+                             aws_secret_access_key=credentials["SecretAccessKey"],
+                             aws_session_token=credentials["SessionToken"])
+    member_s3.create_bucket(Bucket="member-notes", CreateBucketConfiguration={"LocationConstraint": REGION})
+    member_s3.put_bucket_tagging(Bucket="member-notes",
+                                 Tagging={"TagSet": [{"Key": "data_class", "Value": "clinical"}]})
+    _bucket(aws, "management-notes", "clinical")
+    code, report = scan(tmp_path, "--org-role", "OrganizationAccountAccessRole", "--external-id", "x-1",
+                        "--only", "PHI-ENC-002")
+    assert report["collection_errors"] == []
+    assert {s["scope"] for s in report["scopes"]} == {ACCOUNT, member}
+    found = {(f["resource"]["id"], f["resource"]["scope"]) for f in report["findings"]}
+    assert found == {("arn:aws:s3:::member-notes", member), ("arn:aws:s3:::management-notes", ACCOUNT)}
+    assert code == 1
+    _, report = scan(tmp_path, "--org-role", "OrganizationAccountAccessRole", "--account", member,
+                     "--only", "PHI-ENC-002")
+    assert {s["scope"] for s in report["scopes"]} == {member}
+
+
+def test_bad_options_are_input_errors(cli: Any) -> None:
+    assert cli("scan", "--provider", "aws", "--region", "Paris").code == 2
+    assert cli("scan", "--provider", "aws", "--account", "123").code == 2
+    result = cli("scan", "--provider", "aws", "--account", ACCOUNT)
+    assert result.code == 2 and "--org-role" in result.err
