@@ -1,0 +1,1 @@
+"""pytest plugin: compliance policies as tests (see docs/pytest.md)."""
