@@ -123,8 +123,11 @@ class Access:
     def as_attributes(self) -> dict[str, list[str]]:
         """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard`` and
         ``undecided_conditions``."""
-        return {"can_read": list(self.can_read), "can_read_via_wildcard": list(self.can_read_via_wildcard),
-                "undecided_conditions": list(self.undecided_conditions)}
+        return {
+            "can_read": list(self.can_read),
+            "can_read_via_wildcard": list(self.can_read_via_wildcard),
+            "undecided_conditions": list(self.undecided_conditions),
+        }
 
 
 class AccessAnalyzer:
@@ -180,9 +183,11 @@ class AccessAnalyzer:
         by_name: set[int] = set().union(*(readable[a] & named[a] for a in self._actions))
         notes = self._notes(can_read - certain, readable, evidence.grants)
         ids = self._stores
-        return Access(can_read=tuple(sorted(ids[i].id for i in can_read)),
-                      can_read_via_wildcard=tuple(sorted(ids[i].id for i in can_read - by_name)),
-                      undecided_conditions=tuple(sorted(notes)))
+        return Access(
+            can_read=tuple(sorted(ids[i].id for i in can_read)),
+            can_read_via_wildcard=tuple(sorted(ids[i].id for i in can_read - by_name)),
+            undecided_conditions=tuple(sorted(notes)),
+        )
 
     def _gather(self, identity: Identity, requester: Requester | None) -> Evidence:
         """Every grant that bears on the identity, tallied by source."""
@@ -208,13 +213,19 @@ class AccessAnalyzer:
         grants = GrantsByStore(identity_grants, resource_grants, self._resources.by_store)
         return Evidence(own_tally, boundary, free, bounded, self._resources.everyone, grants)
 
-    def _decide(self, action: str, own: frozenset[int],
-                evidence: Evidence) -> tuple[set[int], set[int], set[int]]:
+    def _decide(
+        self, action: str, own: frozenset[int], evidence: Evidence
+    ) -> tuple[set[int], set[int], set[int]]:
         """For one read action: the stores readable, those readable whatever the undecided
         conditions, and those reached by a grant naming them."""
         scope = self._with_action[action]
-        identity, boundary, free, bounded, everyone = (evidence.identity, evidence.boundary, evidence.free,
-                                                       evidence.bounded, evidence.everyone)
+        identity, boundary, free, bounded, everyone = (
+            evidence.identity,
+            evidence.boundary,
+            evidence.free,
+            evidence.bounded,
+            evidence.everyone,
+        )
         bound_sure: AbstractSet[int] = scope if boundary is None else boundary.allow_sure[action]
         bound_maybe: AbstractSet[int] = scope if boundary is None else boundary.allow_maybe[action]
         own_sure = identity.allow_sure[action] & bound_sure
@@ -233,8 +244,9 @@ class AccessAnalyzer:
         named = identity.named[action] | free.named[action] | bounded.named[action]
         return allow_maybe - deny_sure, allow_sure - deny_sure - deny_maybe, named
 
-    def _document_grants(self, document: PolicyDocument, label: str, requester: Requester | None,
-                         *, limits_only: bool = False) -> Iterable[Grant]:
+    def _document_grants(
+        self, document: PolicyDocument, label: str, requester: Requester | None, *, limits_only: bool = False
+    ) -> Iterable[Grant]:
         for number, statement in enumerate(document.statements):
             verdict = self._statements.verdict(statement, requester)
             if verdict.outcome is Outcome.NEVER:
@@ -244,9 +256,17 @@ class AccessAnalyzer:
                 continue
             where = statement_label(statement, number)
             for patterns, negated, unresolved in resource_groups(statement, document, requester):
-                grant = Grant(effect=statement.effect, actions=actions, reach=NOWHERE, verdict=verdict,
-                              policy=label, statement=where, patterns=patterns, negated=negated,
-                              limits_only=limits_only)
+                grant = Grant(
+                    effect=statement.effect,
+                    actions=actions,
+                    reach=NOWHERE,
+                    verdict=verdict,
+                    policy=label,
+                    statement=where,
+                    patterns=patterns,
+                    negated=negated,
+                    limits_only=limits_only,
+                )
                 yield self._place(grant, unresolved)
 
     def _place(self, grant: Grant, unresolved: tuple[str, ...]) -> Grant:
@@ -259,8 +279,9 @@ class AccessAnalyzer:
         elif grant.negated:
             excluded = self._contents.reach(grant.patterns)
             everything = self._contents.all
-            reach = Reach(touches=everything - excluded.covers, named=frozenset(),
-                          covers=everything - excluded.touches)
+            reach = Reach(
+                touches=everything - excluded.covers, named=frozenset(), covers=everything - excluded.touches
+            )
         else:
             reach = self._contents.reach(grant.patterns)
         if unresolved and grant.effect == "Deny":
@@ -287,12 +308,16 @@ class AccessAnalyzer:
             elif grant.patterns is None or grant.negated:
                 regions.append(content)
             else:
-                regions.extend(p if glob_contains(content, p) else content
-                               for p in grant.patterns if globs_intersect(p, content))
+                regions.extend(
+                    p if glob_contains(content, p) else content
+                    for p in grant.patterns
+                    if globs_intersect(p, content)
+                )
         return bool(regions) and all(any(deny_covers(d, r) for d in denies) for r in regions)
 
-    def _notes(self, undecided: set[int], readable: Mapping[str, set[int]],
-               grants: GrantsByStore) -> set[str]:
+    def _notes(
+        self, undecided: set[int], readable: Mapping[str, set[int]], grants: GrantsByStore
+    ) -> set[str]:
         notes: set[str] = set()
         for index in undecided:
             store = self._stores[index]
@@ -305,16 +330,21 @@ class AccessAnalyzer:
                 if not any(index in readable[a] for a in grant.actions):
                     continue
                 keys = ", ".join(grant.verdict.undecided_keys)
-                notes.add(f"{store.id}: {grant.effect} in {grant.policy}, {grant.statement}, "
-                          f"depends on {keys}")
+                notes.add(
+                    f"{store.id}: {grant.effect} in {grant.policy}, {grant.statement}, depends on {keys}"
+                )
         return notes
 
 
 def _requester(identity: Identity) -> Requester | None:
     resource = identity.arn.split(":", 5)[-1]
     if resource.startswith("user/"):
-        return Requester(arn=identity.arn, account=identity.account, principal_type="User",
-                         username=resource.rsplit("/", 1)[-1])
+        return Requester(
+            arn=identity.arn,
+            account=identity.account,
+            principal_type="User",
+            username=resource.rsplit("/", 1)[-1],
+        )
     if resource.startswith("role/"):
         return Requester(arn=identity.arn, account=identity.account, principal_type="AssumedRole")
     return None  # a group never makes a request itself: conditions on the principal stay undecided

@@ -259,12 +259,10 @@ class AccountRun:
                 attributes["logging"]["data_events"] = all(
                     b.attributes.get("logging", {}).get("data_events") is True for b in buckets
                 )
-        return Resource(
-            id=f"arn:{account.partition}:iam::{account.account_id}:root",
-            type="aws.account",
-            kind="account",
-            provider=PROVIDER,
-            scope=account.account_id,
+        return account.resource(
+            f"arn:{account.partition}:iam::{account.account_id}:root",
+            "aws.account",
+            "account",
             region=None,
             name=account.account_id,
             attributes=attributes,

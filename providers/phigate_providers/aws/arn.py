@@ -38,9 +38,11 @@ def canonical(pattern: str) -> str:
     ``*?`` and ``?*`` match the same strings, and ``**`` matches what ``*`` does; the canonical
     form lets the containment test read the pattern's tail directly.
     """
+
     def tidy(run: re.Match[str]) -> str:
         text = run.group(0)
         return "?" * text.count("?") + ("*" if "*" in text else "")
+
     return _WILDCARD_RUN.sub(tidy, pattern)
 
 

@@ -22,9 +22,9 @@ from phigate_providers.aws.policydoc import Statement
 class Outcome(Enum):
     """What a statement's conditions say for one requester."""
 
-    APPLIES = "applies"      # every condition holds (or there is none)
+    APPLIES = "applies"  # every condition holds (or there is none)
     UNDECIDED = "undecided"  # some condition depends on the request and cannot be decided here
-    NEVER = "never"          # some condition is false for this requester
+    NEVER = "never"  # some condition is false for this requester
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,14 @@ class ConditionVerdict:
     undecided_keys: tuple[str, ...] = ()
 
 
-_STRING_OPERATORS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
-                     "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"}
+_STRING_OPERATORS = {
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+}
 _ARN_OPERATORS = {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
 _PRINCIPAL_KEYS = {"aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:username"}
 _APPLIES = ConditionVerdict(Outcome.APPLIES)
@@ -89,8 +95,9 @@ def evaluate_conditions(statement: Statement, requester: Requester | None) -> Co
                 continue
             decided = None
             if requester is not None and lowered in _PRINCIPAL_KEYS and not qualifier:
-                decided = _principal_condition(base, if_exists, lowered,
-                                               operand if isinstance(operand, list) else [operand], requester)
+                decided = _principal_condition(
+                    base, if_exists, lowered, operand if isinstance(operand, list) else [operand], requester
+                )
             if decided is False:
                 return _NEVER
             if decided is None:
@@ -100,14 +107,18 @@ def evaluate_conditions(statement: Statement, requester: Requester | None) -> Co
     return _APPLIES
 
 
-def _principal_condition(base: str, if_exists: bool, key: str, values: Sequence[Any],
-                         requester: Requester) -> bool | None:
+def _principal_condition(
+    base: str, if_exists: bool, key: str, values: Sequence[Any], requester: Requester
+) -> bool | None:
     """True / False for a decided condition on the principal, None when it cannot be decided."""
     if base not in _STRING_OPERATORS and base not in _ARN_OPERATORS:
         return None
-    actual = {"aws:principalarn": requester.arn, "aws:principalaccount": requester.account,
-              "aws:principaltype": requester.principal_type,
-              "aws:username": requester.username}[key]
+    actual = {
+        "aws:principalarn": requester.arn,
+        "aws:principalaccount": requester.account,
+        "aws:principaltype": requester.principal_type,
+        "aws:username": requester.username,
+    }[key]
     negated = "Not" in base
     if actual is None:  # the key is absent from the request
         return if_exists or negated

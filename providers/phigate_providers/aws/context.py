@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from phigate.api import CollectionError
+from phigate.api import CollectionError, Resource
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.session import Clients
 
@@ -25,6 +25,32 @@ class Account:
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.get(service, region or self.home_region)
+
+    def resource(
+        self,
+        rid: str,
+        rtype: str,
+        kind: str,
+        *,
+        region: str | None,
+        name: str | None,
+        attributes: dict[str, Any],
+        tags: dict[str, str] | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> Resource:
+        """A resource of this account, from this provider."""
+        return Resource(
+            id=rid,
+            type=rtype,
+            kind=kind,
+            provider=PROVIDER,
+            scope=self.account_id,
+            region=region,
+            name=name,
+            tags=tags,
+            attributes=attributes,
+            raw=raw,
+        )
 
     def arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"

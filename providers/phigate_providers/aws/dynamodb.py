@@ -8,7 +8,7 @@ from typing import Any
 from phigate.api import Resource
 from phigate_providers.aws.access import PolicyDocument, PolicySyntaxError, parse_policy, public_grants
 from phigate_providers.aws.calls import ApiFailure, call, pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 
 TABLE_TYPES = ("aws.dynamodb.table",)
@@ -72,16 +72,14 @@ def _table(
             region=region,
             resource_id=arn,
         )
-    resource = Resource(
-        id=arn,
-        type="aws.dynamodb.table",
-        kind="table",
-        provider=PROVIDER,
-        scope=account.account_id,
+    resource = account.resource(
+        arn,
+        "aws.dynamodb.table",
+        "table",
         region=region,
         name=name,
-        tags=tags,
         attributes=attributes,
+        tags=tags,
         raw=jsonable(table),
     )
     return resource, policy, known

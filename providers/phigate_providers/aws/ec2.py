@@ -6,7 +6,7 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.calls import call, pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 
 VOLUME_TYPES = ("aws.ec2.volume",)
@@ -23,12 +23,10 @@ def enabled_regions(account: Account) -> list[str]:
 def region_settings(account: Account, region: str) -> Resource:
     response = call(account.client("ec2", region), "GetEbsEncryptionByDefault")
     assert response is not None
-    return Resource(
-        id=account.arn("ec2", region, "region-settings"),
-        type="aws.ec2.region_settings",
-        kind="region_settings",
-        provider=PROVIDER,
-        scope=account.account_id,
+    return account.resource(
+        account.arn("ec2", region, "region-settings"),
+        "aws.ec2.region_settings",
+        "region_settings",
         region=region,
         name=region,
         attributes={"ebs_encryption_by_default": bool(response.get("EbsEncryptionByDefault"))},
@@ -64,16 +62,14 @@ def _volume(account: Account, region: str, keys: KeyDirectory, item: dict[str, A
         for a in item.get("Attachments", [])
         if a.get("InstanceId")
     ]
-    return Resource(
-        id=account.arn("ec2", region, f"volume/{volume_id}"),
-        type="aws.ec2.volume",
-        kind="volume",
-        provider=PROVIDER,
-        scope=account.account_id,
+    return account.resource(
+        account.arn("ec2", region, f"volume/{volume_id}"),
+        "aws.ec2.volume",
+        "volume",
         region=region,
         name=volume_id,
-        tags=tag_map(item.get("Tags")),
         attributes={"encryption": encryption, "size_gb": item.get("Size"), "attached_to": attached},
+        tags=tag_map(item.get("Tags")),
         raw={k: v for k, v in jsonable(item).items() if k != "Tags"},
     )
 

@@ -33,15 +33,15 @@ class Grant:
     """One statement as it applies to the stores: what a tally needs, and what notes need."""
 
     effect: str
-    actions: frozenset[str]            # lower-cased read actions the statement covers
+    actions: frozenset[str]  # lower-cased read actions the statement covers
     reach: Reach
     verdict: ConditionVerdict
-    policy: str                        # for notes: which policy
-    statement: str                     # for notes: which statement
-    patterns: tuple[str, ...] | None   # the resource patterns as matched (variables resolved)
-    negated: bool = False              # patterns come from NotResource
-    bounded: bool = False              # a resource policy grant naming a role: the boundary limits it
-    limits_only: bool = False          # from a permissions boundary: its Allows grant nothing alone
+    policy: str  # for notes: which policy
+    statement: str  # for notes: which statement
+    patterns: tuple[str, ...] | None  # the resource patterns as matched (variables resolved)
+    negated: bool = False  # patterns come from NotResource
+    bounded: bool = False  # a resource policy grant naming a role: the boundary limits it
+    limits_only: bool = False  # from a permissions boundary: its Allows grant nothing alone
 
     @property
     def undecided(self) -> bool:
@@ -57,7 +57,7 @@ class Tally:
     named: dict[str, set[int]]
     deny_sure: dict[str, set[int]]
     deny_maybe: dict[str, set[int]]
-    deny_part: dict[str, set[int]]     # unconditional Denies touching part of a store's content
+    deny_part: dict[str, set[int]]  # unconditional Denies touching part of a store's content
 
     @classmethod
     def empty(cls, actions: Iterable[str]) -> Tally:
@@ -65,6 +65,7 @@ class Tally:
 
         def per_action() -> dict[str, set[int]]:
             return {a: set() for a in names}
+
         return cls(per_action(), per_action(), per_action(), per_action(), per_action(), per_action())
 
     def add(self, grant: Grant) -> None:
@@ -88,9 +89,9 @@ class Evidence:
 
     identity: Tally
     boundary: Tally | None
-    free: Tally       # resource policy grants a permissions boundary does not limit
-    bounded: Tally    # resource policy grants to a role, which its boundary limits
-    everyone: Tally   # resource policy grants and denies for everyone (shared by all identities)
+    free: Tally  # resource policy grants a permissions boundary does not limit
+    bounded: Tally  # resource policy grants to a role, which its boundary limits
+    everyone: Tally  # resource policy grants and denies for everyone (shared by all identities)
     grants: GrantsByStore
 
     @property
@@ -103,8 +104,12 @@ class GrantsByStore:
     """The grants that bear on one store, found on demand: identity grants are shared by many
     stores, resource policy grants belong to one."""
 
-    def __init__(self, identity_grants: list[Grant], resource_grants: list[tuple[int, Grant]],
-                 everyone_by_store: Mapping[int, list[Grant]]) -> None:
+    def __init__(
+        self,
+        identity_grants: list[Grant],
+        resource_grants: list[tuple[int, Grant]],
+        everyone_by_store: Mapping[int, list[Grant]],
+    ) -> None:
         self._identity = identity_grants
         self._everyone = everyone_by_store
         self._resource: dict[int, list[Grant]] = {}
@@ -171,8 +176,9 @@ def statement_label(statement: Statement, number: int) -> str:
     return f"statement {statement.sid!r}" if statement.sid else f"statement #{number + 1}"
 
 
-def resource_groups(statement: Statement, document: PolicyDocument, requester: Requester | None
-                    ) -> Iterable[tuple[tuple[str, ...] | None, bool, tuple[str, ...]]]:
+def resource_groups(
+    statement: Statement, document: PolicyDocument, requester: Requester | None
+) -> Iterable[tuple[tuple[str, ...] | None, bool, tuple[str, ...]]]:
     """The statement's resource patterns as (patterns, negated, unresolved variables).
 
     With policy variables (Version 2012-10-17), the ones known for the requester are substituted;
@@ -214,12 +220,16 @@ def _substitute(pattern: str, requester: Requester | None) -> tuple[str, list[st
         if lowered == "$":
             return "$"
         if requester is not None:
-            known = {"aws:username": requester.username, "aws:principalaccount": requester.account,
-                     "aws:principaltype": requester.principal_type}.get(lowered)
+            known = {
+                "aws:username": requester.username,
+                "aws:principalaccount": requester.account,
+                "aws:principaltype": requester.principal_type,
+            }.get(lowered)
             if known:
                 return known
         missing.append(f"${{{name}}}")
         return "*"
+
     return _VARIABLE.sub(value, pattern), missing
 
 

@@ -22,7 +22,7 @@ from phigate_providers.aws.access import (
     parse_policy,
 )
 from phigate_providers.aws.calls import whole_pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 
 POLICY_TYPES = ("aws.iam.policy", "aws.iam.inline_policy")
 PRINCIPAL_TYPES = ("aws.iam.user", "aws.iam.group", "aws.iam.role")
@@ -237,16 +237,8 @@ def _policy_resource(
     if document is not None:
         attributes["statements"] = normalised_statements(document)
         attributes["full_admin"] = is_full_admin(document)
-    return Resource(
-        id=policy_id,
-        type=rtype,
-        kind="access_policy",
-        provider=PROVIDER,
-        scope=account.account_id,
-        region=None,
-        name=name,
-        attributes=attributes,
-        raw=raw,
+    return account.resource(
+        policy_id, rtype, "access_policy", region=None, name=name, attributes=attributes, raw=raw
     )
 
 
@@ -270,16 +262,14 @@ def principal_resource(account: Account, principal: Principal, access: dict[str,
         )
     else:
         attributes.update({"third_party": False, "trusted_accounts": [], "external_id_required": None})
-    return Resource(
-        id=principal.arn,
-        type=f"aws.iam.{principal.principal_type}",
-        kind="principal",
-        provider=PROVIDER,
-        scope=account.account_id,
+    return account.resource(
+        principal.arn,
+        f"aws.iam.{principal.principal_type}",
+        "principal",
         region=None,
         name=principal.name,
-        tags=principal.tags,
         attributes=attributes,
+        tags=principal.tags,
         raw=principal.raw,
     )
 

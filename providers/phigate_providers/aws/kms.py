@@ -9,7 +9,7 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 
 KEY_TYPES = ("aws.kms.key",)
 AWS_ALIAS_PREFIX = "alias/aws/"
@@ -138,16 +138,14 @@ def _key(
                 failure, f"KMS key {arn}", kinds=("key",), types=KEY_TYPES, region=region, resource_id=arn
             )
     fact = KeyFacts(arn, manager, aliases)
-    resource = Resource(
-        id=arn,
-        type="aws.kms.key",
-        kind="key",
-        provider=PROVIDER,
-        scope=account.account_id,
+    resource = account.resource(
+        arn,
+        "aws.kms.key",
+        "key",
         region=region,
         name=aliases[0] if aliases else listed["KeyId"],
-        tags=tags,
         attributes=attributes,
+        tags=tags,
         raw={"KeyMetadata": jsonable(meta), "Aliases": list(aliases)},
     )
     return resource, fact

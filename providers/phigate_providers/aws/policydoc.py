@@ -30,8 +30,19 @@ from phigate_providers.aws.arn import action_matches
 #: Versions of the policy language. Policy variables (``${aws:username}``) exist only in the newer.
 VERSIONS = ("2012-10-17", "2008-10-17")
 _DOCUMENT_KEYS = frozenset({"Version", "Id", "Statement"})
-_STATEMENT_KEYS = frozenset({"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-                             "Resource", "NotResource", "Condition"})
+_STATEMENT_KEYS = frozenset(
+    {
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    }
+)
 _EVERY_ACTION = re.compile(r"\*+(:\*+)?")
 _EVERY_ARN = re.compile(r"\*+|arn(:\*+){1,5}")  # an ARN has at least five colons
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -139,10 +150,12 @@ def parse_policy(document: str | Mapping[str, Any], *, name: str | None = None) 
     if isinstance(raw_statements, Mapping):
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list):
-        raise PolicySyntaxError(f"{where}: Statement must be an object or a list, "
-                                f"not {_kind(raw_statements)}")
-    statements = tuple(_statement(raw, f"{where}: Statement[{index}]")
-                       for index, raw in enumerate(raw_statements))
+        raise PolicySyntaxError(
+            f"{where}: Statement must be an object or a list, not {_kind(raw_statements)}"
+        )
+    statements = tuple(
+        _statement(raw, f"{where}: Statement[{index}]") for index, raw in enumerate(raw_statements)
+    )
     return PolicyDocument(statements=statements, version=version, id=policy_id, name=name)
 
 
@@ -161,8 +174,9 @@ def _decode(text: str, where: str) -> Any:
         except json.JSONDecodeError as exc:
             error = error or exc
     assert error is not None
-    raise PolicySyntaxError(f"{where}: not valid JSON ({error.msg} at line {error.lineno} "
-                            f"column {error.colno})")
+    raise PolicySyntaxError(
+        f"{where}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+    )
 
 
 def _statement(raw: Any, where: str) -> Statement:
@@ -184,16 +198,26 @@ def _statement(raw: Any, where: str) -> Statement:
     if "Principal" in raw and "NotPrincipal" in raw:
         raise PolicySyntaxError(f"{where}: has both Principal and NotPrincipal")
     principals = _principals(raw["Principal"], f"{where}: Principal") if "Principal" in raw else None
-    not_principals = (_principals(raw["NotPrincipal"], f"{where}: NotPrincipal")
-                      if "NotPrincipal" in raw else None)
+    not_principals = (
+        _principals(raw["NotPrincipal"], f"{where}: NotPrincipal") if "NotPrincipal" in raw else None
+    )
     conditions = _conditions(raw.get("Condition", {}), f"{where}: Condition")
-    return Statement(effect=effect, actions=actions, not_actions=not_actions, resources=resources,
-                     not_resources=not_resources, principals=principals, not_principals=not_principals,
-                     conditions=conditions, sid=sid or None)
+    return Statement(
+        effect=effect,
+        actions=actions,
+        not_actions=not_actions,
+        resources=resources,
+        not_resources=not_resources,
+        principals=principals,
+        not_principals=not_principals,
+        conditions=conditions,
+        sid=sid or None,
+    )
 
 
-def _pair(raw: Mapping[str, Any], positive: str, negative: str, where: str,
-          required: bool) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+def _pair(
+    raw: Mapping[str, Any], positive: str, negative: str, where: str, required: bool
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     if positive in raw and negative in raw:
         raise PolicySyntaxError(f"{where}: has both {positive} and {negative}")
     if positive in raw:
@@ -229,14 +253,16 @@ def _conditions(value: Any, where: str) -> Mapping[str, Mapping[str, Any]]:
         for key, operand in block.items():
             values = operand if isinstance(operand, list) else [operand]
             if not values or not all(isinstance(v, str | bool | int | float) for v in values):
-                raise PolicySyntaxError(f"{where}.{operator}.{key} must be a value or a non-empty "
-                                        "list of values")
+                raise PolicySyntaxError(
+                    f"{where}.{operator}.{key} must be a value or a non-empty list of values"
+                )
     return value
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def normalised_statements(document: PolicyDocument) -> list[dict[str, Any]]:
@@ -264,8 +290,11 @@ def is_full_admin(document: PolicyDocument) -> bool:
     for statement in document.statements:
         if statement.effect != "Allow" or statement.conditional:
             continue
-        every_action = (statement.not_actions == () if statement.actions is None
-                        else any(_EVERY_ACTION.fullmatch(a) for a in statement.actions))
+        every_action = (
+            statement.not_actions == ()
+            if statement.actions is None
+            else any(_EVERY_ACTION.fullmatch(a) for a in statement.actions)
+        )
         if statement.resources is not None:
             every_resource = any(_EVERY_ARN.fullmatch(r) for r in statement.resources)
         else:
@@ -276,6 +305,7 @@ def is_full_admin(document: PolicyDocument) -> bool:
 
 
 # --- principals ---------------------------------------------------------------------------------------
+
 
 def principal_key(principal: str) -> tuple[str, ...]:
     """How a resource policy's AWS principal is matched: an account, a role, a role session or an ARN."""
@@ -291,7 +321,6 @@ def principal_key(principal: str) -> tuple[str, ...]:
         if service == "sts" and resource.startswith("assumed-role/"):
             return ("session", account, resource.split("/")[1])
     return ("arn", principal)
-
 
 
 __all__ = [

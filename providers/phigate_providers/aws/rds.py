@@ -6,7 +6,7 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.calls import pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 
 DATABASE_TYPES = ("aws.rds.db_instance", "aws.rds.db_cluster")
@@ -76,16 +76,14 @@ def _database(
         "deletion_protection": bool(item.get("DeletionProtection")),
     }
     tags = tag_map(item.get("TagList"))
-    return Resource(
-        id=arn,
-        type=rtype,
-        kind="database",
-        provider=PROVIDER,
-        scope=account.account_id,
+    return account.resource(
+        arn,
+        rtype,
+        "database",
         region=region,
         name=name,
-        tags=tags,
         attributes=attributes,
+        tags=tags,
         raw={k: v for k, v in jsonable(item).items() if k != "TagList"},
     )
 

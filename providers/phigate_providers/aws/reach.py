@@ -71,9 +71,11 @@ class ContentIndex:
             if len(parts) == 1:
                 reach = parts[0]
             else:
-                reach = Reach(touches=frozenset().union(*(p.touches for p in parts)),
-                              named=frozenset().union(*(p.named for p in parts)),
-                              covers=frozenset().union(*(p.covers for p in parts)))
+                reach = Reach(
+                    touches=frozenset().union(*(p.touches for p in parts)),
+                    named=frozenset().union(*(p.named for p in parts)),
+                    covers=frozenset().union(*(p.covers for p in parts)),
+                )
             self._reach_cache[patterns] = reach
         return reach
 
@@ -125,8 +127,9 @@ class ContentIndex:
                 if glob_contains(pattern, content):
                     covers.add(index)
 
-    def _stores_of_other_shapes(self, pattern: str, touches: set[int], named: set[int],
-                                covers: set[int]) -> None:
+    def _stores_of_other_shapes(
+        self, pattern: str, touches: set[int], named: set[int], covers: set[int]
+    ) -> None:
         """Stores whose content ARN has wildcards elsewhere than at its end: compared one by one."""
         for index in self._general:
             content = self._contents[index]

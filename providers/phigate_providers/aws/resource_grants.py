@@ -46,8 +46,8 @@ class _DeferredStatement:
     principal), with its reach on the store precomputed."""
 
     statement: Statement
-    grant: Grant     # its verdict holds only what indexing found (unresolved variables)
-    signature: str   # the statement without its resources: stores stamped from one template share it
+    grant: Grant  # its verdict holds only what indexing found (unresolved variables)
+    signature: str  # the statement without its resources: stores stamped from one template share it
 
 
 class ResourcePolicyIndex:
@@ -82,9 +82,16 @@ class ResourcePolicyIndex:
                     continue
                 where = statement_label(statement, number)
                 for patterns, negated, unresolved in resource_groups(statement, document, None):
-                    grant = Grant(effect=statement.effect, actions=actions, reach=NOWHERE,
-                                  verdict=APPLIES, policy=label, statement=where, patterns=patterns,
-                                  negated=negated)
+                    grant = Grant(
+                        effect=statement.effect,
+                        actions=actions,
+                        reach=NOWHERE,
+                        verdict=APPLIES,
+                        policy=label,
+                        statement=where,
+                        patterns=patterns,
+                        negated=negated,
+                    )
                     placed = self._place_on_store(index, grant, unresolved)
                     if placed is not None:
                         self._file(index, statement, placed)
@@ -120,8 +127,10 @@ class ResourcePolicyIndex:
         if needs_principal:
             if statement.not_principals is not None or statement.names_everyone():
                 grant = replace(grant, reach=Reach(grant.reach.touches, frozenset(), grant.reach.covers))
-            signature = json.dumps([statement.effect, statement.principals, statement.not_principals,
-                                    statement.conditions], sort_keys=True)
+            signature = json.dumps(
+                [statement.effect, statement.principals, statement.not_principals, statement.conditions],
+                sort_keys=True,
+            )
             self._deferred.setdefault(index, []).append(_DeferredStatement(statement, grant, signature))
             if statement.effect == "Allow":
                 self._deferred_allow_stores.add(index)
@@ -141,8 +150,9 @@ class ResourcePolicyIndex:
             filed = replace(grant, bounded=True) if key[0] == "role" else grant
             self._by_principal.setdefault(key, []).append((index, filed))
 
-    def grants_for(self, identity: Identity, requester: Requester | None,
-                   identity_tally: Tally) -> list[tuple[int, Grant]]:
+    def grants_for(
+        self, identity: Identity, requester: Requester | None, identity_tally: Tally
+    ) -> list[tuple[int, Grant]]:
         """Resource policy grants that apply to ``identity``, with the store each is on.
 
         ``identity_tally`` (the identity's own grants) narrows the stores on which deferred
@@ -167,8 +177,9 @@ class ResourcePolicyIndex:
             found.extend(self._deferred_grants(identity, requester, candidates & self._deferred.keys()))
         return found
 
-    def _deferred_grants(self, identity: Identity, requester: Requester | None,
-                         stores: Iterable[int]) -> Iterable[tuple[int, Grant]]:
+    def _deferred_grants(
+        self, identity: Identity, requester: Requester | None, stores: Iterable[int]
+    ) -> Iterable[tuple[int, Grant]]:
         """The statements needing the principal, decided for ``identity`` on ``stores``; a
         decision is shared by the stores whose statements differ only by their resources."""
         decisions: dict[tuple[str, bool], tuple[ConditionVerdict, bool] | None] = {}
@@ -177,8 +188,9 @@ class ResourcePolicyIndex:
             for deferred in self._deferred[index]:
                 signature = (deferred.signature, same_account)
                 if signature not in decisions:
-                    decisions[signature] = _deferred_decision(deferred.statement, identity, requester,
-                                                              same_account)
+                    decisions[signature] = _deferred_decision(
+                        deferred.statement, identity, requester, same_account
+                    )
                 decision = decisions[signature]
                 if decision is None:
                     continue
@@ -189,8 +201,9 @@ class ResourcePolicyIndex:
                 yield index, grant
 
 
-def _deferred_decision(statement: Statement, identity: Identity, requester: Requester | None,
-                       same_account: bool) -> tuple[ConditionVerdict, bool] | None:
+def _deferred_decision(
+    statement: Statement, identity: Identity, requester: Requester | None, same_account: bool
+) -> tuple[ConditionVerdict, bool] | None:
     """Whether a resource policy statement needing the principal applies to ``identity``: None
     when it does not, else its verdict and whether the identity's boundary limits it."""
     keys = set(_identity_keys(identity))

@@ -17,14 +17,29 @@ from phigate_providers.aws.policydoc import PolicyDocument, Statement
 
 #: Condition keys that, with a fixed value, narrow a grant to known requesters (after S3's own
 #: definition of a non-public policy, plus the organisation keys).
-_RESTRICTING_KEYS = frozenset({
-    "aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:sourcevpc", "aws:sourcevpce",
-    "aws:sourceip", "aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount",
-    "aws:principalarn", "aws:sourceorgid", "aws:sourceorgpaths", "aws:userid",
-    "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:dataaccesspointaccount",
-    "s3:dataaccesspointarn"})
-_POSITIVE_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals",
-                                 "ArnLike", "IpAddress"})
+_RESTRICTING_KEYS = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceowner",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceip",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:userid",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "s3:dataaccesspointaccount",
+        "s3:dataaccesspointarn",
+    }
+)
+_POSITIVE_OPERATORS = frozenset(
+    {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress"}
+)
 
 
 def public_grants(resource_policy: PolicyDocument | None) -> tuple[str, ...]:
@@ -102,13 +117,16 @@ def denies_insecure_transport(resource_policy: PolicyDocument | None, bucket: st
 def _only_insecure_transport(conditions: Mapping[str, Mapping[str, Any]]) -> bool:
     if len(conditions) != 1:
         return False
-    (operator, block), = conditions.items()
+    ((operator, block),) = conditions.items()
     if operator not in ("Bool", "BoolIfExists") or len(block) != 1:
         return False
-    (key, operand), = block.items()
+    ((key, operand),) = block.items()
     values = operand if isinstance(operand, list) else [operand]
-    return key.lower() == "aws:securetransport" and bool(values) and all(
-        v is False or (isinstance(v, str) and v.lower() == "false") for v in values)
+    return (
+        key.lower() == "aws:securetransport"
+        and bool(values)
+        and all(v is False or (isinstance(v, str) and v.lower() == "false") for v in values)
+    )
 
 
 def _resources_cover(statement: Statement, arn: str) -> bool:
@@ -117,7 +135,6 @@ def _resources_cover(statement: Statement, arn: str) -> bool:
     if statement.not_resources is not None:
         return not any(globs_intersect(p, arn) for p in statement.not_resources)
     return True  # no resource element in a bucket policy: the bucket itself
-
 
 
 __all__ = ["denies_insecure_transport", "public_grants"]

@@ -21,7 +21,7 @@ from phigate_providers.aws.access import (
     public_grants,
 )
 from phigate_providers.aws.calls import ApiFailure, call, pages
-from phigate_providers.aws.context import PROVIDER, Account, jsonable, tag_map
+from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 
 BUCKET_TYPES = ("aws.s3.bucket",)
@@ -313,16 +313,14 @@ def normalise(
         )
     raw = {op: jsonable(response) for op, response in facts.responses.items() if op != "GetBucketTagging"}
     raw["CreationDate"] = facts.created
-    return Resource(
-        id=facts.arn,
-        type="aws.s3.bucket",
-        kind="object_store",
-        provider=PROVIDER,
-        scope=account.account_id,
+    return account.resource(
+        facts.arn,
+        "aws.s3.bucket",
+        "object_store",
         region=facts.region,
         name=facts.name,
-        tags=tag_map((tagging or {}).get("TagSet")),
         attributes=attributes,
+        tags=tag_map((tagging or {}).get("TagSet")),
         raw=raw,
     )
 

@@ -51,8 +51,11 @@ def analyse_trust(trust: PolicyDocument, own_account: str) -> Trust:
             every_external_needs_id = False
     if not external:
         return Trust(third_party=False, trusted_accounts=(), external_id_required=None)
-    return Trust(third_party=True, trusted_accounts=tuple(sorted(external)),
-                 external_id_required=every_external_needs_id)
+    return Trust(
+        third_party=True,
+        trusted_accounts=tuple(sorted(external)),
+        external_id_required=every_external_needs_id,
+    )
 
 
 def _trusted_accounts(statement: Statement) -> set[str]:
