@@ -1,14 +1,22 @@
 """The gcp provider against a real Cloud Storage emulator (gcp-storage-emulator, in-process on a
 free loopback port), and against recorded answers for what an emulator cannot produce: denials,
-throttling, server and network failures, pagination, several projects, Cloud KMS."""
+throttling, server and network failures, pagination, several projects, Cloud KMS.
+
+The provider talks through google-cloud-storage's client, which sends its requests with
+``requests``: the emulator answers them for real, ``responses`` answers the recorded ones, and
+the request log sees every one of them where ``requests`` hands it to the network.
+
+Nothing here depends on how fast the machine is: deadlines are generous (seconds where a mocked
+answer takes milliseconds), and background threads are waited for before requests are counted."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import logging
+import os
 import re
-import socket
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,24 +38,62 @@ from .conftest import ROOT, CliResult
 PROJECT = "mlm-sante-prod"
 KMS = re.compile(r"^https://cloudkms\.googleapis\.com/v1/(?P<name>.+)$")
 RECORDED = "http://gcs.recorded.invalid"
-FAST_RETRIES = {"retry_deadline": 0.3, "retry_initial_delay": 0.01, "timeout": 5}
+#: Retries that start after a millisecond and give up after two seconds: a recorded answer takes
+#: milliseconds, so even a loaded machine retries a persistent fault several times in that window.
+FAST_RETRIES = {"retry_deadline": 2, "retry_initial_delay": 0.001, "timeout": 10}
+#: What steers Google's clients (endpoint, credentials, mTLS, universe, project, metadata fetches):
+#: every test starts without these, whatever the shell running pytest holds.
+GOOGLE_ENV = ("STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE", "GOOGLE_API_USE_CLIENT_CERTIFICATE",
+              "GOOGLE_API_USE_MTLS_ENDPOINT", "GOOGLE_CLOUD_UNIVERSE_DOMAIN", "GOOGLE_APPLICATION_CREDENTIALS",
+              "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA")
 SEED = 29
 SCALE = 48
 CMEK = f"projects/{PROJECT}/locations/europe-west9/keyRings/clinical/cryptoKeys/notes"
 
 
+# --- environment ---------------------------------------------------------------------------
+
+def clear_google_env(patch: pytest.MonkeyPatch) -> None:
+    for name in GOOGLE_ENV:
+        patch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """Every test leaves the environment as it found it (STORAGE_EMULATOR_HOST above all: a leaked
+    value would send later tests' requests to a stopped emulator). Set up before ``monkeypatch``,
+    so this check runs after it has undone its changes."""
+    before = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    yield
+    after = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"environment left changed: {changed}"
+
+
+@pytest.fixture(autouse=True)
+def google_env_cleared(environment_restored: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_google_env(monkeypatch)
+
+
+def settle(started_before: set[threading.Thread], limit: float = 30.0) -> None:
+    """Wait (boundedly) for threads started since ``started_before``, so that a request sent in
+    the background by a library is in the log before the log is read."""
+    for thread in set(threading.enumerate()) - started_before:
+        thread.join(timeout=limit)
+
+
 # --- backends ------------------------------------------------------------------------------
 
 class Emulator:
-    """gcp-storage-emulator serving the JSON API on a free loopback port, in this process."""
+    """gcp-storage-emulator serving the JSON API in this process, on a loopback port the kernel
+    picks when the server binds (port 0): no other process can take it between a probe and the
+    bind, which would leave the emulator's thread dead and its start waiting forever."""
 
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = create_server("127.0.0.1", port, True)
+        self._server = create_server("127.0.0.1", 0, True)
         self._server.start()
+        port = self._server._api._httpd.server_address[1]  # the emulator does not expose it otherwise
+        self.url = f"http://127.0.0.1:{port}"
 
     def wipe(self) -> None:
         self._server.wipe()
@@ -132,7 +178,9 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock
 
 
 class RequestLog:
-    """Every HTTP request the process sends, seen where requests hands it to the network."""
+    """Every HTTP request the process sends, seen where ``requests`` hands it to the network: the
+    transport beneath every session, the storage client's included, in any thread (a library's
+    background thread too), after ``responses`` (which patches the same method) when both run."""
 
     READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -216,12 +264,16 @@ def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
     truth = seeder().seed(estate_emulator.url, SCALE, SEED, PROJECT)
     report = tmp_path_factory.mktemp("seeded") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
+        clear_google_env(patch)
         patch.setenv("STORAGE_EMULATOR_HOST", estate_emulator.url)
         with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded, RequestLog() as log:
             recorded.add_passthru(estate_emulator.url)
             answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
+            threads = set(threading.enumerate())
             code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--format", f"json={report}", "-q"])
-    return {"truth": truth, "code": code, "report": json.loads(report.read_text()), "log": log}
+            settle(threads)
+    return {"truth": truth, "code": code, "report": json.loads(report.read_text()), "log": log,
+            "emulator_url": estate_emulator.url}
 
 
 def test_the_seeded_estate_covers_every_policy_the_seeder_knows(seeded: dict[str, Any]) -> None:
@@ -251,6 +303,19 @@ def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
     iam_reads = [u for m, u in log.sent if m == "GET" and re.search(r"/b/[^/?]+/iam\?", u)]
     assert len(iam_reads) == SCALE  # one policy read per bucket, and it was recorded
     assert any(KMS.match(u) for _, u in log.sent)
+
+
+def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded: dict[str, Any]) -> None:
+    """No request beyond the three the permissions name: in particular no bucket metadata GET
+    (storage.buckets.get, not granted), which the storage library would otherwise send from a
+    background thread for every bucket whose IAM policy it reads."""
+    api = f"{seeded['emulator_url']}/storage/v1"
+    kinds = Counter(
+        "listing" if u.startswith(f"{api}/b?") else
+        "iam" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/iam\?", u) else
+        "key" if KMS.match(u) else f"other: {m} {u}"
+        for m, u in seeded["log"].sent)
+    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"])}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -388,10 +453,13 @@ def test_reads_no_selected_policy_needs_are_skipped(gcs: Gcs, cli: Callable[...,
     assert code == 1 and report["collection_errors"] == []
 
 
-def test_the_provider_reports_its_progress(gcs: Gcs) -> None:
+def test_the_provider_reports_its_progress(gcs: Gcs, emulator: Emulator,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
     gcs.bucket("notes", bindings=[])
+    # The emulator named the way gcloud writes it, a bare host:port, is reached over HTTP.
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url.removeprefix("http://"))
     [provider] = GcpProvider.configure([], argparse.Namespace(gcp_projects=[PROJECT]), {})
     said: list[str] = []
     provider.watch(said.append)
@@ -478,7 +546,7 @@ def test_transient_failures_are_retried(recorded: responses.RequestsMock, cli: C
     recorded.add(responses.GET, listing, json={"items": [bucket_json("notes")]})
     recorded.add(responses.GET, iam_url("notes"), status=500, json=error_json(500, "backendError"))
     recorded.add(responses.GET, iam_url("notes"), json={"version": 3, "bindings": []})
-    code, report = scan(cli, tmp_path, "--project", PROJECT, settings={**FAST_RETRIES, "retry_deadline": 10})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings={**FAST_RETRIES, "retry_deadline": 60})
     assert report["collection_errors"] == []
     assert report["summary"]["resources"] == 2
     assert code == 1  # the clinical bucket has no CMEK: a real failure, seen after the retries
@@ -611,4 +679,6 @@ def test_a_service_account_key_authenticates_every_request(
         api_calls = [c.request for c in recorded.calls if "storage.googleapis.com" in c.request.url]
     assert code == 0 and report["summary"]["resources"] == 2
     assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 2
+    # Both were sent by google-cloud-storage's client, which names itself in every request.
+    assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 # Without the SDK the provider is reported as needing its extra, and its options stay hidden.
-for _module in ("google.auth", "google.api_core", "requests"):  # what the [gcp] extra brings
+for _module in ("google.auth", "google.api_core", "google.cloud.storage", "requests"):  # the [gcp] extra
     if importlib.util.find_spec(_module) is None:  # pragma: no cover
         raise ImportError(f"{_module} is not installed", name=_module)
 

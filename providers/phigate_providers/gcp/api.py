@@ -1,46 +1,43 @@
 """The only requests this provider sends: list buckets, read a bucket's IAM policy, read a key.
 
-All three are GETs, sent on google-auth's authorized session: no client library in between, so
-no request is made that this module does not show (the storage library, for one, may fetch bucket
-metadata in the background for tracing). Each is retried with google-api-core's exponential
-back-off on throttling, server errors and connection failures within a bounded deadline, and
-bounded per attempt by a timeout. Sessions are per thread: the scan reads IAM policies and keys
-from a thread pool.
-With ``STORAGE_EMULATOR_HOST`` set, Cloud Storage requests go to that emulator, anonymously.
+Cloud Storage is read through google-cloud-storage's client: ``list_buckets`` page by page, and
+``get_iam_policy`` (policy version 3, so conditional bindings come back) on a bucket object made
+from its name, which sends nothing by itself: the listing already returned the bucket's metadata.
+Cloud KMS has no client library among the dependencies: its ``cryptoKeys.get`` goes through the
+authorized session of the same storage client. All three are GETs, bounded per attempt by
+``timeout`` and retried with the storage library's retry policy (408, 429, 500, 502, 503, 504,
+connection failures, timeouts) with exponential back-off until ``retry_deadline``.
+
+Each thread has its own client, and so its own connection pool: the scan reads IAM policies and
+keys from a thread pool of up to 64 workers, more than one client's pool (10 connections) holds.
+With ``STORAGE_EMULATOR_HOST`` set, the client sends Cloud Storage requests to that emulator,
+anonymously.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
 
 import google.auth
-import requests
 from google.api_core import exceptions as api_exceptions
-from google.api_core.retry import Retry, if_exception_type
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
-from google.auth.transport.requests import AuthorizedSession
+from google.cloud import storage  # type: ignore[import-untyped]
+from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
 from google.oauth2 import service_account
 
 from phigate.api import InputError
 from phigate_providers.gcp.settings import GcpSettings
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
-STORAGE_ENDPOINT = "https://storage.googleapis.com/storage/v1"
 KMS_ENDPOINT = "https://cloudkms.googleapis.com/v1/"
 PAGE_SIZE = 1000
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 MAX_BACKOFF = 30.0
-TRANSIENT = (
-    api_exceptions.TooManyRequests, api_exceptions.InternalServerError, api_exceptions.BadGateway,
-    api_exceptions.ServiceUnavailable, api_exceptions.GatewayTimeout,
-    requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError, auth_exceptions.TransportError,
-)
+IAM_POLICY_VERSION = 3
 
 
 def emulator_host() -> str | None:
@@ -72,51 +69,62 @@ def load_credentials(settings: GcpSettings) -> Credentials:
     return found
 
 
+def storage_client(credentials: Credentials) -> Any:
+    """A google-cloud-storage client bound to no default project: every call names its project."""
+    host = emulator_host()
+    options = {"api_endpoint": emulator_url(host)} if host else None
+    client = storage.Client(project=None, credentials=credentials, client_options=options)
+    # From 3.11 the library fetches each bucket's metadata in a background thread the first time
+    # a bucket method runs (to label tracing spans). That GET needs storage.buckets.get, which the
+    # audit role does not grant: it would be denied and land in the audited project's audit logs,
+    # outside this scan's timeout and retries. The listing already returned the metadata, so the
+    # fetch is switched off for this client only (the library's environment switch,
+    # DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA, would change the whole process).
+    client._bucket_metadata_cache = None
+    return client
+
+
 class Api:
-    """Read-only calls with retries; safe to use from several threads (one session each)."""
+    """Read-only calls with retries; safe to use from several threads (one client each)."""
 
     def __init__(self, settings: GcpSettings, credentials: Credentials) -> None:
         self._credentials = credentials
-        self._storage = storage_endpoint()
         self._timeout = settings.timeout
-        self._retry = Retry(predicate=if_exception_type(*TRANSIENT), initial=settings.retry_initial_delay,
-                            maximum=MAX_BACKOFF, multiplier=2.0, timeout=settings.retry_deadline)
+        self._retry = DEFAULT_RETRY.with_timeout(settings.retry_deadline).with_delay(
+            initial=settings.retry_initial_delay, maximum=MAX_BACKOFF, multiplier=2.0)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._sessions: list[AuthorizedSession] = []  # every session made, closed at the end
+        self._clients: list[Any] = []  # every client made, closed at the end
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()  # type: ignore[no-untyped-call]
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def bucket_pages(self, project: str) -> Iterator[list[dict[str, Any]]]:
         """The project's buckets as ``buckets.list`` describes them, one page at a time."""
-        params: dict[str, Any] = {"project": project, "projection": "noAcl", "maxResults": PAGE_SIZE}
-        while True:
-            body = self._get(f"{self._storage}/b", params)
-            items = body.get("items") or []
-            yield [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-            token = body.get("nextPageToken")
-            if not token:
-                return
-            params = {**params, "pageToken": token}
+        listing = self._client().list_buckets(project=project, page_size=PAGE_SIZE, retry=self._retry,
+                                              timeout=self._timeout)
+        for page in listing.pages:
+            # The page's JSON, as the API wrote it: the normaliser reads the documented fields.
+            items = page.raw_page.get("items") if isinstance(page.raw_page, Mapping) else None
+            if not isinstance(items, list):
+                items = []
+            yield [dict(item) for item in items if isinstance(item, Mapping)]
 
     def iam_policy(self, bucket_name: str) -> dict[str, Any]:
-        """The bucket's IAM policy, version 3 (conditional bindings included)."""
-        return self._get(f"{self._storage}/b/{quote(bucket_name, safe='')}/iam",
-                         {"optionsRequestedPolicyVersion": 3})
+        """The bucket's IAM policy, version 3 (conditional bindings included), as JSON."""
+        policy = self._client().bucket(bucket_name).get_iam_policy(
+            requested_policy_version=IAM_POLICY_VERSION, retry=self._retry, timeout=self._timeout)
+        return {"version": policy.version, "bindings": [_binding_json(b) for b in policy.bindings]}
 
     def kms_key(self, name: str) -> dict[str, Any]:
         """A Cloud KMS key's metadata (``cryptoKeys.get``; no key material exists in it)."""
-        return self._get(KMS_ENDPOINT + name)
-
-    def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        session = self._session()
+        session = self._client()._http  # the storage client's authorized session
 
         def get() -> dict[str, Any]:
-            response = session.get(url, params=params, timeout=self._timeout)
+            response = session.get(KMS_ENDPOINT + name, timeout=self._timeout)
             if response.status_code >= 400:
                 raise api_exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
             body = response.json()
@@ -127,22 +135,24 @@ class Api:
         result: dict[str, Any] = self._retry(get)()
         return result
 
-    def _session(self) -> AuthorizedSession:
-        session: AuthorizedSession | None = getattr(self._local, "session", None)
-        if session is None:
-            session = AuthorizedSession(self._credentials)  # type: ignore[no-untyped-call]
-            self._local.session = session
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = storage_client(self._credentials)
+            self._local.client = client
             with self._lock:
-                self._sessions.append(session)
-        return session
+                self._clients.append(client)
+        return client
 
 
-def storage_endpoint() -> str:
-    """The JSON API's base URL: the emulator's when one is named (a bare host means HTTP)."""
-    host = emulator_host()
-    if host is None:
-        return STORAGE_ENDPOINT
-    return ("" if "://" in host else "http://") + host.rstrip("/") + "/storage/v1"
+def _binding_json(binding: Mapping[str, Any]) -> dict[str, Any]:
+    """A binding as the API wrote it, but for its members: the library made them a set."""
+    return {**binding, "members": sorted(str(m) for m in binding.get("members") or ())}
 
 
-__all__ = ["EMULATOR_ENV", "Api", "emulator_host", "load_credentials", "storage_endpoint"]
+def emulator_url(host: str) -> str:
+    """The emulator's base URL (a bare ``host:port`` means HTTP), as the client's endpoint."""
+    return ("" if "://" in host else "http://") + host.rstrip("/")
+
+
+__all__ = ["EMULATOR_ENV", "Api", "emulator_host", "emulator_url", "load_credentials", "storage_client"]
