@@ -182,3 +182,24 @@ def test_controls_prints_the_mapping_matrix(cli: Cli) -> None:
     covered = {row["control"]: row["policies"] for row in rows}
     assert "PHI-SEG-002" in covered["9(1)"] or any("PHI-SEG-002" in p for p in covered.values())
     assert cli("controls", "nope").code == 2
+
+
+def test_findings_carry_where_a_resource_is_declared(write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    """raw["location"] survives the slim copies of deferred policies and reaches the report."""
+    from tests.conftest import resource
+
+    where = {"location": {"file": "stores/notes.tf", "line": 12}}
+    notes = resource("arn:aws:s3:::notes", "object_store", "aws.s3.bucket", tags={"data_class": "clinical"},
+                     attributes={"encryption": {"at_rest": True, "key": "k1", "key_manager": "customer"}},
+                     raw=where)
+    admin = resource("arn:aws:s3:::admin", "object_store", "aws.s3.bucket",
+                     tags={"data_class": "administrative"},
+                     attributes={"encryption": {"at_rest": True, "key": "k1", "key_manager": "customer"}})
+    key = resource("k1", "key", "aws.kms.key", attributes={"manager": "customer"})
+    from phigate.cli import main
+
+    out = tmp_path / "r.json"
+    main(["scan", str(write_snapshot([notes, admin, key])), "--only", "PHI-SEG-001", "--quiet",
+          "--format", f"json={out}"])
+    [finding] = json.loads(out.read_text())["findings"]
+    assert finding["resource"]["location"] == {"file": "stores/notes.tf", "line": 12}

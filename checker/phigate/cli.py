@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="evaluate only the policies mapped to this framework (repeatable; "
                            "see `phigate controls`)")
     scan.add_argument("--show-passed", action="store_true", help="list passing findings too")
+    scan.add_argument("--waivers", type=Path, metavar="FILE", help="waiver file (default: the config's)")
+    scan.add_argument("--baseline", type=Path, metavar="REPORT.json",
+                      help="an earlier JSON report: only failures new since it make the exit code 1")
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
     scan.set_defaults(handler=_cmd_scan)
 
@@ -121,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     test.add_argument("--config", type=Path)
     test.set_defaults(handler=_cmd_test)
+    from phigate.cli_audit import add_audit_commands  # audit, history, diff (imports this module)
+    add_audit_commands(sub)
     return parser
 
 
@@ -212,7 +217,9 @@ def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    from phigate.baseline import load_baseline
     from phigate.run import scan
+    from phigate.waivers import load_waivers
 
     config = load_config(args.config)
     frameworks = load_frameworks()
@@ -220,13 +227,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     outputs = _outputs(args.format)
     providers = _providers(args, config)
     fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
+    waiver_file: Path | None = args.waivers or config.waivers
+    waivers = load_waivers(waiver_file) if waiver_file is not None else None
+    baseline = load_baseline(args.baseline) if args.baseline is not None else None
     with _progress(args.quiet) as progress:
         for provider in providers:
             watch = getattr(provider, "watch", None)
             if progress is not None and callable(watch):
                 watch(progress.say)  # live providers report their calls while collecting
         result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
-                      frameworks=frameworks)
+                      frameworks=frameworks, waivers=waivers, baseline=baseline)
     for name, file in outputs:
         reporter = load(REPORTERS, name)()
         if file is None:

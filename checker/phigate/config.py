@@ -48,6 +48,8 @@ class Config:
     policies: Mapping[str, PolicySettings] = field(default_factory=dict)
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fail_on: str | None = None
+    #: The waiver file, relative paths taken from the config file's folder.
+    waivers: Path | None = None
     source: str | None = None
 
     def policy(self, policy_id: str) -> PolicySettings:
@@ -109,5 +111,6 @@ def _build(doc: Located, file: str) -> Config:
         policies=policies,
         providers=data.get("providers", {}),
         fail_on=data.get("fail_on"),
+        waivers=Path(file).parent / data["waivers"] if "waivers" in data else None,
         source=file,
     )

@@ -13,7 +13,7 @@ import contextlib
 import gc
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from phigate.api import COMMON_FIELDS, CollectionError, Record, Resource, Unknown
@@ -384,7 +384,22 @@ def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     kept = {name: attributes[name] for name in plan.keep if name in attributes}
     return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
                     r.tags if plan.keep_tags else {}, data_class, kept,
-                    r.raw if plan.keep_raw else {})
+                    r.raw if plan.keep_raw else _located(r.raw))
+
+
+def _located(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Of the raw data, only where the resource is declared (``raw["location"]``), which
+    findings report."""
+    location = raw.get("location")
+    return {"location": location} if location is not None else {}
+
+
+def _source_location(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    location = raw.get("location")
+    if not isinstance(location, Mapping) or not isinstance(location.get("file"), str):
+        return None, None
+    line = location.get("line")
+    return location["file"], line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
 def explain(outcome: Outcome, index: Any) -> Finding:
@@ -408,7 +423,8 @@ def explain(outcome: Outcome, index: Any) -> Finding:
     return Finding(
         policy_id=policy.id, title=policy.title, severity=policy.severity, status=status,
         resource=ResourceRef(resource.id, resource.type, resource.kind, resource.provider,
-                             resource.scope, resource.region, resource.name, resource.data_class),
+                             resource.scope, resource.region, resource.name, resource.data_class,
+                             *_source_location(resource.raw)),
         message=message, evidence=tuple(observations), controls=policy.controls,
     )
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from phigate.conditions import Condition
     from phigate.paths import Inverse
+    from phigate.waivers import Waiver
 
 
 class Severity(enum.IntEnum):
@@ -82,6 +83,9 @@ class ResourceRef:
     region: str | None = None
     name: str | None = None
     data_class: str | None = None
+    #: Where the resource is declared, when the source knows (a Terraform file and line).
+    file: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ class Finding:
     message: str
     evidence: tuple[Observation, ...] = ()
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The waiver (reason, owner, expiry, where it is written) that made a failure ``waived``.
+    waiver: Waiver | None = None
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.policy_id, self.resource.id, self.status.value)

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 from phigate import __version__
 from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex, explain
 from phigate.frameworks import ControlView, Framework, control_views
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
+from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers
 
 
 @dataclass
@@ -35,6 +37,10 @@ class RunResult:
     packs: list[PackInfo] = field(default_factory=list)
     #: Catalogues of the frameworks the policies map to, for per-control views.
     frameworks: Mapping[str, Framework] = field(default_factory=dict)
+    #: What the waivers did (applied, expired, unused), when a waiver file was given.
+    waivers: WaiverOutcome | None = None
+    #: Failures split into new and unchanged against a baseline report, when one was given.
+    baseline: BaselineComparison | None = None
 
     def compliance(self) -> list[tuple[Framework, list[ControlView]]]:
         """Per framework the policies map to: each control judged from this run's outcomes."""
@@ -43,7 +49,7 @@ class RunResult:
         for key in used:
             framework = self.frameworks[key]
             counts = framework.counts(self.counts_by_provider) if framework.providers else self.counts
-            views.append((framework, control_views(framework, self.policies, counts)))
+            views.append((framework, control_views(framework, self.policies, _unwaived(counts))))
         return views
 
     def totals(self) -> Counter[Status]:
@@ -52,14 +58,28 @@ class RunResult:
             total.update(per_policy)
         return total
 
+    def gating(self, finding: Finding, fail_on: Severity) -> bool:
+        """Whether this finding makes the exit code 1: a failure at or above ``fail_on`` that
+        is not already in the baseline (waived findings are not failures)."""
+        return (finding.status is Status.FAIL and finding.severity >= fail_on
+                and (self.baseline is None or finding.fingerprint not in self.baseline.unchanged))
+
     def exit_code(self, fail_on: Severity) -> int:
-        """0 clean; 1 failures at or above ``fail_on``; 3 evidence incomplete (wins over 1)."""
+        """0 clean; 1 gating failures (see ``gating``); 3 evidence incomplete (wins over 1,
+        whatever the waivers and the baseline say)."""
         totals = self.totals()
         if totals[Status.ERROR] or self.collection_errors:
             return 3
-        if any(f.status is Status.FAIL and f.severity >= fail_on for f in self.findings):
+        if any(self.gating(f, fail_on) for f in self.findings):
             return 1
         return 0
+
+
+def _unwaived(counts: Mapping[str, Mapping[Status, int]]) -> dict[str, dict[Status, int]]:
+    """Counts with waived outcomes judged as failures: a waiver accepts a risk for the gate,
+    it does not make the control satisfied."""
+    return {pid: {**c, Status.FAIL: c.get(Status.FAIL, 0) + c.get(Status.WAIVED, 0)}
+            for pid, c in counts.items()}
 
 
 def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | None:
@@ -87,8 +107,12 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
 def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config, *,
          keep_passed: bool = False,
          progress: Callable[[int], None] | None = None,
-         frameworks: Mapping[str, Framework] | None = None) -> RunResult:
-    """Collect from every provider and evaluate. Provider input errors propagate (exit 2)."""
+         frameworks: Mapping[str, Framework] | None = None,
+         waivers: WaiverFile | None = None,
+         baseline: Baseline | None = None) -> RunResult:
+    """Collect from every provider and evaluate, then apply the waivers (judged against the
+    run's start date, UTC) and compare with the baseline. Provider input errors propagate
+    (exit 2)."""
     evaluator = Evaluator(policies, config)
     index = InventoryIndex(evaluator.policies)
     needed = fields_needed(evaluator.policies)
@@ -107,6 +131,10 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
+    if waivers is not None:
+        result.waivers = apply_waivers(result, waivers, result.started.date())
+    if baseline is not None:
+        result.baseline = compare(result, baseline)
     result.finished = dt.datetime.now(dt.UTC)
     return result
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import IO, Any, ClassVar
 
+from phigate.baseline import BaselineComparison, KnownFailure
 from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Status
 from phigate.run import RunResult
 from phigate.snapshot import error_to_json
+from phigate.waivers import Waiver, WaiverOutcome
 
 REPORT_VERSION = 1
 
@@ -46,13 +48,16 @@ def report_document(result: RunResult) -> dict[str, Any]:
                            "policies": list(v.policies)} for v in views]}
             for fw, views in result.compliance()
         ],
-        "findings": [finding_to_json(f) for f in result.findings],
+        "findings": [finding_to_json(f, result.baseline) for f in result.findings],
         "collection_errors": [error_to_json(e) for e in result.collection_errors],
+        **({"waivers": waivers_to_json(result.waivers)} if result.waivers is not None else {}),
+        **({"baseline": baseline_to_json(result.baseline)} if result.baseline is not None else {}),
     }
 
 
-def finding_to_json(finding: Finding) -> dict[str, Any]:
+def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None) -> dict[str, Any]:
     r = finding.resource
+    state = baseline.state(finding) if baseline is not None else None
     return {
         "id": finding.fingerprint,
         "policy_id": finding.policy_id,
@@ -61,7 +66,8 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "status": finding.status.value,
         "resource": {"id": r.id, "type": r.type, "kind": r.kind, "provider": r.provider,
                      "scope": r.scope, "region": r.region, "name": r.name,
-                     "data_class": r.data_class},
+                     "data_class": r.data_class,
+                     **({"location": {"file": r.file, "line": r.line}} if r.file else {})},
         "message": finding.message,
         "evidence": [
             {"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
@@ -69,7 +75,45 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
             for o in finding.evidence
         ],
         "controls": {k: list(v) for k, v in finding.controls.items()},
+        **({"waiver": waiver_to_json(finding.waiver)} if finding.waiver is not None else {}),
+        **({"baseline": state} if state is not None else {}),
     }
+
+
+def waiver_to_json(waiver: Waiver) -> dict[str, Any]:
+    return {
+        "policy": waiver.policy, "resource": waiver.resource,
+        **({"scope": waiver.scope} if waiver.scope is not None else {}),
+        **({"provider": waiver.provider} if waiver.provider is not None else {}),
+        "reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat(),
+        "source": waiver.source,
+    }
+
+
+def waivers_to_json(outcome: WaiverOutcome) -> dict[str, Any]:
+    return {
+        "file": outcome.file,
+        "date": outcome.today.isoformat(),
+        "applied": [{**waiver_to_json(u.waiver), "findings": list(u.findings)} for u in outcome.applied],
+        "expired": [{**waiver_to_json(u.waiver), "findings": list(u.findings)} for u in outcome.expired],
+        "unused": [waiver_to_json(w) for w in outcome.unused],
+    }
+
+
+def baseline_to_json(comparison: BaselineComparison) -> dict[str, Any]:
+    return {
+        "file": comparison.file,
+        "new": sorted(comparison.new),
+        "unchanged": sorted(comparison.unchanged),
+        "resolved": [_known_to_json(k) for k in comparison.resolved],
+    }
+
+
+def _known_to_json(known: KnownFailure) -> dict[str, Any]:
+    return {"id": known.id, "policy_id": known.policy_id, "severity": known.severity,
+            "resource": {"id": known.resource_id, "name": known.resource_name,
+                         "provider": known.provider, "scope": known.scope},
+            "message": known.message}
 
 
 class JsonReporter:

@@ -9,12 +9,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from phigate.baseline import BaselineComparison
 from phigate.frameworks import CONTROL_STATES
-from phigate.model import Severity, Status
+from phigate.model import Finding, Severity, Status
 from phigate.run import RunResult
+from phigate.waivers import Waiver, WaiverOutcome
 
 _STATUS_STYLE = {Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.PASS: "green",
                  Status.WAIVED: "cyan", Status.SKIP: "dim"}
+#: Resolved baseline failures listed one by one; beyond that, counted (the JSON report has all).
+MAX_RESOLVED_LINES = 20
 _SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
                    Severity.LOW: "blue", Severity.INFO: "dim"}
 
@@ -35,13 +39,17 @@ class TextReporter:
             table.add_column("message", overflow="fold")
             for f in sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id)):
                 table.add_row(
-                    Text(f.status.value.upper(), style=_STATUS_STYLE[f.status]),
+                    Text(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status]),
                     Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
                     Text(_printable(f.policy_id)),
                     Text(_printable(f.resource.name or f.resource.id)),
-                    Text(_printable(f.message)),
+                    Text(_printable(_message(f))),
                 )
             console.print(table)
+        if result.waivers is not None:
+            _print_waivers(console, result.waivers)
+        if result.baseline is not None:
+            _print_resolved(console, result.baseline)
         for error in result.collection_errors:
             where = " ".join(x for x in (error.provider, error.scope, error.region or "") if x)
             message = escape(_printable(error.message))
@@ -52,6 +60,10 @@ class TextReporter:
                    f"{totals[Status.PASS]} passed, {totals[Status.WAIVED]} waived, "
                    f"{totals[Status.SKIP]} not applicable")
         console.print(summary)
+        if result.baseline is not None:
+            b = result.baseline
+            console.print(f"Baseline {escape(_printable(b.file))}: {len(b.new)} new failures, "
+                          f"{len(b.unchanged)} unchanged (not gating), {len(b.resolved)} resolved")
         for framework, views in result.compliance():
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
             console.print(f"{escape(framework.title)}: {states['satisfied']} controls satisfied, "
@@ -59,6 +71,45 @@ class TextReporter:
                           f"{states['not_covered']} not covered")
         if totals[Status.ERROR] or result.collection_errors:
             console.print("[magenta]Evidence is incomplete:[/] errors are never counted as passes.")
+
+
+def _status_label(finding: Finding, baseline: BaselineComparison | None) -> str:
+    state = baseline.state(finding) if baseline is not None else None
+    label = finding.status.value.upper()
+    return f"{label} ({state})" if state else label
+
+
+def _message(finding: Finding) -> str:
+    if finding.waiver is None:
+        return finding.message
+    return f"waived: {finding.waiver} [{finding.waiver.source}]; {finding.message}"
+
+
+def _print_waivers(console: Console, outcome: WaiverOutcome) -> None:
+    for use in outcome.expired:
+        covered = (f": {len(use.findings)} failures no longer waived" if use.findings
+                   else ", matching no failure")
+        console.print(f"[yellow]expired waiver[/] {_waiver_line(use.waiver)} "
+                      f"expired {use.waiver.expires.isoformat()}{covered}", soft_wrap=True)
+    for waiver in outcome.unused:
+        console.print(f"[yellow]unused waiver[/] {_waiver_line(waiver)} matched no failure",
+                      soft_wrap=True)
+
+
+def _waiver_line(waiver: Waiver) -> str:
+    where = "".join(f" {k} {v}" for k, v in (("scope", waiver.scope), ("provider", waiver.provider)) if v)
+    text = f"{waiver.source}: {waiver.policy} on {waiver.resource}{where} (owner: {waiver.owner})"
+    return escape(_printable(text))
+
+
+def _print_resolved(console: Console, baseline: BaselineComparison) -> None:
+    for known in baseline.resolved[:MAX_RESOLVED_LINES]:
+        text = f"{known.policy_id} on {known.resource_name or known.resource_id}"
+        console.print(f"[green]resolved since the baseline[/] {escape(_printable(text))}",
+                      soft_wrap=True)
+    if len(baseline.resolved) > MAX_RESOLVED_LINES:
+        console.print(f"… and {len(baseline.resolved) - MAX_RESOLVED_LINES} more resolved "
+                      "(the JSON report lists them all)")
 
 
 def _printable(text: str) -> str:

@@ -1,0 +1,178 @@
+"""Baselines: gate a change on the failures it adds, not on those already there.
+
+A baseline is an earlier phigate JSON report. Findings are matched by their stable id (policy,
+provider, scope, resource: ``Finding.fingerprint``). A failure whose id failed in the baseline
+is *unchanged*: still reported, but it does not make the exit code 1. Any other failure is
+*new* and gates as usual. A baseline failure that no longer fails is *resolved*.
+
+Only failures are forgiven this way. Errors still make the exit code 3 (missing evidence is
+never hidden by an old report), and a failure that was *waived* in the baseline is not known
+as failing: when its waiver expires, it gates again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import fastjsonschema
+import orjson
+
+from phigate.model import Finding, Status
+from phigate.problems import Problem, ProblemsError
+from phigate.schema_files import document_schema
+from phigate.validation import errors_to_problems, validator
+from phigate.yamlsafe import MAX_FILE_BYTES, Located, load_text
+
+if TYPE_CHECKING:
+    from phigate.run import RunResult
+
+MAX_BASELINE_BYTES = 512 * 1024 * 1024
+MAX_PROBLEMS = 20
+NOT_A_REPORT = "not a phigate JSON report (write one with `phigate scan … --format json=FILE`)"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFailure:
+    """A failure recorded in the baseline: enough to list it once it is resolved."""
+
+    id: str
+    policy_id: str
+    severity: str
+    resource_id: str
+    resource_name: str | None
+    provider: str
+    scope: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    file: str
+    #: The baseline's failures, by finding id.
+    failing: Mapping[str, KnownFailure]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineComparison:
+    """This run's failures against the baseline's."""
+
+    file: str
+    #: Ids of failures the baseline did not have: these gate.
+    new: frozenset[str]
+    #: Ids of failures the baseline already had: reported, not gating.
+    unchanged: frozenset[str]
+    #: Baseline failures that this run evaluated and no longer found failing.
+    resolved: tuple[KnownFailure, ...]
+
+    def state(self, finding: Finding) -> str | None:
+        """``new`` or ``unchanged`` for a failure; None for any other status."""
+        if finding.status is not Status.FAIL:
+            return None
+        return "unchanged" if finding.fingerprint in self.unchanged else "new"
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read and validate a phigate JSON report. Problems raise ProblemsError (exit 2)."""
+    file = str(path)
+    text = _read(path)
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        data = _json_with_position(text, file)
+    if not isinstance(data, dict) or "report_version" not in data:
+        raise ProblemsError([Problem(file, 1, 1, NOT_A_REPORT)])
+    if not _valid_report(data):
+        errors = list(validator("report").iter_errors(data))
+        if errors:
+            raise ProblemsError(_located(errors, data, text, file))
+    failing = {}
+    for finding in data["findings"]:
+        if finding["status"] == Status.FAIL.value:
+            r = finding["resource"]
+            failing[finding["id"]] = KnownFailure(
+                finding["id"], finding["policy_id"], finding["severity"], r["id"], r.get("name"),
+                r["provider"], r["scope"], finding["message"])
+    return Baseline(file, failing)
+
+
+@cache
+def _compiled_report_schema() -> Callable[[Any], Any]:
+    return fastjsonschema.compile(document_schema("report"))
+
+
+def _valid_report(data: Any) -> bool:
+    """The fast check (a compiled validator: a large report in well under a second); only a
+    report it refuses is checked again by jsonschema, which is exact and says where."""
+    try:
+        _compiled_report_schema()(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def _read(path: Path) -> str:
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BASELINE_BYTES:
+            raise ProblemsError([Problem(file, 1, 1, f"file is {size} bytes, over the "
+                                                     f"{MAX_BASELINE_BYTES}-byte limit")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProblemsError([Problem(file, 1, 1, f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProblemsError([Problem(file, 1, 1, "file is not valid UTF-8")]) from None
+
+
+def _json_with_position(text: str, file: str) -> Any:
+    """The standard parser, for the line and column of the syntax error the fast one found."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemsError([Problem(file, exc.lineno, exc.colno,
+                                     f"{NOT_A_REPORT}: invalid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise ProblemsError([Problem(file, 1, 1, f"{NOT_A_REPORT}: nesting too deep")]) from None
+
+
+def _located(errors: list[Any], data: Any, text: str, file: str) -> list[Problem]:
+    """Schema errors at their line and column; positions are worth a second, slow parse only
+    for a file small enough, the others point at the top of the file with their pointer."""
+    located = Located(data, {}, {})
+    if len(text) <= MAX_FILE_BYTES:
+        docs, problems = load_text(text, file)
+        if len(docs) == 1 and not problems:
+            located = docs[0]
+    found = errors_to_problems(errors[:MAX_PROBLEMS], located, file)
+    return [replace(p, message=f"not a valid phigate JSON report: {p.message}") for p in found]
+
+
+def compare(result: RunResult, baseline: Baseline) -> BaselineComparison:
+    """Split this run's failures into new and unchanged; list the baseline's resolved ones.
+
+    A baseline failure counts as resolved only when this run could have seen it fail again:
+    its policy was evaluated and decided something on its provider's resources, and it is
+    not now an error (unknown) or waived (still failing, accepted).
+    """
+    failing_now = {f.fingerprint for f in result.findings if f.status is Status.FAIL}
+    undecided_now = {f.fingerprint for f in result.findings
+                     if f.status in (Status.ERROR, Status.WAIVED)}
+    known = baseline.failing.keys()
+    resolved = [
+        k for k in baseline.failing.values()
+        if k.id not in failing_now and k.id not in undecided_now
+        and any(result.counts_by_provider.get(k.policy_id, {}).get(k.provider, {}).values())
+    ]
+    resolved.sort(key=lambda k: (k.policy_id, k.resource_id, k.id))
+    return BaselineComparison(baseline.file, frozenset(failing_now - known),
+                              frozenset(failing_now & known), tuple(resolved))
+
+
+__all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline"]

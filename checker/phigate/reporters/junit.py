@@ -1,0 +1,159 @@
+"""JUnit XML for CI test views: one suite per policy, one test case per policy and resource.
+
+``fail`` is a ``<failure>`` (message and evidence), ``error`` (could not evaluate) an
+``<error>``, ``waived`` a ``<skipped>`` carrying the waiver's reason. Passing outcomes are test
+cases only when the run kept them (``--show-passed``); otherwise they are counted in the suite's
+``tests`` attribute all the same, so a suite's ``tests``/``failures``/``errors``/``skipped``
+always equal the run's counts for that policy (tests = passed + failed + error + waived;
+not-applicable outcomes are no test and appear as the suite property ``not-applicable``).
+Collection errors get a suite of their own, one ``<error>`` each, so missing evidence shows in
+the test view even when no policy turned it into an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import IO, ClassVar
+
+from phigate.api import CollectionError
+from phigate.model import Finding, Policy, Status
+from phigate.run import RunResult
+
+COLLECTION_SUITE = "phigate.collection"
+#: Characters XML 1.0 cannot hold even escaped: shown as visible escapes instead.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class JunitReporter:
+    name: ClassVar[str] = "junit"
+
+    def render(self, result: RunResult, out: IO[str], *, color: bool) -> None:
+        root = junit_tree(result)
+        ET.indent(root)
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(ET.tostring(root, encoding="unicode"))
+        out.write("\n")
+
+
+def junit_tree(result: RunResult) -> ET.Element:
+    by_policy: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        by_policy.setdefault(finding.policy_id, []).append(finding)
+    finished = result.finished or result.started
+    root = ET.Element("testsuites", {"name": "phigate",
+                                     "time": f"{(finished - result.started).total_seconds():.3f}"})
+    for policy in result.policies:
+        root.append(_policy_suite(policy, result.counts.get(policy.id, {}),
+                                  by_policy.get(policy.id, []), result))
+    if result.collection_errors:
+        root.append(_collection_suite(result.collection_errors, result))
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in root:
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    return root
+
+
+def _policy_suite(policy: Policy, counts: dict[Status, int], findings: list[Finding],
+                  result: RunResult) -> ET.Element:
+    passed, failed = counts.get(Status.PASS, 0), counts.get(Status.FAIL, 0)
+    errors, waived = counts.get(Status.ERROR, 0), counts.get(Status.WAIVED, 0)
+    suite = ET.Element("testsuite", _clean_attrs({
+        "name": policy.id,
+        "tests": str(passed + failed + errors + waived),
+        "failures": str(failed),
+        "errors": str(errors),
+        "skipped": str(waived),
+        "timestamp": _timestamp(result),
+    }))
+    properties = ET.SubElement(suite, "properties")
+    _property(properties, "title", policy.title)
+    _property(properties, "severity", policy.severity.label)
+    _property(properties, "not-applicable", str(counts.get(Status.SKIP, 0)))
+    for framework, controls in sorted(policy.controls.items()):
+        for control in controls:
+            _property(properties, "control", f"{framework}/{control}")
+    for finding in findings:
+        if finding.status is not Status.SKIP:  # not applicable: no test was run
+            suite.append(_case(finding))
+    return suite
+
+
+def _case(finding: Finding) -> ET.Element:
+    case = ET.Element("testcase", _clean_attrs({"classname": finding.policy_id,
+                                                "name": finding.resource.id}))
+    if finding.status is Status.FAIL:
+        failure = ET.SubElement(case, "failure", _clean_attrs({
+            "message": finding.message, "type": finding.severity.label}))
+        failure.text = _clean(_details(finding))
+    elif finding.status is Status.ERROR:
+        error = ET.SubElement(case, "error", _clean_attrs({
+            "message": f"not evaluated: {finding.message}", "type": "not-evaluated"}))
+        error.text = _clean(_details(finding))
+    elif finding.status is Status.WAIVED:
+        waiver = finding.waiver
+        reason = f"waived: {waiver}" if waiver is not None else "waived"
+        ET.SubElement(case, "skipped", _clean_attrs({"message": reason}))
+    return case
+
+
+def _details(finding: Finding) -> str:
+    r = finding.resource
+    where = ", ".join(x for x in (r.type, f"provider {r.provider}", r.scope and f"scope {r.scope}",
+                                  r.region and f"region {r.region}") if x)
+    lines = [f"resource: {r.id} ({where})", f"severity: {finding.severity.label}",
+             f"message: {finding.message}"]
+    if finding.evidence:
+        lines.append("evidence:")
+        lines += [f"  {o.path} {o.op} {_json(o.expected)}: observed {_json(o.observed)} ({o.outcome})"
+                  + (f" — {o.note}" if o.note else "") for o in finding.evidence]
+    if finding.controls:
+        lines.append("controls: " + "; ".join(f"{k} {', '.join(v)}"
+                                              for k, v in sorted(finding.controls.items())))
+    return "\n".join(lines)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _collection_suite(errors: list[CollectionError], result: RunResult) -> ET.Element:
+    suite = ET.Element("testsuite", {"name": COLLECTION_SUITE, "tests": str(len(errors)),
+                                     "failures": "0", "errors": str(len(errors)), "skipped": "0",
+                                     "timestamp": _timestamp(result)})
+    for error in errors:
+        where = " ".join(x for x in (error.provider, error.scope, error.region or "") if x)
+        case = ET.SubElement(suite, "testcase", _clean_attrs({
+            "classname": COLLECTION_SUITE,
+            "name": f"{where} {error.resource_id}" if error.resource_id else where}))
+        element = ET.SubElement(case, "error", _clean_attrs({
+            "message": f"could not collect: {error.message}", "type": "collection-error"}))
+        facts = [("kinds", ", ".join(error.kinds)), ("types", ", ".join(error.types)),
+                 ("resource", error.resource_id or ""), ("permission", error.permission or "")]
+        element.text = _clean("\n".join(f"{k}: {v}" for k, v in facts if v)) or None
+    return suite
+
+
+def _property(parent: ET.Element, name: str, value: str) -> None:
+    ET.SubElement(parent, "property", _clean_attrs({"name": name, "value": value}))
+
+
+def _timestamp(result: RunResult) -> str:
+    # JUnit's schema wants a local date-time without offset; the run's start is UTC.
+    return result.started.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+def _clean_attrs(attrs: dict[str, str]) -> dict[str, str]:
+    return {k: _clean(v) for k, v in attrs.items()}
+
+
+__all__ = ["JunitReporter", "junit_tree"]

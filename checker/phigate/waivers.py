@@ -1,0 +1,242 @@
+"""Waivers: accepted risk, written down, owned and dated.
+
+A waiver names one policy and the resources (an id or a glob pattern) whose failures of it are
+accepted, with a reason, an owner and an expiry date. A matching failure becomes ``waived``: it
+is still reported, with the reason, but no longer moves the exit code. Expiry is part of the
+contract, so a forgotten waiver cannot hide a failure forever: from the day after ``expires``
+the waiver stops applying and is reported as expired; a waiver that matched nothing is reported
+as unused, so stale entries get noticed and removed.
+
+Errors are never waived: an error means phigate could not see the evidence, and waiving it would
+turn "unknown" into "accepted" for a risk nobody has looked at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from phigate.model import Finding, Status
+from phigate.problems import Problem, ProblemsError
+from phigate.validation import errors_to_problems
+from phigate.yamlsafe import Located, load_file
+
+if TYPE_CHECKING:
+    from phigate.run import RunResult
+
+_EXPIRES = re.compile(r"/waivers/(\d+)/expires")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TEXT_FIELDS = ("policy", "resource", "reason", "owner", "scope", "provider")
+_TIMESTAMP = "unsupported YAML type tag:yaml.org,2002:timestamp"
+#: A plain (unquoted) date, alone as a value: what YAML reads as a timestamp and a waiver means.
+_PLAIN_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:#.*)?(?:$|[,}\]])")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    policy: str
+    #: A resource id, or a glob pattern over resource ids.
+    resource: str
+    reason: str
+    owner: str
+    #: The last day the waiver applies.
+    expires: dt.date
+    scope: str | None = None
+    provider: str | None = None
+    #: ``FILE:LINE`` where the waiver is written, so reports point at the entry to edit.
+    source: str = ""
+
+    def matches(self, finding: Finding) -> bool:
+        r = finding.resource
+        return (finding.policy_id == self.policy
+                and _id_or_glob(r.id, self.resource)
+                and (self.scope is None or _id_or_glob(r.scope, self.scope))
+                and (self.provider is None or r.provider == self.provider))
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+    def __str__(self) -> str:
+        return f"{self.reason} (owner: {self.owner}; expires {self.expires.isoformat()})"
+
+
+def _id_or_glob(value: str, pattern: str) -> bool:
+    # The exact comparison first: ids may hold glob metacharacters ("[", "?") meant literally.
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverFile:
+    file: str
+    waivers: tuple[Waiver, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverUse:
+    """A waiver and the failures (finding fingerprints) it covered, or would have covered."""
+
+    waiver: Waiver
+    findings: tuple[str, ...] = ()
+
+
+@dataclass
+class WaiverOutcome:
+    """What the waivers of one file did in one run."""
+
+    file: str
+    #: The date expiry was judged against (the run's start, UTC).
+    today: dt.date
+    #: Unexpired waivers that turned at least one failure into ``waived``.
+    applied: list[WaiverUse] = field(default_factory=list)
+    #: Waivers past their date; ``findings`` lists the failures they no longer cover.
+    expired: list[WaiverUse] = field(default_factory=list)
+    #: Unexpired waivers that matched no failure (fixed, renamed, or mistyped).
+    unused: list[Waiver] = field(default_factory=list)
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("phigate.schemas").joinpath("waivers-v1.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def load_waivers(path: Path) -> WaiverFile:
+    """Read a waiver file strictly. Every problem is raised together (ProblemsError → exit 2)."""
+    file = str(path)
+    docs, problems = load_file(path)
+    if len(docs) == 1 and isinstance(docs[0].data, dict):
+        problems = _accept_plain_dates(path, docs[0], problems)
+    if problems:
+        raise ProblemsError(problems)
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        raise ProblemsError([Problem(file, 1, 1, "a waiver file holds one mapping with a "
+                                                 "'waivers' list (see docs/ci-gate.md)")])
+    doc = docs[0]
+    problems = errors_to_problems(_validator().iter_errors(doc.data), doc, file, skip=_is_expires)
+    if problems:
+        raise ProblemsError(problems)
+    return WaiverFile(file, _build(doc, file))
+
+
+def _accept_plain_dates(path: Path, doc: Located, problems: list[Problem]) -> list[Problem]:
+    """``expires: 2026-03-31`` written unquoted is a YAML timestamp, which the strict loader
+    refuses everywhere; here it is what the user meant, so it is read back as its text."""
+    if not any(p.message.startswith(_TIMESTAMP) for p in problems):
+        return problems
+    lines = path.read_text("utf-8").splitlines()
+    kept = []
+    for problem in problems:
+        where = _EXPIRES.fullmatch(problem.pointer)
+        if not (where and problem.message.startswith(_TIMESTAMP)):
+            kept.append(problem)
+            continue
+        text = lines[problem.line - 1][problem.column - 1:] if problem.line <= len(lines) else ""
+        date = _PLAIN_DATE.match(text)
+        entries = doc.data.get("waivers")
+        if date and isinstance(entries, list) and isinstance(entries[int(where[1])], dict):
+            entries[int(where[1])]["expires"] = date[1]
+        else:
+            kept.append(replace(problem, message="expires takes a date (YYYY-MM-DD), "
+                                                 "not a date and time"))
+    return kept
+
+
+def _is_expires(path: tuple[Any, ...]) -> bool:
+    """Dates are checked by ``_date``, which says more than a pattern mismatch."""
+    return len(path) == 3 and path[2] == "expires"
+
+
+def _date(value: Any) -> dt.date | str:
+    """The date ``value`` names, or what is wrong with it."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return f"expires takes a date written YYYY-MM-DD, not {json.dumps(value)}"
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return f"'{value}' is not a calendar date"
+
+
+def _build(doc: Located, file: str) -> tuple[Waiver, ...]:
+    waivers: list[Waiver] = []
+    problems: list[Problem] = []
+    first_seen: dict[tuple[str, str, str | None, str | None], int] = {}
+    for i, entry in enumerate(doc.data["waivers"]):
+        line, col = doc.at(f"/waivers/{i}")
+        blank = [k for k in _TEXT_FIELDS if k in entry and not entry[k].strip()]
+        for name in blank:
+            problems.append(Problem(file, *doc.at(f"/waivers/{i}/{name}"), f"{name} is blank",
+                                    f"/waivers/{i}/{name}"))
+        expires = _date(entry.get("expires"))
+        if isinstance(expires, str):
+            problems.append(Problem(file, *doc.at(f"/waivers/{i}/expires"), expires,
+                                    f"/waivers/{i}/expires"))
+        if blank or isinstance(expires, str):
+            continue
+        key = (entry["policy"], entry["resource"], entry.get("scope"), entry.get("provider"))
+        if key in first_seen:
+            problems.append(Problem(file, line, col, "the same policy, resource, scope and provider "
+                                    f"as the waiver at line {first_seen[key]}", f"/waivers/{i}"))
+            continue
+        first_seen[key] = line
+        waivers.append(Waiver(entry["policy"], entry["resource"], entry["reason"].strip(),
+                              entry["owner"].strip(), expires, entry.get("scope"),
+                              entry.get("provider"), f"{file}:{line}"))
+    if problems:
+        raise ProblemsError(problems)
+    return tuple(waivers)
+
+
+def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> WaiverOutcome:
+    """Turn the failures unexpired waivers cover into ``waived``, tallies included.
+
+    The first matching waiver in file order applies. Only failures are waived: errors, passes
+    and not-applicable outcomes are left as they are.
+    """
+    outcome = WaiverOutcome(waivers.file, today)
+    live = [w for w in waivers.waivers if not w.expired(today)]
+    stale = [w for w in waivers.waivers if w.expired(today)]
+    covered: dict[Waiver, list[str]] = {w: [] for w in waivers.waivers}
+    findings: list[Finding] = []
+    for finding in result.findings:
+        waiver = (next((w for w in live if w.matches(finding)), None)
+                  if finding.status is Status.FAIL else None)
+        if waiver is not None:
+            covered[waiver].append(finding.fingerprint)
+            findings.append(replace(finding, status=Status.WAIVED, waiver=waiver))
+            _move_tally(result, finding)
+            continue
+        if finding.status is Status.FAIL:
+            for old in stale:
+                if old.matches(finding):
+                    covered[old].append(finding.fingerprint)
+        findings.append(finding)
+    result.findings = findings
+    outcome.applied = [WaiverUse(w, tuple(covered[w])) for w in live if covered[w]]
+    outcome.unused = [w for w in live if not covered[w]]
+    outcome.expired = [WaiverUse(w, tuple(covered[w])) for w in stale]
+    return outcome
+
+
+def _move_tally(result: RunResult, finding: Finding) -> None:
+    """One outcome of the policy moves from fail to waived, overall and for its provider."""
+    tallies: Iterable[dict[Status, int]] = (
+        result.counts.setdefault(finding.policy_id, {}),
+        result.counts_by_provider.setdefault(finding.policy_id, {}).setdefault(
+            finding.resource.provider, {}),
+    )
+    for counts in tallies:
+        counts[Status.FAIL] = counts.get(Status.FAIL, 0) - 1
+        counts[Status.WAIVED] = counts.get(Status.WAIVED, 0) + 1
+
+
+__all__ = ["Waiver", "WaiverFile", "WaiverOutcome", "WaiverUse", "apply_waivers", "load_waivers"]

@@ -1,0 +1,322 @@
+"""Baselines and the gate: only new failures fail against a baseline report, errors always do;
+exit codes for every combination of --fail-on, waivers and baselines; and the files that
+distribute the gate (GitHub Action, example workflow, pre-commit hooks)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from phigate.cli import build_parser
+from phigate.registry import REPORTERS, names
+from phigate.schema_files import document_schema
+
+from .conftest import DATA, ROOT, CliResult, resource
+
+POLICIES = DATA / "policies"
+Cli = Callable[..., CliResult]
+
+GATE_POLICIES = {
+    "high.yaml": """id: G-HIGH
+title: Clinical stores keep versions
+severity: high
+kinds: [object_store]
+where: {path: data_class, op: eq, value: clinical}
+assert: {path: versioning, op: eq, value: true}
+rationale: r.
+remediation: m.
+""",
+    "low.yaml": """id: G-LOW
+title: Clinical stores disable ACLs
+severity: low
+kinds: [object_store]
+where: {path: data_class, op: eq, value: clinical}
+assert: {path: acls_disabled, op: eq, value: true}
+rationale: r.
+remediation: m.
+""",
+}
+
+
+def store(rid: str, versioning: bool | None = False, **fields: Any) -> dict[str, Any]:
+    """A clinical store; failing T-VERSIONING unless ``versioning``, erring when it is None."""
+    attributes: dict[str, Any] = {"acls_disabled": False}
+    if versioning is not None:
+        attributes["versioning"] = versioning
+    return resource(rid, "object_store", tags={"data_class": "clinical"}, attributes=attributes,
+                    **fields)
+
+
+def run(cli: Cli, snapshot: Path, *extra: str, policies: Path = POLICIES) -> tuple[int, dict[str, Any]]:
+    result = cli("scan", str(snapshot), "--policies", str(policies), "--format", "json", *extra)
+    assert result.code == 2 or not result.err, result.err
+    report = result.json()
+    jsonschema.Draft202012Validator(document_schema("report")).validate(report)
+    return result.code, report
+
+
+def baseline_of(cli: Cli, snapshot: Path, out: Path, *extra: str, policies: Path = POLICIES) -> Path:
+    result = cli("scan", str(snapshot), "--policies", str(policies), "--format", f"json={out}", *extra)
+    assert result.code in (0, 1), result.err
+    return out
+
+
+def ids(report: dict[str, Any]) -> dict[str, str]:
+    return {f["resource"]["id"]: f["id"] for f in report["findings"]}
+
+
+def test_only_new_failures_gate_and_resolved_ones_are_listed(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    before = write_snapshot([store("kept"), store("fixed")], name="before.json")
+    baseline = baseline_of(cli, before, tmp_path / "baseline.json")
+    after = write_snapshot([store("kept"), store("fixed", versioning=True), store("added")],
+                           name="after.json")
+    code, report = run(cli, after, "--baseline", str(baseline))
+    assert code == 1
+    found = ids(report)
+    states = {f["resource"]["id"]: f["baseline"] for f in report["findings"]}
+    assert states == {"kept": "unchanged", "added": "new"}
+    section = report["baseline"]
+    assert section["file"] == str(baseline)
+    assert section["new"] == [found["added"]] and section["unchanged"] == [found["kept"]]
+    assert [(r["policy_id"], r["resource"]["id"]) for r in section["resolved"]] == [
+        ("T-VERSIONING", "fixed")]
+    text = cli("scan", str(after), "--policies", str(POLICIES), "--baseline", str(baseline))
+    assert "FAIL (new)" in text.out and "FAIL (unchanged)" in text.out
+    assert "resolved since the baseline T-VERSIONING on fixed" in text.out
+    assert "1 new failures, 1 unchanged (not gating), 1 resolved" in text.out
+
+
+def test_failures_already_in_the_baseline_do_not_gate(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    snapshot = write_snapshot([store("kept")])
+    baseline = baseline_of(cli, snapshot, tmp_path / "baseline.json")
+    code, report = run(cli, snapshot, "--baseline", str(baseline))
+    assert code == 0
+    assert report["summary"]["fail"] == 1  # still reported as a failure
+    assert report["findings"][0]["baseline"] == "unchanged"
+
+
+def test_the_baseline_may_be_the_report_being_rewritten(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    snapshot = write_snapshot([store("kept")])
+    report = baseline_of(cli, snapshot, tmp_path / "report.json")
+    result = cli("scan", str(snapshot), "--policies", str(POLICIES), "--baseline", str(report),
+                 "--format", f"json={report}")
+    assert result.code == 0
+    assert json.loads(report.read_text())["baseline"]["unchanged"]
+
+
+def test_errors_are_never_hidden_by_a_baseline(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    baseline = baseline_of(cli, write_snapshot([store("kept"), store("blind")], name="b.json"),
+                           tmp_path / "baseline.json")
+    now = write_snapshot([store("kept"), store("blind", versioning=None)], name="now.json")
+    code, report = run(cli, now, "--baseline", str(baseline))
+    assert code == 3
+    assert report["baseline"]["resolved"] == []  # unseen is not fixed
+    errors = [{"provider": "test", "message": "AccessDenied: ListBuckets", "kinds": ["object_store"]}]
+    code, _ = run(cli, write_snapshot([store("kept")], errors, name="denied.json"),
+                  "--baseline", str(baseline))
+    assert code == 3
+
+
+def test_resolved_needs_the_policy_and_the_provider_to_have_been_evaluated(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    baseline = baseline_of(cli, write_snapshot([store("kept")], name="b.json"), tmp_path / "b.json")
+    code, report = run(cli, write_snapshot([store("kept")], name="now.json"), "--baseline", str(baseline),
+                       "--only", "T-SEGMENTATION")
+    assert code == 0 and report["baseline"]["resolved"] == []
+    other = write_snapshot([store("elsewhere", versioning=True, provider="other")], name="other.json")
+    assert run(cli, other, "--baseline", str(baseline))[1]["baseline"]["resolved"] == []
+
+
+def test_a_failure_waived_in_the_baseline_gates_once_its_waiver_expires(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    snapshot = write_snapshot([store("notes")])
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("waivers:\n  - {policy: T-VERSIONING, resource: notes, reason: r, owner: o,"
+                       " expires: '2999-01-01'}\n")
+    baseline = baseline_of(cli, snapshot, tmp_path / "b.json", "--waivers", str(waivers))
+    assert json.loads(baseline.read_text())["findings"][0]["status"] == "waived"
+    code, report = run(cli, snapshot, "--baseline", str(baseline))
+    assert code == 1 and report["findings"][0]["baseline"] == "new"
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"report_version": 1,\n  "tool": }', ":2:11: not a phigate JSON report"),
+    ('{"version": "2.1.0", "runs": []}', ":1:1: not a phigate JSON report"),
+    ("[1, 2]", ":1:1: not a phigate JSON report"),
+    ("", ":1:1: not a phigate JSON report"),
+])
+def test_a_file_that_is_not_a_report_exits_2(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path, content: str,
+        expected: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    result = cli("scan", str(write_snapshot([store("a")])), "--policies", str(POLICIES),
+                 "--baseline", str(bad))
+    assert result.code == 2 and result.out == ""
+    assert f"error: {bad}{expected}" in result.err and "Traceback" not in result.err
+
+
+def test_an_invalid_report_is_refused_where_it_is_wrong(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    snapshot = write_snapshot([store("a")])
+    baseline = baseline_of(cli, snapshot, tmp_path / "b.json")
+    report = json.loads(baseline.read_text())
+    report["findings"][0]["status"] = "not-a-status"
+    baseline.write_text(json.dumps(report, indent=2))
+    line = next(i for i, text in enumerate(baseline.read_text().splitlines(), 1) if '"not-a-status"' in text)
+    result = cli("scan", str(snapshot), "--policies", str(POLICIES), "--baseline", str(baseline))
+    assert result.code == 2
+    assert f"{baseline}:{line}:" in result.err and "(/findings/0/status)" in result.err
+    missing = cli("scan", str(snapshot), "--policies", str(POLICIES), "--baseline", str(tmp_path / "no.json"))
+    assert missing.code == 2 and "no.json:1:1: cannot read file" in missing.err
+
+
+# --- exit codes: --fail-on, waivers, baseline and evidence --------------------------------
+
+def _waivers(tmp_path: Path, *entries: tuple[str, str]) -> Path:
+    path = tmp_path / "waivers.yaml"
+    lines = ["waivers:"] + [f"  - {{policy: {p}, resource: '*', reason: r, owner: o, expires: '{e}'}}"
+                            for p, e in entries]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+#: (--fail-on, waivers (policy, expiry), baseline (None, "all" or one policy id), an unseen
+#: attribute on a second store, the exit code)
+Case = tuple[str, list[tuple[str, str]], str | None, bool, int]
+
+
+@pytest.mark.parametrize("case", [
+    ("info", [], None, False, 1),
+    ("critical", [], None, False, 0),                                    # both below the threshold
+    ("high", [], None, False, 1),                                        # G-HIGH fails
+    ("high", [("G-HIGH", "2999-01-01")], None, False, 0),                # G-LOW is below high
+    ("info", [("G-HIGH", "2999-01-01")], None, False, 1),                # G-LOW still fails
+    ("info", [("G-HIGH", "2999-01-01"), ("G-LOW", "2999-01-01")], None, False, 0),
+    ("high", [("G-HIGH", "2000-01-01")], None, False, 1),                # expired: gates again
+    ("info", [], "all", False, 0),                                       # nothing new
+    ("info", [], "G-LOW", False, 1),                                     # G-HIGH is new
+    ("high", [], "G-HIGH", False, 0),                                    # new G-LOW is below high
+    ("low", [], "G-HIGH", False, 1),                                     # … but not below low
+    ("info", [("G-HIGH", "2999-01-01")], "G-LOW", False, 0),             # new, but waived
+    ("info", [("G-HIGH", "2999-01-01"), ("G-LOW", "2999-01-01")], "all", True, 3),  # errors win
+    ("critical", [], None, True, 3),
+])
+def test_exit_codes_honour_fail_on_waivers_and_baselines(
+        cli: Cli, write_snapshot: Callable[..., Path], write_policy: Callable[..., Path],
+        tmp_path: Path, case: Case) -> None:
+    fail_on, waived, baseline, blind, code = case
+    for name, text in GATE_POLICIES.items():
+        folder = write_policy(text, name).parent
+    failing = write_snapshot([store("a")], name="a.json")
+    extra = ["--fail-on", fail_on]
+    if waived:
+        extra += ["--waivers", str(_waivers(tmp_path, *waived))]
+    if baseline is not None:
+        only = [] if baseline == "all" else ["--only", baseline]
+        extra += ["--baseline", str(baseline_of(cli, failing, tmp_path / "b.json", *only,
+                                                policies=folder))]
+    now = write_snapshot([store("a"), store("b", versioning=None)], name="now.json") if blind else failing
+    assert run(cli, now, *extra, policies=folder)[0] == code
+
+
+# --- the files that distribute the gate ---------------------------------------------------
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _scan_options() -> set[str]:
+    return set(_subcommands()["scan"]._option_string_actions)
+
+
+def test_the_action_is_a_composite_that_installs_scans_uploads_and_keeps_the_exit_code() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert {"name", "description", "inputs", "outputs", "runs"} <= set(action)
+    assert action["runs"]["using"] == "composite"
+    inputs = set(action["inputs"])
+    assert {"targets", "policies", "config", "waivers", "baseline", "fail-on", "sarif",
+            "python-version"} <= inputs
+    steps = action["runs"]["steps"]
+    text = (ROOT / "action.yml").read_text()
+    for used in set(re.findall(r"inputs\.([a-z-]+)", text)):
+        assert used in inputs, f"action.yml reads an undeclared input: {used}"
+    assert steps[0]["uses"].startswith("actions/setup-python@")
+    assert any('"$PHIGATE_SOURCE"' in s.get("run", "") and "github.action_path" in
+               s.get("env", {}).get("PHIGATE_SOURCE", "") for s in steps)
+    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert "always()" in upload["if"]
+    assert steps[-1]["run"].rstrip().endswith('exit "$PHIGATE_EXIT"')
+    scan = next(s for s in steps if s.get("id") == "scan")["run"]
+    options = set(re.findall(r"(--[a-z-]+)", scan))
+    assert options <= _scan_options(), options - _scan_options()
+    formats = set(re.findall(r'--format "([a-z]+)=', scan)) | {"text"}
+    assert formats == {"sarif", "json", "markdown", "text"} and formats <= set(names(REPORTERS))
+
+
+def test_the_action_scan_step_runs_and_reports_the_exit_code(
+        write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    script = next(s for s in action["runs"]["steps"] if s.get("id") == "scan")["run"]
+    phigate = tmp_path / "phigate"
+    phigate.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m phigate.cli "$@"\n')
+    phigate.chmod(0o755)
+    env = {**os.environ, "PHIGATE_BIN": str(phigate), "GITHUB_OUTPUT": str(tmp_path / "out"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+           "PHIGATE_TARGETS": str(write_snapshot([store("notes")])),
+           "PHIGATE_POLICIES": str(POLICIES), "PHIGATE_CONFIG": "", "PHIGATE_WAIVERS": "",
+           "PHIGATE_BASELINE": "", "PHIGATE_FAIL_ON": "info", "PHIGATE_SARIF": "gate.sarif",
+           "PHIGATE_REPORT": "gate.json", "PHIGATE_ARGS": "--only T-VERS*"}
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr  # the gate itself is the last step
+    outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
+    assert outputs == {"exit-code": "1", "sarif": "gate.sarif", "report": "gate.json"}
+    assert json.loads((tmp_path / "gate.sarif").read_text())["runs"]
+    assert [p["id"] for p in json.loads((tmp_path / "gate.json").read_text())["policies"]] == ["T-VERSIONING"]
+    assert (tmp_path / "summary.md").read_text().strip()
+
+
+def test_the_example_workflow_plans_then_uses_the_action() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/example-terraform-gate.yml").read_text())
+    assert True in workflow or "on" in workflow  # YAML 1.1 reads the key `on` as true
+    job = workflow["jobs"]["phigate"]
+    assert job["permissions"]["security-events"] == "write"
+    steps = job["steps"]
+    run = "\n".join(s.get("run", "") for s in steps)
+    assert "terraform init" in run and "terraform plan" in run and "terraform show -json" in run
+    terraform = next(s for s in steps if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
+    assert terraform["with"]["terraform_wrapper"] is False
+    gate = next(s for s in steps if s.get("uses") == "./")
+    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    assert set(gate["with"]) <= action_inputs and "targets" in gate["with"]
+
+
+def test_the_pre_commit_hooks_run_existing_commands() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    by_id = {hook["id"]: hook for hook in hooks}
+    assert set(by_id) == {"phigate-validate", "phigate-test"}
+    commands = set(_subcommands())
+    for hook in hooks:
+        assert {"id", "name", "entry", "language"} <= set(hook)
+        program, command = hook["entry"].split()
+        assert program == "phigate" and command in commands and hook["language"] == "python"
+    assert by_id["phigate-validate"]["entry"] == "phigate validate"
+    assert by_id["phigate-test"]["entry"] == "phigate test"
