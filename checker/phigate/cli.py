@@ -13,9 +13,9 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from phigate import __version__
+from phigate import __version__, terminal
 from phigate.api import KINDS, InputError, Provider
 from phigate.config import Config, load_config
 from phigate.frameworks import Framework, control_views, load_frameworks, select
@@ -230,7 +230,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     waiver_file: Path | None = args.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
     baseline = load_baseline(args.baseline) if args.baseline is not None else None
-    with _progress(args.quiet) as progress:
+    with terminal.progress(args.quiet) as progress:
         for provider in providers:
             watch = getattr(provider, "watch", None)
             if progress is not None and callable(watch):
@@ -241,7 +241,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         reporter = load(REPORTERS, name)()
         if file is None:
             if not (args.quiet and name == "text"):
-                reporter.render(result, sys.stdout, color=_color(sys.stdout))
+                reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
             with file.open("w", encoding="utf-8") as out:
                 reporter.render(result, out, color=False)
@@ -364,8 +364,8 @@ def _cmd_policies(args: argparse.Namespace) -> int:
         controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
         table.add_row(row["id"], row["severity"], ", ".join(row["kinds"] or row["types"]),
                       row["title"], controls)
-    Console(file=sys.stdout, force_terminal=_color(sys.stdout), width=None if _color(sys.stdout)
-            else 200).print(table)
+    color = terminal.use_color(sys.stdout)
+    Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK
 
 
@@ -418,44 +418,6 @@ def _cmd_test(args: argparse.Namespace) -> int:
         print(f"FAIL {result}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAIL if failed else EXIT_OK
-
-
-def _color(stream: IO[str]) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ
-
-
-class _Status:
-    """One status line: resources counted by the run, and what providers say meanwhile."""
-
-    def __init__(self, status: Any) -> None:
-        self._status = status
-
-    def __call__(self, resources: int) -> None:
-        self._status.update(f"collected {resources} resources…")
-
-    def say(self, text: str) -> None:
-        self._status.update(text)
-
-
-class _progress:
-    """A progress line on stderr while collecting, only on a terminal."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-        self._status: Any = None
-
-    def __enter__(self) -> _Status | None:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-
-        self._status = Console(file=sys.stderr).status("collecting…")
-        self._status.__enter__()
-        return _Status(self._status)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.__exit__(None, None, None)
 
 
 if __name__ == "__main__":  # pragma: no cover

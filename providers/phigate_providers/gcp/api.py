@@ -25,8 +25,8 @@ import google.auth
 from google.api_core import exceptions as api_exceptions
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import storage  # type: ignore[import-untyped]
-from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
+from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 
 from phigate.api import InputError
