@@ -11,7 +11,8 @@ import pytest
 
 from phigate.api import CollectionError, Resource, Unknown
 from phigate.config import Config, load_config
-from phigate.evaluate import Evaluator, InventoryIndex, explain
+from phigate.evaluate import Evaluator, InventoryIndex
+from phigate.explain import explain
 from phigate.load import load_policies
 from phigate.model import Finding, Status
 from phigate.problems import ProblemsError

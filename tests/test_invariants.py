@@ -72,9 +72,17 @@ def test_the_snapshot_schema_accepts_a_full_snapshot() -> None:
     assert list(validator.iter_errors(example))
 
 
+#: Drivers the engine may import inside a function, where one feature needs them: the history
+#: store's PostgreSQL backend imports psycopg only when a postgresql:// store is used.
+LAZY_IN_ENGINE = {("history/postgres.py", "psycopg")}
+
+
 def test_the_engine_never_imports_a_provider_or_a_cloud_sdk() -> None:
     for path in ENGINE.rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
+        in_functions = {id(node) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+                        for node in ast.walk(fn)}
+        relative = path.relative_to(ENGINE).as_posix()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 roots = {alias.name.split(".")[0] for alias in node.names}
@@ -82,7 +90,9 @@ def test_the_engine_never_imports_a_provider_or_a_cloud_sdk() -> None:
                 roots = {node.module.split(".")[0]}
             else:
                 continue
-            assert not roots & FORBIDDEN_IN_ENGINE, f"{path.name} imports {roots & FORBIDDEN_IN_ENGINE}"
+            if id(node) in in_functions:
+                roots = {r for r in roots if (relative, r) not in LAZY_IN_ENGINE}
+            assert not roots & FORBIDDEN_IN_ENGINE, f"{relative} imports {roots & FORBIDDEN_IN_ENGINE}"
 
 
 def test_modules_stay_small() -> None:

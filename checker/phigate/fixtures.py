@@ -15,7 +15,8 @@ from typing import Any
 
 from phigate.api import Record
 from phigate.config import Config, PolicySettings
-from phigate.evaluate import Evaluator, InventoryIndex, explain
+from phigate.evaluate import Evaluator, InventoryIndex
+from phigate.explain import explain
 from phigate.load import FIXTURE_SUFFIXES, load_policies
 from phigate.model import Policy
 from phigate.problems import Problem, ProblemsError, json_pointer

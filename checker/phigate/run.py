@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
-from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.api import CollectionError, InputError, Provider, Record, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.config import Config
-from phigate.evaluate import Evaluator, InventoryIndex, explain
+from phigate.evaluate import Evaluator, InventoryIndex
+from phigate.explain import explain
 from phigate.frameworks import ControlView, Framework, control_views
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
@@ -110,9 +113,9 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
          frameworks: Mapping[str, Framework] | None = None,
          waivers: WaiverFile | None = None,
          baseline: Baseline | None = None) -> RunResult:
-    """Collect from every provider and evaluate, then apply the waivers (judged against the
-    run's start date, UTC) and compare with the baseline. Provider input errors propagate
-    (exit 2)."""
+    """Collect from every provider and evaluate, then apply the waivers (judged against
+    today's date, UTC) and compare with the baseline. Provider input errors propagate
+    (exit 2). The run's times are ``SOURCE_DATE_EPOCH`` when it is set (see ``report_time``)."""
     evaluator = Evaluator(policies, config)
     index = InventoryIndex(evaluator.policies)
     needed = fields_needed(evaluator.policies)
@@ -122,7 +125,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
             restrict(needed)
     result = RunResult(policies=evaluator.policies,
                        scopes=[s for p in providers for s in p.scopes()],
-                       started=dt.datetime.now(dt.UTC), packs=pack_info(policies),
+                       started=report_time(), packs=pack_info(policies),
                        frameworks=frameworks or {})
     records = _counted(_chain(providers, result), result, progress)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
@@ -131,12 +134,36 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
+    # Providers that read in parallel yield their errors in any order; reports list them sorted.
+    result.collection_errors.sort(key=_error_key)
     if waivers is not None:
-        result.waivers = apply_waivers(result, waivers, result.started.date())
+        # The real date even when SOURCE_DATE_EPOCH is set: an old epoch must never bring an
+        # expired waiver back to life.
+        result.waivers = apply_waivers(result, waivers, dt.datetime.now(dt.UTC).date())
     if baseline is not None:
         result.baseline = compare(result, baseline)
-    result.finished = dt.datetime.now(dt.UTC)
+    result.finished = report_time()
     return result
+
+
+def report_time() -> dt.datetime:
+    """Now (UTC), or the instant ``SOURCE_DATE_EPOCH`` names when it is set: the reproducible
+    builds convention, so that two runs on the same evidence write byte-identical reports."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not epoch:
+        return dt.datetime.now(dt.UTC)
+    if re.fullmatch(r"[0-9]{1,12}", epoch):
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):  # past the year 9999
+            pass
+    raise InputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, "
+                     f"not {epoch[:40]!r}")
+
+
+def _error_key(error: CollectionError) -> tuple[str, ...]:
+    return (error.provider, error.scope, error.region or "", error.resource_id or "",
+            ",".join(error.kinds), ",".join(error.types), error.permission or "", error.message)
 
 
 def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]:
@@ -157,4 +184,4 @@ def _counted(records: Iterable[Record], result: RunResult,
         yield record
 
 
-__all__ = ["RunResult", "fields_needed", "scan"]
+__all__ = ["RunResult", "fields_needed", "report_time", "scan"]

@@ -1,0 +1,99 @@
+"""The history store contract, and opening one from ``--store PATH_OR_URL``.
+
+A store keeps audit runs: SQLite in a file by default, PostgreSQL when given a
+``postgresql://`` URL. A run is written in one transaction, so an audit killed before or while
+recording leaves the store as it was; concurrent audits are serialised by the store's write lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Protocol
+
+from phigate.api import InputError
+from phigate.history.records import RunRecord, RunSummary, StoredRun
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class StoreError(Exception):
+    """The store could not be read or written (the database said why; no secret in it)."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(f"{location}: {reason}")
+        self.location = location
+        self.reason = reason
+
+
+class HistoryStore(Protocol):
+    #: Where the store is, for messages (a URL without its password).
+    location: str
+
+    def migrate(self, upto: int | None = None) -> int:
+        """Apply the missing schema migrations (up to ``upto``); returns the schema version."""
+
+    def schema_version(self) -> int: ...
+
+    def record(self, run: RunRecord) -> int:
+        """Write the whole run in one transaction; returns its id."""
+
+    def runs(self, series: str | None = None, limit: int | None = None) -> list[RunSummary]:
+        """Recorded runs, newest first."""
+
+    def get(self, run_id: int) -> RunSummary:
+        """One run; an unknown id is an input error."""
+
+    def previous(self, run_id: int) -> RunSummary | None:
+        """The run of the same series recorded just before ``run_id``."""
+
+    def load(self, run_id: int) -> StoredRun:
+        """A run with its policies, findings and collection errors."""
+
+    def snapshot(self, run_id: int) -> bytes | None:
+        """The gzipped JSON Lines snapshot kept with the run, if it was kept."""
+
+    def prune(self, before: dt.datetime) -> int:
+        """Delete runs started before ``before``, except the latest run of each series (so the
+        next audit still has something to compare with); returns how many were deleted."""
+
+
+def open_store(location: str, *, create: bool) -> HistoryStore:
+    """Open (and bring up to date) the store at ``location``: a file path (SQLite; created
+    when ``create``) or a ``postgresql://`` URL. Problems are input errors (exit 2)."""
+    store: HistoryStore
+    if location.startswith(POSTGRES_SCHEMES):
+        from phigate.history.postgres import PostgresStore
+
+        store = PostgresStore(location)
+    elif location.startswith("sqlite://"):
+        store = _sqlite(Path(location.removeprefix("sqlite://")), create)
+    elif _URL.match(location):
+        scheme = location.split("://", 1)[0]
+        raise InputError(f"unsupported history store '{scheme}://…' (give a file path for SQLite "
+                         "or a postgresql:// URL)")
+    else:
+        store = _sqlite(Path(location), create)
+    try:
+        store.migrate()
+    except StoreError as exc:
+        raise InputError(f"cannot open history store {exc}") from None
+    return store
+
+
+def _sqlite(path: Path, create: bool) -> HistoryStore:
+    from phigate.history.sqlite import SqliteStore
+
+    if path.is_dir():
+        raise InputError(f"history store {path} is a folder; give a file path")
+    if not path.exists():
+        if not create:
+            raise InputError(f"no history store at {path} (an audit creates it)")
+        if not path.parent.is_dir():
+            raise InputError(f"cannot create history store {path}: no folder {path.parent}")
+    return SqliteStore(path)
+
+
+__all__ = ["HistoryStore", "StoreError", "open_store"]
