@@ -1,0 +1,294 @@
+"""RDS instances and clusters, EBS volumes, DynamoDB tables, KMS keys, EBS encryption by default and
+CloudTrail trails, as the AWS provider normalises them.
+
+An attribute the configuration leaves unset takes the provider's documented default
+(``storage_encrypted`` false, ``publicly_accessible`` false, ``enable_key_rotation`` false …); one
+known only after apply stays :class:`~phigate.api.Unknown`. A new EBS volume that leaves
+``encrypted`` unset is encrypted only if the account encrypts new volumes by default: known when
+the plan declares ``aws_ebs_encryption_by_default``, unknown otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from phigate.api import Resource
+from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
+from phigate_providers.terraform.context import Context
+from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
+from phigate_providers.terraform.plan import PlannedResource
+from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
+
+DATABASES = {"aws_db_instance": "aws.rds.db_instance", "aws_rds_cluster": "aws.rds.db_cluster"}
+VOLUME, TABLE, KEY, ALIAS = "aws_ebs_volume", "aws_dynamodb_table", "aws_kms_key", "aws_kms_alias"
+EBS_DEFAULT, EBS_DEFAULT_KEY = "aws_ebs_encryption_by_default", "aws_ebs_default_kms_key"
+TABLE_POLICY, TRAIL = "aws_dynamodb_resource_policy", "aws_cloudtrail"
+S3_OBJECT = "AWS::S3::Object"
+
+
+def _known_bool(found: Any, default: bool) -> Any:
+    """A boolean attribute: Unknown stays, unset takes the documented default."""
+    return default if found is None else found if is_unknown(found) else bool(found)
+
+
+def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
+              attributes: dict[str, Any], *joined: PlannedResource, tagged: bool = True) -> Resource | None:
+    rid = context.id_of(planned)
+    tags = context.tags(planned, ("tags_all", "tags")) if tagged else {}
+    if is_unknown(tags):
+        context.tags_unknown(planned, kind, rid, rtype)
+        return None
+    assert isinstance(tags, dict)
+    return Resource(id=rid, type=rtype, kind=kind, provider="aws", scope=context.plan.label,
+                    region=context.region(planned), name=planned.address, tags=tags,
+                    attributes=attributes, raw=context.raw(planned, *joined))
+
+
+def databases(context: Context, keys: KeyBook) -> None:
+    for tf_type, rtype in DATABASES.items():
+        for planned in context.plan.by_type.get(tf_type, ()):
+            encrypted = _known_bool(value(planned, ("storage_encrypted",)), False)
+            choice = keys.choose(planned, ("kms_key_id",)) if encrypted is not False else DEFAULT
+            public = _known_bool(value(planned, ("publicly_accessible",)), False)
+            attributes: dict[str, Any] = {
+                "engine": value(planned, ("engine",)),
+                "encryption": encryption(encrypted, "aws:kms", choice),
+                "public_access": {"blocked": public if is_unknown(public) else not public,
+                                  "grants": public if is_unknown(public) else
+                                  (["PubliclyAccessible"] if public else [])},
+                "deletion_protection": _known_bool(value(planned, ("deletion_protection",)), False),
+            }
+            retention = value(planned, ("backup_retention_period",))
+            if isinstance(retention, int) or is_unknown(retention):
+                attributes["backup_retention_days"] = retention
+            _add_store(context, planned, rtype, "database", attributes)
+
+
+def _add_store(context: Context, planned: PlannedResource, rtype: str, kind: str,
+               attributes: dict[str, Any], *joined: PlannedResource) -> Resource | None:
+    resource = _resource(context, planned, rtype, kind, attributes, *joined)
+    if resource is not None:
+        key = attributes.get("encryption", {}).get("key")
+        context.add(resource, (planned, *joined), [key] if isinstance(key, str) else [])
+    return resource
+
+
+@dataclass(frozen=True)
+class VolumeDefaults:
+    """Per region, what the plan declares for new volumes: encryption by default, default key."""
+
+    encrypt: Mapping[str | None, Any]
+    key: Mapping[str | None, PlannedResource]
+
+
+def volume_defaults(context: Context) -> VolumeDefaults:
+    encrypt = {context.region(r): _known_bool(value(r, ("enabled",)), True)
+               for r in context.plan.by_type.get(EBS_DEFAULT, ())}
+    key = {context.region(r): r for r in context.plan.by_type.get(EBS_DEFAULT_KEY, ())}
+    return VolumeDefaults(encrypt, key)
+
+
+def volumes(context: Context, keys: KeyBook, defaults: VolumeDefaults) -> None:
+    for planned in context.plan.by_type.get(VOLUME, ()):
+        region = context.region(planned)
+        encrypted = value(planned, ("encrypted",))
+        if is_unknown(encrypted) and defaults.encrypt.get(region) is True:
+            encrypted = True  # left unset, and the plan turns default encryption on
+        encrypted = _known_bool(encrypted, False)
+        choice = DEFAULT
+        if encrypted is not False:
+            choice = keys.choose(planned, ("kms_key_id",))
+            default_key = defaults.key.get(region)
+            if choice == DEFAULT and default_key is not None:
+                choice = keys.choose(default_key, ("key_arn",))
+        attributes: dict[str, Any] = {"encryption": encryption(encrypted, "aws:kms", choice)}
+        size = value(planned, ("size",))
+        if isinstance(size, int) or is_unknown(size):
+            attributes["size_gb"] = size
+        _add_store(context, planned, "aws.ec2.volume", "volume", attributes)
+
+
+def tables(context: Context, keys: KeyBook) -> list[tuple[Resource, Any, Any]]:
+    """Each table with its resource policy (None: none; Unknown: known after apply) and the ARN
+    read access is checked against."""
+    policies = _table_policies(context)
+    found = []
+    for planned in context.plan.by_type.get(TABLE, ()):
+        sse = value(planned, ("server_side_encryption",))
+        enabled = value(planned, ("server_side_encryption", 0, "enabled"))
+        if is_unknown(sse) or is_unknown(enabled):
+            unknown = sse if is_unknown(sse) else enabled
+            enc: dict[str, Any] = {"at_rest": True, "algorithm": unknown, "key": None,
+                                   "key_manager": unknown}
+        elif enabled is True:
+            choice = keys.choose(planned, ("server_side_encryption", 0, "kms_key_arn"))
+            enc = encryption(True, "aws:kms", choice)
+        else:  # no customer choice: an AWS-owned key, always on
+            enc = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
+        policy, policy_source = policies.get(planned.address, (None, None))
+        if is_unknown(policy):
+            grants: Any = policy
+        else:
+            grants = list(public_grants(policy))
+        blocked = grants if is_unknown(grants) else not grants
+        attributes = {"encryption": enc, "public_access": {"blocked": blocked, "grants": grants},
+                      "schema": None}
+        joined = (policy_source,) if policy_source is not None else ()
+        resource = _add_store(context, planned, "aws.dynamodb.table", "table", attributes, *joined)
+        if resource is not None:
+            found.append((resource, policy, _table_arn(context, planned)))
+    return found
+
+
+def _table_arn(context: Context, planned: PlannedResource) -> Any:
+    arn = value(planned, ("arn",))
+    if isinstance(arn, str) and arn:
+        return arn
+    name = value(planned, ("name",))
+    if not isinstance(name, str):
+        return after_apply(f"{planned.address}: table name")
+    # The account is not in the plan: any account's table of that name (errs towards access).
+    return f"arn:aws:dynamodb:{context.region(planned) or '*'}:*:table/{name}"
+
+
+def _table_policies(context: Context) -> dict[str, tuple[Any, PlannedResource]]:
+    found: dict[str, tuple[Any, PlannedResource]] = {}
+    plan = context.plan
+    for planned in plan.by_type.get(TABLE_POLICY, ()):
+        traced = trace(plan, planned, expression(planned, ("resource_arn",)), frozenset({TABLE}))
+        if traced.resource is None:
+            continue
+        text = value(planned, ("policy",))
+        document: Any = text
+        if isinstance(text, str):
+            try:
+                document = parse_policy(text, name=planned.address)
+            except PolicySyntaxError as exc:
+                document = after_apply(f"{planned.address}: policy does not parse ({exc})")
+        found[traced.resource.address] = (document, planned)
+    return found
+
+
+def kms_keys(context: Context, keys: KeyBook) -> None:
+    aliases: dict[str, list[PlannedResource]] = {}
+    for alias in context.plan.by_type.get(ALIAS, ()):
+        target = keys.alias_target(alias)
+        if target is not None:
+            aliases.setdefault(target.address, []).append(alias)
+    for planned in context.plan.by_type.get(KEY, ()):
+        spec = value(planned, ("customer_master_key_spec",))
+        spec = "SYMMETRIC_DEFAULT" if spec is None else spec
+        usage = value(planned, ("key_usage",))
+        usage = "ENCRYPT_DECRYPT" if usage is None else usage
+        enabled = _known_bool(value(planned, ("is_enabled",)), True)
+        symmetric: Any = next((v for v in (spec, usage) if is_unknown(v)), None)
+        if symmetric is None:
+            symmetric = spec == "SYMMETRIC_DEFAULT" and usage == "ENCRYPT_DECRYPT"
+        names = [value(a, ("name",)) for a in aliases.get(planned.address, [])]
+        attributes: dict[str, Any] = {
+            "manager": "customer",
+            "state": enabled if is_unknown(enabled) else ("Enabled" if enabled else "Disabled"),
+            "spec": spec,
+            "symmetric": symmetric,
+            "rotation_enabled": _known_bool(value(planned, ("enable_key_rotation",)), False),
+        }
+        if all(isinstance(n, str) for n in names):
+            attributes["aliases"] = sorted(names)
+        joined = aliases.get(planned.address, [])
+        resource = _resource(context, planned, "aws.kms.key", "key", attributes, *joined)
+        if resource is not None:
+            context.add(resource, (planned, *joined))
+
+
+def region_settings(context: Context) -> None:
+    for planned in context.plan.by_type.get(EBS_DEFAULT, ()):
+        attributes = {"ebs_encryption_by_default": _known_bool(value(planned, ("enabled",)), True)}
+        resource = _resource(context, planned, "aws.ec2.region_settings", "region_settings", attributes,
+                             tagged=False)
+        if resource is not None:
+            context.add(resource, (planned,))
+
+
+@dataclass(frozen=True)
+class Trail:
+    address: str
+    multi_region: Any
+    logging: Any
+    region: str | None
+    s3_read_scopes: tuple[str, ...]  # "" every bucket, else "bucket" or "bucket/prefix"
+
+
+def trails(context: Context) -> list[Trail]:
+    found = []
+    for planned in context.plan.by_type.get(TRAIL, ()):
+        found.append(Trail(planned.address,
+                           _known_bool(value(planned, ("is_multi_region_trail",)), False),
+                           _known_bool(value(planned, ("enable_logging",)), True),
+                           context.region(planned), tuple(_read_scopes(planned))))
+    return found
+
+
+def _read_scopes(planned: PlannedResource) -> Iterable[str]:
+    for selector in planned.values.get("event_selector") or ():
+        if not isinstance(selector, Mapping) or selector.get("read_write_type", "All") == "WriteOnly":
+            continue
+        for resource in selector.get("data_resource") or ():
+            if isinstance(resource, Mapping) and resource.get("type") == S3_OBJECT:
+                yield from (_scope(v) for v in resource.get("values") or () if isinstance(v, str))
+    for selector in planned.values.get("advanced_event_selector") or ():
+        fields = {f.get("field"): f for f in (selector or {}).get("field_selector") or ()
+                  if isinstance(f, Mapping)}
+        if fields.get("eventCategory", {}).get("equals") != ["Data"]:
+            continue
+        if S3_OBJECT not in (fields.get("resources.type", {}).get("equals") or ()):
+            continue
+        if fields.get("readOnly", {}).get("equals") == ["false"]:
+            continue
+        arns = fields.get("resources.ARN", {})
+        listed = arns.get("starts_with") or arns.get("equals")
+        if listed:
+            yield from (_scope(v) for v in listed if isinstance(v, str))
+        else:
+            yield ""
+
+
+def _scope(arn: str) -> str:
+    return arn.split(":::", 1)[1] if ":::" in arn else ""
+
+
+def covers(found: list[Trail], bucket: str, region: str | None) -> bool:
+    """A logging trail of the plan records object reads for all of ``bucket``."""
+    for trail in found:
+        if trail.logging is not True or not (trail.multi_region is True or trail.region == region):
+            continue
+        if any(scope == "" or scope.rstrip("/") == bucket for scope in trail.s3_read_scopes):
+            return True
+    return False
+
+
+def account(context: Context, found: list[Trail]) -> None:
+    """The account's audit trail, when the plan declares trails (else it is not this plan's)."""
+    if not found:
+        return
+    sources = [context.plan.by_address[t.address] for t in found]
+    multi = [t for t in found if t.multi_region is True and t.logging is True]
+    undecided = [t for t in found if is_unknown(t.multi_region) or is_unknown(t.logging)]
+    access: Any = True if multi else (next(iter(
+        v for t in undecided for v in (t.multi_region, t.logging) if is_unknown(v))) if undecided else False)
+    attributes = {
+        "audit_trail": {"multi_region": access, "trails": sorted(t.address for t in found)},
+        "logging": {"access_logs": access,
+                    "data_events": any(t in multi and "" in t.s3_read_scopes for t in found)},
+    }
+    first = sources[0]
+    resource = Resource(id=f"{context.plan.label}#aws-account", type="aws.account", kind="account",
+                        provider="aws", scope=context.plan.label, region=None,
+                        name=", ".join(t.address for t in found), attributes=attributes,
+                        raw=context.raw(first, *sources[1:]))
+    context.add(resource, sources)
+
+
+__all__ = ["DATABASES", "Trail", "VolumeDefaults", "account", "covers", "databases", "kms_keys",
+           "region_settings", "tables", "trails", "volume_defaults", "volumes"]

@@ -1,0 +1,130 @@
+"""What every mapping of one plan shares: resource ids, tags, regions, and what it produced.
+
+Ids follow the live providers wherever the plan knows the real-world id (an S3 bucket is
+``arn:aws:s3:::NAME``, a GCS bucket ``gs://NAME``, a key, role or database its ARN), so that one
+policy parameter (a break-glass role ARN, an allowed member) means the same on the plan and on
+the live estate. A resource whose real-world id is known only after apply is identified by its
+Terraform address. Every resource carries its address as ``name`` (what reports show), so
+findings can be traced back to the plan whatever the id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate.api import CollectionError, Resource, Unknown
+from phigate_providers.terraform.plan import Plan, PlannedResource
+from phigate_providers.terraform.values import after_apply, is_unknown, trace, value
+
+PROVIDER = "terraform"
+#: The cloud each Terraform provider's resources live in: the ``provider`` of the resources,
+#: as the live providers name it (so provider-scoped frameworks judge plan resources too).
+CLOUDS = {"aws": "aws", "google": "gcp"}
+
+
+def cloud_of(resource_type: str) -> str:
+    return CLOUDS.get(resource_type.split("_", 1)[0], resource_type.split("_", 1)[0])
+
+
+@dataclass(slots=True)
+class Built:
+    """A normalised resource and the planned resources it was built from (its address first)."""
+
+    resource: Resource
+    sources: tuple[str, ...]
+    #: Ids of the resources its verdicts depend on (its key, the stores it reads …).
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass
+class Context:
+    """One plan being mapped: ids by address, what was produced, what could not be seen."""
+
+    plan: Plan
+    locations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    built: list[Built] = field(default_factory=list)
+    errors: list[CollectionError] = field(default_factory=list)
+    #: Stub resources for things the plan names but does not manage (a key given by ARN).
+    stubs: dict[str, Built] = field(default_factory=dict)
+
+    def id_of(self, resource: PlannedResource) -> str:
+        return self.ids.get(resource.address, resource.address)
+
+    def assign_ids(self, candidates: Iterable[tuple[PlannedResource, str | None]]) -> None:
+        """Real-world ids where known and unique in the plan; the address otherwise."""
+        wanted = [(r, rid) for r, rid in candidates if rid]
+        seen: dict[str, int] = {}
+        for _, rid in wanted:
+            seen[rid] = seen.get(rid, 0) + 1
+        for resource, rid in wanted:
+            if rid is not None and seen[rid] == 1:
+                self.ids[resource.address] = rid
+
+    def raw(self, resource: PlannedResource, *others: PlannedResource) -> dict[str, Any]:
+        """What reports and raw-reading policies may use: addresses, types and actions, never
+        values (planned values hold secrets such as database passwords in clear)."""
+        raw: dict[str, Any] = {"address": resource.address, "terraform_type": resource.type,
+                               "actions": list(resource.actions), "module": resource.module or None}
+        if others:
+            raw["joined"] = [{"address": o.address, "terraform_type": o.type, "actions": list(o.actions)}
+                             for o in others]
+        location = self.locations.get(resource.address)
+        if location is not None:
+            raw["location"] = dict(location)
+        return raw
+
+    def region(self, resource: PlannedResource) -> str | None:
+        """The resource's own region when it reports one, else its provider configuration's."""
+        own = resource.values.get("region")
+        if isinstance(own, str) and own:
+            return own
+        key = resource.provider_key or resource.type.split("_", 1)[0]
+        configs = self.plan.provider_configs
+        config = configs.get(key) or configs.get(key.rsplit(":", 1)[-1]) or {}
+        expr = (config.get("expressions") or {}).get("region") if isinstance(config, Mapping) else None
+        if not isinstance(expr, Mapping):
+            return None
+        target = trace(self.plan, resource, expr)
+        return target.constant if target.has_constant and isinstance(target.constant, str) else None
+
+    def tags(self, resource: PlannedResource, names: tuple[str, ...]) -> dict[str, str] | Unknown:
+        """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` holds the
+        provider's default tags too); Unknown when that one, or a value in it, is known only
+        after apply."""
+        for name in names:
+            found = value(resource, (name,))
+            if is_unknown(found) or _has_unknown(resource.unknown, name):
+                return after_apply(f"{resource.address}.{name}")
+            if isinstance(found, Mapping):
+                return {str(k): str(v) for k, v in found.items() if v is not None}
+        return {}
+
+    def tags_unknown(self, resource: PlannedResource, kind: str, rid: str, what: str) -> None:
+        """A resource whose tags are known only after apply cannot be classified: it is not
+        yielded (a guessed class would decide class-dependent policies wrongly), only an error."""
+        self.errors.append(CollectionError(
+            provider=PROVIDER, scope=self.plan.label, kinds=(kind,), types=(what,), resource_id=rid,
+            message=f"{resource.address}: tags known only after apply, its data class cannot be told"))
+
+    def error(self, resource: PlannedResource, rid: str, kind: str, rtype: str, message: str) -> None:
+        self.errors.append(CollectionError(provider=PROVIDER, scope=self.plan.label, kinds=(kind,),
+                                           types=(rtype,), resource_id=rid,
+                                           message=f"{resource.address}: {message}"))
+
+    def add(self, resource: Resource, sources: Iterable[PlannedResource],
+            depends_on: Iterable[str] = ()) -> None:
+        self.built.append(Built(resource, tuple(s.address for s in sources), tuple(depends_on)))
+
+
+def _has_unknown(unknown: Any, name: str) -> bool:
+    """``after_unknown`` flags the attribute or something inside it."""
+    if not isinstance(unknown, dict):
+        return False
+    found = unknown.get(name)
+    return found is True or (isinstance(found, dict) and any(v is True for v in found.values()))
+
+
+__all__ = ["CLOUDS", "PROVIDER", "Built", "Context", "cloud_of"]

@@ -1,0 +1,212 @@
+"""Google Cloud Storage buckets and their IAM resources, in the gcp provider's normalised shape.
+
+A bucket is ``gs://NAME``; its IAM resources of the plan (``google_storage_bucket_iam_member``,
+``…_binding``, ``…_policy``) become one ``access_policy`` ``gs://NAME/iam-policy``, and each
+member a ``principal`` with the buckets it can read (:mod:`phigate_providers.gcp.access`, the same
+role table). ``public_access_prevention`` left unset is ``inherited`` once applied (Google's
+default), so not enforced; a default key named by the bucket is a customer-managed key (CMEK).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from phigate.api import Resource, Unknown
+from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
+from phigate_providers.terraform.context import Context
+from phigate_providers.terraform.keys import gcs_key_stub
+from phigate_providers.terraform.plan import PlannedResource
+from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
+
+BUCKET = "google_storage_bucket"
+TYPE = "gcp.storage.bucket"
+POLICY_TYPE = "gcp.storage.bucket_iam_policy"
+IAM_TYPES = ("google_storage_bucket_iam_member", "google_storage_bucket_iam_binding",
+             "google_storage_bucket_iam_policy")
+DAY = 86_400
+
+
+def _known_bool(found: Any, default: bool) -> Any:
+    return default if found is None else found if is_unknown(found) else bool(found)
+
+
+def collect(context: Context) -> None:
+    plan = context.plan
+    buckets = plan.by_type.get(BUCKET, ())
+    by_name = {value(b, ("name",)): b for b in buckets if isinstance(value(b, ("name",)), str)}
+    iam: dict[str, list[PlannedResource]] = {}
+    for tf_type in IAM_TYPES:
+        for planned in plan.by_type.get(tf_type, ()):
+            traced = trace(plan, planned, expression(planned, ("bucket",)), frozenset({BUCKET}))
+            target = traced.resource
+            if target is None:
+                literal = traced.constant if traced.has_constant else value(planned, ("bucket",))
+                if isinstance(literal, str):
+                    target = by_name.get(literal.removeprefix("b/"))
+            if target is not None:
+                iam.setdefault(target.address, []).append(planned)
+    principals = Principals(RoleBook({}))
+    unknown_members: list[str] = []
+    for bucket in buckets:
+        parts = iam.get(bucket.address, [])
+        bindings = _bindings(parts)
+        resource = _bucket(context, bucket, bindings, parts)
+        if resource is None or not parts:
+            continue
+        if isinstance(bindings, Unknown):
+            unknown_members.append(f"{bucket.address}: {bindings.reason}")
+            continue
+        project = resource.scope
+        principals.add(project, resource.id, bindings)
+        _policy(context, resource, bindings, parts)
+    for record in principals.records():
+        if isinstance(record, Resource):
+            attributes = dict(record.attributes)
+            if unknown_members:
+                unknown = Unknown("; ".join(unknown_members))
+                attributes.update(can_read=unknown, can_read_via_wildcard=unknown)
+            resource = Resource(id=record.id, type=record.type, kind=record.kind, provider=record.provider,
+                                scope=context.plan.label, region=None, name=record.name,
+                                attributes=attributes, raw={"members_of": "plan IAM resources"})
+            sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
+            context.add(resource, sources, list(attributes.get("can_read") or ())
+                        if isinstance(attributes.get("can_read"), list) else [])
+        else:
+            context.errors.append(record)
+
+
+def _members(planned: PlannedResource) -> list[str]:
+    member = value(planned, ("member",))
+    if isinstance(member, str):
+        return [member]
+    members = value(planned, ("members",))
+    if isinstance(members, list):
+        return [m for m in members if isinstance(m, str)]
+    data = value(planned, ("policy_data",))
+    if isinstance(data, str):
+        try:
+            return [m for b in json.loads(data).get("bindings") or () for m in b.get("members") or ()]
+        except (ValueError, AttributeError):
+            return []
+    return []
+
+
+def _bindings(parts: list[PlannedResource]) -> list[Binding] | Unknown:
+    """The role bindings the plan's IAM resources give a bucket."""
+    found: list[Binding] = []
+    for planned in parts:
+        if planned.type == "google_storage_bucket_iam_policy":
+            data = value(planned, ("policy_data",))
+            if not isinstance(data, str):
+                return data if is_unknown(data) else after_apply(f"{planned.address}.policy_data")
+            try:
+                document = json.loads(data)
+            except ValueError:
+                return Unknown(f"{planned.address}: policy_data is not JSON")
+            found += [Binding.from_api(b) for b in document.get("bindings") or () if isinstance(b, Mapping)]
+            continue
+        role = value(planned, ("role",))
+        if planned.type.endswith("_member"):
+            members: Any = [value(planned, ("member",))]
+        else:
+            members = value(planned, ("members",))
+        condition = value(planned, ("condition",))
+        for found_value in (role, members, condition):
+            if is_unknown(found_value):
+                return found_value
+        if not isinstance(members, list) or any(not isinstance(m, str) for m in members):
+            return after_apply(f"{planned.address}: members")
+        title = None
+        if isinstance(condition, list) and condition and isinstance(condition[0], Mapping):
+            title = str(condition[0].get("title") or condition[0].get("expression") or "untitled condition")
+        found.append(Binding(role=str(role), members=tuple(sorted(set(members))), condition=title))
+    return found
+
+
+def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] | Unknown,
+            parts: list[PlannedResource]) -> Resource | None:
+    rid = context.id_of(bucket)
+    tags = context.tags(bucket, ("effective_labels", "labels"))
+    if is_unknown(tags):
+        context.tags_unknown(bucket, "object_store", rid, TYPE)
+        return None
+    assert isinstance(tags, dict)
+    tags = {k: v for k, v in tags.items() if k != "goog-terraform-provisioned"}
+    prevention = value(bucket, ("public_access_prevention",))
+    if is_unknown(prevention) and not configured(bucket, ("public_access_prevention",)):
+        prevention = "inherited"  # left unset: Google's default once applied
+    grants: Any = bindings if isinstance(bindings, Unknown) else public_members(bindings)
+    attributes: dict[str, Any] = {
+        "encryption": _encryption(context, bucket),
+        "public_access": {"blocked": prevention if is_unknown(prevention) else prevention == "enforced",
+                          "grants": grants},
+        "acls_disabled": _known_bool(value(bucket, ("uniform_bucket_level_access",)), False),
+        # Cloud Storage answers HTTPS only on its JSON API, as the gcp provider reports.
+        "secure_transport_required": True,
+        "versioning": _known_bool(value(bucket, ("versioning", 0, "enabled")), False),
+        "retention": _retention(bucket),
+        "logging": {"access_logs": _access_logs(bucket), "data_events": False},
+    }
+    soft = value(bucket, ("soft_delete_policy", 0, "retention_duration_seconds"))
+    if is_unknown(soft):
+        attributes["soft_delete_days"] = soft
+    elif isinstance(soft, int):
+        attributes["soft_delete_days"] = soft // DAY
+    location = value(bucket, ("location",))
+    resource = Resource(id=rid, type=TYPE, kind="object_store", provider="gcp", scope=context.plan.label,
+                        region=location.lower() if isinstance(location, str) else None,
+                        name=bucket.address, tags=tags, attributes=attributes,
+                        raw=context.raw(bucket, *parts))
+    key = attributes["encryption"].get("key")
+    context.add(resource, (bucket, *parts), [key] if isinstance(key, str) else [])
+    return resource
+
+
+def _encryption(context: Context, bucket: PlannedResource) -> dict[str, Any]:
+    blocks = value(bucket, ("encryption",))
+    key = value(bucket, ("encryption", 0, "default_kms_key_name"))
+    if is_unknown(blocks) or is_unknown(key):
+        unknown = blocks if is_unknown(blocks) else key
+        return {"at_rest": True, "algorithm": "cmek", "key": unknown, "key_manager": "customer"}
+    if isinstance(key, str) and key:
+        gcs_key_stub(context, key, bucket)
+        return {"at_rest": True, "algorithm": "cmek", "key": key, "key_manager": "customer"}
+    return {"at_rest": True, "algorithm": "google-managed", "key": None, "key_manager": "provider"}
+
+
+def _retention(bucket: PlannedResource) -> Any:
+    seconds = value(bucket, ("retention_policy", 0, "retention_period"))
+    if is_unknown(seconds):
+        return {"enabled": seconds}
+    if not isinstance(seconds, int) or seconds <= 0:
+        return {"enabled": False, "locked": False, "days": None}
+    locked = value(bucket, ("retention_policy", 0, "is_locked"))
+    return {"enabled": True, "locked": locked if is_unknown(locked) else locked is True,
+            "days": seconds // DAY}
+
+
+def _access_logs(bucket: PlannedResource) -> Any:
+    target = value(bucket, ("logging", 0, "log_bucket"))
+    return target if is_unknown(target) else bool(target)
+
+
+def _policy(context: Context, bucket: Resource, bindings: list[Binding],
+            parts: list[PlannedResource]) -> None:
+    attributes = {
+        "attached_to": sorted({m for b in bindings for m in b.members}),
+        "full_admin": False,  # a bucket policy grants on one bucket, never every action everywhere
+        "target": bucket.id,
+        "statements": [{"effect": "Allow", "actions": [b.role], "resources": [bucket.id],
+                        "conditional": b.condition is not None} for b in bindings],
+        "bindings": [{"role": b.role, "members": list(b.members), "conditional": b.condition is not None}
+                     for b in bindings],
+    }
+    resource = Resource(id=f"{bucket.id}/iam-policy", type=POLICY_TYPE, kind="access_policy", provider="gcp",
+                        scope=bucket.scope, region=bucket.region, name=", ".join(p.address for p in parts),
+                        attributes=attributes, raw=context.raw(parts[0], *parts[1:]))
+    context.add(resource, parts, [bucket.id])
+
+
+__all__ = ["BUCKET", "IAM_TYPES", "collect"]

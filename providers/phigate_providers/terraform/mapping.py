@@ -1,0 +1,147 @@
+"""One plan → normalised resources: ids first, then each family of resources, then the selection.
+
+With ``changed_only``, a normalised resource is kept when a planned resource it is built from is
+created, updated or replaced (a bucket whose public access block changes has changed), together
+with the unchanged resources its verdicts depend on, so that those verdicts are the same as on
+the whole plan: the keys changed stores use and every store sharing them, the stores a changed
+principal reads, the principals reading a changed store. Those neighbours are evaluated too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate.api import CollectionError, Unknown
+from phigate_providers.terraform import aws_stores, gcs, iam, s3
+from phigate_providers.terraform.context import Built, Context
+from phigate_providers.terraform.keys import KeyBook
+from phigate_providers.terraform.plan import Plan, PlannedResource
+from phigate_providers.terraform.values import value
+
+#: Planned resource types this provider maps (some only as part of another resource).
+SUPPORTED = frozenset({
+    s3.BUCKET, *s3.SETTINGS.values(), s3.ACCOUNT_BLOCK,
+    *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
+    aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
+    "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
+    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES,
+})
+#: Where the real-world id of a resource comes from, when the plan knows it.
+ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
+                       "aws_iam_policy", *iam.PRINCIPALS})
+
+
+@dataclass
+class Mapped:
+    """What one plan yields, and what it does not evaluate."""
+
+    built: list[Built]
+    errors: list[CollectionError]
+    unsupported: dict[str, list[str]] = field(default_factory=dict)  # type -> addresses
+    unjoined: list[str] = field(default_factory=list)  # settings of buckets the plan does not hold
+    regions: tuple[str, ...] = ()
+
+    def notices(self, label: str) -> list[str]:
+        found = []
+        if self.unsupported:
+            listed = ", ".join(f"{t} ({len(a)})" for t, a in sorted(self.unsupported.items()))
+            count = sum(len(a) for a in self.unsupported.values())
+            found.append(f"{label}: {count} planned resource(s) of types phigate does not map, not "
+                         f"evaluated: {listed}")
+        if self.unjoined:
+            found.append(f"{label}: {len(self.unjoined)} bucket setting(s) for buckets outside the plan, "
+                         f"not evaluated: {', '.join(sorted(self.unjoined))}")
+        return found
+
+
+def real_id(resource: PlannedResource) -> str | None:
+    if resource.type == s3.BUCKET:
+        name = value(resource, ("bucket",))
+        return f"arn:aws:s3:::{name}" if isinstance(name, str) and name else _arn(resource)
+    if resource.type == gcs.BUCKET:
+        name = value(resource, ("name",))
+        return f"gs://{name}" if isinstance(name, str) and name else None
+    return _arn(resource) if resource.type in ARN_TYPES else None
+
+
+def _arn(resource: PlannedResource) -> str | None:
+    found = resource.values.get("arn")
+    return found if isinstance(found, str) and found.startswith("arn:") else None
+
+
+def map_plan(plan: Plan, *, changed_only: bool = False,
+             locations: Mapping[str, Mapping[str, Any]] | None = None) -> Mapped:
+    context = Context(plan, locations or {})
+    context.assign_ids((r, real_id(r)) for r in plan.resources)
+    keys = KeyBook(context)
+    trails = aws_stores.trails(context)
+    account_flags = s3.account_block(context)
+    units, orphans = s3.join(context)
+    facts: list[iam.StoreFacts] = []
+    for unit in units:
+        found = s3.normalise(context, keys, unit, account_flags=account_flags,
+                             data_events=_coverage(trails, context.region(unit.bucket)))
+        if found is None:
+            continue
+        key = found.resource.attributes.get("encryption", {}).get("key")
+        context.add(found.resource, (unit.bucket, *unit.parts()), [key] if isinstance(key, str) else [])
+        policy = found.policy if found.policy_known else Unknown("bucket policy not known")
+        content = f"arn:aws:s3:::{unit.name}/*" if isinstance(unit.name, str) else unit.name
+        facts.append(iam.StoreFacts(found.resource.id, content, iam.S3_READ, policy, unit.bucket.address))
+    aws_stores.databases(context, keys)
+    aws_stores.volumes(context, keys, aws_stores.volume_defaults(context))
+    for table, policy, arn in aws_stores.tables(context, keys):
+        facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
+    aws_stores.kms_keys(context, keys)
+    aws_stores.region_settings(context)
+    aws_stores.account(context, trails)
+    iam.collect(context, facts)
+    gcs.collect(context)
+    built = context.built + list(context.stubs.values())
+    errors = context.errors
+    if changed_only:
+        built, errors = _changed(plan, built, errors)
+    unsupported: dict[str, list[str]] = {}
+    for resource in plan.resources:
+        if resource.type not in SUPPORTED and (not changed_only or resource.changing):
+            unsupported.setdefault(resource.type, []).append(resource.address)
+    regions = tuple(sorted({b.resource.region for b in built if b.resource.region}))
+    return Mapped(built, errors, unsupported, [o.address for o in orphans], regions)
+
+
+def _coverage(trails: list[aws_stores.Trail], region: str | None) -> Callable[[str], bool]:
+    """Whether a trail of the plan records object reads of a bucket (of ``region``)."""
+    return lambda name: aws_stores.covers(trails, name, region)
+
+
+def _changed(plan: Plan, built: list[Built], errors: list[CollectionError]
+             ) -> tuple[list[Built], list[CollectionError]]:
+    by_id = {b.resource.id: b for b in built}
+    dependents: dict[str, list[Built]] = {}
+    for item in built:
+        for rid in item.depends_on:
+            dependents.setdefault(rid, []).append(item)
+    changing = {r.address for r in plan.resources if r.changing}
+    changed = [b for b in built if changing.intersection(b.sources)]
+    keep: dict[str, Built] = {b.resource.id: b for b in changed}
+
+    def include(items: Iterable[Built]) -> None:
+        for item in items:
+            keep.setdefault(item.resource.id, item)
+
+    for item in changed:
+        include(dependents.get(item.resource.id, ()))           # who reads it, what uses it
+        for rid in item.depends_on:                               # its key, what it reads
+            if rid in by_id:
+                include([by_id[rid]])
+                include(dependents.get(rid, ()))                  # every store sharing that key
+    addresses = {a for b in keep.values() for a in b.sources}
+    ids = {r.id for r in (b.resource for b in keep.values())}
+    kept_errors = [e for e in errors if e.resource_id is None or e.resource_id in ids
+                   or e.resource_id in changing or e.resource_id in addresses]
+    return [b for b in built if b.resource.id in keep], kept_errors
+
+
+__all__ = ["SUPPORTED", "Mapped", "map_plan", "real_id"]

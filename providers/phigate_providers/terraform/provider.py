@@ -1,0 +1,148 @@
+"""The terraform provider: a plan (``terraform show -json PLANFILE``) judged as it will be after apply.
+
+A positional TARGET is a plan when its content says so: a JSON object with ``format_version`` and
+``planned_values`` or ``resource_changes`` (a phigate snapshot never has those). Nothing is called
+and nothing but the plan (and, with ``--tf-dir``, the ``.tf`` files) is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+
+from phigate.api import InputError, Record, Scope
+from phigate_providers.terraform.mapping import Mapped, map_plan
+from phigate_providers.terraform.plan import Plan, load_document
+
+HEAD_BYTES = 64 * 1024
+CHUNK = 1024 * 1024
+MAX_PLAN_BYTES = 512 * 1024 * 1024
+SETTINGS = frozenset({"tf_dir", "changed_only"})
+_PLAN_KEYS = (b'"planned_values"', b'"resource_changes"')
+
+
+def _looks_like_plan(path: Path) -> bool:
+    """A JSON object naming ``format_version`` early, then planned values or resource changes.
+
+    Only the head is parsed by eye (a plan may be hundreds of megabytes); the whole document is
+    checked when it is read.
+    """
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(HEAD_BYTES)
+            if not head.lstrip().startswith(b"{") or b'"format_version"' not in head:
+                return False
+            if b'"phigate_snapshot"' in head:
+                return False
+            tail = b""
+            block = head
+            while block:
+                window = tail + block
+                if any(key in window for key in _PLAN_KEYS):
+                    return True
+                tail = window[-32:]
+                block = stream.read(CHUNK)
+    except OSError:
+        return False
+    return False
+
+
+class TerraformProvider:
+    """Terraform plans given as positional targets."""
+
+    name: ClassVar[str] = "terraform"
+    description: ClassVar[str] = "Terraform plans (terraform show -json), judged as they will be after apply"
+    permissions: ClassVar[tuple[str, ...]] = (
+        "read access to the plan JSON (and to the .tf files given with --tf-dir)",)
+
+    def __init__(self, path: Path, *, tf_dir: Path | None = None, changed_only: bool = False) -> None:
+        self.path = path
+        self.tf_dir = tf_dir
+        self.changed_only = changed_only
+        self._report: Callable[[str], None] | None = None
+        self._notices: list[str] = []
+        self._regions: tuple[str, ...] = ()
+
+    @classmethod
+    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
+        parser.add_argument("--tf-dir", type=Path, metavar="DIR",
+                            help="the plan's configuration folder: findings point at the .tf file and line")
+        parser.add_argument("--changed-only", action="store_true", default=None,
+                            help="evaluate only resources the plan creates or updates "
+                                 "(and what their verdicts depend on)")
+
+    @classmethod
+    def claims(cls, target: str) -> bool:
+        path = Path(target)
+        return path.is_file() and _looks_like_plan(path)
+
+    @classmethod
+    def configure(cls, targets: list[str], options: argparse.Namespace,
+                  settings: Mapping[str, Any]) -> list[TerraformProvider]:
+        unknown = sorted(set(settings) - SETTINGS)
+        if unknown:
+            raise InputError(f"providers.terraform: unknown setting(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(SETTINGS))})")
+        tf_dir = getattr(options, "tf_dir", None) or settings.get("tf_dir")
+        if tf_dir is not None and not isinstance(tf_dir, (str, Path)):
+            raise InputError("providers.terraform.tf_dir must be a folder path")
+        changed = getattr(options, "changed_only", None)
+        if changed is None:
+            changed = settings.get("changed_only", False)
+        if not isinstance(changed, bool):
+            raise InputError("providers.terraform.changed_only must be true or false")
+        if tf_dir is not None and not Path(tf_dir).is_dir():
+            raise InputError(f"--tf-dir {tf_dir}: no such folder")
+        return [cls(Path(t), tf_dir=Path(tf_dir) if tf_dir else None, changed_only=changed) for t in targets]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(self.name, str(self.path), self._regions)]
+
+    def watch(self, report: Callable[[str], None]) -> None:
+        self._report = report
+
+    def notices(self) -> list[str]:
+        """What the plan holds that was not evaluated (types not mapped, settings of buckets
+        outside the plan): information, never an error."""
+        return list(self._notices)
+
+    def read(self) -> Plan:
+        label = str(self.path)
+        try:
+            if self.path.stat().st_size > MAX_PLAN_BYTES:
+                raise InputError("plan too large (over 512 MB)", f"{label}:1:1")
+            data = orjson.loads(self.path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", f"{label}:{exc.lineno}:{exc.colno}") from None
+        except OSError as exc:
+            raise InputError(f"cannot read plan: {exc.strerror}", f"{label}:1:1") from None
+        return load_document(data, label)
+
+    def mapped(self) -> Mapped:
+        plan = self.read()
+        locations = None
+        if self.tf_dir is not None:
+            from phigate_providers.terraform.locations import locations as locate
+
+            locations = locate(self.tf_dir, plan.resources)
+        mapped = map_plan(plan, changed_only=self.changed_only, locations=locations)
+        self._notices = mapped.notices(plan.label)
+        self._regions = mapped.regions
+        return mapped
+
+    def collect(self) -> Iterator[Record]:
+        mapped = self.mapped()
+        if self._report is not None:
+            self._report(f"terraform: {self.path}: {len(mapped.built)} resources")
+            for notice in self._notices:
+                self._report(notice)
+        for item in mapped.built:
+            yield item.resource
+        yield from mapped.errors
+
+
+__all__ = ["TerraformProvider"]
