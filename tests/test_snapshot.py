@@ -156,3 +156,26 @@ def test_invalid_utf8_is_located_on_its_line(tmp_path: Path) -> None:
     path.write_bytes(b'{"phigate_snapshot": 1}\n{"id": "caf\xe9"}\n')
     with pytest.raises(ProblemsError, match=r"latin1.jsonl:2:12: line is not valid UTF-8"):
         _read(path)
+
+
+def test_values_known_only_after_apply_are_left_out_of_a_written_snapshot() -> None:
+    import io
+
+    from phigate.api import Resource, Scope, Unknown
+    from phigate.snapshot import write_document
+
+    bucket = Resource("arn:aws:s3:::notes", "aws.s3.bucket", "object_store", "aws",
+                      attributes={"encryption": {"at_rest": True, "key": Unknown("unknown until apply")},
+                                  "public_access": {"grants": ["x", Unknown()], "blocked": True}})
+    out = io.StringIO()
+    write_document([bucket], [Scope("terraform", "plan.json")], out)
+    [written] = json.loads(out.getvalue())["resources"]
+    assert written["attributes"] == {"encryption": {"at_rest": True}, "public_access": {"blocked": True}}
+
+
+def test_a_plan_mentioning_the_snapshot_key_is_not_claimed_as_a_snapshot(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"format_version": "1.2", "terraform_version": "1.9.0",
+                                "planned_values": {"root_module": {"resources": [
+                                    {"address": "aws_s3_bucket.b", "values": {"tags": {"phigate_snapshot": "1"}}}]}}}))
+    assert not SnapshotProvider.claims(str(plan))

@@ -420,3 +420,22 @@ def test_generated_plans_fail_exactly_what_their_truth_says(tmp_path: Path, cli:
     assert report["summary"]["collection_errors"] == 0
     deleted = json.loads(truth.read_text())["deleted_not_in_scope"]
     assert deleted and not set(deleted) & {f["resource"]["name"] for f in report["findings"]}
+
+
+def test_types_not_mapped_reach_the_reports_as_notices(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = cli("scan", str(PLAN), "--format", f"json={out}", "--format", "text")
+    assert "note:" in result.out and "aws_lambda_function" in result.out
+    notices = json.loads(out.read_text())["notices"]
+    assert any("aws_lambda_function (1)" in n for n in notices)
+
+
+def test_sarif_results_point_at_the_resource_block(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "out.sarif"
+    cli("scan", str(PLAN), "--tf-dir", str(CLINIC), "--only", "PHI-ENC-002", "--format", f"sarif={out}")
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    [archive] = [r for r in results if r["locations"][0]["logicalLocations"][0].get("name")
+                 == "aws_s3_bucket.archive" or "aws_s3_bucket.archive" in json.dumps(r["locations"])]
+    physical = archive["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"].endswith("clinic/main.tf")
+    assert physical["region"] == {"startLine": 29}

@@ -32,6 +32,9 @@ class RunResult:
     finished: dt.datetime | None = None
     findings: list[Finding] = field(default_factory=list)
     collection_errors: list[CollectionError] = field(default_factory=list)
+    #: What providers read but did not evaluate (e.g. plan resources of unmapped types):
+    #: information for the report, never an error.
+    notices: list[str] = field(default_factory=list)
     counts: dict[str, dict[Status, int]] = field(default_factory=dict)
     #: The same counts split by provider, for frameworks about one provider's resources.
     counts_by_provider: dict[str, dict[str, dict[Status, int]]] = field(default_factory=dict)
@@ -172,6 +175,9 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
             if isinstance(record, CollectionError):
                 result.collection_errors.append(record)
             yield record
+        notices = getattr(provider, "notices", None)
+        if callable(notices):
+            result.notices.extend(notices())
 
 
 def _counted(records: Iterable[Record], result: RunResult,

@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from functools import cache
 from typing import IO, Any
@@ -20,7 +20,7 @@ import fastjsonschema
 import jsonschema
 
 from phigate import __version__
-from phigate.api import KINDS, CollectionError, Record, Resource, Scope
+from phigate.api import KINDS, CollectionError, Record, Resource, Scope, Unknown
 from phigate.problems import Problem, json_pointer
 from phigate.schema_files import document_schema, kind_schema
 from phigate.validation import errors_to_problems, kind_validator, validator
@@ -45,8 +45,26 @@ def resource_to_json(resource: Resource) -> dict[str, Any]:
         "id": resource.id, "type": resource.type, "kind": resource.kind,
         "provider": resource.provider, "scope": resource.scope, "region": resource.region,
         "name": resource.name, "tags": dict(resource.tags), "data_class": resource.data_class,
-        "attributes": dict(resource.attributes), "raw": dict(resource.raw),
+        "attributes": _known(resource.attributes), "raw": _known(resource.raw),
     }
+
+
+_NOT_KNOWN = object()
+
+
+def _known(value: Any) -> Any:
+    """``value`` without what the source could not know (:class:`Unknown`): such an attribute is
+    left out, so a replay reads it as not seen (``error``) just as the original run did. A list
+    holding an unknown element is left out whole: a shorter list would read as complete."""
+    if isinstance(value, Unknown):
+        return _NOT_KNOWN
+    if isinstance(value, Mapping):
+        kept = {k: _known(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not _NOT_KNOWN}
+    if isinstance(value, list | tuple):
+        items = [_known(v) for v in value]
+        return _NOT_KNOWN if any(v is _NOT_KNOWN for v in items) else items
+    return value
 
 
 def error_to_json(error: CollectionError) -> dict[str, Any]:

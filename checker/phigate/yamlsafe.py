@@ -9,6 +9,7 @@ map from JSON pointer to ``(line, column)`` so later validation can point at the
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,10 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             self.problem(node, f"invalid value: {exc.problem}", path)
             return None
+        except (ValueError, OverflowError) as exc:  # 2025-02-30 as a date, an int of 5000 digits
+            # (Python's own advice after a ';', raising its digit limit, is not the user's to take.)
+            self.problem(node, f"invalid value: {_one_line(str(exc)).split(';')[0]}", path)
+            return None
         if isinstance(value, float) and not math.isfinite(value):
             self.problem(node, "NaN and infinite numbers are not allowed", path)
             return None
@@ -182,3 +187,26 @@ def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[Located
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(data: Any) -> bool:
+    """Whether a string or key anywhere in parsed JSON holds a lone UTF-16 surrogate.
+
+    The standard library's JSON parser accepts ``"\\ud800"`` alone, which is no Unicode
+    character: no report, log or terminal could be written with it, so it is refused as input.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +26,7 @@ from phigate.snapshot import (
     resource_from_json,
 )
 from phigate.validation import schema_problems
-from phigate.yamlsafe import Located, load_file
+from phigate.yamlsafe import Located, has_lone_surrogate, load_file
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
@@ -55,9 +56,12 @@ def _reject_constant(name: str) -> Any:
 def _strict_json(text: str) -> Any:
     """The standard library's parser, told to refuse duplicate keys and NaN: slow, exact."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except RecursionError:
         raise ValueError("nesting too deep") from None
+    if has_lone_surrogate(data):  # orjson refuses these; the standard parser lets them through
+        raise ValueError("a string holds a lone surrogate escape (\\ud800-\\udfff): not Unicode")
+    return data
 
 
 def _json(text: str) -> Any:
@@ -77,6 +81,10 @@ def _json(text: str) -> Any:
     return data
 
 
+#: The opening of `terraform show -json` output.
+_TERRAFORM_PLAN = re.compile(r'^\s*\{\s*"format_version"\s*:.*"terraform_version"\s*:', re.S)
+
+
 def _sniff(path: Path) -> str | None:
     """'jsonl', 'json', 'yaml' when ``path`` holds a phigate snapshot, else None."""
     try:
@@ -86,8 +94,8 @@ def _sniff(path: Path) -> str | None:
         return None
     text = head.decode("utf-8", errors="replace")
     first = text.split("\n", 1)[0].strip()
-    if HEADER_KEY not in text:
-        return None
+    if HEADER_KEY not in text or _TERRAFORM_PLAN.search(text[:512]):
+        return None  # a plan may mention the header key in a tag; it is the plan reader's
     if first.startswith("{") and first.endswith("}") and HEADER_KEY in first:
         try:
             data = json.loads(first)
@@ -124,11 +132,23 @@ class SnapshotProvider:
     @classmethod
     def configure(cls, targets: list[str], options: argparse.Namespace,
                   settings: Mapping[str, Any]) -> list[SnapshotProvider]:
-        paths = [Path(t) for t in targets] + [Path(p) for p in settings.get("paths", [])]
+        configured = settings.get("paths", [])
+        if not isinstance(configured, list) or not all(isinstance(p, str) for p in configured):
+            raise InputError("providers.snapshot.paths in the config takes a list of file or folder paths")
+        paths = [Path(t) for t in targets] + [Path(p) for p in configured]
         return [cls(paths)] if paths else []
 
     def scopes(self) -> list[Scope]:
         return [Scope("snapshot", str(p)) for p in self.paths]
+
+    def slices(self) -> list[SnapshotProvider]:
+        """One provider per file, in reading order, for a distributed scan (ids repeated across
+        files are refused where the parts are merged; an empty folder keeps its problem)."""
+        parts = []
+        for path in self.paths:
+            files = _files(path) if path.is_dir() else [path]
+            parts += [SnapshotProvider([file]) for file in files] or [SnapshotProvider([path])]
+        return parts
 
     def collect(self) -> Iterator[Record]:
         self._validator = RecordValidator()

@@ -50,6 +50,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
         ],
         "findings": [finding_to_json(f, result.baseline) for f in result.findings],
         "collection_errors": [error_to_json(e) for e in result.collection_errors],
+        **({"notices": list(result.notices)} if result.notices else {}),
         **({"waivers": waivers_to_json(result.waivers)} if result.waivers is not None else {}),
         **({"baseline": baseline_to_json(result.baseline)} if result.baseline is not None else {}),
     }

@@ -85,6 +85,25 @@ def sarif_log(result: RunResult) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
+def _physical(file: str | None, line: int | None, artifact: str) -> dict[str, Any]:
+    """Where the resource is declared (a Terraform file and line) when the source said so,
+    else the scanned file."""
+    if file is None:
+        return {"artifactLocation": {"uri": artifact}}
+    location: dict[str, Any] = {"artifactLocation": {"uri": _relative_uri(Path(file))}}
+    if line is not None and line >= 1:
+        location["region"] = {"startLine": line}
+    return location
+
+
+def _relative_uri(path: Path) -> str:
+    absolute = path.resolve()
+    try:
+        return quote(absolute.relative_to(Path.cwd().resolve()).as_posix())
+    except ValueError:
+        return absolute.as_uri()
+
+
 def artifact_uri(scopes: Sequence[Scope]) -> str:
     """The scanned file, relative to the working directory when inside it (code scanning
     resolves relative paths against the repository root), when the run read exactly one file;
@@ -94,12 +113,7 @@ def artifact_uri(scopes: Sequence[Scope]) -> str:
     path = Path(scopes[0].scope)
     if not path.is_file():
         return PSEUDO_PATH  # a folder of snapshots: its findings name no single file
-    absolute = path.resolve()
-    try:
-        relative = absolute.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return absolute.as_uri()
-    return quote(relative.as_posix())
+    return _relative_uri(path)
 
 
 def _rule(policy: Policy) -> dict[str, Any]:
@@ -157,7 +171,7 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         entry["level"] = LEVELS[finding.severity]
         entry["message"] = {"text": f"{label}: {finding.message}"}
     entry["locations"] = [{
-        "physicalLocation": {"artifactLocation": {"uri": artifact}},
+        "physicalLocation": _physical(resource.file, resource.line, artifact),
         "logicalLocations": [_logical(resource.id, resource.type, resource.name)],
     }]
     entry["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}

@@ -54,6 +54,8 @@ class TextReporter:
             where = " ".join(x for x in (error.provider, error.scope, error.region or "") if x)
             message = escape(_printable(error.message))
             console.print(f"[magenta]could not collect[/] {escape(_printable(where))}: {message}")
+        for notice in result.notices:
+            console.print(f"[dim]note:[/] {escape(_printable(notice))}")
         totals = result.totals()
         summary = (f"{result.resources_seen} resources, {len(result.policies)} policies: "
                    f"{totals[Status.FAIL]} failed, {totals[Status.ERROR]} error, "
