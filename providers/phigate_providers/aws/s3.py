@@ -35,12 +35,7 @@ PUBLIC_GRANTEES = {
 #: Which reads each normalised attribute needs (tags are always read: classification).
 READS_FOR: dict[str, tuple[str, ...]] = {
     "encryption": ("GetBucketEncryption",),
-    "public_access": (
-        "GetPublicAccessBlock",
-        "GetBucketPolicy",
-        "GetBucketOwnershipControls",
-        "GetBucketAcl",
-    ),
+    "public_access": ("GetPublicAccessBlock", "GetBucketPolicy", "GetBucketAcl"),
     "acls_disabled": ("GetBucketOwnershipControls",),
     "secure_transport_required": ("GetBucketPolicy",),
     "versioning": ("GetBucketVersioning",),
@@ -94,17 +89,44 @@ class AccountBlock:
 
 
 def list_buckets(account: Account, regions: Iterable[str] | None) -> list[tuple[str, str | None, str | None]]:
-    """(name, region if listed, creation date) of the account's buckets in ``regions``."""
+    """(name, region if known, creation date) of the account's buckets in ``regions``.
+
+    AWS names each bucket's region in the listing. Where a server does not, one filtered
+    listing per region tells them apart (a few calls instead of one GetBucketLocation per
+    bucket), provided the server really filters: a probe of a region outside the audit must not
+    return buckets listed for another region. Otherwise the regions stay unknown here and are
+    read bucket by bucket.
+    """
     client = account.client("s3")
+    listed = list(pages(client, "ListBuckets", "Buckets"))
     wanted = set(regions) if regions is not None else None
+    located: dict[str, str] = {}
+    if wanted and any(b.get("BucketRegion") is None for b in listed):
+        located = _regions_by_filter(client, wanted)
     found = []
-    for bucket in pages(client, "ListBuckets", "Buckets"):
-        region = bucket.get("BucketRegion")
+    for bucket in listed:
+        region = bucket.get("BucketRegion") or located.get(bucket["Name"])
         if wanted is not None and region is not None and region not in wanted:
             continue
         created = bucket.get("CreationDate")
         found.append((bucket["Name"], region, created.isoformat() if created is not None else None))
     return found
+
+
+#: Regions one of which, not being audited, probes whether a server honours the region filter.
+_PROBE_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+
+
+def _regions_by_filter(client: Any, wanted: set[str]) -> dict[str, str]:
+    """Bucket name → region from region-filtered listings; empty when the filter is ignored."""
+    probe = next(r for r in _PROBE_REGIONS if r not in wanted)
+    located: dict[str, str] = {}
+    for region in [*sorted(wanted), probe]:
+        for bucket in pages(client, "ListBuckets", "Buckets", BucketRegion=region):
+            if bucket["Name"] in located:
+                return {}  # listed for two regions: the server ignores the filter
+            located[bucket["Name"]] = region
+    return located  # buckets of the probe region are skipped as outside the audit
 
 
 def account_block(account: Account) -> AccountBlock:
