@@ -589,3 +589,17 @@ def test_bad_options_are_input_errors(cli: Any) -> None:
     assert cli("scan", "--provider", "aws", "--account", "123").code == 2
     result = cli("scan", "--provider", "aws", "--account", ACCOUNT)
     assert result.code == 2 and "--org-role" in result.err
+
+
+def test_buckets_are_placed_in_their_regions_and_other_regions_left_out(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    _bucket(aws, "paris-notes", "clinical")
+    dublin = aws("s3", "eu-west-1")
+    dublin.create_bucket(Bucket="dublin-notes", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    dublin.put_bucket_tagging(Bucket="dublin-notes", Tagging={"TagSet": [{"Key": "data_class", "Value": "clinical"}]})
+    _, report = scan(tmp_path, "--only", "PHI-ENC-002")
+    assert {(f["resource"]["id"], f["resource"]["region"]) for f in report["findings"]} == {
+        ("arn:aws:s3:::paris-notes", REGION)}
+    _, report = scan(tmp_path, "--region", "eu-west-1", "--only", "PHI-ENC-002")
+    assert {(f["resource"]["id"], f["resource"]["region"]) for f in report["findings"]} == {
+        ("arn:aws:s3:::paris-notes", REGION), ("arn:aws:s3:::dublin-notes", "eu-west-1")}
