@@ -14,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from phigate.cli import main
-from phigate_providers.aws import operations
+from phigate_providers.aws import operations, sampling
 from phigate_providers.aws.session import Clients
 from tests.aws_server import ACCOUNT, REGION, client, environment, moto_server, patched_environment, reset
 
@@ -407,6 +407,28 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     assert set(operations.OPERATIONS) - performed <= other_modes
 
 
+def test_content_sampling_adds_only_its_declared_object_reads(
+    aws: Callable[..., Any], tmp_path: Path, recorded_operations: list[tuple[str, str]]
+) -> None:
+    """With --sample-content the scan also lists and reads objects, of non-clinical buckets
+    only, and nothing else: every operation is declared, by the audit or by sampling."""
+    _bucket(aws, "ro-admin", "administrative")
+    _bucket(aws, "ro-clinical", "clinical")
+    s3 = aws("s3")
+    for bucket in ("ro-admin", "ro-clinical"):
+        s3.put_object(Bucket=bucket, Key="note.txt", Body=b"Facture 2024-118 reglee.")
+    recorded_operations.clear()
+    code, report = scan(tmp_path, "--sample-content", "--show-passed")
+    performed = set(recorded_operations)
+    declared = operations.OPERATIONS.keys() | sampling.OPERATIONS.keys()
+    assert not performed - declared
+    assert set(sampling.OPERATIONS) <= performed  # the object reads happened, and are declared
+    assert not {op for op in performed if not operations.is_read(op[1]) and op != ("sts", "AssumeRole")}
+    assert code == 1 and report["collection_errors"] == []
+    assert failing(report, "PHI-SEG-004", status="pass") == {"arn:aws:s3:::ro-admin"}  # an invoice line
+    assert failing(report, "PHI-SEG-004", status="skip") == {"arn:aws:s3:::ro-clinical"}
+
+
 def test_the_recorder_catches_a_write(
     aws: Callable[..., Any], endpoint: str, recorded_operations: list[tuple[str, str]]
 ) -> None:
@@ -444,6 +466,17 @@ def test_the_permissions_document_is_a_policy_without_content_reads(
     assert all(
         a.split(":", 1)[1].startswith(("Get", "List", "Describe")) or a == "sts:AssumeRole" for a in actions
     )
+
+
+def test_with_content_sampling_the_permissions_document_adds_the_object_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["providers", "--permissions", "aws", "--sample-content"]) == 0
+    audit, reads = json.loads(capsys.readouterr().out)["Statement"]
+    assert set(audit["Action"]) == set(operations.permissions())
+    assert reads["Sid"] == "PhigateContentSampling"
+    assert set(reads["Action"]) == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
+    assert set(sampling.OPERATIONS.values()) <= set(reads["Action"])
 
 
 # --- faults: never a pass -----------------------------------------------------------------
@@ -603,3 +636,20 @@ def test_buckets_are_placed_in_their_regions_and_other_regions_left_out(
     _, report = scan(tmp_path, "--region", "eu-west-1", "--only", "PHI-ENC-002")
     assert {(f["resource"]["id"], f["resource"]["region"]) for f in report["findings"]} == {
         ("arn:aws:s3:::paris-notes", REGION), ("arn:aws:s3:::dublin-notes", "eu-west-1")}
+
+
+def test_an_organization_splits_into_one_slice_per_account(aws: Callable[..., Any]) -> None:
+    import argparse
+
+    from phigate_providers.aws import AwsProvider
+
+    organizations = aws("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    member = organizations.create_account(Email="slice@example.org", AccountName="lab")[
+        "CreateAccountStatus"]["AccountId"]
+    options = argparse.Namespace(org_role="OrganizationAccountAccessRole", region=[REGION])
+    [provider] = AwsProvider.configure([], options, {})
+    parts = provider.slices()  # type: ignore[attr-defined]
+    assert sorted(p.settings.accounts for p in parts) == sorted([(ACCOUNT,), (member,)])
+    [single] = AwsProvider.configure([], argparse.Namespace(region=[REGION]), {})
+    assert single.slices() == [single]  # type: ignore[attr-defined]

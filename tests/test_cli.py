@@ -106,7 +106,45 @@ def test_policies_lists_the_bundled_pack(cli: Cli) -> None:
     ids = [row["id"] for row in rows]
     assert ids == sorted(ids) and "PHI-SEG-002" in ids
     assert all(row["controls"] and row["severity"] for row in rows)
-    assert "PHI-SEG-004" not in ids and "PHI-ENC-005" not in ids  # not runnable yet
+    assert "PHI-ENC-005" in ids
+    opt_in = {row["id"] for row in rows if row["opt_in"]}
+    assert opt_in == {"PHI-SEG-004"}  # listed, run only when asked for
+    table = cli("policies", "--only", "PHI-SEG-00*")
+    marked = {line.split()[1]: "opt-in" in line for line in table.out.splitlines() if "PHI-SEG-00" in line}
+    assert marked == {"PHI-SEG-001": False, "PHI-SEG-002": False, "PHI-SEG-003": False, "PHI-SEG-004": True}
+
+
+def test_an_opt_in_policy_runs_only_when_asked_for(cli: Cli, write_snapshot: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    sample = {"sampled": 20, "flagged": 2, "identified": 1, "sensitive": 1, "unreadable": 0, "skipped": 0,
+              "bytes": 4096, "entities": {"HEALTH": 3}, "evidence": ["0123456789abcdef"]}
+    path = write_snapshot([resource("arn:aws:s3:::admin-exports", "object_store", "aws.s3.bucket",
+                                    tags={"data_class": "administrative"},
+                                    attributes={"content_sample": sample})])
+    enabled = tmp_path / "enabled.yaml"
+    enabled.write_text("policies:\n  PHI-SEG-004: {enabled: true}\n")
+    disabled = tmp_path / "disabled.yaml"
+    disabled.write_text("policies:\n  PHI-SEG-004: {enabled: false}\n")
+
+    def outcome(*args: str) -> str | None:
+        """PHI-SEG-004's status for the bucket, or None when the run did not evaluate it."""
+        result = cli("scan", str(path), "--format", "json", *args)
+        report = result.json()
+        if "PHI-SEG-004" not in {p["id"] for p in report["policies"]}:
+            return None
+        [status] = [f["status"] for f in report["findings"] if f["policy_id"] == "PHI-SEG-004"]
+        return str(status)
+
+    assert outcome() is None
+    assert outcome("--only", "PHI-SEG-*") is None  # a glob keeps its meaning: what normally runs
+    assert outcome("--only", "PHI-SEG-004") == "fail"
+    assert outcome("--config", str(enabled)) == "fail"
+    assert outcome("--sample-content") == "fail"
+    assert outcome("--sample-content", "--skip", "PHI-SEG-004") is None
+    only_opt_in = cli("scan", str(path), "--only", "*SEG-004")
+    assert only_opt_in.code == 2 and "PHI-SEG-004 opt-in" in only_opt_in.err
+    off = cli("scan", str(path), "--config", str(disabled), "--only", "PHI-SEG-004")
+    assert off.code == 2 and "no loaded policy matches 'PHI-SEG-004'" in off.err
 
 
 def test_validate_accepts_the_pack_and_the_example(cli: Cli) -> None:

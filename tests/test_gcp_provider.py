@@ -453,6 +453,29 @@ def test_reads_no_selected_policy_needs_are_skipped(gcs: Gcs, cli: Callable[...,
     assert code == 1 and report["collection_errors"] == []
 
 
+def test_content_sampling_reads_the_objects_of_non_clinical_buckets_only(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    note = "Mme Odile Bernier, née le 03/12/1984, séropositive pour le VIH, sous trithérapie."
+    upload = gcs.api.replace("/storage/v1", "/upload/storage/v1")
+    for bucket, data_class in (("notes", "clinical"), ("billing", "administrative")):
+        gcs.bucket(bucket, labels={"data_class": data_class}, bindings=[])
+        for key in ("2024/bernier-1.txt", "2024/bernier-2.txt"):
+            requests.post(f"{upload}/b/{bucket}/o", params={"uploadType": "media", "name": key},
+                          data=note.encode(), timeout=10).raise_for_status()
+    with RequestLog() as log:  # turned on by the provider's config section
+        code, report = scan(cli, tmp_path, "--project", PROJECT, "--show-passed",
+                            settings={"sample_content": True, "content_sample": {"objects": 5}})
+    log.assert_read_only()
+    objects = [u for _, u in log.sent if "/o?" in u or "/o/" in u]
+    assert objects and all("/b/billing/o" in u for u in objects)  # the clinical bucket is never read
+    outcomes = {f["resource"]["id"]: f["status"] for f in report["findings"] if f["policy_id"] == "PHI-SEG-004"}
+    assert outcomes == {"gs://billing": "fail", "gs://notes": "skip"}
+    assert code == 1 and report["collection_errors"] == []
+    assert "bernier" not in json.dumps(report).lower()
+    _, unsampled = scan(cli, tmp_path, "--project", PROJECT)
+    assert "PHI-SEG-004" not in {p["id"] for p in unsampled["policies"]}
+
+
 def test_the_provider_reports_its_progress(gcs: Gcs, emulator: Emulator,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
@@ -582,13 +605,15 @@ def test_a_denied_iam_policy_leaves_that_bucket_without_access_information(
     code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
     assert code == 3
     errors = {e["resource_id"]: e for e in report["collection_errors"]}
-    assert set(errors) == {"gs://notes", "gs://notes/iam-policy"}
+    # The member may be bound on the unread policy too: what it can read is unknown.
+    assert set(errors) == {"gs://notes", "gs://notes/iam-policy", member}
     assert {e["permission"] for e in errors.values()} == {"storage.buckets.getIamPolicy"}
     assert all("(needs storage.buckets.getIamPolicy)" in e["message"] for e in errors.values())
     found = statuses(report, "error")
     assert ("PHI-IAM-002", "gs://notes") in found  # public grants unknown
     assert ("PHI-IAM-001", "gs://notes/iam-policy") in found
     assert ("PHI-SEG-002", "gs://notes/iam-policy") in found  # who reads the bucket is unknown
+    assert ("PHI-SEG-002", member) in found  # reads administrative data, maybe clinical: never a pass
     assert ("PHI-IAM-002", "gs://billing") not in found and ("PHI-IAM-002", "gs://billing") not in statuses(
         report, "fail")
 
@@ -617,6 +642,8 @@ def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
     assert role["includedPermissions"] == list(GcpProvider.permissions)
     assert {"title", "description", "stage"} <= set(role)
     assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
+    sampling = yaml.safe_load(cli("providers", "--permissions", "gcp", "--sample-content").out)
+    assert sampling["includedPermissions"] == ["storage.objects.get", "storage.objects.list"]
 
 
 @pytest.mark.parametrize(("args", "settings", "message"), [

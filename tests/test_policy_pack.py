@@ -20,9 +20,9 @@ from phigate.problems import ProblemsError
 from phigate.schema_files import document_schema
 
 PACK = Path(__file__).parent.parent / "policies" / "health"
-CATALOGUE = {  # the required catalogue, less PHI-SEG-004 and PHI-ENC-005 (content scans)
-    "PHI-CLASS-001", "PHI-ENC-001", "PHI-ENC-002", "PHI-ENC-003", "PHI-ENC-004",
-    "PHI-TLS-001", "PHI-SEG-001", "PHI-SEG-002", "PHI-SEG-003", "PHI-IAM-001", "PHI-IAM-002",
+CATALOGUE = {  # the required catalogue, whole
+    "PHI-CLASS-001", "PHI-ENC-001", "PHI-ENC-002", "PHI-ENC-003", "PHI-ENC-004", "PHI-ENC-005",
+    "PHI-TLS-001", "PHI-SEG-001", "PHI-SEG-002", "PHI-SEG-003", "PHI-SEG-004", "PHI-IAM-001", "PHI-IAM-002",
     "PHI-IAM-003", "PHI-IAM-004", "PHI-IAM-005", "PHI-IAM-006", "PHI-IAM-007", "PHI-LOG-001",
     "PHI-INT-001", "PHI-RES-001",
 }

@@ -389,6 +389,11 @@ def test_the_permissions_document_is_printed(cli: Callable[..., CliResult]) -> N
     assert sorted(re.findall(r"GRANT (.+?) TO", result.out)) == [
         "CONNECT ON DATABASE %I", "EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules()",
         "SELECT ON pg_catalog.pg_hba_file_rules", "pg_read_all_settings"], "no privilege on any table"
+    sampling = cli("providers", "--permissions", "postgres", "--sample-content").out
+    assert sampling.startswith(result.out.rstrip("\n"))  # the same role, plus a section
+    added = sampling[len(result.out.rstrip("\n")):]
+    assert 'GRANT SELECT ON "billing"."invoices" TO "phigate_scanner";' in added and "BYPASSRLS" in added
+    assert all(line.startswith("--") for line in added.splitlines() if line), "examples, granted by hand"
 
 
 # --- TLS (Debian's server binaries are built with OpenSSL; the embedded ones are not) -----------

@@ -156,6 +156,24 @@ def test_markers_and_keywords_select_by_severity_framework_and_id(
     assert len(enc) == sum(p["counts"]["pass"] + p["counts"]["fail"] for pid, p in report.items() if "ENC" in pid)
 
 
+def test_an_opt_in_policy_is_collected_only_when_asked_for(pytester: pytest.Pytester) -> None:
+    sample = {"sampled": 20, "flagged": 2, "identified": 1, "sensitive": 1, "unreadable": 0, "skipped": 0,
+              "bytes": 4096, "entities": {"HEALTH": 3}, "evidence": ["0123456789abcdef"]}
+    admin = resource("arn:aws:s3:::admin-exports", "object_store", "aws.s3.bucket", name="admin-exports",
+                     tags={"data_class": "administrative"}, attributes={"content_sample": sample})
+    inventory = pytester.path / "estate.json"
+    inventory.write_text(json.dumps({"phigate_snapshot": 1, "resources": [admin], "errors": []}))
+    (pytester.path / "enabled.yaml").write_text("policies:\n  PHI-SEG-004: {enabled: true}\n")
+    args = [*BASE, "--phigate", f"--phigate-inventory={inventory}", "--co", "-q"]
+
+    def seg_004(*extra: str) -> list[str]:
+        return [n for n in _collected(pytester.runpytest(*args, *extra)) if n.startswith("PHI-SEG-004")]
+
+    assert seg_004() == [] and seg_004("--phigate-only=PHI-SEG-*") == []  # not asked for (a glob is not)
+    assert seg_004("--phigate-only=PHI-SEG-004") == ["PHI-SEG-004[aws.s3.bucket:admin-exports]"]
+    assert seg_004("--phigate-config=enabled.yaml") == ["PHI-SEG-004[aws.s3.bucket:admin-exports]"]
+
+
 def test_the_plugin_is_silent_until_asked_for_and_p_no_phigate_disables_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="""
         import sys

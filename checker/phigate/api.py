@@ -26,6 +26,7 @@ KINDS: tuple[str, ...] = (
     "access_policy",
     "db_server",
     "db_schema",
+    "object_inventory",
 )
 
 #: Data classes a classification step can give a resource.
@@ -152,7 +153,9 @@ class Provider(Protocol):
     top-level attributes of each kind the selected policies read, so it can skip the reads of
     the others (a policy reading an attribute left out decides ``error``, never ``pass``).
     A live provider may define ``watch(report: Callable[[str], None])`` to be given a function
-    it can call, from any thread, with a one-line status during long collections.
+    it can call, from any thread, with a one-line status during long collections, and
+    ``notices() -> list[str]``, read once its collection ends, for what it read but did not
+    evaluate (information the report shows, never an error).
     """
 
     name: ClassVar[str]

@@ -26,7 +26,7 @@ from phigate.model import Finding, Status
 from phigate.problems import Problem, ProblemsError
 from phigate.schema_files import document_schema
 from phigate.validation import errors_to_problems, validator
-from phigate.yamlsafe import MAX_FILE_BYTES, Located, load_text
+from phigate.yamlsafe import MAX_FILE_BYTES, Located, has_lone_surrogate, load_text
 
 if TYPE_CHECKING:
     from phigate.run import RunResult
@@ -134,12 +134,18 @@ def _read(path: Path) -> str:
 def _json_with_position(text: str, file: str) -> Any:
     """The standard parser, for the line and column of the syntax error the fast one found."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemsError([Problem(file, exc.lineno, exc.colno,
                                      f"{NOT_A_REPORT}: invalid JSON: {exc.msg}")]) from None
     except RecursionError:
         raise ProblemsError([Problem(file, 1, 1, f"{NOT_A_REPORT}: nesting too deep")]) from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ProblemsError([Problem(file, 1, 1, f"{NOT_A_REPORT}: invalid JSON: {exc}")]) from None
+    if has_lone_surrogate(data):  # which orjson refuses and the standard parser lets through
+        raise ProblemsError([Problem(file, 1, 1, f"{NOT_A_REPORT}: a string holds a lone surrogate "
+                                                 "escape (\\ud800-\\udfff): not Unicode")])
+    return data
 
 
 def _located(errors: list[Any], data: Any, text: str, file: str) -> list[Problem]:

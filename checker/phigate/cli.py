@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import inspect
 import json
 import os
 import sys
@@ -15,12 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from phigate import __version__, terminal
+from phigate import __version__, executors, terminal
 from phigate.api import KINDS, InputError, Provider
 from phigate.config import Config, load_config
 from phigate.frameworks import Framework, control_views, load_frameworks, select
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy, Severity
+from phigate.optin import asked_for, live_providers, sampling_requested
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="evaluate policies against snapshots, plans or live estates")
     _add_collection_options(scan)
+    executors.add_arguments(scan)
     _add_policy_options(scan)
     scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
                       help="lowest severity whose failures make the exit code 1 (default: info)")
@@ -110,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     providers = sub.add_parser("providers", help="installed providers and their read permissions")
     providers.add_argument("--permissions", metavar="NAME", help="print one provider's permissions")
+    providers.add_argument("--sample-content", action="store_true",
+                           help="with --permissions: add the reads content sampling needs")
     providers.add_argument("--format", choices=["table", "json"], default="table")
     providers.set_defaults(handler=_cmd_providers)
 
@@ -155,21 +160,34 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml)")
 
 
-def _select(policies: list[Policy], only: list[str], skip: list[str]) -> list[Policy]:
+def _select(policies: list[Policy], only: list[str], skip: list[str],
+            asked: Callable[[Policy], bool] | None = None) -> list[Policy]:
+    """The policies ``--only`` and ``--skip`` keep and, unless listing (``asked`` None), that
+    the run asks for (opt-in policies: see :mod:`phigate.optin`)."""
     for pattern in [*only, *skip]:
         if not any(fnmatch.fnmatchcase(p.id, pattern) for p in policies):
             raise UsageError(f"no loaded policy matches '{pattern}'")
-    chosen = [p for p in policies
-              if (not only or any(fnmatch.fnmatchcase(p.id, o) for o in only))
-              and not any(fnmatch.fnmatchcase(p.id, s) for s in skip)]
+    matched = [p for p in policies
+               if (not only or any(fnmatch.fnmatchcase(p.id, o) for o in only))
+               and not any(fnmatch.fnmatchcase(p.id, s) for s in skip)]
+    chosen = [p for p in matched if asked is None or asked(p)]
     if not chosen:
-        raise UsageError("the selection leaves no policy to evaluate")
+        left = [p.id for p in matched if p.opt_in]
+        hint = (f" ({', '.join(left)} opt-in: name it exactly in --only or enable it in the config)"
+                if left else "")
+        raise UsageError(f"the selection leaves no policy to evaluate{hint}")
     return chosen
 
 
-def _policies(args: argparse.Namespace, config: Config) -> list[Policy]:
+def _policies(args: argparse.Namespace, config: Config, *, listing: bool = False) -> list[Policy]:
+    """The policies a command works on; ``listing`` keeps opt-in policies nobody asked for."""
     paths = args.policies or [bundled_pack()]
-    return _select(load_policies(paths, config), args.only, args.skip)
+    if listing:
+        return _select(load_policies(paths, config), args.only, args.skip)
+    providers = live_providers(getattr(args, "provider", []), getattr(args, "targets", []), config)
+    sampling = sampling_requested(getattr(args, "sample_content", None), config, providers)
+    return _select(load_policies(paths, config), args.only, args.skip,
+                   lambda policy: asked_for(policy, args.only, config, sampling))
 
 
 def _providers(args: argparse.Namespace, config: Config) -> list[Provider]:
@@ -225,7 +243,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     frameworks = load_frameworks()
     policies = _for_frameworks(_policies(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
-    providers = _providers(args, config)
+    providers = executors.arrange(_providers(args, config), args)
     fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
     waiver_file: Path | None = args.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
@@ -345,10 +363,11 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    policies = _policies(args, load_config(args.config))
+    policies = _policies(args, load_config(args.config), listing=True)
     rows: list[dict[str, Any]] = [
         {"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
-             "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()}}
+             "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()},
+             "opt_in": p.opt_in}
             for p in policies]
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
@@ -358,12 +377,12 @@ def _cmd_policies(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(header_style="bold")
-    for column in ("id", "severity", "kinds", "title", "controls"):
+    for column in ("id", "severity", "opt-in", "kinds", "title", "controls"):
         table.add_column(column, overflow="fold")
     for row in rows:
         controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
-        table.add_row(row["id"], row["severity"], ", ".join(row["kinds"] or row["types"]),
-                      row["title"], controls)
+        table.add_row(row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
+                      ", ".join(row["kinds"] or row["types"]), row["title"], controls)
     color = terminal.use_color(sys.stdout)
     Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK
@@ -386,7 +405,7 @@ def _cmd_providers(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.permissions:
-        print(_permissions_text(args.permissions, rows[0]))
+        print(_permissions_text(args.permissions, rows[0], sampling=args.sample_content))
     else:
         for row in rows:
             print(f"{row['name']}: {row['description']}")
@@ -395,12 +414,16 @@ def _cmd_providers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _permissions_text(name: str, row: dict[str, Any]) -> str:
-    """A provider's ready-to-apply grant (an IAM policy, SQL …) when it has one, else the list."""
-    if row["installed"]:
-        document = getattr(load(PROVIDERS, name), "permissions_document", None)
-        if callable(document):
-            return str(document())
+def _permissions_text(name: str, row: dict[str, Any], *, sampling: bool = False) -> str:
+    """A provider's ready-to-apply grant (an IAM policy, SQL …) when it has one, else the list;
+    with ``sampling``, what content sampling reads too (a document taking ``sample_content``)."""
+    document = getattr(load(PROVIDERS, name), "permissions_document", None) if row["installed"] else None
+    if sampling:
+        if not callable(document) or "sample_content" not in inspect.signature(document).parameters:
+            raise UsageError(f"provider '{name}' does not sample content")
+        return str(document(sample_content=True))
+    if callable(document):
+        return str(document())
     return "\n".join(row["permissions"])
 
 

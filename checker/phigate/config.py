@@ -30,7 +30,9 @@ class NameRule:
 
 @dataclass(frozen=True, slots=True)
 class PolicySettings:
-    enabled: bool = True
+    #: ``False`` leaves the policy out; ``True`` also runs an opt-in policy; ``None`` (not set):
+    #: the policy's own default (on, unless it is opt-in).
+    enabled: bool | None = None
     severity: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     #: Where each param override was written, for precise messages.
@@ -94,7 +96,7 @@ def _build(doc: Located, file: str) -> Config:
         base = f"/policies/{policy_id}/params"
         params = settings.get("params", {})
         policies[policy_id] = PolicySettings(
-            enabled=settings.get("enabled", True),
+            enabled=settings.get("enabled"),
             severity=settings.get("severity"),
             params=params,
             param_locations={name: doc.at(f"{base}/{name}") for name in params},

@@ -133,7 +133,9 @@ def load_policies(paths: Iterable[Path], config: Config | None = None) -> list[P
     problems.extend(_unknown_config_ids(config, first_seen))
     if problems:
         raise ProblemsError(problems)
-    return sorted((p for p in policies if config.policy(p.id).enabled), key=lambda p: p.id)
+    # Only an explicit ``enabled: false`` leaves a policy out here; whether an opt-in policy
+    # runs is the selection's to decide (it is loaded, listed and tested all the same).
+    return sorted((p for p in policies if config.policy(p.id).enabled is not False), key=lambda p: p.id)
 
 
 def _unknown_config_ids(config: Config, known: dict[str, tuple[str, int]]) -> Iterator[Problem]:
@@ -216,6 +218,7 @@ class _PolicyCompiler:
             local_fields=frozenset(self.local_fields),
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
+            opt_in=data.get("opt_in", False) is True,
         )
 
     def _resolve_params(self, declared: dict[str, Any], overrides: Any,
@@ -303,7 +306,7 @@ class _PolicyCompiler:
     def _leaf(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         ok = self._only(node, pointer, {"path", "op", "value", "param"})
         op_name = node.get("op")
-        if op_name not in OPERATORS:
+        if not isinstance(op_name, str) or op_name not in OPERATORS:  # a list or map is no name
             known = ", ".join(OPERATORS)
             self.problem(f"{pointer}/op", f"unknown operator '{op_name}' (known: {known})"
                          if op_name is not None else "a leaf needs 'op'")
@@ -313,7 +316,7 @@ class _PolicyCompiler:
             return None
         if "param" in node:
             name = node["param"]
-            if name not in self.params:
+            if not isinstance(name, str) or name not in self.params:
                 self.problem(f"{pointer}/param", f"unknown param '{name}' (declare it under params)")
                 return None
             expected = self.params[name]

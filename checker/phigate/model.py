@@ -63,6 +63,8 @@ class Policy:
     #: (kind, field) pairs read on referenced resources: what the slim index must keep.
     remote_fields: frozenset[tuple[str, str]] = frozenset()
     inverses: frozenset[Inverse] = frozenset()
+    #: Loaded and listed, evaluated only when a run asks for it (see :mod:`phigate.optin`).
+    opt_in: bool = False
 
     def applies_to_type(self, resource_type: str) -> bool:
         if not self.types:

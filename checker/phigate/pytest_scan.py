@@ -23,6 +23,7 @@ from phigate.config import Config, load_config
 from phigate.frameworks import Framework, load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Policy, Severity, Status
+from phigate.optin import asked_for, live_providers, sampling_requested
 from phigate.problems import ProblemsError
 from phigate.pytest_plugin import framework_marker
 from phigate.registry import PROVIDERS, MissingPlugin, load, names
@@ -52,14 +53,19 @@ class NothingToScan(SelectionError):
     """No inventory, no provider: only an error when the session has no policy fixtures either."""
 
 
-def select_policies(policies: Sequence[Policy], only: Iterable[str]) -> list[Policy]:
-    """Policies whose id matches one of ``only`` (globs); a pattern matching nothing is an
-    error, so a gate never weakens because of a typo."""
+def select_policies(policies: Sequence[Policy], only: Iterable[str], *, config: Config | None = None,
+                    sampling: bool = False) -> list[Policy]:
+    """Policies whose id matches one of ``only`` (globs) and that the run asks for (an opt-in
+    policy: its exact id in ``only``, ``enabled: true`` in ``config``, or content ``sampling``
+    for the policies reading its attribute; see :mod:`phigate.optin`); a pattern matching
+    nothing is an error, so a gate never weakens because of a typo."""
     patterns = list(only)
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(p.id, pattern) for p in policies):
             raise SelectionError(f"no loaded policy matches '{pattern}'")
-    return [p for p in policies if not patterns or any(fnmatch.fnmatchcase(p.id, o) for o in patterns)]
+    settings = config or Config()
+    return [p for p in policies if (not patterns or any(fnmatch.fnmatchcase(p.id, o) for o in patterns))
+            and asked_for(p, patterns, settings, sampling)]
 
 
 def build_providers(targets: Sequence[str], wanted: Sequence[str], config: Config) -> list[Provider]:
@@ -108,8 +114,11 @@ def _default_options(provider_class: Any, targets: list[str]) -> argparse.Namesp
 def run(settings: ScanSettings) -> RunResult:
     """Load, select, collect and evaluate; passing outcomes are kept (each is a test)."""
     config = load_config(settings.config)
+    # Providers take their options from the config file here, sampling included.
+    named = live_providers(settings.providers, [str(p) for p in settings.inventory], config)
     policies = select_policies(load_policies(list(settings.policies) or [bundled_pack()], config),
-                               settings.only)
+                               settings.only, config=config,
+                               sampling=sampling_requested(None, config, named))
     waiver_file = settings.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
     providers = build_providers([str(p) for p in settings.inventory], settings.providers, config)

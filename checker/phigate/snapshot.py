@@ -132,7 +132,8 @@ class RecordValidator:
             if "error" in data and len(data) == 1:
                 self._error(data["error"])
                 return True
-            validate = self._kinds.get(data.get("kind"))  # type: ignore[arg-type]
+            kind = data.get("kind")
+            validate = self._kinds.get(kind) if isinstance(kind, str) else None  # a list is unhashable
             if validate is None:
                 return False
             validate(data)

@@ -102,7 +102,7 @@ def scan_inventory(inventory: Inventory, *, policies: PolicyPaths | None = None,
     config = config or Config()
     paths = [policies] if isinstance(policies, str | Path) else list(policies or [bundled_pack()])
     chosen = select_policies(load_policies([Path(p) for p in paths], config),
-                             [only] if isinstance(only, str) else only or [])
+                             [only] if isinstance(only, str) else only or [], config=config)
     if isinstance(inventory, str | Path):
         providers = build_providers([str(inventory)], [], config)
     else:

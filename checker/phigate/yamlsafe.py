@@ -115,9 +115,13 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             self.problem(node, f"invalid value: {exc.problem}", path)
             return None
-        except (ValueError, OverflowError) as exc:  # 2025-02-30 as a date, an int of 5000 digits
-            # (Python's own advice after a ';', raising its digit limit, is not the user's to take.)
-            self.problem(node, f"invalid value: {_one_line(str(exc)).split(';')[0]}", path)
+        except Exception as exc:
+            # PyYAML's constructors raise whatever they meet on a scalar they cannot build: a
+            # ValueError for 2025-02-30 or an int of 5000 digits, an AttributeError for
+            # `!!timestamp x`, a KeyError for `!!bool x`. (Python's advice after a ';', to raise
+            # its digit limit, is not the user's to take.)
+            reason = _one_line(str(exc)).split(";")[0] if isinstance(exc, ValueError) else f"not a {node.tag}"
+            self.problem(node, f"invalid value: {reason}", path)
             return None
         if isinstance(value, float) and not math.isfinite(value):
             self.problem(node, "NaN and infinite numbers are not allowed", path)

@@ -76,9 +76,11 @@ def _json(text: str) -> Any:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         return _strict_json(text)  # for its precise message
-    if text.count('":') != orjson.dumps(data).count(b'":'):
-        return _strict_json(text)
-    return data
+    try:
+        same = text.count('":') == orjson.dumps(data).count(b'":')
+    except TypeError:  # nesting orjson reads but does not write back (past 254 levels)
+        same = False
+    return data if same else _strict_json(text)
 
 
 #: The opening of `terraform show -json` output.
@@ -331,8 +333,9 @@ def _header_problems(data: Any, located: Located, file: str) -> list[Problem]:
 def _line_positions(located: Located, line: int) -> Located:
     """Shift positions of a one-line document to its line in the file."""
     shift = line - 1
-    return Located(located.data,
-                   {k: (v[0] + shift, v[1]) for k, v in located.positions.items()},
+    # A line the position loader refuses (nested past its depth limit) is located at its start.
+    positions = {k: (v[0] + shift, v[1]) for k, v in located.positions.items()} or {"": (line, 1)}
+    return Located(located.data, positions,
                    {k: (v[0] + shift, v[1]) for k, v in located.key_positions.items()})
 
 

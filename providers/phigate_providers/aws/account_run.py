@@ -2,7 +2,8 @@
 
 Listings run in a pool per account; per-item reads (each bucket's settings, each table) in a
 second pool, so a listing never waits on a pool its own items fill. Stores are normalised once
-the key directory and the trails are known, and principals last, when every store is.
+the key directory and the trails are known, and principals last, when every store is. With
+content sampling on, the non-clinical buckets are sampled in the item pool once normalised.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Record, Resource
 from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
 from phigate_providers.aws.access import AccessAnalyzer, PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
+from phigate_providers.content.options import wanted
+
+if TYPE_CHECKING:
+    from phigate_providers.content.sampling import Sampler
 
 T = TypeVar("T")
+#: Classifies a resource the way the engine will (the config's classification).
+Classify = Callable[[Resource], str]
 #: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
 BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
 DYNAMODB_READ = frozenset(
@@ -41,6 +48,8 @@ class Needs:
     kinds: frozenset[str] | None
     bucket_attributes: frozenset[str]
     access: bool  # principals' effective read access
+    #: Buckets' ``content_sample``, when sampling is on (no selected policy reads it: not taken).
+    content: bool = True
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
@@ -56,7 +65,8 @@ class Needs:
             kinds |= {"object_store", "table"}  # every store a principal may read
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
-        return cls(frozenset(kinds), frozenset(attributes), access)
+        content = "content_sample" in fields.get("object_store", frozenset())
+        return cls(frozenset(kinds), frozenset(attributes), access, content)
 
     def kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -73,11 +83,15 @@ class AccountRun:
     """One account's collection: listings run concurrently, then stores are normalised (they
     need the key directory and trails), then principals (they need every store)."""
 
-    def __init__(self, account: Account, workers: int, needs: Needs) -> None:
+    def __init__(self, account: Account, workers: int, needs: Needs, sampler: Sampler | None = None,
+                 classify: Classify | None = None) -> None:
         self.account = account
         self.workers = workers
         self.needs = needs
         self.keys = kms.KeyDirectory()
+        #: Samples the non-clinical buckets' content (off: None, and nothing is read).
+        self.sampler = sampler if needs.content and needs.kind("object_store") else None
+        self.classify = classify
 
     def run(self) -> Iterator[Record]:
         account, needs = self.account, self.needs
@@ -111,22 +125,16 @@ class AccountRun:
             trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
             settings_jobs = per_region("region_settings", ec2.region_settings)
             table_lists = per_region("table", dynamodb.list_tables)
+            # Bucket and table settings are read while the keys are listed (reading needs no
+            # key; normalising does), so the slowest part starts first.
+            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items, regions)
             # Stores are normalised against the key directory: keys first.
             yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
+            tables_job = lists.submit(self._tables, table_lists, items)
             volume_jobs = per_region("volume", ec2.volumes, self.keys)
             database_jobs = per_region("database", rds.collect_region, self.keys)
-            listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
-            account_block = block.result() if block is not None else s3.AccountBlock(None)
-            buckets = s3.read_buckets(
-                account,
-                listed or [],
-                needs.bucket_attributes,
-                items,
-                regions=regions or None,
-                tags=self._bucket_tags(tag_jobs),
-                block=account_block,
-            )
-            tables, tables_complete = self._tables(table_lists, items)
+            listed, account_block, buckets = buckets_job.result()
+            tables, tables_complete = tables_job.result()
             yield from self._settle_all(
                 settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
             )
@@ -142,7 +150,8 @@ class AccountRun:
                 resource = s3.normalise(account, facts, self.keys, account_block, coverage)
                 if resource is not None:
                     bucket_resources.append(resource)
-                    yield resource
+                    if self.sampler is None:
+                        yield resource
                 stores.append(
                     Store(
                         id=facts.arn,
@@ -152,6 +161,8 @@ class AccountRun:
                         resource_policy=facts.policy,
                     )
                 )
+            if self.sampler is not None:
+                yield from self._sampled(bucket_resources, self.sampler, items)
             for table, policy, _ in tables:
                 if table is not None:
                     yield table
@@ -182,6 +193,57 @@ class AccountRun:
                 yield from facts_iam.policy_resources
                 yield from self._principals(facts_iam, stores, complete)
         yield from account.errors
+
+    def _sampled(
+        self, buckets: list[Resource], sampler: Sampler, items: ThreadPoolExecutor
+    ) -> Iterator[Record]:
+        """The buckets, each non-clinical one with its ``content_sample`` (or, when its listing
+        or a read failed, without it and with the error), in their order."""
+        classify = self.classify or (lambda resource: "unclassified")
+        jobs = [(bucket, items.submit(self._sample, bucket, sampler) if wanted(bucket, classify) else None)
+                for bucket in buckets]
+        for bucket, job in jobs:
+            if job is None:
+                yield bucket
+                continue
+            sampled, error = job.result()
+            yield sampled
+            if error is not None:
+                yield error
+
+    def _sample(self, bucket: Resource, sampler: Sampler) -> tuple[Resource, CollectionError | None]:
+        from phigate_providers.aws import sampling
+
+        try:
+            return sampling.sample_bucket(self.account.client("s3", bucket.region), bucket, sampler)
+        except Exception as exc:  # a defect, not a denial: an error for this bucket, never a pass
+            # Only the exception's type: its message could quote what was read.
+            return bucket, CollectionError(
+                PROVIDER, f"S3 bucket {bucket.name}: content sample failed ({type(exc).__name__})",
+                scope=self.account.account_id, region=bucket.region, kinds=("object_store",),
+                types=(bucket.type,), resource_id=bucket.id)
+
+    def _buckets(
+        self,
+        bucket_list: Future[list[tuple[str, str | None, str | None]]] | None,
+        block: Future[s3.AccountBlock] | None,
+        tag_jobs: Mapping[str, Future[dict[str, dict[str, str]]]],
+        items: ThreadPoolExecutor,
+        regions: tuple[str, ...],
+    ) -> tuple[list[tuple[str, str | None, str | None]] | None, s3.AccountBlock, list[s3.BucketFacts]]:
+        """The bucket listing, the account's block-public-access and every bucket's settings."""
+        listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
+        account_block = block.result() if block is not None else s3.AccountBlock(None)
+        buckets = s3.read_buckets(
+            self.account,
+            listed or [],
+            self.needs.bucket_attributes,
+            items,
+            regions=regions or None,
+            tags=self._bucket_tags(tag_jobs),
+            block=account_block,
+        )
+        return listed, account_block, buckets
 
     def _bucket_tags(
         self, jobs: Mapping[str, Future[dict[str, dict[str, str]]]]

@@ -9,6 +9,7 @@ Only metadata reads appear: nothing here can read an object's content or change 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 #: (botocore service name, operation name) → IAM action. IAM action names differ from
 #: operation names for several S3 calls (GetBucketEncryption needs s3:GetEncryptionConfiguration).
@@ -63,8 +64,9 @@ def permissions() -> tuple[str, ...]:
     return tuple(sorted({action for action in OPERATIONS.values() if action}))
 
 
-def policy_document() -> str:
-    """A least-privilege IAM policy granting exactly :func:`permissions`, as JSON."""
+def policy_document(*extra: dict[str, Any]) -> str:
+    """A least-privilege IAM policy granting exactly :func:`permissions`, as JSON; ``extra``
+    statements follow (content sampling's object reads, only when it is on)."""
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -73,7 +75,8 @@ def policy_document() -> str:
                 "Effect": "Allow",
                 "Action": list(permissions()),
                 "Resource": "*",
-            }
+            },
+            *extra,
         ],
     }
     return json.dumps(document, indent=2)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Provider, Record, Scope
+from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
+from phigate.classify import Classifier
+from phigate.config import load_config
+from phigate_providers import wirelogs
 from phigate_providers.aws import operations
 from phigate_providers.aws.account_run import AccountRun, Needs
 from phigate_providers.aws.calls import ApiFailure
@@ -21,6 +25,8 @@ from phigate_providers.aws.session import (
     caller_account,
     organization_accounts,
 )
+from phigate_providers.content.options import ContentOptions
+from phigate_providers.content.options import add_arguments as add_sampling_arguments
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -48,8 +54,13 @@ class AwsProvider:
     )
     permissions: ClassVar[tuple[str, ...]] = operations.permissions()
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, content: ContentOptions | None = None,
+                 classify: Callable[[Resource], str] | None = None) -> None:
         self.settings = settings
+        #: Content sampling (off unless asked for) and the classification it spares clinical
+        #: buckets by: the config's, as the engine will apply it.
+        self._content = content or ContentOptions()
+        self._classify = classify
         self._accounts: list[Account] | None = None
         self._account_errors: list[CollectionError] = []
         self._fields: Mapping[str, frozenset[str]] | None = None
@@ -64,8 +75,13 @@ class AwsProvider:
         self._fields = fields
 
     @classmethod
-    def permissions_document(cls) -> str:
-        return operations.policy_document()
+    def permissions_document(cls, sample_content: bool = False) -> str:
+        """The audit policy; with ``sample_content``, plus the object reads sampling makes."""
+        if not sample_content:
+            return operations.policy_document()
+        from phigate_providers.aws.sampling import policy_statement
+
+        return operations.policy_document(policy_statement())
 
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
@@ -103,6 +119,7 @@ class AwsProvider:
             metavar="N",
             help="attempts per API call, retries included, with adaptive backoff (8)",
         )
+        add_sampling_arguments(parser)
 
     @classmethod
     def claims(cls, target: str) -> bool:
@@ -133,6 +150,10 @@ class AwsProvider:
         org_role = option("org_role", "org_role")
         if accounts and not org_role:
             raise InputError("aws: --account needs --org-role (the role to assume in each account)")
+        content = ContentOptions.from_options(PROVIDER, options, settings)
+        classify = None
+        if content.enabled:  # clinical buckets are not sampled: classified as the engine will
+            classify = Classifier(load_config(getattr(options, "config", None))).data_class
         provider: Provider = cls(
             Settings(
                 profile=option("aws_profile", "profile"),
@@ -142,22 +163,47 @@ class AwsProvider:
                 external_id=option("external_id", "external_id"),
                 workers=workers,
                 max_attempts=attempts,
-            )
+            ),
+            content,
+            classify,
         )
         return [provider]
 
+    def slices(self) -> list[Provider]:
+        """One provider per account of the organization, for a distributed scan (each assumes the
+        role in its own account on its worker); a single-account audit is one slice. Regions
+        are not split: an account's effective access is computed over all its stores."""
+        if not self.settings.org_role:
+            return [self]
+        region = self.settings.regions[0] if self.settings.regions else DEFAULT_REGION
+        try:
+            base = base_session(self.settings.profile, region)
+            ids = list(self.settings.accounts) or organization_accounts(base, base.region_name or region)
+        except Exception:  # listing fails again in collect(), where it becomes a collection error
+            return [self]
+        parts: list[Provider] = []
+        for account_id in ids:
+            part = AwsProvider(dataclasses.replace(self.settings, accounts=(account_id,)))
+            part._fields = self._fields
+            parts.append(part)
+        return parts
+
     def scopes(self) -> list[Scope]:
-        accounts = self._resolve()
+        with wirelogs.quiet(wirelogs.AWS):  # resolving calls STS (and Organizations)
+            accounts = self._resolve()
         if not accounts:
             return [Scope(PROVIDER, self.settings.profile or "default credentials", self.settings.regions)]
         return [Scope(PROVIDER, a.account_id, a.regions) for a in accounts]
 
     def collect(self) -> Iterator[Record]:
-        yield from self._account_errors
-        for account in self._resolve():
-            if self._report is not None:
-                account.clients.on_call = _call_reporter(self._report, account.account_id)
-            yield from AccountRun(account, self.settings.workers, Needs.from_fields(self._fields)).run()
+        with wirelogs.quiet(wirelogs.AWS):  # botocore's DEBUG logs carry tokens and responses
+            yield from self._account_errors
+            needs = Needs.from_fields(self._fields)
+            sampler = self._content.sampler() if needs.content else None  # one key per run
+            for account in self._resolve():
+                if self._report is not None:
+                    account.clients.on_call = _call_reporter(self._report, account.account_id)
+                yield from AccountRun(account, self.settings.workers, needs, sampler, self._classify).run()
 
     def _resolve(self) -> list[Account]:
         """The accounts to audit (resolved once; failures become collection errors)."""

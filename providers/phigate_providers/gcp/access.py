@@ -114,6 +114,13 @@ class Principals:
     def __init__(self, roles: RoleBook) -> None:
         self._roles = roles
         self._members: dict[str, _Member] = {}
+        #: Why some bucket's bindings are unknown (a listing cut short, an unread IAM policy):
+        #: any member may be bound there, so no member's ``can_read`` is complete.
+        self._unknown: list[tuple[str, str | None]] = []
+
+    def unknown(self, reason: str, permission: str | None) -> None:
+        """Some bucket's bindings could not be read: ``can_read`` is left out for every member."""
+        self._unknown.append((reason, permission))
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding]) -> None:
         for binding in bindings:
@@ -144,11 +151,16 @@ class Principals:
                 "trusted_accounts": [],
                 "external_id_required": None,
             }
-            if not entry.unknown_roles:
+            if not entry.unknown_roles and not self._unknown:
                 attributes["can_read"] = sorted(entry.can_read)
                 attributes["can_read_via_wildcard"] = []  # bucket bindings name their bucket
             yield Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
                            name=name, attributes=attributes)
+            if self._unknown:
+                reason, permission = self._unknown[0]
+                yield CollectionError(
+                    provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
+                    permission=permission, message=f"{member}: what it can read is unknown: {reason}")
             if entry.unknown_roles:
                 roles = ", ".join(sorted(entry.unknown_roles))
                 yield CollectionError(

@@ -135,6 +135,11 @@ class Api:
         result: dict[str, Any] = self._retry(get)()
         return result
 
+    def storage(self) -> Any:
+        """This thread's google-cloud-storage client (content sampling lists and reads objects
+        through it, only when it is on)."""
+        return self._client()
+
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:

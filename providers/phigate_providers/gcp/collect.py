@@ -8,7 +8,9 @@ come last: a member's access is known only once every bucket of every project ha
 Nothing unread passes: a denied listing is a scope-wide error over the kinds it would have
 shown; a denied IAM policy leaves its bucket without public grants and its policy unseen (so
 the access policies are ``error``, not ``pass``); a key that cannot be read is yielded with
-only what its use as a CMEK proves, plus an error.
+only what its use as a CMEK proves, plus an error. With content sampling on, each non-clinical
+bucket is sampled in the same pool, within the same window; a sample that could not be read
+leaves ``content_sample`` out and adds an error.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from phigate.api import CollectionError, Record
+from phigate.api import CollectionError, Record, Resource
 from phigate_providers.gcp.access import Binding, Principals, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
@@ -36,6 +38,9 @@ from phigate_providers.gcp.normalise import (
 )
 from phigate_providers.gcp.settings import GcpSettings
 
+if TYPE_CHECKING:
+    from phigate_providers.content.sampling import Sampler
+
 #: Kinds a project's bucket listing would have shown (principals and keys come from buckets).
 PROJECT_KINDS = ("object_store", "access_policy", "principal", "key")
 MEMBER_TYPES = ("gcp.iam.member", "gcp.iam.service_account")
@@ -44,6 +49,8 @@ WINDOW_PER_WORKER = 4
 #: A read skipped because no selected policy needs it (not a failure: nothing is claimed).
 NOT_READ = Failure("not read: no selected policy needs it")
 T = TypeVar("T")
+#: A bucket's content sample: the bucket carrying it, or unchanged with the error to report.
+Sampled = tuple[Resource, CollectionError | None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Reads:
 
     iam: bool = True  # bucket IAM policies: public grants, access policies, principals
     kms: bool = True  # key metadata beyond what a key's use as a CMEK proves
+    content: bool = True  # buckets' content_sample, when sampling is on
 
     @classmethod
     def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
@@ -60,18 +68,22 @@ class Reads:
                or "public_access" in fields.get("object_store", frozenset()))
         # A key's ``encrypts`` is derived by the engine and ``manager`` is known without a read.
         kms = bool(fields.get("key", frozenset()) - {"encrypts", "manager"})
-        return cls(iam=iam, kms=kms)
+        content = "content_sample" in fields.get("object_store", frozenset())
+        return cls(iam=iam, kms=kms, content=content)
 
 
 class Collection:
     """One pass over the configured projects; ``records()`` may be consumed once."""
 
     def __init__(self, settings: GcpSettings, api: Api, reads: Reads | None = None,
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None] | None = None, *, sampler: Sampler | None = None,
+                 classify: Callable[[Resource], str] | None = None) -> None:
         self._settings = settings
         self._api = api
         self._reads = reads or Reads()
         self._report = report
+        self._sampler = sampler if self._reads.content else None
+        self._classify = classify or (lambda resource: "unclassified")
         self._principals = Principals(RoleBook(settings.roles))
         self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
 
@@ -89,7 +101,8 @@ class Collection:
         yield from self._principals.records()
 
     def _project(self, project: str, pool: ThreadPoolExecutor, window_size: int) -> Iterator[Record]:
-        window: deque[tuple[dict[str, Any], Future[dict[str, Any] | Failure]]] = deque()
+        window: deque[tuple[dict[str, Any], Future[dict[str, Any] | Failure], Future[Sampled] | None]]
+        window = deque()
         pages = self._api.bucket_pages(project)
         listed = 0
         while True:
@@ -103,6 +116,8 @@ class Collection:
                 yield CollectionError(
                     provider=PROVIDER, scope=project, kinds=PROJECT_KINDS, permission=permission,
                     message=f"project {project}: cannot list buckets: {failure.described(permission)}")
+                self._principals.unknown(f"project {project}: cannot list every bucket: "
+                                         f"{failure.described(permission)}", permission)
                 break
             listed += len(page)
             if self._report is not None:
@@ -113,14 +128,37 @@ class Collection:
                     yield CollectionError(provider=PROVIDER, scope=project, kinds=PROJECT_KINDS,
                                           message=f"project {project}: the listing holds a bucket without "
                                                   "a name; it could not be read")
+                    self._principals.unknown(f"project {project}: a bucket could not be read", None)
                     continue
                 window.append((data, pool.submit(_attempt, self._api.iam_policy, name) if self._reads.iam
-                               else _done(NOT_READ)))
+                               else _done(NOT_READ), self._want_sample(project, data, pool)))
                 self._want_key(data, pool)
                 while len(window) >= window_size:
                     yield from self._bucket(project, *window.popleft())
         while window:
             yield from self._bucket(project, *window.popleft())
+
+    def _want_sample(self, project: str, data: Mapping[str, Any],
+                     pool: ThreadPoolExecutor) -> Future[Sampled] | None:
+        """A sample of the bucket's objects, unless sampling is off or the bucket is clinical."""
+        if self._sampler is None:
+            return None
+        from phigate_providers.content.options import wanted
+
+        bucket = bucket_resource(project, data, None)  # its id, name and labels: what sampling needs
+        return pool.submit(self._sample, bucket, self._sampler) if wanted(bucket, self._classify) else None
+
+    def _sample(self, bucket: Resource, sampler: Sampler) -> Sampled:
+        from phigate_providers.gcp.sampling import sample_bucket
+
+        try:
+            return sample_bucket(self._api.storage(), bucket, sampler)
+        except Exception as exc:  # a defect, not a denial: an error for this bucket, never a pass
+            # Only the exception's type: its message could quote what was read.
+            return bucket, CollectionError(
+                provider=PROVIDER, scope=bucket.scope, region=bucket.region, kinds=("object_store",),
+                types=(BUCKET_TYPE,), resource_id=bucket.id,
+                message=f"bucket {bucket.name}: content sample failed ({type(exc).__name__})")
 
     def _want_key(self, data: Mapping[str, Any], pool: ThreadPoolExecutor) -> None:
         encryption = data.get("encryption")
@@ -133,20 +171,20 @@ class Collection:
             else:
                 self._keys[name] = _done(Failure("not a Cloud KMS key name"))
 
-    def _bucket(self, project: str, data: dict[str, Any],
-                pending: Future[dict[str, Any] | Failure]) -> Iterator[Record]:
+    def _bucket(self, project: str, data: dict[str, Any], pending: Future[dict[str, Any] | Failure],
+                sample: Future[Sampled] | None) -> Iterator[Record]:
         policy = pending.result()
         if policy is NOT_READ:  # no selected policy reads access: none is claimed
-            yield bucket_resource(project, data, None)
+            yield from _with_sample(bucket_resource(project, data, None), sample)
             return
         if isinstance(policy, Failure):
             bucket = bucket_resource(project, data, None)
-            yield bucket
+            yield from _with_sample(bucket, sample)
             yield from self._unread_policy(project, bucket.id, str(data["name"]), bucket.region, policy)
             return
         bindings = [Binding.from_api(b) for b in policy.get("bindings") or () if isinstance(b, Mapping)]
         bucket = bucket_resource(project, data, bindings)
-        yield bucket
+        yield from _with_sample(bucket, sample)
         yield policy_resource(project, bucket, policy, bindings)
         self._principals.add(project, bucket.id, bindings)
 
@@ -161,6 +199,7 @@ class Collection:
             provider=PROVIDER, scope=project, region=region, kinds=("access_policy", "principal"),
             types=(POLICY_TYPE, *MEMBER_TYPES), resource_id=policy_id(name), permission=permission,
             message=f"{why}; who can read the bucket is unknown")
+        self._principals.unknown(why, permission)
 
     def _key(self, name: str, result: dict[str, Any] | Failure) -> Iterator[Record]:
         if result is NOT_READ:
@@ -176,6 +215,24 @@ class Collection:
             provider=PROVIDER, scope=key.scope, region=key.region, kinds=("key",), types=(KEY_TYPE,),
             resource_id=name, permission=permission,
             message=f"{name}: cannot read the key: {result.described(permission)}")
+
+
+def _with_sample(bucket: Resource, sample: Future[Sampled] | None) -> Iterator[Record]:
+    """The bucket, carrying its content sample when one was read; the sample's error after it."""
+    if sample is None:
+        yield bucket
+        return
+    sampled, error = sample.result()
+    value = sampled.attributes.get("content_sample")
+    if value is None:
+        yield bucket
+    else:
+        yield Resource(id=bucket.id, type=bucket.type, kind=bucket.kind, provider=bucket.provider,
+                       scope=bucket.scope, region=bucket.region, name=bucket.name, tags=bucket.tags,
+                       data_class=bucket.data_class, raw=bucket.raw,
+                       attributes={**bucket.attributes, "content_sample": value})
+    if error is not None:
+        yield error
 
 
 def _done(value: dict[str, Any] | Failure) -> Future[dict[str, Any] | Failure]:

@@ -12,7 +12,11 @@ import argparse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from phigate.api import Record, Scope
+from phigate.api import Record, Resource, Scope
+from phigate.classify import Classifier
+from phigate.config import load_config
+from phigate_providers.content.options import ContentOptions
+from phigate_providers.content.options import add_arguments as add_sampling_arguments
 from phigate_providers.gcp import settings as gcp_settings
 from phigate_providers.gcp.settings import GcpSettings
 
@@ -25,16 +29,21 @@ class GcpProvider:
     name: ClassVar[str] = "gcp"
     description: ClassVar[str] = ("Google Cloud Storage buckets, their IAM policies and CMEK keys "
                                   "(--project, repeatable)")
-    #: Everything it calls. No object is ever listed or read.
+    #: Everything it calls. No object is listed or read unless content sampling is on.
     permissions: ClassVar[tuple[str, ...]] = (
         "storage.buckets.list",
         "storage.buckets.getIamPolicy",
         "cloudkms.cryptoKeys.get",
     )
 
-    def __init__(self, settings: GcpSettings, credentials: Any) -> None:
+    def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,
+                 classify: Callable[[Resource], str] | None = None) -> None:
         self.settings = settings
         self._credentials = credentials
+        #: Content sampling (off unless asked for) and the classification it spares clinical
+        #: buckets by: the config's, as the engine will apply it.
+        self._content = content or ContentOptions()
+        self._classify = classify
         self._fields: Mapping[str, frozenset[str]] | None = None
         self._report: Callable[[str], None] | None = None
 
@@ -46,8 +55,22 @@ class GcpProvider:
         self._report = report
 
     @classmethod
-    def permissions_document(cls) -> str:
-        """A custom role granting exactly ``permissions``, for ``gcloud iam roles create --file``."""
+    def permissions_document(cls, sample_content: bool = False) -> str:
+        """A custom role granting exactly ``permissions``, for ``gcloud iam roles create --file``;
+        with ``sample_content``, plus the object reads content sampling makes."""
+        if sample_content:
+            from phigate_providers.gcp.sampling import PERMISSIONS as SAMPLING
+
+            return "\n".join([
+                f"# gcloud iam roles create {ROLE_ID}Sampling --project=PROJECT --file=FILE",
+                "# then grant it on the non-clinical buckets only (and decrypt on their CMEK keys):",
+                "# the audit role itself still reads no object.",
+                "title: phigate content sampling",
+                "description: Object reads phigate's content sampling (--sample-content) makes.",
+                "stage: GA",
+                "includedPermissions:",
+                *(f"- {permission}" for permission in SAMPLING),
+            ])
         lines = [
             f"# gcloud iam roles create {ROLE_ID} --project=PROJECT --file=FILE",
             "# then grant it on each audited project (and on the projects holding the CMEK keys).",
@@ -62,6 +85,7 @@ class GcpProvider:
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
         gcp_settings.add_arguments(parser)
+        add_sampling_arguments(parser)
 
     @classmethod
     def claims(cls, target: str) -> bool:
@@ -73,7 +97,11 @@ class GcpProvider:
         from phigate_providers.gcp.api import load_credentials
 
         parsed = gcp_settings.parse(options, settings)
-        return [cls(parsed, load_credentials(parsed))]
+        content = ContentOptions.from_options("gcp", options, settings)
+        classify = None
+        if content.enabled:  # clinical buckets are not sampled: classified as the engine will
+            classify = Classifier(load_config(getattr(options, "config", None))).data_class
+        return [cls(parsed, load_credentials(parsed), content, classify)]
 
     def scopes(self) -> list[Scope]:
         return [Scope(self.name, project) for project in self.settings.projects]
@@ -84,7 +112,9 @@ class GcpProvider:
 
         reads = Reads.for_fields(self._fields) if self._fields is not None else Reads()
         api = Api(self.settings, self._credentials)
-        yield from Collection(self.settings, api, reads, self._report).records()
+        sampler = self._content.sampler() if reads.content else None  # one key per run
+        yield from Collection(self.settings, api, reads, self._report, sampler=sampler,
+                              classify=self._classify).records()
 
 
 __all__ = ["GcpProvider"]

@@ -21,7 +21,9 @@ PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]
 #: A predefined, project-level or organisation-level role name.
 ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
 KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "workers", "timeout", "retry_deadline",
-                        "retry_initial_delay"})
+                        "retry_initial_delay",
+                        # content sampling (phigate_providers.content.options)
+                        "sample_content", "content_sample"})
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,23 @@
 
 Anything the scanning role could not see becomes a CollectionError naming what is missing;
 a resource read only in part is yielded without the unread attributes, never with a guess.
+With content sampling on, each non-clinical table is sampled on its database's connection as
+it is read (its ``content_sample``, or an error naming the grant it lacked).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from phigate.api import CollectionError, Record, Resource
 from phigate_providers.postgres import hba, normalise, queries
 from phigate_providers.postgres.connect import Connection, Unreadable, open_connection
 from phigate_providers.postgres.options import ServerTarget
+
+if TYPE_CHECKING:
+    from phigate_providers.content.sampling import Sampler
 
 #: Classifies a resource the way the engine will (the config's classification).
 Classify = Callable[[Resource], str]
@@ -37,19 +42,23 @@ class DatabaseScan:
     unread: Unreadable | None = None
 
 
-def collect_server(target: ServerTarget, classify: Classify) -> Iterator[Record]:
+def collect_server(target: ServerTarget, classify: Classify,
+                   sampler: Sampler | None = None) -> Iterator[Record]:
+    """Everything one server shows; ``sampler`` (content sampling on) samples its non-clinical
+    tables."""
     try:
         conn = open_connection(target)
     except Unreadable as exc:  # nothing of the server was seen: every policy over it is an error
         yield _error(target.label, exc, ALL_KINDS, resource_id=target.label)
         return
     try:
-        yield from _collect(conn, target, classify)
+        yield from _collect(conn, target, classify, sampler)
     finally:
         conn.close()
 
 
-def _collect(conn: Connection, target: ServerTarget, classify: Classify) -> Iterator[Record]:
+def _collect(conn: Connection, target: ServerTarget, classify: Classify,
+             sampler: Sampler | None) -> Iterator[Record]:
     server = conn.server_id
     settings = _attempt(queries.settings, conn)
     rules = _attempt(queries.hba_rules, conn)
@@ -63,13 +72,13 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify) -> Iter
     for name in names:
         scan = DatabaseScan(name)
         scans.append(scan)
-        yield from _scan_database(conn, target, server, scan, classify)
+        yield from _scan_database(conn, target, server, scan, classify, sampler=sampler)
     yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans)
     yield from _roles(target, server, roles, reach, scans)
 
 
 def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, scan: DatabaseScan,
-                   classify: Classify) -> Iterator[Record]:
+                   classify: Classify, *, sampler: Sampler | None = None) -> Iterator[Record]:
     try:
         conn = bootstrap if scan.name == bootstrap.database else open_connection(target, scan.name)
     except Unreadable as exc:
@@ -92,12 +101,33 @@ def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, sca
             resource = normalise.table(server, scan.name, table_row, schema_tags.get(table_row.schema, {}),
                                        region=target.region, encryption=target.encryption)
             ids[(table_row.schema, table_row.name)] = resource.id
-            scan.clinical = scan.clinical or classify(resource) == "clinical"
+            clinical = classify(resource) == "clinical"
+            scan.clinical = scan.clinical or clinical
+            if sampler is not None and not clinical:  # clinical tables are expected to hold it
+                yield from _sampled(conn, resource, table_row.schema, table_row.name, sampler)
+                continue
             yield resource
         _read_privileges(conn, scan, ids)
     finally:
         if conn is not bootstrap:
             conn.close()
+
+
+def _sampled(conn: Connection, table: Resource, schema: str, name: str, sampler: Sampler) -> Iterator[Record]:
+    """The table with its ``content_sample``; or without it, and the error saying why."""
+    from phigate_providers.postgres.sampling import sample_table
+
+    try:
+        sampled, error = sample_table(conn, table, schema, name, sampler)
+    except Exception as exc:  # a defect, not a denial: an error for this table, never a pass
+        # Only the exception's type: its message could quote a row.
+        sampled, error = table, CollectionError(
+            provider=normalise.PROVIDER, message=f"table {schema}.{name}: content sample failed "
+            f"({type(exc).__name__})", scope=table.scope, region=table.region, kinds=("table",),
+            types=(table.type,), resource_id=table.id)
+    yield sampled
+    if error is not None:
+        yield error
 
 
 def _read_privileges(conn: Connection, scan: DatabaseScan, ids: dict[tuple[str, str], str]) -> None:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import InputError
+from phigate_providers.content.options import add_arguments as add_sampling_arguments
 
 SECTION = "providers.postgres"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 SETTING_KEYS = ("dsns", "databases", "sslmode", "sslrootcert", "sslcert", "sslkey",
-                "statement_timeout", "connect_timeout", "region", "encryption")
+                "statement_timeout", "connect_timeout", "region", "encryption",
+                "sample_content", "content_sample")  # the last two: phigate_providers.content
 SERVER_KEYS = ("dsn", "databases", "region", "encryption")
 ENCRYPTION_KEYS = ("at_rest", "key_manager", "key", "algorithm")
 DEFAULT_STATEMENT_TIMEOUT = 30
@@ -52,6 +54,7 @@ def add_arguments(parser: argparse._ArgumentGroup) -> None:
                         help="libpq sslmode for every PostgreSQL connection")
     parser.add_argument("--pg-sslrootcert", default=None, metavar="FILE",
                         help="CA certificate(s) to verify PostgreSQL servers with")
+    add_sampling_arguments(parser)  # declared once, whichever provider comes first
 
 
 def targets_from(options: argparse.Namespace, settings: Mapping[str, Any]) -> list[ServerTarget]:

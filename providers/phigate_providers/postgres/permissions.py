@@ -50,5 +50,23 @@ $grant$;
 """
 
 
+_SAMPLING_SQL = """
+-- Content sampling (--sample-content) reads a few rows of each non-clinical table. Grant USAGE
+-- on their schemas and SELECT on those tables only, never on clinical ones, for example:
+{example}
+-- A table with row-level security is sampled only if the role may read every row: BYPASSRLS,
+-- or a permissive policy for it. Otherwise its sample is an error, never a clean pass.
+"""
+
+
 def permissions_sql(role: str = SCANNER_ROLE) -> str:
     return _SQL.format(role=role)
+
+
+def sampling_sql(role: str = SCANNER_ROLE) -> str:
+    """What content sampling adds to :func:`permissions_sql`: commented grants to adapt (which
+    tables are not clinical is the estate's to say)."""
+    from phigate_providers.postgres.sampling import grant_sql
+
+    example = grant_sql([("billing", "invoices"), ("billing", "appointments")], role)
+    return _SAMPLING_SQL.format(example="\n".join(f"-- {line}" for line in example.splitlines()))

@@ -1,7 +1,9 @@
 """The PostgreSQL provider: servers, schemas, tables and roles, read from the catalogs.
 
-It never reads a table's contents and never writes: every query runs in a read-only
-transaction, and the smallest role it needs (``permissions_document``) holds no table privilege.
+It never writes: every query runs in a read-only transaction, and the smallest role it needs
+(``permissions_document``) holds no table privilege. It reads no table's contents unless content
+sampling is on (``--sample-content``): then a few rows of each non-clinical table, which needs
+SELECT on those tables (``permissions_document(sample_content=True)``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any, ClassVar
 from phigate.api import Record, Resource, Scope
 from phigate.classify import Classifier
 from phigate.config import load_config
+from phigate_providers.content.options import ContentOptions
 from phigate_providers.postgres import options as opts
-from phigate_providers.postgres.permissions import PERMISSIONS, permissions_sql
+from phigate_providers.postgres.permissions import PERMISSIONS, permissions_sql, sampling_sql
 
 if importlib.util.find_spec("psycopg") is None:  # checked without paying for the import
     raise ImportError("the postgres provider needs psycopg", name="psycopg")
@@ -30,11 +33,19 @@ class PostgresProvider:
     permissions: ClassVar[tuple[str, ...]] = PERMISSIONS
 
     def __init__(self, target: opts.ServerTarget,
-                 classify: Callable[[Resource], str] | None = None) -> None:
+                 classify: Callable[[Resource], str] | None = None,
+                 content: ContentOptions | None = None) -> None:
         self.target = target
         # The engine classifies resources itself; the provider needs the same answer early, to
-        # tell whether a non-TLS pg_hba rule admits a database holding clinical tables.
+        # tell whether a non-TLS pg_hba rule admits a database holding clinical tables (and
+        # which tables content sampling leaves alone: the clinical ones).
         self._classify = classify or Classifier(load_config(None)).data_class
+        self._content = content or ContentOptions()
+        self._fields: Mapping[str, frozenset[str]] | None = None
+
+    def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
+        """Sample tables only when a selected policy reads ``content_sample``."""
+        self._fields = fields
 
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
@@ -48,11 +59,14 @@ class PostgresProvider:
     def configure(cls, targets: list[str], options: argparse.Namespace,
                   settings: Mapping[str, Any]) -> list[PostgresProvider]:
         classify = Classifier(load_config(getattr(options, "config", None))).data_class
-        return [cls(target, classify) for target in opts.targets_from(options, settings)]
+        servers = opts.targets_from(options, settings)
+        content = ContentOptions.from_options("postgres", options, settings)
+        return [cls(server, classify, content) for server in servers]
 
     @classmethod
-    def permissions_document(cls) -> str:
-        return permissions_sql()
+    def permissions_document(cls, sample_content: bool = False) -> str:
+        """The scanner role; with ``sample_content``, the grants content sampling needs too."""
+        return permissions_sql() + (sampling_sql() if sample_content else "")
 
     def scopes(self) -> list[Scope]:
         return [Scope(self.name, self.target.label)]
@@ -60,4 +74,6 @@ class PostgresProvider:
     def collect(self) -> Iterator[Record]:
         from phigate_providers.postgres.collect import collect_server  # psycopg, only when scanning
 
-        yield from collect_server(self.target, self._classify)
+        wanted = self._fields is None or "content_sample" in self._fields.get("table", frozenset())
+        sampler = self._content.sampler() if wanted else None  # one key per run
+        yield from collect_server(self.target, self._classify, sampler)

@@ -1,0 +1,38 @@
+"""Context: the sentence around a health word, and what makes an acronym a product code.
+
+The context *words* (anchors that point at a person, generic cues such as "stock" or
+"campagne", treatment cues such as "sous") live in ``data/context.txt`` and are found in the
+vocabulary's single pass; :mod:`.detect` applies the rules. This module only cuts sentences on
+the original text and recognises codes.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+#: "VIH-1234", "HTA220", "IST/2": a digit right after an acronym makes it a code.
+CODE_AFTER = re.compile(r"[\-_/]?\d")
+#: Sentence ends: line breaks, and ".", "!", "?", ";" before a blank, but not the period of an
+#: initial ("M. Dupont", "J. Martin").
+_SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|(?=\s|$)(?<!\b[A-Z]\.))")
+#: How far a sentence reaches at most, each side of the word.
+WINDOW = 160
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets of every sentence end in ``text`` (the punctuation's own offset), in order."""
+    return [found.start() for found in _SENTENCE_END.finditer(text)]
+
+
+def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the sentence around [start, end), given :func:`sentence_ends`; at most
+    :data:`WINDOW` characters each side."""
+    index = bisect_left(ends, start)
+    begin = ends[index - 1] + 1 if index else 0
+    after = bisect_left(ends, end)
+    stop = ends[after] if after < len(ends) else size
+    return max(begin, start - WINDOW), min(stop, end + WINDOW)
+
+
+__all__ = ["CODE_AFTER", "WINDOW", "sentence", "sentence_ends"]

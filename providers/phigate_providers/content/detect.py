@@ -1,0 +1,290 @@
+"""The detector: health data and identifiers in text, offline, in one pass.
+
+:meth:`Detector.analyse_records` returns spans (types and offsets, never text) for tests and
+the benchmark; :meth:`Detector.scan` returns only what sampling reports about one unit (an
+object or a row): entity counts, whether it holds health data, and whether a record holding
+health data also holds a personal identifier. Records (a CSV row, a JSON element, a paragraph)
+are joined and searched once; each is the scope of its own context.
+
+A health word counts unless one of these rules rules it out:
+
+- it is inside a decoy phrase ("assurance maladie", "dépression atlantique", "Sidaction");
+- it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
+- it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
+  name, address or e-mail ("rue Gay-Lussac");
+- it is a code ("VIH-1234", "réf. IVG");
+- its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
+  nothing in that sentence points at a person;
+- it is ambiguous on its own (a medicine, "vaccin", "handicap") and nothing in its record points
+  at a person, nor does a treatment cue ("sous", "on") stand just before it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from phigate_providers.content import context, identifiers, lexicon
+from phigate_providers.content.identifiers import PERSONAL, Span
+from phigate_providers.content.lexicon import (
+    ROLE_ANCHOR,
+    ROLE_ANCHORING_IDENTIFIER,
+    ROLE_CODE,
+    ROLE_GENERIC,
+    ROLE_IDENTIFIER,
+    ROLE_JUDGE,
+    ROLE_TREAT,
+)
+
+HEALTH = "HEALTH"
+#: Why a health-looking match was ruled out (kept for the benchmark's attribution).
+DECOY_PHRASE = "decoy_phrase"
+NAME_OR_ADDRESS = "inside_name_or_address"
+CAPITALISED = "capitalised"
+PRODUCT_CODE = "product_code"
+GENERIC = "generic_mention"
+NO_PERSON = "weak_without_person"
+#: Joins records into one text: a line break ends every pattern, a record separator the rest.
+SEPARATOR = "\n\x1e\n"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSpan:
+    start: int
+    end: int
+    category: str
+    tier: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ruled:
+    """A health-looking match that is not health data, and why."""
+
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass
+class RecordAnalysis:
+    """One record: its identifiers, its health mentions and the matches ruled out."""
+
+    identifiers: list[Span] = field(default_factory=list)
+    health: list[HealthSpan] = field(default_factory=list)
+    ruled_out: list[Ruled] = field(default_factory=list)
+
+    @property
+    def has_health(self) -> bool:
+        return bool(self.health)
+
+    @property
+    def personal(self) -> bool:
+        return any(span.type in PERSONAL for span in self.identifiers)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one unit (an object, a row) showed: counts and flags only."""
+
+    entities: Counter[str]
+    health: bool
+    identified: bool
+    sensitive: bool
+
+    @classmethod
+    def empty(cls) -> Scan:
+        return cls(Counter(), False, False, False)
+
+
+@dataclass
+class _Context:
+    """Positions of the context words and personal identifiers of one batch."""
+
+    text: str
+    folded: str
+    sentence_ends: list[int] | None  # cut when first needed
+    anchors: list[int]
+    generic: list[int]
+    treatment_ends: list[int]
+    code_ends: list[int]
+    personal: list[int]
+    identifiers: list[Span] = field(default_factory=list)
+    identifier_starts: list[int] = field(default_factory=list)
+    #: Record index → whether something in it points at a person (computed when first asked).
+    anchored_records: dict[int, bool] = field(default_factory=dict)
+
+    def any_between(self, positions: list[int], begin: int, stop: int) -> bool:
+        index = bisect_left(positions, begin)
+        return index < len(positions) and positions[index] < stop
+
+    def anchored(self, begin: int, stop: int) -> bool:
+        return self.any_between(self.anchors, begin, stop) or self.any_between(self.personal, begin, stop)
+
+    def just_before(self, ends: list[int], start: int) -> bool:
+        """A word of ``ends`` ends at most a few blanks before ``start``."""
+        index = bisect_right(ends, start) - 1
+        return index >= 0 and not self.folded[ends[index]:start].strip() and start - ends[index] <= 4
+
+
+@dataclass
+class _Batch:
+    """One pass over joined records: identifiers and judged health matches, in batch offsets."""
+
+    starts: list[int]
+    lengths: list[int]
+    identifiers: list[Span]
+    health: list[lexicon.Match]
+    ruled_out: list[Ruled]
+
+    def record(self, offset: int) -> int:
+        return bisect_right(self.starts, offset) - 1
+
+
+class Detector:
+    """Finds health data and identifiers. Stateless once built; safe to share between threads."""
+
+    def __init__(self, vocabulary: lexicon.Lexicon | None = None) -> None:
+        self.lexicon = vocabulary or lexicon.bundled()
+
+    def analyse(self, text: str) -> RecordAnalysis:
+        return self.analyse_records([text])[0]
+
+    def analyse_records(self, records: Sequence[str]) -> list[RecordAnalysis]:
+        """Each record analysed on its own (offsets relative to the record)."""
+        batch = self._run(records)
+        results = [RecordAnalysis() for _ in records]
+        for span in batch.identifiers:
+            index = batch.record(span.start)
+            offset = batch.starts[index]
+            results[index].identifiers.append(Span(span.start - offset, span.end - offset, span.type))
+        for start, end, entry in batch.health:
+            index = batch.record(start)
+            offset = batch.starts[index]
+            results[index].health.append(HealthSpan(start - offset, end - offset, entry.category, entry.tier))
+        for ruled in batch.ruled_out:
+            index = batch.record(ruled.start)
+            offset = batch.starts[index]
+            results[index].ruled_out.append(Ruled(ruled.start - offset, ruled.end - offset, ruled.reason))
+        return results
+
+    def scan(self, records: Sequence[str]) -> Scan:
+        """What sampling reports about one unit made of ``records``: entity counts, health data,
+        health data beside a personal identifier in the same record, high-tier health data."""
+        return self.scan_units([records])[0]
+
+    def scan_units(self, units: Sequence[Sequence[str]]) -> list[Scan]:
+        """:meth:`scan` of each unit (rows of a table, say), all searched in one pass."""
+        records = [record for unit in units for record in unit]
+        batch = self._run(records)
+        first_record = []
+        count = 0
+        for unit in units:
+            first_record.append(count)
+            count += len(unit)
+        unit_of_record = [number for number, unit in enumerate(units) for _ in unit]
+        entities: list[Counter[str]] = [Counter() for _ in units]
+        for span in batch.identifiers:
+            entities[unit_of_record[batch.record(span.start)]][span.type] += 1
+        health_records: dict[int, bool] = {}
+        sensitive = [False] * len(units)
+        for start, _, entry in batch.health:
+            index = batch.record(start)
+            owner = unit_of_record[index]
+            entities[owner][HEALTH] += 1
+            sensitive[owner] = sensitive[owner] or entry.tier == "high"
+            health_records.setdefault(index, False)
+        personal_starts = [span.start for span in batch.identifiers if span.type in PERSONAL]
+        for index in health_records:
+            begin = batch.starts[index]
+            first = bisect_left(personal_starts, begin)
+            health_records[index] = (first < len(personal_starts)
+                                     and personal_starts[first] < begin + batch.lengths[index])
+        health = [False] * len(units)
+        identified = [False] * len(units)
+        for index, personal in health_records.items():
+            owner = unit_of_record[index]
+            health[owner] = True
+            identified[owner] = identified[owner] or personal
+        return [Scan(entities[u], health[u], identified[u], sensitive[u]) for u in range(len(units))]
+
+    def _run(self, records: Sequence[str]) -> _Batch:
+        text = SEPARATOR.join(records)
+        starts: list[int] = []
+        lengths = [len(record) for record in records]
+        position = 0
+        for length in lengths:
+            starts.append(position)
+            position += length + len(SEPARATOR)
+        folded = lexicon.fold(text)
+        ctx = _Context(text, folded, None, anchors=[], generic=[], treatment_ends=[], code_ends=[],
+                       personal=[])
+        judged: list[lexicon.Match] = []
+        identifier_hits: list[lexicon.Match] = []
+        anchors, generic, treatment, code_ends = ctx.anchors, ctx.generic, ctx.treatment_ends, ctx.code_ends
+        for hit in self.lexicon.find(folded):
+            role = hit[2].role
+            if role == ROLE_JUDGE:
+                judged.append(hit)
+            elif role == ROLE_IDENTIFIER:
+                identifier_hits.append(hit)
+            elif role == ROLE_ANCHOR:
+                anchors.append(hit[0])
+            elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
+                identifier_hits.append(hit)
+                anchors.append(hit[0])
+            elif role == ROLE_GENERIC:
+                generic.append(hit[0])
+            elif role == ROLE_TREAT:
+                treatment.append(hit[1])
+            elif role == ROLE_CODE:
+                generic.append(hit[0])
+                code_ends.append(hit[1])
+        found = identifiers.find(text, identifier_hits)
+        ctx.personal = [span.start for span in found if span.type in PERSONAL]
+        ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
+        batch = _Batch(starts, lengths, found, [], [])
+        for hit in judged:
+            index = batch.record(hit[0])
+            verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
+            if verdict is None:
+                batch.health.append(hit)
+            elif verdict:
+                batch.ruled_out.append(Ruled(hit[0], hit[1], verdict))
+        return batch
+
+    @staticmethod
+    def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
+        """None when the match is health data; else why not ("" when it is simply not the word,
+        as an acronym's letters in lower case are not the acronym)."""
+        start, end, entry = hit
+        if entry.decoy:
+            return DECOY_PHRASE
+        written = ctx.text[start:end]
+        if entry.cased and sum(c.isupper() for c in written) < 2:
+            return ""
+        if entry.lower and not written.islower():
+            return CAPITALISED
+        inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
+        if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+            return NAME_OR_ADDRESS
+        if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
+            return PRODUCT_CODE
+        if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
+            if ctx.sentence_ends is None:
+                ctx.sentence_ends = context.sentence_ends(ctx.text)
+            begin, stop = context.sentence(ctx.sentence_ends, len(ctx.text), start, end)
+            begin, stop = max(begin, record[0]), min(stop, record[1])
+            if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
+                return GENERIC
+        if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
+            if index not in ctx.anchored_records:
+                ctx.anchored_records[index] = ctx.anchored(*record)
+            if not ctx.anchored_records[index]:
+                return NO_PERSON
+        return None
+
+
+
+__all__ = ["HEALTH", "SEPARATOR", "Detector", "HealthSpan", "RecordAnalysis", "Ruled", "Scan"]

@@ -1,0 +1,310 @@
+"""Direct identifiers of a person, and the practitioner and payment numbers found beside them.
+
+Numbers are checked, not just shaped: a NIR (French social security number) must carry its key
+(97 - N mod 97, Corsica's 2A/2B read as 19/18), an RPPS number and a payment card their Luhn
+digit. A date is a date of birth only next to a cue ("né le", "DDN", "DOB", "born"). A name is
+a name when a title or a known given name stands beside it; a name after "Dr" is the
+practitioner's, not the patient's. An address is a number, a street type and a name.
+
+The text is scanned once: "@" and "+" by ``str.find``, and numbers (by their folded shape),
+names, street types and birth-date cues by the vocabulary's single pass (:mod:`.lexicon`); the
+precise patterns then run only where those hits are.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from phigate_providers.content import lexicon
+
+#: Identifier types that point at a person (the patient or a relative).
+PERSONAL = frozenset({"PERSON", "FR_NIR", "PHONE", "EMAIL", "ADDRESS", "DATE_OF_BIRTH"})
+#: Found and counted, but not the data subject's identifier.
+OTHER = frozenset({"RPPS", "PAYMENT_CARD"})
+TYPES = PERSONAL | OTHER
+#: Vocabulary categories this module acts on.
+HIT_CATEGORIES = frozenset({"GIVEN", "TITLE", "STREET", "STREET_UK", "DOB", "NUMBER"})
+
+
+class Span(NamedTuple):
+    """An entity's offsets and type; the text itself is never kept. (A tuple: sorted by
+    position natively, and cheap to make by the hundred thousand.)"""
+
+    start: int
+    end: int
+    type: str
+
+
+# --- checksums ------------------------------------------------------------------------------------
+
+_BAD_MONTHS = frozenset({"00", "13", "14", "15", "16", "17", "18", "19"})
+
+
+def nir_valid(nir: str) -> bool:
+    """A 15-character NIR (separators removed) whose key matches, Corsica (2A, 2B) included."""
+    compact = re.sub(r"[\s.\-]", "", nir).upper()
+    if len(compact) != 15 or not compact[13:].isdigit():
+        return False
+    body = compact[:13]
+    department = body[5:7]
+    if department in ("2A", "2B"):
+        body = body[:5] + ("19" if department == "2A" else "18") + body[7:]
+    if not body.isdigit() or body[0] not in "12378" or body[3:5] in _BAD_MONTHS:
+        return False
+    return 97 - int(body) % 97 == int(compact[13:])
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    if len(digits) < 2:
+        return False
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if position % 2 == 1 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+#: The folded shapes (digits as 0, separators as spaces) of the numbers looked for, as lists
+#: of group lengths; "D" is a NIR's department, which may be 2A or 2B. The vocabulary's single
+#: pass finds them; the patterns below then check each one. International numbers start with
+#: "+", found by ``str.find``.
+_NUMBER_FORMATS = (
+    (2, 2, 2, 2, 2),  # French phone
+    (4, 1, 2, 2, 2, 2), (4, 9), (4, 4, 6),  # 0033 …, 0044 …
+    (1, 2, 2, "D", 3, 3, 2),  # NIR
+    (4, 4, 4, 4), (4, 6, 5),  # payment cards
+    (11,),  # RPPS
+    (5, 6),  # UK mobile
+)
+_SEP = r"[ .\-]?"
+_NIR = rf"[12378]{_SEP}\d\d{_SEP}\d\d{_SEP}(?:\d\d|2[ABab]){_SEP}\d\d\d{_SEP}\d\d\d{_SEP}\d\d"
+_PAIR = r"(?:[ .\-]?\d\d)"
+_PHONE = (rf"0[1-9]{_PAIR}{{4}}"
+          rf"|(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?)?[1-9]{_PAIR}{{4}}"
+          r"|(?:\+|00)[ ]?(?:[1-9]\d{0,2})[ .\-]?(?:\(0\)[ ]?)?\d(?:[ .\-]?\d){6,12}"
+          r"|07\d\d\d[ ]?\d{6}")
+_CARD = r"(?:4\d\d\d|5[1-5]\d\d|2[2-7]\d\d)(?:[ \-]?\d{4}){3}|3[47]\d\d[ \-]?\d{6}[ \-]?\d{5}"
+_NUMBERS = re.compile(
+    rf"(?<![\w+])(?:(?P<FR_NIR>{_NIR})"
+    rf"|(?P<PAYMENT_CARD>{_CARD})"
+    r"|(?P<RPPS>10\d{9})"
+    rf"|(?P<PHONE>{_PHONE}))(?![\d])")
+
+# --- dates of birth -------------------------------------------------------------------------------
+
+_FR_MONTHS = (r"janv(?:ier)?|f[ée]v(?:rier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|ao[ûu]t"
+              r"|sept(?:embre)?|oct(?:obre)?|nov(?:embre)?|d[ée]c(?:embre)?")
+_EN_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+              r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_DATE = (r"\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d\d)(?!\d)"
+         r"|\d{4}-\d\d-\d\d(?!\d)"
+         rf"|(?:1er|\d{{1,2}})(?:st|nd|rd|th)?[ \t]+(?i:{_FR_MONTHS}|{_EN_MONTHS})\.?,?[ \t]+\d{{4}}(?!\d)"
+         rf"|(?i:{_EN_MONTHS})\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}(?!\d)")
+_DATE_AFTER_CUE = re.compile(rf"(?:\(e\))?[ \t]*[:\-]?[ \t]*(?:(?i:le|on|the)[ \t]+)?(?P<date>{_DATE})")
+_DATE_BEFORE_CUE = re.compile(rf"(?<![\d/.\-])(?P<date>{_DATE})[ \t]*[(,\-\u2013\u2014]?[ \t]*$")
+
+# --- names ----------------------------------------------------------------------------------------
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_LETTER = "a-zà-öø-ÿA-ZÀ-ÖØ-Þ"
+_CAPITALISED = rf"[{_UPPER}][{_LETTER}'\u2019\-]*[{_LETTER}]"
+_CAPITALS = rf"[{_UPPER}][{_UPPER}'\u2019\-]*[{_UPPER}]"
+_PARTICLE = (r"(?:(?:le|la|de|du|des|van|von|di|da|dos|el|ben|Le|La|De|Du|Des|Van|Von|Di|Da|Dos|El|Ben"
+             r"|LE|LA|DE|DU|DES)[ \t]+)")
+_AFTER_GIVEN = re.compile(rf"[ \t]+{_PARTICLE}?{_CAPITALISED}(?:[ \t]+{_CAPITALS})?(?![\w])")
+_BEFORE_GIVEN = re.compile(rf"(?<![\w]){_CAPITALS}(?:[ \t]+{_CAPITALS})?[ \t]+$")
+_AFTER_TITLE = re.compile(
+    rf"\.?[ \t]+(?P<name>{_PARTICLE}?{_CAPITALISED}(?:[ \t]+{_PARTICLE}?{_CAPITALISED}){{0,2}})(?![\w])")
+_TITLES = frozenset({"Mme", "Mlle", "Mr", "Mrs", "Ms", "Miss", "Monsieur", "Madame", "Mademoiselle",
+                     "MME", "MLLE", "MR", "MRS", "MS"})
+_PRACTITIONER_TITLES = ("Dr", "Dre", "Docteur", "Doctor", "Pr", "Professeur", "Prof")
+
+# --- addresses ------------------------------------------------------------------------------------
+
+_NUMBER_BEFORE_STREET = re.compile(r"(?<![\w,.])\d{1,4}(?:[ ]?(?:bis|ter|quater|[A-Ca-c]))?,?[ \t]+$")
+_NUMBER_BEFORE_UK_STREET = re.compile(r"(?<![\w,.])\d{1,4}[ \t]+(?:[A-Z][a-z']+[ \t]+){1,3}$")
+_STREET_WORD = r"[^\s,;:()\[\]]+"
+_CITY = rf"[{_UPPER}][\w'\u2019\-]*(?:[ \-][{_LETTER}][\w'\u2019\-]*)?"
+_ADDRESS_FR = re.compile(
+    rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
+    rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
+    rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*)?[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
+_ADDRESS_UK = re.compile(
+    rf"\d{{1,4}}[ \t]+(?:[A-Z][a-z']+[ \t]+){{1,3}}[A-Z][a-z]+\b"
+    rf"(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)?(?:[ \t,]+{_UK_POSTCODE})?")
+
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63})*\.[A-Za-z]{2,24}(?![\w\-])")
+
+
+def find(text: str, hits: Sequence[lexicon.Match] | None = None) -> list[Span]:
+    """Identifier spans in ``text``, by start, overlaps resolved in favour of the earlier then the
+    longer. ``hits`` are the vocabulary's matches of :data:`HIT_CATEGORIES` in the text (found
+    here when not given)."""
+    if hits is None:
+        matches = lexicon.bundled().find(lexicon.fold(text))
+        hits = [hit for hit in matches if hit[2].category in HIT_CATEGORIES]
+    spans = _international(text) + _emails(text)
+    for hit in hits:
+        found = _FINDERS[hit[2].category](text, hit)
+        if found is not None:
+            spans.append(found)
+    return _resolve(spans)
+
+
+def number_shapes() -> list[str]:
+    """Every folded shape of :data:`_NUMBER_FORMATS`, each gap a space or nothing."""
+    shapes = set()
+    for groups in _NUMBER_FORMATS:
+        written = [("00", "0a", "0b") if size == "D" else ("0" * int(size),) for size in groups]
+        for parts in itertools.product(*written):
+            for gaps in itertools.product(("", " "), repeat=len(parts) - 1):
+                shapes.add(parts[0] + "".join(gap + part for gap, part in zip(gaps, parts[1:], strict=True)))
+    return sorted(shapes)
+
+
+def _number(text: str, hit: lexicon.Match) -> Span | None:
+    return _checked(_NUMBERS.match(text, hit[0]))
+
+
+def _international(text: str) -> list[Span]:
+    spans = []
+    plus = text.find("+")
+    while plus != -1:
+        span = _checked(_NUMBERS.match(text, plus))
+        if span is not None:
+            spans.append(span)
+        plus = text.find("+", plus + 1)
+    return spans
+
+
+def _checked(match: re.Match[str] | None) -> Span | None:
+    if match is None:
+        return None
+    kind = match.lastgroup or ""
+    value = match.group()
+    if kind == "FR_NIR" and not nir_valid(value):
+        return None
+    if kind in ("PAYMENT_CARD", "RPPS") and not luhn_valid(value):
+        return None
+    return Span(match.start(), match.end(), kind)
+
+
+def _emails(text: str) -> list[Span]:
+    spans = []
+    floor = 0  # where the last address found ends: the next one starts after it
+    at = text.find("@")
+    while at != -1:
+        match = _EMAIL.search(text, max(floor, at - 65), min(len(text), at + 256))
+        if match is not None and match.start() <= at < match.end():
+            spans.append(Span(match.start(), match.end(), "EMAIL"))
+            floor = match.end()
+            at = text.find("@", floor)
+        else:
+            at = text.find("@", at + 1)
+    return spans
+
+
+def _given(text: str, hit: lexicon.Match) -> Span | None:
+    start, end = hit[0], hit[1]
+    if not text[start].isupper():
+        return None
+    after = _AFTER_GIVEN.match(text, end)
+    if after is not None:
+        return None if _practitioner(text, start) else Span(start, after.end(), "PERSON")
+    before = _BEFORE_GIVEN.search(text, max(0, start - 48), start)
+    if before is not None:
+        return None if _practitioner(text, before.start()) else Span(before.start(), end, "PERSON")
+    if " " in text[start:end] and not _practitioner(text, start):
+        return Span(start, end, "PERSON")  # "Jean MICHEL": a compound given name's parts, or a name
+    return None
+
+
+def _practitioner(text: str, start: int) -> bool:
+    """A practitioner's title stands just before ``start``."""
+    before = text[max(0, start - 13):start].rstrip(" \t.")
+    if not before.endswith(_PRACTITIONER_TITLES):
+        return False
+    for title in _PRACTITIONER_TITLES:
+        if before.endswith(title):
+            return not before[:-len(title)][-1:].isalpha()  # "Dr", not the end of "Pdr"
+    return False
+
+
+def _titled(text: str, hit: lexicon.Match) -> Span | None:
+    start, end = hit[0], hit[1]
+    written = text[start:end]
+    if written == "M":
+        if text[end:end + 1] != ".":
+            return None
+    elif written not in _TITLES:
+        return None
+    after = _AFTER_TITLE.match(text, end)
+    return Span(after.start("name"), after.end("name"), "PERSON") if after is not None else None
+
+
+def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
+    start, end = hit[0], hit[1]
+    after = _DATE_AFTER_CUE.match(text, end)
+    if after is not None:
+        return Span(after.start("date"), after.end("date"), "DATE_OF_BIRTH")
+    # "12/03/1980 (DDN)": the cue after the date, within the bracket or the dash that holds it.
+    opening = start - 1 if start and text[start - 1] in "(,-\u2013\u2014 \t" else start
+    before = _DATE_BEFORE_CUE.search(text, max(0, opening - 24), max(0, opening))
+    if before is not None:
+        return Span(before.start("date"), before.end("date"), "DATE_OF_BIRTH")
+    return None
+
+
+def _address(text: str, hit: lexicon.Match) -> Span | None:
+    start = hit[0]
+    number = _NUMBER_BEFORE_STREET.search(text, max(0, start - 16), start)
+    if number is not None:
+        match = _ADDRESS_FR.match(text, number.start())
+        if match is not None:
+            return Span(match.start(), match.end(), "ADDRESS")
+    if hit[2].category in ("STREET", "STREET_UK"):
+        number = _NUMBER_BEFORE_UK_STREET.search(text, max(0, start - 64), start)
+        if number is not None:
+            match = _ADDRESS_UK.match(text, number.start())
+            if match is not None:
+                return Span(match.start(), match.end(), "ADDRESS")
+    return None
+
+
+_FINDERS: dict[str, Callable[[str, lexicon.Match], Span | None]] = {
+    "GIVEN": _given, "TITLE": _titled, "DOB": _date_of_birth, "STREET": _address, "STREET_UK": _address,
+    "NUMBER": _number}
+
+
+def _resolve(spans: list[Span]) -> list[Span]:
+    spans.sort()
+    kept: list[Span] = []
+    for span in spans:
+        if kept:
+            if span[0] == kept[-1][0]:
+                kept[-1] = span  # same start: sorted by end, so this one is longer
+                continue
+            if span[0] < kept[-1][1]:
+                continue
+        kept.append(span)
+    return kept
+
+
+def covering(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> Span | None:
+    """The span of ``spans`` (sorted, with their ``starts``) that overlaps [start, end)."""
+    index = bisect_right(starts, start) - 1
+    for candidate in spans[max(index, 0):index + 2]:
+        if candidate.start < end and start < candidate.end:
+            return candidate
+    return None
+
+
+__all__ = ["OTHER", "PERSONAL", "TYPES", "Span", "covering", "find", "luhn_valid", "nir_valid"]

@@ -1,0 +1,236 @@
+"""The ``s3-inventory`` provider: every object of a bucket, as its S3 Inventory report lists it.
+
+One ``object_inventory`` resource per (bucket, inventory configuration), from the newest report:
+object counts by encryption status, the KMS keys the report names, and the first offending
+keys, masked. DuckDB aggregates the rows where they are read; Python sees a handful of numbers
+per bucket. The bucket's data class comes from the config's classification (name rules match the
+bucket name) or, when the config does not classify it, from the bucket a live AWS scan of the
+same run saw (``store`` refers to it).
+
+Each report is one slice (``slices()``): a distributed scan reads reports on several workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+from phigate.api import CollectionError, InputError, Record, Resource, Scope
+from phigate_providers.s3_inventory import manifest, remote
+from phigate_providers.s3_inventory.aggregate import BucketCounts, Engine, UnreadableReport, count_objects
+from phigate_providers.s3_inventory.masking import decode, mask
+
+NAME = "s3-inventory"
+TYPE = "aws.s3.inventory"
+KIND = "object_inventory"
+#: How far above a manifest its data files are looked for (``…/CONFIG/data/`` is two up).
+SEARCH_DEPTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    targets: tuple[str, ...]
+    first_keys: int = 10
+    engine: Engine = field(default_factory=Engine)
+    profile: str | None = None
+
+
+class S3InventoryProvider:
+    """S3 Inventory reports: a folder, a ``manifest.json`` or ``s3://DESTINATION/PREFIX``."""
+
+    name: ClassVar[str] = NAME
+    description: ClassVar[str] = ("S3 Inventory reports (CSV.gz, Parquet, ORC; local or s3://): "
+                                  "every object's encryption, counted per bucket")
+    permissions: ClassVar[tuple[str, ...]] = (
+        "read access to local inventory reports",
+        "s3:ListBucket on the inventory destination bucket (s3:// reports)",
+        "s3:GetObject on the inventory reports (s3:// reports; never on the audited buckets)",
+    )
+
+    def __init__(self, settings: Settings, reports: Sequence[manifest.Report] | None = None,
+                 errors: Sequence[CollectionError] = ()) -> None:
+        self.settings = settings
+        self._reports = list(reports) if reports is not None else None
+        self._errors = list(errors)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
+        parser.add_argument("--inventory", action="append", default=None, metavar="PATH|s3://…",
+                            help="S3 Inventory reports: a folder, a manifest.json or an s3:// prefix "
+                                 "(repeatable; local folders may also be given as TARGET)")
+        parser.add_argument("--inventory-first-keys", type=int, metavar="N",
+                            help="offending object keys shown (masked) per bucket (10; 0 shows none)")
+        parser.add_argument("--inventory-threads", type=int, metavar="N",
+                            help="threads DuckDB may use (default: every core)")
+        parser.add_argument("--inventory-memory", metavar="SIZE",
+                            help="memory DuckDB may use before spilling to disk (512MB)")
+
+    @classmethod
+    def claims(cls, target: str) -> bool:
+        path = Path(target)
+        if path.is_dir():
+            return any(manifest.looks_like_manifest(p) for p in path.rglob(manifest.MANIFEST))
+        return manifest.looks_like_manifest(path)
+
+    @classmethod
+    def configure(cls, targets: list[str], options: argparse.Namespace,
+                  settings: Mapping[str, Any]) -> list[S3InventoryProvider]:
+        def option(name: str, key: str) -> Any:
+            value = getattr(options, name, None)
+            return value if value is not None else settings.get(key)
+
+        named = [*targets, *(option("inventory", "reports") or [])]
+        if not named:
+            raise InputError("s3-inventory: name the reports: a folder or manifest.json as TARGET, "
+                             "or --inventory PATH|s3://DESTINATION/PREFIX")
+        try:
+            import duckdb  # noqa: F401  (checked now: a missing engine is a usage problem)
+        except ImportError:
+            raise InputError("s3-inventory needs DuckDB: install phigate[scale]") from None
+        for target in named:
+            if not remote.is_remote(str(target)) and not Path(target).exists():
+                raise InputError(f"s3-inventory: {target}: no such file or folder")
+        first_keys = option("inventory_first_keys", "first_keys")
+        first_keys = 10 if first_keys is None else first_keys
+        if not isinstance(first_keys, int) or isinstance(first_keys, bool) or not 0 <= first_keys <= 100:
+            raise InputError(f"s3-inventory: first keys must be an integer from 0 to 100, not {first_keys!r}")
+        threads = option("inventory_threads", "threads")
+        if threads is not None and (not isinstance(threads, int) or not 1 <= threads <= 256):
+            raise InputError(f"s3-inventory: threads must be an integer from 1 to 256, not {threads!r}")
+        memory = str(option("inventory_memory", "memory_limit") or "512MB")
+        if not memory.replace(" ", "").rstrip("KMGTiBb").replace(".", "").isdigit():
+            raise InputError(f"s3-inventory: memory must be a size such as 512MB or 2GB, not {memory!r}")
+        return [cls(Settings(tuple(str(t) for t in named), first_keys, Engine(threads, memory),
+                             settings.get("profile")))]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(NAME, target) for target in self.settings.targets]
+
+    def slices(self) -> list[S3InventoryProvider]:
+        """One provider per report (the planning errors travel with the first), in the order
+        ``collect`` reads them."""
+        reports = self._planned()
+        parts = [S3InventoryProvider(self.settings, [report]) for report in reports]
+        if self._errors:
+            parts.insert(0, S3InventoryProvider(self.settings, [], self._errors))
+        return parts
+
+    def collect(self) -> Iterator[Record]:
+        reports = self._planned()
+        yield from self._errors
+        for report in reports:
+            yield from self._read(report)
+
+    def _planned(self) -> list[manifest.Report]:
+        """The newest report of each (bucket, configuration) under every target."""
+        if self._reports is not None:
+            return self._reports
+        found: list[manifest.Report] = []
+        for target in self.settings.targets:
+            if remote.is_remote(target):
+                try:
+                    found += remote.list_reports(target, self.settings.profile)
+                except remote.RemoteFailure as failure:
+                    self._errors.append(CollectionError(NAME, f"inventory reports: {failure.message}",
+                                                        scope=target, kinds=(KIND,),
+                                                        permission=failure.permission))
+                except Exception as exc:  # a broken profile or endpoint: boto3's own words
+                    self._errors.append(CollectionError(NAME, f"inventory reports under {target}: "
+                                                        f"{type(exc).__name__}", scope=target, kinds=(KIND,)))
+                continue
+            paths = manifest.local_manifests(Path(target))
+            if not paths:
+                raise InputError(f"s3-inventory: no S3 Inventory manifest.json under {target}")
+            found += [manifest.read_local(path, target) for path in paths]
+        self._reports = manifest.newest(found)
+        return self._reports
+
+    def _read(self, report: manifest.Report) -> Iterator[Record]:
+        rid = resource_id(report.bucket, report.configuration)
+        try:
+            if remote.is_remote(report.location):
+                with tempfile.TemporaryDirectory(prefix="phigate-inventory-") as folder:
+                    files = remote.download(report, Path(folder), self.settings.profile)
+                    counts = self._count(report, files)
+            else:
+                counts = self._count(report, _local_files(report))
+        except (UnreadableReport, remote.RemoteFailure, _MissingFile) as failure:
+            yield _resource(report, report.bucket, None, ())
+            yield CollectionError(NAME, f"{rid}: {failure}", scope=report.target, kinds=(KIND,),
+                                  types=(TYPE,), resource_id=rid,
+                                  permission=getattr(failure, "permission", None))
+            return
+        counts.setdefault(report.bucket, BucketCounts.empty(report.bucket))
+        for bucket in sorted(counts):
+            found = counts[bucket]
+            masked = tuple(mask(decode(key, report.format)) for key in found.first_offending)
+            yield _resource(report, bucket, found, masked)
+            if found.kms_keys is None:
+                yield CollectionError(
+                    NAME, f"{resource_id(bucket, report.configuration)}: "
+                    f"{found.sse_kms + found.dsse_kms} KMS-encrypted objects, but the report does not "
+                    "name their keys: whether an AWS-managed key encrypts them is unknown (add a "
+                    "kms_key_arn column to the report)", scope=report.target, kinds=(KIND,),
+                    types=(TYPE,), resource_id=resource_id(bucket, report.configuration))
+
+    def _count(self, report: manifest.Report, files: list[Path]) -> dict[str, BucketCounts]:
+        return count_objects(report.format, report.columns, files, self.settings.first_keys,
+                             self.settings.engine)
+
+
+class _MissingFile(Exception):
+    pass
+
+
+def resource_id(bucket: str, configuration: str) -> str:
+    return f"{NAME}:{bucket}/{configuration}"
+
+
+def _local_files(report: manifest.Report) -> list[Path]:
+    """Each data file the manifest lists, found beside it; a missing or truncated one makes the
+    whole report unreadable (counts of part of a bucket would pass what was not seen)."""
+    where = Path(report.location)
+    bases = list(where.parents)[:SEARCH_DEPTH]
+    paths = []
+    for data in report.files:
+        parts = PurePosixPath(data.key).parts
+        found = next((candidate for base in bases for start in range(len(parts))
+                      if (candidate := base.joinpath(*parts[start:])).is_file()), None)
+        if found is None:
+            raise _MissingFile(f"data file {data.key} listed by the manifest is missing: "
+                               "the report is incomplete")
+        if data.size is not None and found.stat().st_size != data.size:
+            raise _MissingFile(f"data file {data.key} is {found.stat().st_size} bytes, the manifest says "
+                               f"{data.size}: the report is incomplete")
+        paths.append(found)
+    return paths
+
+
+def _resource(report: manifest.Report, bucket: str, counts: BucketCounts | None,
+              first_offending: tuple[str, ...]) -> Resource:
+    attributes: dict[str, Any] = {
+        "store": f"arn:{report.partition}:s3:::{bucket}",
+        "report": {"configuration": report.configuration,
+                   "date": report.created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                   "format": report.format, "files": len(report.files)},
+    }
+    if counts is not None:
+        objects: dict[str, Any] = {
+            "count": counts.count, "not_sse": counts.not_sse, "sse_s3": counts.sse_s3,
+            "sse_c": counts.sse_c, "sse_kms": counts.sse_kms, "dsse_kms": counts.dsse_kms,
+            "unrecognised": counts.unrecognised, "first_offending_keys": list(first_offending)}
+        if counts.aws_managed_kms is not None:
+            objects["aws_managed_kms"] = counts.aws_managed_kms
+        if counts.kms_keys is not None:
+            objects["kms_keys"] = list(counts.kms_keys)
+        attributes["objects"] = objects
+    return Resource(id=resource_id(bucket, report.configuration), type=TYPE, kind=KIND, provider=NAME,
+                    scope=report.target, name=bucket, attributes=attributes,
+                    raw={"manifest": report.location})
+
+
+__all__ = ["S3InventoryProvider", "Settings", "resource_id"]

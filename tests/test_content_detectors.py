@@ -1,0 +1,291 @@
+"""The content detectors: checked identifiers, a health vocabulary with context rules, accuracy
+on the shared generator's notes and on hand-written notes in other words, speed, and no
+network at any point."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from phigate_providers.content import lexicon
+from phigate_providers.content.detect import Detector, RecordAnalysis
+from phigate_providers.content.identifiers import find, luhn_valid, nir_valid
+
+from .conftest import DATA, ROOT
+
+GENERATOR = ROOT.parent / "shared" / "bench" / "gen_notes.py"
+HELD_OUT = DATA / "content" / "heldout-notes.txt"
+HELD_OUT_2 = DATA / "content" / "heldout-notes-2.txt"
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector()
+
+
+def types(text: str) -> list[tuple[str, str]]:
+    """(type, text) of every identifier found, in order."""
+    return [(span.type, text[span.start:span.end]) for span in find(text)]
+
+
+def health(detector: Detector, text: str) -> list[str]:
+    analysis = detector.analyse(text)
+    return [text[h.start:h.end] for h in analysis.health]
+
+
+def nir_with_key(body: str) -> str:
+    number = int(body.upper().replace("2A", "19").replace("2B", "18"))
+    return body + f"{97 - number % 97:02d}"
+
+
+def luhn_completed(payload: str) -> str:
+    return next(payload + d for d in "0123456789" if luhn_valid(payload + d))
+
+
+# --- identifiers -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["1841275123456", "2550814168025", "285072A123456", "191102B033217",
+                                  "1650999350012", "2011213055123"])
+def test_a_nir_with_its_key_is_found_in_every_layout(body: str) -> None:
+    nir = nir_with_key(body)
+    spaced = " ".join([nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]])
+    for written in (nir, spaced, f"{nir[:13]} {nir[13:]}"):
+        assert types(f"N° SS : {written}.") == [("FR_NIR", written)]
+    assert nir_valid(spaced)
+
+
+@pytest.mark.parametrize("body", ["1841275123456", "285072A123456", "191102B033217"])
+def test_a_nir_with_a_wrong_key_is_never_a_hit(body: str) -> None:
+    good = nir_with_key(body)
+    for wrong in range(1, 98):
+        if wrong == int(good[13:]):
+            continue
+        candidate = f"{body}{wrong:02d}"
+        assert not nir_valid(candidate)
+        assert ("FR_NIR", candidate) not in types(f"Facture n° {candidate} du 12/03/2024")
+
+
+def test_corsica_keys_read_2a_as_19_and_2b_as_18() -> None:
+    assert nir_valid("2 55 08 14 168 025 38")  # the published example
+    assert not nir_valid("2 55 08 14 168 025 12")
+    body = "185072A123456"
+    key = 97 - int("1850719123456") % 97
+    assert nir_valid(f"{body}{key:02d}")
+    assert not nir_valid(f"1850719123456{(key % 97) + 1:02d}")
+
+
+def test_an_rpps_number_needs_its_luhn_digit() -> None:
+    good = luhn_completed("1003456789")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    assert types(f"Dr Colin (RPPS {good})") == [("RPPS", good)]
+    assert types(f"Dr Colin (RPPS {bad})") == []
+
+
+@pytest.mark.parametrize("phone", ["06 12 34 56 78", "06.12.34.56.78", "0612345678", "06-12-34-56-78",
+                                   "+33 6 12 34 56 78", "+33612345678", "+33 (0)6 12 34 56 78",
+                                   "0033 6 78 12 45 90", "+44 7700 900123", "07700 912345"])
+def test_phones_in_french_and_international_layouts(phone: str) -> None:
+    assert types(f"Rappel au {phone}, merci.") == [("PHONE", phone)]
+
+
+def test_dates_amounts_and_business_numbers_are_not_phones() -> None:
+    text = "Facture du 12/03/2024 : 26,50 €, SIRET 73282932000074, à 14h30, réf. 2024-03-12."
+    assert types(text) == []
+
+
+def test_emails_and_addresses() -> None:
+    text = ("Mme Zoé Diallo, 14 impasse de la Gare, 20000 Ajaccio, zoe.diallo@orange.fr ; "
+            "ou 52 Church Lane, Bristol BS1 5TR.")
+    assert types(text) == [("PERSON", "Zoé Diallo"), ("ADDRESS", "14 impasse de la Gare, 20000 Ajaccio"),
+                           ("EMAIL", "zoe.diallo@orange.fr"), ("ADDRESS", "52 Church Lane, Bristol BS1 5TR")]
+
+
+def test_a_date_is_a_date_of_birth_only_next_to_a_cue() -> None:
+    assert types("RDV le 12/03/2024 à 10h.") == []
+    for text, date in [("née le 3 mars 1980", "3 mars 1980"), ("DDN : 01/03/1940", "01/03/1940"),
+                       ("DOB: 4 June 1992", "4 June 1992"), ("born 12/02/1985", "12/02/1985"),
+                       ("date de naissance 1939-02-17", "1939-02-17"), ("le 03/11/1998 (DDN)", "03/11/1998")]:
+        assert ("DATE_OF_BIRTH", date) in types(text), text
+
+
+def test_names_need_a_title_or_a_given_name_and_a_practitioner_is_not_the_patient() -> None:
+    assert types("RDV de M. Dupont avec le Dr Lemoine.") == [("PERSON", "Dupont")]
+    assert types("Rappel envoyé à Julien MORIN et à MORIN Julie.") == [("PERSON", "Julien MORIN"),
+                                                                       ("PERSON", "MORIN Julie")]
+    assert types("Courrier au Docteur Marc Olivier.") == []
+    assert types("Mary Taylor, 51-year-old") == [("PERSON", "Mary Taylor")]
+
+
+# --- health ------------------------------------------------------------------------------------
+
+def test_health_words_are_found_whatever_the_spelling(detector: Detector) -> None:
+    text = ("Patiente séropositive, SEROPOSITIVE en 2019, hepatite C (sans accent), schizophrenie, "
+            "trithérapie, anti-rétroviraux, Œdèmes des membres inférieurs, syfilis, diabétiques.")
+    found = health(detector, text)
+    for expected in ("séropositive", "SEROPOSITIVE", "hepatite C", "schizophrenie", "trithérapie",
+                     "Œdèmes des membres inférieurs", "diabétiques"):
+        assert expected in found, expected
+    assert any("rétroviraux" in f for f in found)
+
+
+def test_acronyms_must_be_written_in_capitals(detector: Detector) -> None:
+    assert health(detector, "Patient VIH+ depuis 2010.") == ["VIH"]
+    assert health(detector, "Patient : ist non, liste de courses.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Don de l'association du cabinet à Sidaction.",
+    "Réception de 23 TROD VIH (stock pharmacie), à ranger en réserve.",
+    "Commande fournisseur : réf. VIH-1234 x3, livraison prévue le 12/03/2024.",
+    "Campagne de vaccination contre l'hépatite B au cabinet samedi : ouverte à tous, sans rendez-vous.",
+    "Journée mondiale de lutte contre le sida le 1er décembre : affiches en salle d'attente.",
+    "Cabinet fermé en raison d'une dépression atlantique (alerte tempête).",
+    "Practice closed because of a deep Atlantic depression (storm warning).",
+    "Waiting-room visual aids and first-aid kit restocked on 12 March 2024.",
+    "Feuille de soins envoyée à la caisse primaire d'assurance maladie pour M. Serge Navarro.",
+    "RDV de M. Gay, 12 rue Gay-Lussac, 75005 Paris ; GOUTTE Jean rappelé.",
+    "Facture de Mme Le Sidaner réglée.",
+    "Commande de 12 boîtes de metformine et de 6 flacons de Bétadine.",
+])
+def test_health_words_about_nobody_are_not_health_data(detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_medicine_is_health_data_next_to_a_person_or_a_treatment_cue(detector: Detector) -> None:
+    assert health(detector, "Metformine 850 mg, boîte de 30.") == []
+    assert health(detector, "Le patient est sous metformine.") == ["metformine"]
+    assert health(detector, "M. Dupont : metformine 850 mg.") == ["metformine"]
+
+
+def test_each_record_is_the_scope_of_its_own_context(detector: Detector) -> None:
+    records = ["Mme Jeanne Petit, 06 12 34 56 78.", "Metformine 850 mg, boîte de 30.",
+               "Diabète de type 2 chez M. Dupont."]
+    analyses = detector.analyse_records(records)
+    assert [a.has_health for a in analyses] == [False, False, True]
+    assert [a.personal for a in analyses] == [True, False, True]
+    for record, analysis in zip(records, analyses, strict=True):
+        assert all(0 <= s.start < s.end <= len(record) for s in analysis.identifiers)
+
+
+def test_scan_reports_counts_and_flags_only(detector: Detector) -> None:
+    scan = detector.scan(["Mme Jeanne Petit, séropositive, 06 12 34 56 78.", "Réunion lundi."])
+    assert scan.health and scan.identified and scan.sensitive
+    assert scan.entities == {"HEALTH": 1, "PERSON": 1, "PHONE": 1}
+    apart = detector.scan(["Diabète de type 2.", "Mme Jeanne Petit, 06 12 34 56 78."])
+    assert apart.health and not apart.identified and not apart.sensitive
+    units = detector.scan_units([["Asthme connu chez Mme Petit."], ["Réunion lundi."], []])
+    assert [(u.health, u.identified) for u in units] == [(True, True), (False, False), (False, False)]
+
+
+def test_a_vocabulary_file_with_an_unknown_flag_is_refused() -> None:
+    with pytest.raises(lexicon.LexiconError, match="unknown flag"):
+        list(lexicon.parse(["@ HIV high", "VIH ; capitals"], "bad.txt"))
+    with pytest.raises(lexicon.LexiconError, match="section"):
+        list(lexicon.parse(["VIH"], "bad.txt"))
+    assert [form for form, _ in lexicon.parse(["@ HIV high", "séropositi{f,ve}"], "ok.txt")] == [
+        "séropositif", "séropositive"]
+
+
+# --- accuracy ------------------------------------------------------------------------------------
+
+def bench_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("phi_detect_bench", ROOT / "bench" / "phi_detect.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return bench_module()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """4,000 notes of the shared generator (balanced mix) under a seed of this module's own."""
+    assert GENERATOR.is_file(), f"{GENERATOR} is the shared benchmark corpus generator"
+    out = tmp_path_factory.mktemp("notes") / "notes.jsonl"
+    subprocess.run([sys.executable, str(GENERATOR), "-n", "4000", "--seed", "90417", "-o", str(out)],
+                   check=True, timeout=120)
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def test_generated_notes_meet_the_recall_and_false_alarm_targets(bench: ModuleType, detector: Detector,
+                                                                 generated: list[dict[str, Any]]) -> None:
+    results = bench.evaluate(generated, detector)
+    assert results.health_notes.recall() >= 0.99
+    assert results.identifier_notes.recall() >= 0.99
+    for kind in ("FR_NIR", "PHONE", "EMAIL", "ADDRESS", "DATE_OF_BIRTH", "PERSON"):
+        assert results.spans[kind].recall() >= 0.99, kind
+    assert results.invalid_nir_hits == 0
+    assert results.admin_notes > 1500
+    assert results.false_alarms * 10_000 <= 3 * results.admin_notes
+
+
+@pytest.mark.parametrize(("name", "size"), [("heldout-notes.txt", 200), ("heldout-notes-2.txt", 75)])
+def test_notes_in_wording_never_generated_still_meet_the_targets(bench: ModuleType, detector: Detector,
+                                                                  name: str, size: int) -> None:
+    notes = list(bench.read_marked(DATA / "content" / name))
+    assert len(notes) > size
+    results = bench.evaluate(notes, detector)
+    assert results.health_notes.recall() >= 0.80
+    assert results.identifier_notes.recall() >= 0.90
+    assert results.admin_notes >= 35 and results.false_alarms == 0
+
+
+def test_throughput_stays_in_megabytes_per_second(detector: Detector, generated: list[dict[str, Any]]) -> None:
+    """A guard against an order-of-magnitude regression; bench/phi_detect.py measures for real."""
+    texts = [note["text"] for note in generated]
+    size = sum(len(t.encode()) for t in texts) / 1e6
+    started = time.process_time()
+    for first in range(0, len(texts), 256):
+        detector.scan(texts[first:first + 256])
+    assert size / (time.process_time() - started) > 1.0
+
+
+def test_detection_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> Iterator[None]:
+        raise AssertionError("the detectors opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    lexicon.bundled.cache_clear()  # rebuilt with the network refused
+    try:
+        analysis: RecordAnalysis = Detector().analyse("M. Jean Dupont, séropositif, né le 12/03/1980.")
+    finally:
+        lexicon.bundled.cache_clear()
+    assert analysis.has_health and analysis.personal
+
+
+def test_bench_script_ends_with_one_json_line(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main([str(HELD_OUT)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    figures = json.loads(last)
+    assert {"health_recall", "false_alarms_per_10k_admin", "mb_per_s_per_core", "entities"} <= set(figures)
+    assert figures["entities"]["FR_NIR"]["recall"] == 1.0
+
+
+@pytest.mark.parametrize("path", [HELD_OUT, HELD_OUT_2])
+def test_heldout_files_are_well_formed(path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() and not line.startswith("#"):
+            lang, kind, marked = line.split("|", 2)
+            assert lang in ("fr", "en") and kind in ("clinical", "admin"), number
+            assert ("[[HEALTH:" in marked) == (kind == "clinical"), number
+
+
+def test_every_vocabulary_file_is_shipped_and_parses() -> None:
+    for name in lexicon.VOCABULARY_FILES:
+        assert list(lexicon.parse(lexicon.read_file(name), name)), name
