@@ -6,9 +6,9 @@ and roles whose inline policies read across classes. Then, each in a fresh subpr
 
 * local: ``phigate.run.scan`` with the AWS provider auditing every account through an assumed
   role (``--org-role``), accounts one after another, each with its own bounded pools;
-* dask: the same provider split into one slice per account (the slicing proposed for the AWS
-  provider, implemented here by ``SlicedAwsProvider``) on a ``LocalCluster`` of ``--workers``
-  worker processes, the records merged in account order and evaluated in the client.
+* dask: the same provider split into one slice per account (``AwsProvider.slices``) on a
+  ``LocalCluster`` of ``--workers`` worker processes, the records merged in account order and
+  evaluated in the client.
 
 The two runs must give the same findings. Wall time, the client's CPU and peak RSS, and the moto
 server's CPU are printed. Every call goes to the loopback server; nothing leaves the machine.
@@ -19,16 +19,13 @@ usage: python bench/dask_org.py [--accounts 50] [--workers 2] [--json]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from _measure import in_child, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 for _src in ("checker", "providers", ""):
@@ -37,18 +34,6 @@ for _src in ("checker", "providers", ""):
 
 REGION = "eu-west-3"
 ROLE = "OrganizationAccountAccessRole"
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory. ``VmHWM`` starts afresh at exec; ``ru_maxrss`` would
-    carry the parent's peak into the child (Linux folds the forked memory's high-water mark in)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,37 +97,6 @@ def _seed_account(endpoint: str, account_id: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The slicing proposed for the AWS provider
-# --------------------------------------------------------------------------------------------
-
-def sliced_provider_class() -> type:
-    from phigate_providers.aws.provider import DEFAULT_REGION, AwsProvider
-    from phigate_providers.aws.session import base_session, organization_accounts
-
-    class SlicedAwsProvider(AwsProvider):
-        """``AwsProvider`` with ``slices()``: one provider per account of the organization."""
-
-        def slices(self) -> list[AwsProvider]:
-            if not self.settings.org_role:
-                return [self]
-            region = self.settings.regions[0] if self.settings.regions else DEFAULT_REGION
-            try:
-                base = base_session(self.settings.profile, region)
-                ids = list(self.settings.accounts) or organization_accounts(base, base.region_name or region)
-            except Exception:  # listing fails again in collect(), where it becomes an error
-                return [self]
-            parts = []
-            for account_id in ids:
-                part = AwsProvider(dataclasses.replace(self.settings, accounts=(account_id,)))
-                if self._fields is not None:
-                    part.restrict(self._fields)
-                parts.append(part)
-            return parts
-
-    return SlicedAwsProvider
-
-
-# --------------------------------------------------------------------------------------------
 # Measurements
 # --------------------------------------------------------------------------------------------
 
@@ -150,10 +104,10 @@ def measure(executor: str, workers: int) -> dict[str, Any]:
     from phigate.config import Config
     from phigate.load import bundled_pack, load_policies
     from phigate.run import scan
+    from phigate_providers.aws.provider import AwsProvider
 
-    provider_class = sliced_provider_class()
     options = argparse.Namespace(region=[REGION], org_role=ROLE)
-    (provider,) = provider_class.configure([], options, {})
+    (provider,) = AwsProvider.configure([], options, {})
     policies = load_policies([bundled_pack()])
     w0, c0 = time.perf_counter(), time.process_time()
     if executor == "dask":
@@ -173,16 +127,6 @@ def measure(executor: str, workers: int) -> dict[str, Any]:
     }
 
 
-def _child(executor: str, workers: int, environment: Mapping[str, str]) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--measure", executor,
-               "--workers", str(workers)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          env={**os.environ, **environment})
-    if done.returncode != 0:
-        raise SystemExit(f"measurement '{executor}' failed:\n{done.stderr[-4000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import psutil
     from tests.aws_server import environment, moto_server, patched_environment
@@ -195,7 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["seed_wall_s"] = time.perf_counter() - w0
         for executor in ("local", "dask"):
             before = sum(server.cpu_times()[:2])
-            figures = _child(executor, args.workers, environment(endpoint))
+            figures = in_child(__file__, executor, ["--workers", str(args.workers)], environment(endpoint))
             figures["server_cpu_s"] = sum(server.cpu_times()[:2]) - before
             report[executor] = figures
     local, remote = report["local"], report["dask"]

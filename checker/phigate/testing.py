@@ -12,19 +12,20 @@ The pytest plugin exposes these as fixtures (``phigate_resource``, ``phigate_sna
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
+from phigate.api import CollectionError, InputError, Record, Resource, Scope
+from phigate.code_providers import CodeProvider
 from phigate.config import Config
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Status
-from phigate.pytest_scan import build_providers, select_policies
+from phigate.optin import asked_for
 from phigate.run import RunResult, scan
+from phigate.selection import build_providers, select_policies
 from phigate.snapshot import RecordValidator, error_from_json, locate, resource_from_json
 
 Inventory = str | Path | Iterable[Resource | CollectionError | Mapping[str, Any]]
@@ -58,32 +59,20 @@ def _record(data: Mapping[str, Any], label: str) -> Record:
 
 def load_snapshot(path: str | Path) -> list[Record]:
     """Every record of a snapshot file or folder, read and checked by the snapshot provider."""
-    providers = build_providers([str(path)], [], Config())
+    providers = build_providers([str(path)], [], None, Config())
     return [record for provider in providers for record in provider.collect()]
 
 
-class RecordsProvider:
+class RecordsProvider(CodeProvider):
     """Records handed over in memory, as a provider: the run treats them like any other."""
 
     name: ClassVar[str] = "records"
     description: ClassVar[str] = "records given in memory to a test"
     permissions: ClassVar[tuple[str, ...]] = ()
+    made_by: ClassVar[str] = "phigate.testing.scan_inventory"
 
     def __init__(self, records: Sequence[Record]) -> None:
         self.records = records
-
-    @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        """No options: the records are given."""
-
-    @classmethod
-    def claims(cls, target: str) -> bool:
-        return False
-
-    @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[Provider]:
-        return []
 
     def scopes(self) -> list[Scope]:
         return [Scope(self.name, "in memory")]
@@ -101,10 +90,12 @@ def scan_inventory(inventory: Inventory, *, policies: PolicyPaths | None = None,
     (``Resource``, ``CollectionError`` or their snapshot form); passing outcomes are kept."""
     config = config or Config()
     paths = [policies] if isinstance(policies, str | Path) else list(policies or [bundled_pack()])
-    chosen = select_policies(load_policies([Path(p) for p in paths], config),
-                             [only] if isinstance(only, str) else only or [], config=config)
+    patterns = [only] if isinstance(only, str) else list(only or [])
+    chosen = select_policies(load_policies([Path(p) for p in paths], config), patterns,
+                             asked=lambda policy: asked_for(policy, patterns, config, False),
+                             allow_empty=True)
     if isinstance(inventory, str | Path):
-        providers = build_providers([str(inventory)], [], config)
+        providers = build_providers([str(inventory)], [], None, config)
     else:
         records = [r if isinstance(r, Resource | CollectionError) else _record(r, "record")
                    for r in inventory]
@@ -120,7 +111,8 @@ def assert_compliant(subject: RunResult | Inventory, policy: str | Sequence[str]
     patterns = [policy] if isinstance(policy, str) else list(policy or [])
     result = (subject if isinstance(subject, RunResult)
               else scan_inventory(subject, policies=policies, only=patterns or None, config=config))
-    select_policies(result.policies, patterns)  # a pattern naming no policy is a mistake, not a pass
+    # A pattern naming no policy is a mistake, not a pass.
+    select_policies(result.policies, patterns, allow_empty=True)
 
     def wanted(policy_id: str) -> bool:
         return not patterns or any(fnmatch.fnmatchcase(policy_id, p) for p in patterns)

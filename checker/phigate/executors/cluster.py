@@ -11,7 +11,6 @@ as they would locally (exit 2). Dask is imported when a collection starts, never
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
@@ -20,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
+from phigate.code_providers import CodeProvider
 from phigate.executors import slices_of
 from phigate.problems import Problem, ProblemsError
 
@@ -42,12 +42,13 @@ def collect_slice(part: Provider) -> SliceResult:
         return "input", (exc.message, exc.location)
 
 
-class ClusterCollection:
+class ClusterCollection(CodeProvider):
     """Stands in for the run's providers and collects their slices on a cluster."""
 
     name: ClassVar[str] = "dask"
     description: ClassVar[str] = "the run's providers, collected slice by slice on a Dask cluster"
     permissions: ClassVar[tuple[str, ...]] = ()
+    made_by: ClassVar[str] = "--executor dask"
 
     def __init__(self, providers: Sequence[Provider], *, scheduler: str | None = None,
                  workers: int | None = None, processes: bool = True, retries: int = RETRIES) -> None:
@@ -56,19 +57,6 @@ class ClusterCollection:
         self.workers = workers
         self.processes = processes
         self.retries = retries
-
-    @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        """Options belong to the providers it wraps."""
-
-    @classmethod
-    def claims(cls, target: str) -> bool:
-        return False
-
-    @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[Provider]:
-        raise InputError("the Dask collection is made by --executor dask, not configured")
 
     def scopes(self) -> list[Scope]:
         return [scope for provider in self.providers for scope in provider.scopes()]

@@ -101,10 +101,10 @@ class PolicyRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One recorded run, without its findings: what ``phigate history`` lists."""
+class RunFacts:
+    """What a run is, as recorded and as listed back: what it covered, when, with what, and
+    how it ended."""
 
-    id: int
     series: str
     scopes: Sequence[Mapping[str, Any]]
     started: dt.datetime
@@ -116,6 +116,13 @@ class RunSummary:
     #: Per framework: key, title and how many controls are in each state.
     compliance: Sequence[Mapping[str, Any]]
     exit_code: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary(RunFacts):
+    """One recorded run, without its findings: what ``phigate history`` lists."""
+
+    id: int
     has_snapshot: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -127,18 +134,9 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(RunFacts):
     """A run to record (its id is given by the store)."""
 
-    series: str
-    scopes: Sequence[Mapping[str, Any]]
-    started: dt.datetime
-    finished: dt.datetime
-    tool_version: str
-    packs: Sequence[Mapping[str, Any]]
-    summary: Mapping[str, int]
-    compliance: Sequence[Mapping[str, Any]]
-    exit_code: int
     policies: Sequence[PolicyRecord]
     findings: Sequence[StoredFinding]
     errors: Sequence[StoredError]
@@ -222,5 +220,5 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["PolicyRecord", "RunRecord", "RunSummary", "StoredError", "StoredFinding", "StoredRun",
+__all__ = ["PolicyRecord", "RunFacts", "RunRecord", "RunSummary", "StoredError", "StoredFinding", "StoredRun",
            "run_record", "series_of", "stored_error", "stored_finding"]

@@ -218,9 +218,9 @@ class SqlStore:
         (run_id, series, scopes, started, finished, version, packs, summary, compliance, exit_code,
          has_snapshot) = row
         decode = self.dialect.decode_time
-        return RunSummary(int(run_id), series, _load(scopes), decode(started), decode(finished), version,
+        return RunSummary(series, _load(scopes), decode(started), decode(finished), version,
                           _load(packs), _load(summary), _load(compliance), int(exit_code),
-                          bool(has_snapshot))
+                          id=int(run_id), has_snapshot=bool(has_snapshot))
 
     def _finding(self, row: tuple[Any, ...]) -> StoredFinding:
         values = dict(zip(_FINDING_COLUMNS[1:], row, strict=True))

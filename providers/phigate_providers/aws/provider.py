@@ -183,7 +183,8 @@ class AwsProvider:
             return [self]
         parts: list[Provider] = []
         for account_id in ids:
-            part = AwsProvider(dataclasses.replace(self.settings, accounts=(account_id,)))
+            part = AwsProvider(dataclasses.replace(self.settings, accounts=(account_id,)), self._content,
+                               self._classify)
             part._fields = self._fields
             parts.append(part)
         return parts
