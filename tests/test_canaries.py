@@ -358,8 +358,6 @@ def test_the_html_report_escapes_every_name(tmp_path: Path, capsys: pytest.Captu
     assert handlers == []
 
 
-@pytest.mark.xfail(strict=True, reason="html.py writes control characters from the estate as they "
-                                       "are (invalid in HTML); to be escaped like the text reporter")
 def test_the_html_report_holds_no_control_characters(tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     if not _html():

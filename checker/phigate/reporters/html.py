@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from html import escape
 from importlib import resources
 from typing import IO, Any, ClassVar
 
@@ -97,9 +98,20 @@ def render_html(result: RunResult, out: IO[str], audit: AuditContext | None = No
     ]))
 
 
+#: Characters no HTML document may hold (C0 controls but tab, newline, carriage return; DEL; C1).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """``html.escape``, and control characters from the estate shown as their code point
+    (``\\x1b``), never written raw: they are invalid in HTML and could drive a terminal."""
+    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 def embed_json(value: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` appears literally."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # DEL and C1: json.dumps keeps them
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
