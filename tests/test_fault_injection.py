@@ -350,12 +350,20 @@ def test_a_whole_snapshot_of_classified_stores_is_complete(cli: Cli, tmp_path: P
     assert result.code == 0 and result.json()["summary"]["pass"] == 10
 
 
-@pytest.mark.xfail(strict=True, reason="a JSON Lines snapshot has no end marker: cut after a complete "
-                                       "record, it reads as a smaller estate (see docs/security.md)")
 def test_a_snapshot_cut_between_two_records_is_incomplete_evidence(cli: Cli, tmp_path: Path) -> None:
+    """phigate's snapshots announce an end line with their record count: a file cut after a
+    complete record (or with its end line lost) is incomplete evidence, never a smaller estate."""
     path = tmp_path / "estate.jsonl"
     lines = _classified_buckets(path, 10)
+    lines[0] = json.dumps({"phigate_snapshot": 1, "end_line": True})
+    whole = [*lines, json.dumps({"phigate_snapshot_end": {"records": 10}})]
+    path.write_text("\n".join(whole) + "\n")
+    result = cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json")
+    assert result.code == 0 and result.json()["summary"]["pass"] == 10
     path.write_text("\n".join(lines[:6]) + "\n")  # the header and five of the ten stores
     result = cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json")
     assert result.code == 3
     assert result.json()["summary"]["evidence_complete"] is False
+    assert "cut short" in result.json()["collection_errors"][0]["message"]
+    path.write_text("\n".join([*lines[:6], json.dumps({"phigate_snapshot_end": {"records": 10}})]) + "\n")
+    assert cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json").code == 3

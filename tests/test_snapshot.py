@@ -179,3 +179,20 @@ def test_a_plan_mentioning_the_snapshot_key_is_not_claimed_as_a_snapshot(tmp_pat
                                 "planned_values": {"root_module": {"resources": [
                                     {"address": "aws_s3_bucket.b", "values": {"tags": {"phigate_snapshot": "1"}}}]}}}))
     assert not SnapshotProvider.claims(str(plan))
+
+
+def test_collected_json_lines_end_with_their_record_count(tmp_path: Path) -> None:
+    import io
+
+    from phigate.api import Scope
+    from phigate.snapshot import write_jsonl
+
+    out = io.StringIO()
+    records = [Resource(f"arn:aws:s3:::b{n}", "aws.s3.bucket", "object_store", "aws") for n in range(3)]
+    write_jsonl(records, [Scope("aws", "1")], out)
+    lines = out.getvalue().splitlines()
+    assert json.loads(lines[0])["end_line"] is True
+    assert json.loads(lines[-1]) == {"phigate_snapshot_end": {"records": 3}}
+    path = tmp_path / "s.jsonl"
+    path.write_text(out.getvalue())
+    assert len(list(SnapshotProvider([path]).collect())) == 3

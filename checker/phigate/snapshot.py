@@ -73,9 +73,16 @@ def error_to_json(error: CollectionError) -> dict[str, Any]:
     return data
 
 
+#: The last line of a JSON Lines snapshot whose header sets ``end_line``: its record count.
+END_KEY = "phigate_snapshot_end"
+
+
 def write_jsonl(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]) -> int:
-    """Stream records as JSON Lines; returns how many were written."""
-    out.write(json.dumps(header(scopes), sort_keys=True) + "\n")
+    """Stream records as JSON Lines, then the end line; returns how many were written.
+
+    A JSON Lines file cut after a complete record would read as a smaller estate: the header
+    announces an end line with the count, so a reader tells a cut file from a whole one."""
+    out.write(json.dumps({**header(scopes), "end_line": True}, sort_keys=True) + "\n")
     count = 0
     for record in records:
         if isinstance(record, CollectionError):
@@ -84,6 +91,7 @@ def write_jsonl(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]
             line = resource_to_json(record)
         out.write(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n")
         count += 1
+    out.write(json.dumps({END_KEY: {"records": count}}) + "\n")
     return count
 
 

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 import orjson
 
-from phigate.api import InputError, Record, Scope
+from phigate.api import CollectionError, InputError, Record, Scope
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.snapshot import (
+    END_KEY,
     HEADER_KEY,
     RecordValidator,
     error_from_json,
@@ -183,6 +184,9 @@ class SnapshotProvider:
             stream = file.open("rb")
         except OSError as exc:
             raise InputError(f"cannot read snapshot: {exc.strerror}", f"{file}:1:1") from exc
+        end_line = False
+        ended: int | None = None  # the record count the end line gives, once read
+        count = 0
         with stream:
             for number, raw in enumerate(stream, start=1):
                 try:
@@ -192,12 +196,23 @@ class SnapshotProvider:
                     continue
                 if number == 1:
                     problems.extend(_check_header(line, name))
+                    end_line = not problems and _declares_end_line(line)
+                elif ended is not None and line.strip():
+                    problems.append(Problem(name, number, 1, "a record after the end line"))
+                elif line.lstrip().startswith('{"' + END_KEY + '"'):
+                    ended = _end_count(line, number, name, problems)
                 elif line.strip():
+                    count += 1
                     record = self._line_record(line.rstrip("\r\n"), number, name, problems)
                     if record is not None:
                         yield record
                 if len(problems) >= MAX_PROBLEMS:
                     return
+        if end_line and ended != count and not problems:
+            # Cut after a complete record, the file reads as a smaller estate: never a pass.
+            told = "no end line" if ended is None else f"the end line counts {ended}"
+            yield CollectionError(self.name, f"{name}: snapshot cut short ({count} records read, {told})",
+                                  scope=name)
 
     def _line_record(self, line: str, number: int, name: str,
                      problems: list[Problem]) -> Record | None:
@@ -310,6 +325,28 @@ def _record(data: dict[str, Any]) -> Record:
 
 def _position(located: Located, pointer: str) -> tuple[int, int]:
     return located.at(pointer) if located.positions else (1, 1)
+
+
+def _declares_end_line(header_line: str) -> bool:
+    try:
+        data = _json(header_line)
+    except (ValueError, DuplicateKey):
+        return False
+    return isinstance(data, dict) and data.get("end_line") is True
+
+
+def _end_count(line: str, number: int, file: str, problems: list[Problem]) -> int | None:
+    """The record count of the end line ``{"phigate_snapshot_end": {"records": N}}``."""
+    try:
+        data = _json(line)
+    except (ValueError, DuplicateKey) as exc:
+        problems.append(_json_problem(exc, file, number))
+        return None
+    records = data.get(END_KEY, {}).get("records") if isinstance(data.get(END_KEY), dict) else None
+    if set(data) != {END_KEY} or not isinstance(records, int) or isinstance(records, bool) or records < 0:
+        problems.append(Problem(file, number, 1, 'the end line is {"' + END_KEY + '": {"records": N}}'))
+        return None
+    return records
 
 
 def _check_header(line: str, file: str) -> list[Problem]:
