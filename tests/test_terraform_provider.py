@@ -439,3 +439,18 @@ def test_sarif_results_point_at_the_resource_block(cli: Cli, tmp_path: Path) -> 
     physical = archive["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"].endswith("clinic/main.tf")
     assert physical["region"] == {"startLine": 29}
+
+
+def test_plans_are_read_without_any_cloud_sdk(tmp_path: Path) -> None:
+    """A CI gate installs phigate alone: the plan reader shares the AWS and GCS analysis, never
+    their SDKs."""
+    out = tmp_path / "r.json"
+    code = ("import sys\n"
+            "for name in ('boto3', 'botocore', 'google', 'google.cloud', 'google.auth'):\n"
+            "    sys.modules[name] = None\n"
+            "from phigate.cli import main\n"
+            f"sys.exit(main(['scan', {str(PLAN)!r}, '--quiet', '--format', 'json={out}']))\n")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode in (1, 3), result.stderr
+    assert json.loads(out.read_text())["findings"]

@@ -1,5 +1,22 @@
-"""The AWS provider (``phigate[aws]``): live, read-only collection through boto3."""
+"""The AWS provider (``phigate[aws]``): live, read-only collection through boto3.
 
-from phigate_providers.aws.provider import AwsProvider
+The provider class is loaded on first use, so that the pure policy analysis of this package
+(``phigate_providers.aws.access``), which the Terraform plan reader shares, needs no boto3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phigate_providers.aws.provider import AwsProvider
 
 __all__ = ["AwsProvider"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AwsProvider":
+        from phigate_providers.aws.provider import AwsProvider
+
+        return AwsProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,30 @@
-"""Google Cloud Storage provider (``phigate scan --provider gcp --project P``)."""
+"""Google Cloud Storage provider (``phigate scan --provider gcp --project P``).
+
+The provider class is loaded on first use: the role and member analysis of this package
+(``phigate_providers.gcp.access``), which the Terraform plan reader shares, needs no Google SDK.
+Without the SDK the provider is reported as needing its extra, and its options stay hidden.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING, Any
 
-# Without the SDK the provider is reported as needing its extra, and its options stay hidden.
-for _module in ("google.auth", "google.api_core", "google.cloud.storage", "requests"):  # the [gcp] extra
-    if importlib.util.find_spec(_module) is None:  # pragma: no cover
-        raise ImportError(f"{_module} is not installed", name=_module)
-
-from phigate_providers.gcp.provider import GcpProvider  # noqa: E402
+if TYPE_CHECKING:
+    from phigate_providers.gcp.provider import GcpProvider
 
 __all__ = ["GcpProvider"]
+
+#: What the ``[gcp]`` extra installs.
+_SDK = ("google.auth", "google.api_core", "google.cloud.storage", "requests")
+
+
+def __getattr__(name: str) -> Any:
+    if name != "GcpProvider":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for module in _SDK:
+        if importlib.util.find_spec(module.split(".")[0]) is None or importlib.util.find_spec(module) is None:
+            raise ImportError(f"{module} is not installed", name=module)
+    from phigate_providers.gcp.provider import GcpProvider
+
+    return GcpProvider
