@@ -6,13 +6,14 @@ Each test starts from an empty estate (moto's reset API) and seeds what it needs
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -99,3 +100,53 @@ def patched_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+#: ``fault(service, region, operation, request)``: a response to answer with, an exception to
+#: raise, or None to let the request through.
+Fault = Callable[[str, str, str, Any], Any]
+
+
+def inject_faults(monkeypatch: Any, fault: Fault) -> None:
+    """Answer (or fail) some of the provider's requests before they leave, through botocore's
+    ``before-send`` event: the real retry and error handling then run on the injected answer."""
+    from phigate_providers.aws.session import Clients
+
+    original = Clients.get
+
+    def get(self: Clients, service: str, region: str) -> Any:
+        made = original(self, service, region)
+        if not getattr(made, "_fault_injected", False):
+            def before_send(request: Any, **kwargs: Any) -> Any:
+                operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+                return fault(service, region, operation, request)
+            made.meta.events.register("before-send", before_send)
+            made._fault_injected = True
+        return made
+
+    monkeypatch.setattr(Clients, "get", get)
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any, **__: Any) -> bytes:
+        return self._body
+
+
+def error_response(code: str, status: int, *, json_protocol: bool) -> Any:
+    """An AWS error answer, in the JSON or the XML protocol."""
+    from botocore.awsrequest import AWSResponse
+
+    if json_protocol:
+        body = json.dumps({"__type": code, "message": "injected"}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
+    else:
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error>"
+                f"</Errors></Response>").encode()
+        headers = {"Content-Type": "text/xml"}
+    return AWSResponse("https://injected", status, headers, _Body(body))

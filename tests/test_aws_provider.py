@@ -16,7 +16,17 @@ from botocore.awsrequest import AWSResponse
 from phigate.cli import main
 from phigate_providers.aws import operations, sampling
 from phigate_providers.aws.session import Clients
-from tests.aws_server import ACCOUNT, REGION, client, environment, moto_server, patched_environment, reset
+from tests.aws_server import (
+    ACCOUNT,
+    REGION,
+    client,
+    environment,
+    error_response,
+    inject_faults,
+    moto_server,
+    patched_environment,
+    reset,
+)
 
 ROOT = Path(__file__).parent.parent
 SEEDER = ROOT.parent / "shared" / "bench" / "seed_aws.py"
@@ -482,46 +492,6 @@ def test_with_content_sampling_the_permissions_document_adds_the_object_reads(
 # --- faults: never a pass -----------------------------------------------------------------
 
 
-def _inject(monkeypatch: pytest.MonkeyPatch, fault: Callable[[str, str, Any], AWSResponse | None]) -> None:
-    """Answer some requests with a synthetic HTTP error before they leave (botocore's before-send)."""
-    original = Clients.get
-
-    def get(self: Clients, service: str, region: str) -> Any:
-        made = original(self, service, region)
-        if not getattr(made, "_faulty", False):
-
-            def before_send(request: Any, **kwargs: Any) -> AWSResponse | None:
-                operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
-                return fault(service, operation, request)
-
-            made.meta.events.register("before-send", before_send)
-            made._faulty = True
-        return made
-
-    monkeypatch.setattr(Clients, "get", get)
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def read(self, *_: Any, **__: Any) -> bytes:
-        return self._body
-
-
-def _error(status: int, code: str, json_protocol: bool) -> AWSResponse:
-    if json_protocol:
-        body = json.dumps({"__type": code, "message": "injected"}).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-    else:
-        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-        headers = {"Content-Type": "application/xml"}
-    return AWSResponse("https://injected", status, headers, _Raw(body))
-
-
 def test_denied_bucket_policy_reads_make_errors_not_passes(
     aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -529,12 +499,12 @@ def test_denied_bucket_policy_reads_make_errors_not_passes(
     _bucket(aws, "readable-admin", "administrative")
     _role(aws, "some-reader", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
 
-    def fault(service: str, operation: str, request: Any) -> AWSResponse | None:
+    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
         if service == "s3" and operation == "GetBucketPolicy" and "denied-notes" in request.url:
-            return _error(403, "AccessDenied", json_protocol=False)
+            return error_response("AccessDenied", 403, json_protocol=False)
         return None
 
-    _inject(monkeypatch, fault)
+    inject_faults(monkeypatch, fault)
     code, report = scan(tmp_path)
     assert code == 3
     assert report["summary"]["evidence_complete"] is False
@@ -559,14 +529,14 @@ def test_throttling_past_retries_and_server_errors_are_errors(
         AllocatedStorage=20,
     )
 
-    def fault(service: str, operation: str, request: Any) -> AWSResponse | None:
+    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
         if service == "kms" and operation == "ListKeys":
-            return _error(400, "ThrottlingException", json_protocol=True)
+            return error_response("ThrottlingException", 400, json_protocol=True)
         if service == "rds" and operation == "DescribeDBInstances":
-            return _error(503, "ServiceUnavailable", json_protocol=False)
+            return error_response("ServiceUnavailable", 503, json_protocol=False)
         return None
 
-    _inject(monkeypatch, fault)
+    inject_faults(monkeypatch, fault)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     code, report = scan(tmp_path, "--aws-max-attempts", "2")
     assert code == 3

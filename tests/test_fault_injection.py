@@ -21,10 +21,20 @@ import responses
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from phigate_providers.aws.session import Clients
 from phigate_providers.postgres import connect
 
-from .aws_server import ACCOUNT, REGION, client, environment, moto_server, patched_environment, reset
+from .aws_server import (
+    ACCOUNT,
+    REGION,
+    Fault,
+    client,
+    environment,
+    error_response,
+    inject_faults,
+    moto_server,
+    patched_environment,
+    reset,
+)
 from .conftest import DATA, CliResult
 from .pg_server import Cluster, embedded_bin_dir, load_layout, start
 
@@ -73,46 +83,12 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
-Fault = Callable[[str, str, str, Any], AWSResponse | None]
-
-
 def inject(monkeypatch: pytest.MonkeyPatch, fault: Fault) -> None:
-    """Answer (or time out) some requests before they leave: ``fault(service, region, operation,
-    request)`` returns a response, raises, or returns None to let the request through."""
-    original = Clients.get
-
-    def get(self: Clients, service: str, region: str) -> Any:
-        made = original(self, service, region)
-        if not getattr(made, "_fault_injected", False):
-            def before_send(request: Any, **kwargs: Any) -> AWSResponse | None:
-                operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
-                return fault(service, region, operation, request)
-            made.meta.events.register("before-send", before_send)
-            made._fault_injected = True
-        return made
-
-    monkeypatch.setattr(Clients, "get", get)
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def read(self, *_: Any, **__: Any) -> bytes:
-        return self._body
+    inject_faults(monkeypatch, fault)
 
 
 def denied(code: str = "AccessDeniedException", status: int = 400, *, json_protocol: bool = True) -> AWSResponse:
-    if json_protocol:
-        body = json.dumps({"__type": code, "message": "injected"}).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
-    else:
-        body = f"<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors></Response>".encode()
-        headers = {"Content-Type": "text/xml"}
-    return AWSResponse("https://injected", status, headers, _Body(body))
+    return error_response(code, status, json_protocol=json_protocol)
 
 
 def _table(endpoint: str, name: str, region: str = REGION, data_class: str = "clinical") -> str:
