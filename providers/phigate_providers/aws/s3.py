@@ -146,7 +146,7 @@ def account_block(account: Account) -> AccountBlock:
 
 def bulk_tags(account: Account, region: str) -> dict[str, dict[str, str]]:
     """Tags of the region's buckets in a few pages of the tagging API instead of one call per
-    bucket. A bucket the API does not return has no tags. Raises ApiFailure."""
+    bucket (buckets it does not return are read one by one). Raises ApiFailure."""
     client = account.client("resourcegroupstaggingapi", region)
     found: dict[str, dict[str, str]] = {}
     for mapping in pages(client, "GetResources", "ResourceTagMappingList", ResourceTypeFilters=["s3"]):
@@ -181,10 +181,13 @@ def read_buckets(
             facts.region = location.get("LocationConstraint") or "us-east-1"
             if wanted_regions is not None and facts.region not in wanted_regions:
                 return None
-        if facts.region in tags:
-            facts.responses["GetBucketTagging"] = {
-                "TagSet": [{"Key": k, "Value": v} for k, v in tags[facts.region].get(name, {}).items()]
-            }
+        bulk = tags.get(facts.region, {}).get(name)
+        if bulk is not None:
+            tag_set = [{"Key": k, "Value": v} for k, v in bulk.items()]
+            facts.responses["GetBucketTagging"] = {"TagSet": tag_set}
+        # A bucket the tagging API did not return is read on its own: an untagged bucket and one
+        # the index has not caught up with look alike there, and a clinical bucket must never be
+        # taken for an unclassified one.
         for operation in operations:
             if operation in facts.responses:
                 continue
