@@ -127,3 +127,13 @@ def test_every_list_of_the_reports_is_in_a_stable_order(tmp_path: Path) -> None:
     assert [s.get("name") for s in suites] == [p["id"] for p in report["policies"]]
     for suite in suites:
         assert _is_sorted(suite.findall("testcase"), lambda c: c.get("name"))
+
+
+def test_two_collections_of_the_same_evidence_write_byte_identical_snapshots(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert cli("collect", str(EXAMPLE), "-o", str(first)).code == 0
+    assert cli("collect", str(EXAMPLE), "-o", str(second)).code == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert json.loads(first.read_text().splitlines()[0])["created"] == "2026-01-01T00:00:00+00:00"

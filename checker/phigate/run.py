@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
-from phigate.api import CollectionError, InputError, Provider, Record, Scope
+from phigate.api import CollectionError, Provider, Record, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
+from phigate.clock import report_time
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex
 from phigate.explain import explain
@@ -147,21 +146,6 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
         result.baseline = compare(result, baseline)
     result.finished = report_time()
     return result
-
-
-def report_time() -> dt.datetime:
-    """Now (UTC), or the instant ``SOURCE_DATE_EPOCH`` names when it is set: the reproducible
-    builds convention, so that two runs on the same evidence write byte-identical reports."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if not epoch:
-        return dt.datetime.now(dt.UTC)
-    if re.fullmatch(r"[0-9]{1,12}", epoch):
-        try:
-            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-        except (ValueError, OverflowError, OSError):  # past the year 9999
-            pass
-    raise InputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, "
-                     f"not {epoch[:40]!r}")
 
 
 def _error_key(error: CollectionError) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ collection could not see. Readers live in ``phigate_providers.snapshot``.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +20,7 @@ import jsonschema
 
 from phigate import __version__
 from phigate.api import KINDS, CollectionError, Record, Resource, Scope, Unknown
+from phigate.clock import report_time
 from phigate.problems import Problem, json_pointer
 from phigate.schema_files import document_schema, kind_schema
 from phigate.validation import errors_to_problems, kind_validator, validator
@@ -33,7 +33,7 @@ HEADER_KEY = "phigate_snapshot"
 def header(scopes: Iterable[Scope]) -> dict[str, Any]:
     return {
         HEADER_KEY: FORMAT_VERSION,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": report_time().isoformat(timespec="seconds"),
         "tool": {"name": "phigate", "version": __version__},
         "scopes": [{"provider": s.provider, "scope": s.scope, "regions": list(s.regions)}
                    for s in scopes],
