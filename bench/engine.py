@@ -8,8 +8,9 @@
 * rego: the same rules in OPA's Rego (``bench/rego/phibench.rego``) run by ``regopy`` on a smaller
   estate, for reference.
 
-Every measurement runs in a fresh subprocess, so ``ru_maxrss`` is the honest peak of that work
-alone. CPU seconds are the figure to compare (the machine is shared); wall is shown too.
+Every measurement runs in a fresh subprocess and reads its own peak (``VmHWM``, which starts
+afresh at exec, unlike ``ru_maxrss``). CPU seconds are the figure to compare (the machine is
+shared); wall is shown too.
 
 usage: python bench/engine.py [--resources 1000000] [--rego-resources 100000] [--seed 7]
                               [--skip-rego] [--json]
@@ -23,7 +24,6 @@ import importlib.util
 import json
 import random
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -31,6 +31,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from _measure import peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -255,7 +257,7 @@ def _usage(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     figures["wall_s"] = time.perf_counter() - w0
     figures["cpu_s"] = time.process_time() - c0
     # Linux reports kilobytes. The peak covers the whole subprocess: interpreter, imports, work.
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = peak_mb()
     return figures
 
 
