@@ -297,6 +297,7 @@ def test_a_kept_snapshot_replays_to_the_same_findings(cli: Cli, write_snapshot: 
     (("--store", "{store}", "--notify", "slack=https://example.invalid/x"), "--notify takes webhook=URL"),
     (("--store", "{store}", "--notify", "webhook=file:///etc/passwd"), "a webhook URL starts with https://"),
     (("--store", "{store}", "--notify", "webhook=env:PHIGATE_UNSET_HOOK"), "PHIGATE_UNSET_HOOK is not set"),
+    (("--store", "{store}", "--notify", "webhook=https://hooks.invalid:99999/T0KEN"), "port is not a number"),
     (("--store", "{store}", "--html", "/no/such/folder/r.html"), "no folder /no/such/folder"),
 ])
 def test_bad_audit_options_are_one_line_errors(cli: Cli, write_snapshot: WriteSnapshot, tmp_path: Path,

@@ -127,9 +127,10 @@ def test_errors_are_never_hidden_by_a_baseline(
     assert code == 3
     assert report["baseline"]["resolved"] == []  # unseen is not fixed
     errors = [{"provider": "test", "message": "AccessDenied: ListBuckets", "kinds": ["object_store"]}]
-    code, _ = run(cli, write_snapshot([store("kept")], errors, name="denied.json"),
-                  "--baseline", str(baseline))
+    code, report = run(cli, write_snapshot([store("kept")], errors, name="denied.json"),
+                       "--baseline", str(baseline))
     assert code == 3
+    assert report["baseline"]["resolved"] == []  # not listed is not fixed
 
 
 def test_resolved_needs_the_policy_and_the_provider_to_have_been_evaluated(

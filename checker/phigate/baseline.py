@@ -170,15 +170,24 @@ def compare(result: RunResult, baseline: Baseline) -> BaselineComparison:
     failing_now = {f.fingerprint for f in result.findings if f.status is Status.FAIL}
     undecided_now = {f.fingerprint for f in result.findings
                      if f.status in (Status.ERROR, Status.WAIVED)}
+    # A listing refused for a whole scope (or provider) names no resource: its resources are
+    # absent from this run, unseen rather than fixed.
+    unread = {(e.provider, e.scope) for e in result.collection_errors if e.resource_id is None}
     known = baseline.failing.keys()
     resolved = [
         k for k in baseline.failing.values()
         if k.id not in failing_now and k.id not in undecided_now
-        and any(result.counts_by_provider.get(k.policy_id, {}).get(k.provider, {}).values())
+        and _decided(result.counts_by_provider.get(k.policy_id, {}).get(k.provider, {}))
+        and (k.provider, k.scope) not in unread and (k.provider, "") not in unread
     ]
     resolved.sort(key=lambda k: (k.policy_id, k.resource_id, k.id))
     return BaselineComparison(baseline.file, frozenset(failing_now - known),
                               frozenset(failing_now & known), tuple(resolved))
+
+
+def _decided(counts: Mapping[Status, int]) -> bool:
+    """Whether the policy passed or failed somewhere (errors and skips decide nothing)."""
+    return bool(counts.get(Status.PASS) or counts.get(Status.FAIL) or counts.get(Status.WAIVED))
 
 
 __all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline"]

@@ -9,13 +9,14 @@ Webhook URLs are secrets (the path is the credential): messages name the host on
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,7 +39,8 @@ _RETRIABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    url: str
+    #: Kept out of ``repr``: the URL is the credential.
+    url: str = field(repr=False)
 
     @property
     def display(self) -> str:
@@ -64,6 +66,10 @@ def parse_target(spec: str) -> Webhook:
     else:
         url = value
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - validates the port, which ``display`` and delivery read later
+    except ValueError:
+        raise InputError("--notify: the webhook URL's port is not a number from 0 to 65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError("--notify: a webhook URL starts with https:// (or http://) and names a host")
     return Webhook(url)
@@ -151,7 +157,7 @@ def post(webhook: Webhook, body: dict[str, Any], *, attempts: int = ATTEMPTS,
             reason = f"HTTP {exc.code}"
             if exc.code not in _RETRIABLE:
                 break
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, a garbled reply
             cause = getattr(exc, "reason", exc)
             reason = str(cause) or type(cause).__name__
         if attempt < attempts:

@@ -24,6 +24,7 @@ from phigate.model import Finding, Policy, Severity, Status
 from phigate.problems import ProblemsError
 from phigate.pytest_plugin import framework_marker
 from phigate.registry import MissingPlugin
+from phigate.reporters.json import summary_to_json
 from phigate.run import RunResult, scan
 from phigate.selection import NothingToScan, asked_by_run, build_providers, select_policies
 from phigate.waivers import load_waivers
@@ -79,11 +80,8 @@ def to_payload(result: RunResult) -> dict[str, Any]:
     labels = _labels(findings)
     items = [_item(f, label, result.frameworks) for f, label in zip(findings, labels, strict=True)]
     items.extend(_collection_items(result.collection_errors))
-    totals = result.totals()
     return {
-        "summary": {"resources": result.resources_seen, "policies": len(result.policies),
-                    **{s.value: totals[s] for s in Status},
-                    "collection_errors": len(result.collection_errors)},
+        "summary": summary_to_json(result),
         "policies": {p.id: _policy(p) for p in result.policies},
         "items": items,
     }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phigate.history.records import RunSummary, StoredError, StoredFinding, StoredRun
+from phigate.model import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +66,14 @@ def compare(before: StoredRun, after: StoredRun) -> Drift:
     errors_before = {f.fingerprint for f in before.findings if f.status == "error"}
     policies_after = {p.policy_id: p for p in after.policies}
     policies_before = {p.policy_id for p in before.policies}
+    # A listing refused for a whole scope (or provider) names no resource: its resources are
+    # absent from the later run, unseen rather than fixed.
+    unread_after = {(e.provider, e.scope) for e in after.errors if e.resource_id is None}
     resolved = [
         f for fp, f in failing_before.items()
         if fp not in failing_after and fp not in undecided_after
         and f.policy_id in policies_after and policies_after[f.policy_id].decided(f.provider)
+        and (f.provider, f.scope) not in unread_after and (f.provider, "") not in unread_after
     ]
     known_errors = {e.key for e in before.errors}
     return Drift(
@@ -88,12 +93,12 @@ def _by_fingerprint(findings: Sequence[StoredFinding], status: str) -> dict[str,
     return {f.fingerprint: f for f in findings if f.status == status}
 
 
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+_SEVERITY_ORDER = {s.label: -int(s) for s in Severity}
 
 
 def _ordered(findings: Any) -> list[StoredFinding]:
     """Most severe first, then by policy and resource: the order a reader triages in."""
-    return sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 5), f.policy_id, f.resource_id))
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 1), f.policy_id, f.resource_id))
 
 
 __all__ = ["Drift", "compare"]

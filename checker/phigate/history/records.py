@@ -16,6 +16,7 @@ from typing import Any
 from phigate.api import CollectionError, Scope
 from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Status
+from phigate.reporters.json import evidence_to_json, summary_to_json
 from phigate.run import RunResult
 
 
@@ -165,10 +166,7 @@ def series_of(scopes: Sequence[Scope]) -> str:
 
 def run_record(result: RunResult, *, series: str, exit_code: int,
                snapshot: Path | None = None) -> RunRecord:
-    totals = result.totals()
-    summary = {"resources": result.resources_seen, "policies": len(result.policies),
-               **{status.value: totals[status] for status in Status},
-               "collection_errors": len(result.collection_errors)}
+    summary = summary_to_json(result)
     compliance = [
         {"framework": fw.key, "title": fw.title, "version": fw.version,
          **{state: sum(1 for v in views if v.status == state) for state in CONTROL_STATES}}
@@ -202,9 +200,7 @@ def stored_finding(finding: Finding) -> StoredFinding:
         severity=finding.severity.label, status=finding.status.value, resource_id=r.id,
         resource_name=r.name, resource_type=r.type, resource_kind=r.kind, provider=r.provider,
         scope=r.scope, region=r.region, data_class=r.data_class, message=finding.message,
-        evidence=[{"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
-                   "outcome": o.outcome, **({"note": o.note} if o.note else {})}
-                  for o in finding.evidence],
+        evidence=evidence_to_json(finding),
         controls={k: list(v) for k, v in finding.controls.items()},
         waiver=None if waiver is None else {
             "reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat(),

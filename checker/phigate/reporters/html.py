@@ -28,7 +28,7 @@ from phigate.api import CollectionError
 from phigate.frameworks import CONTROL_STATES
 from phigate.history.drift import Drift
 from phigate.history.records import StoredFinding
-from phigate.model import Finding, Policy, Status
+from phigate.model import Finding, Policy, Severity, Status
 from phigate.run import RunResult
 
 #: Findings rendered in the table (most severe first); the JSON report always has them all.
@@ -400,7 +400,7 @@ def _when(moment: dt.datetime) -> str:
 
 
 def _by_severity(labels: Iterable[str]) -> list[str]:
-    order = ["critical", "high", "medium", "low", "info"]
+    order = [s.label for s in sorted(Severity, reverse=True)]
     return sorted(labels, key=lambda s: order.index(s) if s in order else len(order))
 
 

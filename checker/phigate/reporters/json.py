@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import IO, Any, ClassVar
 
 from phigate.baseline import BaselineComparison, KnownFailure
@@ -27,10 +28,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
         "scopes": [{"provider": s.provider, "scope": s.scope, "regions": list(s.regions)}
                    for s in result.scopes],
         "summary": {
-            "resources": result.resources_seen,
-            "policies": len(result.policies),
-            **{status.value: totals[status] for status in Status},
-            "collection_errors": len(result.collection_errors),
+            **summary_to_json(result, totals),
             "evidence_complete": not (totals[Status.ERROR] or result.collection_errors),
         },
         "policies": [
@@ -70,15 +68,25 @@ def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None
                      "data_class": r.data_class,
                      **({"location": {"file": r.file, "line": r.line}} if r.file else {})},
         "message": finding.message,
-        "evidence": [
-            {"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
-             "outcome": o.outcome, **({"note": o.note} if o.note else {})}
-            for o in finding.evidence
-        ],
+        "evidence": evidence_to_json(finding),
         "controls": {k: list(v) for k, v in finding.controls.items()},
         **({"waiver": waiver_to_json(finding.waiver)} if finding.waiver is not None else {}),
         **({"baseline": state} if state is not None else {}),
     }
+
+
+def summary_to_json(result: RunResult, totals: Mapping[Status, int] | None = None) -> dict[str, Any]:
+    """What was read and how it was judged, in numbers: the report's, history's, pytest's."""
+    totals = result.totals() if totals is None else totals
+    return {"resources": result.resources_seen, "policies": len(result.policies),
+            **{status.value: totals[status] for status in Status},
+            "collection_errors": len(result.collection_errors)}
+
+
+def evidence_to_json(finding: Finding) -> list[dict[str, Any]]:
+    return [{"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
+             "outcome": o.outcome, **({"note": o.note} if o.note else {})}
+            for o in finding.evidence]
 
 
 def waiver_to_json(waiver: Waiver) -> dict[str, Any]:
