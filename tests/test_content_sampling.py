@@ -29,7 +29,14 @@ from phigate.snapshot import write_document
 from phigate_providers.aws.sampling import sample_bucket as sample_s3
 from phigate_providers.content import extract
 from phigate_providers.content.options import ContentOptions, add_arguments, wanted
-from phigate_providers.content.sampling import KeyedHasher, ObjectInfo, Sampler, SampleSettings, settings_from
+from phigate_providers.content.sampling import (
+    KeyedHasher,
+    ObjectInfo,
+    SampleIncomplete,
+    Sampler,
+    SampleSettings,
+    settings_from,
+)
 from phigate_providers.gcp.sampling import sample_bucket as sample_gcs
 from phigate_providers.postgres.connect import open_connection
 from phigate_providers.postgres.options import ServerTarget
@@ -256,6 +263,12 @@ def test_a_clean_or_empty_bucket_samples_nothing_flagged(s3: Any) -> None:
     assert (sample["sampled"], sample["flagged"], sample["evidence"]) == (3, 0, [])
     empty = put_bucket(s3, "exemplum-empty", {})
     assert sample_s3(s3, empty, Sampler())[0].attributes["content_sample"]["sampled"] == 0
+
+
+def test_a_store_whose_objects_could_not_be_scanned_is_an_error_not_clean() -> None:
+    listing = [ObjectInfo("scans/page-1.png", 72), ObjectInfo("cold/notes.txt", 10, "GLACIER")]
+    with pytest.raises(SampleIncomplete, match=r"no object could be scanned \(1 unreadable, 1 skipped\)"):
+        Sampler().sample_objects("s3:::scans", iter(listing), lambda info, limit: b"\x89PNG\r\n\x1a\n" + bytes(64))
 
 
 @pytest.mark.parametrize(("operation", "code", "permission"), [

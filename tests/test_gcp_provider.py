@@ -594,6 +594,18 @@ def test_failures_past_the_retry_deadline_are_errors(recorded: responses.Request
     assert len(recorded.calls) >= 2  # retried before giving up
 
 
+@pytest.mark.parametrize("page", [{"items": {"name": "notes"}}, {"items": ["notes"]}], ids=["mapping", "names"])
+def test_a_listing_page_of_another_shape_is_an_error_not_an_empty_project(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path,
+        page: dict[str, Any]) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json=page)
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert error["message"] == f"project {PROJECT}: cannot list buckets: unexpected answer (not the JSON the API documents)"
+    assert report["summary"]["pass"] == 0
+
+
 def test_a_denied_iam_policy_leaves_that_bucket_without_access_information(
         recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     member = "serviceAccount:pms@mlm-sante-prod.iam.gserviceaccount.com"

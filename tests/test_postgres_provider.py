@@ -253,6 +253,20 @@ def test_without_connect_on_a_database_no_role_can_pass_segmentation(bad: Cluste
     assert outcomes(report, "fail")["PHI-IAM-006"] == [f"{s}/role/dba_alice", f"{s}/role/pms_app"]
 
 
+def test_an_unlisted_set_of_databases_leaves_can_read_out(bad: Cluster, scan: Any) -> None:
+    dsn = create_scanner(bad)
+    bad.execute("REVOKE SELECT ON pg_catalog.pg_database FROM PUBLIC")
+    try:
+        result, report = scan("--dsn", dsn)
+    finally:
+        bad.execute("GRANT SELECT ON pg_catalog.pg_database TO PUBLIC")
+    assert result.code == 3, result.err
+    # Only the connected database was scanned: a can_read built from it alone could pass.
+    assert "PHI-SEG-002" not in outcomes(report, "pass")
+    assert f"{bad.server_id}/role/{SCANNER_ROLE}" in outcomes(report, "error")["PHI-SEG-002"]
+    assert any("pg_database" in e["message"] for e in report["collection_errors"])
+
+
 # --- connections that fail --------------------------------------------------------------------
 
 def test_an_unreachable_server_is_one_line_and_incomplete_evidence(scan: Any) -> None:

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from phigate.api import InputError, Resource
+from phigate.api import CollectionError, InputError, Resource
 
 if TYPE_CHECKING:  # the detectors are compiled only when a run samples (see _sampling)
-    from phigate_providers.content.sampling import Sampler, SampleResult, SampleSettings
+    from phigate_providers.content.sampling import SampleIncomplete, Sampler, SampleResult, SampleSettings
 
 #: The options, declared once whichever provider declares them first (they are shared).
 FLAG = "--sample-content"
@@ -87,6 +87,15 @@ def with_sample(resource: Resource, result: SampleResult) -> Resource:
                     raw=resource.raw)
 
 
+def incomplete(provider: str, subject: str, resource: Resource, failure: SampleIncomplete) -> CollectionError:
+    """The error for a store whose sample could not be completed (``subject`` names the store,
+    never an object or a row: the failure's message was written without them)."""
+    return CollectionError(
+        provider=provider, message=f"{subject}: content sample incomplete: {failure.message}",
+        scope=resource.scope, region=resource.region, kinds=(resource.kind,), types=(resource.type,),
+        resource_id=resource.id, permission=failure.permission)
+
+
 def _sampling() -> Any:
     """The sampling module, imported on first use."""
     from phigate_providers.content import sampling
@@ -94,4 +103,4 @@ def _sampling() -> Any:
     return sampling
 
 
-__all__ = ["FLAG", "ContentOptions", "add_arguments", "wanted", "with_sample"]
+__all__ = ["FLAG", "ContentOptions", "add_arguments", "incomplete", "wanted", "with_sample"]

@@ -201,7 +201,8 @@ class Sampler:
 
     def sample_objects(self, store_id: str, listing: Iterable[ObjectInfo], read: Reader) -> SampleResult:
         """Reads and scans a sample of a store's objects. Raises SampleIncomplete (from the
-        listing or a read): the caller reports it and leaves the attribute out."""
+        listing or a read, or when objects exist but none could be scanned): the caller reports
+        it and leaves the attribute out."""
         settings = self.settings
         chosen, skipped = self.choose(listing)
         result = SampleResult(skipped=skipped)
@@ -227,6 +228,11 @@ class Sampler:
             scan = self.detector.scan(text.records) if text.records else Scan.empty()
             digest = self._hasher.digest(store_id, info.key) if scan.health else ""
             result.add(scan, digest, settings.evidence)
+        if result.sampled == 0 and (result.unreadable or result.skipped):
+            # Objects exist but none was scanned (images, scans, archived or oversized documents):
+            # zero flagged would claim a clean store whose content was never seen.
+            raise SampleIncomplete(f"no object could be scanned ({result.unreadable} unreadable, "
+                                   f"{result.skipped} skipped)")
         return result
 
     def sample_rows(self, table_id: str, rows: Sequence[tuple[str, str]]) -> SampleResult:

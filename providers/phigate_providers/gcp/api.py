@@ -108,10 +108,13 @@ class Api:
                                               timeout=self._timeout)
         for page in listing.pages:
             # The page's JSON, as the API wrote it: the normaliser reads the documented fields.
-            items = page.raw_page.get("items") if isinstance(page.raw_page, Mapping) else None
-            if not isinstance(items, list):
-                items = []
-            yield [dict(item) for item in items if isinstance(item, Mapping)]
+            # A page holds no ``items`` when the project has no bucket; any other shape would hide
+            # buckets, so it fails the listing (ValueError: "unexpected answer") rather than skip them.
+            raw = page.raw_page
+            items = raw.get("items", []) if isinstance(raw, Mapping) else None
+            if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+                raise ValueError("a bucket listing page is not the JSON the API documents")
+            yield [dict(item) for item in items]
 
     def iam_policy(self, bucket_name: str) -> dict[str, Any]:
         """The bucket's IAM policy, version 3 (conditional bindings included), as JSON."""

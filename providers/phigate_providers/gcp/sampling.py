@@ -15,7 +15,7 @@ from typing import Any
 from google.api_core import exceptions as api_exceptions
 
 from phigate.api import CollectionError, Resource
-from phigate_providers.content.options import with_sample
+from phigate_providers.content.options import incomplete, with_sample
 from phigate_providers.content.sampling import ObjectInfo, SampleIncomplete, Sampler
 
 PROVIDER = "gcp"
@@ -33,10 +33,7 @@ def sample_bucket(client: Any, resource: Resource,
         result = sampler.sample_objects(resource.id, _listing(client, name),
                                         lambda info, limit: _read(bucket, info, limit))
     except SampleIncomplete as failure:
-        return resource, CollectionError(
-            provider=PROVIDER, message=f"bucket {name}: content sample incomplete: {failure.message}",
-            scope=resource.scope, region=resource.region, kinds=("object_store",), types=(resource.type,),
-            resource_id=resource.id, permission=failure.permission)
+        return resource, incomplete(PROVIDER, f"bucket {name}", resource, failure)
     return with_sample(resource, result), None
 
 

@@ -65,16 +65,17 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     roles = _attempt(queries.roles, conn)
     reach = _attempt(queries.reachable_roles, conn)
     names: list[str] | Unreadable = list(target.databases) or _attempt(queries.databases, conn)
+    unlisted: Unreadable | None = None  # why databases beyond those scanned may exist unseen
     if isinstance(names, Unreadable):
         yield _error(server, names, DATABASE_KINDS)
-        names = [conn.database]  # at least the database we are connected to
+        unlisted, names = names, [conn.database]  # at least the database we are connected to
     scans: list[DatabaseScan] = []
     for name in names:
         scan = DatabaseScan(name)
         scans.append(scan)
         yield from _scan_database(conn, target, server, scan, classify, sampler=sampler)
-    yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans)
-    yield from _roles(target, server, roles, reach, scans)
+    yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted)
+    yield from _roles(target, server, roles, reach, scans, unlisted=unlisted)
 
 
 def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, scan: DatabaseScan,
@@ -148,7 +149,7 @@ def _unread_database(server: str, scan: DatabaseScan, cause: Unreadable) -> Coll
 
 def _server(conn: Connection, target: ServerTarget, server: str, *,
             settings: dict[str, str] | Unreadable, rules: list[queries.HbaRow] | Unreadable,
-            scans: Sequence[DatabaseScan]) -> Iterator[Record]:
+            scans: Sequence[DatabaseScan], unlisted: Unreadable | None = None) -> Iterator[Record]:
     seen = settings if isinstance(settings, dict) else {}
     attrs = normalise.server_attributes(seen)
     if isinstance(settings, Unreadable):
@@ -174,6 +175,11 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
             admitted = ", ".join(n for n in unknown if hba.plaintext_admits(rules, n))
             yield _error(server, Unreadable(f"a non-TLS rule admits database(s) {admitted} whose tables "
                                             "could not be read"), ("db_server",), resource_id=server)
+        elif exposed is False and unlisted is not None and _plaintext_rule(rules):
+            # A database the listing did not show may hold clinical tables behind that rule.
+            yield _error(server, Unreadable(f"a non-TLS rule may admit databases never listed "
+                                            f"({unlisted.message})", unlisted.permission),
+                         ("db_server",), resource_id=server)
         else:
             attrs["non_tls_clinical_access"] = exposed
     required = _secure_transport(attrs.get("ssl"), attrs.get("non_tls_clinical_access"))
@@ -183,13 +189,15 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
 
 
 def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unreadable,
-           reach: dict[str, set[str]] | Unreadable, scans: Sequence[DatabaseScan]) -> Iterator[Record]:
+           reach: dict[str, set[str]] | Unreadable, scans: Sequence[DatabaseScan], *,
+           unlisted: Unreadable | None = None) -> Iterator[Record]:
     """Roles with can_read: every table of every scanned database that the role may connect to
     and read with its own privileges or those of a role it inherits or may SET ROLE to."""
     if isinstance(roles, Unreadable):
         yield _error(server, roles, ("principal",))
         return
-    cause = reach if isinstance(reach, Unreadable) else next((s.unread for s in scans if s.unread), None)
+    unread = unlisted or next((s.unread for s in scans if s.unread), None)
+    cause = reach if isinstance(reach, Unreadable) else unread
     reachable = {} if isinstance(reach, Unreadable) else reach
     for row in roles:
         if cause is not None:  # a partial can_read could hide a class of data: leave it out
@@ -203,6 +211,11 @@ def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unr
                 for via in reachable.get(row.name, {row.name}):
                     can_read |= scan.readable.get(via, set())
         yield normalise.role(server, row, can_read, target.region)
+
+
+def _plaintext_rule(rules: Sequence[queries.HbaRow]) -> bool:
+    """Some rule that is not reject lets a connection in without TLS (to some database)."""
+    return any(r.type in hba.PLAINTEXT_TYPES and r.method != "reject" for r in rules)
 
 
 def _secure_transport(ssl: bool | None, exposed: bool | None) -> bool | None:

@@ -16,7 +16,7 @@ import json
 
 from phigate.api import CollectionError, Resource
 from phigate_providers.content.extract import flatten
-from phigate_providers.content.options import with_sample
+from phigate_providers.content.options import incomplete, with_sample
 from phigate_providers.content.sampling import SampleIncomplete, Sampler
 from phigate_providers.postgres.connect import Connection, Unreadable
 
@@ -43,11 +43,7 @@ def sample_table(conn: Connection, resource: Resource, schema: str, table: str,
     try:
         rows = _rows(conn, schema, table, sampler.settings.max_rows, sampler.settings.max_row_bytes)
     except SampleIncomplete as failure:
-        return resource, CollectionError(
-            provider=PROVIDER,
-            message=f"table {schema}.{table}: content sample incomplete: {failure.message}",
-            scope=resource.scope, region=resource.region, kinds=("table",), types=(resource.type,),
-            resource_id=resource.id, permission=failure.permission)
+        return resource, incomplete(PROVIDER, f"table {schema}.{table}", resource, failure)
     return with_sample(resource, sampler.sample_rows(resource.id, rows)), None
 
 
