@@ -645,3 +645,34 @@ def test_a_bucket_the_tagging_index_misses_is_still_classified(
     _, report = scan(tmp_path, "--only", "PHI-ENC-002", "--only", "PHI-CLASS-001")
     assert failing(report, "PHI-ENC-002") == {"arn:aws:s3:::fresh-notes"}
     assert failing(report, "PHI-CLASS-001") == set()
+
+
+# --- CloudTrail selectors and raw responses -------------------------------------------------
+
+
+def _advanced(**fields: dict[str, Any]) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "eventCategory": {"Field": "eventCategory", "Equals": ["Data"]},
+        "resources.type": {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+    }
+    base.update({name: {"Field": name, **spec} for name, spec in fields.items()})
+    return base
+
+
+def test_advanced_selectors_that_narrow_what_is_recorded_never_claim_every_bucket() -> None:
+    from phigate_providers.aws.trail_selectors import advanced_read_scopes
+
+    assert advanced_read_scopes(_advanced()) == [""]
+    assert advanced_read_scopes(_advanced(**{"resources.ARN": {"StartsWith": ["arn:aws:s3:::phi/"]}})) == ["phi/"]
+    # An exclusion, an event-name filter or write-only events: not "every bucket's reads".
+    assert advanced_read_scopes(_advanced(**{"resources.ARN": {"NotStartsWith": ["arn:aws:s3:::phi/"]}})) == []
+    assert advanced_read_scopes(_advanced(eventName={"Equals": ["PutObject"]})) == []
+    assert advanced_read_scopes(_advanced(readOnly={"Equals": ["false"]})) == []
+    assert advanced_read_scopes(_advanced(readOnly={"Equals": ["true"]})) == [""]
+
+
+def test_raw_responses_never_keep_credential_fields() -> None:
+    from phigate_providers.aws.context import jsonable
+
+    kept = jsonable({"DBInstanceIdentifier": "db", "MasterUserPassword": "s3cret", "Nested": [{"Password": "p"}]})
+    assert kept == {"DBInstanceIdentifier": "db", "Nested": [{}]}

@@ -454,3 +454,21 @@ def test_plans_are_read_without_any_cloud_sdk(tmp_path: Path) -> None:
                             timeout=120)
     assert result.returncode in (1, 3), result.stderr
     assert json.loads(out.read_text())["findings"]
+
+
+def test_trail_selectors_that_exclude_buckets_or_are_unknown_record_no_bucket() -> None:
+    from phigate_providers.terraform.aws_stores import _read_scopes
+    from phigate_providers.terraform.plan import PlannedResource
+
+    def trail(arn_field: dict[str, Any], unknown: Any) -> PlannedResource:
+        fields = [{"field": "eventCategory", "equals": ["Data"], "not_equals": None},
+                  {"field": "resources.type", "equals": ["AWS::S3::Object"], "starts_with": []},
+                  {"field": "resources.ARN", **arn_field}]
+        return PlannedResource(address="aws_cloudtrail.t", type="aws_cloudtrail", name="t", module="",
+                               index=None, values={"advanced_event_selector": [{"field_selector": fields}]},
+                               unknown=unknown, expressions={}, actions=("create",), provider_key=None)
+
+    assert list(_read_scopes(trail({"starts_with": ["arn:aws:s3:::phi/"], "equals": None}, {}))) == ["phi/"]
+    assert list(_read_scopes(trail({"not_starts_with": ["arn:aws:s3:::phi/"], "equals": []}, {}))) == []
+    unknown = {"advanced_event_selector": [{"field_selector": [{}, {}, {"starts_with": True}]}]}
+    assert list(_read_scopes(trail({"starts_with": None}, unknown))) == []

@@ -8,8 +8,7 @@ from typing import Any
 
 from phigate_providers.aws.calls import call
 from phigate_providers.aws.context import Account
-
-S3_OBJECT = "AWS::S3::Object"
+from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
 
 
 @dataclass
@@ -52,25 +51,11 @@ def _s3_read_scopes(selectors: dict[str, Any]) -> list[str]:
             continue
         for resource in selector.get("DataResources", []):
             if resource.get("Type") == S3_OBJECT:
-                scopes.extend(_scope(v) for v in resource.get("Values", []))
+                scopes.extend(bucket_scope(v) for v in resource.get("Values", []))
     for selector in selectors.get("AdvancedEventSelectors") or []:
         fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
-        if fields.get("eventCategory", {}).get("Equals") != ["Data"]:
-            continue
-        if S3_OBJECT not in fields.get("resources.type", {}).get("Equals", []):
-            continue
-        if fields.get("readOnly", {}).get("Equals") == ["false"]:
-            continue
-        arns = fields.get("resources.ARN", {}).get("StartsWith") or fields.get("resources.ARN", {}).get(
-            "Equals"
-        )
-        scopes.extend(_scope(v) for v in arns) if arns else scopes.append("")
+        scopes.extend(advanced_read_scopes(fields))
     return scopes
-
-
-def _scope(value: str) -> str:
-    """'arn:aws:s3' and 'arn:aws:s3:::' mean every bucket; 'arn:aws:s3:::b/' one bucket."""
-    return value.split(":::", 1)[1] if ":::" in value else ""
 
 
 def covers(trail_list: list[Trail], bucket: str, region: str) -> bool:

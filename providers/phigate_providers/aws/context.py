@@ -85,10 +85,19 @@ def tag_map(tags: list[dict[str, Any]] | None, key: str = "Key", value: str = "V
     return {str(t[key]): str(t.get(value, "")) for t in tags or ()}
 
 
+#: Response fields that may carry a credential in clear; never kept in ``raw`` (snapshots and
+#: reports store it). Read APIs do not return them today; this keeps it so if one ever does.
+SECRET_FIELDS = frozenset(
+    {"MasterUserPassword", "Password", "SecretString", "SecretBinary", "SecretAccessKey"}
+)
+
+
 def jsonable(value: Any) -> Any:
-    """Responses carry datetimes; reports need JSON."""
+    """Responses carry datetimes; reports need JSON. Credential fields are dropped."""
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+        return {
+            k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata" and k not in SECRET_FIELDS
+        }
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     if hasattr(value, "isoformat"):

@@ -125,15 +125,20 @@ def _key(
     }
     tags: dict[str, str] = {}
     if manager == "customer":
+        # Each read on its own: a refused rotation status must not leave the tags unread too.
+        # Yielded with what was read; the policies needing the rest are errors.
         try:
-            rotation = (
-                call(client, "GetKeyRotationStatus", KeyId=arn) if symmetric and state == "Enabled" else None
-            )
-            if rotation is not None:
+            if symmetric and state == "Enabled":
+                rotation = call(client, "GetKeyRotationStatus", KeyId=arn)
+                assert rotation is not None
                 attributes["rotation_enabled"] = bool(rotation.get("KeyRotationEnabled"))
+        except ApiFailure as failure:
+            account.failed(
+                failure, f"KMS key {arn}", kinds=("key",), types=KEY_TYPES, region=region, resource_id=arn
+            )
+        try:
             tags = tag_map(list(pages(client, "ListResourceTags", "Tags", KeyId=arn)), "TagKey", "TagValue")
         except ApiFailure as failure:
-            # Yielded with what was read; the policies needing the rest are errors.
             account.failed(
                 failure, f"KMS key {arn}", kinds=("key",), types=KEY_TYPES, region=region, resource_id=arn
             )

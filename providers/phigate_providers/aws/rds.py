@@ -67,14 +67,18 @@ def _database(
         encryption["key_manager"] = None
     elif manager is not None:
         encryption["key_manager"] = manager
-    public = bool(item.get("PubliclyAccessible"))
-    attributes = {
+    attributes: dict[str, Any] = {
         "engine": item.get("Engine"),
         "encryption": encryption,
-        "public_access": {"blocked": not public, "grants": ["PubliclyAccessible"] if public else []},
         "backup_retention_days": item.get("BackupRetentionPeriod"),
         "deletion_protection": bool(item.get("DeletionProtection")),
     }
+    # Instances always carry PubliclyAccessible (some emulators omit it when false). An Aurora
+    # cluster has none (its instances do): left unread there, never taken for "not public".
+    if kind == "db" or "PubliclyAccessible" in item:
+        public = bool(item.get("PubliclyAccessible"))
+        grants = ["PubliclyAccessible"] if public else []
+        attributes["public_access"] = {"blocked": not public, "grants": grants}
     tags = tag_map(item.get("TagList"))
     return account.resource(
         arn,

@@ -16,21 +16,16 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
+from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
+from phigate_providers.terraform.values import after_apply, expression, is_unknown, known_bool, trace, value
 
 DATABASES = {"aws_db_instance": "aws.rds.db_instance", "aws_rds_cluster": "aws.rds.db_cluster"}
 VOLUME, TABLE, KEY, ALIAS = "aws_ebs_volume", "aws_dynamodb_table", "aws_kms_key", "aws_kms_alias"
 EBS_DEFAULT, EBS_DEFAULT_KEY = "aws_ebs_encryption_by_default", "aws_ebs_default_kms_key"
 TABLE_POLICY, TRAIL = "aws_dynamodb_resource_policy", "aws_cloudtrail"
-S3_OBJECT = "AWS::S3::Object"
-
-
-def _known_bool(found: Any, default: bool) -> Any:
-    """A boolean attribute: Unknown stays, unset takes the documented default."""
-    return default if found is None else found if is_unknown(found) else bool(found)
 
 
 def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
@@ -49,16 +44,16 @@ def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
 def databases(context: Context, keys: KeyBook) -> None:
     for tf_type, rtype in DATABASES.items():
         for planned in context.plan.by_type.get(tf_type, ()):
-            encrypted = _known_bool(value(planned, ("storage_encrypted",)), False)
+            encrypted = known_bool(value(planned, ("storage_encrypted",)), False)
             choice = keys.choose(planned, ("kms_key_id",)) if encrypted is not False else DEFAULT
-            public = _known_bool(value(planned, ("publicly_accessible",)), False)
+            public = known_bool(value(planned, ("publicly_accessible",)), False)
             attributes: dict[str, Any] = {
                 "engine": value(planned, ("engine",)),
                 "encryption": encryption(encrypted, "aws:kms", choice),
                 "public_access": {"blocked": public if is_unknown(public) else not public,
                                   "grants": public if is_unknown(public) else
                                   (["PubliclyAccessible"] if public else [])},
-                "deletion_protection": _known_bool(value(planned, ("deletion_protection",)), False),
+                "deletion_protection": known_bool(value(planned, ("deletion_protection",)), False),
             }
             retention = value(planned, ("backup_retention_period",))
             if isinstance(retention, int) or is_unknown(retention):
@@ -84,7 +79,7 @@ class VolumeDefaults:
 
 
 def volume_defaults(context: Context) -> VolumeDefaults:
-    encrypt = {context.region(r): _known_bool(value(r, ("enabled",)), True)
+    encrypt = {context.region(r): known_bool(value(r, ("enabled",)), True)
                for r in context.plan.by_type.get(EBS_DEFAULT, ())}
     key = {context.region(r): r for r in context.plan.by_type.get(EBS_DEFAULT_KEY, ())}
     return VolumeDefaults(encrypt, key)
@@ -96,7 +91,7 @@ def volumes(context: Context, keys: KeyBook, defaults: VolumeDefaults) -> None:
         encrypted = value(planned, ("encrypted",))
         if is_unknown(encrypted) and defaults.encrypt.get(region) is True:
             encrypted = True  # left unset, and the plan turns default encryption on
-        encrypted = _known_bool(encrypted, False)
+        encrypted = known_bool(encrypted, False)
         choice = DEFAULT
         if encrypted is not False:
             choice = keys.choose(planned, ("kms_key_id",))
@@ -182,7 +177,7 @@ def kms_keys(context: Context, keys: KeyBook) -> None:
         spec = "SYMMETRIC_DEFAULT" if spec is None else spec
         usage = value(planned, ("key_usage",))
         usage = "ENCRYPT_DECRYPT" if usage is None else usage
-        enabled = _known_bool(value(planned, ("is_enabled",)), True)
+        enabled = known_bool(value(planned, ("is_enabled",)), True)
         symmetric: Any = next((v for v in (spec, usage) if is_unknown(v)), None)
         if symmetric is None:
             symmetric = spec == "SYMMETRIC_DEFAULT" and usage == "ENCRYPT_DECRYPT"
@@ -192,7 +187,7 @@ def kms_keys(context: Context, keys: KeyBook) -> None:
             "state": enabled if is_unknown(enabled) else ("Enabled" if enabled else "Disabled"),
             "spec": spec,
             "symmetric": symmetric,
-            "rotation_enabled": _known_bool(value(planned, ("enable_key_rotation",)), False),
+            "rotation_enabled": known_bool(value(planned, ("enable_key_rotation",)), False),
         }
         if all(isinstance(n, str) for n in names):
             attributes["aliases"] = sorted(names)
@@ -204,7 +199,7 @@ def kms_keys(context: Context, keys: KeyBook) -> None:
 
 def region_settings(context: Context) -> None:
     for planned in context.plan.by_type.get(EBS_DEFAULT, ()):
-        attributes = {"ebs_encryption_by_default": _known_bool(value(planned, ("enabled",)), True)}
+        attributes = {"ebs_encryption_by_default": known_bool(value(planned, ("enabled",)), True)}
         resource = _resource(context, planned, "aws.ec2.region_settings", "region_settings", attributes,
                              tagged=False)
         if resource is not None:
@@ -224,8 +219,8 @@ def trails(context: Context) -> list[Trail]:
     found = []
     for planned in context.plan.by_type.get(TRAIL, ()):
         found.append(Trail(planned.address,
-                           _known_bool(value(planned, ("is_multi_region_trail",)), False),
-                           _known_bool(value(planned, ("enable_logging",)), True),
+                           known_bool(value(planned, ("is_multi_region_trail",)), False),
+                           known_bool(value(planned, ("enable_logging",)), True),
                            context.region(planned), tuple(_read_scopes(planned))))
     return found
 
@@ -236,26 +231,26 @@ def _read_scopes(planned: PlannedResource) -> Iterable[str]:
             continue
         for resource in selector.get("data_resource") or ():
             if isinstance(resource, Mapping) and resource.get("type") == S3_OBJECT:
-                yield from (_scope(v) for v in resource.get("values") or () if isinstance(v, str))
+                yield from (bucket_scope(v) for v in resource.get("values") or () if isinstance(v, str))
+    if isinstance(planned.unknown, Mapping) and _any_unknown(planned.unknown.get("advanced_event_selector")):
+        return  # values known only after apply: recording is not assumed
     for selector in planned.values.get("advanced_event_selector") or ():
-        fields = {f.get("field"): f for f in (selector or {}).get("field_selector") or ()
+        fields = {str(f.get("field")): _api_spelling(f) for f in (selector or {}).get("field_selector") or ()
                   if isinstance(f, Mapping)}
-        if fields.get("eventCategory", {}).get("equals") != ["Data"]:
-            continue
-        if S3_OBJECT not in (fields.get("resources.type", {}).get("equals") or ()):
-            continue
-        if fields.get("readOnly", {}).get("equals") == ["false"]:
-            continue
-        arns = fields.get("resources.ARN", {})
-        listed = arns.get("starts_with") or arns.get("equals")
-        if listed:
-            yield from (_scope(v) for v in listed if isinstance(v, str))
-        else:
-            yield ""
+        yield from advanced_read_scopes(fields)
 
 
-def _scope(arn: str) -> str:
-    return arn.split(":::", 1)[1] if ":::" in arn else ""
+def _any_unknown(flags: Any) -> bool:
+    if isinstance(flags, Mapping):
+        return any(_any_unknown(v) for v in flags.values())
+    if isinstance(flags, list):
+        return any(_any_unknown(v) for v in flags)
+    return flags is True
+
+
+def _api_spelling(field: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's field selector (``starts_with``) as the CloudTrail API spells it (``StartsWith``)."""
+    return {"".join(part.capitalize() for part in name.split("_")): values for name, values in field.items()}
 
 
 def covers(found: list[Trail], bucket: str, region: str | None) -> bool:

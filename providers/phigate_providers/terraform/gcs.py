@@ -18,7 +18,15 @@ from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_m
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import gcs_key_stub
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
+from phigate_providers.terraform.values import (
+    after_apply,
+    configured,
+    expression,
+    is_unknown,
+    known_bool,
+    trace,
+    value,
+)
 
 BUCKET = "google_storage_bucket"
 TYPE = "gcp.storage.bucket"
@@ -26,10 +34,6 @@ POLICY_TYPE = "gcp.storage.bucket_iam_policy"
 IAM_TYPES = ("google_storage_bucket_iam_member", "google_storage_bucket_iam_binding",
              "google_storage_bucket_iam_policy")
 DAY = 86_400
-
-
-def _known_bool(found: Any, default: bool) -> Any:
-    return default if found is None else found if is_unknown(found) else bool(found)
 
 
 def collect(context: Context) -> None:
@@ -142,10 +146,10 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
         "encryption": _encryption(context, bucket),
         "public_access": {"blocked": prevention if is_unknown(prevention) else prevention == "enforced",
                           "grants": grants},
-        "acls_disabled": _known_bool(value(bucket, ("uniform_bucket_level_access",)), False),
+        "acls_disabled": known_bool(value(bucket, ("uniform_bucket_level_access",)), False),
         # Cloud Storage answers HTTPS only on its JSON API, as the gcp provider reports.
         "secure_transport_required": True,
-        "versioning": _known_bool(value(bucket, ("versioning", 0, "enabled")), False),
+        "versioning": known_bool(value(bucket, ("versioning", 0, "enabled")), False),
         "retention": _retention(bucket),
         "logging": {"access_logs": _access_logs(bucket), "data_events": False},
     }

@@ -46,6 +46,11 @@ def is_unknown(found: Any) -> TypeGuard[Unknown]:
     return type(found) is Unknown
 
 
+def known_bool(found: Any, default: bool) -> Any:
+    """A boolean attribute: Unknown stays, unset takes the provider's documented default."""
+    return default if found is None else found if is_unknown(found) else bool(found)
+
+
 def expression(resource: PlannedResource, path: Path) -> Mapping[str, Any] | None:
     """The configuration's expression at ``path``; None when the configuration does not set it."""
     current: Any = resource.expressions
@@ -199,4 +204,4 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 __all__ = ["AFTER_APPLY", "NOWHERE", "UNSET", "Target", "after_apply", "configured", "expression",
-           "is_unknown", "trace", "value"]
+           "is_unknown", "known_bool", "trace", "value"]
