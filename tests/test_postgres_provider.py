@@ -541,3 +541,11 @@ def test_ids_escape_slashes_in_names() -> None:
 def collect(dsn: str) -> list[Any]:
     [provider] = PostgresProvider.configure([], argparse.Namespace(dsn=[dsn]), {})
     return list(provider.collect())
+
+
+def test_passwords_are_redacted_as_given_and_as_a_uri_spells_them() -> None:
+    from phigate_providers.postgres.messages import Redactor
+
+    redact = Redactor(["p@ss w/rd"])
+    message = redact("postgresql://scan:p%40ss%20w%2Frd@db/pms and p@ss w/rd and p%40ss+w%2Frd")
+    assert "p@ss" not in message and "p%40ss" not in message

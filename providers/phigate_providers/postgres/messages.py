@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 _PREFIXES = (
     re.compile(r"^connection failed:\s*"),
@@ -30,8 +31,10 @@ class Redactor:
     """Removes every known secret from a message before it is shown or stored."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
-        # Longest first, so that a secret containing another is removed whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # As given and as a connection URI spells it (`p%40ss`); longest first, so that a secret
+        # containing another is removed whole.
+        spelled = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
+        self._secrets = sorted(spelled, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
