@@ -113,7 +113,17 @@ class CollectionError:
     permission: str | None = None
 
 
-Record = Resource | CollectionError
+@dataclass(frozen=True, slots=True)
+class Context:
+    """A resource read only as context: outside the scope the run reports on (another region,
+    database, project or account), yet reachable by identities inside it. It feeds references
+    and the access graph, and never gets findings of its own: narrowing a scan narrows what is
+    reported, never what is reasoned about."""
+
+    resource: Resource
+
+
+Record = Resource | CollectionError | Context
 
 
 @dataclass(frozen=True, slots=True)
