@@ -204,6 +204,10 @@ class Evaluator:
         #: costs nothing on the hot path.
         self._tallies: dict[tuple[str, str], list[int]] = {}
 
+    @property
+    def classifier(self) -> Classifier:
+        return self._classifier
+
     def _tally(self, policy_id: str, provider: str) -> list[int]:
         return self._tallies.setdefault((policy_id, provider), [0] * len(_ORDER))
 

@@ -14,6 +14,7 @@ from phigate.access_graph import short_label
 from phigate.model import Finding, Observation, ResourceRef, Status
 
 if TYPE_CHECKING:
+    from phigate.classify import Classifier
     from phigate.evaluate import Outcome
 
 
@@ -25,8 +26,9 @@ def _source_location(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return location["file"], line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
-def explain(outcome: Outcome, index: Any) -> Finding:
-    """Build the full finding for an outcome: message and evidence from a second, explaining pass."""
+def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None) -> Finding:
+    """Build the full finding for an outcome: message and evidence from a second, explaining pass
+    (with ``classifier``, labels of the resource that disagree are shown too)."""
     policy, resource, status = outcome.policy, outcome.resource, outcome.status
     observations: list[Observation] = []
     if outcome.note is not None:
@@ -43,6 +45,11 @@ def explain(outcome: Outcome, index: Any) -> Finding:
             policy.check.explain(resource, index, True, observations)
             message = (_reasons(observations) if status is Status.ERROR
                        else _failures(observations))
+    conflict = classifier.conflict(resource.tags) if classifier is not None and resource.tags else None
+    if conflict is not None and status in (Status.FAIL, Status.ERROR):
+        observations.append(Observation("data_class", "classified", None, resource.data_class,
+                                        "true", conflict))
+        message += f"; {conflict}"
     if resource.kind == "principal" and status in (Status.FAIL, Status.ERROR):
         paths = _access_paths(resource.id, observations, index)
         if paths:

@@ -136,7 +136,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     records = _counted(_chain(providers, result), result, progress)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
-        result.findings.append(explain(outcome, index))
+        result.findings.append(explain(outcome, index, evaluator.classifier))
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
