@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.set_defaults(handler=_cmd_test)
     from phigate.cli_audit import add_audit_commands  # audit, history, diff (imports this module)
     add_audit_commands(sub)
+    from phigate.cli_suppliers import add_supplier_commands  # keygen, attest, verify, portfolio
+    add_supplier_commands(sub)
     return parser
 
 
