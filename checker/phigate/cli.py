@@ -24,7 +24,7 @@ from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
-from phigate.selection import claimant, for_frameworks, policies_for, providers_for
+from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
@@ -37,6 +37,9 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    config_file = getattr(args, "config", None)
+    if isinstance(config_file, Path) and args.command in _CONFIG_COMMANDS:
+        _warn_config(config_file)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -61,6 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error ({type(exc).__name__}): evidence incomplete; "
               "set PHIGATE_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INCOMPLETE
+
+
+#: Commands whose --config is a phigate.yaml (portfolio's is a portfolio).
+_CONFIG_COMMANDS = frozenset({"scan", "collect", "validate", "policies", "controls", "test", "audit"})
+
+
+def _warn_config(path: Path) -> None:
+    """Warnings of a config file that loads: said once, before the command runs (a file that
+    does not load is reported by the command itself)."""
+    try:
+        warnings = load_config(path).warnings
+    except (ProblemsError, InputError, OSError):
+        return
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,6 +290,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if policy_paths:
         try:
             loaded = load_policies(policy_paths, config)
+            check_controls(loaded)
             checked.append(f"{len(loaded)} policies")
         except ProblemsError as exc:
             problems.extend(exc.problems)
