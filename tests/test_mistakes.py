@@ -101,3 +101,20 @@ def test_replacing_the_default_values_is_said_out_loud(cli: Callable[..., CliRes
     result = cli("scan", str(EXAMPLE), "-q", "--config", str(config))
     assert "warning:" in result.err and "clinical_notes (clinical)" in result.err
     assert "administrative (administrative)" in result.err
+
+
+def test_explain_tells_a_policy_in_words(cli: Callable[..., CliResult]) -> None:
+    result = cli("explain", "PHI-SEG-002")
+    assert result.code == 0
+    for words in ("Why:", "What to do:", "aws: Split the role", "break_glass = []", "hipaa: 164.308(a)(4)",
+                  "Cases (phigate test):", "PHI-SEG-002.yaml:1"):
+        assert words in result.out
+    wrong = cli("explain", "phi-seg-02")
+    assert wrong.code == 2 and "did you mean PHI-SEG-002?" in wrong.err
+
+
+def test_policies_as_json_carry_rationale_remediation_and_parameters(cli: Callable[..., CliResult]) -> None:
+    rows = {row["id"]: row for row in cli("policies", "--format", "json").json()}
+    assert rows["PHI-SEG-002"]["remediation"]["postgres"].startswith("Revoke SELECT")
+    assert rows["PHI-SEG-002"]["params"] == {"break_glass": [], "bootstrap_role": "postgres"}
+    assert all(row["rationale"] and row["remediation"] for row in rows.values())
