@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -174,6 +175,8 @@ class _PolicyCompiler:
         self.remote_fields: set[tuple[str, str]] = set()
         self.local_fields: set[str] = set()
         self.inverses: set[Inverse] = set()
+        #: Labels given to quantifiers (``as``), which the message may name.
+        self.labels: set[str] = set()
 
     def problem(self, pointer: str, message: str, *, key: bool = False) -> None:
         line, col = self.doc.key_at(pointer) if key else self.doc.at(pointer)
@@ -198,6 +201,8 @@ class _PolicyCompiler:
         where = self._condition(data["where"], "/where", scope) if "where" in data else None
         where_needs_index = self.needs_index
         check = self._condition(data["assert"], "/assert", scope)
+        if "message" in data:
+            self._check_message(data["message"], scope)
         if self.problems or check is None:
             return None
         remediation = data.get("remediation", {})
@@ -220,7 +225,22 @@ class _PolicyCompiler:
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
             opt_in=data.get("opt_in", False) is True,
+            message=data.get("message"),
         )
+
+    def _check_message(self, message: Any, scope: _Scope) -> None:
+        """Every placeholder of the message names the resource, a label or an attribute."""
+        if not isinstance(message, str):
+            return
+        for name in PLACEHOLDER.findall(message):
+            if name == "resource" or name in self.labels:
+                continue
+            try:
+                compile_path(name, scope.roots, scope.start)
+            except PathError:
+                known = ", ".join(["resource", *sorted(self.labels)])
+                self.problem("/message", f"unknown placeholder {{{name}}} (the resource, a label "
+                                         f"given with 'as' ({known}), or an attribute path)")
 
     def _resolve_params(self, declared: dict[str, Any], overrides: Any,
                         locations: Any) -> None:
@@ -284,7 +304,10 @@ class _PolicyCompiler:
 
     def _quantifier(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         word = "some" if "some" in node else "every"
-        ok = self._only(node, pointer, {word, "match"})
+        ok = self._only(node, pointer, {word, "match", "as"})
+        label = node.get("as", "")
+        if label:
+            self.labels.add(str(label))
         if "match" not in node:
             self.problem(pointer, f"'{word}' needs a 'match' condition")
             return None
@@ -302,7 +325,8 @@ class _PolicyCompiler:
         match = self._condition(node["match"], f"{pointer}/match", inner_scope)
         if match is None:
             return None
-        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None)
+        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None,
+                          label=str(label))
 
     def _leaf(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         ok = self._only(node, pointer, {"path", "op", "value", "param"})
@@ -370,6 +394,10 @@ _SAME_TYPE = frozenset({"eq", "ne"})
 _EACH_OF = frozenset({"in", "not_in"})
 _JSON_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string",
                                 list: "array", dict: "object", type(None): "null"}
+
+
+#: ``{name}`` in a policy's message.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
 
 def _type_mismatch(op: str, expected: Any, nodes: tuple[dict[str, Any], ...]) -> str | None:

@@ -65,6 +65,8 @@ class Policy:
     inverses: frozenset[Inverse] = frozenset()
     #: Loaded and listed, evaluated only when a run asks for it (see :mod:`phigate.optin`).
     opt_in: bool = False
+    #: What a failure means in words, with placeholders (see the policy schema's ``message``).
+    message: str | None = None
 
     def applies_to_type(self, resource_type: str) -> bool:
         if not self.types:
@@ -102,6 +104,8 @@ class Observation:
     note: str = ""
     #: This observation weighs against compliance (false where true was needed, or vice versa).
     against: bool = False
+    #: The label a quantifier was given (``as``), for the policy's message.
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
