@@ -215,7 +215,7 @@ def test_an_unquoted_date_is_read_as_the_date_it_says(write_waivers: Callable[..
      ":2:38: reason is blank (/waivers/0/reason)"),
     ("waivers:\n  - {policy: P, resource: r, reason: x, owner: o, expires: '2027-01-01'}\n"
      "  - {policy: P, resource: r, reason: y, owner: p, expires: '2028-01-01'}\n",
-     ":3:5: the same policy, resource, scope and provider as the waiver at line 2 (/waivers/1)"),
+     ":3:5: the same policy, resource, scope, provider and status as the waiver at line 2 (/waivers/1)"),
     ("waivers:\n  - policy: P\n    policy: Q\n", ":3:5: duplicate key 'policy'"),
     ("waivers: [\n", ":2:1: YAML syntax error"),
     ("- {policy: P, resource: r}\n", ":1:1: a waiver file holds one mapping"),

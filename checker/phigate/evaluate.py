@@ -19,6 +19,7 @@ from phigate.api import COMMON_FIELDS, CollectionError, Record, Resource, Unknow
 from phigate.classify import Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
+from phigate.identity import PLAN_MARK
 from phigate.model import Policy, Status
 from phigate.paths import Inverse
 
@@ -387,10 +388,13 @@ def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
 
 
 def _located(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Of the raw data, only where the resource is declared (``raw["location"]``), which
-    findings report."""
+    """Of the raw data, only what findings report: where the resource is declared
+    (``raw["location"]``) and, for a planned resource, its Terraform address."""
     location = raw.get("location")
-    return {"location": location} if location is not None else {}
+    kept = {"location": location} if location is not None else {}
+    if PLAN_MARK in raw:
+        kept.update({"address": raw.get("address"), PLAN_MARK: raw[PLAN_MARK]})
+    return kept
 
 
 __all__ = ["Evaluator", "InventoryIndex", "Outcome"]

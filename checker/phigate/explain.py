@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from phigate.identity import scope_and_address
 from phigate.model import Finding, Observation, ResourceRef, Status
 
 if TYPE_CHECKING:
@@ -42,11 +43,12 @@ def explain(outcome: Outcome, index: Any) -> Finding:
             policy.check.explain(resource, index, True, observations)
             message = (_reasons(observations) if status is Status.ERROR
                        else _failures(observations))
+    scope, address = scope_and_address(resource)
     return Finding(
         policy_id=policy.id, title=policy.title, severity=policy.severity, status=status,
         resource=ResourceRef(resource.id, resource.type, resource.kind, resource.provider,
-                             resource.scope, resource.region, resource.name, resource.data_class,
-                             *_source_location(resource.raw)),
+                             scope, resource.region, resource.name, resource.data_class,
+                             *_source_location(resource.raw), address),
         message=message, evidence=tuple(observations), controls=policy.controls,
     )
 

@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
-from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.api import CollectionError, Provider, Record, Resource, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.clock import report_time
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex
 from phigate.explain import explain
 from phigate.frameworks import ControlView, Framework, control_views
+from phigate.identity import key_of
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers
@@ -129,7 +130,9 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
                        scopes=[s for p in providers for s in p.scopes()],
                        started=report_time(), packs=pack_info(policies),
                        frameworks=frameworks or {})
-    records = _counted(_chain(providers, result), result, progress)
+    # Against a baseline, what was evaluated tells a resolved failure from one not looked at.
+    evaluated: set[str] | None = set() if baseline is not None else None
+    records = _counted(_chain(providers, result), result, progress, evaluated)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
         result.findings.append(explain(outcome, index))
@@ -143,7 +146,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
         # expired waiver back to life.
         result.waivers = apply_waivers(result, waivers, dt.datetime.now(dt.UTC).date())
     if baseline is not None:
-        result.baseline = compare(result, baseline)
+        result.baseline = compare(result, baseline, evaluated)
     result.finished = report_time()
     return result
 
@@ -165,8 +168,11 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
 
 
 def _counted(records: Iterable[Record], result: RunResult,
-             progress: Callable[[int], None] | None) -> Iterator[Record]:
+             progress: Callable[[int], None] | None,
+             evaluated: set[str] | None = None) -> Iterator[Record]:
     for record in records:
+        if evaluated is not None and isinstance(record, Resource):
+            evaluated.add(key_of(record))
         if not isinstance(record, CollectionError):
             result.resources_seen += 1
             if progress is not None and result.resources_seen % 1000 == 0:

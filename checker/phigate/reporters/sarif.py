@@ -158,8 +158,8 @@ def _pascal_case(title: str) -> str:
 def _result(finding: Finding, rule_index: int | None, artifact: str,
             run: RunResult) -> dict[str, Any]:
     resource = finding.resource
-    label = resource.id if not resource.name or resource.name == resource.id \
-        else f"{resource.name} ({resource.id})"
+    shown = resource.address or resource.name
+    label = resource.id if not shown or shown == resource.id else f"{shown} ({resource.id})"
     entry: dict[str, Any] = {"ruleId": finding.policy_id}
     if rule_index is not None:
         entry["ruleIndex"] = rule_index
@@ -172,7 +172,7 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         entry["message"] = {"text": f"{label}: {finding.message}"}
     entry["locations"] = [{
         "physicalLocation": _physical(resource.file, resource.line, artifact),
-        "logicalLocations": [_logical(resource.id, resource.type, resource.name)],
+        "logicalLocations": [_logical(resource.id, resource.type, resource.address or resource.name)],
     }]
     entry["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if finding.status is Status.WAIVED:
@@ -184,7 +184,8 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         "phigate-severity": finding.severity.label,
         "resource": {"id": resource.id, "type": resource.type, "kind": resource.kind,
                      "provider": resource.provider, "scope": resource.scope,
-                     "region": resource.region, "data_class": resource.data_class},
+                     "region": resource.region, "data_class": resource.data_class,
+                     **({"address": resource.address} if resource.address is not None else {})},
         "evidence": [{"path": o.path, "op": o.op, "expected": o.expected,
                       "observed": o.observed, "outcome": o.outcome} for o in finding.evidence],
     }
