@@ -1,15 +1,11 @@
 """Baselines and the gate: only new failures fail against a baseline report, errors always do;
-exit codes for every combination of --fail-on, waivers and baselines; and the files that
-distribute the gate (GitHub Action, example workflow, pre-commit hooks)."""
+exit codes for every combination of --fail-on, waivers and baselines; and the pre-commit hooks
+(the GitHub Action has tests/test_action.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +15,6 @@ import pytest
 import yaml
 
 from phigate.cli import build_parser
-from phigate.registry import REPORTERS, names
 from phigate.schema_files import document_schema
 
 from .conftest import DATA, ROOT, CliResult, resource
@@ -242,72 +237,6 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
-
-
-def _scan_options() -> set[str]:
-    return set(_subcommands()["scan"]._option_string_actions)
-
-
-def test_the_action_is_a_composite_that_installs_scans_uploads_and_keeps_the_exit_code() -> None:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert {"name", "description", "inputs", "outputs", "runs"} <= set(action)
-    assert action["runs"]["using"] == "composite"
-    inputs = set(action["inputs"])
-    assert {"targets", "policies", "config", "waivers", "baseline", "fail-on", "sarif",
-            "python-version"} <= inputs
-    steps = action["runs"]["steps"]
-    text = (ROOT / "action.yml").read_text()
-    for used in set(re.findall(r"inputs\.([a-z-]+)", text)):
-        assert used in inputs, f"action.yml reads an undeclared input: {used}"
-    assert steps[0]["uses"].startswith("actions/setup-python@")
-    assert any('"$PHIGATE_SOURCE"' in s.get("run", "") and "github.action_path" in
-               s.get("env", {}).get("PHIGATE_SOURCE", "") for s in steps)
-    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
-    assert "always()" in upload["if"]
-    assert steps[-1]["run"].rstrip().endswith('exit "$PHIGATE_EXIT"')
-    scan = next(s for s in steps if s.get("id") == "scan")["run"]
-    options = set(re.findall(r"(--[a-z-]+)", scan))
-    assert options <= _scan_options(), options - _scan_options()
-    formats = set(re.findall(r'--format "([a-z]+)=', scan)) | {"text"}
-    assert formats == {"sarif", "json", "markdown", "text"} and formats <= set(names(REPORTERS))
-
-
-def test_the_action_scan_step_runs_and_reports_the_exit_code(
-        write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    script = next(s for s in action["runs"]["steps"] if s.get("id") == "scan")["run"]
-    phigate = tmp_path / "phigate"
-    phigate.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m phigate.cli "$@"\n')
-    phigate.chmod(0o755)
-    env = {**os.environ, "PHIGATE_BIN": str(phigate), "GITHUB_OUTPUT": str(tmp_path / "out"),
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-           "PHIGATE_TARGETS": str(write_snapshot([store("notes")])),
-           "PHIGATE_POLICIES": str(POLICIES), "PHIGATE_CONFIG": "", "PHIGATE_WAIVERS": "",
-           "PHIGATE_BASELINE": "", "PHIGATE_FAIL_ON": "info", "PHIGATE_SARIF": "gate.sarif",
-           "PHIGATE_REPORT": "gate.json", "PHIGATE_ARGS": "--only T-VERS*"}
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, check=False, timeout=60)
-    assert done.returncode == 0, done.stderr  # the gate itself is the last step
-    outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
-    assert outputs == {"exit-code": "1", "sarif": "gate.sarif", "report": "gate.json"}
-    assert json.loads((tmp_path / "gate.sarif").read_text())["runs"]
-    assert [p["id"] for p in json.loads((tmp_path / "gate.json").read_text())["policies"]] == ["T-VERSIONING"]
-    assert (tmp_path / "summary.md").read_text().strip()
-
-
-def test_the_example_workflow_plans_then_uses_the_action() -> None:
-    workflow = yaml.safe_load((ROOT / ".github/workflows/example-terraform-gate.yml").read_text())
-    assert True in workflow or "on" in workflow  # YAML 1.1 reads the key `on` as true
-    job = workflow["jobs"]["phigate"]
-    assert job["permissions"]["security-events"] == "write"
-    steps = job["steps"]
-    run = "\n".join(s.get("run", "") for s in steps)
-    assert "terraform init" in run and "terraform plan" in run and "terraform show -json" in run
-    terraform = next(s for s in steps if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
-    assert terraform["with"]["terraform_wrapper"] is False
-    gate = next(s for s in steps if s.get("uses") == "./")
-    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
-    assert set(gate["with"]) <= action_inputs and "targets" in gate["with"]
 
 
 def test_the_pre_commit_hooks_run_existing_commands() -> None:
