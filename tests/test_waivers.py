@@ -364,3 +364,15 @@ def test_waivers_match_terraform_addresses_and_globs_over_them(
         ("PHI-INT-001", "google_storage_bucket.imaging"): "waived",
     }
     assert report["waivers"]["unused"] == [] and result.code == 1
+
+
+def test_the_documented_plan_example_loads_with_an_error_waiver(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "ci-gate.md").read_text()
+    blocks = [block.split("```")[0] for block in docs.split("```yaml\n")[1:]
+              if block.startswith("version: 1")]
+    path = tmp_path / "plan-waivers.yaml"
+    path.write_text(blocks[1])
+    loaded = load_waivers(path).waivers
+    assert [(w.resource, w.status) for w in loaded] == [
+        ("module.storage.aws_s3_bucket.*", Status.FAIL),
+        ("module.storage.aws_s3_bucket.notes", Status.ERROR)]
