@@ -119,3 +119,7 @@ def test_a_waived_error_is_shown_as_such_in_junit_and_sarif(cli: Cli, tmp_path: 
                 if r["properties"]["resource"].get("address") == "aws_ebs_volume.scratch"]
     assert result["suppressions"][0]["justification"] == "encryption set by the account default"
     assert "WAIVED (error)" in reports.text
+    # Accepted for the gate, still not seen.
+    assert reports.json["summary"]["evidence_complete"] is False
+    assert reports.sarif["runs"][0]["properties"]["evidence-complete"] is False
+    assert reports.sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False

@@ -18,7 +18,7 @@ from phigate.frameworks import ControlView, Framework, control_views
 from phigate.identity import key_of
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
-from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers
+from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers, is_waived_error
 
 
 @dataclass
@@ -63,6 +63,12 @@ class RunResult:
         for per_policy in self.counts.values():
             total.update(per_policy)
         return total
+
+    def evidence_complete(self) -> bool:
+        """Whether everything was seen and evaluated: no error, no collection error, and no
+        error accepted by a waiver (accepted for the gate, still not seen)."""
+        return not (self.totals()[Status.ERROR] or self.collection_errors
+                    or any(is_waived_error(f) for f in self.findings))
 
     def gating(self, finding: Finding, fail_on: Severity) -> bool:
         """Whether this finding makes the exit code 1: a failure at or above ``fail_on`` that

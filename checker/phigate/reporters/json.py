@@ -11,7 +11,7 @@ from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Status
 from phigate.run import RunResult
 from phigate.snapshot import error_to_json
-from phigate.waivers import Waiver, WaiverOutcome, is_waived_error
+from phigate.waivers import Waiver, WaiverOutcome
 
 REPORT_VERSION = 1
 
@@ -29,8 +29,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                    for s in result.scopes],
         "summary": {
             **summary_to_json(result, totals),
-            "evidence_complete": not (totals[Status.ERROR] or result.collection_errors
-                                      or any(is_waived_error(f) for f in result.findings)),
+            "evidence_complete": result.evidence_complete(),
         },
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,

@@ -62,7 +62,7 @@ def sarif_log(result: RunResult) -> dict[str, Any]:
     rule_index = {p.id: i for i, p in enumerate(result.policies)}
     artifact = artifact_uri(result.scopes)
     totals = result.totals()
-    complete = not (totals[Status.ERROR] or result.collection_errors)
+    complete = result.evidence_complete()
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "phigate",
