@@ -7,7 +7,7 @@ messages; where a resource is declared comes from ``raw["location"]``, which sli
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from phigate.identity import scope_and_address
@@ -25,8 +25,9 @@ def _source_location(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return location["file"], line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
-def explain(outcome: Outcome, index: Any) -> Finding:
-    """Build the full finding for an outcome: message and evidence from a second, explaining pass."""
+def explain(outcome: Outcome, index: Any, plan_scopes: Collection[str] = ()) -> Finding:
+    """Build the full finding for an outcome: message and evidence from a second, explaining pass.
+    ``plan_scopes``: the run's plan files, whose resources are scoped as ``identity`` says."""
     policy, resource, status = outcome.policy, outcome.resource, outcome.status
     observations: list[Observation] = []
     if outcome.note is not None:
@@ -43,7 +44,7 @@ def explain(outcome: Outcome, index: Any) -> Finding:
             policy.check.explain(resource, index, True, observations)
             message = (_reasons(observations) if status is Status.ERROR
                        else _failures(observations))
-    scope, address = scope_and_address(resource)
+    scope, address = scope_and_address(resource, plan_scopes)
     return Finding(
         policy_id=policy.id, title=policy.title, severity=policy.severity, status=status,
         resource=ResourceRef(resource.id, resource.type, resource.kind, resource.provider,

@@ -12,7 +12,7 @@ plan may know only after apply, is the same before and after the resource exists
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: What ``raw`` holds on a resource read from a Terraform plan (``raw["terraform_type"]``).
 PLAN_MARK = "terraform_type"
+#: The provider whose scopes are plan files (``Scope.provider``).
+PLAN_PROVIDER = "terraform"
 
 
 def plan_address(raw: Mapping[str, Any]) -> str | None:
@@ -51,15 +53,23 @@ def _plan_scope(label: str, cwd: Path) -> str:
     return real.as_posix()
 
 
-def scope_and_address(resource: Resource) -> tuple[str, str | None]:
-    """The scope a finding on ``resource`` carries, and its Terraform address if planned."""
+def scope_and_address(resource: Resource,
+                      plan_scopes: Collection[str] = ()) -> tuple[str, str | None]:
+    """The scope a finding on ``resource`` carries, and its Terraform address if planned.
+
+    ``plan_scopes`` are the run's plan files as given (``Scope.scope`` of ``PLAN_PROVIDER``): a
+    resource a plan implies without declaring it (a key named by ARN, a member of an IAM
+    binding) has no address, its id is its identity, but its scope is still the plan's.
+    """
     address = plan_address(resource.raw)
-    return (plan_scope(resource.scope) if address is not None else resource.scope), address
+    if address is not None or resource.scope in plan_scopes:
+        return plan_scope(resource.scope), address
+    return resource.scope, None
 
 
-def key_of(resource: Resource) -> str:
+def key_of(resource: Resource, plan_scopes: Collection[str] = ()) -> str:
     """``resource_key`` of a collected resource: what its findings' ``ResourceRef.key`` is."""
-    scope, address = scope_and_address(resource)
+    scope, address = scope_and_address(resource, plan_scopes)
     return resource_key(resource.provider, scope, resource.id, address)
 
 
@@ -71,4 +81,5 @@ def resource_key(provider: str, scope: str, rid: str, address: str | None = None
     return "\x00".join((provider, scope, "terraform address", address))
 
 
-__all__ = ["key_of", "plan_address", "plan_scope", "resource_key", "scope_and_address"]
+__all__ = ["PLAN_MARK", "PLAN_PROVIDER", "key_of", "plan_address", "plan_scope", "resource_key",
+           "scope_and_address"]

@@ -15,7 +15,7 @@ from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex
 from phigate.explain import explain
 from phigate.frameworks import ControlView, Framework, control_views
-from phigate.identity import key_of
+from phigate.identity import PLAN_PROVIDER, key_of
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers, is_waived_error
@@ -136,12 +136,14 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
                        scopes=[s for p in providers for s in p.scopes()],
                        started=report_time(), packs=pack_info(policies),
                        frameworks=frameworks or {})
+    plan_scopes = frozenset(s.scope for s in result.scopes if s.provider == PLAN_PROVIDER)
     # Against a baseline, what was evaluated tells a resolved failure from one not looked at.
     evaluated: set[str] | None = set() if baseline is not None else None
-    records = _counted(_chain(providers, result), result, progress, evaluated)
+    records = _counted(_chain(providers, result), result, progress,
+                       evaluated, plan_scopes)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
-        result.findings.append(explain(outcome, index))
+        result.findings.append(explain(outcome, index, plan_scopes))
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
@@ -175,10 +177,11 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
 
 def _counted(records: Iterable[Record], result: RunResult,
              progress: Callable[[int], None] | None,
-             evaluated: set[str] | None = None) -> Iterator[Record]:
+             evaluated: set[str] | None = None,
+             plan_scopes: frozenset[str] = frozenset()) -> Iterator[Record]:
     for record in records:
         if evaluated is not None and isinstance(record, Resource):
-            evaluated.add(key_of(record))
+            evaluated.add(key_of(record, plan_scopes))
         if not isinstance(record, CollectionError):
             result.resources_seen += 1
             if progress is not None and result.resources_seen % 1000 == 0:
