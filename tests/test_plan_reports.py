@@ -118,6 +118,7 @@ def test_a_waived_error_is_shown_as_such_in_junit_and_sarif(cli: Cli, tmp_path: 
     [result] = [r for r in reports.sarif["runs"][0]["results"]
                 if r["properties"]["resource"].get("address") == "aws_ebs_volume.scratch"]
     assert result["suppressions"][0]["justification"] == "encryption set by the account default"
+    assert result["message"]["text"].startswith("not evaluated (error waived): aws_ebs_volume.scratch")
     assert "WAIVED (error)" in reports.text
     # Accepted for the gate, still not seen.
     assert reports.json["summary"]["evidence_complete"] is False

@@ -169,7 +169,10 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         entry["message"] = {"text": f"not evaluated: {label}: {finding.message}"}
     else:
         entry["level"] = LEVELS[finding.severity]
-        entry["message"] = {"text": f"{label}: {finding.message}"}
+        # An error a waiver accepted is still evidence not seen: said so, not passed off as a failure.
+        waived_error = finding.waiver is not None and finding.waiver.status is Status.ERROR
+        entry["message"] = {"text": f"{'not evaluated (error waived): ' if waived_error else ''}"
+                                    f"{label}: {finding.message}"}
     entry["locations"] = [{
         "physicalLocation": _physical(resource.file, resource.line, artifact),
         "logicalLocations": [_logical(resource.id, resource.type, resource.address or resource.name)],
