@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
-from phigate.api import CollectionError, Provider, Record, Resource, Scope
+from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
+from phigate.api import CollectionError, Context, Provider, Record, Resource, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.clock import report_time
 from phigate.config import Config
@@ -113,6 +114,9 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
         for inverse in policy.inverses:
             for kind in inverse.kinds:
                 needed.setdefault(kind, set()).add(inverse.of.split(".", 1)[0])
+    principal = needed.get("principal")
+    if principal is not None and REACH_FIELDS & principal:
+        principal.update(EDGE_FIELDS)  # reach through other identities needs their edges
     return {kind: frozenset(names) for kind, names in needed.items()}
 
 
@@ -143,7 +147,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
                        evaluated, plan_scopes)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
-        result.findings.append(explain(outcome, index, plan_scopes))
+        result.findings.append(explain(outcome, index, evaluator.classifier, plan_scopes))
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
@@ -182,7 +186,7 @@ def _counted(records: Iterable[Record], result: RunResult,
     for record in records:
         if evaluated is not None and isinstance(record, Resource):
             evaluated.add(key_of(record, plan_scopes))
-        if not isinstance(record, CollectionError):
+        if not isinstance(record, CollectionError | Context):
             result.resources_seen += 1
             if progress is not None and result.resources_seen % 1000 == 0:
                 progress(result.resources_seen)
