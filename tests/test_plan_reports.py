@@ -124,3 +124,13 @@ def test_a_waived_error_is_shown_as_such_in_junit_and_sarif(cli: Cli, tmp_path: 
     assert reports.json["summary"]["evidence_complete"] is False
     assert reports.sarif["runs"][0]["properties"]["evidence-complete"] is False
     assert reports.sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+def test_every_finding_on_a_declared_resource_has_its_address_deferred_policies_included(
+        cli: Cli, tmp_path: Path) -> None:
+    # PHI-SEG-001 follows references: decided at the end of the stream, on a slim copy.
+    reports = scan(cli, tmp_path, str(PLAN), "--show-passed")
+    assert any(f["policy_id"] == "PHI-SEG-001" and f["resource"].get("address") == "aws_s3_bucket.notes"
+               for f in reports.json["findings"])
+    without = {f["resource"]["id"] for f in reports.json["findings"] if "address" not in f["resource"]}
+    assert without == {"allUsers"}  # a member the plan's IAM bindings imply, declared nowhere

@@ -376,3 +376,21 @@ def test_the_documented_plan_example_loads_with_an_error_waiver(tmp_path: Path) 
     assert [(w.resource, w.status) for w in loaded] == [
         ("module.storage.aws_s3_bucket.*", Status.FAIL),
         ("module.storage.aws_s3_bucket.notes", Status.ERROR)]
+
+
+def test_address_patterns_over_counted_and_module_resources() -> None:
+    def finding(address: str) -> Finding:
+        return Finding("P", "t", Severity.HIGH, Status.FAIL,
+                       ResourceRef(f"arn:aws:s3:::{address}", "aws.s3.bucket", "object_store", "aws",
+                                   "infra/plan.json", address=address), "m")
+
+    def waiver(pattern: str) -> Waiver:
+        return Waiver("P", pattern, "r", "o", dt.date(2999, 1, 1))
+
+    counted = finding("module.storage.aws_s3_bucket.this[0]")
+    assert waiver("module.storage.aws_s3_bucket.this[0]").matches(counted)  # literally
+    assert waiver("module.storage.aws_s3_bucket.this*").matches(counted)
+    assert waiver("module.storage.aws_s3_bucket.*").matches(counted)
+    assert not waiver("module.storage.aws_s3_bucket.this[*]").matches(counted)  # a set: "*" only
+    assert not waiver("aws_s3_bucket.*").matches(counted)  # the module is part of the address
+    assert waiver("arn:aws:s3:::module.storage.*").matches(counted)  # the id still matches

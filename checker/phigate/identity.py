@@ -32,6 +32,16 @@ def plan_address(raw: Mapping[str, Any]) -> str | None:
     return address if PLAN_MARK in raw and isinstance(address, str) and address else None
 
 
+def reported_raw(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Of the raw data, what findings report, kept in slim copies: where the resource is
+    declared (``raw["location"]``) and, for a planned resource, its Terraform address."""
+    location = raw.get("location")
+    kept = {"location": location} if location is not None else {}
+    if PLAN_MARK in raw:
+        kept.update({"address": raw.get("address"), PLAN_MARK: raw[PLAN_MARK]})
+    return kept
+
+
 def plan_scope(label: str) -> str:
     """The plan file ``label`` names, as the same text from any working folder (see above);
     ``label`` itself when it names no file (a plan read from elsewhere)."""
@@ -81,5 +91,5 @@ def resource_key(provider: str, scope: str, rid: str, address: str | None = None
     return "\x00".join((provider, scope, "terraform address", address))
 
 
-__all__ = ["PLAN_MARK", "PLAN_PROVIDER", "key_of", "plan_address", "plan_scope", "resource_key",
-           "scope_and_address"]
+__all__ = ["PLAN_MARK", "PLAN_PROVIDER", "key_of", "plan_address", "plan_scope", "reported_raw",
+           "resource_key", "scope_and_address"]
