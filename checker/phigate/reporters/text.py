@@ -66,7 +66,7 @@ class TextReporter:
             b = result.baseline
             console.print(f"Baseline {escape(_printable(b.file))}: {len(b.new)} new failures, "
                           f"{len(b.unchanged)} unchanged (not gating), {len(b.resolved)} resolved, "
-                          f"{len(b.not_evaluated)} not evaluated by this run")
+                          f"{len(b.not_evaluated)} not evaluated by this run", soft_wrap=True)
         for framework, views in result.compliance():
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
             console.print(f"{escape(framework.title)}: {states['satisfied']} controls satisfied, "
