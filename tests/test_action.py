@@ -241,6 +241,7 @@ exit 99
     ("", "infra", "[terraform]"),
     ("aws, gcp", "infra", "[aws,gcp,terraform]"),
     ("terraform", "infra", "[terraform]"),
+    (",aws,,gcp,", "infra", "[aws,gcp,terraform]"),
 ])
 def test_install_adds_the_extras_asked_for_and_terraform_for_tf_dir(
         tmp_path: Path, extras: str, tf_dir: str, spec: str) -> None:
