@@ -7,11 +7,12 @@ messages; where a resource is declared comes from ``raw["location"]``, which sli
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from phigate import wording as words
 from phigate.access_graph import short_label
+from phigate.identity import scope_and_address
 from phigate.model import Finding, Observation, ResourceRef, Status
 
 if TYPE_CHECKING:
@@ -27,9 +28,11 @@ def _source_location(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return location["file"], line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
-def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None) -> Finding:
+def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None,
+            plan_scopes: Collection[str] = ()) -> Finding:
     """Build the full finding for an outcome: message and evidence from a second, explaining pass
-    (with ``classifier``, labels of the resource that disagree are shown too)."""
+    (with ``classifier``, labels of the resource that disagree are shown too). ``plan_scopes``:
+    the run's plan files, whose resources are scoped as :mod:`phigate.identity` says."""
     policy, resource, status = outcome.policy, outcome.resource, outcome.status
     observations: list[Observation] = []
     if outcome.note is not None:
@@ -61,11 +64,12 @@ def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None) 
                 shown = "; ".join(paths[:_MAX_PATHS])
                 more = len(paths) - _MAX_PATHS
                 message += f"; reached through {shown}" + (f" and {more} more" if more > 0 else "")
+    scope, address = scope_and_address(resource, plan_scopes)
     return Finding(
         policy_id=policy.id, title=policy.title, severity=policy.severity, status=status,
         resource=ResourceRef(resource.id, resource.type, resource.kind, resource.provider,
-                             resource.scope, resource.region, resource.name, resource.data_class,
-                             *_source_location(resource.raw)),
+                             scope, resource.region, resource.name, resource.data_class,
+                             *_source_location(resource.raw), address),
         message=message, evidence=tuple(observations), controls=policy.controls,
     )
 
