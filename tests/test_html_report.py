@@ -185,7 +185,7 @@ def test_each_failing_policy_has_its_rationale_remediation_and_evidence(page_tex
     assert "Deleted or overwritten notes must be recoverable." in text
     assert "Enable versioning." in text and "hipaa: 164.312(c)(1)" in text
     evidence = detail.find("ul", **{"class": "evidence"})
-    assert any("versioning" in e.text() and "observed false" in e.text() for e in evidence)
+    assert any("versioning is false; it must be true" in e.text() for e in evidence)
     assert page.find(id="policy-T-SEGMENTATION") == []  # nothing failed there
 
 

@@ -14,6 +14,7 @@ from phigate import wording as words
 from phigate.access_graph import short_label
 from phigate.identity import scope_and_address
 from phigate.model import Finding, Observation, ResourceRef, Status
+from phigate.typecheck import PLACEHOLDER
 
 if TYPE_CHECKING:
     from phigate.classify import Classifier
@@ -95,9 +96,6 @@ def _access_paths(principal: str, observations: list[Observation], index: Any) -
     return [found[s] for s in dict.fromkeys(stores) if s in found]
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
-
-
 def _headline(template: str, resource: Any, observations: list[Observation]) -> str:
     """The policy's message with its placeholders filled; the failing parts follow in words
     unless a label in the message already names them."""
@@ -117,7 +115,7 @@ def _headline(template: str, resource: Any, observations: list[Observation]) -> 
                 found.get(part) if isinstance(found, dict) else None)
         return words.value(found) if found is not None else "unknown"
 
-    headline = _PLACEHOLDER.sub(fill, template)
+    headline = PLACEHOLDER.sub(fill, template)
     if any(f"{{{label}}}" in template for label in labelled):
         return headline
     details = _failures(observations)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phigate.model import Observation
 
 #: How many items of a list a message shows before "and N more".
 SHOWN = 4
@@ -70,6 +73,24 @@ def holds(op: str, expected: Any) -> str:
     return _STATEMENTS.get(op, "satisfies the policy").format(v=value(expected))
 
 
+def observation(o: Observation) -> str:
+    """One piece of evidence in words: what was seen and what the policy asks of it."""
+    path, op, expected, observed, outcome, note, against = (
+        o.path, o.op, o.expected, o.observed, o.outcome, o.note, o.against)
+    if op in ("some", "every"):
+        return note + (f": {value(observed)}" if isinstance(observed, list) and observed else "")
+    if op == "path":
+        return f"reached through {'; '.join(str(p) for p in observed)}" if observed else note
+    if op == "classified":
+        return note
+    if outcome == "error":
+        return note or f"{path} was not seen"
+    # An observation against compliance that held was required not to hold, and vice versa.
+    negated = (outcome == "true") == against
+    met = "" if against else " (as required)"
+    return f"{path} is {value(observed)}; it {requirement(op, expected, negated=negated)}{met}"
+
+
 def value(item: Any) -> str:
     """A value as a message shows it: text without quotes, lists summarised."""
     if isinstance(item, list | tuple):
@@ -107,4 +128,4 @@ def readable(resource_id: str) -> str:
     return resource_id
 
 
-__all__ = ["SHOWN", "holds", "items", "readable", "requirement", "value"]
+__all__ = ["SHOWN", "holds", "items", "observation", "readable", "requirement", "value"]

@@ -24,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import IO, Any, ClassVar
 
+from phigate import wording as words
 from phigate.api import CollectionError
 from phigate.frameworks import CONTROL_STATES
 from phigate.history.drift import Drift
@@ -337,8 +338,7 @@ def _policies(policies: Sequence[Policy], findings: Sequence[Finding]) -> str:
 
 def _evidence(finding: Finding) -> str:
     observations = "".join(
-        f"<li><code>{escape(o.path)}</code> {escape(o.op)} {escape(_value(o.expected))}: observed "
-        f"{escape(_value(o.observed))} ({escape(o.outcome)}){escape(f' — {o.note}' if o.note else '')}</li>"
+        f"<li>{escape(words.observation(o))}</li>"
         for o in finding.evidence)
     status = finding.status.value
     return (f"<li data-fingerprint=\"{finding.fingerprint}\"><span class=\"status status-{status}\">"
@@ -389,10 +389,6 @@ def _resource(name: str | None, rid: str) -> str:
         return f"{escape(name)}<br><span class=\"id\">{escape(rid)}</span>"
     return f"<span class=\"id\">{escape(rid)}</span>"
 
-
-def _value(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _when(moment: dt.datetime) -> str:

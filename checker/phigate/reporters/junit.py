@@ -14,12 +14,12 @@ evidence shows in the test view even when no policy turned it into an error.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import IO, ClassVar
 
+from phigate import wording as words
 from phigate.api import CollectionError
 from phigate.model import Finding, Policy, Status
 from phigate.run import RunResult
@@ -124,16 +124,13 @@ def _details(finding: Finding) -> str:
              f"message: {finding.message}"]
     if finding.evidence:
         lines.append("evidence:")
-        lines += [f"  {o.path} {o.op} {_json(o.expected)}: observed {_json(o.observed)} ({o.outcome})"
-                  + (f" — {o.note}" if o.note else "") for o in finding.evidence]
+        lines += [f"  {words.observation(o)}"
+                  for o in finding.evidence]
     if finding.controls:
         lines.append("controls: " + "; ".join(f"{k} {', '.join(v)}"
                                               for k, v in sorted(finding.controls.items())))
     return "\n".join(lines)
 
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _collection_suite(errors: list[CollectionError], result: RunResult) -> ET.Element:
