@@ -70,6 +70,11 @@ class Policy:
     #: What a failure means in words, with placeholders (see the policy schema's ``message``).
     message: str | None = None
 
+    def remedy(self, provider: str) -> str:
+        """What to do, for a resource of ``provider``: its own remediation, else the default."""
+        found = self.remediation
+        return found.get(provider) or found.get("default") or next(iter(found.values()), "")
+
     def applies_to_type(self, resource_type: str) -> bool:
         if not self.types:
             return True

@@ -8,7 +8,7 @@ from typing import IO, Any, ClassVar
 
 from phigate.baseline import BaselineComparison, KnownFailure
 from phigate.frameworks import CONTROL_STATES
-from phigate.model import Finding, Status
+from phigate.model import Finding, Policy, Status
 from phigate.run import RunResult
 from phigate.snapshot import error_to_json
 from phigate.waivers import Waiver, WaiverOutcome
@@ -18,6 +18,7 @@ REPORT_VERSION = 1
 
 def report_document(result: RunResult) -> dict[str, Any]:
     totals = result.totals()
+    remedies = {p.id: p for p in result.policies}
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": "phigate", "version": result.tool_version},
@@ -46,7 +47,8 @@ def report_document(result: RunResult) -> dict[str, Any]:
                            "policies": list(v.policies)} for v in views]}
             for fw, views in result.compliance()
         ],
-        "findings": [finding_to_json(f, result.baseline) for f in result.findings],
+        "findings": [finding_to_json(f, result.baseline, remedies.get(f.policy_id))
+                     for f in result.findings],
         "collection_errors": [error_to_json(e) for e in result.collection_errors],
         **({"notices": list(result.notices)} if result.notices else {}),
         **({"waivers": waivers_to_json(result.waivers)} if result.waivers is not None else {}),
@@ -54,8 +56,10 @@ def report_document(result: RunResult) -> dict[str, Any]:
     }
 
 
-def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None) -> dict[str, Any]:
+def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None,
+                    policy: Policy | None = None) -> dict[str, Any]:
     r = finding.resource
+    remedy = policy.remedy(r.provider) if policy is not None else ""
     state = baseline.state(finding) if baseline is not None else None
     return {
         "id": finding.fingerprint,
@@ -69,6 +73,7 @@ def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None
                      **({"address": r.address} if r.address is not None else {}),
                      **({"location": {"file": r.file, "line": r.line}} if r.file else {})},
         "message": finding.message,
+        **({"remediation": remedy} if remedy else {}),
         "evidence": evidence_to_json(finding),
         "controls": {k: list(v) for k, v in finding.controls.items()},
         **({"waiver": waiver_to_json(finding.waiver)} if finding.waiver is not None else {}),
