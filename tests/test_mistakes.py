@@ -146,3 +146,19 @@ def test_no_message_names_an_operator(cli: Callable[..., CliResult], tmp_path: P
         text = "\n".join(r["message"]["text"] for run in json.loads(text)["runs"] for r in run["results"])
     assert not OPERATOR_WORDS.search(text), OPERATOR_WORDS.search(text)
     assert 'kind is "account"' not in text and "NoneType" not in text
+
+
+def test_the_config_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from phigate.config import discover, load_config
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "infra" / "modules").mkdir(parents=True)
+    (repo / "phigate.yaml").write_text("fail_on: high\n")
+    (tmp_path / "phigate.yaml").write_text("fail_on: low\n")  # outside the repository: never used
+    monkeypatch.chdir(repo / "infra" / "modules")
+    assert discover() == repo / "phigate.yaml"
+    assert load_config(None).fail_on == "high"
+    (repo / "phigate.yaml").unlink()
+    assert discover() is None and load_config(None).fail_on is None
