@@ -32,8 +32,10 @@ from phigate.history.records import StoredFinding
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.run import RunResult
 
-#: Findings rendered in the table (most severe first); the JSON report always has them all.
+#: Findings embedded in the page (most severe first); the JSON report always has them all.
 MAX_ROWS = 20_000
+#: Rows written into the findings table; the script shows the rest, page by page, from the data.
+RENDERED_ROWS = 200
 #: Findings detailed under each policy.
 MAX_POLICY_FINDINGS = 50
 _STATE_LABELS = {"satisfied": "satisfied", "failed": "failed", "not_evaluated": "not evaluated",
@@ -167,15 +169,19 @@ def _compliance(result: RunResult) -> str:
     for framework, views in result.compliance():
         states = Counter(v.status for v in views)
         covered = len(views) - states["not_covered"]
-        share = f"{round(100 * states['satisfied'] / covered)}%" if covered else "—"
+        catalogue = len(framework.controls) or len(views)
+        # A fraction, never a bare percentage: 1 of 1 covered control is not "100 %".
+        share = f"{states['satisfied']} of {covered}" if covered else "—"
         counts = " · ".join(f"{states[s]} {_STATE_LABELS[s]}" for s in CONTROL_STATES)
         failed = [v.id for v in views if v.status == "failed"]
+        thin = " card-thin" if covered * 2 < catalogue else ""
         cards.append(
-            f"<div class=\"card\" data-framework=\"{escape(framework.key)}\">"
+            f"<div class=\"card{thin}\" data-framework=\"{escape(framework.key)}\">"
             f"<div>{escape(framework.title)} <span class=\"note\">{escape(framework.version)}</span></div>"
             f"<div class=\"big\">{share}</div>"
             f"<meter min=\"0\" max=\"{max(covered, 1)}\" value=\"{states['satisfied']}\"></meter>"
-            f"<div class=\"note\">of covered controls satisfied<br>{escape(counts)}</div>"
+            f"<div class=\"note\">covered controls satisfied; {covered} of {catalogue} controls of the "
+            f"catalogue covered by a policy<br>{escape(counts)}</div>"
             + (f"<div class=\"note\">failed: {escape(', '.join(failed))}</div>" if failed else "")
             + "</div>")
     body = ("<div class=\"cards\">" + "".join(cards) + "</div>" if cards
@@ -214,7 +220,7 @@ def _trend(audit: AuditContext) -> str:
     for i in sorted({0, len(points) - 1}):
         anchor = "start" if i == 0 and len(points) > 1 else "end" if i else "middle"
         parts.append(f"<text x=\"{x(i):.1f}\" y=\"{height - 12}\" text-anchor=\"{anchor}\">"
-                     f"{escape(points[i].started.strftime('%Y-%m-%d'))}</text>")
+                     f"{escape(points[i].started.strftime('%Y-%m-%d %H:%M'))}</text>")
     parts.append("</svg>")
     rows = "".join(f"<tr><td>{p.run_id}</td><td>{escape(_when(p.started))}</td><td>{p.failed}</td>"
                    f"<td>{p.errors}</td></tr>" for p in reversed(points))
@@ -276,12 +282,29 @@ def _findings(findings: Sequence[Finding], total: int, audit: AuditContext | Non
         + "".join(f"<option value=\"{escape(v)}\">{escape(v or '(none)')}</option>" for v in values)
         + "</select></label>" for key, label, values in filters)
     since = audit.failing_since if audit is not None else {}
-    rows = []
-    for index, f in enumerate(findings):
-        r = f.resource
-        started = since.get(f.fingerprint) if f.status is Status.FAIL else None
-        rows.append(
-            f"<tr data-index=\"{index}\" data-fingerprint=\"{f.fingerprint}\" "
+    rows = [_row(index, f, since.get(f.fingerprint) if f.status is Status.FAIL else None, audit is not None)
+            for index, f in enumerate(findings[:RENDERED_ROWS])]
+    capped = (f"<p class=\"note\">The page holds the {len(findings)} most severe of {total} findings; "
+              "the JSON report lists them all.</p>\n" if total > len(findings) else "")
+    more = len(findings) - len(rows)
+    return ("<section id=\"findings\">\n<h2>Findings</h2>\n" + _groups(findings)
+            + "<div class=\"filters\"><input id=\"filter-text\" type=\"search\" "
+            "placeholder=\"search policy, resource, message…\" aria-label=\"search findings\">"
+            f"{selects}<span class=\"note\"><span id=\"findings-shown\">{len(rows)}</span> shown of "
+            f"<span id=\"findings-total\">{len(findings)}</span></span></div>\n{capped}"
+            "<table id=\"findings-table\"><thead><tr><th>status</th><th>severity</th><th>policy</th>"
+            "<th>resource</th><th>provider / scope</th><th>data class</th><th>message</th>"
+            + ("<th>failing since</th>" if audit is not None else "")
+            + f"</tr></thead>\n<tbody>\n{chr(10).join(rows)}\n</tbody></table>\n"
+            + (f"<p class=\"note no-print\" id=\"findings-more-note\">{more} more in the policies below "
+               "and, with scripts on, here: "
+               "<button type=\"button\" id=\"findings-more\">show more</button></p>\n" if more > 0 else "")
+            + "</section>\n")
+
+
+def _row(index: int, f: Finding, started: dt.datetime | None, audit: bool) -> str:
+    r = f.resource
+    return (f"<tr data-index=\"{index}\" data-fingerprint=\"{f.fingerprint}\" "
             f"data-status=\"{f.status.value}\" "
             f"data-severity=\"{f.severity.label}\" data-policy=\"{escape(f.policy_id)}\" "
             f"data-provider=\"{escape(r.provider)}\" data-data-class=\"{escape(r.data_class or '')}\">"
@@ -291,19 +314,29 @@ def _findings(findings: Sequence[Finding], total: int, audit: AuditContext | Non
             f"<td>{_resource(r.name, r.id)}</td><td>{escape(r.provider)}<br><span class=\"note\">"
             f"{escape(r.scope)}</span></td><td>{escape(r.data_class or '')}</td>"
             f"<td>{escape(f.message)}</td>"
-            + (f"<td>{escape(_when(started)) if started else ''}</td>" if audit is not None else "")
+            + (f"<td>{escape(_when(started)) if started else ''}</td>" if audit else "")
             + "</tr>")
-    capped = (f"<p class=\"note\">The table shows the {len(findings)} most severe of {total} findings; "
-              "the JSON report lists them all.</p>\n" if total > len(findings) else "")
-    return ("<section id=\"findings\">\n<h2>Findings</h2>\n"
-            "<div class=\"filters\"><input id=\"filter-text\" type=\"search\" "
-            "placeholder=\"search policy, resource, message…\" aria-label=\"search findings\">"
-            f"{selects}<span class=\"note\"><span id=\"findings-shown\">{len(findings)}</span> shown"
-            f"</span></div>\n{capped}"
-            "<table id=\"findings-table\"><thead><tr><th>status</th><th>severity</th><th>policy</th>"
-            "<th>resource</th><th>provider / scope</th><th>data class</th><th>message</th>"
-            + ("<th>failing since</th>" if audit is not None else "")
-            + f"</tr></thead>\n<tbody>\n{chr(10).join(rows)}\n</tbody></table>\n</section>\n")
+
+
+def _groups(findings: Sequence[Finding]) -> str:
+    """Findings grouped by policy, with their counts: the page's overview at any scale."""
+    by_policy: dict[str, Counter[str]] = {}
+    titles: dict[str, tuple[str, Severity]] = {}
+    for f in findings:
+        by_policy.setdefault(f.policy_id, Counter())[f.status.value] += 1
+        titles[f.policy_id] = (f.title, f.severity)
+    if not by_policy:
+        return ""
+    order = sorted(by_policy, key=lambda pid: (-titles[pid][1], pid))
+    rows = "".join(
+        f"<tr data-group=\"{escape(pid)}\"><td class=\"severity severity-{titles[pid][1].label}\">"
+        f"{titles[pid][1].label}</td><td><a href=\"#policy-{escape(pid)}\">{escape(pid)}</a></td>"
+        f"<td>{escape(titles[pid][0])}</td><td>{by_policy[pid]['fail']}</td>"
+        f"<td>{by_policy[pid]['error']}</td><td>{by_policy[pid]['waived']}</td></tr>"
+        for pid in order)
+    return ("<table id=\"findings-by-policy\"><thead><tr><th>severity</th><th>policy</th><th>title</th>"
+            "<th>failed</th><th>not evaluated</th><th>waived</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>\n")
 
 
 def _policies(policies: Sequence[Policy], findings: Sequence[Finding]) -> str:
@@ -367,11 +400,7 @@ def _data(result: RunResult, findings: Sequence[Finding], audit: AuditContext | 
         "started": result.started.isoformat(timespec="seconds"),
         "summary": {s.value: totals[s] for s in Status} | {"resources": result.resources_seen,
                                                           "collection_errors": len(result.collection_errors)},
-        "findings": [{"id": f.fingerprint, "policy_id": f.policy_id, "title": f.title,
-                      "severity": f.severity.label, "status": f.status.value, "message": f.message,
-                      "resource": {"id": f.resource.id, "name": f.resource.name, "type": f.resource.type,
-                                   "provider": f.resource.provider, "scope": f.resource.scope,
-                                   "data_class": f.resource.data_class}} for f in findings],
+        "findings": _compact(findings, audit),
     }
     if audit is not None:
         data["run"] = {"id": audit.run_id, "series": audit.series}
@@ -382,6 +411,44 @@ def _data(result: RunResult, findings: Sequence[Finding], audit: AuditContext | 
             data["changes"] = {k: v for k, v in drift.items() if k not in ("from", "to")}
             data["changes"]["previous_run"] = audit.drift.before.id
     return data
+
+
+FINDING_COLUMNS = ("id", "policy_id", "status", "severity", "resource_id", "resource_name", "provider",
+                   "scope", "data_class", "message", "failing_since")
+#: Columns whose values repeat: written once in a table, referred to by position.
+_INTERNED = ("policy_id", "provider", "scope", "data_class")
+
+
+def _compact(findings: Sequence[Finding], audit: AuditContext | None) -> dict[str, Any]:
+    """Findings as rows of a table, repeated values interned: a tenth of the objects' size."""
+    tables: dict[str, dict[str, int]] = {name: {} for name in _INTERNED}
+
+    def intern(name: str, value: str) -> int:
+        return tables[name].setdefault(value, len(tables[name]))
+
+    since = audit.failing_since if audit is not None else {}
+    rows = []
+    for f in findings:
+        r, started = f.resource, since.get(f.fingerprint) if f.status is Status.FAIL else None
+        rows.append([f.fingerprint, intern("policy_id", f.policy_id), f.status.value, f.severity.label,
+                     r.id, r.name if r.name != r.id else None, intern("provider", r.provider),
+                     intern("scope", r.scope), intern("data_class", r.data_class or ""), f.message,
+                     _when(started) if started else None])
+    return {"columns": list(FINDING_COLUMNS), "tables": {k: list(v) for k, v in tables.items()},
+            "rows": rows}
+
+
+def findings_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The findings of an embedded data block as objects (the inverse of the compact form)."""
+    block = data["findings"]
+    columns, tables = block["columns"], block["tables"]
+    found = []
+    for row in block["rows"]:
+        item = dict(zip(columns, row, strict=True))
+        for name in _INTERNED:
+            item[name] = tables[name][item[name]]
+        found.append(item)
+    return found
 
 
 def _resource(name: str | None, rid: str) -> str:
@@ -400,4 +467,4 @@ def _by_severity(labels: Iterable[str]) -> list[str]:
     return sorted(labels, key=lambda s: order.index(s) if s in order else len(order))
 
 
-__all__ = ["AuditContext", "HtmlReporter", "TrendPoint", "embed_json", "render_html"]
+__all__ = ["AuditContext", "HtmlReporter", "TrendPoint", "embed_json", "findings_of", "render_html"]
