@@ -22,7 +22,10 @@ from .conftest import DATA, ROOT, CliResult
 CLINIC = DATA / "terraform" / "clinic"
 PLAN = CLINIC / "plan.json"
 KEY_POLICY = DATA / "terraform" / "policies"
-GENERATOR = ROOT.parent / "shared" / "bench" / "gen_tfplan.py"
+#: The shared generator beside the repository (``../shared/bench``), or beside the folder holding it.
+GENERATOR = next((p / "shared" / "bench" / "gen_tfplan.py" for p in ROOT.parents
+                  if (p / "shared" / "bench" / "gen_tfplan.py").exists()),
+                 ROOT.parent / "shared" / "bench" / "gen_tfplan.py")
 PACK = ROOT / "policies" / "health"
 
 Cli = Callable[..., CliResult]

@@ -76,15 +76,21 @@ class Context:
             raw["location"] = dict(location)
         return raw
 
+    def provider_config(self, resource: PlannedResource) -> Mapping[str, Any] | None:
+        """The configuration block of the provider that manages ``resource`` (None: not in the
+        plan)."""
+        key = resource.provider_key or resource.type.split("_", 1)[0]
+        configs = self.plan.provider_configs
+        config = configs.get(key) or configs.get(key.rsplit(":", 1)[-1])
+        return config if isinstance(config, Mapping) else None
+
     def region(self, resource: PlannedResource) -> str | None:
         """The resource's own region when it reports one, else its provider configuration's."""
         own = resource.values.get("region")
         if isinstance(own, str) and own:
             return own
-        key = resource.provider_key or resource.type.split("_", 1)[0]
-        configs = self.plan.provider_configs
-        config = configs.get(key) or configs.get(key.rsplit(":", 1)[-1]) or {}
-        expr = (config.get("expressions") or {}).get("region") if isinstance(config, Mapping) else None
+        config = self.provider_config(resource) or {}
+        expr = (config.get("expressions") or {}).get("region")
         if not isinstance(expr, Mapping):
             return None
         target = trace(self.plan, resource, expr)
@@ -93,14 +99,49 @@ class Context:
     def tags(self, resource: PlannedResource, names: tuple[str, ...]) -> dict[str, str] | Unknown:
         """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` holds the
         provider's default tags too); Unknown when that one, or a value in it, is known only
-        after apply."""
+        after apply. An AWS resource's ``tags_all`` left unknown is its ``tags`` over the
+        provider's ``default_tags``, when the configuration shows both."""
         for name in names:
             found = value(resource, (name,))
+            if name == "tags_all" and (is_unknown(found) or _has_unknown(resource.unknown, name)):
+                return self._tags_all(resource)
             if is_unknown(found) or _has_unknown(resource.unknown, name):
                 return after_apply(f"{resource.address}.{name}")
             if isinstance(found, Mapping):
-                return {str(k): str(v) for k, v in found.items() if v is not None}
+                return _strings(found)
         return {}
+
+    def _tags_all(self, resource: PlannedResource) -> dict[str, str] | Unknown:
+        own = value(resource, ("tags",))
+        if is_unknown(own) or _has_unknown(resource.unknown, "tags"):
+            return after_apply(f"{resource.address}.tags")
+        defaults = self.default_tags(resource)
+        if isinstance(defaults, Unknown):
+            return defaults
+        return {**defaults, **(_strings(own) if isinstance(own, Mapping) else {})}
+
+    def default_tags(self, resource: PlannedResource) -> dict[str, str] | Unknown:
+        """The ``default_tags`` of the provider configuration managing ``resource`` ({} when it
+        sets none); Unknown when the plan does not show the configuration, or the tags are an
+        expression it cannot resolve (a variable without a value, a computed map)."""
+        config = self.provider_config(resource)
+        if config is None:
+            return Unknown(f"{resource.address}: tags_all known only after apply and the provider "
+                           "configuration (its default_tags) is not in the plan")
+        blocks = (config.get("expressions") or {}).get("default_tags")
+        if not blocks:
+            return {}
+        block = blocks[0] if isinstance(blocks, list) and blocks and isinstance(blocks[0], Mapping) else None
+        expr = block.get("tags") if block is not None else None
+        if block is not None and expr is None:
+            return {}
+        target = trace(self.plan, resource, expr if isinstance(expr, Mapping) else None)
+        if target.has_constant and isinstance(target.constant, Mapping):
+            return _strings(target.constant)
+        if target.has_constant and target.constant is None:
+            return {}
+        return Unknown(f"{resource.address}: the provider's default_tags are known only after apply "
+                       f"({target.opaque or 'not a map'})")
 
     def tags_unknown(self, resource: PlannedResource, kind: str, rid: str, what: str) -> None:
         """A resource whose tags are known only after apply cannot be classified: it is not
@@ -117,6 +158,10 @@ class Context:
     def add(self, resource: Resource, sources: Iterable[PlannedResource],
             depends_on: Iterable[str] = ()) -> None:
         self.built.append(Built(resource, tuple(s.address for s in sources), tuple(depends_on)))
+
+
+def _strings(tags: Mapping[Any, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in tags.items() if v is not None}
 
 
 def _has_unknown(unknown: Any, name: str) -> bool:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phigate.api import Resource, Unknown
+from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import gcs_key_stub
@@ -22,6 +22,7 @@ from phigate_providers.terraform.values import (
     after_apply,
     configured,
     expression,
+    is_set,
     is_unknown,
     known_bool,
     trace,
@@ -77,7 +78,7 @@ def collect(context: Context) -> None:
             sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
             context.add(resource, sources, list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
-        else:
+        elif isinstance(record, CollectionError):
             context.errors.append(record)
 
 
@@ -151,7 +152,7 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
         "secure_transport_required": True,
         "versioning": known_bool(value(bucket, ("versioning", 0, "enabled")), False),
         "retention": _retention(bucket),
-        "logging": {"access_logs": _access_logs(bucket), "data_events": False},
+        "logging": {"access_logs": _access_logs(context, bucket), "data_events": False},
     }
     soft = value(bucket, ("soft_delete_policy", 0, "retention_duration_seconds"))
     if is_unknown(soft):
@@ -191,9 +192,11 @@ def _retention(bucket: PlannedResource) -> Any:
             "days": seconds // DAY}
 
 
-def _access_logs(bucket: PlannedResource) -> Any:
-    target = value(bucket, ("logging", 0, "log_bucket"))
-    return target if is_unknown(target) else bool(target)
+def _access_logs(context: Context, bucket: PlannedResource) -> Any:
+    blocks = value(bucket, ("logging",))
+    if is_unknown(blocks) or not blocks:
+        return blocks if is_unknown(blocks) else False
+    return is_set(context.plan, bucket, ("logging", 0, "log_bucket"))
 
 
 def _policy(context: Context, bucket: Resource, bindings: list[Binding],

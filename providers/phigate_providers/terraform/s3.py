@@ -32,7 +32,15 @@ from phigate_providers.aws.access import (
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, KeyChoice, encryption
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
+from phigate_providers.terraform.values import (
+    after_apply,
+    configured,
+    expression,
+    is_set,
+    is_unknown,
+    trace,
+    value,
+)
 
 BUCKET = "aws_s3_bucket"
 TYPE = "aws.s3.bucket"
@@ -143,7 +151,7 @@ def normalise(context: Context, keys: KeyBook, unit: BucketUnit, *, account_flag
     _put(attributes, "secure_transport_required", _secure_transport(unit, policy, policy_known))
     _put(attributes, "versioning", _versioning(unit))
     _put(attributes, "retention", _retention(unit))
-    access_logs = _access_logs(unit)
+    access_logs = _access_logs(context, unit)
     logging: dict[str, Any] = {}
     _put(logging, "access_logs", access_logs)
     if isinstance(unit.name, str) and data_events(unit.name):
@@ -322,16 +330,15 @@ def _versioning(unit: BucketUnit) -> Any:
     return False if unit.new else _ABSENT
 
 
-def _access_logs(unit: BucketUnit) -> Any:
+def _access_logs(context: Context, unit: BucketUnit) -> Any:
     joined = unit.one("logging")
     if is_unknown(joined):
         return joined
     if isinstance(joined, PlannedResource):
-        target = value(joined, ("target_bucket",))
-        return target if is_unknown(target) else bool(target)
+        return is_set(context.plan, joined, ("target_bucket",))
     own = _own(unit, "logging")
     if isinstance(own, list):
-        return bool(own)
+        return bool(own) and is_set(context.plan, unit.bucket, ("logging", 0, "target_bucket"))
     if is_unknown(own):
         return own
     return False if unit.new else _ABSENT
