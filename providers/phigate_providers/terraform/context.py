@@ -49,6 +49,8 @@ class Context:
     errors: list[CollectionError] = field(default_factory=list)
     #: Stub resources for things the plan names but does not manage (a key given by ARN).
     stubs: dict[str, Built] = field(default_factory=dict)
+    #: Each normalised resource by the address of the planned resource it was built from.
+    by_source: dict[str, Resource] = field(default_factory=dict)
 
     def id_of(self, resource: PlannedResource) -> str:
         return self.ids.get(resource.address, resource.address)
@@ -157,7 +159,15 @@ class Context:
 
     def add(self, resource: Resource, sources: Iterable[PlannedResource],
             depends_on: Iterable[str] = ()) -> None:
-        self.built.append(Built(resource, tuple(s.address for s in sources), tuple(depends_on)))
+        built = Built(resource, tuple(s.address for s in sources), tuple(depends_on))
+        self.built.append(built)
+        if built.sources:
+            self.by_source.setdefault(built.sources[0], resource)
+
+    def encryption_of(self, planned: PlannedResource) -> Any:
+        """The normalised ``encryption`` of the store built from ``planned`` (None: none built)."""
+        found = self.by_source.get(planned.address)
+        return found.attributes.get("encryption") if found is not None else None
 
 
 def _strings(tags: Mapping[Any, Any]) -> dict[str, str]:

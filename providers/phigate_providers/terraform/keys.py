@@ -56,6 +56,11 @@ class KeyBook:
             if target is not None and isinstance(name, str):
                 self._aliases[name] = target
 
+    def is_planned(self, ref: str) -> bool:
+        """``ref`` (an ARN, key id or alias) names a key of the plan."""
+        alias = ref.split(":", 5)[-1] if ref.startswith("arn:") else ref
+        return ref in self._by_ref or alias in self._aliases
+
     def alias_target(self, alias: PlannedResource) -> PlannedResource | None:
         traced = trace(self.context.plan, alias, expression(alias, ("target_key_id",)),
                        frozenset({"aws_kms_key"}))

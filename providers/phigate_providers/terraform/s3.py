@@ -264,7 +264,9 @@ def _grants(unit: BucketUnit, policy: PolicyDocument | None, policy_known: bool,
     if not policy_known:
         return after_apply(f"{unit.bucket.address}: bucket policy")
     found = list(public_grants(policy))
-    if acls_disabled is not True:
+    if acls_disabled is not True or _explicit_acl(unit):
+        # An ACL the configuration writes counts even where ACLs are disabled by default: the
+        # configuration asks for it (and S3 refuses it at apply).
         acl = _acl_grants(unit)
         if is_unknown(acl):
             return acl
@@ -298,6 +300,16 @@ def _acl_grants(unit: BucketUnit) -> Any:
     return found
 
 
+def _explicit_acl(unit: BucketUnit) -> bool:
+    """The configuration writes an ACL other than ``private`` (an ACL resource, or the bucket's
+    own ``acl``/``grant`` arguments)."""
+    if unit.one("acl") is not None:
+        return True
+    canned = expression(unit.bucket, ("acl",))
+    written = canned.get("constant_value") if canned is not None else None
+    return (canned is not None and written != "private") or configured(unit.bucket, ("grant",))
+
+
 def _acls_disabled(unit: BucketUnit) -> Any:
     ownership = unit.one("ownership")
     if is_unknown(ownership):
@@ -305,7 +317,10 @@ def _acls_disabled(unit: BucketUnit) -> Any:
     if isinstance(ownership, PlannedResource):
         mode = value(ownership, ("rule", 0, "object_ownership"))
         return mode if is_unknown(mode) else mode == "BucketOwnerEnforced"
-    return True if unit.new else _ABSENT  # new buckets: ACLs disabled by default since April 2023
+    if unit.new:
+        # ACLs are disabled for new buckets since April 2023, unless the configuration writes one.
+        return not _explicit_acl(unit)
+    return _ABSENT
 
 
 def _secure_transport(unit: BucketUnit, policy: PolicyDocument | None, known: bool) -> Any:
