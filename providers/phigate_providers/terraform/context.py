@@ -36,6 +36,9 @@ class Built:
     sources: tuple[str, ...]
     #: Ids of the resources its verdicts depend on (its key, the stores it reads …).
     depends_on: tuple[str, ...] = ()
+    #: Named by the plan but not managed by it (a key given by ARN): context for references,
+    #: never judged (the plan does not decide its settings).
+    outside: bool = False
 
 
 @dataclass

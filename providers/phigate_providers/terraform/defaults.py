@@ -61,6 +61,8 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
         "storage_encrypted": Depends("engine_mode", {"serverless": True}, False),
     },
     "aws_rds_cluster_instance": {"publicly_accessible": False},
+    # A new role holds only the policies the plan gives it (inline and attachment resources).
+    "aws_iam_role": {"inline_policy": [], "managed_policy_arns": []},
     "aws_db_instance": {"storage_encrypted": False, "publicly_accessible": False,
                         "deletion_protection": False},
     "aws_s3_bucket": {

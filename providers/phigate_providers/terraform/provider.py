@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Record, Scope
+from phigate.api import CollectionError, Context, InputError, Record, Scope
 from phigate_providers.terraform.document import encoding, parse, text_of
 from phigate_providers.terraform.mapping import Mapped, map_plan
 from phigate_providers.terraform.plan import Plan, load_document
@@ -140,11 +140,12 @@ class TerraformProvider:
     def collect(self) -> Iterator[Record]:
         mapped = self.mapped()
         if self._report is not None:
-            self._report(f"terraform: {self.path}: {len(mapped.built)} resources")
+            count = sum(not item.outside for item in mapped.built)
+            self._report(f"terraform: {self.path}: {count} resources")
             for notice in self._notices:
                 self._report(notice)
         for item in mapped.built:
-            yield item.resource
+            yield Context(item.resource) if item.outside else item.resource
         yield from mapped.errors
         for problem in self._problems:
             # Scope-wide: every policy is undecided on this plan, whatever it found.

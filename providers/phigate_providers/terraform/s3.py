@@ -285,6 +285,9 @@ def _acl_grants(unit: BucketUnit) -> Any:
         return canned
     if isinstance(canned, str) and canned in PUBLIC_CANNED:
         found.append(PUBLIC_CANNED[canned])
+    if acl is not None and isinstance(canned, str) and canned and not configured(source,
+                                                                            ("access_control_policy",)):
+        return found  # a canned ACL is the whole ACL: the grants the provider reads back are its own
     # Grants written on an ACL resource, or those the bucket itself reports.
     grants = value(source, ("access_control_policy", 0, "grant")) if acl is not None else _own(unit, "grant")
     if is_unknown(grants):
