@@ -792,3 +792,20 @@ def test_plans_are_bounded_in_size(tmp_path: Path, cli: Cli) -> None:
     assert TerraformProvider.claims(str(huge))
     result = cli("scan", str(huge))
     assert result.code == 2 and "plan too large" in result.err
+
+
+def test_unknown_effective_labels_are_labels_over_the_providers_default_labels(tmp_path: Path) -> None:
+    def unknown_labels(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "google_storage_bucket.imaging")
+        change["after"].pop("effective_labels")
+        change["after"]["labels"] = None
+        change["after_unknown"]["effective_labels"] = True
+        values = planned(plan, "google_storage_bucket.imaging")["values"]
+        values.pop("effective_labels")
+        values["labels"] = None
+        plan["configuration"]["provider_config"]["google"]["expressions"]["default_labels"] = {
+            "constant_value": {"data_class": "administrative"}}
+
+    found, errors, _ = collect(variant(tmp_path, unknown_labels))
+    assert found["google_storage_bucket.imaging"].tags == {"data_class": "administrative"}
+    assert not errors

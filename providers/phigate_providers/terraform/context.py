@@ -19,6 +19,9 @@ from phigate_providers.terraform.plan import Plan, PlannedResource
 from phigate_providers.terraform.values import after_apply, is_unknown, trace, value
 
 PROVIDER = "terraform"
+#: Tags a provider computes (known only after apply in some plans) -> the resource's own tags and
+#: the provider configuration's defaults they are made of.
+MERGED_TAGS = {"tags_all": ("tags", "default_tags"), "effective_labels": ("labels", "default_labels")}
 #: The cloud each Terraform provider's resources live in: the ``provider`` of the resources,
 #: as the live providers name it (so provider-scoped frameworks judge plan resources too).
 CLOUDS = {"aws": "aws", "google": "gcp"}
@@ -102,50 +105,56 @@ class Context:
         return target.constant if target.has_constant and isinstance(target.constant, str) else None
 
     def tags(self, resource: PlannedResource, names: tuple[str, ...]) -> dict[str, str] | Unknown:
-        """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` holds the
-        provider's default tags too); Unknown when that one, or a value in it, is known only
-        after apply. An AWS resource's ``tags_all`` left unknown is its ``tags`` over the
-        provider's ``default_tags``, when the configuration shows both."""
+        """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` and
+        ``effective_labels`` hold the provider's default ones too); Unknown when that one, or a
+        value in it, is known only after apply. A ``tags_all`` (``effective_labels``) left unknown
+        is the resource's ``tags`` (``labels``) over the provider's ``default_tags``
+        (``default_labels``), when the configuration shows both."""
         for name in names:
             found = value(resource, (name,))
-            if name == "tags_all" and (is_unknown(found) or _has_unknown(resource.unknown, name)):
-                return self._tags_all(resource)
-            if is_unknown(found) or _has_unknown(resource.unknown, name):
+            unknown = is_unknown(found) or _has_unknown(resource.unknown, name)
+            if unknown and name in MERGED_TAGS:
+                return self._merged(resource, *MERGED_TAGS[name])
+            if unknown:
                 return after_apply(f"{resource.address}.{name}")
             if isinstance(found, Mapping):
                 return _strings(found)
         return {}
 
-    def _tags_all(self, resource: PlannedResource) -> dict[str, str] | Unknown:
-        own = value(resource, ("tags",))
-        if is_unknown(own) or _has_unknown(resource.unknown, "tags"):
-            return after_apply(f"{resource.address}.tags")
-        defaults = self.default_tags(resource)
+    def _merged(self, resource: PlannedResource, own_name: str,
+                defaults_name: str) -> dict[str, str] | Unknown:
+        own = value(resource, (own_name,))
+        if is_unknown(own) or _has_unknown(resource.unknown, own_name):
+            return after_apply(f"{resource.address}.{own_name}")
+        defaults = self.default_tags(resource, defaults_name)
         if isinstance(defaults, Unknown):
             return defaults
         return {**defaults, **(_strings(own) if isinstance(own, Mapping) else {})}
 
-    def default_tags(self, resource: PlannedResource) -> dict[str, str] | Unknown:
-        """The ``default_tags`` of the provider configuration managing ``resource`` ({} when it
-        sets none); Unknown when the plan does not show the configuration, or the tags are an
-        expression it cannot resolve (a variable without a value, a computed map)."""
+    def default_tags(self, resource: PlannedResource, name: str = "default_tags") -> dict[str, str] | Unknown:
+        """The ``default_tags`` (Google: ``default_labels``) of the provider configuration
+        managing ``resource`` ({} when it sets none); Unknown when the plan does not show the
+        configuration, or they are an expression it cannot resolve (a variable without a value,
+        a local, a computed map)."""
         config = self.provider_config(resource)
         if config is None:
-            return Unknown(f"{resource.address}: tags_all known only after apply and the provider "
-                           "configuration (its default_tags) is not in the plan")
-        blocks = (config.get("expressions") or {}).get("default_tags")
-        if not blocks:
+            return Unknown(f"{resource.address}: tags known only after apply and the provider "
+                           f"configuration (its {name}) is not in the plan")
+        found = (config.get("expressions") or {}).get(name)
+        if not found:
             return {}
-        block = blocks[0] if isinstance(blocks, list) and blocks and isinstance(blocks[0], Mapping) else None
-        expr = block.get("tags") if block is not None else None
-        if block is not None and expr is None:
-            return {}
+        expr: Any = found
+        if isinstance(found, list):  # a block (default_tags { tags = … }): its tags
+            block = found[0] if isinstance(found[0], Mapping) else {}
+            if "tags" not in block:
+                return {}
+            expr = block["tags"]
         target = trace(self.plan, resource, expr if isinstance(expr, Mapping) else None)
         if target.has_constant and isinstance(target.constant, Mapping):
             return _strings(target.constant)
         if target.has_constant and target.constant is None:
             return {}
-        return Unknown(f"{resource.address}: the provider's default_tags are known only after apply "
+        return Unknown(f"{resource.address}: the provider's {name} are known only after apply "
                        f"({target.opaque or 'not a map'})")
 
     def tags_unknown(self, resource: PlannedResource, kind: str, rid: str, what: str) -> None:
