@@ -809,3 +809,41 @@ def test_unknown_effective_labels_are_labels_over_the_providers_default_labels(t
     found, errors, _ = collect(variant(tmp_path, unknown_labels))
     assert found["google_storage_bucket.imaging"].tags == {"data_class": "administrative"}
     assert not errors
+
+
+def _nodes(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _nodes(child, (*path, key))
+    elif isinstance(node, list):
+        for number, child in enumerate(node):
+            found += _nodes(child, (*path, number))
+    return found
+
+
+@pytest.mark.parametrize("name", ["tf1.11-aws5.100-stores.json", "checkov-terragoat-tf0.12.json",
+                                  "checkov-nested-modules-tf1.2.json"])
+def test_any_value_of_a_real_plan_replaced_by_another_type_is_read_or_refused(name: str,
+                                                                              tmp_path: Path) -> None:
+    """A value of the wrong JSON type anywhere in a plan: refused with a location (InputError,
+    exit 2) or read; never an exception of another kind."""
+    import random
+
+    original = json.loads((PLANS / name).read_text(encoding="utf-8-sig"))
+    paths = _nodes(original)[1:]
+    chance = random.Random(20261207)
+    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
+    path = tmp_path / "mutated.json"
+    for _ in range(120):
+        plan = json.loads(json.dumps(original))
+        where = chance.choice(paths)
+        parent = plan
+        for step in where[:-1]:
+            parent = parent[step]
+        parent[where[-1]] = chance.choice(replacements)
+        path.write_text(json.dumps(plan))
+        try:
+            list(TerraformProvider(path).collect())
+        except InputError as exc:
+            assert exc.location, where

@@ -169,6 +169,12 @@ def _configuration(configuration: Mapping[str, Any]) -> Iterator[tuple[Pointer, 
     providers = configuration.get("provider_config")
     if providers is not None and not isinstance(providers, dict):
         yield ("configuration", "provider_config"), "expected an object"
+    for name, provider in (providers if isinstance(providers, dict) else {}).items():
+        where: Pointer = ("configuration", "provider_config", name)
+        if not isinstance(provider, dict):
+            yield where, "expected an object"
+        elif provider.get("expressions") is not None and not isinstance(provider["expressions"], dict):
+            yield (*where, "expressions"), "expected an object"
     root = configuration.get("root_module")
     if root is not None:
         yield from _config_module(root, ("configuration", "root_module"))

@@ -135,6 +135,7 @@ class Plan:
         rtype = str(raw.get("type") or rtype)
         block = self.modules.get(config_path(module), ModuleConfig()).resources.get(f"{rtype}.{name}", {})
         expressions = dict(_mapping(block.get("expressions")))
+        provider = block.get("provider_config_key")
         values = dict(_mapping(raw.get("values")))
         unknown = details.get("after_unknown") or {}
         if isinstance(unknown, Mapping) and self.has_configuration:
@@ -146,7 +147,7 @@ class Plan:
         self.resources.append(PlannedResource(
             address=address, type=rtype, name=str(raw.get("name") or name),
             module=module, index=index, values=values, unknown=unknown, expressions=expressions,
-            actions=actions, provider_key=block.get("provider_config_key")))
+            actions=actions, provider_key=provider if isinstance(provider, str) else None))
 
     def instances(self, module: str, local: str) -> list[PlannedResource]:
         """Planned instances of the resource ``type.name`` declared in ``module`` (any instance

@@ -108,7 +108,9 @@ def _trace(plan: Plan, module: str, index: Any, expr: Mapping[str, Any] | None, 
         return NOWHERE
     if "constant_value" in expr:
         return Target(constant=expr["constant_value"], has_constant=True)
-    references = expr.get("references") or ()
+    references = expr.get("references")
+    if not isinstance(references, list):
+        references = []
     found: dict[str, Target] = {}
     for reference in references:
         if not isinstance(reference, str):
