@@ -541,6 +541,11 @@ REAL: dict[str, tuple[int, set[tuple[str, str]], set[tuple[str, str]]]] = {
         ("PHI-IAM-003", "aws_s3_bucket.logs"), ("PHI-INT-001", "aws_s3_bucket.notes"),
         ("PHI-TLS-001", "aws_s3_bucket.notes")}, set()),
     "tf1.11-aws5.100-modules.json": (1, _MODULE_FAILS, set()),
+    # an existing bucket: its ownership controls and any trail recording it are outside the plan
+    "tf1.11-aws5.100-update.json": (3, {
+        ("PHI-ENC-002", "aws_s3_bucket.records"), ("PHI-ENC-002", "aws_db_instance.db"),
+        ("PHI-IAM-002", "aws_s3_bucket.records"), ("PHI-TLS-001", "aws_s3_bucket.records")},
+        {("PHI-IAM-003", "aws_s3_bucket.records"), ("PHI-LOG-001", "aws_s3_bucket.records")}),
     "tf1.11-aws5.100-modules-powershell-utf16.json": (1, _MODULE_FAILS, set()),
 }
 
