@@ -852,3 +852,42 @@ def test_any_value_of_a_real_plan_replaced_by_another_type_is_read_or_refused(na
             list(TerraformProvider(path).collect())
         except InputError as exc:
             assert exc.location, where
+
+
+def test_a_snapshot_shared_with_an_account_known_only_after_apply_is_undecided(tmp_path: Path) -> None:
+    def unknown_account(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "aws_db_snapshot.snap")
+        change["after"]["shared_accounts"] = ["111122223333", None]
+        change["after_unknown"]["shared_accounts"] = [False, True]
+        planned(plan, "aws_db_snapshot.snap")["values"]["shared_accounts"] = ["111122223333"]
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, unknown_account))
+    exposure = found["aws_db_snapshot.snap"].attributes["public_access"]
+    assert isinstance(exposure["blocked"], Unknown) and isinstance(exposure["grants"], Unknown)
+
+
+def test_cluster_snapshot_copies_are_encrypted_with_the_key_they_name(tmp_path: Path) -> None:
+    def copy_of_cluster_snapshot(plan: dict[str, Any]) -> None:
+        address = "aws_rds_cluster_snapshot_copy.dr"
+        plan["resource_changes"].append({
+            "address": address, "mode": "managed", "type": "aws_rds_cluster_snapshot_copy", "name": "dr",
+            "change": {"actions": ["create"], "before": None,
+                       "after": {"source_db_cluster_snapshot_identifier": None, "kms_key_id": None,
+                                 "target_db_cluster_snapshot_identifier": "dr", "tags": None,
+                                 "shared_accounts": None},
+                       "after_unknown": {"source_db_cluster_snapshot_identifier": True, "kms_key_id": True,
+                                         "storage_encrypted": True, "tags_all": True}}})
+        plan["configuration"]["root_module"]["resources"].append({
+            "address": address, "mode": "managed", "type": "aws_rds_cluster_snapshot_copy", "name": "dr",
+            "provider_config_key": "aws",
+            "expressions": {"source_db_cluster_snapshot_identifier": {
+                "references": ["aws_db_cluster_snapshot.csnap.db_cluster_snapshot_arn", "aws_db_cluster_snapshot.csnap"]},
+                "kms_key_id": {"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]}}})
+
+    found, errors, _ = collect(variant_of(STORES_PLAN, tmp_path, copy_of_cluster_snapshot))
+    dr = found["aws_rds_cluster_snapshot_copy.dr"]
+    assert (dr.kind, dr.type) == ("database", "aws.rds.db_cluster_snapshot")
+    assert dr.attributes["encryption"]["at_rest"] is True
+    assert dr.attributes["encryption"]["key"] == found["aws_kms_key.k"].id
+    assert dr.tags["data_class"] == "clinical"  # the cluster's, through its snapshot
+    assert not errors

@@ -36,6 +36,7 @@ ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
                  "aws_db_cluster_snapshot": "db_cluster_snapshot_arn",
+                 "aws_rds_cluster_snapshot_copy": "db_cluster_snapshot_arn",
                  "aws_ebs_snapshot": "arn", "aws_ebs_snapshot_copy": "arn"}
 
 

@@ -26,6 +26,7 @@ from phigate_providers.terraform.values import after_apply, configured, expressi
 
 DB_SNAPSHOT, DB_CLUSTER_SNAPSHOT, DB_SNAPSHOT_COPY = ("aws_db_snapshot", "aws_db_cluster_snapshot",
                                                       "aws_db_snapshot_copy")
+CLUSTER_SNAPSHOT_COPY = "aws_rds_cluster_snapshot_copy"
 EBS_SNAPSHOT, EBS_SNAPSHOT_COPY = "aws_ebs_snapshot", "aws_ebs_snapshot_copy"
 VOLUME_PERMISSION = "aws_snapshot_create_volume_permission"
 #: Snapshot type -> (normalised type, kind, attribute naming the source, source types, the
@@ -37,12 +38,17 @@ SNAPSHOTS: dict[str, tuple[str, str, str, frozenset[str], str]] = {
                           frozenset({"aws_rds_cluster"}), "storage_encrypted"),
     DB_SNAPSHOT_COPY: ("aws.rds.db_snapshot", "database", "source_db_snapshot_identifier",
                        frozenset({DB_SNAPSHOT, DB_SNAPSHOT_COPY}), "encrypted"),
+    CLUSTER_SNAPSHOT_COPY: ("aws.rds.db_cluster_snapshot", "database",
+                            "source_db_cluster_snapshot_identifier",
+                            frozenset({DB_CLUSTER_SNAPSHOT, CLUSTER_SNAPSHOT_COPY}), "storage_encrypted"),
     EBS_SNAPSHOT: ("aws.ec2.snapshot", "volume", "volume_id", frozenset({"aws_ebs_volume"}), "encrypted"),
     EBS_SNAPSHOT_COPY: ("aws.ec2.snapshot", "volume", "source_snapshot_id",
                         frozenset({EBS_SNAPSHOT, EBS_SNAPSHOT_COPY}), "encrypted"),
 }
 #: A snapshot's own attribute saying it is encrypted, and the one naming its key.
-_OWN = {DB_CLUSTER_SNAPSHOT: "storage_encrypted"}
+_OWN = {DB_CLUSTER_SNAPSHOT: "storage_encrypted", CLUSTER_SNAPSHOT_COPY: "storage_encrypted"}
+#: Copies that may name their own key.
+_COPIES = frozenset({EBS_SNAPSHOT_COPY, DB_SNAPSHOT_COPY, CLUSTER_SNAPSHOT_COPY})
 TYPES = frozenset({*SNAPSHOTS, VOLUME_PERMISSION})
 
 
@@ -117,7 +123,7 @@ def _encryption(context: Context, keys: KeyBook, planned: PlannedResource,
                 source: PlannedResource | None) -> dict[str, Any]:
     own_flag = _OWN.get(planned.type, "encrypted")
     encrypted = value(planned, (own_flag,))
-    if planned.type in (EBS_SNAPSHOT_COPY, DB_SNAPSHOT_COPY) and configured(planned, ("kms_key_id",)):
+    if planned.type in _COPIES and configured(planned, ("kms_key_id",)):
         # A copy that names a key is encrypted with it, whatever its source.
         return encryption(True, "aws:kms", keys.choose(planned, ("kms_key_id",)))
     if encrypted is False:
@@ -139,6 +145,9 @@ def _encryption(context: Context, keys: KeyBook, planned: PlannedResource,
 
 def _public(planned: PlannedResource) -> dict[str, Any]:
     shared = value(planned, ("shared_accounts",))
+    flags = planned.unknown.get("shared_accounts") if isinstance(planned.unknown, dict) else None
+    if not is_unknown(shared) and isinstance(flags, list) and any(f is True for f in flags):
+        shared = after_apply(f"{planned.address}: an account of shared_accounts")  # it may be "all"
     if is_unknown(shared):
         return {"blocked": shared, "grants": shared}
     accounts = [a for a in shared or () if isinstance(a, str)]
