@@ -6,6 +6,12 @@ actions, and ``after_unknown`` naming the values known only after apply) and ``c
 (the expressions as written: which attribute the configuration sets, and which other resources
 it references). Deleted resources appear only in ``resource_changes``: they are not planned, so
 they are not here.
+
+Reading stays faithful to what apply will do: a change whose planned values are missing is read
+from its ``after``; an attribute a created resource leaves unset takes the provider's documented
+default (:mod:`~phigate_providers.terraform.defaults`); an update keeps the prior value of what it
+does not touch. A plan that errored or is incomplete is read all the same, and says so
+(:attr:`Plan.problems`): its evidence is incomplete as a whole.
 """
 
 from __future__ import annotations
@@ -185,8 +191,8 @@ def _plan_problems(data: Mapping[str, Any]) -> list[str]:
         found.append("the plan errored (terraform plan stopped on an error): it does not hold every "
                      "change; fix the error and plan again")
     if data.get("complete") is False:
-        found.append("the plan is incomplete (`complete: false`: deferred changes or a targeted plan); "
-                     "what it leaves out is not judged")
+        found.append("the plan is incomplete (`complete: false`: a -target plan, or changes deferred to "
+                     "a later plan); what it leaves out is not judged: plan the whole configuration")
     return found
 
 
