@@ -891,3 +891,21 @@ def test_cluster_snapshot_copies_are_encrypted_with_the_key_they_name(tmp_path: 
     assert dr.attributes["encryption"]["key"] == found["aws_kms_key.k"].id
     assert dr.tags["data_class"] == "clinical"  # the cluster's, through its snapshot
     assert not errors
+
+
+def test_a_bucket_policy_known_only_after_apply_leaves_only_that_buckets_access_unseen(tmp_path: Path,
+                                                                                      cli: Cli) -> None:
+    def unknown_policy(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "aws_s3_bucket_policy.notes")
+        change["after"].pop("policy", None)
+        change["after_unknown"]["policy"] = True
+        planned(plan, "aws_s3_bucket_policy.notes")["values"].pop("policy", None)
+
+    path = variant(tmp_path, unknown_policy)
+    etl = collect(path)[0]["aws_iam_role.etl"].attributes
+    # the other stores' policies are known: what the role reads there is exact
+    assert "arn:aws:s3:::exemplum-archive" in etl["can_read"] and "arn:aws:s3:::exemplum-notes" not in etl["can_read"]
+    assert etl["access_unseen"] == [f"{path}: aws_s3_bucket.notes: resource policy known only after apply"]
+    # it already reads clinical and administrative stores: a failure, whatever it may read besides
+    result = cli("scan", str(path), "--only", "PHI-SEG-002", "--format", "json")
+    assert ("fail", "PHI-SEG-002", "aws_iam_role.etl") in outcomes(result)
