@@ -133,7 +133,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
     for holder in holders.values():
-        _emit_principal(context, holder, account, analyzer, problems, unknown_stores)
+        _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores)
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
@@ -310,7 +310,7 @@ def _emit_policy(context: Context, entry: PolicyEntry) -> None:
 
 
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
-                    problems: list[str], unseen_stores: list[str]) -> None:
+                    *, problems: list[str], unseen_stores: list[str]) -> None:
     planned = holder.planned
     rid = context.id_of(planned)
     tags = context.tags(planned, ("tags_all", "tags"))
