@@ -909,3 +909,15 @@ def test_a_bucket_policy_known_only_after_apply_leaves_only_that_buckets_access_
     # it already reads clinical and administrative stores: a failure, whatever it may read besides
     result = cli("scan", str(path), "--only", "PHI-SEG-002", "--format", "json")
     assert ("fail", "PHI-SEG-002", "aws_iam_role.etl") in outcomes(result)
+
+
+def test_a_snapshot_naming_its_source_by_literal_identifier_is_joined_to_it(tmp_path: Path) -> None:
+    def literal(plan: dict[str, Any]) -> None:
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_db_snapshot.snap":
+                block["expressions"]["db_instance_identifier"] = {"constant_value": "db"}
+        change_of(plan, "aws_db_snapshot.snap")["after"]["db_instance_identifier"] = "db"
+
+    snap = collect(variant_of(STORES_PLAN, tmp_path, literal))[0]["aws_db_snapshot.snap"]
+    assert snap.raw["source"] == "aws_db_instance.db" and snap.tags["data_class"] == "clinical"
+    assert snap.attributes["encryption"]["at_rest"] is True

@@ -74,7 +74,11 @@ def collect(context: Context, keys: KeyBook) -> list[str]:
 def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
               shares: list[PlannedResource]) -> None:
     rtype, kind, source_attribute, source_types, _ = SNAPSHOTS[planned.type]
-    source = trace(context.plan, planned, expression(planned, (source_attribute,)), source_types).resource
+    traced = trace(context.plan, planned, expression(planned, (source_attribute,)), source_types)
+    source = traced.resource
+    if source is None:  # named by a literal identifier (or ARN) rather than a reference
+        literal = traced.constant if traced.has_constant else value(planned, (source_attribute,))
+        source = _by_name(context, source_types, literal) if isinstance(literal, str) and literal else None
     rid = context.id_of(planned)
     tags = _tags(context, planned, source)
     if isinstance(tags, Unknown):
@@ -102,6 +106,27 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
                         attributes=attributes, raw=raw)
     key = attributes["encryption"].get("key")
     context.add(resource, (planned, *shares), [key] if isinstance(key, str) else [])
+
+
+#: The attributes a source may be named by, per source type.
+_NAMES = {
+    "aws_db_instance": ("identifier", "arn", "id"),
+    "aws_rds_cluster": ("cluster_identifier", "arn", "id"),
+    "aws_ebs_volume": ("id", "arn"),
+    DB_SNAPSHOT: ("db_snapshot_identifier", "db_snapshot_arn", "id"),
+    DB_SNAPSHOT_COPY: ("target_db_snapshot_identifier", "db_snapshot_arn", "id"),
+    DB_CLUSTER_SNAPSHOT: ("db_cluster_snapshot_identifier", "db_cluster_snapshot_arn", "id"),
+    CLUSTER_SNAPSHOT_COPY: ("target_db_cluster_snapshot_identifier", "db_cluster_snapshot_arn", "id"),
+    EBS_SNAPSHOT: ("id", "arn"),
+    EBS_SNAPSHOT_COPY: ("id", "arn"),
+}
+
+
+def _by_name(context: Context, types: frozenset[str], name: str) -> PlannedResource | None:
+    """The one planned resource of ``types`` that ``name`` names."""
+    found = [r for t in sorted(types) for r in context.plan.by_type.get(t, ())
+             if any(r.values.get(attribute) == name for attribute in _NAMES.get(t, ()))]
+    return found[0] if len(found) == 1 else None
 
 
 def _tags(context: Context, planned: PlannedResource,
