@@ -29,7 +29,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                    for s in result.scopes],
         "summary": {
             **summary_to_json(result, totals),
-            "evidence_complete": not (totals[Status.ERROR] or result.collection_errors),
+            "evidence_complete": result.evidence_complete(),
         },
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,
@@ -66,6 +66,7 @@ def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None
         "resource": {"id": r.id, "type": r.type, "kind": r.kind, "provider": r.provider,
                      "scope": r.scope, "region": r.region, "name": r.name,
                      "data_class": r.data_class,
+                     **({"address": r.address} if r.address is not None else {}),
                      **({"location": {"file": r.file, "line": r.line}} if r.file else {})},
         "message": finding.message,
         "evidence": evidence_to_json(finding),
@@ -96,6 +97,7 @@ def waiver_to_json(waiver: Waiver) -> dict[str, Any]:
         **({"provider": waiver.provider} if waiver.provider is not None else {}),
         "reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat(),
         "source": waiver.source,
+        **({"status": waiver.status.value} if waiver.status is not Status.FAIL else {}),
     }
 
 
@@ -115,13 +117,15 @@ def baseline_to_json(comparison: BaselineComparison) -> dict[str, Any]:
         "new": sorted(comparison.new),
         "unchanged": sorted(comparison.unchanged),
         "resolved": [_known_to_json(k) for k in comparison.resolved],
+        "not_evaluated": [_known_to_json(k) for k in comparison.not_evaluated],
     }
 
 
 def _known_to_json(known: KnownFailure) -> dict[str, Any]:
     return {"id": known.id, "policy_id": known.policy_id, "severity": known.severity,
             "resource": {"id": known.resource_id, "name": known.resource_name,
-                         "provider": known.provider, "scope": known.scope},
+                         "provider": known.provider, "scope": known.scope,
+                         **({"address": known.address} if known.address is not None else {})},
             "message": known.message}
 
 
