@@ -921,3 +921,39 @@ def test_a_snapshot_naming_its_source_by_literal_identifier_is_joined_to_it(tmp_
     snap = collect(variant_of(STORES_PLAN, tmp_path, literal))[0]["aws_db_snapshot.snap"]
     assert snap.raw["source"] == "aws_db_instance.db" and snap.tags["data_class"] == "clinical"
     assert snap.attributes["encryption"]["at_rest"] is True
+
+
+def test_cloud_kms_keys_of_the_plan_are_keys_and_encrypt_the_buckets_naming_them(tmp_path: Path) -> None:
+    def planned_key(plan: dict[str, Any]) -> None:
+        for address, rtype, after, unknown, expressions in (
+                ("google_kms_key_ring.ring", "google_kms_key_ring", {"name": "ring", "location": "europe-west9"},
+                 {"id": True}, {"name": {"constant_value": "ring"}, "location": {"constant_value": "europe-west9"}}),
+                ("google_kms_crypto_key.scans", "google_kms_crypto_key",
+                 {"name": "scans", "rotation_period": None, "labels": None, "skip_initial_version_creation": None},
+                 {"id": True, "key_ring": True, "effective_labels": True, "purpose": True, "primary": True},
+                 {"name": {"constant_value": "scans"},
+                  "key_ring": {"references": ["google_kms_key_ring.ring.id", "google_kms_key_ring.ring"]}})):
+            plan["resource_changes"].append({"address": address, "mode": "managed", "type": rtype,
+                                             "name": address.split(".")[1],
+                                             "change": {"actions": ["create"], "before": None, "after": after,
+                                                        "after_unknown": unknown}})
+            plan["configuration"]["root_module"]["resources"].append({
+                "address": address, "mode": "managed", "type": rtype, "name": address.split(".")[1],
+                "provider_config_key": "google", "expressions": expressions})
+        change = change_of(plan, "google_storage_bucket.imaging")
+        change["after"]["encryption"] = [{"default_kms_key_name": None}]
+        change["after_unknown"]["encryption"] = [{"default_kms_key_name": True}]
+        planned(plan, "google_storage_bucket.imaging")["values"]["encryption"] = [{}]
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "google_storage_bucket.imaging":
+                block["expressions"]["encryption"] = [{"default_kms_key_name": {
+                    "references": ["google_kms_crypto_key.scans.id", "google_kms_crypto_key.scans"]}}]
+
+    found, errors, _ = collect(variant(tmp_path, planned_key))
+    key = found["google_kms_crypto_key.scans"]
+    assert (key.kind, key.type, key.region) == ("key", "gcp.kms.crypto_key", "europe-west9")
+    assert key.attributes == {"manager": "customer", "symmetric": True, "rotation_enabled": False,
+                              "state": "ENABLED"}
+    assert found["google_storage_bucket.imaging"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "cmek", "key": key.id, "key_manager": "customer"}
+    assert not errors

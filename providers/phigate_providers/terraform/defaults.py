@@ -75,6 +75,7 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
         "object_lock_configuration": [],
         "policy": "",
     },
+    "google_kms_crypto_key": {"purpose": "ENCRYPT_DECRYPT"},
     "google_storage_bucket": {
         "public_access_prevention": "inherited",
         "uniform_bucket_level_access": False,

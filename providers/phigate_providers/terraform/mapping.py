@@ -27,7 +27,7 @@ SUPPORTED = frozenset({
     aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
-    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES,
+    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
@@ -71,6 +71,9 @@ def real_id(resource: PlannedResource) -> str | None:
     if resource.type == gcs.BUCKET:
         name = value(resource, ("name",))
         return f"gs://{name}" if isinstance(name, str) and name else None
+    if resource.type == gcs.CRYPTO_KEY:  # projects/P/locations/L/keyRings/R/cryptoKeys/K
+        found = resource.values.get("id")
+        return found if isinstance(found, str) and found.startswith("projects/") else None
     if resource.type in SNAPSHOT_ARNS:
         found = resource.values.get(SNAPSHOT_ARNS[resource.type])
         return found if isinstance(found, str) and found.startswith("arn:") else None
@@ -110,6 +113,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
     iam.collect(context, facts)
+    gcs.crypto_keys(context)
     gcs.collect(context)
     built = context.built + list(context.stubs.values())
     errors = context.errors
