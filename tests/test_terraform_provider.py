@@ -957,3 +957,16 @@ def test_cloud_kms_keys_of_the_plan_are_keys_and_encrypt_the_buckets_naming_them
     assert found["google_storage_bucket.imaging"].attributes["encryption"] == {
         "at_rest": True, "algorithm": "cmek", "key": key.id, "key_manager": "customer"}
     assert not errors
+
+
+def test_the_log_of_terraform_plan_json_is_refused_with_what_to_run(tmp_path: Path, cli: Cli) -> None:
+    log = tmp_path / "plan.json"  # `terraform plan -json > plan.json`, as Terraform 1.11 writes it
+    log.write_text(
+        '{"@level":"info","@message":"Terraform 1.11.4","@module":"terraform.ui","@timestamp":'
+        '"2026-12-07T08:35:42.624096Z","terraform":"1.11.4","type":"version","ui":"1.2"}\n'
+        '{"@level":"info","@message":"aws_s3_bucket.b: Plan to create","@module":"terraform.ui",'
+        '"change":{"resource":{"addr":"aws_s3_bucket.b"},"action":"create"},"type":"planned_change"}\n')
+    assert TerraformProvider.claims(str(log))
+    result = cli("scan", str(log))
+    assert result.code == 2
+    assert "terraform show -json tfplan" in result.err and f"{log}:1:1" in result.err

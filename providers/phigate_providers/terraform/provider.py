@@ -35,6 +35,8 @@ def _looks_like_plan(path: Path) -> bool:
         with path.open("rb") as stream:
             head = stream.read(HEAD_BYTES)
             text = text_of(head)
+            if _is_ui_log(text):
+                return True  # refused when read, with what to run instead
             if not text.lstrip().startswith("{") or '"format_version"' not in text:
                 return False
             if '"phigate_snapshot"' in text:
@@ -52,6 +54,14 @@ def _looks_like_plan(path: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+def _is_ui_log(text: str) -> bool:
+    """The machine-readable log of ``terraform plan -json`` (one UI message a line), which users
+    give for the plan: its first line is Terraform's version message."""
+    first = text.lstrip().split("\n", 1)[0]
+    return (first.startswith('{"@level"') and '"@module":"terraform.ui"' in first
+            and '"type":"version"' in first)
 
 
 class TerraformProvider:
@@ -119,7 +129,12 @@ class TerraformProvider:
         try:
             if self.path.stat().st_size > MAX_PLAN_BYTES:
                 raise InputError("plan too large (over 512 MB)", f"{label}:1:1")
-            data = parse(self.path.read_bytes(), label)
+            raw = self.path.read_bytes()
+            if _is_ui_log(text_of(raw[:HEAD_BYTES])):
+                raise InputError("this is the log of `terraform plan -json` (UI messages), not a plan: "
+                                 "run `terraform plan -out tfplan`, then "
+                                 "`terraform show -json tfplan > plan.json`", f"{label}:1:1")
+            data = parse(raw, label)
         except OSError as exc:
             raise InputError(f"cannot read plan: {exc.strerror}", f"{label}:1:1") from None
         return load_document(data, label)
