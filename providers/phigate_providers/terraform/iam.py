@@ -127,13 +127,13 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
                 holder.sources.append(membership)
     for entry in policies.values():
         _emit_policy(context, entry)
-    problems = list(unknown_stores)
+    problems: list[str] = []
     if account == PLACEHOLDER_ACCOUNT and any(s.resource_policy is not None for s in stores):
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
     for holder in holders.values():
-        _emit_principal(context, holder, account, analyzer, problems)
+        _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores)
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
@@ -310,7 +310,7 @@ def _emit_policy(context: Context, entry: PolicyEntry) -> None:
 
 
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
-                    problems: list[str]) -> None:
+                    *, problems: list[str], unseen_stores: list[str]) -> None:
     planned = holder.planned
     rid = context.id_of(planned)
     tags = context.tags(planned, ("tags_all", "tags"))
@@ -330,6 +330,10 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
         access = analyzer.read_access(identity)
         attributes.update(access.as_attributes())
         depends = list(access.can_read)
+        if unseen_stores:
+            # Stores whose name or policy is known only after apply are left out of the analysis
+            # (a policy not seen may deny): what they give is unseen, the rest is exact.
+            attributes["access_unseen"] = [f"{context.plan.label}: {s}" for s in unseen_stores]
     attributes.update(_trust(planned, holder, account))
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,
