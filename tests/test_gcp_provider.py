@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -32,8 +33,10 @@ from gcp_storage_emulator.server import create_server
 
 from phigate.cli import main
 from phigate_providers.gcp import GcpProvider
+from phigate_providers.gcp.api import READ_METHODS
 
 from .conftest import ROOT, CliResult
+from .gcp_cloud import Cloud
 
 PROJECT = "mlm-sante-prod"
 KMS = re.compile(r"^https://cloudkms\.googleapis\.com/v1/(?P<name>.+)$")
@@ -146,6 +149,7 @@ class Gcs:
     def __init__(self, url: str) -> None:
         self.api = f"{url}/storage/v1"
         self.keys: dict[str, dict[str, Any]] = {}
+        self.cloud = Cloud()  # Resource Manager and IAM, recorded
 
     def bucket(self, name: str, *, bindings: list[dict[str, Any]] | None = None, **properties: Any) -> str:
         # The emulator drops properties given at creation: create, then patch.
@@ -166,14 +170,23 @@ def gcs(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gcs]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
         recorded.add_passthru(emulator.url)
         answer_kms(recorded, state.keys)
+        state.cloud.register(recorded)
         yield state
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
-    """Recorded answers at an address nothing serves: only what a test registers is answered."""
+def cloud() -> Cloud:
+    """Resource Manager and IAM as the ``recorded`` fixture answers them."""
+    return Cloud()
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> Iterator[responses.RequestsMock]:
+    """Recorded answers at an address nothing serves: only what a test registers is answered
+    (and Resource Manager and IAM, from ``cloud``)."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", RECORDED)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock_:
+        cloud.register(mock_)
         yield mock_
 
 
@@ -202,7 +215,9 @@ class RequestLog:
         self._patch.stop()
 
     def assert_read_only(self) -> None:
-        writes = [(m, u) for m, u in self.sent if m not in self.READS]
+        """Nothing but reads: GETs, and the APIs' read-only POST methods (getIamPolicy, getAncestry)."""
+        writes = [(m, u) for m, u in self.sent if m not in self.READS
+                  and not (m == "POST" and urlsplit(u).path.endswith(READ_METHODS))]
         assert not writes, f"non-read requests sent: {writes}"
 
 
@@ -269,6 +284,7 @@ def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
         with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded, RequestLog() as log:
             recorded.add_passthru(estate_emulator.url)
             answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
+            Cloud().register(recorded)
             threads = set(threading.enumerate())
             code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--format", f"json={report}", "-q"])
             settle(threads)
@@ -306,16 +322,21 @@ def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
 
 
 def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded: dict[str, Any]) -> None:
-    """No request beyond the three the permissions name: in particular no bucket metadata GET
+    """No request beyond those the permissions name: in particular no bucket metadata GET
     (storage.buckets.get, not granted), which the storage library would otherwise send from a
     background thread for every bucket whose IAM policy it reads."""
     api = f"{seeded['emulator_url']}/storage/v1"
     kinds = Counter(
         "listing" if u.startswith(f"{api}/b?") else
         "iam" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/iam\?", u) else
-        "key" if KMS.match(u) else f"other: {m} {u}"
+        "key" if KMS.match(u) else
+        "ancestry" if u.endswith(f"/v1/projects/{PROJECT}:getAncestry") else
+        "project policy" if u.endswith(f"/v3/projects/{PROJECT}:getIamPolicy") else
+        "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
+        else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
-    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"])}
+    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "ancestry": 1,
+                     "project policy": 1, "service accounts": 1}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -573,7 +594,7 @@ def test_transient_failures_are_retried(recorded: responses.RequestsMock, cli: C
     assert report["collection_errors"] == []
     assert report["summary"]["resources"] == 2
     assert code == 1  # the clinical bucket has no CMEK: a real failure, seen after the retries
-    assert len([c for c in recorded.calls if "/iam" not in c.request.url]) == 3
+    assert len([c for c in recorded.calls if c.request.url.startswith(f"{RECORDED}/storage/v1/b?")]) == 3
 
 
 @pytest.mark.parametrize("fault", [
@@ -707,7 +728,8 @@ def test_a_service_account_key_authenticates_every_request(
         "private_key": private.decode(), "client_email": f"auditor@{PROJECT}.iam.gserviceaccount.com",
         "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
     monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as recorded:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
+        Cloud().register(recorded)
         recorded.add(responses.POST, "https://oauth2.googleapis.com/token",
                      json={"access_token": "token-1", "expires_in": 3600, "token_type": "Bearer"})
         recorded.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/storage/v1/b\?"),
@@ -716,8 +738,11 @@ def test_a_service_account_key_authenticates_every_request(
                      json={"version": 1, "bindings": []})
         code, report = scan(cli, tmp_path, "--project", PROJECT, "--gcp-credentials", str(key_file))
         api_calls = [c.request for c in recorded.calls if "storage.googleapis.com" in c.request.url]
+        cloud_calls = [c.request for c in recorded.calls if "oauth2" not in c.request.url]
     assert code == 0 and report["summary"]["resources"] == 2
     assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 2
+    # Resource Manager and IAM are read on the same authorized session.
+    assert len(cloud_calls) == 5 and {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)

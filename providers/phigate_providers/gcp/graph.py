@@ -1,0 +1,347 @@
+"""The access graph of one run: every IAM member as ONE principal, with its edges.
+
+Grants come from bucket policies, and (live provider) from the policies of projects, folders,
+organisations and service accounts. A member reads a bucket granted to it on the bucket
+(``can_read``) or on anything above it (``can_read_via_wildcard`` too: such a grant reaches
+buckets created later); it can become a service account (``can_become``) when a role on the
+account, or above it, lets it mint tokens, act as it, create its keys or rewrite its policy.
+The engine closes the graph; this module only states the edges, each with how
+(``can_read_via``, ``can_become_via``).
+
+Groups, domains and principal sets are members whose content IAM does not hold. With a
+directory export (:mod:`phigate_providers.gcp.directory`) each listed member gets an edge to
+the container ("member of"), and the engine joins its memberships. Without it, a principal that
+MAY be in a container is marked ``access_unseen`` exactly where it matters: when the container
+reaches data of a class the principal does not otherwise reach, its segmentation cannot be
+decided. A user ``user:a@d`` is certainly in ``domain:d`` (an edge, no export needed).
+
+Nothing unread passes: a policy that could not be read (:meth:`Principals.unseen`) is an
+``access_unseen`` entry on every principal, a role that could not be read one on its members;
+these failures, and an unread bucket policy (:meth:`Principals.unknown`), also leave
+``can_read`` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate.api import CollectionError, Resource
+from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
+from phigate_providers.gcp.directory import Directory
+
+PROVIDER = "gcp"
+#: Where a grant sits, from the narrowest: the preferred way to say how a store is reached.
+RANK = {"gs": 0, "serviceAccount": 0, "projects": 1, "folders": 2, "organizations": 3}
+#: Convenience members of bucket policies and the basic roles whose holders they stand for
+#: (a larger basic role counts as the smaller ones: an over-approximation, never an omission).
+CONVENIENCE = {"projectViewer": ("roles/viewer", "roles/editor", "roles/owner"),
+               "projectEditor": ("roles/editor", "roles/owner"),
+               "projectOwner": ("roles/owner",)}
+WHERE = {"gs": "the bucket", "serviceAccount": "the service account"}
+CONTAINERS = ("group:", "domain:", "principalSet:")
+EXPORT_HINT = "give a directory export with --gcp-groups FILE"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One member bound to one role on one resource (a bucket, project, folder, organisation
+    or service account), maybe under a condition."""
+
+    member: str
+    role: str
+    on: str  # gs://B, projects/P, folders/F, organizations/O, serviceAccount:E
+    condition: str | None = None
+
+
+@dataclass
+class _Node:
+    """What the graph knows of one principal while it is being built."""
+
+    projects: set[str] = field(default_factory=set)
+    reads: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
+    named: set[str] = field(default_factory=set)  # stores reached by a grant on the store itself
+    becomes: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
+    member_of: set[str] = field(default_factory=set)
+    undecided: set[str] = field(default_factory=set)
+    unknown_roles: set[str] = field(default_factory=set)
+    unseen: set[str] = field(default_factory=set)
+
+
+class Principals:
+    """Accumulates grants over the run; yields the principals once everything is read."""
+
+    def __init__(self, roles: RoleBook, *, classify: Callable[[str], str] | None = None,
+                 directory: Directory | None = None, reported: Iterable[str] | None = None) -> None:
+        self._roles = roles
+        #: A store's data class, by id (None: each store counts as a class of its own, the
+        #: strictest reading of "reaches data it does not otherwise reach").
+        self._classify = classify
+        self._directory = directory or Directory()
+        self._reported = frozenset(reported) if reported is not None else None
+        self._grants: list[Grant] = []
+        self._buckets: dict[str, list[str]] = {}
+        self._ancestry: dict[str, tuple[str, ...]] = {}
+        self._accounts: dict[str, set[str]] = {}
+        self._bound: dict[str, set[str]] = {}  # member → projects whose policies name it
+        #: Why some bucket's bindings are unknown (a listing cut short, an unread IAM policy):
+        #: any member may be bound there, so no member's ``can_read`` is complete.
+        self._unknown: list[tuple[str, str | None]] = []
+        #: Policies above buckets that could not be read: any principal may be granted there.
+        self._unseen: list[str] = []
+        self._role_failures: dict[str, str] = {}
+        #: Principals yielded as context (bound only outside the projects reported on).
+        self.context: set[str] = set()
+
+    # --- what was read ---------------------------------------------------------------------
+
+    def store(self, project: str, bucket_id: str) -> None:
+        """A bucket of ``project`` (grants on the project and above reach it)."""
+        stores = self._buckets.setdefault(project, [])
+        if bucket_id not in stores:
+            stores.append(bucket_id)
+
+    def add(self, project: str, bucket_id: str, bindings: Iterable[Binding]) -> None:
+        """A bucket and its IAM policy."""
+        self.store(project, bucket_id)
+        self._bind(project, bucket_id, bindings)
+
+    def resource_policy(self, name: str, bindings: Iterable[Binding]) -> None:
+        """The policy of ``projects/P``, ``folders/F`` or ``organizations/O``."""
+        project = name.removeprefix("projects/") if name.startswith("projects/") else None
+        self._bind(project, name, bindings)
+
+    def ancestry(self, project: str, names: Iterable[str]) -> None:
+        """``project``'s ancestors, nearest first (``projects/P``, ``folders/F`` …, ``organizations/O``)."""
+        self._ancestry[project] = tuple(names)
+
+    def service_accounts(self, project: str, emails: Iterable[str]) -> None:
+        """The service accounts of ``project`` (each a principal, bound anywhere or not)."""
+        self._accounts.setdefault(project, set()).update(f"serviceAccount:{e}" for e in emails)
+
+    def service_account_policy(self, project: str, email: str, bindings: Iterable[Binding]) -> None:
+        self._bind(project, f"serviceAccount:{email}", bindings)
+
+    def unknown(self, reason: str, permission: str | None) -> None:
+        """Some bucket's bindings could not be read: ``can_read`` is left out for every member."""
+        self._unknown.append((reason, permission))
+
+    def unseen(self, scope: str) -> None:
+        """A policy above the buckets could not be read (``scope`` says which, and why): every
+        principal may reach more."""
+        self._unseen.append(scope)
+
+    def roles_to_read(self) -> list[str]:
+        """Roles granted somewhere that the role book does not describe."""
+        return sorted({g.role for g in self._grants if not self._roles.knows(g.role)})
+
+    def role_failed(self, role: str, reason: str) -> None:
+        self._role_failures[role] = reason
+
+    def _bind(self, project: str | None, on: str, bindings: Iterable[Binding]) -> None:
+        for binding in bindings:
+            for member in binding.members:
+                self._grants.append(Grant(member, binding.role, on, binding.condition))
+                if project is not None:  # above projects: the projects below, once known
+                    self._bound.setdefault(member, set()).add(project)
+
+    # --- the graph -------------------------------------------------------------------------
+
+    def records(self) -> Iterator[Resource | CollectionError]:
+        """Every principal, then its errors. A principal bound only in projects outside those
+        reported on is yielded without errors and named in ``context`` before it is yielded."""
+        nodes = self._nodes()
+        for grant in self._grants:
+            self._apply(grant, nodes)
+        self._memberships(nodes)
+        self._undecided_memberships(nodes)
+        for member in sorted(nodes):
+            yield from self._principal(member, nodes[member])
+
+    def _nodes(self) -> dict[str, _Node]:
+        ids = {g.member for g in self._grants}
+        ids.update(a for accounts in self._accounts.values() for a in accounts)
+        for container, members in self._directory.members.items():
+            ids.add(container)
+            ids.update(members)
+        nodes = {member: _Node() for member in ids}
+        for member, projects in self._bound.items():
+            nodes[member].projects.update(projects)
+        for project, accounts in self._accounts.items():
+            for account in accounts:
+                nodes[account].projects.add(project)
+        return nodes
+
+    def _projects_under(self, on: str) -> list[str]:
+        if on.startswith("projects/"):
+            return [on.removeprefix("projects/")]
+        return sorted(p for p, names in self._ancestry.items() if on in names)
+
+    def _apply(self, grant: Grant, nodes: dict[str, _Node]) -> None:
+        node = nodes[grant.member]
+        kind = grant.on.split(":", 1)[0].split("/", 1)[0]
+        where = WHERE.get(kind, "") or grant.on.replace("s/", " ", 1)  # projects/P → project P
+        via = f"{grant.role} on {where}" + (f" (if {grant.condition})" if grant.condition else "")
+        rank = (1 if grant.condition else 0, RANK.get(kind, 3), via)
+        if not self._roles.knows(grant.role):
+            node.unknown_roles.add(grant.role)
+            if grant.role in self._role_failures:
+                node.unseen.add(f"role {grant.role} (not read: {self._role_failures[grant.role]})")
+            return
+        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        if grant.condition is not None and (reading or becoming):
+            node.undecided.add(f"{grant.on} {grant.role}: {grant.condition}")
+        if kind == "gs":
+            if reading:
+                _keep(node.reads, grant.on, rank, via)
+                node.named.add(grant.on)
+            return
+        if kind == "serviceAccount":
+            if becoming and grant.on in nodes:
+                _keep(node.becomes, grant.on, rank, f"{via}: {becoming}")
+            return
+        self._above(grant, node, nodes, (rank, via))
+
+    def _above(self, grant: Grant, node: _Node, nodes: Mapping[str, _Node],
+               how: tuple[tuple[int, int, str], str]) -> None:
+        """A grant on a project, folder or organisation: every bucket and service account below."""
+        rank, via = how
+        kind = grant.on.split("/", 1)[0]
+        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        projects = self._projects_under(grant.on)
+        node.projects.update(projects)
+        if kind != "projects" and (reading or becoming):
+            node.unseen.add(f"gcp {grant.on}: projects under it that were not audited "
+                            f"(reached by {grant.role})")
+        for project in projects:
+            if reading:
+                for bucket in self._buckets.get(project, ()):
+                    _keep(node.reads, bucket, rank, via)
+            if becoming:
+                for account in sorted(self._accounts.get(project, ())):
+                    if account != grant.member:
+                        _keep(node.becomes, account, rank, f"{via}: {becoming}")
+            for convenience, roles in CONVENIENCE.items():
+                target = f"{convenience}:{project}"
+                if grant.role in roles and target in nodes and target != grant.member:
+                    _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
+
+    def _memberships(self, nodes: dict[str, _Node]) -> None:
+        """Edges a member → its container: listed in the export, or a user of the domain."""
+        for container, members in self._directory.members.items():
+            for member in members:
+                if member != container:
+                    nodes[member].member_of.add(container)
+                    _keep(nodes[member].becomes, container, (0, 0, ""),
+                          f"member of {container} (directory export)")
+        for container in nodes:
+            if container.startswith("domain:"):
+                domain = container.removeprefix("domain:").lower()
+                for member, node in nodes.items():
+                    if member.startswith("user:") and member.lower().endswith(f"@{domain}"):
+                        node.member_of.add(container)
+                        _keep(node.becomes, container, (0, 0, ""), f"in {container} (its e-mail address)")
+
+    def _undecided_memberships(self, nodes: dict[str, _Node]) -> None:
+        """A principal that may be in a container of unknown membership reaching data of a
+        class it does not otherwise reach: its segmentation is undecided (``access_unseen``)."""
+        unknown = [c for c in nodes if c.startswith(CONTAINERS) and not self._directory.knows(c)]
+        if not unknown:
+            return
+        reach = self._classes(nodes)
+        for container in sorted(unknown):
+            extra = reach[container]
+            if not extra:
+                continue
+            for member, node in nodes.items():
+                if (member != container and container not in node.becomes and _may_contain(container, member)
+                        and not extra <= reach[member]):
+                    node.unseen.add(f"{container}: membership not known, and it reaches data this principal "
+                                    f"does not otherwise reach ({EXPORT_HINT})")
+
+    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[str]]:
+        """Data classes each principal reaches through the edges seen here (a fixpoint)."""
+        def of(store: str) -> str:
+            return self._classify(store) if self._classify is not None else store
+
+        reach = {m: {of(s) for s in node.reads} for m, node in nodes.items()}
+        changed = True
+        while changed:
+            changed = False
+            for member, node in nodes.items():
+                for target in node.becomes:
+                    if target in reach and not reach[target] <= reach[member]:
+                        reach[member] |= reach[target]
+                        changed = True
+        return {m: frozenset(c) for m, c in reach.items()}
+
+    def _principal(self, member: str, node: _Node) -> Iterator[Resource | CollectionError]:
+        principal_type, rtype, name = classify_member(member)
+        reported = self._reported
+        inside = sorted(node.projects & reported) if reported is not None else sorted(node.projects)
+        fallback = sorted(reported)[0] if reported else ""
+        scope = inside[0] if inside else (min(node.projects) if node.projects else fallback)
+        attributes: dict[str, Any] = {
+            "principal_type": principal_type,
+            "login": member != "allUsers" and not member.startswith("deleted:"),
+            "member_of": sorted(node.member_of),
+            "undecided_conditions": sorted(node.undecided),
+            # IAM grants name no cross-account trust to assume: the AWS-style trust attributes
+            # have nothing to report.
+            "third_party": False,
+            "trusted_accounts": [],
+            "external_id_required": None,
+            "can_become": sorted(node.becomes),
+            "can_become_via": {t: how for t, (_, how) in sorted(node.becomes.items())},
+            "access_unseen": sorted(node.unseen | set(self._unseen)),
+        }
+        # A read that failed (a bucket or other policy, a role) leaves ``can_read`` out as well
+        # as naming the gap in ``access_unseen``: no engine can pass what was not seen, whether
+        # or not it reads ``access_unseen``. Gaps of scope (a container's unknown membership,
+        # projects not audited under a folder) keep ``can_read``, so a principal that already
+        # fails still fails.
+        if not self._unknown and not self._unseen and not node.unknown_roles:
+            attributes["can_read"] = sorted(node.reads)
+            attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
+            attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
+        resource = Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
+                            name=name, attributes=attributes)
+        # Outside the projects reported on: context for the graph, never findings of its own.
+        if reported is not None and node.projects and not inside:
+            self.context.add(member)
+            yield resource
+            return
+        yield resource
+        if self._unknown:
+            reason, permission = self._unknown[0]
+            yield CollectionError(
+                provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
+                permission=permission, message=f"{member}: what it can read is unknown: {reason}")
+        if node.unknown_roles:
+            roles = ", ".join(sorted(node.unknown_roles))
+            yield CollectionError(
+                provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
+                permission="iam.roles.get" if node.unknown_roles & self._role_failures.keys() else None,
+                message=f"{member}: cannot tell what role(s) {roles} allow; list their permissions "
+                        "under providers.gcp.roles in the config")
+
+
+def _keep(edges: dict[str, tuple[tuple[int, int, str], str]], target: str, rank: tuple[int, int, str],
+          how: str) -> None:
+    """Keep the preferred way to reach ``target``: unconditional, then the narrowest grant."""
+    current = edges.get(target)
+    if current is None or rank < current[0]:
+        edges[target] = (rank, how)
+
+
+def _may_contain(container: str, member: str) -> bool:
+    """Whether IAM lets ``container`` hold ``member`` (a domain holds users only)."""
+    if member in PUBLIC_MEMBERS or member.startswith(("deleted:", "project", "domain:", "principalSet:")):
+        return False
+    if container.startswith("domain:"):
+        return member.startswith("user:")
+    return True
+
+
+__all__ = ["Grant", "Principals"]
