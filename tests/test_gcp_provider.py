@@ -31,10 +31,13 @@ import responses
 import yaml
 from gcp_storage_emulator.server import create_server
 
+from phigate.api import Resource
 from phigate.cli import main
 from phigate_providers.gcp import GcpProvider
 from phigate_providers.gcp.api import READ_METHODS
+from phigate_providers.gcp.settings import GcpSettings
 
+from . import gcp_cloud
 from .conftest import ROOT, CliResult
 from .gcp_cloud import Cloud
 
@@ -746,3 +749,309 @@ def test_a_service_account_key_authenticates_every_request(
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)
+
+
+# --- the access graph: grants above buckets, service accounts, groups (recorded IAM) --------
+
+DOMAIN = "mlm-sante.example"
+ANALYST = f"user:analyst@{DOMAIN}"
+ETL = f"etl@{PROJECT}.iam.gserviceaccount.com"
+FOLDER, ORG = "folders/612030981234", "organizations/433637338589"
+
+
+def two_classes(gcs: Gcs, *, notes: list[dict[str, Any]] | None = None,
+                billing: list[dict[str, Any]] | None = None) -> None:
+    """A clinical and an administrative bucket on the emulator, with their bucket bindings."""
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=notes or [])
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=billing or [])
+
+
+def passes(report: dict[str, Any], policy_id: str, resource_id: str) -> bool:
+    """The JSON report lists failures and errors: a principal evaluated and listed in neither passed."""
+    found = {(f["policy_id"], f["resource"]["id"]) for f in report["findings"]}
+    return (policy_id, resource_id) not in found and counts(report, policy_id)["pass"] > 0
+
+
+def attributes(snapshot: dict[str, Any], member: str) -> dict[str, Any]:
+    record = snapshot["by_id"][member]
+    assert record["kind"] == "principal"
+    return dict(record["attributes"])
+
+
+def test_a_role_on_the_project_reads_every_bucket_of_it_through_a_wildcard(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs)
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]},
+        {"role": "roles/storage.objectCreator", "members": [f"user:uploader@{DOMAIN}"]},
+        {"role": "roles/viewer", "members": [f"user:auditor@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    analyst = attributes(snapshot, ANALYST)
+    assert analyst["can_read"] == analyst["can_read_via_wildcard"] == ["gs://billing", "gs://notes"]
+    assert analyst["can_read_via"] == {"gs://billing": f"roles/storage.objectViewer on project {PROJECT}",
+                                       "gs://notes": f"roles/storage.objectViewer on project {PROJECT}"}
+    assert analyst["access_unseen"] == [] and analyst["can_become"] == []
+    for harmless in (f"user:uploader@{DOMAIN}", f"user:auditor@{DOMAIN}"):  # neither reads an object
+        assert attributes(snapshot, harmless)["can_read"] == []
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [ANALYST]
+    assert failing(report)["PHI-IAM-004"] == [ANALYST]  # clinical data reached by a project-wide grant
+    assert passes(report, "PHI-SEG-002", f"user:uploader@{DOMAIN}")
+    assert code == 1
+
+
+def test_a_grant_on_the_bucket_is_preferred_and_not_a_wildcard(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [ANALYST]}])
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/storage.objectViewer", "members": [ANALYST],
+         "condition": {"title": "until 2027", "description": "audit",
+                       "expression": 'request.time < timestamp("2027-01-01T00:00:00Z")'}})
+    analyst = attributes(collect(cli, tmp_path, "--project", PROJECT), ANALYST)
+    assert analyst["can_read"] == ["gs://billing", "gs://notes"]
+    assert analyst["can_read_via_wildcard"] == ["gs://billing"]
+    assert analyst["can_read_via"] == {
+        "gs://billing": f"roles/storage.objectViewer on project {PROJECT} (if until 2027)",
+        "gs://notes": "roles/storage.objectViewer on the bucket"}
+    assert analyst["undecided_conditions"] == [f"projects/{PROJECT} roles/storage.objectViewer: until 2027"]
+
+
+def test_folder_and_organisation_grants_reach_buckets_below_and_projects_not_audited(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs)
+    gcs.cloud.ancestry[PROJECT] = [f"projects/{PROJECT}", FOLDER, ORG]
+    gcs.cloud.policies[FOLDER] = gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": [ANALYST]})
+    gcs.cloud.policies[ORG] = gcp_cloud.policy({"role": "roles/owner", "members": [f"user:root@{DOMAIN}"]},
+                                     {"role": "roles/browser", "members": [f"user:browser@{DOMAIN}"]})
+    gcs.cloud.roles["roles/browser"] = ["resourcemanager.folders.get", "resourcemanager.projects.get"]
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    analyst = attributes(snapshot, ANALYST)
+    assert analyst["can_read_via"]["gs://notes"] == "roles/storage.objectViewer on folder 612030981234"
+    assert analyst["can_read_via_wildcard"] == ["gs://billing", "gs://notes"]
+    assert analyst["access_unseen"] == [f"gcp {FOLDER}: projects under it that were not audited "
+                                        "(reached by roles/storage.objectViewer)"]
+    root = attributes(snapshot, f"user:root@{DOMAIN}")
+    assert root["can_read_via"]["gs://notes"] == "roles/owner on organization 433637338589"
+    assert root["access_unseen"] == [f"gcp {ORG}: projects under it that were not audited (reached by roles/owner)"]
+    browser = attributes(snapshot, f"user:browser@{DOMAIN}")  # described by IAM: reads nothing
+    assert (browser["can_read"], browser["access_unseen"]) == ([], [])
+    assert snapshot["by_id"][ANALYST]["scope"] == PROJECT
+
+
+def test_roles_outside_the_table_are_read_from_iam_and_an_unreadable_one_is_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    reader, secret = f"projects/{PROJECT}/roles/notesReader", "organizations/433637338589/roles/secret"
+    two_classes(gcs, billing=[{"role": "roles/storage.objectViewer", "members": [f"user:c@{DOMAIN}"]}])
+    gcs.cloud.roles[reader] = ["storage.objects.get", "storage.objects.list"]
+    gcs.cloud.roles[secret] = 403
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": reader, "members": [f"user:a@{DOMAIN}"]},
+        {"role": "roles/bigquery.dataViewer", "members": [f"user:b@{DOMAIN}"]},
+        {"role": secret, "members": [f"user:c@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, f"user:a@{DOMAIN}")["can_read"] == ["gs://billing", "gs://notes"]
+    assert attributes(snapshot, f"user:b@{DOMAIN}")["can_read"] == []
+    c = attributes(snapshot, f"user:c@{DOMAIN}")
+    assert "can_read" not in c  # may read the clinical bucket through the unread role: never a pass
+    assert c["access_unseen"] == [f"role {secret} (not read: permission denied: HTTP 403 (needs iam.roles.get))"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert ("PHI-SEG-002", f"user:c@{DOMAIN}") in statuses(report, "error")
+    assert passes(report, "PHI-SEG-002", f"user:b@{DOMAIN}")
+    [error] = report["collection_errors"]
+    assert (error["resource_id"], error["permission"]) == (f"user:c@{DOMAIN}", "iam.roles.get")
+    assert code == 3
+
+
+def test_who_can_act_as_a_service_account_can_become_it(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    robot, idle = f"serviceAccount:{ETL}", f"serviceAccount:idle@{PROJECT}.iam.gserviceaccount.com"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [robot]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [f"user:dev@{DOMAIN}"]}])
+    gcs.cloud.accounts[PROJECT] = [ETL, idle.removeprefix("serviceAccount:")]
+    gcs.cloud.account_policies[ETL] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [f"user:dev@{DOMAIN}"]},
+        {"role": "roles/iam.workloadIdentityUser",
+         "members": [f"serviceAccount:{PROJECT}.svc.id.goog[clinic/etl]"]})
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountUser", "members": [f"group:deployers@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    dev = attributes(snapshot, f"user:dev@{DOMAIN}")
+    assert dev["can_read"] == ["gs://billing"] and dev["can_become"] == [robot]
+    assert dev["can_become_via"] == {robot: "roles/iam.serviceAccountTokenCreator on the service account: "
+                                            "iam.serviceAccounts.getAccessToken"}
+    workload = attributes(snapshot, f"serviceAccount:{PROJECT}.svc.id.goog[clinic/etl]")
+    assert workload["can_become"] == [robot]
+    deployers = attributes(snapshot, f"group:deployers@{DOMAIN}")
+    assert deployers["can_become"] == [robot, idle]  # actAs on the project: every account of it
+    assert deployers["can_become_via"][robot] == (f"roles/iam.serviceAccountUser on project {PROJECT}: "
+                                                  "iam.serviceAccounts.actAs")
+    # A listed account bound nowhere is a principal too (a target of edges), reading nothing.
+    assert attributes(snapshot, idle)["can_read"] == []
+    assert attributes(snapshot, robot)["can_become"] == []
+
+
+def test_project_role_holders_become_the_convenience_members_bucket_policies_bind(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    viewers = f"projectViewer:{PROJECT}"
+    two_classes(gcs, notes=[{"role": "roles/storage.legacyObjectReader", "members": [viewers]}])
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/viewer", "members": [f"group:support@{DOMAIN}"]},
+        {"role": "roles/storage.objectCreator", "members": [f"user:uploader@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    support = attributes(snapshot, f"group:support@{DOMAIN}")
+    assert support["can_read"] == [] and support["can_become"] == [viewers]
+    assert support["can_become_via"] == {viewers: f"roles/viewer on project {PROJECT} "
+                                                  f"(convenience member {viewers})"}
+    assert attributes(snapshot, viewers)["can_read"] == ["gs://notes"]
+    assert attributes(snapshot, f"user:uploader@{DOMAIN}")["can_become"] == []
+
+
+def test_without_a_directory_a_group_that_may_hold_someone_makes_their_segmentation_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, alice, bob = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}", f"user:bob@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians, bob]}])
+    gcs.bucket("notes-archive", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians]}])
+    gcs.bucket("billing", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    # Alice reads administrative data and may be a clinician: undecided, and said why.
+    assert attributes(snapshot, alice)["access_unseen"] == [
+        f"{clinicians}: membership not known, and it reaches data this principal does not otherwise "
+        "reach (give a directory export with --gcp-groups FILE)"]
+    # Bob already reads clinical data: whether he is a clinician changes nothing. Decided.
+    assert attributes(snapshot, bob)["access_unseen"] == []
+    assert attributes(snapshot, clinicians)["access_unseen"] == []
+
+
+def test_a_user_is_in_the_domain_of_its_address_and_may_be_in_another(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    domain, staff, guest = f"domain:{DOMAIN}", f"user:staff@{DOMAIN}", "user:guest@partner.example"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [domain]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [staff, guest]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    staff_attributes = attributes(snapshot, staff)
+    assert staff_attributes["can_become_via"] == {domain: f"in {domain} (its e-mail address)"}
+    assert staff_attributes["member_of"] == [domain] and staff_attributes["access_unseen"] == []
+    assert len(attributes(snapshot, guest)["access_unseen"]) == 1  # a secondary domain's user may be in it
+    serviceless = attributes(snapshot, domain)
+    assert serviceless["can_read"] == ["gs://notes"]
+
+
+def test_a_directory_export_joins_memberships_and_decides_them(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, nested = f"group:clinicians@{DOMAIN}", f"group:night-shift@{DOMAIN}"
+    alice, carol = f"user:alice@{DOMAIN}", f"user:carol@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice, carol]}])
+    export = tmp_path / "groups.json"
+    export.write_text(json.dumps({clinicians: [alice, nested], nested: []}))
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become_via"] == {clinicians: f"member of {clinicians} (directory export)"}
+    assert attributes(snapshot, alice)["member_of"] == [clinicians]
+    assert attributes(snapshot, nested)["can_become"] == [clinicians]  # nested: the engine closes the chain
+    assert attributes(snapshot, alice)["access_unseen"] == []
+    carol_attributes = attributes(snapshot, carol)  # not in the listed group: decided, not a member
+    assert (carol_attributes["can_become"], carol_attributes["access_unseen"]) == ([], [])
+    # The same memberships as CSV, from the config.
+    csv_export = tmp_path / "groups.csv"
+    csv_export.write_text(f"group,member\n{clinicians},{alice}\n{clinicians},{nested}\n")
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings={"groups": str(csv_export)})
+    assert passes(report, "PHI-SEG-002", carol)
+    assert code == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"group:a@x.fr": "user:b@x.fr"}', "its members must be a list"),
+    ('{"user:a@x.fr": []}', "is not a group:, domain: or principalSet:// member"),
+    ("group,member\ngroup:a@x.fr,bob\n", "groups.csv:2: member: 'bob' is not a member string"),
+    ("member,group\n", "groups.csv:1: a CSV directory export starts with the header 'group,member'"),
+    ('{"group:a@x.fr": [}', "groups.csv:1:19: not JSON"),
+], ids=["members-not-a-list", "not-a-container", "bad-member", "bad-header", "bad-json"])
+def test_a_bad_directory_export_exits_2_naming_file_and_line(
+        cli: Callable[..., CliResult], tmp_path: Path, recorded: Any, content: str, message: str) -> None:
+    export = tmp_path / "groups.csv"
+    export.write_text(content)
+    result = cli("scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(export))
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("target", "permission", "scope"), [
+    ("policies", "resourcemanager.projects.getIamPolicy", f"projects/{PROJECT}"),
+    ("ancestry", "resourcemanager.projects.get", f"project {PROJECT}"),
+    ("accounts", "iam.serviceAccounts.list", f"project {PROJECT}"),
+    ("folder", "resourcemanager.folders.getIamPolicy", FOLDER),
+], ids=["project-policy", "ancestry", "service-accounts", "folder-policy"])
+def test_an_unread_policy_above_the_buckets_is_an_error_never_a_pass(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path, *,
+        target: str, permission: str, scope: str) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes"), bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]}]})
+    cloud.ancestry[PROJECT] = [f"projects/{PROJECT}", FOLDER]
+    if target == "policies":
+        cloud.policies[f"projects/{PROJECT}"] = 403
+    elif target == "ancestry":
+        cloud.ancestry[PROJECT] = 403
+    elif target == "accounts":
+        cloud.accounts[PROJECT] = 403
+    else:
+        cloud.policies[FOLDER] = 403
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert error["permission"] == permission and error["message"].startswith(scope)
+    assert "caller@example.org" not in json.dumps(report)
+    # The analyst reads administrative data, and maybe clinical data through the unread policy.
+    assert ("PHI-SEG-002", ANALYST) in statuses(report, "error")
+    assert counts(report, "PHI-SEG-002")["pass"] == 0
+
+
+def test_the_graph_reads_page_through_service_accounts_and_send_only_reads(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    emails = [f"sa-{i}@{PROJECT}.iam.gserviceaccount.com" for i in range(5)]
+    cloud.accounts[PROJECT], cloud.page_size = emails, 2
+    cloud.account_policies[emails[4]] = gcp_cloud.policy({"role": "roles/iam.serviceAccountKeyAdmin",
+                                                "members": [ANALYST]})
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    with RequestLog() as log:
+        provider_records = list(GcpProvider(GcpSettings(projects=(PROJECT,), **FAST_RETRIES), None).collect())
+    log.assert_read_only()
+    posts = sorted(urlsplit(u).path for m, u in log.sent if m == "POST")
+    assert len(posts) == 1 + 1 + len(emails)  # ancestry, project policy, one policy per account
+    principals = {r.id: r for r in provider_records if getattr(r, "kind", None) == "principal"}
+    assert set(principals) == {ANALYST, *(f"serviceAccount:{e}" for e in emails)}
+    assert principals[ANALYST].attributes["can_become_via"] == {
+        f"serviceAccount:{emails[4]}": "roles/iam.serviceAccountKeyAdmin on the service account: "
+                                       "iam.serviceAccountKeys.create"}
+
+
+def test_projects_left_out_by_project_are_read_as_context(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    import argparse
+
+    from phigate.api import Context
+
+    admin = "mlm-sante-admin"
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, list_url(admin), json={"items": [
+        bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]}]})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST, f"user:clerk@{DOMAIN}"]}]})
+    options = argparse.Namespace(gcp_projects=[PROJECT], config=None)
+    [provider] = GcpProvider.configure([], options, {"projects": [PROJECT, admin], **FAST_RETRIES})
+    assert [s.scope for s in provider.scopes()] == [PROJECT]  # reported: the narrowed project only
+    records = list(provider.collect())
+    context = {r.resource.id for r in records if isinstance(r, Context)}
+    reported = {r.id for r in records if isinstance(r, Resource)}
+    assert context == {"gs://billing", "gs://billing/iam-policy", f"user:clerk@{DOMAIN}"}
+    assert reported == {"gs://notes", "gs://notes/iam-policy", ANALYST}
+    # The analyst, reported, reads both: the administrative bucket was reasoned about.
+    analyst = next(r for r in records if isinstance(r, Resource) and r.id == ANALYST)
+    assert analyst.attributes["can_read"] == ["gs://billing", "gs://notes"] and analyst.scope == PROJECT
