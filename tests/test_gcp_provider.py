@@ -280,19 +280,26 @@ def seeder() -> ModuleType:
 @pytest.fixture(scope="module")
 def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     truth = seeder().seed(estate_emulator.url, SCALE, SEED, PROJECT)
-    report = tmp_path_factory.mktemp("seeded") / "report.json"
+    folder = tmp_path_factory.mktemp("seeded")
+    report, directory = folder / "report.json", folder / "groups.json"
+    directory.write_text(json.dumps(truth["directory"]))  # memberships known: none adds access
     with pytest.MonkeyPatch.context() as patch:
         clear_google_env(patch)
         patch.setenv("STORAGE_EMULATOR_HOST", estate_emulator.url)
-        with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded, RequestLog() as log:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
             recorded.add_passthru(estate_emulator.url)
             answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
             Cloud().register(recorded)
-            threads = set(threading.enumerate())
-            code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--format", f"json={report}", "-q"])
-            settle(threads)
+            with RequestLog() as log:
+                threads = set(threading.enumerate())
+                code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(directory),
+                             "--format", f"json={report}", "-q"])
+                settle(threads)
+            snapshot = folder / "snapshot.json"
+            assert main(["collect", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(directory),
+                         "-o", str(snapshot), "-q"]) == 0
     return {"truth": truth, "code": code, "report": json.loads(report.read_text()), "log": log,
-            "emulator_url": estate_emulator.url}
+            "emulator_url": estate_emulator.url, "snapshot": json.loads(snapshot.read_text())}
 
 
 def test_the_seeded_estate_covers_every_policy_the_seeder_knows(seeded: dict[str, Any]) -> None:
@@ -314,6 +321,15 @@ def test_the_seeded_scan_has_no_error_and_complete_evidence(seeded: dict[str, An
     assert report["summary"]["evidence_complete"] is True
     kinds = Counter(f["resource"]["kind"] for f in report["findings"])
     assert set(kinds) == {"object_store", "access_policy", "principal"}
+
+
+def test_the_seeded_graph_has_no_edge_nor_gap_the_truth_leaves_out(seeded: dict[str, Any]) -> None:
+    """The truth counts bindings alone: with every membership known and empty, the graph adds no
+    edge and no gap, so an engine closing the graph finds the same failures."""
+    principals = [r for r in seeded["snapshot"]["resources"] if r["kind"] == "principal"]
+    assert len(principals) == seeded["truth"]["counts"]["members"]
+    assert all(p["attributes"]["can_become"] == [] and p["attributes"]["access_unseen"] == []
+               for p in principals)
 
 
 def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
