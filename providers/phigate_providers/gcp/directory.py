@@ -4,7 +4,8 @@ IAM binds groups, domains and principal sets; who is in them is written in Cloud
 Google Workspace, which this provider does not read. The export tells it, in one of two forms:
 
 - JSON: ``{"group:clinicians@x.fr": ["user:alice@x.fr", "group:nested@x.fr"], …}``;
-- CSV: a ``group,member`` header, then one membership a line (``group:…,user:…``).
+- CSV: a ``group,member`` header, then one membership a line (``group:…,user:…``); a line
+  with an empty member (``group:…,``) lists a group that has no member.
 
 A container listed in the export is taken as complete: its members are exactly those listed
 (nested groups are listed as members and expanded by the access graph, each a principal of
@@ -87,8 +88,10 @@ def _from_csv(path: Path, text: str) -> dict[str, set[str]]:
             raise InputError(f"expected 2 fields (group,member), found {len(row)}", f"{path}:{number}")
         container, member = (cell.strip() for cell in row)
         _check(CONTAINER, container, f"{path}:{number}: group", CONTAINER_IS)
-        _check(MEMBER, member, f"{path}:{number}: member", MEMBER_IS)
-        members.setdefault(container, set()).add(member)
+        listed = members.setdefault(container, set())
+        if member:  # an empty member lists a group that has none
+            _check(MEMBER, member, f"{path}:{number}: member", MEMBER_IS)
+            listed.add(member)
     return members
 
 

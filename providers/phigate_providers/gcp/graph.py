@@ -15,10 +15,10 @@ MAY be in a container is marked ``access_unseen`` exactly where it matters: when
 reaches data of a class the principal does not otherwise reach, its segmentation cannot be
 decided. A user ``user:a@d`` is certainly in ``domain:d`` (an edge, no export needed).
 
-Nothing unread passes: a policy that could not be read (:meth:`Principals.unseen`) is an
-``access_unseen`` entry on every principal, a role that could not be read one on its members;
-these failures, and an unread bucket policy (:meth:`Principals.unknown`), also leave
-``can_read`` out.
+Nothing unread passes: a policy that could not be read (a bucket's, :meth:`Principals.unknown`,
+or one above the buckets, :meth:`Principals.unseen`) is an ``access_unseen`` entry on every
+principal, plus a collection error; a role that could not be read, one on its members. The
+engine's closure then leaves their segmentation undecided, unless what was seen already fails.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Principals:
         self._directory = directory or Directory()
         self._reported = frozenset(reported) if reported is not None else None
         self._grants: list[Grant] = []
-        self._buckets: dict[str, list[str]] = {}
+        self._buckets: dict[str, dict[str, None]] = {}  # project → its buckets, in listing order
         self._ancestry: dict[str, tuple[str, ...]] = {}
         self._accounts: dict[str, set[str]] = {}
         self._bound: dict[str, set[str]] = {}  # member → projects whose policies name it
@@ -98,9 +98,7 @@ class Principals:
 
     def store(self, project: str, bucket_id: str) -> None:
         """A bucket of ``project`` (grants on the project and above reach it)."""
-        stores = self._buckets.setdefault(project, [])
-        if bucket_id not in stores:
-            stores.append(bucket_id)
+        self._buckets.setdefault(project, {})[bucket_id] = None
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding]) -> None:
         """A bucket and its IAM policy."""
@@ -124,7 +122,8 @@ class Principals:
         self._bind(project, f"serviceAccount:{email}", bindings)
 
     def unknown(self, reason: str, permission: str | None) -> None:
-        """Some bucket's bindings could not be read: ``can_read`` is left out for every member."""
+        """Some bucket's bindings could not be read: any member may be bound there (an
+        ``access_unseen`` entry and an error for each)."""
         self._unknown.append((reason, permission))
 
     def unseen(self, scope: str) -> None:
@@ -186,8 +185,8 @@ class Principals:
         rank = (1 if grant.condition else 0, RANK.get(kind, 3), via)
         if not self._roles.knows(grant.role):
             node.unknown_roles.add(grant.role)
-            if grant.role in self._role_failures:
-                node.unseen.add(f"role {grant.role} (not read: {self._role_failures[grant.role]})")
+            why = self._role_failures.get(grant.role, "its permissions are not described")
+            node.unseen.add(f"role {grant.role} (not read: {why})")
             return
         reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
         if grant.condition is not None and (reading or becoming):
@@ -260,12 +259,14 @@ class Principals:
                     node.unseen.add(f"{container}: membership not known, and it reaches data this principal "
                                     f"does not otherwise reach ({EXPORT_HINT})")
 
-    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[str]]:
-        """Data classes each principal reaches through the edges seen here (a fixpoint)."""
+    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[tuple[str, bool]]]:
+        """Data classes each principal reaches through the edges seen here (a fixpoint), each
+        with whether it is reached through a grant above buckets (``can_read_via_wildcard``)."""
         def of(store: str) -> str:
             return self._classify(store) if self._classify is not None else store
 
-        reach = {m: {of(s) for s in node.reads} for m, node in nodes.items()}
+        reach = {m: {(of(s), s not in node.named) for s in node.reads} | {(of(s), False) for s in node.reads}
+                 for m, node in nodes.items()}
         changed = True
         while changed:
             changed = False
@@ -294,17 +295,14 @@ class Principals:
             "external_id_required": None,
             "can_become": sorted(node.becomes),
             "can_become_via": {t: how for t, (_, how) in sorted(node.becomes.items())},
-            "access_unseen": sorted(node.unseen | set(self._unseen)),
+            "access_unseen": sorted(node.unseen | set(self._unseen) | {r for r, _ in self._unknown}),
         }
-        # A read that failed (a bucket or other policy, a role) leaves ``can_read`` out as well
-        # as naming the gap in ``access_unseen``: no engine can pass what was not seen, whether
-        # or not it reads ``access_unseen``. Gaps of scope (a container's unknown membership,
-        # projects not audited under a folder) keep ``can_read``, so a principal that already
-        # fails still fails.
-        if not self._unknown and not self._unseen and not node.unknown_roles:
-            attributes["can_read"] = sorted(node.reads)
-            attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
-            attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
+        # What was seen, always: a gap is named in ``access_unseen``, which leaves the engine's
+        # closure open ("unseen: …" in can_read), so the principal is undecided unless what was
+        # seen already makes it fail.
+        attributes["can_read"] = sorted(node.reads)
+        attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
+        attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
         resource = Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
                             name=name, attributes=attributes)
         # Outside the projects reported on: context for the graph, never findings of its own.
