@@ -1065,7 +1065,9 @@ def test_an_unread_policy_above_the_buckets_is_an_error_never_a_pass(
     assert error["permission"] == permission and error["message"].startswith(scope)
     assert "caller@example.org" not in json.dumps(report)
     # The analyst reads administrative data, and maybe clinical data through the unread policy.
-    assert ("PHI-SEG-002", ANALYST) in statuses(report, "error")
+    [undecided] = finding(report, "PHI-SEG-002", ANALYST)
+    gap = "gcp " + error["message"].split(";")[0]  # the unread policy, named in access_unseen
+    assert undecided["status"] == "error" and gap in undecided["message"]
     assert counts(report, "PHI-SEG-002")["pass"] == 0
 
 

@@ -187,7 +187,7 @@ class Collection:
                 unknown: str) -> CollectionError:
         """A read above the buckets failed: anyone may be granted there."""
         needs = failure.needs(permission)
-        self._principals.unseen(f"{what.split(': ', 1)[0]} (not read: {failure.described(needs)})")
+        self._principals.unseen(f"gcp {what}: {failure.described(needs)}")
         return CollectionError(provider=PROVIDER, scope=project, kinds=("principal",), types=MEMBER_TYPES,
                                permission=needs, message=f"{what}: {failure.described(needs)}; {unknown} "
                                                          "is unknown")
