@@ -1122,3 +1122,12 @@ def test_projects_left_out_by_project_are_read_as_context(
     assert failing(report) == {"PHI-SEG-002": [ANALYST], "PHI-ENC-002": ["gs://notes"]}
     assert not [f for f in report["findings"] if f["resource"]["id"] in context]
     assert code == 1
+    # A snapshot keeps them apart, and scanning it later reasons the same way.
+    config = tmp_path / "phigate.yaml"  # written by scan() above
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--config", str(config))
+    assert {r["id"] for r in snapshot["context"]} == context
+    assert set(snapshot["by_id"]) == reported
+    rescan = tmp_path / "rescan.json"
+    assert cli("scan", str(tmp_path / "snapshot.json"), "--only", "PHI-SEG-002", "--format",
+               f"json={rescan}", "-q").code == 1
+    assert failing(json.loads(rescan.read_text())) == {"PHI-SEG-002": [ANALYST]}
