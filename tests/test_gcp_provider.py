@@ -882,6 +882,7 @@ def test_roles_outside_the_table_are_read_from_iam_and_an_unreadable_one_is_unde
     assert c["can_read"] == ["gs://billing"]  # and maybe the clinical bucket through the unread role
     assert c["access_unseen"] == [f"role {secret} (not read: permission denied: HTTP 403 (needs iam.roles.get))"]
     code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [f"user:a@{DOMAIN}"]  # the custom role IAM described
     assert ("PHI-SEG-002", f"user:c@{DOMAIN}") in statuses(report, "error")
     assert passes(report, "PHI-SEG-002", f"user:b@{DOMAIN}")
     [error] = report["collection_errors"]
@@ -990,8 +991,11 @@ def test_a_user_is_in_the_domain_of_its_address_and_may_be_in_another(
     assert staff_attributes["can_become_via"] == {domain: f"in {domain} (its e-mail address)"}
     assert staff_attributes["member_of"] == [domain] and staff_attributes["access_unseen"] == []
     assert len(attributes(snapshot, guest)["access_unseen"]) == 1  # a secondary domain's user may be in it
-    serviceless = attributes(snapshot, domain)
-    assert serviceless["can_read"] == ["gs://notes"]
+    assert attributes(snapshot, domain)["can_read"] == ["gs://notes"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", staff)] == ["fail"]  # billing, and notes as staff
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", guest)] == ["error"]
+    assert code == 3  # incomplete evidence outranks the failure
 
 
 def test_a_directory_export_joins_memberships_and_decides_them(
