@@ -1,6 +1,7 @@
-"""Resource Manager and IAM as recorded: no emulator serves them, so their replies are replayed,
-in the shapes the real APIs return, at their real addresses, through ``responses`` (the same
-``requests`` transport, session and retries the provider uses for every call).
+"""Resource Manager, IAM and Cloud Storage's managed folders as recorded: no emulator serves
+them, so their replies are replayed, in the shapes the real APIs return, at their real addresses
+(managed folders at whatever storage endpoint is in use, the emulator's included), through
+``responses`` (the same ``requests`` transport, session and retries the provider uses).
 
 Shapes recorded from the APIs (ids and e-mail addresses replaced):
 
@@ -14,6 +15,10 @@ Shapes recorded from the APIs (ids and e-mail addresses replaced):
   displayName, etag, oauth2ClientId}], "nextPageToken": …}``; a project without accounts
   answers ``{}``.
 - ``roles.get`` (v1): ``{"name", "title", "description", "includedPermissions", "stage", "etag"}``.
+- ``managedFolders.list`` (storage v1): ``{"kind": "storage#managedFolders", "items": [{"kind":
+  "storage#managedFolder", "id": "B/F/", "name": "F/", "bucket": B, "metageneration",
+  "createTime", "updateTime"}]}``; ``managedFolders.getIamPolicy``: ``{"kind": "storage#policy",
+  "resourceId": "projects/_/buckets/B/managedFolders/F/", "version", "etag", "bindings"}``.
 - Errors: ``{"error": {"code": 403, "message": "…", "status": "PERMISSION_DENIED"}}``.
 """
 
@@ -23,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 
@@ -35,6 +40,8 @@ ACCOUNTS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAcc
 ACCOUNT_POLICY = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts/"
                             r"(?P<email>[^/:]+):getIamPolicy(?:\?.*)?$")
 ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
+FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
+                     r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
           500: "INTERNAL", 503: "UNAVAILABLE"}
 #: Real permissions of a predefined role outside the built-in table (abridged to what matters).
@@ -72,6 +79,8 @@ class Cloud:
     account_policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: ACAB
     roles: dict[str, list[str] | int] = field(default_factory=lambda: {
         "roles/bigquery.dataViewer": BIGQUERY_DATA_VIEWER})  # default: 404
+    #: Managed folders per bucket, each with its policy (an int in place of either: an error).
+    folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
     page_size: int = 100
 
@@ -81,6 +90,28 @@ class Cloud:
         mock.add_callback(responses.GET, ACCOUNTS, callback=self._accounts)
         mock.add_callback(responses.POST, ACCOUNT_POLICY, callback=self._account_policy)
         mock.add_callback(responses.GET, ROLE, callback=self._role)
+        mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
+
+    def _folders(self, request: Any) -> tuple[int, dict[str, str], str]:
+        found = _match(FOLDERS, request)
+        bucket, folder = unquote(found["bucket"]), found["folder"]
+        folders = self.folders.get(bucket, {})
+        if isinstance(folders, int):
+            return _error(folders)
+        if folder is None:
+            reply: dict[str, Any] = {"kind": "storage#managedFolders"}
+            if folders:
+                reply["items"] = [{"kind": "storage#managedFolder", "id": f"{bucket}/{name}", "name": name,
+                                   "bucket": bucket, "metageneration": "1",
+                                   "createTime": "2026-03-02T09:14:07.120Z", "updateTime": "2026-03-02T09:14:07.120Z"}
+                                  for name in sorted(folders)]
+            return _ok(reply)
+        name = unquote(folder)
+        folder_policy = folders.get(name, 404)
+        if isinstance(folder_policy, int):
+            return _error(folder_policy)
+        return _ok({"kind": "storage#policy", "resourceId": f"projects/_/buckets/{bucket}/managedFolders/{name}",
+                    **folder_policy})
 
     def _ancestry(self, request: Any) -> tuple[int, dict[str, str], str]:
         project = _match(ANCESTRY, request)["project"]

@@ -349,13 +349,17 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         "listing" if u.startswith(f"{api}/b?") else
         "iam" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/iam\?", u) else
         "key" if KMS.match(u) else
+        "managed folders" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/managedFolders\?", u) else
         "ancestry" if u.endswith(f"/v1/projects/{PROJECT}:getAncestry") else
         "project policy" if u.endswith(f"/v3/projects/{PROJECT}:getIamPolicy") else
         "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
-    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "ancestry": 1,
-                     "project policy": 1, "service accounts": 1}
+    uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
+                  for r in seeded["snapshot"]["resources"])  # only they can hold managed folders
+    assert 0 < uniform < SCALE
+    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
+                     "ancestry": 1, "project policy": 1, "service accounts": 1}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -697,6 +701,10 @@ def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
     assert role["includedPermissions"] == list(GcpProvider.permissions)
     assert {"title", "description", "stage"} <= set(role)
     assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
+    assert {"resourcemanager.projects.getIamPolicy", "resourcemanager.folders.getIamPolicy",
+            "resourcemanager.organizations.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
+            "iam.roles.get"} <= set(role["includedPermissions"])  # the access graph's reads
+    assert not [p for p in role["includedPermissions"] if p.endswith(".setIamPolicy")]
     sampling = yaml.safe_load(cli("providers", "--permissions", "gcp", "--sample-content").out)
     assert sampling["includedPermissions"] == ["storage.objects.get", "storage.objects.list"]
 
@@ -760,11 +768,12 @@ def test_a_service_account_key_authenticates_every_request(
                      json={"version": 1, "bindings": []})
         code, report = scan(cli, tmp_path, "--project", PROJECT, "--gcp-credentials", str(key_file))
         api_calls = [c.request for c in recorded.calls if "storage.googleapis.com" in c.request.url]
-        cloud_calls = [c.request for c in recorded.calls if "oauth2" not in c.request.url]
+        cloud_calls = [c.request for c in recorded.calls
+                       if "oauth2" not in c.request.url and "storage.googleapis.com" not in c.request.url]
     assert code == 0 and report["summary"]["resources"] == 2
-    assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 2
+    assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 3  # + managed folders
     # Resource Manager and IAM are read on the same authorized session.
-    assert len(cloud_calls) == 5 and {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
+    assert len(cloud_calls) == 3 and {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)
@@ -1135,3 +1144,52 @@ def test_projects_left_out_by_project_are_read_as_context(
     assert cli("scan", str(tmp_path / "snapshot.json"), "--only", "PHI-SEG-002", "--format",
                f"json={rescan}", "-q").code == 1
     assert failing(json.loads(rescan.read_text())) == {"PHI-SEG-002": [ANALYST]}
+
+
+# --- managed folders: grants on a prefix of a bucket ------------------------------------------
+
+UNIFORM = {"iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}}
+
+
+def test_a_grant_on_a_managed_folder_reads_the_bucket_and_can_make_it_public(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    secretary, uploader = f"user:secretary@{DOMAIN}", f"user:scanner@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[], **UNIFORM)
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=[
+        {"role": "roles/storage.objectViewer", "members": [secretary, uploader]}], **UNIFORM)
+    gcs.bucket("legacy", labels={"data_class": "administrative"}, bindings=[])  # fine-grained: no folders
+    gcs.cloud.folders["notes"] = {
+        "patients/dupont/": gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": [secretary]},
+                                             {"role": "roles/storage.objectCreator", "members": [uploader]}),
+        "leaflets/": gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": ["allUsers"]})}
+    with RequestLog() as log:
+        snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert not [u for _, u in log.sent if "/b/legacy/managedFolders" in u]
+    assert any(u.endswith("/b/notes/managedFolders/patients%2Fdupont%2F/iam?optionsRequestedPolicyVersion=3&"
+                          "prettyPrint=false") for _, u in log.sent)
+    log.assert_read_only()
+    assert attributes(snapshot, secretary)["can_read_via"] == {
+        "gs://billing": "roles/storage.objectViewer on the bucket",
+        "gs://notes": "roles/storage.objectViewer on managed folder patients/dupont/ of the bucket"}
+    assert attributes(snapshot, uploader)["can_read"] == ["gs://billing"]  # creates, never reads
+    assert snapshot["by_id"]["gs://notes"]["attributes"]["public_access"]["grants"] == ["allUsers"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [secretary]
+    assert "gs://notes" in failing(report)["PHI-IAM-002"]  # public through a folder
+    assert code == 1
+
+
+def test_unreadable_managed_folders_leave_the_bucket_and_its_readers_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[],
+               iamConfiguration={"uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"})
+    gcs.bucket("billing", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [ANALYST]}], **UNIFORM)
+    gcs.cloud.folders["notes"] = 403
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    errors = {e["resource_id"]: e for e in report["collection_errors"]}
+    assert errors["gs://notes"]["permission"] == "storage.managedFolders.list"
+    assert "managed folders" in errors["gs://notes"]["message"]
+    assert ("PHI-IAM-002", "gs://notes") in statuses(report, "error")  # blocked, but grants unknown
+    assert ("PHI-SEG-002", ANALYST) in statuses(report, "error")  # may read notes through a folder

@@ -134,6 +134,40 @@ class Api:
             requested_policy_version=IAM_POLICY_VERSION, retry=self._retry, timeout=self._timeout)
         return {"version": policy.version, "bindings": [_binding_json(b) for b in policy.bindings]}
 
+    def managed_folders(self, bucket_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Each managed folder of the bucket (``managedFolders.list``, every page) with its own IAM
+        policy (``managedFolders.getIamPolicy``, version 3): grants on objects under a prefix,
+        which the bucket's policy does not show. The storage library has no method for them:
+        they are sent through its JSON connection, with its headers, retries and errors."""
+        connection = self._client()._connection
+        path = f"/b/{quote(bucket_name, safe='')}/managedFolders"
+
+        def get(at: str, query: dict[str, Any]) -> dict[str, Any]:
+            body = connection.api_request(method="GET", path=at, query_params=query, timeout=self._timeout,
+                                          retry=self._retry)
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            return body
+
+        folders: list[str] = []
+        token: str | None = None
+        while True:
+            body = get(path, {"pageSize": PAGE_SIZE, **({"pageToken": token} if token else {})})
+            items = body.get("items", [])
+            if not isinstance(items, list):
+                raise ValueError("a managed-folder page of another shape")
+            for item in items:
+                name = item.get("name") if isinstance(item, Mapping) else None
+                if not isinstance(name, str) or not name:
+                    raise ValueError("a managed folder without a name")
+                folders.append(name)
+            token = body.get("nextPageToken") or None
+            if token is None:
+                break
+        return [(name, self._policy(get(f"{path}/{quote(name, safe='')}/iam",
+                                        {"optionsRequestedPolicyVersion": IAM_POLICY_VERSION})))
+                for name in folders]
+
     def kms_key(self, name: str) -> dict[str, Any]:
         """A Cloud KMS key's metadata (``cryptoKeys.get``; no key material exists in it)."""
         return self._json(KMS_ENDPOINT + name)

@@ -41,6 +41,7 @@ from phigate_providers.gcp.normalise import (
     POLICY_TYPE,
     PROVIDER,
     bucket_resource,
+    bucket_uniform,
     key_resource,
     policy_id,
     policy_resource,
@@ -65,6 +66,8 @@ NOT_READ = Failure("not read: no selected policy needs it")
 T = TypeVar("T")
 #: A bucket's content sample: the bucket carrying it, or unchanged with the error to report.
 Sampled = tuple[Resource, CollectionError | None]
+#: A bucket's access: its IAM policy, and its managed folders with theirs (None: it can have none).
+Access = tuple[dict[str, Any] | Failure, list[tuple[str, dict[str, Any]]] | Failure | None]
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ class Collection:
                 self._roles.learn(role, result)
 
     def _project(self, project: str, pool: ThreadPoolExecutor, window_size: int) -> Iterator[Record]:
-        window: deque[tuple[dict[str, Any], Future[dict[str, Any] | Failure], Future[Sampled] | None]]
+        window: deque[tuple[dict[str, Any], Future[Access], Future[Sampled] | None]]
         window = deque()
         pages = self._api.bucket_pages(project)
         listed = 0
@@ -235,13 +238,21 @@ class Collection:
                                                   "a name; it could not be read")
                     self._principals.unknown(f"project {project}: a bucket could not be read", None)
                     continue
-                window.append((data, pool.submit(_attempt, self._api.iam_policy, name) if self._reads.iam
-                               else _done(NOT_READ), self._want_sample(project, data, pool)))
+                unread: Access = (NOT_READ, None)
+                access = pool.submit(self._access, data) if self._reads.iam else _done(unread)
+                window.append((data, access, self._want_sample(project, data, pool)))
                 self._want_key(data, pool)
                 while len(window) >= window_size:
                     yield from self._bucket(project, *window.popleft())
         while window:
             yield from self._bucket(project, *window.popleft())
+
+    def _access(self, data: Mapping[str, Any]) -> Access:
+        """The bucket's IAM policy and, on a bucket with uniform access (the only kind that can
+        hold managed folders), its managed folders' policies; failures come back as data."""
+        name = str(data["name"])
+        folders = _attempt(self._api.managed_folders, name) if bucket_uniform(data) else None
+        return _attempt(self._api.iam_policy, name), folders
 
     def _want_sample(self, project: str, data: Mapping[str, Any],
                      pool: ThreadPoolExecutor) -> Future[Sampled] | None:
@@ -276,9 +287,9 @@ class Collection:
             else:
                 self._keys[name] = _done(Failure("not a Cloud KMS key name"))
 
-    def _bucket(self, project: str, data: dict[str, Any], pending: Future[dict[str, Any] | Failure],
+    def _bucket(self, project: str, data: dict[str, Any], pending: Future[Access],
                 sample: Future[Sampled] | None) -> Iterator[Record]:
-        policy = pending.result()
+        policy, folders = pending.result()
         # Every listed bucket is a store grants above it reach, whatever its own policy.
         listed = bucket_resource(project, data, None)
         self._classes[listed.id] = self._classify(listed)
@@ -292,8 +303,16 @@ class Collection:
             yield from self._unread_policy(project, bucket.id, str(data["name"]), bucket.region, policy)
             return
         bindings = _bindings(policy)
-        bucket = bucket_resource(project, data, bindings)
-        yield from _with_sample(bucket, sample)
+        if isinstance(folders, Failure):  # grants under prefixes unknown: public ones included
+            bucket = listed
+            yield from _with_sample(bucket, sample)
+            yield from self._unread_folders(project, bucket, folders)
+        else:
+            inside = [(folder, _bindings(p)) for folder, p in folders or ()]
+            bucket = bucket_resource(project, data, bindings + [b for _, found in inside for b in found])
+            yield from _with_sample(bucket, sample)
+            for folder, found in inside:
+                self._principals.add(project, bucket.id, found, folder=folder)
         yield policy_resource(project, bucket, policy, bindings)
         self._principals.add(project, bucket.id, bindings)
 
@@ -308,6 +327,15 @@ class Collection:
             provider=PROVIDER, scope=project, region=region, kinds=("access_policy", "principal"),
             types=(POLICY_TYPE, *MEMBER_TYPES), resource_id=policy_id(name), permission=permission,
             message=f"{why}; who can read the bucket is unknown")
+        self._principals.unknown(why, permission)
+
+    def _unread_folders(self, project: str, bucket: Resource, failure: Failure) -> Iterator[Record]:
+        permission = failure.needs("storage.managedFolders.list")  # or …getIamPolicy: either denial
+        why = f"{bucket.id}: cannot read its managed folders' IAM policies: {failure.described(permission)}"
+        yield CollectionError(
+            provider=PROVIDER, scope=project, region=bucket.region, kinds=("object_store",),
+            types=(BUCKET_TYPE,), resource_id=bucket.id, permission=permission,
+            message=f"{why}; public grants unknown")
         self._principals.unknown(why, permission)
 
     def _key(self, name: str, result: dict[str, Any] | Failure) -> Iterator[Record]:
@@ -353,8 +381,8 @@ def _as_context(record: Record) -> Record:
     return Context(record) if isinstance(record, Resource) else record
 
 
-def _done(value: dict[str, Any] | Failure) -> Future[dict[str, Any] | Failure]:
-    future: Future[dict[str, Any] | Failure] = Future()
+def _done(value: T) -> Future[T]:
+    future: Future[T] = Future()
     future.set_result(value)
     return future
 

@@ -53,6 +53,7 @@ class Grant:
     role: str
     on: str  # gs://B, projects/P, folders/F, organizations/O, serviceAccount:E
     condition: str | None = None
+    folder: str | None = None  # a managed folder of bucket ``on``: objects under its prefix
 
 
 @dataclass
@@ -100,10 +101,12 @@ class Principals:
         """A bucket of ``project`` (grants on the project and above reach it)."""
         self._buckets.setdefault(project, {})[bucket_id] = None
 
-    def add(self, project: str, bucket_id: str, bindings: Iterable[Binding]) -> None:
-        """A bucket and its IAM policy."""
+    def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
+            folder: str | None = None) -> None:
+        """A bucket and its IAM policy, or the policy of one of its managed folders (reading
+        objects under the folder's prefix reads the bucket's data)."""
         self.store(project, bucket_id)
-        self._bind(project, bucket_id, bindings)
+        self._bind(project, bucket_id, bindings, folder)
 
     def resource_policy(self, name: str, bindings: Iterable[Binding]) -> None:
         """The policy of ``projects/P``, ``folders/F`` or ``organizations/O``."""
@@ -138,10 +141,11 @@ class Principals:
     def role_failed(self, role: str, reason: str) -> None:
         self._role_failures[role] = reason
 
-    def _bind(self, project: str | None, on: str, bindings: Iterable[Binding]) -> None:
+    def _bind(self, project: str | None, on: str, bindings: Iterable[Binding],
+              folder: str | None = None) -> None:
         for binding in bindings:
             for member in binding.members:
-                self._grants.append(Grant(member, binding.role, on, binding.condition))
+                self._grants.append(Grant(member, binding.role, on, binding.condition, folder))
                 if project is not None:  # above projects: the projects below, once known
                     self._bound.setdefault(member, set()).add(project)
 
@@ -181,6 +185,8 @@ class Principals:
         node = nodes[grant.member]
         kind = grant.on.split(":", 1)[0].split("/", 1)[0]
         where = WHERE.get(kind, "") or grant.on.replace("s/", " ", 1)  # projects/P → project P
+        if grant.folder is not None:
+            where = f"managed folder {grant.folder} of the bucket"
         via = f"{grant.role} on {where}" + (f" (if {grant.condition})" if grant.condition else "")
         rank = (1 if grant.condition else 0, RANK.get(kind, 3), via)
         if not self._roles.knows(grant.role):
@@ -190,7 +196,8 @@ class Principals:
             return
         reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
         if grant.condition is not None and (reading or becoming):
-            node.undecided.add(f"{grant.on} {grant.role}: {grant.condition}")
+            node.undecided.add(f"{grant.on}{'/' + grant.folder if grant.folder else ''} {grant.role}: "
+                               f"{grant.condition}")
         if kind == "gs":
             if reading:
                 _keep(node.reads, grant.on, rank, via)

@@ -33,6 +33,8 @@ class GcpProvider:
     permissions: ClassVar[tuple[str, ...]] = (
         "storage.buckets.list",
         "storage.buckets.getIamPolicy",
+        "storage.managedFolders.list",
+        "storage.managedFolders.getIamPolicy",
         "cloudkms.cryptoKeys.get",
         # The access graph: grants above buckets, service accounts and who can act as them,
         # and the permissions of roles the built-in table does not hold.
