@@ -16,9 +16,11 @@ created, then patched. It ignores the project of a listing: seed one project per
 
 Groups and the domain are bound without saying who is in them; the truth document carries a
 directory export (``directory``, for ``--gcp-groups``) in which every group and the domain are
-empty, and no user's address is in the domain: memberships add no access, so the failures are
-those of the bindings alone. Without that export the scan reports the segmentation of users who
-may be in a group as undecided, rightly.
+empty, and no user's address is in the domain; it lists the project's service accounts
+(``service_accounts``, as ``serviceAccounts.list`` would), none of which anyone may act as:
+memberships and impersonation add no access, so the failures are those of the bindings alone.
+Without the export the scan reports the segmentation of users who may be in a group as
+undecided, rightly.
 """
 
 from __future__ import annotations
@@ -183,6 +185,8 @@ def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, 
     containers = sorted(m for m in bound if m.startswith(("group:", "domain:")))
     return {"seed": seed_value, "scale": scale, "project": project,
             "directory": {container: [] for container in containers},
+            "service_accounts": sorted(m.removeprefix("serviceAccount:") for m in bound
+                                       if m.startswith("serviceAccount:")),
             "counts": {"buckets": len(plans), "keys": len(used_keys),
                        "members": len({m for p in plans for b in p["bindings"] for m in b["members"]})},
             "keys": used_keys, "expected_failures": truth(plans)}

@@ -289,7 +289,7 @@ def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
         with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
             recorded.add_passthru(estate_emulator.url)
             answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
-            Cloud().register(recorded)
+            Cloud(accounts={PROJECT: truth["service_accounts"]}).register(recorded)
             with RequestLog() as log:
                 threads = set(threading.enumerate())
                 code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(directory),
@@ -353,13 +353,16 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         "ancestry" if u.endswith(f"/v1/projects/{PROJECT}:getAncestry") else
         "project policy" if u.endswith(f"/v3/projects/{PROJECT}:getIamPolicy") else
         "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
+        else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
+                                           r"[^/]+:getIamPolicy\?", u)
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
                   for r in seeded["snapshot"]["resources"])  # only they can hold managed folders
     assert 0 < uniform < SCALE
     assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
-                     "ancestry": 1, "project policy": 1, "service accounts": 1}
+                     "ancestry": 1, "project policy": 1, "service accounts": 1,
+                     "account policy": len(seeded["truth"]["service_accounts"])}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -1193,3 +1196,44 @@ def test_unreadable_managed_folders_leave_the_bucket_and_its_readers_undecided(
     assert "managed folders" in errors["gs://notes"]["message"]
     assert ("PHI-IAM-002", "gs://notes") in statuses(report, "error")  # blocked, but grants unknown
     assert ("PHI-SEG-002", ANALYST) in statuses(report, "error")  # may read notes through a folder
+
+
+def test_a_service_account_of_a_project_not_read_may_be_acted_as_by_anyone(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    foreign = "serviceAccount:export@partner-lab.iam.gserviceaccount.com"
+    agent = "serviceAccount:service-1234@gcp-sa-dataflow.iam.gserviceaccount.com"
+    clerk = f"user:clerk@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [foreign, agent]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [clerk]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    # Its policy lives in partner-lab, which this run did not read: anyone may hold a token
+    # creator grant on it there, the clerk included.
+    assert attributes(snapshot, clerk)["access_unseen"] == [
+        f"{foreign}: who can act as it is not known (its project was not read), and it reaches data "
+        "this principal does not otherwise reach"]
+    # A Google-managed service agent: no customer grant lets anyone act as it.
+    assert not [u for u in attributes(snapshot, clerk)["access_unseen"] if agent in u]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", clerk)] == ["error"]
+    assert code == 3
+
+
+def test_a_service_account_of_a_context_project_has_a_known_policy(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    foreign, clerk = "export@partner-lab.iam.gserviceaccount.com", f"user:clerk@{DOMAIN}"
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes"), bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, list_url("partner-lab"), json={})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [f"serviceAccount:{foreign}"]}]})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [clerk]}]})
+    cloud.accounts["partner-lab"] = [foreign]  # read as context: nobody may act as it
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002",
+                        settings={"projects": [PROJECT, "partner-lab"], **FAST_RETRIES})
+    assert passes(report, "PHI-SEG-002", clerk) and code == 0
+    cloud.account_policies[foreign] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [clerk]})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002",
+                        settings={"projects": [PROJECT, "partner-lab"], **FAST_RETRIES})
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", clerk)] == ["fail"] and code == 1

@@ -108,7 +108,7 @@ class Collection:
         self._roles = RoleBook(settings.roles)
         self._principals = Principals(self._roles, directory=settings.groups,
                                       classify=self._class_of if classify else None,
-                                      reported=settings.projects)
+                                      reported=settings.projects, accounts_read=self._reads.graph)
         self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
         self._context = frozenset(settings.context_projects)
         self._graph: dict[str, tuple[Future[Any], ...]] = {}

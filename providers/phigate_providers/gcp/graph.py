@@ -23,6 +23,7 @@ engine's closure then leaves their segmentation undecided, unless what was seen 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ CONVENIENCE = {"projectViewer": ("roles/viewer", "roles/editor", "roles/owner"),
                "projectOwner": ("roles/owner",)}
 WHERE = {"gs": "the bucket", "serviceAccount": "the service account"}
 CONTAINERS = ("group:", "domain:", "principalSet:")
+#: Domains of Google-managed service agents (``service-N@gcp-sa-X.iam.gserviceaccount.com`` and
+#: older ones): Google acts as them, no customer grant lets a principal do so.
+SERVICE_AGENTS = re.compile(r"@(?:gcp-sa-[a-z0-9-]+\.iam|cloudservices|gs-project-accounts\.iam"
+                            r"|container-engine-robot\.iam|compute-system\.iam)\.gserviceaccount\.com$")
 EXPORT_HINT = "give a directory export with --gcp-groups FILE"
 
 
@@ -74,8 +79,12 @@ class Principals:
     """Accumulates grants over the run; yields the principals once everything is read."""
 
     def __init__(self, roles: RoleBook, *, classify: Callable[[str], str] | None = None,
-                 directory: Directory | None = None, reported: Iterable[str] | None = None) -> None:
+                 directory: Directory | None = None, reported: Iterable[str] | None = None,
+                 accounts_read: bool = False) -> None:
         self._roles = roles
+        #: Service accounts and their policies were read for the projects of the run: an
+        #: account of another project has a policy nobody here has seen.
+        self._accounts_read = accounts_read
         #: A store's data class, by id (None: each store counts as a class of its own, the
         #: strictest reading of "reaches data it does not otherwise reach").
         self._classify = classify
@@ -250,21 +259,29 @@ class Principals:
                         _keep(node.becomes, container, (0, 0, ""), f"in {container} (its e-mail address)")
 
     def _undecided_memberships(self, nodes: dict[str, _Node]) -> None:
-        """A principal that may be in a container of unknown membership reaching data of a
-        class it does not otherwise reach: its segmentation is undecided (``access_unseen``)."""
-        unknown = [c for c in nodes if c.startswith(CONTAINERS) and not self._directory.knows(c)]
+        """A principal that may be in a container of unknown membership, or may act as a service
+        account whose own policy was not read, where that reaches data of a class it does not
+        otherwise reach: its segmentation is undecided (``access_unseen``)."""
+        unknown = {c: f"{c}: membership not known, and it reaches data this principal does not "
+                      f"otherwise reach ({EXPORT_HINT})"
+                   for c in nodes if c.startswith(CONTAINERS) and not self._directory.knows(c)}
+        if self._accounts_read:  # accounts bound here whose project's accounts were not read
+            listed = {a for accounts in self._accounts.values() for a in accounts}
+            unknown.update({a: f"{a}: who can act as it is not known (its project was not read), and it "
+                               "reaches data this principal does not otherwise reach"
+                            for a in nodes if a.startswith("serviceAccount:") and a not in listed
+                            and not SERVICE_AGENTS.search(a)})
         if not unknown:
             return
         reach = self._classes(nodes)
-        for container in sorted(unknown):
+        for container, why in sorted(unknown.items()):
             extra = reach[container]
             if not extra:
                 continue
             for member, node in nodes.items():
                 if (member != container and container not in node.becomes and _may_contain(container, member)
                         and not extra <= reach[member]):
-                    node.unseen.add(f"{container}: membership not known, and it reaches data this principal "
-                                    f"does not otherwise reach ({EXPORT_HINT})")
+                    node.unseen.add(why)
 
     def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[tuple[str, bool]]]:
         """Data classes each principal reaches through the edges seen here (a fixpoint), each
@@ -341,8 +358,14 @@ def _keep(edges: dict[str, tuple[tuple[int, int, str], str]], target: str, rank:
 
 
 def _may_contain(container: str, member: str) -> bool:
-    """Whether IAM lets ``container`` hold ``member`` (a domain holds users only)."""
-    if member in PUBLIC_MEMBERS or member.startswith(("deleted:", "project", "domain:", "principalSet:")):
+    """Whether IAM lets ``container`` hold ``member`` (a domain holds users only), or, for a
+    service account, lets ``member`` be granted on it (any member but the public and convenience
+    ones, which a service account's policy does not take)."""
+    if member in PUBLIC_MEMBERS or member.startswith(("deleted:", "project")):
+        return False
+    if container.startswith("serviceAccount:"):
+        return True
+    if member.startswith(("domain:", "principalSet:")):
         return False
     if container.startswith("domain:"):
         return member.startswith("user:")
