@@ -89,7 +89,7 @@ class Principals:
         #: strictest reading of "reaches data it does not otherwise reach").
         self._classify = classify
         self._directory = directory or Directory()
-        self._reported = frozenset(reported) if reported is not None else None
+        self._reported = tuple(reported) if reported is not None else None
         self._grants: list[Grant] = []
         self._buckets: dict[str, dict[str, None]] = {}  # project → its buckets, in listing order
         self._ancestry: dict[str, tuple[str, ...]] = {}
@@ -304,8 +304,8 @@ class Principals:
     def _principal(self, member: str, node: _Node) -> Iterator[Resource | CollectionError]:
         principal_type, rtype, name = classify_member(member)
         reported = self._reported
-        inside = sorted(node.projects & reported) if reported is not None else sorted(node.projects)
-        fallback = sorted(reported)[0] if reported else ""
+        inside = sorted(node.projects) if reported is None else [p for p in reported if p in node.projects]
+        fallback = reported[0] if reported else ""
         scope = inside[0] if inside else (min(node.projects) if node.projects else fallback)
         attributes: dict[str, Any] = {
             "principal_type": principal_type,
