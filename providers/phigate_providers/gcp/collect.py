@@ -22,6 +22,7 @@ read the same way, their resources yielded as :class:`phigate.api.Context`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -133,8 +134,10 @@ class Collection:
             pool.shutdown(wait=True, cancel_futures=True)
             self._api.close()
         for record in self._principals.records():
-            outside = isinstance(record, Resource) and record.id in self._principals.context
-            yield Context(record) if outside and isinstance(record, Resource) else record
+            if isinstance(record, Resource) and record.id in self._principals.context:
+                yield Context(record)  # named only outside the projects reported on
+            else:
+                yield record
 
     def _above_buckets(self, pool: ThreadPoolExecutor) -> Iterator[CollectionError]:
         """Ancestries, policies of projects, folders, organisations and service accounts, roles."""
@@ -159,8 +162,8 @@ class Collection:
                                    "iam.serviceAccounts.list", "who can act as them")
                 continue
             self._principals.service_accounts(project, emails)
-            accounts.extend((project, email, pool.submit(_attempt, self._account_policy,
-                                                         f"{project}/{email}")) for email in sorted(emails))
+            read = functools.partial(self._api.service_account_policy, project)
+            accounts.extend((project, email, pool.submit(_attempt, read, email)) for email in sorted(emails))
         for name in sorted(above):
             yield from self._policy(owner[name], name, above[name].result())
         for project, email, pending in accounts:
@@ -174,10 +177,6 @@ class Collection:
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)
-
-    def _account_policy(self, key: str) -> dict[str, Any]:
-        project, email = key.split("/", 1)
-        return self._api.service_account_policy(project, email)
 
     def _policy(self, project: str, name: str, result: dict[str, Any] | Failure) -> Iterator[CollectionError]:
         if isinstance(result, Failure):
