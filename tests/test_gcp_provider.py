@@ -1237,3 +1237,31 @@ def test_a_service_account_of_a_context_project_has_a_known_policy(
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002",
                         settings={"projects": [PROJECT, "partner-lab"], **FAST_RETRIES})
     assert [f["status"] for f in finding(report, "PHI-SEG-002", clerk)] == ["fail"] and code == 1
+
+
+def test_an_export_spelling_addresses_otherwise_still_names_the_same_people(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    export = tmp_path / "groups.csv"
+    export.write_text(f"group,member\ngroup:Clinicians@{DOMAIN.upper()},user:Alice@{DOMAIN}\n")
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become"] == [clinicians]
+    assert f"user:Alice@{DOMAIN}" not in snapshot["by_id"]
+
+
+@pytest.mark.parametrize("binding", [
+    {"role": "roles/storage.objectViewer", "members": f"user:analyst@{DOMAIN}"},
+    {"members": [ANALYST]},
+], ids=["members-a-string", "no-role"])
+def test_a_policy_of_another_shape_is_an_error_not_a_smaller_grant(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path,
+        binding: dict[str, Any]) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    cloud.policies[f"projects/{PROJECT}"] = {"version": 1, "etag": "BwYRh8pQ3xA=", "bindings": [binding]}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    [error] = report["collection_errors"]
+    assert error["message"].startswith(f"projects/{PROJECT}: cannot read the IAM policy: unexpected answer")
+    assert code == 3

@@ -250,7 +250,7 @@ class Api:
     @staticmethod
     def _policy(body: Mapping[str, Any]) -> dict[str, Any]:
         bindings = body.get("bindings", [])
-        if not isinstance(bindings, list) or not all(isinstance(b, Mapping) for b in bindings):
+        if not isinstance(bindings, list) or not all(_documented_binding(b) for b in bindings):
             raise ValueError("a policy of another shape")
         return {"version": body.get("version"), "etag": body.get("etag"),
                 "bindings": [dict(b) for b in bindings]}
@@ -268,6 +268,15 @@ class Api:
             with self._lock:
                 self._clients.append(client)
         return client
+
+
+def _documented_binding(binding: Any) -> bool:
+    """A binding as the APIs document it: a role and a list of member strings (a string in place
+    of the list would otherwise be read letter by letter)."""
+    if not isinstance(binding, Mapping) or not isinstance(binding.get("role"), str):
+        return False
+    members = binding.get("members", [])
+    return isinstance(members, list) and all(isinstance(m, str) for m in members)
 
 
 def _binding_json(binding: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,9 +42,6 @@ class Directory:
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     source: str = ""
 
-    def knows(self, container: str) -> bool:
-        return container in self.members
-
 
 def load(path: Path) -> Directory:
     """Reads a JSON or CSV export (by its first non-blank character: ``{`` is JSON)."""

@@ -101,6 +101,8 @@ class Principals:
         #: Policies above buckets that could not be read: any principal may be granted there.
         self._unseen: list[str] = []
         self._role_failures: dict[str, str] = {}
+        #: The export's memberships, spelt as IAM spells the members (set by ``records``).
+        self._listed: dict[str, frozenset[str]] = {}
         #: Principals yielded as context (bound only outside the projects reported on).
         self.context: set[str] = set()
 
@@ -174,7 +176,11 @@ class Principals:
     def _nodes(self) -> dict[str, _Node]:
         ids = {g.member for g in self._grants}
         ids.update(a for accounts in self._accounts.values() for a in accounts)
-        for container, members in self._directory.members.items():
+        # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
+        spelling = {m.lower(): m for m in sorted(ids)}
+        self._listed = {spelling.get(c.lower(), c): frozenset(spelling.get(m.lower(), m) for m in members)
+                        for c, members in self._directory.members.items()}
+        for container, members in self._listed.items():
             ids.add(container)
             ids.update(members)
         nodes = {member: _Node() for member in ids}
@@ -244,7 +250,7 @@ class Principals:
 
     def _memberships(self, nodes: dict[str, _Node]) -> None:
         """Edges a member → its container: listed in the export, or a user of the domain."""
-        for container, members in self._directory.members.items():
+        for container, members in self._listed.items():
             for member in members:
                 if member != container:
                     nodes[member].member_of.add(container)
@@ -264,7 +270,7 @@ class Principals:
         otherwise reach: its segmentation is undecided (``access_unseen``)."""
         unknown = {c: f"{c}: membership not known, and it reaches data this principal does not "
                       f"otherwise reach ({EXPORT_HINT})"
-                   for c in nodes if c.startswith(CONTAINERS) and not self._directory.knows(c)}
+                   for c in nodes if c.startswith(CONTAINERS) and c not in self._listed}
         if self._accounts_read:  # accounts bound here whose project's accounts were not read
             listed = {a for accounts in self._accounts.values() for a in accounts}
             unknown.update({a: f"{a}: who can act as it is not known (its project was not read), and it "
