@@ -27,7 +27,9 @@ BUCKETS_ALL = frozenset({"storage.buckets.get", "storage.buckets.list", "storage
                          "storage.buckets.delete", "storage.buckets.update",
                          "storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"})
 #: The storage permissions of predefined roles that can be bound on a bucket. Only whether
-#: they read objects matters here; the sets follow Google's role reference.
+#: they read objects matters here; the sets follow Google's role reference
+#: (https://cloud.google.com/storage/docs/access-control/iam-roles): objectViewer holds
+#: storage.objects.get; legacyBucketReader lists objects but never gets one.
 PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),
     "roles/storage.objectCreator": frozenset({"storage.objects.create"}),
@@ -63,7 +65,8 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     "roles/owner": OBJECTS_ALL | BUCKETS_ALL | frozenset({"iam.serviceAccounts.actAs",
                                                           "iam.serviceAccountKeys.create",
                                                           "resourcemanager.projects.setIamPolicy"}),
-    # Roles that reach a service account's access (IAM's role reference, "Service accounts").
+    # Roles that reach a service account's access (IAM's role reference,
+    # https://cloud.google.com/iam/docs/roles-permissions/iam, abridged to what matters here).
     "roles/iam.serviceAccountTokenCreator": frozenset({
         "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken",
         "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob",
