@@ -37,7 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from phigate_providers.aws.arn import glob_contains, globs_intersect
 from phigate_providers.aws.conditions import ConditionVerdict, Outcome, Requester
@@ -62,6 +63,7 @@ from phigate_providers.aws.policydoc import (
     parse_policy,
 )
 from phigate_providers.aws.reach import NOWHERE, ContentIndex, Reach
+from phigate_providers.aws.read_actions import Facet, describe, is_escalation
 from phigate_providers.aws.resource_grants import ResourcePolicyIndex
 from phigate_providers.aws.resource_policy import denies_insecure_transport, public_grants
 from phigate_providers.aws.trust import Trust, analyse_trust
@@ -80,6 +82,9 @@ class Store:
       any one of them is allowed and not denied.
     - ``account``: the owning account id.
     - ``resource_policy``: the store's resource policy (an S3 bucket policy), None when it has none.
+    - ``more``: further ways in (:class:`~phigate_providers.aws.read_actions.Facet`): a table's
+      indexes and streams, a bucket's policy; each is analysed like ``content_arn`` with its own
+      actions, and reading through any of them reads the store.
     """
 
     id: str
@@ -87,6 +92,25 @@ class Store:
     read_actions: frozenset[str]
     account: str
     resource_policy: PolicyDocument | None = None
+    more: tuple[Facet, ...] = ()
+
+    @classmethod
+    def of(
+        cls, id: str, facets: Sequence[Facet], account: str, resource_policy: PolicyDocument | None = None
+    ) -> Store:
+        """A store read through ``facets`` (see :mod:`~phigate_providers.aws.read_actions`)."""
+        first, *rest = facets
+        return cls(id, first.content_arn, first.actions, account, resource_policy, tuple(rest))
+
+    def facets(self) -> list[Store]:
+        """The store once per way in, each with its one content ARN and actions."""
+        found = [replace(self, more=())]
+        for facet in self.more:
+            policy = self.resource_policy if facet.resource_policy_applies else None
+            found.append(
+                Store(self.id, facet.content_arn, facet.actions, self.account, policy)
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -114,20 +138,36 @@ class Access:
     - ``undecided_conditions``: one line per store and statement whose conditions could not be
       decided and on which the store's readability depends (``STORE: Allow in POLICY, statement
       SID, depends on KEY, KEY``), sorted.
+    - ``actions``: per readable store, the actions allowed on it (as the store names them).
     """
 
     can_read: tuple[str, ...]
     can_read_via_wildcard: tuple[str, ...]
     undecided_conditions: tuple[str, ...]
+    actions: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
-    def as_attributes(self) -> dict[str, list[str]]:
-        """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard`` and
-        ``undecided_conditions``."""
+    @property
+    def can_read_via(self) -> dict[str, str]:
+        """How each store is read: a read action when one is allowed, else the action that
+        lets the principal grant itself read (see :func:`read_actions.describe`)."""
+        return {store: _via(self.actions.get(store, frozenset())) for store in self.can_read}
+
+    def as_attributes(self) -> dict[str, Any]:
+        """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard``,
+        ``can_read_via`` and ``undecided_conditions``."""
         return {
             "can_read": list(self.can_read),
             "can_read_via_wildcard": list(self.can_read_via_wildcard),
+            "can_read_via": self.can_read_via,
             "undecided_conditions": list(self.undecided_conditions),
         }
+
+
+def _via(actions: AbstractSet[str]) -> str:
+    reads = sorted(a for a in actions if not is_escalation(a))
+    if reads:
+        return ", ".join(reads)
+    return "; ".join(describe(a) for a in sorted(actions)) or "read"
 
 
 class AccessAnalyzer:
@@ -141,11 +181,13 @@ class AccessAnalyzer:
     """
 
     def __init__(self, stores: Sequence[Store]) -> None:
-        self._stores = tuple(stores)
-        ids = [s.id for s in self._stores]
+        ids = [s.id for s in stores]
         if len(set(ids)) != len(ids):
             duplicated = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"stores given twice: {', '.join(duplicated)}")
+        # Each way into a store is analysed as a store of its own; results are merged by id.
+        self._stores = tuple(facet for store in stores for facet in store.facets())
+        self._spelling = {a.lower(): a for s in self._stores for a in s.read_actions}
         self._actions = tuple(sorted({a.lower() for s in self._stores for a in s.read_actions}))
         with_action: dict[str, set[int]] = {a: set() for a in self._actions}
         by_account: dict[str, set[int]] = {}
@@ -181,12 +223,20 @@ class AccessAnalyzer:
         can_read: set[int] = set().union(*readable.values())
         certain: set[int] = set().union(*sure.values())
         by_name: set[int] = set().union(*(readable[a] & named[a] for a in self._actions))
-        notes = self._notes(can_read - certain, readable, evidence.grants)
         ids = self._stores
+        surely = {ids[i].id for i in certain}
+        undecided = {i for i in can_read - certain if ids[i].id not in surely}
+        notes = self._notes(undecided, readable, evidence.grants)
+        found = {ids[i].id for i in can_read}
+        actions: dict[str, set[str]] = {}
+        for action, indices in readable.items():
+            for index in indices:
+                actions.setdefault(ids[index].id, set()).add(self._spelling[action])
         return Access(
-            can_read=tuple(sorted(ids[i].id for i in can_read)),
-            can_read_via_wildcard=tuple(sorted(ids[i].id for i in can_read - by_name)),
+            can_read=tuple(sorted(found)),
+            can_read_via_wildcard=tuple(sorted(found - {ids[i].id for i in by_name})),
             undecided_conditions=tuple(sorted(notes)),
+            actions={store: frozenset(allowed) for store, allowed in actions.items()},
         )
 
     def _gather(self, identity: Identity, requester: Requester | None) -> Evidence:

@@ -1,0 +1,257 @@
+"""Which principals an identity can become: role chaining and IAM privilege escalation.
+
+The edges of the access graph between AWS principals (``can_become`` / ``can_become_via``), after
+the catalogue NCC Group's Principal Mapper implements. Each edge needs the identity side (the
+identity's policies allow the action on the target's ARN, with Denies, NotResource, conditions and
+permissions boundaries decided as for reads) and, for ``sts:AssumeRole``, the role's trust policy
+(analysed as the role's resource policy: naming the identity grants within the account, naming
+the account root delegates to IAM, across accounts both sides must allow). The identity side is
+evaluated by the same :class:`~phigate_providers.aws.access.AccessAnalyzer` as reads, over
+*targets*: every role, user, group and customer managed policy of the run, each with the actions
+that lead to it, so a grant naming one target is a look-up and only wildcards reach many.
+
+Edges (target ≠ the identity):
+
+- ``sts:AssumeRole`` on a role its trust allows the identity → the role;
+- ``iam:CreateAccessKey`` / ``iam:CreateLoginProfile`` / ``iam:UpdateLoginProfile`` on a user →
+  the user (its credentials);
+- ``iam:UpdateAssumeRolePolicy`` on a role → the role (its trust rewritten to let the identity in);
+- ``iam:PutUserPolicy`` / ``iam:AttachUserPolicy`` on a user, ``iam:PutRolePolicy`` /
+  ``iam:AttachRolePolicy`` on a role, ``iam:PutGroupPolicy`` / ``iam:AttachGroupPolicy`` on a group
+  → that principal (its permissions are the identity's to write);
+- ``iam:AddUserToGroup`` on a group (users) → the group (member, inherits);
+- ``iam:CreatePolicyVersion`` / ``iam:SetDefaultPolicyVersion`` on a customer managed policy →
+  every principal it is attached to;
+- ``iam:PassRole`` on a role whose trust allows a service, together with the actions that make
+  that service run code as the role (:data:`PASS_ROLE`) on any resource → the role.
+
+Self-escalation: the same IAM actions on the identity itself (its own user or role, a group it is
+in, a policy attached to it or to its groups) let it grant itself anything. It is then analysed
+as if it had ``Allow * on *`` (its Denies and permissions boundary kept, unless it may also delete
+or replace its boundary): every store and principal that reaches is added, saying how.
+
+Not modelled (documented in docs/providers/aws.md): ``lambda:UpdateFunctionCode`` on existing
+functions and ``ssm:SendCommand`` / ``ssm:StartSession`` on instances (functions and instance
+profiles are not read), organisation SCPs, session policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from phigate_providers.aws.access import AccessAnalyzer, Identity, PolicyDocument, Store, parse_policy
+from phigate_providers.aws.read_actions import Facet
+from phigate_providers.aws.trust import trusted_services
+
+ASSUME = "sts:AssumeRole"
+USER_CREDENTIALS = ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")
+USER_POLICY = ("iam:PutUserPolicy", "iam:AttachUserPolicy")
+ROLE_POLICY = ("iam:PutRolePolicy", "iam:AttachRolePolicy")
+GROUP_POLICY = ("iam:PutGroupPolicy", "iam:AttachGroupPolicy")
+JOIN_GROUP = "iam:AddUserToGroup"
+TRUST = "iam:UpdateAssumeRolePolicy"
+POLICY_VERSION = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion")
+PASS = "iam:PassRole"
+UNBOUND = ("iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary",
+           "iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+
+#: Service principal → the sets of actions (any one set, all its actions) that run code as a
+#: role passed to the service.
+PASS_ROLE: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "lambda.amazonaws.com": (
+        ("lambda:CreateFunction", "lambda:InvokeFunction"),
+        ("lambda:CreateFunction", "lambda:CreateEventSourceMapping"),
+    ),
+    "ec2.amazonaws.com": (("ec2:RunInstances",),),
+    "cloudformation.amazonaws.com": (("cloudformation:CreateStack",),),
+    "glue.amazonaws.com": (("glue:CreateDevEndpoint",), ("glue:CreateJob", "glue:StartJobRun")),
+    "codebuild.amazonaws.com": (("codebuild:CreateProject", "codebuild:StartBuild"),),
+    "sagemaker.amazonaws.com": (
+        ("sagemaker:CreateNotebookInstance",),
+        ("sagemaker:CreateTrainingJob",),
+        ("sagemaker:CreateProcessingJob",),
+    ),
+    "ecs-tasks.amazonaws.com": (("ecs:RegisterTaskDefinition", "ecs:RunTask"),),
+    "datapipeline.amazonaws.com": (("datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),),
+}
+_SERVICE_ACTIONS = frozenset(a for sets in PASS_ROLE.values() for actions in sets for a in actions)
+_ADMIN = parse_policy(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    name="policy it can grant itself",
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A principal of the run as the graph sees it."""
+
+    arn: str
+    kind: str  # user | group | role
+    account: str
+    identity: Identity | None  # None: its policies could not all be read (no edges from it)
+    member_of: tuple[str, ...] = ()
+    trust: PolicyDocument | None = None  # roles
+
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    """A customer managed policy and the principals it is attached to."""
+
+    arn: str
+    account: str
+    attached_to: tuple[str, ...]
+
+
+@dataclass
+class Edges:
+    """What escalation adds to one principal."""
+
+    can_become: dict[str, str] = field(default_factory=dict)  # target → how
+    can_read_via: dict[str, str] = field(default_factory=dict)  # stores read only by self-escalation
+    undecided_conditions: list[str] = field(default_factory=list)
+
+
+class EscalationGraph:
+    """The principals of a run (every account), indexed once; :meth:`edges` per identity."""
+
+    def __init__(self, members: Sequence[Member], policies: Sequence[ManagedPolicy]) -> None:
+        self._members = {m.arn: m for m in members}
+        self._policies = {p.arn: p for p in policies}
+        self._services: dict[str, frozenset[str]] = {}
+        targets: list[Store] = []
+        for member in members:
+            targets.append(self._target(member))
+            if member.trust is not None:
+                self._services[member.arn] = trusted_services(member.trust)
+        for policy in policies:
+            facet = Facet(policy.arn, frozenset(POLICY_VERSION))
+            targets.append(Store.of(policy.arn, (facet,), policy.account))
+        for account in sorted({m.account for m in members}):
+            # Service actions are asked of any resource: one target matching every ARN per account.
+            targets.append(Store.of(_anywhere(account), (Facet("*", _SERVICE_ACTIONS),), account))
+        self._analyzer = AccessAnalyzer(targets)
+
+    def _target(self, member: Member) -> Store:
+        if member.kind == "role":
+            facets = [
+                Facet(member.arn, frozenset({ASSUME})),
+                Facet(member.arn, frozenset({TRUST, PASS, *ROLE_POLICY, *UNBOUND[2:]}), False),
+            ]
+            return Store.of(member.arn, facets, member.account, member.trust)
+        if member.kind == "user":
+            actions = frozenset({*USER_CREDENTIALS, *USER_POLICY, *UNBOUND[:2]})
+        else:
+            actions = frozenset({*GROUP_POLICY, JOIN_GROUP})
+        return Store.of(member.arn, (Facet(member.arn, actions),), member.account)
+
+    def edges(self, member: Member, reads: AccessAnalyzer | None) -> Edges:
+        """The principals ``member`` can become and how; with ``reads`` (the run's stores), the
+        stores it can read only by granting itself read (self-escalation)."""
+        found = Edges()
+        identity = member.identity
+        if identity is None or member.kind == "group":  # a group makes no request of its own
+            return found
+        allowed = self._analyzer.read_access(identity)
+        self._become(member, allowed.actions, found.can_become, prefix="")
+        escalation = self._self_escalation(member, allowed.actions)
+        if escalation is not None:
+            how, unbound = escalation
+            granted = Identity(
+                identity.arn,
+                identity.account,
+                (*identity.policies, _ADMIN),
+                None if unbound else identity.boundary,
+            )
+            self._become(member, self._analyzer.read_access(granted).actions, found.can_become,
+                         prefix=f"{how} (can grant itself anything), then ")
+            if reads is not None:
+                before = set(reads.read_access(identity).can_read)
+                for store in reads.read_access(granted).can_read:
+                    if store not in before:
+                        found.can_read_via[store] = f"{how} (can grant itself read)"
+        found.undecided_conditions = [
+            note for note in allowed.undecided_conditions if note.split(": ", 1)[0] in found.can_become
+        ]
+        return found
+
+    def _become(self, member: Member, actions: Mapping[str, frozenset[str]], out: dict[str, str],
+                prefix: str) -> None:
+        anywhere = actions.get(_anywhere(member.account), frozenset())
+        for target, allowed in sorted(actions.items()):
+            for reached, how in self._leads_to(member, target, allowed, anywhere):
+                if reached != member.arn and reached not in out:
+                    out[reached] = prefix + how
+
+    def _leads_to(
+        self, member: Member, target: str, allowed: frozenset[str], anywhere: frozenset[str]
+    ) -> Iterable[tuple[str, str]]:
+        """(principal reached, how) for the actions ``member`` may take on ``target``, given the
+        service actions it may take on any resource (``anywhere``)."""
+        if target in self._policies:
+            how = _first(allowed, POLICY_VERSION)
+            if how and not self._attached_to_self(member, target):
+                yield from ((holder, f"{how} on {target}") for holder in self._policies[target].attached_to)
+            return
+        other = self._members.get(target)
+        if other is None or other.arn == member.arn or other.arn in member.member_of:
+            return
+        if other.kind == "role":
+            how = _first(allowed, (ASSUME, TRUST, *ROLE_POLICY))
+            if how is None and PASS in allowed:
+                service = self._pass_role(target, anywhere)
+                how = f"{PASS} + {service}" if service else None
+        elif other.kind == "user":
+            how = _first(allowed, (*USER_CREDENTIALS, *USER_POLICY))
+        else:
+            how = _first(allowed, GROUP_POLICY)
+            if how is None and JOIN_GROUP in allowed and member.kind == "user":
+                how = f"{JOIN_GROUP} (member, inherits)"
+        if how:
+            yield target, how
+
+    def _pass_role(self, role: str, anywhere: frozenset[str]) -> str | None:
+        """The service actions that run code as ``role``, among those allowed ``anywhere``,
+        joined; None when its trust allows no such service or they are not allowed."""
+        for service in sorted(self._services.get(role, frozenset())):
+            for actions in PASS_ROLE.get(service, ()):
+                if all(a in anywhere for a in actions):
+                    return " + ".join(actions)
+        return None
+
+    def _self_escalation(
+        self, member: Member, actions: Mapping[str, frozenset[str]]
+    ) -> tuple[str, bool] | None:
+        """How ``member`` can grant itself anything (None: it cannot), and whether it can also
+        drop its permissions boundary."""
+        own = actions.get(member.arn, frozenset())
+        unbound = any(a in own for a in UNBOUND)
+        mine = USER_POLICY if member.kind == "user" else ROLE_POLICY
+        how = _first(own, mine)
+        if how:
+            return how, unbound
+        for group in member.member_of:
+            how = _first(actions.get(group, frozenset()), GROUP_POLICY)
+            if how:
+                return f"{how} on {group}", unbound
+        for target, allowed in sorted(actions.items()):
+            how = _first(allowed, POLICY_VERSION) if target in self._policies else None
+            if how and self._attached_to_self(member, target):
+                return f"{how} on {target}", unbound
+        return None
+
+    def _attached_to_self(self, member: Member, policy: str) -> bool:
+        holders = self._policies[policy].attached_to
+        return member.arn in holders or any(g in holders for g in member.member_of)
+
+
+def _first(allowed: Iterable[str], candidates: Iterable[str]) -> str | None:
+    present = set(allowed)
+    return next((c for c in candidates if c in present), None)
+
+
+def _anywhere(account: str) -> str:
+    return f"any resource of account {account}"
+
+
+__all__ = ["PASS_ROLE", "Edges", "EscalationGraph", "ManagedPolicy", "Member"]
