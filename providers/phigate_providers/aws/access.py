@@ -93,6 +93,10 @@ class Store:
     account: str
     resource_policy: PolicyDocument | None = None
     more: tuple[Facet, ...] = ()
+    #: The resource policy must allow, even within the account (a role's trust policy for
+    #: ``sts:AssumeRole``): naming the principal suffices there, naming the account's root
+    #: delegates to the identity's policies, which must then allow too.
+    policy_required: bool = False
 
     @classmethod
     def of(
@@ -100,16 +104,16 @@ class Store:
     ) -> Store:
         """A store read through ``facets`` (see :mod:`~phigate_providers.aws.read_actions`)."""
         first, *rest = facets
-        return cls(id, first.content_arn, first.actions, account, resource_policy, tuple(rest))
+        policy = resource_policy if first.resource_policy_applies else None
+        return cls(id, first.content_arn, first.actions, account, policy, tuple(rest), first.policy_required)
 
     def facets(self) -> list[Store]:
         """The store once per way in, each with its one content ARN and actions."""
         found = [replace(self, more=())]
         for facet in self.more:
             policy = self.resource_policy if facet.resource_policy_applies else None
-            found.append(
-                Store(self.id, facet.content_arn, facet.actions, self.account, policy)
-            )
+            required = facet.policy_required
+            found.append(Store(self.id, facet.content_arn, facet.actions, self.account, policy, (), required))
         return found
 
 
@@ -198,6 +202,7 @@ class AccessAnalyzer:
         self._with_action = {a: frozenset(s) for a, s in with_action.items()}
         self._by_account = {a: frozenset(s) for a, s in by_account.items()}
         self._contents = ContentIndex([s.content_arn for s in self._stores])
+        self._policy_required = frozenset(i for i, s in enumerate(self._stores) if s.policy_required)
         self._statements = StatementCache(self._actions)
         self._resources = ResourcePolicyIndex(self._stores, self._actions, self._statements)
 
@@ -257,11 +262,13 @@ class AccessAnalyzer:
                 boundary.add(grant)
                 identity_grants.append(grant)
         resource_grants = self._resources.grants_for(identity, requester, own_tally)
-        free, bounded = Tally.empty(actions), Tally.empty(actions)
+        free, bounded, delegated = Tally.empty(actions), Tally.empty(actions), Tally.empty(actions)
         for _, grant in resource_grants:
-            (bounded if grant.bounded else free).add(grant)
+            (delegated if grant.delegated else bounded if grant.bounded else free).add(grant)
         grants = GrantsByStore(identity_grants, resource_grants, self._resources.by_store)
-        return Evidence(own_tally, boundary, free, bounded, self._resources.everyone, grants)
+        shared = self._resources.delegated.get(identity.account)
+        delegation = (delegated,) if shared is None else (delegated, shared)
+        return Evidence(own_tally, boundary, free, bounded, self._resources.everyone, grants, delegation)
 
     def _decide(
         self, action: str, own: frozenset[int], evidence: Evidence
@@ -280,11 +287,20 @@ class AccessAnalyzer:
         bound_maybe: AbstractSet[int] = scope if boundary is None else boundary.allow_maybe[action]
         own_sure = identity.allow_sure[action] & bound_sure
         own_maybe = identity.allow_maybe[action] & bound_maybe
+        within_sure, within_maybe = own_sure, own_maybe
+        required = self._policy_required
+        if required:
+            # Where the resource policy must allow, the identity's own Allow counts within the
+            # account only where that policy delegates to it (names the account's root).
+            delegated_sure = set().union(*(t.allow_sure[action] for t in evidence.delegated))
+            delegated_maybe = set().union(*(t.allow_maybe[action] for t in evidence.delegated))
+            within_sure = (own_sure - required) | (own_sure & delegated_sure)
+            within_maybe = (own_maybe - required) | (own_maybe & delegated_maybe)
         free_sure = free.allow_sure[action] | everyone.allow_sure[action]
         free_maybe = free.allow_maybe[action] | everyone.allow_maybe[action]
         # Same account: the identity side or the resource policy; across accounts: both.
-        same_sure = own_sure | free_sure | (bounded.allow_sure[action] & bound_sure)
-        same_maybe = own_maybe | free_maybe | (bounded.allow_maybe[action] & bound_maybe)
+        same_sure = within_sure | free_sure | (bounded.allow_sure[action] & bound_sure)
+        same_maybe = within_maybe | free_maybe | (bounded.allow_maybe[action] & bound_maybe)
         cross_sure = own_sure & (free_sure | bounded.allow_sure[action])
         cross_maybe = own_maybe & (free_maybe | bounded.allow_maybe[action])
         allow_sure = ((same_sure & own) | (cross_sure - own)) & scope

@@ -135,7 +135,7 @@ class EscalationGraph:
     def _target(self, member: Member) -> Store:
         if member.kind == "role":
             facets = [
-                Facet(member.arn, frozenset({ASSUME})),
+                Facet(member.arn, frozenset({ASSUME}), policy_required=True),
                 Facet(member.arn, frozenset({TRUST, PASS, *ROLE_POLICY, *UNBOUND[2:]}), False),
             ]
             return Store.of(member.arn, facets, member.account, member.trust)

@@ -42,6 +42,7 @@ class Grant:
     negated: bool = False  # patterns come from NotResource
     bounded: bool = False  # a resource policy grant naming a role: the boundary limits it
     limits_only: bool = False  # from a permissions boundary: its Allows grant nothing alone
+    delegated: bool = False  # a resource policy Allow to the own account's root (delegates to IAM)
 
     @property
     def undecided(self) -> bool:
@@ -93,6 +94,8 @@ class Evidence:
     bounded: Tally  # resource policy grants to a role, which its boundary limits
     everyone: Tally  # resource policy grants and denies for everyone (shared by all identities)
     grants: GrantsByStore
+    #: Allows of the own account's root on stores whose resource policy must allow (trusts).
+    delegated: tuple[Tally, ...] = ()
 
     @property
     def tallies(self) -> list[Tally]:

@@ -61,12 +61,14 @@ ESCALATIONS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class Facet:
-    """One way into a store: the ARN pattern actions are authorised against, the actions, and
-    whether the store's resource policy applies there (a DynamoDB stream has its own)."""
+    """One way into a store: the ARN pattern actions are authorised against, the actions,
+    whether the store's resource policy applies there (a DynamoDB stream has its own) and whether
+    it must allow even within the account (a role's trust policy)."""
 
     content_arn: str
     actions: frozenset[str]
     resource_policy_applies: bool = True
+    policy_required: bool = False
 
 
 def bucket_facets(bucket_arn: str) -> tuple[Facet, ...]:
