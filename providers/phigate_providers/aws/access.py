@@ -142,19 +142,31 @@ class Access:
     - ``undecided_conditions``: one line per store and statement whose conditions could not be
       decided and on which the store's readability depends (``STORE: Allow in POLICY, statement
       SID, depends on KEY, KEY``), sorted.
-    - ``actions``: per readable store, the actions allowed on it (as the store names them).
+    - ``allowed``: per action (as stores name it), the readable stores it is allowed on.
     """
 
     can_read: tuple[str, ...]
     can_read_via_wildcard: tuple[str, ...]
     undecided_conditions: tuple[str, ...]
-    actions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def actions_on(self, store: str) -> frozenset[str]:
+        """The actions allowed on ``store``."""
+        return frozenset(a for a, stores in self.allowed.items() if store in stores)
 
     @property
     def can_read_via(self) -> dict[str, str]:
-        """How each store is read: a read action when one is allowed, else the action that
-        lets the principal grant itself read (see :func:`read_actions.describe`)."""
-        return {store: _via(self.actions.get(store, frozenset())) for store in self.can_read}
+        """How each store is read: the first read action allowed on it (in name order), else
+        the actions that let the principal grant itself read (see :func:`read_actions.describe`)."""
+        reads = sorted(a for a in self.allowed if not is_escalation(a))
+        others = sorted(a for a in self.allowed if is_escalation(a))
+        via: dict[str, str] = {}
+        for store in self.can_read:
+            first = next((a for a in reads if store in self.allowed[a]), None)
+            if first is None:
+                first = "; ".join(describe(a) for a in others if store in self.allowed[a]) or "read"
+            via[store] = first
+        return via
 
     def as_attributes(self) -> dict[str, Any]:
         """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard``,
@@ -165,13 +177,6 @@ class Access:
             "can_read_via": self.can_read_via,
             "undecided_conditions": list(self.undecided_conditions),
         }
-
-
-def _via(actions: AbstractSet[str]) -> str:
-    reads = sorted(a for a in actions if not is_escalation(a))
-    if reads:
-        return ", ".join(reads)
-    return "; ".join(describe(a) for a in sorted(actions)) or "read"
 
 
 class AccessAnalyzer:
@@ -192,6 +197,7 @@ class AccessAnalyzer:
         # Each way into a store is analysed as a store of its own; results are merged by id.
         self._stores = tuple(facet for store in stores for facet in store.facets())
         self._spelling = {a.lower(): a for s in self._stores for a in s.read_actions}
+        self._ids = [s.id for s in self._stores]
         self._actions = tuple(sorted({a.lower() for s in self._stores for a in s.read_actions}))
         with_action: dict[str, set[int]] = {a: set() for a in self._actions}
         by_account: dict[str, set[int]] = {}
@@ -208,9 +214,10 @@ class AccessAnalyzer:
 
     # --- per identity ---------------------------------------------------------------------------
 
-    def read_access(self, identity: Identity) -> Access:
+    def read_access(self, identity: Identity, *, how: bool = True) -> Access:
         """The stores ``identity`` can read, those it reaches only by wildcard, and the conditions
-        that could not be decided on the way."""
+        that could not be decided on the way; with ``how``, the actions allowed on each store
+        (``Access.actions``, for ``can_read_via``)."""
         requester = _requester(identity)
         evidence = self._gather(identity, requester)
         own = self._by_account.get(identity.account, frozenset())
@@ -233,15 +240,16 @@ class AccessAnalyzer:
         undecided = {i for i in can_read - certain if ids[i].id not in surely}
         notes = self._notes(undecided, readable, evidence.grants)
         found = {ids[i].id for i in can_read}
-        actions: dict[str, set[str]] = {}
-        for action, indices in readable.items():
-            for index in indices:
-                actions.setdefault(ids[index].id, set()).add(self._spelling[action])
+        ids_of = self._ids
+        allowed: dict[str, frozenset[str]] = {}
+        for action, indices in readable.items() if how else ():
+            if indices:
+                allowed[self._spelling[action]] = frozenset(ids_of[i] for i in indices)
         return Access(
             can_read=tuple(sorted(found)),
             can_read_via_wildcard=tuple(sorted(found - {ids[i].id for i in by_name})),
             undecided_conditions=tuple(sorted(notes)),
-            actions={store: frozenset(allowed) for store, allowed in actions.items()},
+            allowed=allowed,
         )
 
     def _gather(self, identity: Identity, requester: Requester | None) -> Evidence:
@@ -308,7 +316,8 @@ class AccessAnalyzer:
         deny_sure: set[int] = set().union(*(t.deny_sure[action] for t in evidence.tallies))
         deny_maybe: set[int] = set().union(*(t.deny_maybe[action] for t in evidence.tallies))
         named = identity.named[action] | free.named[action] | bounded.named[action]
-        return allow_maybe - deny_sure, allow_sure - deny_sure - deny_maybe, named
+        # Tally sets may be frozen (borrowed from a grant's reach): the caller gets its own.
+        return set(allow_maybe - deny_sure), set(allow_sure - deny_sure - deny_maybe), set(named)
 
     def _document_grants(
         self, document: PolicyDocument, label: str, requester: Requester | None, *, limits_only: bool = False

@@ -40,7 +40,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from phigate_providers.aws.access import AccessAnalyzer, Identity, PolicyDocument, Store, parse_policy
+from phigate_providers.aws.access import (
+    Access,
+    AccessAnalyzer,
+    Identity,
+    PolicyDocument,
+    Store,
+    is_full_admin,
+    parse_policy,
+)
 from phigate_providers.aws.read_actions import Facet
 from phigate_providers.aws.trust import trusted_services
 
@@ -145,17 +153,22 @@ class EscalationGraph:
             actions = frozenset({*GROUP_POLICY, JOIN_GROUP})
         return Store.of(member.arn, (Facet(member.arn, actions),), member.account)
 
-    def edges(self, member: Member, reads: AccessAnalyzer | None) -> Edges:
+    def edges(
+        self, member: Member, reads: AccessAnalyzer | None, already: Iterable[str] | None = None
+    ) -> Edges:
         """The principals ``member`` can become and how; with ``reads`` (the run's stores), the
-        stores it can read only by granting itself read (self-escalation)."""
+        stores it can read only by granting itself read (self-escalation), beside those it
+        reads ``already`` (computed when not given)."""
         found = Edges()
         identity = member.identity
         if identity is None or member.kind == "group":  # a group makes no request of its own
             return found
         allowed = self._analyzer.read_access(identity)
-        self._become(member, allowed.actions, found.can_become, prefix="")
-        escalation = self._self_escalation(member, allowed.actions)
-        if escalation is not None:
+        actions = _by_target(allowed)
+        self._become(member, actions, found.can_become, prefix="")
+        escalation = self._self_escalation(member, actions)
+        if escalation is not None and not (_full_admin(identity) and (identity.boundary is None or
+                                                                      not escalation[1])):
             how, unbound = escalation
             granted = Identity(
                 identity.arn,
@@ -163,11 +176,11 @@ class EscalationGraph:
                 (*identity.policies, _ADMIN),
                 None if unbound else identity.boundary,
             )
-            self._become(member, self._analyzer.read_access(granted).actions, found.can_become,
+            self._become(member, _by_target(self._analyzer.read_access(granted)), found.can_become,
                          prefix=f"{how} (can grant itself anything), then ")
             if reads is not None:
-                before = set(reads.read_access(identity).can_read)
-                for store in reads.read_access(granted).can_read:
+                before = set(reads.read_access(identity, how=False).can_read if already is None else already)
+                for store in reads.read_access(granted, how=False).can_read:
                     if store not in before:
                         found.can_read_via[store] = f"{how} (can grant itself read)"
         found.undecided_conditions = [
@@ -243,6 +256,15 @@ class EscalationGraph:
     def _attached_to_self(self, member: Member, policy: str) -> bool:
         holders = self._policies[policy].attached_to
         return member.arn in holders or any(g in holders for g in member.member_of)
+
+
+def _by_target(access: Access) -> dict[str, frozenset[str]]:
+    return {target: access.actions_on(target) for target in access.can_read}
+
+
+def _full_admin(identity: Identity) -> bool:
+    """Already allowed everything: granting itself more changes nothing."""
+    return any(is_full_admin(p) for p in identity.policies)
 
 
 def _first(allowed: Iterable[str], candidates: Iterable[str]) -> str | None:

@@ -76,15 +76,14 @@ class Estate:
             )
             yield iam.principal_resource(account, principal, None)
             return
-        identity = principal.identity(account.account_id)
-        edges = graph.edges(_member(account, principal), reads)
+        access = reads.read_access(principal.identity(account.account_id)) if reads is not None else None
+        edges = graph.edges(_member(account, principal), reads, access.can_read if access else None)
         attributes: dict[str, Any] = {
             "can_become": sorted(edges.can_become),
             "can_become_via": dict(sorted(edges.can_become.items())),
             "access_unseen": list(unseen),
         }
-        if reads is not None:
-            access = reads.read_access(identity)
+        if access is not None:
             via = {**access.can_read_via, **edges.can_read_via}
             attributes.update(
                 {
