@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from phigate.api import CollectionError, Resource
+from phigate.cli import main
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, client, environment, moto_server, patched_environment, reset
 
@@ -243,3 +245,37 @@ def test_a_store_under_another_accounts_key_is_not_under_a_customer_managed_key_
     found = collect()
     assert found[NOTES].attributes["encryption"]["key_manager"] == "provider"
     assert found["arn:aws:s3:::exemplum-admin"].attributes["encryption"]["key_manager"] == "customer"
+
+
+# --- through the engine: the closure judges segmentation ------------------------------------------
+
+def scan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / "report.json"
+    code = main(["scan", "--provider", "aws", "--region", REGION, "--quiet", "--format", f"json={out}", *args])
+    return code, json.loads(out.read_text())
+
+
+def findings(report: dict[str, Any], policy: str, principal: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["policy_id"] == policy and f["resource"]["id"] == principal]
+
+
+def test_a_user_reaching_clinical_and_administrative_data_through_a_role_fails_segmentation(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    notes_bucket(aws)
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="exemplum-invoices", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_tagging(Bucket="exemplum-invoices",
+                          Tagging={"TagSet": [{"Key": "data_class", "Value": "administrative"}]})
+    iam = aws("iam")
+    etl = make_role(iam, "etl", ROOT_TRUST, allow("s3:GetObject", f"{NOTES}/*"))
+    ops = make_user(iam, "ops", allow("sts:AssumeRole", etl),
+                    allow("s3:GetObject", "arn:aws:s3:::exemplum-invoices/*"))
+    make_user(iam, "clerk", allow("s3:GetObject", "arn:aws:s3:::exemplum-invoices/*"))
+    _, report = scan(tmp_path, "--only", "PHI-SEG-002")
+    assert report["collection_errors"] == []
+    # The clerk and the role each read one class only: they pass (findings list failures).
+    assert {(f["resource"]["id"], f["status"]) for f in report["findings"]} == {(ops, "fail")}
+    [failed] = findings(report, "PHI-SEG-002", ops)
+    assert ("user/ops \u2192 (sts:AssumeRole) role/etl \u2192 s3:GetObject \u2192 exemplum-notes (clinical)"
+            in failed["message"])
+    assert (report["summary"]["pass"], report["summary"]["error"]) == (2, 0)  # clerk and etl
