@@ -179,6 +179,17 @@ def test_a_service_trust_lets_no_identity_assume_the_role_directly() -> None:
     assert become(user(OPS, allow("sts:AssumeRole")), role(ETL, LAMBDA)) == {}
 
 
+def test_roles_of_accounts_outside_the_run_are_kept_as_edges_or_unseen_scopes() -> None:
+    partner = "arn:aws:iam::999988887777:role/partner"
+    ops = user(OPS, allow("sts:AssumeRole", [partner, "arn:aws:iam::999988887777:role/ci-*",
+                                             f"arn:aws:iam::{B}:role/x", "arn:aws:iam::*:role/any"]))
+    edges = EscalationGraph([ops], [], accounts=[A, B]).edges(ops, None)
+    assert edges.can_become == {partner: "sts:AssumeRole (a role of account 999988887777, not read in this run)"}
+    assert edges.access_unseen == ["aws account 999988887777: roles matching role/ci-* (not read in this run)"]
+    assert EscalationGraph([user(OPS, allow("sts:GetCallerIdentity"))], []).edges(
+        user(OPS, allow("sts:GetCallerIdentity")), None).access_unseen == []
+
+
 # --- escalation ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("action", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",

@@ -279,3 +279,15 @@ def test_a_user_reaching_clinical_and_administrative_data_through_a_role_fails_s
     assert ("user/ops \u2192 (sts:AssumeRole) role/etl \u2192 s3:GetObject \u2192 exemplum-notes (clinical)"
             in failed["message"])
     assert (report["summary"]["pass"], report["summary"]["error"]) == (2, 0)  # clerk and etl
+
+
+def test_a_user_that_may_assume_a_role_of_an_account_outside_the_run_is_undecided(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    notes_bucket(aws)
+    iam = aws("iam")
+    partner = "arn:aws:iam::999988887777:role/partner"
+    ops = make_user(iam, "ops", allow("sts:AssumeRole", partner))
+    make_user(iam, "clerk", allow("s3:GetObject", f"{NOTES}/*"))
+    code, report = scan(tmp_path, "--only", "PHI-SEG-002")
+    assert {(f["resource"]["id"], f["status"]) for f in report["findings"]} == {(ops, "error")}
+    assert code == 3

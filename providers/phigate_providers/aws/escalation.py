@@ -49,6 +49,7 @@ from phigate_providers.aws.access import (
     is_full_admin,
     parse_policy,
 )
+from phigate_providers.aws.arn import has_wildcard
 from phigate_providers.aws.read_actions import Facet
 from phigate_providers.aws.trust import trusted_services
 
@@ -118,12 +119,18 @@ class Edges:
     can_become: dict[str, str] = field(default_factory=dict)  # target → how
     can_read_via: dict[str, str] = field(default_factory=dict)  # stores read only by self-escalation
     undecided_conditions: list[str] = field(default_factory=list)
+    access_unseen: list[str] = field(default_factory=list)  # roles of accounts outside the run
 
 
 class EscalationGraph:
     """The principals of a run (every account), indexed once; :meth:`edges` per identity."""
 
-    def __init__(self, members: Sequence[Member], policies: Sequence[ManagedPolicy]) -> None:
+    def __init__(
+        self, members: Sequence[Member], policies: Sequence[ManagedPolicy], accounts: Iterable[str] = ()
+    ) -> None:
+        """``accounts``: every account of the run (those whose IAM could not be read included);
+        roles of other accounts are outside it."""
+        self._accounts = frozenset(accounts) | {m.account for m in members}
         self._members = {m.arn: m for m in members}
         self._policies = {p.arn: p for p in policies}
         self._services: dict[str, frozenset[str]] = {}
@@ -186,7 +193,31 @@ class EscalationGraph:
         found.undecided_conditions = [
             note for note in allowed.undecided_conditions if note.split(": ", 1)[0] in found.can_become
         ]
+        self._outside(identity, found)
         return found
+
+    def _outside(self, identity: Identity, found: Edges) -> None:
+        """Roles of accounts outside the run that an Allow of ``sts:AssumeRole`` names: their
+        trust is unseen, so the edge is kept (a role named whole becomes a target the inventory
+        lacks; a pattern of roles, an unseen scope). Denies are not subtracted here (an edge too
+        many can only leave the principal undecided). Patterns whose account is a wildcard name
+        no account: any account in the world could trust the identity, which no run can see."""
+        for document in identity.policies:
+            for statement in document.statements:
+                if statement.effect != "Allow" or not statement.covers_action(ASSUME):
+                    continue
+                for pattern in statement.resources or ():
+                    account = _role_account(pattern)
+                    if account is None or account in self._accounts:
+                        continue
+                    if has_wildcard(pattern):
+                        name = pattern.split(":", 5)[5]
+                        note = f"aws account {account}: roles matching {name} (not read in this run)"
+                        if note not in found.access_unseen:
+                            found.access_unseen.append(note)
+                    elif pattern not in found.can_become:
+                        how = f"{ASSUME} (a role of account {account}, not read in this run)"
+                        found.can_become[pattern] = how
 
     def _become(self, member: Member, actions: Mapping[str, frozenset[str]], out: dict[str, str],
                 prefix: str) -> None:
@@ -256,6 +287,15 @@ class EscalationGraph:
     def _attached_to_self(self, member: Member, policy: str) -> bool:
         holders = self._policies[policy].attached_to
         return member.arn in holders or any(g in holders for g in member.member_of)
+
+
+def _role_account(pattern: str) -> str | None:
+    """The account a role ARN pattern names literally; None for other ARNs or a wildcard account."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    account = parts[4]
+    return account if len(account) == 12 and account.isdigit() else None
 
 
 def _by_target(access: Access) -> dict[str, frozenset[str]]:

@@ -46,7 +46,7 @@ class Estate:
             return
         stores = [s for a in self._accounts if a.complete for s in a.stores]
         reads = AccessAnalyzer(stores)
-        graph = EscalationGraph(*self._members())
+        graph = EscalationGraph(*self._members(), accounts=[a.account.account_id for a in self._accounts])
         for facts in self._accounts:
             if facts.iam is None:
                 continue
@@ -81,7 +81,7 @@ class Estate:
         attributes: dict[str, Any] = {
             "can_become": sorted(edges.can_become),
             "can_become_via": dict(sorted(edges.can_become.items())),
-            "access_unseen": list(unseen),
+            "access_unseen": [*unseen, *edges.access_unseen],
         }
         if access is not None:
             via = {**access.can_read_via, **edges.can_read_via}
