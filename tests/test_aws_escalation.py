@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from phigate_providers.aws.access import AccessAnalyzer, Identity, Store, parse_policy
+from phigate_providers.aws.account_run import Needs
 from phigate_providers.aws.escalation import EscalationGraph, ManagedPolicy, Member
 from phigate_providers.aws.kms import KeyDirectory, KeyFacts
 from phigate_providers.aws.read_actions import bucket_facets, database_facets, table_facets
@@ -126,6 +127,11 @@ def test_iam_database_logins_and_the_data_api_read_a_database_only_where_they_ar
     facets = database_facets(DB, resource_id="db-ABC123", iam_auth=iam_auth, data_api=data_api)
     stores = [Store.of(DB, facets, A)] if facets else []
     assert (DB in reads(identity(OPS, statement), *stores)) is readable
+
+
+def test_a_run_judging_reads_lists_every_kind_of_store_a_principal_may_read() -> None:
+    needs = Needs.from_fields({"principal": frozenset({"can_read"})})
+    assert needs.kinds is not None and {"object_store", "table", "database"} <= needs.kinds
 
 
 # --- role chaining ------------------------------------------------------------------------------
