@@ -13,6 +13,7 @@ from phigate_providers.aws.account_run import Needs
 from phigate_providers.aws.escalation import EscalationGraph, ManagedPolicy, Member
 from phigate_providers.aws.kms import KeyDirectory, KeyFacts
 from phigate_providers.aws.read_actions import bucket_facets, database_facets, table_facets
+from phigate_providers.aws.runners import RUN_COMMAND, UPDATE_CODE, Runner
 
 A = "111111111111"
 B = "222222222222"
@@ -287,6 +288,34 @@ def test_pass_role_needs_the_role_and_the_service_actions_not_denied() -> None:
     code = allow(["lambda:CreateFunction", "lambda:InvokeFunction"])
     assert become(user(OPS, allow("iam:PassRole", ETL), code), runner) == {}
     assert become(user(OPS, allow("iam:PassRole"), code, deny("lambda:*")), runner) == {}
+
+
+FUNCTION = f"arn:aws:lambda:eu-west-3:{A}:function:export"
+INSTANCE = f"arn:aws:ec2:eu-west-3:{A}:instance/i-0abc"
+
+
+@pytest.mark.parametrize(("statement", "expected"), [
+    (allow("lambda:UpdateFunctionCode", FUNCTION), {ETL: f"lambda:UpdateFunctionCode on {FUNCTION}"}),
+    (allow("ssm:StartSession", f"arn:aws:ec2:*:{A}:instance/*"), {RUNNER: f"ssm:StartSession on {INSTANCE}"}),
+    (allow("ssm:SendCommand"), {RUNNER: f"ssm:SendCommand on {INSTANCE}"}),
+    (allow(["lambda:GetFunction", "ssm:DescribeInstanceInformation"]), {}),
+    (allow("lambda:UpdateFunctionCode", f"{FUNCTION}-other"), {}),
+])
+def test_changing_what_a_function_or_instance_runs_becomes_its_role(
+        statement: dict[str, Any], expected: dict[str, str]) -> None:
+    runners = [Runner(FUNCTION, ETL, UPDATE_CODE, A), Runner(INSTANCE, RUNNER, RUN_COMMAND, A)]
+    ops = user(OPS, statement)
+    graph = EscalationGraph([ops, role(ETL, LAMBDA), role(RUNNER, trusting({"Service": "ec2.amazonaws.com"}))],
+                            [], runners=runners)
+    assert graph.edges(ops, None).can_become == expected
+
+
+def test_where_functions_could_not_be_listed_an_identity_that_may_change_them_is_unseen() -> None:
+    gap = f"aws account {A} region eu-west-3: Lambda functions (not read)"
+    coder, reader = user(OPS, allow("lambda:UpdateFunctionCode")), user(DEV, allow("s3:GetObject"))
+    graph = EscalationGraph([coder, reader], [], gaps={A: [gap]})
+    assert graph.edges(coder, None).access_unseen == [gap]
+    assert graph.edges(reader, None).access_unseen == []
 
 
 def test_iam_actions_never_reach_principals_of_another_account() -> None:

@@ -177,6 +177,33 @@ def test_a_principal_that_can_rewrite_a_bucket_policy_reads_the_bucket(aws: Call
     assert attributes(found, acl)["can_read"] == []
 
 
+def test_changing_the_code_of_a_function_or_commanding_an_instance_becomes_their_role(
+        aws: Callable[..., Any]) -> None:
+    import io
+    import zipfile
+
+    iam = aws("iam")
+    exporter = make_role(iam, "exporter", {"Service": "lambda.amazonaws.com"}, allow("s3:GetObject", f"{NOTES}/*"))
+    worker = make_role(iam, "worker", {"Service": "ec2.amazonaws.com"}, allow("s3:GetObject", f"{NOTES}/*"))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+    function = aws("lambda").create_function(FunctionName="export", Runtime="python3.12", Role=exporter,
+                                             Handler="index.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    iam.create_instance_profile(InstanceProfileName="worker")
+    iam.add_role_to_instance_profile(InstanceProfileName="worker", RoleName="worker")
+    instance = aws("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
+                                        IamInstanceProfile={"Name": "worker"})["Instances"][0]["InstanceId"]
+    coder = make_user(iam, "coder", allow("lambda:UpdateFunctionCode", function))
+    operator = make_user(iam, "operator", allow("ssm:StartSession", f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*"))
+    viewer = make_user(iam, "viewer", allow(["lambda:GetFunction", "ssm:DescribeInstanceInformation"]))
+    found = collect()
+    assert attributes(found, coder)["can_become_via"] == {exporter: f"lambda:UpdateFunctionCode on {function}"}
+    instance_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{instance}"
+    assert attributes(found, operator)["can_become_via"] == {worker: f"ssm:StartSession on {instance_arn}"}
+    assert attributes(found, viewer)["can_become"] == []
+
+
 # --- other read paths -----------------------------------------------------------------------------
 
 def test_table_indexes_streams_and_exports_read_the_table(aws: Callable[..., Any]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3
 from phigate_providers.aws.access import PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
@@ -113,6 +113,10 @@ class AccountRun:
                 if needs.kind("principal") or needs.kind("access_policy")
                 else None
             )
+            runner_jobs = {
+                what: per_region("principal", job) for what, job in (
+                    ("Lambda functions", runners.functions), ("EC2 instances", runners.instances))
+            }
             trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
             settings_jobs = per_region("region_settings", ec2.region_settings)
             table_lists = per_region("table", dynamodb.list_tables)
@@ -171,14 +175,36 @@ class AccountRun:
             )
             if facts_iam is not None:
                 yield from facts_iam.policy_resources
-            yield from self._hand_over(facts_iam, stores, complete)
+            yield from self._hand_over(facts_iam, stores, complete, self._runners(runner_jobs))
         yield from account.errors
 
-    def _hand_over(self, facts: iam.IamFacts | None, stores: list[Store], complete: bool) -> Iterator[Record]:
+    def _runners(
+        self, jobs: Mapping[str, Mapping[str, Future[list[runners.Runner]]]]
+    ) -> tuple[list[runners.Runner], list[str]]:
+        """Functions and instances running as a role, and where they could not be listed (an
+        error, and a gap for identities that may change what they run)."""
+        found: list[runners.Runner] = []
+        gaps: list[str] = []
+        for what, per_region in jobs.items():
+            for region, job in per_region.items():
+                listed = self._settle(job, what, (), (), region)
+                if listed is None:
+                    gaps.append(f"aws account {self.account.account_id} region {region}: {what} (not read)")
+                else:
+                    found += listed
+        return found, gaps
+
+    def _hand_over(
+        self,
+        facts: iam.IamFacts | None,
+        stores: list[Store],
+        complete: bool,
+        code_runners: tuple[list[runners.Runner], list[str]],
+    ) -> Iterator[Record]:
         """Principals are decided over every account of the run: the estate emits them once all
         are read (here, when this run is an estate of its own)."""
         estate = self.estate or Estate()
-        estate.add(self.account, facts, stores, complete)
+        estate.add(self.account, facts, stores, complete, code_runners)
         if self.estate is None:
             yield from estate.principals()
 

@@ -30,9 +30,12 @@ in, a policy attached to it or to its groups) let it grant itself anything. It i
 as if it had ``Allow * on *`` (its Denies and permissions boundary kept, unless it may also delete
 or replace its boundary): every store and principal that reaches is added, saying how.
 
-Not modelled (documented in docs/providers/aws.md): ``lambda:UpdateFunctionCode`` on existing
-functions and ``ssm:SendCommand`` / ``ssm:StartSession`` on instances (functions and instance
-profiles are not read), organisation SCPs, session policies.
+- ``lambda:UpdateFunctionCode`` on a function → its execution role; ``ssm:SendCommand`` /
+  ``ssm:StartSession`` on an instance with an instance profile → the profile's role
+  (:mod:`~phigate_providers.aws.runners`); where they could not be listed, an identity allowed
+  those actions gets the gap in ``access_unseen``.
+
+Not modelled (documented in docs/access-graph.md): organisation SCPs, session policies.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from phigate_providers.aws import runners as runners_module
 from phigate_providers.aws.access import (
     Access,
     AccessAnalyzer,
@@ -51,6 +55,7 @@ from phigate_providers.aws.access import (
 )
 from phigate_providers.aws.arn import has_wildcard
 from phigate_providers.aws.read_actions import Facet
+from phigate_providers.aws.runners import Runner
 from phigate_providers.aws.trust import trusted_services
 
 ASSUME = "sts:AssumeRole"
@@ -126,11 +131,19 @@ class EscalationGraph:
     """The principals of a run (every account), indexed once; :meth:`edges` per identity."""
 
     def __init__(
-        self, members: Sequence[Member], policies: Sequence[ManagedPolicy], accounts: Iterable[str] = ()
+        self,
+        members: Sequence[Member],
+        policies: Sequence[ManagedPolicy],
+        accounts: Iterable[str] = (),
+        runners: Sequence[Runner] = (),
+        gaps: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """``accounts``: every account of the run (those whose IAM could not be read included);
-        roles of other accounts are outside it."""
+        roles of other accounts are outside it. ``runners``: functions and instances running as
+        a role (the role resolved); ``gaps``: per account, where they could not be listed."""
         self._accounts = frozenset(accounts) | {m.account for m in members}
+        self._runners = {r.arn: r for r in runners}
+        self._gaps = gaps or {}
         self._members = {m.arn: m for m in members}
         self._policies = {p.arn: p for p in policies}
         self._services: dict[str, frozenset[str]] = {}
@@ -142,9 +155,13 @@ class EscalationGraph:
         for policy in policies:
             facet = Facet(policy.arn, frozenset(POLICY_VERSION))
             targets.append(Store.of(policy.arn, (facet,), policy.account))
+        for runner in self._runners.values():
+            facet = Facet(runner.arn, frozenset(runner.actions))
+            targets.append(Store.of(runner.arn, (facet,), runner.account))
         for account in sorted({m.account for m in members}):
             # Service actions are asked of any resource: one target matching every ARN per account.
-            targets.append(Store.of(_anywhere(account), (Facet("*", _SERVICE_ACTIONS),), account))
+            anywhere = Facet("*", _SERVICE_ACTIONS | frozenset(runners_module.ACTIONS))
+            targets.append(Store.of(_anywhere(account), (anywhere,), account))
         self._analyzer = AccessAnalyzer(targets)
 
     def _target(self, member: Member) -> Store:
@@ -194,6 +211,9 @@ class EscalationGraph:
             note for note in allowed.undecided_conditions if note.split(": ", 1)[0] in found.can_become
         ]
         self._outside(identity, found)
+        gaps = self._gaps.get(member.account, ())
+        if gaps and set(actions.get(_anywhere(member.account), ())) & set(runners_module.ACTIONS):
+            found.access_unseen.extend(gaps)
         return found
 
     def _outside(self, identity: Identity, found: Edges) -> None:
@@ -232,6 +252,12 @@ class EscalationGraph:
     ) -> Iterable[tuple[str, str]]:
         """(principal reached, how) for the actions ``member`` may take on ``target``, given the
         service actions it may take on any resource (``anywhere``)."""
+        if target in self._runners:
+            runner = self._runners[target]
+            how = _first(allowed, runner.actions)
+            if how:
+                yield runner.role, f"{how} on {target}"
+            return
         if target in self._policies:
             how = _first(allowed, POLICY_VERSION)
             if how and not self._attached_to_self(member, target):

@@ -13,7 +13,7 @@ entry for each account whose stores or IAM were not completely read, since those
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from phigate.api import CollectionError, Record
@@ -21,6 +21,7 @@ from phigate_providers.aws import iam
 from phigate_providers.aws.access import AccessAnalyzer, Store
 from phigate_providers.aws.context import PROVIDER, Account
 from phigate_providers.aws.escalation import EscalationGraph, ManagedPolicy, Member
+from phigate_providers.aws.runners import Runner
 
 
 @dataclass
@@ -29,6 +30,8 @@ class _AccountFacts:
     iam: iam.IamFacts | None  # None: IAM could not be read (or was not asked for)
     stores: list[Store]
     complete: bool  # every store and its resource policy read
+    runners: list[Runner] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # where runners could not be listed
 
 
 class Estate:
@@ -37,8 +40,17 @@ class Estate:
     def __init__(self) -> None:
         self._accounts: list[_AccountFacts] = []
 
-    def add(self, account: Account, facts: iam.IamFacts | None, stores: list[Store], complete: bool) -> None:
-        self._accounts.append(_AccountFacts(account, facts, stores, complete))
+    def add(
+        self,
+        account: Account,
+        facts: iam.IamFacts | None,
+        stores: list[Store],
+        complete: bool,
+        runners: tuple[list[Runner], list[str]] = ([], []),
+    ) -> None:
+        """One account's facts; ``runners``: its functions and instances running as a role, and
+        the regions where they could not be listed."""
+        self._accounts.append(_AccountFacts(account, facts, stores, complete, *runners))
 
     def principals(self) -> Iterator[Record]:
         """Every account's principals with their reads and edges, and the errors on the way."""
@@ -46,7 +58,9 @@ class Estate:
             return
         stores = [s for a in self._accounts if a.complete for s in a.stores]
         reads = AccessAnalyzer(stores)
-        graph = EscalationGraph(*self._members(), accounts=[a.account.account_id for a in self._accounts])
+        runners, gaps = self._runners()
+        accounts = [a.account.account_id for a in self._accounts]
+        graph = EscalationGraph(*self._members(), accounts=accounts, runners=runners, gaps=gaps)
         for facts in self._accounts:
             if facts.iam is None:
                 continue
@@ -111,6 +125,25 @@ class Estate:
                     holders = tuple(resource.attributes.get("attached_to", ()))
                     policies.append(ManagedPolicy(resource.id, account_id, holders))
         return members, policies
+
+    def _runners(self) -> tuple[list[Runner], dict[str, list[str]]]:
+        """Every runner with its role resolved (an instance's profile through IAM), and the gaps."""
+        runners: list[Runner] = []
+        gaps: dict[str, list[str]] = {}
+        for facts in self._accounts:
+            account_id = facts.account.account_id
+            gaps[account_id] = list(facts.gaps)
+            profiles = facts.iam.instance_profiles if facts.iam is not None else {}
+            for runner in facts.runners:
+                if not runner.by_profile:
+                    runners.append(runner)
+                elif runner.role in profiles:
+                    runners.append(replace(runner, role=profiles[runner.role], by_profile=False))
+                else:
+                    gaps[account_id].append(
+                        f"aws account {account_id}: {runner.arn} runs as {runner.role} (its role not known)"
+                    )
+        return runners, gaps
 
     def _unseen(self, account_id: str) -> list[str]:
         found: list[str] = []
