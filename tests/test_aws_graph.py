@@ -115,9 +115,21 @@ def test_roles_of_every_account_of_an_organization_scan_are_seen(aws: Callable[.
     reader = make_role(member_iam, "notes-reader", ROOT_TRUST, allow("s3:GetObject", f"{NOTES}/*"))
     closed = make_role(member_iam, "closed", {"AWS": member}, allow("s3:GetObject", f"{NOTES}/*"))
     iam = aws("iam")
-    ops = make_user(iam, "ops", allow("sts:AssumeRole", f"arn:aws:iam::{member}:role/*"))
-    clerk = make_user(iam, "clerk")
+    ops = make_user(iam, "ops", allow("sts:AssumeRole", f"arn:aws:iam::{member}:role/*"),
+                    allow("s3:GetObject", "arn:aws:s3:::member-exports/*"))
+    clerk = make_user(iam, "clerk", allow("s3:GetObject", "arn:aws:s3:::member-exports/*"))
+    # A bucket of the member account granting the management account's user: read across accounts.
+    member_s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                             aws_access_key_id=credentials["AccessKeyId"],
+                             aws_secret_access_key=credentials["SecretAccessKey"],
+                             aws_session_token=credentials["SessionToken"])
+    member_s3.create_bucket(Bucket="member-exports", CreateBucketConfiguration={"LocationConstraint": REGION})
+    member_s3.put_bucket_policy(Bucket="member-exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::member-exports/*"}]}))
     found = collect(org_role="OrganizationAccountAccessRole", external_id="x-1")
+    assert attributes(found, ops)["can_read_via"] == {"arn:aws:s3:::member-exports": "s3:GetObject"}
+    assert attributes(found, clerk)["can_read"] == []  # its own Allow alone does not cross accounts
     assert reader.startswith(f"arn:aws:iam::{member}:")
     # The organization's access role trusts the management account too: a real path as well.
     access = arn("role", "OrganizationAccountAccessRole", member)
