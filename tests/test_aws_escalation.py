@@ -351,3 +351,35 @@ def test_a_key_of_another_account_is_never_the_owners_customer_managed_key() -> 
     assert keys.manager(f"arn:aws:kms:eu-west-3:{B}:alias/shared", "eu-west-3", A) == "provider"
     assert keys.manager("alias/aws/s3", "eu-west-3", A) == "provider"
     assert keys.manager("alias/unknown", "eu-west-3", A) is None
+
+
+# --- the run's estate -----------------------------------------------------------------------------
+
+def _account(account_id: str) -> Any:
+    from phigate_providers.aws.context import Account
+
+    return Account(account_id, None, ("eu-west-3",), "eu-west-3")  # type: ignore[arg-type]  # never called
+
+
+def _principal(arn: str, *statements: dict[str, Any]) -> Any:
+    from phigate_providers.aws.iam import Principal
+
+    return Principal(arn, arn.rsplit("/", 1)[-1], "user", {}, [], [doc(*statements)], None, None, {})
+
+
+def test_an_account_of_the_run_not_completely_read_leaves_the_others_principals_unseen() -> None:
+    from phigate.api import CollectionError, Resource
+    from phigate_providers.aws.estate import Estate
+    from phigate_providers.aws.iam import IamFacts
+
+    estate = Estate()
+    ops = _principal(OPS, allow("s3:GetObject"))
+    remote = _principal(f"arn:aws:iam::{B}:user/remote", allow("s3:GetObject"))
+    estate.add(_account(A), IamFacts([ops], []), [BUCKET], True)
+    estate.add(_account(B), IamFacts([remote], []), [], False)
+    records = list(estate.principals())
+    found = {r.id: r.attributes for r in records if isinstance(r, Resource)}
+    assert found[OPS]["can_read"] == [NOTES]
+    assert found[OPS]["access_unseen"] == [f"aws account {B}: data stores or their resource policies (not all read)"]
+    assert "can_read" not in found[remote.arn]  # its own account's stores unread: no list that could pass
+    assert [r.scope for r in records if isinstance(r, CollectionError)] == [B]
