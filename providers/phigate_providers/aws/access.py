@@ -19,6 +19,9 @@ on a store's content:
 - a resource policy naming the identity's own account root grants nothing by itself (it delegates
   to IAM); naming a role is still limited by the role's permissions boundary, naming a user or a
   role session is not; ``Principal: "*"`` grants every identity;
+- where the resource policy must allow even within the account (a role's trust policy for
+  ``sts:AssumeRole``, ``Store.policy_required``), naming the identity suffices, and naming its
+  account's root lets the identity's own Allow count;
 - an Allow reaches a store when its Resource can match *some* ARN of the store's content (a grant
   on ``arn:aws:s3:::notes/public/*`` reads part of the bucket); a Deny removes the store only when
   it covers *all* of it, or all of what the Allows reach;
@@ -217,7 +220,7 @@ class AccessAnalyzer:
     def read_access(self, identity: Identity, *, how: bool = True) -> Access:
         """The stores ``identity`` can read, those it reaches only by wildcard, and the conditions
         that could not be decided on the way; with ``how``, the actions allowed on each store
-        (``Access.actions``, for ``can_read_via``)."""
+        (``Access.allowed``, for ``can_read_via``)."""
         requester = _requester(identity)
         evidence = self._gather(identity, requester)
         own = self._by_account.get(identity.account, frozenset())
