@@ -103,6 +103,13 @@ def test_every_way_into_a_store_reads_it_and_says_how(statement: dict[str, Any],
     assert reads(identity(OPS, statement), BUCKET, DYNAMO) == expected
 
 
+def test_object_acls_are_no_way_in_where_the_bucket_disables_them() -> None:
+    writer = identity(OPS, allow(["s3:PutObject", "s3:PutObjectAcl"], f"{NOTES}/*"))
+    enforced = Store.of(NOTES, bucket_facets(NOTES, object_acls=False), A)
+    assert reads(writer, enforced) == {}
+    assert reads(writer, BUCKET) == {NOTES: "s3:PutObjectAcl (can grant itself read through object ACLs)"}
+
+
 def test_a_deny_on_the_table_leaves_its_indexes_readable_and_a_deny_on_all_of_it_does_not() -> None:
     query = allow("dynamodb:Query", [TABLE, f"{TABLE}/index/*"])
     assert reads(identity(OPS, query, deny("dynamodb:*", TABLE)), DYNAMO) == {TABLE: "dynamodb:Query"}

@@ -216,6 +216,17 @@ def test_changing_the_code_of_a_function_or_commanding_an_instance_becomes_their
     assert attributes(found, viewer)["can_become"] == []
 
 
+def test_object_acl_writes_read_a_bucket_only_where_acls_are_enabled(aws: Callable[..., Any]) -> None:
+    s3 = aws("s3")
+    for name, ownership in (("acl-enabled", "ObjectWriter"), ("acl-disabled", "BucketOwnerEnforced")):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
+    uploader = make_user(aws("iam"), "uploader", allow(["s3:PutObject", "s3:PutObjectAcl"], "arn:aws:s3:::acl-*/*"))
+    found = collect()
+    assert attributes(found, uploader)["can_read_via"] == {
+        "arn:aws:s3:::acl-enabled": "s3:PutObjectAcl (can grant itself read through object ACLs)"}
+
+
 # --- other read paths -----------------------------------------------------------------------------
 
 def test_table_indexes_streams_and_exports_read_the_table(aws: Callable[..., Any]) -> None:

@@ -150,7 +150,7 @@ class AccountRun:
                     bucket_resources.append(resource)
                     if self.sampler is None:
                         yield resource
-                stores.append(Store.of(facts.arn, bucket_facets(facts.arn), account.account_id, facts.policy))
+                stores.append(_bucket_store(facts, resource, account.account_id))
             if self.sampler is not None:
                 yield from self._sampled(bucket_resources, self.sampler, items)
             for table, policy, _ in tables:
@@ -348,6 +348,12 @@ class AccountRun:
             name=account.account_id,
             attributes=attributes,
         )
+
+
+def _bucket_store(facts: s3.BucketFacts, resource: Resource | None, account_id: str) -> Store:
+    """A bucket as a store: object ACLs are no way in where it disables them (when that was read)."""
+    acls = resource is None or resource.attributes.get("acls_disabled") is not True
+    return Store.of(facts.arn, bucket_facets(facts.arn, object_acls=acls), account_id, facts.policy)
 
 
 def _database_stores(databases: list[Resource], account_id: str) -> list[Store]:

@@ -11,7 +11,8 @@ What counts, and why:
 - S3: ``s3:GetObject`` and ``s3:GetObjectVersion`` (S3 Select and restored objects are read with
   them), the torrent variants. ``s3:PutBucketPolicy`` on the bucket rewrites its policy;
   ``s3:PutObjectAcl`` / ``s3:PutObjectVersionAcl`` on its objects grant the caller ``READ`` through
-  an object ACL (ACLs may be disabled on the bucket; not known here, so counted).
+  an object ACL, unless the bucket is known to disable ACLs (``BucketOwnerEnforced``; when its
+  ownership controls were not read, counted).
   ``s3:PutBucketAcl`` is not counted: a bucket ACL's ``READ`` lists keys, never reads objects.
 - DynamoDB: item reads on the table, ``dynamodb:Query``/``Scan``/``PartiQLSelect`` on its indexes,
   ``dynamodb:GetRecords`` on its streams (items as changed), ``dynamodb:ExportTableToPointInTime``;
@@ -71,9 +72,11 @@ class Facet:
     policy_required: bool = False
 
 
-def bucket_facets(bucket_arn: str) -> tuple[Facet, ...]:
-    """An S3 bucket (``arn:aws:s3:::B``): its objects, read or re-permitted, and its policy."""
-    return (Facet(f"{bucket_arn}/*", S3_READ | S3_OBJECT_ESCALATION), Facet(bucket_arn, S3_BUCKET_ESCALATION))
+def bucket_facets(bucket_arn: str, *, object_acls: bool = True) -> tuple[Facet, ...]:
+    """An S3 bucket (``arn:aws:s3:::B``): its objects, read or re-permitted through object ACLs
+    (unless ``object_acls`` is False: the bucket is known to disable ACLs), and its policy."""
+    objects = S3_READ | S3_OBJECT_ESCALATION if object_acls else S3_READ
+    return (Facet(f"{bucket_arn}/*", objects), Facet(bucket_arn, S3_BUCKET_ESCALATION))
 
 
 def table_facets(table_arn: str) -> tuple[Facet, ...]:
