@@ -29,13 +29,11 @@ from phigate_providers.aws.access import (
     normalised_statements,
     parse_policy,
 )
+from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, facets_of
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
 
-S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
-DYNAMODB_READ = frozenset({"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-                           "dynamodb:PartiQLSelect"})
 #: AWS-managed policies whose documents are short and fixed.
 AWS_MANAGED: dict[str, dict[str, Any]] = {
     "arn:aws:iam::aws:policy/AdministratorAccess": {
@@ -113,8 +111,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
         else:
-            stores.append(Store(id=fact.rid, content_arn=fact.content_arn, read_actions=fact.read_actions,
-                                account=account, resource_policy=fact.policy))
+            stores.append(Store.of(fact.rid, facets_of(fact.content_arn), account, fact.policy))
     holders = _holders(context, account)
     policies = _policies(context)
     _inline(context, holders, policies)
