@@ -970,3 +970,69 @@ def test_the_log_of_terraform_plan_json_is_refused_with_what_to_run(tmp_path: Pa
     result = cli("scan", str(log))
     assert result.code == 2
     assert "terraform show -json tfplan" in result.err and f"{log}:1:1" in result.err
+
+
+def _chain_plan(tmp_path: Path, *, trusted: bool) -> Path:
+    """Two buckets, a user reading the administrative one and allowed to assume a role that reads
+    the clinical one; the role's trust names the user (or nobody)."""
+    account = "111122223333"
+    user_arn, role_arn = f"arn:aws:iam::{account}:user/ops", f"arn:aws:iam::{account}:role/etl"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": user_arn if trusted else f"arn:aws:iam::{account}:user/someone-else"}}]}
+
+    def grant(*statements: dict[str, Any]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    values = {
+        "aws_s3_bucket.notes": ("aws_s3_bucket", {"bucket": "exemplum-notes", "arn": "arn:aws:s3:::exemplum-notes", "policy": "",
+                                                  "tags": {"data_class": "clinical"},
+                                                  "tags_all": {"data_class": "clinical"}}),
+        "aws_s3_bucket.exports": ("aws_s3_bucket", {"bucket": "exemplum-exports",
+                                                    "arn": "arn:aws:s3:::exemplum-exports", "policy": "",
+                                                    "tags": {"data_class": "administrative"},
+                                                    "tags_all": {"data_class": "administrative"}}),
+        "aws_iam_user.ops": ("aws_iam_user", {"name": "ops", "path": "/", "arn": user_arn, "tags": {},
+                                              "tags_all": {}}),
+        "aws_iam_user_policy.ops": ("aws_iam_user_policy", {"name": "ops", "user": "ops", "policy": grant(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exemplum-exports/*"},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn})}),
+        "aws_iam_role.etl": ("aws_iam_role", {"name": "etl", "path": "/", "arn": role_arn,
+                                              "assume_role_policy": json.dumps(trust), "tags": {},
+                                              "tags_all": {}}),
+        "aws_iam_role_policy.etl": ("aws_iam_role_policy", {"name": "etl", "role": "etl", "policy": grant(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exemplum-notes/*"})}),
+    }
+    resources = [{"address": a, "mode": "managed", "type": t, "name": a.split(".")[1],
+                  "provider_name": "registry.terraform.io/hashicorp/aws", "values": v}
+                 for a, (t, v) in values.items()]
+    changes = [{"address": a, "mode": "managed", "type": t, "name": a.split(".")[1],
+                "provider_name": "registry.terraform.io/hashicorp/aws",
+                "change": {"actions": ["no-op"], "before": v, "after": v, "after_unknown": {}}}
+               for a, (t, v) in values.items()]
+    plan = {"format_version": "1.2", "terraform_version": "1.9.8", "complete": True, "errored": False,
+            "planned_values": {"root_module": {"resources": resources}}, "resource_changes": changes,
+            "configuration": {"root_module": {"resources": []}}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def test_a_plan_user_that_may_assume_a_clinical_reader_fails_segmentation_with_the_path(
+        tmp_path: Path, cli: Cli) -> None:
+    resources, _, _ = collect(_chain_plan(tmp_path, trusted=True))
+    ops = resources["aws_iam_user.ops"].attributes
+    assert ops["can_become"] == ["arn:aws:iam::111122223333:role/etl"]
+    assert ops["can_become_via"]["arn:aws:iam::111122223333:role/etl"] == "sts:AssumeRole"
+    result = cli("scan", str(tmp_path / "plan.json"), "--only", "PHI-SEG-002", "--format", "json", "-q")
+    failing = {f["resource"]["name"]: f for f in result.json()["findings"] if f["status"] == "fail"}
+    assert set(failing) == {"aws_iam_user.ops"}
+    assert "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes (clinical)" in (
+        failing["aws_iam_user.ops"]["message"])
+
+
+def test_a_plan_role_whose_trust_does_not_let_the_user_in_is_no_path(tmp_path: Path, cli: Cli) -> None:
+    resources, _, _ = collect(_chain_plan(tmp_path, trusted=False))
+    assert resources["aws_iam_user.ops"].attributes["can_become"] == []
+    result = cli("scan", str(tmp_path / "plan.json"), "--only", "PHI-SEG-002", "--format", "json", "-q")
+    assert result.code == 0, result.out
