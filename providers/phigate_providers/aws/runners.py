@@ -10,9 +10,10 @@ its profile, which IAM's authorization dump resolves to a role
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from phigate_providers.aws.calls import pages
-from phigate_providers.aws.context import Account
+if TYPE_CHECKING:  # the SDK-bound parts load only for a live collection: plans read without them
+    from phigate_providers.aws.context import Account
 
 UPDATE_CODE = ("lambda:UpdateFunctionCode",)
 RUN_COMMAND = ("ssm:SendCommand", "ssm:StartSession")
@@ -34,6 +35,8 @@ class Runner:
 
 def functions(account: Account, region: str) -> list[Runner]:
     """The region's Lambda functions and their execution roles. Raises ApiFailure."""
+    from phigate_providers.aws.calls import pages
+
     return [
         Runner(str(f["FunctionArn"]), str(f["Role"]), UPDATE_CODE, account.account_id)
         for f in pages(account.client("lambda", region), "ListFunctions", "Functions")
@@ -44,6 +47,8 @@ def functions(account: Account, region: str) -> list[Runner]:
 def instances(account: Account, region: str) -> list[Runner]:
     """The region's EC2 instances that have an instance profile (terminated ones left out).
     Raises ApiFailure."""
+    from phigate_providers.aws.calls import pages
+
     found: list[Runner] = []
     for reservation in pages(account.client("ec2", region), "DescribeInstances", "Reservations"):
         for instance in reservation.get("Instances", ()):
