@@ -1036,3 +1036,19 @@ def test_a_plan_role_whose_trust_does_not_let_the_user_in_is_no_path(tmp_path: P
     assert resources["aws_iam_user.ops"].attributes["can_become"] == []
     result = cli("scan", str(tmp_path / "plan.json"), "--only", "PHI-SEG-002", "--format", "json", "-q")
     assert result.code == 0, result.out
+
+
+def test_a_key_of_another_account_is_never_the_owners_customer_key(tmp_path: Path) -> None:
+    key = "arn:aws:kms:eu-west-3:999988887777:key/0b0b0b0b-1111-2222-3333-444455556666"
+
+    def foreign_key(plan: dict[str, Any]) -> None:
+        for values in (planned(plan, "aws_ebs_volume.scratch")["values"],
+                       change_of(plan, "aws_ebs_volume.scratch")["after"]):
+            values.update(kms_key_id=key, encrypted=True)
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_ebs_volume.scratch":
+                block.setdefault("expressions", {}).update(
+                    kms_key_id={"constant_value": key}, encrypted={"constant_value": True})
+    resources, _, _ = collect(variant(tmp_path, foreign_key))
+    encryption = resources["aws_ebs_volume.scratch"].attributes["encryption"]
+    assert (encryption["key"], encryption["key_manager"]) == (key, "provider")

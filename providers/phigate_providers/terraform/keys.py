@@ -18,6 +18,7 @@ from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate_providers.terraform.context import Built, Context
+from phigate_providers.terraform.iam import account_of
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import Path, after_apply, expression, is_unknown, trace, value
 
@@ -113,7 +114,20 @@ class KeyBook:
         if key is not None:
             return KeyChoice(self.context.id_of(key), "customer")
         self._stub(ref, store)
-        return KeyChoice(ref, "customer")
+        return KeyChoice(ref, self._manager_of(ref, store))
+
+    def _manager_of(self, ref: str, store: PlannedResource) -> Any:
+        """A key named by the ARN of another account is never the data owner's customer key:
+        whoever holds that account decides who may decrypt. Where the plan's own account is not
+        known, a key ARN naming an account cannot be told apart."""
+        owner = ref.split(":", 5)[4] if ref.startswith("arn:") and ref.count(":") >= 5 else ""
+        if not owner:
+            return "customer"
+        account = account_of(self.context)
+        if account is None:
+            return Unknown(f"{store.address}: its key belongs to account {owner}, and the plan's own "
+                           "account is not known")
+        return "customer" if owner == account else "provider"
 
     def _stub(self, ref: str, store: PlannedResource) -> None:
         """A key the plan names but does not manage: read as context (never judged: its settings
