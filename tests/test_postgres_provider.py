@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from phigate.api import CollectionError, InputError, Resource
+from phigate.api import CollectionError, Context, InputError, Resource
 from phigate_providers.postgres import PostgresProvider
 from phigate_providers.postgres import normalise as norm
 from phigate_providers.postgres.connect import Unreadable, open_connection
@@ -170,13 +170,251 @@ def test_resources_have_the_shapes_policies_read(bad: Cluster) -> None:
     assert not [i for i in by_id if "/role/pg_" in i], "predefined roles are not listed"
 
 
-def test_a_noinherit_login_still_reads_what_it_may_set_role_to(good: Cluster) -> None:
+def test_a_noinherit_login_can_become_what_it_may_set_role_to(good: Cluster) -> None:
     by_id = {r.id: r for r in collect(good.dsn()) if isinstance(r, Resource)}
     s = good.server_id
-    assert by_id[f"{s}/role/nurse_app"].attributes["can_read"] == [f"{s}/pms/clinical/lab_results"]
+    nurse = by_id[f"{s}/role/nurse_app"].attributes
+    assert nurse["can_read"] == []  # nothing of its own: the group's reads come through the edge
+    assert nurse["can_become_via"] == {f"{s}/role/clinical_readers": "SET ROLE (member)"}
+    assert by_id[f"{s}/role/clinical_readers"].attributes["can_read_via"] == {
+        f"{s}/pms/clinical/lab_results": "SELECT on clinical.lab_results"}
     notes = by_id[f"{s}/pms/clinical/consultation_notes"]
     assert notes.tags == {"data_class": "clinical_notes"}  # its own comment over the schema's
     assert by_id[f"{s}/pms/admin/invoices"].tags == {"data_class": "administrative"}  # the schema's
+
+
+# --- the access graph: every way a role reaches a table (PostgreSQL 18 and 15) -------------------
+
+@pytest.fixture(scope="session")
+def debian_cluster() -> Iterator[Cluster]:
+    """Debian's PostgreSQL (15 here): versions where CREATEROLE and memberships work otherwise."""
+    bin_dir = debian_bin_dir()
+    if bin_dir is None:
+        pytest.skip("needs Debian's PostgreSQL server (/usr/lib/postgresql/*/bin)")
+    server = start(bin_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "debian"])
+def graph(request: pytest.FixtureRequest) -> Cluster:
+    """The graph layout on the embedded server (PostgreSQL 18) and on Debian's (15)."""
+    server: Cluster = request.getfixturevalue("cluster" if request.param == "embedded" else "debian_cluster")
+    return use_layout(server, "graph")
+
+
+def version(cluster: Cluster) -> int:
+    [(number,)] = cluster.query("SELECT current_setting('server_version_num')::int")
+    return int(number)
+
+
+def principals(records: list[Any]) -> dict[str, dict[str, Any]]:
+    """Role name → its attributes, with ``raw`` beside them."""
+    return {r.name: {**r.attributes, "raw": dict(r.raw)} for r in records
+            if isinstance(r, Resource) and r.kind == "principal"}
+
+
+def test_a_view_reads_its_tables_with_its_owners_rights_unless_security_invoker(graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    notes, child = f"{s}/pms/clinical/notes", f"{s}/pms/archive/notes_2018"
+    viewer = roles["view_reader"]
+    assert viewer["can_read_via"][notes] == "SELECT through view reports.v_notes (owner clinical_owner)"
+    assert viewer["can_read_via"][child] == ("SELECT through view reports.v_notes (owner clinical_owner) "
+                                             "(rows of archive.notes_2018 through parent clinical.notes)")
+    assert viewer["can_read_via_wildcard"] == []
+    # security_invoker: the reader's own rights, and it has none on the notes
+    desk = roles["front_desk"]
+    assert desk["can_read"] == [f"{s}/pms/admin/invoices", f"{s}/pms/reports/mv_invoice_totals"]
+    assert desk["can_read_via"][f"{s}/pms/admin/invoices"] == "SELECT on admin.invoices"
+
+
+def test_views_of_views_are_followed_to_the_tables_they_end_at(graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    assert roles["chain_reader"]["can_read_via"][f"{s}/pms/clinical/notes"] == (
+        "SELECT through view reports.v_notes_per_patient (owner report_owner), "
+        "view reports.v_notes (owner clinical_owner)")
+    graph.execute("REVOKE SELECT ON reports.v_notes FROM report_owner", dbname="pms")
+    try:  # the intermediate owner can no longer read the view: the chain stops there
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("GRANT SELECT ON reports.v_notes TO report_owner", dbname="pms")
+    assert roles["chain_reader"]["can_read"] == [f"{s}/pms/admin/invoices"]
+
+
+def test_stores_are_classified_like_their_parents_and_sources_wherever_they_are(graph: Cluster) -> None:
+    s = graph.server_id
+    tables = {r.id: r for r in collect(graph.dsn()) if isinstance(r, Resource) and r.kind == "table"}
+    partition = tables[f"{s}/pms/archive/observations_2019"]
+    assert (partition.data_class, partition.raw["data_class_from"]) == ("clinical", [f"{s}/pms/clinical/observations"])
+    assert tables[f"{s}/pms/archive/notes_2018"].data_class == "clinical"  # an inheritance child
+    counts = tables[f"{s}/pms/reports/mv_note_counts"]  # a materialized view, through a view
+    assert (counts.data_class, counts.raw["data_class_from"]) == ("clinical", [f"{s}/pms/clinical/notes"])
+    assert tables[f"{s}/pms/reports/mv_invoice_totals"].data_class == "administrative"
+    assert tables[f"{s}/pms/clinical/notes"].data_class is None  # its own class: the engine's to give
+    roles = principals(collect(graph.dsn()))
+    assert roles["clinical_group"]["can_read_via"][f"{s}/pms/archive/observations_2019"] == (
+        "SELECT on clinical.observations (rows of archive.observations_2019 through parent clinical.observations)")
+
+
+def test_a_security_definer_function_lets_those_who_may_run_it_become_its_owner(graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    assert roles["definer_caller"]["can_become_via"] == {
+        f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER reports.note_count(bigint)"}
+    assert roles["front_desk"]["can_become"] == []  # EXECUTE was revoked from PUBLIC
+    # Functions are executable by PUBLIC unless revoked: then every role can become the owner.
+    graph.execute("CREATE FUNCTION public.any_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
+                  "AS 'SELECT count(*) FROM clinical.notes'; "
+                  "ALTER FUNCTION public.any_count() OWNER TO clinical_owner", dbname="pms")
+    try:
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("DROP FUNCTION public.any_count()", dbname="pms")
+    if version(graph) < 150000:  # public is writable and usable by PUBLIC up to 14
+        pass
+    assert roles["front_desk"]["can_become_via"] == {
+        f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER any_count()"}
+
+
+def test_memberships_are_edges_and_inherited_grants_direct_reads(graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    group, notes = f"{s}/role/clinical_group", f"{s}/pms/clinical/notes"
+    inheriting = roles["inheriting_member"]
+    assert inheriting["can_become_via"] == {group: "member (inherits)"}
+    assert inheriting["can_read_via"][notes] == "SELECT on clinical.notes (granted to clinical_group, inherited)"
+    setter = roles["set_role_member"]  # NOINHERIT: its own reads only, the group's through the edge
+    assert setter["can_read"] == [f"{s}/pms/admin/invoices"]
+    assert setter["can_become_via"] == {group: "SET ROLE (member)"}
+    assert roles["clinical_group"]["can_become"] == [] and roles["front_desk"]["can_become"] == []
+
+
+def test_grant_options_decide_membership_edges_from_postgresql_16(cluster: Cluster) -> None:
+    graph = use_layout(cluster, "graph")
+    assert version(graph) >= 160000
+    group = f"{graph.server_id}/role/clinical_group"
+    expected = {"INHERIT FALSE, SET FALSE": None,
+                "INHERIT FALSE, SET TRUE": "SET ROLE (member)",
+                "ADMIN TRUE, INHERIT FALSE, SET FALSE": "ADMIN option (can grant itself the role with SET)"}
+    for options, how in expected.items():
+        graph.execute(f"GRANT clinical_group TO front_desk WITH {options}")
+        try:
+            desk = principals(collect(graph.dsn()))["front_desk"]
+        finally:
+            graph.execute("REVOKE clinical_group FROM front_desk")
+        assert desk["can_become_via"] == ({} if how is None else {group: how}), options
+        assert f"{graph.server_id}/pms/clinical/notes" not in desk["can_read"]
+
+
+def test_createrole_becomes_every_role_up_to_postgresql_15_only_those_it_administers_after(
+        graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    maker = roles["role_maker"]
+    if version(graph) < 160000:
+        assert set(maker["can_become"]) == {f"{s}/role/{name}" for name, attrs in roles.items()
+                                           if not attrs["superuser"] and name != "role_maker"}
+        assert maker["can_read_via"][f"{s}/archive/records/old_notes"] == (
+            "CREATEROLE (can grant itself pg_read_all_data; PostgreSQL 15 and earlier)")
+        assert maker["raw"]["server_access_roles"] == [
+            "pg_execute_server_program", "pg_read_server_files", "pg_write_server_files"]
+    else:
+        assert (maker["can_become"], maker["can_read"]) == ([], [f"{s}/pms/admin/invoices"])
+        assert maker["raw"]["server_access_roles"] == []
+        graph.execute("SET ROLE role_maker; CREATE ROLE made_by_maker NOLOGIN")  # ADMIN on what it makes
+        try:
+            maker = principals(collect(graph.dsn()))["role_maker"]
+        finally:
+            graph.execute("DROP ROLE made_by_maker")
+        assert maker["can_become_via"] == {
+            f"{s}/role/made_by_maker": "ADMIN option (can grant itself the role with SET)"}
+
+
+def test_predefined_roles_read_every_table_of_the_cluster(graph: Cluster) -> None:
+    s, records = graph.server_id, collect(graph.dsn())
+    stores = sorted(r.id for r in records if isinstance(r, Resource) and r.kind == "table")
+    assert f"{s}/archive/records/old_notes" in stores
+    roles = principals(records)
+    everything = roles["all_data_reader"]
+    assert everything["can_read"] == stores and everything["can_read_via_wildcard"] == stores
+    assert set(everything["can_read_via"].values()) == {"pg_read_all_data"}
+    runner = roles["program_runner"]
+    assert runner["can_read"] == stores and runner["can_read_via_wildcard"] == []
+    assert runner["can_read_via"][f"{s}/pms/clinical/notes"].startswith("pg_execute_server_program (COPY")
+    assert runner["raw"]["server_access_roles"] == ["pg_execute_server_program"]
+    assert everything["raw"]["server_access_roles"] == [] and roles["front_desk"]["raw"]["server_access_roles"] == []
+    assert roles["postgres"]["can_read_via"][f"{s}/pms/admin/invoices"] == "owner of admin.invoices"
+    assert roles["postgres"]["can_read_via"][f"{s}/pms/clinical/notes"] == "superuser"
+
+
+def test_default_privileges_and_grants_to_public_are_wildcards(graph: Cluster) -> None:
+    s, roles = graph.server_id, principals(collect(graph.dsn()))
+    allergies = f"{s}/pms/clinical/allergies"
+    future = roles["future_reader"]
+    assert future["can_read_via_wildcard"] == [allergies]
+    assert future["can_read_via"][allergies] == (
+        "SELECT on clinical.allergies, matching default privileges of clinical_owner for future tables")
+    assert roles["clinical_group"]["can_read_via_wildcard"] == []  # named grants
+    graph.execute("GRANT USAGE ON SCHEMA clinical TO PUBLIC; GRANT SELECT ON clinical.allergies TO PUBLIC",
+                  dbname="pms")
+    try:
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("REVOKE USAGE ON SCHEMA clinical FROM PUBLIC; "
+                      "REVOKE SELECT ON clinical.allergies FROM PUBLIC", dbname="pms")
+    assert roles["front_desk"]["can_read_via_wildcard"] == [allergies]
+    assert roles["front_desk"]["can_read_via"][allergies] == "SELECT on clinical.allergies (granted to PUBLIC)"
+
+
+def test_a_named_database_narrows_what_is_reported_not_what_roles_read(graph: Cluster) -> None:
+    s = graph.server_id
+    [provider] = PostgresProvider.configure([], argparse.Namespace(dsn=[graph.dsn()], pg_database=["pms"]), {})
+    records = list(provider.collect())
+    reported = {r.id for r in records if isinstance(r, Resource)}
+    context = {r.resource.id: r.resource for r in records if isinstance(r, Context)}
+    assert not [i for i in reported if i.startswith(f"{s}/archive")]
+    assert set(context) == {f"{s}/archive/public", f"{s}/archive/records", f"{s}/archive/records/old_notes",
+                            f"{s}/postgres/public"}
+    assert not [r for r in records if isinstance(r, CollectionError)]
+    assert principals(records)["archive_reader"]["can_read"] == [
+        f"{s}/archive/records/old_notes", f"{s}/pms/admin/invoices"]
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["every-database", "pg-database-pms"])
+def test_a_database_that_cannot_be_read_leaves_every_roles_access_unseen(graph: Cluster, named: bool) -> None:
+    s = graph.server_id
+    dsn = create_scanner(graph)
+    graph.execute(f"REVOKE CONNECT ON DATABASE archive FROM PUBLIC, {SCANNER_ROLE}")
+    try:
+        [provider] = PostgresProvider.configure(
+            [], argparse.Namespace(dsn=[dsn], pg_database=["pms"] if named else None), {})
+        records = list(provider.collect())
+    finally:
+        graph.execute(f"GRANT CONNECT ON DATABASE archive TO PUBLIC, {SCANNER_ROLE}")
+    [error] = [r for r in records if isinstance(r, CollectionError)]
+    assert error.resource_id == f"{s}/archive" and error.permission == "CONNECT on database archive"
+    assert error.kinds == (("principal",) if named else ("db_schema", "table"))
+    roles = principals(records)
+    where = s.replace("postgres://", "postgres ")
+    for attrs in roles.values():
+        [unseen] = attrs["access_unseen"]
+        assert unseen.startswith(f"{where} database archive (not read: cannot connect: ") and "\n" not in unseen
+    assert f"{s}/pms/admin/invoices" in roles["archive_reader"]["can_read"]  # what was seen stays
+
+
+def test_the_graph_layout_fails_segmentation_where_a_path_reaches_clinical_data(graph: Cluster, scan: Any) -> None:
+    result, report = scan("--dsn", graph.dsn(), policies=["PHI-SEG-002", "PHI-IAM-004", "PHI-IAM-006",
+                                                          "PHI-CLASS-001"])
+    s = graph.server_id
+    assert result.code == 1 and report["collection_errors"] == [], result.err
+    failed = outcomes(report, "fail")
+    segmentation = {i.rsplit("/", 1)[1] for i in failed["PHI-SEG-002"]}
+    # read directly: through views, inherited grants, predefined roles, another database
+    assert segmentation >= {"view_reader", "chain_reader", "inheriting_member", "all_data_reader",
+                            "program_runner", "archive_reader", "future_reader"}
+    assert "front_desk" not in segmentation  # administrative data only, whatever views it reads
+    assert ("role_maker" in segmentation) is (version(graph) < 160000)
+    assert failed["PHI-IAM-004"] == [f"{s}/role/all_data_reader", f"{s}/role/future_reader"]
+    privileged = [f"{s}/role/program_runner"] + ([f"{s}/role/role_maker"] if version(graph) < 160000 else [])
+    assert failed["PHI-IAM-006"] == privileged
+    assert "PHI-CLASS-001" not in failed  # partitions and materialized views took their sources' class
 
 
 # --- the scanning role ------------------------------------------------------------------------
