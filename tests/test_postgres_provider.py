@@ -175,7 +175,7 @@ def test_a_noinherit_login_can_become_what_it_may_set_role_to(good: Cluster) -> 
     s = good.server_id
     nurse = by_id[f"{s}/role/nurse_app"].attributes
     assert nurse["can_read"] == []  # nothing of its own: the group's reads come through the edge
-    assert nurse["can_become_via"] == {f"{s}/role/clinical_readers": "SET ROLE (member)"}
+    assert nurse["can_become_via"] == {f"{s}/role/clinical_readers": "SET ROLE"}
     assert by_id[f"{s}/role/clinical_readers"].attributes["can_read_via"] == {
         f"{s}/pms/clinical/lab_results": "SELECT on clinical.lab_results"}
     notes = by_id[f"{s}/pms/clinical/consultation_notes"]
@@ -269,8 +269,6 @@ def test_a_security_definer_function_lets_those_who_may_run_it_become_its_owner(
         roles = principals(collect(graph.dsn()))
     finally:
         graph.execute("DROP FUNCTION public.any_count()", dbname="pms")
-    if version(graph) < 150000:  # public is writable and usable by PUBLIC up to 14
-        pass
     assert roles["front_desk"]["can_become_via"] == {
         f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER any_count()"}
 
@@ -283,7 +281,7 @@ def test_memberships_are_edges_and_inherited_grants_direct_reads(graph: Cluster)
     assert inheriting["can_read_via"][notes] == "SELECT on clinical.notes (granted to clinical_group, inherited)"
     setter = roles["set_role_member"]  # NOINHERIT: its own reads only, the group's through the edge
     assert setter["can_read"] == [f"{s}/pms/admin/invoices"]
-    assert setter["can_become_via"] == {group: "SET ROLE (member)"}
+    assert setter["can_become_via"] == {group: "SET ROLE"}
     assert roles["clinical_group"]["can_become"] == [] and roles["front_desk"]["can_become"] == []
 
 
@@ -292,7 +290,7 @@ def test_grant_options_decide_membership_edges_from_postgresql_16(cluster: Clust
     assert version(graph) >= 160000
     group = f"{graph.server_id}/role/clinical_group"
     expected = {"INHERIT FALSE, SET FALSE": None,
-                "INHERIT FALSE, SET TRUE": "SET ROLE (member)",
+                "INHERIT FALSE, SET TRUE": "SET ROLE",
                 "ADMIN TRUE, INHERIT FALSE, SET FALSE": "ADMIN option (can grant itself the role with SET)"}
     for options, how in expected.items():
         graph.execute(f"GRANT clinical_group TO front_desk WITH {options}")
@@ -399,22 +397,32 @@ def test_a_database_that_cannot_be_read_leaves_every_roles_access_unseen(graph: 
     assert f"{s}/pms/admin/invoices" in roles["archive_reader"]["can_read"]  # what was seen stays
 
 
-def test_the_graph_layout_fails_segmentation_where_a_path_reaches_clinical_data(graph: Cluster, scan: Any) -> None:
-    result, report = scan("--dsn", graph.dsn(), policies=["PHI-SEG-002", "PHI-IAM-004", "PHI-IAM-006",
-                                                          "PHI-CLASS-001"])
-    s = graph.server_id
+@pytest.mark.parametrize("only_pms", [False, True], ids=["every-database", "pg-database-pms"])
+def test_the_graph_layout_fails_segmentation_on_every_path_to_clinical_data(graph: Cluster, scan: Any,
+                                                                           only_pms: bool) -> None:
+    narrowed = ("--pg-database", "pms") if only_pms else ()
+    result, report = scan("--dsn", graph.dsn(), *narrowed,
+                          policies=["PHI-SEG-002", "PHI-IAM-004", "PHI-IAM-006", "PHI-CLASS-001"])
+    s, old = graph.server_id, version(graph) < 160000
     assert result.code == 1 and report["collection_errors"] == [], result.err
-    failed = outcomes(report, "fail")
-    segmentation = {i.rsplit("/", 1)[1] for i in failed["PHI-SEG-002"]}
-    # read directly: through views, inherited grants, predefined roles, another database
-    assert segmentation >= {"view_reader", "chain_reader", "inheriting_member", "all_data_reader",
-                            "program_runner", "archive_reader", "future_reader"}
-    assert "front_desk" not in segmentation  # administrative data only, whatever views it reads
-    assert ("role_maker" in segmentation) is (version(graph) < 160000)
-    assert failed["PHI-IAM-004"] == [f"{s}/role/all_data_reader", f"{s}/role/future_reader"]
-    privileged = [f"{s}/role/program_runner"] + ([f"{s}/role/role_maker"] if version(graph) < 160000 else [])
-    assert failed["PHI-IAM-006"] == privileged
+    assert outcomes(report, "error") == {}
+    failed = {policy: {i.rsplit("/", 1)[1] for i in ids} for policy, ids in outcomes(report, "fail").items()}
+    # through a view, a view of a view, an inherited grant, SET ROLE, a SECURITY DEFINER function,
+    # pg_read_all_data, server programs, default privileges, another database; CREATEROLE up to 15
+    assert failed["PHI-SEG-002"] == {"view_reader", "chain_reader", "inheriting_member", "set_role_member",
+                                     "definer_caller", "all_data_reader", "program_runner", "future_reader",
+                                     "archive_reader"} | ({"role_maker"} if old else set())
+    # up to 15, role_maker can also make itself a member of all_data_reader
+    assert failed["PHI-IAM-004"] == {"all_data_reader", "future_reader"} | ({"role_maker"} if old else set())
+    assert failed["PHI-IAM-006"] == {"program_runner"} | ({"role_maker"} if old else set())
     assert "PHI-CLASS-001" not in failed  # partitions and materialized views took their sources' class
+    if only_pms:  # the archive database was read for roles' access, never reported on
+        assert not [f for f in report["findings"] if f["resource"]["id"].startswith(f"{s}/archive")]
+    [setter] = [f for f in report["findings"] if f["policy_id"] == "PHI-SEG-002"
+                and f["resource"]["id"] == f"{s}/role/set_role_member"]
+    [paths] = [e["observed"] for e in setter["evidence"] if e["op"] == "path"]
+    assert f"set_role_member → (SET ROLE) clinical_group → SELECT on clinical.notes → {s}/pms/clinical/notes (clinical)" \
+        in paths
 
 
 # --- the scanning role ------------------------------------------------------------------------
@@ -483,15 +491,17 @@ def test_without_connect_on_a_database_no_role_can_pass_segmentation(bad: Cluste
         bad.execute(f"GRANT CONNECT ON DATABASE portal TO PUBLIC, {SCANNER_ROLE}")
     s = bad.server_id
     assert result.code == 3
-    # can_read is left out rather than partial: every role but the exempt bootstrap one is an error
-    roles = ["clinical_readers", "dba_alice", "nurse_app", SCANNER_ROLE, "pms_app", "portal_app",
-             "reporting_ro"]
-    assert outcomes(report, "error")["PHI-SEG-002"] == sorted(f"{s}/role/{r}" for r in roles)
-    assert "PHI-SEG-002" not in outcomes(report, "fail")
+    # The unread database leaves every role's reach open: those that read both classes where
+    # the scan could see still fail; every other one is an error, none passes.
+    assert outcomes(report, "fail")["PHI-SEG-002"] == [f"{s}/role/{r}" for r in ("dba_alice", "pms_app",
+                                                                                  "reporting_ro")]
+    assert outcomes(report, "error")["PHI-SEG-002"] == [
+        f"{s}/role/{r}" for r in ("clinical_readers", "nurse_app", SCANNER_ROLE, "portal_app")]
+    assert "PHI-SEG-002" not in outcomes(report, "pass")
     assert outcomes(report, "fail")["PHI-IAM-006"] == [f"{s}/role/dba_alice", f"{s}/role/pms_app"]
 
 
-def test_an_unlisted_set_of_databases_leaves_can_read_out(bad: Cluster, scan: Any) -> None:
+def test_an_unlisted_set_of_databases_leaves_roles_reach_open(bad: Cluster, scan: Any) -> None:
     dsn = create_scanner(bad)
     bad.execute("REVOKE SELECT ON pg_catalog.pg_database FROM PUBLIC")
     try:

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from phigate.classify import STRICTNESS, UNCLASSIFIED
 from phigate_providers.postgres.queries import (
     PREDEFINED_READERS,
     FunctionRow,
@@ -38,8 +39,6 @@ from phigate_providers.postgres.queries import (
 STORE_KINDS = frozenset({"r", "p", "m"})
 #: Predefined roles that reach the server's files or programs: privileged (PHI-IAM-006).
 SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
-#: Data classes from the least to the most protected (for tables classified like their sources).
-CLASS_ORDER = ("public", "unclassified", "administrative", "clinical")
 #: The first release where CREATEROLE no longer lets a role grant itself any non-superuser role.
 CREATEROLE_BOUNDED = 160000
 
@@ -110,7 +109,7 @@ class Cluster:
             if grant.inherit:
                 edges[grant.role] = "member (inherits)"
             elif grant.set:
-                edges[grant.role] = "SET ROLE (member)"
+                edges[grant.role] = "SET ROLE"
             elif grant.admin:
                 edges[grant.role] = "ADMIN option (can grant itself the role with SET)"
         if self.createrole_unbounded(role):
@@ -282,10 +281,10 @@ def derived_classes(relations: Sequence[RelationRow],
     def strictest(oid: int, seen: frozenset[int]) -> str:
         if oid in memo:
             return memo[oid]
-        found = own.get(oid, "unclassified")
+        found = own.get(oid, UNCLASSIFIED)
         for source in sources(rels[oid], seen):
             if source not in seen:
-                found = max(found, strictest(source, seen | {source}), key=CLASS_ORDER.index)
+                found = min(found, strictest(source, seen | {source}), key=_strictness)
         memo[oid] = found
         return found
 
@@ -294,11 +293,19 @@ def derived_classes(relations: Sequence[RelationRow],
         if oid not in rels:
             continue
         stricter = strictest(oid, frozenset({oid}))
-        if CLASS_ORDER.index(stricter) > CLASS_ORDER.index(data_class):
+        if _strictness(stricter) < _strictness(data_class):
             origin = sorted({s for s in sources(rels[oid], frozenset({oid}))
                              if strictest(s, frozenset({oid, s})) == stricter})
             derived[oid] = (stricter, origin)
     return derived
+
+
+def _strictness(data_class: str) -> int:
+    """The classifier's order, strictest first; a configured class it does not list ranks just
+    above unclassified."""
+    if data_class in STRICTNESS:
+        return STRICTNESS.index(data_class)
+    return len(STRICTNESS) + (data_class == UNCLASSIFIED)
 
 
 def _defaulted(read: Read, grantee: str, by_default: set[str], owner: str) -> Read:
