@@ -273,6 +273,35 @@ def test_a_security_definer_function_lets_those_who_may_run_it_become_its_owner(
         f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER any_count()"}
 
 
+def test_triggers_run_security_definer_functions_for_whoever_fires_them(graph: Cluster) -> None:
+    owner = f"{graph.server_id}/role/clinical_owner"
+    graph.execute(
+        "CREATE FUNCTION reports.audit_invoice() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "AS 'BEGIN RETURN NEW; END'; ALTER FUNCTION reports.audit_invoice() OWNER TO clinical_owner; "
+        "REVOKE EXECUTE ON FUNCTION reports.audit_invoice() FROM PUBLIC; "
+        "CREATE TRIGGER audit AFTER INSERT ON admin.invoices FOR EACH ROW EXECUTE FUNCTION reports.audit_invoice(); "
+        "GRANT INSERT ON admin.invoices TO front_desk", dbname="pms")
+    try:
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("DROP TRIGGER audit ON admin.invoices; DROP FUNCTION reports.audit_invoice(); "
+                      "REVOKE INSERT ON admin.invoices FROM front_desk", dbname="pms")
+    assert roles["front_desk"]["can_become_via"] == {
+        owner: "writes admin.invoices, firing SECURITY DEFINER trigger reports.audit_invoice()"}
+    assert roles["view_reader"]["can_become"] == []  # it only reads the table
+    graph.execute(
+        "CREATE FUNCTION reports.on_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "AS 'BEGIN END'; ALTER FUNCTION reports.on_ddl() OWNER TO clinical_owner; "
+        "REVOKE EXECUTE ON FUNCTION reports.on_ddl() FROM PUBLIC; "
+        "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION reports.on_ddl()", dbname="pms")
+    try:
+        roles = principals(collect(create_scanner(graph)))
+    finally:
+        graph.execute("DROP EVENT TRIGGER on_ddl; DROP FUNCTION reports.on_ddl()", dbname="pms")
+    assert roles["view_reader"]["can_become_via"] == {
+        owner: "runs DDL, firing SECURITY DEFINER event trigger reports.on_ddl()"}
+
+
 def test_memberships_are_edges_and_inherited_grants_direct_reads(graph: Cluster) -> None:
     s, roles = graph.server_id, principals(collect(graph.dsn()))
     group, notes = f"{s}/role/clinical_group", f"{s}/pms/clinical/notes"

@@ -131,7 +131,8 @@ class Database:
     #: (owner, schema or None, grantee) of default privileges granting SELECT on future tables.
     defaults: Iterable[tuple[str, str | None, str]]
     functions: Sequence[FunctionRow]
-    callers: Iterable[tuple[str, int]]
+    #: (role, function oid, None for EXECUTE | the table whose trigger calls it | '' for DDL).
+    callers: Iterable[tuple[str, int, str | None]]
 
 
 @dataclass
@@ -167,11 +168,19 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
             for oid, read in (pair for store in found for pair in reader.with_children(*store)):
                 if oid in store_ids:
                     _merge(reads, store_ids[oid], read)
-    for role, oid in db.callers:
+    for role, oid, table in db.callers:
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
-            result.becomes[role].setdefault(function.owner, f"EXECUTE SECURITY DEFINER {function.signature}")
+            result.becomes[role].setdefault(function.owner, _runs(function, table))
     return result
+
+
+def _runs(function: FunctionRow, table: str | None) -> str:
+    if table is None:
+        return f"EXECUTE SECURITY DEFINER {function.signature}"
+    if table:
+        return f"writes {table}, firing SECURITY DEFINER trigger {function.signature}"
+    return f"runs DDL, firing SECURITY DEFINER event trigger {function.signature}"
 
 
 class _Reader:

@@ -273,16 +273,28 @@ def definer_functions(conn: Connection) -> list[FunctionRow]:
     return [FunctionRow(int(oid), str(signature), str(owner)) for oid, signature, owner in rows]
 
 
-def function_callers(conn: Connection) -> list[tuple[str, int]]:
-    """(role, function oid): roles (predefined ones excluded) that may EXECUTE a SECURITY DEFINER
-    function and use its schema."""
+def function_callers(conn: Connection) -> list[tuple[str, int, str | None]]:
+    """(role, function oid, table or None) for each role (predefined ones excluded) that can make
+    a SECURITY DEFINER function run: EXECUTE on it and USAGE on its schema (table None); or a
+    write on a table with a trigger calling it (the table's name: a trigger's function runs
+    whoever fires it, EXECUTE is checked only when the trigger is created); or, for an event
+    trigger's function, any role (table ''), since any role may run some DDL (a temporary table)."""
     rows = conn.rows(
-        "SELECT r.rolname, p.oid::int8 FROM pg_catalog.pg_proc p "
+        "SELECT r.rolname, p.oid::int8, NULL::text FROM pg_catalog.pg_proc p "
         "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace CROSS JOIN pg_catalog.pg_roles r "
         f"WHERE p.prosecdef AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
         "AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE') "
-        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')", what="function privileges")
-    return [(str(role), int(oid)) for role, oid in rows]
+        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE') "
+        "UNION SELECT r.rolname, p.oid::int8, n.nspname || '.' || c.relname FROM pg_catalog.pg_trigger t "
+        "JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid AND p.prosecdef "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') "
+        "UNION SELECT r.rolname, p.oid::int8, '' FROM pg_catalog.pg_event_trigger e "
+        "JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid AND p.prosecdef CROSS JOIN pg_catalog.pg_roles r "
+        "WHERE e.evtenabled <> 'D' AND r.rolname !~ '^pg_'", what="function and trigger privileges")
+    return [(str(role), int(oid), None if table is None else str(table)) for role, oid, table in rows]
 
 
 def _security_invoker(options: Any) -> bool:
