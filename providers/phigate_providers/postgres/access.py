@@ -149,25 +149,32 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
     """Each role's reads of this database's stores (``store_ids``: oid → resource id)."""
     reader = _Reader(db, cluster)
     result = DatabaseAccess(stores=[store_ids[o] for o in sorted(store_ids)])
-    for role in sorted(reader.usable.keys() | {r.owner for r in db.relations}):
-        reads = result.reads[role]
-        for rel in db.relations:
+    owned: dict[str, set[int]] = defaultdict(set)
+    for rel in db.relations:
+        owned[rel.owner].add(rel.oid)
+    for role in sorted(reader.usable.keys() | owned.keys()):
+        # The plainest way first: the store's own grant, then through a view, then as the
+        # partition or child of a store read.
+        direct: list[tuple[int, Read]] = []
+        viewed: list[tuple[int, Read]] = []
+        for rel in (reader.rels[o] for o in sorted(reader.usable.get(role, set()) | owned.get(role, set()))):
             readable = rel.oid in reader.usable.get(role, ())
-            found: list[tuple[int, Read]] = []
             if rel.relkind in STORE_KINDS and (readable or rel.owner == role):
-                found.append((rel.oid, reader.grant_read(role, rel)))
+                direct.append((rel.oid, reader.grant_read(role, rel)))
             elif rel.relkind == "v" and readable:
                 # Reading through a view is a wildcard when reading the view is.
                 view = reader.grant_read(role, rel)
                 for target, how, function in reader.through(rel, role, "", frozenset({rel.oid})):
                     if function is None:
-                        found.append((target, Read(f"{how}, itself read by {view.how}", True) if view.wildcard
-                                      else Read(how)))
+                        wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
+                        viewed.append((target, wildcard if view.wildcard else Read(how)))
                     elif function.owner != role:
                         result.becomes[role].setdefault(function.owner, how)
-            for oid, read in (pair for store in found for pair in reader.with_children(*store)):
-                if oid in store_ids:
-                    _merge(reads, store_ids[oid], read)
+        found = direct + viewed
+        children = [pair for store in found for pair in reader.children_of(*store)]
+        for oid, read in found + children:
+            if oid in store_ids:
+                _merge(result.reads[role], store_ids[oid], read)
     for role, oid, table in db.callers:
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
@@ -252,10 +259,9 @@ class _Reader:
             elif rel.relkind == "v":
                 yield from self.through(rel, runs_as, f"{step}, ", seen | {oid})
 
-    def with_children(self, oid: int, read: Read) -> Iterator[tuple[int, Read]]:
-        """The store and its partitions and inheritance children, read with it (SELECT on a
-        parent returns its children's rows; their own privileges are not checked)."""
-        yield oid, read
+    def children_of(self, oid: int, read: Read) -> Iterator[tuple[int, Read]]:
+        """The store's partitions and inheritance children, read with it (SELECT on a parent
+        returns its children's rows; their own privileges are not checked)."""
         stack, seen = list(self.children.get(oid, ())), {oid}
         while stack:
             child = stack.pop()
