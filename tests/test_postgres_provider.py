@@ -426,6 +426,24 @@ def test_a_database_that_cannot_be_read_leaves_every_roles_access_unseen(graph: 
     assert f"{s}/pms/admin/invoices" in roles["archive_reader"]["can_read"]  # what was seen stays
 
 
+def test_an_unread_database_outside_the_named_ones_leaves_segmentation_undecided(cluster: Cluster,
+                                                                                 scan: Any) -> None:
+    graph = use_layout(cluster, "graph")
+    s, dsn = graph.server_id, create_scanner(graph)
+    graph.execute(f"REVOKE CONNECT ON DATABASE archive FROM PUBLIC, {SCANNER_ROLE}")
+    try:
+        result, report = scan("--dsn", dsn, "--pg-database", "pms", policies=["PHI-SEG-002"])
+    finally:
+        graph.execute(f"GRANT CONNECT ON DATABASE archive TO PUBLIC, {SCANNER_ROLE}")
+    assert result.code == 3, result.err
+    [error] = report["collection_errors"]
+    assert (error["resource_id"], error["permission"]) == (f"{s}/archive", "CONNECT on database archive")
+    failed, undecided = outcomes(report, "fail")["PHI-SEG-002"], outcomes(report, "error")["PHI-SEG-002"]
+    assert f"{s}/role/view_reader" in failed  # what was seen decides it already
+    assert {f"{s}/role/archive_reader", f"{s}/role/front_desk"} <= set(undecided)
+    assert "PHI-SEG-002" not in outcomes(report, "pass")
+
+
 @pytest.mark.parametrize("only_pms", [False, True], ids=["every-database", "pg-database-pms"])
 def test_the_graph_layout_fails_segmentation_on_every_path_to_clinical_data(graph: Cluster, scan: Any,
                                                                            only_pms: bool) -> None:
@@ -456,7 +474,7 @@ def test_the_graph_layout_fails_segmentation_on_every_path_to_clinical_data(grap
 
 # --- the scanning role ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["good", "bad"])
+@pytest.mark.parametrize("layout", ["good", "bad", "graph"])
 def test_the_smallest_role_sees_what_the_superuser_sees(cluster: Cluster, scan: Any, layout: str) -> None:
     use_layout(cluster, layout)
     dsn = create_scanner(cluster)
