@@ -388,6 +388,8 @@ def test_default_privileges_and_grants_to_public_are_wildcards(graph: Cluster) -
                       "REVOKE SELECT ON clinical.allergies FROM PUBLIC", dbname="pms")
     assert roles["front_desk"]["can_read_via_wildcard"] == [allergies]
     assert roles["front_desk"]["can_read_via"][allergies] == "SELECT on clinical.allergies (granted to PUBLIC)"
+    assert roles["postgres"]["can_read_via"][allergies] == "superuser"  # not only through the wildcard
+    assert roles["postgres"]["can_read_via_wildcard"] == []
 
 
 def test_a_named_database_narrows_what_is_reported_not_what_roles_read(graph: Cluster) -> None:

@@ -16,8 +16,9 @@ pg_read_all_data), widened by what the catalogs tell the server's answer leaves 
 
 What a role can obtain beyond its own rights is an edge (``can_become``) that the engine follows:
 memberships it inherits, may SET ROLE to or holds ADMIN on; every non-superuser role for
-CREATEROLE up to PostgreSQL 15; and the owner of each SECURITY DEFINER function it may execute,
-since the function's body, unknowable in general, runs with its owner's rights.
+CREATEROLE up to PostgreSQL 15; and the owner of each SECURITY DEFINER function it can make run
+(EXECUTE, a write firing a trigger, DDL firing an event trigger, a view calling it), since the
+function's body, unknowable in general, runs with its owner's rights.
 """
 
 from __future__ import annotations
@@ -71,13 +72,11 @@ class Cluster:
     #: role → predefined roles of PREDEFINED_READERS it is a member of (directly or not).
     predefined: Mapping[str, set[str]]
     inherited: dict[str, set[str]] = field(init=False)
+    superusers: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.inherited = _inheritance(self.memberships)
-
-    @property
-    def superusers(self) -> set[str]:
-        return {r.name for r in self.roles if r.superuser}
+        self.superusers = frozenset(r.name for r in self.roles if r.superuser)
 
     def createrole_unbounded(self, role: RoleRow) -> bool:
         """Up to PostgreSQL 15, CREATEROLE grants any non-superuser role, to itself too."""
@@ -137,7 +136,7 @@ class Database:
 
 @dataclass
 class DatabaseAccess:
-    """What one database adds to each role: store id → Read, role id → how."""
+    """What one database adds to each role (by name): store id → Read, role name → how."""
 
     reads: dict[str, dict[str, Read]] = field(default_factory=lambda: defaultdict(dict))
     becomes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
@@ -226,10 +225,10 @@ class _Reader:
         if groups:
             return _defaulted(Read(f"SELECT on {what} (granted to {groups[0]}, inherited)"), groups[0],
                               by_default, rel.owner)
+        if role in self.cluster.superusers:  # reads it whatever is granted to everyone
+            return Read("superuser")
         if "PUBLIC" in granted:
             return Read(f"SELECT on {what} (granted to PUBLIC)", wildcard=True)
-        if role in self.cluster.superusers:
-            return Read("superuser")
         if "pg_read_all_data" in self.cluster.predefined.get(role, ()):
             return Read("pg_read_all_data", wildcard=True)
         return Read(f"SELECT on {what}")
