@@ -474,6 +474,24 @@ def test_the_graph_layout_fails_segmentation_on_every_path_to_clinical_data(grap
         in paths
 
 
+def test_a_snapshot_of_a_narrowed_scan_keeps_the_context_and_edges(cluster: Cluster, scan: Any,
+                                                                     cli: Callable[..., CliResult],
+                                                                     tmp_path: Path) -> None:
+    graph = use_layout(cluster, "graph")
+    snapshot = tmp_path / "estate.jsonl"
+    collected = cli("collect", "--provider", "postgres", "--dsn", graph.dsn(), "--pg-database", "pms",
+                    "-o", str(snapshot), "--quiet")
+    assert collected.code == 0, collected.err
+    assert '"context"' in snapshot.read_text() and graph.password not in snapshot.read_text()
+    policies = ["PHI-SEG-002", "PHI-IAM-004", "PHI-IAM-006"]
+    live = scan("--dsn", graph.dsn(), "--pg-database", "pms", policies=policies)[1]
+    replayed = cli("scan", str(snapshot), *[x for p in policies for x in ("--only", p)], "--format", "json",
+                   "--quiet")
+    assert replayed.code == 1, replayed.err
+    assert outcomes(replayed.json(), "fail") == outcomes(live, "fail")
+    assert f"{graph.server_id}/role/definer_caller" in outcomes(live, "fail")["PHI-SEG-002"]
+
+
 # --- the scanning role ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("layout", ["good", "bad", "graph"])
