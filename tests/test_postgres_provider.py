@@ -366,6 +366,10 @@ def test_predefined_roles_read_every_table_of_the_cluster(graph: Cluster) -> Non
     assert runner["can_read"] == stores and runner["can_read_via_wildcard"] == []
     assert runner["can_read_via"][f"{s}/pms/clinical/notes"].startswith("pg_execute_server_program (COPY")
     assert runner["raw"]["server_access_roles"] == ["pg_execute_server_program"]
+    replicator = roles["replicator"]
+    assert replicator["can_read"] == stores and replicator["can_read_via_wildcard"] == []
+    assert set(replicator["can_read_via"].values()) == {
+        "REPLICATION (a base backup or the WAL stream carries every table's rows)"}
     assert everything["raw"]["server_access_roles"] == [] and roles["front_desk"]["raw"]["server_access_roles"] == []
     assert roles["postgres"]["can_read_via"][f"{s}/pms/admin/invoices"] == "owner of admin.invoices"
     assert roles["postgres"]["can_read_via"][f"{s}/pms/clinical/notes"] == "superuser"
@@ -457,10 +461,11 @@ def test_the_graph_layout_fails_segmentation_on_every_path_to_clinical_data(grap
     assert outcomes(report, "error") == {}
     failed = {policy: {i.rsplit("/", 1)[1] for i in ids} for policy, ids in outcomes(report, "fail").items()}
     # through a view, a view of a view, an inherited grant, SET ROLE, a SECURITY DEFINER function,
-    # pg_read_all_data, server programs, default privileges, another database; CREATEROLE up to 15
+    # pg_read_all_data, server programs, default privileges, another database, REPLICATION;
+    # CREATEROLE up to 15
     assert failed["PHI-SEG-002"] == {"view_reader", "chain_reader", "inheriting_member", "set_role_member",
                                      "definer_caller", "all_data_reader", "program_runner", "future_reader",
-                                     "archive_reader"} | ({"role_maker"} if old else set())
+                                     "archive_reader", "replicator"} | ({"role_maker"} if old else set())
     # up to 15, role_maker can also make itself a member of all_data_reader
     assert failed["PHI-IAM-004"] == {"all_data_reader", "future_reader"} | ({"role_maker"} if old else set())
     assert failed["PHI-IAM-006"] == {"program_runner"} | ({"role_maker"} if old else set())

@@ -12,7 +12,7 @@ pg_read_all_data), widened by what the catalogs tell the server's answer leaves 
 - members of pg_read_all_data and of the roles that reach the server's files or programs
   (pg_execute_server_program, pg_read_server_files, pg_write_server_files) read every table of
   the cluster, through a SET ROLE as well as by inheritance; so does a CREATEROLE role up to
-  PostgreSQL 15, which can grant itself those roles.
+  PostgreSQL 15, which can grant itself those roles, and a REPLICATION role (a base backup).
 
 What a role can obtain beyond its own rights is an edge (``can_become``) that the engine follows:
 memberships it inherits, may SET ROLE to or holds ADMIN on; every non-superuser role for
@@ -85,6 +85,9 @@ class Cluster:
     def every_table_reach(self, role: RoleRow) -> dict[str, str]:
         """The predefined roles through which ``role`` reads every table, with how."""
         reached = {p: _EVERY_TABLE[p] for p in self.predefined.get(role.name, ())}
+        if role.replication:
+            reached["REPLICATION"] = ("REPLICATION (a base backup or the WAL stream carries every "
+                                      "table's rows)")
         if self.createrole_unbounded(role):
             for predefined in PREDEFINED_READERS:
                 reached.setdefault(predefined, f"CREATEROLE (can grant itself {predefined}; "

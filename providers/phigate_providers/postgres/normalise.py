@@ -172,7 +172,8 @@ def role(server_id: str, row: RoleRow, edges: RoleAccess | None, region: str | N
     }
     raw: dict[str, Any] = {"rolsuper": row.superuser, "rolcanlogin": row.login,
                            "rolcreaterole": row.create_role, "rolbypassrls": row.bypass_rls,
-                           "rolinherit": row.inherit, "rolvaliduntil": row.valid_until}
+                           "rolinherit": row.inherit, "rolvaliduntil": row.valid_until,
+                           "rolreplication": row.replication}
     if edges is not None:
         reads = dict(sorted(edges.reads.items()))
         attrs["can_read"] = list(reads)

@@ -47,6 +47,7 @@ class RoleRow:
     inherit: bool
     valid_until: str | None
     member_of: tuple[str, ...]
+    replication: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,11 @@ def roles(conn: Connection) -> list[RoleRow]:
     rows = conn.rows(
         "SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolinherit, "
         "r.rolvaliduntil::text, ARRAY(SELECT g.rolname FROM pg_catalog.pg_auth_members m "
-        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) "
+        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), r.rolreplication "
         "FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY r.rolname", what="pg_roles")
     return [RoleRow(str(name), bool(login), bool(sup), bool(create), bool(bypass), bool(inherit),
-                    until, tuple(member_of or ()))
-            for name, login, sup, create, bypass, inherit, until, member_of in rows]
+                    until, tuple(member_of or ()), bool(replication))
+            for name, login, sup, create, bypass, inherit, until, member_of, replication in rows]
 
 
 def memberships(conn: Connection) -> list[MembershipRow]:

@@ -14,6 +14,7 @@ CREATE ROLE program_runner LOGIN;     -- member of pg_execute_server_program
 CREATE ROLE role_maker LOGIN CREATEROLE;      -- CREATEROLE and nothing else
 CREATE ROLE future_reader LOGIN;      -- gets clinical tables through default privileges
 CREATE ROLE archive_reader LOGIN;     -- clinical data in the archive database
+CREATE ROLE replicator LOGIN REPLICATION;  -- streams the whole cluster to a standby
 GRANT clinical_group TO inheriting_member, set_role_member;
 GRANT pg_read_all_data TO all_data_reader;
 GRANT pg_execute_server_program TO program_runner;
