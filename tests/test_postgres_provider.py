@@ -302,6 +302,24 @@ def test_triggers_run_security_definer_functions_for_whoever_fires_them(graph: C
         owner: "runs DDL, firing SECURITY DEFINER event trigger reports.on_ddl()"}
 
 
+def test_a_write_firing_a_rule_can_become_the_owner_of_its_table(graph: Cluster) -> None:
+    graph.execute("CREATE TABLE clinical.note_requests (patient_id bigint); "
+                  "ALTER TABLE clinical.note_requests OWNER TO clinical_owner; "
+                  "CREATE RULE copy_notes AS ON INSERT TO clinical.note_requests DO ALSO "
+                  "INSERT INTO clinical.notes SELECT id + 1000, patient_id, body FROM clinical.notes; "
+                  "GRANT INSERT ON clinical.note_requests TO front_desk; "
+                  "GRANT USAGE ON SCHEMA clinical TO front_desk", dbname="pms")
+    try:
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("DROP TABLE clinical.note_requests; REVOKE USAGE ON SCHEMA clinical FROM front_desk",
+                      dbname="pms")
+    assert roles["front_desk"]["can_become_via"] == {
+        f"{graph.server_id}/role/clinical_owner": "writes clinical.note_requests, firing rule copy_notes "
+                                                  "(runs as its owner)"}
+    assert roles["view_reader"]["can_become"] == []  # no write on it
+
+
 def test_memberships_are_edges_and_inherited_grants_direct_reads(graph: Cluster) -> None:
     s, roles = graph.server_id, principals(collect(graph.dsn()))
     group, notes = f"{s}/role/clinical_group", f"{s}/pms/clinical/notes"

@@ -17,8 +17,10 @@ pg_read_all_data), widened by what the catalogs tell the server's answer leaves 
 What a role can obtain beyond its own rights is an edge (``can_become``) that the engine follows:
 memberships it inherits, may SET ROLE to or holds ADMIN on; every non-superuser role for
 CREATEROLE up to PostgreSQL 15; and the owner of each SECURITY DEFINER function it can make run
-(EXECUTE, a write firing a trigger, DDL firing an event trigger, a view calling it), since the
-function's body, unknowable in general, runs with its owner's rights.
+(EXECUTE, also what views, column defaults and row-level-security policies call; a write firing
+a trigger; DDL firing an event trigger), since the function's body, unknowable in general, runs
+with its owner's rights; and the owner of each table or view whose INSERT, UPDATE or DELETE rule
+it can fire, whose actions run with that owner's rights.
 """
 
 from __future__ import annotations
@@ -135,6 +137,8 @@ class Database:
     functions: Sequence[FunctionRow]
     #: (role, function oid, None for EXECUTE | the table whose trigger calls it | '' for DDL).
     callers: Iterable[tuple[str, int, str | None]]
+    #: (role, relation owner, relation, rule): writes that run a rule's actions as the owner.
+    rule_writers: Iterable[tuple[str, str, str, str]] = ()
 
 
 @dataclass
@@ -166,12 +170,9 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
             elif rel.relkind == "v" and readable:
                 # Reading through a view is a wildcard when reading the view is.
                 view = reader.grant_read(role, rel)
-                for target, how, function in reader.through(rel, role, "", frozenset({rel.oid})):
-                    if function is None:
-                        wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
-                        viewed.append((target, wildcard if view.wildcard else Read(how)))
-                    elif function.owner != role:
-                        result.becomes[role].setdefault(function.owner, how)
+                for target, how in reader.through(rel, role, "", frozenset({rel.oid})):
+                    wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
+                    viewed.append((target, wildcard if view.wildcard else Read(how)))
         found = direct + viewed
         children = [pair for store in found for pair in reader.children_of(*store)]
         for oid, read in found + children:
@@ -181,6 +182,10 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
             result.becomes[role].setdefault(function.owner, _runs(function, table))
+    for role, owner, relation, rule in db.rule_writers:
+        if owner != role:
+            how = f"writes {relation}, firing rule {rule} (runs as its owner)"
+            result.becomes[role].setdefault(owner, how)
     return result
 
 
@@ -242,22 +247,17 @@ class _Reader:
         return oid in self.selects.get(role, ()) or (rel is not None and rel.owner == role)
 
     def through(self, view: RelationRow, checker: str, path: str,
-                seen: frozenset[int]) -> Iterator[tuple[int, str, FunctionRow | None]]:
-        """(store oid, how, None) for each store ``view`` reads when ``checker`` queries it, and
-        (0, how, function) for each SECURITY DEFINER function it calls."""
+                seen: frozenset[int]) -> Iterator[tuple[int, str]]:
+        """(store oid, how) for each store ``view`` reads when ``checker`` queries it."""
         runs_as = checker if view.security_invoker else view.owner
         step = f"{path}view {_name(view)} " + (
             "(security_invoker)" if view.security_invoker else f"(owner {view.owner})")
-        for oid in view.calls:
-            if oid in self.definers:
-                yield 0, f"SELECT through {step} calling SECURITY DEFINER {self.definers[oid].signature}", \
-                    self.definers[oid]
         for oid in view.reads:
             rel = self.rels.get(oid)
             if rel is None or oid in seen or not self.may_select(runs_as, oid):
                 continue
             if rel.relkind in STORE_KINDS:
-                yield oid, f"SELECT through {step}", None
+                yield oid, f"SELECT through {step}"
             elif rel.relkind == "v":
                 yield from self.through(rel, runs_as, f"{step}, ", seen | {oid})
 

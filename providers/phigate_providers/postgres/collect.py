@@ -182,7 +182,7 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
     try:
         database = access.Database(relations, queries.select_privileges(conn), queries.select_grantees(conn),
                                    queries.default_select_grants(conn), queries.definer_functions(conn),
-                                   queries.function_callers(conn))
+                                   queries.function_callers(conn), queries.rule_writers(conn))
     except Unreadable as exc:
         scan.unread = exc
         yield _error(server, Unreadable(f"database {scan.name}: {exc.message}; roles' access to it is unseen",

@@ -70,9 +70,9 @@ class RelationRow:
     relkind: str
     owner: str
     security_invoker: bool
-    #: Relations and functions the view's query names (pg_depend on its rewrite rule).
+    #: Relations the view's query names (pg_depend on its rewrite rule). Functions it calls run
+    #: only if the reader itself may EXECUTE them, as in its own queries: no edge of their own.
     reads: tuple[int, ...]
-    calls: tuple[int, ...]
     parents: tuple[int, ...]
 
 
@@ -206,17 +206,13 @@ def relations(conn: Connection) -> list[RelationRow]:
         "ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid "
         "WHERE w.ev_class = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass "
         "AND d.refobjid <> c.oid ORDER BY 1), "
-        "ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d "
-        "ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid "
-        "WHERE w.ev_class = c.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass ORDER BY 1), "
         "ARRAY(SELECT i.inhparent::int8 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid ORDER BY 1) "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         f"WHERE c.relkind IN {_SELECTABLE} AND {_USER_SCHEMA} ORDER BY n.nspname, c.relname",
         what="pg_class, pg_rewrite and pg_inherits")
     return [RelationRow(int(oid), str(schema), str(name), str(kind), str(owner), _security_invoker(options),
-                        tuple(int(x) for x in reads or ()), tuple(int(x) for x in calls or ()),
-                        tuple(int(x) for x in parents or ()))
-            for oid, schema, name, kind, owner, options, reads, calls, parents in rows]
+                        tuple(int(x) for x in reads or ()), tuple(int(x) for x in parents or ()))
+            for oid, schema, name, kind, owner, options, reads, parents in rows]
 
 
 def select_privileges(conn: Connection) -> list[tuple[str, int, bool]]:
@@ -296,6 +292,20 @@ def function_callers(conn: Connection) -> list[tuple[str, int, str | None]]:
         "JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid AND p.prosecdef CROSS JOIN pg_catalog.pg_roles r "
         "WHERE e.evtenabled <> 'D' AND r.rolname !~ '^pg_'", what="function and trigger privileges")
     return [(str(role), int(oid), None if table is None else str(table)) for role, oid, table in rows]
+
+
+def rule_writers(conn: Connection) -> list[tuple[str, str, str, str]]:
+    """(role, relation owner, relation, rule) for each role (predefined ones excluded) that may
+    write a table or view carrying an INSERT, UPDATE or DELETE rule: the rule's actions run with
+    the relation owner's rights."""
+    rows = conn.rows(
+        "SELECT DISTINCT r.rolname, pg_catalog.pg_get_userbyid(c.relowner), n.nspname || '.' || c.relname, "
+        "w.rulename FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE w.ev_type <> '1' AND w.ev_enabled <> 'D' AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE') "
+        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')", what="rules")
+    return [(str(role), str(owner), str(relation), str(rule)) for role, owner, relation, rule in rows]
 
 
 def _security_invoker(options: Any) -> bool:
