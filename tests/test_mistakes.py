@@ -118,3 +118,47 @@ def test_policies_as_json_carry_rationale_remediation_and_parameters(cli: Callab
     assert rows["PHI-SEG-002"]["remediation"]["postgres"].startswith("Revoke SELECT")
     assert rows["PHI-SEG-002"]["params"] == {"break_glass": [], "bootstrap_role": "postgres"}
     assert all(row["rationale"] and row["remediation"] for row in rows.values())
+
+
+def test_every_json_finding_carries_the_remediation_for_its_provider(cli: Callable[..., CliResult],
+                                                                     tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    cli("scan", str(EXAMPLE), "-q", "--format", f"json={out}")
+    findings = json.loads(out.read_text())["findings"]
+    assert findings and all(f.get("remediation") for f in findings)
+    postgres = next(f for f in findings if f["policy_id"] == "PHI-SEG-002"
+                    and f["resource"]["provider"] == "postgres")
+    assert postgres["remediation"].startswith("Revoke SELECT")
+
+
+#: Operator names as messages used to show them ("expected eq true", "in ["…"]", "element(s) match").
+OPERATOR_WORDS = re.compile(r"\b(eq|ne|not_in|len_eq)\b|\bin \[|element\(s\)|\(expected ")
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "junit", "html", "text"])
+def test_no_message_names_an_operator(cli: Callable[..., CliResult], tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    cli("scan", str(EXAMPLE), "-q", "--format", f"{fmt}={out}")
+    text = out.read_text()
+    if fmt == "json":
+        text = "\n".join(f["message"] for f in json.loads(text)["findings"])
+    elif fmt == "sarif":
+        text = "\n".join(r["message"]["text"] for run in json.loads(text)["runs"] for r in run["results"])
+    assert not OPERATOR_WORDS.search(text), OPERATOR_WORDS.search(text)
+    assert 'kind is "account"' not in text and "NoneType" not in text
+
+
+def test_the_config_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from phigate.config import discover, load_config
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "infra" / "modules").mkdir(parents=True)
+    (repo / "phigate.yaml").write_text("fail_on: high\n")
+    (tmp_path / "phigate.yaml").write_text("fail_on: low\n")  # outside the repository: never used
+    monkeypatch.chdir(repo / "infra" / "modules")
+    assert discover() == repo / "phigate.yaml"
+    assert load_config(None).fail_on == "high"
+    (repo / "phigate.yaml").unlink()
+    assert discover() is None and load_config(None).fail_on is None

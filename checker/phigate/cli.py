@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
                       help="lowest severity whose failures make the exit code 1 (default: info)")
     scan.add_argument("--format", action="append", default=None, metavar="FORMAT[=FILE]",
-                      help="text (default) or json; repeatable; =FILE writes to a file")
+                      help=f"{', '.join(names(REPORTERS))} (text is the default); repeatable; "
+                           "=FILE writes to a file")
     scan.add_argument("--framework", action="append", default=[], metavar="KEY",
                       help="evaluate only the policies mapped to this framework (repeatable; "
                            "see `phigate controls`)")

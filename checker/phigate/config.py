@@ -61,12 +61,12 @@ class Config:
 
 
 def load_config(path: Path | None) -> Config:
-    """Load ``path``, or ``./phigate.yaml`` when it exists, or the defaults. Raises ProblemsError."""
+    """Load ``path``, or the nearest ``phigate.yaml`` from the current folder up to the root of
+    its repository, or the defaults. Raises ProblemsError."""
     if path is None:
-        default = Path(DEFAULT_FILE)
-        if not default.is_file():
+        path = discover()
+        if path is None:
             return Config()
-        path = default
     docs, problems = load_file(path)
     if problems:
         raise ProblemsError(problems)
@@ -77,6 +77,20 @@ def load_config(path: Path | None) -> Config:
     if problems:
         raise ProblemsError(problems)
     return _build(doc, str(path))
+
+
+def discover(start: Path | None = None) -> Path | None:
+    """The ``phigate.yaml`` a command run in ``start`` (default: the current folder) uses: the
+    first found in it or its parents, stopping at the folder that holds ``.git`` (the
+    repository's root), so a config outside the repository never applies by surprise."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        found = candidate / DEFAULT_FILE
+        if found.is_file():
+            return found
+        if (candidate / ".git").exists():
+            return None
+    return None
 
 
 def _classification_values(classification: Mapping[str, Any], file: str

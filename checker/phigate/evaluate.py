@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from phigate.access_graph import REACH_FIELDS, AccessGraph
@@ -20,6 +20,7 @@ from phigate.api import COMMON_FIELDS, CollectionError, Context, Record, Resourc
 from phigate.classify import Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
+from phigate.identity import reported_raw
 from phigate.model import Policy, Status
 from phigate.paths import Inverse
 
@@ -434,14 +435,7 @@ def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     kept = {name: attributes[name] for name in plan.keep if name in attributes}
     return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
                     r.tags if plan.keep_tags else {}, data_class, kept,
-                    r.raw if plan.keep_raw else _located(r.raw))
-
-
-def _located(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Of the raw data, only where the resource is declared (``raw["location"]``), which
-    findings report."""
-    location = raw.get("location")
-    return {"location": location} if location is not None else {}
+                    r.raw if plan.keep_raw else reported_raw(r.raw))
 
 
 __all__ = ["Evaluator", "InventoryIndex", "Outcome", "needs_graph"]

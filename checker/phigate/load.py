@@ -7,7 +7,6 @@ file stops the run with exit 2 and a ``FILE:LINE:COL`` message per problem.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +30,7 @@ from phigate.paths import (
     record_roots,
 )
 from phigate.problems import Problem, ProblemsError, json_pointer
+from phigate.typecheck import PLACEHOLDER, type_mismatch
 from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, load_file
 
@@ -174,6 +174,8 @@ class _PolicyCompiler:
         self.remote_fields: set[tuple[str, str]] = set()
         self.local_fields: set[str] = set()
         self.inverses: set[Inverse] = set()
+        #: Labels given to quantifiers (``as``), which the message may name.
+        self.labels: set[str] = set()
 
     def problem(self, pointer: str, message: str, *, key: bool = False) -> None:
         line, col = self.doc.key_at(pointer) if key else self.doc.at(pointer)
@@ -198,6 +200,8 @@ class _PolicyCompiler:
         where = self._condition(data["where"], "/where", scope) if "where" in data else None
         where_needs_index = self.needs_index
         check = self._condition(data["assert"], "/assert", scope)
+        if "message" in data:
+            self._check_message(data["message"], scope)
         if self.problems or check is None:
             return None
         remediation = data.get("remediation", {})
@@ -220,7 +224,22 @@ class _PolicyCompiler:
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
             opt_in=data.get("opt_in", False) is True,
+            message=data.get("message"),
         )
+
+    def _check_message(self, message: Any, scope: _Scope) -> None:
+        """Every placeholder of the message names the resource, a label or an attribute."""
+        if not isinstance(message, str):
+            return
+        for name in PLACEHOLDER.findall(message):
+            if name == "resource" or name in self.labels:
+                continue
+            try:
+                compile_path(name, scope.roots, scope.start)
+            except PathError:
+                known = ", ".join(["resource", *sorted(self.labels)])
+                self.problem("/message", f"unknown placeholder {{{name}}} (the resource, a label "
+                                         f"given with 'as' ({known}), or an attribute path)")
 
     def _resolve_params(self, declared: dict[str, Any], overrides: Any,
                         locations: Any) -> None:
@@ -284,7 +303,10 @@ class _PolicyCompiler:
 
     def _quantifier(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         word = "some" if "some" in node else "every"
-        ok = self._only(node, pointer, {word, "match"})
+        ok = self._only(node, pointer, {word, "match", "as"})
+        label = node.get("as", "")
+        if label:
+            self.labels.add(str(label))
         if "match" not in node:
             self.problem(pointer, f"'{word}' needs a 'match' condition")
             return None
@@ -302,7 +324,8 @@ class _PolicyCompiler:
         match = self._condition(node["match"], f"{pointer}/match", inner_scope)
         if match is None:
             return None
-        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None)
+        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None,
+                          label=str(label))
 
     def _leaf(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         ok = self._only(node, pointer, {"path", "op", "value", "param"})
@@ -339,7 +362,7 @@ class _PolicyCompiler:
             if compiled is None:
                 return None
             path = compiled
-        mismatch = _type_mismatch(op_name, expected, path.shape.nodes)
+        mismatch = type_mismatch(op_name, expected, path.shape.nodes)
         if mismatch is not None:
             where = f"{pointer}/value" if "value" in node else f"{pointer}/param"
             self.problem(where, mismatch)
@@ -363,40 +386,6 @@ class _PolicyCompiler:
             self.local_fields.add(first.name)
         self.inverses.update(compiled.inverses)
         return compiled
-
-
-#: Operators whose operand is compared with the value itself, or with each of its candidates.
-_SAME_TYPE = frozenset({"eq", "ne"})
-_EACH_OF = frozenset({"in", "not_in"})
-_JSON_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string",
-                                list: "array", dict: "object", type(None): "null"}
-
-
-def _type_mismatch(op: str, expected: Any, nodes: tuple[dict[str, Any], ...]) -> str | None:
-    """Words for an operand that can never equal what the path holds (``"true"`` against a
-    boolean): such a condition silently always fails or always passes, so it is refused."""
-    if op not in _SAME_TYPE | _EACH_OF or not nodes:
-        return None
-    declared: set[str] = set()
-    for node in nodes:
-        kinds = node.get("type")
-        if kinds is None:
-            return None  # untyped (raw, tags' values): anything may be there
-        declared.update([kinds] if isinstance(kinds, str) else kinds)
-    if "number" in declared:
-        declared.add("integer")
-    candidates = expected if op in _EACH_OF and isinstance(expected, list) else [expected]
-    for value in candidates:
-        kind = _JSON_TYPES.get(type(value))
-        if kind is None or kind == "null" or kind in declared:
-            continue
-        if kind == "integer" and "number" in declared:
-            continue
-        wanted = " or ".join(sorted(declared - {"null"})) or "null"
-        return (f"{json.dumps(value)} is a {kind}, but the attribute holds a {wanted}: "
-                "the comparison could never hold" + (" (write true or false, without quotes)"
-                                                     if "boolean" in declared and kind == "string" else ""))
-    return None
 
 
 def _element_path(scope: _Scope) -> CompiledPath:

@@ -44,7 +44,7 @@ def evidence_record(supplier: str, report: bytes, source: str, *, keyid: str | N
         packs=list(document["packs"]), scopes=list(document["scopes"]), summary=dict(summary),
         failures=dict(sorted(failures.items())), compliance=list(document.get("compliance", [])),
         policies=policies, evidence_complete=bool(summary.get("evidence_complete")),
-        keyid=keyid, report=gzip.compress(report, mtime=0), envelope=envelope)
+        keyid=keyid, report=gzip.compress(report, compresslevel=1, mtime=0), envelope=envelope)
 
 
 def import_attestation(store: HistoryStore, portfolio: Portfolio, supplier_name: str, *,

@@ -29,13 +29,11 @@ from phigate_providers.aws.access import (
     normalised_statements,
     parse_policy,
 )
+from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, facets_of
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
 
-S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
-DYNAMODB_READ = frozenset({"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-                           "dynamodb:PartiQLSelect"})
 #: AWS-managed policies whose documents are short and fixed.
 AWS_MANAGED: dict[str, dict[str, Any]] = {
     "arn:aws:iam::aws:policy/AdministratorAccess": {
@@ -113,8 +111,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
         else:
-            stores.append(Store(id=fact.rid, content_arn=fact.content_arn, read_actions=fact.read_actions,
-                                account=account, resource_policy=fact.policy))
+            stores.append(Store.of(fact.rid, facets_of(fact.content_arn), account, fact.policy))
     holders = _holders(context, account)
     policies = _policies(context)
     _inline(context, holders, policies)
@@ -127,13 +124,13 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
                 holder.sources.append(membership)
     for entry in policies.values():
         _emit_policy(context, entry)
-    problems = list(unknown_stores)
+    problems: list[str] = []
     if account == PLACEHOLDER_ACCOUNT and any(s.resource_policy is not None for s in stores):
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
     for holder in holders.values():
-        _emit_principal(context, holder, account, analyzer, problems)
+        _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores)
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
@@ -310,7 +307,7 @@ def _emit_policy(context: Context, entry: PolicyEntry) -> None:
 
 
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
-                    problems: list[str]) -> None:
+                    *, problems: list[str], unseen_stores: list[str]) -> None:
     planned = holder.planned
     rid = context.id_of(planned)
     tags = context.tags(planned, ("tags_all", "tags"))
@@ -330,6 +327,10 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
         access = analyzer.read_access(identity)
         attributes.update(access.as_attributes())
         depends = list(access.can_read)
+        if unseen_stores:
+            # Stores whose name or policy is known only after apply are left out of the analysis
+            # (a policy not seen may deny): what they give is unseen, the rest is exact.
+            attributes["access_unseen"] = [f"{context.plan.label}: {s}" for s in unseen_stores]
     attributes.update(_trust(planned, holder, account))
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,

@@ -56,6 +56,11 @@ class KeyBook:
             if target is not None and isinstance(name, str):
                 self._aliases[name] = target
 
+    def is_planned(self, ref: str) -> bool:
+        """``ref`` (an ARN, key id or alias) names a key of the plan."""
+        alias = ref.split(":", 5)[-1] if ref.startswith("arn:") else ref
+        return ref in self._by_ref or alias in self._aliases
+
     def alias_target(self, alias: PlannedResource) -> PlannedResource | None:
         traced = trace(self.context.plan, alias, expression(alias, ("target_key_id",)),
                        frozenset({"aws_kms_key"}))
@@ -111,8 +116,9 @@ class KeyBook:
         return KeyChoice(ref, "customer")
 
     def _stub(self, ref: str, store: PlannedResource) -> None:
-        """A key the plan names but does not manage: in the inventory, so that what it encrypts
-        is seen together, with nothing but what naming it tells."""
+        """A key the plan names but does not manage: read as context (never judged: its settings
+        are not the plan's), so that what it encrypts is seen together, with nothing but what
+        naming it tells."""
         if ref in self.context.stubs:
             self.context.stubs[ref].sources += (store.address,)
             return
@@ -122,7 +128,7 @@ class KeyBook:
                             scope=self.context.plan.label, region=region or None, name=ref,
                             attributes={"manager": "customer", "aliases": aliases},
                             raw={"named_by": store.address, "planned": False})
-        self.context.stubs[ref] = Built(resource, (store.address,))
+        self.context.stubs[ref] = Built(resource, (store.address,), outside=True)
 
 
 def gcs_key_stub(context: Context, name: str, store: PlannedResource) -> None:
@@ -136,7 +142,7 @@ def gcs_key_stub(context: Context, name: str, store: PlannedResource) -> None:
     resource = Resource(id=name, type="gcp.kms.crypto_key", kind="key", provider="gcp",
                         scope=context.plan.label, region=location, name=name,
                         attributes={"manager": "customer"}, raw={"named_by": store.address, "planned": False})
-    context.stubs[name] = Built(resource, (store.address,))
+    context.stubs[name] = Built(resource, (store.address,), outside=True)
 
 
 def encryption(at_rest: Any, algorithm: Any, choice: KeyChoice) -> dict[str, Any]:
