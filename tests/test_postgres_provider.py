@@ -347,6 +347,18 @@ def test_grant_options_decide_membership_edges_from_postgresql_16(cluster: Clust
             graph.execute("REVOKE clinical_group FROM front_desk")
         assert desk["can_become_via"] == ({} if how is None else {group: how}), options
         assert f"{graph.server_id}/pms/clinical/notes" not in desk["can_read"]
+    # The same membership granted twice, by different grantors: the plainest way wins.
+    graph.execute("GRANT clinical_group TO clinical_owner WITH ADMIN TRUE; "
+                  "GRANT clinical_group TO front_desk WITH INHERIT FALSE, SET FALSE; "
+                  "SET ROLE clinical_owner; GRANT clinical_group TO front_desk WITH INHERIT TRUE GRANTED BY clinical_owner")
+    try:
+        desk = principals(collect(graph.dsn()))["front_desk"]
+    finally:
+        graph.execute("REVOKE clinical_group FROM front_desk GRANTED BY clinical_owner; "
+                      "REVOKE clinical_group FROM front_desk; REVOKE clinical_group FROM clinical_owner")
+    assert desk["can_become_via"] == {group: "member (inherits)"}
+    assert desk["can_read_via"][f"{graph.server_id}/pms/clinical/notes"] == (
+        "SELECT on clinical.notes (granted to clinical_group, inherited)")
 
 
 def test_createrole_becomes_every_role_up_to_postgresql_15_only_those_it_administers_after(

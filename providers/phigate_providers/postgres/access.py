@@ -45,6 +45,10 @@ SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_
 #: The first release where CREATEROLE no longer lets a role grant itself any non-superuser role.
 CREATEROLE_BOUNDED = 160000
 
+_INHERITS, _SET_ROLE, _ADMIN = ("member (inherits)", "SET ROLE",
+                                "ADMIN option (can grant itself the role with SET)")
+_MEMBERSHIP_ORDER = (_INHERITS, _SET_ROLE, _ADMIN)
+
 _EVERY_TABLE = {
     "pg_read_all_data": "pg_read_all_data",
     "pg_execute_server_program": "pg_execute_server_program (COPY … TO PROGRAM runs commands as the "
@@ -110,12 +114,14 @@ class Cluster:
         for grant in self.memberships:
             if grant.member != role.name or grant.role.startswith("pg_"):
                 continue
-            if grant.inherit:
-                edges[grant.role] = "member (inherits)"
-            elif grant.set:
-                edges[grant.role] = "SET ROLE"
-            elif grant.admin:
-                edges[grant.role] = "ADMIN option (can grant itself the role with SET)"
+            # From 16 one membership may be granted several times (by different grantors):
+            # the plainest way wins, whatever the order of the rows.
+            for allowed, how in ((grant.inherit, _INHERITS), (grant.set, _SET_ROLE), (grant.admin, _ADMIN)):
+                if allowed:
+                    known = edges.get(grant.role)
+                    if known is None or _MEMBERSHIP_ORDER.index(how) < _MEMBERSHIP_ORDER.index(known):
+                        edges[grant.role] = how
+                    break
         if self.createrole_unbounded(role):
             for other in self.roles:
                 if not other.superuser and other.name != role.name:
