@@ -84,9 +84,15 @@ def read_marked(path: Path) -> Iterator[dict[str, Any]]:
             text += value
             last = match.end()
         text += marked[last:]
-        counted = [e for e in entities if e["counts"]]
+        counted = [e for e in entities if e["counts"] and e["type"] != "PRACTITIONER"]
+        # Sets judged per note (KIND clinical / admin / unlabelled) mark identifiers, not health spans.
+        marked_health = any(e["category"] == "health" for e in counted)
+        health: bool | None = marked_health or kind == "clinical"
+        if kind == "unlabelled":
+            health = None
         yield {"id": f"h{number:04d}", "lang": lang, "kind": kind, "text": text, "entities": entities,
-               "labels": {"contains_health_data": any(e["category"] == "health" for e in counted),
+               "health_spans": marked_health or kind not in ("clinical", "unlabelled"),
+               "labels": {"contains_health_data": health,
                           "contains_identifiers": any(e["category"] == "identifier" for e in counted)}}
 
 
@@ -98,7 +104,7 @@ def read_corpus(path: Path) -> list[dict[str, Any]]:
 
 
 def administrative(note: dict[str, Any]) -> bool:
-    return str(note.get("kind", "")).startswith("admin") and not note["labels"]["contains_health_data"]
+    return str(note.get("kind", "")).startswith("admin") and note["labels"]["contains_health_data"] is False
 
 
 def evaluate(notes: list[dict[str, Any]], detector: Detector) -> Results:
@@ -123,7 +129,7 @@ def evaluate(notes: list[dict[str, Any]], detector: Detector) -> Results:
     return results
 
 
-def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> None:
+def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> None:  # noqa: PLR0912
     gold: dict[str, list[tuple[int, int]]] = {t: [] for t in TYPES}
     decoys: list[tuple[int, int, str]] = []
     for entity in note["entities"]:
@@ -137,6 +143,8 @@ def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> 
         found.setdefault(span.type, []).append((span.start, span.end))
     found["HEALTH"] = [(h.start, h.end) for h in analysis.health]
     for kind in TYPES:
+        if kind == "HEALTH" and not note.get("health_spans", True):
+            continue  # judged per note, not per span
         tally = results.spans[kind]
         hit = [any(s < ge and gs < e for s, e in found[kind]) for gs, ge in gold[kind]]
         tally.tp += sum(hit)
@@ -150,7 +158,8 @@ def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> 
                         if kind == "FR_NIR" and reason == "nir_shaped_invalid_key":
                             results.invalid_nir_hits += 1
     labels = note["labels"]
-    _note(results.health_notes, labels["contains_health_data"], analysis.has_health)
+    if labels["contains_health_data"] is not None:
+        _note(results.health_notes, labels["contains_health_data"], analysis.has_health)
     _note(results.identifier_notes, labels["contains_identifiers"], analysis.personal)
     if administrative(note):
         results.admin_notes += 1

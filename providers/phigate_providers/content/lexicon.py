@@ -16,6 +16,7 @@ each match is reported once per meaning.
 from __future__ import annotations
 
 import functools
+import gzip
 import itertools
 import re
 import unicodedata
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 #: Vocabulary files shipped in ``data/``: health words, phrases that hide them (decoys), the
-#: words of context rules, and given names.
+#: words of context rules, given names, places (never conditions), and the open terminologies
+#: built by ``scripts/build_lexicon.py`` (last: a form the hand-written files give keeps their
+#: meaning).
 VOCABULARY_FILES = ("health-fr.txt", "health-en.txt", "drugs.txt", "decoys.txt", "context.txt",
-                    "first-names.txt")
+                    "first-names.txt", "terminology-fr.txt.gz")
 DECOY = "DECOY"
 #: Categories that are not health data: context, names and address parts (tier "none").
 NOT_HEALTH_TIER = "none"
@@ -215,8 +218,10 @@ class Lexicon:
 
 
 def read_file(name: str) -> list[str]:
-    text = resources.files("phigate_providers.content").joinpath("data", name).read_text("utf-8")
-    return text.splitlines()
+    """The lines of a shipped vocabulary file (gzip-compressed when its name ends in .gz)."""
+    path = resources.files("phigate_providers.content").joinpath("data", name)
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8").splitlines()
 
 
 @functools.cache

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Builds the independent French sets of the content detectors from public texts written by
+others (see ``tests/data/content/independent/README.md`` for the sources and their licences).
+
+    python bench/independent_sets.py --eds-pseudo EDS_PSEUDO_CHECKOUT --edsnlp EDSNLP_CHECKOUT
+
+- AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
+  whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
+  **dev** half (identifier rules may be tuned on it) or the **test** half (reported, never tuned
+  on). Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count
+  a practitioner as the data subject, so they are left out of the score.
+- edsnlp's tests and documentation (BSD-3-Clause): the French sentences its authors wrote to test
+  clinical NLP, in the **test** set.
+
+Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
+unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
+any scoring, and is kept by hash of the text in ``labels.tsv``; the texts themselves are written
+to ``dev.txt`` and ``test.txt`` in the benchmark's marked format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "tests/data/content/independent"
+#: eds-pseudo's labels → the detectors' identifier types (others, such as DATE, IPP, NDA or
+#: HOPITAL, are not a person's direct identifiers here and stay unmarked).
+_TYPES = {"NOM": "PERSON", "PRENOM": "PERSON", "DATE_NAISSANCE": "DATE_OF_BIRTH", "TEL": "PHONE",
+          "MAIL": "EMAIL", "ADRESSE": "ADDRESS", "ADDRESSE": "ADDRESS", "ZIP": "ADDRESS", "SECU": "FR_NIR"}
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+_PRACTITIONER = re.compile(r"(?:\bDr|\bDre|\bDocteur|\bPr|\bProfesseur|\bPrs?)\.?\s*$")
+_MD_TEXT = re.compile(r'(?:text|txt)\s*=\s*\(?\s*((?:\s*[fr]?"[^"\n]*"\s*)+)')
+_FRENCH = re.compile(r"\b(?:le|la|les|des|du|une|est|pour|avec)\b")
+
+
+def key(text: str) -> str:
+    """The label key of a text: a hash of its words, blanks normalised."""
+    return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()[:12]
+
+
+def _git_show(checkout: Path, path: str) -> str:
+    return subprocess.run(["git", "-C", str(checkout), "show", f"HEAD:{path}"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def templates(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, marked text) of each eds-pseudo template (blank-line separated; its lines
+    joined with " / ")."""
+    paragraphs, current = [], []
+    for line in _git_show(checkout, "data/templates.txt").splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            paragraphs.append(" / ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" / ".join(current))
+    for raw in paragraphs:
+        marked, last, practitioner = [], 0, False
+        for found in _ANNOTATION.finditer(raw):
+            between = raw[last:found.start()]
+            marked.append(between)
+            label = found.group(2)
+            kind = _TYPES.get(label)
+            if kind == "PERSON":
+                # a title before the name, or the name's other half right after one
+                practitioner = bool(_PRACTITIONER.search(between)) or (practitioner and not between.strip())
+                kind = "PRACTITIONER" if practitioner else kind
+            else:
+                practitioner = False
+            marked.append(f"[[{kind}:{found.group(1)}]]" if kind else found.group(1))
+            last = found.end()
+        marked.append(raw[last:])
+        text = "".join(marked).replace("|", "¦")
+        plain = _ANNOTATION.sub(r"\1", raw)
+        half = "test" if int(hashlib.sha256(raw.encode()).hexdigest(), 16) % 2 else "dev"
+        yield key(plain), half, text
+
+
+def edsnlp_sentences(checkout: Path) -> Iterator[tuple[str, str]]:
+    """(key, text) of the French sentences in edsnlp's tests and docs (string literals of 30
+    characters or more that read as French prose)."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD", "tests", "docs"]
+    files = subprocess.run(listing,
+                           check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(files):
+        literals: list[str] = []
+        if name.endswith(".py"):
+            try:
+                tree = ast.parse(_git_show(checkout, name))
+            except SyntaxError:
+                continue
+            literals = [node.value for node in ast.walk(tree)
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        elif name.endswith(".md"):  # examples in the docs: text = "..." (maybe split over lines)
+            for found in _MD_TEXT.finditer(_git_show(checkout, name)):
+                literals.append("".join(re.findall(r'"([^"]*)"', found.group(1))))
+        for literal in literals:
+            text = re.sub(r"\s+", " ", literal).strip()
+            text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # its own span markup
+            if (len(text) >= 30 and _FRENCH.search(text) and not text.startswith(("http", "eds.", "{", "["))
+                    and not re.search(r"<|NBNb|\t", text) and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
+    parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
+    args = parser.parse_args(argv)
+    labels = {}
+    for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            text_key, kind = line.split("\t")[:2]
+            labels[text_key] = kind
+    halves: dict[str, list[str]] = {"dev": [], "test": []}
+    for text_key, half, text in templates(args.eds_pseudo):
+        halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}|{text}")
+    for text_key, text in edsnlp_sentences(args.edsnlp):
+        if text_key in labels:  # the sentences judged; code snippets and fragments were not
+            halves["test"].append(f"fr|{labels[text_key]}|{text.replace('|', '¦')}")
+    header = ("# Independent French set ({half}), built by bench/independent_sets.py from public texts\n"
+              "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
+    for half, lines in halves.items():
+        (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{half}: {len(lines)} texts", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
