@@ -15,8 +15,10 @@ A health word counts unless one of these rules rules it out:
 - it is a code ("VIH-1234", "réf. IVG");
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- it is ambiguous on its own (a medicine, "vaccin", "handicap") and nothing in its record points
-  at a person, nor does a treatment cue ("sous", "on") stand just before it.
+- it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
+  at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
+  ambiguous only in a price list (a record with an amount of money): a store's records are
+  about people, so a medicine named anywhere else counts.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ CAPITALISED = "capitalised"
 PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
+#: Categories of medicine names (hand-written and built from the terminologies).
+MEDICINES = frozenset({"TREATMENT", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -281,7 +285,10 @@ class Detector:
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
                 ctx.anchored_records[index] = ctx.anchored(*record)
-            if not ctx.anchored_records[index]:
+            # A store's records are about people: a medicine named in one counts, unless the
+            # record is a price list; other ambiguous words ("operation") need a person.
+            if not ctx.anchored_records[index] and (entry.category not in MEDICINES
+                                                    or context.PRICE.search(ctx.text, *record)):
                 return NO_PERSON
         return None
 

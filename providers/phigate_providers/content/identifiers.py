@@ -46,7 +46,7 @@ _BAD_MONTHS = frozenset({"00", "13", "14", "15", "16", "17", "18", "19"})
 
 def nir_valid(nir: str) -> bool:
     """A 15-character NIR (separators removed) whose key matches, Corsica (2A, 2B) included."""
-    compact = re.sub(r"[\s.\-]", "", nir).upper()
+    compact = re.sub(r"[\s.\-/:]|cl[ée]|key", "", nir, flags=re.IGNORECASE).upper()
     if len(compact) != 15 or not compact[13:].isdigit():
         return False
     body = compact[:13]
@@ -76,7 +76,7 @@ def luhn_valid(number: str) -> bool:
 #: pass finds them; the patterns below then check each one. International numbers start with
 #: "+", found by ``str.find``.
 _NUMBER_FORMATS = (
-    (2, 2, 2, 2, 2),  # French phone
+    (2, 2, 2, 2, 2), (2, 2, 3, 3),  # French phone (0X XX XX XX XX, 0X XX XXX XXX)
     (4, 1, 2, 2, 2, 2), (4, 9), (4, 4, 6),  # 0033 …, 0044 …
     (1, 2, 2, "D", 3, 3, 2),  # NIR
     (4, 4, 4, 4), (4, 6, 5),  # payment cards
@@ -84,9 +84,11 @@ _NUMBER_FORMATS = (
     (5, 6),  # UK mobile
 )
 _SEP = r"[ .\-]?"
-_NIR = rf"[12378]{_SEP}\d\d{_SEP}\d\d{_SEP}(?:\d\d|2[ABab]){_SEP}\d\d\d{_SEP}\d\d\d{_SEP}\d\d"
+_NIR = (rf"[12378]{_SEP}\d\d{_SEP}\d\d{_SEP}(?:\d\d|2[ABab]){_SEP}\d\d\d{_SEP}\d\d\d"
+        rf"(?:{_SEP}|[ ]?(?:cl[ée]|key|/)[ ]?:?[ ]?)\d\d"
+        r"|[12378](?: \d){4} (?:\d \d|2 [ABab])(?: \d){8}")  # digit by digit
 _PAIR = r"(?:[ .\-]?\d\d)"
-_PHONE = (rf"0[1-9]{_PAIR}{{4}}"
+_PHONE = (rf"0[1-9]{_PAIR}{{4}}|0[1-9](?:/\d\d){{4}}(?![/\d])|0[1-9][ .\-]\d\d[ .\-]\d{{3}}[ .\-]\d{{3}}"
           rf"|(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?)?[1-9]{_PAIR}{{4}}"
           r"|(?:\+|00)[ ]?(?:[1-9]\d{0,2})[ .\-]?(?:\(0\)[ ]?)?\d(?:[ .\-]?\d){6,12}"
           r"|07\d\d\d[ ]?\d{6}")
@@ -109,6 +111,14 @@ _DATE = (r"\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d\d)(?!\d)"
          rf"|(?i:{_EN_MONTHS})\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}(?!\d)")
 _DATE_AFTER_CUE = re.compile(rf"(?:\(e\))?[ \t]*[:\-]?[ \t]*(?:(?i:le|on|the)[ \t]+)?(?P<date>{_DATE})")
 _DATE_BEFORE_CUE = re.compile(rf"(?<![\d/.\-])(?P<date>{_DATE})[ \t]*[(,\-\u2013\u2014]?[ \t]*$")
+
+#: A date right after a name in a header or a list ("DUPONT Jean ¦ F ¦ 12/03/1980 (44 ans)"),
+#: maybe after the sex: the person's date of birth. A date with a four-digit year only, so a
+#: visit's "le 12/03" is not read as one.
+_DATE_AFTER_NAME = re.compile(
+    r"[ \t|\u00a6,;:()\-]{1,6}(?:[MFH][ \t|\u00a6,;:]{1,4})?(?:(?i:n[ée]e?)[ \t]+(?:le[ \t]+)?)?"
+    r"(?P<date>\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d\d(?!\d)"
+    rf"|(?:1er|\d{{1,2}})[ \t]+(?i:{_FR_MONTHS})\.?[ \t]+(?:19|20)\d\d(?!\d))")
 
 # --- names ----------------------------------------------------------------------------------------
 
@@ -156,12 +166,22 @@ def find(text: str, hits: Sequence[lexicon.Match] | None = None) -> list[Span]:
         found = _FINDERS[hit[2].category](text, hit)
         if found is not None:
             spans.append(found)
-    return _resolve(spans)
+    births = []
+    for span in spans:
+        if span.type == "PERSON":
+            after = _DATE_AFTER_NAME.match(text, span.end)
+            if after is not None:
+                births.append(Span(after.start("date"), after.end("date"), "DATE_OF_BIRTH"))
+    return _resolve(spans + births)
 
 
 def number_shapes() -> list[str]:
-    """Every folded shape of :data:`_NUMBER_FORMATS`, each gap a space or nothing."""
-    shapes = set()
+    """Every folded shape of :data:`_NUMBER_FORMATS`, each gap a space or nothing; and a NIR
+    written digit by digit or with its key after "clé"."""
+    shapes = {f"0 0 0 0 0 0 {d} 0 0 0 0 0 0 0 0" for d in "0ab"}
+    for department in ("00", "0a", "0b"):
+        shapes |= {f"0 00 00 {department} 000 000 {cue} 00" for cue in ("cle", "key")}
+        shapes.add(f"0000{department}000000 cle 00")
     for groups in _NUMBER_FORMATS:
         written = [("00", "0a", "0b") if size == "D" else ("0" * int(size),) for size in groups]
         for parts in itertools.product(*written):
