@@ -290,3 +290,84 @@ def test_heldout_files_are_well_formed(path: Path) -> None:
 def test_every_vocabulary_file_is_shipped_and_parses() -> None:
     for name in lexicon.VOCABULARY_FILES:
         assert list(lexicon.parse(lexicon.read_file(name), name)), name
+
+
+# --- open terminologies, store context, identifier layouts ------------------------------------------
+
+INDEPENDENT = DATA / "content" / "independent"
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Mme Roussel : tularémie confirmée.", "tularémie"),  # a CIM-10 label head
+    ("Suivi pour acrodermatite depuis mars.", "acrodermatite"),  # a word of a CIM-10 label
+    ("Ordonnance : DOLIPRANE 1000 mg.", "DOLIPRANE"),  # a brand from the drug database
+    ("Reprise de l'ustekinumab après la pause.", "ustekinumab"),  # an active substance
+    ("G1P0 à 22 SA, primigeste.", "G1P0"),
+    ("OH chronique, TS médicamenteuse en 2019.", "OH chronique"),
+    ("Pose d'APD à 4 cm puis résection.", "Pose d'APD"),
+])
+def test_terminology_and_clinical_shorthand_are_health_data(detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+def test_a_medicine_in_a_store_counts_unless_its_record_is_a_price_list(detector: Detector) -> None:
+    assert health(detector, "Renouvellement Kardegic 75 mg.") == ["Kardegic"]
+    assert health(detector, "Kardegic 75 mg : 2,35 €") == []
+    assert health(detector, "Mme Petit, Kardegic 75 mg : 2,35 €") == ["Kardegic"]
+
+
+def test_a_psychiatric_department_is_health_data_but_a_timetable_is_not(detector: Detector) -> None:
+    assert health(detector, "Hospitalisée en psychiatrie du 3 au 12 mai.") != []
+    assert health(detector, "Transférée au service de psychiatrie.") != []
+    assert health(detector, "Horaires du service de psychiatrie : fermé le dimanche.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Transfert à l'hôpital Necker-Enfants malades le 3 mai.",
+    "Consultation à l'Institut Curie, bâtiment B.",
+    "Le cabinet de la rue Gay-Lussac ferme en août.",
+])
+def test_health_establishments_and_places_are_not_conditions(detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_nir_written_digit_by_digit_or_with_its_key_after_cle_is_found() -> None:
+    full = nir_with_key("285072A123456")
+    assert types(" ".join(full)) == [("FR_NIR", " ".join(full))]
+    body = "1 85 07 75 123 456"
+    key = f"{97 - 1850775123456 % 97:02d}"
+    assert types(f"NIR {body} clé {key}.") == [("FR_NIR", f"{body} clé {key}")]
+    wrong = f"{(int(key) + 1) % 97:02d}"
+    assert types(f"NIR {body} clé {wrong}.") == []
+
+
+def test_phones_in_three_digit_groups_and_with_slashes_but_not_dates() -> None:
+    assert types("Tél 06 12 345 678.") == [("PHONE", "06 12 345 678")]
+    assert types("Tél 01/45/67/89/10.") == [("PHONE", "01/45/67/89/10")]
+    assert types("Rendez-vous 01/01/2023 16:00.") == []
+
+
+def test_a_date_right_after_a_name_is_its_date_of_birth() -> None:
+    assert types("Mme Jeanne DUPONT ¦ F ¦ 22/02/1962 (68 ans)") == [
+        ("PERSON", "Jeanne DUPONT"), ("DATE_OF_BIRTH", "22/02/1962")]
+    assert types("Mme Jeanne Dupont le 12/03 revue.") == [("PERSON", "Jeanne Dupont")]
+
+
+def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs() -> None:
+    path = Path(lexicon.__file__).parent / "data" / "terminology-fr.txt.gz"
+    assert path.stat().st_size < 1_000_000
+    categories = {entry.category for _, entry in lexicon.parse(lexicon.read_file(path.name), path.name)}
+    assert {"CONDITION", "ONCOLOGY", "MENTAL_HEALTH", "DRUG_TREATMENT"} <= categories
+    forms = {form for form, _ in lexicon.parse(lexicon.read_file(path.name), path.name)}
+    assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
+
+
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt"])
+def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
+    notes = bench.read_corpus(INDEPENDENT / name)
+    assert len(notes) > 100
+    assert all(note["kind"] in ("clinical", "admin", "unlabelled") for note in notes)
+    if name == "test.txt":
+        judged = [note for note in notes if note["labels"]["contains_health_data"] is not None]
+        assert sum(n["labels"]["contains_health_data"] for n in judged) > 50
+        assert sum(not n["labels"]["contains_health_data"] for n in judged) > 50
