@@ -11,6 +11,12 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
   a practitioner as the data subject, so they are left out of the score.
 - edsnlp's tests and documentation (BSD-3-Clause): the French sentences its authors wrote to test
   clinical NLP, in the **test** set.
+- medkit's example and test documents (HeKA, MIT): French clinical notes and case reports, one
+  record a paragraph, split by hash between **dev2** and **test2**.
+- the French Code civil (official text, free of copyright; the steeve/france.code-civil
+  repository keeps it one article a file): administrative text about people in general, every
+  article that uses a health word and one in twenty of the others, split by hash between
+  **dev2** and **test2**. No article names a person: all are ``admin``.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
@@ -112,22 +118,80 @@ def edsnlp_sentences(checkout: Path) -> Iterator[tuple[str, str]]:
                 yield key(text), text
 
 
+_HEALTH_WORD = re.compile(r"(?i)maladi|m[ée]dic|sant[ée]|soins?\b|grossesse|enceinte|handicap|mental"
+                          r"|d[ée]c[èe]s|psychi|infirmi|hospital|avortement|accouch|sang\b|organe"
+                          r"|th[ée]rapeut|corps humain")
+_MEDKIT_FILES = (
+    "docs/data/text/1.txt", "docs/data/text/2.txt",
+    "docs/examples/data/duplicate_detection/patient_1/a10320aa-2008_04_13.txt",
+    "docs/examples/data/duplicate_detection/patient_1/f1d3e530-2008_04_14.txt",
+    "docs/examples/data/duplicate_detection/patient_2/02e0b400-2012_01_29.txt",
+    "docs/examples/data/duplicate_detection/patient_2/a96db7a5-2012_11_09..txt",
+    "tests/data/text/doc1.txt", "tests/data/text/doc2.txt", "tests/data/text/doc3.txt",
+    "tests/data/text/eds/cas1.txt", "tests/data/text/eds/cas2.txt", "tests/data/text/eds/cas3.txt",
+    "docs/examples/input/brat/doc_01.txt", "tests/data/brat/1_example.txt")
+
+
+def _half(text: str) -> str:
+    return "test2" if int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2 else "dev2"
+
+
+def medkit_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of medkit's French documents (a heading joins the
+    paragraph after it: records of 80 characters or more)."""
+    for name in _MEDKIT_FILES:
+        pending = ""
+        for paragraph in re.split(r"\n\s*\n", _git_show(checkout, name)):
+            text = re.sub(r"\s+", " ", paragraph).strip()
+            if text:
+                pending = f"{pending} / {text}" if pending else text
+            if len(pending) >= 80:
+                yield key(pending), _half(pending), pending
+                pending = ""
+        if pending:
+            yield key(pending), _half(pending), pending
+
+
+def code_civil_articles(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of the Code civil articles that use a health word, and of one in twenty
+    of the others (by hash)."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    for name in sorted(names):
+        if not name.endswith(".md") or name == "README.md":
+            continue
+        body = _git_show(checkout, name).split("----", 1)[-1]
+        text = re.sub(r"\s+", " ", body).strip()
+        if len(text) < 40:
+            continue
+        if _HEALTH_WORD.search(text) or int(key(text), 16) % 20 == 0:
+            yield key(text), _half(text), text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
     parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
+    parser.add_argument("--medkit", type=Path, required=True, help="a git checkout of TeamHeka/medkit")
+    parser.add_argument("--code-civil", type=Path, required=True,
+                        help="a git checkout of steeve/france.code-civil")
     args = parser.parse_args(argv)
     labels = {}
     for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             text_key, kind = line.split("\t")[:2]
             labels[text_key] = kind
-    halves: dict[str, list[str]] = {"dev": [], "test": []}
+    halves: dict[str, list[str]] = {"dev": [], "test": [], "dev2": [], "test2": []}
     for text_key, half, text in templates(args.eds_pseudo):
-        halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}|{text}")
+        halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/eds-pseudo|{text}")
     for text_key, text in edsnlp_sentences(args.edsnlp):
         if text_key in labels:  # the sentences judged; code snippets and fragments were not
-            halves["test"].append(f"fr|{labels[text_key]}|{text.replace('|', '¦')}")
+            halves["test"].append(f"fr|{labels[text_key]}/edsnlp|{text.replace('|', '¦')}")
+    for text_key, half, text in medkit_paragraphs(args.medkit):
+        lang = "en" if text.startswith("The patient") else "fr"
+        halves[half].append(f"{lang}|{labels.get(text_key, 'unlabelled')}/medkit|{text.replace('|', '¦')}")
+    for _, half, text in code_civil_articles(args.code_civil):
+        halves[half].append(f"fr|admin/code-civil|{text.replace('|', '¦')}")
     header = ("# Independent French set ({half}), built by bench/independent_sets.py from public texts\n"
               "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
     for half, lines in halves.items():

@@ -56,6 +56,8 @@ class Tally:
 class Results:
     spans: dict[str, Tally] = field(default_factory=lambda: {t: Tally() for t in TYPES})
     health_notes: Tally = field(default_factory=Tally)
+    #: Health per note, by the source of the notes (hand-marked sets name theirs).
+    health_by_source: dict[str, Tally] = field(default_factory=dict)
     identifier_notes: Tally = field(default_factory=Tally)
     admin_notes: int = 0
     false_alarms: int = 0
@@ -71,7 +73,8 @@ def read_marked(path: Path) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        lang, kind, marked = line.split("|", 2)
+        lang, kind_and_source, marked = line.split("|", 2)
+        kind, _, source = kind_and_source.partition("/")  # "clinical/medkit": judged per note
         text, entities = "", []
         last = 0
         for match in _MARK.finditer(marked):
@@ -90,7 +93,8 @@ def read_marked(path: Path) -> Iterator[dict[str, Any]]:
         health: bool | None = marked_health or kind == "clinical"
         if kind == "unlabelled":
             health = None
-        yield {"id": f"h{number:04d}", "lang": lang, "kind": kind, "text": text, "entities": entities,
+        yield {"id": f"h{number:04d}", "lang": lang, "kind": kind, "source": source or path.stem,
+               "text": text, "entities": entities,
                "health_spans": marked_health or kind not in ("clinical", "unlabelled"),
                "labels": {"contains_health_data": health,
                           "contains_identifiers": any(e["category"] == "identifier" for e in counted)}}
@@ -160,6 +164,8 @@ def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> 
     labels = note["labels"]
     if labels["contains_health_data"] is not None:
         _note(results.health_notes, labels["contains_health_data"], analysis.has_health)
+        source = results.health_by_source.setdefault(note.get("source", "generator"), Tally())
+        _note(source, labels["contains_health_data"], analysis.has_health)
     _note(results.identifier_notes, labels["contains_identifiers"], analysis.personal)
     if administrative(note):
         results.admin_notes += 1
@@ -187,6 +193,10 @@ def report(results: Results, name: str) -> dict[str, Any]:
     for label, tally in notes:
         print(f"{label:<15}{_fmt(tally.precision()):>10}{_fmt(tally.recall()):>10}"
               f"{tally.tp:>8}{tally.fp:>7}{tally.fn:>7}")
+    if len(results.health_by_source) > 1:
+        for source, tally in sorted(results.health_by_source.items()):
+            print(f"{'  ' + source:<15}{_fmt(tally.precision()):>10}{_fmt(tally.recall()):>10}"
+                  f"{tally.tp:>8}{tally.fp:>7}{tally.fn:>7}")
     per_10k = 1e4 * results.false_alarms / results.admin_notes if results.admin_notes else None
     print(f"false alarms: {results.false_alarms} in {results.admin_notes} administrative notes"
           f" = {per_10k if per_10k is None else round(per_10k, 2)} per 10,000")
@@ -200,6 +210,8 @@ def report(results: Results, name: str) -> dict[str, Any]:
         "entities": {k: {"precision": t.precision(), "recall": t.recall(), "tp": t.tp, "fp": t.fp, "fn": t.fn}
                      for k, t in results.spans.items() if t.tp + t.fp + t.fn},
         "health_precision": results.health_notes.precision(), "health_recall": results.health_notes.recall(),
+        "health_by_source": {k: {"precision": t.precision(), "recall": t.recall(), "tp": t.tp, "fp": t.fp,
+                                 "fn": t.fn} for k, t in sorted(results.health_by_source.items())},
         "identifier_precision": results.identifier_notes.precision(),
         "identifier_recall": results.identifier_notes.recall(),
         "admin_notes": results.admin_notes, "false_alarms": results.false_alarms,

@@ -22,6 +22,7 @@ import io
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -57,7 +58,8 @@ introduite conduite séduite induite
 #: Label words in everyday use ("tremblement de terre", "épuisement des stocks", "manie"),
 #: places in the body, chemistry: never forms alone (they still count inside longer labels).
 _EVERYDAY = frozenset("""
-opération opérations intervention interventions charbon excès autonome inquiétude dépôts décrite
+opération opérations intervention interventions thérapeutique thérapeutiques greffe
+charbon excès autonome inquiétude dépôts décrite
 poignet hostilité érosion lenteur chromosome chromosomes corrosion manie echec échec imparfaite
 dissociation pigmentation gommes souffles immobilité translocation ostéopathie rougeur proteus
 bauxite écrasement infestation rétrécissement congestion tristesse fatigue malaise affection goutte
@@ -85,8 +87,14 @@ _CUT = re.compile(r",| sans précision| SAI\b| non classée?s? ailleurs| NCA\b| 
 _WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*(?:['\-][^\W\d_]+)*")
 
 
+def _plain(word: str) -> str:
+    """Lower case without accents: drug names are often written without them."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
 def _frequencies(folder: Path) -> dict[str, int]:
-    """Word → its lowest centibel index in French or English (lower is more frequent)."""
+    """Word (lower case, without accents) → its lowest centibel index in French or English
+    (lower is more frequent)."""
     import msgpack  # type: ignore[import-untyped]  # build-time only
 
     index: dict[str, int] = {}
@@ -95,8 +103,9 @@ def _frequencies(folder: Path) -> dict[str, int]:
         buckets = msgpack.unpackb(raw, raw=False)
         for centibels, words in enumerate(buckets[1:], 1):
             for word in words:
-                if index.get(word, 10_000) > centibels:
-                    index[word] = centibels
+                plain = _plain(word)
+                if index.get(plain, 10_000) > centibels:
+                    index[plain] = centibels
     return index
 
 
@@ -122,9 +131,12 @@ def _category(code: str) -> tuple[str, str]:
     return "CONDITION", "routine"
 
 
+_EVERYDAY_PLAIN = frozenset(_plain(word) for word in _EVERYDAY)
+
+
 def _rare(word: str, frequencies: dict[str, int], bar: int) -> bool:
-    lowered = word.lower()
-    return lowered not in _EVERYDAY and frequencies.get(lowered, 10_000) >= bar
+    plain = _plain(word)
+    return plain not in _EVERYDAY_PLAIN and frequencies.get(plain, 10_000) >= bar
 
 
 def cim10_forms(path: Path, frequencies: dict[str, int]) -> Iterator[tuple[str, str, str]]:
@@ -183,13 +195,17 @@ def drug_forms(path: Path, frequencies: dict[str, int],
 
 def render(forms: Iterable[tuple[str, str, str]], weak: frozenset[str]) -> str:
     """The vocabulary file: one section per (category, tier), forms sorted and deduplicated."""
-    # A form of several labels takes one meaning: routine when any of its labels is routine
-    # ("hémorragie" is in an abortion label, and in many others), else its first high one.
-    chosen: dict[str, tuple[str, str]] = {}
+    # A form of several labels takes the meaning most of them give ("troubles mentaux" is in
+    # one pregnancy label and in many mental health ones; "hémorragie" in labels of every
+    # chapter): ties go to the routine tier, then to the first seen.
+    counts: dict[str, dict[tuple[str, str], int]] = {}
     for form, category, tier in forms:
         clean = form.replace(";", " ").replace("{", "(").replace("}", ")").replace("#", " ").strip()
-        if clean and (clean not in chosen or (tier == "routine" and chosen[clean][1] != "routine")):
-            chosen[clean] = (category, tier)
+        if clean:
+            meanings = counts.setdefault(clean, {})
+            meanings[(category, tier)] = meanings.get((category, tier), 0) + 1
+    chosen = {clean: max(meanings, key=lambda m: (meanings[m], m[1] == "routine"))
+              for clean, meanings in counts.items()}
     sections: dict[tuple[str, str], set[str]] = {}
     for clean, meaning in chosen.items():
         sections.setdefault(meaning, set()).add(clean)

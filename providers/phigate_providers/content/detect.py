@@ -15,6 +15,8 @@ A health word counts unless one of these rules rules it out:
 - it is a code ("VIH-1234", "réf. IVG");
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
+- its record is a statute's or a reference's ("toute personne", "de l'article", "et al"), which
+  speaks of people in general, and identifies no one;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
   at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
   ambiguous only in a price list (a record with an amount of money): a store's records are
@@ -23,6 +25,7 @@ A health word counts unless one of these rules rules it out:
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +40,7 @@ from phigate_providers.content.lexicon import (
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
+    ROLE_NORM,
     ROLE_TREAT,
 )
 
@@ -49,7 +53,16 @@ PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
 #: Categories of medicine names (hand-written and built from the terminologies).
-MEDICINES = frozenset({"TREATMENT", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
+MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
+#: Words the vocabulary lacks but whose ending names a condition or a procedure ("rhénopathie",
+#: "tendinopathie", a misspelt "cholécistectomie"), matched on folded text; everyday words with
+#: those endings are listed apart.
+_MEDICAL_ENDING = re.compile(r"(?:pathie|ectomie|ostomie|otomie|plastie|scopie|algie|rragie|rrhee|plasie"
+                             r"|trophie|lithiase|sclerose|necrose|fibrose|stenose|thrombose)s? ")
+_NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "apathie", "nostalgie",
+                          "dicotomie", "dichotomie", "catastrophie", "telescopie", "kaleidoscopie",
+                          "stroboscopie", "radioscopie"})
+_BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -114,6 +127,8 @@ class _Context:
     treatment_ends: list[int]
     code_ends: list[int]
     personal: list[int]
+    #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
+    norms: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -224,10 +239,29 @@ class Detector:
         folded = lexicon.fold(text)
         ctx = _Context(text, folded, None, anchors=[], generic=[], treatment_ends=[], code_ends=[],
                        personal=[])
+        judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
+        judged = self._by_ending(folded, judged)
+        found = identifiers.find(text, identifier_hits)
+        ctx.personal = [span.start for span in found if span.type in PERSONAL]
+        ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
+        batch = _Batch(starts, lengths, found, [], [])
+        for hit in judged:
+            index = batch.record(hit[0])
+            verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
+            if verdict is None:
+                batch.health.append(hit)
+            elif verdict:
+                batch.ruled_out.append(Ruled(hit[0], hit[1], verdict))
+        return batch
+
+    @staticmethod
+    def _collect(ctx: _Context, hits: list[lexicon.Match]) -> tuple[list[lexicon.Match], list[lexicon.Match]]:
+        """Sorts the vocabulary's matches by role: health-looking matches to judge and identifier
+        hits are returned; context words are kept in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
         anchors, generic, treatment, code_ends = ctx.anchors, ctx.generic, ctx.treatment_ends, ctx.code_ends
-        for hit in self.lexicon.find(folded):
+        for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
                 judged.append(hit)
@@ -245,18 +279,28 @@ class Detector:
             elif role == ROLE_CODE:
                 generic.append(hit[0])
                 code_ends.append(hit[1])
-        found = identifiers.find(text, identifier_hits)
-        ctx.personal = [span.start for span in found if span.type in PERSONAL]
-        ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
-        batch = _Batch(starts, lengths, found, [], [])
-        for hit in judged:
-            index = batch.record(hit[0])
-            verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
-            if verdict is None:
-                batch.health.append(hit)
-            elif verdict:
-                batch.ruled_out.append(Ruled(hit[0], hit[1], verdict))
-        return batch
+            elif role == ROLE_NORM:
+                ctx.norms.append(hit[0])
+        return judged, identifier_hits
+
+    @staticmethod
+    def _by_ending(folded: str, judged: list[lexicon.Match]) -> list[lexicon.Match]:
+        """``judged`` and the words with a medical ending that no vocabulary match covers."""
+        extra: list[lexicon.Match] = []
+        starts = [hit[0] for hit in judged]
+        for found in _MEDICAL_ENDING.finditer(folded):
+            start = folded.rfind(" ", 0, found.start()) + 1
+            end = found.end() - 1
+            word = folded[start:end].rstrip("s")
+            if end - start < 7 or word in _NOT_MEDICAL:
+                continue
+            index = bisect_right(starts, start) - 1
+            if index >= 0 and judged[index][1] >= end:  # inside a vocabulary match
+                continue
+            if index + 1 < len(judged) and judged[index + 1][0] < end:
+                continue
+            extra.append((start, end, _BY_ENDING))
+        return sorted(judged + extra, key=lambda hit: hit[0]) if extra else judged
 
     @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
@@ -275,6 +319,7 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
+        norm = ctx.any_between(ctx.norms, *record)
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
             if ctx.sentence_ends is None:
                 ctx.sentence_ends = context.sentence_ends(ctx.text)
@@ -282,6 +327,10 @@ class Detector:
             begin, stop = max(begin, record[0]), min(stop, record[1])
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
+        # A statute or a reference speaks of people in general ("toute personne", "la mère"):
+        # its record is generic unless someone is identified in it.
+        if norm and not ctx.any_between(ctx.personal, *record):
+            return GENERIC
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
                 ctx.anchored_records[index] = ctx.anchored(*record)
