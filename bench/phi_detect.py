@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How well and how fast the content detectors find health data and identifiers.
 
-    python bench/phi_detect.py CORPUS.jsonl [--vs-presidio]
+    python bench/phi_detect.py CORPUS.jsonl [--vs-presidio] [--vs-edsnlp PYTHON]
     python bench/phi_detect.py tests/data/content/heldout-notes.txt
 
 CORPUS is what ``../shared/bench/gen_notes.py -n N --seed S -o CORPUS.jsonl`` writes (labelled
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -257,10 +258,44 @@ def presidio(notes: list[dict[str, Any]]) -> dict[str, Any] | None:
             "mb_per_s_per_core": megabytes / seconds}
 
 
+def edsnlp_peer(notes: list[dict[str, Any]], python: Path, limit: int) -> dict[str, Any] | None:
+    """edsnlp's rule-based pipeline on the same notes (the first ``limit``), run by ``python``
+    (an interpreter with edsnlp installed): health per note and MB/s per core."""
+    sample = notes[:limit]
+    script = Path(__file__).resolve().parent / "peers" / "edsnlp_health.py"
+    try:
+        done = subprocess.run([str(python), str(script)], input=json.dumps([n["text"] for n in sample]),
+                              capture_output=True, text=True, check=True, timeout=3600)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"edsnlp: cannot run with {python} ({type(exc).__name__}); comparison skipped")
+        return None
+    answer = json.loads(done.stdout)
+    tally, by_source = Tally(), {}
+    for note, said in zip(sample, answer["health"], strict=True):
+        truth = note["labels"]["contains_health_data"]
+        if truth is not None:
+            _note(tally, truth, said)
+            _note(by_source.setdefault(note.get("source", "generator"), Tally()), truth, said)
+    megabytes = sum(len(n["text"].encode("utf-8")) for n in sample) / 1e6
+    speed = megabytes / answer["cpu_seconds"] if answer["cpu_seconds"] else None
+    print(f"edsnlp (rule-based, {len(sample)} notes): health precision {_fmt(tally.precision())}"
+          f" recall {_fmt(tally.recall())}, {_fmt(speed)} MB/s per core")
+    for source, each in sorted(by_source.items()):
+        if len(by_source) > 1:
+            print(f"edsnlp   {source:<13}{_fmt(each.precision()):>10}{_fmt(each.recall()):>10}")
+    return {"health_precision": tally.precision(), "health_recall": tally.recall(), "notes": len(sample),
+            "mb_per_s_per_core": speed,
+            "health_by_source": {k: {"precision": t.precision(), "recall": t.recall()}
+                                 for k, t in sorted(by_source.items())}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path, help="notes (JSON Lines from gen_notes.py, or marked .txt)")
     parser.add_argument("--vs-presidio", action="store_true", help="also run Presidio when it is installed")
+    parser.add_argument("--vs-edsnlp", type=Path, metavar="PYTHON",
+                        help="also run edsnlp's rule-based pipeline with this interpreter (edsnlp installed)")
+    parser.add_argument("--peer-notes", type=int, default=2000, help="notes given to edsnlp (default 2000)")
     args = parser.parse_args(argv)
     notes = read_corpus(args.corpus)
     if not notes:
@@ -269,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = report(evaluate(notes, Detector()), args.corpus.name)
     if args.vs_presidio:
         figures["presidio"] = presidio(notes)
+    if args.vs_edsnlp:
+        figures["edsnlp"] = edsnlp_peer(notes, args.vs_edsnlp, args.peer_notes)
     print(json.dumps(figures, sort_keys=True))
     return 0
 

@@ -371,3 +371,39 @@ def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: st
         judged = [note for note in notes if note["labels"]["contains_health_data"] is not None]
         assert sum(n["labels"]["contains_health_data"] for n in judged) > 50
         assert sum(not n["labels"]["contains_health_data"] for n in judged) > 50
+
+
+def test_obfuscated_and_spaced_emails_are_found() -> None:
+    assert types("Écrire à jean.dupont [at] mail [dot] fr.") == [("EMAIL", "jean.dupont [at] mail [dot] fr")]
+    assert types("contact(at)mairie(dot)fr") == [("EMAIL", "contact(at)mairie(dot)fr")]
+    assert types("mail : tlabelle @ medimail . com") == [("EMAIL", "tlabelle @ medimail . com")]
+    assert types("Merci @ tous.") == []
+
+
+def test_a_year_of_birth_and_a_lieu_dit_are_found() -> None:
+    assert ("DATE_OF_BIRTH", "1940") in types("M. Pierre Legrand, né en 1940, vu ce jour.")
+    assert types("Domicile : lieu-dit Les Granges, 12340 Bozouls.") == [
+        ("ADDRESS", "lieu-dit Les Granges, 12340 Bozouls")]
+
+
+def test_a_nir_with_a_wrong_key_is_not_read_as_a_phone() -> None:
+    body = "1 85 07 75 123 456"
+    wrong = f"{(97 - 1850775123456 % 97 + 1) % 97:02d}"
+    assert types(f"NIR {body} {wrong}") == []
+
+
+def test_statutes_and_references_about_no_one_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Lors de l'accouchement, toute personne peut demander le secret, "
+                            "en application de l'article 326.") == []
+    assert health(detector, "Döhner H et al. Diagnosis of acute myeloid leukemia: recommendations.") == []
+    assert health(detector, "Mme Jeanne Petit, accouchement le 3 mai, en application de l'article 326.") != []
+
+
+def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detector: Detector) -> None:
+    assert health(detector, "Patiente arrivée pour rhénopathie aigue.") == ["rhénopathie"]
+    assert health(detector, "Il a beaucoup de sympathie pour l'équipe.") == []
+
+
+def test_a_department_in_a_directory_is_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Service de rhumatologie / Chef de service / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Salles d'hospitalisation : Gerbillot, Hadillot.") == []

@@ -88,7 +88,7 @@ _NIR = (rf"[12378]{_SEP}\d\d{_SEP}\d\d{_SEP}(?:\d\d|2[ABab]){_SEP}\d\d\d{_SEP}\d
         rf"(?:{_SEP}|[ ]?(?:cl[ée]|key|/)[ ]?:?[ ]?)\d\d"
         r"|[12378](?: \d){4} (?:\d \d|2 [ABab])(?: \d){8}")  # digit by digit
 _PAIR = r"(?:[ .\-]?\d\d)"
-_PHONE = (rf"0[1-9]{_PAIR}{{4}}|0[1-9](?:/\d\d){{4}}(?![/\d])|0[1-9][ .\-]\d\d[ .\-]\d{{3}}[ .\-]\d{{3}}"
+_PHONE = (rf"0[1-9]{_PAIR}{{4}}|0[1-9](?:/\d\d){{4}}(?![/\d])|0[1-9][ .\-]\d\d[ .\-]\d{{3}}[ .\-]\d{{3}}(?![ .\-]?\d)"
           rf"|(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?)?[1-9]{_PAIR}{{4}}"
           r"|(?:\+|00)[ ]?(?:[1-9]\d{0,2})[ .\-]?(?:\(0\)[ ]?)?\d(?:[ .\-]?\d){6,12}"
           r"|07\d\d\d[ ]?\d{6}")
@@ -109,7 +109,8 @@ _DATE = (r"\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d\d)(?!\d)"
          r"|\d{4}-\d\d-\d\d(?!\d)"
          rf"|(?:1er|\d{{1,2}})(?:st|nd|rd|th)?[ \t]+(?i:{_FR_MONTHS}|{_EN_MONTHS})\.?,?[ \t]+\d{{4}}(?!\d)"
          rf"|(?i:{_EN_MONTHS})\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}(?!\d)")
-_DATE_AFTER_CUE = re.compile(rf"(?:\(e\))?[ \t]*[:\-]?[ \t]*(?:(?i:le|on|the)[ \t]+)?(?P<date>{_DATE})")
+_DATE_AFTER_CUE = re.compile(rf"(?:\(e\))?[ \t]*[:\-]?[ \t]*(?:(?i:le|on|the)[ \t]+)?(?P<date>{_DATE})"
+                             r"|(?:\(e\))?[ \t]+(?i:en|in)[ \t]+(?P<year>(?:19|20)\d\d)(?!\d)")
 _DATE_BEFORE_CUE = re.compile(rf"(?<![\d/.\-])(?P<date>{_DATE})[ \t]*[(,\-\u2013\u2014]?[ \t]*$")
 
 #: A date right after a name in a header or a list ("DUPONT Jean ¦ F ¦ 12/03/1980 (44 ans)"),
@@ -146,12 +147,22 @@ _ADDRESS_FR = re.compile(
     rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
     rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
     rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*)?[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
+_LIEU_DIT = re.compile(rf"[ \t:]+(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
+                       rf"(?:[ \t]+(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*){{0,3}}"
+                       rf"(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
 _ADDRESS_UK = re.compile(
     rf"\d{{1,4}}[ \t]+(?:[A-Z][a-z']+[ \t]+){{1,3}}[A-Z][a-z]+\b"
     rf"(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)?(?:[ \t,]+{_UK_POSTCODE})?")
 
-_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63})*\.[A-Za-z]{2,24}(?![\w\-])")
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]{1,64} ?@ ?[\w\-]{1,63}(?: ?\. ?[\w\-]{1,63})*?"
+                    r" ?\. ?[A-Za-z]{2,24}(?![\w\-])")
+#: An address written to escape harvesters: "jean.dupont [at] mail [dot] fr", "(at)", "(dot)".
+_AT = re.compile(r"[ ]?[\[(]\s*(?:at|arobase)\s*[\])][ ]?", re.IGNORECASE)
+_DOT = r"(?:[ ]?[\[(]\s*(?:dot|point)\s*[\])][ ]?|\.)"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"(?<![\w.+\-])[\w.+\-]{{1,64}}{_AT.pattern}[\w\-]{{1,63}}(?:{_DOT}[\w\-]{{1,63}})*{_DOT}[A-Za-z]{{2,24}}(?![\w\-])",
+    re.IGNORECASE)
 
 
 def find(text: str, hits: Sequence[lexicon.Match] | None = None) -> list[Span]:
@@ -218,7 +229,7 @@ def _checked(match: re.Match[str] | None) -> Span | None:
 
 
 def _emails(text: str) -> list[Span]:
-    spans = []
+    spans = _obfuscated_emails(text)
     floor = 0  # where the last address found ends: the next one starts after it
     at = text.find("@")
     while at != -1:
@@ -229,6 +240,18 @@ def _emails(text: str) -> list[Span]:
             at = text.find("@", floor)
         else:
             at = text.find("@", at + 1)
+    return spans
+
+
+def _obfuscated_emails(text: str) -> list[Span]:
+    spans = []
+    for marker in ("at]", "at)", "AT]", "AT)", "arobase"):
+        at = text.find(marker)
+        while at != -1:
+            match = _OBFUSCATED_EMAIL.search(text, max(0, at - 70), min(len(text), at + 256))
+            if match is not None and match.start() <= at < match.end():
+                spans.append(Span(match.start(), match.end(), "EMAIL"))
+            at = text.find(marker, at + 1)
     return spans
 
 
@@ -274,7 +297,8 @@ def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
     start, end = hit[0], hit[1]
     after = _DATE_AFTER_CUE.match(text, end)
     if after is not None:
-        return Span(after.start("date"), after.end("date"), "DATE_OF_BIRTH")
+        group = "date" if after.group("date") else "year"  # "né en 1940": the year of birth
+        return Span(after.start(group), after.end(group), "DATE_OF_BIRTH")
     # "12/03/1980 (DDN)": the cue after the date, within the bracket or the dash that holds it.
     opening = start - 1 if start and text[start - 1] in "(,-\u2013\u2014 \t" else start
     before = _DATE_BEFORE_CUE.search(text, max(0, opening - 24), max(0, opening))
@@ -285,6 +309,10 @@ def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
 
 def _address(text: str, hit: lexicon.Match) -> Span | None:
     start = hit[0]
+    if text[start:hit[1]].lower().replace(" ", "-") in ("lieu-dit", "lieudit"):  # a place with no number
+        place = _LIEU_DIT.match(text, hit[1])
+        if place is not None:
+            return Span(start, place.end(), "ADDRESS")
     number = _NUMBER_BEFORE_STREET.search(text, max(0, start - 16), start)
     if number is not None:
         match = _ADDRESS_FR.match(text, number.start())
