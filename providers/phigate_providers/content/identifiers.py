@@ -88,7 +88,8 @@ _NIR = (rf"[12378]{_SEP}\d\d{_SEP}\d\d{_SEP}(?:\d\d|2[ABab]){_SEP}\d\d\d{_SEP}\d
         rf"(?:{_SEP}|[ ]?(?:cl[ée]|key|/)[ ]?:?[ ]?)\d\d"
         r"|[12378](?: \d){4} (?:\d \d|2 [ABab])(?: \d){8}")  # digit by digit
 _PAIR = r"(?:[ .\-]?\d\d)"
-_PHONE = (rf"0[1-9]{_PAIR}{{4}}|0[1-9](?:/\d\d){{4}}(?![/\d])|0[1-9][ .\-]\d\d[ .\-]\d{{3}}[ .\-]\d{{3}}(?![ .\-]?\d)"
+_PHONE = (rf"0[1-9]{_PAIR}{{4}}|0[1-9](?:/\d\d){{4}}(?![/\d])"
+          r"|0[1-9][ .\-]\d\d[ .\-]\d{3}[ .\-]\d{3}(?![ .\-]?\d)"
           rf"|(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?)?[1-9]{_PAIR}{{4}}"
           r"|(?:\+|00)[ ]?(?:[1-9]\d{0,2})[ .\-]?(?:\(0\)[ ]?)?\d(?:[ .\-]?\d){6,12}"
           r"|07\d\d\d[ ]?\d{6}")
@@ -147,9 +148,8 @@ _ADDRESS_FR = re.compile(
     rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
     rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
     rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*)?[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
-_LIEU_DIT = re.compile(rf"[ \t:]+(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
-                       rf"(?:[ \t]+(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*){{0,3}}"
-                       rf"(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
+_PLACE_WORD = rf"(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
+_LIEU_DIT = re.compile(rf"[ \t:]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,3}}(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
 _ADDRESS_UK = re.compile(
     rf"\d{{1,4}}[ \t]+(?:[A-Z][a-z']+[ \t]+){{1,3}}[A-Z][a-z]+\b"
