@@ -149,7 +149,8 @@ _ADDRESS_FR = re.compile(
     rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
     rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*)?[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
 _PLACE_WORD = rf"(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
-_LIEU_DIT = re.compile(rf"[ \t:]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,3}}(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
+_LIEU_DIT = re.compile(rf"[ \t:]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,3}}"
+                       rf"(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
 _ADDRESS_UK = re.compile(
     rf"\d{{1,4}}[ \t]+(?:[A-Z][a-z']+[ \t]+){{1,3}}[A-Z][a-z]+\b"
