@@ -407,3 +407,14 @@ def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detecto
 def test_a_department_in_a_directory_is_not_health_data(detector: Detector) -> None:
     assert health(detector, "Service de rhumatologie / Chef de service / Secrétariat : 01 42 16 00 00") == []
     assert health(detector, "Salles d'hospitalisation : Gerbillot, Hadillot.") == []
+
+
+def test_an_initial_and_a_surname_is_a_name_but_not_a_letter_ending_a_phrase() -> None:
+    assert types("Radiologues : C. Carlizian, G. TUDORS-PARTERRE") == [
+        ("PERSON", "C. Carlizian"), ("PERSON", "G. TUDORS-PARTERRE")]
+    assert types("Sérologie hépatite C. Phone à rappeler.") == []
+    assert types("Vu par Dr A. Mariniere.") == []  # the practitioner
+
+
+def test_a_surname_in_capitals_before_a_given_name_is_read_first() -> None:
+    assert types("Prescription pour BOFFIN Lily Prélever demain") == [("PERSON", "BOFFIN Lily")]

@@ -25,7 +25,6 @@ A health word counts unless one of these rules rules it out:
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
     ROLE_CODE,
+    ROLE_ENDING,
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
@@ -54,14 +54,10 @@ GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
-#: Words the vocabulary lacks but whose ending names a condition or a procedure ("rhénopathie",
-#: "tendinopathie", a misspelt "cholécistectomie"), matched on folded text; everyday words with
-#: those endings are listed apart.
-_MEDICAL_ENDING = re.compile(r"(?:pathie|ectomie|ostomie|otomie|plastie|scopie|algie|rragie|rrhee|plasie"
-                             r"|trophie|lithiase|sclerose|necrose|fibrose|stenose|thrombose)s? ")
+#: Words the vocabulary lacks but whose ending names a condition or a procedure
+#: (lexicon.MEDICAL_ENDINGS), except everyday words with those endings (folded).
 _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "apathie", "nostalgie",
-                          "dicotomie", "dichotomie", "catastrophie", "telescopie", "kaleidoscopie",
-                          "stroboscopie", "radioscopie"})
+                          "dicotomie", "dichotomie", "telescopie", "kaleidoscopie", "stroboscopie"})
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
@@ -240,7 +236,6 @@ class Detector:
         ctx = _Context(text, folded, None, anchors=[], generic=[], treatment_ends=[], code_ends=[],
                        personal=[])
         judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
-        judged = self._by_ending(folded, judged)
         found = identifiers.find(text, identifier_hits)
         ctx.personal = [span.start for span in found if span.type in PERSONAL]
         ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
@@ -281,26 +276,11 @@ class Detector:
                 code_ends.append(hit[1])
             elif role == ROLE_NORM:
                 ctx.norms.append(hit[0])
+            elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
+                start = ctx.folded.rfind(" ", 0, hit[0]) + 1
+                if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
+                    judged.append((start, hit[1], _BY_ENDING))
         return judged, identifier_hits
-
-    @staticmethod
-    def _by_ending(folded: str, judged: list[lexicon.Match]) -> list[lexicon.Match]:
-        """``judged`` and the words with a medical ending that no vocabulary match covers."""
-        extra: list[lexicon.Match] = []
-        starts = [hit[0] for hit in judged]
-        for found in _MEDICAL_ENDING.finditer(folded):
-            start = folded.rfind(" ", 0, found.start()) + 1
-            end = found.end() - 1
-            word = folded[start:end].rstrip("s")
-            if end - start < 7 or word in _NOT_MEDICAL:
-                continue
-            index = bisect_right(starts, start) - 1
-            if index >= 0 and judged[index][1] >= end:  # inside a vocabulary match
-                continue
-            if index + 1 < len(judged) and judged[index + 1][0] < end:
-                continue
-            extra.append((start, end, _BY_ENDING))
-        return sorted(judged + extra, key=lambda hit: hit[0]) if extra else judged
 
     @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:

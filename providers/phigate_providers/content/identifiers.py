@@ -131,9 +131,15 @@ _CAPITALS = rf"[{_UPPER}][{_UPPER}'\u2019\-]*[{_UPPER}]"
 _PARTICLE = (r"(?:(?:le|la|de|du|des|van|von|di|da|dos|el|ben|Le|La|De|Du|Des|Van|Von|Di|Da|Dos|El|Ben"
              r"|LE|LA|DE|DU|DES)[ \t]+)")
 _AFTER_GIVEN = re.compile(rf"[ \t]+{_PARTICLE}?{_CAPITALISED}(?:[ \t]+{_CAPITALS})?(?![\w])")
-_BEFORE_GIVEN = re.compile(rf"(?<![\w]){_CAPITALS}(?:[ \t]+{_CAPITALS})?[ \t]+$")
+_BEFORE_GIVEN = re.compile(rf"(?<![\w]){_CAPITALS}(?:[ \t]+{_CAPITALS})?,?[ \t]+$")
 _AFTER_TITLE = re.compile(
-    rf"\.?[ \t]+(?P<name>{_PARTICLE}?{_CAPITALISED}(?:[ \t]+{_PARTICLE}?{_CAPITALISED}){{0,2}})(?![\w])")
+    rf"(?:\.[ \t]*|[ \t]+)"
+    rf"(?P<name>{_PARTICLE}?{_CAPITALISED}(?:[ \t]+{_PARTICLE}?{_CAPITALISED}){{0,2}})(?![\w])")
+#: "C. Carlizian", "J.-L. ABRAS", "G. TUDORS-PARTERRE": an initial and a surname (staff lists,
+#: signatures, headers). The pattern starts at the initial's period, so the search runs on the
+#: periods of the text only (a literal prefix); the lookbehinds put a lone capital before it.
+_INITIAL_NAME = re.compile(rf"\.(?<=[{_UPPER}]\.)(?<![\w.][{_UPPER}]\.)(?:-?[{_UPPER}]\.)?[ \t]?"
+                           rf"(?:[{_UPPER}][a-zà-öø-ÿ'\u2019]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?|{_CAPITALS})(?![\w.])")
 _TITLES = frozenset({"Mme", "Mlle", "Mr", "Mrs", "Ms", "Miss", "Monsieur", "Madame", "Mademoiselle",
                      "MME", "MLLE", "MR", "MRS", "MS"})
 _PRACTITIONER_TITLES = ("Dr", "Dre", "Docteur", "Doctor", "Pr", "Professeur", "Prof")
@@ -173,7 +179,7 @@ def find(text: str, hits: Sequence[lexicon.Match] | None = None) -> list[Span]:
     if hits is None:
         matches = lexicon.bundled().find(lexicon.fold(text))
         hits = [hit for hit in matches if hit[2].category in HIT_CATEGORIES]
-    spans = _international(text) + _emails(text)
+    spans = _international(text) + _emails(text) + _initialled(text)
     for hit in hits:
         found = _FINDERS[hit[2].category](text, hit)
         if found is not None:
@@ -256,16 +262,34 @@ def _obfuscated_emails(text: str) -> list[Span]:
     return spans
 
 
+def _initialled(text: str) -> list[Span]:
+    """Initial-and-surname names, not after a word in lower case ("hépatite C. Le patient": a
+    letter that ends a phrase), nor "M." (a title), nor after a practitioner's title."""
+    spans = []
+    for found in _INITIAL_NAME.finditer(text):
+        start = found.start() - 1  # the initial, before the period the pattern starts at
+        words = text[max(0, start - 30):start].rstrip(" \t").rsplit(None, 1)
+        after_lower = bool(words) and words[-1][:1].islower()
+        if text[start:start + 2] == "M." or after_lower or _practitioner(text, start):
+            continue
+        spans.append(Span(start, found.end(), "PERSON"))
+    return spans
+
+
 def _given(text: str, hit: lexicon.Match) -> Span | None:
     start, end = hit[0], hit[1]
     if not text[start].isupper():
         return None
+    # "BOFFIN Lily": a surname in capitals before the given name is read first, so a capitalised
+    # word after it ("Lily Prélever") is not taken for the surname.
+    # (the regular expression only when a capital ends the word before)
+    before = (_BEFORE_GIVEN.search(text, max(0, start - 48), start)
+              if text[max(0, start - 4):start].rstrip(" \t,")[-1:].isupper() else None)
+    if before is not None:
+        return None if _practitioner(text, before.start()) else Span(before.start(), end, "PERSON")
     after = _AFTER_GIVEN.match(text, end)
     if after is not None:
         return None if _practitioner(text, start) else Span(start, after.end(), "PERSON")
-    before = _BEFORE_GIVEN.search(text, max(0, start - 48), start)
-    if before is not None:
-        return None if _practitioner(text, before.start()) else Span(before.start(), end, "PERSON")
     if " " in text[start:end] and not _practitioner(text, start):
         return Span(start, end, "PERSON")  # "Jean MICHEL": a compound given name's parts, or a name
     return None

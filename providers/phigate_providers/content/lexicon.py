@@ -36,10 +36,15 @@ NOT_HEALTH_TIER = "none"
 FLAGS = frozenset({"cased", "lower", "weak"})
 NUMBER = "<n>"
 
+#: Endings of words that name a condition or a procedure ("rhénopathie", a misspelt
+#: "cholécistectomie"): searched as word ends, in the same pass, for words the vocabulary lacks.
+MEDICAL_ENDINGS = ("pathie", "ectomie", "ostomie", "otomie", "plastie", "scopie", "algie", "rragie", "rrhee",
+                   "plasie", "trophie", "lithiase", "sclerose", "necrose", "fibrose", "stenose", "thrombose")
 #: Roles of vocabulary categories, read once per match in the detector's hot loop.
 (ROLE_NONE, ROLE_JUDGE, ROLE_ANCHOR, ROLE_GENERIC, ROLE_TREAT, ROLE_CODE, ROLE_IDENTIFIER,
- ROLE_ANCHORING_IDENTIFIER, ROLE_NORM) = range(9)
+ ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING) = range(10)
 _ROLES = {"ANCHOR": ROLE_ANCHOR, "GENERIC": ROLE_GENERIC, "NORM": ROLE_NORM, "TREAT": ROLE_TREAT,
+          "ENDING": ROLE_ENDING,
           "CODE": ROLE_CODE,
           "GIVEN": ROLE_IDENTIFIER, "STREET": ROLE_IDENTIFIER, "STREET_UK": ROLE_IDENTIFIER,
           "NUMBER": ROLE_IDENTIFIER, "TITLE": ROLE_ANCHORING_IDENTIFIER, "DOB": ROLE_ANCHORING_IDENTIFIER}
@@ -174,7 +179,9 @@ Match = tuple[int, int, Entry]
 class Lexicon:
     """Every pattern → its entry, searched in one pass."""
 
-    def __init__(self, pairs: Iterable[tuple[str, Entry]]) -> None:
+    def __init__(self, pairs: Iterable[tuple[str, Entry]], endings: Iterable[str] = ()) -> None:
+        """``pairs``: (written form, entry); ``endings``: folded word endings, each matched at the
+        end of any word (an ``ENDING`` entry whose start is inside the word)."""
         # A pattern may mean several things ("Mary" folds like "mari", a given name and a
         # husband): one entry per category, but one health meaning at most, the first given,
         # unless a decoy phrase claims the pattern.
@@ -199,6 +206,11 @@ class Lexicon:
         self._automaton = ahocorasick.Automaton()
         for pattern, meanings in chosen.items():
             self._automaton.add_word(pattern, (len(pattern), tuple(meanings.values())))
+        ending = (Entry("ENDING", NOT_HEALTH_TIER),)
+        for suffix in endings:
+            for written in (f"{suffix} ", f"{suffix}s "):
+                # Counted as if a space led it: its start is then the first letter of the ending.
+                self._automaton.add_word(written, (len(written) + 1, ending))
         self._automaton.make_automaton()
 
     def find(self, folded: str) -> list[Match]:
@@ -233,7 +245,7 @@ def bundled() -> Lexicon:
 
     number = Entry("NUMBER", NOT_HEALTH_TIER)
     files = (pair for name in VOCABULARY_FILES for pair in parse(read_file(name), name))
-    return Lexicon(itertools.chain(files, ((shape, number) for shape in number_shapes())))
+    return Lexicon(itertools.chain(files, ((shape, number) for shape in number_shapes())), MEDICAL_ENDINGS)
 
 
 __all__ = ["DECOY", "Entry", "Lexicon", "LexiconError", "Match", "bundled", "expand", "fold", "parse",
