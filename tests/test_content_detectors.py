@@ -418,3 +418,13 @@ def test_an_initial_and_a_surname_is_a_name_but_not_a_letter_ending_a_phrase() -
 
 def test_a_surname_in_capitals_before_a_given_name_is_read_first() -> None:
     assert types("Prescription pour BOFFIN Lily Prélever demain") == [("PERSON", "BOFFIN Lily")]
+
+
+def test_a_date_before_an_age_in_brackets_is_a_date_of_birth_when_the_age_fits() -> None:
+    assert types("Dossier 4521 | M | 22/02/1962 (68 ans) | IPP") == [("DATE_OF_BIRTH", "22/02/1962")]
+    assert types("Dossier 4521 | M | 22/02/1962 (12 ans) | IPP") == []  # 1974: not a year of record
+    assert types("Revu le 12/03/2020 (3 ans après la pose).") == []
+
+
+def test_an_address_with_two_particles_before_the_street_name() -> None:
+    assert types("Il vit 22 rue de la Jonquière depuis mai.") == [("ADDRESS", "22 rue de la Jonquière")]

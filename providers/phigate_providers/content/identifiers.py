@@ -122,6 +122,12 @@ _DATE_AFTER_NAME = re.compile(
     r"(?P<date>\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d\d(?!\d)"
     rf"|(?:1er|\d{{1,2}})[ \t]+(?i:{_FR_MONTHS})\.?[ \t]+(?:19|20)\d\d(?!\d))")
 
+#: An age as a cue ("(68 ans)"), and the years from which a record may state one: a date
+#: before it is a date of birth when its year plus the age falls in that range.
+_AGE = re.compile(r"(\d{1,3})[ \t]*(?:ans|years?(?: old)?)", re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d(?!\d)")
+_AGE_SEEN_FROM = (1990, 2040)
+
 # --- names ----------------------------------------------------------------------------------------
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -153,7 +159,7 @@ _CITY = rf"[{_UPPER}][\w'\u2019\-]*(?:[ \-][{_LETTER}][\w'\u2019\-]*)?"
 _ADDRESS_FR = re.compile(
     rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
     rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
-    rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*)?[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
+    rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*){{0,2}}[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
 _PLACE_WORD = rf"(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
 _LIEU_DIT = re.compile(rf"[ \t:]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,3}}"
                        rf"(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
@@ -320,6 +326,18 @@ def _titled(text: str, hit: lexicon.Match) -> Span | None:
 
 def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
     start, end = hit[0], hit[1]
+    age = _AGE.fullmatch(text, start, end)
+    if age is not None:  # "22/02/1962 (68 ans)": a date of birth when the age, in brackets, fits it
+        if text[max(0, start - 2):start].strip()[-1:] != "(" or text[end:end + 2].strip()[:1] != ")":
+            return None
+        opening = start - 1 if text[start - 1] == "(" else start - 2
+        before = _DATE_BEFORE_CUE.search(text, max(0, opening - 24), max(0, opening))
+        if before is None:
+            return None
+        year = _YEAR.search(before.group("date"))
+        if year is None or not _AGE_SEEN_FROM[0] <= int(year.group()) + int(age.group(1)) <= _AGE_SEEN_FROM[1]:
+            return None
+        return Span(before.start("date"), before.end("date"), "DATE_OF_BIRTH")
     after = _DATE_AFTER_CUE.match(text, end)
     if after is not None:
         group = "date" if after.group("date") else "year"  # "né en 1940": the year of birth
