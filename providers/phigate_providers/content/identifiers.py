@@ -159,7 +159,8 @@ _CITY = rf"[{_UPPER}][\w'\u2019\-]*(?:[ \-][{_LETTER}][\w'\u2019\-]*)?"
 _ADDRESS_FR = re.compile(
     rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
     rf"(?:(?:[ \t]+{_STREET_WORD}){{1,7}}?,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY}"
-    rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*){{0,2}}[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
+    rf"|(?:[ \t]+(?:(?:de|du|des|la|le|l['\u2019]|d['\u2019])[ \t]*){{0,2}}"
+    rf"[{_UPPER}0-9][\w'\u2019\-]*){{1,4}})")
 _PLACE_WORD = rf"(?:(?:de|du|des|la|le|les|l['\u2019])[ \t]*)?[{_UPPER}][\w'\u2019\-]*"
 _LIEU_DIT = re.compile(rf"[ \t:]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,3}}"
                        rf"(?:,?[ \t]+(?:F-)?\d{{5}}[ \t]+{_CITY})?")
@@ -335,7 +336,8 @@ def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
         if before is None:
             return None
         year = _YEAR.search(before.group("date"))
-        if year is None or not _AGE_SEEN_FROM[0] <= int(year.group()) + int(age.group(1)) <= _AGE_SEEN_FROM[1]:
+        seen = int(year.group()) + int(age.group(1)) if year is not None else 0
+        if not _AGE_SEEN_FROM[0] <= seen <= _AGE_SEEN_FROM[1]:
             return None
         return Span(before.start("date"), before.end("date"), "DATE_OF_BIRTH")
     after = _DATE_AFTER_CUE.match(text, end)
