@@ -428,3 +428,69 @@ def test_a_date_before_an_age_in_brackets_is_a_date_of_birth_when_the_age_fits()
 
 def test_an_address_with_two_particles_before_the_street_name() -> None:
     assert types("Il vit 22 rue de la Jonquière depuis mai.") == [("ADDRESS", "22 rue de la Jonquière")]
+
+
+# --- the terminology build and the peer ------------------------------------------------------------
+
+def _module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _terminology_sources(folder: Path) -> tuple[Path, Path]:
+    """A small edsnlp-shaped resources folder and a wordfreq-shaped data folder."""
+    import gzip
+
+    import msgpack  # type: ignore[import-untyped]
+
+    resources = folder / "edsnlp" / "resources"
+    resources.mkdir(parents=True)
+    rows = ["code,type,ssr,psy,short,long",
+            'A21,3,N,0,TULAREMIE,Tularémie',
+            'B20,3,N,0,VIH,"Immunodéficience humaine virale, sans précision"',
+            'F20,3,N,0,SCHIZO,Schizophrénie',
+            'F32,3,N,0,EPISODE,"Épisode dépressif, sans précision"',
+            'M75,3,N,0,EPAULE,Tendinopathie de la coiffe',
+            'W01,3,N,0,CHUTE,"Chute de plain-pied, en glissant"',
+            'Z56,3,N,0,TRAVAIL,Travail']
+    (resources / "cim10.csv.gz").write_bytes(gzip.compress("\n".join(rows).encode(), mtime=0))
+    drugs = {"N02BE01": ["DOLIPRANE", "DOLIPRANE CONFORT", "paracetamol"], "A12AA": ["SYLVIANE", "SULFATE"],
+             "J05AR": ["BIKTARVY"]}
+    (resources / "drugs.json").write_text(json.dumps(drugs), encoding="utf-8")
+    words = folder / "wordfreq"
+    words.mkdir()
+    buckets: list[Any] = [{"format": "cB", "version": 1}] + [[] for _ in range(800)]
+    buckets[300] = ["travail", "chute"]  # everyday words
+    for language in ("fr", "en"):
+        (words / f"large_{language}.msgpack.gz").write_bytes(gzip.compress(msgpack.packb(buckets), mtime=0))
+    return folder / "edsnlp", words
+
+
+def test_the_terminology_build_is_reproducible_and_keeps_only_health_forms(tmp_path: Path) -> None:
+    build = _module(ROOT / "scripts" / "build_lexicon.py", "build_lexicon_script")
+    edsnlp, words = _terminology_sources(tmp_path)
+    first, second = tmp_path / "a.txt.gz", tmp_path / "b.txt.gz"
+    for out in (first, second):
+        assert build.main(["--edsnlp", str(edsnlp), "--wordfreq", str(words), "-o", str(out)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    import gzip
+
+    meaning = {form: (entry.category, entry.tier)
+               for form, entry in lexicon.parse(gzip.decompress(first.read_bytes()).decode().splitlines(), "built")}
+    assert meaning["tularémie"] == ("CONDITION", "routine")
+    assert meaning["schizophrénie"][1] == "high"
+    assert meaning["tendinopathie"] == ("CONDITION", "routine")  # a word with a medical ending
+    assert meaning["DOLIPRANE"] == ("DRUG_TREATMENT", "routine")
+    assert meaning["BIKTARVY"] == ("DRUG_HIV", "high")
+    assert not {"travail", "chute de plain-pied", "SYLVIANE", "SULFATE"} & set(meaning)
+
+
+def test_the_peer_comparison_is_skipped_with_a_clear_message_when_edsnlp_cannot_run(
+        bench: ModuleType, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    notes = bench.read_corpus(INDEPENDENT / "test2.txt")
+    assert bench.edsnlp_peer(notes, tmp_path / "no-python", 10) is None
+    assert "comparison skipped" in capsys.readouterr().out
