@@ -6,7 +6,9 @@ object or a row): entity counts, whether it holds health data, and whether a rec
 health data also holds a personal identifier. Records (a CSV row, a JSON element, a paragraph)
 are joined and searched once; each is the scope of its own context.
 
-A health word counts unless one of these rules rules it out:
+Health words are the vocabulary's (hand-written forms and the terminologies built from the
+CIM-10 and the drug database), and words it lacks whose ending names a condition or a procedure
+("rhénopathie"). A health word counts unless one of these rules rules it out:
 
 - it is inside a decoy phrase ("assurance maladie", "dépression atlantique", "Sidaction");
 - it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
@@ -299,7 +301,6 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
-        norm = ctx.any_between(ctx.norms, *record)
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
             if ctx.sentence_ends is None:
                 ctx.sentence_ends = context.sentence_ends(ctx.text)
@@ -309,7 +310,7 @@ class Detector:
                 return GENERIC
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it.
-        if norm and not ctx.any_between(ctx.personal, *record):
+        if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
             return GENERIC
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
