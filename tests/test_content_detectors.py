@@ -494,3 +494,9 @@ def test_the_peer_comparison_is_skipped_with_a_clear_message_when_edsnlp_cannot_
     notes = bench.read_corpus(INDEPENDENT / "test2.txt")
     assert bench.edsnlp_peer(notes, tmp_path / "no-python", 10) is None
     assert "comparison skipped" in capsys.readouterr().out
+
+
+def test_a_capitalised_word_in_a_health_establishments_name_is_not_a_condition(detector: Detector) -> None:
+    assert health(detector, "RDV Clinique de la Migraine, bâtiment B.") == []
+    assert health(detector, "Transfert à l'Hôpital des Enfants Malades le 3 mai.") == []
+    assert health(detector, "Patient hospitalisé au CHU pour Migraine sévère.") == ["hospitalisé", "Migraine"]

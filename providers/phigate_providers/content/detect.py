@@ -13,7 +13,8 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is inside a decoy phrase ("assurance maladie", "dépression atlantique", "Sidaction");
 - it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
-  name, address or e-mail ("rue Gay-Lussac");
+  name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
+  Enfants Malades");
 - it is a code ("VIH-1234", "réf. IVG");
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
@@ -299,6 +300,8 @@ class Detector:
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return NAME_OR_ADDRESS
+        if written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(ctx.text, max(0, start - 60), start):
+            return NAME_OR_ADDRESS  # part of a health establishment's name
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
