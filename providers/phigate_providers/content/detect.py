@@ -286,6 +286,16 @@ class Detector:
         return judged, identifier_hits
 
     @staticmethod
+    def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
+        """The match sits inside a detected name, address or e-mail, or is a capitalised word of
+        a health establishment's name ("Hôpital des Enfants Malades")."""
+        inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
+        if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+            return True
+        return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
+            ctx.text, max(0, start - 60), start) is not None
+
+    @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
         """None when the match is health data; else why not ("" when it is simply not the word,
         as an acronym's letters in lower case are not the acronym)."""
@@ -297,11 +307,8 @@ class Detector:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
-        inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
-        if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+        if Detector._in_a_name(ctx, start, end, written):
             return NAME_OR_ADDRESS
-        if written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(ctx.text, max(0, start - 60), start):
-            return NAME_OR_ADDRESS  # part of a health establishment's name
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
