@@ -2,12 +2,14 @@
 """Builds the independent French sets of the content detectors from public texts written by
 others (see ``tests/data/content/independent/README.md`` for the sources and their licences).
 
-    python bench/independent_sets.py --eds-pseudo EDS_PSEUDO_CHECKOUT --edsnlp EDSNLP_CHECKOUT
+    python bench/independent_sets.py --eds-pseudo EDS_PSEUDO_CHECKOUT --edsnlp EDSNLP_CHECKOUT \
+        --medkit MEDKIT_CHECKOUT --code-civil CODE_CIVIL_CHECKOUT
+
+(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit and steeve/france.code-civil.)
 
 - AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
   whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
-  **dev** half (identifier rules may be tuned on it) or the **test** half (reported, never tuned
-  on). Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count
+  **dev** half (rules may be tuned on it) or the **test** half (reported, never tuned on). Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count
   a practitioner as the data subject, so they are left out of the score.
 - edsnlp's tests and documentation (BSD-3-Clause): the French sentences its authors wrote to test
   clinical NLP, in the **test** set.
