@@ -9,8 +9,9 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
 
 - AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
   whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
-  **dev** half (rules may be tuned on it) or the **test** half (reported, never tuned on). Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count
-  a practitioner as the data subject, so they are left out of the score.
+  **dev** half (rules may be tuned on it) or the **test** half (reported, never tuned on).
+  Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count a
+  practitioner as the data subject, so they are left out of the score.
 - edsnlp's tests and documentation (BSD-3-Clause): the French sentences its authors wrote to test
   clinical NLP, in the **test** set.
 - medkit's example and test documents (HeKA, MIT): French clinical notes and case reports, one
