@@ -120,7 +120,8 @@ class _Context:
 
     text: str
     folded: str
-    sentence_ends: list[int] | None  # cut when first needed
+    #: Record index → its sentence ends (offsets in the batch), cut when first needed.
+    sentence_ends: dict[int, list[int]]
     anchors: list[int]
     generic: list[int]
     treatment_ends: list[int]
@@ -236,7 +237,7 @@ class Detector:
             starts.append(position)
             position += length + len(SEPARATOR)
         folded = lexicon.fold(text)
-        ctx = _Context(text, folded, None, anchors=[], generic=[], treatment_ends=[], code_ends=[],
+        ctx = _Context(text, folded, {}, anchors=[], generic=[], treatment_ends=[], code_ends=[],
                        personal=[])
         judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
         found = identifiers.find(text, identifier_hits)
@@ -312,9 +313,11 @@ class Detector:
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
-            if ctx.sentence_ends is None:
-                ctx.sentence_ends = context.sentence_ends(ctx.text)
-            begin, stop = context.sentence(ctx.sentence_ends, len(ctx.text), start, end)
+            ends = ctx.sentence_ends.get(index)
+            if ends is None:  # only the records that need it are cut
+                ends = [record[0] + cut for cut in context.sentence_ends(ctx.text[record[0]:record[1]])]
+                ctx.sentence_ends[index] = ends
+            begin, stop = context.sentence(ends, record[1], start, end)
             begin, stop = max(begin, record[0]), min(stop, record[1])
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
