@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How well and how fast the content detectors find health data and identifiers.
 
-    python bench/phi_detect.py CORPUS.jsonl [--vs-presidio]
+    python bench/phi_detect.py CORPUS.jsonl [--vs-presidio] [--vs-edsnlp PYTHON]
     python bench/phi_detect.py tests/data/content/heldout-notes.txt
 
 CORPUS is what ``../shared/bench/gen_notes.py -n N --seed S -o CORPUS.jsonl`` writes (labelled
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -56,6 +57,8 @@ class Tally:
 class Results:
     spans: dict[str, Tally] = field(default_factory=lambda: {t: Tally() for t in TYPES})
     health_notes: Tally = field(default_factory=Tally)
+    #: Health per note, by the source of the notes (hand-marked sets name theirs).
+    health_by_source: dict[str, Tally] = field(default_factory=dict)
     identifier_notes: Tally = field(default_factory=Tally)
     admin_notes: int = 0
     false_alarms: int = 0
@@ -71,7 +74,8 @@ def read_marked(path: Path) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        lang, kind, marked = line.split("|", 2)
+        lang, kind_and_source, marked = line.split("|", 2)
+        kind, _, source = kind_and_source.partition("/")  # "clinical/medkit": judged per note
         text, entities = "", []
         last = 0
         for match in _MARK.finditer(marked):
@@ -84,9 +88,16 @@ def read_marked(path: Path) -> Iterator[dict[str, Any]]:
             text += value
             last = match.end()
         text += marked[last:]
-        counted = [e for e in entities if e["counts"]]
-        yield {"id": f"h{number:04d}", "lang": lang, "kind": kind, "text": text, "entities": entities,
-               "labels": {"contains_health_data": any(e["category"] == "health" for e in counted),
+        counted = [e for e in entities if e["counts"] and e["type"] != "PRACTITIONER"]
+        # Sets judged per note (KIND clinical / admin / unlabelled) mark identifiers, not health spans.
+        marked_health = any(e["category"] == "health" for e in counted)
+        health: bool | None = marked_health or kind == "clinical"
+        if kind == "unlabelled":
+            health = None
+        yield {"id": f"h{number:04d}", "lang": lang, "kind": kind, "source": source or path.stem,
+               "text": text, "entities": entities,
+               "health_spans": marked_health or kind not in ("clinical", "unlabelled"),
+               "labels": {"contains_health_data": health,
                           "contains_identifiers": any(e["category"] == "identifier" for e in counted)}}
 
 
@@ -98,7 +109,7 @@ def read_corpus(path: Path) -> list[dict[str, Any]]:
 
 
 def administrative(note: dict[str, Any]) -> bool:
-    return str(note.get("kind", "")).startswith("admin") and not note["labels"]["contains_health_data"]
+    return str(note.get("kind", "")).startswith("admin") and note["labels"]["contains_health_data"] is False
 
 
 def evaluate(notes: list[dict[str, Any]], detector: Detector) -> Results:
@@ -123,7 +134,7 @@ def evaluate(notes: list[dict[str, Any]], detector: Detector) -> Results:
     return results
 
 
-def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> None:
+def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> None:  # noqa: PLR0912
     gold: dict[str, list[tuple[int, int]]] = {t: [] for t in TYPES}
     decoys: list[tuple[int, int, str]] = []
     for entity in note["entities"]:
@@ -137,6 +148,8 @@ def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> 
         found.setdefault(span.type, []).append((span.start, span.end))
     found["HEALTH"] = [(h.start, h.end) for h in analysis.health]
     for kind in TYPES:
+        if kind == "HEALTH" and not note.get("health_spans", True):
+            continue  # judged per note, not per span
         tally = results.spans[kind]
         hit = [any(s < ge and gs < e for s, e in found[kind]) for gs, ge in gold[kind]]
         tally.tp += sum(hit)
@@ -150,7 +163,10 @@ def _score(note: dict[str, Any], analysis: RecordAnalysis, results: Results) -> 
                         if kind == "FR_NIR" and reason == "nir_shaped_invalid_key":
                             results.invalid_nir_hits += 1
     labels = note["labels"]
-    _note(results.health_notes, labels["contains_health_data"], analysis.has_health)
+    if labels["contains_health_data"] is not None:
+        _note(results.health_notes, labels["contains_health_data"], analysis.has_health)
+        source = results.health_by_source.setdefault(note.get("source", "generator"), Tally())
+        _note(source, labels["contains_health_data"], analysis.has_health)
     _note(results.identifier_notes, labels["contains_identifiers"], analysis.personal)
     if administrative(note):
         results.admin_notes += 1
@@ -178,6 +194,10 @@ def report(results: Results, name: str) -> dict[str, Any]:
     for label, tally in notes:
         print(f"{label:<15}{_fmt(tally.precision()):>10}{_fmt(tally.recall()):>10}"
               f"{tally.tp:>8}{tally.fp:>7}{tally.fn:>7}")
+    if len(results.health_by_source) > 1:
+        for source, tally in sorted(results.health_by_source.items()):
+            print(f"{'  ' + source:<15}{_fmt(tally.precision()):>10}{_fmt(tally.recall()):>10}"
+                  f"{tally.tp:>8}{tally.fp:>7}{tally.fn:>7}")
     per_10k = 1e4 * results.false_alarms / results.admin_notes if results.admin_notes else None
     print(f"false alarms: {results.false_alarms} in {results.admin_notes} administrative notes"
           f" = {per_10k if per_10k is None else round(per_10k, 2)} per 10,000")
@@ -191,6 +211,8 @@ def report(results: Results, name: str) -> dict[str, Any]:
         "entities": {k: {"precision": t.precision(), "recall": t.recall(), "tp": t.tp, "fp": t.fp, "fn": t.fn}
                      for k, t in results.spans.items() if t.tp + t.fp + t.fn},
         "health_precision": results.health_notes.precision(), "health_recall": results.health_notes.recall(),
+        "health_by_source": {k: {"precision": t.precision(), "recall": t.recall(), "tp": t.tp, "fp": t.fp,
+                                 "fn": t.fn} for k, t in sorted(results.health_by_source.items())},
         "identifier_precision": results.identifier_notes.precision(),
         "identifier_recall": results.identifier_notes.recall(),
         "admin_notes": results.admin_notes, "false_alarms": results.false_alarms,
@@ -236,10 +258,44 @@ def presidio(notes: list[dict[str, Any]]) -> dict[str, Any] | None:
             "mb_per_s_per_core": megabytes / seconds}
 
 
+def edsnlp_peer(notes: list[dict[str, Any]], python: Path, limit: int) -> dict[str, Any] | None:
+    """edsnlp's rule-based pipeline on the same notes (the first ``limit``), run by ``python``
+    (an interpreter with edsnlp installed): health per note and MB/s per core."""
+    sample = notes[:limit]
+    script = Path(__file__).resolve().parent / "peers" / "edsnlp_health.py"
+    try:
+        done = subprocess.run([str(python), str(script)], input=json.dumps([n["text"] for n in sample]),
+                              capture_output=True, text=True, check=True, timeout=3600)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"edsnlp: cannot run with {python} ({type(exc).__name__}); comparison skipped")
+        return None
+    answer = json.loads(done.stdout)
+    tally, by_source = Tally(), {}
+    for note, said in zip(sample, answer["health"], strict=True):
+        truth = note["labels"]["contains_health_data"]
+        if truth is not None:
+            _note(tally, truth, said)
+            _note(by_source.setdefault(note.get("source", "generator"), Tally()), truth, said)
+    megabytes = sum(len(n["text"].encode("utf-8")) for n in sample) / 1e6
+    speed = megabytes / answer["cpu_seconds"] if answer["cpu_seconds"] else None
+    print(f"edsnlp (rule-based, {len(sample)} notes): health precision {_fmt(tally.precision())}"
+          f" recall {_fmt(tally.recall())}, {_fmt(speed)} MB/s per core")
+    for source, each in sorted(by_source.items()):
+        if len(by_source) > 1:
+            print(f"edsnlp   {source:<13}{_fmt(each.precision()):>10}{_fmt(each.recall()):>10}")
+    return {"health_precision": tally.precision(), "health_recall": tally.recall(), "notes": len(sample),
+            "mb_per_s_per_core": speed,
+            "health_by_source": {k: {"precision": t.precision(), "recall": t.recall()}
+                                 for k, t in sorted(by_source.items())}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path, help="notes (JSON Lines from gen_notes.py, or marked .txt)")
     parser.add_argument("--vs-presidio", action="store_true", help="also run Presidio when it is installed")
+    parser.add_argument("--vs-edsnlp", type=Path, metavar="PYTHON",
+                        help="also run edsnlp's rule-based pipeline with this interpreter (edsnlp installed)")
+    parser.add_argument("--peer-notes", type=int, default=2000, help="notes given to edsnlp (default 2000)")
     args = parser.parse_args(argv)
     notes = read_corpus(args.corpus)
     if not notes:
@@ -248,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = report(evaluate(notes, Detector()), args.corpus.name)
     if args.vs_presidio:
         figures["presidio"] = presidio(notes)
+    if args.vs_edsnlp:
+        figures["edsnlp"] = edsnlp_peer(notes, args.vs_edsnlp, args.peer_notes)
     print(json.dumps(figures, sort_keys=True))
     return 0
 

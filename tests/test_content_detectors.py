@@ -290,3 +290,213 @@ def test_heldout_files_are_well_formed(path: Path) -> None:
 def test_every_vocabulary_file_is_shipped_and_parses() -> None:
     for name in lexicon.VOCABULARY_FILES:
         assert list(lexicon.parse(lexicon.read_file(name), name)), name
+
+
+# --- open terminologies, store context, identifier layouts ------------------------------------------
+
+INDEPENDENT = DATA / "content" / "independent"
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Mme Roussel : tularémie confirmée.", "tularémie"),  # a CIM-10 label head
+    ("Suivi pour acrodermatite depuis mars.", "acrodermatite"),  # a word of a CIM-10 label
+    ("Ordonnance : DOLIPRANE 1000 mg.", "DOLIPRANE"),  # a brand from the drug database
+    ("Reprise de l'ustekinumab après la pause.", "ustekinumab"),  # an active substance
+    ("G1P0 à 22 SA, primigeste.", "G1P0"),
+    ("OH chronique, TS médicamenteuse en 2019.", "OH chronique"),
+    ("Pose d'APD à 4 cm puis résection.", "Pose d'APD"),
+])
+def test_terminology_and_clinical_shorthand_are_health_data(detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+def test_a_medicine_in_a_store_counts_unless_its_record_is_a_price_list(detector: Detector) -> None:
+    assert health(detector, "Renouvellement Kardegic 75 mg.") == ["Kardegic"]
+    assert health(detector, "Kardegic 75 mg : 2,35 €") == []
+    assert health(detector, "Mme Petit, Kardegic 75 mg : 2,35 €") == ["Kardegic"]
+
+
+def test_a_psychiatric_department_is_health_data_but_a_timetable_is_not(detector: Detector) -> None:
+    assert health(detector, "Hospitalisée en psychiatrie du 3 au 12 mai.") != []
+    assert health(detector, "Transférée au service de psychiatrie.") != []
+    assert health(detector, "Horaires du service de psychiatrie : fermé le dimanche.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Transfert à l'hôpital Necker-Enfants malades le 3 mai.",
+    "Consultation à l'Institut Curie, bâtiment B.",
+    "Le cabinet de la rue Gay-Lussac ferme en août.",
+])
+def test_health_establishments_and_places_are_not_conditions(detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_nir_written_digit_by_digit_or_with_its_key_after_cle_is_found() -> None:
+    full = nir_with_key("285072A123456")
+    assert types(" ".join(full)) == [("FR_NIR", " ".join(full))]
+    body = "1 85 07 75 123 456"
+    key = f"{97 - 1850775123456 % 97:02d}"
+    assert types(f"NIR {body} clé {key}.") == [("FR_NIR", f"{body} clé {key}")]
+    wrong = f"{(int(key) + 1) % 97:02d}"
+    assert types(f"NIR {body} clé {wrong}.") == []
+
+
+def test_phones_in_three_digit_groups_and_with_slashes_but_not_dates() -> None:
+    assert types("Tél 06 12 345 678.") == [("PHONE", "06 12 345 678")]
+    assert types("Tél 01/45/67/89/10.") == [("PHONE", "01/45/67/89/10")]
+    assert types("Rendez-vous 01/01/2023 16:00.") == []
+
+
+def test_a_date_right_after_a_name_is_its_date_of_birth() -> None:
+    assert types("Mme Jeanne DUPONT ¦ F ¦ 22/02/1962 (68 ans)") == [
+        ("PERSON", "Jeanne DUPONT"), ("DATE_OF_BIRTH", "22/02/1962")]
+    assert types("Mme Jeanne Dupont le 12/03 revue.") == [("PERSON", "Jeanne Dupont")]
+
+
+def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs() -> None:
+    path = Path(lexicon.__file__).parent / "data" / "terminology-fr.txt.gz"
+    assert path.stat().st_size < 1_000_000
+    categories = {entry.category for _, entry in lexicon.parse(lexicon.read_file(path.name), path.name)}
+    assert {"CONDITION", "ONCOLOGY", "MENTAL_HEALTH", "DRUG_TREATMENT"} <= categories
+    forms = {form for form, _ in lexicon.parse(lexicon.read_file(path.name), path.name)}
+    assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
+
+
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt"])
+def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
+    notes = bench.read_corpus(INDEPENDENT / name)
+    assert len(notes) > 100
+    assert all(note["kind"] in ("clinical", "admin", "unlabelled") for note in notes)
+    if name == "test.txt":
+        judged = [note for note in notes if note["labels"]["contains_health_data"] is not None]
+        assert sum(n["labels"]["contains_health_data"] for n in judged) > 50
+        assert sum(not n["labels"]["contains_health_data"] for n in judged) > 50
+
+
+def test_obfuscated_and_spaced_emails_are_found() -> None:
+    assert types("Écrire à jean.dupont [at] mail [dot] fr.") == [("EMAIL", "jean.dupont [at] mail [dot] fr")]
+    assert types("contact(at)mairie(dot)fr") == [("EMAIL", "contact(at)mairie(dot)fr")]
+    assert types("mail : tlabelle @ medimail . com") == [("EMAIL", "tlabelle @ medimail . com")]
+    assert types("Merci @ tous.") == []
+
+
+def test_a_year_of_birth_and_a_lieu_dit_are_found() -> None:
+    assert ("DATE_OF_BIRTH", "1940") in types("M. Pierre Legrand, né en 1940, vu ce jour.")
+    assert types("Domicile : lieu-dit Les Granges, 12340 Bozouls.") == [
+        ("ADDRESS", "lieu-dit Les Granges, 12340 Bozouls")]
+
+
+def test_a_nir_with_a_wrong_key_is_not_read_as_a_phone() -> None:
+    body = "1 85 07 75 123 456"
+    wrong = f"{(97 - 1850775123456 % 97 + 1) % 97:02d}"
+    assert types(f"NIR {body} {wrong}") == []
+
+
+def test_statutes_and_references_about_no_one_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Lors de l'accouchement, toute personne peut demander le secret, "
+                            "en application de l'article 326.") == []
+    assert health(detector, "Döhner H et al. Diagnosis of acute myeloid leukemia: recommendations.") == []
+    assert health(detector, "Mme Jeanne Petit, accouchement le 3 mai, en application de l'article 326.") != []
+
+
+def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detector: Detector) -> None:
+    assert health(detector, "Patiente arrivée pour rhénopathie aigue.") == ["rhénopathie"]
+    assert health(detector, "Il a beaucoup de sympathie pour l'équipe.") == []
+
+
+def test_a_department_in_a_directory_is_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Service de rhumatologie / Chef de service / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Salles d'hospitalisation : Gerbillot, Hadillot.") == []
+
+
+def test_an_initial_and_a_surname_is_a_name_but_not_a_letter_ending_a_phrase() -> None:
+    assert types("Radiologues : C. Carlizian, G. TUDORS-PARTERRE") == [
+        ("PERSON", "C. Carlizian"), ("PERSON", "G. TUDORS-PARTERRE")]
+    assert types("Sérologie hépatite C. Phone à rappeler.") == []
+    assert types("Vu par Dr A. Mariniere.") == []  # the practitioner
+
+
+def test_a_surname_in_capitals_before_a_given_name_is_read_first() -> None:
+    assert types("Prescription pour BOFFIN Lily Prélever demain") == [("PERSON", "BOFFIN Lily")]
+
+
+def test_a_date_before_an_age_in_brackets_is_a_date_of_birth_when_the_age_fits() -> None:
+    assert types("Dossier 4521 | M | 22/02/1962 (68 ans) | IPP") == [("DATE_OF_BIRTH", "22/02/1962")]
+    assert types("Dossier 4521 | M | 22/02/1962 (12 ans) | IPP") == []  # 1974: not a year of record
+    assert types("Revu le 12/03/2020 (3 ans après la pose).") == []
+
+
+def test_an_address_with_two_particles_before_the_street_name() -> None:
+    assert types("Il vit 22 rue de la Jonquière depuis mai.") == [("ADDRESS", "22 rue de la Jonquière")]
+
+
+# --- the terminology build and the peer ------------------------------------------------------------
+
+def _module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _terminology_sources(folder: Path) -> tuple[Path, Path]:
+    """A small edsnlp-shaped resources folder and a wordfreq-shaped data folder."""
+    import gzip
+
+    import msgpack  # type: ignore[import-untyped]
+
+    resources = folder / "edsnlp" / "resources"
+    resources.mkdir(parents=True)
+    rows = ["code,type,ssr,psy,short,long",
+            'A21,3,N,0,TULAREMIE,Tularémie',
+            'B20,3,N,0,VIH,"Immunodéficience humaine virale, sans précision"',
+            'F20,3,N,0,SCHIZO,Schizophrénie',
+            'F32,3,N,0,EPISODE,"Épisode dépressif, sans précision"',
+            'M75,3,N,0,EPAULE,Tendinopathie de la coiffe',
+            'W01,3,N,0,CHUTE,"Chute de plain-pied, en glissant"',
+            'Z56,3,N,0,TRAVAIL,Travail']
+    (resources / "cim10.csv.gz").write_bytes(gzip.compress("\n".join(rows).encode(), mtime=0))
+    drugs = {"N02BE01": ["DOLIPRANE", "DOLIPRANE CONFORT", "paracetamol"], "A12AA": ["SYLVIANE", "SULFATE"],
+             "J05AR": ["BIKTARVY"]}
+    (resources / "drugs.json").write_text(json.dumps(drugs), encoding="utf-8")
+    words = folder / "wordfreq"
+    words.mkdir()
+    buckets: list[Any] = [{"format": "cB", "version": 1}] + [[] for _ in range(800)]
+    buckets[300] = ["travail", "chute"]  # everyday words
+    for language in ("fr", "en"):
+        (words / f"large_{language}.msgpack.gz").write_bytes(gzip.compress(msgpack.packb(buckets), mtime=0))
+    return folder / "edsnlp", words
+
+
+def test_the_terminology_build_is_reproducible_and_keeps_only_health_forms(tmp_path: Path) -> None:
+    build = _module(ROOT / "scripts" / "build_lexicon.py", "build_lexicon_script")
+    edsnlp, words = _terminology_sources(tmp_path)
+    first, second = tmp_path / "a.txt.gz", tmp_path / "b.txt.gz"
+    for out in (first, second):
+        assert build.main(["--edsnlp", str(edsnlp), "--wordfreq", str(words), "-o", str(out)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    import gzip
+
+    meaning = {form: (entry.category, entry.tier)
+               for form, entry in lexicon.parse(gzip.decompress(first.read_bytes()).decode().splitlines(), "built")}
+    assert meaning["tularémie"] == ("CONDITION", "routine")
+    assert meaning["schizophrénie"][1] == "high"
+    assert meaning["tendinopathie"] == ("CONDITION", "routine")  # a word with a medical ending
+    assert meaning["DOLIPRANE"] == ("DRUG_TREATMENT", "routine")
+    assert meaning["BIKTARVY"] == ("DRUG_HIV", "high")
+    assert not {"travail", "chute de plain-pied", "SYLVIANE", "SULFATE"} & set(meaning)
+
+
+def test_the_peer_comparison_is_skipped_with_a_clear_message_when_edsnlp_cannot_run(
+        bench: ModuleType, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    notes = bench.read_corpus(INDEPENDENT / "test2.txt")
+    assert bench.edsnlp_peer(notes, tmp_path / "no-python", 10) is None
+    assert "comparison skipped" in capsys.readouterr().out
+
+
+def test_a_capitalised_word_in_a_health_establishments_name_is_not_a_condition(detector: Detector) -> None:
+    assert health(detector, "RDV Clinique de la Migraine, bâtiment B.") == []
+    assert health(detector, "Transfert à l'Hôpital des Enfants Malades le 3 mai.") == []
+    assert health(detector, "Patient hospitalisé au CHU pour Migraine sévère.") == ["hospitalisé", "Migraine"]

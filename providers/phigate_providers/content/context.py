@@ -16,6 +16,14 @@ CODE_AFTER = re.compile(r"[\-_/]?\d")
 #: Sentence ends: line breaks, and ".", "!", "?", ";" before a blank, but not the period of an
 #: initial ("M. Dupont", "J. Martin").
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|(?=\s|$)(?<!\b[A-Z]\.))")
+#: An amount of money: a record that holds one and names nobody is a price list or an order.
+PRICE = re.compile(r"\d(?:[.,]\d\d)?[ \u00a0]?(?:€|EUR\b|euros?\b|£|GBP\b)|[€£][ ]?\d|\$[ ]?\d")
+#: A health establishment's name before a capitalised word: that word is part of the name
+#: ("Hôpital des Enfants Malades", "Clinique de la Migraine"), not a condition.
+ESTABLISHMENT_BEFORE = re.compile(
+    r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier)"
+    r"|\b(?:EHPAD|CHU|CHR|CH|GH))"
+    r"(?:[ \t\-]+(?:de|du|des|la|le|l['\u2019]|d['\u2019]|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*[ \t\-]+$")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
 
@@ -35,4 +43,4 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "WINDOW", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PRICE", "WINDOW", "sentence", "sentence_ends"]

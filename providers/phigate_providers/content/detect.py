@@ -6,17 +6,24 @@ object or a row): entity counts, whether it holds health data, and whether a rec
 health data also holds a personal identifier. Records (a CSV row, a JSON element, a paragraph)
 are joined and searched once; each is the scope of its own context.
 
-A health word counts unless one of these rules rules it out:
+Health words are the vocabulary's (hand-written forms and the terminologies built from the
+CIM-10 and the drug database), and words it lacks whose ending names a condition or a procedure
+("rhénopathie"). A health word counts unless one of these rules rules it out:
 
 - it is inside a decoy phrase ("assurance maladie", "dépression atlantique", "Sidaction");
 - it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
-  name, address or e-mail ("rue Gay-Lussac");
+  name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
+  Enfants Malades");
 - it is a code ("VIH-1234", "réf. IVG");
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- it is ambiguous on its own (a medicine, "vaccin", "handicap") and nothing in its record points
-  at a person, nor does a treatment cue ("sous", "on") stand just before it.
+- its record is a statute's or a reference's ("toute personne", "de l'article", "et al"), which
+  speaks of people in general, and identifies no one;
+- it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
+  at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
+  ambiguous only in a price list (a record with an amount of money): a store's records are
+  about people, so a medicine named anywhere else counts.
 """
 
 from __future__ import annotations
@@ -32,9 +39,11 @@ from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
     ROLE_CODE,
+    ROLE_ENDING,
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
+    ROLE_NORM,
     ROLE_TREAT,
 )
 
@@ -46,6 +55,13 @@ CAPITALISED = "capitalised"
 PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
+#: Categories of medicine names (hand-written and built from the terminologies).
+MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
+#: Words the vocabulary lacks but whose ending names a condition or a procedure
+#: (lexicon.MEDICAL_ENDINGS), except everyday words with those endings (folded).
+_NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "apathie", "nostalgie",
+                          "dicotomie", "dichotomie", "telescopie", "kaleidoscopie", "stroboscopie"})
+_BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -104,12 +120,15 @@ class _Context:
 
     text: str
     folded: str
-    sentence_ends: list[int] | None  # cut when first needed
+    #: Record index → its sentence ends (offsets in the batch), cut when first needed.
+    sentence_ends: dict[int, list[int]]
     anchors: list[int]
     generic: list[int]
     treatment_ends: list[int]
     code_ends: list[int]
     personal: list[int]
+    #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
+    norms: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -218,12 +237,30 @@ class Detector:
             starts.append(position)
             position += length + len(SEPARATOR)
         folded = lexicon.fold(text)
-        ctx = _Context(text, folded, None, anchors=[], generic=[], treatment_ends=[], code_ends=[],
+        ctx = _Context(text, folded, {}, anchors=[], generic=[], treatment_ends=[], code_ends=[],
                        personal=[])
+        judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
+        found = identifiers.find(text, identifier_hits)
+        ctx.personal = [span.start for span in found if span.type in PERSONAL]
+        ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
+        batch = _Batch(starts, lengths, found, [], [])
+        for hit in judged:
+            index = batch.record(hit[0])
+            verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
+            if verdict is None:
+                batch.health.append(hit)
+            elif verdict:
+                batch.ruled_out.append(Ruled(hit[0], hit[1], verdict))
+        return batch
+
+    @staticmethod
+    def _collect(ctx: _Context, hits: list[lexicon.Match]) -> tuple[list[lexicon.Match], list[lexicon.Match]]:
+        """Sorts the vocabulary's matches by role: health-looking matches to judge and identifier
+        hits are returned; context words are kept in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
         anchors, generic, treatment, code_ends = ctx.anchors, ctx.generic, ctx.treatment_ends, ctx.code_ends
-        for hit in self.lexicon.find(folded):
+        for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
                 judged.append(hit)
@@ -241,18 +278,23 @@ class Detector:
             elif role == ROLE_CODE:
                 generic.append(hit[0])
                 code_ends.append(hit[1])
-        found = identifiers.find(text, identifier_hits)
-        ctx.personal = [span.start for span in found if span.type in PERSONAL]
-        ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
-        batch = _Batch(starts, lengths, found, [], [])
-        for hit in judged:
-            index = batch.record(hit[0])
-            verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
-            if verdict is None:
-                batch.health.append(hit)
-            elif verdict:
-                batch.ruled_out.append(Ruled(hit[0], hit[1], verdict))
-        return batch
+            elif role == ROLE_NORM:
+                ctx.norms.append(hit[0])
+            elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
+                start = ctx.folded.rfind(" ", 0, hit[0]) + 1
+                if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
+                    judged.append((start, hit[1], _BY_ENDING))
+        return judged, identifier_hits
+
+    @staticmethod
+    def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
+        """The match sits inside a detected name, address or e-mail, or is a capitalised word of
+        a health establishment's name ("Hôpital des Enfants Malades")."""
+        inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
+        if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+            return True
+        return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
+            ctx.text, max(0, start - 60), start) is not None
 
     @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
@@ -266,22 +308,30 @@ class Detector:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
-        inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
-        if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+        if Detector._in_a_name(ctx, start, end, written):
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
-            if ctx.sentence_ends is None:
-                ctx.sentence_ends = context.sentence_ends(ctx.text)
-            begin, stop = context.sentence(ctx.sentence_ends, len(ctx.text), start, end)
+            ends = ctx.sentence_ends.get(index)
+            if ends is None:  # only the records that need it are cut
+                ends = [record[0] + cut for cut in context.sentence_ends(ctx.text[record[0]:record[1]])]
+                ctx.sentence_ends[index] = ends
+            begin, stop = context.sentence(ends, record[1], start, end)
             begin, stop = max(begin, record[0]), min(stop, record[1])
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
+        # A statute or a reference speaks of people in general ("toute personne", "la mère"):
+        # its record is generic unless someone is identified in it.
+        if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
+            return GENERIC
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
                 ctx.anchored_records[index] = ctx.anchored(*record)
-            if not ctx.anchored_records[index]:
+            # A store's records are about people: a medicine named in one counts, unless the
+            # record is a price list; other ambiguous words ("operation") need a person.
+            if not ctx.anchored_records[index] and (entry.category not in MEDICINES
+                                                    or context.PRICE.search(ctx.text, *record)):
                 return NO_PERSON
         return None
 

@@ -16,6 +16,7 @@ each match is reported once per meaning.
 from __future__ import annotations
 
 import functools
+import gzip
 import itertools
 import re
 import unicodedata
@@ -24,19 +25,27 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 #: Vocabulary files shipped in ``data/``: health words, phrases that hide them (decoys), the
-#: words of context rules, and given names.
+#: words of context rules, given names, places (never conditions), and the open terminologies
+#: built by ``scripts/build_lexicon.py`` (last: a form the hand-written files give keeps their
+#: meaning).
 VOCABULARY_FILES = ("health-fr.txt", "health-en.txt", "drugs.txt", "decoys.txt", "context.txt",
-                    "first-names.txt")
+                    "first-names.txt", "terminology-fr.txt.gz")
 DECOY = "DECOY"
 #: Categories that are not health data: context, names and address parts (tier "none").
 NOT_HEALTH_TIER = "none"
 FLAGS = frozenset({"cased", "lower", "weak"})
 NUMBER = "<n>"
 
+#: Endings of words that name a condition or a procedure ("rhénopathie", a misspelt
+#: "cholécistectomie"): searched as word ends, in the same pass, for words the vocabulary lacks.
+MEDICAL_ENDINGS = ("pathie", "ectomie", "ostomie", "otomie", "plastie", "scopie", "algie", "rragie", "rrhee",
+                   "plasie", "trophie", "lithiase", "sclerose", "necrose", "fibrose", "stenose", "thrombose")
 #: Roles of vocabulary categories, read once per match in the detector's hot loop.
 (ROLE_NONE, ROLE_JUDGE, ROLE_ANCHOR, ROLE_GENERIC, ROLE_TREAT, ROLE_CODE, ROLE_IDENTIFIER,
- ROLE_ANCHORING_IDENTIFIER) = range(8)
-_ROLES = {"ANCHOR": ROLE_ANCHOR, "GENERIC": ROLE_GENERIC, "TREAT": ROLE_TREAT, "CODE": ROLE_CODE,
+ ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING) = range(10)
+_ROLES = {"ANCHOR": ROLE_ANCHOR, "GENERIC": ROLE_GENERIC, "NORM": ROLE_NORM, "TREAT": ROLE_TREAT,
+          "ENDING": ROLE_ENDING,
+          "CODE": ROLE_CODE,
           "GIVEN": ROLE_IDENTIFIER, "STREET": ROLE_IDENTIFIER, "STREET_UK": ROLE_IDENTIFIER,
           "NUMBER": ROLE_IDENTIFIER, "TITLE": ROLE_ANCHORING_IDENTIFIER, "DOB": ROLE_ANCHORING_IDENTIFIER}
 
@@ -170,7 +179,9 @@ Match = tuple[int, int, Entry]
 class Lexicon:
     """Every pattern → its entry, searched in one pass."""
 
-    def __init__(self, pairs: Iterable[tuple[str, Entry]]) -> None:
+    def __init__(self, pairs: Iterable[tuple[str, Entry]], endings: Iterable[str] = ()) -> None:
+        """``pairs``: (written form, entry); ``endings``: folded word endings, each matched at the
+        end of any word (an ``ENDING`` entry whose start is inside the word)."""
         # A pattern may mean several things ("Mary" folds like "mari", a given name and a
         # husband): one entry per category, but one health meaning at most, the first given,
         # unless a decoy phrase claims the pattern.
@@ -195,6 +206,11 @@ class Lexicon:
         self._automaton = ahocorasick.Automaton()
         for pattern, meanings in chosen.items():
             self._automaton.add_word(pattern, (len(pattern), tuple(meanings.values())))
+        ending = (Entry("ENDING", NOT_HEALTH_TIER),)
+        for suffix in endings:
+            for written in (f"{suffix} ", f"{suffix}s "):
+                # Counted as if a space led it: its start is then the first letter of the ending.
+                self._automaton.add_word(written, (len(written) + 1, ending))
         self._automaton.make_automaton()
 
     def find(self, folded: str) -> list[Match]:
@@ -215,8 +231,10 @@ class Lexicon:
 
 
 def read_file(name: str) -> list[str]:
-    text = resources.files("phigate_providers.content").joinpath("data", name).read_text("utf-8")
-    return text.splitlines()
+    """The lines of a shipped vocabulary file (gzip-compressed when its name ends in .gz)."""
+    path = resources.files("phigate_providers.content").joinpath("data", name)
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8").splitlines()
 
 
 @functools.cache
@@ -227,7 +245,7 @@ def bundled() -> Lexicon:
 
     number = Entry("NUMBER", NOT_HEALTH_TIER)
     files = (pair for name in VOCABULARY_FILES for pair in parse(read_file(name), name))
-    return Lexicon(itertools.chain(files, ((shape, number) for shape in number_shapes())))
+    return Lexicon(itertools.chain(files, ((shape, number) for shape in number_shapes())), MEDICAL_ENDINGS)
 
 
 __all__ = ["DECOY", "Entry", "Lexicon", "LexiconError", "Match", "bundled", "expand", "fold", "parse",

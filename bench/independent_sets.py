@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Builds the independent French sets of the content detectors from public texts written by
+others (see ``tests/data/content/independent/README.md`` for the sources and their licences).
+
+    python bench/independent_sets.py --eds-pseudo EDS_PSEUDO_CHECKOUT --edsnlp EDSNLP_CHECKOUT \
+        --medkit MEDKIT_CHECKOUT --code-civil CODE_CIVIL_CHECKOUT
+
+(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit and steeve/france.code-civil.)
+
+- AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
+  whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
+  **dev** half (rules may be tuned on it) or the **test** half (reported, never tuned on).
+  Names after a practitioner's title are marked ``PRACTITIONER``: the detectors do not count a
+  practitioner as the data subject, so they are left out of the score.
+- edsnlp's tests and documentation (BSD-3-Clause): the French sentences its authors wrote to test
+  clinical NLP, in the **test** set.
+- medkit's example and test documents (HeKA, MIT): French clinical notes and case reports, one
+  record a paragraph, split by hash between **dev2** and **test2**.
+- the French Code civil (official text, free of copyright; the steeve/france.code-civil
+  repository keeps it one article a file): administrative text about people in general, every
+  article that uses a health word and one in twenty of the others, split by hash between
+  **dev2** and **test2**. No article names a person: all are ``admin``.
+
+Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
+unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
+any scoring, and is kept by hash of the text in ``labels.tsv``; the texts themselves are written
+to ``dev.txt`` and ``test.txt`` in the benchmark's marked format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "tests/data/content/independent"
+#: eds-pseudo's labels → the detectors' identifier types (others, such as DATE, IPP, NDA or
+#: HOPITAL, are not a person's direct identifiers here and stay unmarked).
+_TYPES = {"NOM": "PERSON", "PRENOM": "PERSON", "DATE_NAISSANCE": "DATE_OF_BIRTH", "TEL": "PHONE",
+          "MAIL": "EMAIL", "ADRESSE": "ADDRESS", "ADDRESSE": "ADDRESS", "ZIP": "ADDRESS", "SECU": "FR_NIR"}
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+_PRACTITIONER = re.compile(r"(?:\bDr|\bDre|\bDocteur|\bPr|\bProfesseur|\bPrs?)\.?\s*$")
+_MD_TEXT = re.compile(r'(?:text|txt)\s*=\s*\(?\s*((?:\s*[fr]?"[^"\n]*"\s*)+)')
+_FRENCH = re.compile(r"\b(?:le|la|les|des|du|une|est|pour|avec)\b")
+
+
+def key(text: str) -> str:
+    """The label key of a text: a hash of its words, blanks normalised."""
+    return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()[:12]
+
+
+def _git_show(checkout: Path, path: str) -> str:
+    return subprocess.run(["git", "-C", str(checkout), "show", f"HEAD:{path}"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def templates(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, marked text) of each eds-pseudo template (blank-line separated; its lines
+    joined with " / ")."""
+    paragraphs, current = [], []
+    for line in _git_show(checkout, "data/templates.txt").splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            paragraphs.append(" / ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" / ".join(current))
+    for raw in paragraphs:
+        marked, last, practitioner = [], 0, False
+        for found in _ANNOTATION.finditer(raw):
+            between = raw[last:found.start()]
+            marked.append(between)
+            label = found.group(2)
+            kind = _TYPES.get(label)
+            if kind == "PERSON":
+                # a title before the name, or the name's other half right after one
+                practitioner = bool(_PRACTITIONER.search(between)) or (practitioner and not between.strip())
+                kind = "PRACTITIONER" if practitioner else kind
+            else:
+                practitioner = False
+            marked.append(f"[[{kind}:{found.group(1)}]]" if kind else found.group(1))
+            last = found.end()
+        marked.append(raw[last:])
+        text = "".join(marked)  # the benchmark splits a line on its first two "|" only
+        plain = _ANNOTATION.sub(r"\1", raw)
+        half = "test" if int(hashlib.sha256(raw.encode()).hexdigest(), 16) % 2 else "dev"
+        yield key(plain), half, text
+
+
+def edsnlp_sentences(checkout: Path) -> Iterator[tuple[str, str]]:
+    """(key, text) of the French sentences in edsnlp's tests and docs (string literals of 30
+    characters or more that read as French prose)."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD", "tests", "docs"]
+    files = subprocess.run(listing,
+                           check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(files):
+        literals: list[str] = []
+        if name.endswith(".py"):
+            try:
+                tree = ast.parse(_git_show(checkout, name))
+            except SyntaxError:
+                continue
+            literals = [node.value for node in ast.walk(tree)
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        elif name.endswith(".md"):  # examples in the docs: text = "..." (maybe split over lines)
+            for found in _MD_TEXT.finditer(_git_show(checkout, name)):
+                literals.append("".join(re.findall(r'"([^"]*)"', found.group(1))))
+        for literal in literals:
+            text = re.sub(r"\s+", " ", literal).strip()
+            text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # its own span markup
+            if (len(text) >= 30 and _FRENCH.search(text) and not text.startswith(("http", "eds.", "{", "["))
+                    and not re.search(r"<|NBNb|\t", text) and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), text
+
+
+_HEALTH_WORD = re.compile(r"(?i)maladi|m[ée]dic|sant[ée]|soins?\b|grossesse|enceinte|handicap|mental"
+                          r"|d[ée]c[èe]s|psychi|infirmi|hospital|avortement|accouch|sang\b|organe"
+                          r"|th[ée]rapeut|corps humain")
+_MEDKIT_FILES = (
+    "docs/data/text/1.txt", "docs/data/text/2.txt",
+    "docs/examples/data/duplicate_detection/patient_1/a10320aa-2008_04_13.txt",
+    "docs/examples/data/duplicate_detection/patient_1/f1d3e530-2008_04_14.txt",
+    "docs/examples/data/duplicate_detection/patient_2/02e0b400-2012_01_29.txt",
+    "docs/examples/data/duplicate_detection/patient_2/a96db7a5-2012_11_09..txt",
+    "tests/data/text/doc1.txt", "tests/data/text/doc2.txt", "tests/data/text/doc3.txt",
+    "tests/data/text/eds/cas1.txt", "tests/data/text/eds/cas2.txt", "tests/data/text/eds/cas3.txt",
+    "docs/examples/input/brat/doc_01.txt", "tests/data/brat/1_example.txt")
+
+
+def _half(text: str) -> str:
+    return "test2" if int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2 else "dev2"
+
+
+def medkit_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of medkit's French documents (a heading joins the
+    paragraph after it: records of 80 characters or more)."""
+    for name in _MEDKIT_FILES:
+        pending = ""
+        for paragraph in re.split(r"\n\s*\n", _git_show(checkout, name)):
+            text = re.sub(r"\s+", " ", paragraph).strip()
+            if text:
+                pending = f"{pending} / {text}" if pending else text
+            if len(pending) >= 80:
+                yield key(pending), _half(pending), pending
+                pending = ""
+        if pending:
+            yield key(pending), _half(pending), pending
+
+
+def code_civil_articles(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of the Code civil articles that use a health word, and of one in twenty
+    of the others (by hash)."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    for name in sorted(names):
+        if not name.endswith(".md") or name == "README.md":
+            continue
+        body = _git_show(checkout, name).split("----", 1)[-1]
+        text = re.sub(r"\s+", " ", body).strip()
+        if len(text) < 40:
+            continue
+        if _HEALTH_WORD.search(text) or int(key(text), 16) % 20 == 0:
+            yield key(text), _half(text), text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
+    parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
+    parser.add_argument("--medkit", type=Path, required=True, help="a git checkout of TeamHeka/medkit")
+    parser.add_argument("--code-civil", type=Path, required=True,
+                        help="a git checkout of steeve/france.code-civil")
+    args = parser.parse_args(argv)
+    labels = {}
+    for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            text_key, kind = line.split("\t")[:2]
+            labels[text_key] = kind
+    halves: dict[str, list[str]] = {"dev": [], "test": [], "dev2": [], "test2": []}
+    for text_key, half, text in templates(args.eds_pseudo):
+        halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/eds-pseudo|{text}")
+    for text_key, text in edsnlp_sentences(args.edsnlp):
+        if text_key in labels:  # the sentences judged; code snippets and fragments were not
+            halves["test"].append(f"fr|{labels[text_key]}/edsnlp|{text}")
+    for text_key, half, text in medkit_paragraphs(args.medkit):
+        lang = "en" if text.startswith("The patient") else "fr"
+        halves[half].append(f"{lang}|{labels.get(text_key, 'unlabelled')}/medkit|{text}")
+    for _, half, text in code_civil_articles(args.code_civil):
+        halves[half].append(f"fr|admin/code-civil|{text}")
+    header = ("# Independent French set ({half}), built by bench/independent_sets.py from public texts\n"
+              "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
+    for half, lines in halves.items():
+        (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{half}: {len(lines)} texts", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
