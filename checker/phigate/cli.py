@@ -18,6 +18,7 @@ from typing import Any
 from phigate import __version__, executors, terminal
 from phigate.api import KINDS, InputError
 from phigate.config import Config, load_config
+from phigate.files import atomic_write
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Severity
@@ -198,9 +199,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if not (args.quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            with file.open("w", encoding="utf-8") as out:
-                reporter.render(result, out, color=False)
+            write_report(reporter, result, file)
     return result.exit_code(fail_on)
+
+
+def write_report(reporter: Any, result: Any, file: Path) -> None:
+    """A report file, private (0600) and written whole or not at all, never through a link."""
+    try:
+        with atomic_write(file) as out:
+            reporter.render(result, out, color=False)
+    except OSError as exc:
+        raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from None
 
 
 def _cmd_controls(args: argparse.Namespace) -> int:
@@ -240,10 +249,11 @@ def _cmd_collect(args: argparse.Namespace) -> int:
                 yield record
 
     writer = write_jsonl if args.output.suffix in (".jsonl", ".ndjson") else write_document
-    partial = args.output.with_name(args.output.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        count = writer(records(), scopes, out)
-    partial.replace(args.output)  # never leave a truncated snapshot under the real name
+    try:  # private, under an unpredictable temporary name, never a truncated snapshot
+        with atomic_write(args.output) as out:
+            count = writer(records(), scopes, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(f"wrote {count} records to {args.output} ({errors} collection errors)", file=sys.stderr)
     return EXIT_INCOMPLETE if errors else EXIT_OK

@@ -28,8 +28,10 @@ from phigate.cli import (
     _add_collection_options,
     _add_policy_options,
     _outputs,
+    write_report,
 )
 from phigate.config import load_config
+from phigate.files import atomic_write_bytes
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
@@ -205,8 +207,7 @@ def _render(outputs: list[tuple[str, Path | None]], result: RunResult, quiet: bo
             if not (quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            with file.open("w", encoding="utf-8") as out:
-                reporter.render(result, out, color=False)
+            write_report(reporter, result, file)
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -241,10 +242,9 @@ def _export_snapshot(location: str, run_id: int, data: bytes | None, output: Pat
         raise UsageError("--snapshot RUN needs -o FILE")
     if data is None:
         raise UsageError(f"run {run_id} in {location} kept no snapshot (audit with --keep-snapshot)")
-    partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_bytes(gzip.decompress(data))
-        partial.replace(output)
+        with atomic_write_bytes(output) as out:  # raw estate data: 0600, never through a link
+            out.write(gzip.decompress(data))
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote the snapshot of run {run_id} to {output}", file=sys.stderr)

@@ -15,12 +15,14 @@ from typing import Any, ClassVar
 import orjson
 
 from phigate.api import InputError, Record, Scope
+from phigate.files import LIMITS, open_bounded, read_bounded
+from phigate.problems import ProblemsError
 from phigate_providers.terraform.mapping import Mapped, map_plan
 from phigate_providers.terraform.plan import Plan, load_document
 
 HEAD_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
-MAX_PLAN_BYTES = 512 * 1024 * 1024
+MAX_PLAN_BYTES = LIMITS["plan"]
 SETTINGS = frozenset({"tf_dir", "changed_only"})
 _PLAN_KEYS = (b'"planned_values"', b'"resource_changes"')
 
@@ -32,7 +34,8 @@ def _looks_like_plan(path: Path) -> bool:
     checked when it is read.
     """
     try:
-        with path.open("rb") as stream:
+        # Never a FIFO or a device, even to sniff; the size limit is the reader's to report.
+        with open_bounded(path, "plan", max_bytes=1 << 62) as stream:
             head = stream.read(HEAD_BYTES)
             if not head.lstrip().startswith(b"{") or b'"format_version"' not in head:
                 return False
@@ -46,7 +49,7 @@ def _looks_like_plan(path: Path) -> bool:
                     return True
                 tail = window[-32:]
                 block = stream.read(CHUNK)
-    except OSError:
+    except (OSError, ProblemsError):
         return False
     return False
 
@@ -113,9 +116,7 @@ class TerraformProvider:
     def read(self) -> Plan:
         label = str(self.path)
         try:
-            if self.path.stat().st_size > MAX_PLAN_BYTES:
-                raise InputError("plan too large (over 512 MB)", f"{label}:1:1")
-            data = orjson.loads(self.path.read_bytes())
+            data = orjson.loads(read_bounded(self.path, "plan"))
         except orjson.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", f"{label}:{exc.lineno}:{exc.colno}") from None
         except OSError as exc:
