@@ -12,8 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from phigate import __version__, executors, terminal
 from phigate.api import KINDS, InputError
@@ -24,6 +25,7 @@ from phigate.load import bundled_pack, load_policies
 from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
+from phigate.safetext import GuardedStream, visible
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
 from phigate.selection import claimant, for_frameworks, policies_for, providers_for
 
@@ -36,6 +38,22 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Everything written to standard output and error goes through ``GuardedStream``: no line
+    of it can start a CI workflow command, whatever the estate or the input files hold."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = GuardedStream(out), GuardedStream(err)
+    try:
+        return _main(argv)
+    finally:
+        guarded_out, guarded_err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        for stream in (guarded_out, guarded_err):
+            if isinstance(stream, GuardedStream):
+                with suppress(OSError, ValueError):
+                    stream.close_line()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
@@ -43,15 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ProblemsError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {visible(str(problem))}", file=sys.stderr)
         print(f"{len(exc.problems)} problem(s); nothing was evaluated.", file=sys.stderr)
         return EXIT_USAGE
     except (UsageError, InputError, MissingPlugin) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        if isinstance(sys.stdout, GuardedStream):
+            sys.stdout = sys.stdout.wrapped  # what it holds could not be written either
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("interrupted: evidence incomplete", file=sys.stderr)
@@ -64,11 +84,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCOMPLETE
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes the arguments it refuses: shown with control characters escaped."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(visible(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="phigate", description="Compliance policy-as-code for health data.")
     parser.add_argument("--version", action="version", version=f"phigate {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]", parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"))  # its parsers are _Parser too
 
     scan = sub.add_parser("scan", help="evaluate policies against snapshots, plans or live estates")
     _add_collection_options(scan)

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import IO, Any
 
+from phigate.safetext import visible
+
 
 def use_color(stream: IO[str]) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
@@ -21,7 +23,10 @@ class Status:
         self._status.update(f"collected {resources} resources…")
 
     def say(self, text: str) -> None:
-        self._status.update(text)
+        """A provider's words may quote names from the estate: never markup, never controls."""
+        from rich.markup import escape
+
+        self._status.update(escape(visible(text)))
 
 
 class progress:
