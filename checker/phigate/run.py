@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from phigate import __version__
 from phigate.api import CollectionError, Provider, Record, Scope
@@ -17,6 +17,7 @@ from phigate.explain import explain
 from phigate.frameworks import ControlView, Framework, control_views
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
+from phigate.safetext import without_userinfo
 from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers
 
 
@@ -155,13 +156,15 @@ def _error_key(error: CollectionError) -> tuple[str, ...]:
 
 def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]:
     for provider in providers:
-        for record in provider.collect():
-            if isinstance(record, CollectionError):
+        for collected in provider.collect():
+            record = collected
+            if isinstance(record, CollectionError):  # a library's words may quote an endpoint URL
+                record = replace(record, message=without_userinfo(record.message))
                 result.collection_errors.append(record)
             yield record
         notices = getattr(provider, "notices", None)
         if callable(notices):
-            result.notices.extend(notices())
+            result.notices.extend(without_userinfo(notice) for notice in notices())
 
 
 def _counted(records: Iterable[Record], result: RunResult,
