@@ -256,7 +256,7 @@ def _cmd_controls(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         mapped = ", ".join(row["policies"]) or "(not covered)"
-        print(f"{row['framework']:<16} {row['control']:<18} {mapped:<40} {row['title']}")
+        print(visible(f"{row['framework']:<16} {row['control']:<18} {mapped:<40} {row['title']}"))
     return EXIT_OK
 
 
@@ -337,14 +337,16 @@ def _cmd_policies(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(header_style="bold")
     for column in ("id", "severity", "opt-in", "kinds", "title", "controls"):
         table.add_column(column, overflow="fold")
     for row in rows:
         controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
-        table.add_row(row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
-                      ", ".join(row["kinds"] or row["types"]), row["title"], controls)
+        cells = (row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
+                 ", ".join(row["kinds"] or row["types"]), row["title"], controls)
+        table.add_row(*(Text(visible(cell)) for cell in cells))  # never markup, never controls
     color = terminal.use_color(sys.stdout)
     Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK
@@ -400,7 +402,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         raise UsageError("no fixtures found (NAME.test.yaml beside NAME.yaml)")
     failed = [r for r in results if not r.passed]
     for result in failed:
-        print(f"FAIL {result}")
+        print(f"FAIL {visible(str(result))}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAIL if failed else EXIT_OK
 

@@ -35,6 +35,7 @@ from phigate.files import atomic_write_bytes
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
+from phigate.safetext import visible
 from phigate.selection import for_frameworks, policies_for, providers_for
 
 if TYPE_CHECKING:  # imported by the handlers: every command builds this parser, few use them
@@ -45,7 +46,6 @@ if TYPE_CHECKING:  # imported by the handlers: every command builds this parser,
 STORE_VARIABLE = "PHIGATE_STORE"
 _AGE = re.compile(r"^(\d+)([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -131,7 +131,7 @@ def _store_errors(handler: Handler) -> Handler:
         try:
             return handler(args)
         except StoreError as exc:
-            print(f"error: history store {exc}", file=sys.stderr)
+            print(f"error: history store {visible(str(exc))}", file=sys.stderr)
             return EXIT_INCOMPLETE
     return run
 
@@ -177,12 +177,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         try:
             outcome = record(store, result, exit_code=exit_code, settings=settings, snapshot=spool)
         except StoreError as exc:
-            print(f"error: history store {exc}", file=sys.stderr)
+            print(f"error: history store {visible(str(exc))}", file=sys.stderr)
             return EXIT_INCOMPLETE
     if not args.quiet:
         print("\n".join(_recorded_lines(outcome, store.location, settings)), file=sys.stderr)
     for warning in outcome.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
     return exit_code
 
 
@@ -312,8 +312,8 @@ def _finding_line(f: StoredFinding, since: bool) -> str:
 
 
 def _plain(text: Any) -> str:
-    """Estate-provided text for a terminal: control characters (escape sequences) replaced."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
+    """Estate-provided text for a terminal: control characters shown as code points."""
+    return visible(str(text))
 
 
 def _when(moment: dt.datetime) -> str:
