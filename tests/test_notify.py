@@ -28,6 +28,7 @@ class Server:
     url: str
     requests: int = 0
     sent: int = 0  # bytes the server managed to write
+    head: bytes = b""  # the last request's line and headers
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -52,6 +53,7 @@ def serve(handler: Handler) -> Iterator[Server]:
                     return
                 head += more
             server.requests += 1
+            server.head = head
             handler(connection, server)
         server.done.set()
 
@@ -178,3 +180,26 @@ def test_delivery_never_prints_the_path_of_the_url() -> None:
              attempts=1, limits=FAST)
     assert str(raised.value).startswith("notification to http://127.0.0.1:9/… failed: ")
     assert "SECRET" not in str(raised.value)
+
+
+def test_the_environment_proxy_carries_the_notification(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bytes] = []
+
+    def proxy(connection: socket.socket, server: Server) -> None:
+        seen.append(server.head)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    with serve(proxy) as server:
+        address = server.url.split("/services")[0].replace("http://", "http://user:PROXY-PW@")
+        monkeypatch.setenv("http_proxy", address)
+        monkeypatch.setenv("https_proxy", address)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        post(Webhook("http://hooks.invalid/services/T0/SECRET"), {"text": "x"}, attempts=1, limits=FAST)
+        with pytest.raises(NotifyError) as raised:  # the proxy answers the CONNECT with a bare 200
+            post(Webhook("https://hooks.invalid/services/T0/SECRET"), {"text": "x"}, attempts=1,
+                 limits=FAST)
+    assert seen[0].startswith(b"POST http://hooks.invalid/services/T0/SECRET HTTP/1.1\r\n")
+    assert b"Proxy-Authorization: Basic dXNlcjpQUk9YWS1QVw==" in seen[0]
+    assert seen[1].startswith(b"CONNECT hooks.invalid:443 HTTP/1.0\r\nProxy-Authorization: Basic ")
+    assert "PROXY-PW" not in str(raised.value) and "SECRET" not in str(raised.value)

@@ -15,6 +15,7 @@ host, or the same one asking for a method it was not sent).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -22,11 +23,12 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from phigate import __version__
 from phigate.api import InputError
@@ -213,8 +215,19 @@ def _attempt(url: str, data: bytes, limits: Limits) -> int:
     parts = urlsplit(url)
     host = parts.hostname or ""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {"Content-Type": "application/json", "User-Agent": f"phigate/{__version__}"}
+    proxy = _proxy(parts.scheme, host)
     connection: http.client.HTTPConnection
-    if parts.scheme == "https":
+    if proxy is not None:  # the environment's proxy, as the standard library's clients use it
+        address, authorization = proxy
+        if parts.scheme == "https":  # a CONNECT tunnel: TLS to the receiver, checked by its name
+            connection = http.client.HTTPSConnection(*address, timeout=limits.connect,
+                                                     context=ssl.create_default_context())
+            connection.set_tunnel(host, parts.port, headers=authorization)
+        else:
+            connection = http.client.HTTPConnection(*address, timeout=limits.connect)
+            target, headers = url, headers | authorization  # the absolute form, to the proxy
+    elif parts.scheme == "https":
         connection = http.client.HTTPSConnection(host, parts.port, timeout=limits.connect,
                                                  context=ssl.create_default_context())
     else:
@@ -235,8 +248,7 @@ def _attempt(url: str, data: bytes, limits: Limits) -> int:
         connection.connect()
         if connection.sock is not None:  # connected: each receive now waits at most ``read``
             connection.sock.settimeout(limits.read)
-        connection.request("POST", target, body=data, headers={
-            "Content-Type": "application/json", "User-Agent": f"phigate/{__version__}"})
+        connection.request("POST", target, body=data, headers=headers)
         response = connection.getresponse()
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _failed(exc, expired, limits) from None
@@ -254,6 +266,27 @@ def _attempt(url: str, data: bytes, limits: Limits) -> int:
     finally:
         watchdog.cancel()
         connection.close()
+
+
+def _proxy(scheme: str, host: str) -> tuple[tuple[str, int], dict[str, str]] | None:
+    """The proxy the environment names for ``scheme`` (``https_proxy``, ``http_proxy``, minus
+    ``no_proxy``): its address and any ``Proxy-Authorization`` header its URL's user-info gives.
+    Never quoted in a message: a proxy URL may hold a password."""
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise _Failed(f"the {scheme}_proxy setting has an invalid port") from None
+    if not parts.hostname:
+        raise _Failed(f"the {scheme}_proxy setting names no host")
+    authorization = {}
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        authorization["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return (parts.hostname, port), authorization
 
 
 def _failed(exc: Exception, expired: threading.Event, limits: Limits) -> _Failed:
