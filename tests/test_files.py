@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from phigate.files import atomic_write, limit, open_bounded, read_bounded
+from phigate.files import LIMITS, atomic_write, limit, open_bounded, read_bounded
 from phigate.problems import ProblemsError
 from phigate_providers.snapshot import SnapshotProvider
 from phigate_providers.terraform.provider import TerraformProvider
@@ -221,3 +221,11 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path: Path
         raise RuntimeError("cut")
     assert target.read_text() == "before"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_every_limit_is_documented_with_its_default() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+    units = {1024 ** 3: "GiB", 1024 ** 2: "MiB"}
+    for name, default in LIMITS.items():
+        size = next(f"{default // unit} {label}" for unit, label in units.items() if default % unit == 0)
+        assert f"| {size} | `PHIGATE_MAX_{name.upper()}_BYTES` |" in text, name
