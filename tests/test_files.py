@@ -229,3 +229,15 @@ def test_every_limit_is_documented_with_its_default() -> None:
     for name, default in LIMITS.items():
         size = next(f"{default // unit} {label}" for unit, label in units.items() if default % unit == 0)
         assert f"| {size} | `PHIGATE_MAX_{name.upper()}_BYTES` |" in text, name
+
+
+def test_a_terraform_file_linked_to_a_device_is_refused_unread(cli: Cli, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "clinic"
+    shutil.copytree(PLAN, folder)
+    (folder / "main.tf").unlink()
+    (folder / "main.tf").symlink_to("/dev/zero")  # git commits symlinks: a pull request can add one
+    result = cli("scan", str(folder / "plan.json"), "--tf-dir", str(folder))
+    assert result.code == 2
+    assert "main.tf:1:1: not a regular file (a character device)" in result.err

@@ -39,6 +39,7 @@ LIMITS: dict[str, int] = {
     "snapshot_yaml": 64 * 1024 * 1024,  # a YAML snapshot (YAML parses slower than JSON)
     "snapshot_lines": 16 * 1024 * 1024 * 1024,  # a JSON Lines snapshot, streamed
     "plan": 512 * 1024 * 1024,
+    "terraform": 16 * 1024 * 1024,  # each .tf file beside a plan (read for line numbers)
 }
 #: Private to the owner: snapshots and reports hold estate data.
 PRIVATE_MODE = 0o600
