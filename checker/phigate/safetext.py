@@ -36,6 +36,7 @@ _GITHUB_BREAKS = re.compile(r"(\r\n|\r|\n)")  # what the runner splits its log l
 #: Blanks and colour codes before a command (colour codes are no text to a reader).
 _LEAD = re.compile(r"(?:\s|\x1b\[[0-9;]*m)*")
 _ANYWHERE = re.compile(r"##(?=\[|vso\[)")
+_BLOCK = 64 * 1024  # characters a GuardedStream gathers before looking at them
 
 
 def visible(text: str) -> str:
@@ -52,20 +53,28 @@ def _code_point(ch: str) -> str:
     return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
-def guard_line(line: str) -> str:
-    """One log line that no CI runner reads as a workflow command."""
-    at = _LEAD.match(line).end()  # type: ignore[union-attr]  # always matches
-    if line.startswith("::", at):
-        line = f"{line[:at]}\\u003a{line[at + 1:]}"
-    return _continue(line)
-
-
 def guard(text: str) -> str:
-    """``guard_line`` on every line of ``text`` (line breaks as the runner splits them)."""
+    """``text`` whose lines (split as the runner splits them) no CI runner reads as commands."""
     if "::" not in text and "##" not in text:
         return text
-    parts = _GITHUB_BREAKS.split(text)
-    return "".join(part if i % 2 else guard_line(part) for i, part in enumerate(parts))
+    text = _continue(text)
+    out: list[str] = []
+    done = start = seen = 0  # start: of the line holding ``at``; seen: searched back to here
+    at = text.find("::")
+    while at >= 0:  # str.find, not a regular expression: reports on stdout can be large
+        start = max(start, text.rfind("\n", seen, at) + 1, text.rfind("\r", seen, at) + 1)
+        seen = at
+        lead = text[start:at]
+        if not lead or lead.isspace() or ("\x1b" in lead and _LEAD.fullmatch(lead)):
+            out += [text[done:at], "\\u003a"]
+            done = at + 1
+        at = text.find("::", at + 1)
+    return "".join(out) + text[done:] if out else text
+
+
+def guard_line(line: str) -> str:
+    """One log line that no CI runner reads as a workflow command."""
+    return guard(line)
 
 
 def safe_line(text: str) -> str:
@@ -76,16 +85,19 @@ def safe_line(text: str) -> str:
 class GuardedStream(io.TextIOBase):
     """A text stream that writes every line through ``guard_line``.
 
-    The start of a line is held until it shows it cannot be a command (its first non-blank
-    character is not ``:``, or a second character follows a first ``:``), and a trailing ``#``
-    until the next character is known, so a command split across writes is still caught.
-    ``close_line`` writes what is held at the end. Everything else (``isatty``, ``fileno``,
-    ``encoding``) is the wrapped stream's.
+    Writes are gathered and looked at in blocks (at ``flush`` or every 64 K characters). The start
+    of a line is held until it shows it cannot be a command (its first non-blank character is not
+    ``:``, or a second character follows a first ``:``), and a trailing ``#`` until the next
+    characters are known, so a command split across writes is still caught. ``close_line``
+    writes what is held at the end. Everything else (``isatty``, ``fileno``, ``encoding``) is
+    the wrapped stream's.
     """
 
     def __init__(self, stream: IO[str]) -> None:
         super().__init__()
         self._stream = stream
+        self._chunks: list[str] = []  # written, not yet looked at (looked at in blocks: speed)
+        self._size = 0
         self._pending = ""  # held text of the current line, not yet written
         self._mid = False  # the current line's start was written: it is no command
 
@@ -94,19 +106,39 @@ class GuardedStream(io.TextIOBase):
         return self._stream
 
     def write(self, text: str) -> int:
-        if self._mid and not self._pending and not any(c in text for c in "#\n\r"):
-            self._stream.write(text)  # the common case: more of a line already judged
-            return len(text)
-        parts = _GITHUB_BREAKS.split(self._pending + text)
-        self._pending = ""
+        self._chunks.append(text)
+        self._size += len(text)
+        if self._size >= _BLOCK:
+            self._drain()
+        return len(text)
+
+    def flush(self) -> None:
+        self._drain()
+        self._stream.flush()
+
+    def close_line(self) -> None:
+        """Write whatever is held (the end of the output: nothing can follow it on its line)."""
+        self._drain()
+        if self._pending:
+            self._stream.write(_continue(self._pending) if self._mid else guard_line(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    def _drain(self) -> None:
+        if not self._chunks:
+            return
+        data = self._pending + "".join(self._chunks)
+        self._chunks, self._size, self._pending = [], 0, ""
+        cut = max(data.rfind("\n"), data.rfind("\r")) + 1
+        head, last = data[:cut], data[cut:]
         out = []
-        for i, part in enumerate(parts[:-1]):
-            if i % 2:
-                out.append(part)  # a line break
+        if head:
+            if self._mid:  # the rest of a line whose start was judged, then whole lines
+                first = min(i for i in (head.find("\n"), head.find("\r")) if i >= 0)
+                out += [_continue(head[:first]), guard(head[first:])]
             else:
-                out.append(_continue(part) if self._mid else guard_line(part))
-                self._mid = False
-        last = parts[-1]
+                out.append(guard(head))
+            self._mid = False
         if not self._mid and _undecided(last):
             self._pending = last  # a line start that could still become "::"
         else:
@@ -118,17 +150,6 @@ class GuardedStream(io.TextIOBase):
                 self._mid = True
         if out:
             self._stream.write("".join(out))
-        return len(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def close_line(self) -> None:
-        """Write whatever is held (the end of the output: nothing can follow it on its line)."""
-        if self._pending:
-            self._stream.write(_continue(self._pending) if self._mid else guard_line(self._pending))
-            self._pending = ""
-        self._stream.flush()
 
     def isatty(self) -> bool:
         return self._stream.isatty()
