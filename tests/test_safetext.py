@@ -179,13 +179,16 @@ def test_visible_text_has_no_control_character_or_line_break(text: str) -> None:
     assert len(_LINES.split(shown)) == 1
 
 
-@PROFILE
-@given(chunks=st.lists(HOSTILE, min_size=1, max_size=8))
-def test_a_guarded_stream_catches_commands_however_the_writes_are_cut(chunks: list[str]) -> None:
+@settings(PROFILE, max_examples=300)
+@given(chunks=st.lists(HOSTILE, min_size=1, max_size=8), flushes=st.lists(st.booleans(), min_size=8))
+def test_a_guarded_stream_catches_commands_however_the_writes_are_cut(chunks: list[str],
+                                                                      flushes: list[bool]) -> None:
     sink = io.StringIO()
     stream = GuardedStream(sink)
-    for chunk in chunks:
+    for chunk, flush in zip(chunks, flushes, strict=False):
         stream.write(chunk)
+        if flush:  # what was written so far is looked at now: a command may span the cut
+            stream.flush()
     stream.close_line()
     assert command_lines(sink.getvalue()) == []
     assert sink.getvalue() == guard("".join(chunks))  # the same result as guarding it whole
