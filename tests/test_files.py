@@ -241,3 +241,15 @@ def test_a_terraform_file_linked_to_a_device_is_refused_unread(cli: Cli, tmp_pat
     result = cli("scan", str(folder / "plan.json"), "--tf-dir", str(folder))
     assert result.code == 2
     assert "main.tf:1:1: not a regular file (a character device)" in result.err
+
+
+def test_a_report_keeps_the_mode_its_owner_gave_it_and_a_snapshot_never_does(cli: Cli, tmp_path: Path) -> None:
+    report, snapshot = tmp_path / "report.json", tmp_path / "snap.json"
+    for path in (report, snapshot):
+        path.write_text("{}")
+        path.chmod(0o644)  # published by its owner
+    assert cli("scan", str(EXAMPLE), "--format", f"json={report}").code == 1
+    assert cli("collect", str(EXAMPLE), "-o", str(snapshot), "-q").code == 0
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
+    assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
+    assert json.loads(report.read_text())["findings"]

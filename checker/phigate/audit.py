@@ -132,7 +132,7 @@ def record(store: HistoryStore, result: RunResult, *, exit_code: int, settings: 
 
 def write_html(path: Path, result: RunResult, audit: AuditContext | None) -> None:
     """Written beside the target, then renamed: never a half-written report under its name."""
-    with atomic_write(path) as out:  # 0600, an unpredictable temporary name, never through a link
+    with atomic_write(path, keep_mode=True) as out:  # created 0600, never through a link
         render_html(result, out, audit)
 
 

@@ -232,9 +232,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def write_report(reporter: Any, result: Any, file: Path) -> None:
-    """A report file, private (0600) and written whole or not at all, never through a link."""
+    """A report file, written whole or not at all, never through a link; created private (0600),
+    it keeps the mode of the file it replaces."""
     try:
-        with atomic_write(file) as out:
+        with atomic_write(file, keep_mode=True) as out:
             reporter.render(result, out, color=False)
     except OSError as exc:
         raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from None

@@ -13,8 +13,9 @@ variable ``PHIGATE_MAX_<NAME>_BYTES`` (e.g. ``PHIGATE_MAX_SNAPSHOT_BYTES=2147483
 Every output file that holds estate data (snapshots, reports) is written through a temporary
 file with an unpredictable name, created with ``O_EXCL | O_NOFOLLOW`` and mode 0600 in the
 target's folder, then renamed over the target: another user cannot redirect it with a planted
-symlink, a reader never sees half a file, and the result is private to its owner. A target that
-is itself a symlink is refused.
+symlink, a reader never sees half a file, and the result is private to its owner (a report
+rewritten over one its owner made readable keeps that mode). A target that is itself a symlink
+is refused.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
@@ -148,8 +149,16 @@ def refuse_symlink(path: Path) -> None:
                             "(remove it or give another path)")
 
 
-def atomic_write(path: Path, *, mode: int = PRIVATE_MODE) -> AbstractContextManager[IO[str]]:
-    """Text written to ``path`` through a private temporary file, renamed into place."""
+def atomic_write(path: Path, *, mode: int = PRIVATE_MODE,
+                 keep_mode: bool = False) -> AbstractContextManager[IO[str]]:
+    """Text written to ``path`` through a private temporary file, renamed into place. With
+    ``keep_mode``, a file already at ``path`` keeps its permission bits (a report its owner
+    chose to publish, say); phigate never widens them itself."""
+    if keep_mode:
+        with suppress(OSError):
+            found = path.lstat()
+            if stat.S_ISREG(found.st_mode):
+                mode = stat.S_IMODE(found.st_mode) & 0o777
     return cast("AbstractContextManager[IO[str]]", _atomic_write(path, binary=False, mode=mode))
 
 
