@@ -253,3 +253,27 @@ def test_a_report_keeps_the_mode_its_owner_gave_it_and_a_snapshot_never_does(cli
     assert stat.S_IMODE(report.stat().st_mode) == 0o644
     assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
     assert json.loads(report.read_text())["findings"]
+
+
+def test_the_audit_html_and_an_exported_snapshot_are_private_and_never_follow_a_link(
+        cli: Cli, tmp_path: Path) -> None:
+    store = str(tmp_path / "history.db")
+    victim = tmp_path / "victim"
+    victim.write_text("untouched")
+    html = tmp_path / "index.html"
+    html.symlink_to(victim)
+    audit = cli("audit", str(EXAMPLE), "--store", store, "--keep-snapshot", "--html", str(html), "-q")
+    assert audit.code == 1  # the audit's verdict stands; the report was refused
+    assert "the HTML report was not written" in audit.err and "is a symbolic link" in audit.err
+    assert victim.read_text() == "untouched"
+    html.unlink()
+    assert cli("audit", str(EXAMPLE), "--store", store, "--html", str(html), "-q").code == 1
+    assert stat.S_IMODE(html.stat().st_mode) == 0o600
+    exported = tmp_path / "run1.jsonl"
+    assert cli("history", "--store", store, "--snapshot", "1", "-o", str(exported)).code == 0
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(victim)
+    result = cli("history", "--store", store, "--snapshot", "1", "-o", str(link))
+    assert result.code == 2 and "is a symbolic link" in result.err
+    assert victim.read_text() == "untouched"
