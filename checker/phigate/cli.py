@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Everything written to standard output and error goes through ``GuardedStream``: no line
     of it can start a CI workflow command, whatever the estate or the input files hold."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = GuardedStream(out), GuardedStream(err)
+    sys.stdout, sys.stderr = GuardedStream(out), GuardedStream(err, line_buffered=True)
     try:
         return _main(argv)
     finally:

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 _GITHUB_BREAKS = re.compile(r"(\r\n|\r|\n)")  # what the runner splits its log lines on
 #: Blanks and colour codes before a command (colour codes are no text to a reader).
 _LEAD = re.compile(r"(?:\s|\x1b\[[0-9;]*m)*")
+_SGR_PREFIX = re.compile(r"\x1b(?:\[[0-9;]*)?")  # a colour code cut before its end
 _ANYWHERE = re.compile(r"##(?=\[|vso\[)")
 _BLOCK = 64 * 1024  # characters a GuardedStream gathers before looking at them
 
@@ -85,7 +86,8 @@ def safe_line(text: str) -> str:
 class GuardedStream(io.TextIOBase):
     """A text stream that writes every line through ``guard_line``.
 
-    Writes are gathered and looked at in blocks (at ``flush`` or every 64 K characters). The start
+    Writes are gathered and looked at in blocks (at ``flush``, every 64 K characters, or each
+    line when ``line_buffered``, as standard error is). The start
     of a line is held until it shows it cannot be a command (its first non-blank character is not
     ``:``, or a second character follows a first ``:``), and a trailing ``#`` until the next
     characters are known, so a command split across writes is still caught. ``close_line``
@@ -93,9 +95,10 @@ class GuardedStream(io.TextIOBase):
     the wrapped stream's.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], *, line_buffered: bool = False) -> None:
         super().__init__()
         self._stream = stream
+        self._line_buffered = line_buffered  # each complete line out at once (standard error)
         self._chunks: list[str] = []  # written, not yet looked at (looked at in blocks: speed)
         self._size = 0
         self._pending = ""  # held text of the current line, not yet written
@@ -108,8 +111,10 @@ class GuardedStream(io.TextIOBase):
     def write(self, text: str) -> int:
         self._chunks.append(text)
         self._size += len(text)
-        if self._size >= _BLOCK:
+        if self._size >= _BLOCK or (self._line_buffered and ("\n" in text or "\r" in text)):
             self._drain()
+            if self._line_buffered:
+                self._stream.flush()
         return len(text)
 
     def flush(self) -> None:
@@ -177,7 +182,7 @@ def _continue(part: str) -> str:
 def _undecided(start: str) -> bool:
     """Whether a line's start could still become a command (blanks, colour codes, one colon)."""
     rest = start[_LEAD.match(start).end():]  # type: ignore[union-attr]
-    return rest in ("", ":") or "\x1b" in rest[:1]
+    return rest in ("", ":") or _SGR_PREFIX.fullmatch(rest) is not None
 
 
 # -- Markdown --------------------------------------------------------------------------------
