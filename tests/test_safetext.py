@@ -35,7 +35,7 @@ from phigate_providers.snapshot import SnapshotProvider
 from .conftest import DATA, resource
 
 POLICIES = DATA / "policies"
-FORMATS = ("text", "json", "sarif", "junit", "markdown")
+FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
 #: Lines as a CI runner splits its log.
 _LINES = re.compile(r"\r\n|\r|\n")
 _SGR = re.compile(r"^(?:\s|\x1b\[[0-9;]*m)*")
@@ -237,3 +237,15 @@ def test_the_cli_escapes_what_argparse_quotes(capsys: pytest.CaptureFixture[str]
     assert command_lines(err) == [] and raw_controls(err) == []
 
 
+
+
+@PROFILE
+@given(series=HOSTILE)
+def test_the_webhook_text_keeps_its_lines_whatever_the_series_is_called(tmp_path: Path, series: str) -> None:
+    from phigate.notify import payload
+
+    result = scan([SnapshotProvider([_estate(tmp_path, [series])])], load_policies([POLICIES], Config()),
+                  Config())
+    text = payload(result, run_id=1, series=series, exit_code=3, drift=None)["text"]
+    assert len(text.splitlines()) == 2  # the headline and "evidence incomplete", nothing injected
+    assert raw_controls(text) == [] and "<" not in text and ">" not in text
