@@ -110,3 +110,21 @@ def test_a_slow_object_in_a_real_bucket_leaves_the_bucket_in_error() -> None:
         sampled, error = sample_s3(s3, resource, Sampler(FAST))
     assert error is not None and "content_sample" not in sampled.attributes
     assert "not scanned: parsing took longer than the per-object time budget" in error.message
+
+
+def test_text_that_is_slow_to_scan_is_held_to_the_object_budget() -> None:
+    # Addresses with no end: the detector's work grows with each record's length squared.
+    objects = {"exports/at.txt": ("a@" * 1000 + "\n").encode() * 500, "exports/note.txt": NOTE.encode()}
+    started = time.monotonic()
+    result = Sampler(FAST).sample_objects("s3:::slow-text", _listing(objects), _reader(objects))
+    assert time.monotonic() - started < 10
+    assert result.sampled == 1 and result.flagged == 1
+    assert result.not_scanned == {budget.OBJECT_TIME: 1}
+
+
+def test_rows_that_are_slow_to_scan_leave_the_table_in_error() -> None:
+    rows = [(f"(0,{i})", "a@" * 8000) for i in range(200)]
+    started = time.monotonic()
+    with pytest.raises(SampleIncomplete, match="200 rows read, not scanned: the store's time budget"):
+        Sampler(SampleSettings(store_seconds=2)).sample_rows("pg:notes", rows)
+    assert time.monotonic() - started < 10

@@ -22,9 +22,12 @@ import time
 import weakref
 from contextlib import suppress
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phigate_providers.content import extract
+
+if TYPE_CHECKING:
+    from phigate_providers.content.detect import Scan
 
 #: Reasons an object chosen for the sample was not scanned (keys of ``not_scanned``).
 OBJECT_TIME = "parsing took longer than the per-object time budget"
@@ -60,11 +63,15 @@ class Clock:
 
 
 def _serve(connection: Connection, memory: int) -> None:  # pragma: no cover - runs in the worker
-    """The worker: parse what it is sent, answer with the records or the reason none came."""
+    """The worker: parse and scan what it is sent; answer with the result or the reason none
+    came. Its detector (the bundled lexicon) is built before its first answer."""
     with suppress(ImportError, ValueError, OSError):
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    from phigate_providers.content.detect import Detector, Scan
+
+    detector = Detector()
     while True:
         try:
             request = connection.recv()
@@ -72,15 +79,20 @@ def _serve(connection: Connection, memory: int) -> None:  # pragma: no cover - r
             return
         if request is None:
             return
-        if request == "ping":
-            connection.send(("ok", None))
-            continue
-        name, data, complete = request
+        answer: tuple[str, Any]
         try:
-            answer: tuple[str, Any] = ("ok", extract.extract(name, data, complete))
+            if request == "ping":
+                answer = ("ok", None)
+            elif request[0] == "units":  # rows, each a unit: detection only
+                answer = ("ok", detector.scan_units(request[1]))
+            else:
+                _, name, data, complete, scan = request
+                text = extract.extract(name, data, complete)
+                found = (detector.scan(text.records) if text.records else Scan.empty()) if scan else None
+                answer = ("ok", (text, found))
         except extract.Unreadable as exc:
             answer = ("unreadable", exc.reason)
-        except MemoryError:
+        except (MemoryError, RecursionError):
             answer = ("unreadable", extract.CORRUPT)
         connection.send(answer)
 
@@ -96,13 +108,10 @@ class _Worker:
         # Started and its modules imported before any object's time is counted.
         self._ask("ping", _START_SECONDS, WORKER_FAILED)
 
-    def parse(self, name: str, data: bytes, complete: bool, seconds: float) -> extract.Extracted:
-        kind, value = self._ask((name, data, complete), seconds, OBJECT_TIME)
+    def ask(self, request: Any, seconds: float) -> Any:
+        kind, value = self._ask(request, seconds, OBJECT_TIME)
         if kind == "unreadable":
             raise extract.Unreadable(str(value))
-        if not isinstance(value, extract.Extracted):
-            self.kill()
-            raise OverBudget(WORKER_FAILED)
         return value
 
     def _ask(self, request: Any, seconds: float, late: str) -> tuple[str, Any]:
@@ -145,8 +154,23 @@ class ParserPool:
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def parse(self, name: str, data: bytes, complete: bool, seconds: float) -> extract.Extracted:
-        """Records of an object, parsed within ``seconds``; raises Unreadable or OverBudget."""
+    def parse(self, name: str, data: bytes, complete: bool, seconds: float,
+              scan: bool = True) -> tuple[extract.Extracted, Scan | None]:
+        """Records of an object and, with ``scan``, what the bundled detector found in them,
+        within ``seconds``; raises Unreadable or OverBudget."""
+        text, found = self._call(("object", name, data, complete, scan), seconds)
+        if not isinstance(text, extract.Extracted):
+            raise OverBudget(WORKER_FAILED)
+        return text, found
+
+    def scan_units(self, units: list[list[str]], seconds: float) -> list[Scan]:
+        """What the bundled detector found in each unit (rows), within ``seconds``."""
+        found = self._call(("units", units), seconds)
+        if not isinstance(found, list) or len(found) != len(units):
+            raise OverBudget(WORKER_FAILED)
+        return found
+
+    def _call(self, request: Any, seconds: float) -> Any:
         with self._lock:
             worker = self._idle.pop() if self._idle else None
         if worker is None or not worker.alive:
@@ -154,7 +178,7 @@ class ParserPool:
             with self._lock:
                 self._all.add(worker)
         try:
-            return worker.parse(name, data, complete, seconds)
+            return worker.ask(request, seconds)
         finally:
             if worker.alive:  # a worker killed over its budget is not lent again
                 with self._lock:

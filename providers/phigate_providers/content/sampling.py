@@ -192,6 +192,8 @@ class Sampler:
     def __init__(self, settings: SampleSettings | None = None, detector: Detector | None = None) -> None:
         self.settings = settings or SampleSettings()
         self.detector = detector or Detector()
+        #: The worker processes scan with the bundled detector; another one scans here.
+        self._bundled = detector is None
         self._hasher = KeyedHasher()
         self._random = random.Random(secrets.randbits(64))
         self._run = budget.Clock(self.settings.run_seconds)
@@ -247,15 +249,16 @@ class Sampler:
             room -= len(data)
             result.bytes += len(data)
             seconds, reason = self._time_left(store)
-            try:
-                text = _parsers().parse(info.key, data, len(data) >= info.size, seconds)
+            try:  # parsed and scanned in a worker process, within the time left
+                text, found = _parsers().parse(info.key, data, len(data) >= info.size, seconds,
+                                               scan=self._bundled)
             except budget.OverBudget as over:
                 result.not_scanned[reason if over.reason == budget.OBJECT_TIME else over.reason] += 1
                 continue
             except extract.Unreadable:
                 result.unreadable += 1
                 continue
-            scan = self.detector.scan(text.records) if text.records else Scan.empty()
+            scan = found or (self.detector.scan(text.records) if text.records else Scan.empty())
             digest = self._hasher.digest(store_id, info.key) if scan.health else ""
             result.add(scan, digest, settings.evidence)
         if result.sampled == 0 and (result.unreadable or result.skipped or result.not_scanned):
@@ -273,12 +276,26 @@ class Sampler:
                    (store.remaining(), budget.STORE_TIME), (self._run.remaining(), budget.RUN_TIME))
 
     def sample_rows(self, table_id: str, rows: Sequence[tuple[str, str]]) -> SampleResult:
-        """Scans rows already read: (row id, the row's text). Each row is one unit."""
+        """Scans rows already read: (row id, the row's text). Each row is one unit. Raises
+        SampleIncomplete when the table's or the run's time budget ran out first."""
         result = SampleResult()
         limit = self.settings.max_row_bytes
         texts = [[text[:limit]] for _, text in rows]
         result.bytes = sum(len(t[0].encode("utf-8", "replace")) for t in texts)
-        for (row_id, _), scan in zip(rows, self.detector.scan_units(texts) if texts else [], strict=True):
+        scans: list[Scan] = []
+        if texts and self._bundled:
+            seconds, reason = min((self.settings.store_seconds, budget.STORE_TIME),
+                                  (self._run.remaining(), budget.RUN_TIME))
+            try:
+                scans = _parsers().scan_units(texts, seconds) if seconds > 0 else []
+            except budget.OverBudget as over:
+                reason = reason if over.reason == budget.OBJECT_TIME else over.reason
+                seconds = 0
+            if seconds <= 0:
+                raise SampleIncomplete(f"{len(texts)} rows read, not scanned: {reason}")
+        elif texts:
+            scans = self.detector.scan_units(texts)
+        for (row_id, _), scan in zip(rows, scans, strict=True):
             digest = self._hasher.digest(table_id, row_id) if scan.health else ""
             result.add(scan, digest, self.settings.evidence)
         return result
