@@ -49,8 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
         for stream in (guarded_out, guarded_err):
             if isinstance(stream, GuardedStream):
-                with suppress(OSError, ValueError):
+                try:
                     stream.close_line()
+                except BrokenPipeError:  # the reader left before the end: drop the rest quietly
+                    _to_devnull(stream.wrapped)
+                except (OSError, ValueError):
+                    pass
+
+
+def _to_devnull(stream: Any) -> None:
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -68,8 +78,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing more to say
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _to_devnull(sys.stdout)
         if isinstance(sys.stdout, GuardedStream):
             sys.stdout = sys.stdout.wrapped  # what it holds could not be written either
         return EXIT_INCOMPLETE
