@@ -277,3 +277,20 @@ def test_the_audit_html_and_an_exported_snapshot_are_private_and_never_follow_a_
     result = cli("history", "--store", store, "--snapshot", "1", "-o", str(link))
     assert result.code == 2 and "is a symbolic link" in result.err
     assert victim.read_text() == "untouched"
+
+
+def test_the_systems_own_streams_are_written_in_place(cli: Cli) -> None:
+    import threading
+
+    assert cli("collect", str(EXAMPLE), "-o", "/dev/null", "-q").code == 0
+    assert Path("/dev/null").is_char_device()  # not replaced by a file
+    read, write = os.pipe()
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(os.fdopen(read, "rb").read()))
+    reader.start()
+    try:
+        assert cli("scan", str(EXAMPLE), "--format", f"markdown=/dev/fd/{write}").code == 1
+    finally:
+        os.close(write)
+        reader.join(10)
+    assert received[0].startswith(b"## phigate: ")

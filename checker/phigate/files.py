@@ -15,13 +15,15 @@ file with an unpredictable name, created with ``O_EXCL | O_NOFOLLOW`` and mode 0
 target's folder, then renamed over the target: another user cannot redirect it with a planted
 symlink, a reader never sees half a file, and the result is private to its owner (a report
 rewritten over one its owner made readable keeps that mode). A target that is itself a symlink
-is refused.
+is refused, but for the system's own streams (``/dev/stdout``, ``/dev/stderr``, ``/dev/null``,
+``/dev/fd/N``), which are written in place.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -167,8 +169,17 @@ def atomic_write_bytes(path: Path, *, mode: int = PRIVATE_MODE) -> AbstractConte
     return cast("AbstractContextManager[IO[bytes]]", _atomic_write(path, binary=True, mode=mode))
 
 
+#: Streams named on the command line (``--format json=/dev/stdout``): written in place, since
+#: there is nothing to replace; only the system controls these paths.
+_STREAMS = re.compile(r"/dev/(?:stdout|stderr|null|fd/\d+)|/proc/self/fd/\d+")
+
+
 @contextmanager
 def _atomic_write(path: Path, *, binary: bool, mode: int) -> Iterator[IO[str] | IO[bytes]]:
+    if _STREAMS.fullmatch(str(path)):
+        with path.open("wb" if binary else "w", encoding=None if binary else "utf-8") as stream:
+            yield stream
+        return
     refuse_symlink(path)
     folder = path.parent
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
