@@ -294,3 +294,14 @@ def test_the_systems_own_streams_are_written_in_place(cli: Cli) -> None:
         os.close(write)
         reader.join(10)
     assert received[0].startswith(b"## phigate: ")
+
+
+def test_a_json_lines_record_longer_than_any_record_is_refused_unread(
+        write_snapshot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import phigate_providers.snapshot as snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_LINE_BYTES", 4096)
+    path = write_snapshot([resource("small", "object_store"),
+                           resource("big", "object_store", raw={"x": "y" * 10_000})], name="s.jsonl")
+    with pytest.raises(ProblemsError, match=r"s.jsonl:3:1: line longer than 4096 bytes"):
+        list(SnapshotProvider([path]).collect())

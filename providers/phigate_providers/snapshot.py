@@ -33,6 +33,9 @@ from phigate.yamlsafe import Located, has_lone_surrogate, load_file
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 MAX_DOCUMENT_BYTES = LIMITS["snapshot"]
 MAX_YAML_BYTES = LIMITS["snapshot_yaml"]
+#: One JSON Lines record (a resource with its raw data) is far smaller; a longer line is refused
+#: before it is held in memory.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS = 200
 
 
@@ -187,7 +190,10 @@ class SnapshotProvider:
         ended: int | None = None  # the record count the end line gives, once read
         count = 0
         with stream:
-            for number, raw in enumerate(stream, start=1):
+            for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), start=1):
+                if len(raw) > MAX_LINE_BYTES:  # one record never needs more: not read further
+                    problems.append(Problem(name, number, 1, f"line longer than {MAX_LINE_BYTES} bytes"))
+                    return
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:  # located, and the rest still checked
