@@ -298,7 +298,7 @@ def test_the_systems_own_streams_are_written_in_place(cli: Cli) -> None:
 
 def test_a_json_lines_record_longer_than_any_record_is_refused_unread(
         write_snapshot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import phigate_providers.snapshot as snapshot
+    from phigate_providers import snapshot
 
     monkeypatch.setattr(snapshot, "MAX_LINE_BYTES", 4096)
     path = write_snapshot([resource("small", "object_store"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
@@ -103,31 +104,35 @@ class GuardedStream(io.TextIOBase):
         self._size = 0
         self._pending = ""  # held text of the current line, not yet written
         self._mid = False  # the current line's start was written: it is no command
+        self._lock = threading.RLock()  # a progress display may write from its own thread
 
     @property
     def wrapped(self) -> IO[str]:
         return self._stream
 
     def write(self, text: str) -> int:
-        self._chunks.append(text)
-        self._size += len(text)
-        if self._size >= _BLOCK or (self._line_buffered and ("\n" in text or "\r" in text)):
-            self._drain()
-            if self._line_buffered:
-                self._stream.flush()
+        with self._lock:
+            self._chunks.append(text)
+            self._size += len(text)
+            if self._size >= _BLOCK or (self._line_buffered and ("\n" in text or "\r" in text)):
+                self._drain()
+                if self._line_buffered:
+                    self._stream.flush()
         return len(text)
 
     def flush(self) -> None:
-        self._drain()
-        self._stream.flush()
+        with self._lock:
+            self._drain()
+            self._stream.flush()
 
     def close_line(self) -> None:
         """Write whatever is held (the end of the output: nothing can follow it on its line)."""
-        self._drain()
-        if self._pending:
-            self._stream.write(_continue(self._pending) if self._mid else guard_line(self._pending))
-            self._pending = ""
-        self._stream.flush()
+        with self._lock:
+            self._drain()
+            if self._pending:
+                self._stream.write(_continue(self._pending) if self._mid else guard_line(self._pending))
+                self._pending = ""
+            self._stream.flush()
 
     def _drain(self) -> None:
         if not self._chunks:
