@@ -13,6 +13,14 @@ worked out here from what was seeded and the policies' semantics, not from phiga
 
 The emulator keeps bucket properties only when they are set after creation, so every bucket is
 created, then patched. It ignores the project of a listing: seed one project per emulator.
+
+Groups and the domain are bound without saying who is in them; the truth document carries a
+directory export (``directory``, for ``--gcp-groups``) in which every group and the domain are
+empty, and no user's address is in the domain; it lists the project's service accounts
+(``service_accounts``, as ``serviceAccounts.list`` would), none of which anyone may act as:
+memberships and impersonation add no access, so the failures are those of the bindings alone.
+Without the export the scan reports the segmentation of users who may be in a group as
+undecided, rightly.
 """
 
 from __future__ import annotations
@@ -60,7 +68,8 @@ def members(scale: int, project: str) -> dict[str, list[str]]:
         "any": [f"group:analysts-{i}@{DOMAIN}" for i in range(max(1, scale // 30))]
                + [f"user:contractor-{i}@supplier.example" for i in range(max(1, scale // 30))]
                + [f"domain:{DOMAIN}"],
-        "admins": [f"group:gcs-admins@{DOMAIN}", f"user:ops-{project}@{DOMAIN}"],
+        # An outsourced operator: its address is outside the domain, so it is not in domain:DOMAIN.
+        "admins": [f"group:gcs-admins@{DOMAIN}", f"user:ops-{project}@infogerance.example"],
         "writers": [f"serviceAccount:ingest@{project}.iam.gserviceaccount.com"],
     }
 
@@ -172,7 +181,12 @@ def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, 
         for plan in plans:
             _create(session, endpoint.rstrip("/") + "/storage/v1", project, plan)
     used_keys = sorted({p["key"] for p in plans if p["key"]})
+    bound = {m for listed in pool.values() for m in listed}
+    containers = sorted(m for m in bound if m.startswith(("group:", "domain:")))
     return {"seed": seed_value, "scale": scale, "project": project,
+            "directory": {container: [] for container in containers},
+            "service_accounts": sorted(m.removeprefix("serviceAccount:") for m in bound
+                                       if m.startswith("serviceAccount:")),
             "counts": {"buckets": len(plans), "keys": len(used_keys),
                        "members": len({m for p in plans for b in p["bindings"] for m in b["members"]})},
             "keys": used_keys, "expected_failures": truth(plans)}

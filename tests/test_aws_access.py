@@ -512,6 +512,8 @@ def test_results_are_stable_across_identities_sharing_cached_patterns() -> None:
     assert first.as_attributes() == {"can_read": ["arn:aws:s3:::mlm-admin", "arn:aws:s3:::mlm-clinical"],
                                      "can_read_via_wildcard": ["arn:aws:s3:::mlm-admin",
                                                                "arn:aws:s3:::mlm-clinical"],
+                                     "can_read_via": {"arn:aws:s3:::mlm-admin": "s3:GetObject",
+                                                      "arn:aws:s3:::mlm-clinical": "s3:GetObject"},
                                      "undecided_conditions": []}
 
 
@@ -544,7 +546,8 @@ EXTERNAL_ID = {"StringEquals": {"sts:ExternalId": "supplier-7f3a"}}
            assume({"AWS": "333333333333"})), True, (OTHER, "333333333333"), False),
     (trust(assume("*")), True, ("*",), False),
     (trust(assume({"AWS": "*"}, Condition={"StringEquals": {"aws:PrincipalAccount": ACCOUNT}})), False, (), None),
-    (trust(assume({"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/corp"})), False, (), None),
+    (trust(assume({"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_0a1b_DO_NOT_DELETE"})),
+     False, (), None),
     (trust({"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"}, "Action": "sts:AssumeRole"}),
      False, (), None),
 ])
@@ -552,6 +555,53 @@ def test_trust_policies(document: Any, third_party: bool, accounts: tuple[str, .
     result = analyse_trust(document, ACCOUNT)
     assert (result.third_party, result.trusted_accounts, result.external_id_required) == (
         third_party, tuple(sorted(accounts)), external_id)
+
+
+GITHUB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+SAML = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp"
+
+
+def federated(provider: str, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRoleWithWebIdentity"
+              ) -> Any:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": action}
+    if condition:
+        statement["Condition"] = condition
+    return trust(statement)
+
+
+AUD = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
+
+
+@pytest.mark.parametrize(("document", "third_party", "accounts"), [
+    # Any repository of any owner on GitHub may assume it: third party, and no external id can help.
+    (federated(GITHUB), True, ("token.actions.githubusercontent.com",)),
+    (federated(GITHUB, AUD), True, ("token.actions.githubusercontent.com",)),
+    (federated(GITHUB, {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}),
+     True, ("token.actions.githubusercontent.com",)),
+    (federated(GITHUB, {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:*/notes:*"}}),
+     True, ("token.actions.githubusercontent.com",)),
+    (federated(GITHUB, {"StringLikeIfExists": {"token.actions.githubusercontent.com:sub": "repo:exemplum/*"}}),
+     True, ("token.actions.githubusercontent.com",)),
+    # The subject names the owner: constrained to the organisation's own repositories.
+    (federated(GITHUB, {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:exemplum/*"}}),
+     False, ()),
+    (federated(GITHUB, {"StringEquals": {"token.actions.githubusercontent.com:sub":
+                                         "repo:exemplum/notes:ref:refs/heads/main",
+                                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
+     False, ()),
+    # SAML: the audience names the sign-in endpoint, not who signs in.
+    (federated(SAML, action="sts:AssumeRoleWithSAML"), True, ("saml-provider/corp",)),
+    (federated(SAML, {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+               "sts:AssumeRoleWithSAML"), True, ("saml-provider/corp",)),
+    (federated(SAML, {"StringEquals": {"SAML:sub": "ops@exemplum.fr"}}, "sts:AssumeRoleWithSAML"), False, ()),
+    (federated("cognito-identity.amazonaws.com",
+               {"StringEquals": {"cognito-identity.amazonaws.com:aud": "eu-west-3:8f1c"}}), False, ()),
+])
+def test_federated_trusts_are_third_party_unless_a_condition_names_the_subject(
+        document: Any, third_party: bool, accounts: tuple[str, ...]) -> None:
+    result = analyse_trust(document, ACCOUNT)
+    assert (result.third_party, result.trusted_accounts) == (third_party, accounts)
+    assert result.external_id_required is (False if third_party else None)
 
 
 # --- public grants -----------------------------------------------------------------------------------

@@ -1,15 +1,13 @@
 """Baselines and the gate: only new failures fail against a baseline report, errors always do;
-exit codes for every combination of --fail-on, waivers and baselines; and the files that
-distribute the gate (GitHub Action, example workflow, pre-commit hooks)."""
+exit codes for every combination of --fail-on, waivers and baselines; and the pre-commit hooks
+(the GitHub Action has tests/test_action.py)."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import os
-import re
-import subprocess
-import sys
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ import pytest
 import yaml
 
 from phigate.cli import build_parser
-from phigate.registry import REPORTERS, names
 from phigate.schema_files import document_schema
 
 from .conftest import DATA, ROOT, CliResult, resource
@@ -131,6 +128,7 @@ def test_errors_are_never_hidden_by_a_baseline(
                        "--baseline", str(baseline))
     assert code == 3
     assert report["baseline"]["resolved"] == []  # not listed is not fixed
+    assert [k["resource"]["id"] for k in report["baseline"]["not_evaluated"]] == ["blind"]
 
 
 def test_resolved_needs_the_policy_and_the_provider_to_have_been_evaluated(
@@ -139,8 +137,24 @@ def test_resolved_needs_the_policy_and_the_provider_to_have_been_evaluated(
     code, report = run(cli, write_snapshot([store("kept")], name="now.json"), "--baseline", str(baseline),
                        "--only", "T-SEGMENTATION")
     assert code == 0 and report["baseline"]["resolved"] == []
+    assert [k["policy_id"] for k in report["baseline"]["not_evaluated"]] == ["T-VERSIONING"]
     other = write_snapshot([store("elsewhere", versioning=True, provider="other")], name="other.json")
-    assert run(cli, other, "--baseline", str(baseline))[1]["baseline"]["resolved"] == []
+    section = run(cli, other, "--baseline", str(baseline))[1]["baseline"]
+    assert section["resolved"] == [] and len(section["not_evaluated"]) == 1
+
+
+def test_a_failing_resource_absent_from_the_run_is_not_evaluated_never_resolved(
+        cli: Cli, write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
+    baseline = baseline_of(cli, write_snapshot([store("kept"), store("gone"), store("fixed")],
+                                               name="b.json"), tmp_path / "b.json")
+    now = write_snapshot([store("kept"), store("fixed", versioning=True)], name="now.json")
+    code, report = run(cli, now, "--baseline", str(baseline))
+    assert code == 0
+    section = report["baseline"]
+    assert [k["resource"]["id"] for k in section["resolved"]] == ["fixed"]
+    assert [k["resource"]["id"] for k in section["not_evaluated"]] == ["gone"]
+    text = cli("scan", str(now), "--policies", str(POLICIES), "--baseline", str(baseline))
+    assert "0 new failures, 1 unchanged (not gating), 1 resolved, 1 not evaluated by this run" in text.out
 
 
 def test_a_failure_waived_in_the_baseline_gates_once_its_waiver_expires(
@@ -187,19 +201,143 @@ def test_an_invalid_report_is_refused_where_it_is_wrong(
     assert missing.code == 2 and "no.json:1:1: cannot read file" in missing.err
 
 
+# --- planned resources: ids that do not depend on how the plan path was typed -----------------
+
+PLAN = DATA / "terraform" / "clinic" / "plan.json"
+#: Policies that only fail (no error) on the clinic plan.
+FAILING_ONLY = ("--only", "PHI-TLS-001", "--only", "PHI-INT-001")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git work tree holding the clinic plan as infra/plan.json."""
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "infra").mkdir()
+    shutil.copy(PLAN, root / "infra" / "plan.json")
+    return root
+
+
+def plan_scan(cli: Cli, monkeypatch: pytest.MonkeyPatch, cwd: Path, target: str,
+              *extra: str) -> tuple[int, dict[str, Any]]:
+    monkeypatch.chdir(cwd)
+    result = cli("scan", target, "--format", "json", *extra)
+    assert result.code != 2, result.err
+    report = result.json()
+    jsonschema.Draft202012Validator(document_schema("report")).validate(report)
+    return result.code, report
+
+
+def by_address(report: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """Finding ids by policy and address (by id for what the plan implies without declaring)."""
+    return {(f["policy_id"], f["resource"].get("address") or f["resource"]["id"]): f["id"]
+            for f in report["findings"]}
+
+
+def test_plan_finding_ids_do_not_depend_on_how_the_plan_path_is_typed(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch, repo: Path, tmp_path: Path) -> None:
+    spellings = [(repo, "infra/plan.json"), (repo / "infra", "plan.json"),
+                 (repo / "infra", "./plan.json"), (repo / "infra", "../infra/plan.json"),
+                 (tmp_path, str(repo / "infra" / "plan.json"))]
+    reports = [plan_scan(cli, monkeypatch, cwd, target, "--show-passed")[1] for cwd, target in spellings]
+    first = by_address(reports[0])
+    assert ("PHI-TLS-001", "module.scans.aws_s3_bucket.this") in first
+    assert ("PHI-SEG-002", "allUsers") in first  # a member the plan's IAM bindings imply
+    for report in reports:
+        assert by_address(report) == first
+        assert {f["resource"]["scope"] for f in report["findings"]} == {"infra/plan.json"}
+
+
+def test_a_plan_outside_any_work_tree_is_scoped_by_its_absolute_path(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    shutil.copy(PLAN, folder / "plan.json")
+    relative = plan_scan(cli, monkeypatch, folder, "plan.json", *FAILING_ONLY)[1]
+    absolute = plan_scan(cli, monkeypatch, tmp_path, str(folder / "plan.json"), *FAILING_ONLY)[1]
+    assert by_address(relative) == by_address(absolute)
+    assert {f["resource"]["scope"] for f in relative["findings"]} == {
+        (folder / "plan.json").resolve().as_posix()}
+
+
+def test_a_baseline_written_with_one_plan_path_matches_a_run_given_another(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+    code, _ = plan_scan(cli, monkeypatch, repo, "infra/plan.json", *FAILING_ONLY,
+                        "--format", "json=.phigate-baseline.json")
+    assert code == 1
+    code, report = plan_scan(cli, monkeypatch, repo / "infra", "./plan.json", *FAILING_ONLY,
+                             "--baseline", "../.phigate-baseline.json")
+    assert code == 0
+    section = report["baseline"]
+    assert section["new"] == [] and len(section["unchanged"]) == 5
+    assert section["resolved"] == [] and section["not_evaluated"] == []
+
+
+def test_changed_only_reports_baseline_failures_it_did_not_evaluate_as_not_evaluated(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+    only = ("--only", "PHI-ENC-002", "--only", "PHI-TLS-001")
+    plan_scan(cli, monkeypatch, repo, "infra/plan.json", *only, "--format", "json=base.json")
+    _, whole = plan_scan(cli, monkeypatch, repo, "infra/plan.json", *only, "--baseline", "base.json")
+    assert whole["baseline"]["resolved"] == [] and whole["baseline"]["not_evaluated"] == []
+    _, changed = plan_scan(cli, monkeypatch, repo, "infra/plan.json", *only, "--changed-only",
+                           "--baseline", "base.json")
+    section = changed["baseline"]
+    assert section["resolved"] == []  # nothing was fixed: what was not evaluated is not resolved
+    left_out = {(k["policy_id"], k["resource"]["address"]) for k in section["not_evaluated"]}
+    assert ("PHI-ENC-002", "aws_db_instance.patients") in left_out  # unchanged by the plan
+    evaluated = {f["resource"]["address"] for f in changed["findings"]}
+    assert not {address for _, address in left_out} & evaluated
+    text = cli("scan", "infra/plan.json", *only, "--changed-only", "--baseline", "base.json")
+    assert f"{len(left_out)} not evaluated by this run" in text.out
+
+
+def test_a_baseline_of_the_earlier_shape_never_calls_plan_failures_resolved(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch, repo: Path, tmp_path: Path) -> None:
+    _, report = plan_scan(cli, monkeypatch, repo / "infra", "plan.json", *FAILING_ONLY)
+    for finding in report["findings"]:  # as earlier versions wrote it: the path as typed
+        r = finding["resource"]
+        del r["address"]
+        r["scope"] = "plan.json"
+        finding["id"] = _earlier_id(finding["policy_id"], r["provider"], r["scope"], r["id"])
+    old = tmp_path / "old-baseline.json"
+    old.write_text(json.dumps(report))
+    code, now = plan_scan(cli, monkeypatch, repo / "infra", "plan.json", *FAILING_ONLY,
+                          "--baseline", str(old))
+    assert code == 1  # every failure is new once: the documented one-time change
+    section = now["baseline"]
+    assert len(section["new"]) == 5 and section["unchanged"] == [] and section["resolved"] == []
+    assert len(section["not_evaluated"]) == 5
+
+
+def test_ids_of_resources_not_read_from_a_plan_are_those_of_earlier_versions(
+        cli: Cli, write_snapshot: Callable[..., Path]) -> None:
+    _, report = run(cli, write_snapshot([store("kept")]))
+    [finding] = report["findings"]
+    r = finding["resource"]
+    assert "address" not in r
+    assert finding["id"] == _earlier_id(finding["policy_id"], r["provider"], r["scope"], r["id"])
+
+
+def _earlier_id(policy: str, provider: str, scope: str, rid: str) -> str:
+    return hashlib.sha256("\x00".join((policy, provider, scope, rid)).encode()).hexdigest()[:32]
+
+
 # --- exit codes: --fail-on, waivers, baseline and evidence --------------------------------
 
-def _waivers(tmp_path: Path, *entries: tuple[str, str]) -> Path:
+def _waivers(tmp_path: Path, *entries: tuple[str, ...]) -> Path:
+    """Waivers of every resource: (policy, expiry) for failures, (policy, expiry, "error")."""
     path = tmp_path / "waivers.yaml"
-    lines = ["waivers:"] + [f"  - {{policy: {p}, resource: '*', reason: r, owner: o, expires: '{e}'}}"
-                            for p, e in entries]
+    lines = ["waivers:"] + [f"  - {{policy: {p}, resource: '*', reason: r, owner: o, expires: '{e}', "
+                            f"status: {status[0] if status else 'fail'}}}"
+                            for p, e, *status in entries]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-#: (--fail-on, waivers (policy, expiry), baseline (None, "all" or one policy id), an unseen
-#: attribute on a second store, the exit code)
-Case = tuple[str, list[tuple[str, str]], str | None, bool, int]
+#: (--fail-on, waivers (policy, expiry[, status]), baseline (None, "all" or one policy id), an
+#: unseen attribute on a second store, the exit code)
+Case = tuple[str, list[tuple[str, ...]], str | None, bool, int]
+FOREVER = "2999-01-01"
 
 
 @pytest.mark.parametrize("case", [
@@ -217,6 +355,11 @@ Case = tuple[str, list[tuple[str, str]], str | None, bool, int]
     ("info", [("G-HIGH", "2999-01-01")], "G-LOW", False, 0),             # new, but waived
     ("info", [("G-HIGH", "2999-01-01"), ("G-LOW", "2999-01-01")], "all", True, 3),  # errors win
     ("critical", [], None, True, 3),
+    ("critical", [("G-HIGH", FOREVER, "error")], None, True, 0),         # the one error accepted
+    ("info", [("G-HIGH", FOREVER, "error")], None, True, 1),             # failures still gate
+    ("info", [("G-HIGH", FOREVER, "error"), ("G-LOW", FOREVER)], "all", True, 0),
+    ("critical", [("G-LOW", FOREVER, "error")], None, True, 3),          # G-HIGH's error stays
+    ("critical", [("G-HIGH", "2000-01-01", "error")], None, True, 3),    # expired
 ])
 def test_exit_codes_honour_fail_on_waivers_and_baselines(
         cli: Cli, write_snapshot: Callable[..., Path], write_policy: Callable[..., Path],
@@ -242,72 +385,6 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
-
-
-def _scan_options() -> set[str]:
-    return set(_subcommands()["scan"]._option_string_actions)
-
-
-def test_the_action_is_a_composite_that_installs_scans_uploads_and_keeps_the_exit_code() -> None:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert {"name", "description", "inputs", "outputs", "runs"} <= set(action)
-    assert action["runs"]["using"] == "composite"
-    inputs = set(action["inputs"])
-    assert {"targets", "policies", "config", "waivers", "baseline", "fail-on", "sarif",
-            "python-version"} <= inputs
-    steps = action["runs"]["steps"]
-    text = (ROOT / "action.yml").read_text()
-    for used in set(re.findall(r"inputs\.([a-z-]+)", text)):
-        assert used in inputs, f"action.yml reads an undeclared input: {used}"
-    assert steps[0]["uses"].startswith("actions/setup-python@")
-    assert any('"$PHIGATE_SOURCE"' in s.get("run", "") and "github.action_path" in
-               s.get("env", {}).get("PHIGATE_SOURCE", "") for s in steps)
-    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
-    assert "always()" in upload["if"]
-    assert steps[-1]["run"].rstrip().endswith('exit "$PHIGATE_EXIT"')
-    scan = next(s for s in steps if s.get("id") == "scan")["run"]
-    options = set(re.findall(r"(--[a-z-]+)", scan))
-    assert options <= _scan_options(), options - _scan_options()
-    formats = set(re.findall(r'--format "([a-z]+)=', scan)) | {"text"}
-    assert formats == {"sarif", "json", "markdown", "text"} and formats <= set(names(REPORTERS))
-
-
-def test_the_action_scan_step_runs_and_reports_the_exit_code(
-        write_snapshot: Callable[..., Path], tmp_path: Path) -> None:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    script = next(s for s in action["runs"]["steps"] if s.get("id") == "scan")["run"]
-    phigate = tmp_path / "phigate"
-    phigate.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m phigate.cli "$@"\n')
-    phigate.chmod(0o755)
-    env = {**os.environ, "PHIGATE_BIN": str(phigate), "GITHUB_OUTPUT": str(tmp_path / "out"),
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-           "PHIGATE_TARGETS": str(write_snapshot([store("notes")])),
-           "PHIGATE_POLICIES": str(POLICIES), "PHIGATE_CONFIG": "", "PHIGATE_WAIVERS": "",
-           "PHIGATE_BASELINE": "", "PHIGATE_FAIL_ON": "info", "PHIGATE_SARIF": "gate.sarif",
-           "PHIGATE_REPORT": "gate.json", "PHIGATE_ARGS": "--only T-VERS*"}
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, check=False, timeout=60)
-    assert done.returncode == 0, done.stderr  # the gate itself is the last step
-    outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
-    assert outputs == {"exit-code": "1", "sarif": "gate.sarif", "report": "gate.json"}
-    assert json.loads((tmp_path / "gate.sarif").read_text())["runs"]
-    assert [p["id"] for p in json.loads((tmp_path / "gate.json").read_text())["policies"]] == ["T-VERSIONING"]
-    assert (tmp_path / "summary.md").read_text().strip()
-
-
-def test_the_example_workflow_plans_then_uses_the_action() -> None:
-    workflow = yaml.safe_load((ROOT / ".github/workflows/example-terraform-gate.yml").read_text())
-    assert True in workflow or "on" in workflow  # YAML 1.1 reads the key `on` as true
-    job = workflow["jobs"]["phigate"]
-    assert job["permissions"]["security-events"] == "write"
-    steps = job["steps"]
-    run = "\n".join(s.get("run", "") for s in steps)
-    assert "terraform init" in run and "terraform plan" in run and "terraform show -json" in run
-    terraform = next(s for s in steps if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
-    assert terraform["with"]["terraform_wrapper"] is False
-    gate = next(s for s in steps if s.get("uses") == "./")
-    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
-    assert set(gate["with"]) <= action_inputs and "targets" in gate["with"]
 
 
 def test_the_pre_commit_hooks_run_existing_commands() -> None:

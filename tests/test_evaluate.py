@@ -120,7 +120,7 @@ def test_references_are_followed_across_the_inventory(tmp_path: Path) -> None:
     ]
     found = {f.resource.id: f for f in findings(pol, estate)}
     assert found["role/analytics"].status is Status.FAIL
-    assert '["notes"]' in found["role/analytics"].message
+    assert "where data_class is clinical: notes" in found["role/analytics"].message
     assert found["role/clinician"].status is Status.PASS
     assert found["role/ghost"].status is Status.ERROR
     assert "not in the inventory" in found["role/ghost"].message

@@ -36,6 +36,7 @@ from .aws_server import (
     reset,
 )
 from .conftest import DATA, CliResult
+from .gcp_cloud import Cloud
 from .pg_server import Cluster, embedded_bin_dir, load_layout, start
 
 Cli = Callable[..., CliResult]
@@ -216,6 +217,7 @@ def test_a_bucket_listing_whose_second_page_fails_never_clears_a_reader(cli: Cli
     config.write_text("version: 1\nproviders:\n  gcp: {retry_deadline: 1, retry_initial_delay: 0.001, timeout: 10}\n")
     listing = re.compile(re.escape(f"{RECORDED}/storage/v1/b?") + f".*project={PROJECT}(&|$)")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
+        Cloud().register(recorded)  # Resource Manager and IAM answer: only the listing fails
         recorded.add(responses.GET, listing, json={"items": [_bucket("notes", "clinical")], "nextPageToken": "p2"},
                      match=[lambda request: ("pageToken=" not in request.url, "the first page")])
         recorded.add(responses.GET, listing, status=503,
@@ -256,7 +258,7 @@ def clean_postgres_report(cluster: Cluster, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.mark.parametrize("cut_at", ["server settings", "pg_class", "table privileges", "pg_roles"])
-def test_a_connection_killed_mid_scan_is_an_error_never_a_pass(  # noqa: PLR0917
+def test_a_connection_killed_mid_scan_is_an_error_never_a_pass(
         cluster: Cluster, clean_postgres_report: dict[str, Any], cli: Cli, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, cut_at: str) -> None:
     """Another session runs pg_terminate_backend on the scanner's connection just before the

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -30,10 +31,15 @@ import responses
 import yaml
 from gcp_storage_emulator.server import create_server
 
+from phigate.api import Resource
 from phigate.cli import main
 from phigate_providers.gcp import GcpProvider
+from phigate_providers.gcp.api import READ_METHODS
+from phigate_providers.gcp.settings import GcpSettings
 
+from . import gcp_cloud
 from .conftest import ROOT, CliResult
+from .gcp_cloud import Cloud
 
 PROJECT = "mlm-sante-prod"
 KMS = re.compile(r"^https://cloudkms\.googleapis\.com/v1/(?P<name>.+)$")
@@ -146,6 +152,7 @@ class Gcs:
     def __init__(self, url: str) -> None:
         self.api = f"{url}/storage/v1"
         self.keys: dict[str, dict[str, Any]] = {}
+        self.cloud = Cloud()  # Resource Manager and IAM, recorded
 
     def bucket(self, name: str, *, bindings: list[dict[str, Any]] | None = None, **properties: Any) -> str:
         # The emulator drops properties given at creation: create, then patch.
@@ -166,14 +173,23 @@ def gcs(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gcs]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
         recorded.add_passthru(emulator.url)
         answer_kms(recorded, state.keys)
+        state.cloud.register(recorded)
         yield state
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
-    """Recorded answers at an address nothing serves: only what a test registers is answered."""
+def cloud() -> Cloud:
+    """Resource Manager and IAM as the ``recorded`` fixture answers them."""
+    return Cloud()
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> Iterator[responses.RequestsMock]:
+    """Recorded answers at an address nothing serves: only what a test registers is answered
+    (and Resource Manager and IAM, from ``cloud``)."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", RECORDED)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock_:
+        cloud.register(mock_)
         yield mock_
 
 
@@ -202,7 +218,9 @@ class RequestLog:
         self._patch.stop()
 
     def assert_read_only(self) -> None:
-        writes = [(m, u) for m, u in self.sent if m not in self.READS]
+        """Nothing but reads: GETs, and the APIs' read-only POST methods (getIamPolicy, getAncestry)."""
+        writes = [(m, u) for m, u in self.sent if m not in self.READS
+                  and not (m == "POST" and urlsplit(u).path.endswith(READ_METHODS))]
         assert not writes, f"non-read requests sent: {writes}"
 
 
@@ -262,18 +280,26 @@ def seeder() -> ModuleType:
 @pytest.fixture(scope="module")
 def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     truth = seeder().seed(estate_emulator.url, SCALE, SEED, PROJECT)
-    report = tmp_path_factory.mktemp("seeded") / "report.json"
+    folder = tmp_path_factory.mktemp("seeded")
+    report, directory = folder / "report.json", folder / "groups.json"
+    directory.write_text(json.dumps(truth["directory"]))  # memberships known: none adds access
     with pytest.MonkeyPatch.context() as patch:
         clear_google_env(patch)
         patch.setenv("STORAGE_EMULATOR_HOST", estate_emulator.url)
-        with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded, RequestLog() as log:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
             recorded.add_passthru(estate_emulator.url)
             answer_kms(recorded, {name: kms_key(name) for name in truth["keys"]})
-            threads = set(threading.enumerate())
-            code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--format", f"json={report}", "-q"])
-            settle(threads)
+            Cloud(accounts={PROJECT: truth["service_accounts"]}).register(recorded)
+            with RequestLog() as log:
+                threads = set(threading.enumerate())
+                code = main(["scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(directory),
+                             "--format", f"json={report}", "-q"])
+                settle(threads)
+            snapshot = folder / "snapshot.json"
+            assert main(["collect", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(directory),
+                         "-o", str(snapshot), "-q"]) == 0
     return {"truth": truth, "code": code, "report": json.loads(report.read_text()), "log": log,
-            "emulator_url": estate_emulator.url}
+            "emulator_url": estate_emulator.url, "snapshot": json.loads(snapshot.read_text())}
 
 
 def test_the_seeded_estate_covers_every_policy_the_seeder_knows(seeded: dict[str, Any]) -> None:
@@ -297,6 +323,15 @@ def test_the_seeded_scan_has_no_error_and_complete_evidence(seeded: dict[str, An
     assert set(kinds) == {"object_store", "access_policy", "principal"}
 
 
+def test_the_seeded_graph_has_no_edge_nor_gap_the_truth_leaves_out(seeded: dict[str, Any]) -> None:
+    """The truth counts bindings alone: with every membership known and empty, the graph adds no
+    edge and no gap, so an engine closing the graph finds the same failures."""
+    principals = [r for r in seeded["snapshot"]["resources"] if r["kind"] == "principal"]
+    assert len(principals) == seeded["truth"]["counts"]["members"]
+    assert all(p["attributes"]["can_become"] == [] and p["attributes"]["access_unseen"] == []
+               for p in principals)
+
+
 def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
     log: RequestLog = seeded["log"]
     log.assert_read_only()
@@ -306,16 +341,28 @@ def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
 
 
 def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded: dict[str, Any]) -> None:
-    """No request beyond the three the permissions name: in particular no bucket metadata GET
+    """No request beyond those the permissions name: in particular no bucket metadata GET
     (storage.buckets.get, not granted), which the storage library would otherwise send from a
     background thread for every bucket whose IAM policy it reads."""
     api = f"{seeded['emulator_url']}/storage/v1"
     kinds = Counter(
         "listing" if u.startswith(f"{api}/b?") else
         "iam" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/iam\?", u) else
-        "key" if KMS.match(u) else f"other: {m} {u}"
+        "key" if KMS.match(u) else
+        "managed folders" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/managedFolders\?", u) else
+        "ancestry" if u.endswith(f"/v1/projects/{PROJECT}:getAncestry") else
+        "project policy" if u.endswith(f"/v3/projects/{PROJECT}:getIamPolicy") else
+        "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
+        else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
+                                           r"[^/]+:getIamPolicy\?", u)
+        else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
-    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"])}
+    uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
+                  for r in seeded["snapshot"]["resources"])  # only they can hold managed folders
+    assert 0 < uniform < SCALE
+    assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
+                     "ancestry": 1, "project policy": 1, "service accounts": 1,
+                     "account policy": len(seeded["truth"]["service_accounts"])}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -409,7 +456,10 @@ def test_one_principal_per_member_across_buckets_with_conditions_kept(
 
     code, report = scan(cli, tmp_path, "--project", PROJECT)
     assert failing(report)["PHI-SEG-002"] == [analyst]  # possible access counts
-    assert code == 1
+    # The robot reads administrative data and may be in the analysts' group (no directory export).
+    [undecided] = [f for f in report["findings"] if (f["policy_id"], f["resource"]["id"]) == ("PHI-SEG-002", robot)]
+    assert undecided["status"] == "error" and f"{analyst}: membership not known" in undecided["message"]
+    assert code == 3
 
 
 def test_admin_roles_on_a_clinical_bucket_fail_iam_001(gcs: Gcs, cli: Callable[..., CliResult],
@@ -573,7 +623,7 @@ def test_transient_failures_are_retried(recorded: responses.RequestsMock, cli: C
     assert report["collection_errors"] == []
     assert report["summary"]["resources"] == 2
     assert code == 1  # the clinical bucket has no CMEK: a real failure, seen after the retries
-    assert len([c for c in recorded.calls if "/iam" not in c.request.url]) == 3
+    assert len([c for c in recorded.calls if c.request.url.startswith(f"{RECORDED}/storage/v1/b?")]) == 3
 
 
 @pytest.mark.parametrize("fault", [
@@ -654,6 +704,10 @@ def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
     assert role["includedPermissions"] == list(GcpProvider.permissions)
     assert {"title", "description", "stage"} <= set(role)
     assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
+    assert {"resourcemanager.projects.getIamPolicy", "resourcemanager.folders.getIamPolicy",
+            "resourcemanager.organizations.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
+            "iam.roles.get"} <= set(role["includedPermissions"])  # the access graph's reads
+    assert not [p for p in role["includedPermissions"] if p.endswith(".setIamPolicy")]
     sampling = yaml.safe_load(cli("providers", "--permissions", "gcp", "--sample-content").out)
     assert sampling["includedPermissions"] == ["storage.objects.get", "storage.objects.list"]
 
@@ -707,7 +761,8 @@ def test_a_service_account_key_authenticates_every_request(
         "private_key": private.decode(), "client_email": f"auditor@{PROJECT}.iam.gserviceaccount.com",
         "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
     monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as recorded:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as recorded:
+        Cloud().register(recorded)
         recorded.add(responses.POST, "https://oauth2.googleapis.com/token",
                      json={"access_token": "token-1", "expires_in": 3600, "token_type": "Bearer"})
         recorded.add(responses.GET, re.compile(r"https://storage\.googleapis\.com/storage/v1/b\?"),
@@ -716,8 +771,497 @@ def test_a_service_account_key_authenticates_every_request(
                      json={"version": 1, "bindings": []})
         code, report = scan(cli, tmp_path, "--project", PROJECT, "--gcp-credentials", str(key_file))
         api_calls = [c.request for c in recorded.calls if "storage.googleapis.com" in c.request.url]
+        cloud_calls = [c.request for c in recorded.calls
+                       if "oauth2" not in c.request.url and "storage.googleapis.com" not in c.request.url]
     assert code == 0 and report["summary"]["resources"] == 2
-    assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 2
+    assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 3  # + managed folders
+    # Resource Manager and IAM are read on the same authorized session.
+    assert len(cloud_calls) == 3 and {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)
+
+
+# --- the access graph: grants above buckets, service accounts, groups (recorded IAM) --------
+
+DOMAIN = "mlm-sante.example"
+ANALYST = f"user:analyst@{DOMAIN}"
+ETL = f"etl@{PROJECT}.iam.gserviceaccount.com"
+FOLDER, ORG = "folders/612030981234", "organizations/433637338589"
+
+
+def two_classes(gcs: Gcs, *, notes: list[dict[str, Any]] | None = None,
+                billing: list[dict[str, Any]] | None = None) -> None:
+    """A clinical and an administrative bucket on the emulator, with their bucket bindings."""
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=notes or [])
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=billing or [])
+
+
+def passes(report: dict[str, Any], policy_id: str, resource_id: str) -> bool:
+    """The JSON report lists failures and errors: a principal evaluated and listed in neither passed."""
+    found = {(f["policy_id"], f["resource"]["id"]) for f in report["findings"]}
+    return (policy_id, resource_id) not in found and counts(report, policy_id)["pass"] > 0
+
+
+def finding(report: dict[str, Any], policy_id: str, resource_id: str) -> list[dict[str, Any]]:
+    """The failures and errors of one policy for one resource (the JSON report lists no pass)."""
+    return [f for f in report["findings"] if (f["policy_id"], f["resource"]["id"]) == (policy_id, resource_id)]
+
+
+def attributes(snapshot: dict[str, Any], member: str) -> dict[str, Any]:
+    record = snapshot["by_id"][member]
+    assert record["kind"] == "principal"
+    return dict(record["attributes"])
+
+
+def test_a_role_on_the_project_reads_every_bucket_of_it_through_a_wildcard(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs)
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]},
+        {"role": "roles/storage.objectCreator", "members": [f"user:uploader@{DOMAIN}"]},
+        {"role": "roles/viewer", "members": [f"user:auditor@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    analyst = attributes(snapshot, ANALYST)
+    assert analyst["can_read"] == analyst["can_read_via_wildcard"] == ["gs://billing", "gs://notes"]
+    assert analyst["can_read_via"] == {"gs://billing": f"roles/storage.objectViewer on project {PROJECT}",
+                                       "gs://notes": f"roles/storage.objectViewer on project {PROJECT}"}
+    assert analyst["access_unseen"] == [] and analyst["can_become"] == []
+    for harmless in (f"user:uploader@{DOMAIN}", f"user:auditor@{DOMAIN}"):  # neither reads an object
+        assert attributes(snapshot, harmless)["can_read"] == []
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [ANALYST]
+    assert failing(report)["PHI-IAM-004"] == [ANALYST]  # clinical data reached by a project-wide grant
+    assert passes(report, "PHI-SEG-002", f"user:uploader@{DOMAIN}")
+    assert code == 1
+
+
+def test_a_grant_on_the_bucket_is_preferred_and_not_a_wildcard(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [ANALYST]}])
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/storage.objectViewer", "members": [ANALYST],
+         "condition": {"title": "until 2027", "description": "audit",
+                       "expression": 'request.time < timestamp("2027-01-01T00:00:00Z")'}})
+    analyst = attributes(collect(cli, tmp_path, "--project", PROJECT), ANALYST)
+    assert analyst["can_read"] == ["gs://billing", "gs://notes"]
+    assert analyst["can_read_via_wildcard"] == ["gs://billing"]
+    assert analyst["can_read_via"] == {
+        "gs://billing": f"roles/storage.objectViewer on project {PROJECT} (if until 2027)",
+        "gs://notes": "roles/storage.objectViewer on the bucket"}
+    assert analyst["undecided_conditions"] == [f"projects/{PROJECT} roles/storage.objectViewer: until 2027"]
+
+
+def test_folder_and_organisation_grants_reach_buckets_below_and_projects_not_audited(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    two_classes(gcs)
+    gcs.cloud.ancestry[PROJECT] = [f"projects/{PROJECT}", FOLDER, ORG]
+    gcs.cloud.policies[FOLDER] = gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": [ANALYST]})
+    gcs.cloud.policies[ORG] = gcp_cloud.policy({"role": "roles/owner", "members": [f"user:root@{DOMAIN}"]},
+                                     {"role": "roles/browser", "members": [f"user:browser@{DOMAIN}"]})
+    gcs.cloud.roles["roles/browser"] = ["resourcemanager.folders.get", "resourcemanager.projects.get"]
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    analyst = attributes(snapshot, ANALYST)
+    assert analyst["can_read_via"]["gs://notes"] == "roles/storage.objectViewer on folder 612030981234"
+    assert analyst["can_read_via_wildcard"] == ["gs://billing", "gs://notes"]
+    assert analyst["access_unseen"] == [f"gcp {FOLDER}: projects under it that were not audited "
+                                        "(reached by roles/storage.objectViewer)"]
+    root = attributes(snapshot, f"user:root@{DOMAIN}")
+    assert root["can_read_via"]["gs://notes"] == "roles/owner on organization 433637338589"
+    assert root["access_unseen"] == [f"gcp {ORG}: projects under it that were not audited (reached by roles/owner)"]
+    browser = attributes(snapshot, f"user:browser@{DOMAIN}")  # described by IAM: reads nothing
+    assert (browser["can_read"], browser["access_unseen"]) == ([], [])
+    assert snapshot["by_id"][ANALYST]["scope"] == PROJECT
+    # What was seen decides: the analyst reads both classes here, whatever the other projects hold.
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", ANALYST)] == ["fail"]
+
+
+def test_roles_outside_the_table_are_read_from_iam_and_an_unreadable_one_is_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    reader, secret = f"projects/{PROJECT}/roles/notesReader", "organizations/433637338589/roles/secret"
+    two_classes(gcs, billing=[{"role": "roles/storage.objectViewer", "members": [f"user:c@{DOMAIN}"]}])
+    gcs.cloud.roles[reader] = ["storage.objects.get", "storage.objects.list"]
+    gcs.cloud.roles[secret] = 403
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": reader, "members": [f"user:a@{DOMAIN}"]},
+        {"role": "roles/bigquery.dataViewer", "members": [f"user:b@{DOMAIN}"]},
+        {"role": secret, "members": [f"user:c@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, f"user:a@{DOMAIN}")["can_read"] == ["gs://billing", "gs://notes"]
+    assert attributes(snapshot, f"user:b@{DOMAIN}")["can_read"] == []
+    c = attributes(snapshot, f"user:c@{DOMAIN}")
+    assert c["can_read"] == ["gs://billing"]  # and maybe the clinical bucket through the unread role
+    assert c["access_unseen"] == [f"role {secret} (not read: permission denied: HTTP 403 (needs iam.roles.get))"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [f"user:a@{DOMAIN}"]  # the custom role IAM described
+    assert ("PHI-SEG-002", f"user:c@{DOMAIN}") in statuses(report, "error")
+    assert passes(report, "PHI-SEG-002", f"user:b@{DOMAIN}")
+    [error] = report["collection_errors"]
+    assert (error["resource_id"], error["permission"]) == (f"user:c@{DOMAIN}", "iam.roles.get")
+    assert code == 3
+
+
+def test_who_can_act_as_a_service_account_can_become_it(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    robot, idle = f"serviceAccount:{ETL}", f"serviceAccount:idle@{PROJECT}.iam.gserviceaccount.com"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [robot]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [f"user:dev@{DOMAIN}"]}])
+    gcs.cloud.accounts[PROJECT] = [ETL, idle.removeprefix("serviceAccount:")]
+    gcs.cloud.account_policies[ETL] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [f"user:dev@{DOMAIN}"]},
+        {"role": "roles/iam.workloadIdentityUser",
+         "members": [f"serviceAccount:{PROJECT}.svc.id.goog[clinic/etl]"]})
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountUser", "members": [f"group:deployers@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    dev = attributes(snapshot, f"user:dev@{DOMAIN}")
+    assert dev["can_read"] == ["gs://billing"] and dev["can_become"] == [robot]
+    assert dev["can_become_via"] == {robot: "roles/iam.serviceAccountTokenCreator on the service account: "
+                                            "iam.serviceAccounts.getAccessToken"}
+    workload = attributes(snapshot, f"serviceAccount:{PROJECT}.svc.id.goog[clinic/etl]")
+    assert workload["can_become"] == [robot]
+    deployers = attributes(snapshot, f"group:deployers@{DOMAIN}")
+    assert deployers["can_become"] == [robot, idle]  # actAs on the project: every account of it
+    assert deployers["can_become_via"][robot] == (f"roles/iam.serviceAccountUser on project {PROJECT}: "
+                                                  "iam.serviceAccounts.actAs")
+    # A listed account bound nowhere is a principal too (a target of edges), reading nothing.
+    assert attributes(snapshot, idle)["can_read"] == []
+    assert attributes(snapshot, robot)["can_become"] == []
+    # The engine closes the graph: the developer reads clinical notes as the ETL account.
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    [dev] = finding(report, "PHI-SEG-002", f"user:dev@{DOMAIN}")
+    assert dev["status"] == "fail"
+    assert ("(roles/iam.serviceAccountTokenCreator on the service account: iam.serviceAccounts.getAccessToken) "
+            "etl") in json.dumps(dev)
+    assert finding(report, "PHI-SEG-002", robot) == []  # the account itself reads one class
+    # The idle account may be in the deployers' group, which can act as the ETL account: undecided;
+    # the group can act as the idle account, so the engine carries the gap to it too.
+    undecided = {f["resource"]["id"] for f in report["findings"]
+                 if f["policy_id"] == "PHI-SEG-002" and f["status"] == "error"}
+    assert undecided == {idle, f"group:deployers@{DOMAIN}"}
+    assert code == 3
+
+
+def test_project_role_holders_become_the_convenience_members_bucket_policies_bind(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    viewers = f"projectViewer:{PROJECT}"
+    two_classes(gcs, notes=[{"role": "roles/storage.legacyObjectReader", "members": [viewers]}])
+    gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
+        {"role": "roles/viewer", "members": [f"group:support@{DOMAIN}"]},
+        {"role": "roles/storage.objectCreator", "members": [f"user:uploader@{DOMAIN}"]})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    support = attributes(snapshot, f"group:support@{DOMAIN}")
+    assert support["can_read"] == [] and support["can_become"] == [viewers]
+    assert support["can_become_via"] == {viewers: f"roles/viewer on project {PROJECT} "
+                                                  f"(convenience member {viewers})"}
+    assert attributes(snapshot, viewers)["can_read"] == ["gs://notes"]
+    assert attributes(snapshot, f"user:uploader@{DOMAIN}")["can_become"] == []
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert passes(report, "PHI-SEG-002", f"group:support@{DOMAIN}")  # clinical notes only
+    gcs.bucket("billing-2", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [f"group:support@{DOMAIN}"]}])
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    [support_finding] = finding(report, "PHI-SEG-002", f"group:support@{DOMAIN}")
+    assert support_finding["status"] == "fail"
+    # The uploader may be in the support group (no directory export): undecided, and exit 3.
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", f"user:uploader@{DOMAIN}")] == ["error"]
+    assert code == 3
+
+
+def test_without_a_directory_a_group_that_may_hold_someone_makes_their_segmentation_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, alice, bob = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}", f"user:bob@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians, bob]}])
+    gcs.bucket("notes-archive", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians]}])
+    gcs.bucket("billing", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    # Alice reads administrative data and may be a clinician: undecided, and said why.
+    assert attributes(snapshot, alice)["access_unseen"] == [
+        f"{clinicians}: membership not known, and it reaches data this principal does not otherwise "
+        "reach (give a directory export with --gcp-groups FILE)"]
+    # Bob already reads clinical data: whether he is a clinician changes nothing. Decided.
+    assert attributes(snapshot, bob)["access_unseen"] == []
+    assert attributes(snapshot, clinicians)["access_unseen"] == []
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    [undecided] = finding(report, "PHI-SEG-002", alice)
+    assert undecided["status"] == "error" and "--gcp-groups" in undecided["message"]
+    assert passes(report, "PHI-SEG-002", bob)
+    assert code == 3
+
+
+def test_a_user_is_in_the_domain_of_its_address_and_may_be_in_another(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    domain, staff, guest = f"domain:{DOMAIN}", f"user:staff@{DOMAIN}", "user:guest@partner.example"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [domain]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [staff, guest]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    staff_attributes = attributes(snapshot, staff)
+    assert staff_attributes["can_become_via"] == {domain: f"in {domain} (its e-mail address)"}
+    assert staff_attributes["member_of"] == [domain] and staff_attributes["access_unseen"] == []
+    assert len(attributes(snapshot, guest)["access_unseen"]) == 1  # a secondary domain's user may be in it
+    assert attributes(snapshot, domain)["can_read"] == ["gs://notes"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", staff)] == ["fail"]  # billing, and notes as staff
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", guest)] == ["error"]
+    assert code == 3  # incomplete evidence outranks the failure
+
+
+def test_a_directory_export_joins_memberships_and_decides_them(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, nested = f"group:clinicians@{DOMAIN}", f"group:night-shift@{DOMAIN}"
+    alice, carol = f"user:alice@{DOMAIN}", f"user:carol@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice, carol]}])
+    export = tmp_path / "groups.json"
+    export.write_text(json.dumps({clinicians: [alice, nested], nested: []}))
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become_via"] == {clinicians: f"member of {clinicians} (directory export)"}
+    assert attributes(snapshot, alice)["member_of"] == [clinicians]
+    assert attributes(snapshot, nested)["can_become"] == [clinicians]  # nested: the engine closes the chain
+    assert attributes(snapshot, alice)["access_unseen"] == []
+    carol_attributes = attributes(snapshot, carol)  # not in the listed group: decided, not a member
+    assert (carol_attributes["can_become"], carol_attributes["access_unseen"]) == ([], [])
+    # The same memberships as CSV, from the config.
+    csv_export = tmp_path / "groups.csv"
+    csv_export.write_text(f"group,member\n{clinicians},{alice}\n{clinicians},{nested}\n{nested},\n")
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings={"groups": str(csv_export)})
+    assert passes(report, "PHI-SEG-002", carol)
+    # Alice reads billing files herself and clinical notes as a clinician: the engine joins them.
+    [alice_finding] = [f for f in report["findings"] if (f["policy_id"], f["resource"]["id"]) == ("PHI-SEG-002", alice)]
+    assert alice_finding["status"] == "fail"
+    assert f"(member of {clinicians} (directory export))" in json.dumps(alice_finding)
+    assert code == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"group:a@x.fr": "user:b@x.fr"}', "its members must be a list"),
+    ('{"user:a@x.fr": []}', "is not a group:, domain: or principalSet:// member"),
+    ("group,member\ngroup:a@x.fr,bob\n", "groups.csv:2: member: 'bob' is not a member string"),
+    ("member,group\n", "groups.csv:1: a CSV directory export starts with the header 'group,member'"),
+    ('{"group:a@x.fr": [}', "groups.csv:1:19: not JSON"),
+], ids=["members-not-a-list", "not-a-container", "bad-member", "bad-header", "bad-json"])
+def test_a_bad_directory_export_exits_2_naming_file_and_line(
+        cli: Callable[..., CliResult], tmp_path: Path, recorded: Any, content: str, message: str) -> None:
+    export = tmp_path / "groups.csv"
+    export.write_text(content)
+    result = cli("scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(export))
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("target", "permission", "scope"), [
+    ("policies", "resourcemanager.projects.getIamPolicy", f"projects/{PROJECT}"),
+    ("ancestry", "resourcemanager.projects.get", f"project {PROJECT}"),
+    ("accounts", "iam.serviceAccounts.list", f"project {PROJECT}"),
+    ("folder", "resourcemanager.folders.getIamPolicy", FOLDER),
+], ids=["project-policy", "ancestry", "service-accounts", "folder-policy"])
+def test_an_unread_policy_above_the_buckets_is_an_error_never_a_pass(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path, *,
+        target: str, permission: str, scope: str) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes"), bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]}]})
+    cloud.ancestry[PROJECT] = [f"projects/{PROJECT}", FOLDER]
+    if target == "policies":
+        cloud.policies[f"projects/{PROJECT}"] = 403
+    elif target == "ancestry":
+        cloud.ancestry[PROJECT] = 403
+    elif target == "accounts":
+        cloud.accounts[PROJECT] = 403
+    else:
+        cloud.policies[FOLDER] = 403
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    [error] = report["collection_errors"]
+    assert error["permission"] == permission and error["message"].startswith(scope)
+    assert "caller@example.org" not in json.dumps(report)
+    # The analyst reads administrative data, and maybe clinical data through the unread policy.
+    [undecided] = finding(report, "PHI-SEG-002", ANALYST)
+    gap = "gcp " + error["message"].split(";")[0]  # the unread policy, named in access_unseen
+    assert undecided["status"] == "error" and gap in undecided["message"]
+    assert counts(report, "PHI-SEG-002")["pass"] == 0
+
+
+def test_the_graph_reads_page_through_service_accounts_and_send_only_reads(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    emails = [f"sa-{i}@{PROJECT}.iam.gserviceaccount.com" for i in range(5)]
+    cloud.accounts[PROJECT], cloud.page_size = emails, 2
+    cloud.account_policies[emails[4]] = gcp_cloud.policy({"role": "roles/iam.serviceAccountKeyAdmin",
+                                                "members": [ANALYST]})
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    with RequestLog() as log:
+        provider_records = list(GcpProvider(GcpSettings(projects=(PROJECT,), **FAST_RETRIES), None).collect())
+    log.assert_read_only()
+    posts = sorted(urlsplit(u).path for m, u in log.sent if m == "POST")
+    assert len(posts) == 1 + 1 + len(emails)  # ancestry, project policy, one policy per account
+    principals = {r.id: r for r in provider_records if getattr(r, "kind", None) == "principal"}
+    assert set(principals) == {ANALYST, *(f"serviceAccount:{e}" for e in emails)}
+    assert principals[ANALYST].attributes["can_become_via"] == {
+        f"serviceAccount:{emails[4]}": "roles/iam.serviceAccountKeyAdmin on the service account: "
+                                       "iam.serviceAccountKeys.create"}
+
+
+def test_projects_left_out_by_project_are_read_as_context(
+        recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    import argparse
+
+    from phigate.api import Context
+
+    admin = "mlm-sante-admin"
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, list_url(admin), json={"items": [
+        bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST]}]})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [ANALYST, f"user:clerk@{DOMAIN}"]}]})
+    options = argparse.Namespace(gcp_projects=[PROJECT], config=None)
+    [provider] = GcpProvider.configure([], options, {"projects": [PROJECT, admin], **FAST_RETRIES})
+    assert [s.scope for s in provider.scopes()] == [PROJECT]  # reported: the narrowed project only
+    records = list(provider.collect())
+    context = {r.resource.id for r in records if isinstance(r, Context)}
+    reported = {r.id for r in records if isinstance(r, Resource)}
+    assert context == {"gs://billing", "gs://billing/iam-policy", f"user:clerk@{DOMAIN}"}
+    assert reported == {"gs://notes", "gs://notes/iam-policy", ANALYST}
+    # The analyst, reported, reads both: the administrative bucket was reasoned about.
+    analyst = next(r for r in records if isinstance(r, Resource) and r.id == ANALYST)
+    assert analyst.attributes["can_read"] == ["gs://billing", "gs://notes"] and analyst.scope == PROJECT
+    # Through the command line: only the narrowed project is reported, the analyst fails on both.
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002", "--only", "PHI-ENC-002",
+                        settings={"projects": [PROJECT, admin], **FAST_RETRIES})
+    assert failing(report) == {"PHI-SEG-002": [ANALYST], "PHI-ENC-002": ["gs://notes"]}
+    assert not [f for f in report["findings"] if f["resource"]["id"] in context]
+    assert code == 1
+    # A snapshot keeps them apart, and scanning it later reasons the same way.
+    config = tmp_path / "phigate.yaml"  # written by scan() above
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--config", str(config))
+    assert {r["id"] for r in snapshot["context"]} == context
+    assert set(snapshot["by_id"]) == reported
+    rescan = tmp_path / "rescan.json"
+    assert cli("scan", str(tmp_path / "snapshot.json"), "--only", "PHI-SEG-002", "--format",
+               f"json={rescan}", "-q").code == 1
+    assert failing(json.loads(rescan.read_text())) == {"PHI-SEG-002": [ANALYST]}
+
+
+# --- managed folders: grants on a prefix of a bucket ------------------------------------------
+
+UNIFORM = {"iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}}
+
+
+def test_a_grant_on_a_managed_folder_reads_the_bucket_and_can_make_it_public(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    secretary, uploader = f"user:secretary@{DOMAIN}", f"user:scanner@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[], **UNIFORM)
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=[
+        {"role": "roles/storage.objectViewer", "members": [secretary, uploader]}], **UNIFORM)
+    gcs.bucket("legacy", labels={"data_class": "administrative"}, bindings=[])  # fine-grained: no folders
+    gcs.cloud.folders["notes"] = {
+        "patients/dupont/": gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": [secretary]},
+                                             {"role": "roles/storage.objectCreator", "members": [uploader]}),
+        "leaflets/": gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": ["allUsers"]})}
+    with RequestLog() as log:
+        snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert not [u for _, u in log.sent if "/b/legacy/managedFolders" in u]
+    assert any(u.endswith("/b/notes/managedFolders/patients%2Fdupont%2F/iam?optionsRequestedPolicyVersion=3&"
+                          "prettyPrint=false") for _, u in log.sent)
+    log.assert_read_only()
+    assert attributes(snapshot, secretary)["can_read_via"] == {
+        "gs://billing": "roles/storage.objectViewer on the bucket",
+        "gs://notes": "roles/storage.objectViewer on managed folder patients/dupont/ of the bucket"}
+    assert attributes(snapshot, uploader)["can_read"] == ["gs://billing"]  # creates, never reads
+    assert snapshot["by_id"]["gs://notes"]["attributes"]["public_access"]["grants"] == ["allUsers"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT)
+    assert failing(report)["PHI-SEG-002"] == [secretary]
+    assert "gs://notes" in failing(report)["PHI-IAM-002"]  # public through a folder
+    assert code == 1
+
+
+def test_unreadable_managed_folders_leave_the_bucket_and_its_readers_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[],
+               iamConfiguration={"uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"})
+    gcs.bucket("billing", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [ANALYST]}], **UNIFORM)
+    gcs.cloud.folders["notes"] = 403
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    assert code == 3
+    errors = {e["resource_id"]: e for e in report["collection_errors"]}
+    assert errors["gs://notes"]["permission"] == "storage.managedFolders.list"
+    assert "managed folders" in errors["gs://notes"]["message"]
+    assert ("PHI-IAM-002", "gs://notes") in statuses(report, "error")  # blocked, but grants unknown
+    assert ("PHI-SEG-002", ANALYST) in statuses(report, "error")  # may read notes through a folder
+
+
+def test_a_service_account_of_a_project_not_read_may_be_acted_as_by_anyone(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    foreign = "serviceAccount:export@partner-lab.iam.gserviceaccount.com"
+    agent = "serviceAccount:service-1234@gcp-sa-dataflow.iam.gserviceaccount.com"
+    clerk = f"user:clerk@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [foreign, agent]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [clerk]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    # Its policy lives in partner-lab, which this run did not read: anyone may hold a token
+    # creator grant on it there, the clerk included.
+    assert attributes(snapshot, clerk)["access_unseen"] == [
+        f"{foreign}: who can act as it is not known (its project was not read), and it reaches data "
+        "this principal does not otherwise reach"]
+    # A Google-managed service agent: no customer grant lets anyone act as it.
+    assert not [u for u in attributes(snapshot, clerk)["access_unseen"] if agent in u]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", clerk)] == ["error"]
+    assert code == 3
+
+
+def test_a_service_account_of_a_context_project_has_a_known_policy(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    foreign, clerk = "export@partner-lab.iam.gserviceaccount.com", f"user:clerk@{DOMAIN}"
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [
+        bucket_json("notes"), bucket_json("billing", labels={"data_class": "administrative"})]})
+    recorded.add(responses.GET, list_url("partner-lab"), json={})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [f"serviceAccount:{foreign}"]}]})
+    recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": [clerk]}]})
+    cloud.accounts["partner-lab"] = [foreign]  # read as context: nobody may act as it
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002",
+                        settings={"projects": [PROJECT, "partner-lab"], **FAST_RETRIES})
+    assert passes(report, "PHI-SEG-002", clerk) and code == 0
+    cloud.account_policies[foreign] = gcp_cloud.policy(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [clerk]})
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002",
+                        settings={"projects": [PROJECT, "partner-lab"], **FAST_RETRIES})
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", clerk)] == ["fail"] and code == 1
+
+
+def test_an_export_spelling_addresses_otherwise_still_names_the_same_people(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    export = tmp_path / "groups.csv"
+    export.write_text(f"group,member\ngroup:Clinicians@{DOMAIN.upper()},user:Alice@{DOMAIN}\n")
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become"] == [clinicians]
+    assert f"user:Alice@{DOMAIN}" not in snapshot["by_id"]
+
+
+@pytest.mark.parametrize("binding", [
+    {"role": "roles/storage.objectViewer", "members": f"user:analyst@{DOMAIN}"},
+    {"members": [ANALYST]},
+], ids=["members-a-string", "no-role"])
+def test_a_policy_of_another_shape_is_an_error_not_a_smaller_grant(
+        recorded: responses.RequestsMock, cloud: Cloud, cli: Callable[..., CliResult], tmp_path: Path,
+        binding: dict[str, Any]) -> None:
+    recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
+    recorded.add(responses.GET, iam_url("notes"), json={"version": 1, "bindings": []})
+    cloud.policies[f"projects/{PROJECT}"] = {"version": 1, "etag": "BwYRh8pQ3xA=", "bindings": [binding]}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, settings=FAST_RETRIES)
+    [error] = report["collection_errors"]
+    assert error["message"].startswith(f"projects/{PROJECT}: cannot read the IAM policy: unexpected answer")
+    assert code == 3

@@ -108,8 +108,8 @@ def test_a_failure_reads_as_the_finding_without_a_traceback(pytester: pytest.Pyt
         "PHI-ENC-002 (high) failed: Clinical stores use customer-managed keys",
         "resource: arn:aws:s3:::exemplum-prod-clinical-notes (aws.s3.bucket; aws, 111122223333, eu-west-3;*",
         "evidence:",
-        '  [ok] encryption.at_rest = true (expected eq true)',
-        '  [AGAINST] encryption.key_manager = "provider" (expected eq "customer")',
+        '  [ok] encryption.at_rest is true; it must be true (as required)',
+        '  [AGAINST] encryption.key_manager is provider; it must be customer',
         "rationale: Enforces encryption at rest*",
         "remediation: Use SSE-KMS*",  # the AWS remediation, for an AWS resource
         "policy: *PHI-ENC-002.yaml:1",
@@ -280,7 +280,7 @@ def test_policy_fixture_folders_run_one_test_per_case(pytester: pytest.Pytester)
     walked.stdout.fnmatch_lines([
         "team-policies/ACME-VER-001.test.yaml::an unversioned clinical bucket fails PASSED*",
         "team-policies/ACME-VER-001.test.yaml:6: ACME-VER-001 / a wrong expectation is caught:",
-        "  arn:aws:s3:::notes: expected pass, got fail (versioning is false (expected eq true))",
+        "  arn:aws:s3:::notes: expected pass, got fail (versioning is false; it must be true)",
     ])
     (folder / "ACME-VER-001.test.yaml").write_text(
         f"policy: ACME-NOPE-001\ncases:\n  - name: x\n    resources: [{bucket}]\n"
@@ -305,7 +305,8 @@ def test_assert_compliant_lists_failures_and_errors(
         assert_compliant([phigate_resource(provider_key), UNREAD,
                           CollectionError(**{**UNREAD_ERROR, "kinds": ("object_store",)})], policy="PHI-ENC-002")
     message = str(failed.value)
-    assert "FAIL PHI-ENC-002 (high) aws.s3.bucket:notes: encryption.key_manager is \"provider\"" in message
+    assert ("FAIL PHI-ENC-002 (high) aws.s3.bucket:notes: Clinical store notes is not encrypted under a "
+            "customer-managed key: encryption.key_manager is provider; it must be customer") in message
     assert "ERROR PHI-ENC-002 (high) aws.s3.bucket:lab-results" in message
     assert "could not collect from test acct: AccessDenied reading the encryption" in message
 

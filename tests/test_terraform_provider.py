@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from phigate.api import CollectionError, InputError, Resource
+from phigate.api import CollectionError, InputError, Resource, Unknown
 from phigate_providers.snapshot import SnapshotProvider
 from phigate_providers.terraform import TerraformProvider
 from phigate_providers.terraform.plan import split_address
@@ -22,7 +22,10 @@ from .conftest import DATA, ROOT, CliResult
 CLINIC = DATA / "terraform" / "clinic"
 PLAN = CLINIC / "plan.json"
 KEY_POLICY = DATA / "terraform" / "policies"
-GENERATOR = ROOT.parent / "shared" / "bench" / "gen_tfplan.py"
+#: The shared generator beside the repository (``../shared/bench``), or beside the folder holding it.
+GENERATOR = next((p / "shared" / "bench" / "gen_tfplan.py" for p in ROOT.parents
+                  if (p / "shared" / "bench" / "gen_tfplan.py").exists()),
+                 ROOT.parent / "shared" / "bench" / "gen_tfplan.py")
 PACK = ROOT / "policies" / "health"
 
 Cli = Callable[..., CliResult]
@@ -398,7 +401,7 @@ def failing(findings: list[dict[str, Any]], status: str = "fail") -> dict[str, s
 
 
 @pytest.mark.skipif(not GENERATOR.exists(), reason="the plan generator (../shared/bench) is not beside the repo")
-@pytest.mark.parametrize(("seed", "modules"), [(20260507, 0.15), (8675309, 0.6)])
+@pytest.mark.parametrize(("seed", "modules"), [(20260507, 0.15), (8675309, 0.6), (4_181_203, 0.3)])
 def test_generated_plans_fail_exactly_what_their_truth_says(tmp_path: Path, cli: Cli, seed: int,
                                                             modules: float) -> None:
     plan, truth, stores = tmp_path / "plan.json", tmp_path / "truth.json", tmp_path / "stores.json"
@@ -472,3 +475,580 @@ def test_trail_selectors_that_exclude_buckets_or_are_unknown_record_no_bucket() 
     assert list(_read_scopes(trail({"not_starts_with": ["arn:aws:s3:::phi/"], "equals": []}, {}))) == []
     unknown = {"advanced_event_selector": [{"field_selector": [{}, {}, {"starts_with": True}]}]}
     assert list(_read_scopes(trail({"starts_with": None}, unknown))) == []
+
+
+# --- real plans, as teams produce them (tests/data/plans/SOURCES.md) -----------------------------
+
+PLANS = DATA / "plans"
+STORES_PLAN = PLANS / "tf1.11-aws5.100-stores.json"
+MODULES_PLAN = PLANS / "tf1.11-aws5.100-modules.json"
+_MODULE_FAILS = {
+    ("PHI-CLASS-001", "module.exports.aws_s3_bucket.logs"), ("PHI-CLASS-001", "module.exports.aws_s3_bucket.this"),
+    ("PHI-IAM-002", "module.clinical.aws_s3_bucket.logs"), ("PHI-IAM-002", "module.exports.aws_s3_bucket.logs"),
+    ("PHI-INT-001", "module.clinical.aws_s3_bucket.this"), ("PHI-TLS-001", "module.clinical.aws_s3_bucket.this")}
+_TERRAGOAT_BUCKETS = ("data", "data_science", "financials", "flowbucket", "logs", "operations")
+#: file -> (exit code, failures, errors): each set exact, so a verdict that changes is seen.
+REAL: dict[str, tuple[int, set[tuple[str, str]], set[tuple[str, str]]]] = {
+    "checkov-terragoat-tf0.12.json": (3, {
+        *{("PHI-CLASS-001", f"aws_s3_bucket.{b}") for b in _TERRAGOAT_BUCKETS},
+        *{("PHI-IAM-002", f"aws_s3_bucket.{b}") for b in _TERRAGOAT_BUCKETS},
+        ("PHI-CLASS-001", "aws_db_instance.default"), ("PHI-CLASS-001", "aws_ebs_snapshot.example_snapshot"),
+        ("PHI-CLASS-001", "aws_ebs_volume.web_host_storage"), ("PHI-ENC-001", "aws_db_instance.default"),
+        ("PHI-ENC-003", "aws_kms_key.logs_key"), ("PHI-IAM-002", "aws_db_instance.default"),
+        # acl = "public-read" and "log-delivery-write": the configuration asks for ACLs
+        ("PHI-IAM-003", "aws_s3_bucket.data"), ("PHI-IAM-003", "aws_s3_bucket.logs")}, {
+        # encryption of a volume leaving `encrypted` unset is the account's default: not in the plan
+        ("PHI-ENC-001", "aws_ebs_snapshot.example_snapshot"), ("PHI-ENC-001", "aws_ebs_volume.web_host_storage"),
+        # AWS-managed EKS policies, whose documents the plan does not hold
+        ("PHI-IAM-001", "aws_iam_role_policy_attachment.policy_attachment-AmazonEKSClusterPolicy"),
+        ("PHI-IAM-001", "aws_iam_role_policy_attachment.policy_attachment-AmazonEKSServicePolicy"),
+        ("PHI-IAM-004", "aws_iam_role.iam_for_eks"), ("PHI-SEG-002", "aws_iam_role.iam_for_eks")}),
+    "checkov-dynamodb-tf0.13.json": (1, {
+        ("PHI-CLASS-001", "aws_dynamodb_table.cross-environment-violations"),
+        ("PHI-CLASS-001", "aws_s3_bucket.test-bucket1"), ("PHI-IAM-002", "aws_s3_bucket.test-bucket1"),
+        ("PHI-IAM-003", "aws_s3_bucket.test-bucket1")}, set()),
+    "checkov-tags-tf1.0.json": (1, {("PHI-CLASS-001", "aws_dynamodb_table.basic-dynamodb-table")}, set()),
+    "checkov-module-edges-tf1.0.json": (1, {
+        ("PHI-CLASS-001", "module.test.module.s3-bucket-1.aws_s3_bucket.this[0]"),
+        ("PHI-CLASS-001", "module.test.module.s3-bucket-2.aws_s3_bucket.this[0]")}, set()),
+    "checkov-utf16-tf1.0.json": (1, {
+        ("PHI-CLASS-001", "aws_s3_bucket.s3-bucket"), ("PHI-IAM-001", "aws_iam_role_policy.fail_1"),
+        ("PHI-IAM-002", "aws_s3_bucket.s3-bucket")}, set()),
+    "checkov-iam-tf1.1.json": (0, set(), set()),
+    "checkov-win-utf16-tf1.2.json": (1, {("PHI-CLASS-001", "aws_s3_bucket.data"),
+                                         ("PHI-IAM-002", "aws_s3_bucket.data")}, set()),
+    "checkov-nested-modules-tf1.2.json": (1, {
+        ("PHI-CLASS-001", "aws_s3_bucket.root_bucket"), ("PHI-CLASS-001", "module.s3_bucket.aws_s3_bucket.this[0]"),
+        ("PHI-CLASS-001", "module.s3_module.aws_s3_bucket.module_bucket"),
+        ("PHI-CLASS-001", "module.s3_module.module.s3_submodule.aws_s3_bucket.submodule_bucket"),
+        ("PHI-IAM-002", "module.s3_bucket.aws_s3_bucket.this[0]"),
+        ("PHI-IAM-003", "module.s3_bucket.aws_s3_bucket.this[0]")}, set()),
+    "checkov-bucket-policy-tf1.3.json": (1, {("PHI-CLASS-001", "aws_s3_bucket.example"),
+                                             ("PHI-IAM-002", "aws_s3_bucket.example")}, set()),
+    # trust policies from data sources read at apply: undecided, never a pass
+    "checkov-oidc-role-tf1.5.json": (3, set(), {("PHI-IAM-005", f'module.poc.aws_iam_role.{r}["{p}"]')
+                                                for r in ("r1", "r6") for p in ("p1", "p2")}),
+    "tf1.11-aws5.100-stores.json": (1, {
+        ("PHI-CLASS-001", "aws_s3_bucket.logs"),  # no tags, no default_tags on its provider
+        ("PHI-ENC-001", "aws_rds_cluster.aurora"), ("PHI-ENC-002", "aws_rds_cluster.aurora"),
+        ("PHI-ENC-001", "aws_db_cluster_snapshot.csnap"), ("PHI-ENC-002", "aws_db_cluster_snapshot.csnap"),
+        ("PHI-ENC-002", "aws_db_instance.db"), ("PHI-ENC-002", "aws_db_snapshot.snap"),
+        ("PHI-ENC-002", "aws_dynamodb_table.t"), ("PHI-ENC-002", "aws_s3_bucket.notes"),
+        ("PHI-ENC-003", "aws_kms_key.k"),
+        ("PHI-IAM-002", "aws_db_snapshot.snap"), ("PHI-IAM-002", "aws_rds_cluster.aurora"),
+        ("PHI-IAM-002", "aws_s3_bucket.legacy"), ("PHI-IAM-002", "aws_s3_bucket.logs"),
+        ("PHI-IAM-002", "aws_s3_bucket.notes"), ("PHI-IAM-003", "aws_s3_bucket.legacy"),
+        ("PHI-IAM-003", "aws_s3_bucket.logs"), ("PHI-INT-001", "aws_s3_bucket.notes"),
+        ("PHI-TLS-001", "aws_s3_bucket.notes")}, set()),
+    "tf1.11-aws5.100-modules.json": (1, _MODULE_FAILS, set()),
+    # an existing bucket: its ownership controls and any trail recording it are outside the plan
+    "tf1.11-aws5.100-update.json": (3, {
+        ("PHI-ENC-002", "aws_s3_bucket.records"), ("PHI-ENC-002", "aws_db_instance.db"),
+        ("PHI-IAM-002", "aws_s3_bucket.records"), ("PHI-TLS-001", "aws_s3_bucket.records")},
+        {("PHI-IAM-003", "aws_s3_bucket.records"), ("PHI-LOG-001", "aws_s3_bucket.records")}),
+    "tf1.11-aws5.100-modules-powershell-utf16.json": (1, _MODULE_FAILS, set()),
+}
+
+
+def verdicts(result: CliResult, status: str) -> set[tuple[str, str]]:
+    return {(f["policy_id"], f["resource"]["name"]) for f in result.json()["findings"] if f["status"] == status}
+
+
+def test_every_real_plan_is_listed_with_its_source() -> None:
+    files = {p.name for p in PLANS.glob("*.json")}
+    assert files == set(REAL)
+    sources = (PLANS / "SOURCES.md").read_text()
+    assert all(f"`{name}`" in sources for name in files)
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_plans_are_read_with_their_expected_outcomes(name: str, cli: Cli) -> None:
+    code, fails, errors = REAL[name]
+    result = cli("scan", str(PLANS / name), "--format", "json")
+    assert result.code == code, result.err
+    assert verdicts(result, "fail") == fails
+    assert verdicts(result, "error") == errors
+    assert result.json()["summary"]["collection_errors"] == 0
+
+
+def test_utf16_and_bom_plans_read_as_their_utf8_original(tmp_path: Path, cli: Cli) -> None:
+    text = MODULES_PLAN.read_text(encoding="utf-8")
+    expected = outcomes(cli("scan", str(MODULES_PLAN), "--format", "json"))
+    for encoding, prefix in (("utf-8", b"\xef\xbb\xbf"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""),
+                             ("utf-16-be", b"")):
+        path = tmp_path / f"plan-{encoding}-{len(prefix)}.json"
+        path.write_bytes(prefix + text.encode(encoding))
+        assert TerraformProvider.claims(str(path)), path.name
+        assert outcomes(cli("scan", str(path), "--format", "json")) == expected, path.name
+    garbled = tmp_path / "garbled.json"
+    garbled.write_bytes(b"\xff\xfe" + text.encode("utf-16-le")[:-1])  # cut inside a character
+    result = cli("scan", str(garbled))
+    assert result.code == 2 and "not valid UTF-16-LE" in result.err
+
+
+# --- plan semantics --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stores() -> dict[str, Resource]:
+    return collect(STORES_PLAN)[0]
+
+
+def test_untagged_resources_get_the_default_tags_of_their_provider(tmp_path: Path) -> None:
+    found, errors, _ = collect(MODULES_PLAN)
+    assert not errors
+    # tags_all known only after apply in the plan: tags over the provider's default_tags
+    assert found["module.clinical.aws_s3_bucket.this"].tags == {"data_class": "clinical", "team": "billing"}
+    assert found["module.exports.aws_s3_bucket.this"].tags == {}  # aws.london sets no default tags
+    plan = json.loads(MODULES_PLAN.read_text())
+    for change in plan["resource_changes"]:
+        if change["address"] == "aws_s3_bucket.plain":
+            change["change"]["after_unknown"]["tags_all"] = True
+            del change["change"]["after"]["tags_all"]
+    for entry in plan["planned_values"]["root_module"]["resources"]:
+        entry["values"].pop("tags_all", None)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert collect(path)[0]["aws_s3_bucket.plain"].tags == {"data_class": "administrative", "team": "billing"}
+    # default tags the plan cannot resolve (a local value) leave the class unknown: an error, not a guess
+    plan["configuration"]["provider_config"]["aws"]["expressions"]["default_tags"] = [
+        {"tags": {"references": ["local.tags"]}}]
+    path.write_text(json.dumps(plan))
+    found, errors, _ = collect(path)
+    assert "aws_s3_bucket.plain" not in found
+    assert [e.message for e in errors] == ["aws_s3_bucket.plain: tags known only after apply, its data class "
+                                           "cannot be told"]
+    assert "module.clinical.aws_s3_bucket.this" in found  # its tags_all is in the plan
+
+
+def test_created_resources_take_the_providers_documented_defaults(stores: dict[str, Resource]) -> None:
+    # DynamoDB without an SSE block: an AWS-owned key, always on
+    assert stores["aws_dynamodb_table.t"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
+    # a provisioned Aurora cluster without storage_encrypted is not encrypted
+    assert stores["aws_rds_cluster.aurora"].attributes["encryption"]["at_rest"] is False
+    key = stores["aws_kms_key.k"].attributes
+    assert key["symmetric"] is True and key["rotation_enabled"] is False
+    notes = stores["aws_s3_bucket.notes"].attributes
+    assert notes["encryption"]["algorithm"] == "AES256" and notes["versioning"] is False
+
+
+def test_defaults_apply_only_to_what_the_configuration_leaves_unset(tmp_path: Path) -> None:
+    from phigate_providers.terraform.defaults import CREATE_DEFAULTS, Depends
+
+    cluster = CREATE_DEFAULTS["aws_rds_cluster"]["storage_encrypted"]
+    assert isinstance(cluster, Depends)
+    assert cluster.resolve({"engine_mode": "serverless"}) is True
+    assert cluster.resolve({"engine_mode": "provisioned"}) is False and cluster.resolve({}) is False
+
+    def computed_key(plan: dict[str, Any]) -> None:
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_rds_cluster.aurora":
+                block["expressions"]["storage_encrypted"] = {"references": ["var.encrypt"]}
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, computed_key))
+    reason = found["aws_rds_cluster.aurora"].attributes["encryption"]["at_rest"]
+    assert isinstance(reason, Unknown) and "known only after apply" in reason.reason
+
+
+def variant_of(source: Path, tmp_path: Path, change: Callable[[dict[str, Any]], None],
+               name: str = "variant.json") -> Path:
+    plan = json.loads(source.read_text(encoding="utf-8"))
+    change(plan)
+    path = tmp_path / name
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def test_a_logging_target_created_in_the_same_plan_means_logging_is_on(stores: dict[str, Resource],
+                                                                       tmp_path: Path) -> None:
+    assert stores["aws_s3_bucket.notes"].attributes["logging"]["access_logs"] is True
+
+    def target_unknown(plan: dict[str, Any]) -> None:  # a target from a variable without a value
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_s3_bucket_logging.notes":
+                block["expressions"]["target_bucket"] = {"references": ["var.missing"]}
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, target_unknown))
+    assert isinstance(found["aws_s3_bucket.notes"].attributes["logging"]["access_logs"], Unknown)
+
+
+def test_an_update_keeps_the_prior_value_of_what_it_does_not_touch(tmp_path: Path) -> None:
+    def updated(plan: dict[str, Any], configured: bool) -> None:
+        change = change_of(plan, "aws_s3_bucket.plain")
+        change["actions"] = ["update"]
+        change["before"] = {**change["after"], "versioning": [{"enabled": True, "mfa_delete": False}]}
+        change["after"].pop("versioning", None)
+        change["after_unknown"]["versioning"] = True
+        planned(plan, "aws_s3_bucket.plain")["values"].pop("versioning", None)
+        if configured:
+            for block in plan["configuration"]["root_module"]["resources"]:
+                if block["address"] == "aws_s3_bucket.plain":
+                    block["expressions"]["versioning"] = [{"enabled": {"references": ["var.v"]}}]
+
+    kept, _, _ = collect(variant_of(MODULES_PLAN, tmp_path, lambda p: updated(p, False)))
+    assert kept["aws_s3_bucket.plain"].attributes["versioning"] is True
+    changed, _, _ = collect(variant_of(MODULES_PLAN, tmp_path, lambda p: updated(p, True), "configured.json"))
+    assert isinstance(changed["aws_s3_bucket.plain"].attributes["versioning"], Unknown)
+
+
+# --- coverage: cluster instances, ACLs, snapshots -------------------------------------------------
+
+def test_a_public_cluster_instance_makes_its_cluster_public(stores: dict[str, Resource], tmp_path: Path) -> None:
+    aurora = stores["aws_rds_cluster.aurora"]
+    assert aurora.attributes["public_access"] == {"blocked": False, "grants": ["PubliclyAccessible"]}
+    assert {j["address"] for j in aurora.raw["joined"]} == {"aws_rds_cluster_instance.aurora[0]",
+                                                           "aws_rds_cluster_instance.aurora[1]"}
+
+    def private(plan: dict[str, Any]) -> None:
+        change_of(plan, "aws_rds_cluster_instance.aurora[1]")["after"]["publicly_accessible"] = False
+        planned(plan, "aws_rds_cluster_instance.aurora[1]")["values"]["publicly_accessible"] = False
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, private))
+    assert found["aws_rds_cluster.aurora"].attributes["public_access"] == {"blocked": True, "grants": []}
+
+
+def test_written_acls_are_public_grants_even_where_acls_are_disabled_by_default(
+        stores: dict[str, Resource]) -> None:
+    legacy, logs = stores["aws_s3_bucket.legacy"].attributes, stores["aws_s3_bucket.logs"].attributes
+    assert legacy["public_access"]["grants"] == ["AllUsers:READ"] and legacy["acls_disabled"] is False
+    assert logs["public_access"]["grants"] == ["AuthenticatedUsers:READ"] and logs["acls_disabled"] is False
+    assert stores["aws_s3_bucket.notes"].attributes["acls_disabled"] is True
+
+
+def test_snapshots_are_stores_of_their_sources_kind(stores: dict[str, Resource]) -> None:
+    snap, csnap = stores["aws_db_snapshot.snap"], stores["aws_db_cluster_snapshot.csnap"]
+    assert (snap.kind, snap.type, csnap.type) == ("database", "aws.rds.db_snapshot", "aws.rds.db_cluster_snapshot")
+    assert snap.attributes["public_access"] == {"blocked": False, "grants": ["shared_accounts:all"]}
+    assert snap.attributes["encryption"]["at_rest"] is True  # as its instance
+    assert csnap.attributes["encryption"]["at_rest"] is False  # as its cluster
+    assert snap.tags["data_class"] == "clinical" and snap.tags["owner"] == "clinic"
+    volume, ebs, copy = (stores[a] for a in ("aws_ebs_volume.v", "aws_ebs_snapshot.s", "aws_ebs_snapshot_copy.c"))
+    assert (ebs.kind, ebs.type) == ("volume", "aws.ec2.snapshot")
+    assert ebs.attributes["encryption"] == volume.attributes["encryption"]
+    assert ebs.attributes["encryption"]["key_manager"] == "customer"
+    assert ebs.raw["shared_with"] == ["444455556666"]
+    assert copy.tags["data_class"] == "clinical"  # through its source snapshot, from the volume
+
+
+def test_a_snapshot_whose_source_is_not_in_the_plan_is_undecided(tmp_path: Path) -> None:
+    def unplanned_source(plan: dict[str, Any]) -> None:
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_ebs_snapshot.s":
+                block["expressions"]["volume_id"] = {"references": ["var.volume"]}
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, unplanned_source))
+    assert isinstance(found["aws_ebs_snapshot.s"].attributes["encryption"]["at_rest"], Unknown)
+
+
+# --- plans that cannot stand for the estate --------------------------------------------------------
+
+@pytest.mark.parametrize(("flag", "value", "words"), [("errored", True, "the plan errored"),
+                                                     ("complete", False, "the plan is incomplete")])
+def test_errored_or_incomplete_plans_are_incomplete_evidence(tmp_path: Path, cli: Cli, flag: str, value: bool,
+                                                            words: str) -> None:
+    path = variant_of(MODULES_PLAN, tmp_path, lambda p: p.update({flag: value}))
+    result = cli("scan", str(path), "--format", "json")
+    assert result.code == 3
+    assert any(words in f["message"] for f in result.json()["findings"] if f["status"] == "error")
+
+
+@pytest.mark.parametrize(("change", "pointer"), [
+    (lambda p: p["resource_changes"][3].update(address=5), "/resource_changes/3/address"),
+    (lambda p: p.update(resource_changes={}), "/resource_changes"),
+    (lambda p: p.update(planned_values=[]), "/planned_values"),
+    (lambda p: p["planned_values"]["root_module"].update(resources={}), "/planned_values/root_module/resources"),
+    (lambda p: p["resource_changes"][2]["change"].update(actions="create"), "/resource_changes/2/change/actions"),
+    (lambda p: p["resource_changes"][1]["change"].update(after=[]), "/resource_changes/1/change/after"),
+    (lambda p: p["configuration"].update(provider_config=[]), "/configuration/provider_config"),
+    (lambda p: p.update(errored="no"), "/errored"),
+    (lambda p: p["resource_changes"].append(dict(p["resource_changes"][0])), "/resource_changes/14/address"),
+    (lambda p: p["planned_values"]["root_module"]["resources"].append(
+        p["planned_values"]["root_module"]["resources"][0]), "/planned_values/root_module/resources/2/address"),
+])
+def test_malformed_or_duplicated_plans_are_refused_at_their_json_pointer(
+        tmp_path: Path, cli: Cli, change: Callable[[dict[str, Any]], None], pointer: str) -> None:
+    result = cli("scan", str(variant_of(MODULES_PLAN, tmp_path, change)))
+    assert result.code == 2, result.err
+    assert f": {pointer}: " in result.err and "Traceback" not in result.err
+
+
+def test_changes_missing_from_planned_values_are_read_from_the_changes(tmp_path: Path, cli: Cli) -> None:
+    expected = outcomes(cli("scan", str(STORES_PLAN), "--format", "json"))
+    emptied = variant_of(STORES_PLAN, tmp_path, lambda p: p.update(planned_values={}))
+    assert outcomes(cli("scan", str(emptied), "--format", "json")) == expected
+
+    def no_after(plan: dict[str, Any]) -> None:  # a creation whose result the plan does not show
+        plan["planned_values"] = {}
+        change_of(plan, "aws_s3_bucket.legacy")["after"] = None
+
+    result = cli("scan", str(variant_of(STORES_PLAN, tmp_path, no_after, "cut.json")), "--format", "json")
+    assert result.code == 3
+    assert any("without planned values" in f["message"] for f in result.json()["findings"])
+
+
+def test_plans_are_bounded_in_size(tmp_path: Path, cli: Cli) -> None:
+    from phigate_providers.terraform.provider import MAX_PLAN_BYTES
+
+    head = b'{"format_version": "1.2", "planned_values": {"root_module": {}}, "pad": "'
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as stream:  # sparse: no disk used beyond the head
+        stream.write(head)
+        stream.truncate(MAX_PLAN_BYTES + 1)
+    assert TerraformProvider.claims(str(huge))
+    result = cli("scan", str(huge))
+    assert result.code == 2 and "-byte limit (PHIGATE_MAX_PLAN_BYTES)" in result.err
+
+
+def test_unknown_effective_labels_are_labels_over_the_providers_default_labels(tmp_path: Path) -> None:
+    def unknown_labels(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "google_storage_bucket.imaging")
+        change["after"].pop("effective_labels")
+        change["after"]["labels"] = None
+        change["after_unknown"]["effective_labels"] = True
+        values = planned(plan, "google_storage_bucket.imaging")["values"]
+        values.pop("effective_labels")
+        values["labels"] = None
+        plan["configuration"]["provider_config"]["google"]["expressions"]["default_labels"] = {
+            "constant_value": {"data_class": "administrative"}}
+
+    found, errors, _ = collect(variant(tmp_path, unknown_labels))
+    assert found["google_storage_bucket.imaging"].tags == {"data_class": "administrative"}
+    assert not errors
+
+
+def _nodes(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _nodes(child, (*path, key))
+    elif isinstance(node, list):
+        for number, child in enumerate(node):
+            found += _nodes(child, (*path, number))
+    return found
+
+
+@pytest.mark.parametrize("name", ["tf1.11-aws5.100-stores.json", "checkov-terragoat-tf0.12.json",
+                                  "checkov-nested-modules-tf1.2.json"])
+def test_any_value_of_a_real_plan_replaced_by_another_type_is_read_or_refused(name: str,
+                                                                              tmp_path: Path) -> None:
+    """A value of the wrong JSON type anywhere in a plan: refused with a location (InputError,
+    exit 2) or read; never an exception of another kind."""
+    import random
+
+    original = json.loads((PLANS / name).read_text(encoding="utf-8-sig"))
+    paths = _nodes(original)[1:]
+    chance = random.Random(20261207)
+    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
+    path = tmp_path / "mutated.json"
+    for _ in range(120):
+        plan = json.loads(json.dumps(original))
+        where = chance.choice(paths)
+        parent = plan
+        for step in where[:-1]:
+            parent = parent[step]
+        parent[where[-1]] = chance.choice(replacements)
+        path.write_text(json.dumps(plan))
+        try:
+            list(TerraformProvider(path).collect())
+        except InputError as exc:
+            assert exc.location, where
+
+
+def test_a_snapshot_shared_with_an_account_known_only_after_apply_is_undecided(tmp_path: Path) -> None:
+    def unknown_account(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "aws_db_snapshot.snap")
+        change["after"]["shared_accounts"] = ["111122223333", None]
+        change["after_unknown"]["shared_accounts"] = [False, True]
+        planned(plan, "aws_db_snapshot.snap")["values"]["shared_accounts"] = ["111122223333"]
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, unknown_account))
+    exposure = found["aws_db_snapshot.snap"].attributes["public_access"]
+    assert isinstance(exposure["blocked"], Unknown) and isinstance(exposure["grants"], Unknown)
+
+
+def test_cluster_snapshot_copies_are_encrypted_with_the_key_they_name(tmp_path: Path) -> None:
+    def copy_of_cluster_snapshot(plan: dict[str, Any]) -> None:
+        address = "aws_rds_cluster_snapshot_copy.dr"
+        plan["resource_changes"].append({
+            "address": address, "mode": "managed", "type": "aws_rds_cluster_snapshot_copy", "name": "dr",
+            "change": {"actions": ["create"], "before": None,
+                       "after": {"source_db_cluster_snapshot_identifier": None, "kms_key_id": None,
+                                 "target_db_cluster_snapshot_identifier": "dr", "tags": None,
+                                 "shared_accounts": None},
+                       "after_unknown": {"source_db_cluster_snapshot_identifier": True, "kms_key_id": True,
+                                         "storage_encrypted": True, "tags_all": True}}})
+        plan["configuration"]["root_module"]["resources"].append({
+            "address": address, "mode": "managed", "type": "aws_rds_cluster_snapshot_copy", "name": "dr",
+            "provider_config_key": "aws",
+            "expressions": {"source_db_cluster_snapshot_identifier": {
+                "references": ["aws_db_cluster_snapshot.csnap.db_cluster_snapshot_arn", "aws_db_cluster_snapshot.csnap"]},
+                "kms_key_id": {"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]}}})
+
+    found, errors, _ = collect(variant_of(STORES_PLAN, tmp_path, copy_of_cluster_snapshot))
+    dr = found["aws_rds_cluster_snapshot_copy.dr"]
+    assert (dr.kind, dr.type) == ("database", "aws.rds.db_cluster_snapshot")
+    assert dr.attributes["encryption"]["at_rest"] is True
+    assert dr.attributes["encryption"]["key"] == found["aws_kms_key.k"].id
+    assert dr.tags["data_class"] == "clinical"  # the cluster's, through its snapshot
+    assert not errors
+
+
+def test_a_bucket_policy_known_only_after_apply_leaves_only_that_buckets_access_unseen(tmp_path: Path,
+                                                                                      cli: Cli) -> None:
+    def unknown_policy(plan: dict[str, Any]) -> None:
+        change = change_of(plan, "aws_s3_bucket_policy.notes")
+        change["after"].pop("policy", None)
+        change["after_unknown"]["policy"] = True
+        planned(plan, "aws_s3_bucket_policy.notes")["values"].pop("policy", None)
+
+    path = variant(tmp_path, unknown_policy)
+    etl = collect(path)[0]["aws_iam_role.etl"].attributes
+    # the other stores' policies are known: what the role reads there is exact
+    assert "arn:aws:s3:::exemplum-archive" in etl["can_read"] and "arn:aws:s3:::exemplum-notes" not in etl["can_read"]
+    assert etl["access_unseen"] == [f"{path}: aws_s3_bucket.notes: resource policy known only after apply"]
+    # it already reads clinical and administrative stores: a failure, whatever it may read besides
+    result = cli("scan", str(path), "--only", "PHI-SEG-002", "--format", "json")
+    assert ("fail", "PHI-SEG-002", "aws_iam_role.etl") in outcomes(result)
+
+
+def test_a_snapshot_naming_its_source_by_literal_identifier_is_joined_to_it(tmp_path: Path) -> None:
+    def literal(plan: dict[str, Any]) -> None:
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_db_snapshot.snap":
+                block["expressions"]["db_instance_identifier"] = {"constant_value": "db"}
+        change_of(plan, "aws_db_snapshot.snap")["after"]["db_instance_identifier"] = "db"
+
+    snap = collect(variant_of(STORES_PLAN, tmp_path, literal))[0]["aws_db_snapshot.snap"]
+    assert snap.raw["source"] == "aws_db_instance.db" and snap.tags["data_class"] == "clinical"
+    assert snap.attributes["encryption"]["at_rest"] is True
+
+
+def test_cloud_kms_keys_of_the_plan_are_keys_and_encrypt_the_buckets_naming_them(tmp_path: Path) -> None:
+    def planned_key(plan: dict[str, Any]) -> None:
+        for address, rtype, after, unknown, expressions in (
+                ("google_kms_key_ring.ring", "google_kms_key_ring", {"name": "ring", "location": "europe-west9"},
+                 {"id": True}, {"name": {"constant_value": "ring"}, "location": {"constant_value": "europe-west9"}}),
+                ("google_kms_crypto_key.scans", "google_kms_crypto_key",
+                 {"name": "scans", "rotation_period": None, "labels": None, "skip_initial_version_creation": None},
+                 {"id": True, "key_ring": True, "effective_labels": True, "purpose": True, "primary": True},
+                 {"name": {"constant_value": "scans"},
+                  "key_ring": {"references": ["google_kms_key_ring.ring.id", "google_kms_key_ring.ring"]}})):
+            plan["resource_changes"].append({"address": address, "mode": "managed", "type": rtype,
+                                             "name": address.split(".")[1],
+                                             "change": {"actions": ["create"], "before": None, "after": after,
+                                                        "after_unknown": unknown}})
+            plan["configuration"]["root_module"]["resources"].append({
+                "address": address, "mode": "managed", "type": rtype, "name": address.split(".")[1],
+                "provider_config_key": "google", "expressions": expressions})
+        change = change_of(plan, "google_storage_bucket.imaging")
+        change["after"]["encryption"] = [{"default_kms_key_name": None}]
+        change["after_unknown"]["encryption"] = [{"default_kms_key_name": True}]
+        planned(plan, "google_storage_bucket.imaging")["values"]["encryption"] = [{}]
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "google_storage_bucket.imaging":
+                block["expressions"]["encryption"] = [{"default_kms_key_name": {
+                    "references": ["google_kms_crypto_key.scans.id", "google_kms_crypto_key.scans"]}}]
+
+    found, errors, _ = collect(variant(tmp_path, planned_key))
+    key = found["google_kms_crypto_key.scans"]
+    assert (key.kind, key.type, key.region) == ("key", "gcp.kms.crypto_key", "europe-west9")
+    assert key.attributes == {"manager": "customer", "symmetric": True, "rotation_enabled": False,
+                              "state": "ENABLED"}
+    assert found["google_storage_bucket.imaging"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "cmek", "key": key.id, "key_manager": "customer"}
+    assert not errors
+
+
+def test_the_log_of_terraform_plan_json_is_refused_with_what_to_run(tmp_path: Path, cli: Cli) -> None:
+    log = tmp_path / "plan.json"  # `terraform plan -json > plan.json`, as Terraform 1.11 writes it
+    log.write_text(
+        '{"@level":"info","@message":"Terraform 1.11.4","@module":"terraform.ui","@timestamp":'
+        '"2026-12-07T08:35:42.624096Z","terraform":"1.11.4","type":"version","ui":"1.2"}\n'
+        '{"@level":"info","@message":"aws_s3_bucket.b: Plan to create","@module":"terraform.ui",'
+        '"change":{"resource":{"addr":"aws_s3_bucket.b"},"action":"create"},"type":"planned_change"}\n')
+    assert TerraformProvider.claims(str(log))
+    result = cli("scan", str(log))
+    assert result.code == 2
+    assert "terraform show -json tfplan" in result.err and f"{log}:1:1" in result.err
+
+
+def _chain_plan(tmp_path: Path, *, trusted: bool) -> Path:
+    """Two buckets, a user reading the administrative one and allowed to assume a role that reads
+    the clinical one; the role's trust names the user (or nobody)."""
+    account = "111122223333"
+    user_arn, role_arn = f"arn:aws:iam::{account}:user/ops", f"arn:aws:iam::{account}:role/etl"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": user_arn if trusted else f"arn:aws:iam::{account}:user/someone-else"}}]}
+
+    def grant(*statements: dict[str, Any]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    values = {
+        "aws_s3_bucket.notes": ("aws_s3_bucket", {"bucket": "exemplum-notes", "arn": "arn:aws:s3:::exemplum-notes", "policy": "",
+                                                  "tags": {"data_class": "clinical"},
+                                                  "tags_all": {"data_class": "clinical"}}),
+        "aws_s3_bucket.exports": ("aws_s3_bucket", {"bucket": "exemplum-exports",
+                                                    "arn": "arn:aws:s3:::exemplum-exports", "policy": "",
+                                                    "tags": {"data_class": "administrative"},
+                                                    "tags_all": {"data_class": "administrative"}}),
+        "aws_iam_user.ops": ("aws_iam_user", {"name": "ops", "path": "/", "arn": user_arn, "tags": {},
+                                              "tags_all": {}}),
+        "aws_iam_user_policy.ops": ("aws_iam_user_policy", {"name": "ops", "user": "ops", "policy": grant(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exemplum-exports/*"},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn})}),
+        "aws_iam_role.etl": ("aws_iam_role", {"name": "etl", "path": "/", "arn": role_arn,
+                                              "assume_role_policy": json.dumps(trust), "tags": {},
+                                              "tags_all": {}}),
+        "aws_iam_role_policy.etl": ("aws_iam_role_policy", {"name": "etl", "role": "etl", "policy": grant(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exemplum-notes/*"})}),
+    }
+    resources = [{"address": a, "mode": "managed", "type": t, "name": a.split(".")[1],
+                  "provider_name": "registry.terraform.io/hashicorp/aws", "values": v}
+                 for a, (t, v) in values.items()]
+    changes = [{"address": a, "mode": "managed", "type": t, "name": a.split(".")[1],
+                "provider_name": "registry.terraform.io/hashicorp/aws",
+                "change": {"actions": ["no-op"], "before": v, "after": v, "after_unknown": {}}}
+               for a, (t, v) in values.items()]
+    plan = {"format_version": "1.2", "terraform_version": "1.9.8", "complete": True, "errored": False,
+            "planned_values": {"root_module": {"resources": resources}}, "resource_changes": changes,
+            "configuration": {"root_module": {"resources": []}}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def test_a_plan_user_that_may_assume_a_clinical_reader_fails_segmentation_with_the_path(
+        tmp_path: Path, cli: Cli) -> None:
+    resources, _, _ = collect(_chain_plan(tmp_path, trusted=True))
+    ops = resources["aws_iam_user.ops"].attributes
+    assert ops["can_become"] == ["arn:aws:iam::111122223333:role/etl"]
+    assert ops["can_become_via"]["arn:aws:iam::111122223333:role/etl"] == "sts:AssumeRole"
+    result = cli("scan", str(tmp_path / "plan.json"), "--only", "PHI-SEG-002", "--format", "json", "-q")
+    failing = {f["resource"]["name"]: f for f in result.json()["findings"] if f["status"] == "fail"}
+    assert set(failing) == {"aws_iam_user.ops"}
+    assert "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes (clinical)" in (
+        failing["aws_iam_user.ops"]["message"])
+
+
+def test_a_plan_role_whose_trust_does_not_let_the_user_in_is_no_path(tmp_path: Path, cli: Cli) -> None:
+    resources, _, _ = collect(_chain_plan(tmp_path, trusted=False))
+    assert resources["aws_iam_user.ops"].attributes["can_become"] == []
+    result = cli("scan", str(tmp_path / "plan.json"), "--only", "PHI-SEG-002", "--format", "json", "-q")
+    assert result.code == 0, result.out
+
+
+def test_a_key_of_another_account_is_never_the_owners_customer_key(tmp_path: Path) -> None:
+    key = "arn:aws:kms:eu-west-3:999988887777:key/0b0b0b0b-1111-2222-3333-444455556666"
+
+    def foreign_key(plan: dict[str, Any]) -> None:
+        for values in (planned(plan, "aws_ebs_volume.scratch")["values"],
+                       change_of(plan, "aws_ebs_volume.scratch")["after"]):
+            values.update(kms_key_id=key, encrypted=True)
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_ebs_volume.scratch":
+                block.setdefault("expressions", {}).update(
+                    kms_key_id={"constant_value": key}, encrypted={"constant_value": True})
+    resources, _, _ = collect(variant(tmp_path, foreign_key))
+    encryption = resources["aws_ebs_volume.scratch"].attributes["encryption"]
+    assert (encryption["key"], encryption["key_manager"]) == (key, "provider")

@@ -1,6 +1,7 @@
-"""Waivers: a matching failure is waived until the waiver expires; errors are never waived;
-expired and unused waivers are reported; a broken waiver file stops the run with located
-problems (exit 2)."""
+"""Waivers: a matching failure is waived until the waiver expires; an error only by a waiver
+that says ``status: error``; planned resources are matched by Terraform address too; expired
+and unused waivers are reported; a broken waiver file stops the run with located problems
+(exit 2)."""
 
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def test_an_unused_waiver_is_reported(cli: Cli, write_snapshot: Callable[..., Pa
     assert f"unused waiver {waivers}:8: T-VERSIONING on labs" in text.out
 
 
-def test_errors_are_never_waived(cli: Cli, write_snapshot: Callable[..., Path],
+def test_errors_are_not_waived_by_a_failure_waiver(cli: Cli, write_snapshot: Callable[..., Path],
                                  write_waivers: Callable[..., Path]) -> None:
     snapshot = write_snapshot([clinical_bucket("notes", versioning=None)])  # versioning unseen
     waivers = write_waivers(waiver_yaml({"resource": "*"}))
@@ -215,7 +216,7 @@ def test_an_unquoted_date_is_read_as_the_date_it_says(write_waivers: Callable[..
      ":2:38: reason is blank (/waivers/0/reason)"),
     ("waivers:\n  - {policy: P, resource: r, reason: x, owner: o, expires: '2027-01-01'}\n"
      "  - {policy: P, resource: r, reason: y, owner: p, expires: '2028-01-01'}\n",
-     ":3:5: the same policy, resource, scope and provider as the waiver at line 2 (/waivers/1)"),
+     ":3:5: the same policy, resource, scope, provider and status as the waiver at line 2 (/waivers/1)"),
     ("waivers:\n  - policy: P\n    policy: Q\n", ":3:5: duplicate key 'policy'"),
     ("waivers: [\n", ":2:1: YAML syntax error"),
     ("- {policy: P, resource: r}\n", ":1:1: a waiver file holds one mapping"),
@@ -271,3 +272,125 @@ def test_the_schema_is_valid_and_the_documented_example_loads(tmp_path: Path) ->
     loaded = load_waivers(path).waivers
     assert [(w.policy, w.scope, w.expires) for w in loaded] == [
         ("PHI-IAM-002", None, dt.date(2026, 6, 30)), ("PHI-RES-001", "111122223333", dt.date(2026, 3, 31))]
+
+
+# --- errors accepted explicitly -------------------------------------------------------------
+
+def test_an_error_is_waived_by_a_waiver_that_says_status_error(
+        cli: Cli, write_snapshot: Callable[..., Path], write_waivers: Callable[..., Path]) -> None:
+    snapshot = write_snapshot([clinical_bucket("notes", versioning=None)])
+    waivers = write_waivers(waiver_yaml({"resource": "notes", "status": "error",
+                                         "reason": "versioning managed in the storage repository"}))
+    code, report = scan(cli, snapshot, "--waivers", str(waivers))
+    assert code == 0  # the only error is accepted: no exit 3
+    finding = by_resource(report)["notes"]
+    assert finding["status"] == "waived" and finding["waiver"]["status"] == "error"
+    assert report["summary"]["error"] == 0 and report["summary"]["waived"] == 1
+    assert report["summary"]["evidence_complete"] is False  # accepted, still not seen
+    assert [w["findings"] for w in report["waivers"]["applied"]] == [[finding["id"]]]
+    text = cli("scan", str(snapshot), "--policies", str(POLICIES), "--waivers", str(waivers))
+    assert "WAIVED (error)" in text.out
+    assert "waived error: versioning managed in the storage repository" in text.out
+
+
+def test_an_error_waiver_does_not_waive_a_failure_nor_a_failure_waiver_an_error(
+        cli: Cli, write_snapshot: Callable[..., Path], write_waivers: Callable[..., Path]) -> None:
+    snapshot = write_snapshot([clinical_bucket("notes"), clinical_bucket("scans", versioning=None)])
+    waivers = write_waivers(waiver_yaml({"resource": "notes", "status": "error"},
+                                        {"resource": "scans", "status": "fail"}))
+    code, report = scan(cli, snapshot, "--waivers", str(waivers))
+    assert code == 3
+    found = by_resource(report)
+    assert found["notes"]["status"] == "fail" and found["scans"]["status"] == "error"
+    assert len(report["waivers"]["unused"]) == 2 and report["waivers"]["applied"] == []
+
+
+def test_an_expired_error_waiver_leaves_the_error_and_exit_3(
+        cli: Cli, write_snapshot: Callable[..., Path], write_waivers: Callable[..., Path]) -> None:
+    snapshot = write_snapshot([clinical_bucket("notes", versioning=None)])
+    waivers = write_waivers(waiver_yaml({"resource": "notes", "status": "error", "expires": PAST}))
+    code, report = scan(cli, snapshot, "--waivers", str(waivers))
+    assert code == 3
+    finding = by_resource(report)["notes"]
+    assert finding["status"] == "error"
+    assert [w["findings"] for w in report["waivers"]["expired"]] == [[finding["id"]]]
+
+
+def test_collection_errors_are_never_waived(
+        cli: Cli, write_snapshot: Callable[..., Path], write_waivers: Callable[..., Path]) -> None:
+    error = {"provider": "test", "scope": "acct", "kinds": ["object_store"], "types": [],
+             "message": "AccessDenied listing stores"}
+    snapshot = write_snapshot([clinical_bucket("notes", versioning=True)], errors=[error])
+    waivers = write_waivers(waiver_yaml({"resource": "*", "status": "error"}))
+    code, report = scan(cli, snapshot, "--waivers", str(waivers))
+    assert code == 3 and len(report["collection_errors"]) == 1
+
+
+def test_a_status_other_than_fail_or_error_is_refused(
+        cli: Cli, write_snapshot: Callable[..., Path], write_waivers: Callable[..., Path]) -> None:
+    waivers = write_waivers(waiver_yaml({"resource": "notes", "status": "pass"}))
+    result = cli("scan", str(write_snapshot([clinical_bucket("notes")])), "--policies", str(POLICIES),
+                 "--waivers", str(waivers))
+    assert result.code == 2
+    assert f"error: {waivers}:8:13:" in result.err and "status" in result.err
+
+
+def test_one_resource_may_have_a_failure_waiver_and_an_error_waiver(
+        write_waivers: Callable[..., Path]) -> None:
+    path = write_waivers(waiver_yaml({"resource": "notes"}, {"resource": "notes", "status": "error"}))
+    assert [w.status for w in load_waivers(path).waivers] == [Status.FAIL, Status.ERROR]
+
+
+# --- planned resources: Terraform addresses ------------------------------------------------
+
+PLAN = DATA / "terraform" / "clinic" / "plan.json"
+
+
+def test_waivers_match_terraform_addresses_and_globs_over_them(
+        cli: Cli, write_waivers: Callable[..., Path]) -> None:
+    waivers = write_waivers(waiver_yaml(
+        {"policy": "PHI-TLS-001", "resource": "aws_s3_bucket.archive"},
+        {"policy": "PHI-INT-001", "resource": "module.scans.aws_s3_bucket.*"},
+        {"policy": "PHI-INT-001", "resource": "google_storage_bucket.*", "provider": "gcp"}))
+    result = cli("scan", str(PLAN), "--only", "PHI-TLS-001", "--only", "PHI-INT-001",
+                 "--waivers", str(waivers), "--format", "json")
+    report = result.json()
+    outcomes = {(f["policy_id"], f["resource"]["address"]): f["status"] for f in report["findings"]}
+    assert outcomes == {
+        ("PHI-TLS-001", "aws_s3_bucket.archive"): "waived",
+        ("PHI-TLS-001", "module.scans.aws_s3_bucket.this"): "fail",
+        ("PHI-INT-001", "aws_s3_bucket.archive"): "fail",
+        ("PHI-INT-001", "module.scans.aws_s3_bucket.this"): "waived",
+        ("PHI-INT-001", "google_storage_bucket.imaging"): "waived",
+    }
+    assert report["waivers"]["unused"] == [] and result.code == 1
+
+
+def test_the_documented_plan_example_loads_with_an_error_waiver(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "ci-gate.md").read_text()
+    blocks = [block.split("```")[0] for block in docs.split("```yaml\n")[1:]
+              if block.startswith("version: 1")]
+    path = tmp_path / "plan-waivers.yaml"
+    path.write_text(blocks[1])
+    loaded = load_waivers(path).waivers
+    assert [(w.resource, w.status) for w in loaded] == [
+        ("module.storage.aws_s3_bucket.*", Status.FAIL),
+        ("module.storage.aws_s3_bucket.notes", Status.ERROR)]
+
+
+def test_address_patterns_over_counted_and_module_resources() -> None:
+    def finding(address: str) -> Finding:
+        return Finding("P", "t", Severity.HIGH, Status.FAIL,
+                       ResourceRef(f"arn:aws:s3:::{address}", "aws.s3.bucket", "object_store", "aws",
+                                   "infra/plan.json", address=address), "m")
+
+    def waiver(pattern: str) -> Waiver:
+        return Waiver("P", pattern, "r", "o", dt.date(2999, 1, 1))
+
+    counted = finding("module.storage.aws_s3_bucket.this[0]")
+    assert waiver("module.storage.aws_s3_bucket.this[0]").matches(counted)  # literally
+    assert waiver("module.storage.aws_s3_bucket.this*").matches(counted)
+    assert waiver("module.storage.aws_s3_bucket.*").matches(counted)
+    assert not waiver("module.storage.aws_s3_bucket.this[*]").matches(counted)  # a set: "*" only
+    assert not waiver("aws_s3_bucket.*").matches(counted)  # the module is part of the address
+    assert waiver("arn:aws:s3:::module.storage.*").matches(counted)  # the id still matches

@@ -1,9 +1,13 @@
 """Baselines: gate a change on the failures it adds, not on those already there.
 
 A baseline is an earlier phigate JSON report. Findings are matched by their stable id (policy,
-provider, scope, resource: ``Finding.fingerprint``). A failure whose id failed in the baseline
-is *unchanged*: still reported, but it does not make the exit code 1. Any other failure is
-*new* and gates as usual. A baseline failure that no longer fails is *resolved*.
+provider, scope, resource: ``Finding.fingerprint``; a planned resource by its plan's path in the
+repository and its Terraform address, see :mod:`phigate.identity`). A failure whose id failed in
+the baseline is *unchanged*: still reported, but it does not make the exit code 1. Any other
+failure is *new* and gates as usual. A baseline failure this run evaluated and no longer found
+failing is *resolved*; one whose resource this run did not evaluate (``--changed-only`` left it
+out, ``--only`` did not select its policy, its scope could not be read) is *not evaluated*:
+never called resolved on evidence nobody looked at.
 
 Only failures are forgiven this way. Errors still make the exit code 3 (missing evidence is
 never hidden by an old report), and a failure that was *waived* in the baseline is not known
@@ -13,7 +17,7 @@ as failing: when its waiver expires, it gates again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -23,6 +27,7 @@ import fastjsonschema
 import orjson
 
 from phigate.files import read_bounded
+from phigate.identity import resource_key
 from phigate.model import Finding, Status
 from phigate.problems import Problem, ProblemsError
 from phigate.schema_files import document_schema
@@ -49,6 +54,12 @@ class KnownFailure:
     provider: str
     scope: str
     message: str
+    #: The Terraform address of a planned resource (reports of earlier versions have none).
+    address: str | None = None
+
+    @property
+    def resource_key(self) -> str:
+        return resource_key(self.provider, self.scope, self.resource_id, self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,9 @@ class BaselineComparison:
     unchanged: frozenset[str]
     #: Baseline failures that this run evaluated and no longer found failing.
     resolved: tuple[KnownFailure, ...]
+    #: Baseline failures neither failing nor decided by this run: their resource was not
+    #: evaluated (left out by --changed-only, a policy not selected, a scope not read).
+    not_evaluated: tuple[KnownFailure, ...] = ()
 
     def state(self, finding: Finding) -> str | None:
         """``new`` or ``unchanged`` for a failure; None for any other status."""
@@ -97,7 +111,7 @@ def load_baseline(path: Path) -> Baseline:
             r = finding["resource"]
             failing[finding["id"]] = KnownFailure(
                 finding["id"], finding["policy_id"], finding["severity"], r["id"], r.get("name"),
-                r["provider"], r["scope"], finding["message"])
+                r["provider"], r["scope"], finding["message"], r.get("address"))
     return Baseline(file, failing)
 
 
@@ -154,12 +168,17 @@ def _located(errors: list[Any], data: Any, text: str, file: str) -> list[Problem
     return [replace(p, message=f"not a valid phigate JSON report: {p.message}") for p in found]
 
 
-def compare(result: RunResult, baseline: Baseline) -> BaselineComparison:
-    """Split this run's failures into new and unchanged; list the baseline's resolved ones.
+def compare(result: RunResult, baseline: Baseline,
+            evaluated: Set[str] | None = None) -> BaselineComparison:
+    """Split this run's failures into new and unchanged; split the baseline's other failures
+    into resolved and not evaluated.
 
     A baseline failure counts as resolved only when this run could have seen it fail again:
-    its policy was evaluated and decided something on its provider's resources, and it is
-    not now an error (unknown) or waived (still failing, accepted).
+    its resource was evaluated (its ``resource_key`` is in ``evaluated``, the keys of every
+    resource the run evaluated), its policy was evaluated and decided something on its
+    provider's resources, and it is not now an error (unknown) or waived (still failing,
+    accepted). Otherwise it is not evaluated. Without ``evaluated``, no resource counts as
+    evaluated.
     """
     failing_now = {f.fingerprint for f in result.findings if f.status is Status.FAIL}
     undecided_now = {f.fingerprint for f in result.findings
@@ -168,15 +187,23 @@ def compare(result: RunResult, baseline: Baseline) -> BaselineComparison:
     # absent from this run, unseen rather than fixed.
     unread = {(e.provider, e.scope) for e in result.collection_errors if e.resource_id is None}
     known = baseline.failing.keys()
-    resolved = [
-        k for k in baseline.failing.values()
-        if k.id not in failing_now and k.id not in undecided_now
-        and _decided(result.counts_by_provider.get(k.policy_id, {}).get(k.provider, {}))
-        and (k.provider, k.scope) not in unread and (k.provider, "") not in unread
-    ]
-    resolved.sort(key=lambda k: (k.policy_id, k.resource_id, k.id))
+    seen = evaluated or frozenset()
+    resolved: list[KnownFailure] = []
+    not_evaluated: list[KnownFailure] = []
+    for k in baseline.failing.values():
+        if k.id in failing_now or k.id in undecided_now:
+            continue
+        decided = (k.resource_key in seen
+                   and _decided(result.counts_by_provider.get(k.policy_id, {}).get(k.provider, {}))
+                   and (k.provider, k.scope) not in unread and (k.provider, "") not in unread)
+        (resolved if decided else not_evaluated).append(k)
     return BaselineComparison(baseline.file, frozenset(failing_now - known),
-                              frozenset(failing_now & known), tuple(resolved))
+                              frozenset(failing_now & known), tuple(sorted(resolved, key=_order)),
+                              tuple(sorted(not_evaluated, key=_order)))
+
+
+def _order(known: KnownFailure) -> tuple[str, str, str]:
+    return (known.policy_id, known.address or known.resource_id, known.id)
 
 
 def _decided(counts: Mapping[Status, int]) -> bool:

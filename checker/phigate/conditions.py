@@ -14,6 +14,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from phigate import wording as words
+from phigate.access_graph import UNSEEN
 from phigate.api import Unknown
 from phigate.getters import (
     MISSING,
@@ -148,7 +150,8 @@ class Leaf(Condition):
         note = ""
         if outcome is None:
             note = (describe_unseen(value, self.path.text) if _undecidable(value)
-                    else f"{self.op} cannot judge a value of type {type(value).__name__}")
+                    else f"{self.path.text} is {words.value(value)}: cannot tell whether it "
+                         f"{words.holds(self.op, self.expected)}")
         shown = None if _undecidable(value) else _summarise(value)
         out.append(Observation(self.path.text, self.op, self.expected, shown,
                                _outcome_word(outcome), note, _against(outcome, positive)))
@@ -164,7 +167,7 @@ class Leaf(Condition):
             return self
 
     def describe(self) -> str:
-        return f"{self.path.text} {self.op} {json.dumps(self.expected, default=str)}"
+        return f"{self.path.text} {words.holds(self.op, self.expected)}"
 
 
 class Junction(Condition):
@@ -267,11 +270,12 @@ class Not(Condition):
 class Quantifier(Condition):
     """``some``/``every`` element of a list satisfies ``match``; references are followed."""
 
-    __slots__ = ("every", "follow", "get", "match", "path")
+    __slots__ = ("every", "follow", "get", "label", "match", "path")
 
-    def __init__(self, every: bool, path: CompiledPath, start: str, match: Condition,
-                 follow: bool) -> None:
+    def __init__(self, every: bool, path: CompiledPath, start: str, match: Condition, *,
+                 follow: bool, label: str = "") -> None:
         self.every, self.path, self.match, self.follow = every, path, match, follow
+        self.label = label
         self.get = get = make_getter(path, start)
         inner = match.test
         decisive = not every  # some: a True decides; every: a False decides
@@ -316,15 +320,19 @@ class Quantifier(Condition):
                 unseen.append(raw)
             elif result is (not self.every):
                 hits.append(raw)
-        label = "match" if not self.every else "do not match"
-        note = (f"{self.path.text}: {len(hits)} of {len(items)} element(s) {label} "
-                f"({self.match.describe()})")
+        relation = "where" if not self.every else "not meeting:"
+        note = f"{self.path.text}: {len(hits)} of {len(items)} {relation} {self.match.describe()}"
+        scopes = [a[len(UNSEEN):] for a in absent if type(a) is str and a.startswith(UNSEEN)]
+        absent = [a for a in absent if not (type(a) is str and a.startswith(UNSEEN))]
         if absent:
             note += f"; not in the inventory: {json.dumps(_summarise(absent))}"
+        if scopes:
+            note += f"; may also reach what was not read: {'; '.join(_summarise(scopes))}"
         if unseen:
             note += f"; undecidable: {json.dumps(_summarise(unseen))}"
         out.append(Observation(self.path.text, word, None, _summarise(hits),
-                               _outcome_word(outcome), note, _against(outcome, positive)))
+                               _outcome_word(outcome), note, _against(outcome, positive),
+                               self.label))
         return outcome
 
     def describe(self) -> str:

@@ -31,6 +31,7 @@ from phigate.paths import (
     record_roots,
 )
 from phigate.problems import Problem, ProblemsError, json_pointer
+from phigate.typecheck import PLACEHOLDER, type_mismatch
 from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, load_file
 
@@ -174,6 +175,8 @@ class _PolicyCompiler:
         self.remote_fields: set[tuple[str, str]] = set()
         self.local_fields: set[str] = set()
         self.inverses: set[Inverse] = set()
+        #: Labels given to quantifiers (``as``), which the message may name.
+        self.labels: set[str] = set()
 
     def problem(self, pointer: str, message: str, *, key: bool = False) -> None:
         line, col = self.doc.key_at(pointer) if key else self.doc.at(pointer)
@@ -198,6 +201,8 @@ class _PolicyCompiler:
         where = self._condition(data["where"], "/where", scope) if "where" in data else None
         where_needs_index = self.needs_index
         check = self._condition(data["assert"], "/assert", scope)
+        if "message" in data:
+            self._check_message(data["message"], scope)
         if self.problems or check is None:
             return None
         remediation = data.get("remediation", {})
@@ -220,7 +225,22 @@ class _PolicyCompiler:
             remote_fields=frozenset(self.remote_fields),
             inverses=frozenset(self.inverses),
             opt_in=data.get("opt_in", False) is True,
+            message=data.get("message"),
         )
+
+    def _check_message(self, message: Any, scope: _Scope) -> None:
+        """Every placeholder of the message names the resource, a label or an attribute."""
+        if not isinstance(message, str):
+            return
+        for name in PLACEHOLDER.findall(message):
+            if name == "resource" or name in self.labels:
+                continue
+            try:
+                compile_path(name, scope.roots, scope.start)
+            except PathError:
+                known = ", ".join(["resource", *sorted(self.labels)])
+                self.problem("/message", f"unknown placeholder {{{name}}} (the resource, a label "
+                                         f"given with 'as' ({known}), or an attribute path)")
 
     def _resolve_params(self, declared: dict[str, Any], overrides: Any,
                         locations: Any) -> None:
@@ -284,7 +304,10 @@ class _PolicyCompiler:
 
     def _quantifier(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         word = "some" if "some" in node else "every"
-        ok = self._only(node, pointer, {word, "match"})
+        ok = self._only(node, pointer, {word, "match", "as"})
+        label = node.get("as", "")
+        if label:
+            self.labels.add(str(label))
         if "match" not in node:
             self.problem(pointer, f"'{word}' needs a 'match' condition")
             return None
@@ -302,7 +325,8 @@ class _PolicyCompiler:
         match = self._condition(node["match"], f"{pointer}/match", inner_scope)
         if match is None:
             return None
-        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None)
+        return Quantifier(word == "every", path, scope.start, match, follow=targets is not None,
+                          label=str(label))
 
     def _leaf(self, node: dict[str, Any], pointer: str, scope: _Scope) -> Condition | None:
         ok = self._only(node, pointer, {"path", "op", "value", "param"})
@@ -339,6 +363,11 @@ class _PolicyCompiler:
             if compiled is None:
                 return None
             path = compiled
+        mismatch = type_mismatch(op_name, expected, path.shape.nodes)
+        if mismatch is not None:
+            where = f"{pointer}/value" if "value" in node else f"{pointer}/param"
+            self.problem(where, mismatch)
+            return None
         return Leaf(path, scope.start, op_name, expected, predicate) if ok else None
 
     def _path(self, text: Any, pointer: str, scope: _Scope) -> Any:

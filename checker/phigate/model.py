@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from phigate.identity import resource_key
+
 if TYPE_CHECKING:
     from phigate.conditions import Condition
     from phigate.paths import Inverse
@@ -65,6 +67,13 @@ class Policy:
     inverses: frozenset[Inverse] = frozenset()
     #: Loaded and listed, evaluated only when a run asks for it (see :mod:`phigate.optin`).
     opt_in: bool = False
+    #: What a failure means in words, with placeholders (see the policy schema's ``message``).
+    message: str | None = None
+
+    def remedy(self, provider: str) -> str:
+        """What to do, for a resource of ``provider``: its own remediation, else the default."""
+        found = self.remediation
+        return found.get(provider) or found.get("default") or next(iter(found.values()), "")
 
     def applies_to_type(self, resource_type: str) -> bool:
         if not self.types:
@@ -88,6 +97,14 @@ class ResourceRef:
     #: Where the resource is declared, when the source knows (a Terraform file and line).
     file: str | None = None
     line: int | None = None
+    #: The Terraform address of a resource read from a plan (its ``scope`` is then the plan's
+    #: path as ``phigate.identity.plan_scope`` gives it).
+    address: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies the resource from one run to the next (``identity.resource_key``)."""
+        return resource_key(self.provider, self.scope, self.id, self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +119,8 @@ class Observation:
     note: str = ""
     #: This observation weighs against compliance (false where true was needed, or vice versa).
     against: bool = False
+    #: The label a quantifier was given (``as``), for the policy's message.
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +143,9 @@ class Finding:
     def fingerprint(self) -> str:
         """A stable id for "this policy on this resource", the same across runs and commits
         whatever the status or message: what baselines, waivers and code scanning track."""
-        key = "\x00".join((self.policy_id, self.resource.provider, self.resource.scope, self.resource.id))
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        return finding_id(self.policy_id, self.resource.key)
+
+
+def finding_id(policy_id: str, resource_key: str) -> str:
+    """The id of one policy on one resource (``ResourceRef.key``): a finding's, a baseline's."""
+    return hashlib.sha256(f"{policy_id}\x00{resource_key}".encode()).hexdigest()[:32]

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from phigate import wording as words
 from phigate.config import Config, load_config
 from phigate.fixtures import Case, Fixture, load_fixtures, run_case
 from phigate.load import load_policies
-from phigate.model import Policy
+from phigate.model import Observation, Policy
 from phigate.problems import ProblemsError
 from phigate.pytest_scan import ScanSettings, payload
 
@@ -228,21 +229,15 @@ def _evidence(o: Mapping[str, Any]) -> str:
     mark = {"error": "?", "true": "ok"}.get(o["outcome"], "no")
     if o["against"]:
         mark = "AGAINST"
-    if o["op"] in ("some", "every"):
-        text = o["note"] + (f": {_show(o['observed'])}" if o["observed"] else "")
-        return f"[{mark}] {text}"
-    observed = "not seen" if o["outcome"] == "error" and o["observed"] is None else _show(o["observed"])
-    text = f"{o['path']} = {observed} (expected {o['op']} {_show(o['expected'])})"
-    return f"[{mark}] {text}" + (f": {o['note']}" if o["note"] else "")
+    seen = Observation(o["path"], o["op"], o["expected"], o["observed"], o["outcome"], o["note"] or "",
+                       bool(o["against"]))
+    return f"[{mark}] {words.observation(seen)}"
 
 
 def _wrapped(label: str, text: str) -> list[str]:
     return textwrap.wrap(" ".join(text.split()), WRAP, initial_indent=label, subsequent_indent="  ",
                          break_long_words=False, break_on_hyphens=False) or [label.rstrip()]
 
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _relative(source: str, root: Path) -> str:

@@ -8,17 +8,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from phigate import __version__
-from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
+from phigate.api import CollectionError, Context, Provider, Record, Resource, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.clock import report_time
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex
 from phigate.explain import explain
 from phigate.frameworks import ControlView, Framework, control_views
+from phigate.identity import PLAN_PROVIDER, key_of
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.safetext import without_userinfo
-from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers
+from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers, is_waived_error
 
 
 @dataclass
@@ -64,6 +66,12 @@ class RunResult:
             total.update(per_policy)
         return total
 
+    def evidence_complete(self) -> bool:
+        """Whether everything was seen and evaluated: no error, no collection error, and no
+        error accepted by a waiver (accepted for the gate, still not seen)."""
+        return not (self.totals()[Status.ERROR] or self.collection_errors
+                    or any(is_waived_error(f) for f in self.findings))
+
     def gating(self, finding: Finding, fail_on: Severity) -> bool:
         """Whether this finding makes the exit code 1: a failure at or above ``fail_on`` that
         is not already in the baseline (waived findings are not failures)."""
@@ -107,6 +115,9 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
         for inverse in policy.inverses:
             for kind in inverse.kinds:
                 needed.setdefault(kind, set()).add(inverse.of.split(".", 1)[0])
+    principal = needed.get("principal")
+    if principal is not None and REACH_FIELDS & principal:
+        principal.update(EDGE_FIELDS)  # reach through other identities needs their edges
     return {kind: frozenset(names) for kind, names in needed.items()}
 
 
@@ -130,10 +141,14 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
                        scopes=[s for p in providers for s in p.scopes()],
                        started=report_time(), packs=pack_info(policies),
                        frameworks=frameworks or {})
-    records = _counted(_chain(providers, result), result, progress)
+    plan_scopes = frozenset(s.scope for s in result.scopes if s.provider == PLAN_PROVIDER)
+    # Against a baseline, what was evaluated tells a resolved failure from one not looked at.
+    evaluated: set[str] | None = set() if baseline is not None else None
+    records = _counted(_chain(providers, result), result, progress,
+                       evaluated, plan_scopes)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
-        result.findings.append(explain(outcome, index))
+        result.findings.append(explain(outcome, index, evaluator.classifier, plan_scopes))
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
@@ -144,7 +159,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
         # expired waiver back to life.
         result.waivers = apply_waivers(result, waivers, dt.datetime.now(dt.UTC).date())
     if baseline is not None:
-        result.baseline = compare(result, baseline)
+        result.baseline = compare(result, baseline, evaluated)
     result.finished = report_time()
     return result
 
@@ -168,9 +183,13 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
 
 
 def _counted(records: Iterable[Record], result: RunResult,
-             progress: Callable[[int], None] | None) -> Iterator[Record]:
+             progress: Callable[[int], None] | None,
+             evaluated: set[str] | None = None,
+             plan_scopes: frozenset[str] = frozenset()) -> Iterator[Record]:
     for record in records:
-        if not isinstance(record, CollectionError):
+        if evaluated is not None and isinstance(record, Resource):
+            evaluated.add(key_of(record, plan_scopes))
+        if not isinstance(record, CollectionError | Context):
             result.resources_seen += 1
             if progress is not None and result.resources_seen % 1000 == 0:
                 progress(result.resources_seen)

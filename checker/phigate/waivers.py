@@ -1,14 +1,19 @@
 """Waivers: accepted risk, written down, owned and dated.
 
-A waiver names one policy and the resources (an id or a glob pattern) whose failures of it are
-accepted, with a reason, an owner and an expiry date. A matching failure becomes ``waived``: it
-is still reported, with the reason, but no longer moves the exit code. Expiry is part of the
-contract, so a forgotten waiver cannot hide a failure forever: from the day after ``expires``
-the waiver stops applying and is reported as expired; a waiver that matched nothing is reported
-as unused, so stale entries get noticed and removed.
+A waiver names one policy and the resources whose failures of it are accepted, with a reason, an
+owner and an expiry date. Resources are named by id, by Terraform address (what reports show for
+a planned resource), or by a glob pattern over either (``module.storage.aws_s3_bucket.*``). A
+matching failure becomes ``waived``: it is still reported, with the reason, but no longer moves
+the exit code. Expiry is part of the contract, so a forgotten waiver cannot hide a failure
+forever: from the day after ``expires`` the waiver stops applying and is reported as expired; a
+waiver that matched nothing is reported as unused, so stale entries get noticed and removed.
 
-Errors are never waived: an error means phigate could not see the evidence, and waiving it would
-turn "unknown" into "accepted" for a risk nobody has looked at.
+Errors are not waived unless a waiver says so: an error means phigate could not see the evidence,
+and only an explicit ``status: error`` entry (evidence the team knows lives elsewhere, such as a
+trail managed in another repository) accepts that. A waiver covers one status, never both, so a
+failure waiver never silently accepts an unknown. A waived error is ``waived`` like a waived
+failure (its waiver's ``status`` says which it was) and no longer makes the exit code 3;
+collection errors are not findings and are never waived.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 _EXPIRES = re.compile(r"/waivers/(\d+)/expires")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TEXT_FIELDS = ("policy", "resource", "reason", "owner", "scope", "provider")
+#: What a waiver may cover: ``status`` in the file, failures when it is not given.
+WAIVABLE = (Status.FAIL, Status.ERROR)
 _TIMESTAMP = "unsupported YAML type tag:yaml.org,2002:timestamp"
 #: A plain (unquoted) date, alone as a value: what YAML reads as a timestamp and a waiver means.
 _PLAIN_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:#.*)?(?:$|[,}\]])")
@@ -46,7 +53,7 @@ _PLAIN_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:#.*)?(?:$|[,}\]])")
 @dataclass(frozen=True, slots=True)
 class Waiver:
     policy: str
-    #: A resource id, or a glob pattern over resource ids.
+    #: A resource id or Terraform address, or a glob pattern over either.
     resource: str
     reason: str
     owner: str
@@ -56,13 +63,21 @@ class Waiver:
     provider: str | None = None
     #: ``FILE:LINE`` where the waiver is written, so reports point at the entry to edit.
     source: str = ""
+    #: The outcome it covers: failures, or (only when written ``status: error``) errors.
+    status: Status = Status.FAIL
 
     def matches(self, finding: Finding) -> bool:
         r = finding.resource
         return (finding.policy_id == self.policy
-                and _id_or_glob(r.id, self.resource)
+                and (_id_or_glob(r.id, self.resource)
+                     or (r.address is not None and _id_or_glob(r.address, self.resource)))
                 and (self.scope is None or _id_or_glob(r.scope, self.scope))
                 and (self.provider is None or r.provider == self.provider))
+
+    @property
+    def covers(self) -> str:
+        """What it waives, in words: ``failure`` or ``error``."""
+        return "error" if self.status is Status.ERROR else "failure"
 
     def expired(self, today: dt.date) -> bool:
         return self.expires < today
@@ -84,7 +99,7 @@ class WaiverFile:
 
 @dataclass(frozen=True, slots=True)
 class WaiverUse:
-    """A waiver and the failures (finding fingerprints) it covered, or would have covered."""
+    """A waiver and the findings (fingerprints) it covered, or would have covered."""
 
     waiver: Waiver
     findings: tuple[str, ...] = ()
@@ -97,11 +112,11 @@ class WaiverOutcome:
     file: str
     #: The date expiry was judged against (the run's start, UTC).
     today: dt.date
-    #: Unexpired waivers that turned at least one failure into ``waived``.
+    #: Unexpired waivers that turned at least one failure (or error) into ``waived``.
     applied: list[WaiverUse] = field(default_factory=list)
-    #: Waivers past their date; ``findings`` lists the failures they no longer cover.
+    #: Waivers past their date; ``findings`` lists the outcomes they no longer cover.
     expired: list[WaiverUse] = field(default_factory=list)
-    #: Unexpired waivers that matched no failure (fixed, renamed, or mistyped).
+    #: Unexpired waivers that matched nothing (fixed, renamed, or mistyped).
     unused: list[Waiver] = field(default_factory=list)
 
 
@@ -170,7 +185,7 @@ def _date(value: Any) -> dt.date | str:
 def _build(doc: Located, file: str) -> tuple[Waiver, ...]:
     waivers: list[Waiver] = []
     problems: list[Problem] = []
-    first_seen: dict[tuple[str, str, str | None, str | None], int] = {}
+    first_seen: dict[tuple[str, str, str | None, str | None, Status], int] = {}
     for i, entry in enumerate(doc.data["waivers"]):
         line, col = doc.at(f"/waivers/{i}")
         blank = [k for k in _TEXT_FIELDS if k in entry and not entry[k].strip()]
@@ -183,25 +198,28 @@ def _build(doc: Located, file: str) -> tuple[Waiver, ...]:
                                     f"/waivers/{i}/expires"))
         if blank or isinstance(expires, str):
             continue
-        key = (entry["policy"], entry["resource"], entry.get("scope"), entry.get("provider"))
+        status = Status(entry.get("status", Status.FAIL.value))
+        key = (entry["policy"], entry["resource"], entry.get("scope"), entry.get("provider"), status)
         if key in first_seen:
-            problems.append(Problem(file, line, col, "the same policy, resource, scope and provider "
-                                    f"as the waiver at line {first_seen[key]}", f"/waivers/{i}"))
+            problems.append(Problem(file, line, col, "the same policy, resource, scope, provider "
+                                    f"and status as the waiver at line {first_seen[key]}",
+                                    f"/waivers/{i}"))
             continue
         first_seen[key] = line
         waivers.append(Waiver(entry["policy"], entry["resource"], entry["reason"].strip(),
                               entry["owner"].strip(), expires, entry.get("scope"),
-                              entry.get("provider"), f"{file}:{line}"))
+                              entry.get("provider"), f"{file}:{line}", status))
     if problems:
         raise ProblemsError(problems)
     return tuple(waivers)
 
 
 def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> WaiverOutcome:
-    """Turn the failures unexpired waivers cover into ``waived``, tallies included.
+    """Turn the failures (and errors) unexpired waivers cover into ``waived``, tallies included.
 
-    The first matching waiver in file order applies. Only failures are waived: errors, passes
-    and not-applicable outcomes are left as they are.
+    The first matching waiver in file order applies. A waiver covers its ``status`` only:
+    failures by default, errors when it says ``status: error``. Passes and not-applicable
+    outcomes are left as they are.
     """
     outcome = WaiverOutcome(waivers.file, today)
     live = [w for w in waivers.waivers if not w.expired(today)]
@@ -209,17 +227,18 @@ def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> Wai
     covered: dict[Waiver, list[str]] = {w: [] for w in waivers.waivers}
     findings: list[Finding] = []
     for finding in result.findings:
-        waiver = (next((w for w in live if w.matches(finding)), None)
-                  if finding.status is Status.FAIL else None)
+        if finding.status not in WAIVABLE:
+            findings.append(finding)
+            continue
+        waiver = next((w for w in live if w.status is finding.status and w.matches(finding)), None)
         if waiver is not None:
             covered[waiver].append(finding.fingerprint)
             findings.append(replace(finding, status=Status.WAIVED, waiver=waiver))
             _move_tally(result, finding)
             continue
-        if finding.status is Status.FAIL:
-            for old in stale:
-                if old.matches(finding):
-                    covered[old].append(finding.fingerprint)
+        for old in stale:
+            if old.status is finding.status and old.matches(finding):
+                covered[old].append(finding.fingerprint)
         findings.append(finding)
     result.findings = findings
     outcome.applied = [WaiverUse(w, tuple(covered[w])) for w in live if covered[w]]
@@ -228,16 +247,23 @@ def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> Wai
     return outcome
 
 
+def is_waived_error(finding: Finding) -> bool:
+    """A waived finding that was an error: evidence phigate did not see, accepted by a waiver."""
+    return finding.waiver is not None and finding.waiver.status is Status.ERROR
+
+
 def _move_tally(result: RunResult, finding: Finding) -> None:
-    """One outcome of the policy moves from fail to waived, overall and for its provider."""
+    """One outcome of the policy moves from its status (fail or error) to waived, overall and
+    for its provider."""
     tallies: Iterable[dict[Status, int]] = (
         result.counts.setdefault(finding.policy_id, {}),
         result.counts_by_provider.setdefault(finding.policy_id, {}).setdefault(
             finding.resource.provider, {}),
     )
     for counts in tallies:
-        counts[Status.FAIL] = counts.get(Status.FAIL, 0) - 1
+        counts[finding.status] = counts.get(finding.status, 0) - 1
         counts[Status.WAIVED] = counts.get(Status.WAIVED, 0) + 1
 
 
-__all__ = ["Waiver", "WaiverFile", "WaiverOutcome", "WaiverUse", "apply_waivers", "load_waivers"]
+__all__ = ["WAIVABLE", "Waiver", "WaiverFile", "WaiverOutcome", "WaiverUse", "apply_waivers",
+           "is_waived_error", "load_waivers"]

@@ -8,7 +8,7 @@ from typing import IO, Any, ClassVar
 
 from phigate.baseline import BaselineComparison, KnownFailure
 from phigate.frameworks import CONTROL_STATES
-from phigate.model import Finding, Status
+from phigate.model import Finding, Policy, Status
 from phigate.run import RunResult
 from phigate.snapshot import error_to_json
 from phigate.waivers import Waiver, WaiverOutcome
@@ -18,6 +18,7 @@ REPORT_VERSION = 1
 
 def report_document(result: RunResult) -> dict[str, Any]:
     totals = result.totals()
+    remedies = {p.id: p for p in result.policies}
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": "phigate", "version": result.tool_version},
@@ -29,7 +30,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                    for s in result.scopes],
         "summary": {
             **summary_to_json(result, totals),
-            "evidence_complete": not (totals[Status.ERROR] or result.collection_errors),
+            "evidence_complete": result.evidence_complete(),
         },
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,
@@ -46,7 +47,8 @@ def report_document(result: RunResult) -> dict[str, Any]:
                            "policies": list(v.policies)} for v in views]}
             for fw, views in result.compliance()
         ],
-        "findings": [finding_to_json(f, result.baseline) for f in result.findings],
+        "findings": [finding_to_json(f, result.baseline, remedies.get(f.policy_id))
+                     for f in result.findings],
         "collection_errors": [error_to_json(e) for e in result.collection_errors],
         **({"notices": list(result.notices)} if result.notices else {}),
         **({"waivers": waivers_to_json(result.waivers)} if result.waivers is not None else {}),
@@ -54,8 +56,10 @@ def report_document(result: RunResult) -> dict[str, Any]:
     }
 
 
-def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None) -> dict[str, Any]:
+def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None,
+                    policy: Policy | None = None) -> dict[str, Any]:
     r = finding.resource
+    remedy = policy.remedy(r.provider) if policy is not None else ""
     state = baseline.state(finding) if baseline is not None else None
     return {
         "id": finding.fingerprint,
@@ -66,8 +70,10 @@ def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None
         "resource": {"id": r.id, "type": r.type, "kind": r.kind, "provider": r.provider,
                      "scope": r.scope, "region": r.region, "name": r.name,
                      "data_class": r.data_class,
+                     **({"address": r.address} if r.address is not None else {}),
                      **({"location": {"file": r.file, "line": r.line}} if r.file else {})},
         "message": finding.message,
+        **({"remediation": remedy} if remedy else {}),
         "evidence": evidence_to_json(finding),
         "controls": {k: list(v) for k, v in finding.controls.items()},
         **({"waiver": waiver_to_json(finding.waiver)} if finding.waiver is not None else {}),
@@ -96,6 +102,7 @@ def waiver_to_json(waiver: Waiver) -> dict[str, Any]:
         **({"provider": waiver.provider} if waiver.provider is not None else {}),
         "reason": waiver.reason, "owner": waiver.owner, "expires": waiver.expires.isoformat(),
         "source": waiver.source,
+        **({"status": waiver.status.value} if waiver.status is not Status.FAIL else {}),
     }
 
 
@@ -115,13 +122,15 @@ def baseline_to_json(comparison: BaselineComparison) -> dict[str, Any]:
         "new": sorted(comparison.new),
         "unchanged": sorted(comparison.unchanged),
         "resolved": [_known_to_json(k) for k in comparison.resolved],
+        "not_evaluated": [_known_to_json(k) for k in comparison.not_evaluated],
     }
 
 
 def _known_to_json(known: KnownFailure) -> dict[str, Any]:
     return {"id": known.id, "policy_id": known.policy_id, "severity": known.severity,
             "resource": {"id": known.resource_id, "name": known.resource_name,
-                         "provider": known.provider, "scope": known.scope},
+                         "provider": known.provider, "scope": known.scope,
+                         **({"address": known.address} if known.address is not None else {})},
             "message": known.message}
 
 

@@ -1,22 +1,25 @@
 """JUnit XML for CI test views: one suite per policy, one test case per policy and resource.
 
-``fail`` is a ``<failure>`` (message and evidence), ``error`` (could not evaluate) an
-``<error>``, ``waived`` a ``<skipped>`` carrying the waiver's reason. Passing outcomes are test
-cases only when the run kept them (``--show-passed``); otherwise they are counted in the suite's
-``tests`` attribute all the same, so a suite's ``tests``/``failures``/``errors``/``skipped``
-always equal the run's counts for that policy (tests = passed + failed + error + waived;
-not-applicable outcomes are no test and appear as the suite property ``not-applicable``).
-Collection errors get a suite of their own, one ``<error>`` each, so missing evidence shows in
-the test view even when no policy turned it into an error.
+A test case is named by the resource's Terraform address for a planned resource (what the code
+says), by its id otherwise; its class is the policy id. ``fail`` is a ``<failure>`` (message and
+evidence), ``error`` (could not evaluate) an ``<error>``, ``waived`` a ``<skipped>`` carrying the
+waiver's reason (``waived error:`` when the waiver accepted an error). Passing outcomes are test
+cases only when the run kept them (``--show-passed``). The ``tests``, ``failures``, ``errors``
+and ``skipped`` attributes of every suite, and of the root, count the test cases listed, as
+JUnit readers expect; the run's own counts of the policy's outcomes are the suite properties
+``passed``, ``failed``, ``error``, ``waived`` and ``not-applicable`` (not-applicable outcomes are
+never test cases). Collection errors get a suite of their own, one ``<error>`` each, so missing
+evidence shows in the test view even when no policy turned it into an error.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from typing import IO, ClassVar
 
+from phigate import wording as words
 from phigate.api import CollectionError
 from phigate.model import Finding, Policy, Status
 from phigate.run import RunResult
@@ -60,32 +63,43 @@ def junit_tree(result: RunResult) -> ET.Element:
 
 def _policy_suite(policy: Policy, counts: dict[Status, int], findings: list[Finding],
                   result: RunResult) -> ET.Element:
-    passed, failed = counts.get(Status.PASS, 0), counts.get(Status.FAIL, 0)
-    errors, waived = counts.get(Status.ERROR, 0), counts.get(Status.WAIVED, 0)
+    listed = [f for f in findings if f.status is not Status.SKIP]  # not applicable: no test run
+    listed_counts = {status: sum(1 for f in listed if f.status is status) for status in Status}
     suite = ET.Element("testsuite", _clean_attrs({
         "name": policy.id,
-        "tests": str(passed + failed + errors + waived),
-        "failures": str(failed),
-        "errors": str(errors),
-        "skipped": str(waived),
+        "tests": str(len(listed)),
+        "failures": str(listed_counts[Status.FAIL]),
+        "errors": str(listed_counts[Status.ERROR]),
+        "skipped": str(listed_counts[Status.WAIVED]),
         "timestamp": _timestamp(result),
     }))
     properties = ET.SubElement(suite, "properties")
     _property(properties, "title", policy.title)
     _property(properties, "severity", policy.severity.label)
-    _property(properties, "not-applicable", str(counts.get(Status.SKIP, 0)))
+    for status, name in _RUN_COUNTS:
+        _property(properties, name, str(counts.get(status, 0)))
     for framework, controls in sorted(policy.controls.items()):
         for control in controls:
             _property(properties, "control", f"{framework}/{control}")
-    for finding in findings:
-        if finding.status is not Status.SKIP:  # not applicable: no test was run
-            suite.append(_case(finding))
+    names = [_case_name(f) for f in listed]
+    repeated = {n for n, times in Counter(names).items() if times > 1}
+    for finding, name in zip(listed, names, strict=True):
+        # The same address in two plans: the plan tells the cases apart.
+        suite.append(_case(finding, f"{name} ({finding.resource.scope})" if name in repeated else name))
     return suite
 
 
-def _case(finding: Finding) -> ET.Element:
-    case = ET.Element("testcase", _clean_attrs({"classname": finding.policy_id,
-                                                "name": finding.resource.id}))
+#: The run's counts of a policy's outcomes, as suite properties.
+_RUN_COUNTS = ((Status.PASS, "passed"), (Status.FAIL, "failed"), (Status.ERROR, "error"),
+               (Status.WAIVED, "waived"), (Status.SKIP, "not-applicable"))
+
+
+def _case_name(finding: Finding) -> str:
+    return finding.resource.address or finding.resource.id
+
+
+def _case(finding: Finding, name: str) -> ET.Element:
+    case = ET.Element("testcase", _clean_attrs({"classname": finding.policy_id, "name": name}))
     if finding.status is Status.FAIL:
         failure = ET.SubElement(case, "failure", _clean_attrs({
             "message": finding.message, "type": finding.severity.label}))
@@ -96,7 +110,7 @@ def _case(finding: Finding) -> ET.Element:
         error.text = _clean(_details(finding))
     elif finding.status is Status.WAIVED:
         waiver = finding.waiver
-        reason = f"waived: {waiver}" if waiver is not None else "waived"
+        reason = f"waived {waiver.covers}: {waiver}" if waiver is not None else "waived"
         ET.SubElement(case, "skipped", _clean_attrs({"message": reason}))
     return case
 
@@ -105,20 +119,18 @@ def _details(finding: Finding) -> str:
     r = finding.resource
     where = ", ".join(x for x in (r.type, f"provider {r.provider}", r.scope and f"scope {r.scope}",
                                   r.region and f"region {r.region}") if x)
-    lines = [f"resource: {r.id} ({where})", f"severity: {finding.severity.label}",
+    lines = [f"resource: {r.id} ({where})", *([f"address: {r.address}"] if r.address else []),
+             f"severity: {finding.severity.label}",
              f"message: {finding.message}"]
     if finding.evidence:
         lines.append("evidence:")
-        lines += [f"  {o.path} {o.op} {_json(o.expected)}: observed {_json(o.observed)} ({o.outcome})"
-                  + (f" — {o.note}" if o.note else "") for o in finding.evidence]
+        lines += [f"  {words.observation(o)}"
+                  for o in finding.evidence]
     if finding.controls:
         lines.append("controls: " + "; ".join(f"{k} {', '.join(v)}"
                                               for k, v in sorted(finding.controls.items())))
     return "\n".join(lines)
 
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _collection_suite(errors: list[CollectionError], result: RunResult) -> ET.Element:

@@ -100,9 +100,14 @@ def _failures(result: RunResult) -> list[str]:
                   "| resource | message |", "|---|---|"]
         for finding in findings[:PER_POLICY]:
             marker = _baseline_marker(result, finding)
-            lines.append(f"| {code(finding.resource.id)}{marker} | {escape(_cut(finding.message))} |")
+            lines.append(f"| {code(shown(finding))}{marker} | {escape(_cut(finding.message))} |")
         lines += _more(len(findings) - PER_POLICY)
     return lines
+
+
+def shown(finding: Finding) -> str:
+    """How a resource is named: a planned one by its Terraform address, as in the code."""
+    return finding.resource.address or finding.resource.id
 
 
 def _baseline_marker(result: RunResult, finding: Finding) -> str:
@@ -117,7 +122,7 @@ def _not_evaluated(errors: list[Finding]) -> list[str]:
     lines = ["", f"### {VERDICT_INCOMPLETE} Not evaluated (never counted as passed)", "",
              "| policy | resource | reason |", "|---|---|---|"]
     for finding in errors[:MAX_ERRORS]:
-        lines.append(f"| {escape(finding.policy_id)} | {code(finding.resource.id)} "
+        lines.append(f"| {escape(finding.policy_id)} | {code(shown(finding))} "
                      f"| {escape(_cut(finding.message))} |")
     return lines + _more(len(errors) - MAX_ERRORS)
 

@@ -63,7 +63,7 @@ def sarif_log(result: RunResult) -> dict[str, Any]:
     rule_index = {p.id: i for i, p in enumerate(result.policies)}
     artifact = artifact_uri(result.scopes)
     totals = result.totals()
-    complete = not (totals[Status.ERROR] or result.collection_errors)
+    complete = result.evidence_complete()
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "phigate",
@@ -159,8 +159,8 @@ def _pascal_case(title: str) -> str:
 def _result(finding: Finding, rule_index: int | None, artifact: str,
             run: RunResult) -> dict[str, Any]:
     resource = finding.resource
-    label = resource.id if not resource.name or resource.name == resource.id \
-        else f"{resource.name} ({resource.id})"
+    shown = resource.address or resource.name
+    label = resource.id if not shown or shown == resource.id else f"{shown} ({resource.id})"
     entry: dict[str, Any] = {"ruleId": finding.policy_id}
     if rule_index is not None:
         entry["ruleIndex"] = rule_index
@@ -170,10 +170,13 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         entry["message"] = {"text": visible(f"not evaluated: {label}: {finding.message}")}
     else:
         entry["level"] = LEVELS[finding.severity]
-        entry["message"] = {"text": visible(f"{label}: {finding.message}")}
+        # An error a waiver accepted is still evidence not seen: said so, not passed off as a failure.
+        waived_error = finding.waiver is not None and finding.waiver.status is Status.ERROR
+        entry["message"] = {"text": visible(f"{'not evaluated (error waived): ' if waived_error else ''}"
+                                            f"{label}: {finding.message}")}
     entry["locations"] = [{
         "physicalLocation": _physical(resource.file, resource.line, artifact),
-        "logicalLocations": [_logical(resource.id, resource.type, resource.name)],
+        "logicalLocations": [_logical(resource.id, resource.type, resource.address or resource.name)],
     }]
     entry["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if finding.status is Status.WAIVED:
@@ -185,7 +188,8 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
         "phigate-severity": finding.severity.label,
         "resource": {"id": resource.id, "type": resource.type, "kind": resource.kind,
                      "provider": resource.provider, "scope": resource.scope,
-                     "region": resource.region, "data_class": resource.data_class},
+                     "region": resource.region, "data_class": resource.data_class,
+                     **({"address": resource.address} if resource.address is not None else {})},
         "evidence": [{"path": o.path, "op": o.op, "expected": o.expected,
                       "observed": o.observed, "outcome": o.outcome} for o in finding.evidence],
     }

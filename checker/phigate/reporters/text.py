@@ -55,7 +55,7 @@ class TextReporter:
                     Text(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status]),
                     Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
                     Text(_printable(f.policy_id)),
-                    Text(_printable(f.resource.name or f.resource.id)),
+                    Text(_printable(f.resource.address or f.resource.name or f.resource.id)),
                     Text(_printable(_message(f))),
                 )
             console.print(table)
@@ -78,7 +78,8 @@ class TextReporter:
         if result.baseline is not None:
             b = result.baseline
             console.print(f"Baseline {escape(_printable(b.file))}: {len(b.new)} new failures, "
-                          f"{len(b.unchanged)} unchanged (not gating), {len(b.resolved)} resolved")
+                          f"{len(b.unchanged)} unchanged (not gating), {len(b.resolved)} resolved, "
+                          f"{len(b.not_evaluated)} not evaluated by this run", soft_wrap=True)
         for framework, views in result.compliance():
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
             console.print(f"{escape(_printable(framework.title))}: {states['satisfied']} controls satisfied, "
@@ -90,6 +91,8 @@ class TextReporter:
 
 def _status_label(finding: Finding, baseline: BaselineComparison | None) -> str:
     state = baseline.state(finding) if baseline is not None else None
+    if finding.waiver is not None and finding.waiver.status is Status.ERROR:
+        state = "error"  # evidence not seen, accepted by a waiver: still not a pass
     label = finding.status.value.upper()
     return f"{label} ({state})" if state else label
 
@@ -97,7 +100,8 @@ def _status_label(finding: Finding, baseline: BaselineComparison | None) -> str:
 def _message(finding: Finding) -> str:
     if finding.waiver is None:
         return finding.message
-    return f"waived: {finding.waiver} [{finding.waiver.source}]; {finding.message}"
+    return (f"waived {finding.waiver.covers}: {finding.waiver} [{finding.waiver.source}]; "
+            f"{finding.message}")
 
 
 def _print_waivers(console: Console, outcome: WaiverOutcome) -> None:

@@ -19,6 +19,9 @@ on a store's content:
 - a resource policy naming the identity's own account root grants nothing by itself (it delegates
   to IAM); naming a role is still limited by the role's permissions boundary, naming a user or a
   role session is not; ``Principal: "*"`` grants every identity;
+- where the resource policy must allow even within the account (a role's trust policy for
+  ``sts:AssumeRole``, ``Store.policy_required``), naming the identity suffices, and naming its
+  account's root lets the identity's own Allow count;
 - an Allow reaches a store when its Resource can match *some* ARN of the store's content (a grant
   on ``arn:aws:s3:::notes/public/*`` reads part of the bucket); a Deny removes the store only when
   it covers *all* of it, or all of what the Allows reach;
@@ -37,7 +40,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from phigate_providers.aws.arn import glob_contains, globs_intersect
 from phigate_providers.aws.conditions import ConditionVerdict, Outcome, Requester
@@ -62,6 +66,7 @@ from phigate_providers.aws.policydoc import (
     parse_policy,
 )
 from phigate_providers.aws.reach import NOWHERE, ContentIndex, Reach
+from phigate_providers.aws.read_actions import Facet, describe, is_escalation
 from phigate_providers.aws.resource_grants import ResourcePolicyIndex
 from phigate_providers.aws.resource_policy import denies_insecure_transport, public_grants
 from phigate_providers.aws.trust import Trust, analyse_trust
@@ -80,6 +85,9 @@ class Store:
       any one of them is allowed and not denied.
     - ``account``: the owning account id.
     - ``resource_policy``: the store's resource policy (an S3 bucket policy), None when it has none.
+    - ``more``: further ways in (:class:`~phigate_providers.aws.read_actions.Facet`): a table's
+      indexes and streams, a bucket's policy; each is analysed like ``content_arn`` with its own
+      actions, and reading through any of them reads the store.
     """
 
     id: str
@@ -87,6 +95,29 @@ class Store:
     read_actions: frozenset[str]
     account: str
     resource_policy: PolicyDocument | None = None
+    more: tuple[Facet, ...] = ()
+    #: The resource policy must allow, even within the account (a role's trust policy for
+    #: ``sts:AssumeRole``): naming the principal suffices there, naming the account's root
+    #: delegates to the identity's policies, which must then allow too.
+    policy_required: bool = False
+
+    @classmethod
+    def of(
+        cls, id: str, facets: Sequence[Facet], account: str, resource_policy: PolicyDocument | None = None
+    ) -> Store:
+        """A store read through ``facets`` (see :mod:`~phigate_providers.aws.read_actions`)."""
+        first, *rest = facets
+        policy = resource_policy if first.resource_policy_applies else None
+        return cls(id, first.content_arn, first.actions, account, policy, tuple(rest), first.policy_required)
+
+    def facets(self) -> list[Store]:
+        """The store once per way in, each with its one content ARN and actions."""
+        found = [replace(self, more=())]
+        for facet in self.more:
+            policy = self.resource_policy if facet.resource_policy_applies else None
+            required = facet.policy_required
+            found.append(Store(self.id, facet.content_arn, facet.actions, self.account, policy, (), required))
+        return found
 
 
 @dataclass(frozen=True)
@@ -114,18 +145,39 @@ class Access:
     - ``undecided_conditions``: one line per store and statement whose conditions could not be
       decided and on which the store's readability depends (``STORE: Allow in POLICY, statement
       SID, depends on KEY, KEY``), sorted.
+    - ``allowed``: per action (as stores name it), the readable stores it is allowed on.
     """
 
     can_read: tuple[str, ...]
     can_read_via_wildcard: tuple[str, ...]
     undecided_conditions: tuple[str, ...]
+    allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
-    def as_attributes(self) -> dict[str, list[str]]:
-        """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard`` and
-        ``undecided_conditions``."""
+    def actions_on(self, store: str) -> frozenset[str]:
+        """The actions allowed on ``store``."""
+        return frozenset(a for a, stores in self.allowed.items() if store in stores)
+
+    @property
+    def can_read_via(self) -> dict[str, str]:
+        """How each store is read: the first read action allowed on it (in name order), else
+        the actions that let the principal grant itself read (see :func:`read_actions.describe`)."""
+        reads = sorted(a for a in self.allowed if not is_escalation(a))
+        others = sorted(a for a in self.allowed if is_escalation(a))
+        via: dict[str, str] = {}
+        for store in self.can_read:
+            first = next((a for a in reads if store in self.allowed[a]), None)
+            if first is None:
+                first = "; ".join(describe(a) for a in others if store in self.allowed[a]) or "read"
+            via[store] = first
+        return via
+
+    def as_attributes(self) -> dict[str, Any]:
+        """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard``,
+        ``can_read_via`` and ``undecided_conditions``."""
         return {
             "can_read": list(self.can_read),
             "can_read_via_wildcard": list(self.can_read_via_wildcard),
+            "can_read_via": self.can_read_via,
             "undecided_conditions": list(self.undecided_conditions),
         }
 
@@ -141,11 +193,14 @@ class AccessAnalyzer:
     """
 
     def __init__(self, stores: Sequence[Store]) -> None:
-        self._stores = tuple(stores)
-        ids = [s.id for s in self._stores]
+        ids = [s.id for s in stores]
         if len(set(ids)) != len(ids):
             duplicated = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"stores given twice: {', '.join(duplicated)}")
+        # Each way into a store is analysed as a store of its own; results are merged by id.
+        self._stores = tuple(facet for store in stores for facet in store.facets())
+        self._spelling = {a.lower(): a for s in self._stores for a in s.read_actions}
+        self._ids = [s.id for s in self._stores]
         self._actions = tuple(sorted({a.lower() for s in self._stores for a in s.read_actions}))
         with_action: dict[str, set[int]] = {a: set() for a in self._actions}
         by_account: dict[str, set[int]] = {}
@@ -156,14 +211,16 @@ class AccessAnalyzer:
         self._with_action = {a: frozenset(s) for a, s in with_action.items()}
         self._by_account = {a: frozenset(s) for a, s in by_account.items()}
         self._contents = ContentIndex([s.content_arn for s in self._stores])
+        self._policy_required = frozenset(i for i, s in enumerate(self._stores) if s.policy_required)
         self._statements = StatementCache(self._actions)
         self._resources = ResourcePolicyIndex(self._stores, self._actions, self._statements)
 
     # --- per identity ---------------------------------------------------------------------------
 
-    def read_access(self, identity: Identity) -> Access:
+    def read_access(self, identity: Identity, *, how: bool = True) -> Access:
         """The stores ``identity`` can read, those it reaches only by wildcard, and the conditions
-        that could not be decided on the way."""
+        that could not be decided on the way; with ``how``, the actions allowed on each store
+        (``Access.allowed``, for ``can_read_via``)."""
         requester = _requester(identity)
         evidence = self._gather(identity, requester)
         own = self._by_account.get(identity.account, frozenset())
@@ -181,12 +238,21 @@ class AccessAnalyzer:
         can_read: set[int] = set().union(*readable.values())
         certain: set[int] = set().union(*sure.values())
         by_name: set[int] = set().union(*(readable[a] & named[a] for a in self._actions))
-        notes = self._notes(can_read - certain, readable, evidence.grants)
         ids = self._stores
+        surely = {ids[i].id for i in certain}
+        undecided = {i for i in can_read - certain if ids[i].id not in surely}
+        notes = self._notes(undecided, readable, evidence.grants)
+        found = {ids[i].id for i in can_read}
+        ids_of = self._ids
+        allowed: dict[str, frozenset[str]] = {}
+        for action, indices in readable.items() if how else ():
+            if indices:
+                allowed[self._spelling[action]] = frozenset(ids_of[i] for i in indices)
         return Access(
-            can_read=tuple(sorted(ids[i].id for i in can_read)),
-            can_read_via_wildcard=tuple(sorted(ids[i].id for i in can_read - by_name)),
+            can_read=tuple(sorted(found)),
+            can_read_via_wildcard=tuple(sorted(found - {ids[i].id for i in by_name})),
             undecided_conditions=tuple(sorted(notes)),
+            allowed=allowed,
         )
 
     def _gather(self, identity: Identity, requester: Requester | None) -> Evidence:
@@ -207,11 +273,13 @@ class AccessAnalyzer:
                 boundary.add(grant)
                 identity_grants.append(grant)
         resource_grants = self._resources.grants_for(identity, requester, own_tally)
-        free, bounded = Tally.empty(actions), Tally.empty(actions)
+        free, bounded, delegated = Tally.empty(actions), Tally.empty(actions), Tally.empty(actions)
         for _, grant in resource_grants:
-            (bounded if grant.bounded else free).add(grant)
+            (delegated if grant.delegated else bounded if grant.bounded else free).add(grant)
         grants = GrantsByStore(identity_grants, resource_grants, self._resources.by_store)
-        return Evidence(own_tally, boundary, free, bounded, self._resources.everyone, grants)
+        shared = self._resources.delegated.get(identity.account)
+        delegation = (delegated,) if shared is None else (delegated, shared)
+        return Evidence(own_tally, boundary, free, bounded, self._resources.everyone, grants, delegation)
 
     def _decide(
         self, action: str, own: frozenset[int], evidence: Evidence
@@ -230,11 +298,20 @@ class AccessAnalyzer:
         bound_maybe: AbstractSet[int] = scope if boundary is None else boundary.allow_maybe[action]
         own_sure = identity.allow_sure[action] & bound_sure
         own_maybe = identity.allow_maybe[action] & bound_maybe
+        within_sure, within_maybe = own_sure, own_maybe
+        required = self._policy_required
+        if required:
+            # Where the resource policy must allow, the identity's own Allow counts within the
+            # account only where that policy delegates to it (names the account's root).
+            delegated_sure = set().union(*(t.allow_sure[action] for t in evidence.delegated))
+            delegated_maybe = set().union(*(t.allow_maybe[action] for t in evidence.delegated))
+            within_sure = (own_sure - required) | (own_sure & delegated_sure)
+            within_maybe = (own_maybe - required) | (own_maybe & delegated_maybe)
         free_sure = free.allow_sure[action] | everyone.allow_sure[action]
         free_maybe = free.allow_maybe[action] | everyone.allow_maybe[action]
         # Same account: the identity side or the resource policy; across accounts: both.
-        same_sure = own_sure | free_sure | (bounded.allow_sure[action] & bound_sure)
-        same_maybe = own_maybe | free_maybe | (bounded.allow_maybe[action] & bound_maybe)
+        same_sure = within_sure | free_sure | (bounded.allow_sure[action] & bound_sure)
+        same_maybe = within_maybe | free_maybe | (bounded.allow_maybe[action] & bound_maybe)
         cross_sure = own_sure & (free_sure | bounded.allow_sure[action])
         cross_maybe = own_maybe & (free_maybe | bounded.allow_maybe[action])
         allow_sure = ((same_sure & own) | (cross_sure - own)) & scope
@@ -242,7 +319,8 @@ class AccessAnalyzer:
         deny_sure: set[int] = set().union(*(t.deny_sure[action] for t in evidence.tallies))
         deny_maybe: set[int] = set().union(*(t.deny_maybe[action] for t in evidence.tallies))
         named = identity.named[action] | free.named[action] | bounded.named[action]
-        return allow_maybe - deny_sure, allow_sure - deny_sure - deny_maybe, named
+        # Tally sets may be frozen (borrowed from a grant's reach): the caller gets its own.
+        return set(allow_maybe - deny_sure), set(allow_sure - deny_sure - deny_maybe), set(named)
 
     def _document_grants(
         self, document: PolicyDocument, label: str, requester: Requester | None, *, limits_only: bool = False

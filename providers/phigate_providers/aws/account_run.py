@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
-from phigate_providers.aws.access import AccessAnalyzer, PolicyDocument, Store
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3
+from phigate_providers.aws.access import PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
+from phigate_providers.aws.estate import Estate
+from phigate_providers.aws.read_actions import bucket_facets, database_facets, table_facets
 from phigate_providers.content.options import wanted
 
 if TYPE_CHECKING:
@@ -28,19 +30,6 @@ T = TypeVar("T")
 Classify = Callable[[Resource], str]
 #: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
 BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
-DYNAMODB_READ = frozenset(
-    {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:Query",
-        "dynamodb:Scan",
-        "dynamodb:PartiQLSelect",
-        "dynamodb:ExportTableToPointInTime",
-    }
-)
-S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
-
-
 @dataclass(frozen=True)
 class Needs:
     """What one run must read: kinds (None: all) and the bucket attributes to fetch."""
@@ -62,7 +51,7 @@ class Needs:
         attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
         if access:
             attributes.add("can_read")
-            kinds |= {"object_store", "table"}  # every store a principal may read
+            kinds |= {"object_store", "table", "database"}  # every store a principal may read
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
@@ -84,8 +73,10 @@ class AccountRun:
     need the key directory and trails), then principals (they need every store)."""
 
     def __init__(self, account: Account, workers: int, needs: Needs, sampler: Sampler | None = None,
-                 classify: Classify | None = None) -> None:
+                 classify: Classify | None = None, *, estate: Estate | None = None) -> None:
         self.account = account
+        #: Shared by the accounts of one run (principals are emitted by it, after them all).
+        self.estate = estate
         self.workers = workers
         self.needs = needs
         self.keys = kms.KeyDirectory()
@@ -122,6 +113,10 @@ class AccountRun:
                 if needs.kind("principal") or needs.kind("access_policy")
                 else None
             )
+            runner_jobs = {
+                what: per_region("principal", job) for what, job in (
+                    ("Lambda functions", runners.functions), ("EC2 instances", runners.instances))
+            }
             trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
             settings_jobs = per_region("region_settings", ec2.region_settings)
             table_lists = per_region("table", dynamodb.list_tables)
@@ -139,7 +134,10 @@ class AccountRun:
                 settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
             )
             yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
-            yield from self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES)
+            databases = list(
+                self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES)
+            )
+            yield from databases
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             coverage = s3.Coverage(
                 None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
@@ -152,33 +150,19 @@ class AccountRun:
                     bucket_resources.append(resource)
                     if self.sampler is None:
                         yield resource
-                stores.append(
-                    Store(
-                        id=facts.arn,
-                        content_arn=f"{facts.arn}/*",
-                        read_actions=S3_READ,
-                        account=account.account_id,
-                        resource_policy=facts.policy,
-                    )
-                )
+                stores.append(_bucket_store(facts, resource, account.account_id))
             if self.sampler is not None:
                 yield from self._sampled(bucket_resources, self.sampler, items)
             for table, policy, _ in tables:
                 if table is not None:
                     yield table
-                    stores.append(
-                        Store(
-                            id=table.id,
-                            content_arn=table.id,
-                            read_actions=DYNAMODB_READ,
-                            account=account.account_id,
-                            resource_policy=policy,
-                        )
-                    )
+                    stores.append(Store.of(table.id, table_facets(table.id), account.account_id, policy))
             if needs.kind("account"):
                 yield self._account_resource(trails, bucket_resources)
+            stores += _database_stores(databases, account.account_id)
             complete = (
                 listed is not None
+                and all(self._settled(job) for job in database_jobs.values())
                 and tables_complete
                 and all(f.policy_known for f in buckets)
                 and all(known for _, _, known in tables)
@@ -191,8 +175,38 @@ class AccountRun:
             )
             if facts_iam is not None:
                 yield from facts_iam.policy_resources
-                yield from self._principals(facts_iam, stores, complete)
+            yield from self._hand_over(facts_iam, stores, complete, self._runners(runner_jobs))
         yield from account.errors
+
+    def _runners(
+        self, jobs: Mapping[str, Mapping[str, Future[list[runners.Runner]]]]
+    ) -> tuple[list[runners.Runner], list[str]]:
+        """Functions and instances running as a role, and where they could not be listed (an
+        error, and a gap for identities that may change what they run)."""
+        found: list[runners.Runner] = []
+        gaps: list[str] = []
+        for what, per_region in jobs.items():
+            for region, job in per_region.items():
+                listed = self._settle(job, what, (), (), region)
+                if listed is None:
+                    gaps.append(f"aws account {self.account.account_id} region {region}: {what} (not read)")
+                else:
+                    found += listed
+        return found, gaps
+
+    def _hand_over(
+        self,
+        facts: iam.IamFacts | None,
+        stores: list[Store],
+        complete: bool,
+        code_runners: tuple[list[runners.Runner], list[str]],
+    ) -> Iterator[Record]:
+        """Principals are decided over every account of the run: the estate emits them once all
+        are read (here, when this run is an estate of its own)."""
+        estate = self.estate or Estate()
+        estate.add(self.account, facts, stores, complete, code_runners)
+        if self.estate is None:
+            yield from estate.principals()
 
     def _sampled(
         self, buckets: list[Resource], sampler: Sampler, items: ThreadPoolExecutor
@@ -302,6 +316,11 @@ class AccountRun:
             self.account.failed(failure, label, kinds=kinds, types=types, region=region)
             return None
 
+    @staticmethod
+    def _settled(job: Future[Any]) -> bool:
+        """The job's listing was read (its failure was recorded by :meth:`_settle`)."""
+        return job.exception() is None
+
     def _settle_all(
         self, jobs: Mapping[str, Future[Any]], what: str, kinds: tuple[str, ...], types: tuple[str, ...]
     ) -> Iterator[Resource]:
@@ -330,41 +349,32 @@ class AccountRun:
             attributes=attributes,
         )
 
-    def _principals(self, facts: iam.IamFacts, stores: list[Store], complete: bool) -> Iterator[Resource]:
-        account = self.account
-        analyzer = AccessAnalyzer(stores) if complete else None
-        if not complete:
-            account.errors.append(
-                CollectionError(
-                    PROVIDER,
-                    "effective read access unknown: some data stores or their resource policies "
-                    "could not be read (see the errors above)",
-                    scope=account.account_id,
-                    kinds=("principal",),
-                    types=iam.PRINCIPAL_TYPES,
-                )
-            )
-        for principal in facts.principals:
-            access = None
-            if analyzer is not None and not principal.unreadable:
-                result = analyzer.read_access(principal.identity(account.account_id))
-                access = {
-                    "can_read": list(result.can_read),
-                    "can_read_via_wildcard": list(result.can_read_via_wildcard),
-                    "undecided_conditions": list(result.undecided_conditions),
-                }
-            elif principal.unreadable:
-                account.errors.append(
-                    CollectionError(
-                        PROVIDER,
-                        f"{principal.arn}: policy documents could not be parsed: "
-                        f"{', '.join(principal.unreadable)}",
-                        scope=account.account_id,
-                        kinds=("principal",),
-                        resource_id=principal.arn,
-                    )
-                )
-            yield iam.principal_resource(account, principal, access)
+
+def _bucket_store(facts: s3.BucketFacts, resource: Resource | None, account_id: str) -> Store:
+    """A bucket as a store: object ACLs are no way in where it disables them (when that was read)."""
+    acls = resource is None or resource.attributes.get("acls_disabled") is not True
+    return Store.of(facts.arn, bucket_facets(facts.arn, object_acls=acls), account_id, facts.policy)
+
+
+def _database_stores(databases: list[Resource], account_id: str) -> list[Store]:
+    found = (_database_store(d, account_id) for d in databases)
+    return [store for store in found if store is not None]
+
+
+def _database_store(resource: Resource, account_id: str) -> Store | None:
+    """An RDS database as a store, when it can be read through IAM (IAM database logins or the
+    Data API); None otherwise (its own users and grants are not IAM's)."""
+    raw = resource.raw
+    resource_id = raw.get("DbiResourceId") or raw.get("DbClusterResourceId")
+    facets = database_facets(
+        resource.id,
+        resource_id=str(resource_id) if resource_id else None,
+        iam_auth=bool(raw.get("IAMDatabaseAuthenticationEnabled")),
+        data_api=bool(raw.get("HttpEndpointEnabled")),
+    )
+    if not facets:
+        return None
+    return Store.of(resource.id, facets, account_id)
 
 
 __all__ = ["AccountRun", "Needs"]

@@ -42,29 +42,37 @@ class Grant:
     negated: bool = False  # patterns come from NotResource
     bounded: bool = False  # a resource policy grant naming a role: the boundary limits it
     limits_only: bool = False  # from a permissions boundary: its Allows grant nothing alone
+    delegated: bool = False  # a resource policy Allow to the own account's root (delegates to IAM)
 
     @property
     def undecided(self) -> bool:
         return self.verdict.outcome is Outcome.UNDECIDED
 
 
+Indices = set[int] | frozenset[int]
+
+
 @dataclass(slots=True)
 class Tally:
-    """Per read action, the store indices allowed / denied by a set of grants."""
+    """Per read action, the store indices allowed / denied by a set of grants.
 
-    allow_sure: dict[str, set[int]]
-    allow_maybe: dict[str, set[int]]
-    named: dict[str, set[int]]
-    deny_sure: dict[str, set[int]]
-    deny_maybe: dict[str, set[int]]
-    deny_part: dict[str, set[int]]  # unconditional Denies touching part of a store's content
+    A set is the first grant's own (frozen) reach until a second grant adds to it: a grant
+    reaching thousands of stores (``Resource: *``) is not copied once per action.
+    """
+
+    allow_sure: dict[str, Indices]
+    allow_maybe: dict[str, Indices]
+    named: dict[str, Indices]
+    deny_sure: dict[str, Indices]
+    deny_maybe: dict[str, Indices]
+    deny_part: dict[str, Indices]  # unconditional Denies touching part of a store's content
 
     @classmethod
     def empty(cls, actions: Iterable[str]) -> Tally:
         names = tuple(actions)
 
-        def per_action() -> dict[str, set[int]]:
-            return {a: set() for a in names}
+        def per_action() -> dict[str, Indices]:
+            return dict.fromkeys(names, _NONE)
 
         return cls(per_action(), per_action(), per_action(), per_action(), per_action(), per_action())
 
@@ -72,15 +80,30 @@ class Tally:
         reach = grant.reach
         for action in grant.actions:
             if grant.effect == "Allow":
-                self.allow_maybe[action] |= reach.touches
+                _join(self.allow_maybe, action, reach.touches)
                 if not grant.undecided:
-                    self.allow_sure[action] |= reach.touches
-                self.named[action] |= reach.named
+                    _join(self.allow_sure, action, reach.touches)
+                _join(self.named, action, reach.named)
             elif grant.undecided:
-                self.deny_maybe[action] |= reach.covers
+                _join(self.deny_maybe, action, reach.covers)
             else:
-                self.deny_sure[action] |= reach.covers
-                self.deny_part[action] |= reach.touches - reach.covers
+                _join(self.deny_sure, action, reach.covers)
+                _join(self.deny_part, action, reach.touches - reach.covers)
+
+
+_NONE: frozenset[int] = frozenset()
+
+
+def _join(sets: dict[str, Indices], action: str, more: frozenset[int]) -> None:
+    if not more:
+        return
+    current = sets[action]
+    if not current:
+        sets[action] = more  # borrowed: copied before it is ever changed
+    elif isinstance(current, frozenset):
+        sets[action] = set(current) | more
+    else:
+        current |= more
 
 
 @dataclass(slots=True)
@@ -93,6 +116,8 @@ class Evidence:
     bounded: Tally  # resource policy grants to a role, which its boundary limits
     everyone: Tally  # resource policy grants and denies for everyone (shared by all identities)
     grants: GrantsByStore
+    #: Allows of the own account's root on stores whose resource policy must allow (trusts).
+    delegated: tuple[Tally, ...] = ()
 
     @property
     def tallies(self) -> list[Tally]:

@@ -54,6 +54,8 @@ class Principal:
 class IamFacts:
     principals: list[Principal]
     policy_resources: list[Resource]
+    #: Instance profile ARN → the ARN of the role it holds (EC2 instances name their profile).
+    instance_profiles: dict[str, str] = field(default_factory=dict)
 
 
 def collect(account: Account) -> IamFacts:
@@ -150,7 +152,13 @@ def _build(
                     principal.policies.extend(group_policies.get(group, []))
                     principal.unreadable.extend(group_unreadable.get(group, []))
             principals.append(principal)
-    return IamFacts(principals, policy_resources)
+    profiles = {
+        str(profile["Arn"]): str(role["Arn"])
+        for role in details["RoleDetailList"]
+        for profile in role.get("InstanceProfileList", ())
+        if profile.get("Arn")
+    }
+    return IamFacts(principals, policy_resources, profiles)
 
 
 def _principal(

@@ -56,18 +56,24 @@ class KeyDirectory:
         return self._by_ref.get((key_region, ref))
 
     def manager(self, ref: str | None, region: str, own_account: str) -> str | None:
-        """'customer' or 'provider' for a store's key; None when it cannot be told."""
+        """'customer' or 'provider' for a store's key, as seen by the store's owner
+        (``own_account``); None when it cannot be told.
+
+        A key of another account is never the owner's customer-managed key: whoever holds that
+        account decides who may decrypt (its key policy, its grants), so for the data owner it is
+        a key someone else manages: 'provider', the value that never passes a "customer-managed
+        key" check. That holds within one organisation too: the owner's account does not
+        control the other account's key policy.
+        """
         if not ref:
             return None
         if ref.startswith(AWS_ALIAS_PREFIX) or f":{AWS_ALIAS_PREFIX}" in ref:
             return "provider"
+        if ref.startswith("arn:") and ref.split(":", 5)[4] not in ("", own_account):
+            return "provider"
         found = self.resolve(ref, region)
         if found is not None:
             return found.manager
-        if ref.startswith("arn:") and ref.split(":", 5)[4] not in ("", own_account):
-            # AWS-managed keys cannot be shared across accounts: another account's key is a
-            # customer-managed one.
-            return "customer"
         return None
 
     def arn(self, ref: str | None, region: str) -> str | None:

@@ -20,6 +20,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("ec2", "DescribeRegions"): "ec2:DescribeRegions",
     ("ec2", "DescribeVolumes"): "ec2:DescribeVolumes",
     ("ec2", "GetEbsEncryptionByDefault"): "ec2:GetEbsEncryptionByDefault",
+    ("ec2", "DescribeInstances"): "ec2:DescribeInstances",
+    ("lambda", "ListFunctions"): "lambda:ListFunctions",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",

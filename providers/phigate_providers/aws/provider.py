@@ -17,6 +17,7 @@ from phigate_providers.aws import operations
 from phigate_providers.aws.account_run import AccountRun, Needs
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
+from phigate_providers.aws.estate import Estate
 from phigate_providers.aws.session import (
     Clients,
     Tuning,
@@ -201,10 +202,13 @@ class AwsProvider:
             yield from self._account_errors
             needs = Needs.from_fields(self._fields)
             sampler = self._content.sampler() if needs.content else None  # one key per run
+            estate = Estate()  # principals are decided over every account, once all are read
             for account in self._resolve():
                 if self._report is not None:
                     account.clients.on_call = _call_reporter(self._report, account.account_id)
-                yield from AccountRun(account, self.settings.workers, needs, sampler, self._classify).run()
+                yield from AccountRun(account, self.settings.workers, needs, sampler, self._classify,
+                                      estate=estate).run()
+            yield from estate.principals()
 
     def _resolve(self) -> list[Account]:
         """The accounts to audit (resolved once; failures become collection errors)."""

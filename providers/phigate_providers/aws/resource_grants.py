@@ -54,7 +54,9 @@ class ResourcePolicyIndex:
     """Resource policy statements of every store, arranged for quick per-identity look-up.
 
     ``everyone`` tallies the grants and denies for everyone (shared by all identities);
-    ``by_store`` keeps those grants per store, for notes.
+    ``delegated`` tallies, per account, the Allows to that account's root on its own stores whose
+    resource policy must allow (shared by the account's identities); ``by_store`` keeps both
+    kinds of grants per store, for notes.
     """
 
     def __init__(self, stores: Sequence[Store], actions: tuple[str, ...], statements: StatementCache) -> None:
@@ -62,6 +64,7 @@ class ResourcePolicyIndex:
         self._statements = statements
         self._actions = actions
         self.everyone = Tally.empty(actions)
+        self.delegated: dict[str, Tally] = {}
         self.by_store: dict[int, list[Grant]] = {}
         self._by_principal: dict[tuple[str, ...], list[tuple[int, Grant]]] = {}
         self._deferred: dict[int, list[_DeferredStatement]] = {}
@@ -145,8 +148,17 @@ class ResourcePolicyIndex:
             self.everyone.add(grant)
             self.by_store.setdefault(index, []).append(grant)
             return
+        store = self._stores[index]
         for principal in (statement.principals or {}).get("AWS", ()):
             key = principal_key(principal)
+            if key == ("account", store.account) and grant.effect == "Allow":
+                # The own account's root delegates to IAM: no grant by itself, but where the
+                # resource policy must allow (a trust), it lets the identity's Allow count.
+                if store.policy_required:
+                    delegated = replace(grant, delegated=True)
+                    self.delegated.setdefault(store.account, Tally.empty(self._actions)).add(delegated)
+                    self.by_store.setdefault(index, []).append(delegated)
+                continue
             filed = replace(grant, bounded=True) if key[0] == "role" else grant
             self._by_principal.setdefault(key, []).append((index, filed))
 
@@ -162,9 +174,6 @@ class ResourcePolicyIndex:
         seen: set[tuple[int, int]] = set()
         for key in _identity_keys(identity):
             for index, grant in self._by_principal.get(key, ()):
-                own_account = self._stores[index].account == identity.account
-                if key[0] == "account" and grant.effect == "Allow" and own_account:
-                    continue  # the own account's root delegates to IAM: no grant by itself
                 if (index, id(grant)) not in seen:
                     seen.add((index, id(grant)))
                     found.append((index, grant))
@@ -182,34 +191,38 @@ class ResourcePolicyIndex:
     ) -> Iterable[tuple[int, Grant]]:
         """The statements needing the principal, decided for ``identity`` on ``stores``; a
         decision is shared by the stores whose statements differ only by their resources."""
-        decisions: dict[tuple[str, bool], tuple[ConditionVerdict, bool] | None] = {}
+        decisions: dict[tuple[str, bool, bool], tuple[ConditionVerdict, bool, bool] | None] = {}
         for index in stores:
             same_account = self._stores[index].account == identity.account
             for deferred in self._deferred[index]:
-                signature = (deferred.signature, same_account)
-                if signature not in decisions:
-                    decisions[signature] = _deferred_decision(
-                        deferred.statement, identity, requester, same_account
+                required = self._stores[index].policy_required
+                key = (deferred.signature, same_account, required)
+                if key not in decisions:
+                    decisions[key] = _deferred_decision(
+                        deferred.statement, identity, requester, same_account, required
                     )
-                decision = decisions[signature]
+                decision = decisions[key]
                 if decision is None:
                     continue
-                verdict, bounded = decision
+                verdict, bounded, delegated = decision
                 grant = deferred.grant
-                if bounded or verdict.outcome is not Outcome.APPLIES or grant.undecided:
-                    grant = replace(grant, verdict=merge_verdicts(verdict, grant.verdict), bounded=bounded)
+                if bounded or delegated or verdict.outcome is not Outcome.APPLIES or grant.undecided:
+                    verdict = merge_verdicts(verdict, grant.verdict)
+                    grant = replace(grant, verdict=verdict, bounded=bounded, delegated=delegated)
                 yield index, grant
 
 
 def _deferred_decision(
-    statement: Statement, identity: Identity, requester: Requester | None, same_account: bool
-) -> tuple[ConditionVerdict, bool] | None:
+    statement: Statement, identity: Identity, requester: Requester | None, same_account: bool, required: bool
+) -> tuple[ConditionVerdict, bool, bool] | None:
     """Whether a resource policy statement needing the principal applies to ``identity``: None
-    when it does not, else its verdict and whether the identity's boundary limits it."""
+    when it does not, else its verdict, whether the identity's boundary limits it, and whether
+    it only delegates to the identity's policies (the own account's root, where the resource
+    policy must allow)."""
     keys = set(_identity_keys(identity))
     own_account = ("account", identity.account)
     extra: tuple[str, ...] = ()
-    bounded = False
+    bounded = delegated = False
     if statement.not_principals is not None:
         listed = {principal_key(p) for p in statement.not_principals.get("AWS", ())}
         everyone_listed = principals_name_everyone(statement.not_principals)
@@ -229,17 +242,20 @@ def _deferred_decision(
         # Listing the account alone exempts no one in it: the principal is checked as well.
     elif not statement.names_everyone():
         matched = keys & {principal_key(p) for p in (statement.principals or {}).get("AWS", ())}
-        if statement.effect == "Allow" and same_account:
+        if statement.effect == "Allow" and same_account and own_account in matched:
             matched.discard(own_account)  # the own account's root delegates to IAM
+            delegated = required and not matched
+            if delegated:
+                matched = {own_account}
         if not matched:
             return None
-        bounded = all(key[0] == "role" for key in matched)
+        bounded = not delegated and all(key[0] == "role" for key in matched)
     verdict = evaluate_conditions(statement, requester)
     if verdict.outcome is Outcome.NEVER:
         return None
     if extra:
         verdict = merge_verdicts(verdict, ConditionVerdict(Outcome.UNDECIDED, extra))
-    return verdict, bounded
+    return verdict, bounded, delegated
 
 
 def _identity_keys(identity: Identity) -> list[tuple[str, ...]]:

@@ -1,26 +1,23 @@
-"""Who can read which bucket: roles → permissions, members → principals with ``can_read``.
+"""What a role allows: roles → permissions → "reads objects", "can become a service account".
 
 A member bound on a bucket can read its objects when its role holds ``storage.objects.get``,
 or holds ``storage.buckets.setIamPolicy`` (it can grant itself that read at any moment, so the
-access is effective). Predefined roles are described below from Google's published role
-definitions; custom roles are described in ``providers.gcp.roles``. A role described nowhere
-cannot be judged: its members are reported without ``can_read`` and with an error, never
-assumed harmless.
-
-Every member becomes ONE principal for the whole run, whatever the buckets and projects that
-bind it, so "reads clinical and administrative data" is seen across buckets and projects.
-A conditional binding counts as possible access; its condition is listed in
-``undecided_conditions`` so that the reader sees why.
+access is effective); bound on a project, folder or organisation, the same permissions reach
+every bucket below, and so does ``resourcemanager.*.setIamPolicy`` there. Predefined roles
+are described below from Google's published role definitions; other roles are read from IAM
+(``roles.get``) by the live provider or described in ``providers.gcp.roles``. A role described
+nowhere cannot be judged: never assumed harmless (see :mod:`phigate_providers.gcp.graph`).
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from phigate.api import CollectionError, Record, Resource
+if TYPE_CHECKING:
+    from phigate_providers.gcp.graph import Principals
 
 PROVIDER = "gcp"
 OBJECTS_ALL = frozenset({"storage.objects.get", "storage.objects.list", "storage.objects.create",
@@ -30,7 +27,9 @@ BUCKETS_ALL = frozenset({"storage.buckets.get", "storage.buckets.list", "storage
                          "storage.buckets.delete", "storage.buckets.update",
                          "storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"})
 #: The storage permissions of predefined roles that can be bound on a bucket. Only whether
-#: they read objects matters here; the sets follow Google's role reference.
+#: they read objects matters here; the sets follow Google's role reference
+#: (https://cloud.google.com/storage/docs/access-control/iam-roles): objectViewer holds
+#: storage.objects.get; legacyBucketReader lists objects but never gets one.
 PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),
     "roles/storage.objectCreator": frozenset({"storage.objects.create"}),
@@ -51,15 +50,51 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
                                                   "storage.buckets.getIamPolicy",
                                                   "storage.buckets.setIamPolicy", "storage.objects.list",
                                                   "storage.objects.create", "storage.objects.delete"}),
-    # Basic roles. In Cloud Storage, Viewer lists buckets and reads their metadata only. Owner
-    # controls the project's IAM and Editor can act as the project's service accounts, so both
-    # reach every object: counted as reading.
-    "roles/viewer": frozenset({"storage.buckets.list"}),
-    "roles/editor": OBJECTS_ALL | BUCKETS_ALL,
-    "roles/owner": OBJECTS_ALL | BUCKETS_ALL,
+    # Basic roles (granted on projects, folders, organisations only). Cloud Storage's role
+    # reference (https://cloud.google.com/storage/docs/access-control/iam-roles, "Basic roles")
+    # gives Viewer "list buckets … view bucket metadata when listing": no storage.objects.get,
+    # so Viewer reads no object by its own permissions (only through the projectViewer
+    # convenience member that default bucket policies bind to legacy reader roles: an edge of
+    # the access graph). Owner holds resourcemanager.projects.setIamPolicy (it can grant itself
+    # anything) and Editor holds iam.serviceAccounts.actAs and iam.serviceAccountKeys.create (it
+    # runs code as, or mints keys for, the project's service accounts) and controls buckets:
+    # both counted as reading every object, and as able to become every service account.
+    "roles/viewer": frozenset({"storage.buckets.list", "resourcemanager.projects.get"}),
+    "roles/editor": OBJECTS_ALL | BUCKETS_ALL | frozenset({"iam.serviceAccounts.actAs",
+                                                           "iam.serviceAccountKeys.create"}),
+    "roles/owner": OBJECTS_ALL | BUCKETS_ALL | frozenset({"iam.serviceAccounts.actAs",
+                                                          "iam.serviceAccountKeys.create",
+                                                          "resourcemanager.projects.setIamPolicy"}),
+    # Roles that reach a service account's access (IAM's role reference,
+    # https://cloud.google.com/iam/docs/roles-permissions/iam, abridged to what matters here).
+    "roles/iam.serviceAccountTokenCreator": frozenset({
+        "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken",
+        "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob",
+        "iam.serviceAccounts.signJwt"}),
+    "roles/iam.serviceAccountUser": frozenset({"iam.serviceAccounts.actAs", "iam.serviceAccounts.get",
+                                               "iam.serviceAccounts.list"}),
+    "roles/iam.workloadIdentityUser": frozenset({"iam.serviceAccounts.getAccessToken",
+                                                 "iam.serviceAccounts.getOpenIdToken"}),
+    "roles/iam.serviceAccountKeyAdmin": frozenset({"iam.serviceAccountKeys.create",
+                                                   "iam.serviceAccountKeys.delete",
+                                                   "iam.serviceAccountKeys.get",
+                                                   "iam.serviceAccountKeys.list"}),
+    "roles/iam.serviceAccountAdmin": frozenset({"iam.serviceAccounts.get", "iam.serviceAccounts.list",
+                                                "iam.serviceAccounts.getIamPolicy",
+                                                "iam.serviceAccounts.setIamPolicy"}),
 }
-#: Holding any of these on a bucket means reading its objects, now or after one IAM change.
-READ_EFFECTIVE = ("storage.objects.get", "storage.buckets.setIamPolicy")
+#: Holding any of these on a bucket, or above it, means reading its objects, now or after one
+#: IAM change it may make itself.
+READ_EFFECTIVE = ("storage.objects.get", "storage.buckets.setIamPolicy",
+                  "resourcemanager.projects.setIamPolicy", "resourcemanager.folders.setIamPolicy",
+                  "resourcemanager.organizations.setIamPolicy")
+#: Holding any of these on a service account, or above it, means obtaining its access: a token
+#: or a signed assertion as it, code run as it (actAs), a key for it, or a rewrite of its policy.
+BECOME_EFFECTIVE = ("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.actAs",
+                    "iam.serviceAccountKeys.create", "iam.serviceAccounts.signJwt",
+                    "iam.serviceAccounts.signBlob", "iam.serviceAccounts.implicitDelegation",
+                    "iam.serviceAccounts.setIamPolicy", "resourcemanager.projects.setIamPolicy",
+                    "resourcemanager.folders.setIamPolicy", "resourcemanager.organizations.setIamPolicy")
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
 
@@ -69,12 +104,32 @@ class RoleBook:
     def __init__(self, custom: Mapping[str, frozenset[str]]) -> None:
         self._roles = {**PREDEFINED_ROLES, **custom}
 
+    def knows(self, role: str) -> bool:
+        return role in self._roles
+
+    def learn(self, role: str, permissions: frozenset[str]) -> None:
+        """A role's permissions as IAM described them (``roles.get``); the config still wins."""
+        self._roles.setdefault(role, permissions)
+
     def reads(self, role: str) -> bool | None:
         """True when the role reads objects, False when it does not, None when unknown."""
-        permissions = self._roles.get(role)
-        if permissions is None:
-            return None
-        return any(fnmatch.fnmatchcase(needed, held) for held in permissions for needed in READ_EFFECTIVE)
+        return None if role not in self._roles else self.reading(role) is not None
+
+    def reading(self, role: str) -> str | None:
+        """The permission by which a known role reads objects, if any."""
+        return _held(self._roles.get(role, frozenset()), READ_EFFECTIVE)
+
+    def becoming(self, role: str) -> str | None:
+        """The permission by which a known role obtains a service account's access, if any."""
+        return _held(self._roles.get(role, frozenset()), BECOME_EFFECTIVE)
+
+
+def _held(permissions: frozenset[str], wanted: tuple[str, ...]) -> str | None:
+    """The first of ``wanted`` that ``permissions`` (possibly with wildcards) hold."""
+    for needed in wanted:
+        if any(fnmatch.fnmatchcase(needed, held) for held in permissions):
+            return needed
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,75 +155,6 @@ def public_members(bindings: Iterable[Binding]) -> list[str]:
     return sorted({m for b in bindings for m in b.members if m in PUBLIC_MEMBERS})
 
 
-@dataclass
-class _Member:
-    projects: set[str] = field(default_factory=set)
-    can_read: set[str] = field(default_factory=set)
-    undecided: set[str] = field(default_factory=set)
-    unknown_roles: set[str] = field(default_factory=set)
-
-
-class Principals:
-    """Accumulates every member's access over the run; yields them once everything is read."""
-
-    def __init__(self, roles: RoleBook) -> None:
-        self._roles = roles
-        self._members: dict[str, _Member] = {}
-        #: Why some bucket's bindings are unknown (a listing cut short, an unread IAM policy):
-        #: any member may be bound there, so no member's ``can_read`` is complete.
-        self._unknown: list[tuple[str, str | None]] = []
-
-    def unknown(self, reason: str, permission: str | None) -> None:
-        """Some bucket's bindings could not be read: ``can_read`` is left out for every member."""
-        self._unknown.append((reason, permission))
-
-    def add(self, project: str, bucket_id: str, bindings: Iterable[Binding]) -> None:
-        for binding in bindings:
-            reads = self._roles.reads(binding.role)
-            for member in binding.members:
-                entry = self._members.setdefault(member, _Member())
-                entry.projects.add(project)
-                if reads is None:
-                    entry.unknown_roles.add(binding.role)
-                elif reads:
-                    entry.can_read.add(bucket_id)
-                    if binding.condition is not None:
-                        entry.undecided.add(f"{bucket_id} {binding.role}: {binding.condition}")
-
-    def records(self) -> Iterator[Record]:
-        for member in sorted(self._members):
-            entry = self._members[member]
-            principal_type, rtype, name = classify_member(member)
-            scope = min(entry.projects)
-            attributes: dict[str, Any] = {
-                "principal_type": principal_type,
-                "login": member != "allUsers" and not member.startswith("deleted:"),
-                "member_of": [],
-                "undecided_conditions": sorted(entry.undecided),
-                # Bucket bindings grant no cross-account trust to assume: the AWS-style trust
-                # attributes have nothing to report.
-                "third_party": False,
-                "trusted_accounts": [],
-                "external_id_required": None,
-            }
-            if not entry.unknown_roles and not self._unknown:
-                attributes["can_read"] = sorted(entry.can_read)
-                attributes["can_read_via_wildcard"] = []  # bucket bindings name their bucket
-            yield Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
-                           name=name, attributes=attributes)
-            if self._unknown:
-                reason, permission = self._unknown[0]
-                yield CollectionError(
-                    provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
-                    permission=permission, message=f"{member}: what it can read is unknown: {reason}")
-            if entry.unknown_roles:
-                roles = ", ".join(sorted(entry.unknown_roles))
-                yield CollectionError(
-                    provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
-                    message=f"{member}: cannot tell what role(s) {roles} allow; list their permissions "
-                            "under providers.gcp.roles in the config")
-
-
 def classify_member(member: str) -> tuple[str, str, str]:
     """(principal_type, resource type, display name) of an IAM member string."""
     prefix, _, rest = member.partition(":")
@@ -185,4 +171,15 @@ def classify_member(member: str) -> tuple[str, str, str]:
     return "member", "gcp.iam.member", member
 
 
-__all__ = ["PUBLIC_MEMBERS", "Binding", "Principals", "RoleBook", "classify_member", "public_members"]
+def __getattr__(name: str) -> Any:
+    """``Principals`` lives in :mod:`phigate_providers.gcp.graph`, which builds on this module;
+    it is still importable from here, as the Terraform plan reader does."""
+    if name == "Principals":
+        from phigate_providers.gcp.graph import Principals
+
+        return Principals
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_EFFECTIVE", "Binding", "Principals", "RoleBook",
+           "classify_member", "public_members"]

@@ -1,4 +1,6 @@
-"""The only requests this provider sends: list buckets, read a bucket's IAM policy, read a key.
+"""The only requests this provider sends: list buckets, read a bucket's IAM policy, read a key;
+for the access graph, read a project's ancestry, the IAM policies of projects, folders,
+organisations and service accounts, the project's service accounts, and role definitions.
 
 Cloud Storage is read through google-cloud-storage's client: ``list_buckets`` page by page, and
 ``get_iam_policy`` (policy version 3, so conditional bindings come back) on a bucket object made
@@ -7,6 +9,11 @@ Cloud KMS has no client library among the dependencies: its ``cryptoKeys.get`` g
 authorized session of the same storage client. All three are GETs, bounded per attempt by
 ``timeout`` and retried with the storage library's retry policy (408, 429, 500, 502, 503, 504,
 connection failures, timeouts) with exponential back-off until ``retry_deadline``.
+
+Resource Manager and IAM have no client library among the dependencies either: they go through
+the same session. Their ``getIamPolicy`` and ``getAncestry`` methods are POSTs by the APIs'
+design, yet read-only (they change nothing, need only ``…getIamPolicy``/``…get`` permissions);
+every other request is a GET.
 
 Each thread has its own client, and so its own connection pool: the scan reads IAM policies and
 keys from a thread pool of up to 64 workers, more than one client's pool (10 connections) holds.
@@ -20,6 +27,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import google.auth
 from google.api_core import exceptions as api_exceptions
@@ -34,6 +42,10 @@ from phigate_providers.gcp.settings import GcpSettings
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 KMS_ENDPOINT = "https://cloudkms.googleapis.com/v1/"
+RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/"
+IAM_ENDPOINT = "https://iam.googleapis.com/v1/"
+#: The read-only POST methods (``…:getIamPolicy``, ``…:getAncestry``).
+READ_METHODS = (":getIamPolicy", ":getAncestry")
 PAGE_SIZE = 1000
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 MAX_BACKOFF = 30.0
@@ -122,12 +134,109 @@ class Api:
             requested_policy_version=IAM_POLICY_VERSION, retry=self._retry, timeout=self._timeout)
         return {"version": policy.version, "bindings": [_binding_json(b) for b in policy.bindings]}
 
+    def managed_folders(self, bucket_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Each managed folder of the bucket (``managedFolders.list``, every page) with its own IAM
+        policy (``managedFolders.getIamPolicy``, version 3): grants on objects under a prefix,
+        which the bucket's policy does not show. The storage library has no method for them:
+        they are sent through its JSON connection, with its headers, retries and errors."""
+        connection = self._client()._connection
+        path = f"/b/{quote(bucket_name, safe='')}/managedFolders"
+
+        def get(at: str, query: dict[str, Any]) -> dict[str, Any]:
+            body = connection.api_request(method="GET", path=at, query_params=query, timeout=self._timeout,
+                                          retry=self._retry)
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            return body
+
+        folders: list[str] = []
+        token: str | None = None
+        while True:
+            body = get(path, {"pageSize": PAGE_SIZE, **({"pageToken": token} if token else {})})
+            items = body.get("items", [])
+            if not isinstance(items, list):
+                raise ValueError("a managed-folder page of another shape")
+            for item in items:
+                name = item.get("name") if isinstance(item, Mapping) else None
+                if not isinstance(name, str) or not name:
+                    raise ValueError("a managed folder without a name")
+                folders.append(name)
+            token = body.get("nextPageToken") or None
+            if token is None:
+                break
+        return [(name, self._policy(get(f"{path}/{quote(name, safe='')}/iam",
+                                        {"optionsRequestedPolicyVersion": IAM_POLICY_VERSION})))
+                for name in folders]
+
     def kms_key(self, name: str) -> dict[str, Any]:
         """A Cloud KMS key's metadata (``cryptoKeys.get``; no key material exists in it)."""
+        return self._json(KMS_ENDPOINT + name)
+
+    def ancestry(self, project: str) -> list[str]:
+        """The project and its ancestors, nearest first: ``projects/P``, ``folders/F`` …,
+        ``organizations/O`` (``projects.getAncestry``, needs resourcemanager.projects.get)."""
+        body = self._json(f"{RESOURCE_MANAGER}v1/projects/{project}:getAncestry", post={})
+        ancestors = body.get("ancestor")
+        names: list[str] = []
+        kinds = {"project": "projects", "folder": "folders", "organization": "organizations"}
+        for entry in ancestors if isinstance(ancestors, list) else ():
+            resource = entry.get("resourceId") if isinstance(entry, Mapping) else None
+            kind = kinds.get(str(resource.get("type"))) if isinstance(resource, Mapping) else None
+            ident = resource.get("id") if isinstance(resource, Mapping) else None
+            if kind is None or not isinstance(ident, str) or not ident:
+                raise ValueError("an ancestor of another shape")
+            names.append(f"{kind}/{ident}")
+        if not names or names[0] != f"projects/{project}":
+            raise ValueError("an ancestry that does not start with the project")
+        return names
+
+    def resource_policy(self, name: str) -> dict[str, Any]:
+        """The IAM policy (version 3) of ``projects/P``, ``folders/F`` or ``organizations/O``."""
+        return self._policy(self._json(f"{RESOURCE_MANAGER}v3/{name}:getIamPolicy",
+                                       post={"options": {"requestedPolicyVersion": IAM_POLICY_VERSION}}))
+
+    def service_accounts(self, project: str) -> list[str]:
+        """The e-mail addresses of the project's service accounts, every page."""
+        emails: list[str] = []
+        token: str | None = None
+        while True:
+            query = f"?pageSize=100&pageToken={quote(token, safe='')}" if token else "?pageSize=100"
+            body = self._json(f"{IAM_ENDPOINT}projects/{project}/serviceAccounts{query}")
+            accounts = body.get("accounts", [])
+            if not isinstance(accounts, list):
+                raise ValueError("a service-account page of another shape")
+            for account in accounts:
+                email = account.get("email") if isinstance(account, Mapping) else None
+                if not isinstance(email, str) or not email:
+                    raise ValueError("a service account without an e-mail address")
+                emails.append(email)
+            token = body.get("nextPageToken") or None
+            if token is None:
+                return emails
+
+    def service_account_policy(self, project: str, email: str) -> dict[str, Any]:
+        """Who may act as, or mint tokens for, a service account (its own IAM policy)."""
+        return self._policy(self._json(
+            f"{IAM_ENDPOINT}projects/{project}/serviceAccounts/{email}:getIamPolicy"
+            f"?options.requestedPolicyVersion={IAM_POLICY_VERSION}", post={}))
+
+    def role(self, name: str) -> frozenset[str]:
+        """The permissions of a role: ``roles/X`` (predefined), ``projects/P/roles/X`` or
+        ``organizations/O/roles/X`` (custom; needs iam.roles.get)."""
+        permissions = self._json(IAM_ENDPOINT + name).get("includedPermissions", [])
+        if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+            raise ValueError("a role of another shape")
+        return frozenset(permissions)
+
+    def _json(self, url: str, post: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One JSON request on the storage client's authorized session, with the same retries."""
         session = self._client()._http  # the storage client's authorized session
 
-        def get() -> dict[str, Any]:
-            response = session.get(KMS_ENDPOINT + name, timeout=self._timeout)
+        def send() -> dict[str, Any]:
+            if post is None:
+                response = session.get(url, timeout=self._timeout)
+            else:
+                response = session.post(url, json=post, timeout=self._timeout)
             if response.status_code >= 400:
                 raise api_exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
             body = response.json()
@@ -135,8 +244,16 @@ class Api:
                 raise ValueError("not a JSON object")
             return body
 
-        result: dict[str, Any] = self._retry(get)()
+        result: dict[str, Any] = self._retry(send)()
         return result
+
+    @staticmethod
+    def _policy(body: Mapping[str, Any]) -> dict[str, Any]:
+        bindings = body.get("bindings", [])
+        if not isinstance(bindings, list) or not all(_documented_binding(b) for b in bindings):
+            raise ValueError("a policy of another shape")
+        return {"version": body.get("version"), "etag": body.get("etag"),
+                "bindings": [dict(b) for b in bindings]}
 
     def storage(self) -> Any:
         """This thread's google-cloud-storage client (content sampling lists and reads objects
@@ -153,6 +270,15 @@ class Api:
         return client
 
 
+def _documented_binding(binding: Any) -> bool:
+    """A binding as the APIs document it: a role and a list of member strings (a string in place
+    of the list would otherwise be read letter by letter)."""
+    if not isinstance(binding, Mapping) or not isinstance(binding.get("role"), str):
+        return False
+    members = binding.get("members", [])
+    return isinstance(members, list) and all(isinstance(m, str) for m in members)
+
+
 def _binding_json(binding: Mapping[str, Any]) -> dict[str, Any]:
     """A binding as the API wrote it, but for its members: the library made them a set."""
     return {**binding, "members": sorted(str(m) for m in binding.get("members") or ())}
@@ -163,4 +289,5 @@ def emulator_url(host: str) -> str:
     return ("" if "://" in host else "http://") + host.rstrip("/")
 
 
-__all__ = ["EMULATOR_ENV", "Api", "emulator_host", "emulator_url", "load_credentials", "storage_client"]
+__all__ = ["EMULATOR_ENV", "READ_METHODS", "Api", "emulator_host", "emulator_url", "load_credentials",
+           "storage_client"]

@@ -11,20 +11,30 @@ the access policies are ``error``, not ``pass``); a key that cannot be read is y
 only what its use as a CMEK proves, plus an error. With content sampling on, each non-clinical
 bucket is sampled in the same pool, within the same window; a sample that could not be read
 leaves ``content_sample`` out and adds an error.
+
+For the access graph (when a selected policy reads principals), each project's ancestry, the
+IAM policies of the project, its folders and organisation, its service accounts and their own
+policies, and the definitions of roles the built-in table does not hold are read in the same
+pool; a policy that cannot be read is an error plus an ``access_unseen`` entry on every
+principal (anyone may be granted there). The config's projects that ``--project`` left out are
+read the same way, their resources yielded as :class:`phigate.api.Context`.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from phigate.api import CollectionError, Record, Resource
-from phigate_providers.gcp.access import Binding, Principals, RoleBook
+from phigate.api import CollectionError, Context, Record, Resource
+from phigate_providers.gcp.access import Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
+from phigate_providers.gcp.graph import Principals
 from phigate_providers.gcp.normalise import (
     BUCKET_TYPE,
     KEY_NAME,
@@ -32,6 +42,7 @@ from phigate_providers.gcp.normalise import (
     POLICY_TYPE,
     PROVIDER,
     bucket_resource,
+    bucket_uniform,
     key_resource,
     policy_id,
     policy_resource,
@@ -44,6 +55,11 @@ if TYPE_CHECKING:
 #: Kinds a project's bucket listing would have shown (principals and keys come from buckets).
 PROJECT_KINDS = ("object_store", "access_policy", "principal", "key")
 MEMBER_TYPES = ("gcp.iam.member", "gcp.iam.service_account")
+#: The permission each policy read needs, by the kind of resource holding the policy.
+POLICY_PERMISSIONS = {"projects": "resourcemanager.projects.getIamPolicy",
+                      "folders": "resourcemanager.folders.getIamPolicy",
+                      "organizations": "resourcemanager.organizations.getIamPolicy"}
+ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
 #: Pending reads kept per worker: enough to keep the pool busy, small enough to stay flat.
 WINDOW_PER_WORKER = 4
 #: A read skipped because no selected policy needs it (not a failure: nothing is claimed).
@@ -51,6 +67,8 @@ NOT_READ = Failure("not read: no selected policy needs it")
 T = TypeVar("T")
 #: A bucket's content sample: the bucket carrying it, or unchanged with the error to report.
 Sampled = tuple[Resource, CollectionError | None]
+#: A bucket's access: its IAM policy, and its managed folders with theirs (None: it can have none).
+Access = tuple[dict[str, Any] | Failure, list[tuple[str, dict[str, Any]]] | Failure | None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ class Reads:
     """Which optional reads the selected policies need (the bucket listing is always read)."""
 
     iam: bool = True  # bucket IAM policies: public grants, access policies, principals
+    graph: bool = True  # policies above buckets, service accounts, roles: principals only
     kms: bool = True  # key metadata beyond what a key's use as a CMEK proves
     content: bool = True  # buckets' content_sample, when sampling is on
 
@@ -69,7 +88,7 @@ class Reads:
         # A key's ``encrypts`` is derived by the engine and ``manager`` is known without a read.
         kms = bool(fields.get("key", frozenset()) - {"encrypts", "manager"})
         content = "content_sample" in fields.get("object_store", frozenset())
-        return cls(iam=iam, kms=kms, content=content)
+        return cls(iam=iam, graph="principal" in fields, kms=kms, content=content)
 
 
 class Collection:
@@ -84,24 +103,112 @@ class Collection:
         self._report = report
         self._sampler = sampler if self._reads.content else None
         self._classify = classify or (lambda resource: "unclassified")
-        self._principals = Principals(RoleBook(settings.roles))
+        #: Each bucket's data class, for the graph's "reaches data of another class" (without a
+        #: classifier each bucket is a class of its own: the strictest reading).
+        self._classes: dict[str, str] = {}
+        self._roles = RoleBook(settings.roles)
+        self._principals = Principals(self._roles, directory=settings.groups,
+                                      classify=self._class_of if classify else None,
+                                      reported=settings.projects, accounts_read=self._reads.graph)
         self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
+        self._context = frozenset(settings.context_projects)
+        self._graph: dict[str, tuple[Future[Any], ...]] = {}
 
     def records(self) -> Iterator[Record]:
         workers = self._settings.workers
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phigate-gcp")
         try:
-            for project in self._settings.projects:
-                yield from self._project(project, pool, workers * WINDOW_PER_WORKER)
+            for project in (*self._settings.projects, *self._settings.context_projects):
+                if self._reads.graph:
+                    api = self._api
+                    self._graph[project] = (pool.submit(_attempt, api.ancestry, project),
+                                            pool.submit(_attempt, api.resource_policy, f"projects/{project}"),
+                                            pool.submit(_attempt, api.service_accounts, project))
+                records = self._project(project, pool, workers * WINDOW_PER_WORKER)
+                yield from (_as_context(r) for r in records) if project in self._context else records
             for name in sorted(self._keys):
                 yield from self._key(name, self._keys[name].result())
+            if self._reads.graph:
+                yield from self._above_buckets(pool)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self._api.close()
-        yield from self._principals.records()
+        for record in self._principals.records():
+            if isinstance(record, Resource) and record.id in self._principals.context:
+                yield Context(record)  # named only outside the projects reported on
+            else:
+                yield record
+
+    def _above_buckets(self, pool: ThreadPoolExecutor) -> Iterator[CollectionError]:
+        """Ancestries, policies of projects, folders, organisations and service accounts, roles."""
+        above: dict[str, Future[dict[str, Any] | Failure]] = {}
+        owner: dict[str, str] = {}
+        accounts: list[tuple[str, str, Future[dict[str, Any] | Failure]]] = []
+        for project, (ancestry, policy, listing) in self._graph.items():
+            names = ancestry.result()
+            if isinstance(names, Failure):
+                yield self._unread(project, f"project {project}: cannot read its folders and organisation",
+                                   names, "resourcemanager.projects.get", "grants inherited from them")
+            else:
+                self._principals.ancestry(project, names)
+                for name in names[1:]:
+                    if name not in above:
+                        owner[name] = project  # the scope its errors are reported in
+                        above[name] = pool.submit(_attempt, self._api.resource_policy, name)
+            yield from self._policy(project, f"projects/{project}", policy.result())
+            emails = listing.result()
+            if isinstance(emails, Failure):
+                yield self._unread(project, f"project {project}: cannot list its service accounts", emails,
+                                   "iam.serviceAccounts.list", "who can act as them")
+                continue
+            self._principals.service_accounts(project, emails)
+            read = functools.partial(self._api.service_account_policy, project)
+            accounts.extend((project, email, pool.submit(_attempt, read, email)) for email in sorted(emails))
+        for name in sorted(above):
+            yield from self._policy(owner[name], name, above[name].result())
+        for project, email, pending in accounts:
+            result = pending.result()
+            if isinstance(result, Failure):
+                yield self._unread(project, f"serviceAccount:{email}: cannot read its IAM policy", result,
+                                   "iam.serviceAccounts.getIamPolicy", "who can act as it")
+            else:
+                self._principals.service_account_policy(project, email, _bindings(result))
+        self._read_roles(pool)
+
+    def _class_of(self, store: str) -> str:
+        return self._classes.get(store, store)
+
+    def _policy(self, project: str, name: str, result: dict[str, Any] | Failure) -> Iterator[CollectionError]:
+        if isinstance(result, Failure):
+            yield self._unread(project, f"{name}: cannot read the IAM policy", result,
+                               POLICY_PERMISSIONS[name.split("/", 1)[0]], "what its grants reach")
+        else:
+            self._principals.resource_policy(name, _bindings(result))
+
+    def _unread(self, project: str, what: str, failure: Failure, permission: str,
+                unknown: str) -> CollectionError:
+        """A read above the buckets failed: anyone may be granted there."""
+        needs = failure.needs(permission)
+        self._principals.unseen(f"gcp {what}: {failure.described(needs)}")
+        return CollectionError(provider=PROVIDER, scope=project, kinds=("principal",), types=MEMBER_TYPES,
+                               permission=needs, message=f"{what}: {failure.described(needs)}; {unknown} "
+                                                         "is unknown")
+
+    def _read_roles(self, pool: ThreadPoolExecutor) -> None:
+        """Roles the table does not describe, read from IAM; one that cannot be read stays unknown
+        (its members' access is undecided, reported with them)."""
+        wanted = self._principals.roles_to_read()
+        pending = {role: pool.submit(_attempt, self._api.role, role)
+                   for role in wanted if ROLE_NAME.match(role)}
+        for role in wanted:
+            result = pending[role].result() if role in pending else Failure("not a role name")
+            if isinstance(result, Failure):
+                self._principals.role_failed(role, result.described(result.needs("iam.roles.get")))
+            else:
+                self._roles.learn(role, result)
 
     def _project(self, project: str, pool: ThreadPoolExecutor, window_size: int) -> Iterator[Record]:
-        window: deque[tuple[dict[str, Any], Future[dict[str, Any] | Failure], Future[Sampled] | None]]
+        window: deque[tuple[dict[str, Any], Future[Access], Future[Sampled] | None]]
         window = deque()
         pages = self._api.bucket_pages(project)
         listed = 0
@@ -130,13 +237,21 @@ class Collection:
                                                   "a name; it could not be read")
                     self._principals.unknown(f"project {project}: a bucket could not be read", None)
                     continue
-                window.append((data, pool.submit(_attempt, self._api.iam_policy, name) if self._reads.iam
-                               else _done(NOT_READ), self._want_sample(project, data, pool)))
+                unread: Access = (NOT_READ, None)
+                access = pool.submit(self._access, data) if self._reads.iam else _done(unread)
+                window.append((data, access, self._want_sample(project, data, pool)))
                 self._want_key(data, pool)
                 while len(window) >= window_size:
                     yield from self._bucket(project, *window.popleft())
         while window:
             yield from self._bucket(project, *window.popleft())
+
+    def _access(self, data: Mapping[str, Any]) -> Access:
+        """The bucket's IAM policy and, on a bucket with uniform access (the only kind that can
+        hold managed folders), its managed folders' policies; failures come back as data."""
+        name = str(data["name"])
+        folders = _attempt(self._api.managed_folders, name) if bucket_uniform(data) else None
+        return _attempt(self._api.iam_policy, name), folders
 
     def _want_sample(self, project: str, data: Mapping[str, Any],
                      pool: ThreadPoolExecutor) -> Future[Sampled] | None:
@@ -171,20 +286,32 @@ class Collection:
             else:
                 self._keys[name] = _done(Failure("not a Cloud KMS key name"))
 
-    def _bucket(self, project: str, data: dict[str, Any], pending: Future[dict[str, Any] | Failure],
+    def _bucket(self, project: str, data: dict[str, Any], pending: Future[Access],
                 sample: Future[Sampled] | None) -> Iterator[Record]:
-        policy = pending.result()
+        policy, folders = pending.result()
+        # Every listed bucket is a store grants above it reach, whatever its own policy.
+        listed = bucket_resource(project, data, None)
+        self._classes[listed.id] = self._classify(listed)
+        self._principals.store(project, listed.id)
         if policy is NOT_READ:  # no selected policy reads access: none is claimed
-            yield from _with_sample(bucket_resource(project, data, None), sample)
+            yield from _with_sample(listed, sample)
             return
         if isinstance(policy, Failure):
-            bucket = bucket_resource(project, data, None)
+            bucket = listed
             yield from _with_sample(bucket, sample)
             yield from self._unread_policy(project, bucket.id, str(data["name"]), bucket.region, policy)
             return
-        bindings = [Binding.from_api(b) for b in policy.get("bindings") or () if isinstance(b, Mapping)]
-        bucket = bucket_resource(project, data, bindings)
-        yield from _with_sample(bucket, sample)
+        bindings = _bindings(policy)
+        if isinstance(folders, Failure):  # grants under prefixes unknown: public ones included
+            bucket = listed
+            yield from _with_sample(bucket, sample)
+            yield from self._unread_folders(project, bucket, folders)
+        else:
+            inside = [(folder, _bindings(p)) for folder, p in folders or ()]
+            bucket = bucket_resource(project, data, bindings + [b for _, found in inside for b in found])
+            yield from _with_sample(bucket, sample)
+            for folder, found in inside:
+                self._principals.add(project, bucket.id, found, folder=folder)
         yield policy_resource(project, bucket, policy, bindings)
         self._principals.add(project, bucket.id, bindings)
 
@@ -199,6 +326,15 @@ class Collection:
             provider=PROVIDER, scope=project, region=region, kinds=("access_policy", "principal"),
             types=(POLICY_TYPE, *MEMBER_TYPES), resource_id=policy_id(name), permission=permission,
             message=f"{why}; who can read the bucket is unknown")
+        self._principals.unknown(why, permission)
+
+    def _unread_folders(self, project: str, bucket: Resource, failure: Failure) -> Iterator[Record]:
+        permission = failure.needs("storage.managedFolders.list")  # or …getIamPolicy: either denial
+        why = f"{bucket.id}: cannot read its managed folders' IAM policies: {failure.described(permission)}"
+        yield CollectionError(
+            provider=PROVIDER, scope=project, region=bucket.region, kinds=("object_store",),
+            types=(BUCKET_TYPE,), resource_id=bucket.id, permission=permission,
+            message=f"{why}; public grants unknown")
         self._principals.unknown(why, permission)
 
     def _key(self, name: str, result: dict[str, Any] | Failure) -> Iterator[Record]:
@@ -235,8 +371,17 @@ def _with_sample(bucket: Resource, sample: Future[Sampled] | None) -> Iterator[R
         yield error
 
 
-def _done(value: dict[str, Any] | Failure) -> Future[dict[str, Any] | Failure]:
-    future: Future[dict[str, Any] | Failure] = Future()
+def _bindings(policy: Mapping[str, Any]) -> list[Binding]:
+    return [Binding.from_api(b) for b in policy.get("bindings") or () if isinstance(b, Mapping)]
+
+
+def _as_context(record: Record) -> Record:
+    """A record of a project read for the graph only: its resources are context."""
+    return Context(record) if isinstance(record, Resource) else record
+
+
+def _done(value: T) -> Future[T]:
+    future: Future[T] = Future()
     future.set_result(value)
     return future
 

@@ -127,6 +127,11 @@ def _encryption(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"at_rest": True, "algorithm": "google-managed", "key": None, "key_manager": "provider"}
 
 
+def bucket_uniform(data: Mapping[str, Any]) -> bool:
+    """Uniform bucket-level access: IAM alone decides (and managed folders can exist)."""
+    return _uniform_access(_mapping(data.get("iamConfiguration")))
+
+
 def _uniform_access(iam: Mapping[str, Any]) -> bool:
     uniform = _mapping(iam.get("uniformBucketLevelAccess")) or _mapping(iam.get("bucketPolicyOnly"))
     return uniform.get("enabled") is True
@@ -151,5 +156,5 @@ def _int(value: Any) -> int | None:
         return None
 
 
-__all__ = ["BUCKET_TYPE", "KEY_TYPE", "POLICY_TYPE", "bucket_id", "bucket_resource", "key_resource",
-           "policy_id", "policy_resource"]
+__all__ = ["BUCKET_TYPE", "KEY_TYPE", "POLICY_TYPE", "bucket_id", "bucket_resource", "bucket_uniform",
+           "key_resource", "policy_id", "policy_resource"]

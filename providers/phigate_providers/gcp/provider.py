@@ -33,7 +33,18 @@ class GcpProvider:
     permissions: ClassVar[tuple[str, ...]] = (
         "storage.buckets.list",
         "storage.buckets.getIamPolicy",
+        "storage.managedFolders.list",
+        "storage.managedFolders.getIamPolicy",
         "cloudkms.cryptoKeys.get",
+        # The access graph: grants above buckets, service accounts and who can act as them,
+        # and the permissions of roles the built-in table does not hold.
+        "resourcemanager.projects.get",
+        "resourcemanager.projects.getIamPolicy",
+        "resourcemanager.folders.getIamPolicy",
+        "resourcemanager.organizations.getIamPolicy",
+        "iam.serviceAccounts.list",
+        "iam.serviceAccounts.getIamPolicy",
+        "iam.roles.get",
     )
 
     def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,
@@ -72,8 +83,9 @@ class GcpProvider:
                 *(f"- {permission}" for permission in SAMPLING),
             ])
         lines = [
-            f"# gcloud iam roles create {ROLE_ID} --project=PROJECT --file=FILE",
-            "# then grant it on each audited project (and on the projects holding the CMEK keys).",
+            f"# gcloud iam roles create {ROLE_ID} --organization=ORGANIZATION_ID --file=FILE",
+            "# then grant it on the organisation (folder and organisation policies are read too;",
+            "# a project-level custom role cannot hold their permissions).",
             "title: phigate storage auditor",
             "description: Read-only access phigate needs to audit Cloud Storage buckets; no object reads.",
             "stage: GA",
@@ -98,9 +110,9 @@ class GcpProvider:
 
         parsed = gcp_settings.parse(options, settings)
         content = ContentOptions.from_options("gcp", options, settings)
-        classify = None
-        if content.enabled:  # clinical buckets are not sampled: classified as the engine will
-            classify = Classifier(load_config(getattr(options, "config", None))).data_class
+        # Buckets classified as the engine will: clinical buckets are not sampled, and the access
+        # graph tells which group memberships could change a principal's classes.
+        classify = Classifier(load_config(getattr(options, "config", None))).data_class
         return [cls(parsed, load_credentials(parsed), content, classify)]
 
     def scopes(self) -> list[Scope]:

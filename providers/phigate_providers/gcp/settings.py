@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate_providers.gcp.directory import Directory
+from phigate_providers.gcp.directory import load as load_directory
 
 #: A project id, optionally behind the legacy ``domain:`` prefix.
 PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 #: A predefined, project-level or organisation-level role name.
 ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
-KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "workers", "timeout", "retry_deadline",
-                        "retry_initial_delay",
+KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "groups", "workers", "timeout",
+                        "retry_deadline", "retry_initial_delay",
                         # content sampling (phigate_providers.content.options)
                         "sample_content", "content_sample"})
 
@@ -30,8 +32,14 @@ KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "workers", "timeout"
 class GcpSettings:
     """The projects to audit and the knobs of one run."""
 
+    #: The projects reported on.
     projects: tuple[str, ...]
     credentials_file: Path | None = None
+    #: Projects read for the access graph only (the config's projects that ``--project`` left
+    #: out): their resources are context, never reported.
+    context_projects: tuple[str, ...] = ()
+    #: The directory export (``--gcp-groups``): who is in which group.
+    groups: Directory | None = None
     #: Custom roles (or overrides of the built-in table): role name → permissions it holds.
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: Concurrent requests (IAM policies and keys are read in parallel; listing pages are not).
@@ -52,27 +60,39 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--gcp-credentials", dest="gcp_credentials", type=Path, default=None,
                        metavar="FILE",
                        help="service-account key file (default: Application Default Credentials)")
+    group.add_argument("--gcp-groups", dest="gcp_groups", type=Path, default=None, metavar="FILE",
+                       help="directory export of group memberships, JSON {group: [members]} or CSV "
+                            "group,member (default: providers.gcp.groups; without it, access through "
+                            "groups and domains is left undecided where it matters)")
 
 
 def parse(options: argparse.Namespace, settings: Mapping[str, Any]) -> GcpSettings:
-    """Command-line options win over the config file's section."""
+    """Command-line options win over the config file's section. ``--project`` narrows what is
+    reported: the config's other projects are still read, as context for the access graph."""
     unknown = sorted(set(settings) - KNOWN_KEYS)
     if unknown:
         raise InputError(f"providers.gcp: unknown setting(s) {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(KNOWN_KEYS))})")
-    projects = getattr(options, "gcp_projects", None) or _string_list(settings.get("projects"), "projects")
+    configured = _string_list(settings.get("projects"), "projects")
+    projects = getattr(options, "gcp_projects", None) or configured
     if not projects:
         raise InputError("gcp: no project to audit; give --project PROJECT (repeatable) or "
                          "providers.gcp.projects in the config")
-    for project in projects:
+    for project in [*projects, *configured]:
         if not PROJECT_ID.match(project):
             raise InputError(f"gcp: '{project}' is not a Google Cloud project id")
+    context = tuple(dict.fromkeys(p for p in configured if p not in projects))
+    groups = getattr(options, "gcp_groups", None) or settings.get("groups")
+    if groups is not None and not isinstance(groups, str | Path):
+        raise InputError("providers.gcp.groups must be a file name")
     credentials = getattr(options, "gcp_credentials", None) or settings.get("credentials")
     if credentials is not None and not isinstance(credentials, str | Path):
         raise InputError("providers.gcp.credentials must be a file name")
     return GcpSettings(
         projects=tuple(dict.fromkeys(projects)),
         credentials_file=Path(credentials) if credentials is not None else None,
+        context_projects=context,
+        groups=load_directory(Path(groups)) if groups is not None else None,
         roles=_roles(settings.get("roles", {})),
         workers=int(_number(settings, "workers", 8, minimum=1, maximum=64)),
         timeout=_number(settings, "timeout", 30.0, minimum=0.1, maximum=600),

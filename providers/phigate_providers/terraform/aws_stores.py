@@ -26,6 +26,7 @@ DATABASES = {"aws_db_instance": "aws.rds.db_instance", "aws_rds_cluster": "aws.r
 VOLUME, TABLE, KEY, ALIAS = "aws_ebs_volume", "aws_dynamodb_table", "aws_kms_key", "aws_kms_alias"
 EBS_DEFAULT, EBS_DEFAULT_KEY = "aws_ebs_encryption_by_default", "aws_ebs_default_kms_key"
 TABLE_POLICY, TRAIL = "aws_dynamodb_resource_policy", "aws_cloudtrail"
+CLUSTER_INSTANCE = "aws_rds_cluster_instance"
 
 
 def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
@@ -41,12 +42,16 @@ def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
                     attributes=attributes, raw=context.raw(planned, *joined))
 
 
-def databases(context: Context, keys: KeyBook) -> None:
+def databases(context: Context, keys: KeyBook) -> list[str]:
+    """RDS instances and clusters; returns the cluster instances whose cluster is not planned."""
+    members, orphans = _cluster_instances(context)
     for tf_type, rtype in DATABASES.items():
         for planned in context.plan.by_type.get(tf_type, ()):
             encrypted = known_bool(value(planned, ("storage_encrypted",)), False)
             choice = keys.choose(planned, ("kms_key_id",)) if encrypted is not False else DEFAULT
-            public = known_bool(value(planned, ("publicly_accessible",)), False)
+            instances = members.get(planned.address, [])
+            public = _any_true([known_bool(value(planned, ("publicly_accessible",)), False)]
+                               + [known_bool(value(i, ("publicly_accessible",)), False) for i in instances])
             attributes: dict[str, Any] = {
                 "engine": value(planned, ("engine",)),
                 "encryption": encryption(encrypted, "aws:kms", choice),
@@ -58,7 +63,39 @@ def databases(context: Context, keys: KeyBook) -> None:
             retention = value(planned, ("backup_retention_period",))
             if isinstance(retention, int) or is_unknown(retention):
                 attributes["backup_retention_days"] = retention
-            _add_store(context, planned, rtype, "database", attributes)
+            _add_store(context, planned, rtype, "database", attributes, *instances)
+    return orphans
+
+
+def _any_true(flags: list[Any]) -> Any:
+    """True when one is true, else Unknown when one is, else False."""
+    if any(f is True for f in flags):
+        return True
+    return next((f for f in flags if is_unknown(f)), False)
+
+
+def _cluster_instances(context: Context) -> tuple[dict[str, list[PlannedResource]], list[str]]:
+    """The planned instances of each planned Aurora cluster (an instance publicly accessible
+    makes its cluster reachable from the internet), by reference or by the cluster's literal
+    identifier; and the instances of clusters the plan does not hold."""
+    plan = context.plan
+    clusters = plan.by_type.get("aws_rds_cluster", ())
+    by_name = {value(c, ("cluster_identifier",)): c for c in clusters
+               if isinstance(value(c, ("cluster_identifier",)), str)}
+    members: dict[str, list[PlannedResource]] = {}
+    orphans: list[str] = []
+    for instance in plan.by_type.get(CLUSTER_INSTANCE, ()):
+        traced = trace(plan, instance, expression(instance, ("cluster_identifier",)),
+                       frozenset({"aws_rds_cluster"}))
+        cluster = traced.resource
+        if cluster is None:
+            literal = traced.constant if traced.has_constant else value(instance, ("cluster_identifier",))
+            cluster = by_name.get(literal) if isinstance(literal, str) else None
+        if cluster is None:
+            orphans.append(instance.address)
+        else:
+            members.setdefault(cluster.address, []).append(instance)
+    return members, orphans
 
 
 def _add_store(context: Context, planned: PlannedResource, rtype: str, kind: str,
@@ -285,5 +322,5 @@ def account(context: Context, found: list[Trail]) -> None:
     context.add(resource, sources)
 
 
-__all__ = ["DATABASES", "Trail", "VolumeDefaults", "account", "covers", "databases", "kms_keys",
-           "region_settings", "tables", "trails", "volume_defaults", "volumes"]
+__all__ = ["CLUSTER_INSTANCE", "DATABASES", "Trail", "VolumeDefaults", "account", "covers", "databases",
+           "kms_keys", "region_settings", "tables", "trails", "volume_defaults", "volumes"]

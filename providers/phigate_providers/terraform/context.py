@@ -19,6 +19,9 @@ from phigate_providers.terraform.plan import Plan, PlannedResource
 from phigate_providers.terraform.values import after_apply, is_unknown, trace, value
 
 PROVIDER = "terraform"
+#: Tags a provider computes (known only after apply in some plans) -> the resource's own tags and
+#: the provider configuration's defaults they are made of.
+MERGED_TAGS = {"tags_all": ("tags", "default_tags"), "effective_labels": ("labels", "default_labels")}
 #: The cloud each Terraform provider's resources live in: the ``provider`` of the resources,
 #: as the live providers name it (so provider-scoped frameworks judge plan resources too).
 CLOUDS = {"aws": "aws", "google": "gcp"}
@@ -36,6 +39,9 @@ class Built:
     sources: tuple[str, ...]
     #: Ids of the resources its verdicts depend on (its key, the stores it reads …).
     depends_on: tuple[str, ...] = ()
+    #: Named by the plan but not managed by it (a key given by ARN): context for references,
+    #: never judged (the plan does not decide its settings).
+    outside: bool = False
 
 
 @dataclass
@@ -49,6 +55,8 @@ class Context:
     errors: list[CollectionError] = field(default_factory=list)
     #: Stub resources for things the plan names but does not manage (a key given by ARN).
     stubs: dict[str, Built] = field(default_factory=dict)
+    #: Each normalised resource by the address of the planned resource it was built from.
+    by_source: dict[str, Resource] = field(default_factory=dict)
 
     def id_of(self, resource: PlannedResource) -> str:
         return self.ids.get(resource.address, resource.address)
@@ -76,31 +84,78 @@ class Context:
             raw["location"] = dict(location)
         return raw
 
+    def provider_config(self, resource: PlannedResource) -> Mapping[str, Any] | None:
+        """The configuration block of the provider that manages ``resource`` (None: not in the
+        plan)."""
+        key = resource.provider_key or resource.type.split("_", 1)[0]
+        configs = self.plan.provider_configs
+        config = configs.get(key) or configs.get(key.rsplit(":", 1)[-1])
+        return config if isinstance(config, Mapping) else None
+
     def region(self, resource: PlannedResource) -> str | None:
         """The resource's own region when it reports one, else its provider configuration's."""
         own = resource.values.get("region")
         if isinstance(own, str) and own:
             return own
-        key = resource.provider_key or resource.type.split("_", 1)[0]
-        configs = self.plan.provider_configs
-        config = configs.get(key) or configs.get(key.rsplit(":", 1)[-1]) or {}
-        expr = (config.get("expressions") or {}).get("region") if isinstance(config, Mapping) else None
+        config = self.provider_config(resource) or {}
+        expr = (config.get("expressions") or {}).get("region")
         if not isinstance(expr, Mapping):
             return None
         target = trace(self.plan, resource, expr)
         return target.constant if target.has_constant and isinstance(target.constant, str) else None
 
     def tags(self, resource: PlannedResource, names: tuple[str, ...]) -> dict[str, str] | Unknown:
-        """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` holds the
-        provider's default tags too); Unknown when that one, or a value in it, is known only
-        after apply."""
+        """Tags (or labels): the first of ``names`` the plan shows (``tags_all`` and
+        ``effective_labels`` hold the provider's default ones too); Unknown when that one, or a
+        value in it, is known only after apply. A ``tags_all`` (``effective_labels``) left unknown
+        is the resource's ``tags`` (``labels``) over the provider's ``default_tags``
+        (``default_labels``), when the configuration shows both."""
         for name in names:
             found = value(resource, (name,))
-            if is_unknown(found) or _has_unknown(resource.unknown, name):
+            unknown = is_unknown(found) or _has_unknown(resource.unknown, name)
+            if unknown and name in MERGED_TAGS:
+                return self._merged(resource, *MERGED_TAGS[name])
+            if unknown:
                 return after_apply(f"{resource.address}.{name}")
             if isinstance(found, Mapping):
-                return {str(k): str(v) for k, v in found.items() if v is not None}
+                return _strings(found)
         return {}
+
+    def _merged(self, resource: PlannedResource, own_name: str,
+                defaults_name: str) -> dict[str, str] | Unknown:
+        own = value(resource, (own_name,))
+        if is_unknown(own) or _has_unknown(resource.unknown, own_name):
+            return after_apply(f"{resource.address}.{own_name}")
+        defaults = self.default_tags(resource, defaults_name)
+        if isinstance(defaults, Unknown):
+            return defaults
+        return {**defaults, **(_strings(own) if isinstance(own, Mapping) else {})}
+
+    def default_tags(self, resource: PlannedResource, name: str = "default_tags") -> dict[str, str] | Unknown:
+        """The ``default_tags`` (Google: ``default_labels``) of the provider configuration
+        managing ``resource`` ({} when it sets none); Unknown when the plan does not show the
+        configuration, or they are an expression it cannot resolve (a variable without a value,
+        a local, a computed map)."""
+        config = self.provider_config(resource)
+        if config is None:
+            return Unknown(f"{resource.address}: tags known only after apply and the provider "
+                           f"configuration (its {name}) is not in the plan")
+        found = (config.get("expressions") or {}).get(name)
+        if not found:
+            return {}
+        expr: Any = found
+        if isinstance(found, list):  # a block (default_tags { tags = … }): its tags
+            block = found[0] if isinstance(found[0], Mapping) else {}
+            if "tags" not in block:
+                return {}
+            expr = block["tags"]
+        target = trace(self.plan, resource, expr if isinstance(expr, Mapping) else None)
+        if target.has_constant and isinstance(target.constant, Mapping):
+            return _strings(target.constant)
+        if target.has_constant and target.constant is None:
+            return {}
+        return Unknown(f"{resource.address}: the provider's {name} are known only after apply "
+                       f"({target.opaque or 'not a map'})")
 
     def tags_unknown(self, resource: PlannedResource, kind: str, rid: str, what: str) -> None:
         """A resource whose tags are known only after apply cannot be classified: it is not
@@ -116,7 +171,19 @@ class Context:
 
     def add(self, resource: Resource, sources: Iterable[PlannedResource],
             depends_on: Iterable[str] = ()) -> None:
-        self.built.append(Built(resource, tuple(s.address for s in sources), tuple(depends_on)))
+        built = Built(resource, tuple(s.address for s in sources), tuple(depends_on))
+        self.built.append(built)
+        if built.sources:
+            self.by_source.setdefault(built.sources[0], resource)
+
+    def encryption_of(self, planned: PlannedResource) -> Any:
+        """The normalised ``encryption`` of the store built from ``planned`` (None: none built)."""
+        found = self.by_source.get(planned.address)
+        return found.attributes.get("encryption") if found is not None else None
+
+
+def _strings(tags: Mapping[Any, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in tags.items() if v is not None}
 
 
 def _has_unknown(unknown: Any, name: str) -> bool:

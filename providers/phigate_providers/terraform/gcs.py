@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phigate.api import Resource, Unknown
+from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import gcs_key_stub
@@ -22,6 +22,7 @@ from phigate_providers.terraform.values import (
     after_apply,
     configured,
     expression,
+    is_set,
     is_unknown,
     known_bool,
     trace,
@@ -34,6 +35,48 @@ POLICY_TYPE = "gcp.storage.bucket_iam_policy"
 IAM_TYPES = ("google_storage_bucket_iam_member", "google_storage_bucket_iam_binding",
              "google_storage_bucket_iam_policy")
 DAY = 86_400
+CRYPTO_KEY, KEY_RING, KEY_TYPE = "google_kms_crypto_key", "google_kms_key_ring", "gcp.kms.crypto_key"
+
+
+def crypto_keys(context: Context) -> None:
+    """Cloud KMS keys of the plan, as the gcp provider reports a key it read: customer-managed,
+    symmetric when their purpose is ``ENCRYPT_DECRYPT`` (the default), rotating when they set a
+    ``rotation_period``. A new key's first version is enabled unless it skips creating one."""
+    for planned in context.plan.by_type.get(CRYPTO_KEY, ()):
+        rid = context.id_of(planned)
+        tags = context.tags(planned, ("effective_labels", "labels"))
+        if is_unknown(tags):
+            context.tags_unknown(planned, "key", rid, KEY_TYPE)
+            continue
+        assert isinstance(tags, dict)
+        purpose = value(planned, ("purpose",))
+        purpose = "ENCRYPT_DECRYPT" if purpose is None else purpose
+        rotation = value(planned, ("rotation_period",))
+        attributes: dict[str, Any] = {
+            "manager": "customer",
+            "symmetric": purpose if is_unknown(purpose) else purpose == "ENCRYPT_DECRYPT",
+            "rotation_enabled": rotation if is_unknown(rotation) else bool(rotation),
+        }
+        state = value(planned, ("primary", 0, "state"))
+        if isinstance(state, str) and state:
+            attributes["state"] = state
+        elif "create" in planned.actions:
+            skip = value(planned, ("skip_initial_version_creation",))
+            if is_unknown(skip) or skip:  # no version until one is imported
+                attributes["state"] = skip if is_unknown(skip) else after_apply(f"{planned.address}: version")
+            else:
+                attributes["state"] = "ENABLED"
+        ring = trace(context.plan, planned, expression(planned, ("key_ring",)),
+                     frozenset({KEY_RING})).resource
+        location = value(ring, ("location",)) if ring is not None else None
+        name = value(planned, ("id",))
+        if not isinstance(location, str) and isinstance(name, str) and name.count("/") >= 3:
+            location = name.split("/")[3]
+        resource = Resource(id=rid, type=KEY_TYPE, kind="key", provider="gcp", scope=context.plan.label,
+                            region=location.lower() if isinstance(location, str) else None,
+                            name=planned.address, tags=tags, attributes=attributes,
+                            raw=context.raw(planned))
+        context.add(resource, (planned,))
 
 
 def collect(context: Context) -> None:
@@ -77,7 +120,7 @@ def collect(context: Context) -> None:
             sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
             context.add(resource, sources, list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
-        else:
+        elif isinstance(record, CollectionError):
             context.errors.append(record)
 
 
@@ -151,7 +194,7 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
         "secure_transport_required": True,
         "versioning": known_bool(value(bucket, ("versioning", 0, "enabled")), False),
         "retention": _retention(bucket),
-        "logging": {"access_logs": _access_logs(bucket), "data_events": False},
+        "logging": {"access_logs": _access_logs(context, bucket), "data_events": False},
     }
     soft = value(bucket, ("soft_delete_policy", 0, "retention_duration_seconds"))
     if is_unknown(soft):
@@ -170,7 +213,15 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
 
 def _encryption(context: Context, bucket: PlannedResource) -> dict[str, Any]:
     blocks = value(bucket, ("encryption",))
-    key = value(bucket, ("encryption", 0, "default_kms_key_name"))
+    path = ("encryption", 0, "default_kms_key_name")
+    key = value(bucket, path)
+    planned = trace(context.plan, bucket, expression(bucket, path), frozenset({CRYPTO_KEY})).resource
+    if planned is None and isinstance(key, str):
+        keys = context.plan.by_type.get(CRYPTO_KEY, ())
+        planned = next((k for k in keys if k.values.get("id") == key), None)
+    if planned is not None:  # a key of the plan (created alongside: its name is known after apply)
+        return {"at_rest": True, "algorithm": "cmek", "key": context.id_of(planned),
+                "key_manager": "customer"}
     if is_unknown(blocks) or is_unknown(key):
         unknown = blocks if is_unknown(blocks) else key
         return {"at_rest": True, "algorithm": "cmek", "key": unknown, "key_manager": "customer"}
@@ -191,9 +242,11 @@ def _retention(bucket: PlannedResource) -> Any:
             "days": seconds // DAY}
 
 
-def _access_logs(bucket: PlannedResource) -> Any:
-    target = value(bucket, ("logging", 0, "log_bucket"))
-    return target if is_unknown(target) else bool(target)
+def _access_logs(context: Context, bucket: PlannedResource) -> Any:
+    blocks = value(bucket, ("logging",))
+    if is_unknown(blocks) or not blocks:
+        return blocks if is_unknown(blocks) else False
+    return is_set(context.plan, bucket, ("logging", 0, "log_bucket"))
 
 
 def _policy(context: Context, bucket: Resource, bindings: list[Binding],
@@ -213,4 +266,4 @@ def _policy(context: Context, bucket: Resource, bindings: list[Binding],
     context.add(resource, parts, [bucket.id])
 
 
-__all__ = ["BUCKET", "IAM_TYPES", "collect"]
+__all__ = ["BUCKET", "CRYPTO_KEY", "IAM_TYPES", "KEY_RING", "collect", "crypto_keys"]

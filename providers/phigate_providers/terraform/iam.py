@@ -29,13 +29,12 @@ from phigate_providers.aws.access import (
     normalised_statements,
     parse_policy,
 )
+from phigate_providers.aws.escalation import EscalationGraph, Member
+from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, facets_of
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
 
-S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
-DYNAMODB_READ = frozenset({"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-                           "dynamodb:PartiQLSelect"})
 #: AWS-managed policies whose documents are short and fixed.
 AWS_MANAGED: dict[str, dict[str, Any]] = {
     "arn:aws:iam::aws:policy/AdministratorAccess": {
@@ -113,8 +112,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
         else:
-            stores.append(Store(id=fact.rid, content_arn=fact.content_arn, read_actions=fact.read_actions,
-                                account=account, resource_policy=fact.policy))
+            stores.append(Store.of(fact.rid, facets_of(fact.content_arn), account, fact.policy))
     holders = _holders(context, account)
     policies = _policies(context)
     _inline(context, holders, policies)
@@ -127,13 +125,16 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
                 holder.sources.append(membership)
     for entry in policies.values():
         _emit_policy(context, entry)
-    problems = list(unknown_stores)
+    problems: list[str] = []
     if account == PLACEHOLDER_ACCOUNT and any(s.resource_policy is not None for s in stores):
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
+    graph = _graph(holders, account)
+    ids = {holder.arn: context.id_of(holder.planned) for holder in holders.values()}
     for holder in holders.values():
-        _emit_principal(context, holder, account, analyzer, problems)
+        _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores,
+                        graph=(graph, ids))
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
@@ -309,8 +310,38 @@ def _emit_policy(context: Context, entry: PolicyEntry) -> None:
     context.add(resource, entry.sources)
 
 
+def _graph(holders: dict[str, Holder], account: str) -> EscalationGraph:
+    """The plan's roles and users as the live provider's escalation graph sees them: role
+    chaining (a policy allowing ``sts:AssumeRole`` on a role whose trust lets it in) and IAM
+    escalation between the principals the plan declares."""
+    return EscalationGraph([_member(h, account) for h in holders.values()], [], accounts=[account])
+
+
+def _member(holder: Holder, account: str) -> Member:
+    trust: PolicyDocument | None = None
+    if holder.principal_type == "role":
+        document = _document(value(holder.planned, ("assume_role_policy",)), "trust policy")
+        trust = document if isinstance(document, PolicyDocument) else None
+    identity = (None if holder.unseen
+                else Identity(arn=holder.arn, account=account, policies=tuple(holder.policies)))
+    return Member(holder.arn, holder.principal_type, account, identity, trust=trust)
+
+
+def _edges(holder: Holder, account: str, analyzer: AccessAnalyzer, already: list[str],
+           graph: tuple[EscalationGraph, dict[str, str]]) -> dict[str, Any]:
+    """What the principal can become (by resource id, in the plan or named by ARN outside it)
+    and the stores it can read only by granting itself read."""
+    escalation, ids = graph
+    edges = escalation.edges(_member(holder, account), analyzer, already)
+    become = {ids.get(arn, arn): how for arn, how in edges.can_become.items()}
+    return {"can_become": sorted(become), "can_become_via": dict(sorted(become.items())),
+            "self_reads": edges.can_read_via, "access_unseen": edges.access_unseen,
+            "undecided_conditions": edges.undecided_conditions}
+
+
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
-                    problems: list[str]) -> None:
+                    *, problems: list[str], unseen_stores: list[str],
+                    graph: tuple[EscalationGraph, dict[str, str]]) -> None:
     planned = holder.planned
     rid = context.id_of(planned)
     tags = context.tags(planned, ("tags_all", "tags"))
@@ -329,7 +360,19 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
         identity = Identity(arn=holder.arn, account=account, policies=tuple(holder.policies))
         access = analyzer.read_access(identity)
         attributes.update(access.as_attributes())
-        depends = list(access.can_read)
+        edges = _edges(holder, account, analyzer, list(access.can_read), graph)
+        if edges["self_reads"]:
+            via = {**attributes.get("can_read_via", {}), **edges["self_reads"]}
+            attributes.update(can_read=sorted(via), can_read_via=dict(sorted(via.items())))
+        attributes.update(can_become=edges["can_become"], can_become_via=edges["can_become_via"])
+        attributes["undecided_conditions"] = sorted({*attributes["undecided_conditions"],
+                                                     *edges["undecided_conditions"]})
+        depends = list(attributes["can_read"])
+        unseen = [f"{context.plan.label}: {s}" for s in unseen_stores] + list(edges["access_unseen"])
+        if unseen:
+            # Stores whose name or policy is known only after apply are left out of the analysis
+            # (a policy not seen may deny): what they give is unseen, the rest is exact.
+            attributes["access_unseen"] = unseen
     attributes.update(_trust(planned, holder, account))
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,

@@ -18,6 +18,7 @@ from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate_providers.terraform.context import Built, Context
+from phigate_providers.terraform.iam import account_of
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import Path, after_apply, expression, is_unknown, trace, value
 
@@ -55,6 +56,11 @@ class KeyBook:
             name = alias.values.get("name")
             if target is not None and isinstance(name, str):
                 self._aliases[name] = target
+
+    def is_planned(self, ref: str) -> bool:
+        """``ref`` (an ARN, key id or alias) names a key of the plan."""
+        alias = ref.split(":", 5)[-1] if ref.startswith("arn:") else ref
+        return ref in self._by_ref or alias in self._aliases
 
     def alias_target(self, alias: PlannedResource) -> PlannedResource | None:
         traced = trace(self.context.plan, alias, expression(alias, ("target_key_id",)),
@@ -108,11 +114,25 @@ class KeyBook:
         if key is not None:
             return KeyChoice(self.context.id_of(key), "customer")
         self._stub(ref, store)
-        return KeyChoice(ref, "customer")
+        return KeyChoice(ref, self._manager_of(ref, store))
+
+    def _manager_of(self, ref: str, store: PlannedResource) -> Any:
+        """A key named by the ARN of another account is never the data owner's customer key:
+        whoever holds that account decides who may decrypt. Where the plan's own account is not
+        known, a key ARN naming an account cannot be told apart."""
+        owner = ref.split(":", 5)[4] if ref.startswith("arn:") and ref.count(":") >= 5 else ""
+        if not owner:
+            return "customer"
+        account = account_of(self.context)
+        if account is None:
+            return Unknown(f"{store.address}: its key belongs to account {owner}, and the plan's own "
+                           "account is not known")
+        return "customer" if owner == account else "provider"
 
     def _stub(self, ref: str, store: PlannedResource) -> None:
-        """A key the plan names but does not manage: in the inventory, so that what it encrypts
-        is seen together, with nothing but what naming it tells."""
+        """A key the plan names but does not manage: read as context (never judged: its settings
+        are not the plan's), so that what it encrypts is seen together, with nothing but what
+        naming it tells."""
         if ref in self.context.stubs:
             self.context.stubs[ref].sources += (store.address,)
             return
@@ -122,7 +142,7 @@ class KeyBook:
                             scope=self.context.plan.label, region=region or None, name=ref,
                             attributes={"manager": "customer", "aliases": aliases},
                             raw={"named_by": store.address, "planned": False})
-        self.context.stubs[ref] = Built(resource, (store.address,))
+        self.context.stubs[ref] = Built(resource, (store.address,), outside=True)
 
 
 def gcs_key_stub(context: Context, name: str, store: PlannedResource) -> None:
@@ -136,7 +156,7 @@ def gcs_key_stub(context: Context, name: str, store: PlannedResource) -> None:
     resource = Resource(id=name, type="gcp.kms.crypto_key", kind="key", provider="gcp",
                         scope=context.plan.label, region=location, name=name,
                         attributes={"manager": "customer"}, raw={"named_by": store.address, "planned": False})
-    context.stubs[name] = Built(resource, (store.address,))
+    context.stubs[name] = Built(resource, (store.address,), outside=True)
 
 
 def encryption(at_rest: Any, algorithm: Any, choice: KeyChoice) -> dict[str, Any]:

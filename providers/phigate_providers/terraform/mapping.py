@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Unknown
-from phigate_providers.terraform import aws_stores, gcs, iam, s3
+from phigate_providers.terraform import aws_stores, gcs, iam, s3, snapshots
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -23,14 +23,21 @@ from phigate_providers.terraform.values import value
 #: Planned resource types this provider maps (some only as part of another resource).
 SUPPORTED = frozenset({
     s3.BUCKET, *s3.SETTINGS.values(), s3.ACCOUNT_BLOCK,
-    *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
+    *aws_stores.DATABASES, aws_stores.CLUSTER_INSTANCE, *snapshots.TYPES,
+    aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
-    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES,
+    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
                        "aws_iam_policy", *iam.PRINCIPALS})
+
+#: Snapshots whose ARN is not in ``arn``.
+SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
+                 "aws_db_cluster_snapshot": "db_cluster_snapshot_arn",
+                 "aws_rds_cluster_snapshot_copy": "db_cluster_snapshot_arn",
+                 "aws_ebs_snapshot": "arn", "aws_ebs_snapshot_copy": "arn"}
 
 
 @dataclass
@@ -40,7 +47,8 @@ class Mapped:
     built: list[Built]
     errors: list[CollectionError]
     unsupported: dict[str, list[str]] = field(default_factory=dict)  # type -> addresses
-    unjoined: list[str] = field(default_factory=list)  # settings of buckets the plan does not hold
+    #: settings of stores the plan does not hold (a bucket's, a cluster's instance, a snapshot's sharing)
+    unjoined: list[str] = field(default_factory=list)
     regions: tuple[str, ...] = ()
 
     def notices(self, label: str) -> list[str]:
@@ -51,7 +59,7 @@ class Mapped:
             found.append(f"{label}: {count} planned resource(s) of types phigate does not map, not "
                          f"evaluated: {listed}")
         if self.unjoined:
-            found.append(f"{label}: {len(self.unjoined)} bucket setting(s) for buckets outside the plan, "
+            found.append(f"{label}: {len(self.unjoined)} setting(s) of stores outside the plan, "
                          f"not evaluated: {', '.join(sorted(self.unjoined))}")
         return found
 
@@ -63,6 +71,12 @@ def real_id(resource: PlannedResource) -> str | None:
     if resource.type == gcs.BUCKET:
         name = value(resource, ("name",))
         return f"gs://{name}" if isinstance(name, str) and name else None
+    if resource.type == gcs.CRYPTO_KEY:  # projects/P/locations/L/keyRings/R/cryptoKeys/K
+        found = resource.values.get("id")
+        return found if isinstance(found, str) and found.startswith("projects/") else None
+    if resource.type in SNAPSHOT_ARNS:
+        found = resource.values.get(SNAPSHOT_ARNS[resource.type])
+        return found if isinstance(found, str) and found.startswith("arn:") else None
     return _arn(resource) if resource.type in ARN_TYPES else None
 
 
@@ -90,14 +104,16 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         policy = found.policy if found.policy_known else Unknown("bucket policy not known")
         content = f"arn:aws:s3:::{unit.name}/*" if isinstance(unit.name, str) else unit.name
         facts.append(iam.StoreFacts(found.resource.id, content, iam.S3_READ, policy, unit.bucket.address))
-    aws_stores.databases(context, keys)
+    unjoined = [o.address for o in orphans] + aws_stores.databases(context, keys)
     aws_stores.volumes(context, keys, aws_stores.volume_defaults(context))
     for table, policy, arn in aws_stores.tables(context, keys):
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
+    unjoined += snapshots.collect(context, keys)
     aws_stores.kms_keys(context, keys)
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
     iam.collect(context, facts)
+    gcs.crypto_keys(context)
     gcs.collect(context)
     built = context.built + list(context.stubs.values())
     errors = context.errors
@@ -108,7 +124,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         if resource.type not in SUPPORTED and (not changed_only or resource.changing):
             unsupported.setdefault(resource.type, []).append(resource.address)
     regions = tuple(sorted({b.resource.region for b in built if b.resource.region}))
-    return Mapped(built, errors, unsupported, [o.address for o in orphans], regions)
+    return Mapped(built, errors, unsupported, unjoined, regions)
 
 
 def _coverage(trails: list[aws_stores.Trail], region: str | None) -> Callable[[str], bool]:

@@ -6,6 +6,12 @@ actions, and ``after_unknown`` naming the values known only after apply) and ``c
 (the expressions as written: which attribute the configuration sets, and which other resources
 it references). Deleted resources appear only in ``resource_changes``: they are not planned, so
 they are not here.
+
+Reading stays faithful to what apply will do: a change whose planned values are missing is read
+from its ``after``; an attribute a created resource leaves unset takes the provider's documented
+default (:mod:`~phigate_providers.terraform.defaults`); an update keeps the prior value of what it
+does not touch. A plan that errored or is incomplete is read all the same, and says so
+(:attr:`Plan.problems`): its evidence is incomplete as a whole.
 """
 
 from __future__ import annotations
@@ -15,9 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import InputError
+from phigate_providers.terraform import defaults
+from phigate_providers.terraform.document import check as check_shape
 
 #: Actions after which a resource exists with new settings (a replacement includes "create").
 CHANGING = frozenset({"create", "update"})
+#: Actions after which the resource is no longer managed by the configuration.
+_GONE = frozenset({("delete",), ("forget",)})
 
 
 @dataclass(slots=True)
@@ -72,17 +82,34 @@ class Plan:
             name: entry["value"] for name, entry in _mapping(document.get("variables")).items()
             if isinstance(entry, Mapping) and "value" in entry}
         changes = {c["address"]: c for c in document.get("resource_changes") or ()
-                   if isinstance(c, Mapping) and isinstance(c.get("address"), str)}
+                   if isinstance(c, Mapping) and isinstance(c.get("address"), str) and not c.get("deposed")}
+        #: Why the plan cannot stand for the estate after apply (errored, incomplete …): each
+        #: makes the whole plan's evidence incomplete.
+        self.problems: list[str] = _plan_problems(document)
         self.resources: list[PlannedResource] = []
         planned = _mapping(document.get("planned_values"))
-        if planned:
-            for raw in _module_resources(_mapping(planned.get("root_module"))):
-                self._add(raw, changes.get(raw.get("address", "")))
-        else:  # no planned values: what each change leaves behind ("after")
-            for change in changes.values():
-                after = _mapping(change.get("change")).get("after")
-                if isinstance(after, Mapping):
-                    self._add({**change, "values": after}, change)
+        listed: set[str] = set()
+        for raw in _module_resources(_mapping(planned.get("root_module"))):
+            address = raw.get("address")
+            if isinstance(address, str):
+                listed.add(address)
+                self._add(raw, changes.get(address))
+        # What the changes leave behind ("after") where the planned values lack it: a plan cut
+        # or filtered by hand must not read as a smaller estate.
+        missing = 0
+        for address, change in changes.items():
+            details = _mapping(change.get("change"))
+            actions = tuple(details.get("actions") or ())
+            if address in listed or change.get("mode", "managed") != "managed" or actions in _GONE:
+                continue
+            after = details.get("after")
+            if isinstance(after, Mapping):
+                self._add({**change, "values": after}, change)
+            else:
+                missing += 1
+        if missing:
+            self.problems.append(f"{missing} resource change(s) without planned values: what they "
+                                 "leave after apply is not in the plan")
         self.by_address = {r.address: r for r in self.resources}
         self.by_type: dict[str, list[PlannedResource]] = {}
         self._instances: dict[tuple[str, str], list[PlannedResource]] = {}
@@ -109,15 +136,24 @@ class Plan:
         module, rtype, name, index = split_address(address)
         details = _mapping((change or {}).get("change"))
         actions = tuple(details.get("actions") or ("no-op",))
-        if actions in {("delete",), ("forget",)}:
+        if actions in _GONE:
             return
+        rtype = str(raw.get("type") or rtype)
         block = self.modules.get(config_path(module), ModuleConfig()).resources.get(f"{rtype}.{name}", {})
-        values = raw.get("values")
+        expressions = dict(_mapping(block.get("expressions")))
+        provider = block.get("provider_config_key")
+        values = dict(_mapping(raw.get("values")))
+        unknown = details.get("after_unknown") or {}
+        if isinstance(unknown, Mapping) and self.has_configuration:
+            unknown = dict(unknown)
+            if "create" in actions:
+                defaults.apply(rtype, values, unknown, expressions)
+            elif actions == ("update",):
+                _keep_prior(values, unknown, _mapping(details.get("before")), expressions)
         self.resources.append(PlannedResource(
-            address=address, type=str(raw.get("type") or rtype), name=str(raw.get("name") or name),
-            module=module, index=index, values=dict(values) if isinstance(values, Mapping) else {},
-            unknown=details.get("after_unknown") or {}, expressions=dict(_mapping(block.get("expressions"))),
-            actions=actions, provider_key=block.get("provider_config_key")))
+            address=address, type=rtype, name=str(raw.get("name") or name),
+            module=module, index=index, values=values, unknown=unknown, expressions=expressions,
+            actions=actions, provider_key=provider if isinstance(provider, str) else None))
 
     def instances(self, module: str, local: str) -> list[PlannedResource]:
         """Planned instances of the resource ``type.name`` declared in ``module`` (any instance
@@ -141,11 +177,38 @@ class Plan:
 
 
 def load_document(data: Any, label: str) -> Plan:
-    """The plan of a parsed document; InputError when it is not a plan."""
+    """The plan of a parsed document; InputError when it is not a plan, or not of a plan's shape."""
     if not is_plan(data):
         raise InputError("not a Terraform plan: expected the JSON of `terraform show -json PLANFILE` "
                          "(an object with format_version and planned_values or resource_changes)", label)
+    check_shape(data, label)
     return Plan(data, label)
+
+
+def _plan_problems(data: Mapping[str, Any]) -> list[str]:
+    found = []
+    if data.get("errored") is True:
+        found.append("the plan errored (terraform plan stopped on an error): it does not hold every "
+                     "change; fix the error and plan again")
+    if data.get("complete") is False:
+        found.append("the plan is incomplete (`complete: false`: a -target plan, or changes deferred to "
+                     "a later plan); what it leaves out is not judged: plan the whole configuration")
+    return found
+
+
+#: Attributes an update recomputes from others even when the configuration does not set them.
+_RECOMPUTED = frozenset({"tags_all"})
+
+
+def _keep_prior(values: dict[str, Any], unknown: dict[str, Any], before: Mapping[str, Any],
+                expressions: Mapping[str, Any]) -> None:
+    """An update leaves what it does not touch as it was: an attribute the configuration does
+    not set, flagged unknown, keeps its prior value (the provider recomputes it, to the same)."""
+    for attribute, flag in list(unknown.items()):
+        if (flag is True and attribute not in expressions and attribute not in _RECOMPUTED
+                and before.get(attribute) is not None):
+            values[attribute] = before[attribute]
+            del unknown[attribute]
 
 
 def is_plan(data: Any) -> bool:

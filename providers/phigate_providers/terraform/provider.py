@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
-from phigate.api import InputError, Record, Scope
+from phigate.api import CollectionError, Context, InputError, Record, Scope
 from phigate.files import LIMITS, open_bounded, read_bounded
 from phigate.problems import ProblemsError
+from phigate_providers.terraform.document import encoding, parse, text_of
 from phigate_providers.terraform.mapping import Mapped, map_plan
 from phigate_providers.terraform.plan import Plan, load_document
 
@@ -24,11 +23,12 @@ HEAD_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
 MAX_PLAN_BYTES = LIMITS["plan"]
 SETTINGS = frozenset({"tf_dir", "changed_only"})
-_PLAN_KEYS = (b'"planned_values"', b'"resource_changes"')
+_PLAN_KEYS = ('"planned_values"', '"resource_changes"')
 
 
 def _looks_like_plan(path: Path) -> bool:
-    """A JSON object naming ``format_version`` early, then planned values or resource changes.
+    """A JSON object naming ``format_version`` early, then planned values or resource changes,
+    in UTF-8 or UTF-16 (by its byte order mark).
 
     Only the head is parsed by eye (a plan may be hundreds of megabytes); the whole document is
     checked when it is read.
@@ -37,21 +37,34 @@ def _looks_like_plan(path: Path) -> bool:
         # Never a FIFO or a device, even to sniff; the size limit is the reader's to report.
         with open_bounded(path, "plan", max_bytes=1 << 62) as stream:
             head = stream.read(HEAD_BYTES)
-            if not head.lstrip().startswith(b"{") or b'"format_version"' not in head:
+            text = text_of(head)
+            if _is_ui_log(text):
+                return True  # refused when read, with what to run instead
+            if not text.lstrip().startswith("{") or '"format_version"' not in text:
                 return False
-            if b'"phigate_snapshot"' in head:
+            if '"phigate_snapshot"' in text:
                 return False
+            name, _ = encoding(head)
+            keys = [key.encode(name) for key in _PLAN_KEYS]
             tail = b""
             block = head
             while block:
                 window = tail + block
-                if any(key in window for key in _PLAN_KEYS):
+                if any(key in window for key in keys):
                     return True
-                tail = window[-32:]
+                tail = window[-64:]
                 block = stream.read(CHUNK)
     except (OSError, ProblemsError):
         return False
     return False
+
+
+def _is_ui_log(text: str) -> bool:
+    """The machine-readable log of ``terraform plan -json`` (one UI message a line), which users
+    give for the plan: its first line is Terraform's version message."""
+    first = text.lstrip().split("\n", 1)[0]
+    return (first.startswith('{"@level"') and '"@module":"terraform.ui"' in first
+            and '"type":"version"' in first)
 
 
 class TerraformProvider:
@@ -68,6 +81,7 @@ class TerraformProvider:
         self.changed_only = changed_only
         self._report: Callable[[str], None] | None = None
         self._notices: list[str] = []
+        self._problems: list[str] = []
         self._regions: tuple[str, ...] = ()
 
     @classmethod
@@ -116,9 +130,12 @@ class TerraformProvider:
     def read(self) -> Plan:
         label = str(self.path)
         try:
-            data = orjson.loads(read_bounded(self.path, "plan"))
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", f"{label}:{exc.lineno}:{exc.colno}") from None
+            raw = read_bounded(self.path, "plan")  # a regular file within its limit, or exit 2
+            if _is_ui_log(text_of(raw[:HEAD_BYTES])):
+                raise InputError("this is the log of `terraform plan -json` (UI messages), not a plan: "
+                                 "run `terraform plan -out tfplan`, then "
+                                 "`terraform show -json tfplan > plan.json`", f"{label}:1:1")
+            data = parse(raw, label)
         except OSError as exc:
             raise InputError(f"cannot read plan: {exc.strerror}", f"{label}:1:1") from None
         return load_document(data, label)
@@ -131,6 +148,7 @@ class TerraformProvider:
 
             locations = locate(self.tf_dir, plan.resources)
         mapped = map_plan(plan, changed_only=self.changed_only, locations=locations)
+        self._problems = list(plan.problems)
         self._notices = mapped.notices(plan.label)
         self._regions = mapped.regions
         return mapped
@@ -138,12 +156,16 @@ class TerraformProvider:
     def collect(self) -> Iterator[Record]:
         mapped = self.mapped()
         if self._report is not None:
-            self._report(f"terraform: {self.path}: {len(mapped.built)} resources")
+            count = sum(not item.outside for item in mapped.built)
+            self._report(f"terraform: {self.path}: {count} resources")
             for notice in self._notices:
                 self._report(notice)
         for item in mapped.built:
-            yield item.resource
+            yield Context(item.resource) if item.outside else item.resource
         yield from mapped.errors
+        for problem in self._problems:
+            # Scope-wide: every policy is undecided on this plan, whatever it found.
+            yield CollectionError(provider=self.name, scope=str(self.path), message=f"{self.path}: {problem}")
 
 
 __all__ = ["TerraformProvider"]

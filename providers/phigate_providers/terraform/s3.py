@@ -32,7 +32,15 @@ from phigate_providers.aws.access import (
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, KeyChoice, encryption
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
+from phigate_providers.terraform.values import (
+    after_apply,
+    configured,
+    expression,
+    is_set,
+    is_unknown,
+    trace,
+    value,
+)
 
 BUCKET = "aws_s3_bucket"
 TYPE = "aws.s3.bucket"
@@ -143,7 +151,7 @@ def normalise(context: Context, keys: KeyBook, unit: BucketUnit, *, account_flag
     _put(attributes, "secure_transport_required", _secure_transport(unit, policy, policy_known))
     _put(attributes, "versioning", _versioning(unit))
     _put(attributes, "retention", _retention(unit))
-    access_logs = _access_logs(unit)
+    access_logs = _access_logs(context, unit)
     logging: dict[str, Any] = {}
     _put(logging, "access_logs", access_logs)
     if isinstance(unit.name, str) and data_events(unit.name):
@@ -256,7 +264,9 @@ def _grants(unit: BucketUnit, policy: PolicyDocument | None, policy_known: bool,
     if not policy_known:
         return after_apply(f"{unit.bucket.address}: bucket policy")
     found = list(public_grants(policy))
-    if acls_disabled is not True:
+    if acls_disabled is not True or _explicit_acl(unit):
+        # An ACL the configuration writes counts even where ACLs are disabled by default: the
+        # configuration asks for it (and S3 refuses it at apply).
         acl = _acl_grants(unit)
         if is_unknown(acl):
             return acl
@@ -275,6 +285,9 @@ def _acl_grants(unit: BucketUnit) -> Any:
         return canned
     if isinstance(canned, str) and canned in PUBLIC_CANNED:
         found.append(PUBLIC_CANNED[canned])
+    if acl is not None and isinstance(canned, str) and canned and not configured(source,
+                                                                            ("access_control_policy",)):
+        return found  # a canned ACL is the whole ACL: the grants the provider reads back are its own
     # Grants written on an ACL resource, or those the bucket itself reports.
     grants = value(source, ("access_control_policy", 0, "grant")) if acl is not None else _own(unit, "grant")
     if is_unknown(grants):
@@ -290,6 +303,16 @@ def _acl_grants(unit: BucketUnit) -> Any:
     return found
 
 
+def _explicit_acl(unit: BucketUnit) -> bool:
+    """The configuration writes an ACL other than ``private`` (an ACL resource, or the bucket's
+    own ``acl``/``grant`` arguments)."""
+    if unit.one("acl") is not None:
+        return True
+    canned = expression(unit.bucket, ("acl",))
+    written = canned.get("constant_value") if canned is not None else None
+    return (canned is not None and written != "private") or configured(unit.bucket, ("grant",))
+
+
 def _acls_disabled(unit: BucketUnit) -> Any:
     ownership = unit.one("ownership")
     if is_unknown(ownership):
@@ -297,7 +320,10 @@ def _acls_disabled(unit: BucketUnit) -> Any:
     if isinstance(ownership, PlannedResource):
         mode = value(ownership, ("rule", 0, "object_ownership"))
         return mode if is_unknown(mode) else mode == "BucketOwnerEnforced"
-    return True if unit.new else _ABSENT  # new buckets: ACLs disabled by default since April 2023
+    if unit.new:
+        # ACLs are disabled for new buckets since April 2023, unless the configuration writes one.
+        return not _explicit_acl(unit)
+    return _ABSENT
 
 
 def _secure_transport(unit: BucketUnit, policy: PolicyDocument | None, known: bool) -> Any:
@@ -322,16 +348,15 @@ def _versioning(unit: BucketUnit) -> Any:
     return False if unit.new else _ABSENT
 
 
-def _access_logs(unit: BucketUnit) -> Any:
+def _access_logs(context: Context, unit: BucketUnit) -> Any:
     joined = unit.one("logging")
     if is_unknown(joined):
         return joined
     if isinstance(joined, PlannedResource):
-        target = value(joined, ("target_bucket",))
-        return target if is_unknown(target) else bool(target)
+        return is_set(context.plan, joined, ("target_bucket",))
     own = _own(unit, "logging")
     if isinstance(own, list):
-        return bool(own)
+        return bool(own) and is_set(context.plan, unit.bucket, ("logging", 0, "target_bucket"))
     if is_unknown(own):
         return own
     return False if unit.new else _ABSENT

@@ -67,6 +67,19 @@ def configured(resource: PlannedResource, path: Path) -> bool:
     return found is not None and (bool(found.get("references")) or "constant_value" in found)
 
 
+def is_set(plan: Plan, resource: PlannedResource, path: Path) -> Any:
+    """Whether the attribute at ``path`` will hold a value after apply: True or False when the
+    plan tells, Unknown otherwise. A value known only after apply that the configuration takes
+    from a resource of the same plan (a logging target bucket created alongside) is set: what
+    it will be is unknown, that it will be something is not."""
+    found = value(resource, path)
+    if not is_unknown(found):
+        return found not in (None, "", [], {})
+    if trace(plan, resource, expression(resource, path)).resource is not None:
+        return True
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where an expression leads: a planned resource, a constant, or nowhere plain (``opaque``:
@@ -95,7 +108,9 @@ def _trace(plan: Plan, module: str, index: Any, expr: Mapping[str, Any] | None, 
         return NOWHERE
     if "constant_value" in expr:
         return Target(constant=expr["constant_value"], has_constant=True)
-    references = expr.get("references") or ()
+    references = expr.get("references")
+    if not isinstance(references, list):
+        references = []
     found: dict[str, Target] = {}
     for reference in references:
         if not isinstance(reference, str):
@@ -204,4 +219,4 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 __all__ = ["AFTER_APPLY", "NOWHERE", "UNSET", "Target", "after_apply", "configured", "expression",
-           "is_unknown", "known_bool", "trace", "value"]
+           "is_set", "is_unknown", "known_bool", "trace", "value"]

@@ -1,0 +1,143 @@
+"""What reads a data store's content, per store type: one table for the live reader and the plan reader.
+
+A store is read through *facets*: an ARN pattern and the actions authorised against it. A table is
+read through its own ARN (``dynamodb:GetItem`` …), its indexes (``table/T/index/*``) and its streams
+(``table/T/stream/*``); an S3 bucket through its objects (``arn:aws:s3:::B/*``). Some actions do
+not read by themselves but let the principal grant itself read (``s3:PutBucketPolicy``): they are
+facets too, and :func:`describe` says so in ``can_read_via``.
+
+What counts, and why:
+
+- S3: ``s3:GetObject`` and ``s3:GetObjectVersion`` (S3 Select and restored objects are read with
+  them), the torrent variants. ``s3:PutBucketPolicy`` on the bucket rewrites its policy;
+  ``s3:PutObjectAcl`` / ``s3:PutObjectVersionAcl`` on its objects grant the caller ``READ`` through
+  an object ACL, unless the bucket is known to disable ACLs (``BucketOwnerEnforced``; when its
+  ownership controls were not read, counted).
+  ``s3:PutBucketAcl`` is not counted: a bucket ACL's ``READ`` lists keys, never reads objects.
+- DynamoDB: item reads on the table, ``dynamodb:Query``/``Scan``/``PartiQLSelect`` on its indexes,
+  ``dynamodb:GetRecords`` on its streams (items as changed), ``dynamodb:ExportTableToPointInTime``;
+  ``dynamodb:PutResourcePolicy`` rewrites the table's resource policy. A stream's own resource
+  policy is not read: only identity policies grant it here.
+- RDS: ``rds-db:connect`` on ``dbuser:<resource id>/*`` when IAM database authentication is on
+  (it is then a login); ``rds-data:ExecuteStatement`` / ``BatchExecuteStatement`` on the cluster
+  when its Data API is on (the database's own grants still apply; the API is a way in).
+- KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
+  its ciphertext is read, which needs one of the reads above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+S3_READ = frozenset(
+    {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent"}
+)
+S3_OBJECT_ESCALATION = frozenset({"s3:PutObjectAcl", "s3:PutObjectVersionAcl"})
+S3_BUCKET_ESCALATION = frozenset({"s3:PutBucketPolicy"})
+DYNAMODB_READ = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PartiQLSelect",
+        "dynamodb:ExportTableToPointInTime",
+    }
+)
+DYNAMODB_INDEX_READ = frozenset({"dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect"})
+DYNAMODB_STREAM_READ = frozenset({"dynamodb:GetRecords"})
+DYNAMODB_ESCALATION = frozenset({"dynamodb:PutResourcePolicy"})
+RDS_CONNECT = frozenset({"rds-db:connect"})
+RDS_DATA_API = frozenset({"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement"})
+
+#: Actions that do not read but let the principal give itself read, and what they do.
+ESCALATIONS: Mapping[str, str] = {
+    "s3:putbucketpolicy": "s3:PutBucketPolicy (can grant itself read)",
+    "s3:putobjectacl": "s3:PutObjectAcl (can grant itself read through object ACLs)",
+    "s3:putobjectversionacl": "s3:PutObjectVersionAcl (can grant itself read through object ACLs)",
+    "dynamodb:putresourcepolicy": "dynamodb:PutResourcePolicy (can grant itself read)",
+}
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One way into a store: the ARN pattern actions are authorised against, the actions,
+    whether the store's resource policy applies there (a DynamoDB stream has its own) and whether
+    it must allow even within the account (a role's trust policy)."""
+
+    content_arn: str
+    actions: frozenset[str]
+    resource_policy_applies: bool = True
+    policy_required: bool = False
+
+
+def bucket_facets(bucket_arn: str, *, object_acls: bool = True) -> tuple[Facet, ...]:
+    """An S3 bucket (``arn:aws:s3:::B``): its objects, read or re-permitted through object ACLs
+    (unless ``object_acls`` is False: the bucket is known to disable ACLs), and its policy."""
+    objects = S3_READ | S3_OBJECT_ESCALATION if object_acls else S3_READ
+    return (Facet(f"{bucket_arn}/*", objects), Facet(bucket_arn, S3_BUCKET_ESCALATION))
+
+
+def table_facets(table_arn: str) -> tuple[Facet, ...]:
+    """A DynamoDB table: the table, its indexes and its streams."""
+    return (
+        Facet(table_arn, DYNAMODB_READ | DYNAMODB_ESCALATION),
+        Facet(f"{table_arn}/index/*", DYNAMODB_INDEX_READ),
+        Facet(f"{table_arn}/stream/*", DYNAMODB_STREAM_READ, resource_policy_applies=False),
+    )
+
+
+def database_facets(
+    database_arn: str, *, resource_id: str | None, iam_auth: bool, data_api: bool
+) -> tuple[Facet, ...]:
+    """An RDS instance or Aurora cluster (``arn:aws:rds:R:A:db:N`` / ``…:cluster:N``): IAM
+    database logins when IAM authentication is on, the Data API when it is on."""
+    parts = database_arn.split(":", 6)
+    facets: list[Facet] = []
+    if iam_auth and resource_id and len(parts) >= 6:
+        partition, region, account = parts[1], parts[3], parts[4]
+        facets.append(Facet(f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/*", RDS_CONNECT))
+    if data_api:
+        facets.append(Facet(database_arn, RDS_DATA_API))
+    return tuple(facets)
+
+
+def facets_of(content_arn: str) -> tuple[Facet, ...]:
+    """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
+    patterns allowed): for readers that know a store by the ARN its content is read through."""
+    if content_arn.startswith("arn:aws:s3:::") and content_arn.endswith("/*"):
+        return bucket_facets(content_arn[:-2])
+    if ":dynamodb:" in content_arn and ":table/" in content_arn:
+        return table_facets(content_arn)
+    raise ValueError(f"not the content of a bucket or a table: {content_arn}")
+
+
+def describe(action: str) -> str:
+    """How ``can_read_via`` names a store read through ``action`` (any case)."""
+    return ESCALATIONS.get(action.lower(), action)
+
+
+def is_escalation(action: str) -> bool:
+    return action.lower() in ESCALATIONS
+
+
+__all__ = [
+    "DYNAMODB_ESCALATION",
+    "DYNAMODB_INDEX_READ",
+    "DYNAMODB_READ",
+    "DYNAMODB_STREAM_READ",
+    "ESCALATIONS",
+    "RDS_CONNECT",
+    "RDS_DATA_API",
+    "S3_BUCKET_ESCALATION",
+    "S3_OBJECT_ESCALATION",
+    "S3_READ",
+    "Facet",
+    "bucket_facets",
+    "database_facets",
+    "describe",
+    "facets_of",
+    "is_escalation",
+    "table_facets",
+]

@@ -1,0 +1,381 @@
+"""The access graph of one run: every IAM member as ONE principal, with its edges.
+
+Grants come from bucket policies, and (live provider) from the policies of projects, folders,
+organisations and service accounts. A member reads a bucket granted to it on the bucket
+(``can_read``) or on anything above it (``can_read_via_wildcard`` too: such a grant reaches
+buckets created later); it can become a service account (``can_become``) when a role on the
+account, or above it, lets it mint tokens, act as it, create its keys or rewrite its policy.
+The engine closes the graph; this module only states the edges, each with how
+(``can_read_via``, ``can_become_via``).
+
+Groups, domains and principal sets are members whose content IAM does not hold. With a
+directory export (:mod:`phigate_providers.gcp.directory`) each listed member gets an edge to
+the container ("member of"), and the engine joins its memberships. Without it, a principal that
+MAY be in a container is marked ``access_unseen`` exactly where it matters: when the container
+reaches data of a class the principal does not otherwise reach, its segmentation cannot be
+decided. A user ``user:a@d`` is certainly in ``domain:d`` (an edge, no export needed).
+
+Nothing unread passes: a policy that could not be read (a bucket's, :meth:`Principals.unknown`,
+or one above the buckets, :meth:`Principals.unseen`) is an ``access_unseen`` entry on every
+principal, plus a collection error; a role that could not be read, one on its members. The
+engine's closure then leaves their segmentation undecided, unless what was seen already fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from phigate.api import CollectionError, Resource
+from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
+from phigate_providers.gcp.directory import Directory
+
+PROVIDER = "gcp"
+#: Where a grant sits, from the narrowest: the preferred way to say how a store is reached.
+RANK = {"gs": 0, "serviceAccount": 0, "projects": 1, "folders": 2, "organizations": 3}
+#: Convenience members of bucket policies and the basic roles whose holders they stand for
+#: (a larger basic role counts as the smaller ones: an over-approximation, never an omission).
+CONVENIENCE = {"projectViewer": ("roles/viewer", "roles/editor", "roles/owner"),
+               "projectEditor": ("roles/editor", "roles/owner"),
+               "projectOwner": ("roles/owner",)}
+WHERE = {"gs": "the bucket", "serviceAccount": "the service account"}
+CONTAINERS = ("group:", "domain:", "principalSet:")
+#: Domains of Google-managed service agents (``service-N@gcp-sa-X.iam.gserviceaccount.com`` and
+#: older ones): Google acts as them, no customer grant lets a principal do so.
+SERVICE_AGENTS = re.compile(r"@(?:gcp-sa-[a-z0-9-]+\.iam|cloudservices|gs-project-accounts\.iam"
+                            r"|container-engine-robot\.iam|compute-system\.iam)\.gserviceaccount\.com$")
+EXPORT_HINT = "give a directory export with --gcp-groups FILE"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One member bound to one role on one resource (a bucket, project, folder, organisation
+    or service account), maybe under a condition."""
+
+    member: str
+    role: str
+    on: str  # gs://B, projects/P, folders/F, organizations/O, serviceAccount:E
+    condition: str | None = None
+    folder: str | None = None  # a managed folder of bucket ``on``: objects under its prefix
+
+
+@dataclass
+class _Node:
+    """What the graph knows of one principal while it is being built."""
+
+    projects: set[str] = field(default_factory=set)
+    reads: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
+    named: set[str] = field(default_factory=set)  # stores reached by a grant on the store itself
+    becomes: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
+    member_of: set[str] = field(default_factory=set)
+    undecided: set[str] = field(default_factory=set)
+    unknown_roles: set[str] = field(default_factory=set)
+    unseen: set[str] = field(default_factory=set)
+
+
+class Principals:
+    """Accumulates grants over the run; yields the principals once everything is read."""
+
+    def __init__(self, roles: RoleBook, *, classify: Callable[[str], str] | None = None,
+                 directory: Directory | None = None, reported: Iterable[str] | None = None,
+                 accounts_read: bool = False) -> None:
+        self._roles = roles
+        #: Service accounts and their policies were read for the projects of the run: an
+        #: account of another project has a policy nobody here has seen.
+        self._accounts_read = accounts_read
+        #: A store's data class, by id (None: each store counts as a class of its own, the
+        #: strictest reading of "reaches data it does not otherwise reach").
+        self._classify = classify
+        self._directory = directory or Directory()
+        self._reported = tuple(reported) if reported is not None else None
+        self._grants: list[Grant] = []
+        self._buckets: dict[str, dict[str, None]] = {}  # project → its buckets, in listing order
+        self._ancestry: dict[str, tuple[str, ...]] = {}
+        self._accounts: dict[str, set[str]] = {}
+        self._bound: dict[str, set[str]] = {}  # member → projects whose policies name it
+        #: Why some bucket's bindings are unknown (a listing cut short, an unread IAM policy):
+        #: any member may be bound there, so no member's ``can_read`` is complete.
+        self._unknown: list[tuple[str, str | None]] = []
+        #: Policies above buckets that could not be read: any principal may be granted there.
+        self._unseen: list[str] = []
+        self._role_failures: dict[str, str] = {}
+        #: The export's memberships, spelt as IAM spells the members (set by ``records``).
+        self._listed: dict[str, frozenset[str]] = {}
+        #: Principals yielded as context (bound only outside the projects reported on).
+        self.context: set[str] = set()
+
+    # --- what was read ---------------------------------------------------------------------
+
+    def store(self, project: str, bucket_id: str) -> None:
+        """A bucket of ``project`` (grants on the project and above reach it)."""
+        self._buckets.setdefault(project, {})[bucket_id] = None
+
+    def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
+            folder: str | None = None) -> None:
+        """A bucket and its IAM policy, or the policy of one of its managed folders (reading
+        objects under the folder's prefix reads the bucket's data)."""
+        self.store(project, bucket_id)
+        self._bind(project, bucket_id, bindings, folder)
+
+    def resource_policy(self, name: str, bindings: Iterable[Binding]) -> None:
+        """The policy of ``projects/P``, ``folders/F`` or ``organizations/O``."""
+        project = name.removeprefix("projects/") if name.startswith("projects/") else None
+        self._bind(project, name, bindings)
+
+    def ancestry(self, project: str, names: Iterable[str]) -> None:
+        """``project``'s ancestors, nearest first (``projects/P``, ``folders/F`` …, ``organizations/O``)."""
+        self._ancestry[project] = tuple(names)
+
+    def service_accounts(self, project: str, emails: Iterable[str]) -> None:
+        """The service accounts of ``project`` (each a principal, bound anywhere or not)."""
+        self._accounts.setdefault(project, set()).update(f"serviceAccount:{e}" for e in emails)
+
+    def service_account_policy(self, project: str, email: str, bindings: Iterable[Binding]) -> None:
+        self._bind(project, f"serviceAccount:{email}", bindings)
+
+    def unknown(self, reason: str, permission: str | None) -> None:
+        """Some bucket's bindings could not be read: any member may be bound there (an
+        ``access_unseen`` entry and an error for each)."""
+        self._unknown.append((reason, permission))
+
+    def unseen(self, scope: str) -> None:
+        """A policy above the buckets could not be read (``scope`` says which, and why): every
+        principal may reach more."""
+        self._unseen.append(scope)
+
+    def roles_to_read(self) -> list[str]:
+        """Roles granted somewhere that the role book does not describe."""
+        return sorted({g.role for g in self._grants if not self._roles.knows(g.role)})
+
+    def role_failed(self, role: str, reason: str) -> None:
+        self._role_failures[role] = reason
+
+    def _bind(self, project: str | None, on: str, bindings: Iterable[Binding],
+              folder: str | None = None) -> None:
+        for binding in bindings:
+            for member in binding.members:
+                self._grants.append(Grant(member, binding.role, on, binding.condition, folder))
+                if project is not None:  # above projects: the projects below, once known
+                    self._bound.setdefault(member, set()).add(project)
+
+    # --- the graph -------------------------------------------------------------------------
+
+    def records(self) -> Iterator[Resource | CollectionError]:
+        """Every principal, then its errors. A principal bound only in projects outside those
+        reported on is yielded without errors and named in ``context`` before it is yielded."""
+        nodes = self._nodes()
+        for grant in self._grants:
+            self._apply(grant, nodes)
+        self._memberships(nodes)
+        self._undecided_memberships(nodes)
+        for member in sorted(nodes):
+            yield from self._principal(member, nodes[member])
+
+    def _nodes(self) -> dict[str, _Node]:
+        ids = {g.member for g in self._grants}
+        ids.update(a for accounts in self._accounts.values() for a in accounts)
+        # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
+        spelling = {m.lower(): m for m in sorted(ids)}
+        self._listed = {spelling.get(c.lower(), c): frozenset(spelling.get(m.lower(), m) for m in members)
+                        for c, members in self._directory.members.items()}
+        for container, members in self._listed.items():
+            ids.add(container)
+            ids.update(members)
+        nodes = {member: _Node() for member in ids}
+        for member, projects in self._bound.items():
+            nodes[member].projects.update(projects)
+        for project, accounts in self._accounts.items():
+            for account in accounts:
+                nodes[account].projects.add(project)
+        return nodes
+
+    def _projects_under(self, on: str) -> list[str]:
+        if on.startswith("projects/"):
+            return [on.removeprefix("projects/")]
+        return sorted(p for p, names in self._ancestry.items() if on in names)
+
+    def _apply(self, grant: Grant, nodes: dict[str, _Node]) -> None:
+        node = nodes[grant.member]
+        kind = grant.on.split(":", 1)[0].split("/", 1)[0]
+        where = WHERE.get(kind, "") or grant.on.replace("s/", " ", 1)  # projects/P → project P
+        if grant.folder is not None:
+            where = f"managed folder {grant.folder} of the bucket"
+        via = f"{grant.role} on {where}" + (f" (if {grant.condition})" if grant.condition else "")
+        rank = (1 if grant.condition else 0, RANK.get(kind, 3), via)
+        if not self._roles.knows(grant.role):
+            node.unknown_roles.add(grant.role)
+            why = self._role_failures.get(grant.role, "its permissions are not described")
+            node.unseen.add(f"role {grant.role} (not read: {why})")
+            return
+        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        if grant.condition is not None and (reading or becoming):
+            node.undecided.add(f"{grant.on}{'/' + grant.folder if grant.folder else ''} {grant.role}: "
+                               f"{grant.condition}")
+        if kind == "gs":
+            if reading:
+                _keep(node.reads, grant.on, rank, via)
+                node.named.add(grant.on)
+            return
+        if kind == "serviceAccount":
+            if becoming and grant.on in nodes:
+                _keep(node.becomes, grant.on, rank, f"{via}: {becoming}")
+            return
+        self._above(grant, node, nodes, (rank, via))
+
+    def _above(self, grant: Grant, node: _Node, nodes: Mapping[str, _Node],
+               how: tuple[tuple[int, int, str], str]) -> None:
+        """A grant on a project, folder or organisation: every bucket and service account below."""
+        rank, via = how
+        kind = grant.on.split("/", 1)[0]
+        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        projects = self._projects_under(grant.on)
+        node.projects.update(projects)
+        if kind != "projects" and (reading or becoming):
+            node.unseen.add(f"gcp {grant.on}: projects under it that were not audited "
+                            f"(reached by {grant.role})")
+        for project in projects:
+            if reading:
+                for bucket in self._buckets.get(project, ()):
+                    _keep(node.reads, bucket, rank, via)
+            if becoming:
+                for account in sorted(self._accounts.get(project, ())):
+                    if account != grant.member:
+                        _keep(node.becomes, account, rank, f"{via}: {becoming}")
+            for convenience, roles in CONVENIENCE.items():
+                target = f"{convenience}:{project}"
+                if grant.role in roles and target in nodes and target != grant.member:
+                    _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
+
+    def _memberships(self, nodes: dict[str, _Node]) -> None:
+        """Edges a member → its container: listed in the export, or a user of the domain."""
+        for container, members in self._listed.items():
+            for member in members:
+                if member != container:
+                    nodes[member].member_of.add(container)
+                    _keep(nodes[member].becomes, container, (0, 0, ""),
+                          f"member of {container} (directory export)")
+        for container in nodes:
+            if container.startswith("domain:"):
+                domain = container.removeprefix("domain:").lower()
+                for member, node in nodes.items():
+                    if member.startswith("user:") and member.lower().endswith(f"@{domain}"):
+                        node.member_of.add(container)
+                        _keep(node.becomes, container, (0, 0, ""), f"in {container} (its e-mail address)")
+
+    def _undecided_memberships(self, nodes: dict[str, _Node]) -> None:
+        """A principal that may be in a container of unknown membership, or may act as a service
+        account whose own policy was not read, where that reaches data of a class it does not
+        otherwise reach: its segmentation is undecided (``access_unseen``)."""
+        unknown = {c: f"{c}: membership not known, and it reaches data this principal does not "
+                      f"otherwise reach ({EXPORT_HINT})"
+                   for c in nodes if c.startswith(CONTAINERS) and c not in self._listed}
+        if self._accounts_read:  # accounts bound here whose project's accounts were not read
+            listed = {a for accounts in self._accounts.values() for a in accounts}
+            unknown.update({a: f"{a}: who can act as it is not known (its project was not read), and it "
+                               "reaches data this principal does not otherwise reach"
+                            for a in nodes if a.startswith("serviceAccount:") and a not in listed
+                            and not SERVICE_AGENTS.search(a)})
+        if not unknown:
+            return
+        reach = self._classes(nodes)
+        for container, why in sorted(unknown.items()):
+            extra = reach[container]
+            if not extra:
+                continue
+            for member, node in nodes.items():
+                if (member != container and container not in node.becomes and _may_contain(container, member)
+                        and not extra <= reach[member]):
+                    node.unseen.add(why)
+
+    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[tuple[str, bool]]]:
+        """Data classes each principal reaches through the edges seen here (a fixpoint), each
+        with whether it is reached through a grant above buckets (``can_read_via_wildcard``)."""
+        def of(store: str) -> str:
+            return self._classify(store) if self._classify is not None else store
+
+        reach = {m: {(of(s), s not in node.named) for s in node.reads} | {(of(s), False) for s in node.reads}
+                 for m, node in nodes.items()}
+        changed = True
+        while changed:
+            changed = False
+            for member, node in nodes.items():
+                for target in node.becomes:
+                    if target in reach and not reach[target] <= reach[member]:
+                        reach[member] |= reach[target]
+                        changed = True
+        return {m: frozenset(c) for m, c in reach.items()}
+
+    def _principal(self, member: str, node: _Node) -> Iterator[Resource | CollectionError]:
+        principal_type, rtype, name = classify_member(member)
+        reported = self._reported
+        inside = sorted(node.projects) if reported is None else [p for p in reported if p in node.projects]
+        fallback = reported[0] if reported else ""
+        scope = inside[0] if inside else (min(node.projects) if node.projects else fallback)
+        attributes: dict[str, Any] = {
+            "principal_type": principal_type,
+            "login": member != "allUsers" and not member.startswith("deleted:"),
+            "member_of": sorted(node.member_of),
+            "undecided_conditions": sorted(node.undecided),
+            # IAM grants name no cross-account trust to assume: the AWS-style trust attributes
+            # have nothing to report.
+            "third_party": False,
+            "trusted_accounts": [],
+            "external_id_required": None,
+            "can_become": sorted(node.becomes),
+            "can_become_via": {t: how for t, (_, how) in sorted(node.becomes.items())},
+            "access_unseen": sorted(node.unseen | set(self._unseen) | {r for r, _ in self._unknown}),
+        }
+        # What was seen, always: a gap is named in ``access_unseen``, which leaves the engine's
+        # closure open ("unseen: …" in can_read), so the principal is undecided unless what was
+        # seen already makes it fail.
+        attributes["can_read"] = sorted(node.reads)
+        attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
+        attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
+        resource = Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
+                            name=name, attributes=attributes)
+        # Outside the projects reported on: context for the graph, never findings of its own.
+        if reported is not None and node.projects and not inside:
+            self.context.add(member)
+            yield resource
+            return
+        yield resource
+        if self._unknown:
+            reason, permission = self._unknown[0]
+            yield CollectionError(
+                provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
+                permission=permission, message=f"{member}: what it can read is unknown: {reason}")
+        if node.unknown_roles:
+            roles = ", ".join(sorted(node.unknown_roles))
+            yield CollectionError(
+                provider=PROVIDER, scope=scope, kinds=("principal",), types=(rtype,), resource_id=member,
+                permission="iam.roles.get" if node.unknown_roles & self._role_failures.keys() else None,
+                message=f"{member}: cannot tell what role(s) {roles} allow; list their permissions "
+                        "under providers.gcp.roles in the config")
+
+
+def _keep(edges: dict[str, tuple[tuple[int, int, str], str]], target: str, rank: tuple[int, int, str],
+          how: str) -> None:
+    """Keep the preferred way to reach ``target``: unconditional, then the narrowest grant."""
+    current = edges.get(target)
+    if current is None or rank < current[0]:
+        edges[target] = (rank, how)
+
+
+def _may_contain(container: str, member: str) -> bool:
+    """Whether IAM lets ``container`` hold ``member`` (a domain holds users only), or, for a
+    service account, lets ``member`` be granted on it (any member but the public and convenience
+    ones, which a service account's policy does not take)."""
+    if member in PUBLIC_MEMBERS or member.startswith(("deleted:", "project")):
+        return False
+    if container.startswith("serviceAccount:"):
+        return True
+    if member.startswith(("domain:", "principalSet:")):
+        return False
+    if container.startswith("domain:"):
+        return member.startswith("user:")
+    return True
+
+
+__all__ = ["Grant", "Principals"]

@@ -1,0 +1,170 @@
+"""Resource Manager, IAM and Cloud Storage's managed folders as recorded: no emulator serves
+them, so their replies are replayed, in the shapes the real APIs return, at their real addresses
+(managed folders at whatever storage endpoint is in use, the emulator's included), through
+``responses`` (the same ``requests`` transport, session and retries the provider uses).
+
+Shapes recorded from the APIs (ids and e-mail addresses replaced):
+
+- ``projects.getAncestry`` (v1): ``{"ancestor": [{"resourceId": {"type": "project", "id": P}}, …]}``,
+  nearest first; a project outside any organisation has itself only.
+- ``getIamPolicy`` (v3 projects, folders, organisations; v1 service accounts): ``{"version": 1,
+  "etag": "BwYRh8pQ3xA=", "bindings": [{"role": …, "members": […]}]}``; a conditional binding
+  carries ``condition: {title, description, expression}`` and the policy ``version: 3``; a
+  service account nobody was granted on answers ``{"etag": "ACAB"}`` (no bindings at all).
+- ``projects.serviceAccounts.list`` (v1): ``{"accounts": [{name, projectId, uniqueId, email,
+  displayName, etag, oauth2ClientId}], "nextPageToken": …}``; a project without accounts
+  answers ``{}``.
+- ``roles.get`` (v1): ``{"name", "title", "description", "includedPermissions", "stage", "etag"}``.
+- ``managedFolders.list`` (storage v1): ``{"kind": "storage#managedFolders", "items": [{"kind":
+  "storage#managedFolder", "id": "B/F/", "name": "F/", "bucket": B, "metageneration",
+  "createTime", "updateTime"}]}``; ``managedFolders.getIamPolicy``: ``{"kind": "storage#policy",
+  "resourceId": "projects/_/buckets/B/managedFolders/F/", "version", "etag", "bindings"}``.
+- Errors: ``{"error": {"code": 403, "message": "…", "status": "PERMISSION_DENIED"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import responses
+
+RM = "https://cloudresourcemanager.googleapis.com"
+IAM = "https://iam.googleapis.com/v1"
+ANCESTRY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getAncestry$")
+POLICY = re.compile(re.escape(RM) + r"/v3/(?P<name>(?:projects|folders|organizations)/[^/:]+):getIamPolicy$")
+ACCOUNTS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts(?:\?.*)?$")
+ACCOUNT_POLICY = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts/"
+                            r"(?P<email>[^/:]+):getIamPolicy(?:\?.*)?$")
+ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
+FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
+                     r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
+STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+          500: "INTERNAL", 503: "UNAVAILABLE"}
+#: Real permissions of a predefined role outside the built-in table (abridged to what matters).
+BIGQUERY_DATA_VIEWER = ["bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
+                        "bigquery.tables.list", "resourcemanager.projects.get"]
+
+
+def error(code: int) -> dict[str, Any]:
+    return {"error": {"code": code, "message": "The caller does not have permission (caller@example.org)",
+                      "status": STATUS.get(code, "UNKNOWN")}}
+
+
+def policy(*bindings: dict[str, Any], etag: str = "BwYRh8pQ3xA=") -> dict[str, Any]:
+    """A policy as getIamPolicy returns it: version 3 once a binding is conditional."""
+    conditional = any("condition" in b for b in bindings)
+    reply: dict[str, Any] = {"version": 3 if conditional else 1, "etag": etag}
+    if bindings:
+        reply["bindings"] = list(bindings)
+    return reply
+
+
+def account(project: str, email: str) -> dict[str, Any]:
+    return {"name": f"projects/{project}/serviceAccounts/{email}", "projectId": project,
+            "uniqueId": "112233445566778899001", "email": email, "displayName": email.split("@", maxsplit=1)[0],
+            "etag": "MDEwMjE5MjA=", "oauth2ClientId": "112233445566778899001"}
+
+
+@dataclass
+class Cloud:
+    """What Resource Manager and IAM answer; an int in place of a reply is an HTTP error."""
+
+    ancestry: dict[str, list[str] | int] = field(default_factory=dict)  # default: the project alone
+    policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: no binding
+    accounts: dict[str, list[str] | int] = field(default_factory=dict)  # default: none
+    account_policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: ACAB
+    roles: dict[str, list[str] | int] = field(default_factory=lambda: {
+        "roles/bigquery.dataViewer": BIGQUERY_DATA_VIEWER})  # default: 404
+    #: Managed folders per bucket, each with its policy (an int in place of either: an error).
+    folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
+    #: Service-account listing page size: several pages when there are more accounts.
+    page_size: int = 100
+
+    def register(self, mock: responses.RequestsMock) -> None:
+        mock.add_callback(responses.POST, ANCESTRY, callback=self._ancestry)
+        mock.add_callback(responses.POST, POLICY, callback=self._policy)
+        mock.add_callback(responses.GET, ACCOUNTS, callback=self._accounts)
+        mock.add_callback(responses.POST, ACCOUNT_POLICY, callback=self._account_policy)
+        mock.add_callback(responses.GET, ROLE, callback=self._role)
+        mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
+
+    def _folders(self, request: Any) -> tuple[int, dict[str, str], str]:
+        found = _match(FOLDERS, request)
+        bucket, folder = unquote(found["bucket"]), found["folder"]
+        folders = self.folders.get(bucket, {})
+        if isinstance(folders, int):
+            return _error(folders)
+        if folder is None:
+            reply: dict[str, Any] = {"kind": "storage#managedFolders"}
+            if folders:
+                reply["items"] = [{"kind": "storage#managedFolder", "id": f"{bucket}/{name}", "name": name,
+                                   "bucket": bucket, "metageneration": "1",
+                                   "createTime": "2026-03-02T09:14:07.120Z", "updateTime": "2026-03-02T09:14:07.120Z"}
+                                  for name in sorted(folders)]
+            return _ok(reply)
+        name = unquote(folder)
+        folder_policy = folders.get(name, 404)
+        if isinstance(folder_policy, int):
+            return _error(folder_policy)
+        return _ok({"kind": "storage#policy", "resourceId": f"projects/_/buckets/{bucket}/managedFolders/{name}",
+                    **folder_policy})
+
+    def _ancestry(self, request: Any) -> tuple[int, dict[str, str], str]:
+        project = _match(ANCESTRY, request)["project"]
+        names = self.ancestry.get(project, [f"projects/{project}"])
+        if isinstance(names, int):
+            return _error(names)
+        kinds = {"projects": "project", "folders": "folder", "organizations": "organization"}
+        return _ok({"ancestor": [{"resourceId": {"type": kinds[n.split("/")[0]], "id": n.split("/")[1]}}
+                                 for n in names]})
+
+    def _policy(self, request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body or b"{}")
+        assert body == {"options": {"requestedPolicyVersion": 3}}, body  # conditions are asked for
+        reply = self.policies.get(_match(POLICY, request)["name"], policy())
+        return _error(reply) if isinstance(reply, int) else _ok(reply)
+
+    def _accounts(self, request: Any) -> tuple[int, dict[str, str], str]:
+        project = _match(ACCOUNTS, request)["project"]
+        emails = self.accounts.get(project, [])
+        if isinstance(emails, int):
+            return _error(emails)
+        start = int(parse_qs(urlsplit(request.url).query).get("pageToken", ["0"])[0])
+        page = emails[start:start + self.page_size]
+        reply: dict[str, Any] = {"accounts": [account(project, e) for e in page]} if page else {}
+        if start + self.page_size < len(emails):
+            reply["nextPageToken"] = str(start + self.page_size)
+        return _ok(reply)
+
+    def _account_policy(self, request: Any) -> tuple[int, dict[str, str], str]:
+        reply = self.account_policies.get(_match(ACCOUNT_POLICY, request)["email"], {"etag": "ACAB"})
+        return _error(reply) if isinstance(reply, int) else _ok(reply)
+
+    def _role(self, request: Any) -> tuple[int, dict[str, str], str]:
+        name = _match(ROLE, request)["name"]
+        permissions = self.roles.get(name, 404)
+        if isinstance(permissions, int):
+            return _error(permissions)
+        return _ok({"name": name, "title": name.rsplit("/", 1)[-1], "description": "recorded",
+                    "includedPermissions": permissions, "stage": "GA", "etag": "AA=="})
+
+
+def _match(pattern: re.Pattern[str], request: Any) -> re.Match[str]:
+    found = pattern.match(request.url)
+    assert found is not None, request.url
+    return found
+
+
+def _ok(body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def _error(code: int) -> tuple[int, dict[str, str], str]:
+    return code, {"Content-Type": "application/json"}, json.dumps(error(code))
+
+
+__all__ = ["Cloud", "account", "error", "policy"]
