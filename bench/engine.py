@@ -116,12 +116,15 @@ class Generator:
             self.counters[kind] += 1
             rid, rtype = ident(kind, number)
             tag = choices(self._tags, self._tag_w)[0]
+            raw: dict[str, Any] = {"created": f"2024-{1 + i % 12:02d}-01T00:00:00Z"}
+            if rtype == "postgres.role":  # one in 50 may run programs as the server
+                raw["server_access_roles"] = [] if number % 50 else ["pg_execute_server_program"]
             yield {"id": rid, "type": rtype, "kind": kind, "provider": rtype.split(".")[0],
                    "scope": scope, "region": choices(self._regions, self._region_w)[0],
                    "name": rid.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
                    "tags": {} if tag == "none" else {"data_class": tag, "owner": "team-a"},
                    "data_class": None, "attributes": getattr(self, "_" + kind)(rtype),
-                   "raw": {"created": f"2024-{1 + i % 12:02d}-01T00:00:00Z"}}
+                   "raw": raw}
 
     def _drop(self, attributes: dict[str, Any], keep: tuple[str, ...] = ("encryption",),
               probability: float = 0.03) -> dict[str, Any]:
@@ -475,7 +478,8 @@ STREAMING: dict[str, tuple[tuple[str, ...], Rule | None, Rule]] = {
                     lambda d, a, dc: _all(POSTGRES.search(d["id"]) is not None,
                                           _eq(a.get("login", _M), True), d["name"] != "postgres"),
                     lambda d, a, dc: _all(_eq(a.get("superuser", _M), False),
-                                          _eq(a.get("bypass_rls", _M), False))),
+                                          _eq(a.get("bypass_rls", _M), False),
+                                          _len0(d["raw"].get("server_access_roles", _M)))),
     "PHI-IAM-007": (("table",),
                     lambda d, a, dc: POSTGRES.search(d["id"]) is not None and dc == "clinical",
                     lambda d, a, dc: _all(_eq(_at(a, "row_security", "enabled"), True),

@@ -516,8 +516,10 @@ def intake(cluster: Cluster) -> str:
         # What the scanner role holds besides (permissions_sql): the server's settings and rules.
         "GRANT pg_read_all_settings TO sampler; GRANT SELECT ON pg_catalog.pg_hba_file_rules TO sampler;"
         "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO sampler;", dbname="intake")
+    # Every database, as roles' access is read in each even when --pg-database names one.
     cluster.write_hba(["host billing sampler 127.0.0.1/32 scram-sha-256",
-                       "host intake sampler 127.0.0.1/32 scram-sha-256"])
+                       "host intake sampler 127.0.0.1/32 scram-sha-256",
+                       "host postgres sampler 127.0.0.1/32 scram-sha-256"])
     return cluster.dsn(user="sampler", password="sampler-pw", dbname="intake")
 
 

@@ -37,9 +37,10 @@ def naive(policies: list[Policy], records: list[Any]) -> dict[tuple[str, str], s
     index.seal()
     found = {}
     for policy in policies:
-        for resource in resources:
-            if (policy.kinds and resource.kind not in policy.kinds) or not policy.applies_to_type(resource.type):
+        for as_read in resources:
+            if (policy.kinds and as_read.kind not in policy.kinds) or not policy.applies_to_type(as_read.type):
                 continue
+            resource = index.with_reach(as_read)  # principals judged on their closed reach
             applies = policy.where.test(resource, index) if policy.where is not None else True
             if applies is not True:
                 found[(policy.id, resource.id)] = "skip" if applies is False else "error"

@@ -4,16 +4,20 @@ Anything the scanning role could not see becomes a CollectionError naming what i
 a resource read only in part is yielded without the unread attributes, never with a guess.
 With content sampling on, each non-clinical table is sampled on its database's connection as
 it is read (its ``content_sample``, or an error naming the grant it lacked).
+
+Every database of the cluster is read for access, since roles are cluster-wide: those outside
+the databases asked for (``--pg-database``) are yielded as :class:`Context`, never reported on,
+and a database that could not be read leaves every role's access there unseen (``access_unseen``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from phigate.api import CollectionError, Record, Resource
-from phigate_providers.postgres import hba, normalise, queries
+from phigate.api import CollectionError, Context, Record, Resource
+from phigate_providers.postgres import access, hba, normalise, queries
 from phigate_providers.postgres.connect import Connection, Unreadable, open_connection
 from phigate_providers.postgres.options import ServerTarget
 
@@ -31,14 +35,14 @@ T = TypeVar("T")
 
 @dataclass
 class DatabaseScan:
-    """What one database showed; ``unread`` says why its tables or its privileges are unknown."""
+    """What one database showed. ``reported``: asked for (else read as context only);
+    ``unread``: why roles' access to it is unknown."""
 
     name: str
+    reported: bool = True
     tables_read: bool = False
     clinical: bool = False
-    #: role → ids of the tables its own privileges can read; connecting: roles with CONNECT.
-    readable: dict[str, set[str]] = field(default_factory=dict)
-    connecting: set[str] = field(default_factory=set)
+    access: access.DatabaseAccess | None = None
     unread: Unreadable | None = None
 
 
@@ -63,23 +67,44 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     settings = _attempt(queries.settings, conn)
     rules = _attempt(queries.hba_rules, conn)
     roles = _attempt(queries.roles, conn)
-    reach = _attempt(queries.reachable_roles, conn)
-    names: list[str] | Unreadable = list(target.databases) or _attempt(queries.databases, conn)
+    cluster = _cluster(conn, roles)
+    listed = _attempt(queries.databases, conn)
     unlisted: Unreadable | None = None  # why databases beyond those scanned may exist unseen
-    if isinstance(names, Unreadable):
-        yield _error(server, names, DATABASE_KINDS)
-        unlisted, names = names, [conn.database]  # at least the database we are connected to
+    if isinstance(listed, Unreadable):
+        unlisted = listed
+        if target.databases:  # what is reported is known; roles' reach beyond it is not
+            yield _error(server, Unreadable(f"other databases could not be listed ({listed.message}); "
+                                            "roles' access to them is unseen", listed.permission),
+                         ("principal",))
+        else:
+            yield _error(server, listed, DATABASE_KINDS)
+        names = list(target.databases) or [conn.database]  # at least the database we are connected to
+    else:
+        names = list(dict.fromkeys([*listed, *target.databases]))
+    reported = set(target.databases or names)
     scans: list[DatabaseScan] = []
     for name in names:
-        scan = DatabaseScan(name)
+        scan = DatabaseScan(name, reported=name in reported)
         scans.append(scan)
-        yield from _scan_database(conn, target, server, scan, classify, sampler=sampler)
+        yield from _scan_database(conn, target, server, scan, classify, cluster=cluster, sampler=sampler)
     yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted)
-    yield from _roles(target, server, roles, reach, scans, unlisted=unlisted)
+    yield from _roles(target, server, roles, cluster, scans, unlisted=unlisted)
+
+
+def _cluster(conn: Connection, roles: list[queries.RoleRow] | Unreadable) -> access.Cluster | Unreadable:
+    """Cluster-wide facts about roles: memberships and the predefined roles they reach."""
+    if isinstance(roles, Unreadable):
+        return roles
+    try:
+        return access.Cluster(conn.version_num, roles, queries.memberships(conn),
+                              queries.predefined_reach(conn))
+    except Unreadable as exc:
+        return exc
 
 
 def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, scan: DatabaseScan,
-                   classify: Classify, *, sampler: Sampler | None = None) -> Iterator[Record]:
+                   classify: Classify, *, cluster: access.Cluster | Unreadable,
+                   sampler: Sampler | None = None) -> Iterator[Record]:
     try:
         conn = bootstrap if scan.name == bootstrap.database else open_connection(target, scan.name)
     except Unreadable as exc:
@@ -88,6 +113,7 @@ def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, sca
     try:
         try:
             schema_rows, table_rows = queries.schemas(conn), queries.tables(conn)
+            relations = queries.relations(conn)
         except Unreadable as exc:
             yield _unread_database(server, scan, exc)
             return
@@ -96,22 +122,41 @@ def _scan_database(bootstrap: Connection, target: ServerTarget, server: str, sca
         for row in schema_rows:
             resource = normalise.schema(server, scan.name, row, target.region)
             schema_tags[row.name] = dict(resource.tags)
-            yield resource
-        ids = {}
+            yield _reported(scan, resource)
+        oids = {(r.schema, r.name): r.oid for r in relations}
+        store_ids = {r.oid: normalise.table_id(server, scan.name, r.schema, r.name)
+                     for r in relations if r.relkind in access.STORE_KINDS}
+        tables: list[tuple[queries.TableRow, Resource]] = []
         for table_row in table_rows:
-            resource = normalise.table(server, scan.name, table_row, schema_tags.get(table_row.schema, {}),
-                                       region=target.region, encryption=target.encryption)
-            ids[(table_row.schema, table_row.name)] = resource.id
-            clinical = classify(resource) == "clinical"
+            tables.append((table_row, normalise.table(server, scan.name, table_row,
+                                                      schema_tags.get(table_row.schema, {}),
+                                                      region=target.region, encryption=target.encryption)))
+        own = {oids[(row.schema, row.name)]: classify(resource) for row, resource in tables
+               if (row.schema, row.name) in oids}
+        derived = access.derived_classes(relations, own)
+        for table_row, as_read in tables:
+            oid = oids.get((table_row.schema, table_row.name))
+            resource = as_read
+            if oid in derived:
+                data_class, origin = derived[oid]
+                resource = normalise.classified(as_read, data_class, [store_ids[o] for o in origin])
+            clinical = (resource.data_class or classify(resource)) == "clinical"
             scan.clinical = scan.clinical or clinical
-            if sampler is not None and not clinical:  # clinical tables are expected to hold it
+            if scan.reported and sampler is not None and not clinical:  # clinical tables hold it
                 yield from _sampled(conn, resource, table_row.schema, table_row.name, sampler)
                 continue
-            yield resource
-        _read_privileges(conn, scan, ids)
+            yield _reported(scan, resource)
+        if not isinstance(cluster, Unreadable):
+            yield from _read_access(conn, server, scan, cluster=cluster, relations=relations,
+                                    store_ids=store_ids)
     finally:
         if conn is not bootstrap:
             conn.close()
+
+
+def _reported(scan: DatabaseScan, resource: Resource) -> Record:
+    """The resource, or its context record when its database is outside those asked for."""
+    return resource if scan.reported else Context(resource)
 
 
 def _sampled(conn: Connection, table: Resource, schema: str, name: str, sampler: Sampler) -> Iterator[Record]:
@@ -131,20 +176,29 @@ def _sampled(conn: Connection, table: Resource, schema: str, name: str, sampler:
         yield error
 
 
-def _read_privileges(conn: Connection, scan: DatabaseScan, ids: dict[tuple[str, str], str]) -> None:
-    """Who may connect to the database and read which of its tables (for can_read)."""
+def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: access.Cluster,
+                 relations: list[queries.RelationRow], store_ids: dict[int, str]) -> Iterator[Record]:
+    """Who reads which store of the database, and which SECURITY DEFINER functions they run."""
     try:
-        readable = queries.readable_tables(conn)
-        scan.connecting = queries.connecting_roles(conn)
+        database = access.Database(relations, queries.select_privileges(conn), queries.select_grantees(conn),
+                                   queries.default_select_grants(conn), queries.definer_functions(conn),
+                                   queries.function_callers(conn), queries.rule_writers(conn))
     except Unreadable as exc:
-        scan.unread = Unreadable(f"database {scan.name}: {exc.message}", exc.permission)
+        scan.unread = exc
+        yield _error(server, Unreadable(f"database {scan.name}: {exc.message}; roles' access to it is unseen",
+                                        exc.permission),
+                     ("principal",), resource_id=normalise.database_id(server, scan.name))
         return
-    scan.readable = {role: {ids[pair] for pair in pairs if pair in ids} for role, pairs in readable.items()}
+    scan.access = access.database_access(database, cluster, store_ids)
 
 
 def _unread_database(server: str, scan: DatabaseScan, cause: Unreadable) -> CollectionError:
-    scan.unread = Unreadable(f"database {scan.name}: {cause.message}", cause.permission)
-    return _error(server, scan.unread, DATABASE_KINDS, resource_id=normalise.database_id(server, scan.name))
+    scan.unread = cause
+    # Outside the databases asked for, only roles' access is at stake.
+    kinds = DATABASE_KINDS if scan.reported else ("principal",)
+    suffix = "" if scan.reported else " (read for roles' access only)"
+    return _error(server, Unreadable(f"database {scan.name}{suffix}: {cause.message}", cause.permission),
+                  kinds, resource_id=normalise.database_id(server, scan.name))
 
 
 def _server(conn: Connection, target: ServerTarget, server: str, *,
@@ -189,28 +243,25 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
 
 
 def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unreadable,
-           reach: dict[str, set[str]] | Unreadable, scans: Sequence[DatabaseScan], *,
+           cluster: access.Cluster | Unreadable, scans: Sequence[DatabaseScan], *,
            unlisted: Unreadable | None = None) -> Iterator[Record]:
-    """Roles with can_read: every table of every scanned database that the role may connect to
-    and read with its own privileges or those of a role it inherits or may SET ROLE to."""
+    """Roles with their edges: what they read in every database read, whom they can become, and
+    the databases whose access could not be seen."""
     if isinstance(roles, Unreadable):
         yield _error(server, roles, ("principal",))
         return
-    unread = unlisted or next((s.unread for s in scans if s.unread), None)
-    cause = reach if isinstance(reach, Unreadable) else unread
-    reachable = {} if isinstance(reach, Unreadable) else reach
-    for row in roles:
-        if cause is not None:  # a partial can_read could hide a class of data: leave it out
+    if isinstance(cluster, Unreadable):  # memberships unknown: any can_read could be partial
+        for row in roles:
             yield normalise.role(server, row, None, target.region)
-            yield _error(server, cause, ("principal",), resource_id=normalise.role_id(server, row.name),
+            yield _error(server, cluster, ("principal",), resource_id=normalise.role_id(server, row.name),
                          prefix="can_read left out: ")
-            continue
-        can_read: set[str] = set()
-        for scan in scans:
-            if row.name in scan.connecting:
-                for via in reachable.get(row.name, {row.name}):
-                    can_read |= scan.readable.get(via, set())
-        yield normalise.role(server, row, can_read, target.region)
+        return
+    where = server.replace("postgres://", "postgres ", 1)
+    unseen = [f"{where} databases not listed (not read: {unlisted.message})"] if unlisted else []
+    unseen += [f"{where} database {s.name} (not read: {s.unread.message})" for s in scans if s.unread]
+    databases = [s.access for s in scans if s.access is not None]
+    for row in roles:
+        yield normalise.role(server, row, access.role_access(row, cluster, databases, unseen), target.region)
 
 
 def _plaintext_rule(rules: Sequence[queries.HbaRow]) -> bool:

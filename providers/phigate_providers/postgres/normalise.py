@@ -6,13 +6,16 @@ role ``…/role/NAME``; a '/' or '%' inside a name is percent-encoded so ids sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from phigate.api import Resource
 from phigate.classify import labels_in_text
 from phigate_providers.postgres.queries import RoleRow, SchemaRow, TableRow
+
+if TYPE_CHECKING:
+    from phigate_providers.postgres.access import RoleAccess
 
 PROVIDER = "postgres"
 TYPES = {"db_server": "postgres.server", "db_schema": "postgres.schema", "table": "postgres.table",
@@ -149,24 +152,43 @@ def table(server_id: str, database: str, row: TableRow, schema_tags: Mapping[str
                     tags={**schema_tags, **comment_tags(row.comment)}, attributes=attrs, raw=raw)
 
 
-def role(server_id: str, row: RoleRow, can_read: Iterable[str] | None, region: str | None) -> Resource:
-    """A role; ``can_read`` None when some database's privileges could not be read (left out)."""
+def classified(table: Resource, data_class: str, sources: Sequence[str]) -> Resource:
+    """The table classified like ``sources`` (its parents, or what a materialized view reads),
+    whose class is stricter than its own."""
+    fields = {**table.__dict__, "data_class": data_class,
+              "raw": {**table.raw, "data_class_from": list(sources)}}
+    return Resource(**fields)
+
+
+def role(server_id: str, row: RoleRow, edges: RoleAccess | None, region: str | None) -> Resource:
+    """A role and its edges; ``edges`` None when they could not be read (left out)."""
     attrs: dict[str, Any] = {
         "principal_type": "db_role", "login": row.login, "superuser": row.superuser,
         "create_role": row.create_role, "bypass_rls": row.bypass_rls, "member_of": list(row.member_of),
         "password_expires": row.valid_until is not None and row.valid_until != "infinity",
-        # Grants name tables (ON ALL TABLES is expanded when granted): nothing is reached by a
-        # wildcard, no other account can assume a role, no grant carries a condition.
-        "can_read_via_wildcard": [], "third_party": False, "trusted_accounts": [],
-        "external_id_required": None, "undecided_conditions": [],
+        # No other account can assume a role, no grant carries a condition.
+        "third_party": False, "trusted_accounts": [], "external_id_required": None,
+        "undecided_conditions": [],
     }
-    if can_read is not None:
-        attrs["can_read"] = sorted(can_read)
+    raw: dict[str, Any] = {"rolsuper": row.superuser, "rolcanlogin": row.login,
+                           "rolcreaterole": row.create_role, "rolbypassrls": row.bypass_rls,
+                           "rolinherit": row.inherit, "rolvaliduntil": row.valid_until,
+                           "rolreplication": row.replication}
+    if edges is not None:
+        reads = dict(sorted(edges.reads.items()))
+        attrs["can_read"] = list(reads)
+        attrs["can_read_via"] = {store: read.how for store, read in reads.items()}
+        attrs["can_read_via_wildcard"] = [store for store, read in reads.items() if read.wildcard]
+        becomes = {role_id(server_id, name): how for name, how in edges.becomes.items()}
+        attrs["can_become"] = sorted(becomes)
+        attrs["can_become_via"] = dict(sorted(becomes.items()))
+        attrs["access_unseen"] = list(edges.unseen)
+        # Predefined roles reaching the server's files or programs, held or (CREATEROLE up to
+        # PostgreSQL 15) grantable to itself: privileged like a superuser (PHI-IAM-006).
+        raw["server_access_roles"] = list(edges.server_access)
     return Resource(id=role_id(server_id, row.name), type=TYPES["principal"], kind="principal",
                     provider=PROVIDER, scope=server_id, region=region, name=row.name, attributes=attrs,
-                    raw={"rolsuper": row.superuser, "rolcanlogin": row.login,
-                         "rolcreaterole": row.create_role, "rolbypassrls": row.bypass_rls,
-                         "rolinherit": row.inherit, "rolvaliduntil": row.valid_until})
+                    raw=raw)
 
 
 def _on(value: str) -> bool:

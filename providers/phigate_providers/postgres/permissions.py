@@ -16,7 +16,8 @@ PERMISSIONS: tuple[str, ...] = (
     "in the database the connection string names",
     "CONNECT on every database scanned",
     "reads open to every role: pg_settings, pg_roles, pg_auth_members, pg_database, pg_namespace, "
-    "pg_class, pg_attribute, pg_type, comments, and the has_*_privilege / pg_has_role functions",
+    "pg_class, pg_attribute, pg_type, pg_rewrite, pg_depend, pg_inherits, pg_default_acl, pg_proc, "
+    "pg_trigger, pg_event_trigger, comments, and the has_*_privilege / pg_has_role functions",
 )
 
 _SQL = """\

@@ -15,6 +15,12 @@ SETTINGS = ("server_version", "ssl", "password_encryption", "log_connections",
 
 #: Relations holding rows of their own: tables, partitioned tables, materialized views.
 _RELKINDS = "('r', 'p', 'm')"
+#: Relations a role may SELECT from: those, views and foreign tables.
+_SELECTABLE = "('r', 'p', 'm', 'v', 'f')"
+#: Predefined roles whose members read every table: pg_read_all_data by privilege, the others
+#: by running programs or reading files as the server's system user (the tables' files).
+PREDEFINED_READERS = ("pg_read_all_data", "pg_execute_server_program", "pg_read_server_files",
+                      "pg_write_server_files")
 _USER_SCHEMA = ("n.nspname NOT IN ('pg_catalog', 'information_schema') "
                 "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'")
 
@@ -41,6 +47,40 @@ class RoleRow:
     inherit: bool
     valid_until: str | None
     member_of: tuple[str, ...]
+    replication: bool = False
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    member: str
+    role: str
+    inherit: bool
+    set: bool
+    admin: bool
+
+
+@dataclass(frozen=True)
+class RelationRow:
+    """A table, partitioned table, materialized view, view or foreign table, with what its
+    rewrite rule reads (views, materialized views) and the tables it inherits from."""
+
+    oid: int
+    schema: str
+    name: str
+    relkind: str
+    owner: str
+    security_invoker: bool
+    #: Relations the view's query names (pg_depend on its rewrite rule). Functions it calls run
+    #: only if the reader itself may EXECUTE them, as in its own queries: no edge of their own.
+    reads: tuple[int, ...]
+    parents: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FunctionRow:
+    oid: int
+    signature: str
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -95,23 +135,35 @@ def roles(conn: Connection) -> list[RoleRow]:
     rows = conn.rows(
         "SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolinherit, "
         "r.rolvaliduntil::text, ARRAY(SELECT g.rolname FROM pg_catalog.pg_auth_members m "
-        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) "
+        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), r.rolreplication "
         "FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY r.rolname", what="pg_roles")
     return [RoleRow(str(name), bool(login), bool(sup), bool(create), bool(bypass), bool(inherit),
-                    until, tuple(member_of or ()))
-            for name, login, sup, create, bypass, inherit, until, member_of in rows]
+                    until, tuple(member_of or ()), bool(replication))
+            for name, login, sup, create, bypass, inherit, until, member_of, replication in rows]
 
 
-def reachable_roles(conn: Connection) -> dict[str, set[str]]:
-    """Role → the roles whose privileges it can use: its own, those it inherits and those it may
-    SET ROLE to (any membership before PostgreSQL 16, the SET option from 16 on)."""
-    mode = "SET" if conn.version_num >= 160000 else "MEMBER"
-    rows = conn.rows("SELECT r.rolname, g.rolname FROM pg_catalog.pg_roles r "
-                        "JOIN pg_catalog.pg_roles g ON pg_catalog.pg_has_role(r.oid, g.oid, %s) "
-                        "WHERE r.rolname !~ '^pg_'", (mode,), what="role memberships")
+def memberships(conn: Connection) -> list[MembershipRow]:
+    """Every grant of a role to a role. Before PostgreSQL 16 a member inherits when it is
+    INHERIT itself and may always SET ROLE; from 16 on each grant carries its own options."""
+    options = "m.inherit_option, m.set_option" if conn.version_num >= 160000 else "r.rolinherit, true"
+    rows = conn.rows(
+        f"SELECT r.rolname, g.rolname, {options}, m.admin_option FROM pg_catalog.pg_auth_members m "
+        "JOIN pg_catalog.pg_roles r ON r.oid = m.member JOIN pg_catalog.pg_roles g ON g.oid = m.roleid "
+        "ORDER BY 1, 2", what="role memberships")
+    return [MembershipRow(str(member), str(role), bool(inherit), bool(set_), bool(admin))
+            for member, role, inherit, set_, admin in rows]
+
+
+def predefined_reach(conn: Connection) -> dict[str, set[str]]:
+    """Role → the predefined roles among PREDEFINED_READERS it is a member of, directly or
+    through groups, whatever the grants' options (a membership can be turned into their use)."""
+    rows = conn.rows("SELECT r.rolname, p.rolname FROM pg_catalog.pg_roles r "
+                     "JOIN pg_catalog.pg_roles p ON p.rolname = ANY(%s) AND p.oid <> r.oid "
+                     "AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER') WHERE r.rolname !~ '^pg_'",
+                     (list(PREDEFINED_READERS),), what="predefined role memberships")
     reach: dict[str, set[str]] = defaultdict(set)
-    for role, target in rows:
-        reach[str(role)].add(str(target))
+    for role, predefined in rows:
+        reach[str(role)].add(str(predefined))
     return dict(reach)
 
 
@@ -145,27 +197,127 @@ def tables(conn: Connection) -> list[TableRow]:
             for schema, name, kind, owner, rls, forced, comment, acl, public_columns, bytea in rows]
 
 
-def readable_tables(conn: Connection) -> dict[str, set[tuple[str, str]]]:
-    """Role (predefined ones included) → the (schema, table) pairs of this database its own
-    privileges let it read: USAGE on the schema and SELECT on the table or on some column.
-    Superusers and members of pg_read_all_data are answered yes by the server itself."""
+def relations(conn: Connection) -> list[RelationRow]:
+    """Every selectable relation of the user's schemas, with its view dependencies and parents."""
     rows = conn.rows(
-        "SELECT r.rolname, n.nspname, c.relname FROM pg_catalog.pg_class c "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pg_catalog.pg_roles r "
-        f"WHERE c.relkind IN {_RELKINDS} AND {_USER_SCHEMA} "
-        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE') "
+        "SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text, pg_catalog.pg_get_userbyid(c.relowner), "
+        "c.reloptions::text[], "
+        "ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d "
+        "ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid "
+        "WHERE w.ev_class = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+        "AND d.refobjid <> c.oid ORDER BY 1), "
+        "ARRAY(SELECT i.inhparent::int8 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid ORDER BY 1) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN {_SELECTABLE} AND {_USER_SCHEMA} ORDER BY n.nspname, c.relname",
+        what="pg_class, pg_rewrite and pg_inherits")
+    return [RelationRow(int(oid), str(schema), str(name), str(kind), str(owner), _security_invoker(options),
+                        tuple(int(x) for x in reads or ()), tuple(int(x) for x in parents or ()))
+            for oid, schema, name, kind, owner, options, reads, parents in rows]
+
+
+def select_privileges(conn: Connection) -> list[tuple[str, int, bool]]:
+    """(role, relation oid, USAGE on its schema) for every role (predefined ones included) that
+    may SELECT the relation or one of its columns. The server answers for inherited grants,
+    superusers and pg_read_all_data. Relation oids are those of :func:`relations`."""
+    rows = conn.rows(
+        "SELECT r.rolname, c.oid::int8, pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE') "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE c.relkind IN {_SELECTABLE} AND {_USER_SCHEMA} "
         "AND pg_catalog.has_any_column_privilege(r.oid, c.oid, 'SELECT')", what="table privileges")
-    readable: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for role, schema, table in rows:
-        readable[str(role)].add((str(schema), str(table)))
-    return dict(readable)
+    return [(str(role), int(oid), bool(usage)) for role, oid, usage in rows]
 
 
-def connecting_roles(conn: Connection) -> set[str]:
-    rows = conn.rows("SELECT rolname FROM pg_catalog.pg_roles "
-                        "WHERE pg_catalog.has_database_privilege(oid, current_database(), 'CONNECT')",
-                        what="database privileges")
-    return {str(name) for (name,) in rows}
+def select_grantees(conn: Connection) -> dict[int, set[str]]:
+    """Relation oid → the grantees of SELECT on it or on one of its columns (PUBLIC for 0)."""
+    rows = conn.rows(
+        "SELECT c.oid::int8, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.pg_get_userbyid(a.grantee) END "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, "
+        "pg_catalog.acldefault('r', c.relowner))) a "
+        f"WHERE c.relkind IN {_SELECTABLE} AND {_USER_SCHEMA} AND a.privilege_type = 'SELECT' "
+        "UNION SELECT at.attrelid::int8, CASE WHEN x.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.pg_get_userbyid(x.grantee) END FROM pg_catalog.pg_attribute at "
+        "CROSS JOIN LATERAL pg_catalog.aclexplode(at.attacl) x "
+        "WHERE at.attacl IS NOT NULL AND x.privilege_type = 'SELECT'", what="table grants")
+    grantees: dict[int, set[str]] = defaultdict(set)
+    for oid, grantee in rows:
+        grantees[int(oid)].add(str(grantee))
+    return dict(grantees)
+
+
+def default_select_grants(conn: Connection) -> list[tuple[str, str | None, str]]:
+    """(owner, schema or None for every schema, grantee) of default privileges that give SELECT
+    on the tables an owner creates later (ALTER DEFAULT PRIVILEGES … GRANT SELECT ON TABLES)."""
+    rows = conn.rows(
+        "SELECT pg_catalog.pg_get_userbyid(d.defaclrole), n.nspname, CASE WHEN a.grantee = 0 "
+        "THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END FROM pg_catalog.pg_default_acl d "
+        "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace "
+        "CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a "
+        "WHERE d.defaclobjtype = 'r' AND a.privilege_type = 'SELECT' AND a.grantee <> d.defaclrole",
+        what="pg_default_acl")
+    return [(str(owner), None if schema is None else str(schema), str(grantee))
+            for owner, schema, grantee in rows]
+
+
+def definer_functions(conn: Connection) -> list[FunctionRow]:
+    """SECURITY DEFINER functions and procedures of this database outside pg_catalog."""
+    rows = conn.rows(
+        "SELECT p.oid::int8, p.oid::regprocedure::text, pg_catalog.pg_get_userbyid(p.proowner) "
+        "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE p.prosecdef AND {_USER_SCHEMA} ORDER BY 2", what="pg_proc")
+    return [FunctionRow(int(oid), str(signature), str(owner)) for oid, signature, owner in rows]
+
+
+def function_callers(conn: Connection) -> list[tuple[str, int, str | None]]:
+    """(role, function oid, table or None) for each role (predefined ones excluded) that can make
+    a SECURITY DEFINER function run: EXECUTE on it and USAGE on its schema (table None); or a
+    write on a table with a trigger calling it (the table's name: a trigger's function runs
+    whoever fires it, EXECUTE is checked only when the trigger is created); or, for an event
+    trigger's function, any role (table ''), since any role may run some DDL (a temporary table)."""
+    rows = conn.rows(
+        "SELECT r.rolname, p.oid::int8, NULL::text FROM pg_catalog.pg_proc p "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE p.prosecdef AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE') "
+        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE') "
+        "UNION SELECT r.rolname, p.oid::int8, n.nspname || '.' || c.relname FROM pg_catalog.pg_trigger t "
+        "JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid AND p.prosecdef "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') "
+        "UNION SELECT r.rolname, p.oid::int8, '' FROM pg_catalog.pg_event_trigger e "
+        "JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid AND p.prosecdef CROSS JOIN pg_catalog.pg_roles r "
+        "WHERE e.evtenabled <> 'D' AND r.rolname !~ '^pg_'", what="function and trigger privileges")
+    return [(str(role), int(oid), None if table is None else str(table)) for role, oid, table in rows]
+
+
+def rule_writers(conn: Connection) -> list[tuple[str, str, str, str]]:
+    """(role, relation owner, relation, rule) for each role (predefined ones excluded) that may
+    write a table or view carrying an INSERT, UPDATE or DELETE rule: the rule's actions run with
+    the relation owner's rights."""
+    rows = conn.rows(
+        "SELECT DISTINCT r.rolname, pg_catalog.pg_get_userbyid(c.relowner), n.nspname || '.' || c.relname, "
+        "w.rulename FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE w.ev_type <> '1' AND w.ev_enabled <> 'D' AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE') "
+        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')", what="rules")
+    return [(str(role), str(owner), str(relation), str(rule)) for role, owner, relation, rule in rows]
+
+
+def _security_invoker(options: Any) -> bool:
+    """The view's security_invoker option, read as the server reads a boolean. Anything else
+    (absent, false, unreadable) counts as the owner's rights, which reach more."""
+    for option in options or ():
+        key, _, value = str(option).partition("=")
+        if key.strip().lower() == "security_invoker":
+            value = value.strip().lower()
+            return value in ("on", "1") or (bool(value) and ("true".startswith(value)
+                                                             or "yes".startswith(value)))
+    return False
 
 
 def _grants(acl: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -1,0 +1,402 @@
+"""The edges of the access graph one server shows: which tables each role reads, how, and which
+roles it can become.
+
+A role's direct reads (``can_read``) are the server's own answer to "may this role SELECT the
+table and use its schema" (grants to the role, to PUBLIC, inherited from groups; superusers and
+pg_read_all_data), widened by what the catalogs tell the server's answer leaves out:
+
+- a view reads its tables with its owner's rights (the reader's own with ``security_invoker``),
+  views of views followed to the tables they end at;
+- reading a partitioned or parent table reads its partitions' and children's rows;
+- an owner may always grant itself SELECT on its tables;
+- members of pg_read_all_data and of the roles that reach the server's files or programs
+  (pg_execute_server_program, pg_read_server_files, pg_write_server_files) read every table of
+  the cluster, through a SET ROLE as well as by inheritance; so does a CREATEROLE role up to
+  PostgreSQL 15, which can grant itself those roles, and a REPLICATION role (a base backup).
+
+What a role can obtain beyond its own rights is an edge (``can_become``) that the engine follows:
+memberships it inherits, may SET ROLE to or holds ADMIN on; every non-superuser role for
+CREATEROLE up to PostgreSQL 15; and the owner of each SECURITY DEFINER function it can make run
+(EXECUTE, also what views, column defaults and row-level-security policies call; a write firing
+a trigger; DDL firing an event trigger), since the function's body, unknowable in general, runs
+with its owner's rights; and the owner of each table or view whose INSERT, UPDATE or DELETE rule
+it can fire, whose actions run with that owner's rights.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from phigate.classify import STRICTNESS, UNCLASSIFIED
+from phigate_providers.postgres.queries import (
+    PREDEFINED_READERS,
+    FunctionRow,
+    MembershipRow,
+    RelationRow,
+    RoleRow,
+)
+
+#: Relation kinds holding rows: tables, partitioned tables, materialized views.
+STORE_KINDS = frozenset({"r", "p", "m"})
+#: Predefined roles that reach the server's files or programs: privileged (PHI-IAM-006).
+SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
+#: The first release where CREATEROLE no longer lets a role grant itself any non-superuser role.
+CREATEROLE_BOUNDED = 160000
+
+_INHERITS, _SET_ROLE, _ADMIN = ("member (inherits)", "SET ROLE",
+                                "ADMIN option (can grant itself the role with SET)")
+_MEMBERSHIP_ORDER = (_INHERITS, _SET_ROLE, _ADMIN)
+
+_EVERY_TABLE = {
+    "pg_read_all_data": "pg_read_all_data",
+    "pg_execute_server_program": "pg_execute_server_program (COPY … TO PROGRAM runs commands as the "
+                                 "server's system user, who reads every table's files)",
+    "pg_read_server_files": "pg_read_server_files (reads every table's files)",
+    "pg_write_server_files": "pg_write_server_files (can rewrite the server's configuration and "
+                             "files, then read every table)",
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    """How a role reads a store; ``wildcard`` when only through a grant to everyone or to future
+    tables (PUBLIC, default privileges, pg_read_all_data)."""
+
+    how: str
+    wildcard: bool = False
+
+
+@dataclass
+class Cluster:
+    """What the whole server says about roles: cluster-wide, read once."""
+
+    version: int
+    roles: Sequence[RoleRow]
+    memberships: Sequence[MembershipRow]
+    #: role → predefined roles of PREDEFINED_READERS it is a member of (directly or not).
+    predefined: Mapping[str, set[str]]
+    inherited: dict[str, set[str]] = field(init=False)
+    superusers: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inherited = _inheritance(self.memberships)
+        self.superusers = frozenset(r.name for r in self.roles if r.superuser)
+
+    def createrole_unbounded(self, role: RoleRow) -> bool:
+        """Up to PostgreSQL 15, CREATEROLE grants any non-superuser role, to itself too."""
+        return role.create_role and not role.superuser and self.version < CREATEROLE_BOUNDED
+
+    def every_table_reach(self, role: RoleRow) -> dict[str, str]:
+        """The predefined roles through which ``role`` reads every table, with how."""
+        reached = {p: _EVERY_TABLE[p] for p in self.predefined.get(role.name, ())}
+        if role.replication:
+            reached["REPLICATION"] = ("REPLICATION (a base backup or the WAL stream carries every "
+                                      "table's rows)")
+        if self.createrole_unbounded(role):
+            for predefined in PREDEFINED_READERS:
+                reached.setdefault(predefined, f"CREATEROLE (can grant itself {predefined}; "
+                                               "PostgreSQL 15 and earlier)")
+        return reached
+
+    def server_access(self, role: RoleRow) -> list[str]:
+        """The server-access predefined roles it holds or, by CREATEROLE, can grant itself."""
+        reached = set(self.predefined.get(role.name, ()))
+        if self.createrole_unbounded(role):
+            reached |= set(SERVER_ACCESS_ROLES)
+        return sorted(reached & set(SERVER_ACCESS_ROLES))
+
+    def becomes(self, role: RoleRow) -> dict[str, str]:
+        """Roles (predefined ones left out: their effect is in can_read) whose rights ``role``
+        can obtain through memberships or CREATEROLE, with how."""
+        edges: dict[str, str] = {}
+        for grant in self.memberships:
+            if grant.member != role.name or grant.role.startswith("pg_"):
+                continue
+            # From 16 one membership may be granted several times (by different grantors):
+            # the plainest way wins, whatever the order of the rows.
+            for allowed, how in ((grant.inherit, _INHERITS), (grant.set, _SET_ROLE), (grant.admin, _ADMIN)):
+                if allowed:
+                    known = edges.get(grant.role)
+                    if known is None or _MEMBERSHIP_ORDER.index(how) < _MEMBERSHIP_ORDER.index(known):
+                        edges[grant.role] = how
+                    break
+        if self.createrole_unbounded(role):
+            for other in self.roles:
+                if not other.superuser and other.name != role.name:
+                    edges.setdefault(other.name, "CREATEROLE (can grant itself any non-superuser "
+                                                 "role; PostgreSQL 15 and earlier)")
+        return edges
+
+
+@dataclass
+class Database:
+    """One database's catalog facts about access."""
+
+    relations: Sequence[RelationRow]
+    #: (role, relation oid, USAGE on its schema) for each role that may SELECT the relation.
+    privileges: Iterable[tuple[str, int, bool]]
+    grantees: Mapping[int, set[str]]
+    #: (owner, schema or None, grantee) of default privileges granting SELECT on future tables.
+    defaults: Iterable[tuple[str, str | None, str]]
+    functions: Sequence[FunctionRow]
+    #: (role, function oid, None for EXECUTE | the table whose trigger calls it | '' for DDL).
+    callers: Iterable[tuple[str, int, str | None]]
+    #: (role, relation owner, relation, rule): writes that run a rule's actions as the owner.
+    rule_writers: Iterable[tuple[str, str, str, str]] = ()
+
+
+@dataclass
+class DatabaseAccess:
+    """What one database adds to each role (by name): store id → Read, role name → how."""
+
+    reads: dict[str, dict[str, Read]] = field(default_factory=lambda: defaultdict(dict))
+    becomes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    #: Every store of the database (read by members of the predefined readers).
+    stores: list[str] = field(default_factory=list)
+
+
+def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]) -> DatabaseAccess:
+    """Each role's reads of this database's stores (``store_ids``: oid → resource id)."""
+    reader = _Reader(db, cluster)
+    result = DatabaseAccess(stores=[store_ids[o] for o in sorted(store_ids)])
+    owned: dict[str, set[int]] = defaultdict(set)
+    for rel in db.relations:
+        owned[rel.owner].add(rel.oid)
+    for role in sorted(reader.usable.keys() | owned.keys()):
+        # The plainest way first: the store's own grant, then through a view, then as the
+        # partition or child of a store read.
+        direct: list[tuple[int, Read]] = []
+        viewed: list[tuple[int, Read]] = []
+        for rel in (reader.rels[o] for o in sorted(reader.usable.get(role, set()) | owned.get(role, set()))):
+            readable = rel.oid in reader.usable.get(role, ())
+            if rel.relkind in STORE_KINDS and (readable or rel.owner == role):
+                direct.append((rel.oid, reader.grant_read(role, rel)))
+            elif rel.relkind == "v" and readable:
+                # Reading through a view is a wildcard when reading the view is.
+                view = reader.grant_read(role, rel)
+                for target, how in reader.through(rel, role, "", frozenset({rel.oid})):
+                    wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
+                    viewed.append((target, wildcard if view.wildcard else Read(how)))
+        found = direct + viewed
+        children = [pair for store in found for pair in reader.children_of(*store)]
+        for oid, read in found + children:
+            if oid in store_ids:
+                _merge(result.reads[role], store_ids[oid], read)
+    for role, oid, table in db.callers:
+        function = reader.definers.get(oid)
+        if function is not None and function.owner != role:
+            result.becomes[role].setdefault(function.owner, _runs(function, table))
+    for role, owner, relation, rule in db.rule_writers:
+        if owner != role:
+            how = f"writes {relation}, firing rule {rule} (runs as its owner)"
+            result.becomes[role].setdefault(owner, how)
+    return result
+
+
+def _runs(function: FunctionRow, table: str | None) -> str:
+    if table is None:
+        return f"EXECUTE SECURITY DEFINER {function.signature}"
+    if table:
+        return f"writes {table}, firing SECURITY DEFINER trigger {function.signature}"
+    return f"runs DDL, firing SECURITY DEFINER event trigger {function.signature}"
+
+
+class _Reader:
+    """One database's relations and privileges, indexed for the questions database_access asks."""
+
+    def __init__(self, db: Database, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.grantees = db.grantees
+        self.rels = {r.oid: r for r in db.relations}
+        self.definers = {f.oid: f for f in db.functions}
+        self.selects: dict[str, set[int]] = defaultdict(set)
+        self.usable: dict[str, set[int]] = defaultdict(set)
+        for role, oid, usage in db.privileges:
+            self.selects[role].add(oid)
+            if usage:
+                self.usable[role].add(oid)
+        self.defaults: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+        for owner, schema, grantee in db.defaults:
+            self.defaults[(owner, schema)].add(grantee)
+        self.children: dict[int, list[int]] = defaultdict(list)
+        for rel in db.relations:
+            for parent in rel.parents:
+                self.children[parent].append(rel.oid)
+
+    def grant_read(self, role: str, rel: RelationRow) -> Read:
+        """How ``role``, which may SELECT ``rel`` (or owns it), came by it: the plainest grant."""
+        granted = self.grantees.get(rel.oid, set())
+        what = _name(rel)
+        if role == rel.owner:
+            return Read(f"owner of {what}")
+        by_default = self.defaults.get((rel.owner, rel.schema), set()) | self.defaults.get(
+            (rel.owner, None), set())
+        if role in granted:
+            return _defaulted(Read(f"SELECT on {what}"), role, by_default, rel.owner)
+        groups = sorted(g for g in granted if g in self.cluster.inherited.get(role, ()))
+        if groups:
+            return _defaulted(Read(f"SELECT on {what} (granted to {groups[0]}, inherited)"), groups[0],
+                              by_default, rel.owner)
+        if role in self.cluster.superusers:  # reads it whatever is granted to everyone
+            return Read("superuser")
+        if "PUBLIC" in granted:
+            return Read(f"SELECT on {what} (granted to PUBLIC)", wildcard=True)
+        if "pg_read_all_data" in self.cluster.predefined.get(role, ()):
+            return Read("pg_read_all_data", wildcard=True)
+        return Read(f"SELECT on {what}")
+
+    def may_select(self, role: str, oid: int) -> bool:
+        """The privilege check a view's query makes on what it reads (no schema USAGE needed)."""
+        rel = self.rels.get(oid)
+        return oid in self.selects.get(role, ()) or (rel is not None and rel.owner == role)
+
+    def through(self, view: RelationRow, checker: str, path: str,
+                seen: frozenset[int]) -> Iterator[tuple[int, str]]:
+        """(store oid, how) for each store ``view`` reads when ``checker`` queries it."""
+        runs_as = checker if view.security_invoker else view.owner
+        step = f"{path}view {_name(view)} " + (
+            "(security_invoker)" if view.security_invoker else f"(owner {view.owner})")
+        for oid in view.reads:
+            rel = self.rels.get(oid)
+            if rel is None or oid in seen or not self.may_select(runs_as, oid):
+                continue
+            if rel.relkind in STORE_KINDS:
+                yield oid, f"SELECT through {step}"
+            elif rel.relkind == "v":
+                yield from self.through(rel, runs_as, f"{step}, ", seen | {oid})
+
+    def children_of(self, oid: int, read: Read) -> Iterator[tuple[int, Read]]:
+        """The store's partitions and inheritance children, read with it (SELECT on a parent
+        returns its children's rows; their own privileges are not checked)."""
+        stack, seen = list(self.children.get(oid, ())), {oid}
+        while stack:
+            child = stack.pop()
+            if child in seen:
+                continue
+            seen.add(child)
+            yield child, Read(f"{read.how} (rows of {_name(self.rels[child])} through parent "
+                              f"{_name(self.rels[oid])})", read.wildcard)
+            stack.extend(self.children.get(child, ()))
+
+
+def derived_classes(relations: Sequence[RelationRow],
+                    own: Mapping[int, str]) -> dict[int, tuple[str, list[int]]]:
+    """Stores classified like their sources, where that is stricter than their own class:
+    partitions and inheritance children like their parents, materialized views like the
+    strictest store their query reads (through views). oid → (class, the oids it comes from)."""
+    rels = {r.oid: r for r in relations}
+    memo: dict[int, str] = {}
+
+    def sources(rel: RelationRow, seen: frozenset[int]) -> Iterator[int]:
+        yield from (p for p in rel.parents if p in rels)
+        if rel.relkind in ("m", "v"):
+            for oid in rel.reads:
+                dep = rels.get(oid)
+                if dep is None or oid in seen:
+                    continue
+                if dep.relkind == "v":
+                    yield from sources(dep, seen | {oid})
+                else:
+                    yield oid
+
+    def strictest(oid: int, seen: frozenset[int]) -> str:
+        if oid in memo:
+            return memo[oid]
+        found = own.get(oid, UNCLASSIFIED)
+        for source in sources(rels[oid], seen):
+            if source not in seen:
+                found = min(found, strictest(source, seen | {source}), key=_strictness)
+        memo[oid] = found
+        return found
+
+    derived: dict[int, tuple[str, list[int]]] = {}
+    for oid, data_class in own.items():
+        if oid not in rels:
+            continue
+        stricter = strictest(oid, frozenset({oid}))
+        if _strictness(stricter) < _strictness(data_class):
+            origin = sorted({s for s in sources(rels[oid], frozenset({oid}))
+                             if strictest(s, frozenset({oid, s})) == stricter})
+            derived[oid] = (stricter, origin)
+    return derived
+
+
+def _strictness(data_class: str) -> int:
+    """The classifier's order, strictest first; a configured class it does not list ranks just
+    above unclassified."""
+    if data_class in STRICTNESS:
+        return STRICTNESS.index(data_class)
+    return len(STRICTNESS) + (data_class == UNCLASSIFIED)
+
+
+def _defaulted(read: Read, grantee: str, by_default: set[str], owner: str) -> Read:
+    """A grant default privileges would have made is a wildcard: the catalogs do not record
+    whether it was granted by name or by the default."""
+    if grantee in by_default:
+        return Read(f"{read.how}, matching default privileges of {owner} for future tables", wildcard=True)
+    return read
+
+
+def _merge(reads: dict[str, Read], store: str, read: Read) -> None:
+    """Keep one way a store is read; a named grant wins over a wildcard (which only counts when
+    it is the only way)."""
+    known = reads.get(store)
+    if known is None or (known.wildcard and not read.wildcard):
+        reads[store] = read
+
+
+def _inheritance(memberships: Iterable[MembershipRow]) -> dict[str, set[str]]:
+    """role → every role whose privileges it has by inheritance (transitively)."""
+    direct: dict[str, set[str]] = defaultdict(set)
+    for grant in memberships:
+        if grant.inherit:
+            direct[grant.member].add(grant.role)
+    closed: dict[str, set[str]] = {}
+    for role in list(direct):
+        found: set[str] = set()
+        stack = list(direct[role])
+        while stack:
+            group = stack.pop()
+            if group not in found:
+                found.add(group)
+                stack.extend(direct.get(group, ()))
+        closed[role] = found
+    return closed
+
+
+def _name(rel: RelationRow) -> str:
+    return f"{rel.schema}.{rel.name}"
+
+
+
+@dataclass
+class RoleAccess:
+    """One role's edges across the server: store id → Read, role name → how, unseen scopes."""
+
+    reads: dict[str, Read] = field(default_factory=dict)
+    becomes: dict[str, str] = field(default_factory=dict)
+    unseen: list[str] = field(default_factory=list)
+    server_access: list[str] = field(default_factory=list)
+
+
+def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAccess],
+                unseen: Sequence[str]) -> RoleAccess:
+    """``role``'s edges from every database read, and what could not be seen."""
+    result = RoleAccess(unseen=list(unseen), server_access=cluster.server_access(role))
+    known = {r.name for r in cluster.roles}
+    every = cluster.every_table_reach(role)
+    for db in databases:
+        for store, read in db.reads.get(role.name, {}).items():
+            _merge(result.reads, store, read)
+        for how in every.values():
+            for store in db.stores:
+                _merge(result.reads, store, Read(how, wildcard=how == "pg_read_all_data"))
+        for other, how in db.becomes.get(role.name, {}).items():
+            if other in known:
+                result.becomes.setdefault(other, how)
+    for other, how in cluster.becomes(role).items():
+        result.becomes[other] = how  # memberships first: the plainest way
+    result.becomes.pop(role.name, None)
+    return result
