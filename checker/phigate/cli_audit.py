@@ -31,7 +31,7 @@ from phigate.cli import (
     write_report,
 )
 from phigate.config import load_config
-from phigate.files import atomic_write_bytes
+from phigate.files import atomic_write, atomic_write_bytes, read_bounded
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
@@ -192,8 +192,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         from phigate.attest import attest
 
         attestation = json_report.with_name(json_report.stem + ".intoto.json")
-        attestation.write_text(json.dumps(attest(json_report, args.attest), indent=2, sort_keys=True) + "\n",
-                               encoding="utf-8")
+        with atomic_write(attestation, keep_mode=True) as out:  # never through a planted link
+            out.write(json.dumps(attest(json_report, args.attest), indent=2, sort_keys=True) + "\n")
         if not args.quiet:
             print(f"signed the report: {attestation}", file=sys.stderr)
     if not args.quiet:
@@ -208,7 +208,7 @@ def _record_supplier(store: HistoryStore, supplier: str, result: RunResult, repo
     from phigate.reporters.json import report_document
     from phigate.suppliers.evidence import evidence_record
 
-    data = (report.read_bytes() if report is not None
+    data = (read_bounded(report, "baseline") if report is not None
             else json.dumps(report_document(result), indent=2, ensure_ascii=False, default=str).encode())
     store.record_evidence(evidence_record(supplier, data, "audit"), newer_only=False)
 

@@ -44,6 +44,7 @@ LIMITS: dict[str, int] = {
     "plan": 512 * 1024 * 1024,
     "terraform": 16 * 1024 * 1024,  # each .tf file beside a plan (read for line numbers)
     "inventory_manifest": 64 * 1024 * 1024,  # an S3 Inventory manifest.json
+    "directory": 256 * 1024 * 1024,  # a Google Workspace group membership export
 }
 #: Private to the owner: snapshots and reports hold estate data.
 PRIVATE_MODE = 0o600
