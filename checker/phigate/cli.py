@@ -12,20 +12,20 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any
 
 from phigate import __version__, executors, terminal
 from phigate.api import KINDS, InputError
 from phigate.config import Config, load_config
-from phigate.files import atomic_write
+from phigate.files import write_whole
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
-from phigate.safetext import GuardedStream, visible
+from phigate.safetext import visible
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
 from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
 
@@ -37,33 +37,8 @@ class UsageError(Exception):
     """Bad options or arguments: exit 2 with a message, no traceback."""
 
 
+@terminal.guarded  # no line of output can start a CI workflow command
 def main(argv: Sequence[str] | None = None) -> int:
-    """Everything written to standard output and error goes through ``GuardedStream``: no line
-    of it can start a CI workflow command, whatever the estate or the input files hold."""
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = GuardedStream(out), GuardedStream(err, line_buffered=True)
-    try:
-        return _main(argv)
-    finally:
-        guarded_out, guarded_err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err
-        for stream in (guarded_out, guarded_err):
-            if isinstance(stream, GuardedStream):
-                try:
-                    stream.close_line()
-                except BrokenPipeError:  # the reader left before the end: drop the rest quietly
-                    _to_devnull(stream.wrapped)
-                except (OSError, ValueError):
-                    pass
-
-
-def _to_devnull(stream: Any) -> None:
-    with suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-
-
-def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config_file = getattr(args, "config", None)
@@ -81,9 +56,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing more to say
-        _to_devnull(sys.stdout)
-        if isinstance(sys.stdout, GuardedStream):
-            sys.stdout = sys.stdout.wrapped  # what it holds could not be written either
+        terminal.drop_stdout()
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("interrupted: evidence incomplete", file=sys.stderr)
@@ -94,13 +67,6 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"internal error ({type(exc).__name__}): evidence incomplete; "
               "set PHIGATE_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INCOMPLETE
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse quotes the arguments it refuses: shown with control characters escaped."""
-
-    def error(self, message: str) -> NoReturn:
-        super().error(visible(message))
 
 
 #: Commands whose --config is a phigate.yaml (portfolio's is a portfolio).
@@ -119,11 +85,10 @@ def _warn_config(path: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = terminal.ArgumentParser(
         prog="phigate", description="Compliance policy-as-code for health data.")
     parser.add_argument("--version", action="version", version=f"phigate {__version__}")
-    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]", parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND"))  # its parsers are _Parser too
+    sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = sub.add_parser("scan", help="evaluate policies against snapshots, plans or live estates")
     _add_collection_options(scan)
@@ -267,18 +232,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if not (args.quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            write_report(reporter, result, file)
+            write_whole(file, partial(reporter.render, result, color=False))
     return result.exit_code(fail_on)
-
-
-def write_report(reporter: Any, result: Any, file: Path) -> None:
-    """A report file, written whole or not at all, never through a link; created private (0600),
-    it keeps the mode of the file it replaces."""
-    try:
-        with atomic_write(file, keep_mode=True) as out:
-            reporter.render(result, out, color=False)
-    except OSError as exc:
-        raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from None
 
 
 def _cmd_controls(args: argparse.Namespace) -> int:
@@ -318,11 +273,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
                 yield record
 
     writer = write_jsonl if args.output.suffix in (".jsonl", ".ndjson") else write_document
-    try:  # private, under an unpredictable temporary name, never a truncated snapshot
-        with atomic_write(args.output) as out:
-            count = writer(records(), scopes, out)
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    count = write_whole(args.output, lambda out: writer(records(), scopes, out), keep_mode=False)  # 0600
     if not args.quiet:
         print(f"wrote {count} records to {args.output} ({errors} collection errors)", file=sys.stderr)
     return EXIT_INCOMPLETE if errors else EXIT_OK
@@ -380,16 +331,14 @@ def _cmd_policies(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(header_style="bold")
     for column in ("id", "severity", "opt-in", "kinds", "title", "controls"):
         table.add_column(column, overflow="fold")
     for row in rows:
         controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
-        cells = (row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
-                 ", ".join(row["kinds"] or row["types"]), row["title"], controls)
-        table.add_row(*(Text(visible(cell)) for cell in cells))  # never markup, never controls
+        table.add_row(*map(visible, (row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
+                                     ", ".join(row["kinds"] or row["types"]), row["title"], controls)))
     color = terminal.use_color(sys.stdout)
     Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +28,9 @@ from phigate.cli import (
     _add_collection_options,
     _add_policy_options,
     _outputs,
-    write_report,
 )
 from phigate.config import load_config
-from phigate.files import atomic_write, atomic_write_bytes, read_bounded
+from phigate.files import atomic_write, atomic_write_bytes, read_bounded, write_whole
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
@@ -234,7 +233,7 @@ def _render(outputs: list[tuple[str, Path | None]], result: RunResult, quiet: bo
             if not (quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            write_report(reporter, result, file)
+            write_whole(file, partial(reporter.render, result, color=False))
 
 
 def _cmd_history(args: argparse.Namespace) -> int:

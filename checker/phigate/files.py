@@ -26,10 +26,10 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import IO, BinaryIO, TypeVar, cast
 
 from phigate.problems import Problem, ProblemsError
 
@@ -46,6 +46,7 @@ LIMITS: dict[str, int] = {
     "inventory_manifest": 64 * 1024 * 1024,  # an S3 Inventory manifest.json
     "directory": 256 * 1024 * 1024,  # a Google Workspace group membership export
 }
+T = TypeVar("T")
 #: Private to the owner: snapshots and reports hold estate data.
 PRIVATE_MODE = 0o600
 _CHUNK = 1024 * 1024
@@ -165,6 +166,16 @@ def atomic_write(path: Path, *, mode: int = PRIVATE_MODE,
     return cast("AbstractContextManager[IO[str]]", _atomic_write(path, binary=False, mode=mode))
 
 
+def write_whole(path: Path, render: Callable[[IO[str]], T], *, keep_mode: bool = True) -> T:
+    """Text rendered into ``path``: whole or not at all, never through a link, created 0600 (with
+    ``keep_mode``, keeping the mode of a file it replaces). A failure is an input problem (exit 2)."""
+    try:
+        with atomic_write(path, keep_mode=keep_mode) as out:
+            return render(out)
+    except OSError as exc:
+        raise _refuse(path, f"cannot write: {exc.strerror or exc}") from None
+
+
 def atomic_write_bytes(path: Path, *, mode: int = PRIVATE_MODE) -> AbstractContextManager[IO[bytes]]:
     """Bytes written to ``path`` as :func:`atomic_write` does."""
     return cast("AbstractContextManager[IO[bytes]]", _atomic_write(path, binary=True, mode=mode))
@@ -208,4 +219,4 @@ def _atomic_write(path: Path, *, binary: bool, mode: int) -> Iterator[IO[str] | 
 
 
 __all__ = ["LIMITS", "PRIVATE_MODE", "atomic_write", "atomic_write_bytes", "limit", "open_bounded",
-           "read_bounded", "refuse_symlink"]
+           "read_bounded", "refuse_symlink", "write_whole"]
