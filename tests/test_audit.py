@@ -8,13 +8,13 @@ import gzip
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -162,22 +162,18 @@ def test_a_killed_audit_leaves_the_previous_run_and_no_partial_run(
     store = tmp_path / "history.db"
     assert cli("audit", str(estate(write_snapshot, BEFORE)), *POLICY_ARGS, "--store", str(store),
                "-q").code == 1
-    fifo = tmp_path / "estate.jsonl"
-    os.mkfifo(fifo)
-    config = tmp_path / "phigate.yaml"
-    config.write_text(f"version: 1\nproviders:\n  snapshot:\n    paths: ['{fifo}']\n")
-    audit = subprocess.Popen(
-        [sys.executable, "-m", "phigate.cli", "audit", "--config", str(config), *POLICY_ARGS,
-         "--store", str(store), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    writer = _open_when_read(fifo, audit)  # the audit is collecting: it opened the snapshot
-    try:
-        os.write(writer, b'{"phigate_snapshot": 1}\n' + json.dumps(
-            resource("b9", "object_store", attributes={"versioning": False})).encode() + b"\n")
-        time.sleep(0.3)
+    with _silent_endpoint() as (endpoint, asked):  # an AWS endpoint that never answers
+        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1"}
+        audit = subprocess.Popen(
+            [sys.executable, "-m", "phigate.cli", "audit", "--provider", "aws", "--region", "eu-west-3",
+             *POLICY_ARGS, "--store", str(store), "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        if not asked.wait(30):  # the audit is collecting: its first request is held unanswered
+            audit.kill()
+            raise AssertionError(f"the audit never started collecting: {audit.communicate()[1]}")
         audit.send_signal(signal.SIGTERM)
         _, err = audit.communicate(timeout=30)
-    finally:
-        os.close(writer)
     assert audit.returncode == 3
     assert "interrupted" in err and "Traceback" not in err
     assert [r["id"] for r in cli("history", "--store", str(store), "--format", "json").json()] == [1]
@@ -187,16 +183,33 @@ def test_a_killed_audit_leaves_the_previous_run_and_no_partial_run(
         assert connection.execute("SELECT DISTINCT run_id FROM findings").fetchall() == [(1,)]
 
 
-def _open_when_read(fifo: Path, process: subprocess.Popen[str]) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
+@contextmanager
+def _silent_endpoint() -> Iterator[tuple[str, threading.Event]]:
+    """A local endpoint that accepts requests and never answers; the event is set at the first."""
+    asked = threading.Event()
+    held: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(0.2)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    continue
+                held.append(connection)
+                asked.set()
+
+        stop = threading.Event()
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
         try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:  # no reader yet
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the audit never started collecting")
+            yield f"http://127.0.0.1:{server.getsockname()[1]}", asked
+        finally:
+            stop.set()
+            thread.join(5)
+            for connection in held:
+                connection.close()
 
 
 def test_concurrent_audit_processes_share_one_store(write_snapshot: WriteSnapshot, tmp_path: Path) -> None:

@@ -796,7 +796,7 @@ def test_plans_are_bounded_in_size(tmp_path: Path, cli: Cli) -> None:
         stream.truncate(MAX_PLAN_BYTES + 1)
     assert TerraformProvider.claims(str(huge))
     result = cli("scan", str(huge))
-    assert result.code == 2 and "plan too large" in result.err
+    assert result.code == 2 and "-byte limit (PHIGATE_MAX_PLAN_BYTES)" in result.err
 
 
 def test_unknown_effective_labels_are_labels_over_the_providers_default_labels(tmp_path: Path) -> None:

@@ -23,10 +23,12 @@ from typing import IO, Any, cast
 
 from phigate.api import Provider, Record, Scope
 from phigate.config import Config
+from phigate.files import atomic_write
 from phigate.frameworks import Framework
 from phigate.history import Drift, HistoryStore, RunSummary, StoreError, compare, run_record, series_of
 from phigate.model import Policy, Severity
 from phigate.notify import NotifyError, Webhook, payload, post, should_notify
+from phigate.problems import ProblemsError
 from phigate.reporters.html import AuditContext, TrendPoint, render_html
 from phigate.run import RunResult, scan
 from phigate.snapshot import header, record_to_json
@@ -114,6 +116,8 @@ def record(store: HistoryStore, result: RunResult, *, exit_code: int, settings: 
             write_html(settings.html, result, AuditContext(run_id, series, trend, drift, since))
         except OSError as exc:
             warnings.append(f"the HTML report was not written to {settings.html}: {exc.strerror or exc}")
+        except ProblemsError as exc:  # a symbolic link at the target
+            warnings.append(f"the HTML report was not written: {exc}")
     notified = 0
     if settings.webhooks and should_notify(exit_code, drift):
         body = payload(result, run_id=run_id, series=series, exit_code=exit_code, drift=drift)
@@ -128,10 +132,8 @@ def record(store: HistoryStore, result: RunResult, *, exit_code: int, settings: 
 
 def write_html(path: Path, result: RunResult, audit: AuditContext | None) -> None:
     """Written beside the target, then renamed: never a half-written report under its name."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
+    with atomic_write(path, keep_mode=True) as out:  # created 0600, never through a link
         render_html(result, out, audit)
-    partial.replace(path)
 
 
 @contextmanager

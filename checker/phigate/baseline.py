@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import fastjsonschema
 import orjson
 
+from phigate.files import read_bounded
 from phigate.identity import resource_key
 from phigate.model import Finding, Status
 from phigate.problems import Problem, ProblemsError
@@ -131,14 +132,7 @@ def _valid_report(data: Any) -> bool:
 
 def _read(path: Path) -> str:
     file = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BASELINE_BYTES:
-            raise ProblemsError([Problem(file, 1, 1, f"file is {size} bytes, over the "
-                                                     f"{MAX_BASELINE_BYTES}-byte limit")])
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProblemsError([Problem(file, 1, 1, f"cannot read file: {exc.strerror or exc}")]) from None
+    raw = read_bounded(path, "baseline")  # a regular file, within its limit, or exit 2
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

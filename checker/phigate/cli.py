@@ -12,17 +12,20 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from phigate import __version__, executors, terminal
 from phigate.api import KINDS, InputError
 from phigate.config import Config, load_config
+from phigate.files import write_whole
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
+from phigate.safetext import visible
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
 from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
 
@@ -34,6 +37,7 @@ class UsageError(Exception):
     """Bad options or arguments: exit 2 with a message, no traceback."""
 
 
+@terminal.guarded  # no line of output can start a CI workflow command
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -45,15 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ProblemsError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {visible(str(problem))}", file=sys.stderr)
         print(f"{len(exc.problems)} problem(s); nothing was evaluated.", file=sys.stderr)
         return EXIT_USAGE
     except (UsageError, InputError, MissingPlugin) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing more to say
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        terminal.drop_stdout()
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("interrupted: evidence incomplete", file=sys.stderr)
@@ -78,14 +81,14 @@ def _warn_config(path: Path) -> None:
     except (ProblemsError, InputError, OSError):
         return
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = terminal.ArgumentParser(
         prog="phigate", description="Compliance policy-as-code for health data.")
     parser.add_argument("--version", action="version", version=f"phigate {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = sub.add_parser("scan", help="evaluate policies against snapshots, plans or live estates")
     _add_collection_options(scan)
@@ -229,8 +232,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if not (args.quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            with file.open("w", encoding="utf-8") as out:
-                reporter.render(result, out, color=False)
+            write_whole(file, partial(reporter.render, result, color=False))
     return result.exit_code(fail_on)
 
 
@@ -250,7 +252,7 @@ def _cmd_controls(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         mapped = ", ".join(row["policies"]) or "(not covered)"
-        print(f"{row['framework']:<16} {row['control']:<18} {mapped:<40} {row['title']}")
+        print(visible(f"{row['framework']:<16} {row['control']:<18} {mapped:<40} {row['title']}"))
     return EXIT_OK
 
 
@@ -271,10 +273,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
                 yield record
 
     writer = write_jsonl if args.output.suffix in (".jsonl", ".ndjson") else write_document
-    partial = args.output.with_name(args.output.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        count = writer(records(), scopes, out)
-    partial.replace(args.output)  # never leave a truncated snapshot under the real name
+    count = write_whole(args.output, lambda out: writer(records(), scopes, out), keep_mode=False)  # 0600
     if not args.quiet:
         print(f"wrote {count} records to {args.output} ({errors} collection errors)", file=sys.stderr)
     return EXIT_INCOMPLETE if errors else EXIT_OK
@@ -338,8 +337,8 @@ def _cmd_policies(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for row in rows:
         controls = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["controls"].items())
-        table.add_row(row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
-                      ", ".join(row["kinds"] or row["types"]), row["title"], controls)
+        table.add_row(*map(visible, (row["id"], row["severity"], "opt-in" if row["opt_in"] else "",
+                                     ", ".join(row["kinds"] or row["types"]), row["title"], controls)))
     color = terminal.use_color(sys.stdout)
     Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK
@@ -441,7 +440,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         raise UsageError("no fixtures found (NAME.test.yaml beside NAME.yaml)")
     failed = [r for r in results if not r.passed]
     for result in failed:
-        print(f"FAIL {result}")
+        print(f"FAIL {visible(str(result))}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAIL if failed else EXIT_OK
 

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +30,11 @@ from phigate.cli import (
     _outputs,
 )
 from phigate.config import load_config
+from phigate.files import atomic_write, atomic_write_bytes, read_bounded, write_whole
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
 from phigate.registry import REPORTERS, load
+from phigate.safetext import visible
 from phigate.selection import for_frameworks, policies_for, providers_for
 
 if TYPE_CHECKING:  # imported by the handlers: every command builds this parser, few use them
@@ -43,7 +45,6 @@ if TYPE_CHECKING:  # imported by the handlers: every command builds this parser,
 STORE_VARIABLE = "PHIGATE_STORE"
 _AGE = re.compile(r"^(\d+)([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -133,7 +134,7 @@ def _store_errors(handler: Handler) -> Handler:
         try:
             return handler(args)
         except StoreError as exc:
-            print(f"error: history store {exc}", file=sys.stderr)
+            print(f"error: history store {visible(str(exc))}", file=sys.stderr)
             return EXIT_INCOMPLETE
     return run
 
@@ -184,20 +185,20 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             if args.supplier is not None:
                 _record_supplier(store, args.supplier, result, json_report)
         except StoreError as exc:
-            print(f"error: history store {exc}", file=sys.stderr)
+            print(f"error: history store {visible(str(exc))}", file=sys.stderr)
             return EXIT_INCOMPLETE
     if args.attest is not None and json_report is not None:
         from phigate.attest import attest
 
         attestation = json_report.with_name(json_report.stem + ".intoto.json")
-        attestation.write_text(json.dumps(attest(json_report, args.attest), indent=2, sort_keys=True) + "\n",
-                               encoding="utf-8")
+        with atomic_write(attestation, keep_mode=True) as out:  # never through a planted link
+            out.write(json.dumps(attest(json_report, args.attest), indent=2, sort_keys=True) + "\n")
         if not args.quiet:
             print(f"signed the report: {attestation}", file=sys.stderr)
     if not args.quiet:
         print("\n".join(_recorded_lines(outcome, store.location, settings)), file=sys.stderr)
     for warning in outcome.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
     return exit_code
 
 
@@ -206,7 +207,7 @@ def _record_supplier(store: HistoryStore, supplier: str, result: RunResult, repo
     from phigate.reporters.json import report_document
     from phigate.suppliers.evidence import evidence_record
 
-    data = (report.read_bytes() if report is not None
+    data = (read_bounded(report, "baseline") if report is not None
             else json.dumps(report_document(result), indent=2, ensure_ascii=False, default=str).encode())
     store.record_evidence(evidence_record(supplier, data, "audit"), newer_only=False)
 
@@ -232,8 +233,7 @@ def _render(outputs: list[tuple[str, Path | None]], result: RunResult, quiet: bo
             if not (quiet and name == "text"):
                 reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
         else:
-            with file.open("w", encoding="utf-8") as out:
-                reporter.render(result, out, color=False)
+            write_whole(file, partial(reporter.render, result, color=False))
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -268,10 +268,9 @@ def _export_snapshot(location: str, run_id: int, data: bytes | None, output: Pat
         raise UsageError("--snapshot RUN needs -o FILE")
     if data is None:
         raise UsageError(f"run {run_id} in {location} kept no snapshot (audit with --keep-snapshot)")
-    partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_bytes(gzip.decompress(data))
-        partial.replace(output)
+        with atomic_write_bytes(output) as out:  # raw estate data: 0600, never through a link
+            out.write(gzip.decompress(data))
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote the snapshot of run {run_id} to {output}", file=sys.stderr)
@@ -339,8 +338,8 @@ def _finding_line(f: StoredFinding, since: bool) -> str:
 
 
 def _plain(text: Any) -> str:
-    """Estate-provided text for a terminal: control characters (escape sequences) replaced."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
+    """Estate-provided text for a terminal: control characters shown as code points."""
+    return visible(str(text))
 
 
 def _when(moment: dt.datetime) -> str:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phigate.files import atomic_write
 from phigate.model import Severity
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
         if name == "html" and not file:
             raise InputError("--format html needs a file: html=FILE")
         if file:
-            with Path(file).open("w", encoding="utf-8") as out:
+            with atomic_write(Path(file), keep_mode=True) as out:  # created 0600, never through a link
                 renderers[name](view, out)
         else:
             renderers[name](view, sys.stdout)
@@ -185,7 +186,8 @@ def _write(path: Path, text: str) -> None:
     from phigate.api import InputError
 
     try:
-        path.write_text(text, encoding="utf-8")
+        with atomic_write(path, keep_mode=True) as out:  # created 0600, never through a link
+            out.write(text)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
 

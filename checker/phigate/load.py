@@ -17,6 +17,7 @@ from phigate import __version__
 from phigate.api import KINDS
 from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier
 from phigate.config import Config
+from phigate.files import read_bounded
 from phigate.model import Policy, Severity
 from phigate.operators import OPERATORS, OperandError
 from phigate.paths import (
@@ -70,7 +71,7 @@ def pack_info(policies: Iterable[Policy]) -> list[PackInfo]:
     for folder in sorted(folders):
         digest = hashlib.sha256()
         for file in sorted(folders[folder]):
-            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+            digest.update(file.name.encode() + b"\0" + read_bounded(file, "config"))
         inside = folder.is_relative_to(bundled)
         name = f"phigate/{folder.relative_to(bundled)}" if inside else str(folder)
         packs.append(PackInfo(name, __version__ if inside else None, counts[folder],

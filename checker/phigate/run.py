@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from phigate import __version__
 from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
@@ -19,6 +19,7 @@ from phigate.frameworks import ControlView, Framework, control_views
 from phigate.identity import PLAN_PROVIDER, key_of
 from phigate.load import PackInfo, pack_info
 from phigate.model import Finding, Policy, Severity, Status
+from phigate.safetext import without_userinfo
 from phigate.waivers import WaiverFile, WaiverOutcome, apply_waivers, is_waived_error
 
 
@@ -170,13 +171,15 @@ def _error_key(error: CollectionError) -> tuple[str, ...]:
 
 def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]:
     for provider in providers:
-        for record in provider.collect():
-            if isinstance(record, CollectionError):
+        for collected in provider.collect():
+            record = collected
+            if isinstance(record, CollectionError):  # a library's words may quote an endpoint URL
+                record = replace(record, message=without_userinfo(record.message))
                 result.collection_errors.append(record)
             yield record
         notices = getattr(provider, "notices", None)
         if callable(notices):
-            result.notices.extend(notices())
+            result.notices.extend(without_userinfo(notice) for notice in notices())
 
 
 def _counted(records: Iterable[Record], result: RunResult,

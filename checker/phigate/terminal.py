@@ -2,9 +2,67 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from typing import IO, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from functools import wraps
+from typing import IO, Any, NoReturn, ParamSpec
+
+from phigate.safetext import GuardedStream, visible
+
+P = ParamSpec("P")
+
+
+@contextmanager
+def guarded_output() -> Iterator[None]:
+    """Standard output and error through ``GuardedStream`` while the command runs: no line of
+    them can start a CI workflow command, whatever the estate or the input files hold."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = GuardedStream(out), GuardedStream(err, line_buffered=True)
+    try:
+        yield
+    finally:
+        guarded = (sys.stdout, sys.stderr)
+        sys.stdout, sys.stderr = out, err
+        for stream in guarded:
+            if isinstance(stream, GuardedStream):
+                try:
+                    stream.close_line()
+                except BrokenPipeError:  # the reader left before the end: drop the rest quietly
+                    _to_devnull(stream.wrapped)
+                except (OSError, ValueError):
+                    pass
+
+
+def drop_stdout() -> None:
+    """The reader of standard output left (``| head``): what is left to write goes nowhere."""
+    _to_devnull(sys.stdout)
+    if isinstance(sys.stdout, GuardedStream):
+        sys.stdout = sys.stdout.wrapped  # what it holds could not be written either
+
+
+def _to_devnull(stream: Any) -> None:
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+
+
+def guarded(command: Callable[P, int]) -> Callable[P, int]:
+    """``command`` run with its output guarded (``guarded_output``)."""
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
+        with guarded_output():
+            return command(*args, **kwargs)
+    return run
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse quotes the arguments it refuses: shown with control characters escaped."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(visible(message))
 
 
 def use_color(stream: IO[str]) -> bool:
@@ -21,7 +79,10 @@ class Status:
         self._status.update(f"collected {resources} resources…")
 
     def say(self, text: str) -> None:
-        self._status.update(text)
+        """A provider's words may quote names from the estate: never markup, never controls."""
+        from rich.markup import escape
+
+        self._status.update(escape(visible(text)))
 
 
 class progress:
@@ -45,4 +106,4 @@ class progress:
             self._status.__exit__(None, None, None)
 
 
-__all__ = ["Status", "progress", "use_color"]
+__all__ = ["ArgumentParser", "Status", "drop_stdout", "guarded", "guarded_output", "progress", "use_color"]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from phigate.files import read_bounded
 from phigate.model import Finding, Status
 from phigate.problems import Problem, ProblemsError
 from phigate.validation import errors_to_problems
@@ -128,7 +129,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 def load_waivers(path: Path) -> WaiverFile:
     """Read a waiver file strictly. Every problem is raised together (ProblemsError → exit 2)."""
     file = str(path)
-    docs, problems = load_file(path)
+    docs, problems = load_file(path, limit_name="waivers")
     if len(docs) == 1 and isinstance(docs[0].data, dict):
         problems = _accept_plain_dates(path, docs[0], problems)
     if problems:
@@ -148,7 +149,7 @@ def _accept_plain_dates(path: Path, doc: Located, problems: list[Problem]) -> li
     refuses everywhere; here it is what the user meant, so it is read back as its text."""
     if not any(p.message.startswith(_TIMESTAMP) for p in problems):
         return problems
-    lines = path.read_text("utf-8").splitlines()
+    lines = read_bounded(path, "waivers").decode("utf-8").splitlines()
     kept = []
     for problem in problems:
         where = _EXPIRES.fullmatch(problem.pointer)

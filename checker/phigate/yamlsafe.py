@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
-from phigate.problems import Problem, json_pointer
+from phigate.files import LIMITS, read_bounded
+from phigate.problems import Problem, ProblemsError, json_pointer
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILE_BYTES = LIMITS["config"]
 MAX_DEPTH = 64
 MAX_NODES = 200_000
 
@@ -170,16 +171,15 @@ def load_text(text: str, file: str) -> tuple[list[Located], list[Problem]]:
     return docs, problems
 
 
-def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[Located], list[Problem]]:
-    """Read and load a file, refusing oversized, unreadable or non-UTF-8 input."""
+def load_file(path: Path, max_bytes: int | None = None, *,
+              limit_name: str = "config") -> tuple[list[Located], list[Problem]]:
+    """Read and load a file, refusing oversized, unreadable, non-regular or non-UTF-8 input
+    (the limit: ``max_bytes``, else the documented one for ``limit_name``, see phigate.files)."""
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return [], [Problem(file, 1, 1, f"file is {size} bytes, over the {max_bytes}-byte limit")]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return [], [Problem(file, 1, 1, f"cannot read file: {exc.strerror or exc}")]
+        raw = read_bounded(path, limit_name, max_bytes)
+    except ProblemsError as exc:
+        return [], list(exc.problems)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import orjson
 
 from phigate.api import CollectionError, Context, InputError, Record, Scope
+from phigate.files import LIMITS, open_bounded, read_bounded
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.snapshot import (
     END_KEY,
@@ -30,8 +31,11 @@ from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, has_lone_surrogate, load_file
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
-MAX_YAML_BYTES = 64 * 1024 * 1024
+MAX_DOCUMENT_BYTES = LIMITS["snapshot"]
+MAX_YAML_BYTES = LIMITS["snapshot_yaml"]
+#: One JSON Lines record (a resource with its raw data) is far smaller; a longer line is refused
+#: before it is held in memory.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS = 200
 
 
@@ -89,9 +93,10 @@ _TERRAFORM_PLAN = re.compile(r'^\s*\{\s*"format_version"\s*:.*"terraform_version
 
 
 def _sniff(path: Path) -> str | None:
-    """'jsonl', 'json', 'yaml' when ``path`` holds a phigate snapshot, else None."""
+    """'jsonl', 'json', 'yaml' when ``path`` holds a phigate snapshot, else None.
+    A device, FIFO or socket is refused (ProblemsError) without being read."""
     try:
-        with path.open("rb") as stream:
+        with open_bounded(path, "snapshot_lines") as stream:
             head = stream.read(4096)
     except OSError:
         return None
@@ -129,8 +134,8 @@ class SnapshotProvider:
     def claims(cls, target: str) -> bool:
         path = Path(target)
         if path.is_dir():
-            return any(_sniff(p) for p in _files(path))
-        return path.is_file() and _sniff(path) is not None
+            return any(_claimable(p) for p in _files(path))
+        return path.is_file() and _claimable(path)
 
     @classmethod
     def configure(cls, targets: list[str], options: argparse.Namespace,
@@ -180,15 +185,15 @@ class SnapshotProvider:
 
     def _read_lines(self, file: Path, problems: list[Problem]) -> Iterator[Record]:
         name = str(file)
-        try:
-            stream = file.open("rb")
-        except OSError as exc:
-            raise InputError(f"cannot read snapshot: {exc.strerror}", f"{file}:1:1") from exc
+        stream = open_bounded(file, "snapshot_lines")  # a regular file within its limit, or exit 2
         end_line = False
         ended: int | None = None  # the record count the end line gives, once read
         count = 0
         with stream:
-            for number, raw in enumerate(stream, start=1):
+            for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), start=1):
+                if len(raw) > MAX_LINE_BYTES:  # one record never needs more: not read further
+                    problems.append(Problem(name, number, 1, f"line longer than {MAX_LINE_BYTES} bytes"))
+                    return
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:  # located, and the rest still checked
@@ -256,7 +261,7 @@ class SnapshotProvider:
                 yield _record(record)
                 continue
             if not located.positions:  # positions are worked out only when something is wrong
-                located = locate(file.read_text(encoding="utf-8"), name)
+                located = locate(read_bounded(file, "snapshot").decode("utf-8"), name)
             if self._validator.is_valid(record):
                 pointer = json_pointer((*base, "id"))
                 problems.append(Problem(name, *located.at(pointer),
@@ -289,7 +294,7 @@ def _load_document(file: Path, kind: str, problems: list[Problem]) -> Located | 
     """A whole JSON or YAML snapshot document (JSON positions are computed only on demand)."""
     name = str(file)
     if kind == "yaml":
-        docs, found = load_file(file, max_bytes=MAX_YAML_BYTES)
+        docs, found = load_file(file, limit_name="snapshot_yaml")
         problems.extend(found)
         if found:
             return None
@@ -299,20 +304,24 @@ def _load_document(file: Path, kind: str, problems: list[Problem]) -> Located | 
         located = docs[0]
     else:
         try:
-            if file.stat().st_size > MAX_DOCUMENT_BYTES:
-                problems.append(Problem(name, 1, 1, "snapshot document too large; use JSON Lines"))
-                return None
-            located = Located(_json(file.read_text(encoding="utf-8")), {}, {})
+            located = Located(_json(read_bounded(file, "snapshot").decode("utf-8")), {}, {})
         except (ValueError, DuplicateKey) as exc:
             problems.append(_json_problem(exc, name, 0))
             return None
-        except OSError as exc:
-            problems.append(Problem(name, 1, 1, f"cannot read snapshot: {exc.strerror}"))
+        except ProblemsError as exc:  # not a regular file, or over the limit (use JSON Lines)
+            problems.extend(exc.problems)
             return None
     if not isinstance(located.data, dict):
         problems.append(Problem(name, 1, 1, "a snapshot is a mapping"))
         return None
     return located
+
+
+def _claimable(path: Path) -> bool:
+    try:
+        return _sniff(path) is not None
+    except ProblemsError:  # replaced by a device or FIFO since it was listed
+        return False
 
 
 def _files(folder: Path) -> list[Path]:

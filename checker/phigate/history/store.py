@@ -18,6 +18,9 @@ from phigate.history.records import RunRecord, RunSummary, StoredRun
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: A libpq ``key=value`` connection string (``host=db dbname=audit password=…``): it would
+#: otherwise be taken for a SQLite file name and create a file named after the password.
+_KEY_VALUE = re.compile(r"(?:^|\s)[A-Za-z_]+\s*=")
 
 
 class StoreError(Exception):
@@ -76,6 +79,12 @@ def open_store(location: str, *, create: bool) -> HistoryStore:
     """Open (and bring up to date) the store at ``location``: a file path (SQLite; created
     when ``create``) or a ``postgresql://`` URL. Problems are input errors (exit 2)."""
     store: HistoryStore
+    if _KEY_VALUE.search(location) and not location.startswith(POSTGRES_SCHEMES):
+        # Not quoted back: such a string usually holds a password.
+        raise InputError("--store looks like a key=value connection string, which phigate does not "
+                         "take (it may hold a password and cannot be told from a file name): give a "
+                         "postgresql://HOST/DATABASE URL (the password in PGPASSWORD or ~/.pgpass), "
+                         "or a SQLite file path (write ./NAME for a file whose name holds '=')")
     if location.startswith(POSTGRES_SCHEMES):
         from phigate.history.postgres import PostgresStore
 

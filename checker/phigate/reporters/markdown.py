@@ -16,6 +16,7 @@ from phigate.api import CollectionError
 from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Status
 from phigate.run import RunResult
+from phigate.safetext import markdown_words
 
 #: Failures listed per policy before "… and K more".
 PER_POLICY = 5
@@ -178,8 +179,11 @@ def _visible(text: str) -> str:
 
 def escape(text: str) -> str:
     """Plain text, safe in a paragraph or a table cell: every Markdown, HTML and table
-    character is backslash-escaped (CommonMark lets any ASCII punctuation be escaped)."""
-    return "".join(f"\\{ch}" if ch in _SPECIAL else ch for ch in _visible(text))
+    character is backslash-escaped (CommonMark lets any ASCII punctuation be escaped); words
+    GitHub would make a mention or a link (``@team``, ``www.``, ``https://``) are code spans."""
+    return "".join(code(part) if live else "".join(f"\\{ch}" if ch in _SPECIAL else ch
+                                                   for ch in _visible(part))
+                   for part, live in markdown_words(text))
 
 
 def code(text: str) -> str:

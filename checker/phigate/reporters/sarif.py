@@ -31,6 +31,7 @@ from urllib.parse import quote
 from phigate.api import CollectionError, Scope
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.run import RunResult
+from phigate.safetext import visible
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -166,13 +167,13 @@ def _result(finding: Finding, rule_index: int | None, artifact: str,
     if finding.status is Status.ERROR:
         entry["kind"] = "review"
         entry["level"] = "none"
-        entry["message"] = {"text": f"not evaluated: {label}: {finding.message}"}
+        entry["message"] = {"text": visible(f"not evaluated: {label}: {finding.message}")}
     else:
         entry["level"] = LEVELS[finding.severity]
         # An error a waiver accepted is still evidence not seen: said so, not passed off as a failure.
         waived_error = finding.waiver is not None and finding.waiver.status is Status.ERROR
-        entry["message"] = {"text": f"{'not evaluated (error waived): ' if waived_error else ''}"
-                                    f"{label}: {finding.message}"}
+        entry["message"] = {"text": visible(f"{'not evaluated (error waived): ' if waived_error else ''}"
+                                            f"{label}: {finding.message}")}
     entry["locations"] = [{
         "physicalLocation": _physical(resource.file, resource.line, artifact),
         "logicalLocations": [_logical(resource.id, resource.type, resource.address or resource.name)],
@@ -234,7 +235,7 @@ def _notification(error: CollectionError) -> dict[str, Any]:
     notification: dict[str, Any] = {
         "level": "error",
         "descriptor": {"id": "phigate/collection-error"},
-        "message": {"text": f"could not collect: {error.message}"},
+        "message": {"text": visible(f"could not collect: {error.message}")},
         "properties": {"provider": error.provider, "scope": error.scope, "region": error.region,
                        "kinds": list(error.kinds), "types": list(error.types),
                        "resource_id": error.resource_id, "permission": error.permission},

@@ -1,7 +1,13 @@
-"""Human output: a findings table and a summary; colour only on a terminal."""
+"""Human output: a findings table and a summary; colour only on a terminal.
+
+Every value from the estate or an input file is shown through ``safetext.visible`` (control
+characters and line breaks as code points), and the whole rendering through ``safetext.guard``:
+however a long value is wrapped, no line of the report can start a CI workflow command.
+"""
 
 from __future__ import annotations
 
+import io
 from typing import IO, ClassVar
 
 from rich.console import Console
@@ -13,6 +19,7 @@ from phigate.baseline import BaselineComparison
 from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Severity, Status
 from phigate.run import RunResult
+from phigate.safetext import guard, visible
 from phigate.waivers import Waiver, WaiverOutcome
 
 _STATUS_STYLE = {Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.PASS: "green",
@@ -27,8 +34,14 @@ class TextReporter:
     name: ClassVar[str] = "text"
 
     def render(self, result: RunResult, out: IO[str], *, color: bool) -> None:
-        console = Console(file=out, force_terminal=color, no_color=not color, highlight=False,
-                          width=160 if not color else None, soft_wrap=False)
+        buffer = io.StringIO()
+        width = None if color else 160  # a terminal's own width (or COLUMNS)
+        console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False,
+                          width=width, soft_wrap=False)
+        self._render(result, console)
+        out.write(guard(buffer.getvalue()))
+
+    def _render(self, result: RunResult, console: Console) -> None:
         shown = [f for f in result.findings if f.status is not Status.PASS]
         if shown:
             table = Table(show_lines=False, header_style="bold", expand=False)
@@ -69,7 +82,7 @@ class TextReporter:
                           f"{len(b.not_evaluated)} not evaluated by this run", soft_wrap=True)
         for framework, views in result.compliance():
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
-            console.print(f"{escape(framework.title)}: {states['satisfied']} controls satisfied, "
+            console.print(f"{escape(_printable(framework.title))}: {states['satisfied']} controls satisfied, "
                           f"{states['failed']} failed, {states['not_evaluated']} not evaluated, "
                           f"{states['not_covered']} not covered")
         if totals[Status.ERROR] or result.collection_errors:
@@ -120,4 +133,4 @@ def _print_resolved(console: Console, baseline: BaselineComparison) -> None:
 
 def _printable(text: str) -> str:
     """Control characters from resource names or messages never reach the terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return visible(text)

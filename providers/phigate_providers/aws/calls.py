@@ -15,6 +15,7 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
+from phigate.safetext import without_userinfo
 from phigate_providers.aws.operations import permission
 
 #: Error codes that say the account or principal lacks the right to make the call.
@@ -82,8 +83,9 @@ def _failure(client: Any, operation: str, exc: Exception) -> ApiFailure:
             reason = f"{code or 'error'} (HTTP {status})"
         return ApiFailure(service, operation, reason, code)
     # Connection errors, timeouts, missing credentials, unknown endpoints: the message is
-    # botocore's own and names no secret.
-    return ApiFailure(service, operation, type(exc).__name__ + ": " + str(exc).splitlines()[0])
+    # botocore's own and names no secret once the endpoint URL's user-info is taken out.
+    first_line = without_userinfo(str(exc).splitlines()[0])
+    return ApiFailure(service, operation, f"{type(exc).__name__}: {first_line}")
 
 
 def call(client: Any, operation: str, absent: Collection[str] = (), **params: Any) -> dict[str, Any] | None:

@@ -177,6 +177,9 @@ _DOT = r"(?:[ ]?[\[(]\s*(?:dot|point)\s*[\])][ ]?|\.)"
 _OBFUSCATED_EMAIL = re.compile(
     rf"(?<![\w.+\-])[\w.+\-]{{1,64}}{_AT.pattern}[\w\-]{{1,63}}(?:{_DOT}[\w\-]{{1,63}})*{_DOT}[A-Za-z]{{2,24}}(?![\w\-])",
     re.IGNORECASE)
+#: The part of ``_EMAIL`` after its "@" (a space allowed around it, as ``_EMAIL`` allows):
+#: checked first, within a bounded window, so text full of "@" stays linear.
+_EMAIL_DOMAIN = re.compile(r" ?[\w\-]{1,63}(?: ?\. ?[\w\-]{1,63})*? ?\. ?[A-Za-z]{2,24}(?![\w\-])")
 
 
 def find(text: str, hits: Sequence[lexicon.Match] | None = None) -> list[Span]:
@@ -247,6 +250,9 @@ def _emails(text: str) -> list[Span]:
     floor = 0  # where the last address found ends: the next one starts after it
     at = text.find("@")
     while at != -1:
+        if _EMAIL_DOMAIN.match(text, at + 1, min(len(text), at + 256)) is None:  # not an address's "@"
+            at = text.find("@", at + 1)
+            continue
         match = _EMAIL.search(text, max(floor, at - 65), min(len(text), at + 256))
         if match is not None and match.start() <= at < match.end():
             spans.append(Span(match.start(), match.end(), "EMAIL"))

@@ -32,13 +32,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import InputError
-from phigate_providers.content import extract
+from phigate_providers.content import budget, extract
 from phigate_providers.content.detect import Detector, Scan
 
 ATTRIBUTE = "content_sample"
 #: Storage classes whose objects cannot be read without a restore: skipped, not failed.
 ARCHIVED = frozenset({"GLACIER", "DEEP_ARCHIVE", "ARCHIVE", "COLDLINE_ARCHIVE"})
 MIB = 1024 * 1024
+
+
+#: The parser processes, shared by every sampler of the process and started on first use.
+_PARSERS = budget.ParserPool()
+
+
+def _parsers() -> budget.ParserPool:
+    return _PARSERS
 
 
 class SampleIncomplete(Exception):
@@ -62,6 +70,10 @@ class SampleSettings:
     max_rows: int = 200
     max_row_bytes: int = 16_384
     evidence: int = 5
+    #: Wall-time budgets in seconds (see phigate_providers.content.budget).
+    object_seconds: int = 10
+    store_seconds: int = 120
+    run_seconds: int = 1800
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
@@ -77,6 +89,8 @@ _SETTING_KEYS: dict[str, tuple[str, int]] = {
     "objects": ("max_objects", 1), "object_bytes": ("max_object_bytes", 1024),
     "store_bytes": ("max_store_bytes", 1024), "listed": ("max_listed", 1),
     "rows": ("max_rows", 1), "row_bytes": ("max_row_bytes", 256), "evidence": ("evidence", 0),
+    "object_seconds": ("object_seconds", 1), "store_seconds": ("store_seconds", 1),
+    "run_seconds": ("run_seconds", 1),
 }
 
 
@@ -147,6 +161,8 @@ class SampleResult:
     bytes: int = 0
     entities: Counter[str] = field(default_factory=Counter)
     evidence: list[str] = field(default_factory=list)
+    #: Objects chosen but not scanned, by reason (a time budget, a parser that died).
+    not_scanned: Counter[str] = field(default_factory=Counter)
 
     def add(self, scan: Scan, digest: str, evidence_limit: int) -> None:
         """Counts one unit; ``digest`` is its keyed hash (empty when it was not flagged)."""
@@ -161,10 +177,13 @@ class SampleResult:
 
     def attribute(self) -> dict[str, Any]:
         """The ``content_sample`` attribute (see the module's docstring)."""
-        return {"sampled": self.sampled, "flagged": self.flagged, "identified": self.identified,
-                "sensitive": self.sensitive, "unreadable": self.unreadable, "skipped": self.skipped,
-                "bytes": self.bytes, "entities": dict(sorted(self.entities.items())),
-                "evidence": list(self.evidence)}
+        attribute = {"sampled": self.sampled, "flagged": self.flagged, "identified": self.identified,
+                     "sensitive": self.sensitive, "unreadable": self.unreadable, "skipped": self.skipped,
+                     "bytes": self.bytes, "entities": dict(sorted(self.entities.items())),
+                     "evidence": list(self.evidence)}
+        if self.not_scanned:
+            attribute["not_scanned"] = dict(sorted(self.not_scanned.items()))
+        return attribute
 
 
 class Sampler:
@@ -173,8 +192,11 @@ class Sampler:
     def __init__(self, settings: SampleSettings | None = None, detector: Detector | None = None) -> None:
         self.settings = settings or SampleSettings()
         self.detector = detector or Detector()
+        #: The worker processes scan with the bundled detector; another one scans here.
+        self._bundled = detector is None
         self._hasher = KeyedHasher()
         self._random = random.Random(secrets.randbits(64))
+        self._run = budget.Clock(self.settings.run_seconds)
 
     def choose(self, listing: Iterable[ObjectInfo]) -> tuple[list[ObjectInfo], int]:
         """Up to ``max_objects`` objects drawn uniformly from the first ``max_listed`` that pass
@@ -204,44 +226,76 @@ class Sampler:
         listing or a read, or when objects exist but none could be scanned): the caller reports
         it and leaves the attribute out."""
         settings = self.settings
+        store = budget.Clock(settings.store_seconds)
+        store.remaining()  # the store's time starts with its listing
         chosen, skipped = self.choose(listing)
         result = SampleResult(skipped=skipped)
-        budget = settings.max_store_bytes
+        room = settings.max_store_bytes
         for info in chosen:
             announced = extract.expected_format(info.key)
             whole = announced in extract.WHOLE_FORMATS
-            limit = min(settings.max_object_bytes, budget)
+            limit = min(settings.max_object_bytes, room)
             if whole and info.size > limit:
                 result.skipped += 1  # a document read in part cannot be parsed
                 continue
             if limit <= 0:
                 result.skipped += 1
                 continue
+            seconds, reason = self._time_left(store)
+            if seconds <= 0:
+                result.not_scanned[reason] += 1
+                continue
             data = read(info, min(limit, info.size))
-            budget -= len(data)
+            room -= len(data)
             result.bytes += len(data)
-            try:
-                text = extract.extract(info.key, data, complete=len(data) >= info.size)
+            seconds, reason = self._time_left(store)
+            try:  # parsed and scanned in a worker process, within the time left
+                text, found = _parsers().parse(info.key, data, len(data) >= info.size, seconds,
+                                               scan=self._bundled)
+            except budget.OverBudget as over:
+                result.not_scanned[reason if over.reason == budget.OBJECT_TIME else over.reason] += 1
+                continue
             except extract.Unreadable:
                 result.unreadable += 1
                 continue
-            scan = self.detector.scan(text.records) if text.records else Scan.empty()
+            scan = found or (self.detector.scan(text.records) if text.records else Scan.empty())
             digest = self._hasher.digest(store_id, info.key) if scan.health else ""
             result.add(scan, digest, settings.evidence)
-        if result.sampled == 0 and (result.unreadable or result.skipped):
-            # Objects exist but none was scanned (images, scans, archived or oversized documents):
-            # zero flagged would claim a clean store whose content was never seen.
+        if result.sampled == 0 and (result.unreadable or result.skipped or result.not_scanned):
+            # Objects exist but none was scanned (images, scans, archived or oversized documents,
+            # budgets spent): zero flagged would claim a clean store whose content was never seen.
+            left_out = "".join(f", {count} not scanned: {why}"
+                               for why, count in sorted(result.not_scanned.items()))
             raise SampleIncomplete(f"no object could be scanned ({result.unreadable} unreadable, "
-                                   f"{result.skipped} skipped)")
+                                   f"{result.skipped} skipped{left_out})")
         return result
 
+    def _time_left(self, store: budget.Clock) -> tuple[float, str]:
+        """Seconds the next object may take, and the reason it would be left out past them."""
+        return min((self.settings.object_seconds, budget.OBJECT_TIME),
+                   (store.remaining(), budget.STORE_TIME), (self._run.remaining(), budget.RUN_TIME))
+
     def sample_rows(self, table_id: str, rows: Sequence[tuple[str, str]]) -> SampleResult:
-        """Scans rows already read: (row id, the row's text). Each row is one unit."""
+        """Scans rows already read: (row id, the row's text). Each row is one unit. Raises
+        SampleIncomplete when the table's or the run's time budget ran out first."""
         result = SampleResult()
         limit = self.settings.max_row_bytes
         texts = [[text[:limit]] for _, text in rows]
         result.bytes = sum(len(t[0].encode("utf-8", "replace")) for t in texts)
-        for (row_id, _), scan in zip(rows, self.detector.scan_units(texts) if texts else [], strict=True):
+        scans: list[Scan] = []
+        if texts and self._bundled:
+            seconds, reason = min((self.settings.store_seconds, budget.STORE_TIME),
+                                  (self._run.remaining(), budget.RUN_TIME))
+            try:
+                scans = _parsers().scan_units(texts, seconds) if seconds > 0 else []
+            except budget.OverBudget as over:
+                reason = reason if over.reason == budget.OBJECT_TIME else over.reason
+                seconds = 0
+            if seconds <= 0:
+                raise SampleIncomplete(f"{len(texts)} rows read, not scanned: {reason}")
+        elif texts:
+            scans = self.detector.scan_units(texts)
+        for (row_id, _), scan in zip(rows, scans, strict=True):
             digest = self._hasher.digest(table_id, row_id) if scan.health else ""
             result.add(scan, digest, self.settings.evidence)
         return result

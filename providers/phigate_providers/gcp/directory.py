@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.files import read_bounded
 
 #: Members that stand for a set of identities whose list IAM does not hold.
 CONTAINER = re.compile(r"^(?:group|domain):[^\s:]+$|^principalSet://\S+$")
@@ -46,7 +47,7 @@ class Directory:
 def load(path: Path) -> Directory:
     """Reads a JSON or CSV export (by its first non-blank character: ``{`` is JSON)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, "directory").decode("utf-8")  # a regular file within its limit
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"gcp: cannot read the directory export {path}: {type(exc).__name__}") from None
     members = _from_json(path, text) if text.lstrip().startswith("{") else _from_csv(path, text)

@@ -42,9 +42,10 @@ def sample_table(conn: Connection, resource: Resource, schema: str, table: str,
     seen, the table unchanged and the error to report. ``conn`` is connected to its database."""
     try:
         rows = _rows(conn, schema, table, sampler.settings.max_rows, sampler.settings.max_row_bytes)
+        sample = sampler.sample_rows(resource.id, rows)  # within the table's time budget
     except SampleIncomplete as failure:
         return resource, incomplete(PROVIDER, f"table {schema}.{table}", resource, failure)
-    return with_sample(resource, sampler.sample_rows(resource.id, rows)), None
+    return with_sample(resource, sample), None
 
 
 def _rows(conn: Connection, schema: str, table: str, limit: int, row_bytes: int) -> list[tuple[str, str]]:

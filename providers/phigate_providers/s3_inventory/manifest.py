@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.files import LIMITS, read_bounded
 
 MANIFEST = "manifest.json"
 FORMATS = ("CSV", "Parquet", "ORC")
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_MANIFEST_BYTES = LIMITS["inventory_manifest"]
 _SNAKE_1 = re.compile(r"([a-z0-9])([A-Z])")
 _SNAKE_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 #: A Parquet message schema field (``optional binary key (UTF8);``) or an ORC struct member.
@@ -106,9 +107,7 @@ def parse(data: Any, location: str, target: str) -> Report:
 
 def read_local(path: Path, target: str) -> Report:
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise InputError("manifest too large", str(path))
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, "inventory_manifest").decode("utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read the manifest: {exc.strerror}", str(path)) from exc
     except ValueError as exc:

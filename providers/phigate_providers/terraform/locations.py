@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.files import read_bounded
 from phigate_providers.terraform.plan import PlannedResource, segments
 
 LOCAL_SOURCES = ("./", "../")
@@ -86,7 +87,7 @@ def _read(file: Path, display: str, folder: Folder) -> None:
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_bounded(file, "terraform").decode("utf-8")  # a committed symlink may name a device
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read Terraform file: {exc}", f"{display}:1:1") from exc
     try:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from phigate.api import CollectionError, Context, InputError, Record, Scope
+from phigate.files import LIMITS, open_bounded, read_bounded
+from phigate.problems import ProblemsError
 from phigate_providers.terraform.document import encoding, parse, text_of
 from phigate_providers.terraform.mapping import Mapped, map_plan
 from phigate_providers.terraform.plan import Plan, load_document
 
 HEAD_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
-MAX_PLAN_BYTES = 512 * 1024 * 1024
+MAX_PLAN_BYTES = LIMITS["plan"]
 SETTINGS = frozenset({"tf_dir", "changed_only"})
 _PLAN_KEYS = ('"planned_values"', '"resource_changes"')
 
@@ -32,7 +34,8 @@ def _looks_like_plan(path: Path) -> bool:
     checked when it is read.
     """
     try:
-        with path.open("rb") as stream:
+        # Never a FIFO or a device, even to sniff; the size limit is the reader's to report.
+        with open_bounded(path, "plan", max_bytes=1 << 62) as stream:
             head = stream.read(HEAD_BYTES)
             text = text_of(head)
             if _is_ui_log(text):
@@ -51,7 +54,7 @@ def _looks_like_plan(path: Path) -> bool:
                     return True
                 tail = window[-64:]
                 block = stream.read(CHUNK)
-    except OSError:
+    except (OSError, ProblemsError):
         return False
     return False
 
@@ -127,9 +130,7 @@ class TerraformProvider:
     def read(self) -> Plan:
         label = str(self.path)
         try:
-            if self.path.stat().st_size > MAX_PLAN_BYTES:
-                raise InputError("plan too large (over 512 MB)", f"{label}:1:1")
-            raw = self.path.read_bytes()
+            raw = read_bounded(self.path, "plan")  # a regular file within its limit, or exit 2
             if _is_ui_log(text_of(raw[:HEAD_BYTES])):
                 raise InputError("this is the log of `terraform plan -json` (UI messages), not a plan: "
                                  "run `terraform plan -out tfplan`, then "
