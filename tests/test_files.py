@@ -225,7 +225,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path: Path
 
 def test_every_limit_is_documented_with_its_default() -> None:
     text = (ROOT / "docs" / "security.md").read_text()
-    units = {1024 ** 3: "GiB", 1024 ** 2: "MiB"}
+    units = {1024 ** 3: "GiB", 1024 ** 2: "MiB", 1024: "KiB"}
     for name, default in LIMITS.items():
         size = next(f"{default // unit} {label}" for unit, label in units.items() if default % unit == 0)
         assert f"| {size} | `PHIGATE_MAX_{name.upper()}_BYTES` |" in text, name

@@ -23,14 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.files import read_bounded
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://phigate.dev/attestation/scan-report/v1"
-#: A report larger than this is not a phigate report worth signing (and would be read whole).
-MAX_REPORT_BYTES = 256 * 1024 * 1024
-MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
-MAX_KEY_BYTES = 64 * 1024
 
 
 class VerificationFailed(Exception):
@@ -100,7 +97,7 @@ def load_signer(path: Path) -> Any:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    data = read_bounded(path, MAX_KEY_BYTES, "private key")
+    data = read_bounded(path, "key")
     try:
         key = load_pem_private_key(data, None)
     except (ValueError, TypeError) as exc:
@@ -117,7 +114,7 @@ def load_public_key(path: Path) -> Any:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
     from securesystemslib.signer import SSlibKey
 
-    data = read_bounded(path, MAX_KEY_BYTES, "public key")
+    data = read_bounded(path, "key")
     try:
         key = load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
@@ -125,23 +122,6 @@ def load_public_key(path: Path) -> Any:
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"{path}: not an Ed25519 public key")
     return SSlibKey.from_crypto(key)
-
-
-def read_bounded(path: Path, limit: int, what: str) -> bytes:
-    """A regular file's bytes, at most ``limit`` (devices, FIFOs and larger files refused)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from exc
-    with os.fdopen(fd, "rb") as stream:
-        import stat
-
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise InputError(f"{path}: {what} is not a regular file")
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(f"{path}: {what} larger than {limit} bytes")
-    return data
 
 
 # -- statements ---------------------------------------------------------------------------------
@@ -190,7 +170,7 @@ def attest(report: Path, key: Path) -> dict[str, Any]:
     from securesystemslib.dsse import Envelope
 
     signer = load_signer(key)
-    data = read_bounded(report, MAX_REPORT_BYTES, "report")
+    data = read_bounded(report, "report")
     statement = statement_for(data, str(report))
     _validate_statement(statement, str(report))
     payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
@@ -218,7 +198,7 @@ def _validate_statement(statement: dict[str, Any], name: str) -> None:
 # -- verification -------------------------------------------------------------------------------
 
 def load_envelope(path: Path) -> dict[str, Any]:
-    data = read_bounded(path, MAX_ENVELOPE_BYTES, "attestation")
+    data = read_bounded(path, "attestation")
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -283,5 +263,4 @@ def _time(value: Any, what: str) -> dt.datetime:
 
 
 __all__ = ["PAYLOAD_TYPE", "PREDICATE_TYPE", "VerificationFailed", "Verified", "attest",
-           "generate_keys", "load_envelope", "load_public_key", "load_signer", "read_bounded",
-           "statement_for", "verify"]
+           "generate_keys", "load_envelope", "load_public_key", "load_signer", "statement_for", "verify"]

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phigate.files import atomic_write
+from phigate.files import atomic_write, read_bounded
 from phigate.model import Severity
 
 if TYPE_CHECKING:
@@ -94,18 +94,11 @@ def _cmd_attest(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from phigate.attest import (
-        MAX_REPORT_BYTES,
-        VerificationFailed,
-        load_envelope,
-        load_public_key,
-        read_bounded,
-        verify,
-    )
+    from phigate.attest import VerificationFailed, load_envelope, load_public_key, verify
 
     keys = [load_public_key(k) for k in args.key]
     envelope = load_envelope(args.attestation)
-    report = read_bounded(args.report, MAX_REPORT_BYTES, "report")
+    report = read_bounded(args.report, "report")
     try:
         verified = verify(envelope, report, keys, str(args.attestation))
     except VerificationFailed as exc:

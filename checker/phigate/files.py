@@ -45,6 +45,9 @@ LIMITS: dict[str, int] = {
     "terraform": 16 * 1024 * 1024,  # each .tf file beside a plan (read for line numbers)
     "inventory_manifest": 64 * 1024 * 1024,  # an S3 Inventory manifest.json
     "directory": 256 * 1024 * 1024,  # a Google Workspace group membership export
+    "report": 256 * 1024 * 1024,  # a JSON report to sign, verify or import
+    "attestation": 4 * 1024 * 1024,  # a DSSE envelope
+    "key": 64 * 1024,  # a PEM key
 }
 T = TypeVar("T")
 #: Private to the owner: snapshots and reports hold estate data.

@@ -12,14 +12,13 @@ from typing import Any
 
 from phigate.api import InputError
 from phigate.attest import (
-    MAX_REPORT_BYTES,
     VerificationFailed,
     load_envelope,
     load_public_key,
-    read_bounded,
     report_document,
     verify,
 )
+from phigate.files import read_bounded
 from phigate.history import HistoryStore
 from phigate.history.evidence import EvidenceRecord
 from phigate.suppliers.config import Portfolio
@@ -61,7 +60,7 @@ def import_attestation(store: HistoryStore, portfolio: Portfolio, supplier_name:
         raise InputError(f"{portfolio.source}: supplier '{supplier.name}' has no public key to verify with")
     keys = [load_public_key(k) for k in supplier.keys]
     envelope = load_envelope(attestation)
-    report = read_bounded(report_path, MAX_REPORT_BYTES, "report")
+    report = read_bounded(report_path, "report")
     verified = verify(envelope, report, keys, str(attestation))
     if verified.finished > now + CLOCK_SKEW:
         raise VerificationFailed(f"{attestation}: the report ends {verified.finished.isoformat()}, "
