@@ -150,6 +150,32 @@ def test_a_stale_sarif_is_never_an_output(tmp_path: Path) -> None:
     assert (runner.work / "phigate.sarif").read_text() == '{"stale": true}'  # left alone
 
 
+def test_workflow_commands_are_stopped_while_phigate_runs(tmp_path: Path) -> None:
+    runner = Runner(tmp_path, targets="plan.json")
+    runner.fake_phigate(1)
+    ran = runner.run("scan")
+    lines = ran.out.splitlines()
+    stop = next(line for line in lines if line.startswith("::stop-commands::"))
+    token = stop.removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+
+
+def test_a_symlink_or_a_line_break_at_a_report_path_is_never_written_through(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("untouched")
+    runner = Runner(tmp_path, targets="plan.json", sarif="linked.sarif")
+    (runner.work / "linked.sarif").symlink_to(target)
+    runner.fake_phigate(1)
+    ran = runner.run("scan")
+    assert "symbolic link" in ran.out and target.read_text() == "untouched"
+    assert "sarif" not in runner.outputs()
+    (tmp_path / "b").mkdir()
+    broken = Runner(tmp_path / "b", targets="plan.json", sarif="a\nreport=/etc/passwd")
+    broken.fake_phigate(1)
+    assert "line break" in broken.run("scan").out
+    assert set(broken.outputs()) == {"exit-code"}
+
+
 def test_the_report_may_be_the_baseline_it_reads(tmp_path: Path) -> None:
     runner = Runner(tmp_path, targets="plan.json", baseline=".phigate/baseline.json",
                     report=".phigate/baseline.json")
