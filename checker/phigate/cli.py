@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--waivers", type=Path, metavar="FILE", help="waiver file (default: the config's)")
     scan.add_argument("--baseline", type=Path, metavar="REPORT.json",
                       help="an earlier JSON report: only failures new since it make the exit code 1")
-    scan.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
+    _add_output_options(scan)
     scan.set_defaults(handler=_cmd_scan)
 
     collect = sub.add_parser("collect", help="write a snapshot from any provider")
@@ -165,6 +165,33 @@ def _add_catalogue_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     _add_policy_options(controls)
     controls.add_argument("--format", choices=["table", "json"], default="table")
     controls.set_defaults(handler=_cmd_controls)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """How the text report reads (scan and audit share them)."""
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress; the text report lists failures only, then the summary")
+    parser.add_argument("--compact", action="store_true", help="one line a finding in the text report")
+    parser.add_argument("--group-by", choices=["policy", "resource"], default=None,
+                        help="findings under a heading per policy or per resource")
+    parser.add_argument("--explain", action="store_true",
+                        help="a 'fix:' line under each finding: what to do, for its provider")
+    parser.add_argument("--no-color", action="store_true", help="no colour (also: NO_COLOR set)")
+
+
+def reporter_for(name: str, args: argparse.Namespace) -> Any:
+    """A reporter by name, the text one with the command's layout options."""
+    if name == "text":
+        from phigate.reporters.text import TextOptions, TextReporter
+
+        frameworks = tuple(getattr(args, "framework", ()) or ())
+        return TextReporter(TextOptions(compact=args.compact, group_by=args.group_by, explain=args.explain,
+                                        quiet=args.quiet, frameworks=frameworks))
+    return load(REPORTERS, name)()
+
+
+def color_for(args: argparse.Namespace) -> bool:
+    return not getattr(args, "no_color", False) and terminal.use_color(sys.stdout)
 
 
 def _add_collection_options(parser: argparse.ArgumentParser) -> None:
@@ -227,10 +254,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
                       frameworks=frameworks, waivers=waivers, baseline=baseline)
     for name, file in outputs:
-        reporter = load(REPORTERS, name)()
+        reporter = reporter_for(name, args)
         if file is None:
-            if not (args.quiet and name == "text"):
-                reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
+            reporter.render(result, sys.stdout, color=color_for(args))
         else:
             write_whole(file, partial(reporter.render, result, color=False))
     return result.exit_code(fail_on)

@@ -26,14 +26,16 @@ from phigate.cli import (
     SEVERITIES,
     UsageError,
     _add_collection_options,
+    _add_output_options,
     _add_policy_options,
     _outputs,
+    color_for,
+    reporter_for,
 )
 from phigate.config import load_config
 from phigate.files import atomic_write, atomic_write_bytes, read_bounded, write_whole
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
-from phigate.registry import REPORTERS, load
 from phigate.safetext import visible
 from phigate.selection import for_frameworks, policies_for, providers_for
 
@@ -73,7 +75,7 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                        help="evaluate only the policies mapped to this framework (repeatable)")
     audit.add_argument("--waivers", type=Path, metavar="FILE", help="waiver file, as for scan")
     audit.add_argument("--show-passed", action="store_true", help="list and record passing findings too")
-    audit.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
+    _add_output_options(audit)
     audit.add_argument("--attest", type=Path, metavar="KEY",
                        help="sign the JSON report (--format json=FILE) with this key: FILE.intoto.json")
     audit.add_argument("--supplier", metavar="NAME",
@@ -179,7 +181,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             result = evaluate(providers, policies, config, settings=settings, frameworks=frameworks,
                               waivers=waivers, progress=status, snapshot=spool)
         exit_code = result.exit_code(settings.fail_on)
-        _render(outputs, result, args.quiet)
+        _render(outputs, result, args)
         try:
             outcome = record(store, result, exit_code=exit_code, settings=settings, snapshot=spool)
             if args.supplier is not None:
@@ -226,12 +228,11 @@ def _recorded_lines(outcome: AuditOutcome, location: str, settings: AuditSetting
     return lines
 
 
-def _render(outputs: list[tuple[str, Path | None]], result: RunResult, quiet: bool) -> None:
+def _render(outputs: list[tuple[str, Path | None]], result: RunResult, args: argparse.Namespace) -> None:
     for name, file in outputs:
-        reporter = load(REPORTERS, name)()
+        reporter = reporter_for(name, args)
         if file is None:
-            if not (quiet and name == "text"):
-                reporter.render(result, sys.stdout, color=terminal.use_color(sys.stdout))
+            reporter.render(result, sys.stdout, color=color_for(args))
         else:
             write_whole(file, partial(reporter.render, result, color=False))
 

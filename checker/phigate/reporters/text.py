@@ -8,6 +8,8 @@ however a long value is wrapped, no line of the report can start a CI workflow c
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import IO, ClassVar
 
 from rich.console import Console
@@ -17,7 +19,7 @@ from rich.text import Text
 
 from phigate.baseline import BaselineComparison
 from phigate.frameworks import CONTROL_STATES
-from phigate.model import Finding, Severity, Status
+from phigate.model import Finding, Policy, Severity, Status
 from phigate.run import RunResult
 from phigate.safetext import guard, visible
 from phigate.waivers import Waiver, WaiverOutcome
@@ -30,8 +32,27 @@ _SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity
                    Severity.LOW: "blue", Severity.INFO: "dim"}
 
 
+@dataclass(frozen=True)
+class TextOptions:
+    """How the text report is laid out (``scan`` options)."""
+
+    #: One line a finding instead of a table.
+    compact: bool = False
+    #: ``policy`` or ``resource``: findings under a heading per policy or per resource.
+    group_by: str | None = None
+    #: A "fix:" line under each finding: the policy's remediation for the resource's provider.
+    explain: bool = False
+    #: Failures only, and the summary line: what a quick look needs.
+    quiet: bool = False
+    #: Frameworks asked for (``--framework``): shown even where nothing was decided.
+    frameworks: tuple[str, ...] = ()
+
+
 class TextReporter:
     name: ClassVar[str] = "text"
+
+    def __init__(self, options: TextOptions | None = None) -> None:
+        self.options = options or TextOptions()
 
     def render(self, result: RunResult, out: IO[str], *, color: bool) -> None:
         buffer = io.StringIO()
@@ -42,23 +63,17 @@ class TextReporter:
         out.write(guard(buffer.getvalue()))
 
     def _render(self, result: RunResult, console: Console) -> None:
-        shown = [f for f in result.findings if f.status is not Status.PASS]
-        if shown:
-            table = Table(show_lines=False, header_style="bold", expand=False)
-            table.add_column("status")
-            table.add_column("severity")
-            table.add_column("policy")
-            table.add_column("resource", overflow="fold")
-            table.add_column("message", overflow="fold")
-            for f in sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id)):
-                table.add_row(
-                    Text(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status]),
-                    Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
-                    Text(_printable(f.policy_id)),
-                    Text(_printable(f.resource.address or f.resource.name or f.resource.id)),
-                    Text(_printable(_message(f))),
-                )
-            console.print(table)
+        options = self.options
+        shown = [f for f in result.findings if f.status is not Status.PASS
+                 and (not options.quiet or f.status is Status.FAIL)]
+        remedies = {p.id: p for p in result.policies}
+        if shown and (options.compact or options.group_by):
+            _print_lines(console, result, shown, remedies, options)
+        elif shown:
+            console.print(_table(result, shown, remedies, options))
+        if options.quiet:
+            _print_summary(console, result)
+            return
         if result.waivers is not None:
             _print_waivers(console, result.waivers)
         if result.baseline is not None:
@@ -69,12 +84,7 @@ class TextReporter:
             console.print(f"[magenta]could not collect[/] {escape(_printable(where))}: {message}")
         for notice in result.notices:
             console.print(f"[dim]note:[/] {escape(_printable(notice))}")
-        totals = result.totals()
-        summary = (f"{result.resources_seen} resources, {len(result.policies)} policies: "
-                   f"{totals[Status.FAIL]} failed, {totals[Status.ERROR]} error, "
-                   f"{totals[Status.PASS]} passed, {totals[Status.WAIVED]} waived, "
-                   f"{totals[Status.SKIP]} not applicable")
-        console.print(summary)
+        _print_summary(console, result)
         if result.baseline is not None:
             b = result.baseline
             console.print(f"Baseline {escape(_printable(b.file))}: {len(b.new)} new failures, "
@@ -82,11 +92,78 @@ class TextReporter:
                           f"{len(b.not_evaluated)} not evaluated by this run", soft_wrap=True)
         for framework, views in result.compliance():
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
+            if framework.key not in options.frameworks and not (states["satisfied"] or states["failed"]):
+                continue  # a framework the scan decided nothing about says nothing
             console.print(f"{escape(_printable(framework.title))}: {states['satisfied']} controls satisfied, "
                           f"{states['failed']} failed, {states['not_evaluated']} not evaluated, "
                           f"{states['not_covered']} not covered")
+        totals = result.totals()
         if totals[Status.ERROR] or result.collection_errors:
             console.print("[magenta]Evidence is incomplete:[/] errors are never counted as passes.")
+
+
+def _table(result: RunResult, shown: list[Finding], remedies: Mapping[str, Policy],
+           options: TextOptions) -> Table:
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    table.add_column("status")
+    table.add_column("severity")
+    table.add_column("policy")
+    table.add_column("resource", overflow="fold")
+    table.add_column("message", overflow="fold")
+    for f in sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id)):
+        message = _printable(_message(f))
+        if options.explain:
+            message += f"\nfix: {_printable(_remedy(f, remedies))}"
+        table.add_row(
+            Text(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status]),
+            Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
+            Text(_printable(f.policy_id)),
+            Text(_printable(f.resource.address or f.resource.name or f.resource.id)),
+            Text(message),
+        )
+    return table
+
+
+def _print_summary(console: Console, result: RunResult) -> None:
+    totals = result.totals()
+    console.print(f"{result.resources_seen} resources, {len(result.policies)} policies: "
+                  f"{totals[Status.FAIL]} failed, {totals[Status.ERROR]} error, "
+                  f"{totals[Status.PASS]} passed, {totals[Status.WAIVED]} waived, "
+                  f"{totals[Status.SKIP]} not applicable")
+
+
+def _print_lines(console: Console, result: RunResult, shown: list[Finding],
+                 remedies: Mapping[str, Policy], options: TextOptions) -> None:
+    """One line a finding (``--compact``), under a heading per policy or resource (``--group-by``)."""
+    def key(f: Finding) -> str:
+        if options.group_by == "resource":
+            return f.resource.address or f.resource.name or f.resource.id
+        return f.policy_id if options.group_by == "policy" else ""
+
+    groups: dict[str, list[Finding]] = {}
+    for f in sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id)):
+        groups.setdefault(key(f), []).append(f)
+    for heading, found in sorted(groups.items(), key=lambda kv: (-max(f.severity for f in kv[1]), kv[0])):
+        if heading:
+            title = f" {found[0].title}" if options.group_by == "policy" else ""
+            console.print(Text(f"{_printable(heading)}{_printable(title)} ({len(found)})", style="bold"))
+        for f in found:
+            where = f.resource.address or f.resource.name or f.resource.id
+            what = f.policy_id if options.group_by == "resource" else where
+            line = Text("  " if heading else "")
+            line.append(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status])
+            line.append(f" {f.severity.label} ", style=_SEVERITY_STYLE[f.severity])
+            line.append(f"{_printable(what if options.group_by else f'{f.policy_id} {where}')}: "
+                        f"{_printable(_message(f))}")
+            console.print(line, soft_wrap=True)
+            if options.explain:
+                console.print(Text(f"{'    ' if heading else '  '}fix: {_printable(_remedy(f, remedies))}"),
+                              soft_wrap=True)
+
+
+def _remedy(finding: Finding, remedies: Mapping[str, Policy]) -> str:
+    policy = remedies.get(finding.policy_id)
+    return policy.remedy(finding.resource.provider) if policy is not None else ""
 
 
 def _status_label(finding: Finding, baseline: BaselineComparison | None) -> str:
