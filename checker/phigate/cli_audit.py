@@ -151,7 +151,7 @@ def _store(args: argparse.Namespace) -> str:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from phigate.audit import AuditSettings, evaluate, record, snapshot_spool
     from phigate.history import StoreError, open_store
-    from phigate.notify import parse_target
+    from phigate.notify import NotConfigured, parse_target
     from phigate.waivers import load_waivers
 
     location = _store(args)
@@ -162,7 +162,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     json_report = next((file for name, file in outputs if name == "json" and file is not None), None)
     if args.attest is not None and json_report is None:
         raise UsageError("--attest signs the JSON report: add --format json=FILE")
-    webhooks = [parse_target(spec) for spec in args.notify]
+    webhooks = []
+    for spec in args.notify:
+        try:
+            webhooks.append(parse_target(spec))
+        except NotConfigured as exc:  # an undefined CI secret: warn, audit all the same
+            print(f"warning: {exc}", file=sys.stderr)
     if args.html is not None and not args.html.parent.is_dir():
         raise UsageError(f"--html {args.html}: no folder {args.html.parent}")
     providers = providers_for(args, config)

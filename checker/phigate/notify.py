@@ -76,9 +76,15 @@ class NotifyError(Exception):
     pass
 
 
+class NotConfigured(InputError):
+    """``webhook=env:NAME`` whose variable is unset or empty: what CI passes for a secret that is
+    not defined. The audit runs and says so; it is not an input error."""
+
+
 def parse_target(spec: str) -> Webhook:
     """``webhook=URL``, or ``webhook=env:NAME`` to read the URL from an environment variable
-    (it stays off the command line and out of process listings)."""
+    (it stays off the command line and out of process listings). An unset or empty variable
+    raises :class:`NotConfigured`."""
     kind, sep, value = spec.partition("=")
     if kind != "webhook" or not sep or not value:
         raise InputError(f"--notify takes webhook=URL or webhook=env:NAME, not '{kind}…'")
@@ -86,7 +92,8 @@ def parse_target(spec: str) -> Webhook:
         name = value.removeprefix("env:")
         url = os.environ.get(name, "")
         if not url:
-            raise InputError(f"--notify: environment variable {name} is not set")
+            raise NotConfigured(f"--notify: environment variable {name} is empty or not set: "
+                                "this run notifies no webhook")
     else:
         url = value
     _check_url(url)
