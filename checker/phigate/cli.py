@@ -37,9 +37,40 @@ class UsageError(Exception):
     """Bad options or arguments: exit 2 with a message, no traceback."""
 
 
+#: Each provider's own command-line options and the extra that installs it: a provider whose
+#: extra is missing registers no option, so its options are recognised here to say what to install.
+PROVIDER_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "aws": ("aws", ("--account", "--aws-max-attempts", "--aws-profile", "--aws-workers", "--external-id",
+                    "--org-role", "--region")),
+    "gcp": ("gcp", ("--gcp-credentials", "--gcp-groups", "--project")),
+    "postgres": ("postgres", ("--dsn", "--pg-database", "--pg-sslmode", "--pg-sslrootcert")),
+    "s3-inventory": ("aws,scale", ("--inventory", "--inventory-first-keys", "--inventory-memory",
+                                   "--inventory-threads")),
+    "terraform": ("terraform", ("--changed-only", "--tf-dir")),
+}
+
+
+def _missing_extra(argv: Sequence[str]) -> str | None:
+    """Words for an option of a provider whose extra is not installed, if one is given."""
+    given = {token.split("=", 1)[0] for token in argv if token.startswith("--")}
+    for name, (extra, options) in PROVIDER_OPTIONS.items():
+        asked = sorted(given.intersection(options))
+        if not asked:
+            continue
+        try:
+            load(PROVIDERS, name)
+        except MissingPlugin:
+            return f"{', '.join(asked)} belongs to the {name} provider: install phigate[{extra}] to use it"
+    return None
+
+
 @terminal.guarded  # no line of output can start a CI workflow command
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    missing = _missing_extra(list(sys.argv[1:] if argv is None else argv))
+    if missing is not None:
+        print(f"error: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     config_file = getattr(args, "config", None)
     if isinstance(config_file, Path) and args.command in _CONFIG_COMMANDS:
