@@ -300,7 +300,8 @@ def test_a_kept_snapshot_replays_to_the_same_findings(cli: Cli, write_snapshot: 
     assert not list(tmp_path.glob("**/*.jsonl.gz"))  # the spool is gone
     with closing(sqlite3.connect(store)) as connection:
         (blob,) = connection.execute("SELECT content FROM snapshots WHERE run_id = 1").fetchone()
-    assert len(gzip.decompress(blob).splitlines()) == 4  # header and three buckets
+    lines = gzip.decompress(blob).splitlines()
+    assert len(lines) == 5 and json.loads(lines[-1]) == {"phigate_snapshot_end": {"records": 3}}  # header, three buckets, end
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -31,7 +31,7 @@ from phigate.notify import NotifyError, Webhook, payload, post, should_notify
 from phigate.problems import ProblemsError
 from phigate.reporters.html import AuditContext, TrendPoint, render_html
 from phigate.run import RunResult, scan
-from phigate.snapshot import header, record_to_json
+from phigate.snapshot import END_KEY, header, record_to_json
 from phigate.waivers import WaiverFile
 
 #: Runs of the series drawn in the report's trend chart.
@@ -82,11 +82,16 @@ def evaluate(providers: Sequence[Provider], policies: Sequence[Policy], config: 
             return scan(providers, policies, config, keep_passed=settings.show_passed,
                         progress=progress, frameworks=frameworks, waivers=waivers)
         with gzip.open(snapshot, "wt", encoding="utf-8") as sink:
-            sink.write(json.dumps(header([s for p in providers for s in p.scopes()]),
+            # Kept snapshots end with their record count, as `phigate collect` writes them: one
+            # exported later and cut short reads as incomplete evidence, never a smaller estate.
+            sink.write(json.dumps({**header([s for p in providers for s in p.scopes()]), "end_line": True},
                                   sort_keys=True) + "\n")
-            tapped = [cast(Provider, _Tap(p, sink)) for p in providers]
-            return scan(tapped, policies, config, keep_passed=settings.show_passed,
-                        progress=progress, frameworks=frameworks, waivers=waivers)
+            taps = [_Tap(p, sink) for p in providers]
+            result = scan([cast(Provider, t) for t in taps], policies, config,
+                          keep_passed=settings.show_passed, progress=progress, frameworks=frameworks,
+                          waivers=waivers)
+            sink.write(json.dumps({END_KEY: {"records": sum(t.written for t in taps)}}) + "\n")
+            return result
 
 
 def record(store: HistoryStore, result: RunResult, *, exit_code: int, settings: AuditSettings,
@@ -160,6 +165,7 @@ class _Tap:
     def __init__(self, provider: Provider, sink: IO[str]) -> None:
         self._provider = provider
         self._sink = sink
+        self.written = 0
 
     def scopes(self) -> list[Scope]:
         return self._provider.scopes()
@@ -168,6 +174,7 @@ class _Tap:
         for record in self._provider.collect():
             line = record_to_json(record)
             self._sink.write(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+            self.written += 1
             yield record
 
     def __getattr__(self, name: str) -> Any:
