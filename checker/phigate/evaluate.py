@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from phigate.api import COMMON_FIELDS, CollectionError, Record, Resource, Unknown
+from phigate.api import COMMON_FIELDS, CollectionError, Context, Record, Resource, Unknown
 from phigate.classify import Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
@@ -240,6 +240,9 @@ class Evaluator:
                     unread.append(record)
                 else:
                     yield from self._unseen(record, index, wanted)
+                continue
+            if type(record) is Context:  # outside the reported scope: references only, no findings
+                index.add(record.resource, record.resource.data_class or classify(record.resource))
                 continue
             resource: Resource = record  # type: ignore[assignment]
             seen.add(resource.id)

@@ -8,14 +8,15 @@ content sampling on, the non-clinical buckets are sampled in the item pool once 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from phigate.api import CollectionError, Record, Resource
+from phigate.api import CollectionError, Context, Record, Resource
 from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
-from phigate_providers.aws.access import AccessAnalyzer, PolicyDocument, Store
+from phigate_providers.aws.access import Identity, PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
 from phigate_providers.content.options import wanted
@@ -50,6 +51,13 @@ class Needs:
     access: bool  # principals' effective read access
     #: Buckets' ``content_sample``, when sampling is on (no selected policy reads it: not taken).
     content: bool = True
+    #: Stores' regions (residency): health data outside the asked regions is reported too.
+    residency: bool = True
+
+    @property
+    def everywhere(self) -> bool:
+        """Stores outside the asked regions must be read (access analysis or residency)."""
+        return self.access or self.residency
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
@@ -66,7 +74,8 @@ class Needs:
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
-        return cls(frozenset(kinds), frozenset(attributes), access, content)
+        residency = any("region" in fields.get(kind, ()) for kind in STORE_KINDS)
+        return cls(frozenset(kinds), frozenset(attributes), access, content, residency)
 
     def kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -79,110 +88,156 @@ class Needs:
 STORE_KINDS = ("object_store", "database", "table", "volume")
 
 
+#: The classes a residency policy is about: a store holding them is reported wherever it is.
+HEALTH_CLASSES = frozenset({"clinical", "administrative"})
+
+
+@dataclass
+class AccessFacts:
+    """One account's share of the access analysis, kept until every account is read: each
+    principal's effective access depends on every store of every account (cross-account grants).
+    Picklable: a distributed slice sends it back beside its records."""
+
+    account_id: str
+    #: Whether the account is reported (else its principals are context records).
+    reported: bool
+    stores: list[Store] = field(default_factory=list)
+    #: Each principal without its access yet, and its identity (None: its policies are unreadable).
+    principals: list[tuple[Resource, Identity | None]] = field(default_factory=list)
+    #: Scopes whose stores could not be read: every principal may reach stores there.
+    unseen: list[str] = field(default_factory=list)
+
+
+#: A table as read: the resource (None: unreadable), its resource policy, whether that is known.
+TableRead = tuple[Resource | None, PolicyDocument | None, bool]
+
+
+@dataclass
+class _Found:
+    """The stores of one account as read, split by whether they are reported."""
+
+    buckets: list[s3.BucketFacts]
+    tables: list[TableRead]
+    outside_tables: list[TableRead]
+    block: s3.AccountBlock
+    inside: list[s3.BucketFacts] = field(default_factory=list)
+    outside: list[s3.BucketFacts] = field(default_factory=list)
+    promoted: list[s3.BucketFacts] = field(default_factory=list)
+    promoted_tables: list[TableRead] = field(default_factory=list)
+
+    def split(self, run: AccountRun) -> None:
+        """Reported buckets (a bucket that could not be located counts as one), the others, and
+        those of the others that hold health data when residency is checked."""
+        for facts in self.buckets:
+            if not facts.region or run._in_scope(facts.region):
+                self.inside.append(facts)
+            elif run._health(run._as_context(facts)):
+                self.promoted.append(facts)
+            else:
+                self.outside.append(facts)
+        self.promoted_tables = [t for t in self.outside_tables if run._health(t[0])]
+        self.outside_tables = [t for t in self.outside_tables if t not in self.promoted_tables]
+
+    @property
+    def extra_regions(self) -> tuple[str, ...]:
+        regions = {f.region for f in self.promoted}
+        regions |= {t.region for t, _, _ in self.promoted_tables if t is not None and t.region}
+        return tuple(sorted(regions))
+
+
+class _Jobs:
+    """Submits per-region listings of the kinds a run needs."""
+
+    def __init__(self, run: AccountRun, lists: ThreadPoolExecutor, regions: tuple[str, ...]) -> None:
+        self.run, self.lists, self.regions = run, lists, regions
+
+    def per_region(
+        self, kind: str, job: Callable[..., T], *args: Any, regions: tuple[str, ...] | None = None
+    ) -> dict[str, Future[T]]:
+        if not self.run.needs.kind(kind):
+            return {}
+        chosen = self.regions if regions is None else regions
+        return {r: self.lists.submit(job, self.run.account, r, *args) for r in chosen}
+
+
 class AccountRun:
     """One account's collection: listings run concurrently, then stores are normalised (they
-    need the key directory and trails), then principals (they need every store)."""
+    need the key directory and trails). Principals are left to :mod:`.estate`, once every account
+    is read; what they need is in :attr:`facts` when :meth:`run` ends.
+
+    Only the asked regions (all enabled ones by default) are reported; when the access analysis
+    needs them, the stores of the other regions are read too (S3 buckets are listed globally,
+    DynamoDB tables region by region), only as far as the analysis does (tags, resource policy),
+    and yielded as context. A store there that the classification puts in a health class is
+    reported all the same, read in full: residency is never narrowed by the scope. An account
+    read only as context (``reported=False``) yields nothing else than context."""
 
     def __init__(self, account: Account, workers: int, needs: Needs, sampler: Sampler | None = None,
-                 classify: Classify | None = None) -> None:
+                 classify: Classify | None = None, *, reported: bool = True) -> None:
         self.account = account
         self.workers = workers
         self.needs = needs
         self.keys = kms.KeyDirectory()
         #: Samples the non-clinical buckets' content (off: None, and nothing is read).
-        self.sampler = sampler if needs.content and needs.kind("object_store") else None
+        self.sampler = sampler if needs.content and needs.kind("object_store") and reported else None
         self.classify = classify
+        self.reported = reported
+        #: The same account for reads outside the reported scope: their failures are kept apart,
+        #: since they bear on the access analysis only.
+        self.outside = dataclasses.replace(account, errors=[])
+        self.facts = AccessFacts(account.account_id, reported)
 
     def run(self) -> Iterator[Record]:
         account, needs = self.account, self.needs
-        regions = self._regions()
-        scan_regions = regions or (account.home_region,)
+        reported, context = self._regions()
         with (
             ThreadPoolExecutor(max(4, self.workers // 2), thread_name_prefix="phigate-aws") as lists,
             ThreadPoolExecutor(self.workers, thread_name_prefix="phigate-aws-item") as items,
         ):
-
-            def per_region(kind: str, job: Callable[..., T], *args: Any) -> dict[str, Future[T]]:
-                return (
-                    {r: lists.submit(job, account, r, *args) for r in scan_regions}
-                    if needs.kind(kind)
-                    else {}
-                )
-
-            key_jobs = per_region("key", kms.collect_region, self.keys)
-            bucket_list = (
-                lists.submit(s3.list_buckets, account, regions or None)
-                if needs.kind("object_store")
-                else None
-            )
-            block = lists.submit(s3.account_block, account) if needs.kind("object_store") else None
-            tag_jobs = per_region("object_store", s3.bulk_tags)
+            jobs = _Jobs(self, lists, reported)
+            object_stores = needs.kind("object_store")
+            key_jobs = jobs.per_region("key", kms.collect_region, self.keys)
+            bucket_list = lists.submit(s3.list_buckets, account) if object_stores else None
+            block = lists.submit(s3.account_block, account) if object_stores and self.reported else None
+            tag_jobs = jobs.per_region("object_store", s3.bulk_tags)
             iam_job = (
                 lists.submit(iam.collect, account)
                 if needs.kind("principal") or needs.kind("access_policy")
                 else None
             )
-            trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
-            settings_jobs = per_region("region_settings", ec2.region_settings)
-            table_lists = per_region("table", dynamodb.list_tables)
+            trails_job = (
+                lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
+            )
+            settings_jobs = jobs.per_region("region_settings", ec2.region_settings)
+            table_lists = jobs.per_region("table", dynamodb.list_tables)
+            outside_table_lists = jobs.per_region("table", dynamodb.list_tables, regions=context)
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
-            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items, regions)
+            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
             # Stores are normalised against the key directory: keys first.
             yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
-            tables_job = lists.submit(self._tables, table_lists, items)
-            volume_jobs = per_region("volume", ec2.volumes, self.keys)
-            database_jobs = per_region("database", rds.collect_region, self.keys)
+            tables_job = lists.submit(self._tables, table_lists, items, account)
+            outside_tables_job = lists.submit(self._tables, outside_table_lists, items, self.outside)
+            volume_jobs = jobs.per_region("volume", ec2.volumes, self.keys)
+            database_jobs = jobs.per_region("database", rds.collect_region, self.keys)
             listed, account_block, buckets = buckets_job.result()
-            tables, tables_complete = tables_job.result()
+            found = _Found(buckets, tables_job.result(), outside_tables_job.result(), account_block)
             yield from self._settle_all(
                 settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
             )
             yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
             yield from self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES)
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
-            coverage = s3.Coverage(
-                None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
-            )
-            stores: list[Store] = []
-            bucket_resources = []
-            for facts in buckets:
-                resource = s3.normalise(account, facts, self.keys, account_block, coverage)
-                if resource is not None:
-                    bucket_resources.append(resource)
-                    if self.sampler is None:
-                        yield resource
-                stores.append(
-                    Store(
-                        id=facts.arn,
-                        content_arn=f"{facts.arn}/*",
-                        read_actions=S3_READ,
-                        account=account.account_id,
-                        resource_policy=facts.policy,
-                    )
-                )
-            if self.sampler is not None:
-                yield from self._sampled(bucket_resources, self.sampler, items)
-            for table, policy, _ in tables:
-                if table is not None:
-                    yield table
-                    stores.append(
-                        Store(
-                            id=table.id,
-                            content_arn=table.id,
-                            read_actions=DYNAMODB_READ,
-                            account=account.account_id,
-                            resource_policy=policy,
-                        )
-                    )
-            if needs.kind("account"):
+            found.split(self)
+            if found.extra_regions:
+                trails = yield from self._promote(found, trails, jobs, items)
+            seen: set[str] = set()
+            bucket_resources = yield from self._store_records(found, trails, seen, items)
+            if needs.access:
+                self._bucket_stores(listed is not None, found.inside + found.outside)
+                self._table_stores(found.tables + found.outside_tables)
+            if needs.kind("account") and self.reported:
                 yield self._account_resource(trails, bucket_resources)
-            complete = (
-                listed is not None
-                and tables_complete
-                and all(f.policy_known for f in buckets)
-                and all(known for _, _, known in tables)
-            )
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",
@@ -190,9 +245,160 @@ class AccountRun:
                 iam.POLICY_TYPES + iam.PRINCIPAL_TYPES,
             )
             if facts_iam is not None:
-                yield from facts_iam.policy_resources
-                yield from self._principals(facts_iam, stores, complete)
+                for policy_resource in facts_iam.policy_resources:
+                    yield policy_resource if self.reported else Context(policy_resource)
+                self._principals(facts_iam)
         yield from account.errors
+        yield from self._outside_errors(seen)
+        if needs.access:
+            self._unseen_stores(seen)
+
+    def _promote(
+        self, found: _Found, trails: list[cloudtrail.Trail] | None, jobs: _Jobs, items: ThreadPoolExecutor
+    ) -> Generator[Record, None, list[cloudtrail.Trail] | None]:
+        """Read in full the health data found outside the reported regions (it is reported):
+        its regions' keys (as context) and trails, then the rest of its settings."""
+        extra = found.extra_regions
+        key_jobs = jobs.per_region("key", kms.collect_region, self.keys, regions=extra)
+        for key in self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES):
+            yield Context(key)
+        if trails is not None and self.needs.trails:
+            more = self._settle(
+                jobs.lists.submit(cloudtrail.trails, self.account, extra),
+                "CloudTrail trails", ("account", "object_store"), ())
+            trails = None if more is None else trails + more
+        full = s3.operations_for(self.needs.bucket_attributes)
+        list(items.map(lambda f: s3.read_settings(self.account, f, full, found.block), found.promoted))
+        found.inside += found.promoted
+        found.tables += self._reread(found.promoted_tables, items)
+        return trails
+
+    def _store_records(
+        self, found: _Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor
+    ) -> Generator[Record, None, list[Resource]]:
+        """Buckets and tables, normalised: reported ones as resources, the others as context."""
+        coverage = s3.Coverage(
+            None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
+        )
+        bucket_resources = []
+        for facts in found.inside:
+            resource = s3.normalise(self.account, facts, self.keys, found.block, coverage)
+            if resource is not None:
+                bucket_resources.append(resource)
+                seen.add(resource.id)
+                if self.sampler is None:
+                    yield resource
+        for facts in found.outside:
+            resource = self._as_context(facts)
+            if resource is not None:
+                seen.add(resource.id)
+                yield Context(resource)
+        if self.sampler is not None:
+            yield from self._sampled(bucket_resources, self.sampler, items)
+        for table, _, _ in found.tables:
+            if table is not None:
+                seen.add(table.id)
+                yield table
+        for table, _, _ in found.outside_tables:
+            if table is not None:
+                seen.add(table.id)
+                yield Context(table)
+        return bucket_resources
+
+    def _as_context(self, facts: s3.BucketFacts) -> Resource | None:
+        """A bucket outside the reported scope, with what was read of it."""
+        return s3.normalise(self.outside, facts, self.keys, s3.AccountBlock(None), s3.Coverage(None))
+
+    def _in_scope(self, region: str) -> bool:
+        """Whether the account's resources in ``region`` are reported (no asked region: all)."""
+        return self.reported and (not self.account.regions or region in self.account.regions)
+
+    def _unseen_stores(self, seen: set[str]) -> None:
+        """Stores whose read failed and that were never yielded: principals may reach them."""
+        for error in [*self.account.errors, *self.outside.errors]:
+            store = {"object_store", "table"} & set(error.kinds)
+            if store and error.resource_id and error.resource_id not in seen:
+                where = f" region {error.region}" if error.region else ""
+                self.facts.unseen.append(f"aws account {error.scope}{where} {error.resource_id} "
+                                         f"(not read: {error.message})")
+
+    def _health(self, resource: Resource | None) -> bool:
+        """A store outside the reported regions that holds health data (when residency is
+        checked: it is then reported all the same)."""
+        if resource is None or not (self.reported and self.needs.residency):
+            return False
+        classify = self.classify or _tagged_class
+        return (resource.data_class or classify(resource)) in HEALTH_CLASSES
+
+    def _reread(
+        self, found: list[TableRead], items: ThreadPoolExecutor
+    ) -> list[TableRead]:
+        """Tables read as context, read again as reported ones (their region's keys now known)."""
+        by_region: dict[str, list[str]] = {}
+        for table, _, _ in found:
+            if table is not None and table.region and table.name:
+                by_region.setdefault(table.region, []).append(table.name)
+        again = []
+        for region, names in sorted(by_region.items()):
+            again += dynamodb.collect_region(self.account, region, names, self.keys, items)
+        return again
+
+    def _bucket_stores(self, listed: bool, buckets: list[s3.BucketFacts]) -> None:
+        account_id = self.account.account_id
+        if not listed:
+            self.facts.unseen.append(f"aws account {account_id} S3 buckets (not listed)")
+        for facts in buckets:
+            if not facts.policy_known:
+                where = f" region {facts.region}" if facts.region else ""
+                self.facts.unseen.append(f"aws account {account_id}{where} S3 bucket {facts.name} "
+                                         f"(bucket policy not read{_why(facts.failures)})")
+                continue
+            self.facts.stores.append(
+                Store(
+                    id=facts.arn,
+                    content_arn=f"{facts.arn}/*",
+                    read_actions=S3_READ,
+                    account=account_id,
+                    resource_policy=facts.policy,
+                )
+            )
+
+    def _table_stores(self, tables: list[tuple[Resource | None, PolicyDocument | None, bool]]) -> None:
+        for table, policy, known in tables:
+            if table is None:
+                continue  # unreadable: its error is recorded, and its region is unseen
+            if not known:
+                self.facts.unseen.append(f"aws account {self.account.account_id} region {table.region} "
+                                         f"DynamoDB table {table.name} (resource policy not read)")
+                continue
+            self.facts.stores.append(
+                Store(
+                    id=table.id,
+                    content_arn=table.id,
+                    read_actions=DYNAMODB_READ,
+                    account=self.account.account_id,
+                    resource_policy=policy,
+                )
+            )
+
+    def _outside_errors(self, seen: set[str]) -> Iterator[CollectionError]:
+        """Failures of the reads outside the reported scope. They bear on the access analysis
+        (principals' ``access_unseen``, and an error on principals); one that leaves a store
+        unseen, when residency is checked, also leaves unknown whether health data is there."""
+        residency = self.reported and self.needs.residency
+        for error in self.outside.errors:
+            if residency and error.resource_id not in seen and "principal" not in error.kinds:
+                yield error  # a store never seen: whether it holds health data is unknown
+            yield dataclasses.replace(
+                error,
+                message=f"{error.message} (outside the reported scope, read for the access analysis)",
+                kinds=("principal",),
+                types=iam.PRINCIPAL_TYPES,
+                resource_id=None,
+            )
+            if error.resource_id is None:
+                where = f" region {error.region}" if error.region else ""
+                self.facts.unseen.append(f"aws account {error.scope}{where} (not read: {error.message})")
 
     def _sampled(
         self, buckets: list[Resource], sampler: Sampler, items: ThreadPoolExecutor
@@ -225,22 +431,37 @@ class AccountRun:
 
     def _buckets(
         self,
-        bucket_list: Future[list[tuple[str, str | None, str | None]]] | None,
+        bucket_list: Future[list[s3.Listed]] | None,
         block: Future[s3.AccountBlock] | None,
         tag_jobs: Mapping[str, Future[dict[str, dict[str, str]]]],
         items: ThreadPoolExecutor,
-        regions: tuple[str, ...],
-    ) -> tuple[list[tuple[str, str | None, str | None]] | None, s3.AccountBlock, list[s3.BucketFacts]]:
-        """The bucket listing, the account's block-public-access and every bucket's settings."""
+    ) -> tuple[list[s3.Listed] | None, s3.AccountBlock, list[s3.BucketFacts]]:
+        """The bucket listing, the account's block-public-access and every bucket's settings:
+        all of them in the reported regions; tags and policy (what the access analysis and the
+        classification need) elsewhere, when the analysis or residency needs them."""
         listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
         account_block = block.result() if block is not None else s3.AccountBlock(None)
+        everywhere = self.needs.everywhere or not self.reported
+        full = s3.operations_for(self.needs.bucket_attributes)
+        light = s3.operations_for({"can_read"} if self.needs.access else ())
+        # Tags of the other regions holding buckets, in bulk too (the listing names the region).
+        more_tags = {
+            region: items.submit(s3.bulk_tags, self.account, region)
+            for region in sorted({r for _, r, _ in listed or () if r and r not in tag_jobs})
+            if everywhere and not self._in_scope(region)
+        }
+
+        def plan(region: str) -> list[str] | None:
+            if self._in_scope(region):
+                return full
+            return light if everywhere else None
+
         buckets = s3.read_buckets(
             self.account,
             listed or [],
-            self.needs.bucket_attributes,
+            plan,
             items,
-            regions=regions or None,
-            tags=self._bucket_tags(tag_jobs),
+            tags=self._bucket_tags({**tag_jobs, **more_tags}),
             block=account_block,
         )
         return listed, account_block, buckets
@@ -259,31 +480,53 @@ class AccountRun:
         return found
 
     def _tables(
-        self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor
-    ) -> tuple[list[tuple[Resource | None, PolicyDocument | None, bool]], bool]:
+        self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor, account: Account
+    ) -> list[tuple[Resource | None, PolicyDocument | None, bool]]:
+        """Each region's tables; ``account`` records the failures (the run's own, or the one
+        kept apart for reads outside the reported scope)."""
         tables: list[tuple[Resource | None, PolicyDocument | None, bool]] = []
-        complete = True
         for region, job in table_lists.items():
-            names = self._settle(job, "DynamoDB tables", ("table",), dynamodb.TABLE_TYPES, region)
-            if names is None:
-                complete = False
+            try:
+                names = job.result()
+            except ApiFailure as failure:
+                account.failed(failure, f"DynamoDB tables in {region}", kinds=("table",),
+                               types=dynamodb.TABLE_TYPES, region=region)
+                if account is self.account:
+                    self.facts.unseen.append(f"aws account {account.account_id} region {region} "
+                                             f"(not read: {failure.describe('DynamoDB tables')})")
                 continue
-            tables += dynamodb.collect_region(self.account, region, names, self.keys, items)
-        return tables, complete
+            tables += dynamodb.collect_region(account, region, names, self.keys, items)
+        return tables
 
-    def _regions(self) -> tuple[str, ...]:
-        if self.account.regions:
-            return self.account.regions
+    def _regions(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The reported regions, and the others read for the access analysis or residency."""
+        asked = self.account.regions if self.reported else ()
+        if asked and not self.needs.everywhere:
+            return asked, ()
+        if not self.reported and not self.needs.access:
+            return (), ()
         try:
-            return tuple(ec2.enabled_regions(self.account))
+            enabled = tuple(ec2.enabled_regions(self.account))
         except ApiFailure as failure:
-            self.account.failed(
-                failure,
-                "enabled regions (auditing the home region only)",
-                kinds=("region_settings", "volume", "database", "table", "key"),
-                types=(),
-            )
-            return ()
+            if asked:
+                what = f"regions other than {', '.join(asked)}"
+                kinds: tuple[str, ...] = ("principal", "table")
+            elif self.reported:
+                what = "enabled regions (auditing the home region only)"
+                kinds = ("region_settings", "volume", "database", "table", "key", "principal")
+            else:
+                what = "enabled regions (reading the home region only)"
+                kinds = ("principal",)
+            self.account.failed(failure, what, kinds=kinds, types=())
+            self.facts.unseen.append(f"aws account {self.account.account_id} {what.split(' (')[0]} "
+                                     f"(not read: {failure.describe('DescribeRegions')})")
+            home = (self.account.home_region,)
+            if asked:
+                return asked, ()
+            return (home, ()) if self.reported else ((), home)
+        if asked:
+            return asked, tuple(r for r in enabled if r not in asked)
+        return (enabled, ()) if self.reported else ((), enabled)
 
     def _settle(
         self,
@@ -330,30 +573,12 @@ class AccountRun:
             attributes=attributes,
         )
 
-    def _principals(self, facts: iam.IamFacts, stores: list[Store], complete: bool) -> Iterator[Resource]:
+    def _principals(self, facts: iam.IamFacts) -> None:
+        """Each principal, its access left to the estate-wide analysis (see :mod:`.estate`)."""
         account = self.account
-        analyzer = AccessAnalyzer(stores) if complete else None
-        if not complete:
-            account.errors.append(
-                CollectionError(
-                    PROVIDER,
-                    "effective read access unknown: some data stores or their resource policies "
-                    "could not be read (see the errors above)",
-                    scope=account.account_id,
-                    kinds=("principal",),
-                    types=iam.PRINCIPAL_TYPES,
-                )
-            )
         for principal in facts.principals:
-            access = None
-            if analyzer is not None and not principal.unreadable:
-                result = analyzer.read_access(principal.identity(account.account_id))
-                access = {
-                    "can_read": list(result.can_read),
-                    "can_read_via_wildcard": list(result.can_read_via_wildcard),
-                    "undecided_conditions": list(result.undecided_conditions),
-                }
-            elif principal.unreadable:
+            identity = None
+            if principal.unreadable:
                 account.errors.append(
                     CollectionError(
                         PROVIDER,
@@ -364,7 +589,20 @@ class AccountRun:
                         resource_id=principal.arn,
                     )
                 )
-            yield iam.principal_resource(account, principal, access)
+            elif self.needs.access:
+                identity = principal.identity(account.account_id)
+            self.facts.principals.append((iam.principal_resource(account, principal, None), identity))
 
 
-__all__ = ["AccountRun", "Needs"]
+def _why(failures: list[ApiFailure]) -> str:
+    return f": {failures[0]}" if failures else ""
+
+
+def _tagged_class(resource: Resource) -> str:
+    """Without the configuration's classification: the ``data_class`` tag, as by default."""
+    value = resource.tags.get("data_class", "")
+    return value if value in HEALTH_CLASSES else "unclassified"
+
+
+__all__ = ["AccessFacts", "AccountRun", "Needs"]
+
