@@ -220,10 +220,12 @@ class AwsProvider:
         facts = estate.EstateFacts()
         return list(self._collect(facts)), facts
 
-    def join(self, parts: Sequence[estate.EstateFacts], lost: Sequence[str]) -> Iterator[Record]:
+    def join(self, parts: Sequence[estate.EstateFacts], lost: Sequence[Provider]) -> Iterator[Record]:
         """The principals of every slice, their access analysed over every slice's stores;
-        ``lost`` names the slices that could not be collected (their accounts are unseen)."""
-        yield from estate.join(parts, (f"aws account {scope} (not collected)" for scope in lost))
+        ``lost`` are the slices that could not be collected: their accounts are unseen."""
+        unseen = [f"aws account {getattr(part, 'slice_account', None) or 'of a lost slice'} "
+                  "(not collected: its slice failed)" for part in lost]
+        yield from estate.join(parts, unseen)
 
     def _collect(self, facts: estate.EstateFacts) -> Iterator[Record]:
         with wirelogs.quiet(wirelogs.AWS):  # botocore's DEBUG logs carry tokens and responses
