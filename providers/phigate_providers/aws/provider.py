@@ -183,9 +183,11 @@ class AwsProvider:
         region = self.settings.regions[0] if self.settings.regions else DEFAULT_REGION
         try:
             base = base_session(self.settings.profile, region)
-            ids, _ = self._account_ids(base, base.region_name or region)
+            ids, unseen, _ = self._account_ids(base, base.region_name or region)
         except Exception:  # listing fails again in collect(), where it becomes a collection error
             return [self]
+        if unseen:
+            return [self]  # some accounts could not be listed: collect() reports it
         parts: list[Provider] = []
         for account_id in ids:
             part = AwsProvider(self.settings, self._content, self._classify)
@@ -246,24 +248,24 @@ class AwsProvider:
         """Whether an account's resources are reported: those asked (``--account``), else all."""
         return not self.settings.accounts or account_id in self.settings.accounts
 
-    def _account_ids(self, base: Any, home: str) -> tuple[list[str], list[str]]:
-        """The organization's accounts to read, and what could not be listed. With ``--account``
-        and an access analysis, the others are read too (as context): a bucket policy of one
-        account may grant a role of another, and a role may be assumed across accounts."""
+    def _account_ids(self, base: Any, home: str) -> tuple[list[str], list[str], list[CollectionError]]:
+        """The organization's accounts to read, what could not be listed and its error. With
+        ``--account`` and an access analysis, the others are read too (as context): a bucket
+        policy of one account may grant a role of another, and roles are assumed across accounts."""
         asked = list(self.settings.accounts)
         if asked and not Needs.from_fields(self._fields).access:
-            return asked, []
+            return asked, [], []
         try:
             listed = organization_accounts(base, home)
         except ApiFailure as failure:
             if not asked:
                 raise
-            self._account_errors.append(CollectionError(
+            error = CollectionError(
                 PROVIDER, failure.describe("the organization's other accounts (for the access analysis)"),
-                kinds=("principal",), permission=failure.permission))
+                kinds=("principal",), permission=failure.permission)
             return asked, [f"the organization's accounts other than {', '.join(asked)} (not listed: "
-                           f"{failure.describe('ListAccounts')})"]
-        return sorted(set(listed) | set(asked)), []
+                           f"{failure.describe('ListAccounts')})"], [error]
+        return sorted(set(listed) | set(asked)), [], []
 
     def _resolve(self) -> list[tuple[Account, bool]]:
         """The accounts to read, each with whether it is reported (resolved once; failures
@@ -284,8 +286,9 @@ class AwsProvider:
             if self._only is not None:
                 ids = [self._only]
             else:
-                ids, unseen = self._account_ids(base, home)
+                ids, unseen, errors = self._account_ids(base, home)
                 self._accounts_unseen += unseen
+                self._account_errors += errors
         except ApiFailure as failure:
             self._account_errors.append(
                 CollectionError(PROVIDER, failure.describe("AWS credentials"), permission=failure.permission)
