@@ -393,3 +393,29 @@ def test_a_lost_slice_leaves_the_other_accounts_access_unseen(
     assert isinstance(found, Resource)
     assert any(member in u and "slice failed" in u for u in found.attributes["access_unseen"])
     assert any(isinstance(r, CollectionError) and r.scope == member for r in records)
+
+
+def test_an_account_whose_role_cannot_be_assumed_leaves_access_unseen(
+        aws: Callable[..., Any], endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phigate_providers.aws import provider as provider_module
+    from phigate_providers.aws.calls import ApiFailure
+
+    member, reader, _, _ = _cross_account_estate(aws, endpoint)
+    original = provider_module.assumed_session
+
+    def assumed_session(base: Any, role_arn: str, external_id: str | None, region: str) -> Any:
+        if f"::{member}:" in role_arn:  # what botocore raises for a denied AssumeRole, as calls.py maps it
+            raise ApiFailure("sts", "AssumeRole", "access denied (AccessDenied)", "AccessDenied")
+        return original(base, role_arn, external_id, region)
+
+    monkeypatch.setattr(provider_module, "assumed_session", assumed_session)
+    records = collect(regions=[REGION], org_role=ROLE, accounts=[ACCOUNT], only=("PHI-SEG-002",))
+    found = principal(records, reader)
+    assert isinstance(found, Resource)
+    unseen = found.attributes["access_unseen"]
+    assert any(f"aws account {member}" in u and "sts:AssumeRole" in u for u in unseen)
+    errors = [r for r in records if isinstance(r, CollectionError)]
+    assert any(e.kinds == ("principal",) and member in e.message for e in errors)
+    code, report = scan(tmp_path, "--region", REGION, "--org-role", ROLE, "--account", ACCOUNT,
+                        "--only", "PHI-SEG-002")
+    assert code == 3 and not findings(report, "PHI-SEG-002", "pass")

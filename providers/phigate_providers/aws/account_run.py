@@ -131,7 +131,7 @@ class _Found:
         for facts in self.buckets:
             if not facts.region or run._in_scope(facts.region):
                 self.inside.append(facts)
-            elif run._health(run._as_context(facts)):
+            elif run._health(run._as_context(facts, record=False)):
                 self.promoted.append(facts)
             else:
                 self.outside.append(facts)
@@ -248,7 +248,8 @@ class AccountRun:
                 for policy_resource in facts_iam.policy_resources:
                     yield policy_resource if self.reported else Context(policy_resource)
                 self._principals(facts_iam)
-        yield from account.errors
+        if self.reported:
+            yield from account.errors
         yield from self._outside_errors(seen)
         if needs.access:
             self._unseen_stores(seen)
@@ -305,9 +306,11 @@ class AccountRun:
                 yield Context(table)
         return bucket_resources
 
-    def _as_context(self, facts: s3.BucketFacts) -> Resource | None:
-        """A bucket outside the reported scope, with what was read of it."""
-        return s3.normalise(self.outside, facts, self.keys, s3.AccountBlock(None), s3.Coverage(None))
+    def _as_context(self, facts: s3.BucketFacts, *, record: bool = True) -> Resource | None:
+        """A bucket outside the reported scope, with what was read of it; its failed reads are
+        recorded (apart) unless ``record`` is false (it is only being classified)."""
+        account = self.outside if record else dataclasses.replace(self.outside, errors=[])
+        return s3.normalise(account, facts, self.keys, s3.AccountBlock(None), s3.Coverage(None))
 
     def _in_scope(self, region: str) -> bool:
         """Whether the account's resources in ``region`` are reported (no asked region: all)."""
@@ -386,7 +389,8 @@ class AccountRun:
         (principals' ``access_unseen``, and an error on principals); one that leaves a store
         unseen, when residency is checked, also leaves unknown whether health data is there."""
         residency = self.reported and self.needs.residency
-        for error in self.outside.errors:
+        # An account read only as context: all its reads are outside the reported scope.
+        for error in self.outside.errors if self.reported else [*self.account.errors, *self.outside.errors]:
             if residency and error.resource_id not in seen and "principal" not in error.kinds:
                 yield error  # a store never seen: whether it holds health data is unknown
             yield dataclasses.replace(
