@@ -210,53 +210,72 @@ def test_legacy_and_empty_locations_are_the_regions_aws_documents() -> None:
     assert location_region({"LocationConstraint": "eu-west-3"}) == "eu-west-3"
 
 
-def _operations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    seen: list[tuple[str, str]] = []
-
-    def fault(service: str, region: str, operation: str, request: Any) -> None:
-        seen.append((service, operation))
-
-    inject_faults(monkeypatch, fault)
-    return seen
+def _two_regions(aws: Callable[..., Any]) -> None:
+    bucket(aws("s3"), "paris-notes", REGION, "clinical")
+    bucket(aws("s3", OUTSIDE_EEA), "virginia-notes", OUTSIDE_EEA, "clinical")
 
 
-def test_without_a_region_a_listing_that_names_no_region_is_located_bucket_by_bucket(
+def _listing(*, regions: bool,
+             buckets: tuple[tuple[str, str], ...] = (("paris-notes", REGION), ("virginia-notes", OUTSIDE_EEA)),
+             ) -> AWSResponse:
+    """A ListBuckets answer naming ``buckets``, with or without their ``BucketRegion``."""
+    entries = "".join(
+        f"<Bucket><Name>{name}</Name><CreationDate>2024-01-01T00:00:00Z</CreationDate>"
+        + (f"<BucketRegion>{region}</BucketRegion>" if regions else "") + "</Bucket>"
+        for name, region in buckets)
+    body = f"<ListAllMyBucketsResult><Owner><ID>x</ID></Owner><Buckets>{entries}</Buckets></ListAllMyBucketsResult>"
+    return AWSResponse("https://injected", 200, {"Content-Type": "application/xml"}, _Body(body.encode()))
+
+
+def _located(tmp_path: Path, *regions: str) -> tuple[int, set[str]]:
+    code, report = scan(tmp_path, "--only", "PHI-RES-001", *(f"--region={r}" for r in regions))
+    return code, findings(report, "PHI-RES-001")
+
+
+def test_without_a_region_a_listing_that_names_no_region_is_placed_by_filtered_listings(
         aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The default run (every enabled region) on a server whose ListBuckets has no
-    BucketRegion, as moto's: each bucket is located, never an internal error."""
-    bucket(aws("s3"), "paris-notes", REGION, "clinical")
-    bucket(aws("s3", OUTSIDE_EEA), "virginia-notes", OUTSIDE_EEA, "clinical")
+    BucketRegion but honours the region filter, as moto's: one listing per region."""
+    _two_regions(aws)
     assert all("BucketRegion" not in b for b in aws("s3").list_buckets()["Buckets"])
-    seen = _operations(monkeypatch)
-    code, report = scan(tmp_path, "--only", "PHI-RES-001")
-    assert code == 1
-    assert findings(report, "PHI-RES-001") == {"arn:aws:s3:::virginia-notes"}
-    assert seen.count(("s3", "GetBucketLocation")) == 2
+    seen: list[tuple[str, str]] = []
+    inject_faults(monkeypatch, lambda service, region, operation, request: seen.append((operation, request.url)))
+    assert _located(tmp_path) == (1, {"arn:aws:s3:::virginia-notes"})
+    assert not [op for op, _ in seen if op == "GetBucketLocation"]
+    assert any(op == "ListBuckets" and "bucket-region=" in url for op, url in seen)
 
 
-def test_a_listing_that_names_regions_spares_the_location_reads(
+def test_a_server_ignoring_the_region_filter_has_each_bucket_located(
         aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bucket(aws("s3"), "paris-notes", REGION, "clinical")
-    bucket(aws("s3", OUTSIDE_EEA), "virginia-notes", OUTSIDE_EEA, "clinical")
-    listing = ("<ListAllMyBucketsResult><Owner><ID>x</ID></Owner><Buckets>"
-               f"<Bucket><Name>paris-notes</Name><CreationDate>2024-01-01T00:00:00Z</CreationDate>"
-               f"<BucketRegion>{REGION}</BucketRegion></Bucket>"
-               f"<Bucket><Name>virginia-notes</Name><CreationDate>2024-01-01T00:00:00Z</CreationDate>"
-               f"<BucketRegion>{OUTSIDE_EEA}</BucketRegion></Bucket>"
-               "</Buckets></ListAllMyBucketsResult>").encode()
-    seen: list[str] = []
+    _two_regions(aws)
+    located: list[str] = []
 
     def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
-        seen.append(operation)
-        if service == "s3" and operation == "ListBuckets":
-            return AWSResponse("https://injected", 200, {"Content-Type": "application/xml"}, _Body(listing))
+        if operation == "ListBuckets":
+            return _listing(regions=False)  # the filter ignored: every bucket, every time
+        if operation == "GetBucketLocation":
+            located.append(request.url)
         return None
 
     inject_faults(monkeypatch, fault)
-    code, report = scan(tmp_path, "--only", "PHI-RES-001")
-    assert findings(report, "PHI-RES-001") == {"arn:aws:s3:::virginia-notes"}
-    assert code == 1
-    assert "GetBucketLocation" not in seen
+    assert _located(tmp_path, REGION, OUTSIDE_EEA) == (1, {"arn:aws:s3:::virginia-notes"})
+    assert len(located) == 2
+
+
+def test_a_listing_that_names_regions_spares_every_other_read_of_them(
+        aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_regions(aws)
+    seen: list[tuple[str, str]] = []
+
+    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
+        seen.append((operation, request.url))
+        return _listing(regions=True) if operation == "ListBuckets" else None
+
+    inject_faults(monkeypatch, fault)
+    assert _located(tmp_path, REGION, OUTSIDE_EEA) == (1, {"arn:aws:s3:::virginia-notes"})
+    assert not [op for op, _ in seen if op == "GetBucketLocation"]
+    assert [url for op, url in seen if op == "ListBuckets"] and not [
+        url for op, url in seen if op == "ListBuckets" and "bucket-region=" in url]
 
 
 def test_legacy_locations_answered_by_a_server_place_the_bucket(
@@ -264,9 +283,13 @@ def test_legacy_locations_answered_by_a_server_place_the_bucket(
     bucket(aws("s3", OTHER), "legacy-eu", OTHER, "clinical")
     bucket(aws("s3", OUTSIDE_EEA), "classic", OUTSIDE_EEA, "clinical")
     answers = {"legacy-eu": b"EU", "classic": b""}
+    located: list[str] = []
 
     def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
+        if operation == "ListBuckets":  # no region named, the filter ignored: each is located
+            return _listing(regions=False, buckets=(("legacy-eu", OTHER), ("classic", OUTSIDE_EEA)))
         if service == "s3" and operation == "GetBucketLocation":
+            located.append(request.url)
             name = next(n for n in answers if n in request.url)
             body = (b'<?xml version="1.0" encoding="UTF-8"?><LocationConstraint '
                     b'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' + answers[name] + b"</LocationConstraint>")
@@ -274,9 +297,10 @@ def test_legacy_locations_answered_by_a_server_place_the_bucket(
         return None
 
     inject_faults(monkeypatch, fault)
-    records = collect(only=("PHI-RES-001",))
+    records = collect(regions=[OTHER, OUTSIDE_EEA], only=("PHI-RES-001",))
     regions = {r.name: r.region for r in records if type(r) is Resource and r.kind == "object_store"}
     assert regions == {"legacy-eu": "eu-west-1", "classic": "us-east-1"}
+    assert len(located) == 2
 
 
 # --- accounts -------------------------------------------------------------------------------

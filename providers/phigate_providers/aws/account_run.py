@@ -9,6 +9,7 @@ content sampling on, the non-clinical buckets are sampled in the item pool once 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -186,10 +187,13 @@ class AccountRun:
         #: since they bear on the access analysis only.
         self.outside = dataclasses.replace(account, errors=[])
         self.facts = AccessFacts(account.account_id, reported)
+        self._enabled_lock = threading.Lock()
+        self._enabled_regions: tuple[str, ...] | ApiFailure | None = None
+        self._enabled_recorded = False
 
     def run(self) -> Iterator[Record]:
         account, needs = self.account, self.needs
-        reported, context = self._regions()
+        reported, others = self._regions()
         with (
             ThreadPoolExecutor(max(4, self.workers // 2), thread_name_prefix="phigate-aws") as lists,
             ThreadPoolExecutor(self.workers, thread_name_prefix="phigate-aws-item") as items,
@@ -210,14 +214,14 @@ class AccountRun:
             )
             settings_jobs = jobs.per_region("region_settings", ec2.region_settings)
             table_lists = jobs.per_region("table", dynamodb.list_tables)
-            outside_table_lists = jobs.per_region("table", dynamodb.list_tables, regions=context)
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
             buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
+            # Other regions' tables (context) need no key either: listed and read meanwhile too.
+            outside_tables_job = lists.submit(self._outside_tables, others, items)
             # Stores are normalised against the key directory: keys first.
             yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
             tables_job = lists.submit(self._tables, table_lists, items, account)
-            outside_tables_job = lists.submit(self._tables, outside_table_lists, items, self.outside)
             volume_jobs = jobs.per_region("volume", ec2.volumes, self.keys)
             database_jobs = jobs.per_region("database", rds.collect_region, self.keys)
             listed, account_block, buckets = buckets_job.result()
@@ -445,6 +449,10 @@ class AccountRun:
         classification need) elsewhere, when the analysis or residency needs them."""
         listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
         account_block = block.result() if block is not None else s3.AccountBlock(None)
+        unplaced = [name for name, region, _ in listed or () if region is None]
+        if len(unplaced) > 1:  # a listing without regions (not AWS): place them by region, if it can
+            located = s3.regions_by_filter(self.account, self._enabled(record=False))
+            listed = [(name, region or located.get(name), created) for name, region, created in listed or ()]
         everywhere = self.needs.everywhere or not self.reported
         full = s3.operations_for(self.needs.bucket_attributes)
         light = s3.operations_for({"can_read"} if self.needs.access else ())
@@ -502,35 +510,59 @@ class AccountRun:
             tables += dynamodb.collect_region(account, region, names, self.keys, items)
         return tables
 
-    def _regions(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The reported regions, and the others read for the access analysis or residency."""
+    def _regions(self) -> tuple[tuple[str, ...], bool]:
+        """The reported regions, and whether the other enabled regions are read too (for the
+        access analysis or residency; they are listed meanwhile, see :meth:`_outside_tables`)."""
         asked = self.account.regions if self.reported else ()
-        if asked and not self.needs.everywhere:
-            return asked, ()
-        if not self.reported and not self.needs.access:
-            return (), ()
-        try:
-            enabled = tuple(ec2.enabled_regions(self.account))
-        except ApiFailure as failure:
-            if asked:
-                what = f"regions other than {', '.join(asked)}"
-                kinds: tuple[str, ...] = ("principal", "table")
-            elif self.reported:
-                what = "enabled regions (auditing the home region only)"
-                kinds = ("region_settings", "volume", "database", "table", "key", "principal")
-            else:
-                what = "enabled regions (reading the home region only)"
-                kinds = ("principal",)
-            self.account.failed(failure, what, kinds=kinds, types=())
-            self.facts.unseen.append(f"aws account {self.account.account_id} {what.split(' (')[0]} "
-                                     f"(not read: {failure.describe('DescribeRegions')})")
-            home = (self.account.home_region,)
-            if asked:
-                return asked, ()
-            return (home, ()) if self.reported else ((), home)
         if asked:
-            return asked, tuple(r for r in enabled if r not in asked)
-        return (enabled, ()) if self.reported else ((), enabled)
+            return asked, self.needs.everywhere
+        if not self.reported:
+            return (), self.needs.access
+        return self._enabled() or (self.account.home_region,), False
+
+    def _enabled(self, *, record: bool = True) -> tuple[str, ...]:
+        """The regions enabled for the account, listed once; none when they cannot be listed
+        (the failure recorded once, by a caller that needs them: ``record``)."""
+        with self._enabled_lock:
+            if self._enabled_regions is None:
+                try:
+                    self._enabled_regions = tuple(ec2.enabled_regions(self.account))
+                except ApiFailure as failure:
+                    self._enabled_regions = failure
+            found = self._enabled_regions
+            if not isinstance(found, ApiFailure):
+                return found
+            if record and not self._enabled_recorded:
+                self._enabled_recorded = True
+                self._enabled_failed(found)
+            return ()
+
+    def _enabled_failed(self, failure: ApiFailure) -> None:
+        asked = self.account.regions if self.reported else ()
+        if asked:
+            what = f"regions other than {', '.join(asked)}"
+            kinds: tuple[str, ...] = ("principal", "table")
+        elif self.reported:
+            what = "enabled regions (auditing the home region only)"
+            kinds = ("region_settings", "volume", "database", "table", "key", "principal")
+        else:
+            what = "enabled regions (reading the home region only)"
+            kinds = ("principal",)
+        self.account.failed(failure, what, kinds=kinds, types=())
+        self.facts.unseen.append(f"aws account {self.account.account_id} {what.split(' (')[0]} "
+                                 f"(not read: {failure.describe('DescribeRegions')})")
+
+    def _outside_tables(self, others: bool, items: ThreadPoolExecutor) -> list[TableRead]:
+        """The tables of the enabled regions outside the reported ones, read as context."""
+        if not others or not self.needs.kind("table"):
+            return []
+        enabled = self._enabled()
+        if self.reported:
+            regions = tuple(r for r in enabled if not self._in_scope(r))
+        else:
+            regions = enabled or (self.account.home_region,)
+        jobs = {r: items.submit(dynamodb.list_tables, self.outside, r) for r in regions}
+        return self._tables(jobs, items, self.outside)
 
     def _settle(
         self,
