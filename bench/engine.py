@@ -498,17 +498,26 @@ STREAMING: dict[str, tuple[tuple[str, ...], Rule | None, Rule]] = {
 DEFERRED = ("PHI-IAM-001", "PHI-IAM-004", "PHI-IAM-005", "PHI-SEG-001", "PHI-SEG-002",
             "PHI-SEG-003")
 FLOOR_RULES = frozenset(STREAMING) | frozenset(DEFERRED)
+END_LINE = "phigate_snapshot_end"  # the JSON Lines end record: its count, no resource
 
 
 def floor_parse(snapshot: Path) -> int:
     """What the floor pays before deciding anything: read and json.loads every line."""
     loads, count = json.loads, 0
     with snapshot.open(encoding="utf-8") as stream:
-        next(stream)
-        for line in stream:
+        for line in _record_lines(stream):
             loads(line)
             count += 1
     return count
+
+
+def _record_lines(stream: Any) -> Any:
+    """The record lines of a JSON Lines snapshot: not the header, not the end line."""
+    next(stream)
+    for line in stream:
+        if line.startswith('{"' + END_LINE):
+            return
+        yield line
 
 
 class _Seen:
@@ -539,8 +548,7 @@ def floor_decide(snapshot: Path, only: set[str] | None) -> dict[str, dict[str, i
     seen = _Seen()
     loads, classes, store_class = json.loads, CLASSES, seen.store_class
     with snapshot.open(encoding="utf-8") as stream:
-        next(stream)
-        for line in stream:
+        for line in _record_lines(stream):
             d = loads(line)
             kind, a = d["kind"], d["attributes"]
             dc = d["data_class"]

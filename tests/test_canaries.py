@@ -264,7 +264,7 @@ def test_postgres_rows_comments_and_password_never_leave(
 
 
 @pytest.mark.parametrize("where", ["dsn", "PGPASSWORD", "config"])
-def test_a_wrong_postgres_password_never_leaves(cluster: Cluster, seen_scan: Callable[..., Seen],  # noqa: PLR0917
+def test_a_wrong_postgres_password_never_leaves(cluster: Cluster, seen_scan: Callable[..., Seen],
                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  where: str, debug: str) -> None:
     wrong = f"{MARK}-pg-{secrets.token_hex(8)}"

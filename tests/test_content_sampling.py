@@ -405,7 +405,7 @@ def seeded_canary(s3: Any) -> Resource:
                                               "c.docx": make_docx([NOTE]), "d.pdf": make_pdf(NOTE)})
 
 
-def test_planted_values_reach_no_finding_report_or_log(  # noqa: PLR0917 - pytest fixtures
+def test_planted_values_reach_no_finding_report_or_log(
         s3: Any, seeded_canary: Resource, cluster: Cluster, sampler_connection: Any,
         cli: Callable[..., CliResult], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     bucket = seeded_canary

@@ -256,7 +256,7 @@ def clean_postgres_report(cluster: Cluster, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.mark.parametrize("cut_at", ["server settings", "pg_class", "table privileges", "pg_roles"])
-def test_a_connection_killed_mid_scan_is_an_error_never_a_pass(  # noqa: PLR0917
+def test_a_connection_killed_mid_scan_is_an_error_never_a_pass(
         cluster: Cluster, clean_postgres_report: dict[str, Any], cli: Cli, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, cut_at: str) -> None:
     """Another session runs pg_terminate_backend on the scanner's connection just before the

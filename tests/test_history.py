@@ -217,10 +217,10 @@ def test_an_older_store_is_migrated_forward_with_its_runs(location: str,
     assert old.migrate(upto=1) == 1
     run_id = old.record(run_record(evaluate(write_snapshot, {"b0": False}), series="estate", exit_code=1))
     store = open_store(location, create=False)
-    assert store.schema_version() == LATEST == 2
+    assert store.schema_version() == LATEST == 3
     assert failing(store.load(run_id).findings) == {"b0"}
     assert store.snapshot(run_id) is None
-    assert [row[0] for row in query(location, "SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [row[0] for row in query(location, "SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
 
 
 def test_a_kept_snapshot_is_stored_with_its_run(location: str, write_snapshot: WriteSnapshot,

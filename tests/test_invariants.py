@@ -75,7 +75,8 @@ def test_the_snapshot_schema_accepts_a_full_snapshot() -> None:
 #: Drivers the engine may import inside a function, where one feature needs them: the history
 #: store's PostgreSQL backend imports psycopg only when a postgresql:// store is used.
 LAZY_IN_ENGINE = {("history/postgres.py", "psycopg"), ("executors/cluster.py", "dask"),
-                  ("executors/cluster.py", "distributed")}
+                  ("executors/cluster.py", "distributed"),
+                  ("attest.py", "google")}  # protobuf, for the in-toto bindings, when signing
 
 
 def test_the_engine_never_imports_a_provider_or_a_cloud_sdk() -> None:

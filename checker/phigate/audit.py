@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.api import Provider, Record, Scope
 from phigate.config import Config
 from phigate.frameworks import Framework
 from phigate.history import Drift, HistoryStore, RunSummary, StoreError, compare, run_record, series_of
@@ -29,7 +29,7 @@ from phigate.model import Policy, Severity
 from phigate.notify import NotifyError, Webhook, payload, post, should_notify
 from phigate.reporters.html import AuditContext, TrendPoint, render_html
 from phigate.run import RunResult, scan
-from phigate.snapshot import error_to_json, header, resource_to_json
+from phigate.snapshot import header, record_to_json
 from phigate.waivers import WaiverFile
 
 #: Runs of the series drawn in the report's trend chart.
@@ -164,8 +164,7 @@ class _Tap:
 
     def collect(self) -> Iterator[Record]:
         for record in self._provider.collect():
-            line = ({"error": error_to_json(record)} if isinstance(record, CollectionError)
-                    else resource_to_json(record))
+            line = record_to_json(record)
             self._sink.write(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n")
             yield record
 

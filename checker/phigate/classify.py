@@ -1,24 +1,65 @@
-"""Classification: tags, labels and comments → one normalised ``data_class``, from config."""
+"""Classification: tags, labels and comments → one normalised ``data_class``, from config.
+
+Where the labels of one store disagree (``DATA_CLASS=clinical`` beside ``data_class=public``, two
+values in one comment, ``clinical,public`` in one tag), the strictest class wins: clinical over
+administrative over public over unclassified. Reading the weaker one would turn a clinical store
+into a public one on the say-so of a stray label; the disagreement is shown in the evidence.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from phigate.api import Resource
 from phigate.config import Config
 
+#: From strictest to weakest. A configured class not listed here ranks just above unclassified.
+STRICTNESS = ("clinical", "administrative", "public")
+UNCLASSIFIED = "unclassified"
+
+#: Labels written in free text (database comments, descriptions): ``key=value``,
+#: ``[key=value]``, ``(key=value)``, ``key: value``, values optionally quoted.
+_LABEL = re.compile(
+    r"(?<![\w.-])([A-Za-z_][\w.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;\[\]()]+)")
+#: What separates several values in one label (``clinical,public``, ``clinical / admin``).
+_VALUES = re.compile(r"[\s,;|/]+")
+
+
+def labels_in_text(text: str | None) -> dict[str, str]:
+    """``key=value`` style labels written anywhere in ``text`` ('PMS notes. [data_class=clinical]').
+
+    A key written twice keeps both values, comma-separated, so the classifier sees the conflict
+    instead of whichever came last."""
+    labels: dict[str, str] = {}
+    for key, written in _LABEL.findall(text or ""):
+        quoted = len(written) > 1 and written[0] in "\"'" and written[-1] == written[0]
+        value = written[1:-1] if quoted else written.rstrip(".")
+        labels[key] = f"{labels[key]},{value}" if key in labels and labels[key] != value else value
+    return labels
+
+
+def _rank(data_class: str) -> int:
+    return STRICTNESS.index(data_class) if data_class in STRICTNESS else len(STRICTNESS)
+
 
 class Classifier:
-    """Decides a resource's data class: the first configured tag key that is present wins;
-    its value maps through the configured table (case-insensitive); then name patterns; else
+    """Decides a resource's data class: every configured tag key present (in any case) and every
+    value in it map through the configured table (case-insensitive) and the strictest class wins;
+    a label whose values are all unknown is ``unclassified``; then name patterns; else
     ``unclassified``. An explicit ``data_class`` set by the source is kept."""
 
     def __init__(self, config: Config) -> None:
         self._keys = tuple(k.lower() for k in config.classification_keys)
-        self._values: dict[str, str] = {
-            value.strip().lower(): data_class
-            for data_class, values in config.classification_values.items() for value in values
-        }
+        self._key_set = frozenset(self._keys)
+        self._values: dict[str, str] = {}
+        # A value listed under two classes means the strictest of them.
+        for data_class, values in config.classification_values.items():
+            for value in values:
+                normal = value.strip().lower()
+                known = self._values.get(normal)
+                if known is None or _rank(data_class) < _rank(known):
+                    self._values[normal] = data_class
         self._rules = config.name_rules
 
     def data_class(self, resource: Resource) -> str:
@@ -29,16 +70,38 @@ class Classifier:
         for rule in self._rules:
             if (not rule.kinds or resource.kind in rule.kinds) and rule.pattern.search(name):
                 return rule.data_class
-        return "unclassified"
+        return UNCLASSIFIED
+
+    def labels(self, tags: Mapping[str, str]) -> list[tuple[str, str, str]]:
+        """Every (key as written, value, class) the configured keys give."""
+        found = []
+        for key, written in tags.items():
+            if str(key).lower() not in self._key_set:
+                continue
+            for value in _VALUES.split(str(written).strip()):
+                if value:
+                    found.append((str(key), value, self._values.get(value.lower(), UNCLASSIFIED)))
+        return found
+
+    def conflict(self, tags: Mapping[str, str]) -> str | None:
+        """Words for labels that disagree, or None when they agree."""
+        labels = self.labels(tags)
+        if len({c for _, _, c in labels}) < 2:
+            return None
+        chosen = min((c for _, _, c in labels), key=_rank)
+        written = ", ".join(f"{k}={v} ({c})" for k, v, c in labels)
+        return f"labels disagree: {written}; the strictest, {chosen}, applies"
 
     def _from_tags(self, tags: Mapping[str, str]) -> str | None:
         if not tags:
             return None
-        value = tags.get(self._keys[0])  # the usual case: the first key, spelt as configured
-        if value is not None:
-            return self._values.get(str(value).strip().lower(), "unclassified")
-        lowered = {str(k).lower(): v for k, v in tags.items()}
-        for key in self._keys:
-            if key in lowered:
-                return self._values.get(str(lowered[key]).strip().lower(), "unclassified")
-        return None
+        if len(tags) == 1:  # the usual case: one label, spelt as configured, one value
+            value = tags.get(self._keys[0])
+            if value is not None:
+                text = str(value).strip().lower()
+                if not _VALUES.search(text):
+                    return self._values.get(text, UNCLASSIFIED)
+        labels = self.labels(tags)
+        if not labels:
+            return None
+        return min((c for _, _, c in labels), key=_rank)

@@ -24,7 +24,7 @@ from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
 from phigate.schema_files import DOCUMENTS, document_schema, kind_schema
-from phigate.selection import claimant, for_frameworks, policies_for, providers_for
+from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
@@ -37,6 +37,9 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    config_file = getattr(args, "config", None)
+    if isinstance(config_file, Path) and args.command in _CONFIG_COMMANDS:
+        _warn_config(config_file)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -61,6 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error ({type(exc).__name__}): evidence incomplete; "
               "set PHIGATE_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INCOMPLETE
+
+
+#: Commands whose --config is a phigate.yaml (portfolio's is a portfolio).
+_CONFIG_COMMANDS = frozenset({"scan", "collect", "validate", "policies", "controls", "test", "audit"})
+
+
+def _warn_config(path: Path) -> None:
+    """Warnings of a config file that loads: said once, before the command runs (a file that
+    does not load is reported by the command itself)."""
+    try:
+        warnings = load_config(path).warnings
+    except (ProblemsError, InputError, OSError):
+        return
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", type=Path, help="validate this config file too")
     validate.set_defaults(handler=_cmd_validate)
 
+    _add_catalogue_commands(sub)
+
+    test = sub.add_parser("test", help="run the fixtures of policy folders")
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    test.add_argument("--config", type=Path)
+    test.set_defaults(handler=_cmd_test)
+    from phigate.cli_audit import add_audit_commands  # audit, history, diff (imports this module)
+    add_audit_commands(sub)
+    from phigate.cli_suppliers import add_supplier_commands  # keygen, attest, verify, portfolio
+    add_supplier_commands(sub)
+    return parser
+
+
+def _add_catalogue_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """What phigate knows: schemas, policies, providers and controls."""
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("name", nargs="?", default="policy",
                         choices=[*DOCUMENTS, *KINDS], metavar="NAME",
@@ -109,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(policies)
     policies.add_argument("--format", choices=["table", "json"], default="table")
     policies.set_defaults(handler=_cmd_policies)
+
+    explain = sub.add_parser("explain", help="a policy in words: why, what to do, its controls and cases")
+    explain.add_argument("policy_id", metavar="POLICY-ID")
+    _add_policy_options(explain)
+    explain.set_defaults(handler=_cmd_explain)
 
     providers = sub.add_parser("providers", help="installed providers and their read permissions")
     providers.add_argument("--permissions", metavar="NAME", help="print one provider's permissions")
@@ -123,14 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(controls)
     controls.add_argument("--format", choices=["table", "json"], default="table")
     controls.set_defaults(handler=_cmd_controls)
-
-    test = sub.add_parser("test", help="run the fixtures of policy folders")
-    test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    test.add_argument("--config", type=Path)
-    test.set_defaults(handler=_cmd_test)
-    from phigate.cli_audit import add_audit_commands  # audit, history, diff (imports this module)
-    add_audit_commands(sub)
-    return parser
 
 
 def _add_collection_options(parser: argparse.ArgumentParser) -> None:
@@ -270,6 +300,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if policy_paths:
         try:
             loaded = load_policies(policy_paths, config)
+            check_controls(loaded)
             checked.append(f"{len(loaded)} policies")
         except ProblemsError as exc:
             problems.extend(exc.problems)
@@ -291,7 +322,8 @@ def _cmd_policies(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = [
         {"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
              "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()},
-             "opt_in": p.opt_in}
+             "opt_in": p.opt_in, "rationale": p.rationale, "remediation": dict(p.remediation),
+             "params": dict(p.params)}
             for p in policies]
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
@@ -310,6 +342,52 @@ def _cmd_policies(args: argparse.Namespace) -> int:
     color = terminal.use_color(sys.stdout)
     Console(file=sys.stdout, force_terminal=color, width=None if color else 200).print(table)
     return EXIT_OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from phigate.fixtures import fixture_files, load_fixtures
+
+    config = load_config(args.config)
+    args.only, args.skip = [], []
+    policies = {p.id: p for p in policies_for(args, config, listing=True)}
+    policy = policies.get(args.policy_id) or policies.get(args.policy_id.upper())
+    if policy is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.policy_id.upper(), list(policies), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"no policy '{args.policy_id}'{hint}; `phigate policies` lists them")
+    lines = [f"{policy.id} ({policy.severity.label}): {policy.title}", ""]
+    if policy.rationale:
+        lines += ["Why:", *_wrapped(policy.rationale), ""]
+    if policy.remediation:
+        lines.append("What to do:")
+        lines += [f"  {provider}: {text}" for provider, text in policy.remediation.items()]
+        lines.append("")
+    applies = ", ".join(sorted(policy.kinds)) or ", ".join(policy.types) or "every resource"
+    lines.append(f"Applies to: {applies}" + (" (opt-in)" if policy.opt_in else ""))
+    if policy.params:
+        lines.append("Parameters (phigate.yaml: policies: {ID: {params: …}}):")
+        lines += [f"  {name} = {json.dumps(value, ensure_ascii=False)}"
+                  for name, value in policy.params.items()]
+    if policy.controls:
+        lines.append("Controls:")
+        lines += [f"  {key}: {', '.join(ids)}" for key, ids in policy.controls.items()]
+    folders = list(args.policies or [bundled_pack()])
+    cases = [c for fixture in load_fixtures(fixture_files(folders)) if fixture.policy_id == policy.id
+             for c in fixture.cases]
+    if cases:
+        lines.append("Cases (phigate test):")
+        lines += [f"  - {c.name}" for c in cases]
+    lines.append(f"Defined in {policy.source}")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _wrapped(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(" ".join(text.split()), width=96, initial_indent="  ", subsequent_indent="  ")
 
 
 def _cmd_providers(args: argparse.Namespace) -> int:

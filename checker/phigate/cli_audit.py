@@ -37,7 +37,7 @@ from phigate.selection import for_frameworks, policies_for, providers_for
 
 if TYPE_CHECKING:  # imported by the handlers: every command builds this parser, few use them
     from phigate.audit import AuditOutcome, AuditSettings
-    from phigate.history import Drift, StoredFinding
+    from phigate.history import Drift, HistoryStore, StoredFinding
     from phigate.run import RunResult
 
 STORE_VARIABLE = "PHIGATE_STORE"
@@ -73,6 +73,10 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     audit.add_argument("--waivers", type=Path, metavar="FILE", help="waiver file, as for scan")
     audit.add_argument("--show-passed", action="store_true", help="list and record passing findings too")
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress, no text summary")
+    audit.add_argument("--attest", type=Path, metavar="KEY",
+                       help="sign the JSON report (--format json=FILE) with this key: FILE.intoto.json")
+    audit.add_argument("--supplier", metavar="NAME",
+                       help="record the run as this supplier's evidence too (phigate portfolio)")
     audit.set_defaults(handler=_store_errors(_cmd_audit))
 
     history = sub.add_parser("history", help="list the runs of a history store")
@@ -152,6 +156,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     frameworks = load_frameworks()
     policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
+    json_report = next((file for name, file in outputs if name == "json" and file is not None), None)
+    if args.attest is not None and json_report is None:
+        raise UsageError("--attest signs the JSON report: add --format json=FILE")
     webhooks = [parse_target(spec) for spec in args.notify]
     if args.html is not None and not args.html.parent.is_dir():
         raise UsageError(f"--html {args.html}: no folder {args.html.parent}")
@@ -174,14 +181,34 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         _render(outputs, result, args.quiet)
         try:
             outcome = record(store, result, exit_code=exit_code, settings=settings, snapshot=spool)
+            if args.supplier is not None:
+                _record_supplier(store, args.supplier, result, json_report)
         except StoreError as exc:
             print(f"error: history store {exc}", file=sys.stderr)
             return EXIT_INCOMPLETE
+    if args.attest is not None and json_report is not None:
+        from phigate.attest import attest
+
+        attestation = json_report.with_name(json_report.stem + ".intoto.json")
+        attestation.write_text(json.dumps(attest(json_report, args.attest), indent=2, sort_keys=True) + "\n",
+                               encoding="utf-8")
+        if not args.quiet:
+            print(f"signed the report: {attestation}", file=sys.stderr)
     if not args.quiet:
         print("\n".join(_recorded_lines(outcome, store.location, settings)), file=sys.stderr)
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return exit_code
+
+
+def _record_supplier(store: HistoryStore, supplier: str, result: RunResult, report: Path | None) -> None:
+    """A direct audit of a supplier: its report lands in the portfolio like imported evidence."""
+    from phigate.reporters.json import report_document
+    from phigate.suppliers.evidence import evidence_record
+
+    data = (report.read_bytes() if report is not None
+            else json.dumps(report_document(result), indent=2, ensure_ascii=False, default=str).encode())
+    store.record_evidence(evidence_record(supplier, data, "audit"), newer_only=False)
 
 
 def _recorded_lines(outcome: AuditOutcome, location: str, settings: AuditSettings) -> list[str]:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from phigate.access_graph import UNSEEN
 from phigate.api import Unknown
 from phigate.getters import (
     MISSING,
@@ -319,8 +320,12 @@ class Quantifier(Condition):
         label = "match" if not self.every else "do not match"
         note = (f"{self.path.text}: {len(hits)} of {len(items)} element(s) {label} "
                 f"({self.match.describe()})")
+        scopes = [a[len(UNSEEN):] for a in absent if type(a) is str and a.startswith(UNSEEN)]
+        absent = [a for a in absent if not (type(a) is str and a.startswith(UNSEEN))]
         if absent:
             note += f"; not in the inventory: {json.dumps(_summarise(absent))}"
+        if scopes:
+            note += f"; may also reach what was not read: {'; '.join(_summarise(scopes))}"
         if unseen:
             note += f"; undecidable: {json.dumps(_summarise(unseen))}"
         out.append(Observation(self.path.text, word, None, _summarise(hits),

@@ -53,6 +53,8 @@ class Config:
     #: The waiver file, relative paths taken from the config file's folder.
     waivers: Path | None = None
     source: str | None = None
+    #: Things the file does that are allowed but probably not meant (printed as warnings).
+    warnings: tuple[str, ...] = ()
 
     def policy(self, policy_id: str) -> PolicySettings:
         return self.policies.get(policy_id, PolicySettings())
@@ -75,6 +77,22 @@ def load_config(path: Path | None) -> Config:
     if problems:
         raise ProblemsError(problems)
     return _build(doc, str(path))
+
+
+def _classification_values(classification: Mapping[str, Any], file: str
+                           ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The value table: the configured values added to the defaults (``extend: true``, the
+    default), or replacing them, with a warning for every default value dropped."""
+    configured = {k: tuple(v) for k, v in classification.get("values", {}).items()}
+    if classification.get("extend", True):
+        merged = {k: tuple(dict.fromkeys((*DEFAULT_VALUES.get(k, ()), *configured.get(k, ()))))
+                  for k in {*DEFAULT_VALUES, *configured}}
+        return merged, ()
+    kept = {v.lower() for values in configured.values() for v in values}
+    dropped = [f"{v} ({k})" for k, values in DEFAULT_VALUES.items() for v in values if v not in kept]
+    warnings = ((f"{file}: classification.extend is false and drops the default values "
+                 f"{', '.join(dropped)}: resources tagged so become unclassified",) if dropped else ())
+    return configured, warnings
 
 
 def _build(doc: Located, file: str) -> Config:
@@ -104,11 +122,11 @@ def _build(doc: Located, file: str) -> Config:
         )
     if problems:
         raise ProblemsError(problems)
-    values = classification.get("values")
+    values, warnings = _classification_values(classification, file)
     return Config(
         classification_keys=tuple(classification.get("keys", DEFAULT_KEYS)),
-        classification_values=(
-            {k: tuple(v) for k, v in values.items()} if values is not None else dict(DEFAULT_VALUES)),
+        classification_values=values,
+        warnings=warnings,
         name_rules=tuple(rules),
         policies=policies,
         providers=data.get("providers", {}),

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from phigate.access_graph import REACH_FIELDS, AccessGraph
 from phigate.api import COMMON_FIELDS, CollectionError, Context, Record, Resource, Unknown
 from phigate.classify import Classifier
 from phigate.config import Config
@@ -67,10 +68,14 @@ class InventoryIndex:
         #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
         self._unseen_sources: dict[tuple[Inverse, str], str] = {}
         self._sealed = False
+        #: Who can read what through whom: built when a policy judges principals' reach.
+        self.graph: AccessGraph | None = AccessGraph() if needs_graph(policies) else None
 
     def add(self, resource: Resource, data_class: str | None = None) -> None:
         """Record ``resource`` (whose class is ``data_class`` when it does not carry one)."""
         kind = resource.kind
+        if kind == "principal" and self.graph is not None:
+            self.graph.add(resource)
         reader = self._readers.get(kind)
         if reader is not None:
             common, names = reader
@@ -101,8 +106,30 @@ class InventoryIndex:
                 self._unseen_sources.setdefault((inverse, resource.provider), resource.id)
 
     def wants(self, kind: str) -> bool:
-        """Whether resources of ``kind`` must be recorded (references or derived lists)."""
-        return kind in self._readers or kind in self._inverse_specs
+        """Whether resources of ``kind`` must be recorded (references, derived lists, the
+        access graph)."""
+        return (kind in self._readers or kind in self._inverse_specs
+                or (kind == "principal" and self.graph is not None))
+
+    def with_reach(self, resource: Resource) -> Resource:
+        """A principal with its effective ``can_read`` and ``can_read_via_wildcard`` (the
+        access graph's closure) in place of the direct ones. An attribute the provider did not
+        show stays absent: the closure never invents a list that could decide ``pass``."""
+        graph = self.graph
+        if graph is None or resource.kind != "principal" or not graph.has_edges(resource.id):
+            return resource
+        reach = graph.reach(resource.id)
+        attributes = resource.attributes
+        if reach is None or not REACH_FIELDS.intersection(attributes):
+            return resource
+        widened = dict(attributes)
+        if "can_read" in widened:
+            widened["can_read"] = reach.can_read()
+        if "can_read_via_wildcard" in widened:
+            widened["can_read_via_wildcard"] = reach.can_read_via_wildcard()
+        r = resource
+        return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name, r.tags,
+                        r.data_class, widened, r.raw)
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
@@ -177,6 +204,10 @@ class Evaluator:
         #: costs nothing on the hot path.
         self._tallies: dict[tuple[str, str], list[int]] = {}
 
+    @property
+    def classifier(self) -> Classifier:
+        return self._classifier
+
     def _tally(self, policy_id: str, provider: str) -> list[int]:
         return self._tallies.setdefault((policy_id, provider), [0] * len(_ORDER))
 
@@ -213,7 +244,9 @@ class Evaluator:
             check = p.check.fold(known)
             compiled = (p, None if where is True else where.test,
                         _constant(check) if isinstance(check, bool) else check.test, tally)
-            (deferred if p.needs_index else streaming).append(compiled)
+            # A principal's reach is known only once every principal has been seen.
+            waits = p.needs_index or (kind == "principal" and bool(REACH_FIELDS & p.local_fields))
+            (deferred if waits else streaming).append(compiled)
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
         plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
                      "raw" in fields, "tags" in fields, index.wants(kind))
@@ -241,8 +274,8 @@ class Evaluator:
                 else:
                     yield from self._unseen(record, index, wanted)
                 continue
-            if type(record) is Context:  # outside the reported scope: references only, no findings
-                index.add(record.resource, record.resource.data_class or classify(record.resource))
+            if type(record) is Context:
+                self._context(record.resource, index, seen)
                 continue
             resource: Resource = record  # type: ignore[assignment]
             seen.add(resource.id)
@@ -267,8 +300,16 @@ class Evaluator:
             if error.resource_id not in seen:
                 yield from self._unseen(error, index, wanted)
         index.seal()
+        reach = index.with_reach
         for resource, deferred in buffered:
-            yield from _decide(resource, deferred, index, wanted) or ()
+            yield from _decide(reach(resource), deferred, index, wanted) or ()
+
+    def _context(self, resource: Resource, index: InventoryIndex, seen: set[str]) -> None:
+        """A resource outside the reported scope: indexed for references and the access graph,
+        never decided."""
+        seen.add(resource.id)
+        if index.wants(resource.kind):
+            index.add(resource, resource.data_class or self._classifier.data_class(resource))
 
     def _unseen(self, error: CollectionError, index: InventoryIndex,
                 wanted: tuple[bool, ...]) -> Iterator[Outcome]:
@@ -307,6 +348,13 @@ def _fewer_collections() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def needs_graph(policies: Iterable[Policy]) -> bool:
+    """Whether some policy judges what principals can read (directly or through a reference)."""
+    return any(("principal" in p.kinds and REACH_FIELDS.intersection(p.local_fields))
+               or any(k == "principal" and n in REACH_FIELDS for k, n in p.remote_fields)
+               for p in policies)
 
 
 def _constant(value: bool) -> Test:
@@ -396,4 +444,4 @@ def _located(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"location": location} if location is not None else {}
 
 
-__all__ = ["Evaluator", "InventoryIndex", "Outcome"]
+__all__ = ["Evaluator", "InventoryIndex", "Outcome", "needs_graph"]

@@ -10,9 +10,11 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from phigate.access_graph import short_label
 from phigate.model import Finding, Observation, ResourceRef, Status
 
 if TYPE_CHECKING:
+    from phigate.classify import Classifier
     from phigate.evaluate import Outcome
 
 
@@ -24,8 +26,9 @@ def _source_location(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return location["file"], line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
-def explain(outcome: Outcome, index: Any) -> Finding:
-    """Build the full finding for an outcome: message and evidence from a second, explaining pass."""
+def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None) -> Finding:
+    """Build the full finding for an outcome: message and evidence from a second, explaining pass
+    (with ``classifier``, labels of the resource that disagree are shown too)."""
     policy, resource, status = outcome.policy, outcome.resource, outcome.status
     observations: list[Observation] = []
     if outcome.note is not None:
@@ -42,6 +45,20 @@ def explain(outcome: Outcome, index: Any) -> Finding:
             policy.check.explain(resource, index, True, observations)
             message = (_reasons(observations) if status is Status.ERROR
                        else _failures(observations))
+    conflict = classifier.conflict(resource.tags) if classifier is not None and resource.tags else None
+    if conflict is not None and status in (Status.FAIL, Status.ERROR):
+        observations.append(Observation("data_class", "classified", None, resource.data_class,
+                                        "true", conflict))
+        message += f"; {conflict}"
+    if resource.kind == "principal" and status in (Status.FAIL, Status.ERROR):
+        paths = _access_paths(resource.id, observations, index)
+        if paths:
+            observations.append(Observation("can_read", "path", None, paths, "true",
+                                            "how the identity reaches these stores", True))
+            if any(" → (" in p for p in paths):
+                shown = "; ".join(paths[:_MAX_PATHS])
+                more = len(paths) - _MAX_PATHS
+                message += f"; reached through {shown}" + (f" and {more} more" if more > 0 else "")
     return Finding(
         policy_id=policy.id, title=policy.title, severity=policy.severity, status=status,
         resource=ResourceRef(resource.id, resource.type, resource.kind, resource.provider,
@@ -49,6 +66,27 @@ def explain(outcome: Outcome, index: Any) -> Finding:
                              *_source_location(resource.raw)),
         message=message, evidence=tuple(observations), controls=policy.controls,
     )
+
+
+_MAX_PATHS = 3
+
+
+def _access_paths(principal: str, observations: list[Observation], index: Any) -> list[str]:
+    """The chains by which ``principal`` reaches the stores the evidence names."""
+    graph = getattr(index, "graph", None)
+    if graph is None:
+        return []
+    stores = [s for o in observations if o.op in ("some", "every") and isinstance(o.observed, list)
+              for s in o.observed if isinstance(s, str)]
+
+    def describe(store: str) -> str:
+        record = index.lookup(store)
+        data_class = record.get("data_class") if isinstance(record, dict) else None
+        label = short_label(store)
+        return f"{label} ({data_class})" if isinstance(data_class, str) else label
+
+    found = graph.paths(principal, dict.fromkeys(stores), describe)
+    return [found[s] for s in dict.fromkeys(stores) if s in found]
 
 
 def _reasons(observations: list[Observation]) -> str:

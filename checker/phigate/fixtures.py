@@ -149,7 +149,7 @@ def run_case(policy: Policy, case: Case, config: Config | None = None) -> CaseRe
     """Evaluate ``policy`` on the case's inventory and compare with its expectations."""
     config = config or Config()
     if case.params:
-        policy = _with_params(policy, case.params, config)
+        policy = with_params(policy, case.params, config)
     evaluator = Evaluator([policy], config)
     index = InventoryIndex(evaluator.policies)
     actual: dict[str, str] = {}
@@ -172,7 +172,7 @@ def run_case(policy: Policy, case: Case, config: Config | None = None) -> CaseRe
     return CaseResult(policy.id, case.name, case.location, not differences, tuple(differences))
 
 
-def _with_params(policy: Policy, params: Mapping[str, Any], config: Config) -> Policy:
+def with_params(policy: Policy, params: Mapping[str, Any], config: Config) -> Policy:
     """Recompile ``policy`` from its file with the case's param overrides."""
     file = policy.source.rsplit(":", 1)[0]
     settings = dict(config.policies)

@@ -10,6 +10,8 @@ evaluated (errors, no failure) or when none applied to anything (no evidence eit
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +80,70 @@ def load_frameworks(folder: Path | None = None) -> dict[str, Framework]:
     return found
 
 
+def resolve(key: str, frameworks: Mapping[str, Framework]) -> str | None:
+    """The catalogue ``key`` names: itself, or the one whose key is ``key`` plus a version
+    (``hds`` → ``hds-2024``, ``cis-aws`` → ``cis-aws-7.0.0``) when exactly one is."""
+    if key in frameworks:
+        return key
+    versioned = [k for k in frameworks if re.fullmatch(re.escape(key) + r"-[0-9][0-9.]*", k)]
+    return versioned[0] if len(versioned) == 1 else None
+
+
 def select(policies: Sequence[Policy], keys: Iterable[str],
            frameworks: Mapping[str, Framework]) -> list[Policy]:
-    """The policies mapped to any of the frameworks ``keys``; unknown keys raise KeyError."""
-    wanted = list(keys)
-    unknown = [k for k in wanted if k not in frameworks]
+    """The policies mapped to any of the frameworks ``keys`` (or their unversioned aliases);
+    unknown keys raise KeyError."""
+    resolved = {k: resolve(k, frameworks) for k in keys}
+    unknown = [k for k, found in resolved.items() if found is None]
     if unknown:
         raise KeyError(", ".join(unknown))
+    wanted = [k for k in resolved.values() if k is not None]
     return [p for p in policies if any(k in p.controls for k in wanted)]
+
+
+#: Policies may map to frameworks phigate does not ship when the key says so (``x-soc2``).
+CUSTOM_PREFIX = "x-"
+
+
+def control_problems(policies: Sequence[Policy], frameworks: Mapping[str, Framework]) -> list[Problem]:
+    """A mapping to a framework or control that does not exist is a mistake that silently
+    drops the policy from that framework's view: each one is a located problem, with the
+    closest known name. Keys starting with ``x-`` name frameworks of the team's own."""
+    problems: list[Problem] = []
+    for policy in policies:
+        for key, ids in policy.controls.items():
+            if key.startswith(CUSTOM_PREFIX):
+                continue
+            framework = frameworks.get(key)
+            if framework is None:
+                hint = _closest(key, list(frameworks))
+                problems.append(_located(policy, f"/controls/{key}", True,
+                                         f"unknown framework '{key}'{hint}; a framework of your own "
+                                         f"starts with '{CUSTOM_PREFIX}'"))
+                continue
+            for i, cid in enumerate(ids):
+                if cid not in framework.controls:
+                    hint = _closest(cid, list(framework.controls))
+                    problems.append(_located(policy, f"/controls/{key}/{i}", False,
+                                             f"{key} has no control '{cid}'{hint}"))
+    return problems
+
+
+def _closest(name: str, known: list[str]) -> str:
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _located(policy: Policy, pointer: str, key: bool, message: str) -> Problem:
+    """A problem at ``pointer`` of the document defining ``policy`` (read again: only when wrong)."""
+    file, _, line = policy.source.rpartition(":")
+    position = (int(line) if line.isdigit() else 1, 1)
+    docs, _ = load_file(Path(file))
+    for doc in docs:
+        if isinstance(doc.data, dict) and doc.data.get("id") == policy.id:
+            position = doc.key_at(pointer) if key else doc.at(pointer)
+            break
+    return Problem(file, position[0], position[1], message, pointer)
 
 
 def control_views(framework: Framework, policies: Sequence[Policy],

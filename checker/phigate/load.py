@@ -7,6 +7,7 @@ file stops the run with exit 2 and a ``FILE:LINE:COL`` message per problem.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -338,6 +339,11 @@ class _PolicyCompiler:
             if compiled is None:
                 return None
             path = compiled
+        mismatch = _type_mismatch(op_name, expected, path.shape.nodes)
+        if mismatch is not None:
+            where = f"{pointer}/value" if "value" in node else f"{pointer}/param"
+            self.problem(where, mismatch)
+            return None
         return Leaf(path, scope.start, op_name, expected, predicate) if ok else None
 
     def _path(self, text: Any, pointer: str, scope: _Scope) -> Any:
@@ -357,6 +363,40 @@ class _PolicyCompiler:
             self.local_fields.add(first.name)
         self.inverses.update(compiled.inverses)
         return compiled
+
+
+#: Operators whose operand is compared with the value itself, or with each of its candidates.
+_SAME_TYPE = frozenset({"eq", "ne"})
+_EACH_OF = frozenset({"in", "not_in"})
+_JSON_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string",
+                                list: "array", dict: "object", type(None): "null"}
+
+
+def _type_mismatch(op: str, expected: Any, nodes: tuple[dict[str, Any], ...]) -> str | None:
+    """Words for an operand that can never equal what the path holds (``"true"`` against a
+    boolean): such a condition silently always fails or always passes, so it is refused."""
+    if op not in _SAME_TYPE | _EACH_OF or not nodes:
+        return None
+    declared: set[str] = set()
+    for node in nodes:
+        kinds = node.get("type")
+        if kinds is None:
+            return None  # untyped (raw, tags' values): anything may be there
+        declared.update([kinds] if isinstance(kinds, str) else kinds)
+    if "number" in declared:
+        declared.add("integer")
+    candidates = expected if op in _EACH_OF and isinstance(expected, list) else [expected]
+    for value in candidates:
+        kind = _JSON_TYPES.get(type(value))
+        if kind is None or kind == "null" or kind in declared:
+            continue
+        if kind == "integer" and "number" in declared:
+            continue
+        wanted = " or ".join(sorted(declared - {"null"})) or "null"
+        return (f"{json.dumps(value)} is a {kind}, but the attribute holds a {wanted}: "
+                "the comparison could never hold" + (" (write true or false, without quotes)"
+                                                     if "boolean" in declared and kind == "string" else ""))
+    return None
 
 
 def _element_path(scope: _Scope) -> CompiledPath:

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phigate import __version__
-from phigate.api import CollectionError, Provider, Record, Scope
+from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
+from phigate.api import CollectionError, Context, Provider, Record, Scope
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.clock import report_time
 from phigate.config import Config
@@ -106,6 +107,9 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
         for inverse in policy.inverses:
             for kind in inverse.kinds:
                 needed.setdefault(kind, set()).add(inverse.of.split(".", 1)[0])
+    principal = needed.get("principal")
+    if principal is not None and REACH_FIELDS & principal:
+        principal.update(EDGE_FIELDS)  # reach through other identities needs their edges
     return {kind: frozenset(names) for kind, names in needed.items()}
 
 
@@ -132,7 +136,7 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     records = _counted(_chain(providers, result), result, progress)
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     for outcome in evaluator.run(records, index, emit):
-        result.findings.append(explain(outcome, index))
+        result.findings.append(explain(outcome, index, evaluator.classifier))
     result.counts = evaluator.tallies()
     result.counts_by_provider = evaluator.tallies_by_provider()
     result.findings.sort(key=Finding.sort_key)
@@ -167,7 +171,7 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
 def _counted(records: Iterable[Record], result: RunResult,
              progress: Callable[[int], None] | None) -> Iterator[Record]:
     for record in records:
-        if not isinstance(record, CollectionError):
+        if not isinstance(record, CollectionError | Context):
             result.resources_seen += 1
             if progress is not None and result.resources_seen % 1000 == 0:
                 progress(result.resources_seen)

@@ -9,7 +9,7 @@ from typing import Any
 
 from phigate.api import KINDS
 
-DOCUMENTS = ("policy", "report", "snapshot", "config", "resource", "fixture", "framework")
+DOCUMENTS = ("policy", "report", "snapshot", "config", "resource", "fixture", "framework", "portfolio")
 
 
 @cache

@@ -16,10 +16,11 @@ from typing import Any
 
 from phigate.api import InputError, Provider
 from phigate.config import Config
-from phigate.frameworks import Framework, select
+from phigate.frameworks import Framework, control_problems, load_frameworks, select
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy
 from phigate.optin import asked_for, live_providers, sampling_requested
+from phigate.problems import ProblemsError
 from phigate.registry import PROVIDERS, MissingPlugin, load, names
 
 NOTHING_TO_SCAN = "nothing to scan: give a TARGET, --provider NAME, or providers in the config"
@@ -120,10 +121,18 @@ def policies_for(args: argparse.Namespace, config: Config, *, listing: bool = Fa
     """The policies a command works on (``--policies``, ``--only``, ``--skip``); ``listing``
     keeps opt-in policies nobody asked for."""
     loaded = load_policies(args.policies or [bundled_pack()], config)
+    check_controls(loaded)
     asked = None if listing else asked_by_run(args.only, getattr(args, "provider", []),
                                               getattr(args, "targets", []), config,
                                               getattr(args, "sample_content", None))
     return select_policies(loaded, args.only, args.skip, asked=asked)
+
+
+def check_controls(policies: Sequence[Policy]) -> None:
+    """Refuse policies mapped to frameworks or controls the catalogues do not know."""
+    problems = control_problems(policies, load_frameworks())
+    if problems:
+        raise ProblemsError(problems)
 
 
 def providers_for(args: argparse.Namespace, config: Config) -> list[Provider]:
@@ -139,7 +148,8 @@ def for_frameworks(policies: list[Policy], keys: Sequence[str],
     try:
         chosen = select(policies, list(keys), frameworks)
     except KeyError as exc:
-        raise SelectionError(f"unknown framework {exc.args[0]} (known: {', '.join(frameworks)})") from None
+        raise SelectionError(f"unknown framework {exc.args[0]} (known: {', '.join(frameworks)}; "
+                             "an unversioned name such as hds stands for its only version)") from None
     if not chosen:
         raise SelectionError(f"no selected policy maps to {', '.join(keys)}")
     return chosen

@@ -19,7 +19,7 @@ import fastjsonschema
 import jsonschema
 
 from phigate import __version__
-from phigate.api import KINDS, CollectionError, Record, Resource, Scope, Unknown
+from phigate.api import KINDS, CollectionError, Context, Record, Resource, Scope, Unknown
 from phigate.clock import report_time
 from phigate.problems import Problem, json_pointer
 from phigate.schema_files import document_schema, kind_schema
@@ -73,6 +73,15 @@ def error_to_json(error: CollectionError) -> dict[str, Any]:
     return data
 
 
+def record_to_json(record: Record) -> dict[str, Any]:
+    """One record as a JSON Lines snapshot writes it."""
+    if isinstance(record, CollectionError):
+        return {"error": error_to_json(record)}
+    if isinstance(record, Context):
+        return {"context": resource_to_json(record.resource)}
+    return resource_to_json(record)
+
+
 #: The last line of a JSON Lines snapshot whose header sets ``end_line``: its record count.
 END_KEY = "phigate_snapshot_end"
 
@@ -85,10 +94,7 @@ def write_jsonl(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]
     out.write(json.dumps({**header(scopes), "end_line": True}, sort_keys=True) + "\n")
     count = 0
     for record in records:
-        if isinstance(record, CollectionError):
-            line: dict[str, Any] = {"error": error_to_json(record)}
-        else:
-            line = resource_to_json(record)
+        line = record_to_json(record)
         out.write(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n")
         count += 1
     out.write(json.dumps({END_KEY: {"records": count}}) + "\n")
@@ -97,14 +103,18 @@ def write_jsonl(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]
 
 def write_document(records: Iterable[Record], scopes: Iterable[Scope], out: IO[str]) -> int:
     """Write one JSON document (resources sorted by id, for stable diffs)."""
-    resources, errors = [], []
+    resources, context, errors = [], [], []
     for record in records:
         if isinstance(record, CollectionError):
             errors.append(error_to_json(record))
+        elif isinstance(record, Context):
+            context.append(resource_to_json(record.resource))
         else:
             resources.append(resource_to_json(record))
     doc = header(scopes)
     doc["resources"] = sorted(resources, key=lambda r: (r["id"], r["type"]))
+    if context:  # read outside the reported scope: references and the access graph see them
+        doc["context"] = sorted(context, key=lambda r: (r["id"], r["type"]))
     doc["errors"] = errors
     json.dump(doc, out, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     out.write("\n")
@@ -134,6 +144,12 @@ class RecordValidator:
         self._error = fastjsonschema.compile(document_schema("snapshot")["$defs"]["error"])
 
     def is_valid(self, data: Any) -> bool:
+        if type(data) is dict and len(data) == 1 and "context" in data:
+            inner = data["context"]
+            return type(inner) is dict and "error" not in inner and self._is_valid(inner)
+        return self._is_valid(data)
+
+    def _is_valid(self, data: Any) -> bool:
         if type(data) is not dict:
             return False
         try:
@@ -155,6 +171,11 @@ class RecordValidator:
         return True
 
     def problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
+        if type(data) is dict and len(data) == 1 and "context" in data:
+            return self._problems(data["context"], located, file, (*base, "context"))
+        return self._problems(data, located, file, base)
+
+    def _problems(self, data: Any, located: Located, file: str, base: tuple[Any, ...]) -> list[Problem]:
         """Every problem of an invalid resource record at ``base``, located in ``file``."""
         found = errors_to_problems(validator("resource").iter_errors(data), located, file, base=base)
         kind = data.get("kind") if isinstance(data, dict) else None

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Record, Resource, Scope
+from phigate.api import CollectionError, Context, InputError, Record, Resource, Scope
 from phigate.code_providers import CodeProvider
 from phigate.config import Config
 from phigate.load import bundled_pack, load_policies
@@ -28,7 +28,7 @@ from phigate.run import RunResult, scan
 from phigate.selection import build_providers, select_policies
 from phigate.snapshot import RecordValidator, error_from_json, locate, resource_from_json
 
-Inventory = str | Path | Iterable[Resource | CollectionError | Mapping[str, Any]]
+Inventory = str | Path | Iterable[Resource | CollectionError | Context | Mapping[str, Any]]
 
 
 def resource(record: Mapping[str, Any] | None = None, /, **fields: Any) -> Resource:
@@ -97,7 +97,7 @@ def scan_inventory(inventory: Inventory, *, policies: PolicyPaths | None = None,
     if isinstance(inventory, str | Path):
         providers = build_providers([str(inventory)], [], None, config)
     else:
-        records = [r if isinstance(r, Resource | CollectionError) else _record(r, "record")
+        records = [r if isinstance(r, Resource | CollectionError | Context) else _record(r, "record")
                    for r in inventory]
         providers = [RecordsProvider(records)]
     return scan(providers, chosen, config, keep_passed=True)

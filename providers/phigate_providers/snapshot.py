@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from phigate.api import CollectionError, InputError, Record, Scope
+from phigate.api import CollectionError, Context, InputError, Record, Scope
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.snapshot import (
     END_KEY,
@@ -228,7 +228,8 @@ class SnapshotProvider:
             problems.extend(self._problems(data, located, name, (), ("error",)))
             return None
         if self._is_duplicate(data):
-            problems.append(Problem(name, number, 1, f"duplicate resource id '{data['id']}'", "/id"))
+            problems.append(Problem(name, number, 1, f"duplicate resource id '{_resource_id(data)}'",
+                                    "/context/id" if "context" in data else "/id"))
             return None
         return _record(data)
 
@@ -239,16 +240,16 @@ class SnapshotProvider:
         if loaded is None:
             return
         data, located = loaded.data, loaded
-        header = {k: v for k, v in data.items() if k not in ("resources", "errors")}
+        header = {k: v for k, v in data.items() if k not in ("resources", "context", "errors")}
         problems.extend(_header_problems(header, located, name))
         records: list[tuple[tuple[Any, ...], Any]] = []
-        for section in ("resources", "errors"):
+        for section in ("resources", "context", "errors"):
             items = data.get(section, [])
             if not isinstance(items, list):
                 problems.append(Problem(name, *_position(located, f"/{section}"),
                                         f"'{section}' must be a list", f"/{section}"))
                 continue
-            records += [((section, i), r if section == "resources" else {"error": r})
+            records += [((section, i), r if section == "resources" else {section.rstrip("s"): r})
                         for i, r in enumerate(items)]
         for base, record in records:
             if self._validator.is_valid(record) and not self._is_duplicate(record):
@@ -259,7 +260,7 @@ class SnapshotProvider:
             if self._validator.is_valid(record):
                 pointer = json_pointer((*base, "id"))
                 problems.append(Problem(name, *located.at(pointer),
-                                        f"duplicate resource id '{record['id']}'", pointer))
+                                        f"duplicate resource id '{_resource_id(record)}'", pointer))
             else:
                 problems.extend(self._problems(record, located, name, base, base))
             if len(problems) >= MAX_PROBLEMS:
@@ -269,6 +270,8 @@ class SnapshotProvider:
         """Two resources with one id would make references ambiguous: refuse the snapshot."""
         if "error" in data and len(data) == 1:
             return False
+        if "context" in data and len(data) == 1:
+            data = data["context"]
         if data["id"] in self._seen:
             return True
         self._seen.add(data["id"])
@@ -317,9 +320,15 @@ def _files(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
+def _resource_id(data: dict[str, Any]) -> Any:
+    return data["context"]["id"] if "context" in data and len(data) == 1 else data["id"]
+
+
 def _record(data: dict[str, Any]) -> Record:
     if "error" in data and len(data) == 1:
         return error_from_json(data["error"])
+    if "context" in data and len(data) == 1:
+        return Context(resource_from_json(data["context"]))
     return resource_from_json(data)
 
 

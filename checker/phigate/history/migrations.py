@@ -69,6 +69,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         " encoding TEXT NOT NULL, content {blob} NOT NULL)",
         "CREATE INDEX findings_by_fingerprint ON findings (fingerprint)",
     )),
+    Migration(3, "suppliers' evidence: imported attestations and direct audits", (
+        "CREATE TABLE supplier_evidence ("
+        " id {id}, supplier TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL,"
+        " keyid TEXT, started {time} NOT NULL, finished {time} NOT NULL, recorded {time} NOT NULL,"
+        " tool_version TEXT NOT NULL, packs {json} NOT NULL, scopes {json} NOT NULL,"
+        " summary {json} NOT NULL, failures {json} NOT NULL, compliance {json} NOT NULL,"
+        " policies {json} NOT NULL, evidence_complete INTEGER NOT NULL,"
+        " report {blob} NOT NULL, envelope {blob})",
+        "CREATE UNIQUE INDEX supplier_evidence_once ON supplier_evidence (supplier, digest)",
+        "CREATE INDEX supplier_evidence_by_time ON supplier_evidence (supplier, finished)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

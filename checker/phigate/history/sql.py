@@ -16,6 +16,7 @@ from typing import Any
 
 from phigate.api import InputError
 from phigate.history import migrations
+from phigate.history.evidence import EvidenceRecord, StoredEvidence
 from phigate.history.records import (
     PolicyRecord,
     RunRecord,
@@ -31,7 +32,11 @@ _FINDING_COLUMNS = ("run_id", "fingerprint", "policy_id", "title", "severity", "
                     "resource_name", "resource_type", "resource_kind", "provider", "scope", "region",
                     "data_class", "message", "evidence", "controls", "waiver", "failing_since")
 _JSON_COLUMNS = frozenset({"scopes", "packs", "summary", "compliance", "evidence", "controls",
-                           "waiver", "counts", "provider_counts", "kinds", "types"})
+                           "waiver", "counts", "provider_counts", "kinds", "types", "failures",
+                           "policies"})
+_EVIDENCE_COLUMNS = ("supplier", "digest", "source", "keyid", "started", "finished", "recorded",
+                     "tool_version", "packs", "scopes", "summary", "failures", "compliance",
+                     "policies", "evidence_complete", "report", "envelope")
 _TIME_COLUMNS = frozenset({"started", "finished", "recorded", "failing_since"})
 
 
@@ -165,6 +170,65 @@ class SqlStore:
                 " AND id NOT IN (SELECT MAX(id) FROM runs GROUP BY series) RETURNING id",
                 (self.dialect.encode_time(before),))
         return len(deleted)
+
+    def record_evidence(self, evidence: EvidenceRecord, *, newer_only: bool) -> int:
+        """Write one supplier's evidence; with ``newer_only``, refuse (``InputError``) a report
+        already recorded or not newer than the latest one recorded, under the write lock."""
+        d = self.dialect
+        with self._transaction(write=True) as tx:
+            if tx.execute("SELECT 1 FROM supplier_evidence WHERE supplier = ? AND digest = ?",
+                          (evidence.supplier, evidence.digest)):
+                raise InputError(f"this report of '{evidence.supplier}' was already imported "
+                                 "(a replay): nothing recorded")
+            latest = tx.execute("SELECT MAX(finished) FROM supplier_evidence WHERE supplier = ?",
+                                (evidence.supplier,))[0][0]
+            if newer_only and latest is not None and evidence.finished <= d.decode_time(latest):
+                raise InputError(
+                    f"this report of '{evidence.supplier}' ends {evidence.finished.isoformat()}, not after "
+                    f"the latest recorded ({d.decode_time(latest).isoformat()}): an older or back-dated "
+                    "report is never recorded")
+            values = (evidence.supplier, evidence.digest, evidence.source, evidence.keyid,
+                      d.encode_time(evidence.started), d.encode_time(evidence.finished), self._now(),
+                      evidence.tool_version, _dump(evidence.packs), _dump(evidence.scopes),
+                      _dump(evidence.summary), _dump(evidence.failures), _dump(evidence.compliance),
+                      _dump(evidence.policies), int(evidence.evidence_complete), evidence.report,
+                      evidence.envelope)
+            return int(tx.execute(d.insert("supplier_evidence", _EVIDENCE_COLUMNS, "id"), values)[0][0])
+
+    def evidence(self, supplier: str | None = None, *,
+                 since: dt.datetime | None = None) -> list[StoredEvidence]:
+        """Recorded evidence (without the reports), newest first."""
+        clauses, params = [], []
+        if supplier is not None:
+            clauses.append("supplier = ?")
+            params.append(supplier)
+        if since is not None:
+            clauses.append("finished >= ?")
+            params.append(self.dialect.encode_time(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        columns = ("id", *(c for c in _EVIDENCE_COLUMNS if c not in ("report", "envelope")))
+        with self._transaction(write=False) as tx:
+            rows = tx.execute(f"SELECT {', '.join(columns)} FROM supplier_evidence{where}"
+                              " ORDER BY finished DESC, id DESC", params)
+        found = []
+        decode = self.dialect.decode_time
+        for row in rows:
+            values = dict(zip(columns, row, strict=True))
+            for column in _JSON_COLUMNS.intersection(values):
+                values[column] = _load(values[column])
+            for column in ("started", "finished", "recorded"):
+                values[column] = decode(values[column])
+            values["evidence_complete"] = bool(values["evidence_complete"])
+            found.append(StoredEvidence(**values))
+        return found
+
+    def evidence_report(self, evidence_id: int) -> bytes:
+        """The gzipped JSON report kept with one piece of evidence."""
+        with self._transaction(write=False) as tx:
+            rows = tx.execute("SELECT report FROM supplier_evidence WHERE id = ?", (evidence_id,))
+        if not rows:
+            raise InputError(f"no evidence {evidence_id} in history store {self.location}")
+        return bytes(rows[0][0])
 
     # -- reading --------------------------------------------------------------------------
 

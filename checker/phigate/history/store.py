@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from phigate.api import InputError
+from phigate.history.evidence import EvidenceRecord, StoredEvidence
 from phigate.history.records import RunRecord, RunSummary, StoredRun
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -54,6 +55,17 @@ class HistoryStore(Protocol):
 
     def snapshot(self, run_id: int) -> bytes | None:
         """The gzipped JSON Lines snapshot kept with the run, if it was kept."""
+
+    def record_evidence(self, evidence: EvidenceRecord, *, newer_only: bool) -> int:
+        """Write a supplier's evidence in one transaction; a replayed report (same digest), or
+        with ``newer_only`` one not newer than the latest recorded, is refused."""
+
+    def evidence(self, supplier: str | None = None, *,
+                 since: dt.datetime | None = None) -> list[StoredEvidence]:
+        """Recorded evidence, newest first."""
+
+    def evidence_report(self, evidence_id: int) -> bytes:
+        """The gzipped JSON report of one piece of evidence."""
 
     def prune(self, before: dt.datetime) -> int:
         """Delete runs started before ``before``, except the latest run of each series (so the

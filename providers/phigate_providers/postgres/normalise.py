@@ -6,19 +6,18 @@ role ``…/role/NAME``; a '/' or '%' inside a name is percent-encoded so ids sta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from phigate.api import Resource
+from phigate.classify import labels_in_text
 from phigate_providers.postgres.queries import RoleRow, SchemaRow, TableRow
 
 PROVIDER = "postgres"
 TYPES = {"db_server": "postgres.server", "db_schema": "postgres.schema", "table": "postgres.table",
          "principal": "postgres.role"}
 
-_TAG = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
 _TRUE = frozenset({"on", "true", "yes", "1"})
 _FALSE = frozenset({"off", "false", "no", "0", ""})
 _PGAUDIT_CLASSES = frozenset({"read", "write", "function", "role", "ddl", "misc", "misc_set"})
@@ -45,12 +44,9 @@ def role_id(server: str, role: str) -> str:
 
 
 def comment_tags(comment: str | None) -> dict[str, str]:
-    """``key=value`` pairs written anywhere in a comment ('PMS notes. data_class=clinical')."""
-    tags: dict[str, str] = {}
-    for key, written in _TAG.findall(comment or ""):
-        quoted = len(written) > 1 and written[0] in "\"'" and written[-1] == written[0]
-        tags[key] = written[1:-1] if quoted else written.rstrip(".)")
-    return tags
+    """Labels written anywhere in a comment ('PMS notes. data_class=clinical', '[data_class=x]',
+    'data_class: x'), as the classifier reads them."""
+    return labels_in_text(comment)
 
 
 def server_attributes(settings: Mapping[str, str]) -> dict[str, Any]:

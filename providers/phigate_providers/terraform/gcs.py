@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phigate.api import Resource, Unknown
+from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import gcs_key_stub
@@ -77,7 +77,7 @@ def collect(context: Context) -> None:
             sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
             context.add(resource, sources, list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
-        else:
+        elif isinstance(record, CollectionError):
             context.errors.append(record)
 
 

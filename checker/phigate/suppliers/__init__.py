@@ -1,0 +1,1 @@
+"""Supplier assurance: a portfolio of suppliers, their signed evidence, and how each stands."""
