@@ -8,23 +8,19 @@ runs once, in the client, over all of them: the principals are those a local run
 
 What was not read (a region, an account, a store's resource policy) is named in every analysed
 principal's ``access_unseen``: any principal may reach stores there, so its segmentation is
-undecided unless it already fails.
+undecided unless it already fails. Each such scope has its own collection error already (where
+its read failed), so the run's evidence is incomplete whatever the principals decide.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from phigate.api import CollectionError, Context, Record
-from phigate_providers.aws import iam
+from phigate.api import Context, Record
 from phigate_providers.aws.access import AccessAnalyzer, Store
 from phigate_providers.aws.account_run import AccessFacts
-from phigate_providers.aws.context import PROVIDER
-
-#: Scopes named in a collection error's message before "…".
-_NAMED = 3
 
 
 @dataclass
@@ -48,31 +44,14 @@ def join(facts: Iterable[EstateFacts], lost: Iterable[str] = ()) -> Iterator[Rec
             stores.setdefault(store.id, store)
     analyzer = AccessAnalyzer(list(stores.values()))
     for part in parts:
-        analysed = False
         for resource, identity in part.principals:
             attributes = dict(resource.attributes)
             if identity is not None:
-                analysed = True
                 attributes.update(analyzer.read_access(identity).as_attributes())
                 if unseen:
                     attributes["access_unseen"] = list(unseen)
             principal = dataclasses.replace(resource, attributes=attributes)
             yield principal if part.reported else Context(principal)
-        if analysed and unseen and part.reported:
-            yield _incomplete(part.account_id, unseen)
-
-
-def _incomplete(account_id: str, unseen: Sequence[str]) -> CollectionError:
-    more = len(unseen) - _NAMED
-    named = "; ".join(unseen[:_NAMED]) + (f"; and {more} more" if more > 0 else "")
-    return CollectionError(
-        PROVIDER,
-        f"effective read access incomplete: stores were not read in {named} "
-        "(each principal's access_unseen names them; grant the reads or scan those scopes)",
-        scope=account_id,
-        kinds=("principal",),
-        types=iam.PRINCIPAL_TYPES,
-    )
 
 
 __all__ = ["EstateFacts", "join"]
