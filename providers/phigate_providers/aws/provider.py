@@ -66,8 +66,13 @@ class AwsProvider:
         self._accounts_unseen: list[str] = []
         #: A slice of an organization scan: the one account it reads.
         self._only: str | None = None
+        self._notices: list[str] = []
         self._fields: Mapping[str, frozenset[str]] | None = None
         self._report: Callable[[str], None] | None = None
+
+    def notices(self) -> list[str]:
+        """What the scope left unread that a residency check might want (information)."""
+        return list(self._notices)
 
     def watch(self, report: Callable[[str], None]) -> None:
         """Report the API calls made, per account, while collecting."""
@@ -243,6 +248,12 @@ class AwsProvider:
                                  reported=reported)
                 yield from run.run()
                 facts.parts.append(run.facts)
+            regions = self.settings.regions
+            if regions and needs.residency and any(reported for _, reported in accounts):
+                self._notices.append(
+                    f"aws: RDS databases and EBS volumes were read in {', '.join(regions)} only; "
+                    "S3 buckets and DynamoDB tables holding health data elsewhere are reported, "
+                    "those two are not: scan every region to check their residency too")
 
     def _reported(self, account_id: str) -> bool:
         """Whether an account's resources are reported: those asked (``--account``), else all."""
