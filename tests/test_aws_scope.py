@@ -370,7 +370,7 @@ def _providers(*args: str) -> list[Provider]:
 
 
 def test_a_distributed_organization_scan_joins_access_across_accounts(
-        aws: Callable[..., Any], endpoint: str) -> None:
+        aws: Callable[..., Any], endpoint: str, tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 
     from phigate.executors.cluster import ClusterCollection
@@ -391,6 +391,9 @@ def test_a_distributed_organization_scan_joins_access_across_accounts(
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         remote = run_scan([ClusterCollection(_providers(), scheduler=cluster.scheduler_address)],
                           policies, Config())
+        code, report = scan(tmp_path, "--region", REGION, "--org-role", ROLE, "--only", "PHI-SEG-002",
+                            "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert (code, findings(report, "PHI-SEG-002")) == (1, {reader})
     assert {f.resource.id for f in remote.findings if f.status is Status.FAIL} == {reader}
     assert [(f.policy_id, f.resource.id, f.status) for f in remote.findings] == [
         (f.policy_id, f.resource.id, f.status) for f in local.findings]
