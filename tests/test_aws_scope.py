@@ -447,3 +447,36 @@ def test_an_account_whose_role_cannot_be_assumed_leaves_access_unseen(
     code, report = scan(tmp_path, "--region", REGION, "--org-role", ROLE, "--account", ACCOUNT,
                         "--only", "PHI-SEG-002")
     assert code == 3 and not findings(report, "PHI-SEG-002", "pass")
+
+
+def _table(aws: Callable[..., Any], name: str, region: str, data_class: str) -> str:
+    dynamodb = aws("dynamodb", region)
+    arn = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": "data_class", "Value": data_class}],
+    )["TableDescription"]["TableArn"]
+    return str(arn)
+
+
+def test_tables_of_other_regions_are_read_for_access_and_reported_when_they_hold_health_data(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    abroad = _table(aws, "visits", OUTSIDE_EEA, "clinical")
+    metrics = _table(aws, "metrics", OTHER, "public")
+    invoices = bucket(aws("s3"), "paris-invoices", REGION, "administrative")
+    iam = aws("iam")
+    reader = role(iam, "visits-reader", f"{invoices}/*")
+    iam.put_role_policy(RoleName="visits-reader", PolicyName="tables", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": [abroad, metrics]}]}))
+    code, report = scan(tmp_path, "--region", REGION, "--only", "PHI-SEG-002", "--only", "PHI-RES-001")
+    assert findings(report, "PHI-SEG-002") == {reader}
+    assert findings(report, "PHI-RES-001") == {abroad}
+    assert metrics not in reported_ids(report)
+    assert code == 1
+    records = collect(regions=[REGION], only=("PHI-SEG-002",))
+    assert any(isinstance(r, Context) and r.resource.id == abroad for r in records)
+    found = principal(records, reader)
+    assert isinstance(found, Resource) and set(found.attributes["can_read"]) == {abroad, metrics, invoices}
