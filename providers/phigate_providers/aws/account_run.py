@@ -2,8 +2,9 @@
 
 Listings run in a pool per account; per-item reads (each bucket's settings, each table) in a
 second pool, so a listing never waits on a pool its own items fill. Stores are normalised once
-the key directory and the trails are known, and principals last, when every store is. With
-content sampling on, the non-clinical buckets are sampled in the item pool once normalised.
+the key directory and the trails are known. Principals' access is left to :mod:`.estate`, which
+analyses every account's stores at once. With content sampling on, the non-clinical buckets are
+sampled in the item pool once normalised.
 """
 
 from __future__ import annotations
@@ -130,13 +131,13 @@ class _Found:
         """Reported buckets (a bucket that could not be located counts as one), the others, and
         those of the others that hold health data when residency is checked."""
         for facts in self.buckets:
-            if not facts.region or run._in_scope(facts.region):
+            if not facts.region or run.in_scope(facts.region):
                 self.inside.append(facts)
-            elif run._health(run._as_context(facts, record=False)):
+            elif run.holds_health_data(run.as_context(facts, record=False)):
                 self.promoted.append(facts)
             else:
                 self.outside.append(facts)
-        self.promoted_tables = [t for t in self.outside_tables if run._health(t[0])]
+        self.promoted_tables = [t for t in self.outside_tables if run.holds_health_data(t[0])]
         self.outside_tables = [t for t in self.outside_tables if t not in self.promoted_tables]
 
     @property
@@ -294,7 +295,7 @@ class AccountRun:
                 if self.sampler is None:
                     yield resource
         for facts in found.outside:
-            resource = self._as_context(facts)
+            resource = self.as_context(facts)
             if resource is not None:
                 seen.add(resource.id)
                 yield Context(resource)
@@ -310,13 +311,13 @@ class AccountRun:
                 yield Context(table)
         return bucket_resources
 
-    def _as_context(self, facts: s3.BucketFacts, *, record: bool = True) -> Resource | None:
+    def as_context(self, facts: s3.BucketFacts, *, record: bool = True) -> Resource | None:
         """A bucket outside the reported scope, with what was read of it; its failed reads are
         recorded (apart) unless ``record`` is false (it is only being classified)."""
         account = self.outside if record else dataclasses.replace(self.outside, errors=[])
         return s3.normalise(account, facts, self.keys, s3.AccountBlock(None), s3.Coverage(None))
 
-    def _in_scope(self, region: str) -> bool:
+    def in_scope(self, region: str) -> bool:
         """Whether the account's resources in ``region`` are reported (no asked region: all)."""
         return self.reported and (not self.account.regions or region in self.account.regions)
 
@@ -329,7 +330,7 @@ class AccountRun:
                 self.facts.unseen.append(f"aws account {error.scope}{where} {error.resource_id} "
                                          f"(not read: {error.message})")
 
-    def _health(self, resource: Resource | None) -> bool:
+    def holds_health_data(self, resource: Resource | None) -> bool:
         """A store outside the reported regions that holds health data (when residency is
         checked: it is then reported all the same)."""
         if resource is None or not (self.reported and self.needs.residency):
@@ -460,11 +461,11 @@ class AccountRun:
         more_tags = {
             region: items.submit(s3.bulk_tags, self.account, region)
             for region in sorted({r for _, r, _ in listed or () if r and r not in tag_jobs})
-            if everywhere and not self._in_scope(region)
+            if everywhere and not self.in_scope(region)
         }
 
         def plan(region: str) -> list[str] | None:
-            if self._in_scope(region):
+            if self.in_scope(region):
                 return full
             return light if everywhere else None
 
@@ -558,7 +559,7 @@ class AccountRun:
             return []
         enabled = self._enabled()
         if self.reported:
-            regions = tuple(r for r in enabled if not self._in_scope(r))
+            regions = tuple(r for r in enabled if not self.in_scope(r))
         else:
             regions = enabled or (self.account.home_region,)
         jobs = {r: items.submit(dynamodb.list_tables, self.outside, r) for r in regions}
