@@ -26,7 +26,7 @@ from phigate.load import bundled_pack, load_policies
 from phigate.model import Status
 from phigate.run import scan as run_scan
 from phigate_providers.aws import AwsProvider
-from phigate_providers.aws.s3 import location_region
+from phigate_providers.aws.s3_regions import location_region
 from tests.aws_server import (
     ACCOUNT,
     REGION,

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3
-from phigate_providers.aws.access import Identity, PolicyDocument, Store
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, s3, s3_regions
+from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
-from phigate_providers.aws.context import PROVIDER, Account
-from phigate_providers.content.options import wanted
+from phigate_providers.aws.context import Account
+from phigate_providers.aws.needs import Needs
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -29,89 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Classifies a resource the way the engine will (the config's classification).
 Classify = Callable[[Resource], str]
-#: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
-BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
-DYNAMODB_READ = frozenset(
-    {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:Query",
-        "dynamodb:Scan",
-        "dynamodb:PartiQLSelect",
-        "dynamodb:ExportTableToPointInTime",
-    }
-)
-S3_READ = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What one run must read: kinds (None: all) and the bucket attributes to fetch."""
-
-    kinds: frozenset[str] | None
-    bucket_attributes: frozenset[str]
-    access: bool  # principals' effective read access
-    #: Buckets' ``content_sample``, when sampling is on (no selected policy reads it: not taken).
-    content: bool = True
-    #: Stores' regions (residency): health data outside the asked regions is reported too.
-    residency: bool = True
-
-    @property
-    def everywhere(self) -> bool:
-        """Stores outside the asked regions must be read (access analysis or residency)."""
-        return self.access or self.residency
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
-        if fields is None:
-            return cls(None, BUCKET_ATTRIBUTES, True)
-        kinds = set(fields)
-        access = bool(
-            {"can_read", "can_read_via_wildcard", "undecided_conditions"} & fields.get("principal", set())
-        )
-        attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
-        if access:
-            attributes.add("can_read")
-            kinds |= {"object_store", "table"}  # every store a principal may read
-        if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
-            kinds.add("key")  # who manages a store's key is told by the key directory
-        content = "content_sample" in fields.get("object_store", frozenset())
-        residency = any("region" in fields.get(kind, ()) for kind in STORE_KINDS)
-        return cls(frozenset(kinds), frozenset(attributes), access, content, residency)
-
-    def kind(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
-
-    @property
-    def trails(self) -> bool:
-        return self.kind("account") or "logging" in self.bucket_attributes
-
-
-STORE_KINDS = ("object_store", "database", "table", "volume")
-
-
 #: The classes a residency policy is about: a store holding them is reported wherever it is.
 HEALTH_CLASSES = frozenset({"clinical", "administrative"})
-
-
-@dataclass
-class AccessFacts:
-    """One account's share of the access analysis, kept until every account is read: each
-    principal's effective access depends on every store of every account (cross-account grants).
-    Picklable: a distributed slice sends it back beside its records."""
-
-    account_id: str
-    #: Whether the account is reported (else its principals are context records).
-    reported: bool
-    stores: list[Store] = field(default_factory=list)
-    #: Each principal without its access yet, and its identity (None: its policies are unreadable).
-    principals: list[tuple[Resource, Identity | None]] = field(default_factory=list)
-    #: Scopes whose stores could not be read: every principal may reach stores there.
-    unseen: list[str] = field(default_factory=list)
-
-
-#: A table as read: the resource (None: unreadable), its resource policy, whether that is known.
-TableRead = tuple[Resource | None, PolicyDocument | None, bool]
 
 
 @dataclass
@@ -202,7 +121,7 @@ class AccountRun:
             jobs = _Jobs(self, lists, reported)
             object_stores = needs.kind("object_store")
             key_jobs = jobs.per_region("key", kms.collect_region, self.keys)
-            bucket_list = lists.submit(s3.list_buckets, account) if object_stores else None
+            bucket_list = lists.submit(s3_regions.list_buckets, account) if object_stores else None
             block = lists.submit(s3.account_block, account) if object_stores and self.reported else None
             tag_jobs = jobs.per_region("object_store", s3.bulk_tags)
             iam_job = (
@@ -239,10 +158,10 @@ class AccountRun:
             seen: set[str] = set()
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.access:
-                self._bucket_stores(listed is not None, found.inside + found.outside)
-                self._table_stores(found.tables + found.outside_tables)
+                self.facts.add_buckets(listed is not None, found.inside + found.outside)
+                self.facts.add_tables(found.tables + found.outside_tables)
             if needs.kind("account") and self.reported:
-                yield self._account_resource(trails, bucket_resources)
+                yield cloudtrail.account_resource(account, trails, bucket_resources)
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",
@@ -252,12 +171,12 @@ class AccountRun:
             if facts_iam is not None:
                 for policy_resource in facts_iam.policy_resources:
                     yield policy_resource if self.reported else Context(policy_resource)
-                self._principals(facts_iam)
+                self.facts.add_principals(account, facts_iam, needs.access)
         if self.reported:
             yield from account.errors
         yield from self._outside_errors(seen)
         if needs.access:
-            self._unseen_stores(seen)
+            self.facts.add_unseen_stores([*account.errors, *self.outside.errors], seen)
 
     def _promote(
         self, found: _Found, trails: list[cloudtrail.Trail] | None, jobs: _Jobs, items: ThreadPoolExecutor
@@ -300,7 +219,10 @@ class AccountRun:
                 seen.add(resource.id)
                 yield Context(resource)
         if self.sampler is not None:
-            yield from self._sampled(bucket_resources, self.sampler, items)
+            from phigate_providers.aws import sampling  # the SDK's errors: loaded only when sampling
+
+            yield from sampling.sample_buckets(self.account, bucket_resources, self.sampler, items,
+                                               self.classify)
         for table, _, _ in found.tables:
             if table is not None:
                 seen.add(table.id)
@@ -320,15 +242,6 @@ class AccountRun:
     def in_scope(self, region: str) -> bool:
         """Whether the account's resources in ``region`` are reported (no asked region: all)."""
         return self.reported and (not self.account.regions or region in self.account.regions)
-
-    def _unseen_stores(self, seen: set[str]) -> None:
-        """Stores whose read failed and that were never yielded: principals may reach them."""
-        for error in [*self.account.errors, *self.outside.errors]:
-            store = {"object_store", "table"} & set(error.kinds)
-            if store and error.resource_id and error.resource_id not in seen:
-                where = f" region {error.region}" if error.region else ""
-                self.facts.unseen.append(f"aws account {error.scope}{where} {error.resource_id} "
-                                         f"(not read: {error.message})")
 
     def holds_health_data(self, resource: Resource | None) -> bool:
         """A store outside the reported regions that holds health data (when residency is
@@ -351,44 +264,6 @@ class AccountRun:
             again += dynamodb.collect_region(self.account, region, names, self.keys, items)
         return again
 
-    def _bucket_stores(self, listed: bool, buckets: list[s3.BucketFacts]) -> None:
-        account_id = self.account.account_id
-        if not listed:
-            self.facts.unseen.append(f"aws account {account_id} S3 buckets (not listed)")
-        for facts in buckets:
-            if not facts.policy_known:
-                where = f" region {facts.region}" if facts.region else ""
-                self.facts.unseen.append(f"aws account {account_id}{where} S3 bucket {facts.name} "
-                                         f"(bucket policy not read{_why(facts.failures)})")
-                continue
-            self.facts.stores.append(
-                Store(
-                    id=facts.arn,
-                    content_arn=f"{facts.arn}/*",
-                    read_actions=S3_READ,
-                    account=account_id,
-                    resource_policy=facts.policy,
-                )
-            )
-
-    def _table_stores(self, tables: list[tuple[Resource | None, PolicyDocument | None, bool]]) -> None:
-        for table, policy, known in tables:
-            if table is None:
-                continue  # unreadable: its error is recorded, and its region is unseen
-            if not known:
-                self.facts.unseen.append(f"aws account {self.account.account_id} region {table.region} "
-                                         f"DynamoDB table {table.name} (resource policy not read)")
-                continue
-            self.facts.stores.append(
-                Store(
-                    id=table.id,
-                    content_arn=table.id,
-                    read_actions=DYNAMODB_READ,
-                    account=self.account.account_id,
-                    resource_policy=policy,
-                )
-            )
-
     def _outside_errors(self, seen: set[str]) -> Iterator[CollectionError]:
         """Failures of the reads outside the reported scope. They bear on the access analysis
         (principals' ``access_unseen``, and an error on principals); one that leaves a store
@@ -409,42 +284,13 @@ class AccountRun:
                 where = f" region {error.region}" if error.region else ""
                 self.facts.unseen.append(f"aws account {error.scope}{where} (not read: {error.message})")
 
-    def _sampled(
-        self, buckets: list[Resource], sampler: Sampler, items: ThreadPoolExecutor
-    ) -> Iterator[Record]:
-        """The buckets, each non-clinical one with its ``content_sample`` (or, when its listing
-        or a read failed, without it and with the error), in their order."""
-        classify = self.classify or (lambda resource: "unclassified")
-        jobs = [(bucket, items.submit(self._sample, bucket, sampler) if wanted(bucket, classify) else None)
-                for bucket in buckets]
-        for bucket, job in jobs:
-            if job is None:
-                yield bucket
-                continue
-            sampled, error = job.result()
-            yield sampled
-            if error is not None:
-                yield error
-
-    def _sample(self, bucket: Resource, sampler: Sampler) -> tuple[Resource, CollectionError | None]:
-        from phigate_providers.aws import sampling
-
-        try:
-            return sampling.sample_bucket(self.account.client("s3", bucket.region), bucket, sampler)
-        except Exception as exc:  # a defect, not a denial: an error for this bucket, never a pass
-            # Only the exception's type: its message could quote what was read.
-            return bucket, CollectionError(
-                PROVIDER, f"S3 bucket {bucket.name}: content sample failed ({type(exc).__name__})",
-                scope=self.account.account_id, region=bucket.region, kinds=("object_store",),
-                types=(bucket.type,), resource_id=bucket.id)
-
     def _buckets(
         self,
-        bucket_list: Future[list[s3.Listed]] | None,
+        bucket_list: Future[list[s3_regions.Listed]] | None,
         block: Future[s3.AccountBlock] | None,
         tag_jobs: Mapping[str, Future[dict[str, dict[str, str]]]],
         items: ThreadPoolExecutor,
-    ) -> tuple[list[s3.Listed] | None, s3.AccountBlock, list[s3.BucketFacts]]:
+    ) -> tuple[list[s3_regions.Listed] | None, s3.AccountBlock, list[s3.BucketFacts]]:
         """The bucket listing, the account's block-public-access and every bucket's settings:
         all of them in the reported regions; tags and policy (what the access analysis and the
         classification need) elsewhere, when the analysis or residency needs them."""
@@ -452,7 +298,7 @@ class AccountRun:
         account_block = block.result() if block is not None else s3.AccountBlock(None)
         unplaced = [name for name, region, _ in listed or () if region is None]
         if len(unplaced) > 1:  # a listing without regions (not AWS): place them by region, if it can
-            located = s3.regions_by_filter(self.account, self._enabled(record=False))
+            located = s3_regions.regions_by_filter(self.account, self._enabled(record=False))
             listed = [(name, region or located.get(name), created) for name, region, created in listed or ()]
         everywhere = self.needs.everywhere or not self.reported
         full = s3.operations_for(self.needs.bucket_attributes)
@@ -494,10 +340,10 @@ class AccountRun:
 
     def _tables(
         self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor, account: Account
-    ) -> list[tuple[Resource | None, PolicyDocument | None, bool]]:
+    ) -> list[TableRead]:
         """Each region's tables; ``account`` records the failures (the run's own, or the one
         kept apart for reads outside the reported scope)."""
-        tables: list[tuple[Resource | None, PolicyDocument | None, bool]] = []
+        tables: list[TableRead] = []
         for region, job in table_lists.items():
             try:
                 names = job.result()
@@ -591,49 +437,6 @@ class AccountRun:
                 yield found
             elif found is not None:
                 yield from found
-
-    def _account_resource(self, trails: list[cloudtrail.Trail] | None, buckets: list[Resource]) -> Resource:
-        account = self.account
-        attributes: dict[str, Any] = {}
-        if trails is not None:
-            attributes = cloudtrail.account_logging(trails)
-            if not attributes["logging"]["data_events"] and buckets:
-                attributes["logging"]["data_events"] = all(
-                    b.attributes.get("logging", {}).get("data_events") is True for b in buckets
-                )
-        return account.resource(
-            f"arn:{account.partition}:iam::{account.account_id}:root",
-            "aws.account",
-            "account",
-            region=None,
-            name=account.account_id,
-            attributes=attributes,
-        )
-
-    def _principals(self, facts: iam.IamFacts) -> None:
-        """Each principal, its access left to the estate-wide analysis (see :mod:`.estate`)."""
-        account = self.account
-        for principal in facts.principals:
-            identity = None
-            if principal.unreadable:
-                account.errors.append(
-                    CollectionError(
-                        PROVIDER,
-                        f"{principal.arn}: policy documents could not be parsed: "
-                        f"{', '.join(principal.unreadable)}",
-                        scope=account.account_id,
-                        kinds=("principal",),
-                        resource_id=principal.arn,
-                    )
-                )
-            elif self.needs.access:
-                identity = principal.identity(account.account_id)
-            self.facts.principals.append((iam.principal_resource(account, principal, None), identity))
-
-
-def _why(failures: list[ApiFailure]) -> str:
-    return f": {failures[0]}" if failures else ""
-
 
 def _tagged_class(resource: Resource) -> str:
     """Without the configuration's classification: the ``data_class`` tag, as by default."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from phigate.api import Context, Record
 from phigate_providers.aws.access import AccessAnalyzer, Store
-from phigate_providers.aws.account_run import AccessFacts
+from phigate_providers.aws.access_facts import AccessFacts
 
 
 @dataclass

@@ -13,9 +13,10 @@ from phigate.classify import Classifier
 from phigate.config import load_config
 from phigate_providers import wirelogs
 from phigate_providers.aws import estate, operations
-from phigate_providers.aws.account_run import AccountRun, Needs
+from phigate_providers.aws.account_run import AccountRun
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
+from phigate_providers.aws.needs import Needs
 from phigate_providers.aws.session import (
     Clients,
     Tuning,
