@@ -393,6 +393,11 @@ def test_a_distributed_organization_scan_joins_access_across_accounts(
                           policies, Config())
         code, report = scan(tmp_path, "--region", REGION, "--org-role", ROLE, "--only", "PHI-SEG-002",
                             "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        # Narrowed to the management account: the member's slice is read as context only.
+        narrowed = run_scan([ClusterCollection(_providers(ACCOUNT), scheduler=cluster.scheduler_address)],
+                            policies, Config())
+    assert {f.resource.id for f in narrowed.findings if f.status is Status.FAIL} == {reader}
+    assert [s.scope for s in narrowed.scopes] == [ACCOUNT]
     assert (code, findings(report, "PHI-SEG-002")) == (1, {reader})
     assert {f.resource.id for f in remote.findings if f.status is Status.FAIL} == {reader}
     assert [(f.policy_id, f.resource.id, f.status) for f in remote.findings] == [
