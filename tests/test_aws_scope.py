@@ -200,6 +200,59 @@ def test_regions_not_enumerable_leave_access_unseen(
     assert any(f"regions other than {REGION}" in u for u in found.attributes["access_unseen"])
 
 
+def _user(iam: Any, name: str, action: str, resource: str) -> str:
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}))
+    return str(arn)
+
+
+def test_functions_and_databases_of_other_regions_feed_the_access_graph(aws: Callable[..., Any]) -> None:
+    import io
+    import zipfile
+
+    iam = aws("iam")
+    exporter = role(iam, "exporter")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+    function = aws("lambda", OTHER).create_function(
+        FunctionName="export", Runtime="python3.12", Role=exporter, Handler="index.handler",
+        Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    database = aws("rds", OTHER).create_db_instance(
+        DBInstanceIdentifier="dossiers", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="admin", MasterUserPassword="x" * 12, AllocatedStorage=20,
+        EnableIAMDatabaseAuthentication=True)["DBInstance"]["DBInstanceArn"]
+    coder = _user(iam, "coder", "lambda:UpdateFunctionCode", function)
+    connect = _user(iam, "connect", "rds-db:connect", f"arn:aws:rds-db:{OTHER}:{ACCOUNT}:dbuser:*/app")
+    records = collect(regions=[REGION], only=("PHI-SEG-002",))
+    found = principal(records, coder)
+    assert found.attributes["can_become_via"] == {exporter: f"lambda:UpdateFunctionCode on {function}"}
+    assert principal(records, connect).attributes["can_read_via"] == {database: "rds-db:connect"}
+    assert any(isinstance(r, Context) and r.resource.id == database for r in records)
+    assert not any(type(r) is Resource and r.id == database for r in records)  # never reported
+
+
+def test_functions_not_listed_in_another_region_leave_only_their_coders_unseen(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    iam = aws("iam")
+    coder = _user(iam, "coder", "lambda:UpdateFunctionCode", "*")
+    reader = role(iam, "any-reader")
+
+    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
+        if service == "lambda" and region == OTHER and operation == "ListFunctions":
+            return error_response("AccessDeniedException", 403, json_protocol=True)
+        return None
+
+    inject_faults(monkeypatch, fault)
+    records = collect(regions=[REGION], only=("PHI-SEG-002",))
+    gap = f"aws account {ACCOUNT} region {OTHER}: Lambda functions (not read)"
+    assert gap in principal(records, coder).attributes["access_unseen"]
+    assert "access_unseen" not in principal(records, reader).attributes
+    errors = [r for r in records if isinstance(r, CollectionError)]
+    assert any(e.region == OTHER and "ListFunctions" in e.message for e in errors)
+
+
 # --- bucket regions -------------------------------------------------------------------------
 
 
