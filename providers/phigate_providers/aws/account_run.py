@@ -2,9 +2,9 @@
 
 Listings run in a pool per account; per-item reads (each bucket's settings, each table) in a
 second pool, so a listing never waits on a pool its own items fill. Stores are normalised once
-the key directory and the trails are known. Principals' access is left to :mod:`.estate`, which
-analyses every account's stores at once. With content sampling on, the non-clinical buckets are
-sampled in the item pool once normalised.
+the key directory and the trails are known. Principals' reads and edges are left to
+:mod:`.estate`, which analyses every account's stores and principals at once. With content
+sampling on, the non-clinical buckets are sampled in the item pool once normalised.
 """
 
 from __future__ import annotations
