@@ -181,9 +181,10 @@ class AwsProvider:
     def slices(self) -> list[Provider]:
         """One provider per account of the organization, for a distributed scan (each assumes the
         role in its own account on its worker); a single-account audit is one slice. Regions
-        are not split. Principals' access is not computed by the slices: each sends back its
-        stores and identities (:meth:`collect_part`) and :meth:`join` analyses them together in
-        the client, so cross-account grants count as in a local run."""
+        are not split. Principals' reads and edges are not computed by the slices: each sends back
+        its stores, identities, managed policies and runners (:meth:`collect_part`) and
+        :meth:`join` analyses them together in the client, so cross-account grants and role
+        chaining count as in a local run."""
         if not self.settings.org_role or self._only is not None:
             return [self]
         region = self.settings.regions[0] if self.settings.regions else DEFAULT_REGION
@@ -229,7 +230,7 @@ class AwsProvider:
         return list(self._collect(facts)), facts
 
     def join(self, parts: Sequence[estate.EstateFacts], lost: Sequence[Provider]) -> Iterator[Record]:
-        """The principals of every slice, their access analysed over every slice's stores;
+        """The principals of every slice, their reads and edges over every slice's facts;
         ``lost`` are the slices that could not be collected: their accounts are unseen."""
         unseen = [f"aws account {getattr(part, 'slice_account', None) or 'of a lost slice'} "
                   "(not collected: its slice failed)" for part in lost]
