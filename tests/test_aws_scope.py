@@ -458,6 +458,36 @@ def test_a_distributed_organization_scan_joins_access_across_accounts(
     assert remote.collection_errors == local.collection_errors == []
 
 
+def test_slices_joined_from_pickled_facts_chain_roles_across_accounts(
+        aws: Callable[..., Any], endpoint: str) -> None:
+    member, member_s3 = _member(aws, endpoint)
+    notes = bucket(member_s3, "member-notes", REGION, "clinical")
+    credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/{ROLE}",
+                                         RoleSessionName="seed")["Credentials"]
+    member_iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION,
+                              aws_access_key_id=credentials["AccessKeyId"],
+                              aws_secret_access_key=credentials["SecretAccessKey"],
+                              aws_session_token=credentials["SessionToken"])
+    ops = aws("iam").create_user(UserName="ops")["User"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "sts:AssumeRole"}]}
+    lab = member_iam.create_role(RoleName="lab-reader", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    member_iam.put_role_policy(RoleName="lab-reader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                "Resource": f"{notes}/*"}]}))
+    aws("iam").put_user_policy(UserName="ops", PolicyName="hop", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Resource": lab}]}))
+    [provider] = _providers(ACCOUNT)  # the member's slice is read as context
+    facts = [pickle.loads(pickle.dumps(part.collect_part()[1]))
+             for part in provider.slices()]  # type: ignore[attr-defined]
+    joined = list(provider.join(facts, []))  # type: ignore[attr-defined]
+    found = principal(joined, ops)
+    assert isinstance(found, Resource) and found.attributes["can_become_via"] == {lab: "sts:AssumeRole"}
+    reached = principal(joined, lab)
+    assert isinstance(reached, Context) and reached.resource.attributes["can_read"] == [notes]
+
+
 def test_a_lost_slice_leaves_the_other_accounts_access_unseen(
         aws: Callable[..., Any], endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from phigate.executors import cluster as cluster_module
