@@ -253,7 +253,7 @@ class AwsProvider:
             regions = self.settings.regions
             if regions and needs.residency and any(reported for _, reported in accounts):
                 self._notices.append(
-                    f"aws: RDS databases and EBS volumes were read in {', '.join(regions)} only; "
+                    f"aws: RDS databases and EBS volumes are reported in {', '.join(regions)} only; "
                     "S3 buckets and DynamoDB tables holding health data elsewhere are reported, "
                     "those two are not: scan every region to check their residency too")
 
