@@ -52,7 +52,11 @@ def moto_server() -> Iterator[str]:
         yield endpoint
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a request thread held open by a keep-alive client
+            process.kill()
+            process.wait(timeout=10)
 
 
 def reset(endpoint: str) -> None:

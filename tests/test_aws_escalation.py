@@ -374,19 +374,45 @@ def _principal(arn: str, *statements: dict[str, Any]) -> Any:
     return Principal(arn, arn.rsplit("/", 1)[-1], "user", {}, [], [doc(*statements)], None, None, {})
 
 
-def test_an_account_of_the_run_not_completely_read_leaves_the_others_principals_unseen() -> None:
-    from phigate.api import CollectionError, Resource
-    from phigate_providers.aws.estate import Estate
+def test_an_account_of_the_run_not_completely_read_leaves_every_principal_unseen() -> None:
+    from phigate.api import Context, Resource
+    from phigate_providers.aws.access_facts import AccessFacts
+    from phigate_providers.aws.estate import EstateFacts, join
     from phigate_providers.aws.iam import IamFacts
 
-    estate = Estate()
     ops = _principal(OPS, allow("s3:GetObject"))
     remote = _principal(f"arn:aws:iam::{B}:user/remote", allow("s3:GetObject"))
-    estate.add(_account(A), IamFacts([ops], []), [BUCKET], True)
-    estate.add(_account(B), IamFacts([remote], []), [], False)
-    records = list(estate.principals())
+    own, other = AccessFacts(A, reported=True), AccessFacts(B, reported=False)
+    own.stores.append(BUCKET)
+    own.add_principals(_account(A), IamFacts([ops], []), access=True)
+    other.add_principals(_account(B), IamFacts([remote], []), access=True)
+    gap = f"aws account {B} region eu-west-3 S3 bucket hidden (bucket policy not read)"
+    other.unseen.append(gap)
+    records = list(join([EstateFacts([own, other])]))
     found = {r.id: r.attributes for r in records if isinstance(r, Resource)}
     assert found[OPS]["can_read"] == [NOTES]
-    assert found[OPS]["access_unseen"] == [f"aws account {B}: data stores or their resource policies (not all read)"]
-    assert "can_read" not in found[remote.arn]  # its own account's stores unread: no list that could pass
-    assert [r.scope for r in records if isinstance(r, CollectionError)] == [B]
+    assert found[OPS]["access_unseen"] == [gap]  # a bucket of B may grant it too
+    [context] = [r for r in records if isinstance(r, Context)]  # B is read only as context
+    assert context.resource.id == remote.arn and context.resource.attributes["access_unseen"] == [gap]
+
+
+def test_the_join_gives_edges_to_principals_of_pickled_facts_across_accounts() -> None:
+    import pickle
+
+    from phigate.api import Resource
+    from phigate_providers.aws.access_facts import AccessFacts
+    from phigate_providers.aws.estate import EstateFacts, join
+    from phigate_providers.aws.iam import IamFacts, Principal
+
+    ops = _principal(OPS, allow("sts:AssumeRole", REMOTE))
+    remote = Principal(REMOTE, "remote", "role", {}, [], [doc(allow("s3:GetObject", f"{NOTES}/*"))], None,
+                       doc({"Effect": "Allow", "Principal": {"AWS": OPS}, "Action": "sts:AssumeRole"}), {})
+    own, other = AccessFacts(A, reported=True), AccessFacts(B, reported=True)
+    other.stores.append(Store.of(NOTES, bucket_facets(NOTES), B))  # a bucket of B, its role reads
+    own.add_principals(_account(A), IamFacts([ops], []), access=True)
+    other.add_principals(_account(B), IamFacts([remote], []), access=True)
+    slices = [pickle.loads(pickle.dumps(EstateFacts([part]))) for part in (own, other)]
+    found = {r.id: r.attributes for r in join(slices) if isinstance(r, Resource)}
+    assert found[OPS]["can_become_via"] == {REMOTE: "sts:AssumeRole"}
+    assert found[OPS]["can_read"] == []
+    assert found[REMOTE]["can_read"] == [NOTES] and "access_unseen" not in found[REMOTE]

@@ -620,7 +620,7 @@ def test_an_organization_splits_into_one_slice_per_account(aws: Callable[..., An
     options = argparse.Namespace(org_role="OrganizationAccountAccessRole", region=[REGION])
     [provider] = AwsProvider.configure([], options, {})
     parts = provider.slices()  # type: ignore[attr-defined]
-    assert sorted(p.settings.accounts for p in parts) == sorted([(ACCOUNT,), (member,)])
+    assert sorted(p.slice_account for p in parts) == sorted([ACCOUNT, member])
     [single] = AwsProvider.configure([], argparse.Namespace(region=[REGION]), {})
     assert single.slices() == [single]  # type: ignore[attr-defined]
 

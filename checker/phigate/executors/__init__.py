@@ -10,7 +10,10 @@ stream a local run would see, so the findings are the same.
 
 A provider opts in to slicing with ``slices() -> list[provider]``: parts that are picklable,
 that each collect on their own, and whose records together, in order, are the provider's. A
-provider without ``slices`` is one slice. Dask is imported only when ``--executor dask`` asks for it.
+provider without ``slices`` is one slice. Some records need every slice at once (principals'
+access across accounts: one account's bucket policy grants another's role): such a provider is
+:class:`Joined`, its slices send back facts beside their records and the provider joins them in
+the client once every slice is in. Dask is imported only when ``--executor dask`` asks for it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from phigate.api import InputError, Provider
+from phigate.api import InputError, Provider, Record
 
 EXECUTORS = ("local", "dask")
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
@@ -33,6 +36,19 @@ class Sliceable(Protocol):
 
     def slices(self) -> Sequence[Provider]:
         """The parts, in the order ``collect`` would read them."""
+
+
+@runtime_checkable
+class Joined(Protocol):
+    """A sliceable provider some of whose records need every slice's facts at once. Each slice's
+    ``collect_part() -> (records, facts)`` runs on a worker; :meth:`join` runs in the client."""
+
+    def slices(self) -> Sequence[Provider]:
+        """The parts; each has ``collect_part()``."""
+
+    def join(self, facts: Sequence[Any], lost: Sequence[Provider]) -> Iterator[Record]:
+        """The records made of every slice's ``facts``; ``lost`` are the slices that could not be
+        collected (what they cover is unseen: their records must say so, never pass)."""
 
 
 def slices_of(provider: Provider) -> list[Provider]:
@@ -74,4 +90,4 @@ def arrange(providers: Sequence[Provider], options: argparse.Namespace) -> list[
     return [ClusterCollection(providers, scheduler=scheduler, workers=workers)]
 
 
-__all__ = ["EXECUTORS", "Sliceable", "add_arguments", "arrange", "slices_of"]
+__all__ = ["EXECUTORS", "Joined", "Sliceable", "add_arguments", "arrange", "slices_of"]

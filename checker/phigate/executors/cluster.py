@@ -6,7 +6,9 @@ that raises is retried (``retries``); a task whose worker dies is re-run elsewhe
 scheduler (``distributed.scheduler.allowed-failures`` times). A slice that still fails yields a
 :class:`CollectionError` for each of its scopes, about every kind: its policies are ``error``,
 never missing and never ``pass``. A slice's own input problems (a broken snapshot) stop the run
-as they would locally (exit 2). Dask is imported when a collection starts, never before.
+as they would locally (exit 2). A :class:`~phigate.executors.Joined` provider's slices also send
+back facts; once all of them are in, the provider joins them here (and is told which slices were
+lost). Dask is imported when a collection starts, never before.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
 from phigate.code_providers import CodeProvider
-from phigate.executors import slices_of
+from phigate.executors import Joined, slices_of
 from phigate.problems import Problem, ProblemsError
 
 #: Attempts after a task raised (a lost worker is handled by the scheduler's own count).
@@ -33,8 +35,12 @@ SliceResult = tuple[str, Any]
 
 
 def collect_slice(part: Provider) -> SliceResult:
-    """Run on a worker: every record of one slice, or its input problems."""
+    """Run on a worker: every record of one slice (with its facts, for a joined provider), or its
+    input problems."""
     try:
+        collect_part = getattr(part, "collect_part", None)
+        if callable(collect_part):
+            return "joined", collect_part()
         return "records", list(part.collect())
     except ProblemsError as exc:
         return "problems", list(exc.problems)
@@ -79,8 +85,12 @@ class ClusterCollection(CodeProvider):
             try:
                 for provider, futures in submitted:
                     seen: set[str] | None = set() if len(futures) > 1 else None
+                    joined = _Join(provider) if isinstance(provider, Joined) else None
                     for number, (part, future) in enumerate(futures, start=1):
-                        yield from _gathered(provider, part, future, f"{number}/{len(futures)}", seen)
+                        yield from _gathered(provider, part, future, f"{number}/{len(futures)}", seen,
+                                              joined=joined)
+                    if joined is not None:
+                        yield from joined.records()
             finally:
                 client.cancel([f for _, futures in submitted for _, f in futures if f is not None])
 
@@ -116,18 +126,36 @@ class ClusterCollection(CodeProvider):
                 yield client
 
 
+class _Join:
+    """A joined provider's slices' facts, and the slices lost, until every slice is in."""
+
+    def __init__(self, provider: Joined) -> None:
+        self.provider = provider
+        self.facts: list[Any] = []
+        self.lost: list[Provider] = []
+
+    def records(self) -> Iterator[Record]:
+        return self.provider.join(self.facts, self.lost)
+
+
 def _gathered(provider: Provider, part: Provider, future: Any, label: str,
-              seen: set[str] | None) -> Iterator[Record]:
+              seen: set[str] | None, *, joined: _Join | None = None) -> Iterator[Record]:
     """One slice's records; its failure as collection errors; its input problems raised."""
     try:
         status, value = future.result() if future is not None else collect_slice(part)
     except Exception as exc:  # raised past retries, or its workers kept dying
+        if joined is not None:
+            joined.lost.append(part)
         yield from _slice_failed(provider, part, label, exc)
         return
     if status == "problems":
         raise ProblemsError(value)
     if status == "input":
         raise InputError(*value)
+    if status == "joined":
+        value, facts = value
+        if joined is not None:
+            joined.facts.append(facts)
     for record in value:
         if seen is not None and type(record) is Resource:
             if record.id in seen:

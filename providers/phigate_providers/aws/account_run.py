@@ -2,25 +2,26 @@
 
 Listings run in a pool per account; per-item reads (each bucket's settings, each table) in a
 second pool, so a listing never waits on a pool its own items fill. Stores are normalised once
-the key directory and the trails are known, and principals last, when every store is. With
-content sampling on, the non-clinical buckets are sampled in the item pool once normalised.
+the key directory and the trails are known. Principals' reads and edges are left to
+:mod:`.estate`, which analyses every account's stores and principals at once. With content
+sampling on, the non-clinical buckets are sampled in the item pool once normalised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from phigate.api import CollectionError, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3
-from phigate_providers.aws.access import PolicyDocument, Store
+from phigate.api import CollectionError, Context, Record, Resource
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3, s3_regions
+from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
-from phigate_providers.aws.context import PROVIDER, Account
-from phigate_providers.aws.estate import Estate
-from phigate_providers.aws.read_actions import bucket_facets, database_facets, table_facets
-from phigate_providers.content.options import wanted
+from phigate_providers.aws.context import Account
+from phigate_providers.aws.needs import Needs
+from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -28,145 +29,95 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Classifies a resource the way the engine will (the config's classification).
 Classify = Callable[[Resource], str]
-#: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
-BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
-@dataclass(frozen=True)
-class Needs:
-    """What one run must read: kinds (None: all) and the bucket attributes to fetch."""
-
-    kinds: frozenset[str] | None
-    bucket_attributes: frozenset[str]
-    access: bool  # principals' effective read access
-    #: Buckets' ``content_sample``, when sampling is on (no selected policy reads it: not taken).
-    content: bool = True
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
-        if fields is None:
-            return cls(None, BUCKET_ATTRIBUTES, True)
-        kinds = set(fields)
-        access = bool(
-            {"can_read", "can_read_via_wildcard", "undecided_conditions"} & fields.get("principal", set())
-        )
-        attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
-        if access:
-            attributes.add("can_read")
-            kinds |= {"object_store", "table", "database"}  # every store a principal may read
-        if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
-            kinds.add("key")  # who manages a store's key is told by the key directory
-        content = "content_sample" in fields.get("object_store", frozenset())
-        return cls(frozenset(kinds), frozenset(attributes), access, content)
-
-    def kind(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
-
-    @property
-    def trails(self) -> bool:
-        return self.kind("account") or "logging" in self.bucket_attributes
-
-
-STORE_KINDS = ("object_store", "database", "table", "volume")
+#: The classes a residency policy is about: a store holding them is reported wherever it is.
+HEALTH_CLASSES = frozenset({"clinical", "administrative"})
 
 
 class AccountRun:
     """One account's collection: listings run concurrently, then stores are normalised (they
-    need the key directory and trails), then principals (they need every store)."""
+    need the key directory and trails). Principals are left to :mod:`.estate`, once every account
+    is read; what they need is in :attr:`facts` when :meth:`run` ends.
+
+    Only the asked regions (all enabled ones by default) are reported; when the access analysis
+    needs them, the stores of the other regions are read too (S3 buckets are listed globally,
+    DynamoDB tables region by region), only as far as the analysis does (tags, resource policy),
+    and yielded as context. A store there that the classification puts in a health class is
+    reported all the same, read in full: residency is never narrowed by the scope. An account
+    read only as context (``reported=False``) yields nothing else than context."""
 
     def __init__(self, account: Account, workers: int, needs: Needs, sampler: Sampler | None = None,
-                 classify: Classify | None = None, *, estate: Estate | None = None) -> None:
+                 classify: Classify | None = None, *, reported: bool = True) -> None:
         self.account = account
-        #: Shared by the accounts of one run (principals are emitted by it, after them all).
-        self.estate = estate
         self.workers = workers
         self.needs = needs
         self.keys = kms.KeyDirectory()
         #: Samples the non-clinical buckets' content (off: None, and nothing is read).
-        self.sampler = sampler if needs.content and needs.kind("object_store") else None
+        self.sampler = sampler if needs.content and needs.kind("object_store") and reported else None
         self.classify = classify
+        self.reported = reported
+        #: The same account for reads outside the reported scope: their failures are kept apart,
+        #: since they bear on the access analysis only.
+        self.outside = dataclasses.replace(account, errors=[])
+        self.facts = AccessFacts(account.account_id, reported)
+        self._enabled_lock = threading.Lock()
+        self._enabled_regions: tuple[str, ...] | ApiFailure | None = None
+        self._enabled_recorded = False
 
     def run(self) -> Iterator[Record]:
         account, needs = self.account, self.needs
-        regions = self._regions()
-        scan_regions = regions or (account.home_region,)
+        reported, others = self._regions()
         with (
             ThreadPoolExecutor(max(4, self.workers // 2), thread_name_prefix="phigate-aws") as lists,
             ThreadPoolExecutor(self.workers, thread_name_prefix="phigate-aws-item") as items,
         ):
-
-            def per_region(kind: str, job: Callable[..., T], *args: Any) -> dict[str, Future[T]]:
-                return (
-                    {r: lists.submit(job, account, r, *args) for r in scan_regions}
-                    if needs.kind(kind)
-                    else {}
-                )
-
-            key_jobs = per_region("key", kms.collect_region, self.keys)
-            bucket_list = (
-                lists.submit(s3.list_buckets, account, regions or None)
-                if needs.kind("object_store")
-                else None
-            )
-            block = lists.submit(s3.account_block, account) if needs.kind("object_store") else None
-            tag_jobs = per_region("object_store", s3.bulk_tags)
+            jobs = Jobs(self, lists, reported)
+            object_stores = needs.kind("object_store")
+            key_jobs = jobs.per_region("key", kms.collect_region, self.keys)
+            bucket_list = lists.submit(s3_regions.list_buckets, account) if object_stores else None
+            block = lists.submit(s3.account_block, account) if object_stores and self.reported else None
+            tag_jobs = jobs.per_region("object_store", s3.bulk_tags)
             iam_job = (
                 lists.submit(iam.collect, account)
                 if needs.kind("principal") or needs.kind("access_policy")
                 else None
             )
-            runner_jobs = {
-                what: per_region("principal", job) for what, job in (
-                    ("Lambda functions", runners.functions), ("EC2 instances", runners.instances))
-            }
-            trails_job = lists.submit(cloudtrail.trails, account, scan_regions) if needs.trails else None
-            settings_jobs = per_region("region_settings", ec2.region_settings)
-            table_lists = per_region("table", dynamodb.list_tables)
+            trails_job = (
+                lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
+            )
+            settings_jobs = jobs.per_region("region_settings", ec2.region_settings)
+            table_lists = jobs.per_region("table", dynamodb.list_tables)
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
-            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items, regions)
+            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
+            # Other regions' tables (context) need no key either: listed and read meanwhile too,
+            # with their runners (functions, instances) and databases for the access analysis.
+            outside_job = lists.submit(self._outside_reads, others, items)
+            runner_jobs = {what: jobs.per_region("principal", job) if needs.access else {}
+                           for what, job in RUNNERS}
             # Stores are normalised against the key directory: keys first.
             yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
-            tables_job = lists.submit(self._tables, table_lists, items)
-            volume_jobs = per_region("volume", ec2.volumes, self.keys)
-            database_jobs = per_region("database", rds.collect_region, self.keys)
+            tables_job = lists.submit(self._tables, table_lists, items, account)
+            volume_jobs = jobs.per_region("volume", ec2.volumes, self.keys)
+            database_jobs = jobs.per_region("database", rds.collect_region, self.keys)
             listed, account_block, buckets = buckets_job.result()
-            tables, tables_complete = tables_job.result()
+            outside = outside_job.result()
+            found = Found(buckets, tables_job.result(), outside.tables, account_block)
             yield from self._settle_all(
                 settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
             )
             yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
             databases = list(
-                self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES)
-            )
+                self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES))
             yield from databases
+            yield from (Context(database) for database in outside.databases)
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
-            coverage = s3.Coverage(
-                None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
-            )
-            stores: list[Store] = []
-            bucket_resources = []
-            for facts in buckets:
-                resource = s3.normalise(account, facts, self.keys, account_block, coverage)
-                if resource is not None:
-                    bucket_resources.append(resource)
-                    if self.sampler is None:
-                        yield resource
-                stores.append(_bucket_store(facts, resource, account.account_id))
-            if self.sampler is not None:
-                yield from self._sampled(bucket_resources, self.sampler, items)
-            for table, policy, _ in tables:
-                if table is not None:
-                    yield table
-                    stores.append(Store.of(table.id, table_facets(table.id), account.account_id, policy))
-            if needs.kind("account"):
-                yield self._account_resource(trails, bucket_resources)
-            stores += _database_stores(databases, account.account_id)
-            complete = (
-                listed is not None
-                and all(self._settled(job) for job in database_jobs.values())
-                and tables_complete
-                and all(f.policy_known for f in buckets)
-                and all(known for _, _, known in tables)
-            )
+            found.split(self)
+            if found.extra_regions:
+                trails = yield from self._promote(found, trails, jobs, items)
+            seen: set[str] = set()
+            bucket_resources = yield from self._store_records(found, trails, seen, items)
+            if needs.kind("account") and self.reported:
+                yield cloudtrail.account_resource(account, trails, bucket_resources)
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",
@@ -174,87 +125,163 @@ class AccountRun:
                 iam.POLICY_TYPES + iam.PRINCIPAL_TYPES,
             )
             if facts_iam is not None:
-                yield from facts_iam.policy_resources
-            yield from self._hand_over(facts_iam, stores, complete, self._runners(runner_jobs))
-        yield from account.errors
+                for policy_resource in facts_iam.policy_resources:
+                    yield policy_resource if self.reported else Context(policy_resource)
+            self.facts.add_principals(account, facts_iam, needs.access)
+            if needs.access:
+                unread = [r for r, job in database_jobs.items() if job.exception() is not None]
+                self._hand_over(listed is not None, found, [*databases, *outside.databases], unread)
+                profiles = facts_iam.instance_profiles if facts_iam is not None else {}
+                self.facts.add_runners(*self._runners(runner_jobs, outside.runners), profiles)
+        if self.reported:
+            yield from account.errors
+        yield from self._outside_errors(seen)
+        if needs.access:
+            self.facts.add_unseen_stores([*account.errors, *self.outside.errors], seen)
 
-    def _runners(
-        self, jobs: Mapping[str, Mapping[str, Future[list[runners.Runner]]]]
-    ) -> tuple[list[runners.Runner], list[str]]:
-        """Functions and instances running as a role, and where they could not be listed (an
-        error, and a gap for identities that may change what they run)."""
-        found: list[runners.Runner] = []
-        gaps: list[str] = []
-        for what, per_region in jobs.items():
-            for region, job in per_region.items():
-                listed = self._settle(job, what, (), (), region)
-                if listed is None:
-                    gaps.append(f"aws account {self.account.account_id} region {region}: {what} (not read)")
-                else:
-                    found += listed
-        return found, gaps
+    def _promote(
+        self, found: Found, trails: list[cloudtrail.Trail] | None, jobs: Jobs, items: ThreadPoolExecutor
+    ) -> Generator[Record, None, list[cloudtrail.Trail] | None]:
+        """Read in full the health data found outside the reported regions (it is reported):
+        its regions' keys (as context) and trails, then the rest of its settings."""
+        extra = found.extra_regions
+        key_jobs = jobs.per_region("key", kms.collect_region, self.keys, regions=extra)
+        for key in self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES):
+            yield Context(key)
+        if trails is not None and self.needs.trails:
+            more = self._settle(
+                jobs.lists.submit(cloudtrail.trails, self.account, extra),
+                "CloudTrail trails", ("account", "object_store"), ())
+            trails = None if more is None else trails + more
+        full = s3.operations_for(self.needs.bucket_attributes)
+        list(items.map(lambda f: s3.read_settings(self.account, f, full, found.block), found.promoted))
+        found.inside += found.promoted
+        found.tables += self._reread(found.promoted_tables, items)
+        return trails
 
-    def _hand_over(
-        self,
-        facts: iam.IamFacts | None,
-        stores: list[Store],
-        complete: bool,
-        code_runners: tuple[list[runners.Runner], list[str]],
-    ) -> Iterator[Record]:
-        """Principals are decided over every account of the run: the estate emits them once all
-        are read (here, when this run is an estate of its own)."""
-        estate = self.estate or Estate()
-        estate.add(self.account, facts, stores, complete, code_runners)
-        if self.estate is None:
-            yield from estate.principals()
+    def _store_records(
+        self, found: Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor
+    ) -> Generator[Record, None, list[Resource]]:
+        """Buckets and tables, normalised: reported ones as resources, the others as context."""
+        coverage = s3.Coverage(
+            None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
+        )
+        bucket_resources = []
+        for facts in found.inside:
+            resource = s3.normalise(self.account, facts, self.keys, found.block, coverage)
+            if resource is not None:
+                bucket_resources.append(resource)
+                seen.add(resource.id)
+                if self.sampler is None:
+                    yield resource
+        for facts in found.outside:
+            resource = self.as_context(facts)
+            if resource is not None:
+                seen.add(resource.id)
+                yield Context(resource)
+        if self.sampler is not None:
+            from phigate_providers.aws import sampling  # the SDK's errors: loaded only when sampling
 
-    def _sampled(
-        self, buckets: list[Resource], sampler: Sampler, items: ThreadPoolExecutor
-    ) -> Iterator[Record]:
-        """The buckets, each non-clinical one with its ``content_sample`` (or, when its listing
-        or a read failed, without it and with the error), in their order."""
-        classify = self.classify or (lambda resource: "unclassified")
-        jobs = [(bucket, items.submit(self._sample, bucket, sampler) if wanted(bucket, classify) else None)
-                for bucket in buckets]
-        for bucket, job in jobs:
-            if job is None:
-                yield bucket
-                continue
-            sampled, error = job.result()
-            yield sampled
-            if error is not None:
-                yield error
+            yield from sampling.sample_buckets(self.account, bucket_resources, self.sampler, items,
+                                               self.classify)
+        for table, _, _ in found.tables:
+            if table is not None:
+                seen.add(table.id)
+                yield table
+        for table, _, _ in found.outside_tables:
+            if table is not None:
+                seen.add(table.id)
+                yield Context(table)
+        return bucket_resources
 
-    def _sample(self, bucket: Resource, sampler: Sampler) -> tuple[Resource, CollectionError | None]:
-        from phigate_providers.aws import sampling
+    def as_context(self, facts: s3.BucketFacts, *, record: bool = True) -> Resource | None:
+        """A bucket outside the reported scope, with what was read of it; its failed reads are
+        recorded (apart) unless ``record`` is false (it is only being classified)."""
+        account = self.outside if record else dataclasses.replace(self.outside, errors=[])
+        return s3.normalise(account, facts, self.keys, s3.AccountBlock(None), s3.Coverage(None))
 
-        try:
-            return sampling.sample_bucket(self.account.client("s3", bucket.region), bucket, sampler)
-        except Exception as exc:  # a defect, not a denial: an error for this bucket, never a pass
-            # Only the exception's type: its message could quote what was read.
-            return bucket, CollectionError(
-                PROVIDER, f"S3 bucket {bucket.name}: content sample failed ({type(exc).__name__})",
-                scope=self.account.account_id, region=bucket.region, kinds=("object_store",),
-                types=(bucket.type,), resource_id=bucket.id)
+    def in_scope(self, region: str) -> bool:
+        """Whether the account's resources in ``region`` are reported (no asked region: all)."""
+        return self.reported and (not self.account.regions or region in self.account.regions)
+
+    def holds_health_data(self, resource: Resource | None) -> bool:
+        """A store outside the reported regions that holds health data (when residency is
+        checked: it is then reported all the same)."""
+        if resource is None or not (self.reported and self.needs.residency):
+            return False
+        classify = self.classify or _tagged_class
+        return (resource.data_class or classify(resource)) in HEALTH_CLASSES
+
+    def _reread(
+        self, found: list[TableRead], items: ThreadPoolExecutor
+    ) -> list[TableRead]:
+        """Tables read as context, read again as reported ones (their region's keys now known)."""
+        by_region: dict[str, list[str]] = {}
+        for table, _, _ in found:
+            if table is not None and table.region and table.name:
+                by_region.setdefault(table.region, []).append(table.name)
+        again = []
+        for region, names in sorted(by_region.items()):
+            again += dynamodb.collect_region(self.account, region, names, self.keys, items)
+        return again
+
+    def _outside_errors(self, seen: set[str]) -> Iterator[CollectionError]:
+        """Failures of the reads outside the reported scope. They bear on the access analysis
+        (principals' ``access_unseen``, and an error on principals); one that leaves a store
+        unseen, when residency is checked, also leaves unknown whether health data is there."""
+        residency = self.reported and self.needs.residency
+        # An account read only as context: all its reads are outside the reported scope.
+        for error in self.outside.errors if self.reported else [*self.account.errors, *self.outside.errors]:
+            if residency and error.resource_id not in seen and "principal" not in error.kinds:
+                yield error  # a store never seen: whether it holds health data is unknown
+            yield dataclasses.replace(
+                error,
+                message=f"{error.message} (outside the reported scope, read for the access analysis)",
+                kinds=("principal",),
+                types=iam.PRINCIPAL_TYPES,
+                resource_id=None,
+            )
+            if error.resource_id is None:
+                where = f" region {error.region}" if error.region else ""
+                self.facts.unseen.append(f"aws account {error.scope}{where} (not read: {error.message})")
 
     def _buckets(
         self,
-        bucket_list: Future[list[tuple[str, str | None, str | None]]] | None,
+        bucket_list: Future[list[s3_regions.Listed]] | None,
         block: Future[s3.AccountBlock] | None,
         tag_jobs: Mapping[str, Future[dict[str, dict[str, str]]]],
         items: ThreadPoolExecutor,
-        regions: tuple[str, ...],
-    ) -> tuple[list[tuple[str, str | None, str | None]] | None, s3.AccountBlock, list[s3.BucketFacts]]:
-        """The bucket listing, the account's block-public-access and every bucket's settings."""
+    ) -> tuple[list[s3_regions.Listed] | None, s3.AccountBlock, list[s3.BucketFacts]]:
+        """The bucket listing, the account's block-public-access and every bucket's settings:
+        all of them in the reported regions; tags and policy (what the access analysis and the
+        classification need) elsewhere, when the analysis or residency needs them."""
         listed = self._settle(bucket_list, "S3 buckets", ("object_store",), s3.BUCKET_TYPES)
         account_block = block.result() if block is not None else s3.AccountBlock(None)
+        unplaced = [name for name, region, _ in listed or () if region is None]
+        if len(unplaced) > 1:  # a listing without regions (not AWS): place them by region, if it can
+            located = s3_regions.regions_by_filter(self.account, self._enabled(record=False))
+            listed = [(name, region or located.get(name), created) for name, region, created in listed or ()]
+        everywhere = self.needs.everywhere or not self.reported
+        full = s3.operations_for(self.needs.bucket_attributes)
+        light = s3.operations_for({"can_read"} if self.needs.access else ())
+        # Tags of the other regions holding buckets, in bulk too (the listing names the region).
+        more_tags = {
+            region: items.submit(s3.bulk_tags, self.account, region)
+            for region in sorted({r for _, r, _ in listed or () if r and r not in tag_jobs})
+            if everywhere and not self.in_scope(region)
+        }
+
+        def plan(region: str) -> list[str] | None:
+            if self.in_scope(region):
+                return full
+            return light if everywhere else None
+
         buckets = s3.read_buckets(
             self.account,
             listed or [],
-            self.needs.bucket_attributes,
+            plan,
             items,
-            regions=regions or None,
-            tags=self._bucket_tags(tag_jobs),
+            tags=self._bucket_tags({**tag_jobs, **more_tags}),
             block=account_block,
         )
         return listed, account_block, buckets
@@ -273,31 +300,115 @@ class AccountRun:
         return found
 
     def _tables(
-        self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor
-    ) -> tuple[list[tuple[Resource | None, PolicyDocument | None, bool]], bool]:
-        tables: list[tuple[Resource | None, PolicyDocument | None, bool]] = []
-        complete = True
+        self, table_lists: Mapping[str, Future[list[str]]], items: ThreadPoolExecutor, account: Account
+    ) -> list[TableRead]:
+        """Each region's tables; ``account`` records the failures (the run's own, or the one
+        kept apart for reads outside the reported scope)."""
+        tables: list[TableRead] = []
         for region, job in table_lists.items():
-            names = self._settle(job, "DynamoDB tables", ("table",), dynamodb.TABLE_TYPES, region)
-            if names is None:
-                complete = False
+            try:
+                names = job.result()
+            except ApiFailure as failure:
+                account.failed(failure, f"DynamoDB tables in {region}", kinds=("table",),
+                               types=dynamodb.TABLE_TYPES, region=region)
+                if account is self.account:
+                    self.facts.unseen.append(f"aws account {account.account_id} region {region} "
+                                             f"(not read: {failure.describe('DynamoDB tables')})")
                 continue
-            tables += dynamodb.collect_region(self.account, region, names, self.keys, items)
-        return tables, complete
+            tables += dynamodb.collect_region(account, region, names, self.keys, items)
+        return tables
 
-    def _regions(self) -> tuple[str, ...]:
-        if self.account.regions:
-            return self.account.regions
-        try:
-            return tuple(ec2.enabled_regions(self.account))
-        except ApiFailure as failure:
-            self.account.failed(
-                failure,
-                "enabled regions (auditing the home region only)",
-                kinds=("region_settings", "volume", "database", "table", "key"),
-                types=(),
-            )
+    def _regions(self) -> tuple[tuple[str, ...], bool]:
+        """The reported regions, and whether the other enabled regions are read too (for the
+        access analysis or residency; they are listed meanwhile, see :meth:`_outside_tables`)."""
+        asked = self.account.regions if self.reported else ()
+        if asked:
+            return asked, self.needs.everywhere
+        if not self.reported:
+            return (), self.needs.access
+        return self._enabled() or (self.account.home_region,), False
+
+    def _enabled(self, *, record: bool = True) -> tuple[str, ...]:
+        """The regions enabled for the account, listed once; none when they cannot be listed
+        (the failure recorded once, by a caller that needs them: ``record``)."""
+        with self._enabled_lock:
+            if self._enabled_regions is None:
+                try:
+                    self._enabled_regions = tuple(ec2.enabled_regions(self.account))
+                except ApiFailure as failure:
+                    self._enabled_regions = failure
+            found = self._enabled_regions
+            if not isinstance(found, ApiFailure):
+                return found
+            if record and not self._enabled_recorded:
+                self._enabled_recorded = True
+                self._enabled_failed(found)
             return ()
+
+    def _enabled_failed(self, failure: ApiFailure) -> None:
+        asked = self.account.regions if self.reported else ()
+        if asked:
+            what = f"regions other than {', '.join(asked)}"
+            kinds: tuple[str, ...] = ("principal", "table")
+        elif self.reported:
+            what = "enabled regions (auditing the home region only)"
+            kinds = ("region_settings", "volume", "database", "table", "key", "principal")
+        else:
+            what = "enabled regions (reading the home region only)"
+            kinds = ("principal",)
+        self.account.failed(failure, what, kinds=kinds, types=())
+        self.facts.unseen.append(f"aws account {self.account.account_id} {what.split(' (')[0]} "
+                                 f"(not read: {failure.describe('DescribeRegions')})")
+
+    def _outside_reads(self, others: bool, items: ThreadPoolExecutor) -> Outside:
+        """The tables of the enabled regions outside the reported ones, read as context; when
+        the access analysis needs them, their databases (context) and runners too."""
+        found = Outside()
+        if not others:
+            return found
+        enabled = self._enabled()
+        if self.reported:
+            regions = tuple(r for r in enabled if not self.in_scope(r))
+        else:
+            regions = enabled or (self.account.home_region,)
+        if self.needs.access:
+            found.runners = {what: {r: items.submit(job, self.account, r) for r in regions}
+                             for what, job in RUNNERS}
+            databases = {r: items.submit(rds.collect_region, self.outside, r, self.keys) for r in regions}
+        if self.needs.kind("table"):
+            jobs = {r: items.submit(dynamodb.list_tables, self.outside, r) for r in regions}
+            found.tables = self._tables(jobs, items, self.outside)
+        if self.needs.access:
+            for region, job in databases.items():
+                try:
+                    found.databases += job.result()
+                except ApiFailure as failure:
+                    self.outside.failed(failure, f"RDS databases in {region}", kinds=("database",),
+                                        types=rds.DATABASE_TYPES, region=region)
+        return found
+
+    def _hand_over(self, listed: bool, found: Found, databases: list[Resource], unread: list[str]) -> None:
+        """The stores read, in every region, to the access analysis (see :mod:`.estate`)."""
+        self.facts.add_buckets(listed, found.inside + found.outside)
+        self.facts.add_tables(found.tables + found.outside_tables)
+        self.facts.add_databases(databases, unread)
+
+    def _runners(self, *jobs: Mapping[str, Mapping[str, Future[list[runners.Runner]]]]
+                 ) -> tuple[list[runners.Runner], list[str]]:
+        """Functions and instances running as a role, and where they could not be listed (an
+        error, and a gap for identities that may change what they run)."""
+        found: list[runners.Runner] = []
+        gaps: list[str] = []
+        for listings in jobs:
+            for what, per_region in listings.items():
+                for region, job in per_region.items():
+                    listed = self._settle(job, what, ("principal",), iam.PRINCIPAL_TYPES, region)
+                    if listed is None:
+                        gaps.append(f"aws account {self.account.account_id} region {region}: "
+                                    f"{what} (not read)")
+                    else:
+                        found += listed
+        return found, gaps
 
     def _settle(
         self,
@@ -316,11 +427,6 @@ class AccountRun:
             self.account.failed(failure, label, kinds=kinds, types=types, region=region)
             return None
 
-    @staticmethod
-    def _settled(job: Future[Any]) -> bool:
-        """The job's listing was read (its failure was recorded by :meth:`_settle`)."""
-        return job.exception() is None
-
     def _settle_all(
         self, jobs: Mapping[str, Future[Any]], what: str, kinds: tuple[str, ...], types: tuple[str, ...]
     ) -> Iterator[Resource]:
@@ -331,50 +437,11 @@ class AccountRun:
             elif found is not None:
                 yield from found
 
-    def _account_resource(self, trails: list[cloudtrail.Trail] | None, buckets: list[Resource]) -> Resource:
-        account = self.account
-        attributes: dict[str, Any] = {}
-        if trails is not None:
-            attributes = cloudtrail.account_logging(trails)
-            if not attributes["logging"]["data_events"] and buckets:
-                attributes["logging"]["data_events"] = all(
-                    b.attributes.get("logging", {}).get("data_events") is True for b in buckets
-                )
-        return account.resource(
-            f"arn:{account.partition}:iam::{account.account_id}:root",
-            "aws.account",
-            "account",
-            region=None,
-            name=account.account_id,
-            attributes=attributes,
-        )
+def _tagged_class(resource: Resource) -> str:
+    """Without the configuration's classification: the ``data_class`` tag, as by default."""
+    value = resource.tags.get("data_class", "")
+    return value if value in HEALTH_CLASSES else "unclassified"
 
 
-def _bucket_store(facts: s3.BucketFacts, resource: Resource | None, account_id: str) -> Store:
-    """A bucket as a store: object ACLs are no way in where it disables them (when that was read)."""
-    acls = resource is None or resource.attributes.get("acls_disabled") is not True
-    return Store.of(facts.arn, bucket_facets(facts.arn, object_acls=acls), account_id, facts.policy)
+__all__ = ["AccessFacts", "AccountRun", "Needs"]
 
-
-def _database_stores(databases: list[Resource], account_id: str) -> list[Store]:
-    found = (_database_store(d, account_id) for d in databases)
-    return [store for store in found if store is not None]
-
-
-def _database_store(resource: Resource, account_id: str) -> Store | None:
-    """An RDS database as a store, when it can be read through IAM (IAM database logins or the
-    Data API); None otherwise (its own users and grants are not IAM's)."""
-    raw = resource.raw
-    resource_id = raw.get("DbiResourceId") or raw.get("DbClusterResourceId")
-    facets = database_facets(
-        resource.id,
-        resource_id=str(resource_id) if resource_id else None,
-        iam_auth=bool(raw.get("IAMDatabaseAuthenticationEnabled")),
-        data_api=bool(raw.get("HttpEndpointEnabled")),
-    )
-    if not facets:
-        return None
-    return Store.of(resource.id, facets, account_id)
-
-
-__all__ = ["AccountRun", "Needs"]

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from phigate.api import Resource
 from phigate_providers.aws.calls import call
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
@@ -80,4 +81,24 @@ def account_logging(trail_list: list[Trail]) -> dict[str, Any]:
     }
 
 
-__all__ = ["Trail", "account_logging", "covers", "trails"]
+def account_resource(account: Account, trail_list: list[Trail] | None, buckets: list[Resource]) -> Resource:
+    """The account, with its logging (unknown when the trails could not be read); data events
+    count as logged for every bucket when each reported bucket's are."""
+    attributes: dict[str, Any] = {}
+    if trail_list is not None:
+        attributes = account_logging(trail_list)
+        if not attributes["logging"]["data_events"] and buckets:
+            attributes["logging"]["data_events"] = all(
+                b.attributes.get("logging", {}).get("data_events") is True for b in buckets
+            )
+    return account.resource(
+        f"arn:{account.partition}:iam::{account.account_id}:root",
+        "aws.account",
+        "account",
+        region=None,
+        name=account.account_id,
+        attributes=attributes,
+    )
+
+
+__all__ = ["Trail", "account_logging", "account_resource", "covers", "trails"]

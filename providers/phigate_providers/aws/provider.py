@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -13,11 +12,11 @@ from phigate.api import CollectionError, InputError, Provider, Record, Resource,
 from phigate.classify import Classifier
 from phigate.config import load_config
 from phigate_providers import wirelogs
-from phigate_providers.aws import operations
-from phigate_providers.aws.account_run import AccountRun, Needs
+from phigate_providers.aws import estate, operations
+from phigate_providers.aws.account_run import AccountRun
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
-from phigate_providers.aws.estate import Estate
+from phigate_providers.aws.needs import Needs
 from phigate_providers.aws.session import (
     Clients,
     Tuning,
@@ -62,10 +61,19 @@ class AwsProvider:
         #: buckets by: the config's, as the engine will apply it.
         self._content = content or ContentOptions()
         self._classify = classify
-        self._accounts: list[Account] | None = None
+        #: The accounts to read, each with whether it is reported (else read as context).
+        self._accounts: list[tuple[Account, bool]] | None = None
         self._account_errors: list[CollectionError] = []
+        self._accounts_unseen: list[str] = []
+        #: A slice of an organization scan: the one account it reads.
+        self._only: str | None = None
+        self._notices: list[str] = []
         self._fields: Mapping[str, frozenset[str]] | None = None
         self._report: Callable[[str], None] | None = None
+
+    def notices(self) -> list[str]:
+        """What the scope left unread that a residency check might want (information)."""
+        return list(self._notices)
 
     def watch(self, report: Callable[[str], None]) -> None:
         """Report the API calls made, per account, while collecting."""
@@ -152,9 +160,9 @@ class AwsProvider:
         if accounts and not org_role:
             raise InputError("aws: --account needs --org-role (the role to assume in each account)")
         content = ContentOptions.from_options(PROVIDER, options, settings)
-        classify = None
-        if content.enabled:  # clinical buckets are not sampled: classified as the engine will
-            classify = Classifier(load_config(getattr(options, "config", None))).data_class
+        # Classified as the engine will: clinical buckets are not sampled, and health data outside
+        # the asked regions is reported all the same.
+        classify = Classifier(load_config(getattr(options, "config", None))).data_class
         provider: Provider = cls(
             Settings(
                 profile=option("aws_profile", "profile"),
@@ -173,45 +181,108 @@ class AwsProvider:
     def slices(self) -> list[Provider]:
         """One provider per account of the organization, for a distributed scan (each assumes the
         role in its own account on its worker); a single-account audit is one slice. Regions
-        are not split: an account's effective access is computed over all its stores."""
-        if not self.settings.org_role:
+        are not split. Principals' reads and edges are not computed by the slices: each sends back
+        its stores, identities, managed policies and runners (:meth:`collect_part`) and
+        :meth:`join` analyses them together in the client, so cross-account grants and role
+        chaining count as in a local run."""
+        if not self.settings.org_role or self._only is not None:
             return [self]
         region = self.settings.regions[0] if self.settings.regions else DEFAULT_REGION
         try:
             base = base_session(self.settings.profile, region)
-            ids = list(self.settings.accounts) or organization_accounts(base, base.region_name or region)
+            ids, unseen, _ = self._account_ids(base, base.region_name or region)
         except Exception:  # listing fails again in collect(), where it becomes a collection error
             return [self]
+        if unseen:
+            return [self]  # some accounts could not be listed: collect() reports it
         parts: list[Provider] = []
         for account_id in ids:
-            part = AwsProvider(dataclasses.replace(self.settings, accounts=(account_id,)), self._content,
-                               self._classify)
+            part = AwsProvider(self.settings, self._content, self._classify)
+            part._only = account_id
             part._fields = self._fields
             parts.append(part)
         return parts
 
+    @property
+    def slice_account(self) -> str | None:
+        """The one account this slice of an organization scan reads (None: not a slice)."""
+        return self._only
+
     def scopes(self) -> list[Scope]:
         with wirelogs.quiet(wirelogs.AWS):  # resolving calls STS (and Organizations)
-            accounts = self._resolve()
+            accounts = [account for account, reported in self._resolve() if reported]
         if not accounts:
-            return [Scope(PROVIDER, self.settings.profile or "default credentials", self.settings.regions)]
+            if self._only is not None and not self._reported(self._only):
+                return []  # a slice read only as context
+            return [Scope(PROVIDER, self._only or self.settings.profile or "default credentials",
+                          self.settings.regions)]
         return [Scope(PROVIDER, a.account_id, a.regions) for a in accounts]
 
     def collect(self) -> Iterator[Record]:
+        facts = estate.EstateFacts()
+        yield from self._collect(facts)
+        with wirelogs.quiet(wirelogs.AWS):
+            yield from estate.join([facts])
+
+    def collect_part(self) -> tuple[list[Record], estate.EstateFacts]:
+        """A slice's records, principals left out, and what the join needs of it."""
+        facts = estate.EstateFacts()
+        return list(self._collect(facts)), facts
+
+    def join(self, parts: Sequence[estate.EstateFacts], lost: Sequence[Provider]) -> Iterator[Record]:
+        """The principals of every slice, their reads and edges over every slice's facts;
+        ``lost`` are the slices that could not be collected: their accounts are unseen."""
+        unseen = [f"aws account {getattr(part, 'slice_account', None) or 'of a lost slice'} "
+                  "(not collected: its slice failed)" for part in lost]
+        yield from estate.join(parts, unseen)
+
+    def _collect(self, facts: estate.EstateFacts) -> Iterator[Record]:
         with wirelogs.quiet(wirelogs.AWS):  # botocore's DEBUG logs carry tokens and responses
+            accounts = self._resolve()
             yield from self._account_errors
+            facts.unseen += self._accounts_unseen
             needs = Needs.from_fields(self._fields)
             sampler = self._content.sampler() if needs.content else None  # one key per run
-            estate = Estate()  # principals are decided over every account, once all are read
-            for account in self._resolve():
+            for account, reported in accounts:
                 if self._report is not None:
                     account.clients.on_call = _call_reporter(self._report, account.account_id)
-                yield from AccountRun(account, self.settings.workers, needs, sampler, self._classify,
-                                      estate=estate).run()
-            yield from estate.principals()
+                run = AccountRun(account, self.settings.workers, needs, sampler, self._classify,
+                                 reported=reported)
+                yield from run.run()
+                facts.parts.append(run.facts)
+            regions = self.settings.regions
+            if regions and needs.residency and any(reported for _, reported in accounts):
+                self._notices.append(
+                    f"aws: RDS databases and EBS volumes are reported in {', '.join(regions)} only; "
+                    "S3 buckets and DynamoDB tables holding health data elsewhere are reported, "
+                    "those two are not: scan every region to check their residency too")
 
-    def _resolve(self) -> list[Account]:
-        """The accounts to audit (resolved once; failures become collection errors)."""
+    def _reported(self, account_id: str) -> bool:
+        """Whether an account's resources are reported: those asked (``--account``), else all."""
+        return not self.settings.accounts or account_id in self.settings.accounts
+
+    def _account_ids(self, base: Any, home: str) -> tuple[list[str], list[str], list[CollectionError]]:
+        """The organization's accounts to read, what could not be listed and its error. With
+        ``--account`` and an access analysis, the others are read too (as context): a bucket
+        policy of one account may grant a role of another, and roles are assumed across accounts."""
+        asked = list(self.settings.accounts)
+        if asked and not Needs.from_fields(self._fields).access:
+            return asked, [], []
+        try:
+            listed = organization_accounts(base, home)
+        except ApiFailure as failure:
+            if not asked:
+                raise
+            error = CollectionError(
+                PROVIDER, failure.describe("the organization's other accounts (for the access analysis)"),
+                kinds=("principal",), permission=failure.permission)
+            return asked, [f"the organization's accounts other than {', '.join(asked)} (not listed: "
+                           f"{failure.describe('ListAccounts')})"], [error]
+        return sorted(set(listed) | set(asked)), [], []
+
+    def _resolve(self) -> list[tuple[Account, bool]]:
+        """The accounts to read, each with whether it is reported (resolved once; failures
+        become collection errors)."""
         if self._accounts is not None:
             return self._accounts
         tuning = Tuning(workers=self.settings.workers, max_attempts=self.settings.max_attempts)
@@ -221,11 +292,16 @@ class AwsProvider:
             base = base_session(self.settings.profile, region)
             home = base.region_name or region
             if not self.settings.org_role:
-                self._accounts.append(
-                    Account(caller_account(base, home), Clients(base, tuning), self.settings.regions, home)
-                )
+                own = caller_account(base, home)
+                self._accounts.append((Account(own, Clients(base, tuning), self.settings.regions, home),
+                                       True))
                 return self._accounts
-            ids = list(self.settings.accounts) or organization_accounts(base, home)
+            if self._only is not None:
+                ids = [self._only]
+            else:
+                ids, unseen, errors = self._account_ids(base, home)
+                self._accounts_unseen += unseen
+                self._account_errors += errors
         except ApiFailure as failure:
             self._account_errors.append(
                 CollectionError(PROVIDER, failure.describe("AWS credentials"), permission=failure.permission)
@@ -237,20 +313,25 @@ class AwsProvider:
             )
             return self._accounts
         for account_id in ids:
+            reported = self._reported(account_id)
             role_arn = f"arn:aws:iam::{account_id}:role/{self.settings.org_role}"
             try:
                 session = assumed_session(base, role_arn, self.settings.external_id, home)
             except ApiFailure as failure:
+                what = f"account {account_id} (assuming {role_arn})"
                 self._account_errors.append(
                     CollectionError(
                         PROVIDER,
-                        failure.describe(f"account {account_id} (assuming {role_arn})"),
-                        scope=account_id,
+                        failure.describe(what if reported else f"{what}, read for the access analysis"),
+                        scope=account_id if reported else "",
+                        kinds=() if reported else ("principal",),
                         permission=failure.permission,
                     )
                 )
+                self._accounts_unseen.append(f"aws account {account_id} (not read: {failure.describe(what)})")
                 continue
-            self._accounts.append(Account(account_id, Clients(session, tuning), self.settings.regions, home))
+            account = Account(account_id, Clients(session, tuning), self.settings.regions, home)
+            self._accounts.append((account, reported))
         return self._accounts
 
 

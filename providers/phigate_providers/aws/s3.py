@@ -23,6 +23,7 @@ from phigate_providers.aws.access import (
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.s3_regions import Listed, location_region
 
 BUCKET_TYPES = ("aws.s3.bucket",)
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -88,47 +89,6 @@ class AccountBlock:
     failure: ApiFailure | None = None
 
 
-def list_buckets(account: Account, regions: Iterable[str] | None) -> list[tuple[str, str | None, str | None]]:
-    """(name, region if known, creation date) of the account's buckets in ``regions``.
-
-    AWS names each bucket's region in the listing. Where a server does not, one filtered
-    listing per region tells them apart (a few calls instead of one GetBucketLocation per
-    bucket), provided the server really filters: a probe of a region outside the audit must not
-    return buckets listed for another region. Otherwise the regions stay unknown here and are
-    read bucket by bucket.
-    """
-    client = account.client("s3")
-    listed = list(pages(client, "ListBuckets", "Buckets"))
-    wanted = set(regions) if regions is not None else None
-    located: dict[str, str] = {}
-    if wanted and any(b.get("BucketRegion") is None for b in listed):
-        located = _regions_by_filter(client, wanted)
-    found = []
-    for bucket in listed:
-        region = bucket.get("BucketRegion") or located.get(bucket["Name"])
-        if wanted is not None and region is not None and region not in wanted:
-            continue
-        created = bucket.get("CreationDate")
-        found.append((bucket["Name"], region, created.isoformat() if created is not None else None))
-    return found
-
-
-#: Regions one of which, not being audited, probes whether a server honours the region filter.
-_PROBE_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
-
-
-def _regions_by_filter(client: Any, wanted: set[str]) -> dict[str, str]:
-    """Bucket name → region from region-filtered listings; empty when the filter is ignored."""
-    probe = next(r for r in _PROBE_REGIONS if r not in wanted)
-    located: dict[str, str] = {}
-    for region in [*sorted(wanted), probe]:
-        for bucket in pages(client, "ListBuckets", "Buckets", BucketRegion=region):
-            if bucket["Name"] in located:
-                return {}  # listed for two regions: the server ignores the filter
-            located[bucket["Name"]] = region
-    return located  # buckets of the probe region are skipped as outside the audit
-
-
 def account_block(account: Account) -> AccountBlock:
     try:
         response = call(
@@ -156,50 +116,63 @@ def bulk_tags(account: Account, region: str) -> dict[str, dict[str, str]]:
     return found
 
 
+#: The reads one bucket needs, given its region; None: the bucket is not read at all.
+Plan = Callable[[str], list[str] | None]
+
+
 def read_buckets(
     account: Account,
-    listed: list[tuple[str, str | None, str | None]],
-    wanted: frozenset[str],
+    listed: list[Listed],
+    plan: Plan,
     pool: Executor,
     *,
-    regions: Iterable[str] | None,
     tags: Mapping[str, Mapping[str, Mapping[str, str]]],
     block: AccountBlock,
 ) -> list[BucketFacts]:
-    """Read every bucket's settings that ``wanted`` attributes need, concurrently. ``tags``
-    holds the tags read in bulk per region; buckets elsewhere have theirs read one by one."""
-    operations = _operations(wanted)
-    wanted_regions = set(regions) if regions is not None else None
+    """Read every bucket's settings, concurrently: those ``plan`` asks for its region (a bucket
+    whose region the listing did not name is located first). ``tags`` holds the tags read in
+    bulk per region; buckets elsewhere have theirs read one by one."""
 
-    def one(entry: tuple[str, str | None, str | None]) -> BucketFacts | None:
+    def one(entry: Listed) -> BucketFacts | None:
         name, region, created = entry
         facts = BucketFacts(name, region or "", created)
         if region is None:
             if not _read(account, facts, "GetBucketLocation", account.home_region):
                 return facts
-            location = facts.responses["GetBucketLocation"] or {}
-            facts.region = location.get("LocationConstraint") or "us-east-1"
-            if wanted_regions is not None and facts.region not in wanted_regions:
-                return None
+            facts.region = location_region(facts.responses["GetBucketLocation"])
+        operations = plan(facts.region)
+        if operations is None:
+            return None
         bulk = tags.get(facts.region, {}).get(name)
         if bulk is not None:
             tag_set = [{"Key": k, "Value": v} for k, v in bulk.items()]
             facts.responses["GetBucketTagging"] = {"TagSet": tag_set}
-        # A bucket the tagging API did not return is read on its own: an untagged bucket and one
-        # the index has not caught up with look alike there, and a clinical bucket must never be
-        # taken for an unclassified one.
-        for operation in operations:
-            if operation in facts.responses:
-                continue
-            if operation in _ACL_READS and "acls_disabled" not in wanted and _ignored_acls(facts, block):
-                continue  # public ACLs are ignored: neither ownership nor the ACL can matter
-            if operation == "GetBucketAcl" and _acls_ineffective(facts, block):
-                continue
-            _read(account, facts, operation, facts.region)
-        _parse_policy(facts)
+        read_settings(account, facts, operations, block)
         return facts
 
     return [facts for facts in pool.map(one, listed) if facts is not None]
+
+
+def read_settings(account: Account, facts: BucketFacts, operations: list[str], block: AccountBlock) -> None:
+    """Read what ``operations`` name and is not read yet (a second call reads only the rest)."""
+    # A bucket the tagging API did not return is read on its own: an untagged bucket and one
+    # the index has not caught up with look alike there, and a clinical bucket must never be
+    # taken for an unclassified one.
+    ownership = "GetBucketOwnershipControls" in operations
+    for operation in operations:
+        if operation in facts.responses:
+            continue
+        if operation in _ACL_READS and not ownership and _ignored_acls(facts, block):
+            continue  # public ACLs are ignored: neither ownership nor the ACL can matter
+        if operation == "GetBucketAcl" and _acls_ineffective(facts, block):
+            continue
+        _read(account, facts, operation, facts.region)
+    _parse_policy(facts)
+
+
+def operations_for(attributes: Iterable[str]) -> list[str]:
+    """The bucket reads the normalised ``attributes`` need, in the order they are made."""
+    return _operations(frozenset(attributes))
 
 
 def _operations(wanted: frozenset[str]) -> list[str]:
@@ -237,7 +210,7 @@ def _read(account: Account, facts: BucketFacts, operation: str, region: str) -> 
 
 def _parse_policy(facts: BucketFacts) -> None:
     response = facts.read("GetBucketPolicy")
-    if response is _UNREAD or response is None:
+    if response is _UNREAD or response is None or facts.policy is not None:
         return
     try:
         facts.policy = parse_policy(response.get("Policy", "{}"))
@@ -260,10 +233,11 @@ def _ignored_acls(facts: BucketFacts, block: AccountBlock) -> bool:
 
 def _acls_ineffective(facts: BucketFacts, block: AccountBlock) -> bool:
     """ACLs cannot make the bucket public: disabled (BucketOwnerEnforced) or ignored."""
-    return _acls_disabled(facts) is True or _ignored_acls(facts, block)
+    return acls_disabled(facts) is True or _ignored_acls(facts, block)
 
 
-def _acls_disabled(facts: BucketFacts) -> bool | None:
+def acls_disabled(facts: BucketFacts) -> bool | None:
+    """Whether the bucket disables ACLs (object ownership enforced); None when not read."""
     response = facts.read("GetBucketOwnershipControls")
     if response is _UNREAD:
         return None
@@ -311,9 +285,9 @@ def normalise(
             region=facts.region,
             resource_id=facts.arn,
         )
-    acls_disabled = _acls_disabled(facts)
-    if acls_disabled is not None:
-        attributes["acls_disabled"] = acls_disabled
+    disabled = acls_disabled(facts)
+    if disabled is not None:
+        attributes["acls_disabled"] = disabled
     if facts.read("GetBucketPolicy") is not _UNREAD and facts.policy_error is None:
         attributes["secure_transport_required"] = denies_insecure_transport(facts.policy, facts.name)
     versioning = facts.read("GetBucketVersioning")
@@ -426,7 +400,9 @@ __all__ = [
     "BucketFacts",
     "Coverage",
     "account_block",
-    "list_buckets",
+    "acls_disabled",
     "normalise",
+    "operations_for",
     "read_buckets",
+    "read_settings",
 ]

@@ -10,13 +10,15 @@ collection error naming the bucket and the permission; object keys never appear 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phigate.api import CollectionError, Resource
-from phigate_providers.content.options import with_sample
+from phigate.api import CollectionError, Record, Resource
+from phigate_providers.aws.context import Account
+from phigate_providers.content.options import wanted, with_sample
 from phigate_providers.content.sampling import ObjectInfo, SampleIncomplete, Sampler
 
 PROVIDER = "aws"
@@ -50,6 +52,34 @@ def sample_bucket(client: Any, resource: Resource,
             scope=resource.scope, region=resource.region, kinds=("object_store",), types=(resource.type,),
             resource_id=resource.id, permission=failure.permission)
     return with_sample(resource, result), None
+
+
+def sample_buckets(account: Account, buckets: list[Resource], sampler: Sampler, pool: Executor,
+                   classify: Callable[[Resource], str] | None) -> Iterator[Record]:
+    """The buckets, each non-clinical one with its ``content_sample`` (or, when its listing or a
+    read failed, without it and with the error), in their order; sampled concurrently."""
+    jobs = [(bucket, pool.submit(_sample, account, bucket, sampler)
+             if wanted(bucket, classify or (lambda resource: "unclassified")) else None)
+            for bucket in buckets]
+    for bucket, job in jobs:
+        if job is None:
+            yield bucket
+            continue
+        sampled, error = job.result()
+        yield sampled
+        if error is not None:
+            yield error
+
+
+def _sample(account: Account, bucket: Resource, sampler: Sampler) -> tuple[Resource, CollectionError | None]:
+    try:
+        return sample_bucket(account.client("s3", bucket.region), bucket, sampler)
+    except Exception as exc:  # a defect, not a denial: an error for this bucket, never a pass
+        # Only the exception's type: its message could quote what was read.
+        return bucket, CollectionError(
+            PROVIDER, f"S3 bucket {bucket.name}: content sample failed ({type(exc).__name__})",
+            scope=account.account_id, region=bucket.region, kinds=("object_store",),
+            types=(bucket.type,), resource_id=bucket.id)
 
 
 def _listing(client: Any, bucket: str) -> Iterator[ObjectInfo]:
