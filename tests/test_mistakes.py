@@ -162,3 +162,17 @@ def test_the_config_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path
     assert load_config(None).fail_on == "high"
     (repo / "phigate.yaml").unlink()
     assert discover() is None and load_config(None).fail_on is None
+
+
+@pytest.mark.parametrize(("section", "words"), [
+    ("aws:\n    regionz: [eu-west-3]", "providers.aws: unknown setting 'regionz' (did you mean 'regions'?)"),
+    ("aws:\n    region: eu-west-3", "providers.aws: unknown setting 'region' (did you mean 'regions'?)"),
+    ("postgres:\n    dsnz: [x]", "providers.postgres: unknown key 'dsnz'"),
+])
+def test_a_provider_setting_with_a_typo_is_refused_never_a_wider_scan(
+        cli: Callable[..., CliResult], tmp_path: Path, section: str, words: str) -> None:
+    config = tmp_path / "phigate.yaml"
+    config.write_text(f"providers:\n  {section}\n")
+    provider = section.split(":", 1)[0]
+    result = cli("scan", "--provider", provider, "--config", str(config), "-q")
+    assert result.code == 2 and words in result.err, result.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from phigate_providers.content.options import add_arguments as add_sampling_argu
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 DEFAULT_REGION = "us-east-1"
+
+
+#: The keys of ``providers: {aws: …}`` in phigate.yaml.
+KNOWN_SETTINGS = frozenset({"regions", "accounts", "workers", "max_attempts", "org_role", "profile",
+                            "external_id", "sample_content", "content_sample"})
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,13 @@ class AwsProvider:
         def option(name: str, key: str) -> Any:
             value = getattr(options, name, None)
             return value if value is not None else settings.get(key)
+
+        unknown = sorted(str(k) for k in settings if k not in KNOWN_SETTINGS)
+        if unknown:  # a typo ("regionz") would silently widen the scan to every region
+            hint = difflib.get_close_matches(unknown[0], sorted(KNOWN_SETTINGS), n=1)
+            raise InputError(f"providers.aws: unknown setting '{unknown[0]}'"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; known: {', '.join(sorted(KNOWN_SETTINGS))}")
 
         regions = tuple(option("region", "regions") or ())
         for region in regions:
