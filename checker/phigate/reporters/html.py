@@ -100,8 +100,9 @@ def render_html(result: RunResult, out: IO[str], audit: AuditContext | None = No
         data=embed_json(_data(result, shown, audit))))
 
 
-#: Characters no HTML document may hold (C0 controls but tab, newline, carriage return; DEL; C1).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Characters no HTML document may hold (C0 controls but tab, newline, carriage return; DEL; C1),
+#: and the bidirectional overrides that make text read otherwise than it is.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(text: str) -> str:

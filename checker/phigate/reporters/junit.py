@@ -23,6 +23,7 @@ from phigate import wording as words
 from phigate.api import CollectionError
 from phigate.model import Finding, Policy, Status
 from phigate.run import RunResult
+from phigate.safetext import visible
 
 COLLECTION_SUITE = "phigate.collection"
 #: Characters XML 1.0 cannot hold even escaped: shown as visible escapes instead.
@@ -129,7 +130,8 @@ def _details(finding: Finding) -> str:
     if finding.controls:
         lines.append("controls: " + "; ".join(f"{k} {', '.join(v)}"
                                               for k, v in sorted(finding.controls.items())))
-    return "\n".join(lines)
+    # Each line shown whole: a value's own line breaks and control characters as code points.
+    return "\n".join(visible(line) for line in lines)
 
 
 
