@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceRecord:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceFacts:
+    """What the portfolio shows of one report."""
+
     supplier: str
     #: SHA-256 of the JSON report, hex: replays are refused by it.
     digest: str
@@ -29,30 +31,24 @@ class EvidenceRecord:
     evidence_complete: bool
     #: The signer's key id (attestations only).
     keyid: str | None = None
-    #: The report itself (gzipped JSON), for OSCAL and for re-verification.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceRecord(EvidenceFacts):
+    """Evidence to record, with the report itself (gzipped JSON, for OSCAL and re-verification)
+    and the envelope it came in."""
+
     report: bytes = b""
     envelope: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvidence:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvidence(EvidenceFacts):
+    """Recorded evidence, as the store reads it back (without the report)."""
+
     id: int
-    supplier: str
-    digest: str
-    source: str
-    started: dt.datetime
-    finished: dt.datetime
     recorded: dt.datetime
-    tool_version: str
-    packs: list[Any]
-    scopes: list[Any]
-    summary: dict[str, Any]
-    failures: dict[str, int]
-    compliance: list[Any]
-    policies: dict[str, dict[str, int]]
-    evidence_complete: bool
-    keyid: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-__all__ = ["EvidenceRecord", "StoredEvidence"]
+__all__ = ["EvidenceFacts", "EvidenceRecord", "StoredEvidence"]
