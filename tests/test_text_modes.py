@@ -85,3 +85,15 @@ def test_an_option_of_a_provider_whose_extra_is_missing_says_what_to_install(
     monkeypatch.setattr(cli_module, "load", without_aws)
     result = cli("scan", "--provider", "aws", "--region", "eu-west-3")
     assert result.code == 2 and "install phigate[aws] to use it" in result.err and "--region" in result.err
+
+
+def test_an_error_every_policy_shares_is_one_row_naming_them(cli: Cli, tmp_path: Path) -> None:
+    """A scope that could not be read errs every policy over it with one message: one row."""
+    snapshot = tmp_path / "estate.json"
+    snapshot.write_text(json.dumps({"phigate_snapshot": 1, "resources": [], "errors": [
+        {"provider": "postgres", "scope": "pg-01:5432", "message": "connection refused",
+         "kinds": ["table"], "types": []}]}))
+    out = cli("scan", str(snapshot), "--no-color").out
+    rows = [line for line in out.splitlines() if "ERROR" in line and "connection refused" in line]
+    assert len(rows) == 1, out  # not one row per policy
+    assert "PHI-ENC-001" in out and "more" in out

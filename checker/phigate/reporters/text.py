@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from phigate import wording as words
 from phigate.baseline import BaselineComparison
 from phigate.frameworks import CONTROL_STATES
 from phigate.model import Finding, Policy, Severity, Status
@@ -110,18 +111,36 @@ def _table(result: RunResult, shown: list[Finding], remedies: Mapping[str, Polic
     table.add_column("policy")
     table.add_column("resource", overflow="fold")
     table.add_column("message", overflow="fold")
-    for f in sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id)):
+    for f, policies in _collapsed(sorted(shown, key=lambda f: (-f.severity, f.policy_id, f.resource.id))):
         message = _printable(_message(f))
-        if options.explain:
+        if options.explain and len(policies) == 1:
             message += f"\nfix: {_printable(_remedy(f, remedies))}"
         table.add_row(
             Text(_status_label(f, result.baseline), style=_STATUS_STYLE[f.status]),
             Text(f.severity.label, style=_SEVERITY_STYLE[f.severity]),
-            Text(_printable(f.policy_id)),
+            Text(_printable(words.items(policies))),
             Text(_printable(f.resource.address or f.resource.name or f.resource.id)),
             Text(message),
         )
     return table
+
+
+def _collapsed(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
+    """One row per error that many policies share (a server that could not be reached errs every
+    policy over it, with one message): the policies listed together, the most severe first."""
+    rows: list[tuple[Finding, list[str]]] = []
+    shared: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        if f.status is Status.ERROR and f.waiver is None:
+            key = (f.resource.id, f.message)
+            if key in shared:
+                shared[key].append(f.policy_id)
+                continue
+            shared[key] = [f.policy_id]
+            rows.append((f, shared[key]))
+        else:
+            rows.append((f, [f.policy_id]))
+    return rows
 
 
 def _print_summary(console: Console, result: RunResult) -> None:
