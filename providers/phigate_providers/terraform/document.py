@@ -100,16 +100,10 @@ def _module(module: Any, at: Pointer, seen: dict[str, Pointer]) -> Iterator[tupl
         yield (*at, "resources"), "expected an array"
     for number, raw in enumerate(resources if isinstance(resources, list) else ()):
         where = (*at, "resources", number)
-        if not isinstance(raw, dict):
-            yield where, "expected an object"
+        address, problems = _entry(raw, where)
+        yield from problems
+        if address is None:
             continue
-        address = raw.get("address")
-        if not isinstance(address, str) or not address:
-            yield (*where, "address"), "expected a resource address (a string)"
-            continue
-        for key in ("type", "name", "mode"):
-            if key in raw and not isinstance(raw[key], str):
-                yield (*where, key), "expected a string"
         if raw.get("values") is not None and not isinstance(raw["values"], dict):
             yield (*where, "values"), "expected an object"
         if address in seen:
@@ -122,6 +116,18 @@ def _module(module: Any, at: Pointer, seen: dict[str, Pointer]) -> Iterator[tupl
         yield from _module(child, (*at, "child_modules", number), seen)
 
 
+def _entry(raw: Any, where: Pointer) -> tuple[str | None, list[tuple[Pointer, str]]]:
+    """A planned resource or a change: its address (None: unusable) and the problems of the
+    fields both shapes share."""
+    if not isinstance(raw, dict):
+        return None, [(where, "expected an object")]
+    address = raw.get("address")
+    if not isinstance(address, str) or not address:
+        return None, [((*where, "address"), "expected a resource address (a string)")]
+    return address, [((*where, key), "expected a string") for key in ("type", "name", "mode")
+                     if key in raw and not isinstance(raw[key], str)]
+
+
 def _changes(changes: Any) -> Iterator[tuple[Pointer, str]]:
     if changes is None:
         return
@@ -131,16 +137,10 @@ def _changes(changes: Any) -> Iterator[tuple[Pointer, str]]:
     seen: dict[str, int] = {}
     for number, raw in enumerate(changes):
         where: Pointer = ("resource_changes", number)
-        if not isinstance(raw, dict):
-            yield where, "expected an object"
+        address, problems = _entry(raw, where)
+        yield from problems
+        if address is None:
             continue
-        address = raw.get("address")
-        if not isinstance(address, str) or not address:
-            yield (*where, "address"), "expected a resource address (a string)"
-            continue
-        for key in ("type", "name", "mode"):
-            if key in raw and not isinstance(raw[key], str):
-                yield (*where, key), "expected a string"
         change = raw.get("change")
         if not isinstance(change, dict):
             yield (*where, "change"), "expected an object"
