@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -149,21 +149,9 @@ class Api:
                 raise ValueError("not a JSON object")
             return body
 
-        folders: list[str] = []
-        token: str | None = None
-        while True:
-            body = get(path, {"pageSize": PAGE_SIZE, **({"pageToken": token} if token else {})})
-            items = body.get("items", [])
-            if not isinstance(items, list):
-                raise ValueError("a managed-folder page of another shape")
-            for item in items:
-                name = item.get("name") if isinstance(item, Mapping) else None
-                if not isinstance(name, str) or not name:
-                    raise ValueError("a managed folder without a name")
-                folders.append(name)
-            token = body.get("nextPageToken") or None
-            if token is None:
-                break
+        def page(token: str | None) -> dict[str, Any]:
+            return get(path, {"pageSize": PAGE_SIZE, **({"pageToken": token} if token else {})})
+        folders = _paged(page, "items", "name", "managed folder")
         return [(name, self._policy(get(f"{path}/{quote(name, safe='')}/iam",
                                         {"optionsRequestedPolicyVersion": IAM_POLICY_VERSION})))
                 for name in folders]
@@ -197,22 +185,10 @@ class Api:
 
     def service_accounts(self, project: str) -> list[str]:
         """The e-mail addresses of the project's service accounts, every page."""
-        emails: list[str] = []
-        token: str | None = None
-        while True:
+        def page(token: str | None) -> dict[str, Any]:
             query = f"?pageSize=100&pageToken={quote(token, safe='')}" if token else "?pageSize=100"
-            body = self._json(f"{IAM_ENDPOINT}projects/{project}/serviceAccounts{query}")
-            accounts = body.get("accounts", [])
-            if not isinstance(accounts, list):
-                raise ValueError("a service-account page of another shape")
-            for account in accounts:
-                email = account.get("email") if isinstance(account, Mapping) else None
-                if not isinstance(email, str) or not email:
-                    raise ValueError("a service account without an e-mail address")
-                emails.append(email)
-            token = body.get("nextPageToken") or None
-            if token is None:
-                return emails
+            return self._json(f"{IAM_ENDPOINT}projects/{project}/serviceAccounts{query}")
+        return _paged(page, "accounts", "email", "service account")
 
     def service_account_policy(self, project: str, email: str) -> dict[str, Any]:
         """Who may act as, or mint tokens for, a service account (its own IAM policy)."""
@@ -288,6 +264,26 @@ def emulator_url(host: str) -> str:
     """The emulator's base URL (a bare ``host:port`` means HTTP), as the client's endpoint."""
     return ("" if "://" in host else "http://") + host.rstrip("/")
 
+
+
+
+def _paged(page: Callable[[str | None], dict[str, Any]], items: str, field: str, what: str) -> list[str]:
+    """Every page's ``items[].field`` (a page of another shape, or an item without it, raises)."""
+    found: list[str] = []
+    token: str | None = None
+    while True:
+        body = page(token)
+        listed = body.get(items, [])
+        if not isinstance(listed, list):
+            raise ValueError(f"a {what} page of another shape")
+        for item in listed:
+            value = item.get(field) if isinstance(item, Mapping) else None
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"a {what} without its {field}")
+            found.append(value)
+        token = body.get("nextPageToken") or None
+        if token is None:
+            return found
 
 __all__ = ["EMULATOR_ENV", "READ_METHODS", "Api", "emulator_host", "emulator_url", "load_credentials",
            "storage_client"]
