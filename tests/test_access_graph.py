@@ -201,3 +201,13 @@ def test_adding_a_grant_never_turns_a_failure_into_a_pass(
     for name, status in before.items():
         if status is Status.FAIL:
             assert after[name] is Status.FAIL, (name, before, after)
+
+
+def test_becoming_a_principal_whose_reads_were_not_seen_is_an_error_never_a_pass() -> None:
+    unread = Resource(f"{ACCOUNT}:role/unread", "aws.iam.role", "principal", "aws", attributes={
+        "principal_type": "role"})  # its policies could not be read: no can_read at all
+    records = [store(EXPORTS, "administrative"), unread,
+               principal("user/ops", reads=[EXPORTS], become=[unread.id])]
+    finding = outcome(records, "PHI-SEG-002", f"{ACCOUNT}:user/ops")
+    assert finding.status is Status.ERROR
+    assert "what 'role/unread' reads was not seen" in finding.message

@@ -85,10 +85,15 @@ class AccessGraph:
     def add(self, resource: Resource) -> None:
         """Record a principal's edges (a later record of the same id adds to the first)."""
         a = resource.attributes
+        label = short_label(resource.id, resource.name)
+        unseen = _strings(a.get("access_unseen"))
+        if type(a.get("can_read")) is not list:
+            # Its reads were not read (or are known only after apply): whoever can become it may
+            # reach anything, so their reach stays open too, never an empty list that passes.
+            unseen += (f"what '{label}' reads was not seen",)
         node = _Node(_strings(a.get("can_read")), _strings(a.get("can_read_via_wildcard")),
                      _mapping(a.get("can_read_via")), _strings(a.get("can_become")),
-                     _mapping(a.get("can_become_via")), _strings(a.get("access_unseen")),
-                     short_label(resource.id, resource.name))
+                     _mapping(a.get("can_become_via")), unseen, label)
         old = self._nodes.get(resource.id)
         if old is not None:
             node = _Node(old.reads + node.reads, old.wildcard + node.wildcard,
