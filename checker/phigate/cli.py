@@ -69,9 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {missing}", file=sys.stderr)
         return EXIT_USAGE
     args = parser.parse_args(argv)
-    config_file = getattr(args, "config", None)
-    if isinstance(config_file, Path) and args.command in _CONFIG_COMMANDS:
-        _warn_config(config_file)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -97,19 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCOMPLETE
 
 
-#: Commands whose --config is a phigate.yaml (portfolio's is a portfolio).
-_CONFIG_COMMANDS = frozenset({"scan", "collect", "validate", "policies", "controls", "test", "audit"})
-
-
-def _warn_config(path: Path) -> None:
-    """Warnings of a config file that loads: said once, before the command runs (a file that
-    does not load is reported by the command itself)."""
-    try:
-        warnings = load_config(path).warnings
-    except (ProblemsError, InputError, OSError):
-        return
-    for warning in warnings:
-        print(f"warning: {visible(warning)}", file=sys.stderr)
+def config_of(args: argparse.Namespace) -> Config:
+    """The command's ``phigate.yaml`` (given, or found from the current folder up), loaded once;
+    what it does that is allowed but probably not meant is said once, as a warning."""
+    loaded: Config | None = getattr(args, "loaded_config", None)
+    if loaded is None:
+        loaded = load_config(args.config)
+        for warning in loaded.warnings:
+            print(f"warning: {visible(warning)}", file=sys.stderr)
+        args.loaded_config = loaded
+    return loaded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,7 +229,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from phigate.run import scan
     from phigate.waivers import load_waivers
 
-    config = load_config(args.config)
+    config = config_of(args)
     frameworks = load_frameworks()
     policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
@@ -266,7 +260,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     from phigate.api import CollectionError
     from phigate.snapshot import write_document, write_jsonl
 
-    config = load_config(args.config)
+    config = config_of(args)
     providers = providers_for(args, config)
     scopes = [s for p in providers for s in p.scopes()]
     errors = 0
@@ -287,7 +281,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Policies are compiled; snapshots and plans are read through their provider, in full."""
-    config = load_config(args.config) if args.config else Config()
+    config = config_of(args) if args.config else Config()
     problems: list[Problem] = []
     policy_paths: list[Path] = []
     checked: list[str] = []
@@ -333,7 +327,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     from phigate.fixtures import load_fixtures, run_fixtures
 
     paths = args.paths or [bundled_pack()]
-    config = load_config(args.config)
+    config = config_of(args)
     results = run_fixtures(load_fixtures(paths), load_policies(paths, config), config)
     if not results:
         raise UsageError("no fixtures found (NAME.test.yaml beside NAME.yaml)")

@@ -30,9 +30,9 @@ from phigate.cli import (
     _add_policy_options,
     _outputs,
     color_for,
+    config_of,
     reporter_for,
 )
-from phigate.config import load_config
 from phigate.files import atomic_write, atomic_write_bytes, read_bounded, write_whole
 from phigate.frameworks import load_frameworks
 from phigate.model import Severity
@@ -155,7 +155,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from phigate.waivers import load_waivers
 
     location = _store(args)
-    config = load_config(args.config)
+    config = config_of(args)
     frameworks = load_frameworks()
     policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)

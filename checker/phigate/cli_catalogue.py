@@ -11,8 +11,7 @@ from typing import Any
 
 from phigate import terminal
 from phigate.api import KINDS
-from phigate.cli import EXIT_OK, UsageError, _add_policy_options
-from phigate.config import load_config
+from phigate.cli import EXIT_OK, UsageError, _add_policy_options, config_of
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack
 from phigate.registry import PROVIDERS, MissingPlugin, load, names
@@ -57,7 +56,7 @@ def add_catalogue_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 def _cmd_controls(args: argparse.Namespace) -> int:
     """Every control of each framework with the policies mapped to it (not covered: none)."""
     frameworks = load_frameworks()
-    policies = policies_for(args, load_config(args.config))
+    policies = policies_for(args, config_of(args))
     keys = [args.framework] if args.framework else sorted(frameworks)
     if args.framework and args.framework not in frameworks:
         raise UsageError(f"unknown framework '{args.framework}' (known: {', '.join(frameworks)})")
@@ -82,7 +81,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    policies = policies_for(args, load_config(args.config), listing=True)
+    policies = policies_for(args, config_of(args), listing=True)
     rows: list[dict[str, Any]] = [
         {"id": p.id, "title": p.title, "severity": p.severity.label, "kinds": sorted(p.kinds),
              "types": list(p.types), "controls": {k: list(v) for k, v in p.controls.items()},
@@ -111,7 +110,7 @@ def _cmd_policies(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from phigate.fixtures import fixture_files, load_fixtures
 
-    config = load_config(args.config)
+    config = config_of(args)
     args.only, args.skip = [], []
     policies = {p.id: p for p in policies_for(args, config, listing=True)}
     policy = policies.get(args.policy_id) or policies.get(args.policy_id.upper())
