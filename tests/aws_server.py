@@ -61,7 +61,8 @@ def moto_server() -> Iterator[str]:
 
 def reset(endpoint: str) -> None:
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
+    # Clearing a large estate takes the server a while on a loaded machine.
+    urllib.request.urlopen(request, timeout=60).close()
 
 
 def environment(endpoint: str) -> dict[str, str]:
