@@ -176,3 +176,20 @@ def test_a_provider_setting_with_a_typo_is_refused_never_a_wider_scan(
     provider = section.split(":", 1)[0]
     result = cli("scan", "--provider", provider, "--config", str(config), "-q")
     assert result.code == 2 and words in result.err, result.err
+
+
+def test_a_message_placeholder_reads_common_fields_and_nested_attributes(
+        tmp_path: Path, cli: Callable[..., CliResult], write_snapshot: Callable[..., Path]) -> None:
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "TEAM-002.yaml").write_text(
+        "id: TEAM-002\ntitle: Buckets are encrypted\nseverity: high\nkinds: [object_store]\n"
+        "message: '{resource} in {region} tagged {tags.data_class}, at rest {encryption.at_rest}'\n"
+        "assert: {path: encryption.at_rest, op: eq, value: true}\n", encoding="utf-8")
+    estate = write_snapshot([{"id": "arn:aws:s3:::notes", "type": "aws.s3.bucket", "kind": "object_store",
+                              "provider": "aws", "region": "eu-west-3", "name": "notes",
+                              "tags": {"data_class": "clinical"},
+                              "attributes": {"encryption": {"at_rest": False}}}])
+    result = cli("scan", str(estate), "-q", "--policies", str(folder), "--format", "json")
+    [finding] = result.json()["findings"]
+    assert finding["message"].startswith("notes in eu-west-3 tagged clinical, at rest false:")

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from phigate import wording as words
 from phigate.access_graph import short_label
+from phigate.api import Unknown
+from phigate.getters import MISSING, read_local
 from phigate.identity import scope_and_address
 from phigate.model import Finding, Observation, ResourceRef, Status
 from phigate.typecheck import PLACEHOLDER
@@ -108,12 +110,9 @@ def _headline(template: str, resource: Any, observations: list[Observation]) -> 
         if name in labelled:
             hits = labelled[name].observed
             return words.value(hits) if isinstance(hits, list) and hits else "none"
-        found: Any = resource.attributes
-        for part in name.split("."):
-            found = getattr(resource, part, None) if found is resource.attributes and part in (
-                "region", "name", "scope", "provider", "data_class", "type") else (
-                found.get(part) if isinstance(found, dict) else None)
-        return words.value(found) if found is not None else "unknown"
+        found = read_local(resource, name)
+        unseen = found is MISSING or found is None or type(found) is Unknown
+        return "unknown" if unseen else words.value(found)
 
     headline = PLACEHOLDER.sub(fill, template)
     if any(f"{{{label}}}" in template for label in labelled):

@@ -112,6 +112,23 @@ def _local_getter(names: tuple[str, ...]) -> Getter:
     return deep
 
 
+def read_local(resource: Resource, path: str) -> Any:
+    """The value at a plain dotted ``path`` of ``resource`` (common field or attribute), or
+    ``MISSING``: what a policy's message shows of the resource."""
+    return _local_getter(tuple(path.split(".")))(resource, _NO_INDEX)
+
+
+class _NoIndex:
+    def lookup(self, resource_id: str) -> dict[str, Any] | None:
+        return None
+
+    def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown:
+        return Unknown("no inventory")
+
+
+_NO_INDEX = _NoIndex()
+
+
 def _top_field(record: Any, name: str) -> Any:
     if type(record) is Resource:
         if name in COMMON_FIELDS:
