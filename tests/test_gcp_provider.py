@@ -35,6 +35,7 @@ from phigate.api import Resource
 from phigate.cli import main
 from phigate_providers.gcp import GcpProvider
 from phigate_providers.gcp.api import READ_METHODS
+from phigate_providers.gcp.directory import load as load_directory
 from phigate_providers.gcp.settings import GcpSettings
 
 from . import gcp_cloud
@@ -1050,6 +1051,17 @@ def test_a_bad_directory_export_exits_2_naming_file_and_line(
     export.write_text(content)
     result = cli("scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(export))
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("content", [
+    "\ufeffgroup,member\r\ngroup:a@x.fr,user:b@x.fr\r\ngroup:a@x.fr,group:c@x.fr\r\n",
+    '\ufeff{"group:a@x.fr": ["user:b@x.fr", "group:c@x.fr"]}\r\n',
+], ids=["csv", "json"])
+def test_a_directory_export_saved_by_a_spreadsheet_reads_like_any_other(tmp_path: Path, content: str) -> None:
+    # Spreadsheets and Windows tools write a byte-order mark and CRLF line ends.
+    export = tmp_path / "groups.csv"
+    export.write_bytes(content.encode())
+    assert load_directory(export).members == {"group:a@x.fr": frozenset({"user:b@x.fr", "group:c@x.fr"})}
 
 
 @pytest.mark.parametrize(("target", "permission", "scope"), [

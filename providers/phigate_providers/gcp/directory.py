@@ -7,6 +7,8 @@ Google Workspace, which this provider does not read. The export tells it, in one
 - CSV: a ``group,member`` header, then one membership a line (``group:…,user:…``); a line
   with an empty member (``group:…,``) lists a group that has no member.
 
+Either is UTF-8, with or without a byte-order mark, lines ending in LF or CRLF.
+
 A container listed in the export is taken as complete: its members are exactly those listed
 (nested groups are listed as members and expanded by the access graph, each a principal of
 its own). A container the export does not list keeps an unknown membership. Everything is
@@ -47,7 +49,8 @@ class Directory:
 def load(path: Path) -> Directory:
     """Reads a JSON or CSV export (by its first non-blank character: ``{`` is JSON)."""
     try:
-        text = read_bounded(path, "directory").decode("utf-8")  # a regular file within its limit
+        # A regular file within its limit; spreadsheets save CSV with a byte-order mark.
+        text = read_bounded(path, "directory").decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"gcp: cannot read the directory export {path}: {type(exc).__name__}") from None
     members = _from_json(path, text) if text.lstrip().startswith("{") else _from_csv(path, text)
