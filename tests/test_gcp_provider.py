@@ -994,6 +994,28 @@ def test_without_a_directory_a_group_that_may_hold_someone_makes_their_segmentat
     assert code == 3
 
 
+def test_a_group_whose_role_is_unknown_leaves_whoever_may_be_in_it_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # The group reads nothing that was seen, but its custom role is described nowhere: it may
+    # read the clinical notes, so Alice, who reads billing files, may read them as a member.
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    mystery = f"projects/{PROJECT}/roles/mystery"
+    two_classes(gcs, notes=[{"role": mystery, "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, alice)["access_unseen"] == [
+        f"{clinicians}: membership not known, and what it reaches is not all seen "
+        "(give a directory export with --gcp-groups FILE)"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", alice)] == ["error"]
+    assert code == 3
+    # With the export, Alice is known not to be a clinician: decided.
+    export = tmp_path / "groups.csv"
+    export.write_text(f"group,member\n{clinicians},\n")
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002", "--gcp-groups", str(export))
+    assert passes(report, "PHI-SEG-002", alice)
+
+
 def test_a_user_is_in_the_domain_of_its_address_and_may_be_in_another(
         gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     domain, staff, guest = f"domain:{DOMAIN}", f"user:staff@{DOMAIN}", "user:guest@partner.example"
