@@ -423,10 +423,26 @@ def test_a_named_database_narrows_what_is_reported_not_what_roles_read(graph: Cl
     context = {r.resource.id: r.resource for r in records if isinstance(r, Context)}
     assert not [i for i in reported if i.startswith(f"{s}/archive")]
     assert set(context) == {f"{s}/archive/public", f"{s}/archive/records", f"{s}/archive/records/old_notes",
-                            f"{s}/postgres/public"}
+                            f"{s}/postgres/public", f"{s}/template1/public"}
     assert not [r for r in records if isinstance(r, CollectionError)]
     assert principals(records)["archive_reader"]["can_read"] == [
         f"{s}/archive/records/old_notes", f"{s}/pms/admin/invoices"]
+
+
+def test_a_template_database_that_accepts_connections_is_read_like_any_other(graph: Cluster) -> None:
+    # A copy of production kept as a template for test clones: whoever may connect reads it.
+    s = graph.server_id
+    graph.execute("CREATE DATABASE pms_template IS_TEMPLATE true")
+    try:
+        graph.execute("CREATE TABLE notes_copy (body text); GRANT SELECT ON notes_copy TO front_desk",
+                      dbname="pms_template")
+        records = collect(graph.dsn())
+    finally:
+        graph.execute("ALTER DATABASE pms_template IS_TEMPLATE false")
+        graph.execute("DROP DATABASE pms_template")
+    copy = f"{s}/pms_template/public/notes_copy"
+    assert copy in {r.id for r in records if isinstance(r, Resource) and r.kind == "table"}
+    assert principals(records)["front_desk"]["can_read_via"][copy] == "SELECT on public.notes_copy"
 
 
 @pytest.mark.parametrize("named", [False, True], ids=["every-database", "pg-database-pms"])
