@@ -279,6 +279,21 @@ def test_a_security_definer_function_lets_those_who_may_run_it_become_its_owner(
         f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER any_count()"}
 
 
+def test_a_function_owned_by_a_predefined_role_gives_its_callers_what_that_role_reads(graph: Cluster) -> None:
+    # Predefined roles may own functions; they are no principal of their own, so what running
+    # as one reads is the caller's.
+    s, notes = graph.server_id, f"{graph.server_id}/pms/clinical/notes"
+    roles = principals_while(graph, "CREATE FUNCTION public.any_count() RETURNS bigint LANGUAGE sql "
+                             "SECURITY DEFINER AS 'SELECT 1'; "
+                             "ALTER FUNCTION public.any_count() OWNER TO pg_read_all_data",
+                             "DROP FUNCTION public.any_count()")
+    desk = roles["front_desk"]
+    assert desk["can_read_via"][notes] == "EXECUTE SECURITY DEFINER any_count(), as pg_read_all_data: " \
+                                          "SELECT on clinical.notes"
+    assert notes not in desk["can_read_via_wildcard"] and desk["can_become"] == []
+    assert desk["can_read_via"][f"{s}/archive/records/old_notes"].startswith("EXECUTE SECURITY DEFINER any_count()")
+
+
 def test_triggers_run_security_definer_functions_for_whoever_fires_them(graph: Cluster) -> None:
     owner = f"{graph.server_id}/role/clinical_owner"
     roles = principals_while(
