@@ -1086,6 +1086,21 @@ def test_a_directory_export_saved_by_a_spreadsheet_reads_like_any_other(tmp_path
     assert load_directory(export).members == {"group:a@x.fr": frozenset({"user:b@x.fr", "group:c@x.fr"})}
 
 
+@pytest.mark.parametrize("content", [
+    f'{{"group:clinicians@{DOMAIN}": ["user:alice@{DOMAIN}"], "group:clinicians@{DOMAIN}": []}}',
+    f"group,member\ngroup:Clinicians@{DOMAIN},user:alice@{DOMAIN}\ngroup:clinicians@{DOMAIN},\n",
+], ids=["json-key-twice", "csv-two-spellings"])
+def test_a_group_listed_twice_keeps_every_member_listed(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path, content: str) -> None:
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    export = tmp_path / "groups.txt"
+    export.write_text(content)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become"] == [clinicians]
+
+
 @pytest.mark.parametrize(("target", "permission", "scope"), [
     ("policies", "resourcemanager.projects.getIamPolicy", f"projects/{PROJECT}"),
     ("ancestry", "resourcemanager.projects.get", f"project {PROJECT}"),

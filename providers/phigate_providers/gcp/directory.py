@@ -59,13 +59,14 @@ def load(path: Path) -> Directory:
 
 def _from_json(path: Path, text: str) -> dict[str, set[str]]:
     try:
-        document: Any = json.loads(text)
+        # A group written twice keeps both lists (plain json.loads would keep only the last).
+        document: Any = json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", f"{path}:{exc.lineno}:{exc.colno}") from None
-    if not isinstance(document, dict):
+    if not isinstance(document, list) or not all(isinstance(pair, tuple) for pair in document):
         raise InputError("a JSON directory export maps each group to the list of its members", str(path))
     members: dict[str, set[str]] = {}
-    for container, listed in document.items():
+    for container, listed in document:
         where = f"{path}: {container!r}"
         _check(CONTAINER, container, where, CONTAINER_IS)
         if not isinstance(listed, list):
@@ -74,6 +75,11 @@ def _from_json(path: Path, text: str) -> dict[str, set[str]]:
             _check(MEMBER, member, where, MEMBER_IS)
         members.setdefault(container, set()).update(listed)
     return members
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A JSON object as its (key, value) pairs, in order, repeated keys included."""
+    return list(pairs)
 
 
 def _from_csv(path: Path, text: str) -> dict[str, set[str]]:

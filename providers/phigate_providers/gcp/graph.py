@@ -178,8 +178,11 @@ class Principals:
         ids.update(a for accounts in self._accounts.values() for a in accounts)
         # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
         spelling = {m.lower(): m for m in sorted(ids)}
-        self._listed = {spelling.get(c.lower(), c): frozenset(spelling.get(m.lower(), m) for m in members)
-                        for c, members in self._directory.members.items()}
+        listed: dict[str, set[str]] = {}
+        for c, members in self._directory.members.items():  # spellings of one container: all listed
+            same = listed.setdefault(spelling.get(c.lower(), c), set())
+            same.update(spelling.get(m.lower(), m) for m in members)
+        self._listed = {c: frozenset(members) for c, members in listed.items()}
         for container, members in self._listed.items():
             ids.add(container)
             ids.update(members)
