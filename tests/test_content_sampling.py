@@ -519,7 +519,8 @@ def intake(cluster: Cluster) -> str:
     # Every database, as roles' access is read in each even when --pg-database names one.
     cluster.write_hba(["host billing sampler 127.0.0.1/32 scram-sha-256",
                        "host intake sampler 127.0.0.1/32 scram-sha-256",
-                       "host postgres sampler 127.0.0.1/32 scram-sha-256"])
+                       "host postgres sampler 127.0.0.1/32 scram-sha-256",
+                       "host template1 sampler 127.0.0.1/32 scram-sha-256"])
     return cluster.dsn(user="sampler", password="sampler-pw", dbname="intake")
 
 

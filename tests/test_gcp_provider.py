@@ -35,6 +35,7 @@ from phigate.api import Resource
 from phigate.cli import main
 from phigate_providers.gcp import GcpProvider
 from phigate_providers.gcp.api import READ_METHODS
+from phigate_providers.gcp.directory import load as load_directory
 from phigate_providers.gcp.settings import GcpSettings
 
 from . import gcp_cloud
@@ -993,6 +994,28 @@ def test_without_a_directory_a_group_that_may_hold_someone_makes_their_segmentat
     assert code == 3
 
 
+def test_a_group_whose_role_is_unknown_leaves_whoever_may_be_in_it_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # The group reads nothing that was seen, but its custom role is described nowhere: it may
+    # read the clinical notes, so Alice, who reads billing files, may read them as a member.
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    mystery = f"projects/{PROJECT}/roles/mystery"
+    two_classes(gcs, notes=[{"role": mystery, "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, alice)["access_unseen"] == [
+        f"{clinicians}: membership not known, and what it reaches is not all seen "
+        "(give a directory export with --gcp-groups FILE)"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", alice)] == ["error"]
+    assert code == 3
+    # With the export, Alice is known not to be a clinician: decided.
+    export = tmp_path / "groups.csv"
+    export.write_text(f"group,member\n{clinicians},\n")
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002", "--gcp-groups", str(export))
+    assert passes(report, "PHI-SEG-002", alice)
+
+
 def test_a_user_is_in_the_domain_of_its_address_and_may_be_in_another(
         gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     domain, staff, guest = f"domain:{DOMAIN}", f"user:staff@{DOMAIN}", "user:guest@partner.example"
@@ -1050,6 +1073,32 @@ def test_a_bad_directory_export_exits_2_naming_file_and_line(
     export.write_text(content)
     result = cli("scan", "--provider", "gcp", "--project", PROJECT, "--gcp-groups", str(export))
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("content", [
+    "\ufeffgroup,member\r\ngroup:a@x.fr,user:b@x.fr\r\ngroup:a@x.fr,group:c@x.fr\r\n",
+    '\ufeff{"group:a@x.fr": ["user:b@x.fr", "group:c@x.fr"]}\r\n',
+], ids=["csv", "json"])
+def test_a_directory_export_saved_by_a_spreadsheet_reads_like_any_other(tmp_path: Path, content: str) -> None:
+    # Spreadsheets and Windows tools write a byte-order mark and CRLF line ends.
+    export = tmp_path / "groups.csv"
+    export.write_bytes(content.encode())
+    assert load_directory(export).members == {"group:a@x.fr": frozenset({"user:b@x.fr", "group:c@x.fr"})}
+
+
+@pytest.mark.parametrize("content", [
+    f'{{"group:clinicians@{DOMAIN}": ["user:alice@{DOMAIN}"], "group:clinicians@{DOMAIN}": []}}',
+    f"group,member\ngroup:Clinicians@{DOMAIN},user:alice@{DOMAIN}\ngroup:clinicians@{DOMAIN},\n",
+], ids=["json-key-twice", "csv-two-spellings"])
+def test_a_group_listed_twice_keeps_every_member_listed(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path, content: str) -> None:
+    clinicians, alice = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [clinicians]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+    export = tmp_path / "groups.txt"
+    export.write_text(content)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT, "--gcp-groups", str(export))
+    assert attributes(snapshot, alice)["can_become"] == [clinicians]
 
 
 @pytest.mark.parametrize(("target", "permission", "scope"), [

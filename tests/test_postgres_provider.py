@@ -214,6 +214,17 @@ def principals(records: list[Any]) -> dict[str, dict[str, Any]]:
             if isinstance(r, Resource) and r.kind == "principal"}
 
 
+def principals_while(cluster: Cluster, change: str, undo: str, *, dbname: str = "pms",
+                     dsn: str | None = None) -> dict[str, dict[str, Any]]:
+    """The roles a scan (as ``dsn``, else the superuser) shows while ``change`` is in place;
+    ``undo`` restores the layout whatever happens."""
+    cluster.execute(change, dbname=dbname)
+    try:
+        return principals(collect(dsn or cluster.dsn()))
+    finally:
+        cluster.execute(undo, dbname=dbname)
+
+
 def test_a_view_reads_its_tables_with_its_owners_rights_unless_security_invoker(graph: Cluster) -> None:
     s, roles = graph.server_id, principals(collect(graph.dsn()))
     notes, child = f"{s}/pms/clinical/notes", f"{s}/pms/archive/notes_2018"
@@ -233,11 +244,9 @@ def test_views_of_views_are_followed_to_the_tables_they_end_at(graph: Cluster) -
     assert roles["chain_reader"]["can_read_via"][f"{s}/pms/clinical/notes"] == (
         "SELECT through view reports.v_notes_per_patient (owner report_owner), "
         "view reports.v_notes (owner clinical_owner)")
-    graph.execute("REVOKE SELECT ON reports.v_notes FROM report_owner", dbname="pms")
-    try:  # the intermediate owner can no longer read the view: the chain stops there
-        roles = principals(collect(graph.dsn()))
-    finally:
-        graph.execute("GRANT SELECT ON reports.v_notes TO report_owner", dbname="pms")
+    # The intermediate owner can no longer read the view: the chain stops there.
+    roles = principals_while(graph, "REVOKE SELECT ON reports.v_notes FROM report_owner",
+                             "GRANT SELECT ON reports.v_notes TO report_owner")
     assert roles["chain_reader"]["can_read"] == [f"{s}/pms/admin/invoices"]
 
 
@@ -262,58 +271,63 @@ def test_a_security_definer_function_lets_those_who_may_run_it_become_its_owner(
         f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER reports.note_count(bigint)"}
     assert roles["front_desk"]["can_become"] == []  # EXECUTE was revoked from PUBLIC
     # Functions are executable by PUBLIC unless revoked: then every role can become the owner.
-    graph.execute("CREATE FUNCTION public.any_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
-                  "AS 'SELECT count(*) FROM clinical.notes'; "
-                  "ALTER FUNCTION public.any_count() OWNER TO clinical_owner", dbname="pms")
-    try:
-        roles = principals(collect(graph.dsn()))
-    finally:
-        graph.execute("DROP FUNCTION public.any_count()", dbname="pms")
+    roles = principals_while(graph, "CREATE FUNCTION public.any_count() RETURNS bigint LANGUAGE sql "
+                             "SECURITY DEFINER AS 'SELECT count(*) FROM clinical.notes'; "
+                             "ALTER FUNCTION public.any_count() OWNER TO clinical_owner",
+                             "DROP FUNCTION public.any_count()")
     assert roles["front_desk"]["can_become_via"] == {
         f"{s}/role/clinical_owner": "EXECUTE SECURITY DEFINER any_count()"}
 
 
+def test_a_function_owned_by_a_predefined_role_gives_its_callers_what_that_role_reads(graph: Cluster) -> None:
+    # Predefined roles may own functions; they are no principal of their own, so what running
+    # as one reads is the caller's.
+    s, notes = graph.server_id, f"{graph.server_id}/pms/clinical/notes"
+    roles = principals_while(graph, "CREATE FUNCTION public.any_count() RETURNS bigint LANGUAGE sql "
+                             "SECURITY DEFINER AS 'SELECT 1'; "
+                             "ALTER FUNCTION public.any_count() OWNER TO pg_read_all_data",
+                             "DROP FUNCTION public.any_count()")
+    desk = roles["front_desk"]
+    assert desk["can_read_via"][notes] == "EXECUTE SECURITY DEFINER any_count(), as pg_read_all_data: " \
+                                          "SELECT on clinical.notes"
+    assert notes not in desk["can_read_via_wildcard"] and desk["can_become"] == []
+    assert desk["can_read_via"][f"{s}/archive/records/old_notes"].startswith("EXECUTE SECURITY DEFINER any_count()")
+
+
 def test_triggers_run_security_definer_functions_for_whoever_fires_them(graph: Cluster) -> None:
     owner = f"{graph.server_id}/role/clinical_owner"
-    graph.execute(
+    roles = principals_while(
+        graph,
         "CREATE FUNCTION reports.audit_invoice() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
         "AS 'BEGIN RETURN NEW; END'; ALTER FUNCTION reports.audit_invoice() OWNER TO clinical_owner; "
         "REVOKE EXECUTE ON FUNCTION reports.audit_invoice() FROM PUBLIC; "
         "CREATE TRIGGER audit AFTER INSERT ON admin.invoices FOR EACH ROW EXECUTE FUNCTION reports.audit_invoice(); "
-        "GRANT INSERT ON admin.invoices TO front_desk", dbname="pms")
-    try:
-        roles = principals(collect(graph.dsn()))
-    finally:
-        graph.execute("DROP TRIGGER audit ON admin.invoices; DROP FUNCTION reports.audit_invoice(); "
-                      "REVOKE INSERT ON admin.invoices FROM front_desk", dbname="pms")
+        "GRANT INSERT ON admin.invoices TO front_desk",
+        "DROP TRIGGER audit ON admin.invoices; DROP FUNCTION reports.audit_invoice(); "
+        "REVOKE INSERT ON admin.invoices FROM front_desk")
     assert roles["front_desk"]["can_become_via"] == {
         owner: "writes admin.invoices, firing SECURITY DEFINER trigger reports.audit_invoice()"}
     assert roles["view_reader"]["can_become"] == []  # it only reads the table
-    graph.execute(
+    roles = principals_while(
+        graph,
         "CREATE FUNCTION reports.on_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
         "AS 'BEGIN END'; ALTER FUNCTION reports.on_ddl() OWNER TO clinical_owner; "
         "REVOKE EXECUTE ON FUNCTION reports.on_ddl() FROM PUBLIC; "
-        "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION reports.on_ddl()", dbname="pms")
-    try:
-        roles = principals(collect(create_scanner(graph)))
-    finally:
-        graph.execute("DROP EVENT TRIGGER on_ddl; DROP FUNCTION reports.on_ddl()", dbname="pms")
+        "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION reports.on_ddl()",
+        "DROP EVENT TRIGGER on_ddl; DROP FUNCTION reports.on_ddl()", dsn=create_scanner(graph))
     assert roles["view_reader"]["can_become_via"] == {
         owner: "runs DDL, firing SECURITY DEFINER event trigger reports.on_ddl()"}
 
 
 def test_a_write_firing_a_rule_can_become_the_owner_of_its_table(graph: Cluster) -> None:
-    graph.execute("CREATE TABLE clinical.note_requests (patient_id bigint); "
-                  "ALTER TABLE clinical.note_requests OWNER TO clinical_owner; "
-                  "CREATE RULE copy_notes AS ON INSERT TO clinical.note_requests DO ALSO "
-                  "INSERT INTO clinical.notes SELECT id + 1000, patient_id, body FROM clinical.notes; "
-                  "GRANT INSERT ON clinical.note_requests TO front_desk; "
-                  "GRANT USAGE ON SCHEMA clinical TO front_desk", dbname="pms")
-    try:
-        roles = principals(collect(graph.dsn()))
-    finally:
-        graph.execute("DROP TABLE clinical.note_requests; REVOKE USAGE ON SCHEMA clinical FROM front_desk",
-                      dbname="pms")
+    roles = principals_while(
+        graph,
+        "CREATE TABLE clinical.note_requests (patient_id bigint); "
+        "ALTER TABLE clinical.note_requests OWNER TO clinical_owner; "
+        "CREATE RULE copy_notes AS ON INSERT TO clinical.note_requests DO ALSO "
+        "INSERT INTO clinical.notes SELECT id + 1000, patient_id, body FROM clinical.notes; "
+        "GRANT INSERT ON clinical.note_requests TO front_desk; GRANT USAGE ON SCHEMA clinical TO front_desk",
+        "DROP TABLE clinical.note_requests; REVOKE USAGE ON SCHEMA clinical FROM front_desk")
     assert roles["front_desk"]["can_become_via"] == {
         f"{graph.server_id}/role/clinical_owner": "writes clinical.note_requests, firing rule copy_notes "
                                                   "(runs as its owner)"}
@@ -340,22 +354,19 @@ def test_grant_options_decide_membership_edges_from_postgresql_16(cluster: Clust
                 "INHERIT FALSE, SET TRUE": "SET ROLE",
                 "ADMIN TRUE, INHERIT FALSE, SET FALSE": "ADMIN option (can grant itself the role with SET)"}
     for options, how in expected.items():
-        graph.execute(f"GRANT clinical_group TO front_desk WITH {options}")
-        try:
-            desk = principals(collect(graph.dsn()))["front_desk"]
-        finally:
-            graph.execute("REVOKE clinical_group FROM front_desk")
+        desk = principals_while(graph, f"GRANT clinical_group TO front_desk WITH {options}",
+                                "REVOKE clinical_group FROM front_desk", dbname="postgres")["front_desk"]
         assert desk["can_become_via"] == ({} if how is None else {group: how}), options
         assert f"{graph.server_id}/pms/clinical/notes" not in desk["can_read"]
     # The same membership granted twice, by different grantors: the plainest way wins.
-    graph.execute("GRANT clinical_group TO clinical_owner WITH ADMIN TRUE; "
-                  "GRANT clinical_group TO front_desk WITH INHERIT FALSE, SET FALSE; "
-                  "SET ROLE clinical_owner; GRANT clinical_group TO front_desk WITH INHERIT TRUE GRANTED BY clinical_owner")
-    try:
-        desk = principals(collect(graph.dsn()))["front_desk"]
-    finally:
-        graph.execute("REVOKE clinical_group FROM front_desk GRANTED BY clinical_owner; "
-                      "REVOKE clinical_group FROM front_desk; REVOKE clinical_group FROM clinical_owner")
+    desk = principals_while(
+        graph,
+        "GRANT clinical_group TO clinical_owner WITH ADMIN TRUE; "
+        "GRANT clinical_group TO front_desk WITH INHERIT FALSE, SET FALSE; "
+        "SET ROLE clinical_owner; GRANT clinical_group TO front_desk WITH INHERIT TRUE GRANTED BY clinical_owner",
+        "REVOKE clinical_group FROM front_desk GRANTED BY clinical_owner; "
+        "REVOKE clinical_group FROM front_desk; REVOKE clinical_group FROM clinical_owner",
+        dbname="postgres")["front_desk"]
     assert desk["can_become_via"] == {group: "member (inherits)"}
     assert desk["can_read_via"][f"{graph.server_id}/pms/clinical/notes"] == (
         "SELECT on clinical.notes (granted to clinical_group, inherited)")
@@ -375,11 +386,8 @@ def test_createrole_becomes_every_role_up_to_postgresql_15_only_those_it_adminis
     else:
         assert (maker["can_become"], maker["can_read"]) == ([], [f"{s}/pms/admin/invoices"])
         assert maker["raw"]["server_access_roles"] == []
-        graph.execute("SET ROLE role_maker; CREATE ROLE made_by_maker NOLOGIN")  # ADMIN on what it makes
-        try:
-            maker = principals(collect(graph.dsn()))["role_maker"]
-        finally:
-            graph.execute("DROP ROLE made_by_maker")
+        maker = principals_while(graph, "SET ROLE role_maker; CREATE ROLE made_by_maker NOLOGIN",  # ADMIN on it
+                                 "DROP ROLE made_by_maker", dbname="postgres")["role_maker"]
         assert maker["can_become_via"] == {
             f"{s}/role/made_by_maker": "ADMIN option (can grant itself the role with SET)"}
 
@@ -413,13 +421,9 @@ def test_default_privileges_and_grants_to_public_are_wildcards(graph: Cluster) -
     assert future["can_read_via"][allergies] == (
         "SELECT on clinical.allergies, matching default privileges of clinical_owner for future tables")
     assert roles["clinical_group"]["can_read_via_wildcard"] == []  # named grants
-    graph.execute("GRANT USAGE ON SCHEMA clinical TO PUBLIC; GRANT SELECT ON clinical.allergies TO PUBLIC",
-                  dbname="pms")
-    try:
-        roles = principals(collect(graph.dsn()))
-    finally:
-        graph.execute("REVOKE USAGE ON SCHEMA clinical FROM PUBLIC; "
-                      "REVOKE SELECT ON clinical.allergies FROM PUBLIC", dbname="pms")
+    roles = principals_while(
+        graph, "GRANT USAGE ON SCHEMA clinical TO PUBLIC; GRANT SELECT ON clinical.allergies TO PUBLIC",
+        "REVOKE USAGE ON SCHEMA clinical FROM PUBLIC; REVOKE SELECT ON clinical.allergies FROM PUBLIC")
     assert roles["front_desk"]["can_read_via_wildcard"] == [allergies]
     assert roles["front_desk"]["can_read_via"][allergies] == "SELECT on clinical.allergies (granted to PUBLIC)"
     assert roles["postgres"]["can_read_via"][allergies] == "superuser"  # not only through the wildcard
@@ -434,10 +438,26 @@ def test_a_named_database_narrows_what_is_reported_not_what_roles_read(graph: Cl
     context = {r.resource.id: r.resource for r in records if isinstance(r, Context)}
     assert not [i for i in reported if i.startswith(f"{s}/archive")]
     assert set(context) == {f"{s}/archive/public", f"{s}/archive/records", f"{s}/archive/records/old_notes",
-                            f"{s}/postgres/public"}
+                            f"{s}/postgres/public", f"{s}/template1/public"}
     assert not [r for r in records if isinstance(r, CollectionError)]
     assert principals(records)["archive_reader"]["can_read"] == [
         f"{s}/archive/records/old_notes", f"{s}/pms/admin/invoices"]
+
+
+def test_a_template_database_that_accepts_connections_is_read_like_any_other(graph: Cluster) -> None:
+    # A copy of production kept as a template for test clones: whoever may connect reads it.
+    s = graph.server_id
+    graph.execute("CREATE DATABASE pms_template IS_TEMPLATE true")
+    try:
+        graph.execute("CREATE TABLE notes_copy (body text); GRANT SELECT ON notes_copy TO front_desk",
+                      dbname="pms_template")
+        records = collect(graph.dsn())
+    finally:
+        graph.execute("ALTER DATABASE pms_template IS_TEMPLATE false")
+        graph.execute("DROP DATABASE pms_template")
+    copy = f"{s}/pms_template/public/notes_copy"
+    assert copy in {r.id for r in records if isinstance(r, Resource) and r.kind == "table"}
+    assert principals(records)["front_desk"]["can_read_via"][copy] == "SELECT on public.notes_copy"
 
 
 @pytest.mark.parametrize("named", [False, True], ids=["every-database", "pg-database-pms"])

@@ -23,7 +23,6 @@ read the same way, their resources yielded as :class:`phigate.api.Context`.
 from __future__ import annotations
 
 import functools
-import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,7 +46,7 @@ from phigate_providers.gcp.normalise import (
     policy_id,
     policy_resource,
 )
-from phigate_providers.gcp.settings import GcpSettings
+from phigate_providers.gcp.settings import ROLE_NAME, GcpSettings
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -59,7 +58,6 @@ MEMBER_TYPES = ("gcp.iam.member", "gcp.iam.service_account")
 POLICY_PERMISSIONS = {"projects": "resourcemanager.projects.getIamPolicy",
                       "folders": "resourcemanager.folders.getIamPolicy",
                       "organizations": "resourcemanager.organizations.getIamPolicy"}
-ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
 #: Pending reads kept per worker: enough to keep the pool busy, small enough to stay flat.
 WINDOW_PER_WORKER = 4
 #: A read skipped because no selected policy needs it (not a failure: nothing is claimed).

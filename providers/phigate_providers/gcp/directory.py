@@ -7,6 +7,8 @@ Google Workspace, which this provider does not read. The export tells it, in one
 - CSV: a ``group,member`` header, then one membership a line (``group:…,user:…``); a line
   with an empty member (``group:…,``) lists a group that has no member.
 
+Either is UTF-8, with or without a byte-order mark, lines ending in LF or CRLF.
+
 A container listed in the export is taken as complete: its members are exactly those listed
 (nested groups are listed as members and expanded by the access graph, each a principal of
 its own). A container the export does not list keeps an unknown membership. Everything is
@@ -47,7 +49,8 @@ class Directory:
 def load(path: Path) -> Directory:
     """Reads a JSON or CSV export (by its first non-blank character: ``{`` is JSON)."""
     try:
-        text = read_bounded(path, "directory").decode("utf-8")  # a regular file within its limit
+        # A regular file within its limit; spreadsheets save CSV with a byte-order mark.
+        text = read_bounded(path, "directory").decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"gcp: cannot read the directory export {path}: {type(exc).__name__}") from None
     members = _from_json(path, text) if text.lstrip().startswith("{") else _from_csv(path, text)
@@ -56,13 +59,14 @@ def load(path: Path) -> Directory:
 
 def _from_json(path: Path, text: str) -> dict[str, set[str]]:
     try:
-        document: Any = json.loads(text)
+        # A group written twice keeps both lists (plain json.loads would keep only the last).
+        document: Any = json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", f"{path}:{exc.lineno}:{exc.colno}") from None
-    if not isinstance(document, dict):
+    if not isinstance(document, list) or not all(isinstance(pair, tuple) for pair in document):
         raise InputError("a JSON directory export maps each group to the list of its members", str(path))
     members: dict[str, set[str]] = {}
-    for container, listed in document.items():
+    for container, listed in document:
         where = f"{path}: {container!r}"
         _check(CONTAINER, container, where, CONTAINER_IS)
         if not isinstance(listed, list):
@@ -71,6 +75,11 @@ def _from_json(path: Path, text: str) -> dict[str, set[str]]:
             _check(MEMBER, member, where, MEMBER_IS)
         members.setdefault(container, set()).update(listed)
     return members
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A JSON object as its (key, value) pairs, in order, repeated keys included."""
+    return list(pairs)
 
 
 def _from_csv(path: Path, text: str) -> dict[str, set[str]]:

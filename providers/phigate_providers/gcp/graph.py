@@ -178,8 +178,11 @@ class Principals:
         ids.update(a for accounts in self._accounts.values() for a in accounts)
         # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
         spelling = {m.lower(): m for m in sorted(ids)}
-        self._listed = {spelling.get(c.lower(), c): frozenset(spelling.get(m.lower(), m) for m in members)
-                        for c, members in self._directory.members.items()}
+        listed: dict[str, set[str]] = {}
+        for c, members in self._directory.members.items():  # spellings of one container: all listed
+            same = listed.setdefault(spelling.get(c.lower(), c), set())
+            same.update(spelling.get(m.lower(), m) for m in members)
+        self._listed = {c: frozenset(members) for c, members in listed.items()}
         for container, members in self._listed.items():
             ids.add(container)
             ids.update(members)
@@ -268,25 +271,27 @@ class Principals:
         """A principal that may be in a container of unknown membership, or may act as a service
         account whose own policy was not read, where that reaches data of a class it does not
         otherwise reach: its segmentation is undecided (``access_unseen``)."""
-        unknown = {c: f"{c}: membership not known, and it reaches data this principal does not "
-                      f"otherwise reach ({EXPORT_HINT})"
+        unknown = {c: (f"{c}: membership not known, and ", f" ({EXPORT_HINT})")
                    for c in nodes if c.startswith(CONTAINERS) and c not in self._listed}
         if self._accounts_read:  # accounts bound here whose project's accounts were not read
             listed = {a for accounts in self._accounts.values() for a in accounts}
-            unknown.update({a: f"{a}: who can act as it is not known (its project was not read), and it "
-                               "reaches data this principal does not otherwise reach"
+            unknown.update({a: (f"{a}: who can act as it is not known (its project was not read), and ", "")
                             for a in nodes if a.startswith("serviceAccount:") and a not in listed
                             and not SERVICE_AGENTS.search(a)})
         if not unknown:
             return
-        reach = self._classes(nodes)
-        for container, why in sorted(unknown.items()):
-            extra = reach[container]
-            if not extra:
+        reach, gapped = self._classes(nodes), _gapped(nodes)
+        for container, (subject, hint) in sorted(unknown.items()):
+            extra, open_ = reach[container], container in gapped
+            if not extra and not open_:
                 continue
+            # What it reaches is not all seen (a role not described, projects not audited): it
+            # may reach data of any class, so whoever may be in it is undecided.
+            why = subject + ("what it reaches is not all seen" if open_ else
+                             "it reaches data this principal does not otherwise reach") + hint
             for member, node in nodes.items():
                 if (member != container and container not in node.becomes and _may_contain(container, member)
-                        and not extra <= reach[member]):
+                        and (open_ or not extra <= reach[member])):
                     node.unseen.add(why)
 
     def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[tuple[str, bool]]]:
@@ -361,6 +366,20 @@ def _keep(edges: dict[str, tuple[tuple[int, int, str], str]], target: str, rank:
     current = edges.get(target)
     if current is None or rank < current[0]:
         edges[target] = (rank, how)
+
+
+def _gapped(nodes: Mapping[str, _Node]) -> set[str]:
+    """Principals whose reach is not all seen: their own ``access_unseen`` entries so far, or an
+    edge to such a principal (a fixpoint)."""
+    gapped = {m for m, node in nodes.items() if node.unseen}
+    changed = True
+    while changed:
+        changed = False
+        for member, node in nodes.items():
+            if member not in gapped and not gapped.isdisjoint(node.becomes):
+                gapped.add(member)
+                changed = True
+    return gapped
 
 
 def _may_contain(container: str, member: str) -> bool:

@@ -384,8 +384,8 @@ class RoleAccess:
 def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAccess],
                 unseen: Sequence[str]) -> RoleAccess:
     """``role``'s edges from every database read, and what could not be seen."""
+    databases = list(databases)
     result = RoleAccess(unseen=list(unseen), server_access=cluster.server_access(role))
-    known = {r.name for r in cluster.roles}
     every = cluster.every_table_reach(role)
     for db in databases:
         for store, read in db.reads.get(role.name, {}).items():
@@ -394,9 +394,25 @@ def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAcc
             for store in db.stores:
                 _merge(result.reads, store, Read(how, wildcard=how == "pg_read_all_data"))
         for other, how in db.becomes.get(role.name, {}).items():
-            if other in known:
+            if other.startswith("pg_"):
+                _as_predefined(result, other, how, databases)
+            else:
                 result.becomes.setdefault(other, how)
     for other, how in cluster.becomes(role).items():
         result.becomes[other] = how  # memberships first: the plainest way
     result.becomes.pop(role.name, None)
     return result
+
+
+def _as_predefined(result: RoleAccess, predefined: str, how: str,
+                   databases: Sequence[DatabaseAccess]) -> None:
+    """A predefined role can own a SECURITY DEFINER function or a table with rules: who runs
+    them acts as it. It is no principal of the inventory (pg_* roles are not listed), so what it
+    reads is added to the role's own reads: its grants, and every table for the roles whose
+    members read them all."""
+    for db in databases:
+        for store, read in db.reads.get(predefined, {}).items():
+            _merge(result.reads, store, Read(f"{how}, as {predefined}: {read.how}", read.wildcard))
+        if predefined in _EVERY_TABLE:
+            for store in db.stores:
+                _merge(result.reads, store, Read(f"{how}, as {_EVERY_TABLE[predefined]}"))

@@ -43,7 +43,7 @@ DO $grant$
 DECLARE
     db name;
 BEGIN
-    FOR db IN SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate LOOP
+    FOR db IN SELECT datname FROM pg_catalog.pg_database WHERE datallowconn LOOP
         EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', db);
     END LOOP;
 END

@@ -125,7 +125,7 @@ def hba_rules(conn: Connection) -> list[HbaRow]:
 
 def databases(conn: Connection) -> list[str]:
     rows = conn.rows("SELECT datname FROM pg_catalog.pg_database "
-                        "WHERE datallowconn AND NOT datistemplate ORDER BY datname", what="pg_database")
+                        "WHERE datallowconn ORDER BY datname", what="pg_database")
     return [str(name) for (name,) in rows]
 
 
