@@ -650,6 +650,23 @@ def test_defaults_apply_only_to_what_the_configuration_leaves_unset(tmp_path: Pa
     assert isinstance(reason, Unknown) and "known only after apply" in reason.reason
 
 
+def test_a_default_that_depends_on_a_value_known_only_after_apply_is_not_guessed(tmp_path: Path) -> None:
+    def mode_from_a_variable(plan: dict[str, Any]) -> None:  # engine_mode = var.mode, no value
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_rds_cluster.aurora":
+                block["expressions"]["engine_mode"] = {"references": ["var.mode"]}
+        change = change_of(plan, "aws_rds_cluster.aurora")
+        change["after"].pop("engine_mode")
+        change["after_unknown"]["engine_mode"] = True
+        for resource in plan["planned_values"]["root_module"]["resources"]:
+            if resource["address"] == "aws_rds_cluster.aurora":
+                resource["values"].pop("engine_mode")
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, mode_from_a_variable))
+    # serverless (encrypted) or provisioned (not): undecided, never a guessed "not encrypted"
+    assert isinstance(found["aws_rds_cluster.aurora"].attributes["encryption"]["at_rest"], Unknown)
+
+
 def variant_of(source: Path, tmp_path: Path, change: Callable[[dict[str, Any]], None],
                name: str = "variant.json") -> Path:
     plan = json.loads(source.read_text(encoding="utf-8"))
