@@ -132,17 +132,14 @@ class Plan:
         """Managed resources the configuration declares exactly once (no ``count`` or
         ``for_each``, in modules called once) that the plan neither plans nor changes: a
         targeted or cut plan, which must not read as a smaller estate."""
-        present = {config_path(split_address(a)[0]) + "|" + ".".join(split_address(a)[1:3])
-                   for a in (*(r.address for r in self.resources), *changed)}
-        missing: list[str] = []
-        for path, config in self.modules.items():
-            if path in self._repeated_modules:
-                continue
-            for local, block in config.resources.items():
-                if (block.get("mode", "managed") == "managed" and "count_expression" not in block
-                        and "for_each_expression" not in block and f"{path}|{local}" not in present):
-                    missing.append(f"{path}.{local}".lstrip("."))
-        return sorted(missing)
+        present: set[tuple[str, str]] = set()
+        for address in (*(r.address for r in self.resources), *changed):
+            module, rtype, name, _ = split_address(address)
+            present.add((config_path(module), f"{rtype}.{name}"))
+        return sorted(f"{path}.{local}".lstrip(".")
+                      for path, config in self.modules.items() if path not in self._repeated_modules
+                      for local, block in config.resources.items()
+                      if _declared_once(local, block) and (path, local) not in present)
 
     def _index_modules(self, module: Mapping[str, Any], path: str, repeated: bool = False) -> None:
         if repeated:
@@ -212,6 +209,12 @@ def load_document(data: Any, label: str) -> Plan:
                          "(an object with format_version and planned_values or resource_changes)", label)
     check_shape(data, label)
     return Plan(data, label)
+
+
+def _declared_once(local: str, block: Mapping[str, Any]) -> bool:
+    """A managed resource block without ``count`` or ``for_each``: exactly one instance."""
+    return (block.get("mode", "managed") == "managed" and local.split(".", 1)[0] not in ("data", "ephemeral")
+            and "count_expression" not in block and "for_each_expression" not in block)
 
 
 def _plan_problems(data: Mapping[str, Any]) -> list[str]:
