@@ -650,6 +650,23 @@ def test_defaults_apply_only_to_what_the_configuration_leaves_unset(tmp_path: Pa
     assert isinstance(reason, Unknown) and "known only after apply" in reason.reason
 
 
+def test_a_default_that_depends_on_a_value_known_only_after_apply_is_not_guessed(tmp_path: Path) -> None:
+    def mode_from_a_variable(plan: dict[str, Any]) -> None:  # engine_mode = var.mode, no value
+        for block in plan["configuration"]["root_module"]["resources"]:
+            if block["address"] == "aws_rds_cluster.aurora":
+                block["expressions"]["engine_mode"] = {"references": ["var.mode"]}
+        change = change_of(plan, "aws_rds_cluster.aurora")
+        change["after"].pop("engine_mode")
+        change["after_unknown"]["engine_mode"] = True
+        for resource in plan["planned_values"]["root_module"]["resources"]:
+            if resource["address"] == "aws_rds_cluster.aurora":
+                resource["values"].pop("engine_mode")
+
+    found, _, _ = collect(variant_of(STORES_PLAN, tmp_path, mode_from_a_variable))
+    # serverless (encrypted) or provisioned (not): undecided, never a guessed "not encrypted"
+    assert isinstance(found["aws_rds_cluster.aurora"].attributes["encryption"]["at_rest"], Unknown)
+
+
 def variant_of(source: Path, tmp_path: Path, change: Callable[[dict[str, Any]], None],
                name: str = "variant.json") -> Path:
     plan = json.loads(source.read_text(encoding="utf-8"))
@@ -750,6 +767,47 @@ def test_errored_or_incomplete_plans_are_incomplete_evidence(tmp_path: Path, cli
     result = cli("scan", str(path), "--format", "json")
     assert result.code == 3
     assert any(words in f["message"] for f in result.json()["findings"] if f["status"] == "error")
+
+
+TARGETED_PLAN = PLANS / "targeted" / "tf1.11-aws5.100-stores-target.json"
+
+
+def _collection_messages(result: CliResult) -> list[str]:
+    return [e["message"] for e in result.json()["collection_errors"]]
+
+
+@pytest.mark.parametrize("says_incomplete", [True, False])
+def test_a_targeted_plan_is_incomplete_evidence_even_when_terraform_does_not_say_so(
+        tmp_path: Path, cli: Cli, says_incomplete: bool) -> None:
+    # Terraform 1.8 and later write `complete: false` for a -target plan; earlier ones write
+    # nothing, and the plan then lists only the targeted bucket of sixteen resources.
+    path = TARGETED_PLAN if says_incomplete else variant_of(TARGETED_PLAN, tmp_path,
+                                                            lambda p: p.pop("complete"))
+    result = cli("scan", str(path), "--format", "json")
+    assert result.code == 3, result.err
+    messages = _collection_messages(result)
+    assert len(messages) == 1
+    if says_incomplete:
+        assert "the plan is incomplete" in messages[0]
+    else:
+        assert "14 resource(s) the configuration declares are neither planned nor changed" in messages[0]
+        assert "aws_db_instance.db" in messages[0] and "-target" in messages[0]
+
+
+def test_whole_plans_and_resources_counted_to_nothing_are_not_taken_for_targeted(tmp_path: Path,
+                                                                                 cli: Cli) -> None:
+    def no_instances(plan: dict[str, Any]) -> None:  # count = 0: declared, rightly never planned
+        plan.pop("complete")
+        plan["resource_changes"] = [c for c in plan["resource_changes"]
+                                    if not c["address"].startswith("aws_rds_cluster_instance.")]
+        root = plan["planned_values"]["root_module"]
+        root["resources"] = [r for r in root["resources"]
+                             if not r["address"].startswith("aws_rds_cluster_instance.")]
+
+    for path in (variant_of(STORES_PLAN, tmp_path, no_instances, "count0.json"),
+                 variant_of(MODULES_PLAN, tmp_path, lambda p: p.pop("complete"), "modules.json")):
+        result = cli("scan", str(path), "--format", "json")
+        assert not any("neither planned nor changed" in m for m in _collection_messages(result)), path
 
 
 @pytest.mark.parametrize(("change", "pointer"), [

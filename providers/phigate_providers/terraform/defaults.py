@@ -98,6 +98,8 @@ def apply(resource_type: str, values: dict[str, Any], unknown: dict[str, Any],
     for attribute, default in table.items():
         if unknown.get(attribute) is not True or attribute in expressions:
             continue
+        if isinstance(default, Depends) and unknown.get(default.attribute):
+            continue  # what it depends on is known only after apply: so is the default
         values[attribute] = default.resolve(values) if isinstance(default, Depends) else default
         del unknown[attribute]
 

@@ -11,7 +11,7 @@ estate. Each is refused (exit 2) with the JSON pointer of the first offending va
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -95,10 +95,8 @@ def _module(module: Any, at: Pointer, seen: dict[str, Pointer]) -> Iterator[tupl
     if not isinstance(module, dict):
         yield at, "expected an object"
         return
-    resources = module.get("resources")
-    if resources is not None and not isinstance(resources, list):
-        yield (*at, "resources"), "expected an array"
-    for number, raw in enumerate(resources if isinstance(resources, list) else ()):
+    resources = yield from _array(module, "resources", at)
+    for number, raw in enumerate(resources):
         where = (*at, "resources", number)
         address, problems = _entry(raw, where)
         yield from problems
@@ -109,11 +107,22 @@ def _module(module: Any, at: Pointer, seen: dict[str, Pointer]) -> Iterator[tupl
         if address in seen:
             yield (*where, "address"), f"{address} is listed twice (first at {json_pointer(seen[address])})"
         seen[address] = (*where, "address")
-    children = module.get("child_modules")
-    if children is not None and not isinstance(children, list):
-        yield (*at, "child_modules"), "expected an array"
-    for number, child in enumerate(children if isinstance(children, list) else ()):
+    children = yield from _array(module, "child_modules", at)
+    for number, child in enumerate(children):
         yield from _module(child, (*at, "child_modules", number), seen)
+
+
+def _array(owner: Mapping[str, Any], key: str,
+           at: Pointer) -> Generator[tuple[Pointer, str], None, list[Any]]:
+    """The array under ``key`` ([] when absent); a value of another type is a problem, and read
+    as empty."""
+    items = owner.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        yield (*at, key), "expected an array"
+        return []
+    return items
 
 
 def _entry(raw: Any, where: Pointer) -> tuple[str | None, list[tuple[Pointer, str]]]:
@@ -184,10 +193,8 @@ def _config_module(module: Any, at: Pointer) -> Iterator[tuple[Pointer, str]]:
     if not isinstance(module, dict):
         yield at, "expected an object"
         return
-    resources = module.get("resources")
-    if resources is not None and not isinstance(resources, list):
-        yield (*at, "resources"), "expected an array"
-    for number, block in enumerate(resources if isinstance(resources, list) else ()):
+    resources = yield from _array(module, "resources", at)
+    for number, block in enumerate(resources):
         if not isinstance(block, dict):
             yield (*at, "resources", number), "expected an object"
         elif block.get("expressions") is not None and not isinstance(block["expressions"], dict):

@@ -11,12 +11,14 @@ Reading stays faithful to what apply will do: a change whose planned values are 
 from its ``after``; an attribute a created resource leaves unset takes the provider's documented
 default (:mod:`~phigate_providers.terraform.defaults`); an update keeps the prior value of what it
 does not touch. A plan that errored or is incomplete is read all the same, and says so
-(:attr:`Plan.problems`): its evidence is incomplete as a whole.
+(:attr:`Plan.problems`): its evidence is incomplete as a whole. Terraform before 1.8 does not
+mark a ``-target`` plan incomplete; such a plan is told by the resources its configuration
+declares once that it neither plans nor changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +78,8 @@ class Plan:
         configuration = _mapping(document.get("configuration"))
         self.has_configuration = bool(configuration)
         self.modules: dict[str, ModuleConfig] = {}
+        #: Configuration paths of modules called with count or for_each (maybe not at all).
+        self._repeated_modules: set[str] = set()
         self._index_modules(_mapping(configuration.get("root_module")), "")
         self.provider_configs: Mapping[str, Any] = _mapping(configuration.get("provider_config"))
         self.variables: dict[str, Any] = {
@@ -110,6 +114,12 @@ class Plan:
         if missing:
             self.problems.append(f"{missing} resource change(s) without planned values: what they "
                                  "leave after apply is not in the plan")
+        left_out = self._left_out(changes.keys()) if document.get("complete") is not False else []
+        if left_out:
+            self.problems.append(
+                f"{len(left_out)} resource(s) the configuration declares are neither planned nor changed "
+                f"({', '.join(left_out[:3])}{' …' if len(left_out) > 3 else ''}): a plan made with -target "
+                "(Terraform before 1.8 does not say so) or cut by hand; plan the whole configuration")
         self.by_address = {r.address: r for r in self.resources}
         self.by_type: dict[str, list[PlannedResource]] = {}
         self._instances: dict[tuple[str, str], list[PlannedResource]] = {}
@@ -118,7 +128,22 @@ class Plan:
             key = (config_path(resource.module), f"{resource.type}.{resource.name}")
             self._instances.setdefault(key, []).append(resource)
 
-    def _index_modules(self, module: Mapping[str, Any], path: str) -> None:
+    def _left_out(self, changed: Iterable[str]) -> list[str]:
+        """Managed resources the configuration declares exactly once (no ``count`` or
+        ``for_each``, in modules called once) that the plan neither plans nor changes: a
+        targeted or cut plan, which must not read as a smaller estate."""
+        present: set[tuple[str, str]] = set()
+        for address in (*(r.address for r in self.resources), *changed):
+            module, rtype, name, _ = split_address(address)
+            present.add((config_path(module), f"{rtype}.{name}"))
+        return sorted(f"{path}.{local}".lstrip(".")
+                      for path, config in self.modules.items() if path not in self._repeated_modules
+                      for local, block in config.resources.items()
+                      if _declared_once(local, block) and (path, local) not in present)
+
+    def _index_modules(self, module: Mapping[str, Any], path: str, repeated: bool = False) -> None:
+        if repeated:
+            self._repeated_modules.add(path)
         config = ModuleConfig(outputs=_mapping(module.get("outputs")))
         for block in module.get("resources") or ():
             if isinstance(block, Mapping) and isinstance(block.get("address"), str):
@@ -126,7 +151,8 @@ class Plan:
         for name, call in _mapping(module.get("module_calls")).items():
             if isinstance(call, Mapping):
                 config.calls[name] = call
-                self._index_modules(_mapping(call.get("module")), f"{path}.module.{name}".lstrip("."))
+                self._index_modules(_mapping(call.get("module")), f"{path}.module.{name}".lstrip("."),
+                                    repeated or "count_expression" in call or "for_each_expression" in call)
         self.modules[path] = config
 
     def _add(self, raw: Mapping[str, Any], change: Mapping[str, Any] | None) -> None:
@@ -183,6 +209,12 @@ def load_document(data: Any, label: str) -> Plan:
                          "(an object with format_version and planned_values or resource_changes)", label)
     check_shape(data, label)
     return Plan(data, label)
+
+
+def _declared_once(local: str, block: Mapping[str, Any]) -> bool:
+    """A managed resource block without ``count`` or ``for_each``: exactly one instance."""
+    return (block.get("mode", "managed") == "managed" and local.split(".", 1)[0] not in ("data", "ephemeral")
+            and "count_expression" not in block and "for_each_expression" not in block)
 
 
 def _plan_problems(data: Mapping[str, Any]) -> list[str]:
