@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -303,3 +304,36 @@ def test_the_portfolio_page_renders_in_headless_chromium(
     subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_signed_statement_or_report_with_a_duplicate_key_is_refused(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two values for one key read one way here and another in a reader that keeps the first:
+    even correctly signed, such a Statement or report is not evidence."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    data = path.read_bytes()
+    twice = path.with_name("twice.json")  # "fail" twice in the summary: 0 first, the real count last
+    twice.write_bytes(data.replace(b'"summary": {', b'"summary": {"fail": 0, ', 1))
+    assert twice.read_bytes() != data
+    refused = cli("attest", str(twice), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "duplicate key 'fail'" in refused.err
+
+    statement = statement_for(data, str(path))
+    twice_statement = dict(statement, subject=[{"name": twice.name, "digest": {
+        "sha256": hashlib.sha256(twice.read_bytes()).hexdigest()}}])
+    for name, payload, target in [
+        ("statement", json.dumps(statement).replace(
+            '"predicate":', '"predicate": {"summary": {"fail": 0}}, "predicate":', 1), path),
+        ("report", json.dumps(twice_statement), twice),
+    ]:
+        envelope = Envelope(payload.encode(), PAYLOAD_TYPE, {})
+        envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+        attestation = tmp_path / f"{name}.intoto.json"
+        attestation.write_text(json.dumps(envelope.to_dict()))
+        refused = cli("verify", str(attestation), "--report", str(target), "--key", f"{keys['acme']}.pub")
+        assert refused.code == 2 and "duplicate key" in refused.err, (name, refused.err)

@@ -124,12 +124,33 @@ def load_public_key(path: Path) -> Any:
     return SSlibKey.from_crypto(key)
 
 
+def _strict_json(data: bytes) -> Any:
+    """JSON with no duplicate key and no NaN or Infinity. A report or Statement with two values
+    for one key reads one way here and another way in a reader that keeps the first: what is
+    signed must mean one thing, and phigate never writes either."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in items:
+            if key in document:
+                raise ValueError(f"duplicate key '{key}'")
+            document[key] = value
+        return document
+
+    def constant(word: str) -> Any:
+        raise ValueError(f"{word} is not JSON")
+
+    try:
+        return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("nesting too deep") from None
+
+
 # -- statements ---------------------------------------------------------------------------------
 
 def report_document(data: bytes, name: str) -> dict[str, Any]:
     """The JSON report in ``data`` (``phigate scan --format json``), checked to be one."""
     try:
-        document = json.loads(data)
+        document = _strict_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{name}: not JSON ({exc})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("report_version"), int):
@@ -228,9 +249,9 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
     except VerificationError as exc:
         raise VerificationFailed(f"{name}: the signature does not verify with the given key(s)") from exc
     try:
-        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+        statement = _strict_json(base64.b64decode(envelope["payload"], validate=True))
     except (ValueError, binascii.Error) as exc:
-        raise InputError(f"{name}: the signed payload is not JSON") from exc
+        raise InputError(f"{name}: the signed payload is not JSON ({exc})") from exc
     if not isinstance(statement, dict):
         raise InputError(f"{name}: the signed payload is not a Statement")
     _validate_statement(statement, name)
