@@ -337,3 +337,31 @@ def test_a_signed_statement_or_report_with_a_duplicate_key_is_refused(
         attestation.write_text(json.dumps(envelope.to_dict()))
         refused = cli("verify", str(attestation), "--report", str(target), "--key", f"{keys['acme']}.pub")
         assert refused.code == 2 and "duplicate key" in refused.err, (name, refused.err)
+
+
+def test_a_signed_document_that_is_not_a_valid_report_is_refused_as_input(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a report's shape is signed, verified, shown and written as OSCAL: a document with its
+    keys but not its shape (its tool a word, a finding a number) is bad input, not a crash."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    document = json.loads(path.read_text())
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(dict(document, tool="phigate", findings=[1])))
+    refused = cli("attest", str(odd), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "not a valid phigate JSON report (at /" in refused.err, refused.err
+    assert not odd.with_name("odd.intoto.json").exists()
+
+    statement = statement_for(path.read_bytes(), str(path))
+    statement["subject"] = [{"name": odd.name, "digest": {"sha256": hashlib.sha256(odd.read_bytes()).hexdigest()}}]
+    statement["predicate"]["tool"] = "phigate"
+    envelope = Envelope(json.dumps(statement).encode(), PAYLOAD_TYPE, {})
+    envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+    attestation = tmp_path / "odd.intoto.json"
+    attestation.write_text(json.dumps(envelope.to_dict()))
+    refused = cli("verify", str(attestation), "--report", str(odd), "--key", f"{keys['acme']}.pub")
+    assert refused.code == 2 and "not a valid phigate JSON report" in refused.err, refused.err

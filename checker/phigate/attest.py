@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.baseline import valid_report
 from phigate.files import read_bounded
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -158,6 +159,15 @@ def report_document(data: bytes, name: str) -> dict[str, Any]:
     for key in ("tool", "started", "finished", "summary", "scopes", "packs"):
         if key not in document:
             raise InputError(f"{name}: a phigate JSON report needs '{key}'")
+    if not valid_report(document):  # what is signed, verified and shown has the report's shape
+        from phigate.validation import validator
+
+        # Named by where and which rule, not quoted: a value may be anything the file holds.
+        error = min(validator("report").iter_errors(document), key=lambda e: len(e.absolute_path),
+                    default=None)
+        where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
+        rule = f", '{error.validator}'" if error is not None else ""
+        raise InputError(f"{name}: not a valid phigate JSON report (at /{where}{rule} of the report schema)")
     return document
 
 
