@@ -365,3 +365,16 @@ def test_a_signed_document_that_is_not_a_valid_report_is_refused_as_input(
     attestation.write_text(json.dumps(envelope.to_dict()))
     refused = cli("verify", str(attestation), "--report", str(odd), "--key", f"{keys['acme']}.pub")
     assert refused.code == 2 and "not a valid phigate JSON report" in refused.err, refused.err
+
+
+def test_an_audit_with_a_key_that_cannot_sign_stops_before_it_runs(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult]) -> None:
+    store = tmp_path / "history.db"
+    out = tmp_path / "nightly.json"
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    for key in (tmp_path / "missing.key", not_a_key, Path(f"{keys['acme']}.pub")):
+        audited = cli("audit", str(EXAMPLE), "--store", str(store), "--quiet", "--format", f"json={out}",
+                      "--attest", str(key))
+        assert audited.code == 2, (key, audited.err)
+        assert not out.exists() and not store.exists()
