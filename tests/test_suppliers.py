@@ -355,6 +355,10 @@ def test_a_signed_document_that_is_not_a_valid_report_is_refused_as_input(
     refused = cli("attest", str(odd), "--key", f"{keys['acme']}.key")
     assert refused.code == 2 and "not a valid phigate JSON report (at /" in refused.err, refused.err
     assert not odd.with_name("odd.intoto.json").exists()
+    undated = tmp_path / "undated.json"
+    undated.write_text(json.dumps(dict(document, started="yesterday")))
+    refused = cli("attest", str(undated), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "ISO 8601" in refused.err, refused.err
 
     statement = statement_for(path.read_bytes(), str(path))
     statement["subject"] = [{"name": odd.name, "digest": {"sha256": hashlib.sha256(odd.read_bytes()).hexdigest()}}]

@@ -45,11 +45,11 @@ class Verified:
 
     @property
     def finished(self) -> dt.datetime:
-        return _time(self.predicate.get("finished"), "finished")
+        return report_time(self.predicate.get("finished"), "finished")
 
     @property
     def started(self) -> dt.datetime:
-        return _time(self.predicate.get("started"), "started")
+        return report_time(self.predicate.get("started"), "started")
 
 
 def _crypto() -> Any:
@@ -165,9 +165,12 @@ def report_document(data: bytes, name: str) -> dict[str, Any]:
         # Named by where and which rule, not quoted: a value may be anything the file holds.
         error = min(validator("report").iter_errors(document), key=lambda e: len(e.absolute_path),
                     default=None)
-        where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
-        rule = f", '{error.validator}'" if error is not None else ""
-        raise InputError(f"{name}: not a valid phigate JSON report (at /{where}{rule} of the report schema)")
+        if error is None:  # only the fast check reads formats: a time that is not one, say
+            raise InputError(f"{name}: not a valid phigate JSON report (a value is not in the format "
+                             "the report schema gives it, such as an ISO 8601 time)")
+        where = "/".join(str(part) for part in error.absolute_path)
+        raise InputError(f"{name}: not a valid phigate JSON report (at /{where}, "
+                         f"'{error.validator}' of the report schema)")
     return document
 
 
@@ -283,7 +286,8 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
     return Verified(sorted(accepted)[0], digest, predicate)
 
 
-def _time(value: Any, what: str) -> dt.datetime:
+def report_time(value: Any, what: str) -> dt.datetime:
+    """A report's ISO 8601 time (UTC when it names no zone); anything else is an input error."""
     if not isinstance(value, str):
         raise InputError(f"report '{what}' is not a time")
     try:
@@ -294,4 +298,5 @@ def _time(value: Any, what: str) -> dt.datetime:
 
 
 __all__ = ["PAYLOAD_TYPE", "PREDICATE_TYPE", "VerificationFailed", "Verified", "attest",
-           "generate_keys", "load_envelope", "load_public_key", "load_signer", "statement_for", "verify"]
+           "generate_keys", "load_envelope", "load_public_key", "load_signer", "report_time", "statement_for",
+           "verify"]
