@@ -52,11 +52,11 @@ def portfolio(tmp_path: Path, keys: dict[str, Path]) -> Path:
 
 
 def report(tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch,
-           when: dt.datetime, name: str, target: Path = EXAMPLE) -> Path:
+           when: dt.datetime, name: str, target: Path = EXAMPLE, *options: str) -> Path:
     """A real JSON report of a scan, timed ``when`` (SOURCE_DATE_EPOCH)."""
     out = tmp_path / f"{name}.json"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(when.timestamp())))
-    result = cli("scan", str(target), "--quiet", "--format", f"json={out}")
+    result = cli("scan", str(target), "--quiet", "--format", f"json={out}", *options)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert result.code in (0, 1, 3), result.err
     return out
@@ -382,3 +382,36 @@ def test_an_audit_with_a_key_that_cannot_sign_stops_before_it_runs(
                       "--attest", str(key))
         assert audited.code == 2, (key, audited.err)
         assert not out.exists() and not store.exists()
+
+
+def test_a_required_policy_failed_below_the_gate_is_a_breach_and_one_never_assessed_is_incomplete(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract names what must hold: a required policy failing at a severity under the gate
+    still breaches it, and one the evidence never judged is not in order (exit 3, not 0)."""
+    store = str(tmp_path / "history.db")
+    (tmp_path / "keys" / "a.pub").write_bytes(Path(f"{keys['acme']}.pub").read_bytes())
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=3), "class", EXAMPLE,
+                  "--only", "PHI-CLASS-001")  # a medium policy, failed by two stores
+    summary = json.loads(path.read_text())["summary"]
+    assert summary["evidence_complete"] and summary["fail"] > 0
+    assert cli("portfolio", "import", str(signed(cli, path, keys["acme"])), "--report", str(path),
+               "--supplier", "s", "--store", store, "--config", str(_one_supplier(tmp_path, "[]"))).code == 0
+
+    failing = cli("portfolio", "--store", store, "--config", str(_one_supplier(tmp_path, "[PHI-CLASS-001]")),
+                  "--format", "json", "--fail-on", "critical")
+    status = failing.json()["suppliers"][0]
+    assert status["gating_failures"] == 0 and status["requirements"][0]["status"] == "failed"
+    assert status["in_breach"] and failing.code == 1
+
+    unjudged = cli("portfolio", "--store", store, "--config", str(_one_supplier(tmp_path, "[PHI-NOT-RUN]")),
+                   "--fail-on", "critical")
+    assert unjudged.code == 3, unjudged.out
+    assert "not assessed policy PHI-NOT-RUN" in unjudged.out
+
+
+def _one_supplier(folder: Path, policies: str) -> Path:
+    config = folder / "one.yaml"
+    config.write_text(f"suppliers:\n  - name: s\n    keys: [keys/a.pub]\n    policies: {policies}\n"
+                      "    max_age: 2d\n")
+    return config
