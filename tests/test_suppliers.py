@@ -415,3 +415,26 @@ def _one_supplier(folder: Path, policies: str) -> Path:
     config.write_text(f"suppliers:\n  - name: s\n    keys: [keys/a.pub]\n    policies: {policies}\n"
                       "    max_age: 2d\n")
     return config
+
+
+def test_verifying_leaves_the_envelope_as_it_came_and_a_malformed_signature_is_bad_input(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envelope is recorded with the evidence, to be verified again: verifying it must not
+    take its signatures apart."""
+    from phigate.attest import load_envelope, load_public_key, verify
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    attestation = signed(cli, path, keys["acme"])
+    envelope = load_envelope(attestation)
+    as_it_came = json.loads(json.dumps(envelope))
+    key = [load_public_key(Path(f"{keys['acme']}.pub"))]
+    verify(envelope, path.read_bytes(), key, str(attestation))
+    assert envelope == as_it_came
+    verify(envelope, path.read_bytes(), key, str(attestation))  # and it verifies again
+
+    for signature in ({"keyid": as_it_came["signatures"][0]["keyid"], "sig": 5}, "sig", {"sig": "AAAA"}):
+        odd = tmp_path / "odd.intoto.json"
+        odd.write_text(json.dumps(dict(as_it_came, signatures=[signature])))
+        refused = cli("verify", str(odd), "--report", str(path), "--key", f"{keys['acme']}.pub")
+        assert refused.code == 2 and "not a DSSE envelope" in refused.err, (signature, refused.err)

@@ -12,8 +12,8 @@ attestation bindings. Nothing here is hand-rolled.
 
 from __future__ import annotations
 
-import base64
 import binascii
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -253,8 +253,15 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
 
     if envelope.get("payloadType") != PAYLOAD_TYPE:
         raise VerificationFailed(f"{name}: payload type is not {PAYLOAD_TYPE}")
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("keyid"), str) and isinstance(s.get("sig"), str)
+            for s in signatures):
+        raise InputError(f"{name}: not a DSSE envelope (each signature needs a text 'keyid' and 'sig')")
     try:
-        parsed = Envelope.from_dict(envelope)
+        # A copy: the library takes the signatures' fields out of the mapping it is given, and
+        # the envelope is recorded as it came.
+        parsed = Envelope.from_dict(copy.deepcopy(envelope))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise InputError(f"{name}: not a DSSE envelope ({exc})") from exc
     try:
@@ -262,8 +269,8 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
     except VerificationError as exc:
         raise VerificationFailed(f"{name}: the signature does not verify with the given key(s)") from exc
     try:
-        statement = _strict_json(base64.b64decode(envelope["payload"], validate=True))
-    except (ValueError, binascii.Error) as exc:
+        statement = _strict_json(parsed.payload)  # the bytes the signature was checked over
+    except ValueError as exc:
         raise InputError(f"{name}: the signed payload is not JSON ({exc})") from exc
     if not isinstance(statement, dict):
         raise InputError(f"{name}: the signed payload is not a Statement")
