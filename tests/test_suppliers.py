@@ -438,3 +438,25 @@ def test_verifying_leaves_the_envelope_as_it_came_and_a_malformed_signature_is_b
         odd.write_text(json.dumps(dict(as_it_came, signatures=[signature])))
         refused = cli("verify", str(odd), "--report", str(path), "--key", f"{keys['acme']}.pub")
         assert refused.code == 2 and "not a DSSE envelope" in refused.err, (signature, refused.err)
+
+
+def test_a_predicate_that_only_equals_the_report_as_python_values_is_refused(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``1 == True`` and ``0 == False`` in Python; a signed claim of ``"evidence_complete": 1``
+    is not what the report says, and verification compares the JSON."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    statement = statement_for(path.read_bytes(), str(path))
+    complete = statement["predicate"]["evidence_complete"]
+    assert isinstance(complete, bool)
+    statement["predicate"]["evidence_complete"] = int(complete)
+    envelope = Envelope(json.dumps(statement).encode(), PAYLOAD_TYPE, {})
+    envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+    attestation = tmp_path / "loose.intoto.json"
+    attestation.write_text(json.dumps(envelope.to_dict()))
+    refused = cli("verify", str(attestation), "--report", str(path), "--key", f"{keys['acme']}.pub")
+    assert refused.code == 1 and "differs from the report (evidence_complete)" in refused.err, refused.err

@@ -285,12 +285,18 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
                                  "(the report was changed after signing, or is another report)")
     predicate = statement.get("predicate")
     expected = predicate_of(report_document(report, "report"))
-    if predicate != expected:
-        differing = sorted(k for k in set(expected) | set(predicate or {})
-                           if (predicate or {}).get(k) != expected.get(k))
+    # Compared as JSON, not as Python values: 1 and true, 0 and false are not the same claim.
+    if _exact(predicate) != _exact(expected):
+        given: dict[str, Any] = predicate if isinstance(predicate, dict) else {}
+        differing = sorted(k for k in set(expected) | set(given)
+                           if _exact(given.get(k)) != _exact(expected.get(k)))
         raise VerificationFailed(
             f"{name}: the attested content differs from the report ({', '.join(differing)})")
-    return Verified(sorted(accepted)[0], digest, predicate)
+    return Verified(sorted(accepted)[0], digest, expected)  # the same JSON as the signed predicate
+
+
+def _exact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def report_time(value: Any, what: str) -> dt.datetime:
