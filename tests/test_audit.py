@@ -26,6 +26,7 @@ from phigate import notify
 from phigate.notify import NotifyError, Webhook, post
 
 from .conftest import DATA, ROOT, CliResult, resource, store_location
+from .local_listener import listening
 from .test_html_report import HOSTILE, parse_html
 
 Cli = Callable[..., CliResult]
@@ -188,28 +189,17 @@ def _silent_endpoint() -> Iterator[tuple[str, threading.Event]]:
     """A local endpoint that accepts requests and never answers; the event is set at the first."""
     asked = threading.Event()
     held: list[socket.socket] = []
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        server.settimeout(0.2)
 
-        def accept() -> None:
-            while not stop.is_set():
-                try:
-                    connection, _ = server.accept()
-                except OSError:
-                    continue
-                held.append(connection)
-                asked.set()
+    def hold(connection: socket.socket) -> None:
+        held.append(connection)
+        asked.set()
 
-        stop = threading.Event()
-        thread = threading.Thread(target=accept, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.getsockname()[1]}", asked
-        finally:
-            stop.set()
-            thread.join(5)
-            for connection in held:
-                connection.close()
+    try:
+        with listening(hold) as endpoint:
+            yield endpoint, asked
+    finally:
+        for connection in held:
+            connection.close()
 
 
 def test_concurrent_audit_processes_share_one_store(write_snapshot: WriteSnapshot, tmp_path: Path) -> None:

@@ -207,6 +207,34 @@ def test_concurrent_writers_into_a_new_store_all_land_whole(location: str,
     assert since == {store.get(first).started}  # every later run continues the first one's streak
 
 
+def test_one_sqlite_store_shared_by_threads_records_every_run(tmp_path: Path,
+                                                               write_snapshot: WriteSnapshot) -> None:
+    store = open_store(str(tmp_path / "shared.db"), create=True)
+    record_ = run_record(evaluate(write_snapshot, {"b0": True, "b1": False}), series="estate", exit_code=1)
+    writers, runs_each = 6, 5
+    start_together = threading.Barrier(writers)
+    ids: list[int] = []
+    problems: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            start_together.wait()
+            for _ in range(runs_each):
+                ids.append(store.record(record_))
+                store.runs()
+        except BaseException as exc:
+            problems.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert problems == []
+    assert sorted(r.id for r in store.runs()) == sorted(ids)
+    assert len(set(ids)) == writers * runs_each
+
+
 def raw_store(location: str) -> SqliteStore | PostgresStore:
     return PostgresStore(location) if location.startswith("postgresql://") else SqliteStore(Path(location))
 

@@ -17,6 +17,7 @@ from phigate.api import InputError
 from phigate.notify import Limits, NotifyError, Webhook, parse_target, post
 
 from .conftest import ROOT, CliResult
+from .local_listener import listening
 
 EXAMPLE = ROOT / "examples" / "supplier-estate.json"
 
@@ -38,10 +39,7 @@ Handler = Callable[[socket.socket, Server], None]
 @contextmanager
 def serve(handler: Handler) -> Iterator[Server]:
     """A receiver on 127.0.0.1 that reads the request head and then behaves as ``handler`` says."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    server = Server(f"http://127.0.0.1:{listener.getsockname()[1]}/services/T0/B0/SECRET-TOKEN")
-    stop = threading.Event()
+    server = Server("")
 
     def handle(connection: socket.socket) -> None:
         with connection, suppress(OSError):
@@ -57,22 +55,10 @@ def serve(handler: Handler) -> Iterator[Server]:
             handler(connection, server)
         server.done.set()
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(connection,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
+    with listening(lambda connection: threading.Thread(target=handle, args=(connection,),
+                                                       daemon=True).start()) as origin:
+        server.url = f"{origin}/services/T0/B0/SECRET-TOKEN"
         yield server
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
 
 
 def _huge(status: int) -> Handler:

@@ -214,6 +214,9 @@ def test_markdown_never_leaves_a_mention_or_an_autolink_live(text: str) -> None:
     ("postgresql://app:pw@db.internal/x", "postgresql://db.internal/x"),
     ("https://token@hooks.example/path", "https://hooks.example/path"),
     ("mail a@b.example", "mail a@b.example"),
+    ("postgresql://app:p@ss@db.internal/x failed", "postgresql://db.internal/x failed"),
+    ("http://AKIA:a@b@127.0.0.1:9000/b", "http://127.0.0.1:9000/b"),
+    ("https://hooks.example/x?mail=a@b.example", "https://hooks.example/x?mail=a@b.example"),
 ])
 def test_credentials_in_urls_are_removed_from_messages(text: str, shown: str) -> None:
     assert without_userinfo(text) == shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -51,11 +52,11 @@ def portfolio(tmp_path: Path, keys: dict[str, Path]) -> Path:
 
 
 def report(tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch,
-           when: dt.datetime, name: str, target: Path = EXAMPLE) -> Path:
+           when: dt.datetime, name: str, target: Path = EXAMPLE, *options: str) -> Path:
     """A real JSON report of a scan, timed ``when`` (SOURCE_DATE_EPOCH)."""
     out = tmp_path / f"{name}.json"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(when.timestamp())))
-    result = cli("scan", str(target), "--quiet", "--format", f"json={out}")
+    result = cli("scan", str(target), "--quiet", "--format", f"json={out}", *options)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert result.code in (0, 1, 3), result.err
     return out
@@ -303,3 +304,159 @@ def test_the_portfolio_page_renders_in_headless_chromium(
     subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_signed_statement_or_report_with_a_duplicate_key_is_refused(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two values for one key read one way here and another in a reader that keeps the first:
+    even correctly signed, such a Statement or report is not evidence."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    data = path.read_bytes()
+    twice = path.with_name("twice.json")  # "fail" twice in the summary: 0 first, the real count last
+    twice.write_bytes(data.replace(b'"summary": {', b'"summary": {"fail": 0, ', 1))
+    assert twice.read_bytes() != data
+    refused = cli("attest", str(twice), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "duplicate key 'fail'" in refused.err
+
+    statement = statement_for(data, str(path))
+    twice_statement = dict(statement, subject=[{"name": twice.name, "digest": {
+        "sha256": hashlib.sha256(twice.read_bytes()).hexdigest()}}])
+    for name, payload, target in [
+        ("statement", json.dumps(statement).replace(
+            '"predicate":', '"predicate": {"summary": {"fail": 0}}, "predicate":', 1), path),
+        ("report", json.dumps(twice_statement), twice),
+    ]:
+        envelope = Envelope(payload.encode(), PAYLOAD_TYPE, {})
+        envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+        attestation = tmp_path / f"{name}.intoto.json"
+        attestation.write_text(json.dumps(envelope.to_dict()))
+        refused = cli("verify", str(attestation), "--report", str(target), "--key", f"{keys['acme']}.pub")
+        assert refused.code == 2 and "duplicate key" in refused.err, (name, refused.err)
+
+
+def test_a_signed_document_that_is_not_a_valid_report_is_refused_as_input(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a report's shape is signed, verified, shown and written as OSCAL: a document with its
+    keys but not its shape (its tool a word, a finding a number) is bad input, not a crash."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    document = json.loads(path.read_text())
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(dict(document, tool="phigate", findings=[1])))
+    refused = cli("attest", str(odd), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "not a valid phigate JSON report (at /" in refused.err, refused.err
+    assert not odd.with_name("odd.intoto.json").exists()
+    undated = tmp_path / "undated.json"
+    undated.write_text(json.dumps(dict(document, started="yesterday")))
+    refused = cli("attest", str(undated), "--key", f"{keys['acme']}.key")
+    assert refused.code == 2 and "ISO 8601" in refused.err, refused.err
+
+    statement = statement_for(path.read_bytes(), str(path))
+    statement["subject"] = [{"name": odd.name, "digest": {"sha256": hashlib.sha256(odd.read_bytes()).hexdigest()}}]
+    statement["predicate"]["tool"] = "phigate"
+    envelope = Envelope(json.dumps(statement).encode(), PAYLOAD_TYPE, {})
+    envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+    attestation = tmp_path / "odd.intoto.json"
+    attestation.write_text(json.dumps(envelope.to_dict()))
+    refused = cli("verify", str(attestation), "--report", str(odd), "--key", f"{keys['acme']}.pub")
+    assert refused.code == 2 and "not a valid phigate JSON report" in refused.err, refused.err
+
+
+def test_an_audit_with_a_key_that_cannot_sign_stops_before_it_runs(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult]) -> None:
+    store = tmp_path / "history.db"
+    out = tmp_path / "nightly.json"
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    for key in (tmp_path / "missing.key", not_a_key, Path(f"{keys['acme']}.pub")):
+        audited = cli("audit", str(EXAMPLE), "--store", str(store), "--quiet", "--format", f"json={out}",
+                      "--attest", str(key))
+        assert audited.code == 2, (key, audited.err)
+        assert not out.exists() and not store.exists()
+
+
+def test_a_required_policy_failed_below_the_gate_is_a_breach_and_one_never_assessed_is_incomplete(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract names what must hold: a required policy failing at a severity under the gate
+    still breaches it, and one the evidence never judged is not in order (exit 3, not 0)."""
+    store = str(tmp_path / "history.db")
+    (tmp_path / "keys" / "a.pub").write_bytes(Path(f"{keys['acme']}.pub").read_bytes())
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=3), "class", EXAMPLE,
+                  "--only", "PHI-CLASS-001")  # a medium policy, failed by two stores
+    summary = json.loads(path.read_text())["summary"]
+    assert summary["evidence_complete"] and summary["fail"] > 0
+    assert cli("portfolio", "import", str(signed(cli, path, keys["acme"])), "--report", str(path),
+               "--supplier", "s", "--store", store, "--config", str(_one_supplier(tmp_path, "[]"))).code == 0
+
+    failing = cli("portfolio", "--store", store, "--config", str(_one_supplier(tmp_path, "[PHI-CLASS-001]")),
+                  "--format", "json", "--fail-on", "critical")
+    status = failing.json()["suppliers"][0]
+    assert status["gating_failures"] == 0 and status["requirements"][0]["status"] == "failed"
+    assert status["in_breach"] and failing.code == 1
+
+    unjudged = cli("portfolio", "--store", store, "--config", str(_one_supplier(tmp_path, "[PHI-NOT-RUN]")),
+                   "--fail-on", "critical")
+    assert unjudged.code == 3, unjudged.out
+    assert "not assessed policy PHI-NOT-RUN" in unjudged.out
+
+
+def _one_supplier(folder: Path, policies: str) -> Path:
+    config = folder / "one.yaml"
+    config.write_text(f"suppliers:\n  - name: s\n    keys: [keys/a.pub]\n    policies: {policies}\n"
+                      "    max_age: 2d\n")
+    return config
+
+
+def test_verifying_leaves_the_envelope_as_it_came_and_a_malformed_signature_is_bad_input(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envelope is recorded with the evidence, to be verified again: verifying it must not
+    take its signatures apart."""
+    from phigate.attest import load_envelope, load_public_key, verify
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    attestation = signed(cli, path, keys["acme"])
+    envelope = load_envelope(attestation)
+    as_it_came = json.loads(json.dumps(envelope))
+    key = [load_public_key(Path(f"{keys['acme']}.pub"))]
+    verify(envelope, path.read_bytes(), key, str(attestation))
+    assert envelope == as_it_came
+    verify(envelope, path.read_bytes(), key, str(attestation))  # and it verifies again
+
+    for signature in ({"keyid": as_it_came["signatures"][0]["keyid"], "sig": 5}, "sig", {"sig": "AAAA"}):
+        odd = tmp_path / "odd.intoto.json"
+        odd.write_text(json.dumps(dict(as_it_came, signatures=[signature])))
+        refused = cli("verify", str(odd), "--report", str(path), "--key", f"{keys['acme']}.pub")
+        assert refused.code == 2 and "not a DSSE envelope" in refused.err, (signature, refused.err)
+
+
+def test_a_predicate_that_only_equals_the_report_as_python_values_is_refused(
+        tmp_path: Path, keys: dict[str, Path], cli: Callable[..., CliResult],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``1 == True`` and ``0 == False`` in Python; a signed claim of ``"evidence_complete": 1``
+    is not what the report says, and verification compares the JSON."""
+    from securesystemslib.dsse import Envelope
+
+    from phigate.attest import PAYLOAD_TYPE, load_signer, statement_for
+
+    path = report(tmp_path, cli, monkeypatch, NOW - dt.timedelta(hours=1), "r")
+    statement = statement_for(path.read_bytes(), str(path))
+    complete = statement["predicate"]["evidence_complete"]
+    assert isinstance(complete, bool)
+    statement["predicate"]["evidence_complete"] = int(complete)
+    envelope = Envelope(json.dumps(statement).encode(), PAYLOAD_TYPE, {})
+    envelope.sign(load_signer(Path(f"{keys['acme']}.key")))
+    attestation = tmp_path / "loose.intoto.json"
+    attestation.write_text(json.dumps(envelope.to_dict()))
+    refused = cli("verify", str(attestation), "--report", str(path), "--key", f"{keys['acme']}.pub")
+    assert refused.code == 1 and "differs from the report (evidence_complete)" in refused.err, refused.err

@@ -12,8 +12,8 @@ attestation bindings. Nothing here is hand-rolled.
 
 from __future__ import annotations
 
-import base64
 import binascii
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import InputError
+from phigate.baseline import valid_report
 from phigate.files import read_bounded
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -44,11 +45,11 @@ class Verified:
 
     @property
     def finished(self) -> dt.datetime:
-        return _time(self.predicate.get("finished"), "finished")
+        return report_time(self.predicate.get("finished"), "finished")
 
     @property
     def started(self) -> dt.datetime:
-        return _time(self.predicate.get("started"), "started")
+        return report_time(self.predicate.get("started"), "started")
 
 
 def _crypto() -> Any:
@@ -124,12 +125,33 @@ def load_public_key(path: Path) -> Any:
     return SSlibKey.from_crypto(key)
 
 
+def _strict_json(data: bytes) -> Any:
+    """JSON with no duplicate key and no NaN or Infinity. A report or Statement with two values
+    for one key reads one way here and another way in a reader that keeps the first: what is
+    signed must mean one thing, and phigate never writes either."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in items:
+            if key in document:
+                raise ValueError(f"duplicate key '{key}'")
+            document[key] = value
+        return document
+
+    def constant(word: str) -> Any:
+        raise ValueError(f"{word} is not JSON")
+
+    try:
+        return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("nesting too deep") from None
+
+
 # -- statements ---------------------------------------------------------------------------------
 
 def report_document(data: bytes, name: str) -> dict[str, Any]:
     """The JSON report in ``data`` (``phigate scan --format json``), checked to be one."""
     try:
-        document = json.loads(data)
+        document = _strict_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{name}: not JSON ({exc})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("report_version"), int):
@@ -137,6 +159,18 @@ def report_document(data: bytes, name: str) -> dict[str, Any]:
     for key in ("tool", "started", "finished", "summary", "scopes", "packs"):
         if key not in document:
             raise InputError(f"{name}: a phigate JSON report needs '{key}'")
+    if not valid_report(document):  # what is signed, verified and shown has the report's shape
+        from phigate.validation import validator
+
+        # Named by where and which rule, not quoted: a value may be anything the file holds.
+        error = min(validator("report").iter_errors(document), key=lambda e: len(e.absolute_path),
+                    default=None)
+        if error is None:  # only the fast check reads formats: a time that is not one, say
+            raise InputError(f"{name}: not a valid phigate JSON report (a value is not in the format "
+                             "the report schema gives it, such as an ISO 8601 time)")
+        where = "/".join(str(part) for part in error.absolute_path)
+        raise InputError(f"{name}: not a valid phigate JSON report (at /{where}, "
+                         f"'{error.validator}' of the report schema)")
     return document
 
 
@@ -219,8 +253,15 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
 
     if envelope.get("payloadType") != PAYLOAD_TYPE:
         raise VerificationFailed(f"{name}: payload type is not {PAYLOAD_TYPE}")
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("keyid"), str) and isinstance(s.get("sig"), str)
+            for s in signatures):
+        raise InputError(f"{name}: not a DSSE envelope (each signature needs a text 'keyid' and 'sig')")
     try:
-        parsed = Envelope.from_dict(envelope)
+        # A copy: the library takes the signatures' fields out of the mapping it is given, and
+        # the envelope is recorded as it came.
+        parsed = Envelope.from_dict(copy.deepcopy(envelope))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise InputError(f"{name}: not a DSSE envelope ({exc})") from exc
     try:
@@ -228,9 +269,9 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
     except VerificationError as exc:
         raise VerificationFailed(f"{name}: the signature does not verify with the given key(s)") from exc
     try:
-        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
-    except (ValueError, binascii.Error) as exc:
-        raise InputError(f"{name}: the signed payload is not JSON") from exc
+        statement = _strict_json(parsed.payload)  # the bytes the signature was checked over
+    except ValueError as exc:
+        raise InputError(f"{name}: the signed payload is not JSON ({exc})") from exc
     if not isinstance(statement, dict):
         raise InputError(f"{name}: the signed payload is not a Statement")
     _validate_statement(statement, name)
@@ -244,15 +285,22 @@ def verify(envelope: dict[str, Any], report: bytes, keys: list[Any], name: str) 
                                  "(the report was changed after signing, or is another report)")
     predicate = statement.get("predicate")
     expected = predicate_of(report_document(report, "report"))
-    if predicate != expected:
-        differing = sorted(k for k in set(expected) | set(predicate or {})
-                           if (predicate or {}).get(k) != expected.get(k))
+    # Compared as JSON, not as Python values: 1 and true, 0 and false are not the same claim.
+    if _exact(predicate) != _exact(expected):
+        given: dict[str, Any] = predicate if isinstance(predicate, dict) else {}
+        differing = sorted(k for k in set(expected) | set(given)
+                           if _exact(given.get(k)) != _exact(expected.get(k)))
         raise VerificationFailed(
             f"{name}: the attested content differs from the report ({', '.join(differing)})")
-    return Verified(sorted(accepted)[0], digest, predicate)
+    return Verified(sorted(accepted)[0], digest, expected)  # the same JSON as the signed predicate
 
 
-def _time(value: Any, what: str) -> dt.datetime:
+def _exact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def report_time(value: Any, what: str) -> dt.datetime:
+    """A report's ISO 8601 time (UTC when it names no zone); anything else is an input error."""
     if not isinstance(value, str):
         raise InputError(f"report '{what}' is not a time")
     try:
@@ -263,4 +311,5 @@ def _time(value: Any, what: str) -> dt.datetime:
 
 
 __all__ = ["PAYLOAD_TYPE", "PREDICATE_TYPE", "VerificationFailed", "Verified", "attest",
-           "generate_keys", "load_envelope", "load_public_key", "load_signer", "statement_for", "verify"]
+           "generate_keys", "load_envelope", "load_public_key", "load_signer", "report_time", "statement_for",
+           "verify"]

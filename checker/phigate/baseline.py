@@ -101,7 +101,7 @@ def load_baseline(path: Path) -> Baseline:
         data = _json_with_position(text, file)
     if not isinstance(data, dict) or "report_version" not in data:
         raise ProblemsError([Problem(file, 1, 1, NOT_A_REPORT)])
-    if not _valid_report(data):
+    if not valid_report(data):
         errors = list(validator("report").iter_errors(data))
         if errors:
             raise ProblemsError(_located(errors, data, text, file))
@@ -120,7 +120,7 @@ def _compiled_report_schema() -> Callable[[Any], Any]:
     return fastjsonschema.compile(document_schema("report"))
 
 
-def _valid_report(data: Any) -> bool:
+def valid_report(data: Any) -> bool:
     """The fast check (a compiled validator: a large report in well under a second); only a
     report it refuses is checked again by jsonschema, which is exact and says where."""
     try:
@@ -211,4 +211,4 @@ def _decided(counts: Mapping[Status, int]) -> bool:
     return bool(counts.get(Status.PASS) or counts.get(Status.FAIL) or counts.get(Status.WAIVED))
 
 
-__all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline"]
+__all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline", "valid_report"]

@@ -160,8 +160,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     policies = for_frameworks(policies_for(args, config), args.framework, frameworks)
     outputs = _outputs(args.format)
     json_report = next((file for name, file in outputs if name == "json" and file is not None), None)
-    if args.attest is not None and json_report is None:
-        raise UsageError("--attest signs the JSON report: add --format json=FILE")
+    _check_signing(args.attest, json_report)
     webhooks = []
     for spec in args.notify:
         try:
@@ -209,12 +208,23 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return exit_code
 
 
+def _check_signing(key: Path | None, json_report: Path | None) -> None:
+    """``--attest KEY`` needs a JSON report file and a key that signs: known before the run."""
+    if key is None:
+        return
+    if json_report is None:
+        raise UsageError("--attest signs the JSON report: add --format json=FILE")
+    from phigate.attest import load_signer
+
+    load_signer(key)
+
+
 def _record_supplier(store: HistoryStore, supplier: str, result: RunResult, report: Path | None) -> None:
     """A direct audit of a supplier: its report lands in the portfolio like imported evidence."""
     from phigate.reporters.json import report_document
     from phigate.suppliers.evidence import evidence_record
 
-    data = (read_bounded(report, "baseline") if report is not None
+    data = (read_bounded(report, "report") if report is not None
             else json.dumps(report_document(result), indent=2, ensure_ascii=False, default=str).encode())
     store.record_evidence(evidence_record(supplier, data, "audit"), newer_only=False)
 

@@ -217,7 +217,9 @@ def markdown_words(text: str) -> Iterator[tuple[str, bool]]:
 
 # -- Credentials in URLs ---------------------------------------------------------------------
 
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#@\"'<>]*@)")
+#: The user-info runs to the authority's last "@" (as URL parsers and libpq read it), so a
+#: password holding an unencoded "@" goes whole, not up to its own "@".
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#\"'<>]*@)")
 
 
 def without_userinfo(text: str) -> str:

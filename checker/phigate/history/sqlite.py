@@ -42,10 +42,10 @@ class SqliteStore(SqlStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = str(path)
-        #: One connection for the store's life in this process and thread: opening one per
-        #: transaction cost a WAL checkpoint with its fsyncs at every close.
-        self._connection: sqlite3.Connection | None = None
-        self._owner: int | None = None
+        #: One connection per thread for the store's life: opening one per transaction cost a
+        #: WAL checkpoint with its fsyncs at every close, and a SQLite connection may be used
+        #: only by the thread that opened it (nor carried across a fork: the pid is kept too).
+        self._local = threading.local()
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Transaction]:
@@ -62,18 +62,24 @@ class SqliteStore(SqlStore):
             raise
 
     def _shared(self) -> sqlite3.Connection:
-        thread = threading.get_ident()
-        if self._connection is None or self._owner != thread or not self.path.exists():
-            if self._connection is not None and self._owner == thread:
-                self._connection.close()
-            self._connection, self._owner = self._connect(), thread
-        return self._connection
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and getattr(self._local, "pid", None) != os.getpid():
+            connection = None  # inherited through a fork: the parent's, never to be used here
+        elif connection is not None and not self.path.exists():
+            self.close()  # the file was removed: start a new one rather than write into the void
+            connection = None
+        if connection is None:
+            connection = self._connect()
+            self._local.connection, self._local.pid = connection, os.getpid()
+        return connection
 
     def close(self) -> None:
-        if self._connection is not None:
+        """Close this thread's connection (another thread's closes when that thread ends)."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
             with suppress(sqlite3.Error):
-                self._connection.close()
-            self._connection = None
+                connection.close()
+            self._local.connection = None
 
     def _connect(self) -> sqlite3.Connection:
         if not self.path.exists():

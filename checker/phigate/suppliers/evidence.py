@@ -8,7 +8,6 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from phigate.api import InputError
 from phigate.attest import (
@@ -16,6 +15,7 @@ from phigate.attest import (
     load_envelope,
     load_public_key,
     report_document,
+    report_time,
     verify,
 )
 from phigate.files import read_bounded
@@ -38,7 +38,8 @@ def evidence_record(supplier: str, report: bytes, source: str, *, keyid: str | N
                 if isinstance(p, dict) and isinstance(p.get("id"), str)}
     return EvidenceRecord(
         supplier=supplier, digest=hashlib.sha256(report).hexdigest(), source=source,
-        started=_time(document["started"]), finished=_time(document["finished"]),
+        started=report_time(document["started"], "started"),
+        finished=report_time(document["finished"], "finished"),
         tool_version=str(document["tool"].get("version", "")) if isinstance(document["tool"], dict) else "",
         packs=list(document["packs"]), scopes=list(document["scopes"]), summary=dict(summary),
         failures=dict(sorted(failures.items())), compliance=list(document.get("compliance", [])),
@@ -72,13 +73,6 @@ def import_attestation(store: HistoryStore, portfolio: Portfolio, supplier_name:
     except InputError as exc:  # a replay or an older report: well formed, but refused
         raise VerificationFailed(str(exc)) from exc
     return record
-
-
-def _time(value: Any) -> dt.datetime:
-    if not isinstance(value, str):
-        raise InputError("report time is not text")
-    moment = dt.datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 __all__ = ["CLOCK_SKEW", "evidence_record", "import_attestation"]

@@ -9,7 +9,7 @@ from importlib import resources
 from typing import IO
 
 from phigate import __version__
-from phigate.suppliers.view import PortfolioView
+from phigate.suppliers.view import UNASSESSED, PortfolioView
 
 
 def render_text(view: PortfolioView, out: IO[str]) -> None:
@@ -30,12 +30,14 @@ def render_text(view: PortfolioView, out: IO[str]) -> None:
                   f"({hours:.1f} h ago{stale}, {s.latest.source}); {failures}; evidence {complete}; "
                   f"trend {trend}\n")
         failed = [r for r in s.requirements if r.status == "failed"]
-        unassessed = [r for r in s.requirements if r.status in ("not_assessed", "not_evaluated")]
+        unassessed = [r for r in s.requirements if r.status in UNASSESSED]
         if s.requirements:
             out.write(f"       required: {len(s.requirements) - len(failed) - len(unassessed)} satisfied, "
                       f"{len(failed)} failed, {len(unassessed)} not assessed\n")
-        for r in failed:
-            out.write(f"         failed {_clean(r.framework or 'policy')} {_clean(r.id)} {_clean(r.title)}\n")
+        for r in failed + unassessed:
+            state = "failed" if r.status == "failed" else "not assessed"
+            where = f"{_clean(r.framework or 'policy')} {_clean(r.id)}"
+            out.write(f"         {state} {where} {_clean(r.title)}\n")
     if view.most_failed:
         out.write("\nControls most often failed:\n")
         for framework, control, title, who in view.most_failed[:10]:

@@ -14,6 +14,8 @@ from phigate.suppliers.config import Portfolio, Supplier
 
 #: How many pieces of evidence the trend shows, newest last.
 TREND = 7
+#: Statuses of a required control or policy that the evidence does not judge.
+UNASSESSED = frozenset({"not_assessed", "not_evaluated"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,15 @@ class SupplierStatus:
 
     @property
     def in_breach(self) -> bool:
-        return self.stale or self.gating > 0
+        """Stale (or no) evidence, failures at or above the gate, or a required control or
+        policy that the latest evidence fails, whatever its severity."""
+        return self.stale or self.gating > 0 or any(r.status == "failed" for r in self.requirements)
+
+    @property
+    def unassessed(self) -> bool:
+        """The latest evidence leaves a required control or policy unjudged: it was not assessed
+        (another framework, the policy left out) or not evaluated. Not seen is never in order."""
+        return self.latest is not None and any(r.status in UNASSESSED for r in self.requirements)
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
@@ -75,9 +85,10 @@ class PortfolioView:
         return [s.name for s in self.suppliers if s.in_breach]
 
     def exit_code(self) -> int:
-        """3 when some supplier's latest evidence is incomplete (wins, as in a scan); 1 when one
-        has gating failures, failed required controls or stale (or no) evidence; else 0."""
-        if any(s.latest is not None and not s.evidence_complete for s in self.suppliers):
+        """3 when some supplier's latest evidence is incomplete or leaves a required control or
+        policy unjudged (wins, as in a scan); 1 when one has gating failures, failed required
+        controls or stale (or no) evidence; else 0."""
+        if any(s.latest is not None and (not s.evidence_complete or s.unassessed) for s in self.suppliers):
             return 3
         return 1 if self.in_breach else 0
 
@@ -162,4 +173,5 @@ def portfolio_view(portfolio: Portfolio, evidence: Sequence[StoredEvidence], now
     return PortfolioView(now, fail_on, statuses, most)
 
 
-__all__ = ["PortfolioView", "Requirement", "SupplierStatus", "portfolio_view", "supplier_status"]
+__all__ = ["UNASSESSED", "PortfolioView", "Requirement", "SupplierStatus", "portfolio_view",
+           "supplier_status"]
