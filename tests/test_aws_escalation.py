@@ -358,6 +358,7 @@ def test_a_key_of_another_account_is_never_the_owners_customer_managed_key() -> 
     assert keys.manager(f"arn:aws:kms:eu-west-3:{B}:alias/shared", "eu-west-3", A) == "provider"
     assert keys.manager("alias/aws/s3", "eu-west-3", A) == "provider"
     assert keys.manager("alias/unknown", "eu-west-3", A) is None
+    assert keys.manager("arn:aws:kms", "eu-west-3", A) is None  # a truncated ARN: unknown, no crash
 
 
 # --- the run's estate -----------------------------------------------------------------------------
