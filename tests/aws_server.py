@@ -76,19 +76,39 @@ def environment(endpoint: str) -> dict[str, str]:
     }
 
 
-def client(endpoint: str, service: str, region: str = REGION) -> Any:
+def client(endpoint: str, service: str, region: str = REGION, credentials: dict[str, str] | None = None) -> Any:
+    """A client of the server: moto's default account, or the session ``credentials`` (as STS
+    answers them) act in."""
+    keys = credentials or {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
     made = boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys.get("SessionToken"),
     )
     if service == "s3control":
         from phigate_providers.aws.session import strip_account_prefix
 
         made.meta.events.register("before-send.s3-control", strip_account_prefix)
     return made
+
+
+#: The role Organizations creates in every account it creates.
+ORG_ROLE = "OrganizationAccountAccessRole"
+
+
+def member_account(endpoint: str, name: str = "practice") -> tuple[str, Callable[[str], Any]]:
+    """A new organization with one member account (the server's default account manages it),
+    and a client factory acting in the member through :data:`ORG_ROLE`."""
+    organizations = client(endpoint, "organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    member = str(organizations.create_account(Email=f"{name}@example.org", AccountName=name)[
+        "CreateAccountStatus"]["AccountId"])
+    credentials = client(endpoint, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/{ORG_ROLE}", RoleSessionName="seed")["Credentials"]
+    return member, lambda service: client(endpoint, service, REGION, credentials)
 
 
 @contextmanager
@@ -155,3 +175,15 @@ def error_response(code: str, status: int, *, json_protocol: bool) -> Any:
                 f"</Errors></Response>").encode()
         headers = {"Content-Type": "text/xml"}
     return AWSResponse("https://injected", status, headers, _Body(body))
+
+
+def refusing(operation: str, code: str, status: int, *, json_protocol: bool, service: str | None = None,
+             region: str | None = None) -> Fault:
+    """A fault answering ``operation`` (of ``service`` in ``region``, when given) with an error."""
+
+    def fault(called: str, where: str, name: str, request: Any) -> Any:
+        if name == operation and service in (None, called) and region in (None, where):
+            return error_response(code, status, json_protocol=json_protocol)
+        return None
+
+    return fault

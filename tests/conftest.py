@@ -1,5 +1,6 @@
-"""Shared helpers: run the CLI in-process, build small resources and snapshots, and give the
-history tests their stores (a SQLite file or a database on a real PostgreSQL server)."""
+"""Shared helpers: run the CLI in-process, build small resources and snapshots, give the
+history tests their stores (a SQLite file or a database on a real PostgreSQL server) and the AWS
+tests a moto server."""
 
 from __future__ import annotations
 
@@ -86,6 +87,24 @@ def pg() -> Iterator[Cluster]:
     server = start(bin_dir)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A moto server, one per test module using it, the AWS environment pointing at it."""
+    from .aws_server import environment, moto_server, patched_environment
+
+    with moto_server() as url, patched_environment(environment(url)):
+        yield url
+
+
+@pytest.fixture
+def aws(endpoint: str) -> Callable[..., Any]:
+    """A boto3 client factory ``(service, region)`` on the module's server, freshly reset."""
+    from .aws_server import REGION, client, reset
+
+    reset(endpoint)
+    return lambda service, region=REGION: client(endpoint, service, region)
 
 
 def pg_database(cluster: Cluster, prefix: str) -> str:

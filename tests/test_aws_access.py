@@ -559,6 +559,8 @@ def test_trust_policies(document: Any, third_party: bool, accounts: tuple[str, .
 
 GITHUB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 SAML = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp"
+GITLAB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"
+TERRAFORM = f"arn:aws:iam::{ACCOUNT}:oidc-provider/app.terraform.io"
 
 
 def federated(provider: str, condition: dict[str, Any] | None = None, action: str = "sts:AssumeRoleWithWebIdentity"
@@ -596,6 +598,15 @@ AUD = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaw
     (federated(SAML, {"StringEquals": {"SAML:sub": "ops@exemplum.fr"}}, "sts:AssumeRoleWithSAML"), False, ()),
     (federated("cognito-identity.amazonaws.com",
                {"StringEquals": {"cognito-identity.amazonaws.com:aud": "eu-west-3:8f1c"}}), False, ()),
+    # Other issuers: a wildcard in the subject's first value lets any of their tenants in.
+    (federated(GITLAB, {"StringLike": {"gitlab.com:sub": "project_path:*"}}), True, ("gitlab.com",)),
+    (federated(GITLAB, {"StringLike": {"gitlab.com:sub": "project_path:exemplum*"}}), True, ("gitlab.com",)),
+    (federated(GITLAB, {"StringLike": {"gitlab.com:sub": "project_path:exemplum/*:ref_type:branch:ref:main"}}),
+     False, ()),
+    (federated(TERRAFORM, {"StringLike": {"app.terraform.io:sub": "organization:*:project:*:workspace:*"}}),
+     True, ("app.terraform.io",)),
+    (federated(TERRAFORM, {"StringLike": {"app.terraform.io:sub": "organization:exemplum:project:*"}}),
+     False, ()),
 ])
 def test_federated_trusts_are_third_party_unless_a_condition_names_the_subject(
         document: Any, third_party: bool, accounts: tuple[str, ...]) -> None:

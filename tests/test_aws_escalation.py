@@ -358,6 +358,7 @@ def test_a_key_of_another_account_is_never_the_owners_customer_managed_key() -> 
     assert keys.manager(f"arn:aws:kms:eu-west-3:{B}:alias/shared", "eu-west-3", A) == "provider"
     assert keys.manager("alias/aws/s3", "eu-west-3", A) == "provider"
     assert keys.manager("alias/unknown", "eu-west-3", A) is None
+    assert keys.manager("arn:aws:kms", "eu-west-3", A) is None  # a truncated ARN: unknown, no crash
 
 
 # --- the run's estate -----------------------------------------------------------------------------
@@ -416,3 +417,51 @@ def test_the_join_gives_edges_to_principals_of_pickled_facts_across_accounts() -
     assert found[OPS]["can_become_via"] == {REMOTE: "sts:AssumeRole"}
     assert found[OPS]["can_read"] == []
     assert found[REMOTE]["can_read"] == [NOTES] and "access_unseen" not in found[REMOTE]
+
+
+# --- AWS managed policies, as AWS publishes them --------------------------------------------------
+
+#: AmazonS3ReadOnlyAccess (version 3), PowerUserAccess (version 5) and IAMFullAccess (version 2),
+#: statement for statement: wildcards in actions, NotAction, Resource "*".
+S3_READ_ONLY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "s3:Get*", "s3:List*", "s3:Describe*", "s3-object-lambda:Get*", "s3-object-lambda:List*"]}]}
+POWER_USER = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "account:GetAccountInformation", "account:GetPrimaryEmail", "account:ListRegions",
+        "iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles",
+        "organizations:DescribeOrganization"]}]}
+IAM_FULL = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:*", "organizations:DescribeAccount", "organizations:DescribeOrganization",
+        "organizations:DescribeOrganizationalUnit", "organizations:DescribePolicy",
+        "organizations:ListChildren", "organizations:ListParents", "organizations:ListPoliciesForTarget",
+        "organizations:ListRoots", "organizations:ListPolicies", "organizations:ListTargetsForPolicy"]}]}
+
+
+def _holding(document: dict[str, Any], name: str) -> Member:
+    return Member(OPS, "user", A, Identity(OPS, A, (parse_policy(document, name=name),), None))
+
+
+def test_aws_managed_policies_read_and_escalate_as_their_statements_say() -> None:
+    database = Store.of(DB, database_facets(DB, resource_id="db-X", iam_auth=False, data_api=True), A)
+    stores = AccessAnalyzer([BUCKET, DYNAMO, database])
+    others = (role(ETL, ACCOUNT_ROOT), role(RUNNER, LAMBDA), user(DEV))
+
+    def judged(document: dict[str, Any], name: str) -> tuple[dict[str, str], dict[str, str]]:
+        member = _holding(document, name)
+        edges = EscalationGraph([member, *others], []).edges(member, stores)
+        assert member.identity is not None
+        return {**stores.read_access(member.identity).can_read_via, **edges.can_read_via}, edges.can_become
+
+    assert judged(S3_READ_ONLY, "AmazonS3ReadOnlyAccess") == ({NOTES: "s3:GetObject"}, {})
+    # Everything but IAM: every store, a role trusting the account; no PassRole, so no service role.
+    assert judged(POWER_USER, "PowerUserAccess") == (
+        {NOTES: "s3:GetObject", TABLE: "dynamodb:BatchGetItem", DB: "rds-data:BatchExecuteStatement"},
+        {ETL: "sts:AssumeRole"})
+    # No read of its own, but it writes its own policies: every store, every principal.
+    how = "iam:PutUserPolicy (can grant itself read)"
+    assert judged(IAM_FULL, "IAMFullAccess") == (
+        {NOTES: how, TABLE: how, DB: how},
+        {ETL: "iam:UpdateAssumeRolePolicy", RUNNER: "iam:UpdateAssumeRolePolicy", DEV: "iam:CreateAccessKey"})

@@ -5,32 +5,21 @@ fails. The provider is collected directly and its principals' attributes checked
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import boto3
-import pytest
 
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, client, environment, moto_server, patched_environment, reset
+from tests.aws_server import (
+    ACCOUNT,
+    REGION,
+    member_account,
+)
 
 NOTES = "arn:aws:s3:::exemplum-notes"
 ROOT_TRUST = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
-
-
-@pytest.fixture
-def aws(endpoint: str) -> Callable[..., Any]:
-    reset(endpoint)
-    return lambda service, region=REGION: client(endpoint, service, region)
 
 
 def collect(**settings: Any) -> dict[str, Resource]:
@@ -102,16 +91,8 @@ def test_a_user_allowed_to_assume_a_role_trusting_its_account_becomes_it(aws: Ca
 
 
 def test_roles_of_every_account_of_an_organization_scan_are_seen(aws: Callable[..., Any], endpoint: str) -> None:
-    organizations = aws("organizations")
-    organizations.create_organization(FeatureSet="ALL")
-    member = organizations.create_account(Email="audit@example.org", AccountName="practice")[
-        "CreateAccountStatus"]["AccountId"]
-    credentials = aws("sts").assume_role(RoleArn=arn("role", "OrganizationAccountAccessRole", member),
-                                         RoleSessionName="seed")["Credentials"]
-    member_iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION,
-                              aws_access_key_id=credentials["AccessKeyId"],
-                              aws_secret_access_key=credentials["SecretAccessKey"],
-                              aws_session_token=credentials["SessionToken"])
+    member, member_client = member_account(endpoint)
+    member_iam = member_client("iam")
     reader = make_role(member_iam, "notes-reader", ROOT_TRUST, allow("s3:GetObject", f"{NOTES}/*"))
     closed = make_role(member_iam, "closed", {"AWS": member}, allow("s3:GetObject", f"{NOTES}/*"))
     iam = aws("iam")
@@ -119,10 +100,7 @@ def test_roles_of_every_account_of_an_organization_scan_are_seen(aws: Callable[.
                     allow("s3:GetObject", "arn:aws:s3:::member-exports/*"))
     clerk = make_user(iam, "clerk", allow("s3:GetObject", "arn:aws:s3:::member-exports/*"))
     # A bucket of the member account granting the management account's user: read across accounts.
-    member_s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
-                             aws_access_key_id=credentials["AccessKeyId"],
-                             aws_secret_access_key=credentials["SecretAccessKey"],
-                             aws_session_token=credentials["SessionToken"])
+    member_s3 = member_client("s3")
     member_s3.create_bucket(Bucket="member-exports", CreateBucketConfiguration={"LocationConstraint": REGION})
     member_s3.put_bucket_policy(Bucket="member-exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "s3:GetObject",

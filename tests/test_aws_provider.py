@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,9 @@ from phigate_providers.aws.session import Clients
 from tests.aws_server import (
     ACCOUNT,
     REGION,
-    client,
-    environment,
     error_response,
     inject_faults,
-    moto_server,
-    patched_environment,
+    member_account,
     reset,
 )
 
@@ -43,19 +40,6 @@ RULES: dict[str, tuple[str, str]] = {
     "segmentation_distinct_keys": ("PHI-SEG-001", "aws.s3.bucket"),
     "segmentation_no_cross_reader": ("PHI-SEG-002", "aws.iam.role"),
 }
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
-
-
-@pytest.fixture
-def aws(endpoint: str) -> Callable[[str], Any]:
-    """A boto3 client factory on a freshly reset server."""
-    reset(endpoint)
-    return lambda service, region=REGION: client(endpoint, service, region)
 
 
 def scan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -561,16 +545,8 @@ def test_unreachable_endpoint_is_a_clean_error(tmp_path: Path, monkeypatch: pyte
 
 def test_an_organization_is_audited_account_by_account_through_an_assumed_role(
         aws: Callable[..., Any], endpoint: str, tmp_path: Path) -> None:
-    organizations = aws("organizations")
-    organizations.create_organization(FeatureSet="ALL")
-    member = organizations.create_account(Email="audit@example.org", AccountName="practice")[
-        "CreateAccountStatus"]["AccountId"]
-    credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
-                                         RoleSessionName="seed")["Credentials"]
-    member_s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
-                             aws_access_key_id=credentials["AccessKeyId"],
-                             aws_secret_access_key=credentials["SecretAccessKey"],
-                             aws_session_token=credentials["SessionToken"])
+    member, member_client = member_account(endpoint)
+    member_s3 = member_client("s3")
     member_s3.create_bucket(Bucket="member-notes", CreateBucketConfiguration={"LocationConstraint": REGION})
     member_s3.put_bucket_tagging(Bucket="member-notes",
                                  Tagging={"TagSet": [{"Key": "data_class", "Value": "clinical"}]})
@@ -608,15 +584,12 @@ def test_buckets_are_placed_in_their_regions_and_other_regions_left_out(
         ("arn:aws:s3:::paris-notes", REGION), ("arn:aws:s3:::dublin-notes", "eu-west-1")}
 
 
-def test_an_organization_splits_into_one_slice_per_account(aws: Callable[..., Any]) -> None:
+def test_an_organization_splits_into_one_slice_per_account(aws: Callable[..., Any], endpoint: str) -> None:
     import argparse
 
     from phigate_providers.aws import AwsProvider
 
-    organizations = aws("organizations")
-    organizations.create_organization(FeatureSet="ALL")
-    member = organizations.create_account(Email="slice@example.org", AccountName="lab")[
-        "CreateAccountStatus"]["AccountId"]
+    member, _ = member_account(endpoint, "lab")
     options = argparse.Namespace(org_role="OrganizationAccountAccessRole", region=[REGION])
     [provider] = AwsProvider.configure([], options, {})
     parts = provider.slices()  # type: ignore[attr-defined]

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -29,32 +28,17 @@ from phigate_providers.aws import AwsProvider
 from phigate_providers.aws.s3_regions import location_region
 from tests.aws_server import (
     ACCOUNT,
+    ORG_ROLE,
     REGION,
     _Body,
-    client,
-    environment,
-    error_response,
     inject_faults,
-    moto_server,
-    patched_environment,
-    reset,
+    member_account,
+    refusing,
 )
 
 OTHER = "eu-west-1"
 OUTSIDE_EEA = "us-east-1"
-ROLE = "OrganizationAccountAccessRole"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
-
-
-@pytest.fixture
-def aws(endpoint: str) -> Callable[..., Any]:
-    reset(endpoint)
-    return lambda service, region=REGION: client(endpoint, service, region)
+ROLE = ORG_ROLE
 
 
 def scan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -164,12 +148,8 @@ def test_an_unreadable_region_leaves_every_principal_access_unseen(
     bucket(aws("s3"), "paris-invoices", REGION, "administrative")
     reader = role(aws("iam"), "invoice-reader", "arn:aws:s3:::paris-invoices/*")
 
-    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
-        if service == "dynamodb" and region == OTHER and operation == "ListTables":
-            return error_response("AccessDeniedException", 400, json_protocol=True)
-        return None
-
-    inject_faults(monkeypatch, fault)
+    inject_faults(monkeypatch, refusing("ListTables", "AccessDeniedException", 400, json_protocol=True,
+                                        service="dynamodb", region=OTHER))
     records = collect(regions=[REGION], only=("PHI-SEG-002",))
     found = principal(records, reader)
     assert isinstance(found, Resource)
@@ -188,12 +168,7 @@ def test_regions_not_enumerable_leave_access_unseen(
         aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
     reader = role(aws("iam"), "any-reader")
 
-    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
-        if operation == "DescribeRegions":
-            return error_response("UnauthorizedOperation", 403, json_protocol=False)
-        return None
-
-    inject_faults(monkeypatch, fault)
+    inject_faults(monkeypatch, refusing("DescribeRegions", "UnauthorizedOperation", 403, json_protocol=False))
     records = collect(regions=[REGION], only=("PHI-SEG-002",))
     found = principal(records, reader)
     assert isinstance(found, Resource)
@@ -239,12 +214,8 @@ def test_functions_not_listed_in_another_region_leave_only_their_coders_unseen(
     coder = _user(iam, "coder", "lambda:UpdateFunctionCode", "*")
     reader = role(iam, "any-reader")
 
-    def fault(service: str, region: str, operation: str, request: Any) -> AWSResponse | None:
-        if service == "lambda" and region == OTHER and operation == "ListFunctions":
-            return error_response("AccessDeniedException", 403, json_protocol=True)
-        return None
-
-    inject_faults(monkeypatch, fault)
+    inject_faults(monkeypatch, refusing("ListFunctions", "AccessDeniedException", 403, json_protocol=True,
+                                        service="lambda", region=OTHER))
     records = collect(regions=[REGION], only=("PHI-SEG-002",))
     gap = f"aws account {ACCOUNT} region {OTHER}: Lambda functions (not read)"
     assert gap in principal(records, coder).attributes["access_unseen"]
@@ -360,25 +331,11 @@ def test_legacy_locations_answered_by_a_server_place_the_bucket(
 # --- accounts -------------------------------------------------------------------------------
 
 
-def _member(aws: Callable[..., Any], endpoint: str) -> tuple[str, Any]:
-    """A member account of a new organization, and an S3 client acting in it."""
-    organizations = aws("organizations")
-    organizations.create_organization(FeatureSet="ALL")
-    member = organizations.create_account(Email="lab@example.org", AccountName="lab")[
-        "CreateAccountStatus"]["AccountId"]
-    credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/{ROLE}",
-                                         RoleSessionName="seed")["Credentials"]
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
-                      aws_access_key_id=credentials["AccessKeyId"],
-                      aws_secret_access_key=credentials["SecretAccessKey"],
-                      aws_session_token=credentials["SessionToken"])
-    return str(member), s3
-
-
 def _cross_account_estate(aws: Callable[..., Any], endpoint: str) -> tuple[str, str, str, str]:
     """Member account B's clinical bucket grants a role of the management account A read; A's
     administrative bucket is read by the same role. Returns (member, role, notes, invoices)."""
-    member, member_s3 = _member(aws, endpoint)
+    member, member_client = member_account(endpoint, "lab")
+    member_s3 = member_client("s3")
     reader = role(aws("iam"), "billing-reader")  # its own policy allows s3:GetObject anywhere
     grant = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": reader}, "Action": "s3:GetObject",
@@ -460,14 +417,9 @@ def test_a_distributed_organization_scan_joins_access_across_accounts(
 
 def test_slices_joined_from_pickled_facts_chain_roles_across_accounts(
         aws: Callable[..., Any], endpoint: str) -> None:
-    member, member_s3 = _member(aws, endpoint)
-    notes = bucket(member_s3, "member-notes", REGION, "clinical")
-    credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/{ROLE}",
-                                         RoleSessionName="seed")["Credentials"]
-    member_iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION,
-                              aws_access_key_id=credentials["AccessKeyId"],
-                              aws_secret_access_key=credentials["SecretAccessKey"],
-                              aws_session_token=credentials["SessionToken"])
+    _, member_client = member_account(endpoint, "lab")
+    notes = bucket(member_client("s3"), "member-notes", REGION, "clinical")
+    member_iam = member_client("iam")
     ops = aws("iam").create_user(UserName="ops")["User"]["Arn"]
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "sts:AssumeRole"}]}

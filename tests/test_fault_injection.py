@@ -28,11 +28,8 @@ from .aws_server import (
     REGION,
     Fault,
     client,
-    environment,
     error_response,
     inject_faults,
-    moto_server,
-    patched_environment,
     reset,
 )
 from .conftest import DATA, CliResult
@@ -77,12 +74,6 @@ def assert_nothing_disappears(clean: dict[str, Any], faulty: dict[str, Any]) -> 
 
 
 # --- AWS ------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
-
 
 def inject(monkeypatch: pytest.MonkeyPatch, fault: Fault) -> None:
     inject_faults(monkeypatch, fault)

@@ -49,6 +49,8 @@ class KeyDirectory:
         key_region = region
         if ref.startswith("arn:"):
             parts = ref.split(":", 5)
+            if len(parts) < 6:
+                return None  # not a key's ARN: unknown, never a key of this region
             key_region = parts[3] or region
             resource = parts[5]
             if resource.startswith("alias/"):
@@ -69,7 +71,8 @@ class KeyDirectory:
             return None
         if ref.startswith(AWS_ALIAS_PREFIX) or f":{AWS_ALIAS_PREFIX}" in ref:
             return "provider"
-        if ref.startswith("arn:") and ref.split(":", 5)[4] not in ("", own_account):
+        parts = ref.split(":", 5)
+        if parts[0] == "arn" and len(parts) == 6 and parts[4] not in ("", own_account):
             return "provider"
         found = self.resolve(ref, region)
         if found is not None:

@@ -10,7 +10,9 @@ or ``AssumeRoleWithSAML``) are third-party access unless a condition names who, 
 identity provider, may assume the role: every subject of the provider gets in otherwise (any
 GitHub repository for ``token.actions.githubusercontent.com``). The subject is named by an
 equality (``StringEquals``, ``StringLike``; never ``…IfExists``) on ``<provider>:sub`` whose values
-are not only wildcards (for GitHub, the repository owner must be literal: ``repo:org/*``), on
+are not only wildcards (for GitHub, the repository owner must be literal: ``repo:org/*``; for
+other issuers, the subject's first value up to its separator: GitLab's ``project_path:group/*``,
+Terraform Cloud's ``organization:org:*``), on
 ``cognito-identity.amazonaws.com:aud`` for Cognito (the identity pool), on ``SAML:sub`` for SAML;
 ``SAML:aud`` only names the sign-in endpoint, not who signs in. The SAML provider of IAM Identity
 Center (``saml-provider/AWSSSO_…``) is AWS's own: who may use its roles is decided by assignments,
@@ -20,6 +22,7 @@ federated principal: ``external_id_required`` is False when such a trust is unco
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from phigate_providers.aws.arn import has_wildcard
@@ -129,11 +132,19 @@ def _narrow_subject(provider: str, value: str, like: bool) -> bool:
     literal = value if not like else value.replace("*", "").replace("?", "")
     if not literal.strip(":/"):
         return False
-    if provider == _GITHUB and like:
+    if not like or literal == value:
+        return True
+    if provider == _GITHUB:
         # repo:OWNER/NAME:… — a wildcard in the owner lets any owner's repository in.
         owner = value.removeprefix("repo:").split("/", 1)[0]
         return value.startswith("repo:") and bool(owner) and not any(c in owner for c in "*?")
-    return True
+    if provider.startswith("saml-provider/") or provider == _COGNITO:
+        return True
+    # Another OIDC issuer (GitLab's project_path:GROUP/…, Terraform Cloud's organization:ORG:…):
+    # the subject's first value must be literal up to its separator, else any tenant matches.
+    first = value.split(":", 1)[1] if ":" in value else value
+    head = re.split(r"[*?]", first, maxsplit=1)[0]
+    return bool(head.rstrip(":/")) and any(c in head for c in ":/")
 
 
 def _trusted_accounts(statement: Statement) -> set[str]:
