@@ -211,3 +211,14 @@ def test_becoming_a_principal_whose_reads_were_not_seen_is_an_error_never_a_pass
     finding = outcome(records, "PHI-SEG-002", f"{ACCOUNT}:user/ops")
     assert finding.status is Status.ERROR
     assert "what 'role/unread' reads was not seen" in finding.message
+
+
+def test_a_principal_whose_reads_were_not_seen_keeps_its_own_seen_wildcard_list() -> None:
+    # Its own can_read is unknown (PHI-SEG-002 errs on the attribute itself), but the wildcard
+    # grants that were read decide PHI-IAM-004; only those who can become it inherit "not seen".
+    unread = Resource(f"{ACCOUNT}:role/unread", "aws.iam.role", "principal", "aws", attributes={
+        "principal_type": "role", "can_read_via_wildcard": [], "can_become": []})
+    records = [store(NOTES, "clinical"), unread,
+               principal("user/ops", become=[unread.id])]
+    assert outcome(records, "PHI-IAM-004", unread.id).status is Status.PASS
+    assert outcome(records, "PHI-IAM-004", f"{ACCOUNT}:user/ops").status is Status.ERROR

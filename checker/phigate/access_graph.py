@@ -47,6 +47,9 @@ class _Node:
     become_via: Mapping[str, str]
     unseen: tuple[str, ...]
     label: str
+    #: Set when the principal's own reads were not read: it does not make its own seen lists
+    #: undecided, but whoever can become it may reach anything.
+    opaque: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +89,19 @@ class AccessGraph:
         """Record a principal's edges (a later record of the same id adds to the first)."""
         a = resource.attributes
         label = short_label(resource.id, resource.name)
-        unseen = _strings(a.get("access_unseen"))
-        if type(a.get("can_read")) is not list:
-            # Its reads were not read (or are known only after apply): whoever can become it may
-            # reach anything, so their reach stays open too, never an empty list that passes.
-            unseen += (f"what '{label}' reads was not seen",)
+        # Reads not read (or known only after apply): whoever can become it may reach anything,
+        # so their reach stays open, never an empty list that passes.
+        opaque = None if type(a.get("can_read")) is list else f"what '{label}' reads was not seen"
         node = _Node(_strings(a.get("can_read")), _strings(a.get("can_read_via_wildcard")),
                      _mapping(a.get("can_read_via")), _strings(a.get("can_become")),
-                     _mapping(a.get("can_become_via")), unseen, label)
+                     _mapping(a.get("can_become_via")), _strings(a.get("access_unseen")), label,
+                     opaque)
         old = self._nodes.get(resource.id)
         if old is not None:
             node = _Node(old.reads + node.reads, old.wildcard + node.wildcard,
                          {**old.read_via, **node.read_via}, old.become + node.become,
-                         {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.label)
+                         {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.label,
+                         old.opaque if node.opaque is None else node.opaque)
         self._nodes[resource.id] = node
         self._reach = None
 
@@ -116,6 +119,7 @@ class AccessGraph:
     def _close(self) -> dict[str, Reach]:
         nodes = self._nodes
         reach: dict[str, Reach] = {}
+        as_target: dict[str, Reach] = {}  # what becoming it gives: its reach, opaque included
         for component in _components(nodes):
             reads: set[str] = set()
             wildcard: set[str] = set()
@@ -128,10 +132,12 @@ class AccessGraph:
                 reads.update(node.reads)
                 wildcard.update(node.wildcard)
                 unseen.update(node.unseen)
+                if node.opaque is not None and len(component) > 1:
+                    unseen.add(node.opaque)  # the other members can become it
                 for target in node.become:
                     if target in members:
                         continue
-                    found = reach.get(target)
+                    found = as_target.get(target)
                     if found is None:  # not in the inventory: its reach is unknown
                         unseen.add(f"principal '{target}' is not in the inventory")
                     else:
@@ -144,8 +150,12 @@ class AccessGraph:
                     wildcard.update(found.wildcard)
                     unseen.update(found.unseen)
                 shared = Reach(frozenset(reads), frozenset(wildcard), frozenset(unseen))
+            opaque = frozenset(o for name in component if (o := nodes[name].opaque) is not None)
+            given = shared if not opaque or len(component) > 1 else Reach(
+                shared.reads, shared.wildcard, shared.unseen | opaque)
             for name in component:
                 reach[name] = shared
+                as_target[name] = given
         return reach
 
     def paths(self, principal: str, stores: Iterable[str],
