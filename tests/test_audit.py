@@ -156,6 +156,11 @@ def test_diff_and_history_read_as_text(cli: Cli, write_snapshot: WriteSnapshot, 
     history = cli("history", "--store", store)
     assert [line.split()[0] for line in history.out.splitlines()[1:]] == ["2", "1"]
     assert cli("diff", "--store", store, "7").code == 2
+    # One set of format names for every listing command: text (table is its older name) or json.
+    for command in (("history", "--store", store), ("diff", "--store", store, "1", "2"),
+                    ("policies", *POLICY_ARGS)):
+        text, table = (cli(*command, "--format", name) for name in ("text", "table"))
+        assert text.code == table.code == 0 and text.out == table.out, command
 
 
 def test_a_killed_audit_leaves_the_previous_run_and_no_partial_run(

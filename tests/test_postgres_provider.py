@@ -760,6 +760,16 @@ def test_settings_apply_to_every_server_unless_its_connection_string_says_otherw
     assert (first.label, second.label, second.region) == ("postgres://a:5432", "postgres://b:5432", "eu-west-3")
 
 
+def test_dsn_options_replace_the_configured_servers_keeping_their_settings() -> None:
+    settings = {"dsns": ["host=a", {"dsn": "host=b", "region": "eu-west-3"}]}
+    [only] = targets_from(argparse.Namespace(dsn=["host=b"]), settings)
+    assert (only.label, only.region) == ("postgres://b:5432", "eu-west-3")
+    [other] = targets_from(argparse.Namespace(dsn=["host=c"]), settings)
+    assert other.label == "postgres://c:5432"
+    assert [t.label for t in targets_from(argparse.Namespace(), settings)] == [
+        "postgres://a:5432", "postgres://b:5432"]
+
+
 def test_the_cli_refuses_a_malformed_dsn_with_exit_2(cli: Callable[..., CliResult]) -> None:
     result = cli("scan", "--provider", "postgres", "--dsn", "postgresql://u:pa55word@[::1", "--quiet")
     assert result.code == 2 and "pa55word" not in result.err + result.out

@@ -201,6 +201,14 @@ def _add_collection_options(parser: argparse.ArgumentParser) -> None:
         provider.add_arguments(group)
 
 
+def add_listing_format(parser: argparse.ArgumentParser) -> None:
+    """``--format text|json`` of the listing commands, one set of names for all of them (``table``
+    is the older name of ``text``; ``args.format`` holds ``text`` or ``json``)."""
+    parser.add_argument("--format", choices=["text", "json", "table"], default="text",
+                        type=lambda v: "text" if v == "table" else v,
+                        help="text (default) or json")
+
+
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policies", action="append", type=Path, default=None, metavar="PATH",
                         help="policy file or folder (repeatable; default: the bundled pack)")

@@ -29,6 +29,7 @@ from phigate.cli import (
     _add_output_options,
     _add_policy_options,
     _outputs,
+    add_listing_format,
     color_for,
     config_of,
     reporter_for,
@@ -87,7 +88,7 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     history.add_argument("--series", metavar="NAME", help="only this series")
     history.add_argument("--limit", type=_positive, default=20, metavar="N",
                          help="newest N runs (default: 20)")
-    history.add_argument("--format", choices=["table", "json"], default="table")
+    add_listing_format(history)
     history.add_argument("--keep", type=_age, metavar="AGE",
                          help="first delete runs older than AGE; a series' latest run stays")
     history.add_argument("--snapshot", type=int, metavar="RUN",
@@ -100,7 +101,7 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     diff.add_argument("runs", nargs="*", type=int, metavar="RUN",
                       help="RUN_A RUN_B, or one run (against the previous of its series), or none "
                            "(the latest run against the previous of its series)")
-    diff.add_argument("--format", choices=["text", "json"], default="text")
+    add_listing_format(diff)
     diff.set_defaults(handler=_store_errors(_cmd_diff))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from phigate import terminal
 from phigate.api import KINDS
-from phigate.cli import EXIT_OK, UsageError, _add_policy_options, config_of
+from phigate.cli import EXIT_OK, UsageError, _add_policy_options, add_listing_format, config_of
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack
 from phigate.registry import PROVIDERS, MissingPlugin, load, names
@@ -30,7 +30,7 @@ def add_catalogue_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
     policies = sub.add_parser("policies", help="list the selected policies")
     _add_policy_options(policies)
-    policies.add_argument("--format", choices=["table", "json"], default="table")
+    add_listing_format(policies)
     policies.set_defaults(handler=_cmd_policies)
 
     explain = sub.add_parser("explain", help="a policy in words: why, what to do, its controls and cases")
@@ -42,14 +42,14 @@ def add_catalogue_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     providers.add_argument("--permissions", metavar="NAME", help="print one provider's permissions")
     providers.add_argument("--sample-content", action="store_true",
                            help="with --permissions: add the reads content sampling needs")
-    providers.add_argument("--format", choices=["table", "json"], default="table")
+    add_listing_format(providers)
     providers.set_defaults(handler=_cmd_providers)
 
     controls = sub.add_parser("controls", help="the mapping matrix: controls and their policies")
     controls.add_argument("framework", nargs="?", metavar="FRAMEWORK",
                           help="one framework key (default: every framework)")
     _add_policy_options(controls)
-    controls.add_argument("--format", choices=["table", "json"], default="table")
+    add_listing_format(controls)
     controls.set_defaults(handler=_cmd_controls)
 
 

@@ -45,8 +45,8 @@ class ServerTarget:
 
 def add_arguments(parser: argparse._ArgumentGroup) -> None:
     parser.add_argument("--dsn", action="append", default=None, metavar="DSN",
-                        help="PostgreSQL connection string, URI or 'service=NAME' (repeatable); "
-                             "keep passwords in ~/.pgpass or PGPASSWORD")
+                        help="PostgreSQL connection string, URI or 'service=NAME' (repeatable; replaces "
+                             "the config's servers); keep passwords in ~/.pgpass or PGPASSWORD")
     parser.add_argument("--pg-database", action="append", default=None, metavar="NAME",
                         help="database to scan (repeatable; default: every database that accepts "
                              "connections)")
@@ -63,19 +63,12 @@ def targets_from(options: argparse.Namespace, settings: Mapping[str, Any]) -> li
         raise InputError(f"{SECTION}: expected a mapping of settings")
     _no_unknown(settings, SETTING_KEYS, SECTION)
     common = _common(options, settings)
-    entries: list[Mapping[str, Any]] = [{"dsn": d} for d in getattr(options, "dsn", None) or []]
-    configured = settings.get("dsns", [])
-    if not isinstance(configured, list):
-        raise InputError(f"{SECTION}.dsns: expected a list of connection strings")
-    for index, entry in enumerate(configured):
-        where = f"{SECTION}.dsns[{index}]"
-        if isinstance(entry, str):
-            entries.append({"dsn": entry})
-        elif isinstance(entry, Mapping):
-            _no_unknown(entry, SERVER_KEYS, where)
-            entries.append(entry)
-        else:
-            raise InputError(f"{where}: expected a connection string or a mapping with 'dsn'")
+    configured = _configured_servers(settings)
+    given = getattr(options, "dsn", None) or []
+    # --dsn replaces the configured servers, as --region replaces configured regions; a server
+    # the config also names keeps its settings there (region, encryption, databases).
+    by_dsn = {entry.get("dsn"): entry for entry in configured}
+    entries = [by_dsn.get(d, {"dsn": d}) for d in given] if given else configured
     if not entries:
         raise InputError("postgres: nothing to scan; give --dsn or providers.postgres.dsns in the config")
     cli_databases = tuple(getattr(options, "pg_database", None) or ())
@@ -97,6 +90,23 @@ def targets_from(options: argparse.Namespace, settings: Mapping[str, Any]) -> li
             statement_timeout=common["statement_timeout"],
             secrets=tuple(s for s in (parsed.get("password"), os.environ.get("PGPASSWORD")) if s)))
     return targets
+
+
+def _configured_servers(settings: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    configured = settings.get("dsns", [])
+    if not isinstance(configured, list):
+        raise InputError(f"{SECTION}.dsns: expected a list of connection strings")
+    entries: list[Mapping[str, Any]] = []
+    for index, entry in enumerate(configured):
+        where = f"{SECTION}.dsns[{index}]"
+        if isinstance(entry, str):
+            entries.append({"dsn": entry})
+        elif isinstance(entry, Mapping):
+            _no_unknown(entry, SERVER_KEYS, where)
+            entries.append(entry)
+        else:
+            raise InputError(f"{where}: expected a connection string or a mapping with 'dsn'")
+    return entries
 
 
 def label_for(parsed: Mapping[str, str]) -> str:
