@@ -226,6 +226,7 @@ def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from phigate.baseline import load_baseline
+    from phigate.gate import gate
     from phigate.run import scan
     from phigate.waivers import load_waivers
 
@@ -243,8 +244,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             watch = getattr(provider, "watch", None)
             if progress is not None and callable(watch):
                 watch(progress.say)  # live providers report their calls while collecting
-        result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
-                      frameworks=frameworks, waivers=waivers, baseline=baseline)
+        result = gate(scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
+                           frameworks=frameworks, keep_evaluated=baseline is not None),
+                      waivers=waivers, baseline=baseline)
     for name, file in outputs:
         reporter = reporter_for(name, args)
         if file is None:

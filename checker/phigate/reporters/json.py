@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import IO, Any, ClassVar
 
 from phigate.baseline import BaselineComparison, KnownFailure
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Policy, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.snapshot import error_to_json
 from phigate.waivers import Waiver, WaiverOutcome
 
@@ -30,7 +30,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                    for s in result.scopes],
         "summary": {
             **summary_to_json(result, totals),
-            "evidence_complete": result.evidence_complete(),
+            "evidence_complete": result.evidence.complete,
         },
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,
@@ -45,7 +45,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                          for state in CONTROL_STATES},
              "controls": [{"id": v.id, "title": v.title, "status": v.status,
                            "policies": list(v.policies)} for v in views]}
-            for fw, views in result.compliance()
+            for fw, views in compliance(result)
         ],
         "findings": [finding_to_json(f, result.baseline, remedies.get(f.policy_id))
                      for f in result.findings],
