@@ -23,10 +23,9 @@ from phigate.gate import gate
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.problems import ProblemsError
-from phigate.pytest_plugin import framework_marker
+from phigate.pytest_markers import framework_marker
 from phigate.registry import MissingPlugin
-from phigate.reporters.json import summary_to_json
-from phigate.result import Framework
+from phigate.result import Framework, summary_to_json
 from phigate.run import RunResult, scan
 from phigate.selection import NothingToScan, asked_by_run, build_providers, select_policies
 from phigate.waivers import load_waivers

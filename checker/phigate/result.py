@@ -11,6 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from phigate import __version__
 from phigate.api import CollectionError, Scope
@@ -212,5 +213,21 @@ class RunResult:
         return 0
 
 
+def summary_to_json(result: RunResult, totals: Mapping[Status, int] | None = None) -> dict[str, Any]:
+    """What was read and how it was judged, in numbers: the JSON report's, history's, pytest's."""
+    totals = result.totals() if totals is None else totals
+    return {"resources": result.resources_seen, "policies": len(result.policies),
+            **{status.value: totals[status] for status in Status},
+            "collection_errors": len(result.collection_errors)}
+
+
+def evidence_to_json(finding: Finding) -> list[dict[str, Any]]:
+    """A finding's observations as plain data: the JSON report's and history's."""
+    return [{"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
+             "outcome": o.outcome, **({"note": o.note} if o.note else {})}
+            for o in finding.evidence]
+
+
 __all__ = ["BaselineComparison", "Completeness", "Counts", "CountsByProvider", "Framework",
-           "KnownFailure", "PackInfo", "RunResult", "WaiverOutcome", "WaiverUse"]
+           "KnownFailure", "PackInfo", "RunResult", "WaiverOutcome", "WaiverUse", "evidence_to_json",
+           "summary_to_json"]

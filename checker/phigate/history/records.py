@@ -16,8 +16,7 @@ from typing import Any
 from phigate.api import CollectionError, Scope
 from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Status
-from phigate.reporters.json import evidence_to_json, summary_to_json
-from phigate.result import RunResult
+from phigate.result import RunResult, evidence_to_json, summary_to_json
 
 
 @dataclass(frozen=True, slots=True)
