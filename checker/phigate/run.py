@@ -98,13 +98,14 @@ class _Seen:
     notices: list[str] = field(default_factory=list)
 
     def count(self, records: Iterable[Record]) -> Iterator[Record]:
+        evaluated, progress, plan_scopes = self.evaluated, self.progress, self.plan_scopes
         for record in records:
-            if self.evaluated is not None and isinstance(record, Resource):
-                self.evaluated.add(key_of(record, self.plan_scopes))
+            if evaluated is not None and isinstance(record, Resource):
+                evaluated.add(key_of(record, plan_scopes))
             if not isinstance(record, CollectionError | Context):
                 self.resources += 1
-                if self.progress is not None and self.resources % 1000 == 0:
-                    self.progress(self.resources)
+                if progress is not None and self.resources % 1000 == 0:
+                    progress(self.resources)
             yield record
 
 
