@@ -193,10 +193,6 @@ class RunResult:
                             collection_errors=len(self.collection_errors),
                             waived_errors=sum(1 for f in self.findings if is_waived_error(f)))
 
-    def evidence_complete(self) -> bool:
-        """Whether everything was seen and evaluated (``Completeness.complete``)."""
-        return self.evidence.complete
-
     def gating(self, finding: Finding, fail_on: Severity) -> bool:
         """Whether this finding makes the exit code 1: a failure at or above ``fail_on`` that
         is not already in the baseline (waived findings are not failures)."""
