@@ -184,6 +184,22 @@ def test_a_slice_whose_workers_keep_dying_is_an_error_never_a_pass(estate: Path,
     _no_pass_for_the_lost_slice(remote, estate, policies)
 
 
+def test_a_slice_that_never_answers_is_an_error_not_an_endless_wait(estate: Path, threads_cluster: str,
+                                                                   tmp_path: Path,
+                                                                   policies: list[Policy]) -> None:
+    _RELEASE.clear()
+    stuck = Faulty([estate], fault="hang", marker=tmp_path / "hung", times=99)
+    try:
+        remote = scan([on_cluster([stuck], threads_cluster, timeout=2.0)], policies, Config(), keep_passed=True)
+    finally:
+        _RELEASE.set()  # the worker thread still waits: let it go
+    assert (tmp_path / "hung").read_text() == "1"
+    lost = [e.message for e in remote.collection_errors if "could not be collected" in e.message]
+    assert lost == [f"snapshot slice {Faulty.VICTIM + 1}/{PARTS} could not be collected (TimeoutError): "
+                    "its resources were not seen"]
+    _no_pass_for_the_lost_slice(remote, estate, policies)
+
+
 def _no_pass_for_the_lost_slice(remote: RunResult, estate: Path, policies: list[Policy]) -> None:
     """The victim's resources are nowhere, every policy is an error for its file, and nothing
     passes that a local run did not pass. (Other slices may be lost too: a dying worker takes
@@ -267,6 +283,10 @@ class Unpicklable(WholeOnly):
         self.lock = threading.Lock()
 
 
+#: Lets a hung slice go (the threads cluster runs slices in this process).
+_RELEASE = threading.Event()
+
+
 class Faulty(SnapshotProvider):
     """Snapshot files, one of whose slices fails its first ``times`` attempts: by raising, or by
     killing the worker process that runs it. ``marker`` counts the attempts (across processes)."""
@@ -296,6 +316,9 @@ class _FailingPart(SnapshotProvider):
             self.marker.write_text(str(attempts + 1))
             if self.fault == "exit":
                 os._exit(1)  # the worker process dies mid-task
+            if self.fault == "hang":  # a call that never returns, until the test lets it go
+                _RELEASE.wait(timeout=120)
+                return
             raise RuntimeError("transient failure")
         yield from super().collect()
 

@@ -183,7 +183,7 @@ def test_concurrent_writers_into_a_new_store_all_land_whole(location: str,
 
     def write() -> None:
         try:
-            start_together.wait()
+            start_together.wait(timeout=60)
             store = open_store(location, create=True)  # the schema is created once, by one of them
             for _ in range(runs_each):
                 ids.append(store.record(record_))
@@ -218,7 +218,7 @@ def test_one_sqlite_store_shared_by_threads_records_every_run(tmp_path: Path,
 
     def write() -> None:
         try:
-            start_together.wait()
+            start_together.wait(timeout=60)
             for _ in range(runs_each):
                 ids.append(store.record(record_))
                 store.runs()

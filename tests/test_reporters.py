@@ -223,15 +223,17 @@ def test_results_point_at_a_pseudo_path_unless_one_file_was_read(tmp_path: Path,
 
 
 def test_sarif_marks_failures_new_or_unchanged_against_a_baseline(waived_run: RunResult) -> None:
-    failing = [replace(f, status=Status.FAIL, waiver=None) for f in waived_run.findings]
-    waived_run.findings = failing
-    waived_run.counts["T-VERSIONING"].update({Status.FAIL: 2, Status.WAIVED: 0})
-    waived_run.baseline = BaselineComparison("base.json", frozenset({failing[0].fingerprint}),
-                                             frozenset({failing[1].fingerprint}), ())
-    log = json.loads(render(SarifReporter(), waived_run))
+    failing = tuple(replace(f, status=Status.FAIL, waiver=None) for f in waived_run.findings)
+    against = replace(
+        waived_run, findings=failing,
+        counts={**waived_run.counts,
+                "T-VERSIONING": {**waived_run.counts["T-VERSIONING"], Status.FAIL: 2, Status.WAIVED: 0}},
+        baseline=BaselineComparison("base.json", frozenset({failing[0].fingerprint}),
+                                    frozenset({failing[1].fingerprint}), ()))
+    log = json.loads(render(SarifReporter(), against))
     assert schema_errors(log) == []
     assert [r["baselineState"] for r in log["runs"][0]["results"]] == ["new", "unchanged"]
-    assert render(MarkdownReporter(), waived_run).startswith(
+    assert render(MarkdownReporter(), against).startswith(
         "## phigate: ❌ 1 new failure(s), 1 already in the baseline")
 
 
@@ -247,11 +249,13 @@ def waived_run(write_snapshot: Callable[..., Path]) -> RunResult:
     result = scan([SnapshotProvider([path])], load_policies([POLICIES], Config()), Config())
     waiver = Waiver("T-VERSIONING", "notes", "legacy bucket, replaced in Q3", "data-platform",
                     dt.date(2099, 1, 1), source="waivers.yaml:3")
-    result.findings = [replace(f, status=Status.WAIVED, waiver=waiver if f.resource.id == "notes"
-                               else None) for f in result.findings]
     counts = result.counts["T-VERSIONING"]
-    counts[Status.WAIVED], counts[Status.FAIL] = counts[Status.FAIL], 0
-    return result
+    return replace(result,
+                   findings=tuple(replace(f, status=Status.WAIVED,
+                                          waiver=waiver if f.resource.id == "notes" else None)
+                                  for f in result.findings),
+                   counts={**result.counts, "T-VERSIONING": {**counts, Status.WAIVED: counts[Status.FAIL],
+                                                             Status.FAIL: 0}})
 
 
 def render(reporter: Any, result: RunResult) -> str:

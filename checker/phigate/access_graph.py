@@ -26,14 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from phigate.api import Resource
+from phigate.api import UNSEEN, Resource
 
 #: Attributes of ``principal`` the graph reads, and the two it replaces with their closure.
 EDGE_FIELDS = frozenset({"can_read", "can_read_via_wildcard", "can_read_via", "can_become",
                          "can_become_via", "access_unseen"})
 REACH_FIELDS = frozenset({"can_read", "can_read_via_wildcard"})
-#: Prefix of the entries that stand for stores the run could not see.
-UNSEEN = "unseen: "
 
 _EMPTY: frozenset[str] = frozenset()
 

@@ -31,6 +31,9 @@ KINDS: tuple[str, ...] = (
 
 #: Data classes a classification step can give a resource.
 DATA_CLASSES: tuple[str, ...] = ("clinical", "administrative", "public", "unclassified")
+#: Prefix of the entries of a principal's closed reach that stand for stores the run could not
+#: see (an ``access_unseen`` scope): the engine writes them, conditions read them.
+UNSEEN = "unseen: "
 
 
 @dataclass(frozen=True, slots=True)

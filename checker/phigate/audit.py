@@ -24,12 +24,13 @@ from typing import IO, Any, cast
 from phigate.api import Provider, Record, Scope
 from phigate.config import Config
 from phigate.files import atomic_write
-from phigate.frameworks import Framework
+from phigate.gate import gate
 from phigate.history import Drift, HistoryStore, RunSummary, StoreError, compare, run_record, series_of
 from phigate.model import Policy, Severity
 from phigate.notify import NotifyError, Webhook, payload, post, should_notify
 from phigate.problems import ProblemsError
 from phigate.reporters.html import AuditContext, TrendPoint, render_html
+from phigate.result import Framework
 from phigate.run import RunResult, scan
 from phigate.snapshot import END_KEY, header, record_to_json
 from phigate.waivers import WaiverFile
@@ -79,17 +80,17 @@ def evaluate(providers: Sequence[Provider], policies: Sequence[Policy], config: 
     """Collect and evaluate; SIGTERM ends it as Ctrl-C does (KeyboardInterrupt, nothing kept)."""
     with _terminate_as_interrupt():
         if snapshot is None:
-            return scan(providers, policies, config, keep_passed=settings.show_passed,
-                        progress=progress, frameworks=frameworks, waivers=waivers)
+            return gate(scan(providers, policies, config, keep_passed=settings.show_passed,
+                             progress=progress, frameworks=frameworks), waivers=waivers)
         with gzip.open(snapshot, "wt", encoding="utf-8") as sink:
             # Kept snapshots end with their record count, as `phigate collect` writes them: one
             # exported later and cut short reads as incomplete evidence, never a smaller estate.
             sink.write(json.dumps({**header([s for p in providers for s in p.scopes()]), "end_line": True},
                                   sort_keys=True) + "\n")
             taps = [_Tap(p, sink) for p in providers]
-            result = scan([cast(Provider, t) for t in taps], policies, config,
-                          keep_passed=settings.show_passed, progress=progress, frameworks=frameworks,
-                          waivers=waivers)
+            result = gate(scan([cast(Provider, t) for t in taps], policies, config,
+                               keep_passed=settings.show_passed, progress=progress,
+                               frameworks=frameworks), waivers=waivers)
             sink.write(json.dumps({END_KEY: {"records": sum(t.written for t in taps)}}) + "\n")
             return result
 

@@ -21,21 +21,18 @@ from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 import orjson
 
 from phigate.files import read_bounded
-from phigate.identity import resource_key
-from phigate.model import Finding, Status
+from phigate.model import Status
 from phigate.problems import Problem, ProblemsError
+from phigate.result import BaselineComparison, KnownFailure, RunResult
 from phigate.schema_files import document_schema
 from phigate.validation import errors_to_problems, validator
 from phigate.yamlsafe import MAX_FILE_BYTES, Located, has_lone_surrogate, load_text
-
-if TYPE_CHECKING:
-    from phigate.run import RunResult
 
 MAX_BASELINE_BYTES = 512 * 1024 * 1024
 MAX_PROBLEMS = 20
@@ -43,52 +40,10 @@ NOT_A_REPORT = "not a phigate JSON report (write one with `phigate scan … --fo
 
 
 @dataclass(frozen=True, slots=True)
-class KnownFailure:
-    """A failure recorded in the baseline: enough to list it once it is resolved."""
-
-    id: str
-    policy_id: str
-    severity: str
-    resource_id: str
-    resource_name: str | None
-    provider: str
-    scope: str
-    message: str
-    #: The Terraform address of a planned resource (reports of earlier versions have none).
-    address: str | None = None
-
-    @property
-    def resource_key(self) -> str:
-        return resource_key(self.provider, self.scope, self.resource_id, self.address)
-
-
-@dataclass(frozen=True, slots=True)
 class Baseline:
     file: str
     #: The baseline's failures, by finding id.
     failing: Mapping[str, KnownFailure]
-
-
-@dataclass(frozen=True, slots=True)
-class BaselineComparison:
-    """This run's failures against the baseline's."""
-
-    file: str
-    #: Ids of failures the baseline did not have: these gate.
-    new: frozenset[str]
-    #: Ids of failures the baseline already had: reported, not gating.
-    unchanged: frozenset[str]
-    #: Baseline failures that this run evaluated and no longer found failing.
-    resolved: tuple[KnownFailure, ...]
-    #: Baseline failures neither failing nor decided by this run: their resource was not
-    #: evaluated (left out by --changed-only, a policy not selected, a scope not read).
-    not_evaluated: tuple[KnownFailure, ...] = ()
-
-    def state(self, finding: Finding) -> str | None:
-        """``new`` or ``unchanged`` for a failure; None for any other status."""
-        if finding.status is not Status.FAIL:
-            return None
-        return "unchanged" if finding.fingerprint in self.unchanged else "new"
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -177,8 +132,8 @@ def compare(result: RunResult, baseline: Baseline,
     its resource was evaluated (its ``resource_key`` is in ``evaluated``, the keys of every
     resource the run evaluated), its policy was evaluated and decided something on its
     provider's resources, and it is not now an error (unknown) or waived (still failing,
-    accepted). Otherwise it is not evaluated. Without ``evaluated``, no resource counts as
-    evaluated.
+    accepted). Otherwise it is not evaluated. Without ``evaluated`` (nor ``result.evaluated``),
+    no resource counts as evaluated.
     """
     failing_now = {f.fingerprint for f in result.findings if f.status is Status.FAIL}
     undecided_now = {f.fingerprint for f in result.findings
@@ -187,7 +142,7 @@ def compare(result: RunResult, baseline: Baseline,
     # absent from this run, unseen rather than fixed.
     unread = {(e.provider, e.scope) for e in result.collection_errors if e.resource_id is None}
     known = baseline.failing.keys()
-    seen = evaluated or frozenset()
+    seen = evaluated if evaluated is not None else (result.evaluated or frozenset())
     resolved: list[KnownFailure] = []
     not_evaluated: list[KnownFailure] = []
     for k in baseline.failing.values():
@@ -202,6 +157,11 @@ def compare(result: RunResult, baseline: Baseline,
                               tuple(sorted(not_evaluated, key=_order)))
 
 
+def with_baseline(result: RunResult, baseline: Baseline) -> RunResult:
+    """A new result carrying its comparison with ``baseline`` (see ``compare``)."""
+    return replace(result, baseline=compare(result, baseline))
+
+
 def _order(known: KnownFailure) -> tuple[str, str, str]:
     return (known.policy_id, known.address or known.resource_id, known.id)
 
@@ -211,4 +171,5 @@ def _decided(counts: Mapping[Status, int]) -> bool:
     return bool(counts.get(Status.PASS) or counts.get(Status.FAIL) or counts.get(Status.WAIVED))
 
 
-__all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline", "valid_report"]
+__all__ = ["Baseline", "BaselineComparison", "KnownFailure", "compare", "load_baseline", "valid_report",
+           "with_baseline"]

@@ -16,7 +16,24 @@ from typing import Any
 
 from phigate import __version__, executors, terminal
 from phigate.api import InputError
-from phigate.config import Config, load_config
+from phigate.cli_audit import add_audit_commands
+from phigate.cli_catalogue import add_catalogue_commands
+from phigate.cli_common import (
+    EXIT_FAIL,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+    SEVERITIES,
+    UsageError,
+    _add_output_options,
+    _add_policy_options,
+    _outputs,
+    color_for,
+    config_of,
+    reporter_for,
+)
+from phigate.cli_suppliers import add_supplier_commands
+from phigate.config import Config
 from phigate.files import write_whole
 from phigate.frameworks import load_frameworks
 from phigate.load import bundled_pack, load_policies
@@ -25,14 +42,6 @@ from phigate.problems import Problem, ProblemsError
 from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
 from phigate.safetext import visible
 from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
-
-
-class UsageError(Exception):
-    """Bad options or arguments: exit 2 with a message, no traceback."""
-
 
 #: Each provider's own command-line options and the extra that installs it: a provider whose
 #: extra is missing registers no option, so its options are recognised here to say what to install.
@@ -94,18 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCOMPLETE
 
 
-def config_of(args: argparse.Namespace) -> Config:
-    """The command's ``phigate.yaml`` (given, or found from the current folder up), loaded once;
-    what it does that is allowed but probably not meant is said once, as a warning."""
-    loaded: Config | None = getattr(args, "loaded_config", None)
-    if loaded is None:
-        loaded = load_config(args.config)
-        for warning in loaded.warnings:
-            print(f"warning: {visible(warning)}", file=sys.stderr)
-        args.loaded_config = loaded
-    return loaded
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = terminal.ArgumentParser(
         prog="phigate", description="Compliance policy-as-code for health data.")
@@ -143,47 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", type=Path, help="validate this config file too")
     validate.set_defaults(handler=_cmd_validate)
 
-    from phigate.cli_catalogue import add_catalogue_commands  # schema, policies, explain, … (imports this)
-    add_catalogue_commands(sub)
+    add_catalogue_commands(sub)  # schema, policies, explain, …
 
     test = sub.add_parser("test", help="run the fixtures of policy folders")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     test.add_argument("--config", type=Path)
     test.set_defaults(handler=_cmd_test)
-    from phigate.cli_audit import add_audit_commands  # audit, history, diff (imports this module)
-    add_audit_commands(sub)
-    from phigate.cli_suppliers import add_supplier_commands  # keygen, attest, verify, portfolio
-    add_supplier_commands(sub)
+    add_audit_commands(sub, _add_collection_options)  # audit, history, diff
+    add_supplier_commands(sub)  # keygen, attest, verify, portfolio
     return parser
 
 
-
-
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    """How the text report reads (scan and audit share them)."""
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress; the text report lists failures only, then the summary")
-    parser.add_argument("--compact", action="store_true", help="one line a finding in the text report")
-    parser.add_argument("--group-by", choices=["policy", "resource"], default=None,
-                        help="findings under a heading per policy or per resource")
-    parser.add_argument("--explain", action="store_true",
-                        help="a 'fix:' line under each finding: what to do, for its provider")
-    parser.add_argument("--no-color", action="store_true", help="no colour (also: NO_COLOR set)")
-
-
-def reporter_for(name: str, args: argparse.Namespace) -> Any:
-    """A reporter by name, the text one with the command's layout options."""
-    if name == "text":
-        from phigate.reporters.text import TextOptions, TextReporter
-
-        frameworks = tuple(getattr(args, "framework", ()) or ())
-        return TextReporter(TextOptions(compact=args.compact, group_by=args.group_by, explain=args.explain,
-                                        quiet=args.quiet, frameworks=frameworks))
-    return load(REPORTERS, name)()
-
-
-def color_for(args: argparse.Namespace) -> bool:
-    return not getattr(args, "no_color", False) and terminal.use_color(sys.stdout)
 
 
 def _add_collection_options(parser: argparse.ArgumentParser) -> None:
@@ -201,39 +168,9 @@ def _add_collection_options(parser: argparse.ArgumentParser) -> None:
         provider.add_arguments(group)
 
 
-def add_listing_format(parser: argparse.ArgumentParser) -> None:
-    """``--format text|json`` of the listing commands, one set of names for all of them (``table``
-    is the older name of ``text``; ``args.format`` holds ``text`` or ``json``)."""
-    parser.add_argument("--format", choices=["text", "json", "table"], default="text",
-                        type=lambda v: "text" if v == "table" else v,
-                        help="text (default) or json")
-
-
-def _add_policy_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policies", action="append", type=Path, default=None, metavar="PATH",
-                        help="policy file or folder (repeatable; default: the bundled pack)")
-    parser.add_argument("--only", action="append", default=[], metavar="ID",
-                        help="evaluate only these policy ids (glob patterns allowed)")
-    parser.add_argument("--skip", action="append", default=[], metavar="ID",
-                        help="leave these policy ids out (glob patterns allowed)")
-    if "--config" not in parser._option_string_actions:
-        parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml)")
-
-
-def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
-    outputs: list[tuple[str, Path | None]] = []
-    for spec in formats or ["text"]:
-        name, _, file = spec.partition("=")
-        if name not in names(REPORTERS):
-            raise UsageError(f"unknown format '{name}' (known: {', '.join(names(REPORTERS))})")
-        outputs.append((name, Path(file) if file else None))
-    if sum(1 for _, file in outputs if file is None) > 1:
-        raise UsageError("only one --format may go to standard output; give the others =FILE")
-    return outputs
-
-
 def _cmd_scan(args: argparse.Namespace) -> int:
     from phigate.baseline import load_baseline
+    from phigate.gate import gate
     from phigate.run import scan
     from phigate.waivers import load_waivers
 
@@ -251,8 +188,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             watch = getattr(provider, "watch", None)
             if progress is not None and callable(watch):
                 watch(progress.say)  # live providers report their calls while collecting
-        result = scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
-                      frameworks=frameworks, waivers=waivers, baseline=baseline)
+        result = gate(scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
+                           frameworks=frameworks, keep_evaluated=baseline is not None),
+                      waivers=waivers, baseline=baseline)
     for name, file in outputs:
         reporter = reporter_for(name, args)
         if file is None:

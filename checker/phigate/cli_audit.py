@@ -1,8 +1,9 @@
 """The audit commands: ``audit`` (scan and record in a history store), ``history`` (list runs,
 apply retention, export a kept snapshot) and ``diff`` (what changed between two runs).
 
-``cli.build_parser`` hands its subparsers to ``add_audit_commands``; collection and policy
-options are the very ones ``scan`` has (the same functions add and read them).
+``cli.build_parser`` hands its subparsers to ``add_audit_commands``, with the function that adds
+the collection options; collection and policy options are the very ones ``scan`` has (the same
+functions add and read them).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phigate import terminal
-from phigate.cli import (
+from phigate.cli_common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     SEVERITIES,
     UsageError,
-    _add_collection_options,
     _add_output_options,
     _add_policy_options,
     _outputs,
@@ -43,7 +43,7 @@ from phigate.selection import for_frameworks, policies_for, providers_for
 if TYPE_CHECKING:  # imported by the handlers: every command builds this parser, few use them
     from phigate.audit import AuditOutcome, AuditSettings
     from phigate.history import Drift, HistoryStore, StoredFinding
-    from phigate.run import RunResult
+    from phigate.result import RunResult
 
 STORE_VARIABLE = "PHIGATE_STORE"
 _AGE = re.compile(r"^(\d+)([hdw])$")
@@ -52,9 +52,11 @@ _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 Handler = Callable[[argparse.Namespace], int]
 
 
-def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                       add_collection_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """``add_collection_options`` is the one ``scan`` uses (targets, providers and their options)."""
     audit = sub.add_parser("audit", help="scan, record the run in a history store, report what changed")
-    _add_collection_options(audit)
+    add_collection_options(audit)
     _add_policy_options(audit)
     _add_store_option(audit)
     audit.add_argument("--series", metavar="NAME",

@@ -1,5 +1,6 @@
 """Command line: what phigate knows (schemas, policies and their explanation, providers and
-their permissions, controls). Parsed by :mod:`phigate.cli`, whose option helpers it uses."""
+their permissions, controls). Parsed by :mod:`phigate.cli`; its option helpers are
+:mod:`phigate.cli_common`'s."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from phigate import terminal
 from phigate.api import KINDS
-from phigate.cli import EXIT_OK, UsageError, _add_policy_options, add_listing_format, config_of
+from phigate.cli_common import EXIT_OK, UsageError, _add_policy_options, add_listing_format, config_of
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack
 from phigate.registry import PROVIDERS, MissingPlugin, load, names

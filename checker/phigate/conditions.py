@@ -15,18 +15,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phigate import wording as words
-from phigate.access_graph import UNSEEN
-from phigate.api import Unknown
+from phigate.api import UNSEEN, Unknown
 from phigate.getters import (
     MISSING,
     Getter,
-    Index,
     local_equality,
     local_predicate,
     make_getter,
     plain_local_path,
 )
-from phigate.model import Observation
+from phigate.model import Condition, Index, Observation
 from phigate.operators import Mismatch, Predicate
 from phigate.paths import CompiledPath, Field
 
@@ -77,34 +75,6 @@ def describe_unseen(value: Any, path: str) -> str:
     if type(value) is Unknown:
         return f"{path}: {value.reason}"
     return f"attribute '{path}' is missing"
-
-
-class Condition:
-    """A compiled condition node.
-
-    ``test(subject, index)`` is a plain closure built once per node, specialised for what the
-    node reads: the hot path calls it millions of times, so it is an attribute, not a method.
-    """
-
-    __slots__ = ("test",)
-    test: Callable[[Any, Index], bool | None]
-
-    def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
-        """Like ``test``, appending the observations that led to the outcome."""
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        """A short human reading of the condition, for messages."""
-        raise NotImplementedError
-
-    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
-        """This condition with the resource fields in ``known`` fixed (constant folding).
-
-        The engine plans per (kind, type, data class, provider): leaves on those fields are
-        decided once per plan, so a policy that cannot apply is skipped without a call, and one
-        whose applicability is settled is not asked again. Never changes an outcome.
-        """
-        return self
 
 
 class Leaf(Condition):

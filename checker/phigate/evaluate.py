@@ -21,8 +21,7 @@ from phigate.classify import Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
 from phigate.identity import reported_raw
-from phigate.model import Policy, Status
-from phigate.paths import Inverse
+from phigate.model import Inverse, Policy, Status
 
 Test = Callable[[Any, Any], "bool | None"]
 

@@ -19,32 +19,9 @@ from pathlib import Path
 from phigate.load import FRAMEWORKS_FOLDER, bundled_pack
 from phigate.model import Policy, Status
 from phigate.problems import Problem, ProblemsError
+from phigate.result import Framework, RunResult
 from phigate.validation import schema_problems
 from phigate.yamlsafe import load_file
-
-
-@dataclass(frozen=True, slots=True)
-class Framework:
-    key: str
-    title: str
-    version: str
-    #: control id → one-line paraphrase, in catalogue order
-    controls: Mapping[str, str]
-    #: Providers the framework covers (empty: all); its views count only their outcomes.
-    providers: tuple[str, ...] = ()
-
-    def counts(self, by_provider: Mapping[str, Mapping[str, Mapping[Status, int]]]
-               ) -> dict[str, dict[Status, int]]:
-        """Per policy, the outcomes on resources of the providers this framework covers."""
-        totals: dict[str, dict[Status, int]] = {}
-        for pid, providers in by_provider.items():
-            total = totals.setdefault(pid, {})
-            for provider, counts in providers.items():
-                if self.providers and provider not in self.providers:
-                    continue
-                for status, n in counts.items():
-                    total[status] = total.get(status, 0) + n
-        return totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +135,25 @@ def control_views(framework: Framework, policies: Sequence[Policy],
         views.append(ControlView(cid, framework.controls.get(cid, ""),
                                  _state(policy_ids, counts), tuple(sorted(policy_ids))))
     return views
+
+
+def compliance(result: RunResult) -> list[tuple[Framework, list[ControlView]]]:
+    """Per framework the run's policies map to: each control judged from the run's outcomes."""
+    used = sorted({k for p in result.policies for k in p.controls if k in result.frameworks})
+    views = []
+    for key in used:
+        framework = result.frameworks[key]
+        counts = (framework.counts(result.counts_by_provider) if framework.providers
+                  else result.counts)
+        views.append((framework, control_views(framework, result.policies, _unwaived(counts))))
+    return views
+
+
+def _unwaived(counts: Mapping[str, Mapping[Status, int]]) -> dict[str, dict[Status, int]]:
+    """Counts with waived outcomes judged as failures: a waiver accepts a risk for the gate,
+    it does not make the control satisfied."""
+    return {pid: {**c, Status.FAIL: c.get(Status.FAIL, 0) + c.get(Status.WAIVED, 0)}
+            for pid, c in counts.items()}
 
 
 def _state(policy_ids: Sequence[str], counts: Mapping[str, Mapping[Status, int]]) -> str:

@@ -10,11 +10,12 @@ times in a large scan.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from phigate.api import COMMON_FIELDS, Resource, Unknown
+from phigate.model import Index, Inverse
 from phigate.operators import Mismatch
-from phigate.paths import CompiledPath, Deref, Field, Inverse
+from phigate.paths import CompiledPath, Deref, Field
 
 
 class _Missing:
@@ -27,14 +28,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-class Index(Protocol):
-    """What evaluation needs from the inventory to follow references."""
-
-    def lookup(self, resource_id: str) -> dict[str, Any] | None: ...
-
-    def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown: ...
 
 
 Getter = Callable[[Any, Index], Any]

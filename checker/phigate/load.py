@@ -15,22 +15,22 @@ from typing import Any
 
 from phigate import __version__
 from phigate.api import KINDS
-from phigate.conditions import Condition, Junction, Leaf, Not, Quantifier
+from phigate.conditions import Junction, Leaf, Not, Quantifier
 from phigate.config import Config
 from phigate.files import read_bounded
-from phigate.model import Policy, Severity
+from phigate.model import Condition, Inverse, Policy, Severity
 from phigate.operators import OPERATORS, OperandError
 from phigate.paths import (
     COMMON_SCHEMA,
     CompiledPath,
     Field,
-    Inverse,
     PathError,
     Shape,
     compile_path,
     record_roots,
 )
 from phigate.problems import Problem, ProblemsError, json_pointer
+from phigate.result import PackInfo
 from phigate.typecheck import PLACEHOLDER, type_mismatch
 from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, load_file
@@ -46,16 +46,6 @@ CONFIG_NAMES = ("phigate.yaml", "phigate.yml")
 def bundled_pack() -> Path:
     """Folder of the policy packs shipped inside the distribution."""
     return Path(str(resources.files("phigate_policies")))
-
-
-@dataclass(frozen=True, slots=True)
-class PackInfo:
-    """Which policies a report was made with: bundled packs by version, any folder by digest."""
-
-    name: str
-    version: str | None
-    policies: int
-    sha256: str
 
 
 def pack_info(policies: Iterable[Policy]) -> list[PackInfo]:

@@ -1,19 +1,18 @@
-"""Policies, findings and run results: immutable values the engine and reporters share."""
+"""Policies, conditions' contract, findings and waivers: immutable values the engine, the gate
+and the reporters share. Nothing here imports a layer above (``docs/architecture.md``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import fnmatch
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from phigate.api import Unknown
 from phigate.identity import resource_key
-
-if TYPE_CHECKING:
-    from phigate.conditions import Condition
-    from phigate.paths import Inverse
-    from phigate.waivers import Waiver
 
 
 class Severity(enum.IntEnum):
@@ -38,6 +37,50 @@ class Status(enum.StrEnum):
     ERROR = "error"
     SKIP = "skip"
     WAIVED = "waived"
+
+
+@dataclass(frozen=True, slots=True)
+class Inverse:
+    """Derived list: ids of resources of ``kinds`` whose ``of`` path holds the current id."""
+
+    of: str
+    kinds: tuple[str, ...]
+
+
+class Index(Protocol):
+    """What evaluation needs from the inventory to follow references."""
+
+    def lookup(self, resource_id: str) -> dict[str, Any] | None: ...
+
+    def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown: ...
+
+
+class Condition:
+    """A compiled condition node (the nodes themselves live in :mod:`phigate.conditions`).
+
+    ``test(subject, index)`` is a plain closure built once per node, specialised for what the
+    node reads: the hot path calls it millions of times, so it is an attribute, not a method.
+    """
+
+    __slots__ = ("test",)
+    test: Callable[[Any, Index], bool | None]
+
+    def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
+        """Like ``test``, appending the observations that led to the outcome."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short human reading of the condition, for messages."""
+        raise NotImplementedError
+
+    def fold(self, known: Mapping[str, Any]) -> Condition | bool:
+        """This condition with the resource fields in ``known`` fixed (constant folding).
+
+        The engine plans per (kind, type, data class, provider): leaves on those fields are
+        decided once per plan, so a policy that cannot apply is skipped without a call, and one
+        whose applicability is settled is not asked again. Never changes an outcome.
+        """
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +167,50 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiver:
+    """Accepted risk (:mod:`phigate.waivers` reads and applies them): one policy, the resources
+    whose failures (or, when it says so, errors) it accepts, a reason, an owner, an expiry."""
+
+    policy: str
+    #: A resource id or Terraform address, or a glob pattern over either.
+    resource: str
+    reason: str
+    owner: str
+    #: The last day the waiver applies.
+    expires: dt.date
+    scope: str | None = None
+    provider: str | None = None
+    #: ``FILE:LINE`` where the waiver is written, so reports point at the entry to edit.
+    source: str = ""
+    #: The outcome it covers: failures, or (only when written ``status: error``) errors.
+    status: Status = Status.FAIL
+
+    def matches(self, finding: Finding) -> bool:
+        r = finding.resource
+        return (finding.policy_id == self.policy
+                and (_id_or_glob(r.id, self.resource)
+                     or (r.address is not None and _id_or_glob(r.address, self.resource)))
+                and (self.scope is None or _id_or_glob(r.scope, self.scope))
+                and (self.provider is None or r.provider == self.provider))
+
+    @property
+    def covers(self) -> str:
+        """What it waives, in words: ``failure`` or ``error``."""
+        return "error" if self.status is Status.ERROR else "failure"
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+    def __str__(self) -> str:
+        return f"{self.reason} (owner: {self.owner}; expires {self.expires.isoformat()})"
+
+
+def _id_or_glob(value: str, pattern: str) -> bool:
+    # The exact comparison first: ids may hold glob metacharacters ("[", "?") meant literally.
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     policy_id: str
     title: str
@@ -149,3 +236,8 @@ class Finding:
 def finding_id(policy_id: str, resource_key: str) -> str:
     """The id of one policy on one resource (``ResourceRef.key``): a finding's, a baseline's."""
     return hashlib.sha256(f"{policy_id}\x00{resource_key}".encode()).hexdigest()[:32]
+
+
+def is_waived_error(finding: Finding) -> bool:
+    """A waived finding that was an error: evidence phigate did not see, accepted by a waiver."""
+    return finding.waiver is not None and finding.waiver.status is Status.ERROR

@@ -35,7 +35,7 @@ from phigate.api import InputError
 from phigate.history.drift import Drift
 from phigate.history.records import StoredFinding
 from phigate.model import Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.safetext import display_url, visible
 
 ATTEMPTS = 3
@@ -133,7 +133,7 @@ def payload(result: RunResult, *, run_id: int, series: str, exit_code: int,
         "text": _text(result, run_id, series, exit_code, drift),
         "tool": {"name": "phigate", "version": __version__},
         "run": {"id": run_id, "series": series, "started": result.started.isoformat(timespec="seconds"),
-                "exit_code": exit_code, "evidence_complete": exit_code != 3},
+                "exit_code": exit_code, "evidence_complete": not result.evidence.gaps},
         "summary": summary,
         "first_run": drift is None,
     }

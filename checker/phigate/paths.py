@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phigate.api import DATA_CLASSES
+from phigate.model import Inverse
 from phigate.schema_files import kind_schema
 
 _STRING = {"type": "string"}
@@ -37,14 +38,6 @@ class Field:
 class Deref:
     """The current value is a resource id: continue on that resource."""
 
-    kinds: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Inverse:
-    """Derived list: ids of resources of ``kinds`` whose ``of`` path holds the current id."""
-
-    of: str
     kinds: tuple[str, ...]
 
 

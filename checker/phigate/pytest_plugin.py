@@ -8,7 +8,6 @@ at import time only hook functions, options and marker names; the engine is impo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator
 from importlib import resources
 from pathlib import Path
@@ -16,19 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from phigate.pytest_markers import framework_marker
+
 if TYPE_CHECKING:
     from phigate.api import Resource
-    from phigate.run import RunResult
+    from phigate.result import RunResult
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 FIXTURE_SUFFIXES = (".test.yaml", ".test.yml")
-
-
-def framework_marker(key: str) -> str:
-    """``cis-aws-7.0.0`` → ``phigate_cis_aws``: the framework's family without its edition, so
-    a marker keeps working when a catalogue moves to a new version."""
-    family = re.split(r"-(?=\d)", key, maxsplit=1)[0]
-    return "phigate_" + re.sub(r"[^0-9a-z]+", "_", family.lower()).strip("_")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

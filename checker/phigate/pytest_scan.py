@@ -18,13 +18,14 @@ from typing import Any
 
 from phigate.api import CollectionError, InputError
 from phigate.config import load_config
-from phigate.frameworks import Framework, load_frameworks
+from phigate.frameworks import load_frameworks
+from phigate.gate import gate
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Policy, Severity, Status
 from phigate.problems import ProblemsError
-from phigate.pytest_plugin import framework_marker
+from phigate.pytest_markers import framework_marker
 from phigate.registry import MissingPlugin
-from phigate.reporters.json import summary_to_json
+from phigate.result import Framework, summary_to_json
 from phigate.run import RunResult, scan
 from phigate.selection import NothingToScan, asked_by_run, build_providers, select_policies
 from phigate.waivers import load_waivers
@@ -57,7 +58,7 @@ def run(settings: ScanSettings) -> RunResult:
     waiver_file = settings.waivers or config.waivers
     waivers = load_waivers(waiver_file) if waiver_file is not None else None
     providers = build_providers(targets, settings.providers, None, config, nothing=NOTHING_TO_SCAN)
-    return scan(providers, policies, config, keep_passed=True, frameworks=load_frameworks(),
+    return gate(scan(providers, policies, config, keep_passed=True, frameworks=load_frameworks()),
                 waivers=waivers)
 
 

@@ -16,12 +16,13 @@ from typing import Any
 
 from phigate.api import InputError, Provider
 from phigate.config import Config
-from phigate.frameworks import Framework, control_problems, load_frameworks, select
+from phigate.frameworks import control_problems, load_frameworks, select
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy
 from phigate.optin import asked_for, live_providers, sampling_requested
 from phigate.problems import ProblemsError
 from phigate.registry import PROVIDERS, MissingPlugin, load, names
+from phigate.result import Framework
 
 NOTHING_TO_SCAN = "nothing to scan: give a TARGET, --provider NAME, or providers in the config"
 

@@ -19,26 +19,23 @@ collection errors are not findings and are never waived.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 
 from phigate.files import read_bounded
-from phigate.model import Finding, Status
+from phigate.model import Finding, Status, Waiver, is_waived_error
 from phigate.problems import Problem, ProblemsError
+from phigate.result import RunResult, WaiverOutcome, WaiverUse
 from phigate.validation import errors_to_problems
 from phigate.yamlsafe import Located, load_file
-
-if TYPE_CHECKING:
-    from phigate.run import RunResult
 
 _EXPIRES = re.compile(r"/waivers/(\d+)/expires")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -51,73 +48,9 @@ _PLAIN_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:#.*)?(?:$|[,}\]])")
 
 
 @dataclass(frozen=True, slots=True)
-class Waiver:
-    policy: str
-    #: A resource id or Terraform address, or a glob pattern over either.
-    resource: str
-    reason: str
-    owner: str
-    #: The last day the waiver applies.
-    expires: dt.date
-    scope: str | None = None
-    provider: str | None = None
-    #: ``FILE:LINE`` where the waiver is written, so reports point at the entry to edit.
-    source: str = ""
-    #: The outcome it covers: failures, or (only when written ``status: error``) errors.
-    status: Status = Status.FAIL
-
-    def matches(self, finding: Finding) -> bool:
-        r = finding.resource
-        return (finding.policy_id == self.policy
-                and (_id_or_glob(r.id, self.resource)
-                     or (r.address is not None and _id_or_glob(r.address, self.resource)))
-                and (self.scope is None or _id_or_glob(r.scope, self.scope))
-                and (self.provider is None or r.provider == self.provider))
-
-    @property
-    def covers(self) -> str:
-        """What it waives, in words: ``failure`` or ``error``."""
-        return "error" if self.status is Status.ERROR else "failure"
-
-    def expired(self, today: dt.date) -> bool:
-        return self.expires < today
-
-    def __str__(self) -> str:
-        return f"{self.reason} (owner: {self.owner}; expires {self.expires.isoformat()})"
-
-
-def _id_or_glob(value: str, pattern: str) -> bool:
-    # The exact comparison first: ids may hold glob metacharacters ("[", "?") meant literally.
-    return value == pattern or fnmatch.fnmatchcase(value, pattern)
-
-
-@dataclass(frozen=True, slots=True)
 class WaiverFile:
     file: str
     waivers: tuple[Waiver, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WaiverUse:
-    """A waiver and the findings (fingerprints) it covered, or would have covered."""
-
-    waiver: Waiver
-    findings: tuple[str, ...] = ()
-
-
-@dataclass
-class WaiverOutcome:
-    """What the waivers of one file did in one run."""
-
-    file: str
-    #: The date expiry was judged against (the run's start, UTC).
-    today: dt.date
-    #: Unexpired waivers that turned at least one failure (or error) into ``waived``.
-    applied: list[WaiverUse] = field(default_factory=list)
-    #: Waivers past their date; ``findings`` lists the outcomes they no longer cover.
-    expired: list[WaiverUse] = field(default_factory=list)
-    #: Unexpired waivers that matched nothing (fixed, renamed, or mistyped).
-    unused: list[Waiver] = field(default_factory=list)
 
 
 @cache
@@ -214,17 +147,20 @@ def _build(doc: Located, file: str) -> tuple[Waiver, ...]:
     return tuple(waivers)
 
 
-def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> WaiverOutcome:
-    """Turn the failures (and errors) unexpired waivers cover into ``waived``, tallies included.
+def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> RunResult:
+    """A new result where the failures (and errors) unexpired waivers cover are ``waived``,
+    tallies included, and whose ``waivers`` says what each waiver did.
 
     The first matching waiver in file order applies. A waiver covers its ``status`` only:
     failures by default, errors when it says ``status: error``. Passes and not-applicable
     outcomes are left as they are.
     """
-    outcome = WaiverOutcome(waivers.file, today)
     live = [w for w in waivers.waivers if not w.expired(today)]
     stale = [w for w in waivers.waivers if w.expired(today)]
     covered: dict[Waiver, list[str]] = {w: [] for w in waivers.waivers}
+    counts = {pid: dict(c) for pid, c in result.counts.items()}
+    by_provider = {pid: {provider: dict(c) for provider, c in providers.items()}
+                   for pid, providers in result.counts_by_provider.items()}
     findings: list[Finding] = []
     for finding in result.findings:
         if finding.status not in WAIVABLE:
@@ -234,35 +170,32 @@ def apply_waivers(result: RunResult, waivers: WaiverFile, today: dt.date) -> Wai
         if waiver is not None:
             covered[waiver].append(finding.fingerprint)
             findings.append(replace(finding, status=Status.WAIVED, waiver=waiver))
-            _move_tally(result, finding)
+            _move_tally(counts, by_provider, finding)
             continue
         for old in stale:
             if old.status is finding.status and old.matches(finding):
                 covered[old].append(finding.fingerprint)
         findings.append(finding)
-    result.findings = findings
-    outcome.applied = [WaiverUse(w, tuple(covered[w])) for w in live if covered[w]]
-    outcome.unused = [w for w in live if not covered[w]]
-    outcome.expired = [WaiverUse(w, tuple(covered[w])) for w in stale]
-    return outcome
+    outcome = WaiverOutcome(
+        waivers.file, today,
+        applied=tuple(WaiverUse(w, tuple(covered[w])) for w in live if covered[w]),
+        expired=tuple(WaiverUse(w, tuple(covered[w])) for w in stale),
+        unused=tuple(w for w in live if not covered[w]))
+    return replace(result, findings=tuple(findings), counts=counts, counts_by_provider=by_provider,
+                   waivers=outcome)
 
 
-def is_waived_error(finding: Finding) -> bool:
-    """A waived finding that was an error: evidence phigate did not see, accepted by a waiver."""
-    return finding.waiver is not None and finding.waiver.status is Status.ERROR
-
-
-def _move_tally(result: RunResult, finding: Finding) -> None:
+def _move_tally(counts: dict[str, dict[Status, int]],
+                by_provider: dict[str, dict[str, dict[Status, int]]], finding: Finding) -> None:
     """One outcome of the policy moves from its status (fail or error) to waived, overall and
-    for its provider."""
+    for its provider (in the new result's own copies of the tallies)."""
     tallies: Iterable[dict[Status, int]] = (
-        result.counts.setdefault(finding.policy_id, {}),
-        result.counts_by_provider.setdefault(finding.policy_id, {}).setdefault(
-            finding.resource.provider, {}),
+        counts.setdefault(finding.policy_id, {}),
+        by_provider.setdefault(finding.policy_id, {}).setdefault(finding.resource.provider, {}),
     )
-    for counts in tallies:
-        counts[finding.status] = counts.get(finding.status, 0) - 1
-        counts[Status.WAIVED] = counts.get(Status.WAIVED, 0) + 1
+    for tally in tallies:
+        tally[finding.status] = tally.get(finding.status, 0) - 1
+        tally[Status.WAIVED] = tally.get(Status.WAIVED, 0) + 1
 
 
 __all__ = ["WAIVABLE", "Waiver", "WaiverFile", "WaiverOutcome", "WaiverUse", "apply_waivers",

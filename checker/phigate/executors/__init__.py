@@ -21,39 +21,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
 
-from phigate.api import InputError, Provider, Record
+from phigate.api import InputError, Provider
+from phigate.executors.slicing import Joined, Sliceable, slices_of
 
 EXECUTORS = ("local", "dask")
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
-
-
-@runtime_checkable
-class Sliceable(Protocol):
-    """A provider whose work splits into independent parts (see the module's docstring)."""
-
-    def slices(self) -> Sequence[Provider]:
-        """The parts, in the order ``collect`` would read them."""
-
-
-@runtime_checkable
-class Joined(Protocol):
-    """A sliceable provider some of whose records need every slice's facts at once. Each slice's
-    ``collect_part() -> (records, facts)`` runs on a worker; :meth:`join` runs in the client."""
-
-    def slices(self) -> Sequence[Provider]:
-        """The parts; each has ``collect_part()``."""
-
-    def join(self, facts: Sequence[Any], lost: Sequence[Provider]) -> Iterator[Record]:
-        """The records made of every slice's ``facts``; ``lost`` are the slices that could not be
-        collected (what they cover is unseen: their records must say so, never pass)."""
-
-
-def slices_of(provider: Provider) -> list[Provider]:
-    """The provider's slices, or the provider itself when it does not split."""
-    return list(provider.slices()) if isinstance(provider, Sliceable) else [provider]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ that raises is retried (``retries``); a task whose worker dies is re-run elsewhe
 scheduler (``distributed.scheduler.allowed-failures`` times). A slice that still fails yields a
 :class:`CollectionError` for each of its scopes, about every kind: its policies are ``error``,
 never missing and never ``pass``. A slice's own input problems (a broken snapshot) stop the run
-as they would locally (exit 2). A :class:`~phigate.executors.Joined` provider's slices also send
+as they would locally (exit 2). A :class:`~phigate.executors.slicing.Joined` provider's slices also send
 back facts; once all of them are in, the provider joins them here (and is told which slices were
 lost). Dask is imported when a collection starts, never before.
 """
@@ -22,12 +22,16 @@ from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
 from phigate.code_providers import CodeProvider
-from phigate.executors import Joined, slices_of
+from phigate.executors.slicing import Joined, slices_of
 from phigate.problems import Problem, ProblemsError
 
 #: Attempts after a task raised (a lost worker is handled by the scheduler's own count).
 RETRIES = 2
 CONNECT_TIMEOUT = "20s"
+#: The longest wait for one slice, in seconds, from the moment the client asks for its records:
+#: a slice that takes longer (a hung call, a worker that never answers) is lost, an error for
+#: what it covers, rather than a run that never ends.
+SLICE_TIMEOUT = 3600.0
 
 #: What a task returns: records, or the input problems it met (rebuilt into exceptions here:
 #: exceptions with their own constructors do not survive pickling whole).
@@ -57,8 +61,10 @@ class ClusterCollection(CodeProvider):
     made_by: ClassVar[str] = "--executor dask"
 
     def __init__(self, providers: Sequence[Provider], *, scheduler: str | None = None,
-                 workers: int | None = None, processes: bool = True, retries: int = RETRIES) -> None:
+                 workers: int | None = None, processes: bool = True, retries: int = RETRIES,
+                 timeout: float = SLICE_TIMEOUT) -> None:
         self.providers = list(providers)
+        self.timeout = timeout
         self.scheduler = scheduler
         self.workers = workers
         self.processes = processes
@@ -88,7 +94,7 @@ class ClusterCollection(CodeProvider):
                     joined = _Join(provider) if isinstance(provider, Joined) else None
                     for number, (part, future) in enumerate(futures, start=1):
                         yield from _gathered(provider, part, future, f"{number}/{len(futures)}", seen,
-                                              joined=joined)
+                                              joined=joined, timeout=self.timeout)
                     if joined is not None:
                         yield from joined.records()
             finally:
@@ -139,11 +145,13 @@ class _Join:
 
 
 def _gathered(provider: Provider, part: Provider, future: Any, label: str,
-              seen: set[str] | None, *, joined: _Join | None = None) -> Iterator[Record]:
-    """One slice's records; its failure as collection errors; its input problems raised."""
+              seen: set[str] | None, *, joined: _Join | None = None,
+              timeout: float = SLICE_TIMEOUT) -> Iterator[Record]:
+    """One slice's records; its failure (or no answer within ``timeout`` seconds) as collection
+    errors; its input problems raised."""
     try:
-        status, value = future.result() if future is not None else collect_slice(part)
-    except Exception as exc:  # raised past retries, or its workers kept dying
+        status, value = future.result(timeout=timeout) if future is not None else collect_slice(part)
+    except Exception as exc:  # raised past retries, its workers kept dying, or it never answered
         if joined is not None:
             joined.lost.append(part)
         yield from _slice_failed(provider, part, label, exc)

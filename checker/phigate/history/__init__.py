@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from phigate.history.drift import Drift, compare
+from phigate.history.opening import open_store
 from phigate.history.records import (
     PolicyRecord,
     RunRecord,
@@ -13,7 +14,7 @@ from phigate.history.records import (
     run_record,
     series_of,
 )
-from phigate.history.store import HistoryStore, StoreError, open_store
+from phigate.history.store import HistoryStore, StoreError
 
 __all__ = ["Drift", "HistoryStore", "PolicyRecord", "RunRecord", "RunSummary", "StoreError",
            "StoredError", "StoredFinding", "StoredRun", "compare", "open_store", "run_record",

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from phigate.api import CollectionError, Scope
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Status
-from phigate.reporters.json import evidence_to_json, summary_to_json
-from phigate.run import RunResult
+from phigate.result import RunResult, evidence_to_json, summary_to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +166,10 @@ def series_of(scopes: Sequence[Scope]) -> str:
 def run_record(result: RunResult, *, series: str, exit_code: int,
                snapshot: Path | None = None) -> RunRecord:
     summary = summary_to_json(result)
-    compliance = [
+    controls = [
         {"framework": fw.key, "title": fw.title, "version": fw.version,
          **{state: sum(1 for v in views if v.status == state) for state in CONTROL_STATES}}
-        for fw, views in result.compliance()
+        for fw, views in compliance(result)
     ]
     policies = [
         PolicyRecord(p.id, p.title, p.severity.label,
@@ -187,7 +186,7 @@ def run_record(result: RunResult, *, series: str, exit_code: int,
         tool_version=result.tool_version,
         packs=[{"name": p.name, "version": p.version, "policies": p.policies, "sha256": p.sha256}
                for p in result.packs],
-        summary=summary, compliance=compliance, exit_code=exit_code, policies=policies,
+        summary=summary, compliance=controls, exit_code=exit_code, policies=policies,
         findings=[stored_finding(f) for f in result.findings],
         errors=[stored_error(e) for e in result.collection_errors], snapshot=snapshot)
 

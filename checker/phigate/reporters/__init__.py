@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import IO, ClassVar, Protocol
 
-from phigate.run import RunResult
+from phigate.result import RunResult
 
 
 class Reporter(Protocol):

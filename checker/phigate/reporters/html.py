@@ -31,10 +31,10 @@ from markupsafe import Markup
 
 from phigate import wording as words
 from phigate.api import CollectionError
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.history.drift import Drift
 from phigate.model import Finding, Policy, Severity, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 
 #: Findings embedded in the page (most severe first); the JSON report always has them all.
 MAX_ROWS = 20_000
@@ -157,7 +157,7 @@ def _links(audit: AuditContext | None) -> list[tuple[str, str]]:
 
 def _verdict(result: RunResult) -> dict[str, str]:
     totals = result.totals()
-    if totals[Status.ERROR] + len(result.collection_errors):
+    if result.evidence.gaps:
         return {"verdict": (f"Evidence incomplete: {totals[Status.ERROR]} outcome(s) not evaluated, "
                             f"{len(result.collection_errors)} collection error(s), "
                             f"{totals[Status.FAIL]} failure(s)"), "verdict_css": "incomplete"}
@@ -176,7 +176,7 @@ def _counts(result: RunResult) -> list[tuple[str, int]]:
 
 def _cards(result: RunResult) -> list[dict[str, Any]]:
     cards = []
-    for framework, views in result.compliance():
+    for framework, views in compliance(result):
         states = Counter(v.status for v in views)
         covered = len(views) - states["not_covered"]
         catalogue = len(framework.controls) or len(views)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import IO, Any, ClassVar
 
 from phigate.baseline import BaselineComparison, KnownFailure
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Policy, Status
-from phigate.run import RunResult
+from phigate.result import RunResult, evidence_to_json, summary_to_json
 from phigate.snapshot import error_to_json
 from phigate.waivers import Waiver, WaiverOutcome
 
@@ -30,7 +29,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                    for s in result.scopes],
         "summary": {
             **summary_to_json(result, totals),
-            "evidence_complete": result.evidence_complete(),
+            "evidence_complete": result.evidence.complete,
         },
         "policies": [
             {"id": p.id, "title": p.title, "severity": p.severity.label,
@@ -45,7 +44,7 @@ def report_document(result: RunResult) -> dict[str, Any]:
                          for state in CONTROL_STATES},
              "controls": [{"id": v.id, "title": v.title, "status": v.status,
                            "policies": list(v.policies)} for v in views]}
-            for fw, views in result.compliance()
+            for fw, views in compliance(result)
         ],
         "findings": [finding_to_json(f, result.baseline, remedies.get(f.policy_id))
                      for f in result.findings],
@@ -79,20 +78,6 @@ def finding_to_json(finding: Finding, baseline: BaselineComparison | None = None
         **({"waiver": waiver_to_json(finding.waiver)} if finding.waiver is not None else {}),
         **({"baseline": state} if state is not None else {}),
     }
-
-
-def summary_to_json(result: RunResult, totals: Mapping[Status, int] | None = None) -> dict[str, Any]:
-    """What was read and how it was judged, in numbers: the report's, history's, pytest's."""
-    totals = result.totals() if totals is None else totals
-    return {"resources": result.resources_seen, "policies": len(result.policies),
-            **{status.value: totals[status] for status in Status},
-            "collection_errors": len(result.collection_errors)}
-
-
-def evidence_to_json(finding: Finding) -> list[dict[str, Any]]:
-    return [{"path": o.path, "op": o.op, "expected": o.expected, "observed": o.observed,
-             "outcome": o.outcome, **({"note": o.note} if o.note else {})}
-            for o in finding.evidence]
 
 
 def waiver_to_json(waiver: Waiver) -> dict[str, Any]:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import IO, ClassVar
 
 from phigate import wording as words
 from phigate.api import CollectionError
 from phigate.model import Finding, Policy, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.safetext import visible
 
 COLLECTION_SUITE = "phigate.collection"
@@ -62,7 +63,7 @@ def junit_tree(result: RunResult) -> ET.Element:
     return root
 
 
-def _policy_suite(policy: Policy, counts: dict[Status, int], findings: list[Finding],
+def _policy_suite(policy: Policy, counts: Mapping[Status, int], findings: list[Finding],
                   result: RunResult) -> ET.Element:
     listed = [f for f in findings if f.status is not Status.SKIP]  # not applicable: no test run
     listed_counts = {status: sum(1 for f in listed if f.status is status) for status in Status}
@@ -135,7 +136,7 @@ def _details(finding: Finding) -> str:
 
 
 
-def _collection_suite(errors: list[CollectionError], result: RunResult) -> ET.Element:
+def _collection_suite(errors: Sequence[CollectionError], result: RunResult) -> ET.Element:
     suite = ET.Element("testsuite", {"name": COLLECTION_SUITE, "tests": str(len(errors)),
                                      "failures": "0", "errors": str(len(errors)), "skipped": "0",
                                      "timestamp": _timestamp(result)})

@@ -9,13 +9,13 @@ inject formatting into a comment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, ClassVar
 
 from phigate.api import CollectionError
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.safetext import markdown_words
 
 #: Failures listed per policy before "… and K more".
@@ -64,8 +64,7 @@ def verdict(result: RunResult) -> str:
     reporter is not told the threshold); waived failures do not."""
     totals = result.totals()
     failed = totals[Status.FAIL]
-    unseen = totals[Status.ERROR] + len(result.collection_errors)
-    if unseen:
+    if result.evidence.gaps:
         also = f"; {failed} failure(s)" if failed else ""
         return (f"{VERDICT_INCOMPLETE} evidence incomplete: {totals[Status.ERROR]} outcome(s) not "
                 f"evaluated, {len(result.collection_errors)} collection error(s){also}")
@@ -127,7 +126,7 @@ def _not_evaluated(errors: list[Finding]) -> list[str]:
     return lines + _more(len(errors) - MAX_ERRORS)
 
 
-def _not_collected(errors: list[CollectionError]) -> list[str]:
+def _not_collected(errors: Sequence[CollectionError]) -> list[str]:
     if not errors:
         return []
     lines = ["", f"### {VERDICT_INCOMPLETE} Could not collect", "",
@@ -150,7 +149,7 @@ def _waivers(result: RunResult) -> list[str]:
 
 
 def _compliance(result: RunResult) -> list[str]:
-    views = result.compliance()
+    views = compliance(result)
     if not views:
         return []
     lines = ["", "### Controls", "", "| framework | satisfied | failed | not evaluated | not covered |",

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import IO, Any, ClassVar
 
-from phigate.run import RunResult
+from phigate.result import RunResult
 
 OSCAL_VERSION = "1.0.6"
 NAMESPACE = "https://phigate.dev/ns/oscal"

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from phigate.api import CollectionError, Scope
 from phigate.model import Finding, Policy, Severity, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.safetext import visible
 
 SARIF_VERSION = "2.1.0"
@@ -63,7 +63,7 @@ def sarif_log(result: RunResult) -> dict[str, Any]:
     rule_index = {p.id: i for i, p in enumerate(result.policies)}
     artifact = artifact_uri(result.scopes)
     totals = result.totals()
-    complete = result.evidence_complete()
+    complete = result.evidence.complete
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "phigate",

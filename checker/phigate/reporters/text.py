@@ -19,9 +19,9 @@ from rich.text import Text
 
 from phigate import wording as words
 from phigate.baseline import BaselineComparison
-from phigate.frameworks import CONTROL_STATES
+from phigate.frameworks import CONTROL_STATES, compliance
 from phigate.model import Finding, Policy, Severity, Status
-from phigate.run import RunResult
+from phigate.result import RunResult
 from phigate.safetext import guard, visible
 from phigate.waivers import Waiver, WaiverOutcome
 
@@ -91,15 +91,14 @@ class TextReporter:
             console.print(f"Baseline {escape(_printable(b.file))}: {len(b.new)} new failures, "
                           f"{len(b.unchanged)} unchanged (not gating), {len(b.resolved)} resolved, "
                           f"{len(b.not_evaluated)} not evaluated by this run", soft_wrap=True)
-        for framework, views in result.compliance():
+        for framework, views in compliance(result):
             states = {s: sum(1 for v in views if v.status == s) for s in CONTROL_STATES}
             if framework.key not in options.frameworks and not (states["satisfied"] or states["failed"]):
                 continue  # a framework the scan decided nothing about says nothing
             console.print(f"{escape(_printable(framework.title))}: {states['satisfied']} controls satisfied, "
                           f"{states['failed']} failed, {states['not_evaluated']} not evaluated, "
                           f"{states['not_covered']} not covered")
-        totals = result.totals()
-        if totals[Status.ERROR] or result.collection_errors:
+        if result.evidence.gaps:
             console.print("[magenta]Evidence is incomplete:[/] errors are never counted as passes.")
 
 
