@@ -22,7 +22,7 @@ import dask
 import pytest
 from dask.distributed import LocalCluster
 
-from phigate.api import Provider, Record
+from phigate.api import Provider, Record, RunContext
 from phigate.config import Config
 from phigate.executors import arrange, slices_of
 from phigate.executors import cluster as cluster_module
@@ -114,7 +114,7 @@ def test_several_providers_and_a_provider_without_slices(estate: Path, threads_c
         write_report(tmp_path, bucket, rows(bucket, {"NOT-SSE": 2, "SSE-S3": 1}), file_format="Parquet")
 
     def providers() -> list[Provider]:
-        (reports,) = S3InventoryProvider.configure([str(tmp_path)], argparse.Namespace(), {})
+        (reports,) = S3InventoryProvider.configure([str(tmp_path)], RunContext.of())
         return [SnapshotProvider([estate / "part-0.json"]), WholeOnly([EXAMPLE]), reports]
 
     local = scan(providers(), policies, Config())

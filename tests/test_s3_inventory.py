@@ -3,7 +3,6 @@ written here row by row so every count is known; DuckDB reads them as it would S
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import io
@@ -21,7 +20,7 @@ import pytest
 from pyarrow import orc
 
 from phigate import registry
-from phigate.api import CollectionError, InputError, Resource
+from phigate.api import CollectionError, InputError, Resource, RunContext
 from phigate.config import Config, NameRule
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Status
@@ -104,8 +103,8 @@ def _write_data(path: Path, chunk: list[Row], file_format: str, columns: tuple[s
 
 
 def provider(*targets: str | Path, **options: Any) -> S3InventoryProvider:
-    namespace = argparse.Namespace(**{f"inventory_{k}": v for k, v in options.items()})
-    (made,) = S3InventoryProvider.configure([str(t) for t in targets], namespace, {})
+    given = {f"inventory_{k}": v for k, v in options.items()}
+    (made,) = S3InventoryProvider.configure([str(t) for t in targets], RunContext.of(options=given))
     return made
 
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field, replace
 
 from phigate import __version__
 from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
-from phigate.api import CollectionError, Context, Provider, Record, Resource, Scope
+from phigate.api import (
+    CollectionError,
+    Context,
+    Provider,
+    Record,
+    Resource,
+    Restrictable,
+    Scope,
+    WithNotices,
+)
 from phigate.baseline import Baseline, BaselineComparison, compare
 from phigate.clock import report_time
 from phigate.config import Config
@@ -134,9 +143,8 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     index = InventoryIndex(evaluator.policies)
     needed = fields_needed(evaluator.policies)
     for provider in providers:
-        restrict = getattr(provider, "restrict", None)
-        if needed is not None and callable(restrict):
-            restrict(needed)
+        if needed is not None and isinstance(provider, Restrictable):
+            provider.restrict(needed)
     result = RunResult(policies=evaluator.policies,
                        scopes=[s for p in providers for s in p.scopes()],
                        started=report_time(), packs=pack_info(policies),
@@ -177,9 +185,8 @@ def _chain(providers: Sequence[Provider], result: RunResult) -> Iterator[Record]
                 record = replace(record, message=without_userinfo(record.message))
                 result.collection_errors.append(record)
             yield record
-        notices = getattr(provider, "notices", None)
-        if callable(notices):
-            result.notices.extend(without_userinfo(notice) for notice in notices())
+        if isinstance(provider, WithNotices):
+            result.notices.extend(without_userinfo(notice) for notice in provider.notices())
 
 
 def _counted(records: Iterable[Record], result: RunResult,

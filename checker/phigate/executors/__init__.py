@@ -24,18 +24,10 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from phigate.api import InputError, Provider, Record
+from phigate.api import InputError, Provider, Record, Sliceable
 
 EXECUTORS = ("local", "dask")
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
-
-
-@runtime_checkable
-class Sliceable(Protocol):
-    """A provider whose work splits into independent parts (see the module's docstring)."""
-
-    def slices(self) -> Sequence[Provider]:
-        """The parts, in the order ``collect`` would read them."""
 
 
 @runtime_checkable
