@@ -141,3 +141,13 @@ def test_a_run_context_takes_the_command_line_over_the_config_section() -> None:
     assert context.option("region", "regions") == ["eu-west-3"]
     assert context.option("workers", "workers") == 4  # not given on the command line
     assert context.option("profile", "profile") is None
+
+
+def test_every_bundled_provider_and_reporter_honours_its_contract() -> None:
+    from phigate.api import provider_problems
+    from phigate.reporters import Reporter
+
+    for name in registry.names(registry.PROVIDERS):
+        assert provider_problems(registry.load(registry.PROVIDERS, name)) == [], name
+    for name in registry.names(registry.REPORTERS):
+        assert isinstance(registry.load(registry.REPORTERS, name)(), Reporter), name

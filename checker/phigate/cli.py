@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate import __version__, executors, terminal
-from phigate.api import InputError, Option, RunContext, Watchable
+from phigate.api import InputError, Option, ProviderSpec, RunContext, Watchable
 from phigate.config import Config, load_config
 from phigate.files import write_whole
 from phigate.frameworks import load_frameworks
@@ -203,15 +203,28 @@ def _add_collection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider", action="append", default=[], metavar="NAME",
                         help="a live provider to collect from (repeatable)")
     parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml if present)")
+    declared: dict[str, ProviderSpec] = {}
     for name in names(PROVIDERS):
         try:
-            declared = provider_spec(name)  # data: no provider class, no SDK imported
+            declared[name] = provider_spec(name)  # data: no provider class, no SDK imported
         except BrokenPlugin:
             continue  # refused with its reason when the run uses it
-        fresh = [o for o in declared.options if o.flag not in parser._option_string_actions]
-        if fresh:
-            extra = f" (phigate[{declared.extra}])" if declared.extra else ""
-            add_options(parser.add_argument_group(f"{name} provider{extra}"), fresh)
+    owners: dict[str, list[str]] = {}
+    for name, spec in declared.items():
+        for option in spec.options:
+            owners.setdefault(option.flag, []).append(name)
+    shared: dict[str, Option] = {}
+    for name, spec in declared.items():
+        own = [o for o in spec.options if len(owners[o.flag]) == 1]
+        shared.update((o.flag, o) for o in spec.options if len(owners[o.flag]) > 1)
+        if own:
+            extra = f" (phigate[{spec.extra}])" if spec.extra else ""
+            add_options(parser.add_argument_group(f"{name} provider{extra}"), own)
+    by_owners: dict[tuple[str, ...], list[Option]] = {}
+    for flag, option in shared.items():  # e.g. content sampling, taken by every live provider
+        by_owners.setdefault(tuple(owners[flag]), []).append(option)
+    for sharing, options in by_owners.items():
+        add_options(parser.add_argument_group(f"{', '.join(sharing)} providers"), options)
 
 
 def add_options(group: argparse._ArgumentGroup, options: Sequence[Option]) -> None:
