@@ -585,16 +585,15 @@ def test_buckets_are_placed_in_their_regions_and_other_regions_left_out(
 
 
 def test_an_organization_splits_into_one_slice_per_account(aws: Callable[..., Any], endpoint: str) -> None:
-    import argparse
-
+    from phigate.testing import run_context
     from phigate_providers.aws import AwsProvider
 
     member, _ = member_account(endpoint, "lab")
-    options = argparse.Namespace(org_role="OrganizationAccountAccessRole", region=[REGION])
-    [provider] = AwsProvider.configure([], options, {})
+    options = {"org_role": "OrganizationAccountAccessRole", "region": [REGION]}
+    [provider] = AwsProvider.configure([], run_context(options=options))
     parts = provider.slices()  # type: ignore[attr-defined]
     assert sorted(p.slice_account for p in parts) == sorted([ACCOUNT, member])
-    [single] = AwsProvider.configure([], argparse.Namespace(region=[REGION]), {})
+    [single] = AwsProvider.configure([], run_context(options={"region": [REGION]}))
     assert single.slices() == [single]  # type: ignore[attr-defined]
 
 

@@ -8,7 +8,6 @@ every principal's access unseen, never a pass; bucket regions are read where lis
 
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from phigate.config import Config
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Status
 from phigate.run import scan as run_scan
+from phigate.testing import run_context
 from phigate_providers.aws import AwsProvider
 from phigate_providers.aws.s3_regions import location_region
 from tests.aws_server import (
@@ -84,7 +84,7 @@ def collect(*, regions: list[str] | None = None, org_role: str | None = None,
     from phigate.run import fields_needed
 
     [provider] = AwsProvider.configure(
-        [], argparse.Namespace(region=regions, org_role=org_role, account=accounts), {})
+        [], run_context(options={"region": regions, "org_role": org_role, "account": accounts}))
     policies = load_policies([bundled_pack()])
     if only:
         policies = [p for p in policies if p.id in only]
@@ -370,8 +370,8 @@ def test_a_member_bucket_policy_granting_a_management_role_counts(
 def _providers(*args: str) -> list[Provider]:
     from phigate.run import fields_needed
 
-    namespace = argparse.Namespace(region=[REGION], org_role=ROLE, account=list(args) or None)
-    providers = AwsProvider.configure([], namespace, {})
+    options = {"region": [REGION], "org_role": ROLE, "account": list(args) or None}
+    providers = AwsProvider.configure([], run_context(options=options))
     fields = fields_needed([p for p in load_policies([bundled_pack()]) if p.id == "PHI-SEG-002"])
     assert fields is not None
     for provider in providers:

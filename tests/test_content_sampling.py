@@ -25,10 +25,12 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from pypdf import PdfWriter
 
 from phigate.api import InputError, Resource
+from phigate.cli import add_options
 from phigate.snapshot import write_document
 from phigate_providers.aws.sampling import sample_bucket as sample_s3
 from phigate_providers.content import extract
-from phigate_providers.content.options import ContentOptions, add_arguments, wanted
+from phigate_providers.content.options import OPTIONS as SAMPLING_OPTIONS
+from phigate_providers.content.options import ContentOptions, wanted
 from phigate_providers.content.sampling import (
     KeyedHasher,
     ObjectInfo,
@@ -190,20 +192,18 @@ def test_choice_is_bounded_filtered_and_random() -> None:
 
 def test_settings_come_from_options_and_config_and_bad_ones_are_input_errors() -> None:
     parser = argparse.ArgumentParser()
-    group = parser.add_argument_group("x")
-    add_arguments(group)
-    add_arguments(parser.add_argument_group("y"))  # a second provider: declared once
-    options = parser.parse_args(["--sample-content", "--sample-objects", "5"])
+    add_options(parser.add_argument_group("x"), SAMPLING_OPTIONS)
+    options = vars(parser.parse_args(["--sample-content", "--sample-objects", "5"]))
     chosen = ContentOptions.from_options("aws", options, {"content_sample": {"objects": 9, "rows": 7}})
     assert chosen.enabled and chosen.settings.max_objects == 5 and chosen.settings.max_rows == 7
-    off = ContentOptions.from_options("aws", parser.parse_args([]), {})
+    off = ContentOptions.from_options("aws", vars(parser.parse_args([])), {})
     assert not off.enabled and off.sampler() is None
-    assert ContentOptions.from_options("aws", parser.parse_args([]), {"sample_content": True}).enabled
+    assert ContentOptions.from_options("aws", {}, {"sample_content": True}).enabled
     for bad in ({"objects": 0}, {"objects": "5"}, {"colour": 1}, {"include": "*.csv"}):
         with pytest.raises(InputError):
             settings_from("aws", bad)
     with pytest.raises(InputError):
-        ContentOptions.from_options("aws", parser.parse_args([]), {"sample_content": "yes"})
+        ContentOptions.from_options("aws", {}, {"sample_content": "yes"})
     assert wanted(bucket_resource("aws", "a", "a"), lambda r: "administrative")
     assert not wanted(bucket_resource("aws", "a", "a"), lambda r: "clinical")
 

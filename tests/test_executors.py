@@ -31,6 +31,7 @@ from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy, Status
 from phigate.problems import ProblemsError
 from phigate.run import RunResult, scan
+from phigate.testing import run_context
 from phigate_providers.s3_inventory import S3InventoryProvider
 from phigate_providers.snapshot import SnapshotProvider
 from tests.aws_server import free_port
@@ -114,7 +115,7 @@ def test_several_providers_and_a_provider_without_slices(estate: Path, threads_c
         write_report(tmp_path, bucket, rows(bucket, {"NOT-SSE": 2, "SSE-S3": 1}), file_format="Parquet")
 
     def providers() -> list[Provider]:
-        (reports,) = S3InventoryProvider.configure([str(tmp_path)], argparse.Namespace(), {})
+        (reports,) = S3InventoryProvider.configure([str(tmp_path)], run_context())
         return [SnapshotProvider([estate / "part-0.json"]), WholeOnly([EXAMPLE]), reports]
 
     local = scan(providers(), policies, Config())

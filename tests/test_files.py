@@ -3,7 +3,6 @@ output file can be redirected by another user or left readable by them."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import pytest
 
 from phigate.files import LIMITS, atomic_write, limit, open_bounded, read_bounded
 from phigate.problems import ProblemsError
+from phigate.testing import run_context
 from phigate_providers.snapshot import SnapshotProvider
 from phigate_providers.terraform.provider import TerraformProvider
 
@@ -136,7 +136,7 @@ def test_a_fifo_or_device_given_as_a_scan_target_is_not_read(cli: Cli, fifo: Pat
 def test_the_snapshot_reader_refuses_a_fifo_and_a_device(fifo: Path) -> None:
     # As a config's `providers.snapshot.paths` names them: the reader is reached directly.
     for path in (fifo, Path("/dev/zero")):
-        provider = SnapshotProvider.configure([], argparse.Namespace(), {"paths": [str(path)]})[0]
+        provider = SnapshotProvider.configure([], run_context(settings={"paths": [str(path)]}))[0]
         with pytest.raises(ProblemsError, match="not a regular file"):
             list(provider.collect())
 

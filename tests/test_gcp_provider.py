@@ -529,12 +529,12 @@ def test_content_sampling_reads_the_objects_of_non_clinical_buckets_only(
 
 def test_the_provider_reports_its_progress(gcs: Gcs, emulator: Emulator,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
+    from phigate.testing import run_context
 
     gcs.bucket("notes", bindings=[])
     # The emulator named the way gcloud writes it, a bare host:port, is reached over HTTP.
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url.removeprefix("http://"))
-    [provider] = GcpProvider.configure([], argparse.Namespace(gcp_projects=[PROJECT]), {})
+    [provider] = GcpProvider.configure([], run_context(options={"gcp_projects": [PROJECT]}))
     said: list[str] = []
     provider.watch(said.append)
     kinds = Counter(r.kind for r in provider.collect() if hasattr(r, "kind"))
@@ -1158,9 +1158,8 @@ def test_the_graph_reads_page_through_service_accounts_and_send_only_reads(
 
 def test_projects_left_out_by_project_are_read_as_context(
         recorded: responses.RequestsMock, cli: Callable[..., CliResult], tmp_path: Path) -> None:
-    import argparse
-
     from phigate.api import Context
+    from phigate.testing import run_context
 
     admin = "mlm-sante-admin"
     recorded.add(responses.GET, list_url(PROJECT), json={"items": [bucket_json("notes")]})
@@ -1170,8 +1169,9 @@ def test_projects_left_out_by_project_are_read_as_context(
         {"role": "roles/storage.objectViewer", "members": [ANALYST]}]})
     recorded.add(responses.GET, iam_url("billing"), json={"version": 1, "bindings": [
         {"role": "roles/storage.objectViewer", "members": [ANALYST, f"user:clerk@{DOMAIN}"]}]})
-    options = argparse.Namespace(gcp_projects=[PROJECT], config=None)
-    [provider] = GcpProvider.configure([], options, {"projects": [PROJECT, admin], **FAST_RETRIES})
+    context = run_context(options={"gcp_projects": [PROJECT]},
+                            settings={"projects": [PROJECT, admin], **FAST_RETRIES})
+    [provider] = GcpProvider.configure([], context)
     assert [s.scope for s in provider.scopes()] == [PROJECT]  # reported: the narrowed project only
     records = list(provider.collect())
     context = {r.resource.id for r in records if isinstance(r, Context)}

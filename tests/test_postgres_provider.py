@@ -4,7 +4,6 @@ seeing (refused, unreachable, wrong password, a missing privilege) is an error, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import secrets
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from phigate.api import CollectionError, Context, InputError, Resource
+from phigate.testing import run_context
 from phigate_providers.postgres import PostgresProvider
 from phigate_providers.postgres import normalise as norm
 from phigate_providers.postgres.connect import Unreadable, open_connection
@@ -432,7 +432,7 @@ def test_default_privileges_and_grants_to_public_are_wildcards(graph: Cluster) -
 
 def test_a_named_database_narrows_what_is_reported_not_what_roles_read(graph: Cluster) -> None:
     s = graph.server_id
-    [provider] = PostgresProvider.configure([], argparse.Namespace(dsn=[graph.dsn()], pg_database=["pms"]), {})
+    [provider] = PostgresProvider.configure([], run_context(options={"dsn": [graph.dsn()], "pg_database": ["pms"]}))
     records = list(provider.collect())
     reported = {r.id for r in records if isinstance(r, Resource)}
     context = {r.resource.id: r.resource for r in records if isinstance(r, Context)}
@@ -467,7 +467,7 @@ def test_a_database_that_cannot_be_read_leaves_every_roles_access_unseen(graph: 
     graph.execute(f"REVOKE CONNECT ON DATABASE archive FROM PUBLIC, {SCANNER_ROLE}")
     try:
         [provider] = PostgresProvider.configure(
-            [], argparse.Namespace(dsn=[dsn], pg_database=["pms"] if named else None), {})
+            [], run_context(options={"dsn": [dsn], "pg_database": ["pms"] if named else None}))
         records = list(provider.collect())
     finally:
         graph.execute(f"GRANT CONNECT ON DATABASE archive TO PUBLIC, {SCANNER_ROLE}")
@@ -681,7 +681,7 @@ def test_a_role_that_cannot_log_in_is_named(bad: Cluster) -> None:
 
 def test_one_server_down_does_not_hide_the_other(bad: Cluster) -> None:
     down = f"host=127.0.0.1 port={free_port()} connect_timeout=3"
-    providers = PostgresProvider.configure([], argparse.Namespace(dsn=[bad.dsn(), down]), {})
+    providers = PostgresProvider.configure([], run_context(options={"dsn": [bad.dsn(), down]}))
     records = [r for p in providers for r in p.collect()]
     assert [r.scope for r in records if isinstance(r, CollectionError)] == [providers[1].target.label]
     assert any(isinstance(r, Resource) and r.id == bad.server_id for r in records)
@@ -703,7 +703,7 @@ def test_a_collected_snapshot_replays_to_the_same_findings(bad: Cluster, scan: A
 # --- connections are read-only -------------------------------------------------------------------
 
 def test_every_query_runs_read_only_under_a_statement_timeout(bad: Cluster) -> None:
-    [target] = targets_from(argparse.Namespace(dsn=[bad.dsn(dbname="pms")]), {"statement_timeout": 7})
+    [target] = targets_from({"dsn": [bad.dsn(dbname="pms")]}, {"statement_timeout": 7})
     conn = open_connection(target)
     try:
         [settings] = conn.rows("SELECT current_setting('transaction_read_only'), "
@@ -748,12 +748,12 @@ def test_the_config_file_names_servers_patterns_region_and_declared_encryption(
 ])
 def test_bad_settings_are_one_line_input_errors(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message) as caught:
-        targets_from(argparse.Namespace(), settings)
+        targets_from({}, settings)
     assert "s3cret-value" not in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_settings_apply_to_every_server_unless_its_connection_string_says_otherwise() -> None:
-    options = argparse.Namespace(dsn=["host=a connect_timeout=3", "host=b"], pg_sslmode="verify-full")
+    options = {"dsn": ["host=a connect_timeout=3", "host=b"], "pg_sslmode": "verify-full"}
     first, second = targets_from(options, {"region": "eu-west-3"})
     assert dict(first.connect_params) == {"sslmode": "verify-full"}  # its own connect_timeout stays
     assert dict(second.connect_params) == {"sslmode": "verify-full", "connect_timeout": "10"}
@@ -762,11 +762,11 @@ def test_settings_apply_to_every_server_unless_its_connection_string_says_otherw
 
 def test_dsn_options_replace_the_configured_servers_keeping_their_settings() -> None:
     settings = {"dsns": ["host=a", {"dsn": "host=b", "region": "eu-west-3"}]}
-    [only] = targets_from(argparse.Namespace(dsn=["host=b"]), settings)
+    [only] = targets_from({"dsn": ["host=b"]}, settings)
     assert (only.label, only.region) == ("postgres://b:5432", "eu-west-3")
-    [other] = targets_from(argparse.Namespace(dsn=["host=c"]), settings)
+    [other] = targets_from({"dsn": ["host=c"]}, settings)
     assert other.label == "postgres://c:5432"
-    assert [t.label for t in targets_from(argparse.Namespace(), settings)] == [
+    assert [t.label for t in targets_from({}, settings)] == [
         "postgres://a:5432", "postgres://b:5432"]
 
 
@@ -818,6 +818,29 @@ def test_tls_is_required_only_when_no_plaintext_rule_reaches_clinical_tables(
                           policies=["PHI-TLS-001"])
     assert result.code == (0 if expected == "pass" else 1), result.err
     assert report["summary"][expected] == 1 and report["collection_errors"] == []
+
+
+def test_the_pytest_plugin_judges_plaintext_rules_with_the_config_the_engine_classifies_with(
+        tls_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The given config makes the portal's accounts (labelled administrative) clinical: a plaintext
+    rule reaching the portal then reaches clinical data. The provider must judge it with that
+    config, as the engine does, and not with the defaults of a phigate.yaml it looks for itself."""
+    from phigate.model import Status
+    from phigate.pytest_scan import ScanSettings, run
+
+    tls_cluster.write_hba(["host portal all 127.0.0.1/32 scram-sha-256",
+                           "hostssl all all 127.0.0.1/32 scram-sha-256"])
+    config = tmp_path / "strict.yaml"
+    config.write_text(json.dumps({
+        "classification": {"values": {"clinical": ["administrative"]}},
+        "providers": {"postgres": {"dsns": [tls_cluster.dsn(dbname="portal")], "sslmode": "require"}}}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no phigate.yaml here: a provider looking for one gets the defaults
+    result = run(ScanSettings(providers=("postgres",), config=config, only=("PHI-TLS-001",)))
+    assert result.collection_errors == []
+    [tls] = [f for f in result.findings if f.policy_id == "PHI-TLS-001"]
+    assert (tls.resource.id, tls.status) == (tls_cluster.server_id, Status.FAIL)
 
 
 def test_unread_hba_rules_on_a_tls_server_are_an_error_not_a_pass(tls_cluster: Cluster, scan: Any) -> None:
@@ -919,7 +942,7 @@ def test_ids_escape_slashes_in_names() -> None:
 # --- shared steps ----------------------------------------------------------------------------------
 
 def collect(dsn: str) -> list[Any]:
-    [provider] = PostgresProvider.configure([], argparse.Namespace(dsn=[dsn]), {})
+    [provider] = PostgresProvider.configure([], run_context(options={"dsn": [dsn]}))
     return list(provider.collect())
 
 

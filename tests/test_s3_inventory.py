@@ -3,7 +3,6 @@ written here row by row so every count is known; DuckDB reads them as it would S
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import io
@@ -26,6 +25,7 @@ from phigate.config import Config, NameRule
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Status
 from phigate.run import scan
+from phigate.testing import run_context
 from phigate_providers.s3_inventory import S3InventoryProvider
 from phigate_providers.s3_inventory.masking import mask
 from tests.aws_server import REGION, client, environment, moto_server, patched_environment
@@ -104,8 +104,8 @@ def _write_data(path: Path, chunk: list[Row], file_format: str, columns: tuple[s
 
 
 def provider(*targets: str | Path, **options: Any) -> S3InventoryProvider:
-    namespace = argparse.Namespace(**{f"inventory_{k}": v for k, v in options.items()})
-    (made,) = S3InventoryProvider.configure([str(t) for t in targets], namespace, {})
+    given = {f"inventory_{k}": v for k, v in options.items()}
+    (made,) = S3InventoryProvider.configure([str(t) for t in targets], run_context(options=given))
     return made
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from phigate.api import CollectionError, InputError, Resource, Unknown
+from phigate.testing import run_context
 from phigate_providers.snapshot import SnapshotProvider
 from phigate_providers.terraform import TerraformProvider
 from phigate_providers.terraform.plan import split_address
@@ -106,11 +107,10 @@ def test_a_broken_plan_is_refused_with_its_position(tmp_path: Path, cli: Cli) ->
 
 
 def test_unknown_settings_are_refused() -> None:
-    import argparse
     with pytest.raises(InputError, match="unknown setting"):
-        TerraformProvider.configure([str(PLAN)], argparse.Namespace(), {"changed_onyl": True})
+        TerraformProvider.configure([str(PLAN)], run_context(settings={"changed_onyl": True}))
     with pytest.raises(InputError, match="true or false"):
-        TerraformProvider.configure([str(PLAN)], argparse.Namespace(), {"changed_only": "yes"})
+        TerraformProvider.configure([str(PLAN)], run_context(settings={"changed_only": "yes"}))
 
 
 # --- the mapping --------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from .conftest import ROOT, CliResult
 
 EXAMPLE = ROOT / "examples" / "supplier-estate.json"
@@ -54,37 +52,6 @@ def test_no_color_and_frameworks_only_where_something_was_decided(cli: Cli, tmp_
     assert "\x1b[" not in result.out
     assert "General Data Protection Regulation" in result.out  # PHI-ENC-003 decided a GDPR control
     assert "PostgreSQL" not in result.out and "Google Cloud" not in result.out  # nothing decided there
-
-
-def test_the_table_of_provider_options_is_what_the_providers_register() -> None:
-    import argparse
-
-    from phigate.cli import PROVIDER_OPTIONS
-    from phigate.registry import PROVIDERS, load
-
-    for name, (_, options) in PROVIDER_OPTIONS.items():
-        group = argparse.ArgumentParser().add_argument_group(name)
-        load(PROVIDERS, name).add_arguments(group)
-        registered = {o for a in group._group_actions for o in a.option_strings
-                      if o.startswith("--") and not o.startswith("--sample-")}
-        assert registered == set(options), name
-
-
-def test_an_option_of_a_provider_whose_extra_is_missing_says_what_to_install(
-        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    from phigate import cli as cli_module
-    from phigate.registry import MissingPlugin
-
-    real = cli_module.load
-
-    def without_aws(group: str, name: str) -> object:
-        if name == "aws":
-            raise MissingPlugin("'aws' needs a package that is not installed (boto3); install phigate[aws]")
-        return real(group, name)
-
-    monkeypatch.setattr(cli_module, "load", without_aws)
-    result = cli("scan", "--provider", "aws", "--region", "eu-west-3")
-    assert result.code == 2 and "install phigate[aws] to use it" in result.err and "--region" in result.err
 
 
 def test_an_error_every_policy_shares_is_one_row_naming_them(cli: Cli, tmp_path: Path) -> None:

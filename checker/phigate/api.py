@@ -8,10 +8,10 @@ found through the ``phigate.providers`` entry point group. A provider turns what
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Iterator, Mapping
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 #: The normalised kinds. Each has a JSON Schema in ``phigate/schemas/kinds``.
 KINDS: tuple[str, ...] = (
@@ -153,22 +153,83 @@ class InputError(Exception):
         return f"{self.location}: {self.message}" if self.location else self.message
 
 
+# -- what a provider package declares, readable without importing the provider or its SDK --
+
+OptionKind = Literal["text", "integer", "path", "flag"]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One command-line option of a provider, as data: the CLI builds its parser from these
+    without importing any provider, and hands the values to ``configure`` in
+    :attr:`RunContext.options` under ``dest`` (absent or None: not given on the command line)."""
+
+    flag: str
+    dest: str
+    help: str
+    kind: OptionKind = "text"
+    metavar: str | None = None
+    #: Given several times, the values are a list.
+    repeatable: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """What the module a ``phigate.providers`` entry point names declares as ``SPEC``, and must
+    be able to declare without the provider's SDK installed."""
+
+    #: The pip extra that installs what the provider needs (``aws`` → ``phigate[aws]``).
+    extra: str = ""
+    options: tuple[Option, ...] = ()
+    #: Whether positional TARGETs may belong to it (its ``claims`` is asked); a live provider's
+    #: class, and so its SDK, is then never loaded unless the run names it.
+    takes_targets: bool = False
+
+
+class DataClassifier(Protocol):
+    """The engine's classifier as providers see it (``phigate.classify.Classifier``)."""
+
+    def data_class(self, resource: Resource) -> str:
+        """The data class the engine gives ``resource``."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What ``configure`` builds a provider from: the run's loaded config and the classifier the
+    engine applies (so a provider that classifies early, to spare clinical stores from content
+    sampling or to judge its own TLS rules, agrees with the findings), the provider's command-line
+    options (``Option.dest`` → value; None or absent: not given) and its config section.
+    ``phigate.selection.run_context`` (also ``phigate.testing.run_context``) builds one."""
+
+    #: The run's ``phigate.config.Config`` (typed loosely: the contract sits below the config).
+    config: Any
+    classifier: DataClassifier
+    options: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def option(self, dest: str, setting: str | None = None) -> Any:
+        """The command line's value when given, else the config section's ``setting``."""
+        value = self.options.get(dest)
+        if value is None and setting is not None:
+            return self.settings.get(setting)
+        return value
+
+    def classify(self, resource: Resource) -> str:
+        """The data class the engine will give ``resource``."""
+        return self.classifier.data_class(resource)
+
+
 @runtime_checkable
 class Provider(Protocol):
-    """A source of resources.
+    """A source of resources, behind the ``phigate.providers`` entry point.
 
     Class attributes describe the provider for ``phigate providers``; ``permissions`` lists
-    every read-only permission it needs (it must never call anything else). A provider may
-    also define a classmethod ``permissions_document() -> str`` returning a ready-to-apply
-    grant of exactly those permissions (an IAM policy document, SQL creating a role …), which
-    ``phigate providers --permissions NAME`` prints instead of the list. A provider may define
-    ``restrict(fields: Mapping[str, frozenset[str]])``: before collection, the run tells it which
-    top-level attributes of each kind the selected policies read, so it can skip the reads of
-    the others (a policy reading an attribute left out decides ``error``, never ``pass``).
-    A live provider may define ``watch(report: Callable[[str], None])`` to be given a function
-    it can call, from any thread, with a one-line status during long collections, and
-    ``notices() -> list[str]``, read once its collection ends, for what it read but did not
-    evaluate (information the report shows, never an error).
+    every read-only permission it needs (it must never call anything else). Its command-line
+    options are data (:class:`ProviderSpec`), not code. The optional hooks below
+    (:class:`Restrictable`, :class:`Watchable`, :class:`WithNotices`, :class:`Sliceable`,
+    :class:`WithPermissionsDocument`) are used when present; the contract is checked when the
+    entry point loads (:func:`provider_problems`).
     """
 
     name: ClassVar[str]
@@ -176,21 +237,110 @@ class Provider(Protocol):
     permissions: ClassVar[tuple[str, ...]]
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        """Declare the provider's own command-line options."""
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         """True when a positional TARGET (a path) belongs to this provider, by its content."""
 
     @classmethod
-    def configure(
-        cls, targets: list[str], options: argparse.Namespace, settings: Mapping[str, Any]
-    ) -> list[Provider]:
-        """Build instances from claimed targets, options and the config file's section."""
+    def configure(cls, targets: list[str], context: RunContext) -> Sequence[Provider]:
+        """Build instances from claimed targets and the run's context (options, config section)."""
 
     def scopes(self) -> list[Scope]:
         """What this instance covers."""
 
     def collect(self) -> Iterator[Record]:
         """Yield resources and collection errors. Must not raise for what it could not read."""
+
+
+# -- optional hooks ----------------------------------------------------------------------------
+
+@runtime_checkable
+class Restrictable(Protocol):
+    """Told before collection which top-level attributes of each kind the selected policies read,
+    so it can skip the reads of the others (a policy reading an attribute left out decides
+    ``error``, never ``pass``)."""
+
+    def restrict(self, fields: Mapping[str, frozenset[str]]) -> None: ...
+
+
+@runtime_checkable
+class Watchable(Protocol):
+    """Given a function it may call, from any thread, with a one-line status during long
+    collections."""
+
+    def watch(self, report: Callable[[str], None]) -> None: ...
+
+
+@runtime_checkable
+class WithNotices(Protocol):
+    """Read once its collection ends: what it read but did not evaluate (information the report
+    shows, never an error)."""
+
+    def notices(self) -> list[str]: ...
+
+
+@runtime_checkable
+class Sliceable(Protocol):
+    """Work that splits into independent parts for a distributed run: picklable providers that
+    each collect on their own, whose records together, in this order, are the provider's."""
+
+    def slices(self) -> Sequence[Provider]: ...
+
+
+@runtime_checkable
+class WithPermissionsDocument(Protocol):
+    """A provider class with a ready-to-apply grant of exactly its ``permissions`` (an IAM policy
+    document, SQL creating a role …), printed by ``phigate providers --permissions NAME``; a
+    ``sample_content`` parameter, when it has one, adds what content sampling reads."""
+
+    def permissions_document(self) -> str: ...
+
+
+#: The optional hooks by name, for the check at load time.
+HOOKS: tuple[str, ...] = ("restrict", "watch", "notices", "slices", "permissions_document")
+
+
+def provider_problems(candidate: object) -> list[str]:
+    """What keeps ``candidate`` (what an entry point loaded) from being a provider class: empty
+    when it honours the contract."""
+    if not inspect.isclass(candidate):
+        return [f"it is a {type(candidate).__name__}, not a provider class"]
+    problems = [f"'{attr}' is not a string" for attr in ("name", "description")
+                if not isinstance(getattr(candidate, attr, None), str)]
+    permissions = getattr(candidate, "permissions", None)
+    if not isinstance(permissions, tuple | list) or not all(isinstance(p, str) for p in permissions):
+        problems.append("'permissions' is not a tuple of strings")
+    problems += [f"'{method}' is missing or not callable" for method in ("claims", "scopes", "collect")
+                 if not callable(getattr(candidate, method, None))]
+    problems += [f"the optional hook '{hook}' is not callable" for hook in HOOKS
+                 if getattr(candidate, hook, None) is not None and not callable(getattr(candidate, hook))]
+    configure = getattr(candidate, "configure", None)
+    if not callable(configure):
+        problems.append("'configure' is missing or not callable")
+    else:
+        try:
+            inspect.signature(configure).bind([], None)
+        except TypeError:
+            problems.append("'configure' does not take (targets, context): "
+                            "options come in a RunContext, no longer as argparse values")
+        except ValueError:  # no signature to read (a builtin): called as it is
+            pass
+    return problems
+
+
+def reporter_problems(candidate: object) -> list[str]:
+    """What keeps ``candidate`` from being a reporter class (``name``, ``render(result, out,
+    *, color)``, made with no argument): empty when it honours the contract."""
+    if not inspect.isclass(candidate):
+        return [f"it is a {type(candidate).__name__}, not a reporter class"]
+    problems = [] if isinstance(getattr(candidate, "name", None), str) else ["'name' is not a string"]
+    render = getattr(candidate, "render", None)
+    if not callable(render):
+        problems.append("'render' is missing or not callable")
+    else:
+        try:
+            inspect.signature(render).bind(None, None, None, color=False)
+        except TypeError:
+            problems.append("'render' does not take (result, out, *, color)")
+        except ValueError:
+            pass
+    return problems

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phigate import __version__, executors, terminal
-from phigate.api import InputError
+from phigate.api import InputError, Option, ProviderSpec, Watchable
 from phigate.cli_audit import add_audit_commands
 from phigate.cli_catalogue import add_catalogue_commands
 from phigate.cli_common import (
@@ -39,35 +39,54 @@ from phigate.frameworks import load_frameworks
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Severity
 from phigate.problems import Problem, ProblemsError
-from phigate.registry import PROVIDERS, REPORTERS, MissingPlugin, load, names
+from phigate.registry import PROVIDERS, REPORTERS, BrokenPlugin, MissingPlugin, load, names, provider_spec
 from phigate.safetext import visible
-from phigate.selection import check_controls, claimant, for_frameworks, policies_for, providers_for
-
-#: Each provider's own command-line options and the extra that installs it: a provider whose
-#: extra is missing registers no option, so its options are recognised here to say what to install.
-PROVIDER_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "aws": ("aws", ("--account", "--aws-max-attempts", "--aws-profile", "--aws-workers", "--external-id",
-                    "--org-role", "--region")),
-    "gcp": ("gcp", ("--gcp-credentials", "--gcp-groups", "--project")),
-    "postgres": ("postgres", ("--dsn", "--pg-database", "--pg-sslmode", "--pg-sslrootcert")),
-    "s3-inventory": ("aws,scale", ("--inventory", "--inventory-first-keys", "--inventory-memory",
-                                   "--inventory-threads")),
-    "terraform": ("terraform", ("--changed-only", "--tf-dir")),
-}
+from phigate.selection import (
+    check_controls,
+    claimant,
+    for_frameworks,
+    policies_for,
+    providers_for,
+    run_context,
+)
 
 
 def _missing_extra(argv: Sequence[str]) -> str | None:
-    """Words for an option of a provider whose extra is not installed, if one is given."""
+    """Words for an option of a provider whose extra is not installed, if one is given: the
+    parser knows every provider's options (declared as data), installed extra or not."""
     given = {token.split("=", 1)[0] for token in argv if token.startswith("--")}
-    for name, (extra, options) in PROVIDER_OPTIONS.items():
-        asked = sorted(given.intersection(options))
+    for name in names(PROVIDERS):
+        try:
+            declared = provider_spec(name)
+        except BrokenPlugin:
+            continue  # said when the provider is used
+        asked = sorted(given.intersection(o.flag for o in declared.options))
         if not asked:
             continue
         try:
             load(PROVIDERS, name)
+        except BrokenPlugin:
+            continue
         except MissingPlugin:
-            return f"{', '.join(asked)} belongs to the {name} provider: install phigate[{extra}] to use it"
+            if any(_usable_elsewhere(flag, name) for flag in asked):
+                continue  # a shared option (--sample-content) another installed provider takes
+            return (f"{', '.join(asked)} belongs to the {name} provider: "
+                    f"install phigate[{declared.extra or name}] to use it")
     return None
+
+
+def _usable_elsewhere(flag: str, owner: str) -> bool:
+    """Whether an installed provider other than ``owner`` declares ``flag`` too."""
+    for name in names(PROVIDERS):
+        if name == owner:
+            continue
+        try:
+            if flag in {o.flag for o in provider_spec(name).options}:
+                load(PROVIDERS, name)
+                return True
+        except MissingPlugin:
+            continue
+    return False
 
 
 @terminal.guarded  # no line of output can start a CI workflow command
@@ -159,13 +178,47 @@ def _add_collection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider", action="append", default=[], metavar="NAME",
                         help="a live provider to collect from (repeatable)")
     parser.add_argument("--config", type=Path, help="config file (default: ./phigate.yaml if present)")
+    declared: dict[str, ProviderSpec] = {}
     for name in names(PROVIDERS):
         try:
-            provider = load(PROVIDERS, name)
-        except MissingPlugin:
-            continue  # its options appear once its extra is installed
-        group = parser.add_argument_group(f"{name} provider")
-        provider.add_arguments(group)
+            declared[name] = provider_spec(name)  # data: no provider class, no SDK imported
+        except BrokenPlugin:
+            continue  # refused with its reason when the run uses it
+    owners: dict[str, list[str]] = {}
+    for name, spec in declared.items():
+        for option in spec.options:
+            owners.setdefault(option.flag, []).append(name)
+    shared: dict[str, Option] = {}
+    for name, spec in declared.items():
+        own = [o for o in spec.options if len(owners[o.flag]) == 1]
+        shared.update((o.flag, o) for o in spec.options if len(owners[o.flag]) > 1)
+        if own:
+            extra = f" (phigate[{spec.extra}])" if spec.extra else ""
+            add_options(parser.add_argument_group(f"{name} provider{extra}"), own)
+    by_owners: dict[tuple[str, ...], list[Option]] = {}
+    for flag, option in shared.items():  # e.g. content sampling, taken by every live provider
+        by_owners.setdefault(tuple(owners[flag]), []).append(option)
+    for sharing, options in by_owners.items():
+        add_options(parser.add_argument_group(f"{', '.join(sharing)} providers"), options)
+
+
+def add_options(group: argparse._ArgumentGroup, options: Sequence[Option]) -> None:
+    """Declared options as argparse ones: every default None, so a value present is one given."""
+    for option in options:
+        settings: dict[str, Any] = {"dest": option.dest, "default": None, "help": option.help}
+        if option.kind == "flag":
+            group.add_argument(option.flag, action="store_true", **settings)
+            continue
+        settings["action"] = "append" if option.repeatable else "store"
+        if option.kind == "integer":
+            settings["type"] = int
+        elif option.kind == "path":
+            settings["type"] = Path
+        if option.metavar is not None:
+            settings["metavar"] = option.metavar
+        if option.choices:
+            settings["choices"] = option.choices
+        group.add_argument(option.flag, **settings)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -185,9 +238,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     baseline = load_baseline(args.baseline) if args.baseline is not None else None
     with terminal.progress(args.quiet) as progress:
         for provider in providers:
-            watch = getattr(provider, "watch", None)
-            if progress is not None and callable(watch):
-                watch(progress.say)  # live providers report their calls while collecting
+            if progress is not None and isinstance(provider, Watchable):
+                provider.watch(progress.say)  # live providers report their calls while collecting
         result = gate(scan(providers, policies, config, keep_passed=args.show_passed, progress=progress,
                            frameworks=frameworks, keep_evaluated=baseline is not None),
                       waivers=waivers, baseline=baseline)
@@ -236,9 +288,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if owner is None:
             policy_paths.append(path)
             continue
-        namespace = argparse.Namespace(targets=[str(path)])
         try:
-            for provider in load(PROVIDERS, owner).configure([str(path)], namespace, {}):
+            for provider in load(PROVIDERS, owner).configure([str(path)], run_context(config)):
                 count = sum(1 for _ in provider.collect())
                 checked.append(f"{path}: {count} records")
         except ProblemsError as exc:

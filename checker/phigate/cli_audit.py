@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phigate import terminal
+from phigate.api import Watchable
 from phigate.cli_common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -182,9 +183,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     with snapshot_spool(args.keep_snapshot) as spool:
         with terminal.progress(args.quiet) as status:
             for provider in providers:
-                watch = getattr(provider, "watch", None)
-                if status is not None and callable(watch):
-                    watch(status.say)
+                if status is not None and isinstance(provider, Watchable):
+                    provider.watch(status.say)
             result = evaluate(providers, policies, config, settings=settings, frameworks=frameworks,
                               waivers=waivers, progress=status, snapshot=spool)
         exit_code = result.exit_code(settings.fail_on)

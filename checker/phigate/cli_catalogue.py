@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from phigate import terminal
-from phigate.api import KINDS
+from phigate.api import KINDS, WithPermissionsDocument
 from phigate.cli_common import EXIT_OK, UsageError, _add_policy_options, add_listing_format, config_of
 from phigate.frameworks import control_views, load_frameworks
 from phigate.load import bundled_pack
@@ -183,12 +183,13 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 def _permissions_text(name: str, row: dict[str, Any], *, sampling: bool = False) -> str:
     """A provider's ready-to-apply grant (an IAM policy, SQL …) when it has one, else the list;
     with ``sampling``, what content sampling reads too (a document taking ``sample_content``)."""
-    document = getattr(load(PROVIDERS, name), "permissions_document", None) if row["installed"] else None
+    provider = load(PROVIDERS, name) if row["installed"] else None
+    document = provider.permissions_document if isinstance(provider, WithPermissionsDocument) else None
     if sampling:
-        if not callable(document) or "sample_content" not in inspect.signature(document).parameters:
+        if document is None or "sample_content" not in inspect.signature(document).parameters:
             raise UsageError(f"provider '{name}' does not sample content")
-        return str(document(sample_content=True))
-    if callable(document):
+        return str(document(sample_content=True))  # type: ignore[call-arg]
+    if document is not None:
         return str(document())
     return "\n".join(row["permissions"])
 

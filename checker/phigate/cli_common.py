@@ -89,6 +89,8 @@ def _outputs(formats: list[str] | None) -> list[tuple[str, Path | None]]:
         outputs.append((name, Path(file) if file else None))
     if sum(1 for _, file in outputs if file is None) > 1:
         raise UsageError("only one --format may go to standard output; give the others =FILE")
+    for name, _ in outputs:
+        load(REPORTERS, name)  # a broken reporter is refused before the scan, not after it
     return outputs
 
 

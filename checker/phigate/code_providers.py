@@ -3,11 +3,9 @@ memory, the run's own providers), never chosen on the command line or in a confi
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from phigate.api import InputError, Provider
+from phigate.api import InputError, Provider, RunContext
 
 
 class CodeProvider:
@@ -18,16 +16,11 @@ class CodeProvider:
     made_by: ClassVar[str]
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        """No options: what it collects is given to it."""
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         return False
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[Provider]:
+    def configure(cls, targets: list[str], context: RunContext) -> list[Provider]:
         raise InputError(f"the {cls.name} provider is made by {cls.made_by}, not configured")
 
 

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from phigate.access_graph import EDGE_FIELDS, REACH_FIELDS
-from phigate.api import CollectionError, Context, Provider, Record, Resource
+from phigate.api import (
+    CollectionError,
+    Context,
+    Provider,
+    Record,
+    Resource,
+    Restrictable,
+    WithNotices,
+)
 from phigate.clock import report_time
 from phigate.config import Config
 from phigate.evaluate import Evaluator, InventoryIndex
@@ -57,9 +65,8 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     index = InventoryIndex(evaluator.policies)
     needed = fields_needed(evaluator.policies)
     for provider in providers:
-        restrict = getattr(provider, "restrict", None)
-        if needed is not None and callable(restrict):
-            restrict(needed)
+        if needed is not None and isinstance(provider, Restrictable):
+            provider.restrict(needed)
     scopes = [s for p in providers for s in p.scopes()]
     started = report_time()
     plan_scopes = frozenset(s.scope for s in scopes if s.provider == PLAN_PROVIDER)
@@ -117,9 +124,8 @@ def _chain(providers: Sequence[Provider], seen: _Seen) -> Iterator[Record]:
                 record = replace(record, message=without_userinfo(record.message))
                 seen.errors.append(record)
             yield record
-        notices = getattr(provider, "notices", None)
-        if callable(notices):
-            seen.notices.extend(without_userinfo(notice) for notice in notices())
+        if isinstance(provider, WithNotices):
+            seen.notices.extend(without_userinfo(notice) for notice in provider.notices())
 
 
 __all__ = ["RunResult", "fields_needed", "report_time", "scan"]

@@ -14,14 +14,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from phigate.api import InputError, Provider
+from phigate.api import InputError, Provider, RunContext
+from phigate.classify import Classifier
 from phigate.config import Config
 from phigate.frameworks import control_problems, load_frameworks, select
 from phigate.load import bundled_pack, load_policies
 from phigate.model import Policy
 from phigate.optin import asked_for, live_providers, sampling_requested
 from phigate.problems import ProblemsError
-from phigate.registry import PROVIDERS, MissingPlugin, load, names
+from phigate.registry import PROVIDERS, BrokenPlugin, MissingPlugin, load, names, provider_spec
 from phigate.result import Framework
 
 NOTHING_TO_SCAN = "nothing to scan: give a TARGET, --provider NAME, or providers in the config"
@@ -36,9 +37,14 @@ class NothingToScan(SelectionError):
 
 
 def claims(name: str, target: str) -> bool:
-    """Whether provider ``name`` reads ``target`` (by content); an uninstalled one reads nothing."""
+    """Whether provider ``name`` reads ``target`` (by content); an uninstalled one reads nothing,
+    and one that takes no TARGET (a live provider) is not even loaded."""
+    if not provider_spec(name).takes_targets:
+        return False
     try:
         return bool(load(PROVIDERS, name).claims(target))
+    except BrokenPlugin:
+        raise
     except MissingPlugin:
         return False
 
@@ -48,12 +54,13 @@ def claimant(target: str) -> str | None:
     return next((name for name in names(PROVIDERS) if claims(name, target)), None)
 
 
-def build_providers(targets: Sequence[str], wanted: Sequence[str], options: argparse.Namespace | None,
+def build_providers(targets: Sequence[str], wanted: Sequence[str], options: Mapping[str, Any] | None,
                     config: Config, *, nothing: str = NOTHING_TO_SCAN) -> list[Provider]:
     """Targets go to the provider that claims them; ``wanted`` (named providers) and, failing
     both, the config file's ``providers`` section add live ones, each configured from its
-    section. ``options`` are the parsed command line; None gives each provider its own option
-    defaults (it then falls back to its config section). ``nothing`` is the message when no
+    section. ``options`` are the command line's values by ``Option.dest`` (each provider is given
+    those it declares); None: no option given. Every provider is given ``config`` and its
+    classifier: the run's, which the engine applies too. ``nothing`` is the message when no
     provider is chosen."""
     claimed: dict[str, list[str]] = {}
     for target in targets:
@@ -67,23 +74,22 @@ def build_providers(targets: Sequence[str], wanted: Sequence[str], options: argp
     chosen = list(dict.fromkeys([*claimed, *wanted])) or list(config.providers)
     if not chosen:
         raise NothingToScan(nothing)
+    classifier = Classifier(config)
     instances: list[Provider] = []
     for name in chosen:
         provider_class = load(PROVIDERS, name)
-        own = claimed.get(name, [])
-        instances.extend(provider_class.configure(
-            own, options if options is not None else default_options(provider_class, own),
-            config.providers.get(name, {})))
+        given = {o.dest: options[o.dest] for o in provider_spec(name).options
+                 if options is not None and options.get(o.dest) is not None}
+        context = RunContext(config, classifier, given, config.providers.get(name, {}))
+        instances.extend(provider_class.configure(claimed.get(name, []), context))
     return instances
 
 
-def default_options(provider_class: Any, targets: Sequence[str]) -> argparse.Namespace:
-    """The provider's own options at their defaults, as a command line without them parses."""
-    parser = argparse.ArgumentParser(add_help=False)
-    provider_class.add_arguments(parser.add_argument_group())
-    options = parser.parse_args([])
-    options.targets = list(targets)
-    return options
+def run_context(config: Config | None = None, *, options: Mapping[str, Any] | None = None,
+                settings: Mapping[str, Any] | None = None) -> RunContext:
+    """A provider's context for ``config`` (default: no config file, every default)."""
+    config = config if config is not None else Config()
+    return RunContext(config, Classifier(config), dict(options or {}), dict(settings or {}))
 
 
 def asked_by_run(only: Sequence[str], named: Sequence[str], targets: Sequence[str], config: Config,
@@ -138,7 +144,7 @@ def check_controls(policies: Sequence[Policy]) -> None:
 
 def providers_for(args: argparse.Namespace, config: Config) -> list[Provider]:
     """A command's providers: its targets' claimants, ``--provider`` names, else the config's."""
-    return build_providers(args.targets, args.provider, args, config)
+    return build_providers(args.targets, args.provider, vars(args), config)
 
 
 def for_frameworks(policies: list[Policy], keys: Sequence[str],
@@ -157,5 +163,5 @@ def for_frameworks(policies: list[Policy], keys: Sequence[str],
 
 
 __all__ = ["NOTHING_TO_SCAN", "NothingToScan", "SelectionError", "asked_by_run", "build_providers",
-           "claimant", "claims", "default_options", "for_frameworks", "policies_for", "providers_for",
+           "claimant", "claims", "for_frameworks", "policies_for", "providers_for", "run_context",
            "select_policies"]

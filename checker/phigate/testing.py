@@ -25,7 +25,7 @@ from phigate.load import bundled_pack, load_policies
 from phigate.model import Finding, Status
 from phigate.optin import asked_for
 from phigate.run import RunResult, scan
-from phigate.selection import build_providers, select_policies
+from phigate.selection import build_providers, run_context, select_policies
 from phigate.snapshot import RecordValidator, error_from_json, locate, resource_from_json
 
 Inventory = str | Path | Iterable[Resource | CollectionError | Context | Mapping[str, Any]]
@@ -140,4 +140,4 @@ def describe(finding: Finding) -> str:
 
 
 __all__ = ["RecordsProvider", "assert_compliant", "describe", "load_snapshot", "resource",
-           "scan_inventory"]
+           "run_context", "scan_inventory"]

@@ -7,16 +7,15 @@ the run with every problem located as ``FILE:LINE:COL`` (exit 2), never a partia
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 
-from phigate.api import CollectionError, Context, InputError, Record, Scope
+from phigate.api import CollectionError, Context, InputError, ProviderSpec, Record, RunContext, Scope
 from phigate.files import LIMITS, open_bounded, read_bounded
 from phigate.problems import Problem, ProblemsError, json_pointer
 from phigate.snapshot import (
@@ -29,6 +28,9 @@ from phigate.snapshot import (
 )
 from phigate.validation import schema_problems
 from phigate.yamlsafe import Located, has_lone_surrogate, load_file
+
+#: Snapshots are positional targets; no options of their own.
+SPEC = ProviderSpec(takes_targets=True)
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 MAX_DOCUMENT_BYTES = LIMITS["snapshot"]
@@ -127,10 +129,6 @@ class SnapshotProvider:
         self._seen: set[str] = set()
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        """Snapshots are positional targets; no options of their own."""
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         path = Path(target)
         if path.is_dir():
@@ -138,9 +136,8 @@ class SnapshotProvider:
         return path.is_file() and _claimable(path)
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[SnapshotProvider]:
-        configured = settings.get("paths", [])
+    def configure(cls, targets: list[str], context: RunContext) -> list[SnapshotProvider]:
+        configured = context.settings.get("paths", [])
         if not isinstance(configured, list) or not all(isinstance(p, str) for p in configured):
             raise InputError("providers.snapshot.paths in the config takes a list of file or folder paths")
         paths = [Path(t) for t in targets] + [Path(p) for p in configured]

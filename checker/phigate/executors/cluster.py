@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
+from phigate.api import CollectionError, InputError, Provider, Record, Resource, Restrictable, Scope
 from phigate.code_providers import CodeProvider
 from phigate.executors.slicing import Joined, slices_of
 from phigate.problems import Problem, ProblemsError
@@ -76,9 +76,8 @@ class ClusterCollection(CodeProvider):
     def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
         """Passed on before slicing, so every slice reads only what the run's policies need."""
         for provider in self.providers:
-            restrict = getattr(provider, "restrict", None)
-            if callable(restrict):
-                restrict(fields)
+            if isinstance(provider, Restrictable):
+                provider.restrict(fields)
 
     def collect(self) -> Iterator[Record]:
         plan = [(provider, slices_of(provider)) for provider in self.providers]

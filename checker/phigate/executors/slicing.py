@@ -6,15 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from phigate.api import Provider, Record
-
-
-@runtime_checkable
-class Sliceable(Protocol):
-    """A provider whose work splits into independent parts (see the module's docstring)."""
-
-    def slices(self) -> Sequence[Provider]:
-        """The parts, in the order ``collect`` would read them."""
+from phigate.api import Provider, Record, Sliceable
 
 
 @runtime_checkable

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Provider, Record, Resource, Scope
-from phigate.classify import Classifier
-from phigate.config import load_config
+from phigate.api import CollectionError, InputError, Provider, Record, Resource, RunContext, Scope
 from phigate_providers import wirelogs
 from phigate_providers.aws import estate, operations
 from phigate_providers.aws.account_run import AccountRun
@@ -27,7 +24,6 @@ from phigate_providers.aws.session import (
     organization_accounts,
 )
 from phigate_providers.content.options import ContentOptions
-from phigate_providers.content.options import add_arguments as add_sampling_arguments
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -99,55 +95,12 @@ class AwsProvider:
         return operations.policy_document(policy_statement())
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        parser.add_argument(
-            "--aws-profile", metavar="NAME", help="named AWS profile (default: the credential chain)"
-        )
-        parser.add_argument(
-            "--region",
-            action="append",
-            default=None,
-            metavar="REGION",
-            help="AWS region to audit (repeatable; default: every enabled region)",
-        )
-        parser.add_argument(
-            "--org-role",
-            metavar="ROLE",
-            help="audit every account of the AWS Organization by assuming this role name",
-        )
-        parser.add_argument(
-            "--account",
-            action="append",
-            default=None,
-            metavar="ID",
-            help="with --org-role: only these account ids (repeatable)",
-        )
-        parser.add_argument(
-            "--external-id", metavar="ID", help="external id to present when assuming --org-role"
-        )
-        parser.add_argument(
-            "--aws-workers", type=int, metavar="N", help="concurrent API calls per account (16)"
-        )
-        parser.add_argument(
-            "--aws-max-attempts",
-            type=int,
-            metavar="N",
-            help="attempts per API call, retries included, with adaptive backoff (8)",
-        )
-        add_sampling_arguments(parser)
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         return False  # live provider: no files
 
     @classmethod
-    def configure(
-        cls, targets: list[str], options: argparse.Namespace, settings: Mapping[str, Any]
-    ) -> list[Provider]:
-        def option(name: str, key: str) -> Any:
-            value = getattr(options, name, None)
-            return value if value is not None else settings.get(key)
-
+    def configure(cls, targets: list[str], context: RunContext) -> list[Provider]:
+        settings, option = context.settings, context.option
         unknown = sorted(str(k) for k in settings if k not in KNOWN_SETTINGS)
         if unknown:  # a typo ("regionz") would silently widen the scan to every region
             hint = difflib.get_close_matches(unknown[0], sorted(KNOWN_SETTINGS), n=1)
@@ -172,10 +125,10 @@ class AwsProvider:
         org_role = option("org_role", "org_role")
         if accounts and not org_role:
             raise InputError("aws: --account needs --org-role (the role to assume in each account)")
-        content = ContentOptions.from_options(PROVIDER, options, settings)
+        content = ContentOptions.from_options(PROVIDER, context.options, settings)
         # Classified as the engine will: clinical buckets are not sampled, and health data outside
         # the asked regions is reported all the same.
-        classify = Classifier(load_config(getattr(options, "config", None))).data_class
+        classify = context.classify
         provider: Provider = cls(
             Settings(
                 profile=option("aws_profile", "profile"),

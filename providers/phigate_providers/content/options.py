@@ -9,34 +9,31 @@ Clinical stores are never sampled (they are expected to hold health data).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from phigate.api import CollectionError, InputError, Resource
+from phigate.api import CollectionError, InputError, Option, Resource
 
 if TYPE_CHECKING:  # the detectors are compiled only when a run samples (see _sampling)
     from phigate_providers.content.sampling import SampleIncomplete, Sampler, SampleResult, SampleSettings
 
-#: The options, declared once whichever provider declares them first (they are shared).
+#: The shared flag that turns sampling on.
 FLAG = "--sample-content"
 
-
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    """Declare the shared sampling options, unless another provider already did."""
-    if FLAG in group._option_string_actions:
-        return
-    group.add_argument(FLAG, action="store_true", default=None,
-                       help="read a small sample of every non-clinical object store and table and "
-                            "look for health data in it (PHI-SEG-004); needs read access to the data")
-    group.add_argument("--sample-objects", type=int, metavar="N",
-                       help="with --sample-content: objects read per store (20)")
-    group.add_argument("--sample-rows", type=int, metavar="N",
-                       help="with --sample-content: rows read per table (200)")
-    group.add_argument("--sample-bytes", type=int, metavar="N",
-                       help="with --sample-content: bytes read at most per object (1048576)")
+#: The options every sampling provider declares (the command line shows them once).
+OPTIONS: tuple[Option, ...] = (
+    Option(FLAG, "sample_content", kind="flag",
+           help="read a small sample of every non-clinical object store and table and look for "
+                "health data in it (PHI-SEG-004); needs read access to the data"),
+    Option("--sample-objects", "sample_objects", kind="integer", metavar="N",
+           help="with --sample-content: objects read per store (20)"),
+    Option("--sample-rows", "sample_rows", kind="integer", metavar="N",
+           help="with --sample-content: rows read per table (200)"),
+    Option("--sample-bytes", "sample_bytes", kind="integer", metavar="N",
+           help="with --sample-content: bytes read at most per object (1048576)"),
+)
 
 
 @dataclass(frozen=True)
@@ -47,11 +44,11 @@ class ContentOptions:
     settings: SampleSettings = field(default_factory=lambda: _sampling().SampleSettings())
 
     @classmethod
-    def from_options(cls, provider: str, options: argparse.Namespace,
+    def from_options(cls, provider: str, options: Mapping[str, Any],
                      section: Mapping[str, Any]) -> ContentOptions:
         """From the command line (which wins) and the provider's config section
         (``sample_content: true``, ``content_sample: {objects: 20, include: ["*.csv"]}``)."""
-        enabled = getattr(options, "sample_content", None)
+        enabled = options.get("sample_content")
         if enabled is None:
             enabled = section.get("sample_content", False)
         if not isinstance(enabled, bool):
@@ -62,7 +59,7 @@ class ContentOptions:
         values = dict(section.get("content_sample") or {})
         overrides = (("sample_objects", "objects"), ("sample_rows", "rows"), ("sample_bytes", "object_bytes"))
         for option, key in overrides:
-            value = getattr(options, option, None)
+            value = options.get(option)
             if value is not None:
                 values[key] = value
         return cls(enabled, _sampling().settings_from(provider, values))
@@ -103,4 +100,4 @@ def _sampling() -> Any:
     return sampling
 
 
-__all__ = ["FLAG", "ContentOptions", "add_arguments", "incomplete", "wanted", "with_sample"]
+__all__ = ["FLAG", "OPTIONS", "ContentOptions", "incomplete", "wanted", "with_sample"]

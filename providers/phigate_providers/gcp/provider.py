@@ -8,15 +8,11 @@ scan starts, so listing providers or parsing options stays fast.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from phigate.api import Record, Resource, Scope
-from phigate.classify import Classifier
-from phigate.config import load_config
+from phigate.api import Record, Resource, RunContext, Scope
 from phigate_providers.content.options import ContentOptions
-from phigate_providers.content.options import add_arguments as add_sampling_arguments
 from phigate_providers.gcp import settings as gcp_settings
 from phigate_providers.gcp.settings import GcpSettings
 
@@ -95,25 +91,18 @@ class GcpProvider:
         return "\n".join(lines)
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        gcp_settings.add_arguments(parser)
-        add_sampling_arguments(parser)
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         return False  # a live provider: no file belongs to it
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[GcpProvider]:
+    def configure(cls, targets: list[str], context: RunContext) -> list[GcpProvider]:
         from phigate_providers.gcp.api import load_credentials
 
-        parsed = gcp_settings.parse(options, settings)
-        content = ContentOptions.from_options("gcp", options, settings)
+        parsed = gcp_settings.parse(context.options, context.settings)
+        content = ContentOptions.from_options("gcp", context.options, context.settings)
         # Buckets classified as the engine will: clinical buckets are not sampled, and the access
         # graph tells which group memberships could change a principal's classes.
-        classify = Classifier(load_config(getattr(options, "config", None))).data_class
-        return [cls(parsed, load_credentials(parsed), content, classify)]
+        return [cls(parsed, load_credentials(parsed), content, context.classify)]
 
     def scopes(self) -> list[Scope]:
         return [Scope(self.name, project) for project in self.settings.projects]

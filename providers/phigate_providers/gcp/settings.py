@@ -7,7 +7,6 @@ a collection error discovered halfway through a scan.
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,21 +51,7 @@ class GcpSettings:
     retry_initial_delay: float = 1.0
 
 
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--project", dest="gcp_projects", action="append", default=None,
-                       metavar="PROJECT",
-                       help="Google Cloud project whose buckets are audited (repeatable; default: "
-                            "providers.gcp.projects in the config)")
-    group.add_argument("--gcp-credentials", dest="gcp_credentials", type=Path, default=None,
-                       metavar="FILE",
-                       help="service-account key file (default: Application Default Credentials)")
-    group.add_argument("--gcp-groups", dest="gcp_groups", type=Path, default=None, metavar="FILE",
-                       help="directory export of group memberships, JSON {group: [members]} or CSV "
-                            "group,member (default: providers.gcp.groups; without it, access through "
-                            "groups and domains is left undecided where it matters)")
-
-
-def parse(options: argparse.Namespace, settings: Mapping[str, Any]) -> GcpSettings:
+def parse(options: Mapping[str, Any], settings: Mapping[str, Any]) -> GcpSettings:
     """Command-line options win over the config file's section. ``--project`` narrows what is
     reported: the config's other projects are still read, as context for the access graph."""
     unknown = sorted(set(settings) - KNOWN_KEYS)
@@ -74,7 +59,7 @@ def parse(options: argparse.Namespace, settings: Mapping[str, Any]) -> GcpSettin
         raise InputError(f"providers.gcp: unknown setting(s) {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(KNOWN_KEYS))})")
     configured = _string_list(settings.get("projects"), "projects")
-    projects = getattr(options, "gcp_projects", None) or configured
+    projects = options.get("gcp_projects") or configured
     if not projects:
         raise InputError("gcp: no project to audit; give --project PROJECT (repeatable) or "
                          "providers.gcp.projects in the config")
@@ -82,10 +67,10 @@ def parse(options: argparse.Namespace, settings: Mapping[str, Any]) -> GcpSettin
         if not PROJECT_ID.match(project):
             raise InputError(f"gcp: '{project}' is not a Google Cloud project id")
     context = tuple(dict.fromkeys(p for p in configured if p not in projects))
-    groups = getattr(options, "gcp_groups", None) or settings.get("groups")
+    groups = options.get("gcp_groups") or settings.get("groups")
     if groups is not None and not isinstance(groups, str | Path):
         raise InputError("providers.gcp.groups must be a file name")
-    credentials = getattr(options, "gcp_credentials", None) or settings.get("credentials")
+    credentials = options.get("gcp_credentials") or settings.get("credentials")
     if credentials is not None and not isinstance(credentials, str | Path):
         raise InputError("providers.gcp.credentials must be a file name")
     return GcpSettings(
@@ -129,4 +114,4 @@ def _number(settings: Mapping[str, Any], key: str, default: float, *, minimum: f
     return float(value)
 
 
-__all__ = ["GcpSettings", "add_arguments", "parse"]
+__all__ = ["GcpSettings", "parse"]

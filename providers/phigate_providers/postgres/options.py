@@ -6,17 +6,15 @@ repeats a connection string, since one may hold a password.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import InputError
-from phigate_providers.content.options import add_arguments as add_sampling_arguments
+from phigate_providers.postgres.spec import SSLMODES
 
 SECTION = "providers.postgres"
-SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 SETTING_KEYS = ("dsns", "databases", "sslmode", "sslrootcert", "sslcert", "sslkey",
                 "statement_timeout", "connect_timeout", "region", "encryption",
                 "sample_content", "content_sample")  # the last two: phigate_providers.content
@@ -43,35 +41,21 @@ class ServerTarget:
     secrets: tuple[str, ...] = ()
 
 
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument("--dsn", action="append", default=None, metavar="DSN",
-                        help="PostgreSQL connection string, URI or 'service=NAME' (repeatable; replaces "
-                             "the config's servers); keep passwords in ~/.pgpass or PGPASSWORD")
-    parser.add_argument("--pg-database", action="append", default=None, metavar="NAME",
-                        help="database to scan (repeatable; default: every database that accepts "
-                             "connections)")
-    parser.add_argument("--pg-sslmode", choices=SSLMODES, default=None,
-                        help="libpq sslmode for every PostgreSQL connection")
-    parser.add_argument("--pg-sslrootcert", default=None, metavar="FILE",
-                        help="CA certificate(s) to verify PostgreSQL servers with")
-    add_sampling_arguments(parser)  # declared once, whichever provider comes first
-
-
-def targets_from(options: argparse.Namespace, settings: Mapping[str, Any]) -> list[ServerTarget]:
+def targets_from(options: Mapping[str, Any], settings: Mapping[str, Any]) -> list[ServerTarget]:
     """Server targets from ``--dsn`` options and the config section, checked."""
     if not isinstance(settings, Mapping):
         raise InputError(f"{SECTION}: expected a mapping of settings")
     _no_unknown(settings, SETTING_KEYS, SECTION)
     common = _common(options, settings)
     configured = _configured_servers(settings)
-    given = getattr(options, "dsn", None) or []
+    given = options.get("dsn") or []
     # --dsn replaces the configured servers, as --region replaces configured regions; a server
     # the config also names keeps its settings there (region, encryption, databases).
     by_dsn = {entry.get("dsn"): entry for entry in configured}
     entries = [by_dsn.get(d, {"dsn": d}) for d in given] if given else configured
     if not entries:
         raise InputError("postgres: nothing to scan; give --dsn or providers.postgres.dsns in the config")
-    cli_databases = tuple(getattr(options, "pg_database", None) or ())
+    cli_databases = tuple(options.get("pg_database") or ())
     targets = []
     for number, entry in enumerate(entries, start=1):
         where = f"postgres server #{number}"
@@ -126,15 +110,15 @@ def server_id(host: str, port: str | int) -> str:
     return f"postgres://[{host}]:{port}" if ":" in host else f"postgres://{host}:{port}"
 
 
-def _common(options: argparse.Namespace, settings: Mapping[str, Any]) -> dict[str, Any]:
+def _common(options: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
     params: dict[str, str] = {}
-    sslmode = getattr(options, "pg_sslmode", None) or settings.get("sslmode")
+    sslmode = options.get("pg_sslmode") or settings.get("sslmode")
     if sslmode is not None:
         if sslmode not in SSLMODES:
             raise InputError(f"{SECTION}.sslmode: expected one of {', '.join(SSLMODES)}")
         params["sslmode"] = sslmode
     for key in ("sslrootcert", "sslcert", "sslkey"):
-        value = getattr(options, f"pg_{key}", None) or settings.get(key)
+        value = options.get(f"pg_{key}") or settings.get(key)
         if value is not None:
             params[key] = _optional_str(value, f"{SECTION}.{key}") or ""
     params["connect_timeout"] = str(_seconds(settings, "connect_timeout", DEFAULT_CONNECT_TIMEOUT))

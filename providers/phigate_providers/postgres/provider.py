@@ -8,14 +8,13 @@ SELECT on those tables (``permissions_document(sample_content=True)``).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from phigate.api import Record, Resource, Scope
+from phigate.api import Record, Resource, RunContext, Scope
 from phigate.classify import Classifier
-from phigate.config import load_config
+from phigate.config import Config
 from phigate_providers.content.options import ContentOptions
 from phigate_providers.postgres import options as opts
 from phigate_providers.postgres.permissions import PERMISSIONS, permissions_sql, sampling_sql
@@ -38,8 +37,9 @@ class PostgresProvider:
         self.target = target
         # The engine classifies resources itself; the provider needs the same answer early, to
         # tell whether a non-TLS pg_hba rule admits a database holding clinical tables (and
-        # which tables content sampling leaves alone: the clinical ones).
-        self._classify = classify or Classifier(load_config(None)).data_class
+        # which tables content sampling leaves alone: the clinical ones). Built without a
+        # classifier (a test's), the defaults: never a config file the engine was not given.
+        self._classify = classify or Classifier(Config()).data_class
         self._content = content or ContentOptions()
         self._fields: Mapping[str, frozenset[str]] | None = None
 
@@ -48,20 +48,14 @@ class PostgresProvider:
         self._fields = fields
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        opts.add_arguments(parser)
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         return False  # servers are named by --dsn or the config, never by a file
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[PostgresProvider]:
-        classify = Classifier(load_config(getattr(options, "config", None))).data_class
-        servers = opts.targets_from(options, settings)
-        content = ContentOptions.from_options("postgres", options, settings)
-        return [cls(server, classify, content) for server in servers]
+    def configure(cls, targets: list[str], context: RunContext) -> list[PostgresProvider]:
+        servers = opts.targets_from(context.options, context.settings)
+        content = ContentOptions.from_options("postgres", context.options, context.settings)
+        return [cls(server, context.classify, content) for server in servers]
 
     @classmethod
     def permissions_document(cls, sample_content: bool = False) -> str:

@@ -12,14 +12,13 @@ Each report is one slice (``slices()``): a distributed scan reads reports on sev
 
 from __future__ import annotations
 
-import argparse
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Record, Resource, Scope
+from phigate.api import CollectionError, InputError, Record, Resource, RunContext, Scope
 from phigate_providers.s3_inventory import manifest, remote
 from phigate_providers.s3_inventory.aggregate import BucketCounts, Engine, UnreadableReport, count_objects
 from phigate_providers.s3_inventory.masking import decode, mask
@@ -58,18 +57,6 @@ class S3InventoryProvider:
         self._errors = list(errors)
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        parser.add_argument("--inventory", action="append", default=None, metavar="PATH|s3://…",
-                            help="S3 Inventory reports: a folder, a manifest.json or an s3:// prefix "
-                                 "(repeatable; local folders may also be given as TARGET)")
-        parser.add_argument("--inventory-first-keys", type=int, metavar="N",
-                            help="offending object keys shown (masked) per bucket (10; 0 shows none)")
-        parser.add_argument("--inventory-threads", type=int, metavar="N",
-                            help="threads DuckDB may use (default: every core)")
-        parser.add_argument("--inventory-memory", metavar="SIZE",
-                            help="memory DuckDB may use before spilling to disk (512MB)")
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         path = Path(target)
         if path.is_dir():
@@ -77,12 +64,8 @@ class S3InventoryProvider:
         return manifest.looks_like_manifest(path)
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[S3InventoryProvider]:
-        def option(name: str, key: str) -> Any:
-            value = getattr(options, name, None)
-            return value if value is not None else settings.get(key)
-
+    def configure(cls, targets: list[str], context: RunContext) -> list[S3InventoryProvider]:
+        settings, option = context.settings, context.option
         named = [*targets, *(option("inventory", "reports") or [])]
         if not named:
             raise InputError("s3-inventory: name the reports: a folder or manifest.json as TARGET, "

@@ -7,12 +7,11 @@ and nothing but the plan (and, with ``--tf-dir``, the ``.tf`` files) is read.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from phigate.api import CollectionError, Context, InputError, Record, Scope
+from phigate.api import CollectionError, Context, InputError, Record, RunContext, Scope
 from phigate.files import LIMITS, open_bounded, read_bounded
 from phigate.problems import ProblemsError
 from phigate_providers.terraform.document import encoding, parse, text_of
@@ -85,31 +84,23 @@ class TerraformProvider:
         self._regions: tuple[str, ...] = ()
 
     @classmethod
-    def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
-        parser.add_argument("--tf-dir", type=Path, metavar="DIR",
-                            help="the plan's configuration folder: findings point at the .tf file and line")
-        parser.add_argument("--changed-only", action="store_true", default=None,
-                            help="evaluate only resources the plan creates or updates "
-                                 "(and what their verdicts depend on)")
-
-    @classmethod
     def claims(cls, target: str) -> bool:
         path = Path(target)
         return path.is_file() and _looks_like_plan(path)
 
     @classmethod
-    def configure(cls, targets: list[str], options: argparse.Namespace,
-                  settings: Mapping[str, Any]) -> list[TerraformProvider]:
+    def configure(cls, targets: list[str], context: RunContext) -> list[TerraformProvider]:
+        settings = context.settings
         unknown = sorted(set(settings) - SETTINGS)
         if unknown:
             raise InputError(f"providers.terraform: unknown setting(s) {', '.join(unknown)} "
                              f"(known: {', '.join(sorted(SETTINGS))})")
-        tf_dir = getattr(options, "tf_dir", None) or settings.get("tf_dir")
+        tf_dir = context.options.get("tf_dir") or settings.get("tf_dir")
         if tf_dir is not None and not isinstance(tf_dir, (str, Path)):
             raise InputError("providers.terraform.tf_dir must be a folder path")
-        changed = getattr(options, "changed_only", None)
+        changed = context.option("changed_only", "changed_only")
         if changed is None:
-            changed = settings.get("changed_only", False)
+            changed = False
         if not isinstance(changed, bool):
             raise InputError("providers.terraform.changed_only must be true or false")
         if tf_dir is not None and not Path(tf_dir).is_dir():
