@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 
+from .gcp_stores import Stores
+
 RM = "https://cloudresourcemanager.googleapis.com"
 IAM = "https://iam.googleapis.com/v1"
 ANCESTRY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getAncestry$")
@@ -83,6 +85,8 @@ class Cloud:
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
     page_size: int = 100
+    #: BigQuery, Cloud SQL, Compute Engine and the Healthcare API (by default: nothing in them).
+    stores: Stores = field(default_factory=Stores)
 
     def register(self, mock: responses.RequestsMock) -> None:
         mock.add_callback(responses.POST, ANCESTRY, callback=self._ancestry)
@@ -91,6 +95,7 @@ class Cloud:
         mock.add_callback(responses.POST, ACCOUNT_POLICY, callback=self._account_policy)
         mock.add_callback(responses.GET, ROLE, callback=self._role)
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
+        self.stores.register(mock)
 
     def _folders(self, request: Any) -> tuple[int, dict[str, str], str]:
         found = _match(FOLDERS, request)
