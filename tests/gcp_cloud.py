@@ -47,8 +47,9 @@ FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFo
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
           500: "INTERNAL", 503: "UNAVAILABLE"}
 #: Real permissions of a predefined role outside the built-in table (abridged to what matters).
-BIGQUERY_DATA_VIEWER = ["bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
-                        "bigquery.tables.list", "resourcemanager.projects.get"]
+PUBSUB_VIEWER = ["pubsub.schemas.get", "pubsub.schemas.list", "pubsub.snapshots.get", "pubsub.snapshots.list",
+                 "pubsub.subscriptions.get", "pubsub.subscriptions.list", "pubsub.topics.get",
+                 "pubsub.topics.list", "resourcemanager.projects.get"]
 
 
 def error(code: int) -> dict[str, Any]:
@@ -80,7 +81,7 @@ class Cloud:
     accounts: dict[str, list[str] | int] = field(default_factory=dict)  # default: none
     account_policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: ACAB
     roles: dict[str, list[str] | int] = field(default_factory=lambda: {
-        "roles/bigquery.dataViewer": BIGQUERY_DATA_VIEWER})  # default: 404
+        "roles/pubsub.viewer": PUBSUB_VIEWER})  # default: 404
     #: Managed folders per bucket, each with its policy (an int in place of either: an error).
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.

@@ -76,6 +76,8 @@ class Stores:
     """What the four APIs answer, by URL path: a JSON object, a list of pages, or an HTTP status."""
 
     replies: dict[str, Any] = field(default_factory=dict)
+    #: Statuses answered, in turn, before a path's reply (transient failures).
+    failures: dict[str, list[int]] = field(default_factory=dict)
     #: Requests answered, as (method, path).
     seen: list[tuple[str, str]] = field(default_factory=list)
 
@@ -251,7 +253,7 @@ class Stores:
         if request.method == "POST":
             assert path.endswith(":getIamPolicy"), path  # nothing but the read-only POST
             assert json.loads(request.body or b"{}") == {"options": {"requestedPolicyVersion": 3}}
-        reply = self.replies.get(path)
+        reply = self.failures[path].pop(0) if self.failures.get(path) else self.replies.get(path)
         if reply is None:
             if path.endswith(("getIamPolicy", ":getIamPolicy")):
                 reply = EMPTY_POLICY

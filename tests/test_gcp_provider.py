@@ -900,7 +900,7 @@ def test_roles_outside_the_table_are_read_from_iam_and_an_unreadable_one_is_unde
     gcs.cloud.roles[secret] = 403
     gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
         {"role": reader, "members": [f"user:a@{DOMAIN}"]},
-        {"role": "roles/bigquery.dataViewer", "members": [f"user:b@{DOMAIN}"]},
+        {"role": "roles/pubsub.viewer", "members": [f"user:b@{DOMAIN}"]},
         {"role": secret, "members": [f"user:c@{DOMAIN}"]})
     snapshot = collect(cli, tmp_path, "--project", PROJECT)
     assert attributes(snapshot, f"user:a@{DOMAIN}")["can_read"] == ["gs://billing", "gs://notes"]

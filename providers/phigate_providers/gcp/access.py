@@ -29,6 +29,10 @@ BUCKETS_ALL = frozenset({"storage.buckets.get", "storage.buckets.list", "storage
 STORES_READ = frozenset({"bigquery.tables.getData", "cloudsql.instances.export", "compute.disks.use",
                          "compute.snapshots.useReadOnly", "healthcare.fhirResources.get",
                          "healthcare.dicomStores.dicomWebRead", "healthcare.hl7V2Messages.get"})
+BIGQUERY_READ = frozenset({"bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
+                           "bigquery.tables.list", "bigquery.tables.export"})
+BIGQUERY_WRITE = frozenset({"bigquery.tables.create", "bigquery.tables.update", "bigquery.tables.updateData",
+                            "bigquery.tables.delete"})
 #: The storage permissions of predefined roles that can be bound on a bucket. Only whether
 #: they read objects matters here; the sets follow Google's role reference
 #: (https://cloud.google.com/storage/docs/access-control/iam-roles): objectViewer holds
@@ -70,6 +74,16 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     "roles/owner": OBJECTS_ALL | BUCKETS_ALL | STORES_READ | frozenset({"iam.serviceAccounts.actAs",
                                                                         "iam.serviceAccountKeys.create",
                                                                         "resourcemanager.projects.setIamPolicy"}),
+    # BigQuery's dataset roles, which every dataset's access entries name (READER, WRITER, OWNER:
+    # https://cloud.google.com/bigquery/docs/access-control#bigquery-roles), abridged.
+    "roles/bigquery.metadataViewer": frozenset({"bigquery.datasets.get", "bigquery.tables.get",
+                                                "bigquery.tables.list"}),
+    "roles/bigquery.dataViewer": BIGQUERY_READ,
+    "roles/bigquery.dataEditor": BIGQUERY_READ | BIGQUERY_WRITE,
+    "roles/bigquery.dataOwner": BIGQUERY_READ | BIGQUERY_WRITE | frozenset({
+        "bigquery.tables.setIamPolicy", "bigquery.datasets.update", "bigquery.datasets.delete",
+        "bigquery.datasets.setIamPolicy"}),
+    "roles/bigquery.admin": frozenset({"bigquery.*"}),
     # Roles that reach a service account's access (IAM's role reference,
     # https://cloud.google.com/iam/docs/roles-permissions/iam, abridged to what matters here).
     "roles/iam.serviceAccountTokenCreator": frozenset({
