@@ -361,3 +361,13 @@ def test_transient_failures_of_a_store_listing_are_retried(
         "projects": [PROJECT], **FAST_RETRIES})
     assert errors(report) == [] and code == 0
     assert [p for _, p in estate.stores.seen].count(path) == 3
+
+
+def test_store_policies_no_selected_policy_needs_are_not_read(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    estate.stores.dataset(PROJECT, "dw", labels=ADMIN)
+    estate.stores.table(PROJECT, "dw", "rows", labels=ADMIN, policy=403)  # would be an error if read
+    estate.stores.disk(PROJECT, "pms-data", labels=ADMIN, policy=403)
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-001", "--only", "PHI-CLASS-001")
+    assert not [p for _, p in estate.stores.seen if "getIamPolicy" in p]
+    assert code == 0 and errors(report) == []

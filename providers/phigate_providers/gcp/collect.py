@@ -79,6 +79,7 @@ class Reads:
     kms: bool = True  # key metadata beyond what a key's use as a CMEK proves
     content: bool = True  # buckets' content_sample, when sampling is on
     stores: bool = True  # BigQuery, Cloud SQL, Compute Engine and Healthcare API stores
+    store_iam: bool = True  # their own IAM policies: public access, principals
 
     @classmethod
     def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
@@ -89,7 +90,10 @@ class Reads:
         kms = bool(fields.get("key", frozenset()) - {"encrypts", "manager"})
         content = "content_sample" in fields.get("object_store", frozenset())
         stores = bool(fields.keys() & {"database", "table", "volume", "db_server", "key", "principal"})
-        return cls(iam=iam, graph="principal" in fields, kms=kms, content=content, stores=stores)
+        store_iam = "principal" in fields or any("public_access" in fields.get(kind, frozenset())
+                                                 for kind in ("database", "table", "volume"))
+        return cls(iam=iam, graph="principal" in fields, kms=kms, content=content, stores=stores,
+                   store_iam=store_iam)
 
 
 class Collection:
@@ -188,7 +192,8 @@ class Collection:
             if service not in self._settings.services:
                 self._principals.unseen(f"gcp project {project}: {NAMES[service]} not read (left out by "
                                         "providers.gcp.services)")
-        return [pool.submit(read, service, self._api, project) for service in self._settings.services]
+        return [pool.submit(read, service, self._api, project, self._reads.store_iam)
+                for service in self._settings.services]
 
     def _found(self, found: Found, pool: ThreadPoolExecutor) -> Iterator[Record]:
         """What a service reader saw: its records, then what it adds to the graph and the keys."""

@@ -117,6 +117,7 @@ class Principals:
         self._grants: list[Grant] = []
         self._stores: dict[str, dict[str, None]] = {}  # project → its stores, in listing order
         self._where: dict[str, Store] = {}  # what grants may name, stores and the rest
+        self._leads: dict[str, list[str]] = {}  # project → what leads to data (views)
         self._children: dict[str, list[str]] = {}
         self._links: list[Link] = []
         self._ancestry: dict[str, tuple[str, ...]] = {}
@@ -142,6 +143,8 @@ class Principals:
         self._where[store_id] = Store(project, service, noun, holds_data)
         if holds_data:
             self._stores.setdefault(project, {})[store_id] = None
+        else:
+            self._leads.setdefault(project, []).append(store_id)
         if parent is not None and store_id not in self._children.setdefault(parent, []):
             self._children[parent].append(store_id)
 
@@ -295,9 +298,8 @@ class Principals:
                 for store in self._stores.get(project, ()):
                     if self._roles.reading(grant.role, self._where[store].service):
                         _keep(node.reads, store, rank, via)
-                for view, held in self._where.items():  # views: a project-wide read queries them
-                    if (not held.holds_data and held.project == project
-                            and self._roles.reading(grant.role, held.service)):
+                for view in self._leads.get(project, ()):  # a project-wide read queries views
+                    if self._roles.reading(grant.role, self._where[view].service):
                         _keep(node.through, view, rank, via)
             if becoming:
                 for account in sorted(self._accounts.get(project, ())):

@@ -53,6 +53,9 @@ class Found:
     """What one reader saw, for the collection to apply in order."""
 
     project: str
+    #: Whether stores' own IAM policies are read (no selected policy reads public access or
+    #: principals: they are not, and nothing is claimed about them).
+    iam: bool = True
     records: list[Record] = field(default_factory=list)
     #: (store id, service, noun, parent, holds data)
     stores: list[tuple[str, str, str, str | None, bool]] = field(default_factory=list)
@@ -80,10 +83,27 @@ class Found:
         if unknown:
             self.unknown.append((f"{what}: {failure.described(needs)}", needs))
 
+    def policy(self, api: Api, url: str, on: str, *, what: str, permission: str, shown: Shown,
+               body: dict[str, Any] | None = None, resource_id: str | None = None,
+               region: str | None = None) -> list[Binding] | None:
+        """The bindings of ``on``'s IAM policy, granted in the graph; None when it was not read
+        (not needed, or failed: then an error, and grants there are unknown)."""
+        if not self.iam:
+            return None
+        try:
+            bindings = kinds.bindings(api.iam(url, body))
+        except Exception as exc:
+            self.error(f"{what}: cannot read its IAM policy", describe(exc), permission, shown,
+                       resource_id=resource_id, region=region,
+                       unknown="public grants and who can read it are unknown")
+            return None
+        self.grants.append((on, bindings))
+        return bindings
 
-def read(service: str, api: Api, project: str) -> Found:
+
+def read(service: str, api: Api, project: str, iam: bool = True) -> Found:
     """One service of one project; a failure to list is reported, never raised."""
-    found = Found(project)
+    found = Found(project, iam)
     try:
         READERS[service](api, project, found)
     except Exception as exc:  # the project-wide listing (item reads catch their own)
@@ -156,16 +176,10 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
             continue
         view = kinds.is_view(data)
         found.store(table_id, "bigquery", "view" if view else "table", parent=dataset_id, holds_data=not view)
-        bindings: list[Binding] | None
-        try:
-            bindings = kinds.bindings(api.iam(f"{table_url}:getIamPolicy", POLICY_V3))
-        except Exception as exc:
-            found.error(f"BigQuery table {project}.{dataset}.{table}: cannot read its IAM policy",
-                        describe(exc), "bigquery.tables.getIamPolicy", BQ_TABLES, resource_id=table_id,
-                        region=region, unknown="public grants and who can read it are unknown")
-            bindings = None
-        else:
-            found.grants.append((table_id, bindings))
+        bindings = found.policy(api, f"{table_url}:getIamPolicy", table_id, body=POLICY_V3,
+                                what=f"BigQuery table {project}.{dataset}.{table}",
+                                permission="bigquery.tables.getIamPolicy", shown=BQ_TABLES,
+                                resource_id=table_id, region=region)
         if view:  # a view holds no data: it leads to what it is authorized on (a Link)
             continue
         grants = None if public is None or bindings is None else sorted({*public, *public_members(bindings)})
@@ -210,15 +224,9 @@ def _volume(api: Api, resource: Resource, path: str, found: Found) -> None:
     found.records.append(resource)
     found.store(resource.id, "compute", noun)
     found.keys.extend(kinds.keys_of(resource))
-    try:
-        policy = api.iam(f"{COMPUTE}{path}/getIamPolicy?optionsRequestedPolicyVersion=3")
-    except Exception as exc:
-        found.error(f"{resource.id}: cannot read its IAM policy", describe(exc),
-                    f"compute.{noun}s.getIamPolicy", (("volume",), (resource.type,)), resource_id=resource.id,
-                    region=resource.region,
-                    unknown="who can read it is unknown")
-        return
-    found.grants.append((resource.id, kinds.bindings(policy)))
+    found.policy(api, f"{COMPUTE}{path}/getIamPolicy?optionsRequestedPolicyVersion=3", resource.id,
+                 what=resource.id, permission=f"compute.{noun}s.getIamPolicy",
+                 shown=(("volume",), (resource.type,)), resource_id=resource.id, region=resource.region)
 
 
 def _aggregated(api: Api, url: str, key: str) -> list[dict[str, Any]]:
@@ -265,18 +273,11 @@ def _healthcare_dataset(api: Api, project: str, data: Mapping[str, Any], name: s
     key = _text(_mapping(data.get("encryptionSpec")).get("kmsKeyName"))
     if key:
         found.keys.append(key)
-    public: list[str] | None
-    try:
-        bindings = kinds.bindings(api.iam(f"{HEALTHCARE}{name}:getIamPolicy{HEALTHCARE_V3}"))
-    except Exception as exc:
-        found.error(f"{dataset}: cannot read its IAM policy", describe(exc),
-                    "healthcare.datasets.getIamPolicy",
-                    SHOWN["healthcare"], region=region,
-                    unknown="public grants and who can read its stores are unknown")
-        public = None
-    else:
-        found.grants.append((dataset, bindings))
-        public = public_members(bindings)
+    # A failure names no store: every store of the project is in doubt (its public grants).
+    bindings = found.policy(api, f"{HEALTHCARE}{name}:getIamPolicy{HEALTHCARE_V3}", dataset, what=dataset,
+                            permission="healthcare.datasets.getIamPolicy", shown=SHOWN["healthcare"],
+                            region=region)
+    public = None if bindings is None else public_members(bindings)
     for collection, type_ in kinds.HEALTHCARE_TYPES.items():
         try:
             stores = api.items(f"{HEALTHCARE}{name}/{collection}", collection)
@@ -291,19 +292,10 @@ def _healthcare_dataset(api: Api, project: str, data: Mapping[str, Any], name: s
                 raise ValueError("a store without its name")
             store_id = kinds.healthcare_id(store_name)
             found.store(store_id, "healthcare", kinds.HEALTHCARE_NOUNS[collection], parent=dataset)
-            grants: list[str] | None = None
-            try:
-                store_bindings = kinds.bindings(api.iam(
-                    f"{HEALTHCARE}{store_name}:getIamPolicy{HEALTHCARE_V3}"))
-            except Exception as exc:
-                found.error(f"{store_id}: cannot read its IAM policy", describe(exc),
-                            f"healthcare.{collection}.getIamPolicy", (("database",), (type_,)),
-                            resource_id=store_id, region=region,
-                            unknown="public grants and who can read it are unknown")
-            else:
-                found.grants.append((store_id, store_bindings))
-                if public is not None:
-                    grants = sorted({*public, *public_members(store_bindings)})
+            own = found.policy(api, f"{HEALTHCARE}{store_name}:getIamPolicy{HEALTHCARE_V3}", store_id,
+                               what=store_id, permission=f"healthcare.{collection}.getIamPolicy",
+                               shown=(("database",), (type_,)), resource_id=store_id, region=region)
+            grants = None if public is None or own is None else sorted({*public, *public_members(own)})
             found.records.append(kinds.healthcare_resource(project, collection, store, data, public=grants,
                                                            region=region))
 
