@@ -242,7 +242,14 @@ def _server(engine: str | None, ip: Mapping[str, Any], flags: Mapping[str, str],
     whose documented defaults are off."""
     mode = ip.get("sslMode")
     secure = mode in TLS_ONLY if isinstance(mode, str) else ip.get("requireSsl") is True
-    attributes: dict[str, Any] = {"ssl": True, "secure_transport_required": secure}
+    return {"ssl": True, "secure_transport_required": secure, **server_logging(engine, flags, settings)}
+
+
+def server_logging(engine: str | None, flags: Mapping[str, str],
+                   settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Logging attributes of a ``db_server`` from an instance's database flags (lower-cased
+    values; documented defaults: off) and, for SQL Server, its audit configuration."""
+    attributes: dict[str, Any] = {}
     if engine == "postgres":
         on = {name for name, value in flags.items() if value == "on"}
         pgaudit = "cloudsql.enable_pgaudit" in on

@@ -98,7 +98,7 @@ def collect(context: Context) -> None:
     unknown_members: list[str] = []
     for bucket in buckets:
         parts = iam.get(bucket.address, [])
-        bindings = _bindings(parts)
+        bindings = bindings_of(parts)
         resource = _bucket(context, bucket, bindings, parts)
         if resource is None or not parts:
             continue
@@ -140,11 +140,12 @@ def _members(planned: PlannedResource) -> list[str]:
     return []
 
 
-def _bindings(parts: list[PlannedResource]) -> list[Binding] | Unknown:
-    """The role bindings the plan's IAM resources give a bucket."""
+def bindings_of(parts: list[PlannedResource]) -> list[Binding] | Unknown:
+    """The role bindings the plan's IAM resources (``…_iam_member``, ``…_binding``,
+    ``…_policy``) give a bucket, or another store."""
     found: list[Binding] = []
     for planned in parts:
-        if planned.type == "google_storage_bucket_iam_policy":
+        if planned.type.endswith("_iam_policy"):
             data = value(planned, ("policy_data",))
             if not isinstance(data, str):
                 return data if is_unknown(data) else after_apply(f"{planned.address}.policy_data")
@@ -212,8 +213,16 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
 
 
 def _encryption(context: Context, bucket: PlannedResource) -> dict[str, Any]:
-    blocks = value(bucket, ("encryption",))
-    path = ("encryption", 0, "default_kms_key_name")
+    return cmek(context, bucket, ("encryption", 0, "default_kms_key_name"), ("encryption",))
+
+
+def cmek(context: Context, store: PlannedResource, path: tuple[str | int, ...],
+         block: tuple[str, ...] | None) -> dict[str, Any]:
+    """A store's ``encryption`` from the Cloud KMS key named at ``path`` (in ``block``): a key of
+    the plan, a key named by its resource name, one known only after apply, or none (keys Google
+    holds)."""
+    bucket = store
+    blocks = value(bucket, block) if block is not None else None
     key = value(bucket, path)
     planned = trace(context.plan, bucket, expression(bucket, path), frozenset({CRYPTO_KEY})).resource
     if planned is None and isinstance(key, str):
@@ -266,4 +275,4 @@ def _policy(context: Context, bucket: Resource, bindings: list[Binding],
     context.add(resource, parts, [bucket.id])
 
 
-__all__ = ["BUCKET", "CRYPTO_KEY", "IAM_TYPES", "KEY_RING", "collect", "crypto_keys"]
+__all__ = ["BUCKET", "CRYPTO_KEY", "IAM_TYPES", "KEY_RING", "bindings_of", "cmek", "collect", "crypto_keys"]
