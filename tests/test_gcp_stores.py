@@ -181,6 +181,7 @@ def test_a_disabled_api_is_an_error_that_says_what_to_do(
     assert "cannot list its BigQuery resources" in message and "accessNotConfigured" in message
     assert "the API is not enabled in the project" in message and "providers.gcp.services" in message
     assert "caller@example.org" not in message  # the server's prose is not copied
+    assert "needs" not in message and report["collection_errors"][0]["permission"] is None
     assert code == 3 and counts(report, "PHI-ENC-001")["error"] >= 1
 
 

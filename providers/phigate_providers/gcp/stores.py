@@ -72,10 +72,10 @@ class Found:
     def error(self, what: str, failure: Failure, permission: str, shown: Shown, *,
               resource_id: str | None = None, region: str | None = None, unknown: str | None = None) -> None:
         """An error for what could not be read; with ``unknown``, grants there are unknown too."""
-        needs = failure.needs(permission)
+        disabled = any(reason in failure.reason for reason in DISABLED)
+        needs = None if disabled else failure.needs(permission)  # a switched-off API, not a role
         hint = ("; the API is not enabled in the project: enable it (reading changes nothing) or "
-                "leave the service out with providers.gcp.services"
-                if any(reason in failure.reason for reason in DISABLED) else "")
+                "leave the service out with providers.gcp.services" if disabled else "")
         message = f"{what}: {failure.described(needs)}{hint}" + (f"; {unknown}" if unknown else "")
         self.records.append(CollectionError(
             provider=kinds.PROVIDER, scope=self.project, region=region, kinds=shown[0], types=shown[1],
