@@ -269,6 +269,20 @@ def test_disks_and_snapshots_are_volumes_with_their_keys_and_regions(
     assert code == 3
 
 
+def test_a_snapshot_carries_the_labels_of_the_disk_it_copies(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    estate.stores.disk(PROJECT, "pms-data", labels={**CLINICAL, "team": "pms"})
+    bare = estate.stores.snapshot(PROJECT, "pms-data-nightly")
+    relabelled = estate.stores.snapshot(PROJECT, "pms-data-export", labels=ADMIN)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, bare)["tags"] == {"data_class": "clinical", "team": "pms"}
+    assert by_id(snapshot, relabelled)["tags"] == {"data_class": "clinical,administrative", "team": "pms"}
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert failing(report)["PHI-ENC-002"] == sorted([bare, relabelled,
+                                                     f"//compute.googleapis.com/projects/{PROJECT}/zones/"
+                                                     "europe-west9-a/disks/pms-data"])
+
+
 def test_a_snapshot_shared_with_everyone_is_read_by_the_public_principal(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     shared = estate.stores.snapshot(PROJECT, "export", labels=CLINICAL, policy=policy(

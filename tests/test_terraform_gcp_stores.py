@@ -218,6 +218,16 @@ def test_disks_and_snapshots_are_volumes(tmp_path: Path, encryption: list[dict[s
     assert not errors
 
 
+def test_a_snapshot_carries_the_labels_of_the_disk_it_copies(tmp_path: Path) -> None:
+    disk = block("google_compute_disk.data", {"name": "pms-data", "zone": "europe-west9-a",
+                                              "labels": {"data_class": "clinical"}}, LABELS)
+    snapshot = block("google_compute_snapshot.nightly", {"name": "nightly", "labels": {}},
+                     {**LABELS, "source_disk": True},
+                     {"name": {"constant_value": "nightly"}, "source_disk": ref("google_compute_disk.data")})
+    found, _, _ = collect(plan_file(tmp_path, disk, snapshot))
+    assert found["google_compute_snapshot.nightly"].tags == {"data_class": "clinical"}
+
+
 def test_healthcare_stores_take_their_datasets_key_and_location(tmp_path: Path, cli: Cli) -> None:
     ehr = block("google_healthcare_dataset.ehr", {"name": "ehr", "location": "europe-west4",
                                                   "encryption_spec": [{"kms_key_name": KEY}]})

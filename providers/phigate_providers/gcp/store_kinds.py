@@ -289,17 +289,30 @@ def disk_resource(project: str, data: Mapping[str, Any]) -> Resource:
              if k in data})
 
 
-def snapshot_resource(project: str, data: Mapping[str, Any]) -> Resource:
+def snapshot_resource(project: str, data: Mapping[str, Any],
+                      source: Mapping[str, str] | None = None) -> Resource:
+    """A snapshot; ``source``: the labels of the disk it copies, when that disk was read (a
+    snapshot holds its source's data, so it carries them under its own)."""
     locations = [str(s).lower() for s in data.get("storageLocations") or () if isinstance(s, str)]
     return Resource(
         id=f"//compute.googleapis.com/projects/{project}/global/snapshots/{data['name']}", type=SNAPSHOT_TYPE,
         kind="volume", provider=PROVIDER, scope=project,
         # Several locations cannot be judged by one region: left out, so residency is undecided.
-        region=locations[0] if len(locations) == 1 else None, name=str(data["name"]), tags=_labels(data),
+        region=locations[0] if len(locations) == 1 else None, name=str(data["name"]),
+        tags=merged_labels(source or {}, _labels(data)),
         attributes={"encryption": _disk_encryption(_mapping(data.get("snapshotEncryptionKey"))),
                     "size_gb": _int(data.get("diskSizeGb")), "attached_to": []},
         raw={k: data[k] for k in ("diskSizeGb", "storageLocations", "sourceDisk", "snapshotType")
              if k in data})
+
+
+def merged_labels(inherited: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:
+    """A copy's labels over its source's; a label both give differently keeps both values (the
+    strictest class wins), as snapshots of the Terraform plan reader carry theirs."""
+    merged = dict(inherited)
+    for key, found in own.items():
+        merged[key] = found if merged.get(key, found) == found else f"{merged[key]},{found}"
+    return merged
 
 
 def _disk_encryption(key: Mapping[str, Any]) -> dict[str, Any]:

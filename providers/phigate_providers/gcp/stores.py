@@ -206,17 +206,21 @@ def _compute(api: Api, project: str, found: Found) -> None:
     base = f"{COMPUTE}projects/{quote(project, safe='')}"
     disks = _aggregated(api, f"{base}/aggregated/disks", "disks")
     snapshots = api.items(f"{base}/global/snapshots", "items", "maxResults")
+    labels: dict[str, Mapping[str, str]] = {}  # by disk path: what its snapshots carry
     for data in disks:
         path = kinds.compute_path(data.get("selfLink"))
         if path is None or _text(data.get("name")) is None:
             raise ValueError("a disk without its name or link")
-        _volume(api, kinds.disk_resource(project, data), path, found)
+        disk = kinds.disk_resource(project, data)
+        labels[path] = disk.tags
+        _volume(api, disk, path, found)
     for data in snapshots:
         name = _text(data.get("name"))
         if name is None:
             raise ValueError("a snapshot without its name")
-        _volume(api, kinds.snapshot_resource(project, data), f"projects/{project}/global/snapshots/{name}",
-                found)
+        source = labels.get(kinds.compute_path(data.get("sourceDisk")) or "")
+        _volume(api, kinds.snapshot_resource(project, data, source),
+                f"projects/{project}/global/snapshots/{name}", found)
 
 
 def _volume(api: Api, resource: Resource, path: str, found: Found) -> None:

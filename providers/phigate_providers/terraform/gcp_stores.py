@@ -330,8 +330,14 @@ def _volume(context: Context, planned: PlannedResource) -> None:
         size = value(planned, ("size",))
     attributes: dict[str, Any] = {"encryption": encryption, "attached_to": [],
                                   "size_gb": size if isinstance(size, int) or is_unknown(size) else None}
+    inherited: Mapping[str, str] | Unknown | None = None
+    source = trace(context.plan, planned, expression(planned, ("source_disk",)), frozenset(DISKS)).resource \
+        if snapshot else None
+    if source is not None:  # a snapshot holds its disk's data: it carries the disk's labels
+        built = context.by_source.get(source.address)
+        inherited = built.tags if built is not None else Unknown(f"{source.address}: labels not known")
     _add(context, planned, (kinds.SNAPSHOT_TYPE if snapshot else DISKS[planned.type], "volume"), attributes,
-         region, labels=("effective_labels", "labels"))
+         region, labels=("effective_labels", "labels"), inherited=inherited)
 
 
 # --- Healthcare API ------------------------------------------------------------------------
@@ -372,8 +378,10 @@ def _key(context: Context, planned: PlannedResource, path: tuple[str | int, ...]
 
 
 def _add(context: Context, planned: PlannedResource, what: tuple[str, str], attributes: dict[str, Any],
-         region: Any, *, labels: tuple[str, ...] | None) -> Resource | None:
-    """Add the store (``what``: its type and kind) unless its labels are known only after apply."""
+         region: Any, *, labels: tuple[str, ...] | None,
+         inherited: Mapping[str, str] | Unknown | None = None) -> Resource | None:
+    """Add the store (``what``: its type and kind) unless its labels (or ``inherited``, those of
+    the store it copies) are known only after apply."""
     rtype, kind = what
     rid = context.id_of(planned)
     if labels is None:  # Cloud SQL: settings.user_labels
@@ -381,10 +389,11 @@ def _add(context: Context, planned: PlannedResource, what: tuple[str, str], attr
         tags: Any = found if is_unknown(found) else {str(k): str(v) for k, v in (found or {}).items()}
     else:
         tags = context.tags(planned, labels)
-    if is_unknown(tags):
+    if is_unknown(tags) or isinstance(inherited, Unknown):
         context.tags_unknown(planned, kind, rid, rtype)
         return None
-    tags = {k: v for k, v in tags.items() if k != "goog-terraform-provisioned"}
+    own = {k: v for k, v in tags.items() if k != "goog-terraform-provisioned"}
+    tags = kinds.merged_labels(inherited or {}, own)
     resource = Resource(id=rid, type=rtype, kind=kind, provider="gcp", scope=context.plan.label,
                         region=region.lower() if isinstance(region, str) else None, name=planned.address,
                         tags=tags, attributes=attributes, raw=context.raw(planned))
