@@ -201,8 +201,9 @@ def sql_resources(project: str, data: Mapping[str, Any]) -> tuple[Resource, Reso
     name = str(data["name"])
     settings = _mapping(data.get("settings"))
     ip = _mapping(settings.get("ipConfiguration"))
-    networks = [n.get("value") for n in ip.get("authorizedNetworks") or () if isinstance(n, Mapping)]
-    open_ = sorted({str(n) for n in networks if n in OPEN_NETWORKS}) if ip.get("ipv4Enabled") is True else []
+    networks = [n.get("value") for n in _list(ip.get("authorizedNetworks")) if isinstance(n, Mapping)]
+    open_ = sorted({n for n in networks if isinstance(n, str) and n in OPEN_NETWORKS}) \
+        if ip.get("ipv4Enabled") is True else []
     backup = _mapping(settings.get("backupConfiguration"))
     retention = _mapping(backup.get("backupRetentionSettings"))
     # One automated backup a day: the number kept is the days they cover (7 by default).
@@ -225,7 +226,7 @@ def sql_resources(project: str, data: Mapping[str, Any]) -> tuple[Resource, Reso
         },
         raw={"databaseVersion": version, "ipv4Enabled": ip.get("ipv4Enabled") is True,
              "authorizedNetworks": [str(n) for n in networks], "instanceType": data.get("instanceType")})
-    flags = {str(f.get("name")): str(f.get("value", "")).lower() for f in settings.get("databaseFlags") or ()
+    flags = {str(f.get("name")): str(f.get("value", "")).lower() for f in _list(settings.get("databaseFlags"))
              if isinstance(f, Mapping)}
     server = Resource(
         id=f"{resource_id}/server", type=SQL_SERVER_TYPE, kind="db_server", provider=PROVIDER, scope=project,
@@ -284,7 +285,7 @@ def disk_resource(project: str, data: Mapping[str, Any]) -> Resource:
         scope=project, region=region, name=str(data["name"]), tags=_labels(data),
         attributes={"encryption": _disk_encryption(_mapping(data.get("diskEncryptionKey"))),
                     "size_gb": _int(data.get("sizeGb")),
-                    "attached_to": [_instance_id(u) for u in data.get("users") or () if isinstance(u, str)]},
+                    "attached_to": [_instance_id(u) for u in _list(data.get("users")) if isinstance(u, str)]},
         raw={k: data[k] for k in ("sizeGb", "type", "zone", "region", "sourceSnapshot", "sourceImage")
              if k in data})
 
@@ -293,7 +294,7 @@ def snapshot_resource(project: str, data: Mapping[str, Any],
                       source: Mapping[str, str] | None = None) -> Resource:
     """A snapshot; ``source``: the labels of the disk it copies, when that disk was read (a
     snapshot holds its source's data, so it carries them under its own)."""
-    locations = [str(s).lower() for s in data.get("storageLocations") or () if isinstance(s, str)]
+    locations = [str(s).lower() for s in _list(data.get("storageLocations")) if isinstance(s, str)]
     return Resource(
         id=f"//compute.googleapis.com/projects/{project}/global/snapshots/{data['name']}", type=SNAPSHOT_TYPE,
         kind="volume", provider=PROVIDER, scope=project,
@@ -369,6 +370,10 @@ def _labels(data: Mapping[str, Any]) -> dict[str, str]:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _int(value: Any) -> int | None:

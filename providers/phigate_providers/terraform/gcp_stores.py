@@ -142,10 +142,11 @@ def _by_literal(context: Context, planned: PlannedResource, targets: tuple[str, 
         return None
     for tf_type in targets:
         for store in context.plan.by_type.get(tf_type, ()):
-            names = {value(store, ("id",)), value(store, ("name",)), value(store, ("dataset_id",)),
-                     value(store, ("table_id",))}
+            names = {found for found in (value(store, ("id",)), value(store, ("name",)),
+                                         value(store, DATASET_ID), value(store, ("table_id",)))
+                     if isinstance(found, str) and found}
             same_dataset = tf_type != TABLE or value(store, DATASET_ID) == value(planned, DATASET_ID)
-            if (literal in names or literal.rsplit("/", 1)[-1] in names - {None}) and same_dataset:
+            if (literal in names or literal.rsplit("/", 1)[-1] in names) and same_dataset:
                 return store
     return None
 
@@ -254,8 +255,9 @@ def _sql(context: Context, planned: PlannedResource) -> None:
     if is_unknown(networks) or is_unknown(ipv4):
         open_: Any = networks if is_unknown(networks) else ipv4
     else:
-        values = [n.get("value") for n in networks or () if isinstance(n, Mapping)]
-        open_ = sorted({str(v) for v in values if v in kinds.OPEN_NETWORKS}) if ipv4 else []
+        listed = networks if isinstance(networks, list) else []
+        values = [n.get("value") for n in listed if isinstance(n, Mapping)]
+        open_ = sorted({v for v in values if isinstance(v, str) and v in kinds.OPEN_NETWORKS}) if ipv4 else []
         if any(v is None for v in values):
             open_ = after_apply(f"{planned.address}: an authorized network")
     mode, require = value(planned, (*ip, "ssl_mode")), value(planned, (*ip, "require_ssl"))
@@ -294,7 +296,7 @@ def _sql(context: Context, planned: PlannedResource) -> None:
         server["logging"] = flags
     else:
         named = {str(f.get("name")): str(f.get("value", "")).lower()
-                 for f in flags or () if isinstance(f, Mapping)}
+                 for f in (flags if isinstance(flags, list) else ()) if isinstance(f, Mapping)}
         server.update(kinds.server_logging(engine, named, {}))
     resource = Resource(id=f"{built.id}/server", type=kinds.SQL_SERVER_TYPE, kind="db_server", provider="gcp",
                         scope=built.scope, region=built.region, name=f"{planned.address} (server)",
