@@ -386,3 +386,13 @@ def test_store_policies_no_selected_policy_needs_are_not_read(
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-001", "--only", "PHI-CLASS-001")
     assert not [p for _, p in estate.stores.seen if "getIamPolicy" in p]
     assert code == 0 and errors(report) == []
+
+
+def test_an_instance_answer_of_another_shape_is_an_error_never_a_pass(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    estate.stores.sql(PROJECT, "pms", public_ip=True, labels=ADMIN)
+    instance = estate.stores.replies[f"/v1/projects/{PROJECT}/instances"]["items"][0]
+    instance["settings"]["ipConfiguration"]["authorizedNetworks"] = {"value": "0.0.0.0/0"}  # not a list
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
+    assert any("cannot list its Cloud SQL resources: unexpected answer" in m for m in errors(report))
+    assert code == 3 and counts(report, "PHI-IAM-002")["pass"] == 0

@@ -373,7 +373,13 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    """A list the API documents: absent is empty; another shape could hide an entry (an open
+    network, a grant), so it fails the read (ValueError: "unexpected answer")."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("a list of another shape")
+    return value
 
 
 def _int(value: Any) -> int | None:

@@ -252,11 +252,12 @@ def _sql(context: Context, planned: PlannedResource) -> None:
     ip = ("settings", 0, "ip_configuration", 0)
     ipv4 = known_bool(value(planned, (*ip, "ipv4_enabled")), True)
     networks = value(planned, (*ip, "authorized_networks"))
+    if networks is not None and not isinstance(networks, list | Unknown):
+        networks = Unknown(f"{planned.address}: authorized networks of another shape")
     if is_unknown(networks) or is_unknown(ipv4):
         open_: Any = networks if is_unknown(networks) else ipv4
     else:
-        listed = networks if isinstance(networks, list) else []
-        values = [n.get("value") for n in listed if isinstance(n, Mapping)]
+        values = [n.get("value") for n in networks or () if isinstance(n, Mapping)]
         open_ = sorted({v for v in values if isinstance(v, str) and v in kinds.OPEN_NETWORKS}) if ipv4 else []
         if any(v is None for v in values):
             open_ = after_apply(f"{planned.address}: an authorized network")
@@ -292,11 +293,13 @@ def _sql(context: Context, planned: PlannedResource) -> None:
     flags = value(planned, ("settings", 0, "database_flags"))
     server: dict[str, Any] = {"ssl": True, "secure_transport_required": secure,
                               "version": version if isinstance(version, str) else None}
+    if flags is not None and not isinstance(flags, list | Unknown):
+        flags = Unknown(f"{planned.address}: database flags of another shape")
     if is_unknown(flags):
         server["logging"] = flags
     else:
         named = {str(f.get("name")): str(f.get("value", "")).lower()
-                 for f in (flags if isinstance(flags, list) else ()) if isinstance(f, Mapping)}
+                 for f in flags or () if isinstance(f, Mapping)}
         server.update(kinds.server_logging(engine, named, {}))
     resource = Resource(id=f"{built.id}/server", type=kinds.SQL_SERVER_TYPE, kind="db_server", provider="gcp",
                         scope=built.scope, region=built.region, name=f"{planned.address} (server)",
