@@ -396,3 +396,20 @@ def test_an_instance_answer_of_another_shape_is_an_error_never_a_pass(
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
     assert any("cannot list its Cloud SQL resources: unexpected answer" in m for m in errors(report))
     assert code == 3 and counts(report, "PHI-IAM-002")["pass"] == 0
+
+
+def test_stores_of_projects_left_out_by_project_are_context_the_graph_still_reads(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    admin = "mlm-sante-admin"
+    estate.stores.dataset(PROJECT, "clinical_dw", labels=CLINICAL, access=[
+        {"role": "READER", "userByEmail": "analyst@mlm-sante.fr"}])
+    billing = estate.stores.dataset(admin, "billing", labels=ADMIN, access=[
+        {"role": "READER", "userByEmail": "analyst@mlm-sante.fr"}])
+    estate.stores.sql(admin, "erp", labels=ADMIN, public_ip=True, networks=("0.0.0.0/0",))
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002", "--only", "PHI-IAM-002",
+                        settings={"projects": [PROJECT, admin]})
+    # The analyst reads the administrative dataset of the other project: reasoned about ...
+    assert failing(report) == {"PHI-SEG-002": ["user:analyst@mlm-sante.fr"]}
+    # ... yet the other project's stores are not reported (its public instance fails nothing).
+    assert not [f for f in report["findings"] if f["resource"]["id"] == billing]
+    assert code == 1
