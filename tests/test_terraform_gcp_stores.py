@@ -251,7 +251,8 @@ def test_healthcare_stores_take_their_datasets_key_and_location(tmp_path: Path, 
     assert (fhir.kind, fhir.type, fhir.region) == ("database", "gcp.healthcare.fhir_store", "europe-west4")
     assert fhir.attributes["encryption"]["key"] == KEY
     assert fhir.attributes["public_access"] == {"blocked": True, "grants": []}
-    assert not errors
+    # Only the principal whose Healthcare API role the built-in table does not describe.
+    assert [(e.kinds, e.resource_id) for e in errors] == [(("principal",), "allAuthenticatedUsers")]
     result = cli("scan", str(path), "--only", "PHI-IAM-002", "--format", "json")
     assert {a for s, p, a in outcomes(result) if s == "fail"} == {"google_healthcare_dicom_store.imaging"}
 
@@ -264,3 +265,45 @@ def test_labels_known_only_after_apply_are_an_error_not_a_guessed_class(tmp_path
     assert "google_compute_disk.data" not in found
     assert [e.resource_id for e in errors] == [
         f"//compute.googleapis.com/projects/{PROJECT}/zones/europe-west9-a/disks/pms-data"]
+
+
+def test_grants_on_bigquery_and_healthcare_stores_feed_the_plans_access_graph(tmp_path: Path, cli: Cli) -> None:
+    clinical = dataset("clinical", "clinical_dw", labels={"data_class": "clinical"}, access=[
+        {"role": "OWNER", "special_group": "projectOwners"},
+        {"view": [{"project_id": PROJECT, "dataset_id": "reports", "table_id": "v_stays"}]}])
+    notes = block("google_bigquery_table.notes", {"table_id": "notes", "dataset_id": "clinical_dw",
+                                                  "project": PROJECT, "labels": {"data_class": "clinical"}},
+                  {**LABELS, "encryption_configuration": True})
+    reports = dataset("reports", "reports", labels={"data_class": "administrative"})
+    stays = block("google_bigquery_table.v_stays", {"table_id": "v_stays", "dataset_id": "reports", "project": PROJECT,
+                                                    "view": [{"query": "SELECT ward FROM clinical_dw.notes",
+                                                              "use_legacy_sql": False}]}, LABELS)
+    analysts = block("google_bigquery_dataset_iam_member.analysts",
+                     {"role": "roles/bigquery.dataViewer", "member": "group:analysts@exemplum.fr",
+                      "dataset_id": "reports"}, {"etag": True})
+    ehr = block("google_healthcare_dataset.ehr", {"name": "ehr", "location": "europe-west4"})
+    patients = block("google_healthcare_fhir_store.patients", {"name": "patients",
+                                                               "labels": {"data_class": "clinical"}},
+                     {**LABELS, "dataset": True},
+                     {"name": {"constant_value": "patients"}, "dataset": ref("google_healthcare_dataset.ehr")})
+    readers = block("google_healthcare_dataset_iam_member.clerks",
+                    {"role": "roles/healthcare.fhirResourceReader", "member": "user:clerk@exemplum.fr"},
+                    {"dataset_id": True, "etag": True},
+                    {"role": {"constant_value": "roles/healthcare.fhirResourceReader"},
+                     "member": {"constant_value": "user:clerk@exemplum.fr"},
+                     "dataset_id": ref("google_healthcare_dataset.ehr")})
+    path = plan_file(tmp_path, clinical, notes, reports, stays, analysts, ehr, patients, readers)
+    found, _, _ = collect(path)
+    group = found["analysts@exemplum.fr"].attributes  # a principal's name: the member without its kind
+    clinical_id = f"//bigquery.googleapis.com/projects/{PROJECT}/datasets/clinical_dw"
+    assert group["can_read"] == sorted([clinical_id, f"{clinical_id}/tables/notes",
+                                        f"//bigquery.googleapis.com/projects/{PROJECT}/datasets/reports"])
+    assert group["can_read_via"][f"{clinical_id}/tables/notes"] == (
+        f"through authorized view {PROJECT}.reports.v_stays (roles/bigquery.dataViewer on the dataset)")
+    # A Healthcare API role is not in the built-in table: its reach is undecided, never assumed nil.
+    clerk = found["clerk@exemplum.fr"].attributes
+    assert ("role roles/healthcare.fhirResourceReader (not read: its permissions are not described)"
+            in clerk["access_unseen"])
+    result = cli("scan", str(path), "--only", "PHI-SEG-002", "--format", "json")
+    assert ("fail", "PHI-SEG-002", "analysts@exemplum.fr") in outcomes(result)
+    assert ("error", "PHI-SEG-002", "clerk@exemplum.fr") in outcomes(result)

@@ -10,8 +10,8 @@ default), so not enforced; a default key named by the bucket is a customer-manag
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
@@ -28,6 +28,9 @@ from phigate_providers.terraform.values import (
     trace,
     value,
 )
+
+if TYPE_CHECKING:
+    from phigate_providers.terraform.gcp_stores import GraphStore
 
 BUCKET = "google_storage_bucket"
 TYPE = "gcp.storage.bucket"
@@ -79,7 +82,9 @@ def crypto_keys(context: Context) -> None:
         context.add(resource, (planned,))
 
 
-def collect(context: Context) -> None:
+def collect(context: Context, others: Sequence[GraphStore] = ()) -> None:
+    """Buckets, their IAM policies and the principals of their grants and of ``others``'s (the
+    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`)."""
     plan = context.plan
     buckets = plan.by_type.get(BUCKET, ())
     by_name = {value(b, ("name",)): b for b in buckets if isinstance(value(b, ("name",)), str)}
@@ -108,6 +113,7 @@ def collect(context: Context) -> None:
         project = resource.scope
         principals.add(project, resource.id, bindings)
         _policy(context, resource, bindings, parts)
+    sources = _other_stores(context, principals, others, unknown_members)
     for record in principals.records():
         if isinstance(record, Resource):
             attributes = dict(record.attributes)
@@ -117,11 +123,30 @@ def collect(context: Context) -> None:
             resource = Resource(id=record.id, type=record.type, kind=record.kind, provider=record.provider,
                                 scope=context.plan.label, region=None, name=record.name,
                                 attributes=attributes, raw={"members_of": "plan IAM resources"})
-            sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
-            context.add(resource, sources, list(attributes.get("can_read") or ())
+            named = [p for parts in iam.values() for p in parts if record.id in _members(p)]
+            context.add(resource, [*named, *sources.get(record.id, ())],
+                        list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
         elif isinstance(record, CollectionError):
             context.errors.append(record)
+
+
+def _other_stores(context: Context, principals: Principals, others: Sequence[GraphStore],
+                  unknown_members: list[str]) -> dict[str, list[PlannedResource]]:
+    """The other stores' grants in the graph; the IAM resources naming each member."""
+    sources: dict[str, list[PlannedResource]] = {}
+    for store in others:
+        principals.store(context.plan.label, store.id, store.service, store.noun, parent=store.parent,
+                         holds_data=store.holds_data)
+        if isinstance(store.bindings, Unknown):
+            unknown_members.append(f"{store.address}: {store.bindings.reason}")
+            continue
+        principals.grant(context.plan.label, store.id, store.bindings)
+        for reader, how in store.links:
+            principals.authorized(reader, store.id, how)
+        for member in {m for b in store.bindings for m in b.members}:
+            sources.setdefault(member, []).extend(store.sources)
+    return sources
 
 
 def _members(planned: PlannedResource) -> list[str]:

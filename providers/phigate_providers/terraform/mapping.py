@@ -114,8 +114,8 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     aws_stores.account(context, trails)
     iam.collect(context, facts)
     gcs.crypto_keys(context)
-    gcs.collect(context)
     gcp_stores.collect(context)
+    gcs.collect(context, gcp_stores.graph(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors
     if changed_only:
