@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 
+from .gcp_stores import Stores
+
 RM = "https://cloudresourcemanager.googleapis.com"
 IAM = "https://iam.googleapis.com/v1"
 ANCESTRY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getAncestry$")
@@ -45,8 +47,9 @@ FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFo
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
           500: "INTERNAL", 503: "UNAVAILABLE"}
 #: Real permissions of a predefined role outside the built-in table (abridged to what matters).
-BIGQUERY_DATA_VIEWER = ["bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
-                        "bigquery.tables.list", "resourcemanager.projects.get"]
+PUBSUB_VIEWER = ["pubsub.schemas.get", "pubsub.schemas.list", "pubsub.snapshots.get", "pubsub.snapshots.list",
+                 "pubsub.subscriptions.get", "pubsub.subscriptions.list", "pubsub.topics.get",
+                 "pubsub.topics.list", "resourcemanager.projects.get"]
 
 
 def error(code: int) -> dict[str, Any]:
@@ -78,11 +81,13 @@ class Cloud:
     accounts: dict[str, list[str] | int] = field(default_factory=dict)  # default: none
     account_policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: ACAB
     roles: dict[str, list[str] | int] = field(default_factory=lambda: {
-        "roles/bigquery.dataViewer": BIGQUERY_DATA_VIEWER})  # default: 404
+        "roles/pubsub.viewer": PUBSUB_VIEWER})  # default: 404
     #: Managed folders per bucket, each with its policy (an int in place of either: an error).
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
     page_size: int = 100
+    #: BigQuery, Cloud SQL, Compute Engine and the Healthcare API (by default: nothing in them).
+    stores: Stores = field(default_factory=Stores)
 
     def register(self, mock: responses.RequestsMock) -> None:
         mock.add_callback(responses.POST, ANCESTRY, callback=self._ancestry)
@@ -91,6 +96,7 @@ class Cloud:
         mock.add_callback(responses.POST, ACCOUNT_POLICY, callback=self._account_policy)
         mock.add_callback(responses.GET, ROLE, callback=self._role)
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
+        self.stores.register(mock)
 
     def _folders(self, request: Any) -> tuple[int, dict[str, str], str]:
         found = _match(FOLDERS, request)

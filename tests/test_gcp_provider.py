@@ -56,6 +56,13 @@ GOOGLE_ENV = ("STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE", "GOOGLE_API_USE_
 SEED = 29
 SCALE = 48
 CMEK = f"projects/{PROJECT}/locations/europe-west9/keyRings/clinical/cryptoKeys/notes"
+#: The listings of a project holding no BigQuery dataset, Cloud SQL instance, disk, snapshot or
+#: Healthcare API location: one request each, nothing below them.
+EMPTY_STORE_LISTINGS = (f"https://bigquery.googleapis.com/bigquery/v2/projects/{PROJECT}/datasets",
+                        f"https://sqladmin.googleapis.com/v1/projects/{PROJECT}/instances",
+                        f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}/aggregated/disks",
+                        f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}/global/snapshots",
+                        f"https://healthcare.googleapis.com/v1/projects/{PROJECT}/locations")
 
 
 # --- environment ---------------------------------------------------------------------------
@@ -356,6 +363,7 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
         else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                            r"[^/]+:getIamPolicy\?", u)
+        else "other stores" if u.split("?")[0] in EMPTY_STORE_LISTINGS
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
@@ -363,7 +371,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
     assert 0 < uniform < SCALE
     assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
                      "ancestry": 1, "project policy": 1, "service accounts": 1,
-                     "account policy": len(seeded["truth"]["service_accounts"])}
+                     "account policy": len(seeded["truth"]["service_accounts"]),
+                     "other stores": len(EMPTY_STORE_LISTINGS)}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -499,7 +508,10 @@ def test_reads_no_selected_policy_needs_are_skipped(gcs: Gcs, cli: Callable[...,
     gcs.bucket("billing", labels={"data_class": "pii"}, encryption={"defaultKmsKeyName": CMEK}, bindings=[])
     with RequestLog() as log:
         code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-001", "--only", "PHI-RES-001")
-    assert [m for m, _ in log.sent] == ["GET"]  # the listing alone: no IAM policy, no key metadata
+    # The listings alone (these policies judge databases, tables and volumes too): no IAM policy,
+    # no key metadata.
+    assert {m for m, _ in log.sent} == {"GET"}
+    assert sorted(u.split("?")[0] for _, u in log.sent) == sorted([f"{gcs.api}/b", *EMPTY_STORE_LISTINGS])
     assert failing(report) == {"PHI-SEG-001": ["gs://notes"], "PHI-RES-001": ["gs://billing", "gs://notes"]}
     assert code == 1 and report["collection_errors"] == []
 
@@ -777,7 +789,9 @@ def test_a_service_account_key_authenticates_every_request(
     assert code == 0 and report["summary"]["resources"] == 2
     assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 3  # + managed folders
     # Resource Manager and IAM are read on the same authorized session.
-    assert len(cloud_calls) == 3 and {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
+    # So are the other stores' listings.
+    assert len(cloud_calls) == 3 + len(EMPTY_STORE_LISTINGS)
+    assert {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
     assert "token-1" not in json.dumps(report)
@@ -886,7 +900,7 @@ def test_roles_outside_the_table_are_read_from_iam_and_an_unreadable_one_is_unde
     gcs.cloud.roles[secret] = 403
     gcs.cloud.policies[f"projects/{PROJECT}"] = gcp_cloud.policy(
         {"role": reader, "members": [f"user:a@{DOMAIN}"]},
-        {"role": "roles/bigquery.dataViewer", "members": [f"user:b@{DOMAIN}"]},
+        {"role": "roles/pubsub.viewer", "members": [f"user:b@{DOMAIN}"]},
         {"role": secret, "members": [f"user:c@{DOMAIN}"]})
     snapshot = collect(cli, tmp_path, "--project", PROJECT)
     assert attributes(snapshot, f"user:a@{DOMAIN}")["can_read"] == ["gs://billing", "gs://notes"]

@@ -26,6 +26,13 @@ OBJECTS_ALL = frozenset({"storage.objects.get", "storage.objects.list", "storage
 BUCKETS_ALL = frozenset({"storage.buckets.get", "storage.buckets.list", "storage.buckets.create",
                          "storage.buckets.delete", "storage.buckets.update",
                          "storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"})
+STORES_READ = frozenset({"bigquery.tables.getData", "cloudsql.instances.export", "compute.disks.use",
+                         "compute.snapshots.useReadOnly", "healthcare.fhirResources.get",
+                         "healthcare.dicomStores.dicomWebRead", "healthcare.hl7V2Messages.get"})
+BIGQUERY_READ = frozenset({"bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
+                           "bigquery.tables.list", "bigquery.tables.export"})
+BIGQUERY_WRITE = frozenset({"bigquery.tables.create", "bigquery.tables.update", "bigquery.tables.updateData",
+                            "bigquery.tables.delete"})
 #: The storage permissions of predefined roles that can be bound on a bucket. Only whether
 #: they read objects matters here; the sets follow Google's role reference
 #: (https://cloud.google.com/storage/docs/access-control/iam-roles): objectViewer holds
@@ -59,12 +66,24 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     # anything) and Editor holds iam.serviceAccounts.actAs and iam.serviceAccountKeys.create (it
     # runs code as, or mints keys for, the project's service accounts) and controls buckets:
     # both counted as reading every object, and as able to become every service account.
+    # Editor and Owner also read the data of the other stores phigate reads (BigQuery table data,
+    # Cloud SQL exports, disks, Healthcare API records), abridged here to one read each.
     "roles/viewer": frozenset({"storage.buckets.list", "resourcemanager.projects.get"}),
-    "roles/editor": OBJECTS_ALL | BUCKETS_ALL | frozenset({"iam.serviceAccounts.actAs",
-                                                           "iam.serviceAccountKeys.create"}),
-    "roles/owner": OBJECTS_ALL | BUCKETS_ALL | frozenset({"iam.serviceAccounts.actAs",
-                                                          "iam.serviceAccountKeys.create",
-                                                          "resourcemanager.projects.setIamPolicy"}),
+    "roles/editor": OBJECTS_ALL | BUCKETS_ALL | STORES_READ | frozenset({"iam.serviceAccounts.actAs",
+                                                                         "iam.serviceAccountKeys.create"}),
+    "roles/owner": OBJECTS_ALL | BUCKETS_ALL | STORES_READ | frozenset({"iam.serviceAccounts.actAs",
+                                                                        "iam.serviceAccountKeys.create",
+                                                                        "resourcemanager.projects.setIamPolicy"}),
+    # BigQuery's dataset roles, which every dataset's access entries name (READER, WRITER, OWNER:
+    # https://cloud.google.com/bigquery/docs/access-control#bigquery-roles), abridged.
+    "roles/bigquery.metadataViewer": frozenset({"bigquery.datasets.get", "bigquery.tables.get",
+                                                "bigquery.tables.list"}),
+    "roles/bigquery.dataViewer": BIGQUERY_READ,
+    "roles/bigquery.dataEditor": BIGQUERY_READ | BIGQUERY_WRITE,
+    "roles/bigquery.dataOwner": BIGQUERY_READ | BIGQUERY_WRITE | frozenset({
+        "bigquery.tables.setIamPolicy", "bigquery.datasets.update", "bigquery.datasets.delete",
+        "bigquery.datasets.setIamPolicy"}),
+    "roles/bigquery.admin": frozenset({"bigquery.*"}),
     # Roles that reach a service account's access (IAM's role reference,
     # https://cloud.google.com/iam/docs/roles-permissions/iam, abridged to what matters here).
     "roles/iam.serviceAccountTokenCreator": frozenset({
@@ -83,11 +102,31 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
                                                 "iam.serviceAccounts.getIamPolicy",
                                                 "iam.serviceAccounts.setIamPolicy"}),
 }
-#: Holding any of these on a bucket, or above it, means reading its objects, now or after one
-#: IAM change it may make itself.
-READ_EFFECTIVE = ("storage.objects.get", "storage.buckets.setIamPolicy",
-                  "resourcemanager.projects.setIamPolicy", "resourcemanager.folders.setIamPolicy",
-                  "resourcemanager.organizations.setIamPolicy")
+#: Rewriting the policy of a project, folder or organisation: any grant below, to oneself.
+HIERARCHY_ESCALATION = ("resourcemanager.projects.setIamPolicy", "resourcemanager.folders.setIamPolicy",
+                        "resourcemanager.organizations.setIamPolicy")
+#: Holding any of these on a store, or above it, means reading its data, now or after one change
+#: it may make itself: the data itself, an export or copy of it, a database user made or reset,
+#: a disk attached or snapshotted, or the store's own access policy rewritten (BigQuery
+#: datasets keep theirs in the dataset, rewritten by ``datasets.update``). By the service
+#: holding the store; each role is still judged by the permissions IAM lists for it.
+READ_BY_SERVICE: Mapping[str, tuple[str, ...]] = {
+    "storage": ("storage.objects.get", "storage.buckets.setIamPolicy"),
+    "bigquery": ("bigquery.tables.getData", "bigquery.tables.export", "bigquery.tables.setIamPolicy",
+                 "bigquery.datasets.update", "bigquery.datasets.setIamPolicy"),
+    "sql": ("cloudsql.instances.export", "cloudsql.instances.clone", "cloudsql.users.create",
+            "cloudsql.users.update"),
+    "healthcare": ("healthcare.fhirResources.get", "healthcare.dicomStores.dicomWebRead",
+                   "healthcare.hl7V2Messages.get", "healthcare.fhirStores.export",
+                   "healthcare.dicomStores.export", "healthcare.datasets.deidentify",
+                   "healthcare.fhirStores.setIamPolicy", "healthcare.dicomStores.setIamPolicy",
+                   "healthcare.hl7V2Stores.setIamPolicy", "healthcare.datasets.setIamPolicy"),
+    "compute": ("compute.disks.use", "compute.disks.useReadOnly", "compute.disks.createSnapshot",
+                "compute.disks.setIamPolicy", "compute.snapshots.useReadOnly",
+                "compute.snapshots.setIamPolicy"),
+}
+#: Holding any of these on a bucket, or above it, means reading its objects.
+READ_EFFECTIVE = (*READ_BY_SERVICE["storage"], *HIERARCHY_ESCALATION)
 #: Holding any of these on a service account, or above it, means obtaining its access: a token
 #: or a signed assertion as it, code run as it (actAs), a key for it, or a rewrite of its policy.
 BECOME_EFFECTIVE = ("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.actAs",
@@ -115,9 +154,13 @@ class RoleBook:
         """True when the role reads objects, False when it does not, None when unknown."""
         return None if role not in self._roles else self.reading(role) is not None
 
-    def reading(self, role: str) -> str | None:
-        """The permission by which a known role reads objects, if any."""
-        return _held(self._roles.get(role, frozenset()), READ_EFFECTIVE)
+    def reading(self, role: str, service: str = "storage") -> str | None:
+        """The permission by which a known role reads the data of a ``service``'s store, if any."""
+        return _held(self._roles.get(role, frozenset()), (*READ_BY_SERVICE[service], *HIERARCHY_ESCALATION))
+
+    def reading_any(self, role: str) -> str | None:
+        """The permission by which a known role reads the data of some store, if any."""
+        return next(filter(None, (self.reading(role, service) for service in READ_BY_SERVICE)), None)
 
     def becoming(self, role: str) -> str | None:
         """The permission by which a known role obtains a service account's access, if any."""
@@ -181,5 +224,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_EFFECTIVE", "Binding", "Principals", "RoleBook",
+__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_BY_SERVICE", "READ_EFFECTIVE", "Binding", "Principals",
+           "RoleBook",
            "classify_member", "public_members"]

@@ -17,6 +17,12 @@ every other request is a GET.
 
 Each thread has its own client, and so its own connection pool: the scan reads IAM policies and
 keys from a thread pool of up to 64 workers, more than one client's pool (10 connections) holds.
+BigQuery, Cloud SQL, Compute Engine and the Healthcare API are read the same way, through their
+REST APIs on that session (:mod:`phigate_providers.gcp.stores`): their client libraries would
+add several packages (and gRPC) for a handful of GETs, which the session already sends with the
+same credentials, timeouts, retries and failure reports. BigQuery's ``tables.getIamPolicy`` is
+a read-only POST like the others; Compute Engine's and the Healthcare API's are GETs.
+
 With ``STORAGE_EMULATOR_HOST`` set, the client sends Cloud Storage requests to that emulator,
 anonymously.
 """
@@ -203,6 +209,40 @@ class Api:
         if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
             raise ValueError("a role of another shape")
         return frozenset(permissions)
+
+    def get(self, url: str) -> dict[str, Any]:
+        """One GET of a Google REST API answering a JSON object."""
+        return self._json(url)
+
+    def read_post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One of the read-only POST methods (``…:getIamPolicy``), answering a JSON object."""
+        if not url.split("?", 1)[0].endswith(READ_METHODS):
+            raise ValueError("only read-only methods are posted")
+        return self._json(url, post=body)
+
+    def iam(self, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An IAM policy read by GET (``body`` None) or by the read-only POST, checked for shape."""
+        return self._policy(self._json(url) if body is None else self.read_post(url, body))
+
+    def items(self, url: str, key: str, size: str = "pageSize") -> list[dict[str, Any]]:
+        """Every page's ``key`` list of a Google REST listing (``size`` names the page size
+        parameter: ``pageSize``, or ``maxResults`` in older APIs). A page of another shape, or an
+        item that is not an object, raises: it could hide resources."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        joiner = "&" if "?" in url else "?"
+        while True:
+            query = f"{joiner}{size}={PAGE_SIZE if size == 'pageSize' else 500}"
+            if token:
+                query += f"&pageToken={quote(token, safe='')}"
+            body = self._json(url + query)
+            listed = body.get(key, [])
+            if not isinstance(listed, list) or not all(isinstance(item, Mapping) for item in listed):
+                raise ValueError(f"a {key} page of another shape")
+            found.extend(dict(item) for item in listed)
+            token = body.get("nextPageToken") or None
+            if token is None:
+                return found
 
     def _json(self, url: str, post: dict[str, Any] | None = None) -> dict[str, Any]:
         """One JSON request on the storage client's authorized session, with the same retries."""

@@ -46,7 +46,8 @@ from phigate_providers.gcp.normalise import (
     policy_id,
     policy_resource,
 )
-from phigate_providers.gcp.settings import ROLE_NAME, GcpSettings
+from phigate_providers.gcp.settings import ROLE_NAME, SERVICES, GcpSettings
+from phigate_providers.gcp.stores import NAMES, Found, read
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -77,6 +78,8 @@ class Reads:
     graph: bool = True  # policies above buckets, service accounts, roles: principals only
     kms: bool = True  # key metadata beyond what a key's use as a CMEK proves
     content: bool = True  # buckets' content_sample, when sampling is on
+    stores: bool = True  # BigQuery, Cloud SQL, Compute Engine and Healthcare API stores
+    store_iam: bool = True  # their own IAM policies: public access, principals
 
     @classmethod
     def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
@@ -86,7 +89,11 @@ class Reads:
         # A key's ``encrypts`` is derived by the engine and ``manager`` is known without a read.
         kms = bool(fields.get("key", frozenset()) - {"encrypts", "manager"})
         content = "content_sample" in fields.get("object_store", frozenset())
-        return cls(iam=iam, graph="principal" in fields, kms=kms, content=content)
+        stores = bool(fields.keys() & {"database", "table", "volume", "db_server", "key", "principal"})
+        store_iam = "principal" in fields or any("public_access" in fields.get(kind, frozenset())
+                                                 for kind in ("database", "table", "volume"))
+        return cls(iam=iam, graph="principal" in fields, kms=kms, content=content, stores=stores,
+                   store_iam=store_iam)
 
 
 class Collection:
@@ -122,8 +129,12 @@ class Collection:
                     self._graph[project] = (pool.submit(_attempt, api.ancestry, project),
                                             pool.submit(_attempt, api.resource_policy, f"projects/{project}"),
                                             pool.submit(_attempt, api.service_accounts, project))
+                stores = self._want_stores(project, pool)
                 records = self._project(project, pool, workers * WINDOW_PER_WORKER)
                 yield from (_as_context(r) for r in records) if project in self._context else records
+                for pending in stores:
+                    found = self._found(pending.result(), pool)
+                    yield from (_as_context(r) for r in found) if project in self._context else found
             for name in sorted(self._keys):
                 yield from self._key(name, self._keys[name].result())
             if self._reads.graph:
@@ -172,6 +183,35 @@ class Collection:
             else:
                 self._principals.service_account_policy(project, email, _bindings(result))
         self._read_roles(pool)
+
+    def _want_stores(self, project: str, pool: ThreadPoolExecutor) -> list[Future[Found]]:
+        """The project's other stores, a service per worker; one left out is unseen in the graph."""
+        if not self._reads.stores:
+            return []
+        for service in SERVICES:
+            if service not in self._settings.services:
+                self._principals.unseen(f"gcp project {project}: {NAMES[service]} not read (left out by "
+                                        "providers.gcp.services)")
+        return [pool.submit(read, service, self._api, project, self._reads.store_iam)
+                for service in self._settings.services]
+
+    def _found(self, found: Found, pool: ThreadPoolExecutor) -> Iterator[Record]:
+        """What a service reader saw: its records, then what it adds to the graph and the keys."""
+        for record in found.records:
+            if isinstance(record, Resource) and record.kind != "db_server":
+                self._classes[record.id] = self._classify(record)
+            yield record
+        principals = self._principals
+        for store_id, service, noun, parent, holds_data in found.stores:
+            principals.store(found.project, store_id, service, noun, parent=parent, holds_data=holds_data)
+        for on, bindings in found.grants:
+            principals.grant(found.project, on, bindings)
+        for link in found.links:
+            principals.authorized(link.reader, link.source, link.how)
+        for reason, permission in found.unknown:
+            principals.unknown(reason, permission)
+        for key in found.keys:
+            self._want_key_name(key, pool)
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)
@@ -276,7 +316,11 @@ class Collection:
     def _want_key(self, data: Mapping[str, Any], pool: ThreadPoolExecutor) -> None:
         encryption = data.get("encryption")
         name = encryption.get("defaultKmsKeyName") if isinstance(encryption, Mapping) else None
-        if isinstance(name, str) and name and name not in self._keys:
+        if isinstance(name, str) and name:
+            self._want_key_name(name, pool)
+
+    def _want_key_name(self, name: str, pool: ThreadPoolExecutor) -> None:
+        if name not in self._keys:
             if not self._reads.kms:
                 self._keys[name] = _done(NOT_READ)
             elif KEY_NAME.match(name):

@@ -34,7 +34,7 @@ from phigate_providers.gcp.directory import Directory
 
 PROVIDER = "gcp"
 #: Where a grant sits, from the narrowest: the preferred way to say how a store is reached.
-RANK = {"gs": 0, "serviceAccount": 0, "projects": 1, "folders": 2, "organizations": 3}
+RANK = {"gs": 0, "store": 0, "serviceAccount": 0, "projects": 1, "folders": 2, "organizations": 3}
 #: Convenience members of bucket policies and the basic roles whose holders they stand for
 #: (a larger basic role counts as the smaller ones: an over-approximation, never an omission).
 CONVENIENCE = {"projectViewer": ("roles/viewer", "roles/editor", "roles/owner"),
@@ -61,12 +61,36 @@ class Grant:
     folder: str | None = None  # a managed folder of bucket ``on``: objects under its prefix
 
 
+@dataclass(frozen=True)
+class Store:
+    """Something grants can be made on that holds data (a bucket, dataset, table, instance, disk
+    …), or only leads to data (``holds_data`` False: a Healthcare API dataset, a BigQuery view).
+    A grant on it reaches it and its ``children`` (a dataset's tables); ``service`` says which
+    permissions read it (:data:`phigate_providers.gcp.access.READ_BY_SERVICE`)."""
+
+    project: str
+    service: str
+    noun: str  # "bucket", "dataset", "table" …: how a grant on it is described
+    holds_data: bool = True
+
+
+@dataclass(frozen=True)
+class Link:
+    """Whoever reads ``reader`` reads ``source`` too (a BigQuery authorized view or dataset)."""
+
+    reader: str
+    source: str
+    how: str
+
+
 @dataclass
 class _Node:
     """What the graph knows of one principal while it is being built."""
 
     projects: set[str] = field(default_factory=set)
     reads: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
+    #: What leads to data without holding it (a view), reached like a store.
+    through: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)  # stores reached by a grant on the store itself
     becomes: dict[str, tuple[tuple[int, int, str], str]] = field(default_factory=dict)
     member_of: set[str] = field(default_factory=set)
@@ -91,7 +115,11 @@ class Principals:
         self._directory = directory or Directory()
         self._reported = tuple(reported) if reported is not None else None
         self._grants: list[Grant] = []
-        self._buckets: dict[str, dict[str, None]] = {}  # project → its buckets, in listing order
+        self._stores: dict[str, dict[str, None]] = {}  # project → its stores, in listing order
+        self._where: dict[str, Store] = {}  # what grants may name, stores and the rest
+        self._leads: dict[str, list[str]] = {}  # project → what leads to data (views)
+        self._children: dict[str, list[str]] = {}
+        self._links: list[Link] = []
         self._ancestry: dict[str, tuple[str, ...]] = {}
         self._accounts: dict[str, set[str]] = {}
         self._bound: dict[str, set[str]] = {}  # member → projects whose policies name it
@@ -108,9 +136,26 @@ class Principals:
 
     # --- what was read ---------------------------------------------------------------------
 
-    def store(self, project: str, bucket_id: str) -> None:
-        """A bucket of ``project`` (grants on the project and above reach it)."""
-        self._buckets.setdefault(project, {})[bucket_id] = None
+    def store(self, project: str, store_id: str, service: str = "storage", noun: str = "bucket", *,
+              parent: str | None = None, holds_data: bool = True) -> None:
+        """A store of ``project`` (grants on the project and above reach it, and grants on
+        ``parent``), or with ``holds_data`` False something that only leads to data."""
+        self._where[store_id] = Store(project, service, noun, holds_data)
+        if holds_data:
+            self._stores.setdefault(project, {})[store_id] = None
+        else:
+            self._leads.setdefault(project, []).append(store_id)
+        if parent is not None and store_id not in self._children.setdefault(parent, []):
+            self._children[parent].append(store_id)
+
+    def grant(self, project: str, on: str, bindings: Iterable[Binding]) -> None:
+        """The IAM policy (or ACL, as bindings) of a store registered with :meth:`store`."""
+        self._bind(project, on, bindings)
+
+    def authorized(self, reader: str, source: str, how: str) -> None:
+        """Whoever reads ``reader`` reads ``source`` (and what it holds) as well: ``how`` says
+        through what (a BigQuery authorized view or dataset)."""
+        self._links.append(Link(reader, source, how))
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
             folder: str | None = None) -> None:
@@ -168,6 +213,8 @@ class Principals:
         nodes = self._nodes()
         for grant in self._grants:
             self._apply(grant, nodes)
+        for node in nodes.values():
+            self._follow_links(node)
         self._memberships(nodes)
         self._undecided_memberships(nodes)
         for member in sorted(nodes):
@@ -201,8 +248,12 @@ class Principals:
 
     def _apply(self, grant: Grant, nodes: dict[str, _Node]) -> None:
         node = nodes[grant.member]
-        kind = grant.on.split(":", 1)[0].split("/", 1)[0]
-        where = WHERE.get(kind, "") or grant.on.replace("s/", " ", 1)  # projects/P → project P
+        store = self._where.get(grant.on)
+        if store is None and grant.on.startswith("gs://"):  # a bucket named only by its policy
+            store = Store("", "storage", "bucket")
+        kind = "store" if store is not None else grant.on.split(":", 1)[0].split("/", 1)[0]
+        where = (f"the {store.noun}" if store is not None else
+                 WHERE.get(kind, "") or grant.on.replace("s/", " ", 1))  # projects/P → project P
         if grant.folder is not None:
             where = f"managed folder {grant.folder} of the bucket"
         via = f"{grant.role} on {where}" + (f" (if {grant.condition})" if grant.condition else "")
@@ -212,14 +263,18 @@ class Principals:
             why = self._role_failures.get(grant.role, "its permissions are not described")
             node.unseen.add(f"role {grant.role} (not read: {why})")
             return
-        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        reading = (self._roles.reading(grant.role, store.service) if store is not None
+                   else self._roles.reading_any(grant.role))
+        becoming = self._roles.becoming(grant.role)
         if grant.condition is not None and (reading or becoming):
             node.undecided.add(f"{grant.on}{'/' + grant.folder if grant.folder else ''} {grant.role}: "
                                f"{grant.condition}")
-        if kind == "gs":
+        if store is not None:
             if reading:
-                _keep(node.reads, grant.on, rank, via)
-                node.named.add(grant.on)
+                for target in (grant.on, *self._children.get(grant.on, ())):
+                    held = self._where.get(target, store)
+                    _keep(node.reads if held.holds_data else node.through, target, rank, via)
+                    node.named.add(target)
             return
         if kind == "serviceAccount":
             if becoming and grant.on in nodes:
@@ -232,7 +287,7 @@ class Principals:
         """A grant on a project, folder or organisation: every bucket and service account below."""
         rank, via = how
         kind = grant.on.split("/", 1)[0]
-        reading, becoming = self._roles.reading(grant.role), self._roles.becoming(grant.role)
+        reading, becoming = self._roles.reading_any(grant.role), self._roles.becoming(grant.role)
         projects = self._projects_under(grant.on)
         node.projects.update(projects)
         if kind != "projects" and (reading or becoming):
@@ -240,8 +295,12 @@ class Principals:
                             f"(reached by {grant.role})")
         for project in projects:
             if reading:
-                for bucket in self._buckets.get(project, ()):
-                    _keep(node.reads, bucket, rank, via)
+                for store in self._stores.get(project, ()):
+                    if self._roles.reading(grant.role, self._where[store].service):
+                        _keep(node.reads, store, rank, via)
+                for view in self._leads.get(project, ()):  # a project-wide read queries views
+                    if self._roles.reading(grant.role, self._where[view].service):
+                        _keep(node.through, view, rank, via)
             if becoming:
                 for account in sorted(self._accounts.get(project, ())):
                     if account != grant.member:
@@ -250,6 +309,26 @@ class Principals:
                 target = f"{convenience}:{project}"
                 if grant.role in roles and target in nodes and target != grant.member:
                     _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
+
+    def _follow_links(self, node: _Node) -> None:
+        """Reads through authorized views and datasets, to a fixpoint (a view may read another
+        dataset's authorized view). A read reached through a wildcard stays one."""
+        changed = True
+        while changed:
+            changed = False
+            for link in self._links:
+                reached = node.reads.get(link.reader) or node.through.get(link.reader)
+                if reached is None:
+                    continue
+                (conditional, where, _), how = reached
+                for target in (link.source, *self._children.get(link.source, ())):
+                    held = self._where.get(target)
+                    edges = node.through if held is not None and not held.holds_data else node.reads
+                    via = f"through {link.how} ({how})"
+                    changed |= target not in edges  # new reach only: the loop ends
+                    _keep(edges, target, (conditional, where, via), via)
+                    if link.reader in node.named:
+                        node.named.add(target)
 
     def _memberships(self, nodes: dict[str, _Node]) -> None:
         """Edges a member → its container: listed in the export, or a user of the domain."""
@@ -397,4 +476,4 @@ def _may_contain(container: str, member: str) -> bool:
     return True
 
 
-__all__ = ["Grant", "Principals"]
+__all__ = ["Grant", "Link", "Principals", "Store"]

@@ -1,8 +1,10 @@
-"""The ``gcp`` provider: Cloud Storage buckets of one or more projects, read-only.
+"""The ``gcp`` provider: the data stores of one or more Google Cloud projects, read-only.
 
 It yields ``object_store`` (each bucket), ``access_policy`` (each bucket's IAM policy),
-``principal`` (each IAM member, once over the whole run, with the buckets it can read) and
-``key`` (each Cloud KMS key named as a bucket's default key). The SDK is imported only when a
+``database`` (BigQuery datasets, Cloud SQL instances, Healthcare API stores), ``table``
+(BigQuery tables), ``db_server`` (Cloud SQL instances' connections), ``volume`` (Compute
+Engine disks and snapshots), ``principal`` (each IAM member, once over the whole run, with the
+stores it can read) and ``key`` (each Cloud KMS key named as a store's key). The SDK is imported only when a
 scan starts, so listing providers or parsing options stays fast.
 """
 
@@ -14,16 +16,18 @@ from typing import Any, ClassVar
 from phigate.api import Record, Resource, RunContext, Scope
 from phigate_providers.content.options import ContentOptions
 from phigate_providers.gcp import settings as gcp_settings
-from phigate_providers.gcp.settings import GcpSettings
+from phigate_providers.gcp.settings import PERMISSIONS as SERVICE_PERMISSIONS
+from phigate_providers.gcp.settings import SERVICES, GcpSettings
 
 ROLE_ID = "phigateStorageAuditor"
 
 
 class GcpProvider:
-    """Google Cloud Storage, per project (``--project``, repeatable)."""
+    """Google Cloud data stores, per project (``--project``, repeatable)."""
 
     name: ClassVar[str] = "gcp"
-    description: ClassVar[str] = ("Google Cloud Storage buckets, their IAM policies and CMEK keys "
+    description: ClassVar[str] = ("Google Cloud Storage, BigQuery, Cloud SQL, Compute Engine disks and "
+                                  "Healthcare API stores, their IAM policies and CMEK keys "
                                   "(--project, repeatable)")
     #: Everything it calls. No object is listed or read unless content sampling is on.
     permissions: ClassVar[tuple[str, ...]] = (
@@ -41,6 +45,8 @@ class GcpProvider:
         "iam.serviceAccounts.list",
         "iam.serviceAccounts.getIamPolicy",
         "iam.roles.get",
+        # The stores beyond Cloud Storage.
+        *(permission for service in SERVICES for permission in SERVICE_PERMISSIONS[service]),
     )
 
     def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,
@@ -83,7 +89,8 @@ class GcpProvider:
             "# then grant it on the organisation (folder and organisation policies are read too;",
             "# a project-level custom role cannot hold their permissions).",
             "title: phigate storage auditor",
-            "description: Read-only access phigate needs to audit Cloud Storage buckets; no object reads.",
+            "description: Read-only access phigate needs to audit Cloud Storage, BigQuery, Cloud SQL, "
+            "Compute Engine disks and Healthcare API stores; no object, row or record reads.",
             "stage: GA",
             "includedPermissions:",
             *(f"- {permission}" for permission in cls.permissions),

@@ -21,7 +21,22 @@ from phigate_providers.gcp.directory import load as load_directory
 PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 #: A predefined, project-level or organisation-level role name.
 ROLE_NAME = re.compile(r"^(?:roles/[A-Za-z0-9_.]+|(?:projects|organizations)/[^/\s]+/roles/[A-Za-z0-9_.]+)$")
-KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "groups", "workers", "timeout",
+#: The services read beside Cloud Storage (phigate_providers.gcp.stores.SERVICES).
+SERVICES = ("bigquery", "sql", "compute", "healthcare")
+#: What each service's reads need, in the order the permissions document lists them.
+PERMISSIONS: Mapping[str, tuple[str, ...]] = {
+    "bigquery": ("bigquery.datasets.get", "bigquery.tables.list", "bigquery.tables.get",
+                 "bigquery.tables.getIamPolicy"),
+    "sql": ("cloudsql.instances.list",),
+    "compute": ("compute.disks.list", "compute.disks.getIamPolicy", "compute.snapshots.list",
+                "compute.snapshots.getIamPolicy"),
+    "healthcare": ("healthcare.locations.list", "healthcare.datasets.list",
+                   "healthcare.datasets.getIamPolicy", "healthcare.fhirStores.list",
+                   "healthcare.fhirStores.getIamPolicy",
+                   "healthcare.dicomStores.list", "healthcare.dicomStores.getIamPolicy",
+                   "healthcare.hl7V2Stores.list", "healthcare.hl7V2Stores.getIamPolicy"),
+}
+KNOWN_KEYS = frozenset({"projects", "credentials", "roles", "groups", "services", "workers", "timeout",
                         "retry_deadline", "retry_initial_delay",
                         # content sampling (phigate_providers.content.options)
                         "sample_content", "content_sample"})
@@ -41,6 +56,8 @@ class GcpSettings:
     groups: Directory | None = None
     #: Custom roles (or overrides of the built-in table): role name → permissions it holds.
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: The services read beside Cloud Storage; one left out is named as unseen in the access graph.
+    services: tuple[str, ...] = SERVICES
     #: Concurrent requests (IAM policies and keys are read in parallel; listing pages are not).
     workers: int = 8
     #: Seconds one request may take.
@@ -79,6 +96,7 @@ def parse(options: Mapping[str, Any], settings: Mapping[str, Any]) -> GcpSetting
         context_projects=context,
         groups=load_directory(Path(groups)) if groups is not None else None,
         roles=_roles(settings.get("roles", {})),
+        services=_services(settings.get("services", list(SERVICES))),
         workers=int(_number(settings, "workers", 8, minimum=1, maximum=64)),
         timeout=_number(settings, "timeout", 30.0, minimum=0.1, maximum=600),
         retry_deadline=_number(settings, "retry_deadline", 60.0, minimum=0, maximum=3600),
@@ -92,6 +110,15 @@ def _string_list(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f"providers.gcp.{key} must be a list of strings")
     return value
+
+
+def _services(value: Any) -> tuple[str, ...]:
+    services = _string_list(value, "services")
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        raise InputError(f"providers.gcp.services: unknown service(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(SERVICES)})")
+    return tuple(s for s in SERVICES if s in services)
 
 
 def _roles(value: Any) -> dict[str, frozenset[str]]:

@@ -10,8 +10,8 @@ default), so not enforced; a default key named by the bucket is a customer-manag
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.gcp.access import Binding, Principals, RoleBook, public_members
@@ -28,6 +28,9 @@ from phigate_providers.terraform.values import (
     trace,
     value,
 )
+
+if TYPE_CHECKING:
+    from phigate_providers.terraform.gcp_stores import GraphStore
 
 BUCKET = "google_storage_bucket"
 TYPE = "gcp.storage.bucket"
@@ -79,7 +82,9 @@ def crypto_keys(context: Context) -> None:
         context.add(resource, (planned,))
 
 
-def collect(context: Context) -> None:
+def collect(context: Context, others: Sequence[GraphStore] = ()) -> None:
+    """Buckets, their IAM policies and the principals of their grants and of ``others``'s (the
+    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`)."""
     plan = context.plan
     buckets = plan.by_type.get(BUCKET, ())
     by_name = {value(b, ("name",)): b for b in buckets if isinstance(value(b, ("name",)), str)}
@@ -98,7 +103,7 @@ def collect(context: Context) -> None:
     unknown_members: list[str] = []
     for bucket in buckets:
         parts = iam.get(bucket.address, [])
-        bindings = _bindings(parts)
+        bindings = bindings_of(parts)
         resource = _bucket(context, bucket, bindings, parts)
         if resource is None or not parts:
             continue
@@ -108,6 +113,7 @@ def collect(context: Context) -> None:
         project = resource.scope
         principals.add(project, resource.id, bindings)
         _policy(context, resource, bindings, parts)
+    sources = _other_stores(context, principals, others, unknown_members)
     for record in principals.records():
         if isinstance(record, Resource):
             attributes = dict(record.attributes)
@@ -117,11 +123,30 @@ def collect(context: Context) -> None:
             resource = Resource(id=record.id, type=record.type, kind=record.kind, provider=record.provider,
                                 scope=context.plan.label, region=None, name=record.name,
                                 attributes=attributes, raw={"members_of": "plan IAM resources"})
-            sources = [p for parts in iam.values() for p in parts if record.id in _members(p)]
-            context.add(resource, sources, list(attributes.get("can_read") or ())
+            named = [p for parts in iam.values() for p in parts if record.id in _members(p)]
+            context.add(resource, [*named, *sources.get(record.id, ())],
+                        list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
         elif isinstance(record, CollectionError):
             context.errors.append(record)
+
+
+def _other_stores(context: Context, principals: Principals, others: Sequence[GraphStore],
+                  unknown_members: list[str]) -> dict[str, list[PlannedResource]]:
+    """The other stores' grants in the graph; the IAM resources naming each member."""
+    sources: dict[str, list[PlannedResource]] = {}
+    for store in others:
+        principals.store(context.plan.label, store.id, store.service, store.noun, parent=store.parent,
+                         holds_data=store.holds_data)
+        if isinstance(store.bindings, Unknown):
+            unknown_members.append(f"{store.address}: {store.bindings.reason}")
+            continue
+        principals.grant(context.plan.label, store.id, store.bindings)
+        for reader, how in store.links:
+            principals.authorized(reader, store.id, how)
+        for member in {m for b in store.bindings for m in b.members}:
+            sources.setdefault(member, []).extend(store.sources)
+    return sources
 
 
 def _members(planned: PlannedResource) -> list[str]:
@@ -140,11 +165,12 @@ def _members(planned: PlannedResource) -> list[str]:
     return []
 
 
-def _bindings(parts: list[PlannedResource]) -> list[Binding] | Unknown:
-    """The role bindings the plan's IAM resources give a bucket."""
+def bindings_of(parts: list[PlannedResource]) -> list[Binding] | Unknown:
+    """The role bindings the plan's IAM resources (``…_iam_member``, ``…_binding``,
+    ``…_policy``) give a bucket, or another store."""
     found: list[Binding] = []
     for planned in parts:
-        if planned.type == "google_storage_bucket_iam_policy":
+        if planned.type.endswith("_iam_policy"):
             data = value(planned, ("policy_data",))
             if not isinstance(data, str):
                 return data if is_unknown(data) else after_apply(f"{planned.address}.policy_data")
@@ -212,8 +238,16 @@ def _bucket(context: Context, bucket: PlannedResource, bindings: list[Binding] |
 
 
 def _encryption(context: Context, bucket: PlannedResource) -> dict[str, Any]:
-    blocks = value(bucket, ("encryption",))
-    path = ("encryption", 0, "default_kms_key_name")
+    return cmek(context, bucket, ("encryption", 0, "default_kms_key_name"), ("encryption",))
+
+
+def cmek(context: Context, store: PlannedResource, path: tuple[str | int, ...],
+         block: tuple[str, ...] | None) -> dict[str, Any]:
+    """A store's ``encryption`` from the Cloud KMS key named at ``path`` (in ``block``): a key of
+    the plan, a key named by its resource name, one known only after apply, or none (keys Google
+    holds)."""
+    bucket = store
+    blocks = value(bucket, block) if block is not None else None
     key = value(bucket, path)
     planned = trace(context.plan, bucket, expression(bucket, path), frozenset({CRYPTO_KEY})).resource
     if planned is None and isinstance(key, str):
@@ -266,4 +300,4 @@ def _policy(context: Context, bucket: Resource, bindings: list[Binding],
     context.add(resource, parts, [bucket.id])
 
 
-__all__ = ["BUCKET", "CRYPTO_KEY", "IAM_TYPES", "KEY_RING", "collect", "crypto_keys"]
+__all__ = ["BUCKET", "CRYPTO_KEY", "IAM_TYPES", "KEY_RING", "bindings_of", "cmek", "collect", "crypto_keys"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Unknown
-from phigate_providers.terraform import aws_stores, gcs, iam, s3, snapshots
+from phigate_providers.terraform import aws_stores, gcp_stores, gcs, iam, s3, snapshots
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -27,7 +27,7 @@ SUPPORTED = frozenset({
     aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
-    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING,
+    *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
@@ -88,7 +88,7 @@ def _arn(resource: PlannedResource) -> str | None:
 def map_plan(plan: Plan, *, changed_only: bool = False,
              locations: Mapping[str, Mapping[str, Any]] | None = None) -> Mapped:
     context = Context(plan, locations or {})
-    context.assign_ids((r, real_id(r)) for r in plan.resources)
+    context.assign_ids((r, real_id(r) or gcp_stores.real_id(context, r)) for r in plan.resources)
     keys = KeyBook(context)
     trails = aws_stores.trails(context)
     account_flags = s3.account_block(context)
@@ -114,7 +114,8 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     aws_stores.account(context, trails)
     iam.collect(context, facts)
     gcs.crypto_keys(context)
-    gcs.collect(context)
+    gcp_stores.collect(context)
+    gcs.collect(context, gcp_stores.graph(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors
     if changed_only:
