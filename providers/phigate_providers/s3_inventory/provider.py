@@ -1,13 +1,15 @@
 """The ``s3-inventory`` provider: every object of a bucket, as its S3 Inventory report lists it.
 
-One ``object_inventory`` resource per (bucket, inventory configuration), from the newest report:
-object counts by encryption status, the KMS keys the report names, and the first offending
-keys, masked. DuckDB aggregates the rows where they are read; Python sees a handful of numbers
-per bucket. The bucket's data class comes from the config's classification (name rules match the
-bucket name) or, when the config does not classify it, from the bucket a live AWS scan of the
-same run saw (``store`` refers to it).
+One ``object_inventory`` resource per (bucket, inventory configuration), from the newest report,
+and per (bucket, S3 Metadata table) from exports of those tables (``metadata``): object counts
+by encryption status, the KMS keys the source names, and the first offending keys, masked.
+DuckDB aggregates the rows where they are read; Python sees a handful of numbers per bucket.
+The bucket's data class comes from the config's classification (name rules match the bucket
+name) or, when the config does not classify it, from the bucket a live AWS scan of the same run
+saw (``store`` refers to it).
 
-Each report is one slice (``slices()``): a distributed scan reads reports on several workers.
+Each report and each export is one slice (``slices()``): a distributed scan reads them on
+several workers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Record, Resource, Scope
-from phigate_providers.s3_inventory import manifest, remote
+from phigate_providers.s3_inventory import manifest, metadata, remote
 from phigate_providers.s3_inventory.aggregate import BucketCounts, Engine, UnreadableReport, count_objects
 from phigate_providers.s3_inventory.masking import decode, mask
 
@@ -37,31 +39,39 @@ class Settings:
     first_keys: int = 10
     engine: Engine = field(default_factory=Engine)
     profile: str | None = None
+    metadata_tables: tuple[str, ...] = ()
 
 
 class S3InventoryProvider:
     """S3 Inventory reports: a folder, a ``manifest.json`` or ``s3://DESTINATION/PREFIX``."""
 
     name: ClassVar[str] = NAME
-    description: ClassVar[str] = ("S3 Inventory reports (CSV.gz, Parquet, ORC; local or s3://): "
-                                  "every object's encryption, counted per bucket")
+    description: ClassVar[str] = ("S3 Inventory reports (CSV.gz, Parquet, ORC; local or s3://) and "
+                                  "S3 Metadata table exports: every object's encryption, counted "
+                                  "per bucket")
     permissions: ClassVar[tuple[str, ...]] = (
         "read access to local inventory reports",
         "s3:ListBucket on the inventory destination bucket (s3:// reports)",
         "s3:GetObject on the inventory reports (s3:// reports; never on the audited buckets)",
+        "read access to local exports of S3 Metadata tables",
     )
 
     def __init__(self, settings: Settings, reports: Sequence[manifest.Report] | None = None,
-                 errors: Sequence[CollectionError] = ()) -> None:
+                 errors: Sequence[CollectionError] = (),
+                 exports: Sequence[metadata.Export] | None = None) -> None:
         self.settings = settings
         self._reports = list(reports) if reports is not None else None
         self._errors = list(errors)
+        self._exports = list(exports) if exports is not None else None
 
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
         parser.add_argument("--inventory", action="append", default=None, metavar="PATH|s3://…",
                             help="S3 Inventory reports: a folder, a manifest.json or an s3:// prefix "
                                  "(repeatable; local folders may also be given as TARGET)")
+        parser.add_argument("--metadata-table", action="append", default=None, metavar="PATH",
+                            help="an export (Parquet or CSV) of a bucket's S3 Metadata live "
+                                 "inventory or journal table: names each object's KMS key (repeatable)")
         parser.add_argument("--inventory-first-keys", type=int, metavar="N",
                             help="offending object keys shown (masked) per bucket (10; 0 shows none)")
         parser.add_argument("--inventory-threads", type=int, metavar="N",
@@ -84,14 +94,15 @@ class S3InventoryProvider:
             return value if value is not None else settings.get(key)
 
         named = [*targets, *(option("inventory", "reports") or [])]
-        if not named:
+        tables = [str(t) for t in option("metadata_table", "metadata_tables") or []]
+        if not named and not tables:
             raise InputError("s3-inventory: name the reports: a folder or manifest.json as TARGET, "
-                             "or --inventory PATH|s3://DESTINATION/PREFIX")
+                             "or --inventory PATH|s3://DESTINATION/PREFIX, or --metadata-table PATH")
         try:
             import duckdb  # noqa: F401  (checked now: a missing engine is a usage problem)
         except ImportError:
             raise InputError("s3-inventory needs DuckDB: install phigate[scale]") from None
-        for target in named:
+        for target in [*named, *tables]:
             if not remote.is_remote(str(target)) and not Path(target).exists():
                 raise InputError(f"s3-inventory: {target}: no such file or folder")
         first_keys = option("inventory_first_keys", "first_keys")
@@ -105,29 +116,40 @@ class S3InventoryProvider:
         if not memory.replace(" ", "").rstrip("KMGTiBb").replace(".", "").isdigit():
             raise InputError(f"s3-inventory: memory must be a size such as 512MB or 2GB, not {memory!r}")
         return [cls(Settings(tuple(str(t) for t in named), first_keys, Engine(threads, memory),
-                             settings.get("profile")))]
+                             settings.get("profile"), tuple(tables)))]
 
     def scopes(self) -> list[Scope]:
-        return [Scope(NAME, target) for target in self.settings.targets]
+        return [Scope(NAME, target) for target in (*self.settings.targets, *self.settings.metadata_tables)]
 
     def slices(self) -> list[S3InventoryProvider]:
         """One provider per report (the planning errors travel with the first), in the order
         ``collect`` reads them."""
-        reports = self._planned()
-        parts = [S3InventoryProvider(self.settings, [report]) for report in reports]
+        reports, exports = self._planned(), self._planned_exports()
+        parts = [S3InventoryProvider(self.settings, [report], exports=[]) for report in reports]
+        parts += [S3InventoryProvider(self.settings, [], exports=[export]) for export in exports]
         if self._errors:
-            parts.insert(0, S3InventoryProvider(self.settings, [], self._errors))
+            parts.insert(0, S3InventoryProvider(self.settings, [], self._errors, exports=[]))
         return parts
 
     def collect(self) -> Iterator[Record]:
-        reports = self._planned()
+        reports, exports = self._planned(), self._planned_exports()
         yield from self._errors
         for report in reports:
             yield from self._read(report)
+        for export in exports:
+            yield from self._read_export(export)
+
+    def _planned_exports(self) -> list[metadata.Export]:
+        if self._exports is None:
+            self._exports = [metadata.find(Path(t)) for t in self.settings.metadata_tables]
+        return self._exports
 
     def _planned(self) -> list[manifest.Report]:
         """The newest report of each (bucket, configuration) under every target."""
         if self._reports is not None:
+            return self._reports
+        if not self.settings.targets:
+            self._reports = []
             return self._reports
         found: list[manifest.Report] = []
         for target in self.settings.targets:
@@ -177,6 +199,48 @@ class S3InventoryProvider:
                     "kms_key_arn column to the report)", scope=report.target, kinds=(KIND,),
                     types=(TYPE,), resource_id=resource_id(bucket, report.configuration))
 
+    def _read_export(self, export: metadata.Export) -> Iterator[Record]:
+        """One resource per bucket the export lists; an export that cannot be read whole is an
+        error for its whole scope (which buckets it lists is then unknown)."""
+        try:
+            found = metadata.count(export, self.settings.first_keys, self.settings.engine)
+        except UnreadableReport as failure:
+            yield CollectionError(NAME, f"S3 Metadata table export {export.target}: {failure}",
+                                  scope=export.target, kinds=(KIND,), types=(TYPE,))
+            return
+        if not found.buckets:
+            yield CollectionError(NAME, f"S3 Metadata table export {export.target} holds no rows: "
+                                  "which bucket it lists is unknown", scope=export.target,
+                                  kinds=(KIND,), types=(TYPE,))
+            return
+        complete = found.table == metadata.INVENTORY
+        source = {metadata.INVENTORY: "s3-metadata-inventory", metadata.JOURNAL: "s3-metadata-journal"}
+        configuration = f"metadata-{found.table}"
+        for bucket in sorted(found.buckets):
+            counts = found.buckets[bucket]
+            rid = resource_id(bucket, configuration)
+            described: dict[str, Any] = {
+                "configuration": configuration, "format": export.format, "files": len(export.files),
+                "source": source[found.table], "complete": complete}
+            if found.newest is not None:
+                described["date"] = _iso(found.newest)
+            attributes = {"store": f"arn:{_partition(counts)}:s3:::{bucket}", "report": described,
+                          "objects": _objects(counts, tuple(mask(k) for k in counts.first_offending),
+                                              complete=complete)}
+            yield Resource(id=rid, type=TYPE, kind=KIND, provider=NAME, scope=export.target,
+                           name=bucket, attributes=attributes, raw={"export": export.target})
+            if counts.kms_keys is None:
+                yield CollectionError(
+                    NAME, f"{rid}: {counts.sse_kms + counts.dsse_kms} KMS-encrypted objects have no "
+                    "kms_key_arn in the table: whether an AWS-managed key encrypts them is unknown",
+                    scope=export.target, kinds=(KIND,), types=(TYPE,), resource_id=rid)
+            if not complete:
+                yield CollectionError(
+                    NAME, f"{rid}: the journal lists only objects written or changed since the "
+                    "bucket's S3 Metadata configuration was created (and not yet expired): objects "
+                    "it does not list were not seen; export the live inventory table to decide the "
+                    "whole bucket", scope=export.target, kinds=(KIND,), types=(TYPE,), resource_id=rid)
+
     def _count(self, report: manifest.Report, files: list[Path]) -> dict[str, BucketCounts]:
         return count_objects(report.format, report.columns, files, self.settings.first_keys,
                              self.settings.engine)
@@ -214,23 +278,49 @@ def _resource(report: manifest.Report, bucket: str, counts: BucketCounts | None,
               first_offending: tuple[str, ...]) -> Resource:
     attributes: dict[str, Any] = {
         "store": f"arn:{report.partition}:s3:::{bucket}",
-        "report": {"configuration": report.configuration,
-                   "date": report.created.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                   "format": report.format, "files": len(report.files)},
+        "report": {"configuration": report.configuration, "date": _iso(report.created),
+                   "format": report.format, "files": len(report.files), "source": "s3-inventory",
+                   "complete": True},
     }
     if counts is not None:
-        objects: dict[str, Any] = {
-            "count": counts.count, "not_sse": counts.not_sse, "sse_s3": counts.sse_s3,
-            "sse_c": counts.sse_c, "sse_kms": counts.sse_kms, "dsse_kms": counts.dsse_kms,
-            "unrecognised": counts.unrecognised, "first_offending_keys": list(first_offending)}
-        if counts.aws_managed_kms is not None:
-            objects["aws_managed_kms"] = counts.aws_managed_kms
-        if counts.kms_keys is not None:
-            objects["kms_keys"] = list(counts.kms_keys)
-        attributes["objects"] = objects
+        attributes["objects"] = _objects(counts, first_offending, complete=True)
     return Resource(id=resource_id(bucket, report.configuration), type=TYPE, kind=KIND, provider=NAME,
                     scope=report.target, name=bucket, attributes=attributes,
                     raw={"manifest": report.location})
 
 
 __all__ = ["S3InventoryProvider", "Settings", "resource_id"]
+
+
+#: Counts a lower bound leaves out when it saw none: not seeing an object is no evidence there is none.
+_BOUNDED = ("not_sse", "sse_s3", "sse_c", "sse_kms", "dsse_kms", "unrecognised", "aws_managed_kms")
+
+
+def _objects(counts: BucketCounts, first_offending: tuple[str, ...], *, complete: bool) -> dict[str, Any]:
+    """The ``objects`` attribute. A source that lists every object gives every count; a lower
+    bound (the journal, a sample) gives only the counts it saw above zero, so a policy can fail
+    on what it saw and is undecided (``error``) on the rest, never ``pass``."""
+    objects: dict[str, Any] = {
+        "count": counts.count, "not_sse": counts.not_sse, "sse_s3": counts.sse_s3,
+        "sse_c": counts.sse_c, "sse_kms": counts.sse_kms, "dsse_kms": counts.dsse_kms,
+        "unrecognised": counts.unrecognised, "first_offending_keys": list(first_offending)}
+    if counts.aws_managed_kms is not None:
+        objects["aws_managed_kms"] = counts.aws_managed_kms
+    if counts.kms_keys is not None:
+        objects["kms_keys"] = list(counts.kms_keys)
+    if not complete:
+        objects = {k: v for k, v in objects.items() if k not in _BOUNDED or v}
+    return objects
+
+
+def _iso(when: Any) -> str:
+    return str(when.isoformat(timespec="seconds")).replace("+00:00", "Z")
+
+
+def _partition(counts: BucketCounts) -> str:
+    """The partition of the bucket, from the keys that encrypt it (``arn:aws-cn:kms:…``)."""
+    for key in counts.kms_keys or ():
+        parts = key.split(":")
+        if len(parts) > 2 and parts[0] == "arn" and parts[1]:
+            return parts[1]
+    return "aws"

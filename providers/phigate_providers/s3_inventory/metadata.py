@@ -1,0 +1,236 @@
+"""S3 Metadata tables, exported: every object's encryption status and the KMS key that encrypts it.
+
+S3 Metadata keeps two Apache Iceberg tables per bucket in an S3 table bucket: the *live inventory
+table* (one row per object and version, backfilled with every object when it is created, then
+kept up to date) and the *journal table* (one row per change from the day the configuration
+was created, records expiring after the days it keeps). Unlike an S3 Inventory report, both name
+the KMS key of each object (``kms_key_arn``), so an SSE-KMS object can be told customer-keyed or
+not. Schemas: https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-inventory-schema.html
+and https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-schema.html
+
+What is read is an *export* of a table (Athena ``UNLOAD``/CTAS to Parquet, a query's CSV result,
+or any Parquet or CSV copy of ``SELECT *``), never the table's own folder: an Iceberg folder holds
+the rows of past snapshots and delete files that remove rows, which only the table's metadata
+(Avro manifests) can sort out. Rows are folded to the newest record of each object version
+(``sequence_number`` orders them), deleted versions and delete markers removed, and counted by
+the same query as inventory reports.
+
+The live inventory table lists every object: its counts are the bucket's. The journal lists only
+objects written or changed since the configuration was created: a lower bound, which can show
+a bucket fails but never that it passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phigate.api import InputError
+from phigate_providers.s3_inventory.aggregate import (
+    BucketCounts,
+    Engine,
+    UnreadableReport,
+    connect,
+    count_source,
+)
+
+INVENTORY = "inventory"
+JOURNAL = "journal"
+#: Columns every export must carry (the table's required columns and the two read).
+REQUIRED = ("bucket", "key", "sequence_number", "encryption_status", "kms_key_arn")
+#: The column that dates each table's newest row.
+DATED_BY = {INVENTORY: "last_modified_date", JOURNAL: "record_timestamp"}
+PARQUET_MAGIC = b"PAR1"
+#: Files an export folder may hold beside its data: Spark and Athena bookkeeping.
+_BOOKKEEPING = (".crc", ".metadata", "-manifest.csv", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export of one metadata table: its data files, all of one format."""
+
+    target: str
+    format: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableCounts:
+    """What an export shows: which table it is, how recent its newest row, counts per bucket."""
+
+    table: str
+    newest: dt.datetime | None
+    buckets: dict[str, BucketCounts]
+
+
+def find(target: Path) -> Export:
+    """The export at ``target`` (a file, or a folder of files); InputError when it is none."""
+    if not target.exists():
+        raise InputError(f"s3-inventory: {target}: no such file or folder")
+    if target.is_dir() and _is_iceberg_table(target):
+        raise InputError(
+            "an Apache Iceberg table folder: its data files keep rows of past snapshots and rows "
+            "that delete files remove, so reading them directly would count objects that are gone. "
+            "Export the table instead (Athena: UNLOAD (SELECT * FROM \"b_BUCKET\".\"inventory\") "
+            "TO 's3://…/' WITH (format = 'PARQUET')) and name that folder", str(target))
+    files = ([target] if target.is_file() else
+             sorted(p for p in target.rglob("*") if p.is_file() and not _bookkeeping(p, target)))
+    if not files:
+        raise InputError("no data files of an S3 Metadata table export", str(target))
+    csv = [p for p in files if p.name.lower().endswith((".csv", ".csv.gz"))]
+    if len(csv) == len(files):
+        return Export(str(target), "CSV", tuple(files))
+    if csv:
+        raise InputError(f"{_relative(csv[0], target)} is CSV and other files are not: an export "
+                         "of an S3 Metadata table holds files of one format", str(target))
+    if not any(_parquet(p) for p in files):
+        raise InputError("no Parquet or CSV (.csv, .csv.gz) file: not an export of an S3 Metadata "
+                         "table", str(target))
+    # Every other file is taken as Parquet (Athena names them without a suffix): one that is
+    # not whole is named when it cannot be read.
+    return Export(str(target), "Parquet", tuple(files))
+
+
+def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
+    """Fold and count the export; UnreadableReport (its message safe to show) when it cannot be
+    read whole."""
+    import duckdb
+
+    with connect(engine) as connection:
+        try:
+            _register(connection, export.format, [str(f) for f in export.files])
+            present = {str(row[0]).lower(): str(row[1]).upper()
+                       for row in connection.execute("DESCRIBE raw").fetchall()}
+        except duckdb.Error:
+            raise UnreadableReport(_unreadable(export, engine)) from None
+        missing = [c for c in REQUIRED if c not in present]
+        if missing:
+            raise UnreadableReport(
+                f"the export has no {', '.join(missing)} column: it is not an export of every column "
+                "of an S3 Metadata journal or live inventory table (SELECT *)")
+        table = JOURNAL if "record_type" in present else INVENTORY
+        try:
+            damaged, newest = connection.execute(_checks(table, present)).fetchone()
+            if damaged:
+                raise UnreadableReport(
+                    f"{damaged} rows have no bucket, key or sequence_number, which the table always "
+                    "fills: the export is damaged")
+            connection.execute(_fold(present))
+            buckets = count_source(connection, {"bucket", "key", "encryption_status", "kms_key_arn"},
+                                   first_keys)
+        except duckdb.Error:
+            raise UnreadableReport(_unreadable(export, engine)) from None
+    when = dt.datetime.fromtimestamp(newest / 1000, dt.UTC) if isinstance(newest, int) else None
+    return TableCounts(table, when, buckets)
+
+
+def _register(connection: Any, file_format: str, files: list[str]) -> None:
+    """The view ``raw`` over the files, columns by name whatever their order in each file."""
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    if file_format == "Parquet":
+        connection.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_parquet({listed}, "
+                           "union_by_name = true)")
+    else:
+        connection.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({listed}, "
+                           "header = true, all_varchar = true, delim = ',', quote = '\"', "
+                           "escape = '\"', union_by_name = true, compression = 'auto')")
+
+
+def _checks(table: str, present: dict[str, str]) -> str:
+    """Rows missing what the table always fills, and the newest row's time (ms since the epoch,
+    a time without zone taken as UTC)."""
+    column = DATED_BY[table]
+    if column not in present:
+        newest = "NULL"
+    elif present[column] == "VARCHAR":
+        newest = f"epoch_ms(max(TRY_CAST({column} AS TIMESTAMP)))"
+    else:
+        newest = f"epoch_ms(max({column}))"
+    return ("SELECT count(*) FILTER (WHERE bucket IS NULL OR key IS NULL OR sequence_number IS NULL "
+            "OR CAST(sequence_number AS VARCHAR) = ''), " + newest + " FROM raw")
+
+
+def _fold(present: dict[str, str]) -> str:
+    """The view ``src``: one row per object version still in the bucket, with the encryption its
+    newest record gives.
+
+    Whether a version exists is decided by its newest record (a ``DELETE``, or a delete marker,
+    removes it). Its encryption comes from its newest record that states one: a metadata change
+    never re-encrypts an object, and a record whose metadata S3 could no longer read states none.
+    A version no record gives an encryption status is counted unrecognised, never encrypted.
+    """
+    kind = "upper(CAST(record_type AS VARCHAR))" if "record_type" in present else "'CREATE'"
+    marker = ("lower(CAST(is_delete_marker AS VARCHAR)) = 'true'" if "is_delete_marker" in present
+              else "false")
+    version = "coalesce(CAST(version_id AS VARCHAR), '')" if "version_id" in present else "''"
+    return f"""
+        CREATE OR REPLACE VIEW src AS
+        WITH records AS (
+            SELECT CAST(bucket AS VARCHAR) AS b, CAST(key AS VARCHAR) AS o, {version} AS v,
+                CAST(sequence_number AS VARCHAR) AS n, {kind} AS t, {marker} AS m,
+                nullif(trim(CAST(encryption_status AS VARCHAR)), '') AS e,
+                nullif(trim(CAST(kms_key_arn AS VARCHAR)), '') AS k
+            FROM raw
+        ), versions AS (
+            SELECT b, o, arg_max(t, n) AS t, arg_max_null(m, n) AS m,
+                arg_max({{'e': e, 'k': k}}, n) FILTER (WHERE t <> 'DELETE' AND e IS NOT NULL) AS sse
+            FROM records GROUP BY b, o, v
+        )
+        SELECT b AS bucket, o AS key, sse.e AS encryption_status, sse.k AS kms_key_arn
+        FROM versions WHERE t <> 'DELETE' AND m IS NOT TRUE
+    """
+
+
+def _unreadable(export: Export, engine: Engine) -> str:
+    """Which file could not be read, found by reading each alone; DuckDB's own message may quote
+    a row (an object key), so only the file's name and the kind of failure are told."""
+    import duckdb
+
+    for path in export.files:
+        with connect(engine) as connection:
+            try:
+                _register(connection, export.format, [str(path)])
+                columns = [str(r[0]) for r in connection.execute("DESCRIBE raw").fetchall()]
+                probes = ", ".join(f"max(length(CAST(\"{c}\" AS VARCHAR)))" for c in columns
+                                   if c.replace("_", "").isalnum())
+                connection.execute(f"SELECT count(*), {probes or 'NULL'} FROM raw").fetchall()
+            except duckdb.Error as exc:
+                return (f"the {export.format} file {_relative(path, Path(export.target))} could not be read "
+                        f"({type(exc).__name__}): the export is incomplete")
+    return (f"the export's {export.format} files could not be read together (their columns "
+            "disagree): the export is incomplete")
+
+
+def _is_iceberg_table(folder: Path) -> bool:
+    return any(folder.glob("metadata/*.metadata.json")) or any(folder.glob("metadata/*.avro"))
+
+
+def _bookkeeping(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return (any(p.startswith((".", "_")) for p in parts)
+            or path.name.endswith(_BOOKKEEPING))
+
+
+def _parquet(path: Path) -> bool:
+    if path.suffix == ".parquet":
+        return True
+    try:
+        with path.open("rb") as stream:
+            return stream.read(4) == PARQUET_MAGIC
+    except OSError:
+        return False
+
+
+def _relative(path: Path, target: Path) -> str:
+    return str(path.relative_to(target)) if target.is_dir() else path.name
+
+
+def targets(values: Sequence[str]) -> list[Export]:
+    """The exports named, in order; InputError for the first that is none."""
+    return [find(Path(v)) for v in values]
+
+
+__all__ = ["INVENTORY", "JOURNAL", "Export", "TableCounts", "count", "find", "targets"]
