@@ -15,6 +15,7 @@ several workers.
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Record, Resource, Scope
-from phigate_providers.s3_inventory import manifest, metadata, remote
+from phigate_providers.s3_inventory import manifest, metadata, remote, sample
 from phigate_providers.s3_inventory.aggregate import BucketCounts, Engine, UnreadableReport, count_objects
 from phigate_providers.s3_inventory.masking import decode, mask
 
 NAME = "s3-inventory"
+#: What S3 accepts as a general purpose bucket's name (3 to 63 characters).
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 TYPE = "aws.s3.inventory"
 KIND = "object_inventory"
 #: How far above a manifest its data files are looked for (``…/CONFIG/data/`` is two up).
@@ -40,6 +43,8 @@ class Settings:
     engine: Engine = field(default_factory=Engine)
     profile: str | None = None
     metadata_tables: tuple[str, ...] = ()
+    head_sample: tuple[str, ...] = ()
+    head_sample_size: int = 100
 
 
 class S3InventoryProvider:
@@ -54,15 +59,19 @@ class S3InventoryProvider:
         "s3:ListBucket on the inventory destination bucket (s3:// reports)",
         "s3:GetObject on the inventory reports (s3:// reports; never on the audited buckets)",
         "read access to local exports of S3 Metadata tables",
+        "s3:ListBucket, s3:GetBucketVersioning and s3:GetObject on the buckets named by --head-sample "
+        "(HeadObject only: object metadata, never content; the grant alone would allow reading it)",
     )
 
     def __init__(self, settings: Settings, reports: Sequence[manifest.Report] | None = None,
                  errors: Sequence[CollectionError] = (),
-                 exports: Sequence[metadata.Export] | None = None) -> None:
+                 exports: Sequence[metadata.Export] | None = None,
+                 samples: Sequence[str] | None = None) -> None:
         self.settings = settings
         self._reports = list(reports) if reports is not None else None
         self._errors = list(errors)
         self._exports = list(exports) if exports is not None else None
+        self._samples = list(samples) if samples is not None else list(settings.head_sample)
 
     @classmethod
     def add_arguments(cls, parser: argparse._ArgumentGroup) -> None:
@@ -72,6 +81,12 @@ class S3InventoryProvider:
         parser.add_argument("--metadata-table", action="append", default=None, metavar="PATH",
                             help="an export (Parquet or CSV) of a bucket's S3 Metadata live "
                                  "inventory or journal table: names each object's KMS key (repeatable)")
+        parser.add_argument("--head-sample", action="append", default=None, metavar="BUCKET",
+                            help="read the encryption of a sample of BUCKET's objects with HeadObject "
+                                 "(can fail a bucket, never pass it unless it covers every object; "
+                                 "repeatable)")
+        parser.add_argument("--head-sample-size", type=int, metavar="N",
+                            help="objects read per sampled bucket (100)")
         parser.add_argument("--inventory-first-keys", type=int, metavar="N",
                             help="offending object keys shown (masked) per bucket (10; 0 shows none)")
         parser.add_argument("--inventory-threads", type=int, metavar="N",
@@ -95,9 +110,19 @@ class S3InventoryProvider:
 
         named = [*targets, *(option("inventory", "reports") or [])]
         tables = [str(t) for t in option("metadata_table", "metadata_tables") or []]
-        if not named and not tables:
+        sampled = [str(b) for b in option("head_sample", "head_sample") or []]
+        if not named and not tables and not sampled:
             raise InputError("s3-inventory: name the reports: a folder or manifest.json as TARGET, "
-                             "or --inventory PATH|s3://DESTINATION/PREFIX, or --metadata-table PATH")
+                             "or --inventory PATH|s3://DESTINATION/PREFIX, --metadata-table PATH, "
+                             "or --head-sample BUCKET")
+        for bucket in sampled:
+            if not BUCKET_NAME.fullmatch(bucket):
+                raise InputError(f"s3-inventory: {bucket!r} is not an S3 bucket name (--head-sample)")
+        size = option("head_sample_size", "head_sample_size")
+        size = 100 if size is None else size
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 10000:
+            raise InputError(f"s3-inventory: the head sample size must be an integer from 1 to 10000, "
+                             f"not {size!r}")
         try:
             import duckdb  # noqa: F401  (checked now: a missing engine is a usage problem)
         except ImportError:
@@ -116,19 +141,25 @@ class S3InventoryProvider:
         if not memory.replace(" ", "").rstrip("KMGTiBb").replace(".", "").isdigit():
             raise InputError(f"s3-inventory: memory must be a size such as 512MB or 2GB, not {memory!r}")
         return [cls(Settings(tuple(str(t) for t in named), first_keys, Engine(threads, memory),
-                             settings.get("profile"), tuple(tables)))]
+                             settings.get("profile"), tuple(tables), tuple(sampled), size))]
 
     def scopes(self) -> list[Scope]:
-        return [Scope(NAME, target) for target in (*self.settings.targets, *self.settings.metadata_tables)]
+        return [Scope(NAME, target) for target in (*self.settings.targets, *self.settings.metadata_tables,
+                                                   *(f"s3://{b}" for b in self.settings.head_sample))]
 
     def slices(self) -> list[S3InventoryProvider]:
         """One provider per report (the planning errors travel with the first), in the order
         ``collect`` reads them."""
         reports, exports = self._planned(), self._planned_exports()
-        parts = [S3InventoryProvider(self.settings, [report], exports=[]) for report in reports]
-        parts += [S3InventoryProvider(self.settings, [], exports=[export]) for export in exports]
+        def part(reports: Sequence[manifest.Report] = (), errors: Sequence[CollectionError] = (),
+                 exports: Sequence[metadata.Export] = (), samples: Sequence[str] = ()) -> S3InventoryProvider:
+            return S3InventoryProvider(self.settings, reports, errors, exports, samples)
+
+        parts = [part(reports=[report]) for report in reports]
+        parts += [part(exports=[export]) for export in exports]
+        parts += [part(samples=[bucket]) for bucket in self._samples]
         if self._errors:
-            parts.insert(0, S3InventoryProvider(self.settings, [], self._errors, exports=[]))
+            parts.insert(0, part(errors=self._errors))
         return parts
 
     def collect(self) -> Iterator[Record]:
@@ -138,6 +169,8 @@ class S3InventoryProvider:
             yield from self._read(report)
         for export in exports:
             yield from self._read_export(export)
+        for bucket in self._samples:
+            yield from self._read_sample(bucket)
 
     def _planned_exports(self) -> list[metadata.Export]:
         if self._exports is None:
@@ -240,6 +273,41 @@ class S3InventoryProvider:
                     "bucket's S3 Metadata configuration was created (and not yet expired): objects "
                     "it does not list were not seen; export the live inventory table to decide the "
                     "whole bucket", scope=export.target, kinds=(KIND,), types=(TYPE,), resource_id=rid)
+
+    def _read_sample(self, bucket: str) -> Iterator[Record]:
+        """A HeadObject sample of the bucket: a lower bound unless it covers every object."""
+        rid, scope = resource_id(bucket, "head-sample"), f"s3://{bucket}"
+
+        def error(message: str, permission: str | None = None) -> CollectionError:
+            return CollectionError(NAME, f"{rid}: {message}", scope=scope, kinds=(KIND,), types=(TYPE,),
+                                   resource_id=rid, permission=permission)
+        try:
+            found = sample.take(bucket, self.settings.head_sample_size, self.settings.first_keys,
+                                self.settings.engine, self.settings.profile)
+        except remote.RemoteFailure as failure:
+            yield error(failure.message, failure.permission)
+            return
+        except Exception as exc:  # a broken profile or endpoint: boto3's own words
+            yield error(f"the bucket could not be sampled ({type(exc).__name__})")
+            return
+        counts = found.counts
+        masked = tuple(mask(k) for k in counts.first_offending)
+        attributes = {"store": f"arn:{_partition(counts)}:s3:::{bucket}",
+                      "report": {"configuration": "head-sample", "source": "head-object-sample",
+                                 "complete": found.complete},
+                      "objects": _objects(counts, masked, complete=found.complete)}
+        yield Resource(id=rid, type=TYPE, kind=KIND, provider=NAME, scope=scope, name=bucket,
+                       attributes=attributes, raw={"sample": scope})
+        if found.unseen:
+            yield error(f"{found.unseen} sampled objects could not be read with HeadObject (an SSE-C "
+                        "object cannot be read without its key)", found.permission)
+        if counts.kms_keys is None:
+            yield error(f"{counts.sse_kms + counts.dsse_kms} KMS-encrypted objects were read without "
+                        "their key id: whether an AWS-managed key encrypts them is unknown")
+        if not found.complete:
+            yield error(f"a sample of {counts.count} of the {found.listed} objects listed: objects not "
+                        "sampled (and noncurrent versions) were not seen; export the bucket's S3 "
+                        "Metadata live inventory table or an S3 Inventory report to decide it")
 
     def _count(self, report: manifest.Report, files: list[Path]) -> dict[str, BucketCounts]:
         return count_objects(report.format, report.columns, files, self.settings.first_keys,
