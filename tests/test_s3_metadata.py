@@ -330,3 +330,18 @@ def test_each_export_is_a_slice_reading_what_the_whole_reads(tmp_path: Path) -> 
     parts = provider(tmp_path / "a", tmp_path / "b").slices()
     assert len(parts) == 2
     assert [r for part in parts for r in part.collect()] == whole
+
+
+def test_the_metadata_benchmark_counts_exactly_at_a_small_size() -> None:
+    """``bench/metadata_scale.py`` end to end at a small size, so it never rots."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "bench/metadata_scale.py", "--objects", "3000", "--files", "2",
+                           "--threads", "1", "--json"], cwd=root, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert {name: (row["exact"], row["status"]) for name, row in report["tables"].items()} == {
+        "journal": (True, "fail"), "inventory": (True, "fail")}

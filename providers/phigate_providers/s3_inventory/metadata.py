@@ -12,8 +12,9 @@ What is read is an *export* of a table (Athena ``UNLOAD``/CTAS to Parquet, a que
 or any Parquet or CSV copy of ``SELECT *``), never the table's own folder: an Iceberg folder holds
 the rows of past snapshots and delete files that remove rows, which only the table's metadata
 (Avro manifests) can sort out. Rows are folded to the newest record of each object version
-(``sequence_number`` orders them), deleted versions and delete markers removed, and counted by
-the same query as inventory reports.
+(``sequence_number`` orders them), deleted versions and delete markers removed; the live
+inventory table has one row per version already. Both are counted by the same query as
+inventory reports.
 
 The live inventory table lists every object: its counts are the bucket's. The journal lists only
 objects written or changed since the configuration was created: a lower bound, which can show
@@ -23,7 +24,6 @@ a bucket fails but never that it passes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,9 +118,15 @@ def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
                 raise UnreadableReport(
                     f"{damaged} rows have no bucket, key or sequence_number, which the table always "
                     "fills: the export is damaged")
-            connection.execute(_fold(present))
-            buckets = count_source(connection, {"bucket", "key", "encryption_status", "kms_key_arn"},
-                                   first_keys)
+            if table == JOURNAL:
+                connection.execute(_fold(present))
+                columns = {"bucket", "key", "encryption_status", "kms_key_arn"}
+            else:
+                # One row per object version already: every row is counted as it stands (a stale
+                # duplicate could only add an offender, never hide one), delete markers excluded.
+                connection.execute("CREATE OR REPLACE VIEW src AS SELECT * FROM raw")
+                columns = set(present)
+            buckets = count_source(connection, columns, first_keys)
         except duckdb.Error:
             raise UnreadableReport(_unreadable(export, engine)) from None
     when = dt.datetime.fromtimestamp(newest / 1000, dt.UTC) if isinstance(newest, int) else None
@@ -228,9 +234,4 @@ def _relative(path: Path, target: Path) -> str:
     return str(path.relative_to(target)) if target.is_dir() else path.name
 
 
-def targets(values: Sequence[str]) -> list[Export]:
-    """The exports named, in order; InputError for the first that is none."""
-    return [find(Path(v)) for v in values]
-
-
-__all__ = ["INVENTORY", "JOURNAL", "Export", "TableCounts", "count", "find", "targets"]
+__all__ = ["INVENTORY", "JOURNAL", "Export", "TableCounts", "count", "find"]
