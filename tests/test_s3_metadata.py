@@ -276,12 +276,19 @@ def test_a_damaged_file_is_an_error_naming_it_never_a_pass(
 
 def test_an_export_missing_a_column_or_with_damaged_rows_is_an_error(tmp_path: Path) -> None:
     rows = Rows("exemplum-notes").objects({"SSE-KMS": 2}, kms=CUSTOMER_KEY).records
-    table = pa.Table.from_pylist([{k: v for k, v in r.items() if k in ("bucket", "key", "sequence_number",
-                                                                        "encryption_status")} for r in rows])
     (tmp_path / "a").mkdir()
-    pq.write_table(table, tmp_path / "a" / "part-0.parquet")
+    # Not every column: as well a journal without the columns that say so as the live table.
+    picked = ("bucket", "key", "sequence_number", "encryption_status", "kms_key_arn")
+    pq.write_table(pa.Table.from_pylist([{k: r[k] for k in picked} for r in rows]), tmp_path / "a" / "p.parquet")
     resources, errors = collected(tmp_path / "a")
-    assert resources == {} and "no kms_key_arn column" in errors[0].message
+    assert resources == {} and "no version_id, is_delete_marker, size" in errors[0].message
+    assert "live inventory table (export it with SELECT *)" in errors[0].message
+    # A journal (it has record_timestamp) without record_type cannot be folded.
+    (tmp_path / "j").mkdir()
+    pq.write_table(pa.Table.from_pylist([{k: v for k, v in r.items() if k != "record_type"} for r in rows]),
+                   tmp_path / "j" / "p.parquet")
+    resources, errors = collected(tmp_path / "j")
+    assert resources == {} and "no record_type column" in errors[0].message and "journal" in errors[0].message
     rows[1]["sequence_number"] = None
     write_export(tmp_path / "b", rows)
     resources, errors = collected(tmp_path / "b")

@@ -39,8 +39,14 @@ from phigate_providers.s3_inventory.aggregate import (
 
 INVENTORY = "inventory"
 JOURNAL = "journal"
-#: Columns every export must carry (the table's required columns and the two read).
-REQUIRED = ("bucket", "key", "sequence_number", "encryption_status", "kms_key_arn")
+#: The live inventory table's columns. The journal has them all, and ``JOURNAL_ONLY`` besides:
+#: an export is told to be the live inventory table by having every one of these and none of
+#: those, so a journal exported whole can never be taken for the complete table.
+INVENTORY_COLUMNS = ("bucket", "key", "sequence_number", "version_id", "is_delete_marker", "size",
+                     "last_modified_date", "e_tag", "storage_class", "is_multipart", "encryption_status",
+                     "is_bucket_key_enabled", "kms_key_arn", "checksum_algorithm", "object_tags",
+                     "user_metadata")
+JOURNAL_ONLY = ("record_type", "record_timestamp", "requester", "source_ip_address", "request_id")
 #: The column that dates each table's newest row.
 DATED_BY = {INVENTORY: "last_modified_date", JOURNAL: "record_timestamp"}
 PARQUET_MAGIC = b"PAR1"
@@ -106,12 +112,7 @@ def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
                        for row in connection.execute("DESCRIBE raw").fetchall()}
         except duckdb.Error:
             raise UnreadableReport(_unreadable(export, engine)) from None
-        missing = [c for c in REQUIRED if c not in present]
-        if missing:
-            raise UnreadableReport(
-                f"the export has no {', '.join(missing)} column: it is not an export of every column "
-                "of an S3 Metadata journal or live inventory table (SELECT *)")
-        table = JOURNAL if "record_type" in present else INVENTORY
+        table = _table(present)
         try:
             damaged, newest = connection.execute(_checks(table, present)).fetchone()
             if damaged:
@@ -131,6 +132,24 @@ def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
             raise UnreadableReport(_unreadable(export, engine)) from None
     when = dt.datetime.fromtimestamp(newest / 1000, dt.UTC) if isinstance(newest, int) else None
     return TableCounts(table, when, buckets)
+
+
+def _table(present: dict[str, str]) -> str:
+    """Which table the export is, from its columns; UnreadableReport when it is not every column
+    of either (a partial export could be a journal without the columns that say so)."""
+    needed: tuple[str, ...]
+    if any(c in present for c in JOURNAL_ONLY):
+        needed, table = ("bucket", "key", "sequence_number", "record_type", "version_id",
+                         "is_delete_marker", "encryption_status", "kms_key_arn"), JOURNAL
+    else:
+        needed, table = INVENTORY_COLUMNS, INVENTORY
+    missing = [c for c in needed if c not in present]
+    if missing:
+        what = "journal" if table == JOURNAL else "live inventory"
+        raise UnreadableReport(
+            f"the export has no {', '.join(missing)} column: it is not every column of an S3 Metadata "
+            f"{what} table (export it with SELECT *)")
+    return table
 
 
 def _register(connection: Any, file_format: str, files: list[str]) -> None:
@@ -234,4 +253,5 @@ def _relative(path: Path, target: Path) -> str:
     return str(path.relative_to(target)) if target.is_dir() else path.name
 
 
-__all__ = ["INVENTORY", "JOURNAL", "Export", "TableCounts", "count", "find"]
+__all__ = ["INVENTORY", "INVENTORY_COLUMNS", "JOURNAL", "JOURNAL_ONLY", "Export", "TableCounts", "count",
+           "find"]
