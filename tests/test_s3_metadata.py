@@ -9,7 +9,7 @@ import argparse
 import csv
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from phigate.api import CollectionError, InputError, Resource
 from phigate_providers.s3_inventory import S3InventoryProvider
 from phigate_providers.s3_inventory.masking import mask
+from tests.aws_server import REGION, client, environment, moto_server, patched_environment
 
 CUSTOMER_KEY = "arn:aws:kms:eu-west-3:111122223333:key/c69ebf48-8dc1-42d7-8f5a-0a5b6c7d8e10"
 #: The ARN S3 records for objects under the AWS-managed ``aws/s3`` key: a key id, not the alias.
@@ -111,13 +112,13 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def provider(*tables: Path, first_keys: int | None = None) -> S3InventoryProvider:
+def provider(*tables: Path | str, first_keys: int | None = None) -> S3InventoryProvider:
     options = argparse.Namespace(metadata_table=[str(t) for t in tables], inventory_first_keys=first_keys)
     (made,) = S3InventoryProvider.configure([], options, {})
     return made
 
 
-def collected(*tables: Path) -> tuple[dict[str, Resource], list[CollectionError]]:
+def collected(*tables: Path | str) -> tuple[dict[str, Resource], list[CollectionError]]:
     resources, errors = {}, []
     for record in provider(*tables).collect():
         if isinstance(record, CollectionError):
@@ -352,3 +353,53 @@ def test_the_metadata_benchmark_counts_exactly_at_a_small_size() -> None:
     report = json.loads(done.stdout)
     assert {name: (row["exact"], row["status"]) for name, row in report["tables"].items()} == {
         "journal": (True, "fail"), "inventory": (True, "fail")}
+
+
+# --- exports in S3 -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with moto_server() as url, patched_environment(environment(url)):
+        yield url
+
+
+def _upload(endpoint: str, folder: Path, bucket: str, prefix: str) -> None:
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.upload_file(str(path), bucket, f"{prefix}{path.relative_to(folder).as_posix()}")
+
+
+def test_an_export_in_s3_reads_as_the_same_export_on_disk(s3_endpoint: str, tmp_path: Path) -> None:
+    rows = Rows("exemplum-notes").objects({"SSE-KMS": 4}, kms=CUSTOMER_KEY).add(SECRET, "SSE-S3").records
+    export = write_export(tmp_path / "export", rows, files=3)
+    (export / "_SUCCESS").write_text("")
+    _upload(s3_endpoint, export, "exemplum-audit", "metadata/notes/inventory/")
+    local, _ = collected(export)
+    uri = "s3://exemplum-audit/metadata/notes/inventory"
+    read, errors = collected(uri)
+    (found,) = read.values()
+    assert errors == []
+    assert [found.id] == list(local) and found.scope == uri
+    assert found.attributes == local["s3-inventory:exemplum-notes/metadata-inventory"].attributes
+
+
+def test_a_damaged_or_unreadable_export_in_s3_is_an_error_and_an_iceberg_table_bad_input(
+        s3_endpoint: str, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export", Rows("b").objects({"SSE-S3": 3}).records, files=2)
+    victim = sorted(export.iterdir())[0]
+    victim.write_bytes(victim.read_bytes()[:40])
+    _upload(s3_endpoint, export, "exemplum-damaged", "x/")
+    resources, errors = collected("s3://exemplum-damaged/x/")
+    assert resources == {} and f"file {victim.name} could not be read" in errors[0].message
+    resources, errors = collected("s3://no-such-export-bucket/x/")
+    assert resources == {} and "NoSuchBucket" in errors[0].message
+    table = tmp_path / "table"
+    write_export(table / "data", Rows("b").objects({"SSE-S3": 1}).records)
+    (table / "metadata").mkdir()
+    (table / "metadata" / "snap-1-abc.avro").write_bytes(b"Obj\x01")
+    _upload(s3_endpoint, table, "exemplum-tables", "inventory/")
+    with pytest.raises(InputError, match="Apache Iceberg table folder"):
+        list(provider("s3://exemplum-tables/inventory/").collect())

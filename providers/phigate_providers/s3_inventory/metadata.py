@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from phigate.api import InputError
+from phigate_providers.s3_inventory import remote
 from phigate_providers.s3_inventory.aggregate import (
     BucketCounts,
     Engine,
@@ -50,17 +51,29 @@ JOURNAL_ONLY = ("record_type", "record_timestamp", "requester", "source_ip_addre
 #: The column that dates each table's newest row.
 DATED_BY = {INVENTORY: "last_modified_date", JOURNAL: "record_timestamp"}
 PARQUET_MAGIC = b"PAR1"
+ICEBERG = ("an Apache Iceberg table folder: its data files keep rows of past snapshots and rows that "
+           "delete files remove, so reading them directly would count objects that are gone. Export "
+           "the table instead (Athena: UNLOAD (SELECT * FROM \"b_BUCKET\".\"inventory\") TO "
+           "'s3://…/' WITH (format = 'PARQUET')) and name that export")
 #: Files an export folder may hold beside its data: Spark and Athena bookkeeping.
 _BOOKKEEPING = (".crc", ".metadata", "-manifest.csv", ".json")
 
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """An export of one metadata table: its data files, all of one format."""
+    """An export of one metadata table: its data files, all of one format. ``target`` is what
+    the user named (a path or an ``s3://`` prefix, read when collected); ``root`` is where the
+    files are, which names them in messages."""
 
     target: str
     format: str
     files: tuple[Path, ...]
+    root: Path
+
+    @classmethod
+    def remote(cls, uri: str) -> Export:
+        """An export under an ``s3://`` prefix, not yet listed."""
+        return cls(uri, "", (), Path())
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,32 +85,63 @@ class TableCounts:
     buckets: dict[str, BucketCounts]
 
 
-def find(target: Path) -> Export:
-    """The export at ``target`` (a file, or a folder of files); InputError when it is none."""
+def find(target: Path, named: str | None = None) -> Export:
+    """The export at ``target`` (a file, or a folder of files); InputError when it is none.
+    ``named`` is what the user named, when the files were fetched from there."""
+    shown = named or str(target)
     if not target.exists():
         raise InputError(f"s3-inventory: {target}: no such file or folder")
-    if target.is_dir() and _is_iceberg_table(target):
-        raise InputError(
-            "an Apache Iceberg table folder: its data files keep rows of past snapshots and rows "
-            "that delete files remove, so reading them directly would count objects that are gone. "
-            "Export the table instead (Athena: UNLOAD (SELECT * FROM \"b_BUCKET\".\"inventory\") "
-            "TO 's3://…/' WITH (format = 'PARQUET')) and name that folder", str(target))
-    files = ([target] if target.is_file() else
-             sorted(p for p in target.rglob("*") if p.is_file() and not _bookkeeping(p, target)))
+    inside = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else []
+    if _is_iceberg_table([p.relative_to(target).as_posix() for p in inside]):
+        raise InputError(ICEBERG, shown)
+    files = [target] if target.is_file() else [p for p in inside
+                                               if not _bookkeeping(p.relative_to(target).as_posix())]
     if not files:
-        raise InputError("no data files of an S3 Metadata table export", str(target))
+        raise InputError("no data files of an S3 Metadata table export", shown)
     csv = [p for p in files if p.name.lower().endswith((".csv", ".csv.gz"))]
     if len(csv) == len(files):
-        return Export(str(target), "CSV", tuple(files))
+        return Export(shown, "CSV", tuple(files), target)
     if csv:
         raise InputError(f"{_relative(csv[0], target)} is CSV and other files are not: an export "
-                         "of an S3 Metadata table holds files of one format", str(target))
+                         "of an S3 Metadata table holds files of one format", shown)
     if not any(_parquet(p) for p in files):
         raise InputError("no Parquet or CSV (.csv, .csv.gz) file: not an export of an S3 Metadata "
-                         "table", str(target))
+                         "table", shown)
     # Every other file is taken as Parquet (Athena names them without a suffix): one that is
     # not whole is named when it cannot be read.
-    return Export(str(target), "Parquet", tuple(files))
+    return Export(shown, "Parquet", tuple(files), target)
+
+
+def fetch(uri: str, folder: Path, profile: str | None = None) -> Export:
+    """The export under an ``s3://`` prefix (Athena's UNLOAD writes there), downloaded to
+    ``folder`` with the sizes the listing gave checked; RemoteFailure when S3 refuses, InputError
+    as ``find``. Only the export's bucket is read, never an audited one."""
+    client = remote.s3_client(profile)
+    where = remote.Location.parse(uri)
+    prefix = where.key if not where.key or where.key.endswith("/") else where.key + "/"
+
+    def listing() -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=prefix):
+            found.extend((str(item["Key"]), int(item["Size"])) for item in page.get("Contents", ()))
+        return found
+
+    listed = [(key[len(prefix):], key, size)
+              for key, size in remote.call(client, "ListBucket", f"s3://{where.bucket}/{prefix}", listing)
+              if not key.endswith("/")]
+    if _is_iceberg_table([relative for relative, _, _ in listed]):
+        raise InputError(ICEBERG, uri)
+    for relative, key, size in listed:
+        if _bookkeeping(relative):
+            continue
+        path = folder.joinpath(*PurePosixPath(relative).parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remote.call(client, "GetObject", f"s3://{where.bucket}/{key}",
+                    lambda k=key, p=path: client.download_file(where.bucket, k, str(p)))
+        if path.stat().st_size != size:
+            raise remote.RemoteFailure(f"{relative} is {path.stat().st_size} bytes, S3 lists {size}: "
+                                       "the export is incomplete")
+    return find(folder, uri)
 
 
 def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
@@ -223,20 +267,22 @@ def _unreadable(export: Export, engine: Engine) -> str:
                                    if c.replace("_", "").isalnum())
                 connection.execute(f"SELECT count(*), {probes or 'NULL'} FROM raw").fetchall()
             except duckdb.Error as exc:
-                return (f"the {export.format} file {_relative(path, Path(export.target))} could not be read "
+                return (f"the {export.format} file {_relative(path, export.root)} could not be read "
                         f"({type(exc).__name__}): the export is incomplete")
     return (f"the export's {export.format} files could not be read together (their columns "
             "disagree): the export is incomplete")
 
 
-def _is_iceberg_table(folder: Path) -> bool:
-    return any(folder.glob("metadata/*.metadata.json")) or any(folder.glob("metadata/*.avro"))
+def _is_iceberg_table(relative: list[str]) -> bool:
+    """Whether files (relative paths) are an Iceberg table's: its ``metadata/`` folder holds
+    ``*.metadata.json`` and Avro manifests."""
+    return any(PurePosixPath(r).parent.name == "metadata" and r.endswith((".metadata.json", ".avro"))
+               for r in relative)
 
 
-def _bookkeeping(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return (any(p.startswith((".", "_")) for p in parts)
-            or path.name.endswith(_BOOKKEEPING))
+def _bookkeeping(relative: str) -> bool:
+    parts = PurePosixPath(relative).parts
+    return any(p.startswith((".", "_")) for p in parts) or relative.endswith(_BOOKKEEPING)
 
 
 def _parquet(path: Path) -> bool:

@@ -58,7 +58,8 @@ class S3InventoryProvider:
         "read access to local inventory reports",
         "s3:ListBucket on the inventory destination bucket (s3:// reports)",
         "s3:GetObject on the inventory reports (s3:// reports; never on the audited buckets)",
-        "read access to local exports of S3 Metadata tables",
+        "read access to local exports of S3 Metadata tables; s3:ListBucket and s3:GetObject on the "
+        "export's prefix for s3:// exports",
         "s3:ListBucket, s3:GetBucketVersioning and s3:GetObject on the buckets named by --head-sample "
         "(HeadObject only: object metadata, never content; the grant alone would allow reading it)",
     )
@@ -78,7 +79,7 @@ class S3InventoryProvider:
         parser.add_argument("--inventory", action="append", default=None, metavar="PATH|s3://…",
                             help="S3 Inventory reports: a folder, a manifest.json or an s3:// prefix "
                                  "(repeatable; local folders may also be given as TARGET)")
-        parser.add_argument("--metadata-table", action="append", default=None, metavar="PATH",
+        parser.add_argument("--metadata-table", action="append", default=None, metavar="PATH|s3://…",
                             help="an export (Parquet or CSV) of a bucket's S3 Metadata live "
                                  "inventory or journal table: names each object's KMS key (repeatable)")
         parser.add_argument("--head-sample", action="append", default=None, metavar="BUCKET",
@@ -174,7 +175,8 @@ class S3InventoryProvider:
 
     def _planned_exports(self) -> list[metadata.Export]:
         if self._exports is None:
-            self._exports = [metadata.find(Path(t)) for t in self.settings.metadata_tables]
+            self._exports = [metadata.Export.remote(t) if remote.is_remote(t) else metadata.find(Path(t))
+                             for t in self.settings.metadata_tables]
         return self._exports
 
     def _planned(self) -> list[manifest.Report]:
@@ -235,11 +237,28 @@ class S3InventoryProvider:
     def _read_export(self, export: metadata.Export) -> Iterator[Record]:
         """One resource per bucket the export lists; an export that cannot be read whole is an
         error for its whole scope (which buckets it lists is then unknown)."""
+        def error(message: str, permission: str | None = None) -> CollectionError:
+            return CollectionError(NAME, f"S3 Metadata table export {export.target}: {message}",
+                                   scope=export.target, kinds=(KIND,), types=(TYPE,), permission=permission)
         try:
-            found = metadata.count(export, self.settings.first_keys, self.settings.engine)
+            if remote.is_remote(export.target):
+                with tempfile.TemporaryDirectory(prefix="phigate-metadata-") as folder:
+                    try:
+                        fetched = metadata.fetch(export.target, Path(folder), self.settings.profile)
+                    except (InputError, remote.RemoteFailure):
+                        raise
+                    except Exception as exc:  # a broken profile or endpoint: boto3's own words
+                        yield error(f"the export could not be listed ({type(exc).__name__})")
+                        return
+                    found = metadata.count(fetched, self.settings.first_keys, self.settings.engine)
+            else:
+                fetched = export
+                found = metadata.count(export, self.settings.first_keys, self.settings.engine)
         except UnreadableReport as failure:
-            yield CollectionError(NAME, f"S3 Metadata table export {export.target}: {failure}",
-                                  scope=export.target, kinds=(KIND,), types=(TYPE,))
+            yield error(str(failure))
+            return
+        except remote.RemoteFailure as failure:
+            yield error(failure.message, failure.permission)
             return
         if not found.buckets:
             yield CollectionError(NAME, f"S3 Metadata table export {export.target} holds no rows: "
@@ -253,7 +272,7 @@ class S3InventoryProvider:
             counts = found.buckets[bucket]
             rid = resource_id(bucket, configuration)
             described: dict[str, Any] = {
-                "configuration": configuration, "format": export.format, "files": len(export.files),
+                "configuration": configuration, "format": fetched.format, "files": len(fetched.files),
                 "source": source[found.table], "complete": complete}
             if found.newest is not None:
                 described["date"] = _iso(found.newest)
