@@ -48,7 +48,8 @@ class Settings:
 
 
 class S3InventoryProvider:
-    """S3 Inventory reports: a folder, a ``manifest.json`` or ``s3://DESTINATION/PREFIX``."""
+    """S3 Inventory reports (a folder, a ``manifest.json`` or ``s3://DESTINATION/PREFIX``), exports
+    of S3 Metadata tables, and HeadObject samples of buckets."""
 
     name: ClassVar[str] = NAME
     description: ClassVar[str] = ("S3 Inventory reports (CSV.gz, Parquet, ORC; local or s3://) and "
@@ -149,9 +150,10 @@ class S3InventoryProvider:
                                                    *(f"s3://{b}" for b in self.settings.head_sample))]
 
     def slices(self) -> list[S3InventoryProvider]:
-        """One provider per report (the planning errors travel with the first), in the order
-        ``collect`` reads them."""
+        """One provider per report, metadata table export and sampled bucket (the planning
+        errors travel with the first), in the order ``collect`` reads them."""
         reports, exports = self._planned(), self._planned_exports()
+
         def part(reports: Sequence[manifest.Report] = (), errors: Sequence[CollectionError] = (),
                  exports: Sequence[metadata.Export] = (), samples: Sequence[str] = ()) -> S3InventoryProvider:
             return S3InventoryProvider(self.settings, reports, errors, exports, samples)
@@ -240,6 +242,7 @@ class S3InventoryProvider:
         def error(message: str, permission: str | None = None) -> CollectionError:
             return CollectionError(NAME, f"S3 Metadata table export {export.target}: {message}",
                                    scope=export.target, kinds=(KIND,), types=(TYPE,), permission=permission)
+
         try:
             if remote.is_remote(export.target):
                 with tempfile.TemporaryDirectory(prefix="phigate-metadata-") as folder:
@@ -300,6 +303,7 @@ class S3InventoryProvider:
         def error(message: str, permission: str | None = None) -> CollectionError:
             return CollectionError(NAME, f"{rid}: {message}", scope=scope, kinds=(KIND,), types=(TYPE,),
                                    resource_id=rid, permission=permission)
+
         try:
             found = sample.take(bucket, self.settings.head_sample_size, self.settings.first_keys,
                                 self.settings.engine, self.settings.profile)
