@@ -16,6 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from phigate.api import CollectionError, InputError, Resource
 from phigate_providers.s3_inventory import S3InventoryProvider
@@ -403,3 +405,24 @@ def test_a_damaged_or_unreadable_export_in_s3_is_an_error_and_an_iceberg_table_b
     _upload(s3_endpoint, table, "exemplum-tables", "inventory/")
     with pytest.raises(InputError, match="Apache Iceberg table folder"):
         list(provider("s3://exemplum-tables/inventory/").collect())
+
+
+@settings(max_examples=25, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=8))
+def test_any_damage_to_a_file_is_an_error_or_counts_it_never_raises(
+        tmp_path: Path, cut: float, flips: list[tuple[float, int]]) -> None:
+    """Truncated anywhere and bytes overwritten anywhere: the reader yields records (a collection
+    error, or counts of what it could read whole) and never raises."""
+    folder = tmp_path / f"e{abs(hash((cut, tuple(flips))))}"
+    export = write_export(folder, Rows("b").objects({"SSE-KMS": 20}, kms=CUSTOMER_KEY).records, files=1,
+                          suffix=".parquet")
+    (victim,) = export.iterdir()
+    data = bytearray(victim.read_bytes())
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    victim.write_bytes(bytes(data[: max(1, int(cut * len(data)))]))
+    records = list(provider(export).collect())
+    assert records and all(isinstance(r, (Resource, CollectionError)) for r in records)
+    for found in (r for r in records if isinstance(r, Resource)):
+        assert found.attributes["objects"]["count"] <= 20
