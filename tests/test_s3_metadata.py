@@ -190,6 +190,8 @@ def test_the_journal_is_folded_to_the_newest_record_of_each_object_version(tmp_p
             # Versioned: v3 deleted for good, v4 stays.
             .add("b/kept", "SSE-S3", version="v3").add("b/kept", "SSE-KMS", CUSTOMER_KEY, version="v4")
             .add("b/kept", None, record_type="DELETE", version="v3")
+            # Versioning suspended: a delete marker replaces the null version, however it is spelt.
+            .add("b/null", "SSE-S3").add("b/null", None, record_type="DELETE", version="null", marker=True)
             # A tag change whose record S3 could not fill does not undo the encryption.
             .add("c/tagged", "SSE-KMS", CUSTOMER_KEY).add("c/tagged", None, record_type="UPDATE_METADATA"))
     write_export(tmp_path / "journal", rows.records, table="journal", files=4)
@@ -197,7 +199,7 @@ def test_the_journal_is_folded_to_the_newest_record_of_each_object_version(tmp_p
     found = resources["s3-inventory:exemplum-lab/metadata-journal"]
     assert found.attributes["report"]["source"] == "s3-metadata-journal"
     assert found.attributes["report"]["complete"] is False
-    assert found.attributes["report"]["date"] == "2025-11-20T08:10:00Z"
+    assert found.attributes["report"]["date"] == "2025-11-20T08:12:00Z"
     # A lower bound: counts seen at zero are left out, never claimed.
     assert found.attributes["objects"] == {"count": 4, "sse_s3": 1, "sse_kms": 3, "kms_keys": [CUSTOMER_KEY],
                                            "first_offending_keys": [mask("b/hidden")]}

@@ -234,7 +234,10 @@ def _fold(present: dict[str, str]) -> str:
     kind = "upper(CAST(record_type AS VARCHAR))" if "record_type" in present else "'CREATE'"
     marker = ("lower(CAST(is_delete_marker AS VARCHAR)) = 'true'" if "is_delete_marker" in present
               else "false")
-    version = "coalesce(CAST(version_id AS VARCHAR), '')" if "version_id" in present else "''"
+    # The null version (written before versioning, or while it is suspended) is NULL in some
+    # records and the string 'null' in others (S3's API spells it so): one version either way.
+    version = ("coalesce(nullif(CAST(version_id AS VARCHAR), 'null'), '')" if "version_id" in present
+               else "''")
     return f"""
         CREATE OR REPLACE VIEW src AS
         WITH records AS (
