@@ -107,8 +107,10 @@ def test_kms_objects_read_without_a_key_id_leave_the_keys_unknown(s3: tuple[Any,
     assert any("read without their key id" in e.message for e in errors)
 
 
+@pytest.mark.parametrize(("code", "permission"), [("AccessDenied", "s3:GetObject"),
+                                                  ("400", None)])  # an SSE-C object, read without its key
 def test_an_object_head_object_refuses_is_unseen_and_names_the_permission(
-        s3: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        s3: tuple[Any, str], monkeypatch: pytest.MonkeyPatch, code: str, permission: str | None) -> None:
     client_, key = s3
     bucket(client_, "exemplum-archive", {"a": kms(key), "b": kms(key), "c": kms(key)})
     real = sample.s3_client
@@ -124,7 +126,7 @@ def test_an_object_head_object_refuses_is_unseen_and_names_the_permission(
 
         def head_object(self, **kwargs: Any) -> Any:
             if kwargs["Key"] == "b":
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "HeadObject")
+                raise ClientError({"Error": {"Code": code, "Message": "no"}}, "HeadObject")
             return self.inner.head_object(**kwargs)
 
     monkeypatch.setattr(sample, "s3_client", lambda profile: Refusing(real(profile)))
@@ -132,7 +134,7 @@ def test_an_object_head_object_refuses_is_unseen_and_names_the_permission(
     found = resources["s3-inventory:exemplum-archive/head-sample"]
     assert found.attributes["report"]["complete"] is False and found.attributes["objects"]["count"] == 2
     refused = [e for e in errors if "could not be read with HeadObject" in e.message]
-    assert [e.permission for e in refused] == ["s3:GetObject"]
+    assert [e.permission for e in refused] == [permission]
 
 
 def test_a_bucket_that_cannot_be_listed_is_an_error_not_a_resource(s3: tuple[Any, str]) -> None:
