@@ -9,6 +9,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,13 @@ def test_any_damage_to_a_file_is_an_error_or_counts_it_never_raises(
     assert records and all(isinstance(r, (Resource, CollectionError)) for r in records)
     for found in (r for r in records if isinstance(r, Resource)):
         assert found.attributes["objects"]["count"] <= 20
+
+
+def test_a_key_that_would_leave_the_download_folder_is_never_written(s3_endpoint: str, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export", Rows("b").objects({"SSE-S3": 1}).records, files=1)
+    _upload(s3_endpoint, export, "exemplum-hostile", "x/")
+    client(s3_endpoint, "s3").put_object(Bucket="exemplum-hostile", Key="x/../../../escaped.parquet", Body=b"PAR1")
+    resources, errors = collected("s3://exemplum-hostile/x/")
+    assert resources == {} and "not a plain relative path" in errors[0].message
+    above = Path(tempfile.gettempdir()).resolve()
+    assert not any((folder / "escaped.parquet").exists() for folder in (above, *above.parents))

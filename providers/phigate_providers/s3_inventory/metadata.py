@@ -132,9 +132,14 @@ def fetch(uri: str, folder: Path, profile: str | None = None) -> Export:
     if _is_iceberg_table([relative for relative, _, _ in listed]):
         raise InputError(ICEBERG, uri)
     for relative, key, size in listed:
+        parts = PurePosixPath(relative).parts
+        if relative.startswith("/") or any(p in (".", "..") for p in parts):
+            # A key is any string: one that would leave the folder is never written.
+            raise remote.RemoteFailure("an object under the prefix has a key that is not a plain "
+                                       "relative path: the export cannot be read whole")
         if _bookkeeping(relative):
             continue
-        path = folder.joinpath(*PurePosixPath(relative).parts)
+        path = folder.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         remote.call(client, "GetObject", f"s3://{where.bucket}/{key}",
                     lambda k=key, p=path: client.download_file(where.bucket, k, str(p)))
