@@ -298,7 +298,12 @@ def test_an_export_missing_a_column_or_with_damaged_rows_is_an_error(tmp_path: P
     rows[1]["sequence_number"] = None
     write_export(tmp_path / "b", rows)
     resources, errors = collected(tmp_path / "b")
-    assert resources == {} and "1 rows have no bucket, key or sequence_number" in errors[0].message
+    assert resources == {} and "1 rows have no bucket, key, sequence_number" in errors[0].message
+    journal = Rows("exemplum-notes").objects({"SSE-KMS": 2}, kms=CUSTOMER_KEY).records
+    journal[0]["record_type"] = None  # a deletion or a write: the fold would have to guess
+    write_export(tmp_path / "untyped", journal, table="journal")
+    resources, errors = collected(tmp_path / "untyped")
+    assert resources == {} and "1 rows have no" in errors[0].message
     write_export(tmp_path / "c", [])
     resources, errors = collected(tmp_path / "c")
     assert resources == {} and "holds no rows" in errors[0].message

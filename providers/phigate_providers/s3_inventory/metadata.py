@@ -166,8 +166,8 @@ def count(export: Export, first_keys: int, engine: Engine) -> TableCounts:
             damaged, newest = connection.execute(_checks(table, present)).fetchone()
             if damaged:
                 raise UnreadableReport(
-                    f"{damaged} rows have no bucket, key or sequence_number, which the table always "
-                    "fills: the export is damaged")
+                    f"{damaged} rows have no bucket, key, sequence_number or record_type, which the "
+                    "table always fills: the export is damaged")
             if table == JOURNAL:
                 connection.execute(_fold(present))
                 columns = {"bucket", "key", "encryption_status", "kms_key_arn"}
@@ -223,8 +223,10 @@ def _checks(table: str, present: dict[str, str]) -> str:
         newest = f"epoch_ms(max(TRY_CAST({column} AS TIMESTAMP)))"
     else:
         newest = f"epoch_ms(max({column}))"
+    # Without its type, a journal record could be a deletion: the fold would have to guess.
+    typed = " OR record_type IS NULL" if table == JOURNAL else ""
     return ("SELECT count(*) FILTER (WHERE bucket IS NULL OR key IS NULL OR sequence_number IS NULL "
-            "OR CAST(sequence_number AS VARCHAR) = ''), " + newest + " FROM raw")
+            f"OR CAST(sequence_number AS VARCHAR) = ''{typed}), " + newest + " FROM raw")
 
 
 def _fold(present: dict[str, str]) -> str:
