@@ -173,3 +173,28 @@ def test_phi_enc_005_on_samples_fails_what_it_saw_and_passes_only_a_whole_bucket
         "s3-inventory:exemplum-partial/head-sample": "error",
         "s3-inventory:exemplum-bad/head-sample": "fail"}
     assert result.code == 3
+
+
+def test_a_bucket_whose_versioning_cannot_be_read_is_never_covered_whole(
+        s3: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    client_, key = s3
+    bucket(client_, "exemplum-vault", {"a": kms(key), "b": kms(key)})
+    real = sample.s3_client
+
+    class Refusing:
+        """The real client, whose GetBucketVersioning is refused (fault injection)."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def get_bucket_versioning(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetBucketVersioning")
+
+    monkeypatch.setattr(sample, "s3_client", lambda profile: Refusing(real(profile)))
+    resources, errors = collected("exemplum-vault")
+    found = resources["s3-inventory:exemplum-vault/head-sample"]
+    assert found.attributes["report"]["complete"] is False and found.attributes["objects"]["count"] == 2
+    assert [e.permission for e in errors if "versioning was ever enabled" in e.message] == ["s3:GetBucketVersioning"]

@@ -324,6 +324,9 @@ class S3InventoryProvider:
         if found.unseen:
             yield error(f"{found.unseen} sampled objects could not be read with HeadObject (an SSE-C "
                         "object cannot be read without its key)", found.permission)
+        if isinstance(found.versioning, remote.RemoteFailure):
+            yield error(f"whether versioning was ever enabled (so noncurrent versions hold data) is "
+                        f"unknown: {found.versioning.message}", found.versioning.permission)
         if counts.kms_keys is None:
             yield error(f"{counts.sse_kms + counts.dsse_kms} KMS-encrypted objects were read without "
                         "their key id: whether an AWS-managed key encrypts them is unknown")

@@ -33,7 +33,8 @@ WORKERS = 8
 @dataclass(frozen=True, slots=True)
 class Sample:
     """What a sample of one bucket saw. ``unseen`` objects could not be read (``permission``
-    names what to grant when they were refused)."""
+    names what to grant when they were refused). ``versioning`` is the bucket's versioning
+    status (None: never enabled), or the failure that left it unknown."""
 
     bucket: str
     listed: int
@@ -41,6 +42,7 @@ class Sample:
     complete: bool
     unseen: int
     permission: str | None
+    versioning: str | RemoteFailure | None
 
 
 def take(bucket: str, size: int, first_keys: int, engine: Engine, profile: str | None = None) -> Sample:
@@ -48,18 +50,21 @@ def take(bucket: str, size: int, first_keys: int, engine: Engine, profile: str |
     client = s3_client(profile)
     keys, ended = _list(client, bucket, size * LIST_FACTOR)
     chosen = [keys[i * len(keys) // size] for i in range(size)] if len(keys) > size else keys
-    versioning = call(client, "GetBucketVersioning", f"s3://{bucket}",
-                       lambda: client.get_bucket_versioning(Bucket=bucket))
+    versioning: str | RemoteFailure | None
+    try:
+        versioning = call(client, "GetBucketVersioning", f"s3://{bucket}",
+                          lambda: client.get_bucket_versioning(Bucket=bucket)).get("Status")
+    except RemoteFailure as failure:  # unknown: the sample can still fail the bucket
+        versioning = failure
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         read = list(pool.map(lambda key: _head(client, bucket, key), chosen))
     rows = [(bucket, key, status, kms) for key, (status, kms, _) in zip(chosen, read, strict=True)
             if status is not None]
     failures = [failure for _, _, failure in read if failure is not None]
     denied = next((f.permission for f in failures if f.permission), None)
-    complete = (ended and len(chosen) == len(keys) and not failures
-                and not versioning.get("Status"))
+    complete = ended and len(chosen) == len(keys) and not failures and versioning is None
     counts = _count(bucket, rows, first_keys, engine)
-    return Sample(bucket, len(keys), counts, complete, len(failures), denied)
+    return Sample(bucket, len(keys), counts, complete, len(failures), denied, versioning)
 
 
 def _list(client: Any, bucket: str, cap: int) -> tuple[list[str], bool]:
