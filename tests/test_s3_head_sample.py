@@ -198,3 +198,40 @@ def test_a_bucket_whose_versioning_cannot_be_read_is_never_covered_whole(
     found = resources["s3-inventory:exemplum-vault/head-sample"]
     assert found.attributes["report"]["complete"] is False and found.attributes["objects"]["count"] == 2
     assert [e.permission for e in errors if "versioning was ever enabled" in e.message] == ["s3:GetBucketVersioning"]
+
+
+#: The IAM action each S3 operation is authorised by (S3's API reference).
+ACTIONS = {"ListObjectsV2": "s3:ListBucket", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
+           "GetBucketVersioning": "s3:GetBucketVersioning"}
+
+
+def test_every_call_is_a_read_the_permissions_document_grants(
+        s3: tuple[Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phigate_providers.s3_inventory import remote
+    from tests.test_s3_metadata import Rows, write_export
+
+    client_, key = s3
+    bucket(client_, "exemplum-notes", {"a": kms(key), "b": {}})
+    export = write_export(tmp_path / "export", Rows("exemplum-lab").objects({"SSE-S3": 2}).records)
+    bucket(client_, "exemplum-audit", {})
+    for path in export.iterdir():
+        client_.upload_file(str(path), "exemplum-audit", f"lab/{path.name}")
+    called: list[str] = []
+    real = remote.s3_client
+
+    def recording(profile: str | None) -> Any:
+        made = real(profile)
+        made.meta.events.register("before-call.s3.*", lambda model, **_: called.append(model.name))
+        return made
+
+    monkeypatch.setattr(remote, "s3_client", recording)
+    monkeypatch.setattr(sample, "s3_client", recording)
+    options = argparse.Namespace(head_sample=["exemplum-notes"], metadata_table=["s3://exemplum-audit/lab/"])
+    (made,) = S3InventoryProvider.configure([], options, {})
+    records = list(made.collect())
+    assert {r.id for r in records if isinstance(r, Resource)} == {
+        "s3-inventory:exemplum-notes/head-sample", "s3-inventory:exemplum-lab/metadata-inventory"}
+    assert set(called) == set(ACTIONS), called
+    granted = {action for statement in json.loads(S3InventoryProvider.permissions_document())["Statement"]
+               for action in statement["Action"]}
+    assert {ACTIONS[name] for name in called} == granted

@@ -15,6 +15,7 @@ several workers.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,6 +65,21 @@ class S3InventoryProvider:
         "s3:ListBucket, s3:GetBucketVersioning and s3:GetObject on the buckets named by --head-sample "
         "(HeadObject only: object metadata, never content; the grant alone would allow reading it)",
     )
+
+    @classmethod
+    def permissions_document(cls) -> str:
+        """An IAM policy for reports and exports in S3 and for HeadObject samples. Bucket names
+        are placeholders: the inventory destination or export bucket, and each sampled bucket
+        (leave that statement out where nothing is sampled)."""
+        def statement(sid: str, bucket: str, on_bucket: list[str]) -> list[dict[str, Any]]:
+            return [{"Sid": f"{sid}List", "Effect": "Allow", "Action": on_bucket,
+                     "Resource": f"arn:aws:s3:::{bucket}"},
+                    {"Sid": f"{sid}Objects", "Effect": "Allow", "Action": ["s3:GetObject"],
+                     "Resource": f"arn:aws:s3:::{bucket}/*"}]
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            *statement("ReportsAndExports", "INVENTORY-OR-EXPORT-BUCKET", ["s3:ListBucket"]),
+            *statement("HeadObjectSample", "SAMPLED-BUCKET", ["s3:GetBucketVersioning", "s3:ListBucket"]),
+        ]}, indent=2)
 
     def __init__(self, settings: Settings, reports: Sequence[manifest.Report] | None = None,
                  errors: Sequence[CollectionError] = (),
