@@ -306,7 +306,7 @@ def test_an_export_missing_a_column_or_with_damaged_rows_is_an_error(tmp_path: P
     assert resources == {} and "1 rows have no" in errors[0].message
     write_export(tmp_path / "c", [])
     resources, errors = collected(tmp_path / "c")
-    assert resources == {} and "holds no rows" in errors[0].message
+    assert resources == {} and "lists no object" in errors[0].message
 
 
 def test_an_iceberg_folder_or_a_mixed_or_missing_export_is_bad_input(

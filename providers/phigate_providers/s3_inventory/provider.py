@@ -280,8 +280,9 @@ class S3InventoryProvider:
             yield error(failure.message, failure.permission)
             return
         if not found.buckets:
-            yield CollectionError(NAME, f"S3 Metadata table export {export.target} holds no rows: "
-                                  "which bucket it lists is unknown", scope=export.target,
+            yield CollectionError(NAME, f"S3 Metadata table export {export.target} lists no object "
+                                  "(no rows, or only deletions and delete markers): which bucket it "
+                                  "covers is unknown", scope=export.target,
                                   kinds=(KIND,), types=(TYPE,))
             return
         complete = found.table == metadata.INVENTORY
