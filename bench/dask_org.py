@@ -104,10 +104,10 @@ def measure(executor: str, workers: int) -> dict[str, Any]:
     from phigate.config import Config
     from phigate.load import bundled_pack, load_policies
     from phigate.run import scan
+    from phigate.selection import run_context
     from phigate_providers.aws.provider import AwsProvider
 
-    options = argparse.Namespace(region=[REGION], org_role=ROLE)
-    (provider,) = AwsProvider.configure([], options, {})
+    (provider,) = AwsProvider.configure([], run_context(options={"region": [REGION], "org_role": ROLE}))
     policies = load_policies([bundled_pack()])
     w0, c0 = time.perf_counter(), time.process_time()
     if executor == "dask":

@@ -142,12 +142,13 @@ def measure_phigate(root: Path, threads: int | None) -> dict[str, Any]:
     from phigate.config import Config, NameRule
     from phigate.load import bundled_pack, load_policies
     from phigate.run import scan
+    from phigate.selection import run_context
     from phigate_providers.s3_inventory import S3InventoryProvider
 
     policies = [p for p in load_policies([bundled_pack()]) if p.id == "PHI-ENC-005"]
     config = Config(name_rules=(NameRule(re.compile(f"^{BUCKET}$"), "clinical"),))
-    options = argparse.Namespace(inventory_threads=threads, inventory_memory="512MB")
-    (provider,) = S3InventoryProvider.configure([str(root)], options, {})
+    options = {"inventory_threads": threads, "inventory_memory": "512MB"}
+    (provider,) = S3InventoryProvider.configure([str(root)], run_context(config, options=options))
     result = scan([provider], policies, config)
     (finding,) = result.findings
     objects = next(o.observed for o in finding.evidence if o.path == "objects")

@@ -162,7 +162,8 @@ def test_the_newest_report_of_each_configuration_is_read(tmp_path: Path) -> None
     assert resources["s3-inventory:notes/daily"].attributes["objects"]["sse_s3"] == 2
     assert resources["s3-inventory:notes/daily"].attributes["objects"]["not_sse"] == 0
     assert resources["s3-inventory:notes/daily"].attributes["report"] == {
-        "configuration": "daily", "date": "2025-03-02T01:00:00Z", "format": "CSV", "files": 2}
+        "configuration": "daily", "date": "2025-03-02T01:00:00Z", "format": "CSV", "files": 2,
+        "source": "s3-inventory", "complete": True}
     assert resources["s3-inventory:scans/daily"].attributes["objects"]["count"] == 0
     assert resources["s3-inventory:notes/weekly"].attributes["store"] == "arn:aws:s3:::notes"
 

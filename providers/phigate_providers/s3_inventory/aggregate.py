@@ -10,7 +10,8 @@ a report that cannot be read is described by the kind of failure only.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,20 +72,35 @@ def count_objects(file_format: str, columns: Sequence[str], files: Sequence[Path
 
     if not files:
         return {}
+    with connect(engine) as connection:
+        try:
+            present = _register_source(connection, file_format, columns, [str(f) for f in files])
+            return count_source(connection, present, first_keys)
+        except duckdb.Error as exc:
+            raise UnreadableReport(f"the report's {file_format} data files could not be read "
+                                   f"({type(exc).__name__})") from None
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Any]:
+    """An in-memory DuckDB connection within the engine's limits, spilling to a folder of its own."""
+    import duckdb
+
     with tempfile.TemporaryDirectory(prefix="phigate-duckdb-") as spill:
         config: dict[str, Any] = {"memory_limit": engine.memory_limit, "temp_directory": spill}
         if engine.threads:
             config["threads"] = engine.threads
         connection = duckdb.connect(":memory:", config=config)
         try:
-            present = _register_source(connection, file_format, columns, [str(f) for f in files])
-            query = _query(present, first_keys)
-            rows = connection.execute(query).fetchall()
-        except duckdb.Error as exc:
-            raise UnreadableReport(f"the report's {file_format} data files could not be read "
-                                   f"({type(exc).__name__})") from None
+            yield connection
         finally:
             connection.close()
+
+
+def count_source(connection: Any, present: set[str], first_keys: int) -> dict[str, BucketCounts]:
+    """Per bucket, the counts of the rows of the view ``src`` (which has the columns ``present``).
+    DuckDB errors propagate: the caller says which source failed."""
+    rows = connection.execute(_query(present, first_keys)).fetchall()
     return {row[0]: _counts(row, first_keys) for row in rows}
 
 
@@ -178,4 +194,4 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-__all__ = ["BucketCounts", "Engine", "UnreadableReport", "count_objects"]
+__all__ = ["BucketCounts", "Engine", "UnreadableReport", "connect", "count_objects", "count_source"]

@@ -46,7 +46,7 @@ def is_remote(target: str) -> bool:
 
 def list_reports(uri: str, profile: str | None = None) -> list[Report]:
     """Every report under an ``s3://`` prefix (or the one manifest it names)."""
-    client = _client(profile)
+    client = s3_client(profile)
     where = Location.parse(uri)
     if where.key.endswith(MANIFEST):
         keys = [where.key]
@@ -59,12 +59,12 @@ def list_reports(uri: str, profile: str | None = None) -> list[Report]:
 
 def download(report: Report, folder: Path, profile: str | None = None) -> list[Path]:
     """The report's data files, downloaded to ``folder``; sizes checked against the manifest."""
-    client = _client(profile)
+    client = s3_client(profile)
     manifest = Location.parse(report.location)
     paths = []
     for number, data in enumerate(report.files):
         path = folder / f"{number:06d}-{Path(data.key).name}"
-        _call(client, "GetObject", f"s3://{manifest.bucket}/{data.key}",
+        call(client, "GetObject", f"s3://{manifest.bucket}/{data.key}",
               lambda d=data, p=path: client.download_file(manifest.bucket, d.key, str(p)))
         if data.size is not None and path.stat().st_size != data.size:
             raise RemoteFailure(f"data file {data.key} is {path.stat().st_size} bytes, the manifest "
@@ -77,7 +77,7 @@ def _report(client: Any, where: Location, target: str) -> Report:
     def read() -> Any:
         return client.get_object(Bucket=where.bucket, Key=where.key)["Body"].read(MAX_MANIFEST_BYTES)
 
-    body = _call(client, "GetObject", str(where), read)
+    body = call(client, "GetObject", str(where), read)
     try:
         data = json.loads(body)
     except ValueError as exc:
@@ -91,10 +91,10 @@ def _keys(client: Any, bucket: str, prefix: str) -> list[str]:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             found.extend(str(item["Key"]) for item in page.get("Contents", ()))
         return found
-    return _call(client, "ListBucket", f"s3://{bucket}/{prefix}", listing)  # type: ignore[no-any-return]
+    return call(client, "ListBucket", f"s3://{bucket}/{prefix}", listing)  # type: ignore[no-any-return]
 
 
-def _call(client: Any, action: str, what: str, operation: Any) -> Any:
+def call(client: Any, action: str, what: str, operation: Any) -> Any:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -108,7 +108,7 @@ def _call(client: Any, action: str, what: str, operation: Any) -> Any:
         raise RemoteFailure(f"{what}: {type(exc).__name__}") from None
 
 
-def _client(profile: str | None) -> Any:
+def s3_client(profile: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -117,4 +117,4 @@ def _client(profile: str | None) -> Any:
                                               user_agent_extra="phigate"))
 
 
-__all__ = ["Location", "RemoteFailure", "download", "is_remote", "list_reports"]
+__all__ = ["Location", "RemoteFailure", "call", "download", "is_remote", "list_reports", "s3_client"]
