@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from phigate.cli import main
-from phigate_providers.aws.credentials import key_hash
+from phigate_providers.keyprint import key_hash
 from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing
 
 CLINICAL = "signin-clinical-notes"

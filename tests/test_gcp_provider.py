@@ -356,6 +356,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
         else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                            r"[^/]+:getIamPolicy\?", u)
+        else "account keys" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
+                                        r"[^/]+/keys\?keyTypes=USER_MANAGED$", u)
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
@@ -363,7 +365,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
     assert 0 < uniform < SCALE
     assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
                      "ancestry": 1, "project policy": 1, "service accounts": 1,
-                     "account policy": len(seeded["truth"]["service_accounts"])}
+                     "account policy": len(seeded["truth"]["service_accounts"]),
+                     "account keys": len(seeded["truth"]["service_accounts"])}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:

@@ -15,7 +15,6 @@ user and the action refused.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from phigate.clock import report_time
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account
+from phigate_providers.keyprint import key_hash
 
 #: Attributes of ``principal`` this module gives IAM users.
 USER_ATTRIBUTES = frozenset({"console_access", "mfa", "access_keys"})
@@ -30,11 +30,6 @@ USER_ATTRIBUTES = frozenset({"console_access", "mfa", "access_keys"})
 ROOT_ATTRIBUTE = "root_user"
 #: ``GetLoginProfile`` answers this when the user has no console password.
 _NO_PROFILE = ("NoSuchEntity",)
-
-
-def key_hash(key_id: str) -> str:
-    """A short, stable fingerprint of an access key id, never the id itself."""
-    return "sha256:" + hashlib.sha256(key_id.encode()).hexdigest()[:16]
 
 
 def _day(value: Any) -> dt.datetime | None:
@@ -126,5 +121,4 @@ def root_user(account: Account) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["ROOT_ATTRIBUTE", "USER_ATTRIBUTES", "access_key", "key_hash", "read_users", "root_user",
-           "user_attributes"]
+__all__ = ["ROOT_ATTRIBUTE", "USER_ATTRIBUTES", "access_key", "read_users", "root_user", "user_attributes"]

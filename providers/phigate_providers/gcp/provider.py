@@ -45,6 +45,8 @@ class GcpProvider:
         "iam.serviceAccounts.list",
         "iam.serviceAccounts.getIamPolicy",
         "iam.roles.get",
+        # Authentication: the user-managed keys of those service accounts.
+        "iam.serviceAccountKeys.list",
     )
 
     def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,
