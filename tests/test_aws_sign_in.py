@@ -18,7 +18,7 @@ from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing
 CLINICAL = "signin-clinical-notes"
 ADMIN = "signin-admin-exports"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
-AUTH = ("PHI-AUTH-001", "PHI-AUTH-002", "PHI-AUTH-003")
+AUTH = ("PHI-AUTH-001", "PHI-AUTH-002", "PHI-AUTH-004")
 
 
 def _arn(user: str) -> str:
@@ -111,8 +111,8 @@ def test_the_root_user_without_mfa_fails_where_the_account_holds_clinical_data(
 ) -> None:
     """moto reports the root user without MFA (no API turns it on), as a new account is."""
     _, report = _scan(tmp_path)
-    assert _outcomes(report, "PHI-AUTH-002") == {ROOT: "fail"}
-    finding = next(f for f in report["findings"] if f["policy_id"] == "PHI-AUTH-002")
+    assert _outcomes(report, "PHI-AUTH-004") == {ROOT: "fail"}
+    finding = next(f for f in report["findings"] if f["policy_id"] == "PHI-AUTH-004")
     assert CLINICAL in finding["message"] and "MFA on: false" in finding["message"]
 
 
@@ -121,7 +121,7 @@ def test_an_account_without_clinical_data_passes_whatever_its_root_user(
 ) -> None:
     _bucket(aws, ADMIN, "administrative")
     code, report = _scan(tmp_path)
-    assert _outcomes(report, "PHI-AUTH-002") == {ROOT: "pass"}
+    assert _outcomes(report, "PHI-AUTH-004") == {ROOT: "pass"}
     assert code == 0
 
 
@@ -132,7 +132,7 @@ def test_keys_older_than_the_rotation_period_fail_on_clinical_readers_only(
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=120)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
     _, report = _scan(tmp_path)
-    keys = _outcomes(report, "PHI-AUTH-003")
+    keys = _outcomes(report, "PHI-AUTH-002")
     assert {arn for arn, status in keys.items() if status == "fail"} == {_arn("etl-batch"), _arn("ops-oncall")}
     assert keys[_arn("billing")] == "pass"  # an old key, on administrative data only
     assert keys[_arn("dr-martin")] == "pass"  # no key at all
@@ -142,13 +142,13 @@ def test_young_keys_pass_and_a_stricter_maximum_age_fails_them(
     estate: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, report = _scan(tmp_path)
-    assert "fail" not in _outcomes(report, "PHI-AUTH-003").values()
+    assert "fail" not in _outcomes(report, "PHI-AUTH-002").values()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
     config = tmp_path / "phigate.yaml"
-    config.write_text("policies:\n  PHI-AUTH-003:\n    params: {max_age_days: 7}\n")
+    config.write_text("policies:\n  PHI-AUTH-002:\n    params: {max_age_days: 7}\n")
     _, report = _scan(tmp_path, "--config", str(config))
-    assert _outcomes(report, "PHI-AUTH-003")[_arn("etl-batch")] == "fail"
+    assert _outcomes(report, "PHI-AUTH-002")[_arn("etl-batch")] == "fail"
 
 
 def test_access_keys_are_kept_as_fingerprints_never_their_ids(
@@ -192,5 +192,5 @@ def test_an_unread_account_summary_leaves_the_root_user_undecided(
 ) -> None:
     inject_faults(monkeypatch, refusing("GetAccountSummary", "AccessDenied", 403, json_protocol=False))
     _, report = _scan(tmp_path)
-    assert _outcomes(report, "PHI-AUTH-002") == {ROOT: "error"}
+    assert _outcomes(report, "PHI-AUTH-004") == {ROOT: "error"}
     assert any("iam:GetAccountSummary" in e["message"] for e in report["collection_errors"])

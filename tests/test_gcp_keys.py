@@ -1,4 +1,4 @@
-"""User-managed keys of Google service accounts that can read clinical data (PHI-AUTH-003):
+"""User-managed keys of Google service accounts that can read clinical data (PHI-AUTH-002):
 buckets on the Cloud Storage emulator, the IAM key listing replayed in its recorded shape."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .test_gcp_provider import DOMAIN, ETL, PROJECT, Gcs, attributes, collect, s
 #: The emulator and the buckets-and-recorded-IAM fixtures of the provider's own tests.
 emulator, gcs = gcp.emulator, gcp.gcs
 
-POLICY = "PHI-AUTH-003"
+POLICY = "PHI-AUTH-002"
 ARCHIVER = f"archiver@{PROJECT}.iam.gserviceaccount.com"
 BILLING = f"billing@{PROJECT}.iam.gserviceaccount.com"
 OLD_KEY_ID = "8f2d6c1e0b7a49d3c5e1f0a2b4d6c8e0a1b3c5d7"

@@ -1,5 +1,5 @@
 """How connections to clinical databases authenticate, on a real PostgreSQL server: pg_hba
-rules with trust, password or md5 in front of clinical tables, password storage (PHI-AUTH-004)."""
+rules with trust, password or md5 in front of clinical tables, password storage (PHI-AUTH-003)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from phigate_providers.postgres.queries import HbaRow
 from .conftest import CliResult
 from .pg_server import Cluster
 
-POLICY = "PHI-AUTH-004"
+POLICY = "PHI-AUTH-003"
 SCANNER_PASSWORD = "scanner-Passw0rd-for-tests"
 
 

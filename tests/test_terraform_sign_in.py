@@ -80,14 +80,14 @@ def test_login_profiles_and_access_keys_are_the_users_sign_in(tmp_path: Path) ->
 
 
 def test_the_policies_decide_what_the_plan_shows(tmp_path: Path, cli: Cli) -> None:
-    result = cli("scan", str(_plan(tmp_path)), "--only", "PHI-AUTH-001", "--only", "PHI-AUTH-003",
+    result = cli("scan", str(_plan(tmp_path)), "--only", "PHI-AUTH-001", "--only", "PHI-AUTH-002",
                  "--show-passed", "--format", "json")
     found = {(f["policy_id"], f["resource"]["name"]): f["status"] for f in result.json()["findings"]}
     # A planned console password on a clinical reader, and no way to know its MFA: undecided.
     assert found[("PHI-AUTH-001", "aws_iam_user.dr-martin")] == "error"
     assert found[("PHI-AUTH-001", "aws_iam_user.lab-sync")] == "pass"
-    assert found[("PHI-AUTH-003", "aws_iam_user.lab-sync")] == "fail"  # a key kept for 400 days
-    assert found[("PHI-AUTH-003", "aws_iam_user.importer")] == "pass"  # made by this apply
+    assert found[("PHI-AUTH-002", "aws_iam_user.lab-sync")] == "fail"  # a key kept for 400 days
+    assert found[("PHI-AUTH-002", "aws_iam_user.importer")] == "pass"  # made by this apply
     assert result.code == 3
 
 
