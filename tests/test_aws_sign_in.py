@@ -194,3 +194,15 @@ def test_an_unread_account_summary_leaves_the_root_user_undecided(
     _, report = _scan(tmp_path)
     assert _outcomes(report, "PHI-AUTH-004") == {ROOT: "error"}
     assert any("iam:GetAccountSummary" in e["message"] for e in report["collection_errors"])
+
+
+def test_sign_in_reads_are_made_only_for_the_policies_that_need_them() -> None:
+    from phigate_providers.aws.needs import Needs
+
+    users = Needs.from_fields({"principal": frozenset({"mfa", "console_access", "can_read"})})
+    root = Needs.from_fields({"account": frozenset({"root_user", "stores"})})
+    neither = Needs.from_fields({"object_store": frozenset({"encryption"}), "account": frozenset({"logging"})})
+    assert (users.sign_in, users.root_user) == (True, False)
+    assert (root.sign_in, root.root_user) == (False, True)
+    assert (neither.sign_in, neither.root_user) == (False, False)
+    assert Needs.from_fields(None).sign_in and Needs.from_fields(None).root_user

@@ -16,21 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
-from phigate_providers.aws import (
-    cloudtrail,
-    credentials,
-    dynamodb,
-    ec2,
-    iam,
-    kms,
-    rds,
-    runners,
-    s3,
-    s3_regions,
-)
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3, s3_regions
 from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
+from phigate_providers.aws.credentials import iam_and_sign_in, with_root
 from phigate_providers.aws.needs import Needs
 from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside
 
@@ -87,11 +77,8 @@ class AccountRun:
             bucket_list = lists.submit(s3_regions.list_buckets, account) if object_stores else None
             block = lists.submit(s3.account_block, account) if object_stores and self.reported else None
             tag_jobs = jobs.per_region("object_store", s3.bulk_tags)
-            iam_job = (
-                lists.submit(self._iam, items)
-                if needs.kind("principal") or needs.kind("access_policy")
-                else None
-            )
+            iam_job = (lists.submit(iam_and_sign_in, account, needs.sign_in, items)
+                       if needs.kind("principal") or needs.kind("access_policy") else None)
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
@@ -116,8 +103,7 @@ class AccountRun:
             yield from self._settle_all(
                 settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
             )
-            volumes = yield from self._listed(
-                self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES))
+            yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
             databases = list(
                 self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES))
             yield from databases
@@ -129,8 +115,8 @@ class AccountRun:
             seen: set[str] = set()
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.kind("account") and self.reported:
-                yield self._with_root(cloudtrail.account_resource(account, trails, bucket_resources),
-                                      [*seen, *(r.id for r in [*databases, *outside.databases, *volumes])])
+                yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources),
+                                [*seen, *(r.id for r in [*databases, *outside.databases])], volume_jobs)
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",
@@ -151,44 +137,6 @@ class AccountRun:
         yield from self._outside_errors(seen)
         if needs.access:
             self.facts.add_unseen_stores([*account.errors, *self.outside.errors], seen)
-
-    def _iam(self, items: ThreadPoolExecutor) -> iam.IamFacts:
-        """The account's IAM and, when asked, how each user signs in: console password, MFA
-        devices and access keys (see :mod:`.credentials`)."""
-        facts = iam.collect(self.account)
-        if self.needs.sign_in:
-            users = [p for p in facts.principals if p.principal_type == "user"]
-            found = credentials.read_users(self.account, ((p.arn, p.name) for p in users), items)
-            for principal in users:
-                principal.sign_in = found.get(principal.arn, {})
-        return facts
-
-    @staticmethod
-    def _listed(records: Iterator[Resource]) -> Generator[Resource, None, list[Resource]]:
-        """Yield ``records``, and return them."""
-        kept = list(records)
-        yield from kept
-        return kept
-
-    def _with_root(self, resource: Resource, held: list[str]) -> Resource:
-        """The account with its root user's sign-in facts and the stores the root user reads
-        (every store of the account the run saw, context included); the list is left out when
-        some store of the account could not be listed or read, since the root user reads it too."""
-        if not self.needs.sign_in:
-            return resource
-        attributes = dict(resource.attributes)
-        root = credentials.root_user(self.account)
-        if root is not None:
-            attributes[credentials.ROOT_ATTRIBUTE] = root
-        known = set(held)
-        missed = [e for e in [*self.account.errors, *self.outside.errors]
-                  if {"object_store", "table", "database", "volume"} & set(e.kinds)
-                  and e.resource_id not in known]
-        # Asked regions only, without the reads beyond them: stores elsewhere are not known.
-        whole = self.needs.everywhere or not self.account.regions
-        if not missed and whole:
-            attributes["stores"] = sorted(known)
-        return dataclasses.replace(resource, attributes=attributes)
 
     def _promote(
         self, found: Found, trails: list[cloudtrail.Trail] | None, jobs: Jobs, items: ThreadPoolExecutor

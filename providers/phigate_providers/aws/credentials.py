@@ -14,20 +14,28 @@ user and the action refused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future
+from typing import TYPE_CHECKING, Any
 
+from phigate.api import Resource
 from phigate.clock import report_time
+from phigate_providers.aws import iam
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account
 from phigate_providers.keyprint import key_hash
+
+if TYPE_CHECKING:
+    from phigate_providers.aws.account_run import AccountRun
 
 #: Attributes of ``principal`` this module gives IAM users.
 USER_ATTRIBUTES = frozenset({"console_access", "mfa", "access_keys"})
 #: Attribute of ``account`` it gives the account (its root user).
 ROOT_ATTRIBUTE = "root_user"
+#: Kinds whose failed reads leave a store of the account unseen (by the root user too).
+_STORE_KINDS = frozenset({"object_store", "table", "database", "volume"})
 #: ``GetLoginProfile`` answers this when the user has no console password.
 _NO_PROFILE = ("NoSuchEntity",)
 
@@ -99,6 +107,40 @@ def read_users(account: Account, users: Iterable[tuple[str, str]],
     return dict(pool.map(read, list(users)))
 
 
+def iam_and_sign_in(account: Account, sign_in: bool, pool: Executor) -> iam.IamFacts:
+    """The account's IAM and, with ``sign_in``, how each user signs in (read in ``pool``).
+    Raises ApiFailure when IAM's authorization dump cannot be read."""
+    facts = iam.collect(account)
+    if sign_in:
+        users = [p for p in facts.principals if p.principal_type == "user"]
+        found = read_users(account, ((p.arn, p.name) for p in users), pool)
+        for principal in users:
+            principal.sign_in = found.get(principal.arn, {})
+    return facts
+
+
+def with_root(run: AccountRun, resource: Resource, held: Iterable[str],
+              volume_jobs: Mapping[str, Future[list[Resource]]]) -> Resource:
+    """The account with its root user's sign-in facts and ``stores``: every store of the account
+    the run saw (context included, and the volumes ``volume_jobs`` listed), which the root user
+    reads. ``stores`` is left out when some store of the account could not be listed or read,
+    or when stores beyond the asked regions were not read: the root user reads those too."""
+    if not run.needs.root_user:
+        return resource
+    attributes = dict(resource.attributes)
+    root = root_user(run.account)
+    if root is not None:
+        attributes[ROOT_ATTRIBUTE] = root
+    volumes = [v.id for job in volume_jobs.values() if job.exception() is None for v in job.result()]
+    known = {*held, *volumes}
+    missed = [e for e in [*run.account.errors, *run.outside.errors]
+              if _STORE_KINDS & set(e.kinds) and e.resource_id not in known]
+    whole = run.needs.everywhere or not run.account.regions
+    if not missed and whole:
+        attributes["stores"] = sorted(known)
+    return dataclasses.replace(resource, attributes=attributes)
+
+
 def root_user(account: Account) -> dict[str, Any] | None:
     """The root user's MFA and access keys, from the account summary; None when it cannot be
     read (the failure is recorded against the account resource)."""
@@ -121,4 +163,5 @@ def root_user(account: Account) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["ROOT_ATTRIBUTE", "USER_ATTRIBUTES", "access_key", "read_users", "root_user", "user_attributes"]
+__all__ = ["ROOT_ATTRIBUTE", "USER_ATTRIBUTES", "access_key", "iam_and_sign_in", "read_users", "root_user",
+           "user_attributes", "with_root"]

@@ -27,8 +27,10 @@ class Needs:
     content: bool = True
     #: Stores' regions (residency): health data outside the asked regions is reported too.
     residency: bool = True
-    #: How users and the root user sign in (console password, MFA, access keys).
+    #: How users sign in (console password, MFA, access keys).
     sign_in: bool = True
+    #: The root user's MFA and keys, and the stores it reads (the account's).
+    root_user: bool = True
 
     @property
     def everywhere(self) -> bool:
@@ -51,9 +53,9 @@ class Needs:
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
         residency = any("region" in fields.get(kind, ()) for kind in STORE_KINDS)
-        sign_in = bool(SIGN_IN["principal"] & fields.get("principal", set())
-                       or SIGN_IN["account"] & fields.get("account", set()))
-        return cls(frozenset(kinds), frozenset(attributes), access, content, residency, sign_in)
+        sign_in = bool(credentials.USER_ATTRIBUTES & fields.get("principal", set()))
+        root_user = bool(ROOT_ATTRIBUTES & fields.get("account", set()))
+        return cls(frozenset(kinds), frozenset(attributes), access, content, residency, sign_in, root_user)
 
     def kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -64,9 +66,8 @@ class Needs:
 
 
 STORE_KINDS = ("object_store", "database", "table", "volume")
-#: The attributes, per kind, that the sign-in reads give (see :mod:`.credentials`).
-SIGN_IN = {"principal": credentials.USER_ATTRIBUTES,
-           "account": frozenset({credentials.ROOT_ATTRIBUTE, "stores"})}
+#: The account's attributes that the root user's reads give (see :mod:`.credentials`).
+ROOT_ATTRIBUTES = frozenset({credentials.ROOT_ATTRIBUTE, "stores"})
 
 
 __all__ = ["BUCKET_ATTRIBUTES", "STORE_KINDS", "Needs"]
