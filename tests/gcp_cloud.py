@@ -14,6 +14,10 @@ Shapes recorded from the APIs (ids and e-mail addresses replaced):
 - ``projects.serviceAccounts.list`` (v1): ``{"accounts": [{name, projectId, uniqueId, email,
   displayName, etag, oauth2ClientId}], "nextPageToken": …}``; a project without accounts
   answers ``{}``.
+- ``projects.serviceAccounts.keys.list`` (v1, ``keyTypes=USER_MANAGED``): ``{"keys": [{"name":
+  "projects/P/serviceAccounts/E/keys/K", "validAfterTime": "2025-06-01T08:30:00Z", "validBeforeTime":
+  "9999-12-31T23:59:59Z", "keyAlgorithm": "KEY_ALG_RSA_2048", "keyOrigin": "GOOGLE_PROVIDED",
+  "keyType": "USER_MANAGED"}]}`` (``"disabled": true`` on a disabled key); none answers ``{}``.
 - ``roles.get`` (v1): ``{"name", "title", "description", "includedPermissions", "stage", "etag"}``.
 - ``managedFolders.list`` (storage v1): ``{"kind": "storage#managedFolders", "items": [{"kind":
   "storage#managedFolder", "id": "B/F/", "name": "F/", "bucket": B, "metageneration",
@@ -41,6 +45,8 @@ POLICY = re.compile(re.escape(RM) + r"/v3/(?P<name>(?:projects|folders|organizat
 ACCOUNTS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts(?:\?.*)?$")
 ACCOUNT_POLICY = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts/"
                             r"(?P<email>[^/:]+):getIamPolicy(?:\?.*)?$")
+ACCOUNT_KEYS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts/"
+                          r"(?P<email>[^/:]+)/keys\?keyTypes=USER_MANAGED$")
 ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
 FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
                      r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
@@ -82,6 +88,8 @@ class Cloud:
     account_policies: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # default: ACAB
     roles: dict[str, list[str] | int] = field(default_factory=lambda: {
         "roles/pubsub.viewer": PUBSUB_VIEWER})  # default: 404
+    #: User-managed keys per service account e-mail, as (key id, created, disabled); default: none.
+    keys: dict[str, list[tuple[str, str, bool]] | int] = field(default_factory=dict)
     #: Managed folders per bucket, each with its policy (an int in place of either: an error).
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
@@ -94,6 +102,7 @@ class Cloud:
         mock.add_callback(responses.POST, POLICY, callback=self._policy)
         mock.add_callback(responses.GET, ACCOUNTS, callback=self._accounts)
         mock.add_callback(responses.POST, ACCOUNT_POLICY, callback=self._account_policy)
+        mock.add_callback(responses.GET, ACCOUNT_KEYS, callback=self._account_keys)
         mock.add_callback(responses.GET, ROLE, callback=self._role)
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
         self.stores.register(mock)
@@ -149,6 +158,19 @@ class Cloud:
     def _account_policy(self, request: Any) -> tuple[int, dict[str, str], str]:
         reply = self.account_policies.get(_match(ACCOUNT_POLICY, request)["email"], {"etag": "ACAB"})
         return _error(reply) if isinstance(reply, int) else _ok(reply)
+
+    def _account_keys(self, request: Any) -> tuple[int, dict[str, str], str]:
+        found = _match(ACCOUNT_KEYS, request)
+        project, email = found["project"], unquote(found["email"])
+        keys = self.keys.get(email, [])
+        if isinstance(keys, int):
+            return _error(keys)
+        listed = [{"name": f"projects/{project}/serviceAccounts/{email}/keys/{key_id}",
+                   "validAfterTime": created, "validBeforeTime": "9999-12-31T23:59:59Z",
+                   "keyAlgorithm": "KEY_ALG_RSA_2048", "keyOrigin": "GOOGLE_PROVIDED", "keyType": "USER_MANAGED",
+                   **({"disabled": True} if disabled else {})}
+                  for key_id, created, disabled in keys]
+        return _ok({"keys": listed} if listed else {})
 
     def _role(self, request: Any) -> tuple[int, dict[str, str], str]:
         name = _match(ROLE, request)["name"]

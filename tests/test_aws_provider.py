@@ -380,6 +380,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         BillingMode="PAY_PER_REQUEST",
     )
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
+    aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -364,6 +364,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                            r"[^/]+:getIamPolicy\?", u)
         else "other stores" if u.split("?")[0] in EMPTY_STORE_LISTINGS
+        else "account keys" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
+                                        r"[^/]+/keys\?keyTypes=USER_MANAGED$", u)
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
@@ -372,7 +374,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
     assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
                      "ancestry": 1, "project policy": 1, "service accounts": 1,
                      "account policy": len(seeded["truth"]["service_accounts"]),
-                     "other stores": len(EMPTY_STORE_LISTINGS)}
+                     "other stores": len(EMPTY_STORE_LISTINGS),
+                     "account keys": len(seeded["truth"]["service_accounts"])}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:

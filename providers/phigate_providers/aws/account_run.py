@@ -20,6 +20,7 @@ from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runn
 from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
+from phigate_providers.aws.credentials import iam_and_sign_in, with_root
 from phigate_providers.aws.needs import Needs
 from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside
 
@@ -76,11 +77,8 @@ class AccountRun:
             bucket_list = lists.submit(s3_regions.list_buckets, account) if object_stores else None
             block = lists.submit(s3.account_block, account) if object_stores and self.reported else None
             tag_jobs = jobs.per_region("object_store", s3.bulk_tags)
-            iam_job = (
-                lists.submit(iam.collect, account)
-                if needs.kind("principal") or needs.kind("access_policy")
-                else None
-            )
+            iam_job = (lists.submit(iam_and_sign_in, account, needs.sign_in, items)
+                       if needs.kind("principal") or needs.kind("access_policy") else None)
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
@@ -117,7 +115,8 @@ class AccountRun:
             seen: set[str] = set()
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.kind("account") and self.reported:
-                yield cloudtrail.account_resource(account, trails, bucket_resources)
+                yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources),
+                                [*seen, *(r.id for r in [*databases, *outside.databases])], volume_jobs)
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",

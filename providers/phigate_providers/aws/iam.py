@@ -43,6 +43,8 @@ class Principal:
     trust: PolicyDocument | None
     raw: dict[str, Any]
     unreadable: list[str] = field(default_factory=list)  # policy documents that did not parse
+    #: How a user signs in (console password, MFA, access keys), when read (:mod:`.credentials`).
+    sign_in: dict[str, Any] = field(default_factory=dict)
 
     def identity(self, account_id: str) -> Identity:
         return Identity(
@@ -257,6 +259,7 @@ def principal_resource(account: Account, principal: Principal, access: dict[str,
         "member_of": principal.member_of,
         "login": principal.principal_type != "group",
     }
+    attributes.update(principal.sign_in)
     if access is not None:
         attributes.update(access)
     if principal.principal_type == "role" and principal.trust is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from phigate_providers.aws import s3
+from phigate_providers.aws import credentials, s3
 
 #: Every normalised attribute a bucket can carry; all are read unless a run needs fewer.
 BUCKET_ATTRIBUTES = frozenset(s3.READS_FOR)
@@ -27,6 +27,10 @@ class Needs:
     content: bool = True
     #: Stores' regions (residency): health data outside the asked regions is reported too.
     residency: bool = True
+    #: How users sign in (console password, MFA, access keys).
+    sign_in: bool = True
+    #: The root user's MFA and keys, and the stores it reads (the account's).
+    root_user: bool = True
 
     @property
     def everywhere(self) -> bool:
@@ -49,7 +53,9 @@ class Needs:
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
         residency = any("region" in fields.get(kind, ()) for kind in STORE_KINDS)
-        return cls(frozenset(kinds), frozenset(attributes), access, content, residency)
+        sign_in = bool(credentials.USER_ATTRIBUTES & fields.get("principal", set()))
+        root_user = bool(ROOT_ATTRIBUTES & fields.get("account", set()))
+        return cls(frozenset(kinds), frozenset(attributes), access, content, residency, sign_in, root_user)
 
     def kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -60,6 +66,8 @@ class Needs:
 
 
 STORE_KINDS = ("object_store", "database", "table", "volume")
+#: The account's attributes that the root user's reads give (see :mod:`.credentials`).
+ROOT_ATTRIBUTES = frozenset({credentials.ROOT_ATTRIBUTE, "stores"})
 
 
 __all__ = ["BUCKET_ATTRIBUTES", "STORE_KINDS", "Needs"]

@@ -1,6 +1,7 @@
 """The only requests this provider sends: list buckets, read a bucket's IAM policy, read a key;
 for the access graph, read a project's ancestry, the IAM policies of projects, folders,
-organisations and service accounts, the project's service accounts, and role definitions.
+organisations and service accounts, the project's service accounts, and role definitions; for
+authentication policies, the user-managed keys of those service accounts.
 
 Cloud Storage is read through google-cloud-storage's client: ``list_buckets`` page by page, and
 ``get_iam_policy`` (policy version 3, so conditional bindings come back) on a bucket object made
@@ -201,6 +202,14 @@ class Api:
         return self._policy(self._json(
             f"{IAM_ENDPOINT}projects/{project}/serviceAccounts/{email}:getIamPolicy"
             f"?options.requestedPolicyVersion={IAM_POLICY_VERSION}", post={}))
+
+    def service_account_keys(self, project: str, email: str) -> list[dict[str, Any]]:
+        """The user-managed keys of a service account (one page: the method does not page)."""
+        listed = self._json(f"{IAM_ENDPOINT}projects/{project}/serviceAccounts/{email}/keys"
+                            "?keyTypes=USER_MANAGED").get("keys", [])
+        if not isinstance(listed, list) or not all(isinstance(k, Mapping) for k in listed):
+            raise ValueError("a key listing of another shape")
+        return [dict(k) for k in listed]
 
     def role(self, name: str) -> frozenset[str]:
         """The permissions of a role: ``roles/X`` (predefined), ``projects/P/roles/X`` or

@@ -30,10 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
+from phigate.clock import report_time
 from phigate_providers.gcp.access import Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
 from phigate_providers.gcp.graph import Principals
+from phigate_providers.gcp.keys import PERMISSION as KEYS_PERMISSION
+from phigate_providers.gcp.keys import access_keys
 from phigate_providers.gcp.normalise import (
     BUCKET_TYPE,
     KEY_NAME,
@@ -80,6 +83,7 @@ class Reads:
     content: bool = True  # buckets' content_sample, when sampling is on
     stores: bool = True  # BigQuery, Cloud SQL, Compute Engine and Healthcare API stores
     store_iam: bool = True  # their own IAM policies: public access, principals
+    keys: bool = True  # service accounts' user-managed keys (principals' access_keys)
 
     @classmethod
     def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
@@ -92,8 +96,9 @@ class Reads:
         stores = bool(fields.keys() & {"database", "table", "volume", "db_server", "key", "principal"})
         store_iam = "principal" in fields or any("public_access" in fields.get(kind, frozenset())
                                                  for kind in ("database", "table", "volume"))
+        keys = "access_keys" in fields.get("principal", frozenset())
         return cls(iam=iam, graph="principal" in fields, kms=kms, content=content, stores=stores,
-                   store_iam=store_iam)
+                   store_iam=store_iam, keys=keys)
 
 
 class Collection:
@@ -153,6 +158,7 @@ class Collection:
         above: dict[str, Future[dict[str, Any] | Failure]] = {}
         owner: dict[str, str] = {}
         accounts: list[tuple[str, str, Future[dict[str, Any] | Failure]]] = []
+        keys: list[tuple[str, str, Future[list[dict[str, Any]] | Failure]]] = []
         for project, (ancestry, policy, listing) in self._graph.items():
             names = ancestry.result()
             if isinstance(names, Failure):
@@ -173,6 +179,10 @@ class Collection:
             self._principals.service_accounts(project, emails)
             read = functools.partial(self._api.service_account_policy, project)
             accounts.extend((project, email, pool.submit(_attempt, read, email)) for email in sorted(emails))
+            if self._reads.keys:
+                listed = functools.partial(self._api.service_account_keys, project)
+                keys.extend((project, email, pool.submit(_attempt, listed, email))
+                            for email in sorted(emails))
         for name in sorted(above):
             yield from self._policy(owner[name], name, above[name].result())
         for project, email, pending in accounts:
@@ -182,6 +192,8 @@ class Collection:
                                    "iam.serviceAccounts.getIamPolicy", "who can act as it")
             else:
                 self._principals.service_account_policy(project, email, _bindings(result))
+        for project, email, pending_keys in keys:
+            yield from self._account_keys(project, email, pending_keys.result())
         self._read_roles(pool)
 
     def _want_stores(self, project: str, pool: ThreadPoolExecutor) -> list[Future[Found]]:
@@ -212,6 +224,19 @@ class Collection:
             principals.unknown(reason, permission)
         for key in found.keys:
             self._want_key_name(key, pool)
+
+    def _account_keys(self, project: str, email: str,
+                      result: list[dict[str, Any]] | Failure) -> Iterator[CollectionError]:
+        """A service account's user-managed keys; unread, its ``access_keys`` is left out."""
+        member = f"serviceAccount:{email}"
+        if not isinstance(result, Failure):
+            self._principals.service_account_keys(member, access_keys(result, report_time()))
+            return
+        needs = result.needs(KEYS_PERMISSION)
+        yield CollectionError(provider=PROVIDER, scope=project, kinds=("principal",),
+                              types=("gcp.iam.service_account",), resource_id=member, permission=needs,
+                              message=f"{member}: cannot list its user-managed keys: "
+                                      f"{result.described(needs)}")
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)

@@ -133,6 +133,8 @@ class Principals:
         self._listed: dict[str, frozenset[str]] = {}
         #: Principals yielded as context (bound only outside the projects reported on).
         self.context: set[str] = set()
+        #: Service accounts' user-managed keys, where they were listed (``principal.access_keys``).
+        self._access_keys: dict[str, list[dict[str, Any]]] = {}
 
     # --- what was read ---------------------------------------------------------------------
 
@@ -179,6 +181,9 @@ class Principals:
 
     def service_account_policy(self, project: str, email: str, bindings: Iterable[Binding]) -> None:
         self._bind(project, f"serviceAccount:{email}", bindings)
+
+    def service_account_keys(self, member: str, keys: list[dict[str, Any]]) -> None:
+        self._access_keys[member] = keys
 
     def unknown(self, reason: str, permission: str | None) -> None:
         """Some bucket's bindings could not be read: any member may be bound there (an
@@ -417,6 +422,8 @@ class Principals:
         attributes["can_read"] = sorted(node.reads)
         attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
         attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
+        if member in self._access_keys:
+            attributes["access_keys"] = self._access_keys[member]
         resource = Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,
                             name=name, attributes=attributes)
         # Outside the projects reported on: context for the graph, never findings of its own.

@@ -47,6 +47,8 @@ class GcpProvider:
         "iam.roles.get",
         # The stores beyond Cloud Storage.
         *(permission for service in SERVICES for permission in SERVICE_PERMISSIONS[service]),
+        # Authentication: the user-managed keys of those service accounts.
+        "iam.serviceAccountKeys.list",
     )
 
     def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,

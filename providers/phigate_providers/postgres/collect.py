@@ -223,6 +223,7 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
                      resource_id=server)
     else:
         attrs["hba_rules"] = [hba.rule_attributes(r) for r in rules]
+        yield from _auth_methods(server, rules, scans, unlisted, attrs)
         unknown = [s.name for s in scans if not s.tables_read]
         exposed = hba.non_tls_clinical_access(rules, [s.name for s in scans if s.clinical], unknown)
         if exposed is None:
@@ -262,6 +263,23 @@ def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unr
     databases = [s.access for s in scans if s.access is not None]
     for row in roles:
         yield normalise.role(server, row, access.role_access(row, cluster, databases, unseen), target.region)
+
+
+def _auth_methods(server: str, rules: Sequence[queries.HbaRow], scans: Sequence[DatabaseScan],
+                  unlisted: Unreadable | None, attrs: dict[str, object]) -> Iterator[CollectionError]:
+    """``clinical_auth_methods``: how connections to databases holding clinical tables may
+    authenticate; an error instead when a database of unknown class may be reached otherwise."""
+    unknown = [s.name for s in scans if not s.tables_read]
+    methods = hba.clinical_auth_methods(rules, [s.name for s in scans if s.clinical], unknown,
+                                        unlisted=unlisted is not None)
+    if methods is not None:
+        attrs["clinical_auth_methods"] = methods
+        return
+    cause = unlisted or next((s.unread for s in scans if s.unread is not None), None)
+    why = (f"databases were not listed ({unlisted.message})" if unlisted
+           else f"the tables of database(s) {', '.join(unknown)} could not be read")
+    yield _error(server, Unreadable(f"which authentication methods admit clinical data is unknown: {why}",
+                                    cause.permission if cause else None), ("db_server",), resource_id=server)
 
 
 def _plaintext_rule(rules: Sequence[queries.HbaRow]) -> bool:

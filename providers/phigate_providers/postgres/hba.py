@@ -1,5 +1,5 @@
-"""pg_hba.conf rules: their normalised form, and whether one lets a connection without TLS reach
-a database.
+"""pg_hba.conf rules: their normalised form, whether one lets a connection without TLS reach
+a database, and which authentication methods may admit a connection to it.
 
 PostgreSQL uses the first rule matching a connection's type, database, user and address. A
 connection without TLS can be matched by ``host``, ``hostnossl`` and ``hostnogssenc`` rules
@@ -51,6 +51,49 @@ def non_tls_clinical_access(rules: Sequence[HbaRow], clinical: Iterable[str],
     if any(plaintext_admits(rules, name) for name in unknown):
         return None
     return False
+
+
+#: The kinds of connection each rule type can match: the Unix socket, or TCP by address family
+#: with TLS, without encryption, or with GSSAPI encryption.
+_TRANSPORTS = {"host": ("tls", "plain", "gss"), "hostssl": ("tls",), "hostnossl": ("plain", "gss"),
+               "hostgssenc": ("gss",), "hostnogssenc": ("tls", "plain")}
+
+
+def auth_methods(rules: Sequence[HbaRow], database: str) -> set[str]:
+    """The methods of the rules that can be the first to match some connection to ``database``
+    (by the Unix socket or TCP, any user, any address). A rule for every user that covers a
+    whole channel (the socket, or every address of a family) takes that channel: later rules
+    never see its connections, whatever its method (``reject`` included). Anything narrower is
+    not assumed to take it."""
+    found: set[str] = set()
+    taken: set[tuple[str, int]] = set()
+    for rule in rules:
+        if not _names_database(rule.databases, database):
+            continue
+        if rule.type == "local":
+            channels, whole = {("local", 0)}, {("local", 0)}
+        else:
+            transports = _TRANSPORTS.get(rule.type, ("tls", "plain", "gss"))
+            channels = {(t, family) for t in transports for family in _families(rule)}
+            whole = {(t, family) for t in transports for family in _every_address_of(rule)}
+        if channels - taken and rule.method != "reject":
+            found.add(rule.method or "")
+        if "all" in rule.users and ({"all", database} & set(rule.databases)):
+            taken |= whole  # keywords such as sameuser, patterns and files match only some
+    return found
+
+
+def clinical_auth_methods(rules: Sequence[HbaRow], clinical: Iterable[str], unknown: Iterable[str],
+                          unlisted: bool = False) -> list[str] | None:
+    """The methods that may admit a connection to a database holding clinical tables, sorted.
+    None when a database whose tables could not be read (``unknown``), or one never listed
+    (``unlisted``), may be reached by a method the clinical ones are not: whether that method
+    admits clinical data is then unknown."""
+    methods: set[str] = set().union(*(auth_methods(rules, name) for name in clinical))
+    others: set[str] = set().union(*(auth_methods(rules, name) for name in unknown))
+    if unlisted:
+        others |= {r.method or "" for r in rules if r.method != "reject"}
+    return None if others - methods else sorted(methods)
 
 
 def _names_database(tokens: Sequence[str], database: str) -> bool:

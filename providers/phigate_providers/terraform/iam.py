@@ -31,6 +31,7 @@ from phigate_providers.aws.access import (
 )
 from phigate_providers.aws.escalation import EscalationGraph, Member
 from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, facets_of
+from phigate_providers.terraform import sign_in
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
@@ -374,6 +375,10 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
             # (a policy not seen may deny): what they give is unseen, the rest is exact.
             attributes["access_unseen"] = unseen
     attributes.update(_trust(planned, holder, account))
+    if holder.principal_type == "user":
+        found, sources = sign_in.user_attributes(context.plan.by_type, lambda p: _names(context, p, holder))
+        attributes.update(found)
+        holder.sources.extend(sources)
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,
                         raw=context.raw(planned, *holder.sources[1:]))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Unknown
-from phigate_providers.terraform import aws_stores, gcp_stores, gcs, iam, s3, snapshots
+from phigate_providers.terraform import aws_stores, gcp_stores, gcs, iam, s3, sign_in, snapshots
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -28,6 +28,7 @@ SUPPORTED = frozenset({
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
+    sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
