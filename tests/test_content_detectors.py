@@ -409,6 +409,33 @@ def test_a_department_in_a_directory_is_not_health_data(detector: Detector) -> N
     assert health(detector, "Salles d'hospitalisation : Gerbillot, Hadillot.") == []
 
 
+def test_a_department_counts_only_after_care_given_to_someone(detector: Detector) -> None:
+    assert health(detector, "Il a été transféré dans l'unité de soins intensifs le 3 mai.") == [
+        "unité de soins intensifs"]
+    assert health(detector, "La patiente se présente aux urgences.") == ["urgences"]
+    assert health(detector, "Unité de soins intensifs / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Le service des urgences est ouvert 24 h sur 24.") == []
+
+
+def test_a_consultation_in_a_department_counts_in_a_record_about_someone(detector: Detector) -> None:
+    assert health(detector, "Elle sera revue en consultation de neurologie.") != []
+    assert health(detector, "Mme Dupont : consultation de cardiologie à un mois.") == ["consultation de cardiologie"]
+    assert health(detector, "Consultation de neurologie : lundi et jeudi, 9 h - 12 h.") == []
+
+
+def test_a_dose_with_its_rhythm_is_a_treatment_an_amount_alone_is_not(detector: Detector) -> None:
+    assert health(detector, "ATENOSYNTH : injection de 40 mg deux fois par semaine.") != []
+    assert health(detector, "Boîte de 30 comprimés de 500 mg, 4,20 €.") == []
+
+
+def test_birth_and_rehabilitation_wording_is_health_data(detector: Detector) -> None:
+    assert health(detector, "Suites de couches simples, score d'Apgar 10/10.") == ["Suites de couches",
+                                                                                     "score d'Apgar"]
+    assert health(detector, "Reprise d'appui à J1, appui partiel avec 2 cannes anglaises.") == [
+        "appui partiel", "cannes anglaises"]
+    assert health(detector, "Vente de cannes anglaises et de déambulateurs.") == []
+
+
 def test_an_initial_and_a_surname_is_a_name_but_not_a_letter_ending_a_phrase() -> None:
     assert types("Radiologues : C. Carlizian, G. TUDORS-PARTERRE") == [
         ("PERSON", "C. Carlizian"), ("PERSON", "G. TUDORS-PARTERRE")]

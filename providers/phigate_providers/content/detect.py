@@ -20,6 +20,8 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
   nothing in that sentence points at a person;
 - its record is a statute's or a reference's ("toute personne", "de l'article", "et al"), which
   speaks of people in general, and identifies no one;
+- it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
+  given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
   at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
   ambiguous only in a price list (a record with an amount of money): a store's records are
@@ -38,6 +40,7 @@ from phigate_providers.content.identifiers import PERSONAL, Span
 from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
+    ROLE_CARE,
     ROLE_CODE,
     ROLE_ENDING,
     ROLE_GENERIC,
@@ -55,6 +58,7 @@ CAPITALISED = "capitalised"
 PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
+NO_CARE = "department_without_care"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -129,6 +133,8 @@ class _Context:
     personal: list[int]
     #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
     norms: list[int] = field(default_factory=list)
+    #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
+    care_ends: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -280,6 +286,8 @@ class Detector:
                 code_ends.append(hit[1])
             elif role == ROLE_NORM:
                 ctx.norms.append(hit[0])
+            elif role == ROLE_CARE:
+                ctx.care_ends.append(hit[1])
             elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
                 start = ctx.folded.rfind(" ", 0, hit[0]) + 1
                 if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
@@ -325,6 +333,14 @@ class Detector:
         # its record is generic unless someone is identified in it.
         if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
             return GENERIC
+        return Detector._without_its_cue(ctx, entry, start, index, record)
+
+    @staticmethod
+    def _without_its_cue(ctx: _Context, entry: lexicon.Entry, start: int, index: int,
+                         record: tuple[int, int]) -> str | None:
+        """Why a department or an ambiguous word lacks what makes it health data, or None."""
+        if entry.cued and not ctx.just_before(ctx.care_ends, start):
+            return NO_CARE
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
                 ctx.anchored_records[index] = ctx.anchored(*record)
@@ -334,7 +350,6 @@ class Detector:
                                                     or context.PRICE.search(ctx.text, *record)):
                 return NO_PERSON
         return None
-
 
 
 __all__ = ["HEALTH", "SEPARATOR", "Detector", "HealthSpan", "RecordAnalysis", "Ruled", "Scan"]
