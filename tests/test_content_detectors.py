@@ -399,6 +399,18 @@ def test_statutes_and_references_about_no_one_are_not_health_data(detector: Dete
     assert health(detector, "Mme Jeanne Petit, accouchement le 3 mai, en application de l'article 326.") != []
 
 
+def test_a_citation_names_authors_not_patients(detector: Detector) -> None:
+    assert health(detector, "Diagnosis of acute myeloid leukemia. Tallman MS, Sierra J, Dombret H. "
+                            "Blood. 2010;115(3):453-74. 2nd edition.") == []
+    assert health(detector, "Patiente traitée pour leucémie aiguë selon Döhner et al.") != []
+
+
+def test_legal_terms_sharing_a_health_word_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Il est alors tenu compte du délai de prescription déjà écoulé.") == []
+    assert health(detector, "Le délaissement par hypothèque se fait au greffe du tribunal.") == []
+    assert health(detector, "Il est suivi pour une prescription de méthotrexate.") != []
+
+
 def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detector: Detector) -> None:
     assert health(detector, "Patiente arrivée pour rhénopathie aigue.") == ["rhénopathie"]
     assert health(detector, "Il a beaucoup de sympathie pour l'équipe.") == []

@@ -18,8 +18,9 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is a code ("VIH-1234", "réf. IVG");
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- its record is a statute's or a reference's ("toute personne", "de l'article", "et al"), which
-  speaks of people in general, and identifies no one;
+- its record is a statute's ("toute personne", "de l'article"), which speaks of people in
+  general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
+  whose names are its authors', and points at no patient;
 - it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
   given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
@@ -41,6 +42,7 @@ from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
     ROLE_CARE,
+    ROLE_CITE,
     ROLE_CODE,
     ROLE_ENDING,
     ROLE_GENERIC,
@@ -135,6 +137,10 @@ class _Context:
     norms: list[int] = field(default_factory=list)
     #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
     care_ends: list[int] = field(default_factory=list)
+    #: Starts of citation cues ("et al", "ISBN", "2nd edition"): the record cites the literature.
+    citations: list[int] = field(default_factory=list)
+    #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
+    word_anchors: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -265,29 +271,27 @@ class Detector:
         hits are returned; context words are kept in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        anchors, generic, treatment, code_ends = ctx.anchors, ctx.generic, ctx.treatment_ends, ctx.code_ends
+        by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
+                    ROLE_CITE: ctx.citations}
+        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends}
         for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
                 judged.append(hit)
+            elif role in by_start:
+                by_start[role].append(hit[0])
+                if role == ROLE_ANCHOR and hit[1] - hit[0] >= 3:  # not an initial read as "j'"
+                    ctx.word_anchors.append(hit[0])
+            elif role in by_end:
+                by_end[role].append(hit[1])
             elif role == ROLE_IDENTIFIER:
                 identifier_hits.append(hit)
-            elif role == ROLE_ANCHOR:
-                anchors.append(hit[0])
             elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
                 identifier_hits.append(hit)
-                anchors.append(hit[0])
-            elif role == ROLE_GENERIC:
-                generic.append(hit[0])
-            elif role == ROLE_TREAT:
-                treatment.append(hit[1])
+                ctx.anchors.append(hit[0])
             elif role == ROLE_CODE:
-                generic.append(hit[0])
-                code_ends.append(hit[1])
-            elif role == ROLE_NORM:
-                ctx.norms.append(hit[0])
-            elif role == ROLE_CARE:
-                ctx.care_ends.append(hit[1])
+                ctx.generic.append(hit[0])
+                ctx.code_ends.append(hit[1])
             elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
                 start = ctx.folded.rfind(" ", 0, hit[0]) + 1
                 if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
@@ -332,6 +336,9 @@ class Detector:
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it.
         if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
+            return GENERIC
+        # A citation names its authors, not patients: generic unless a patient is pointed at.
+        if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
             return GENERIC
         return Detector._without_its_cue(ctx, entry, start, index, record)
 
