@@ -399,6 +399,15 @@ def test_statutes_and_references_about_no_one_are_not_health_data(detector: Dete
     assert health(detector, "Mme Jeanne Petit, accouchement le 3 mai, en application de l'article 326.") != []
 
 
+def test_a_capitalised_word_in_a_units_name_is_not_a_condition(detector: Detector) -> None:
+    assert health(detector, "Centre de la Douleur Chronique / Unité VIH / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Patient suivi au Centre de la Douleur pour lombalgie chronique.") == ["lombalgie"]
+
+
+def test_an_article_of_civil_law_speaks_of_no_one(detector: Detector) -> None:
+    assert health(detector, "Le mariage ne peut être contracté si l'un des époux est atteint de démence.") == []
+
+
 def test_a_citation_names_authors_not_patients(detector: Detector) -> None:
     assert health(detector, "Diagnosis of acute myeloid leukemia. Tallman MS, Sierra J, Dombret H. "
                             "Blood. 2010;115(3):453-74. 2nd edition.") == []

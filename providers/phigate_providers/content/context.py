@@ -18,10 +18,12 @@ CODE_AFTER = re.compile(r"[\-_/]?\d")
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|(?=\s|$)(?<!\b[A-Z]\.))")
 #: An amount of money: a record that holds one and names nobody is a price list or an order.
 PRICE = re.compile(r"\d(?:[.,]\d\d)?[ \u00a0]?(?:€|EUR\b|euros?\b|£|GBP\b)|[€£][ ]?\d|\$[ ]?\d")
-#: A health establishment's name before a capitalised word: that word is part of the name
-#: ("Hôpital des Enfants Malades", "Clinique de la Migraine"), not a condition.
+#: A health establishment's or a unit's name before a capitalised word: that word is part of the
+#: name ("Hôpital des Enfants Malades", "Clinique de la Migraine", "Centre de la Douleur",
+#: "Unité VIH"), not a condition.
 ESTABLISHMENT_BEFORE = re.compile(
-    r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier)"
+    r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier"
+    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile)"
     r"|\b(?:EHPAD|CHU|CHR|CH|GH))"
     r"(?:[ \t\-]+(?:de|du|des|la|le|l['\u2019]|d['\u2019]|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*[ \t\-]+$")
 #: How far a sentence reaches at most, each side of the word.
