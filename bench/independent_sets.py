@@ -22,7 +22,9 @@ aphp/IG-fhir-dm, the last with its history.)
 - the French Code civil (official text, free of copyright; the steeve/france.code-civil
   repository keeps it one article a file): administrative text about people in general, every
   article that uses a health word and one in twenty of the others, split by hash between
-  **dev2** and **test2**. No article names a person: all are ``admin``.
+  **dev2** and **test2**. No article names a person: all are ``admin``. With ``--civil-others
+  DIR``, the other articles (about 2,400, 0.8 MB, kept out of the repository) are written to DIR,
+  split by hash into a dev and a test half: administrative text nobody tuned on.
 - AP-HP's implementation guide for a health data platform (aphp/IG-fhir-dm, CC0): its French
   documentation (data warehouses, patients' records, prescriptions and diagnoses as kinds of
   data: administrative text full of health words), one record a paragraph split by hash, and
@@ -180,6 +182,30 @@ def code_civil_articles(checkout: Path) -> Iterator[tuple[str, str, str]]:
             yield key(text), _half(text), text
 
 
+def code_civil_others(checkout: Path) -> Iterator[tuple[str, str]]:
+    """(half, text) of the Code civil articles the sets leave out (no health word of the
+    builder's list, not one in twenty): administrative text nobody tuned on, split by hash."""
+    chosen = {text_key for text_key, _, _ in code_civil_articles(checkout)}
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    for name in sorted(names):
+        if not name.endswith(".md") or name == "README.md":
+            continue
+        text = re.sub(r"\s+", " ", _git_show(checkout, name).split("----", 1)[-1]).strip()
+        if len(text) >= 40 and key(text) not in chosen:
+            yield ("test" if int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2 else "dev"), text
+
+
+def write_civil_others(checkout: Path, directory: Path) -> None:
+    """The other Code civil articles, all ``admin``, to DIRECTORY/civil-others-{dev,test}.txt."""
+    others: dict[str, list[str]] = {"dev": [], "test": []}
+    for half, text in code_civil_others(checkout):
+        others[half].append(f"fr|admin/code-civil|{text}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for half, lines in others.items():
+        (directory / f"civil-others-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 #: aphp/IG-fhir-dm: the commit whose documentation is read, and the one before the clinical
 #: stories of its example patients were removed from the guide.
 IG_DOCS_COMMIT = "d045775357507b4357518728dd1531e901620f6a"
@@ -247,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--medkit", type=Path, required=True, help="a git checkout of TeamHeka/medkit")
     parser.add_argument("--code-civil", type=Path, required=True,
                         help="a git checkout of steeve/france.code-civil")
+    parser.add_argument("--civil-others", type=Path, metavar="DIR",
+                        help="also write the other Code civil articles (about 0.8 MB, kept out of the"
+                             " repository) to DIR/civil-others-{dev,test}.txt")
     parser.add_argument("--ig-fhir-dm", type=Path,
                         help="a git checkout of aphp/IG-fhir-dm (with its history)")
     args = parser.parse_args(argv)
@@ -274,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         halves[half].append(f"fr|admin/code-civil|{text}")
     header = ("# Independent French set ({half}), built by bench/independent_sets.py from public texts\n"
               "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
+    if args.civil_others:
+        write_civil_others(args.code_civil, args.civil_others)
     for half, lines in halves.items():
         (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)
