@@ -408,6 +408,13 @@ def test_an_article_of_civil_law_speaks_of_no_one(detector: Detector) -> None:
     assert health(detector, "Le mariage ne peut être contracté si l'un des époux est atteint de démence.") == []
 
 
+def test_everyday_clinical_wording_is_health_data(detector: Detector) -> None:
+    assert health(detector, "Scanner cérébral normal. Suites opératoires simples.") == ["Scanner cérébral",
+                                                                                        "Suites opératoires"]
+    assert health(detector, "Elle est suivie par un cardiologue depuis 2019.") == ["suivie par un cardiologue"]
+    assert health(detector, "Ce scanner de documents lit 30 pages par minute.") == []
+
+
 def test_a_citation_names_authors_not_patients(detector: Detector) -> None:
     assert health(detector, "Diagnosis of acute myeloid leukemia. Tallman MS, Sierra J, Dombret H. "
                             "Blood. 2010;115(3):453-74. 2nd edition.") == []
