@@ -362,15 +362,25 @@ def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs()
     assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
 
 
-@pytest.mark.parametrize("name", ["dev.txt", "test.txt"])
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt"])
 def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
     notes = bench.read_corpus(INDEPENDENT / name)
     assert len(notes) > 100
     assert all(note["kind"] in ("clinical", "admin", "unlabelled") for note in notes)
-    if name == "test.txt":
+    if name.startswith("test"):
         judged = [note for note in notes if note["labels"]["contains_health_data"] is not None]
         assert sum(n["labels"]["contains_health_data"] for n in judged) > 50
         assert sum(not n["labels"]["contains_health_data"] for n in judged) > 50
+
+
+def test_no_text_is_both_tuned_on_and_held_out(bench: ModuleType) -> None:
+    def texts(name: str) -> set[str]:
+        return {note["text"] for note in bench.read_corpus(INDEPENDENT / name)}
+
+    tuned = texts("dev.txt") | texts("dev2.txt") | texts("dev3.txt")
+    held_out = texts("test.txt") | texts("test2.txt") | texts("test3.txt")
+    assert len(tuned) > 400 and len(held_out) > 500
+    assert not tuned & held_out
 
 
 def test_obfuscated_and_spaced_emails_are_found() -> None:
