@@ -425,6 +425,13 @@ def test_everyday_clinical_wording_is_health_data(detector: Detector) -> None:
     assert health(detector, "Ce scanner de documents lit 30 pages par minute.") == []
 
 
+def test_a_capitalised_label_of_a_phone_in_a_directory_is_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Hospitalisation : 01 42 16 20 00 / Urgences : 01 42 16 30 00") == []
+    assert health(detector, "Service de Psychiatrie Adulte - CMP (secteur 12) : 01 42 16 00 00") == []
+    assert health(detector, "Mme Durand : VIH - 06 12 34 56 78") == ["VIH"]
+    assert health(detector, "Dupont Jean, diabète - 06 12 34 56 78") == ["diabète"]
+
+
 def test_a_citation_names_authors_not_patients(detector: Detector) -> None:
     assert health(detector, "Diagnosis of acute myeloid leukemia. Tallman MS, Sierra J, Dombret H. "
                             "Blood. 2010;115(3):453-74. 2nd edition.") == []

@@ -15,7 +15,8 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
   name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
   Enfants Malades");
-- it is a code ("VIH-1234", "réf. IVG");
+- it is a code ("VIH-1234", "réf. IVG"), or a capitalised label of a phone number in a record
+  that points at no one ("Urgences : 01 42 16 00 00", a directory);
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
 - its record is a statute's ("toute personne", "de l'article"), which speaks of people in
@@ -61,6 +62,7 @@ PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
 NO_CARE = "department_without_care"
+DIRECTORY = "labels_a_phone"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -68,6 +70,8 @@ MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION
 _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "apathie", "nostalgie",
                           "dicotomie", "dichotomie", "telescopie", "kaleidoscopie", "stroboscopie"})
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
+#: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
+_POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -152,6 +156,27 @@ class _Context:
 
     def anchored(self, begin: int, stop: int) -> bool:
         return self.any_between(self.anchors, begin, stop) or self.any_between(self.personal, begin, stop)
+
+    def points_at_someone(self, begin: int, stop: int) -> bool:
+        """A word about a person, a title, a name, a NIR or a date of birth lies in [begin, stop):
+        phone numbers, e-mails and addresses alone may be a service's."""
+        if self.any_between(self.anchors, begin, stop):
+            return True
+        index = bisect_left(self.identifier_starts, begin)
+        while index < len(self.identifiers) and self.identifiers[index].start < stop:
+            if self.identifiers[index].type in _POINTING:
+                return True
+            index += 1
+        return False
+
+    def labels_a_phone(self, end: int) -> bool:
+        """The next identifier after ``end`` is a phone number that this word labels, as in a
+        directory ("Urgences : 01 42 16 00 00")."""
+        index = bisect_left(self.identifier_starts, end)
+        if index == len(self.identifiers) or self.identifiers[index].type != "PHONE":
+            return False
+        following = self.identifiers[index].start
+        return following - end <= 30 and context.PHONE_LABEL.match(self.text, end, following) is not None
 
     def just_before(self, ends: list[int], start: int) -> bool:
         """A word of ``ends`` ends at most a few blanks before ``start``."""
@@ -324,6 +349,9 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
+        # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
+        if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
+            return DIRECTORY
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
             ends = ctx.sentence_ends.get(index)
             if ends is None:  # only the records that need it are cut
