@@ -303,14 +303,14 @@ class Detector:
             role = hit[2].role
             if role == ROLE_JUDGE:
                 judged.append(hit)
+            elif role == ROLE_IDENTIFIER:
+                identifier_hits.append(hit)
             elif role in by_start:
                 by_start[role].append(hit[0])
                 if role == ROLE_ANCHOR and hit[1] - hit[0] >= 3:  # not an initial read as "j'"
                     ctx.word_anchors.append(hit[0])
             elif role in by_end:
                 by_end[role].append(hit[1])
-            elif role == ROLE_IDENTIFIER:
-                identifier_hits.append(hit)
             elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
                 identifier_hits.append(hit)
                 ctx.anchors.append(hit[0])
