@@ -5,7 +5,10 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
     python bench/independent_sets.py --eds-pseudo EDS_PSEUDO_CHECKOUT --edsnlp EDSNLP_CHECKOUT \
         --medkit MEDKIT_CHECKOUT --code-civil CODE_CIVIL_CHECKOUT
 
-(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit and steeve/france.code-civil.)
+    python bench/independent_sets.py ... --ig-fhir-dm IG_FHIR_DM_CHECKOUT    # also dev3 / test3
+
+(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil and
+aphp/IG-fhir-dm, the last with its history.)
 
 - AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
   whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
@@ -19,7 +22,15 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
 - the French Code civil (official text, free of copyright; the steeve/france.code-civil
   repository keeps it one article a file): administrative text about people in general, every
   article that uses a health word and one in twenty of the others, split by hash between
-  **dev2** and **test2**. No article names a person: all are ``admin``.
+  **dev2** and **test2**. No article names a person: all are ``admin``. With ``--civil-others
+  DIR``, the other articles (about 2,400, 0.8 MB, kept out of the repository) are written to DIR,
+  split by hash into a dev and a test half: administrative text nobody tuned on.
+- AP-HP's implementation guide for a health data platform (aphp/IG-fhir-dm, CC0): its French
+  documentation (data warehouses, patients' records, prescriptions and diagnoses as kinds of
+  data: administrative text full of health words), one record a paragraph split by hash, and
+  the eleven clinical stories of invented patients its authors wrote as examples, one record a
+  paragraph, each story wholly in **dev3** or **test3** (by a hash of its name) so that no
+  patient's wording is on both sides.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
@@ -171,6 +182,90 @@ def code_civil_articles(checkout: Path) -> Iterator[tuple[str, str, str]]:
             yield key(text), _half(text), text
 
 
+def code_civil_others(checkout: Path) -> Iterator[tuple[str, str]]:
+    """(half, text) of the Code civil articles the sets leave out (no health word of the
+    builder's list, not one in twenty): administrative text nobody tuned on, split by hash."""
+    chosen = {text_key for text_key, _, _ in code_civil_articles(checkout)}
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", "HEAD"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    for name in sorted(names):
+        if not name.endswith(".md") or name == "README.md":
+            continue
+        text = re.sub(r"\s+", " ", _git_show(checkout, name).split("----", 1)[-1]).strip()
+        if len(text) >= 40 and key(text) not in chosen:
+            yield ("test" if int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2 else "dev"), text
+
+
+def write_civil_others(checkout: Path, directory: Path) -> None:
+    """The other Code civil articles, all ``admin``, to DIRECTORY/civil-others-{dev,test}.txt."""
+    others: dict[str, list[str]] = {"dev": [], "test": []}
+    for half, text in code_civil_others(checkout):
+        others[half].append(f"fr|admin/code-civil|{text}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for half, lines in others.items():
+        (directory / f"civil-others-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+#: aphp/IG-fhir-dm: the commit whose documentation is read, and the one before the clinical
+#: stories of its example patients were removed from the guide.
+IG_DOCS_COMMIT = "d045775357507b4357518728dd1531e901620f6a"
+IG_STORIES_COMMIT = "5cf8ccbedfac2f1c6e5317c05167b2658a65ebcc"
+_IG_MARK = re.compile(r"\*\*(.+?)\*\*(?:_\[([^\]]+)\]_?)?")
+_IG_TYPES = {"prenom": "PERSON", "prénom": "PERSON", "nom": "PERSON", "date-naissance": "DATE_OF_BIRTH"}
+_FRENCH_PROSE = re.compile(r"\b(?:le|la|les|des|du|une|est|pour|avec|dans)\b")
+
+
+def _git_show_at(checkout: Path, commit: str, path: str) -> str:
+    return subprocess.run(["git", "-C", str(checkout), "show", f"{commit}:{path}"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def ig_documentation(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of French prose in the guide's Markdown pages (code
+    blocks and tables left out; records of 80 characters or more, each once)."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", IG_DOCS_COMMIT]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith(".md") or name.startswith(".claude/") or name == "CLAUDE.md":
+            continue
+        body = re.sub(r"```.*?```", "\n\n", _git_show_at(checkout, IG_DOCS_COMMIT, name), flags=re.S)
+        for paragraph in re.split(r"\n\s*\n", body):
+            text = re.sub(r"\s+", " ", paragraph).strip()
+            if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 4 and not text.startswith(("|", "<"))
+                    and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), "test3" if _half(text) == "test2" else "dev3", text
+
+
+def ig_stories(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, marked text) of each paragraph of the guide's clinical stories (a heading
+    joins the paragraph after it); the story's own marks of first names, names and dates of
+    birth become identifier marks, its other marks are dropped."""
+    for case in range(1, 12):
+        name = f"input/pagecontent/cas-{case}-synthese.md"
+        half = "test3" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 else "dev3"
+        pending = ""
+        for paragraph in re.split(r"\n\s*\n", _git_show_at(checkout, IG_STORIES_COMMIT, name)):
+            text = re.sub(r"\s+", " ", paragraph).strip()
+            if text:
+                pending = f"{pending} / {text}" if pending else text
+            if len(pending) >= 80:
+                yield _ig_marked(pending, half)
+                pending = ""
+        if pending:
+            yield _ig_marked(pending, half)
+
+
+def _ig_marked(text: str, half: str) -> tuple[str, str, str]:
+    def mark(found: re.Match[str]) -> str:
+        kind = _IG_TYPES.get((found.group(2) or "").strip("_").lower())
+        return f"[[{kind}:{found.group(1)}]]" if kind else found.group(1)
+
+    plain = _IG_MARK.sub(r"\1", text)
+    return key(plain), half, _IG_MARK.sub(mark, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
@@ -178,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--medkit", type=Path, required=True, help="a git checkout of TeamHeka/medkit")
     parser.add_argument("--code-civil", type=Path, required=True,
                         help="a git checkout of steeve/france.code-civil")
+    parser.add_argument("--civil-others", type=Path, metavar="DIR",
+                        help="also write the other Code civil articles (about 0.8 MB, kept out of the"
+                             " repository) to DIR/civil-others-{dev,test}.txt")
+    parser.add_argument("--ig-fhir-dm", type=Path,
+                        help="a git checkout of aphp/IG-fhir-dm (with its history)")
     args = parser.parse_args(argv)
     labels = {}
     for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
@@ -185,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
             text_key, kind = line.split("\t")[:2]
             labels[text_key] = kind
     halves: dict[str, list[str]] = {"dev": [], "test": [], "dev2": [], "test2": []}
+    if args.ig_fhir_dm:
+        halves |= {"dev3": [], "test3": []}
+        for text_key, half, text in ig_documentation(args.ig_fhir_dm):
+            halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ig-docs|{text}")
+        for text_key, half, text in ig_stories(args.ig_fhir_dm):
+            halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ig-stories|{text}")
     for text_key, half, text in templates(args.eds_pseudo):
         halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/eds-pseudo|{text}")
     for text_key, text in edsnlp_sentences(args.edsnlp):
@@ -197,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         halves[half].append(f"fr|admin/code-civil|{text}")
     header = ("# Independent French set ({half}), built by bench/independent_sets.py from public texts\n"
               "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
+    if args.civil_others:
+        write_civil_others(args.code_civil, args.civil_others)
     for half, lines in halves.items():
         (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)

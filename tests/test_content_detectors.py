@@ -362,15 +362,25 @@ def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs()
     assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
 
 
-@pytest.mark.parametrize("name", ["dev.txt", "test.txt"])
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt"])
 def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
     notes = bench.read_corpus(INDEPENDENT / name)
     assert len(notes) > 100
     assert all(note["kind"] in ("clinical", "admin", "unlabelled") for note in notes)
-    if name == "test.txt":
+    if name.startswith("test"):
         judged = [note for note in notes if note["labels"]["contains_health_data"] is not None]
         assert sum(n["labels"]["contains_health_data"] for n in judged) > 50
         assert sum(not n["labels"]["contains_health_data"] for n in judged) > 50
+
+
+def test_no_text_is_both_tuned_on_and_held_out(bench: ModuleType) -> None:
+    def texts(name: str) -> set[str]:
+        return {note["text"] for note in bench.read_corpus(INDEPENDENT / name)}
+
+    tuned = texts("dev.txt") | texts("dev2.txt") | texts("dev3.txt")
+    held_out = texts("test.txt") | texts("test2.txt") | texts("test3.txt")
+    assert len(tuned) > 400 and len(held_out) > 500
+    assert not tuned & held_out
 
 
 def test_obfuscated_and_spaced_emails_are_found() -> None:
@@ -399,6 +409,41 @@ def test_statutes_and_references_about_no_one_are_not_health_data(detector: Dete
     assert health(detector, "Mme Jeanne Petit, accouchement le 3 mai, en application de l'article 326.") != []
 
 
+def test_a_capitalised_word_in_a_units_name_is_not_a_condition(detector: Detector) -> None:
+    assert health(detector, "Centre de la Douleur Chronique / Unité VIH / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Patient suivi au Centre de la Douleur pour lombalgie chronique.") == ["lombalgie"]
+
+
+def test_an_article_of_civil_law_speaks_of_no_one(detector: Detector) -> None:
+    assert health(detector, "Le mariage ne peut être contracté si l'un des époux est atteint de démence.") == []
+
+
+def test_everyday_clinical_wording_is_health_data(detector: Detector) -> None:
+    assert health(detector, "Scanner cérébral normal. Suites opératoires simples.") == ["Scanner cérébral",
+                                                                                        "Suites opératoires"]
+    assert health(detector, "Elle est suivie par un cardiologue depuis 2019.") == ["suivie par un cardiologue"]
+    assert health(detector, "Ce scanner de documents lit 30 pages par minute.") == []
+
+
+def test_a_capitalised_label_of_a_phone_in_a_directory_is_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Hospitalisation : 01 42 16 20 00 / Urgences : 01 42 16 30 00") == []
+    assert health(detector, "Service de Psychiatrie Adulte - CMP (secteur 12) : 01 42 16 00 00") == []
+    assert health(detector, "Mme Durand : VIH - 06 12 34 56 78") == ["VIH"]
+    assert health(detector, "Dupont Jean, diabète - 06 12 34 56 78") == ["diabète"]
+
+
+def test_a_citation_names_authors_not_patients(detector: Detector) -> None:
+    assert health(detector, "Diagnosis of acute myeloid leukemia. Tallman MS, Sierra J, Dombret H. "
+                            "Blood. 2010;115(3):453-74. 2nd edition.") == []
+    assert health(detector, "Patiente traitée pour leucémie aiguë selon Döhner et al.") != []
+
+
+def test_legal_terms_sharing_a_health_word_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Il est alors tenu compte du délai de prescription déjà écoulé.") == []
+    assert health(detector, "Le délaissement par hypothèque se fait au greffe du tribunal.") == []
+    assert health(detector, "Il est suivi pour une prescription de méthotrexate.") != []
+
+
 def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detector: Detector) -> None:
     assert health(detector, "Patiente arrivée pour rhénopathie aigue.") == ["rhénopathie"]
     assert health(detector, "Il a beaucoup de sympathie pour l'équipe.") == []
@@ -407,6 +452,33 @@ def test_a_word_with_a_medical_ending_counts_even_outside_the_vocabulary(detecto
 def test_a_department_in_a_directory_is_not_health_data(detector: Detector) -> None:
     assert health(detector, "Service de rhumatologie / Chef de service / Secrétariat : 01 42 16 00 00") == []
     assert health(detector, "Salles d'hospitalisation : Gerbillot, Hadillot.") == []
+
+
+def test_a_department_counts_only_after_care_given_to_someone(detector: Detector) -> None:
+    assert health(detector, "Il a été transféré dans l'unité de soins intensifs le 3 mai.") == [
+        "unité de soins intensifs"]
+    assert health(detector, "La patiente se présente aux urgences.") == ["urgences"]
+    assert health(detector, "Unité de soins intensifs / Secrétariat : 01 42 16 00 00") == []
+    assert health(detector, "Le service des urgences est ouvert 24 h sur 24.") == []
+
+
+def test_a_consultation_in_a_department_counts_in_a_record_about_someone(detector: Detector) -> None:
+    assert health(detector, "Elle sera revue en consultation de neurologie.") != []
+    assert health(detector, "Mme Dupont : consultation de cardiologie à un mois.") == ["consultation de cardiologie"]
+    assert health(detector, "Consultation de neurologie : lundi et jeudi, 9 h - 12 h.") == []
+
+
+def test_a_dose_with_its_rhythm_is_a_treatment_an_amount_alone_is_not(detector: Detector) -> None:
+    assert health(detector, "ATENOSYNTH : injection de 40 mg deux fois par semaine.") != []
+    assert health(detector, "Boîte de 30 comprimés de 500 mg, 4,20 €.") == []
+
+
+def test_birth_and_rehabilitation_wording_is_health_data(detector: Detector) -> None:
+    assert health(detector, "Suites de couches simples, score d'Apgar 10/10.") == ["Suites de couches",
+                                                                                     "score d'Apgar"]
+    assert health(detector, "Reprise d'appui à J1, appui partiel avec 2 cannes anglaises.") == [
+        "appui partiel", "cannes anglaises"]
+    assert health(detector, "Vente de cannes anglaises et de déambulateurs.") == []
 
 
 def test_an_initial_and_a_surname_is_a_name_but_not_a_letter_ending_a_phrase() -> None:

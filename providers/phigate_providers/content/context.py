@@ -18,12 +18,19 @@ CODE_AFTER = re.compile(r"[\-_/]?\d")
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|(?=\s|$)(?<!\b[A-Z]\.))")
 #: An amount of money: a record that holds one and names nobody is a price list or an order.
 PRICE = re.compile(r"\d(?:[.,]\d\d)?[ \u00a0]?(?:€|EUR\b|euros?\b|£|GBP\b)|[€£][ ]?\d|\$[ ]?\d")
-#: A health establishment's name before a capitalised word: that word is part of the name
-#: ("Hôpital des Enfants Malades", "Clinique de la Migraine"), not a condition.
+#: A health establishment's or a unit's name before a capitalised word: that word is part of the
+#: name ("Hôpital des Enfants Malades", "Clinique de la Migraine", "Centre de la Douleur",
+#: "Unité VIH"), not a condition.
 ESTABLISHMENT_BEFORE = re.compile(
-    r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier)"
+    r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier"
+    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile)"
     r"|\b(?:EHPAD|CHU|CHR|CH|GH))"
-    r"(?:[ \t\-]+(?:de|du|des|la|le|l['\u2019]|d['\u2019]|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*[ \t\-]+$")
+    r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
+    r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
+    r"[ \t\-]+$")
+#: What lies between a directory's label and its phone number ("Urgences : 01…", "CMP (secteur
+#: 12) - 01…"): a health word labelling a phone names a service, not a condition.
+PHONE_LABEL = re.compile(r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
 
@@ -43,4 +50,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PRICE", "WINDOW", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "WINDOW", "sentence",
+           "sentence_ends"]

@@ -15,11 +15,15 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
   name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
   Enfants Malades");
-- it is a code ("VIH-1234", "réf. IVG");
+- it is a code ("VIH-1234", "réf. IVG"), or a capitalised label of a phone number in a record
+  that points at no one ("Urgences : 01 42 16 00 00", a directory);
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- its record is a statute's or a reference's ("toute personne", "de l'article", "et al"), which
-  speaks of people in general, and identifies no one;
+- its record is a statute's ("toute personne", "de l'article"), which speaks of people in
+  general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
+  whose names are its authors', and points at no patient;
+- it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
+  given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
   at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
   ambiguous only in a price list (a record with an amount of money): a store's records are
@@ -38,6 +42,8 @@ from phigate_providers.content.identifiers import PERSONAL, Span
 from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
+    ROLE_CARE,
+    ROLE_CITE,
     ROLE_CODE,
     ROLE_ENDING,
     ROLE_GENERIC,
@@ -55,6 +61,8 @@ CAPITALISED = "capitalised"
 PRODUCT_CODE = "product_code"
 GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
+NO_CARE = "department_without_care"
+DIRECTORY = "labels_a_phone"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -62,6 +70,8 @@ MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION
 _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "apathie", "nostalgie",
                           "dicotomie", "dichotomie", "telescopie", "kaleidoscopie", "stroboscopie"})
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
+#: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
+_POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -129,6 +139,12 @@ class _Context:
     personal: list[int]
     #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
     norms: list[int] = field(default_factory=list)
+    #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
+    care_ends: list[int] = field(default_factory=list)
+    #: Starts of citation cues ("et al", "ISBN", "2nd edition"): the record cites the literature.
+    citations: list[int] = field(default_factory=list)
+    #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
+    word_anchors: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -140,6 +156,27 @@ class _Context:
 
     def anchored(self, begin: int, stop: int) -> bool:
         return self.any_between(self.anchors, begin, stop) or self.any_between(self.personal, begin, stop)
+
+    def points_at_someone(self, begin: int, stop: int) -> bool:
+        """A word about a person, a title, a name, a NIR or a date of birth lies in [begin, stop):
+        phone numbers, e-mails and addresses alone may be a service's."""
+        if self.any_between(self.anchors, begin, stop):
+            return True
+        index = bisect_left(self.identifier_starts, begin)
+        while index < len(self.identifiers) and self.identifiers[index].start < stop:
+            if self.identifiers[index].type in _POINTING:
+                return True
+            index += 1
+        return False
+
+    def labels_a_phone(self, end: int) -> bool:
+        """The next identifier after ``end`` is a phone number that this word labels, as in a
+        directory ("Urgences : 01 42 16 00 00")."""
+        index = bisect_left(self.identifier_starts, end)
+        if index == len(self.identifiers) or self.identifiers[index].type != "PHONE":
+            return False
+        following = self.identifiers[index].start
+        return following - end <= 30 and context.PHONE_LABEL.match(self.text, end, following) is not None
 
     def just_before(self, ends: list[int], start: int) -> bool:
         """A word of ``ends`` ends at most a few blanks before ``start``."""
@@ -259,27 +296,27 @@ class Detector:
         hits are returned; context words are kept in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        anchors, generic, treatment, code_ends = ctx.anchors, ctx.generic, ctx.treatment_ends, ctx.code_ends
+        by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
+                    ROLE_CITE: ctx.citations}
+        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends}
         for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
                 judged.append(hit)
             elif role == ROLE_IDENTIFIER:
                 identifier_hits.append(hit)
-            elif role == ROLE_ANCHOR:
-                anchors.append(hit[0])
+            elif role in by_start:
+                by_start[role].append(hit[0])
+                if role == ROLE_ANCHOR and hit[1] - hit[0] >= 3:  # not an initial read as "j'"
+                    ctx.word_anchors.append(hit[0])
+            elif role in by_end:
+                by_end[role].append(hit[1])
             elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
                 identifier_hits.append(hit)
-                anchors.append(hit[0])
-            elif role == ROLE_GENERIC:
-                generic.append(hit[0])
-            elif role == ROLE_TREAT:
-                treatment.append(hit[1])
+                ctx.anchors.append(hit[0])
             elif role == ROLE_CODE:
-                generic.append(hit[0])
-                code_ends.append(hit[1])
-            elif role == ROLE_NORM:
-                ctx.norms.append(hit[0])
+                ctx.generic.append(hit[0])
+                ctx.code_ends.append(hit[1])
             elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
                 start = ctx.folded.rfind(" ", 0, hit[0]) + 1
                 if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
@@ -312,6 +349,9 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
+        # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
+        if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
+            return DIRECTORY
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
             ends = ctx.sentence_ends.get(index)
             if ends is None:  # only the records that need it are cut
@@ -325,6 +365,17 @@ class Detector:
         # its record is generic unless someone is identified in it.
         if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
             return GENERIC
+        # A citation names its authors, not patients: generic unless a patient is pointed at.
+        if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
+            return GENERIC
+        return Detector._without_its_cue(ctx, entry, start, index, record)
+
+    @staticmethod
+    def _without_its_cue(ctx: _Context, entry: lexicon.Entry, start: int, index: int,
+                         record: tuple[int, int]) -> str | None:
+        """Why a department or an ambiguous word lacks what makes it health data, or None."""
+        if entry.cued and not ctx.just_before(ctx.care_ends, start):
+            return NO_CARE
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
                 ctx.anchored_records[index] = ctx.anchored(*record)
@@ -334,7 +385,6 @@ class Detector:
                                                     or context.PRICE.search(ctx.text, *record)):
                 return NO_PERSON
         return None
-
 
 
 __all__ = ["HEALTH", "SEPARATOR", "Detector", "HealthSpan", "RecordAnalysis", "Ruled", "Scan"]

@@ -33,7 +33,7 @@ VOCABULARY_FILES = ("health-fr.txt", "health-en.txt", "drugs.txt", "decoys.txt",
 DECOY = "DECOY"
 #: Categories that are not health data: context, names and address parts (tier "none").
 NOT_HEALTH_TIER = "none"
-FLAGS = frozenset({"cased", "lower", "weak"})
+FLAGS = frozenset({"cased", "lower", "weak", "cued"})
 NUMBER = "<n>"
 
 #: Endings of words that name a condition or a procedure ("rhénopathie", a misspelt
@@ -42,8 +42,9 @@ MEDICAL_ENDINGS = ("pathie", "ectomie", "ostomie", "otomie", "plastie", "scopie"
                    "plasie", "trophie", "lithiase", "sclerose", "necrose", "fibrose", "stenose", "thrombose")
 #: Roles of vocabulary categories, read once per match in the detector's hot loop.
 (ROLE_NONE, ROLE_JUDGE, ROLE_ANCHOR, ROLE_GENERIC, ROLE_TREAT, ROLE_CODE, ROLE_IDENTIFIER,
- ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING) = range(10)
+ ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING, ROLE_CARE, ROLE_CITE) = range(12)
 _ROLES = {"ANCHOR": ROLE_ANCHOR, "GENERIC": ROLE_GENERIC, "NORM": ROLE_NORM, "TREAT": ROLE_TREAT,
+          "CARE": ROLE_CARE, "CITE": ROLE_CITE,
           "ENDING": ROLE_ENDING,
           "CODE": ROLE_CODE,
           "GIVEN": ROLE_IDENTIFIER, "STREET": ROLE_IDENTIFIER, "STREET_UK": ROLE_IDENTIFIER,
@@ -99,6 +100,9 @@ class Entry:
     cased: bool = False
     lower: bool = False
     weak: bool = False
+    #: Counts only right after a cue of care given to someone ("transférée dans l'" before
+    #: "unité de soins intensifs"): a department's name alone heads a directory.
+    cued: bool = False
     health: bool = field(init=False)
     decoy: bool = field(init=False)
     #: What the detector does with a match: one of the ROLE_* constants.
@@ -146,7 +150,8 @@ def variants(form: str, fuzzy: bool = True) -> set[str]:
 
 def parse(lines: Iterable[str], source: str) -> Iterator[tuple[str, Entry]]:
     """(form, entry) pairs of one vocabulary file: ``@ CATEGORY TIER [; flags]`` opens a section,
-    then one form a line, ``FORM [; flag …]``, ``{a,b}`` for alternatives; ``# `` comments."""
+    then one form a line, ``FORM [; flag …]``, ``{a,b}`` for alternatives; ``# `` comments.
+    Flags: ``cased``, ``lower``, ``weak``, ``cued`` (see :class:`Entry` and the detector)."""
     section: tuple[str, str, frozenset[str]] | None = None
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -166,7 +171,8 @@ def parse(lines: Iterable[str], source: str) -> Iterator[tuple[str, Entry]]:
             raise LexiconError(f"{source}:{number}: a form before any '@ CATEGORY TIER' section")
         category, tier, section_flags = section
         every = flags | section_flags
-        entry = Entry(category, tier, cased="cased" in every, lower="lower" in every, weak="weak" in every)
+        entry = Entry(category, tier, cased="cased" in every, lower="lower" in every, weak="weak" in every,
+                      cued="cued" in every)
         for form in expand(head):
             yield form, entry
 
