@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phigate.api import Resource
 from phigate_providers.aws import runners, s3
 from phigate_providers.aws.access_facts import TableRead
+from phigate_providers.aws.services import Service
 
 if TYPE_CHECKING:
     from phigate_providers.aws.account_run import AccountRun
@@ -62,7 +63,8 @@ class Outside:
     """What is read outside the reported regions for the access analysis (and residency)."""
 
     tables: list[TableRead] = field(default_factory=list)
-    databases: list[Resource] = field(default_factory=list)
+    #: The stores of the services principals read through IAM (databases, snapshots), per service.
+    stores: dict[Service, list[Resource]] = field(default_factory=dict)
     runners: dict[str, dict[str, Future[list[runners.Runner]]]] = field(default_factory=dict)
 
 
