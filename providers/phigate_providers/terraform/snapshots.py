@@ -4,9 +4,9 @@ There is no snapshot kind: an RDS or Aurora snapshot is a ``database`` (``aws.rd
 ``aws.rds.db_cluster_snapshot``) and an EBS snapshot a ``volume`` (``aws.ec2.snapshot``), so the
 encryption, classification and residency policies apply to them as to what they copy, and the
 public-exposure policy too: ``shared_accounts = ["all"]`` makes a database snapshot public
-(restorable by any AWS account), and so does a create-volume permission
-(``aws_snapshot_create_volume_permission``) naming ``all`` an EBS snapshot; the accounts a
-snapshot is shared with are shown in ``raw``.
+(restorable by any AWS account). An EBS snapshot's create-volume permissions
+(``aws_snapshot_create_volume_permission``) name accounts, never everyone: it is not public. The
+accounts a snapshot is shared with are shown in ``raw``.
 
 A snapshot holds its source's data, so it carries its source's tags under its own (a label both
 give differently keeps both values: the strictest class wins). Whether a new snapshot is encrypted,
@@ -100,7 +100,9 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
         shared = [value(s, ("account_id",)) for s in shares]
         raw["shared_with"] = [a if isinstance(a, str) else "an account known only after apply"
                               for a in shared]
-        attributes["public_access"] = _volume_public(planned, shared)
+        # A create-volume permission names one account, never everyone (the API's group "all"
+        # is not in the resource): not public, whoever the accounts are.
+        attributes["public_access"] = {"blocked": True, "grants": []}
         size = value(planned, ("volume_size",))
         if isinstance(size, int):
             attributes["size_gb"] = size
@@ -166,16 +168,6 @@ def _encryption(context: Context, keys: KeyBook, planned: PlannedResource,
     reason = (encrypted if is_unknown(encrypted) else
               after_apply(f"{planned.address}: encryption of {source.address if source else 'its source'}"))
     return {"at_rest": reason, "algorithm": reason, "key": reason, "key_manager": reason}
-
-
-def _volume_public(planned: PlannedResource, shared: list[Any]) -> dict[str, Any]:
-    """An EBS snapshot is public when a create-volume permission names ``all`` (as the API's
-    group does); one whose account is known only after apply may be it."""
-    if any(not isinstance(account, str) for account in shared):
-        reason = after_apply(f"{planned.address}: an account of its create-volume permissions")
-        return {"blocked": reason, "grants": reason}
-    grants = ["createVolumePermission:all"] if "all" in shared else []
-    return {"blocked": not grants, "grants": grants}
 
 
 def _public(planned: PlannedResource) -> dict[str, Any]:
