@@ -1,7 +1,10 @@
 """The AWS provider (``phigate[aws]``): live, read-only collection through boto3.
 
-The provider class is loaded on first use, so that the pure policy analysis of this package
-(``phigate_providers.aws.access``), which the Terraform plan reader shares, needs no boto3.
+The provider class is loaded on first use, so that the pure policy analysis of this package,
+which the Terraform plan reader shares, needs no boto3: the modules of :data:`SDK_FREE` (policy
+documents, grants, conditions, ARNs, trail selectors, what reads each store, who "everyone" is,
+copies' labels, escalation and trusts). The plan reader imports those and no other module of
+this package; a test holds both to it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from phigate_providers.aws.provider import AwsProvider
 
-__all__ = ["AwsProvider"]
+#: The modules that import no SDK, shared by the live reader and the Terraform plan reader.
+SDK_FREE = (
+    "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
+    "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "trust",
+)
+
+__all__ = ["SDK_FREE", "AwsProvider"]
 
 
 def __getattr__(name: str) -> Any:
