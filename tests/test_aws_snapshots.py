@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse
 
 from phigate.api import CollectionError, Context, Resource
 from phigate.cli import main
+from phigate.validation import kind_validator
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, error_response, inject_faults, member_account
 
@@ -244,3 +245,17 @@ def test_a_snapshot_shared_with_another_account_of_the_run_is_read_by_its_princi
     # private by the administrative volume is not.
     assert readable.get(ebs_snapshot_arn(kept_id)) == "ec2:CopySnapshot"
     assert len(readable) == 2 and all(s.startswith(f"arn:aws:ec2:{REGION}::snapshot/") for s in readable)
+
+
+def test_an_account_outside_the_run_a_snapshot_is_shared_with_is_a_principal_in_context(
+        aws: Callable[..., Any]) -> None:
+    database_snapshots(aws)
+    role(aws("iam"), "auditor", "rds:DescribeDBSnapshots")
+    found, errors, context = collect()
+    assert errors == []
+    partner = context[f"arn:aws:iam::{PARTNER}:root"]
+    assert partner.kind == "principal" and partner.id not in found  # in the graph, never reported
+    assert partner.attributes["can_read_via"] == {rds_snapshot_arn("pms-partner"): (
+        "shared with the account: rds:CopyDBSnapshot, rds:RestoreDBInstanceFromDBSnapshot")}
+    assert partner.attributes["access_unseen"]  # who there uses the share is not read
+    assert list(kind_validator("principal").iter_errors(dict(partner.attributes))) == []
