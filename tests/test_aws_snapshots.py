@@ -259,3 +259,15 @@ def test_an_account_outside_the_run_a_snapshot_is_shared_with_is_a_principal_in_
         "shared with the account: rds:CopyDBSnapshot, rds:RestoreDBInstanceFromDBSnapshot")}
     assert partner.attributes["access_unseen"]  # who there uses the share is not read
     assert list(kind_validator("principal").iter_errors(dict(partner.attributes))) == []
+
+
+def test_a_snapshot_of_another_region_is_read_as_context_for_the_access_graph(aws: Callable[..., Any]) -> None:
+    other = "eu-west-1"
+    ec2 = aws("ec2", other)
+    snapshot = ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{other}a", Size=1)["VolumeId"])
+    arn = f"arn:aws:ec2:{other}::snapshot/{snapshot['SnapshotId']}"
+    reader = role(aws("iam"), "block-reader", "ebs:GetSnapshotBlock")
+    found, errors, context = collect()
+    assert errors == []
+    assert arn in context and arn not in found  # never reported: outside the asked region
+    assert found[reader].attributes["can_read_via"] == {arn: "ebs:GetSnapshotBlock"}

@@ -113,7 +113,8 @@ class AccountRun:
             found.split(self)
             if found.extra_regions:
                 trails = yield from self._promote(found, trails, jobs, items)
-            seen: set[str] = set()
+            # Stores yielded (reported or context): a read of one that failed leaves it partly seen.
+            seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.kind("account") and self.reported:
                 yield cloudtrail.account_resource(account, trails, bucket_resources)
