@@ -538,8 +538,10 @@ def start_moto(out: Path) -> tuple[subprocess.Popen[bytes], Moto]:
     port = free_port()
     log = out / "moto.log"
     with log.open("wb") as f:
+        # Without moto's public images: their hundreds of snapshots belong to no real estate.
         proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -381,6 +381,16 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     )
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
     aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user
+    # One snapshot of each sort, so their sharing is read too.
+    rds = aws("rds")
+    rds.create_db_instance(DBInstanceIdentifier="ro-db", DBInstanceClass="db.t3.micro", Engine="postgres",
+                           MasterUsername="admin", MasterUserPassword="x" * 12, AllocatedStorage=20)
+    rds.create_db_snapshot(DBSnapshotIdentifier="ro-db-manual", DBInstanceIdentifier="ro-db")
+    rds.create_db_cluster(DBClusterIdentifier="ro-cluster", Engine="aurora-postgresql", MasterUsername="admin",
+                          MasterUserPassword="x" * 12)
+    rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="ro-cluster-manual", DBClusterIdentifier="ro-cluster")
+    ec2 = aws("ec2")
+    ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"])
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -1,8 +1,11 @@
 """The AWS provider (``phigate[aws]``): live, read-only collection through boto3.
 
-The provider class is loaded on first use, so that the pure policy analysis of this package
-(``phigate_providers.aws.access``), which the Terraform plan reader shares, needs no boto3, and
-the command line reads the provider's options (``SPEC``) without it.
+The provider class is loaded on first use (the command line reads the provider's options,
+``SPEC``, without it), so that the pure policy analysis of this package,
+which the Terraform plan reader shares, needs no boto3: the modules of :data:`SDK_FREE` (policy
+documents, grants, conditions, ARNs, trail selectors, what reads each store, who "everyone" is,
+copies' labels, escalation and trusts). The plan reader imports those and no other module of
+this package; a test holds both to it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from phigate_providers.aws.spec import SPEC
 if TYPE_CHECKING:
     from phigate_providers.aws.provider import AwsProvider
 
-__all__ = ["SPEC", "AwsProvider"]
+#: The modules that import no SDK, shared by the live reader and the Terraform plan reader.
+SDK_FREE = (
+    "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
+    "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "trust",
+)
+
+__all__ = ["SDK_FREE", "SPEC", "AwsProvider"]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,8 +18,9 @@ from phigate_providers.aws.access import PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
 from phigate_providers.aws.escalation import ManagedPolicy, Member
-from phigate_providers.aws.read_actions import bucket_facets, database_facets, table_facets
+from phigate_providers.aws.read_actions import Facet, bucket_facets, is_escalation, table_facets
 from phigate_providers.aws.runners import Runner
+from phigate_providers.aws.services import Service
 
 #: A table as read: the resource (None: unreadable), its resource policy, whether that is known.
 TableRead = tuple[Resource | None, PolicyDocument | None, bool]
@@ -45,6 +46,8 @@ class AccessFacts:
     gaps: list[str] = field(default_factory=list)
     #: Scopes whose stores or identities could not be read: every principal may reach them.
     unseen: list[str] = field(default_factory=list)
+    #: Per account a store is shared with (a snapshot), each such store and how it is read.
+    shared: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add_buckets(self, listed: bool, buckets: list[s3.BucketFacts]) -> None:
         """The buckets whose policy is known, as stores; the others (and a failed listing) unseen.
@@ -72,27 +75,36 @@ class AccessFacts:
                 continue
             self.stores.append(Store.of(table.id, table_facets(table.id), self.account_id, policy))
 
-    def add_databases(self, databases: Iterable[Resource], unread: Iterable[str]) -> None:
-        """RDS databases readable through IAM (IAM database logins or the Data API) as stores;
-        their own users and grants are not IAM's. ``unread``: regions whose listing failed."""
+    def add_stores(self, service: Service, resources: Iterable[Resource], unread: Iterable[str]) -> None:
+        """The stores of a service read region by region that principals read through IAM (an
+        RDS database with IAM logins or the Data API, a snapshot), each with its ways in; one
+        whose ways in are not known, and the regions whose listing failed (``unread``), unseen."""
+        assert service.access is not None
         for region in unread:
-            self.unseen.append(f"aws account {self.account_id} region {region} RDS databases (not listed)")
-        for resource in databases:
-            raw = resource.raw
-            resource_id = raw.get("DbiResourceId") or raw.get("DbClusterResourceId")
-            facets = database_facets(
-                resource.id,
-                resource_id=str(resource_id) if resource_id else None,
-                iam_auth=bool(raw.get("IAMDatabaseAuthenticationEnabled")),
-                data_api=bool(raw.get("HttpEndpointEnabled")),
-            )
-            if facets:
-                self.stores.append(Store.of(resource.id, facets, self.account_id))
+            self.unseen.append(f"aws account {self.account_id} region {region} {service.name} (not listed)")
+        for resource in resources:
+            found = service.access(resource)
+            if isinstance(found, str):
+                self.unseen.append(f"aws account {self.account_id} region {resource.region} "
+                                   f"{resource.id} ({found})")
+            elif found is not None:
+                facets, policy = found
+                self.stores.append(Store.of(resource.id, facets, self.account_id, policy))
+                self._shared(resource, facets[0])
+
+    def _shared(self, resource: Resource, facet: Facet) -> None:
+        """The other accounts a store is shared with (``raw["shared_with"]``; ``all`` is public
+        exposure, judged on the store), for the join to name those outside the run."""
+        reads = sorted(a for a in facet.actions if not is_escalation(a))
+        how = f"shared with the account: {', '.join(reads)}"
+        for account in resource.raw.get("shared_with") or ():
+            if account not in ("all", self.account_id):
+                self.shared.setdefault(str(account), {})[resource.id] = how
 
     def add_unseen_stores(self, errors: Iterable[CollectionError], seen: set[str]) -> None:
         """Stores whose read failed and that were never yielded: principals may reach them."""
         for error in errors:
-            store = {"object_store", "table", "database"} & set(error.kinds)
+            store = {"object_store", "table", "database", "volume"} & set(error.kinds)
             if store and error.resource_id and error.resource_id not in seen:
                 where = f" region {error.region}" if error.region else ""
                 self.unseen.append(f"aws account {error.scope}{where} {error.resource_id} "

@@ -16,13 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, rds, runners, s3, s3_regions
+from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, runners, s3, s3_regions, services
 from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.credentials import iam_and_sign_in, with_root
 from phigate_providers.aws.needs import Needs
-from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside
+from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside, settle_outside
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -82,7 +82,6 @@ class AccountRun:
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
-            settings_jobs = jobs.per_region("region_settings", ec2.region_settings)
             table_lists = jobs.per_region("table", dynamodb.list_tables)
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
@@ -95,28 +94,28 @@ class AccountRun:
             # Stores are normalised against the key directory: keys first.
             yield from self._settle_all(key_jobs, "KMS keys", ("key",), kms.KEY_TYPES)
             tables_job = lists.submit(self._tables, table_lists, items, account)
-            volume_jobs = jobs.per_region("volume", ec2.volumes, self.keys)
-            database_jobs = jobs.per_region("database", rds.collect_region, self.keys)
+            # Every service read region by region (the registry's), against the key directory.
+            service_jobs = {service: jobs.per_region(service.kind, service.read, self.keys)
+                            for service in services.COLLECTED}
             listed, account_block, buckets = buckets_job.result()
             outside = outside_job.result()
             found = Found(buckets, tables_job.result(), outside.tables, account_block)
-            yield from self._settle_all(
-                settings_jobs, "EBS encryption by default", ("region_settings",), ec2.SETTINGS_TYPES
-            )
-            yield from self._settle_all(volume_jobs, "EBS volumes", ("volume",), ec2.VOLUME_TYPES)
-            databases = list(
-                self._settle_all(database_jobs, "RDS databases", ("database",), rds.DATABASE_TYPES))
-            yield from databases
-            yield from (Context(database) for database in outside.databases)
+            collected = services.with_source_tags({
+                service: list(self._settle_all(per_region, service.name, service.kinds, service.types))
+                for service, per_region in service_jobs.items()})
+            for read in collected.values():
+                yield from read
+            outside.stores = services.with_source_tags(outside.stores)
+            yield from (Context(store) for read in outside.stores.values() for store in read)
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             found.split(self)
             if found.extra_regions:
                 trails = yield from self._promote(found, trails, jobs, items)
-            seen: set[str] = set()
+            # Stores yielded (reported or context): a read of one that failed leaves it partly seen.
+            seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.kind("account") and self.reported:
-                yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources),
-                                [*seen, *(r.id for r in [*databases, *outside.databases])], volume_jobs)
+                yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources), seen)
             facts_iam = self._settle(
                 iam_job,
                 "IAM identities and policies",
@@ -128,8 +127,12 @@ class AccountRun:
                     yield policy_resource if self.reported else Context(policy_resource)
             self.facts.add_principals(account, facts_iam, needs.access)
             if needs.access:
-                unread = [r for r, job in database_jobs.items() if job.exception() is not None]
-                self._hand_over(listed is not None, found, [*databases, *outside.databases], unread)
+                self._hand_over(listed is not None, found)
+                for service, per_region in service_jobs.items():
+                    if service.access is not None:
+                        unread = [r for r, job in per_region.items() if job.exception() is not None]
+                        read = [*collected[service], *outside.stores.get(service, [])]
+                        self.facts.add_stores(service, read, unread)
                 profiles = facts_iam.instance_profiles if facts_iam is not None else {}
                 self.facts.add_runners(*self._runners(runner_jobs, outside.runners), profiles)
         if self.reported:
@@ -361,7 +364,8 @@ class AccountRun:
 
     def _outside_reads(self, others: bool, items: ThreadPoolExecutor) -> Outside:
         """The tables of the enabled regions outside the reported ones, read as context; when
-        the access analysis needs them, their databases (context) and runners too."""
+        the access analysis needs them, the stores principals read through IAM (databases,
+        snapshots: context) and the runners too."""
         found = Outside()
         if not others:
             return found
@@ -373,24 +377,21 @@ class AccountRun:
         if self.needs.access:
             found.runners = {what: {r: items.submit(job, self.account, r) for r in regions}
                              for what, job in RUNNERS}
-            databases = {r: items.submit(rds.collect_region, self.outside, r, self.keys) for r in regions}
+            stores = {service: {r: items.submit(service.read, self.outside, r, self.keys) for r in regions}
+                      for service in services.COLLECTED
+                      if service.access is not None and self.needs.kind(service.kind)}
         if self.needs.kind("table"):
             jobs = {r: items.submit(dynamodb.list_tables, self.outside, r) for r in regions}
             found.tables = self._tables(jobs, items, self.outside)
         if self.needs.access:
-            for region, job in databases.items():
-                try:
-                    found.databases += job.result()
-                except ApiFailure as failure:
-                    self.outside.failed(failure, f"RDS databases in {region}", kinds=("database",),
-                                        types=rds.DATABASE_TYPES, region=region)
+            found.stores = settle_outside(self.outside, stores)
         return found
 
-    def _hand_over(self, listed: bool, found: Found, databases: list[Resource], unread: list[str]) -> None:
-        """The stores read, in every region, to the access analysis (see :mod:`.estate`)."""
+    def _hand_over(self, listed: bool, found: Found) -> None:
+        """The buckets and tables read, in every region, to the access analysis (see
+        :mod:`.estate`); the registry's stores follow, service by service."""
         self.facts.add_buckets(listed, found.inside + found.outside)
         self.facts.add_tables(found.tables + found.outside_tables)
-        self.facts.add_databases(databases, unread)
 
     def _runners(self, *jobs: Mapping[str, Mapping[str, Future[list[runners.Runner]]]]
                  ) -> tuple[list[runners.Runner], list[str]]:

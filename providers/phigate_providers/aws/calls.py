@@ -16,7 +16,6 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from phigate.safetext import without_userinfo
-from phigate_providers.aws.operations import permission
 
 #: Error codes that say the account or principal lacks the right to make the call.
 DENIED_CODES = frozenset(
@@ -51,6 +50,9 @@ class ApiFailure(Exception):
     """A read that failed after retries. ``permission`` is the IAM action it needed."""
 
     def __init__(self, service: str, operation: str, reason: str, code: str = "") -> None:
+        # The operations table is built from the service registry, whose collectors call here.
+        from phigate_providers.aws.operations import permission
+
         self.service = service
         self.operation = operation
         self.permission = permission(service, operation)

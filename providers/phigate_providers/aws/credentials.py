@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, Future
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from phigate.api import Resource
@@ -119,20 +119,18 @@ def iam_and_sign_in(account: Account, sign_in: bool, pool: Executor) -> iam.IamF
     return facts
 
 
-def with_root(run: AccountRun, resource: Resource, held: Iterable[str],
-              volume_jobs: Mapping[str, Future[list[Resource]]]) -> Resource:
+def with_root(run: AccountRun, resource: Resource, held: Iterable[str]) -> Resource:
     """The account with its root user's sign-in facts and ``stores``: every store of the account
-    the run saw (context included, and the volumes ``volume_jobs`` listed), which the root user
-    reads. ``stores`` is left out when some store of the account could not be listed or read,
-    or when stores beyond the asked regions were not read: the root user reads those too."""
+    the run saw (``held``, context included), which the root user reads. ``stores`` is left out
+    when some store of the account could not be listed or read, or when stores beyond the asked
+    regions were not read: the root user reads those too."""
     if not run.needs.root_user:
         return resource
     attributes = dict(resource.attributes)
     root = root_user(run.account)
     if root is not None:
         attributes[ROOT_ATTRIBUTE] = root
-    volumes = [v.id for job in volume_jobs.values() if job.exception() is None for v in job.result()]
-    known = {*held, *volumes}
+    known = set(held)
     missed = [e for e in [*run.account.errors, *run.outside.errors]
               if _STORE_KINDS & set(e.kinds) and e.resource_id not in known]
     whole = run.needs.everywhere or not run.account.regions

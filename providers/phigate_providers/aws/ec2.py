@@ -11,6 +11,11 @@ from phigate_providers.aws.kms import KeyDirectory
 
 VOLUME_TYPES = ("aws.ec2.volume",)
 SETTINGS_TYPES = ("aws.ec2.region_settings",)
+#: The key EBS encrypts with when none is named.
+EBS_DEFAULT_KEY = "alias/aws/ebs"
+#: A volume attaches within its account and zone only: it cannot be shared, let alone made public
+#: (its snapshots can: :mod:`.ebs_snapshots`).
+NOT_SHARED: dict[str, Any] = {"blocked": True, "grants": []}
 
 
 def enabled_regions(account: Account) -> list[str]:
@@ -44,19 +49,9 @@ def volumes(account: Account, region: str, keys: KeyDirectory) -> list[Resource]
 def _volume(account: Account, region: str, keys: KeyDirectory, item: dict[str, Any]) -> Resource:
     volume_id = str(item["VolumeId"])
     encrypted = bool(item.get("Encrypted"))
-    key = item.get("KmsKeyId") if encrypted else None
-    encryption: dict[str, Any] = {
-        "at_rest": encrypted,
-        "algorithm": "aws:kms" if encrypted else None,
-        "key": (keys.arn(key, region) or key) if key else None,
-    }
-    if not encrypted:
-        encryption["key_manager"] = None
-    else:
-        # Encrypted without a named key: the AWS-managed aws/ebs key.
-        manager = keys.manager(key or "alias/aws/ebs", region, account.account_id)
-        if manager is not None:
-            encryption["key_manager"] = manager
+    # Encrypted without a named key: the AWS-managed aws/ebs key.
+    encryption = keys.encryption(encrypted, item.get("KmsKeyId") if encrypted else None, region,
+                                 account.account_id, default=EBS_DEFAULT_KEY)
     attached = [
         account.arn("ec2", region, f"instance/{a['InstanceId']}")
         for a in item.get("Attachments", [])
@@ -68,7 +63,8 @@ def _volume(account: Account, region: str, keys: KeyDirectory, item: dict[str, A
         "volume",
         region=region,
         name=volume_id,
-        attributes={"encryption": encryption, "size_gb": item.get("Size"), "attached_to": attached},
+        attributes={"encryption": encryption, "size_gb": item.get("Size"), "attached_to": attached,
+                    "public_access": dict(NOT_SHARED)},
         tags=tag_map(item.get("Tags")),
         raw={k: v for k, v in jsonable(item).items() if k != "Tags"},
     )

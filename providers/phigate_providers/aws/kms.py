@@ -86,6 +86,21 @@ class KeyDirectory:
         return ref if ref and ref.startswith("arn:") and ":alias/" not in ref else None
 
 
+    def encryption(self, encrypted: bool, ref: str | None, region: str, own_account: str,
+                   *, default: str | None = None) -> dict[str, Any]:
+        """A store's normalised ``encryption``: ``ref`` names its key; ``default`` is the
+        service's AWS-managed alias, which encrypts when no key is named. Who manages the key
+        is left out (unknown) when the directory cannot tell."""
+        if not encrypted:
+            return {"at_rest": False, "algorithm": None, "key": None, "key_manager": None}
+        found: dict[str, Any] = {"at_rest": True, "algorithm": "aws:kms", "key": self.arn(ref, region) or ref}
+        named = ref or default
+        manager = self.manager(named, region, own_account) if named else None
+        if manager is not None:
+            found["key_manager"] = manager
+        return found
+
+
 def collect_region(account: Account, region: str, directory: KeyDirectory) -> list[Resource]:
     """Every key of ``region``; fills ``directory``. Raises ApiFailure if keys cannot be listed."""
     client = account.client("kms", region)

@@ -48,7 +48,7 @@ class Needs:
         attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
         if access:
             attributes.add("can_read")
-            kinds |= {"object_store", "table", "database"}  # every store a principal may read
+            kinds |= {"object_store", "table", "database", "volume"}  # every store a principal may read
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())

@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Provider, Record, Resource, RunContext, Scope
 from phigate_providers import wirelogs
-from phigate_providers.aws import estate, operations
+from phigate_providers.aws import estate, operations, services
 from phigate_providers.aws.account_run import AccountRun
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
-from phigate_providers.aws.needs import Needs
+from phigate_providers.aws.needs import STORE_KINDS, Needs
 from phigate_providers.aws.session import (
     Clients,
     Tuning,
@@ -51,8 +51,9 @@ class AwsProvider:
 
     name: ClassVar[str] = PROVIDER
     description: ClassVar[str] = (
-        "AWS accounts, live and read-only: S3, KMS, IAM, RDS, DynamoDB, EBS, "
-        "CloudTrail; several accounts through Organizations and sts:AssumeRole"
+        "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
+        "DynamoDB, EBS volumes and snapshots, CloudTrail; several accounts through Organizations "
+        "and sts:AssumeRole"
     )
     permissions: ClassVar[tuple[str, ...]] = operations.permissions()
 
@@ -218,10 +219,11 @@ class AwsProvider:
                 facts.parts.append(run.facts)
             regions = self.settings.regions
             if regions and needs.residency and any(reported for _, reported in accounts):
+                regional = [service.name for service in services.COLLECTED if service.kind in STORE_KINDS]
                 self._notices.append(
-                    f"aws: RDS databases and EBS volumes are reported in {', '.join(regions)} only; "
+                    f"aws: {', '.join(regional)} are reported in {', '.join(regions)} only; "
                     "S3 buckets and DynamoDB tables holding health data elsewhere are reported, "
-                    "those two are not: scan every region to check their residency too")
+                    "those are not: scan every region to check their residency too")
 
     def _reported(self, account_id: str) -> bool:
         """Whether an account's resources are reported: those asked (``--account``), else all."""

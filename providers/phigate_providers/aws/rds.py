@@ -8,6 +8,8 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.policydoc import PolicyDocument
+from phigate_providers.aws.read_actions import Facet, database_facets
 
 DATABASE_TYPES = ("aws.rds.db_instance", "aws.rds.db_cluster")
 
@@ -56,17 +58,8 @@ def _database(
     kind = "db" if rtype.endswith("instance") else "cluster"
     arn = str(item.get(arn_field) or account.arn("rds", region, f"{kind}:{name}"))
     encrypted = bool(item.get("StorageEncrypted"))
-    key = item.get("KmsKeyId") if encrypted else None
-    encryption: dict[str, Any] = {
-        "at_rest": encrypted,
-        "algorithm": "aws:kms" if encrypted else None,
-        "key": keys.arn(key, region) or key,
-    }
-    manager = keys.manager(key, region, account.account_id) if key else None
-    if not encrypted:
-        encryption["key_manager"] = None
-    elif manager is not None:
-        encryption["key_manager"] = manager
+    encryption = keys.encryption(encrypted, item.get("KmsKeyId") if encrypted else None, region,
+                                 account.account_id)
     attributes: dict[str, Any] = {
         "engine": item.get("Engine"),
         "encryption": encryption,
@@ -92,4 +85,18 @@ def _database(
     )
 
 
-__all__ = ["DATABASE_TYPES", "collect_region"]
+def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | None:
+    """Read through IAM when IAM database logins or the Data API are on; otherwise its own users
+    and grants decide, which are not IAM's."""
+    raw = resource.raw
+    resource_id = raw.get("DbiResourceId") or raw.get("DbClusterResourceId")
+    facets = database_facets(
+        resource.id,
+        resource_id=str(resource_id) if resource_id else None,
+        iam_auth=bool(raw.get("IAMDatabaseAuthenticationEnabled")),
+        data_api=bool(raw.get("HttpEndpointEnabled")),
+    )
+    return (facets, None) if facets else None
+
+
+__all__ = ["DATABASE_TYPES", "collect_region", "store_access"]

@@ -21,14 +21,25 @@ What counts, and why:
 - RDS: ``rds-db:connect`` on ``dbuser:<resource id>/*`` when IAM database authentication is on
   (it is then a login); ``rds-data:ExecuteStatement`` / ``BatchExecuteStatement`` on the cluster
   when its Data API is on (the database's own grants still apply; the API is a way in).
+- Snapshots (RDS, Aurora, EBS) are copies of a store: restoring or copying one reads it
+  (``rds:RestoreDBInstanceFromDBSnapshot``, ``rds:RestoreDBClusterFromSnapshot``,
+  ``rds:CopyDBSnapshot``, ``rds:CopyDBClusterSnapshot``; ``ec2:CreateVolume``, ``ec2:CopySnapshot``
+  and the EBS direct API's ``ebs:GetSnapshotBlock``), authorised on the snapshot's ARN. Changing
+  who may restore it (``rds:ModifyDBSnapshotAttribute``, ``rds:ModifyDBClusterSnapshotAttribute``,
+  ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
+  itself read. A snapshot shared with other accounts is read as a resource policy naming them
+  would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from phigate_providers.aws.policydoc import PolicyDocument, parse_policy
 
 S3_READ = frozenset(
     {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent"}
@@ -50,6 +61,18 @@ DYNAMODB_STREAM_READ = frozenset({"dynamodb:GetRecords"})
 DYNAMODB_ESCALATION = frozenset({"dynamodb:PutResourcePolicy"})
 RDS_CONNECT = frozenset({"rds-db:connect"})
 RDS_DATA_API = frozenset({"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement"})
+#: Per snapshot type: the actions that read it, and those that share it (an escalation).
+SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
+    "aws.rds.db_snapshot": frozenset({"rds:RestoreDBInstanceFromDBSnapshot", "rds:CopyDBSnapshot"}),
+    "aws.rds.db_cluster_snapshot": frozenset(
+        {"rds:RestoreDBClusterFromSnapshot", "rds:CopyDBClusterSnapshot"}),
+    "aws.ec2.snapshot": frozenset({"ec2:CreateVolume", "ec2:CopySnapshot", "ebs:GetSnapshotBlock"}),
+}
+SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
+    "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
+    "aws.rds.db_cluster_snapshot": frozenset({"rds:ModifyDBClusterSnapshotAttribute"}),
+    "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
+}
 
 #: Actions that do not read but let the principal give itself read, and what they do.
 ESCALATIONS: Mapping[str, str] = {
@@ -57,6 +80,8 @@ ESCALATIONS: Mapping[str, str] = {
     "s3:putobjectacl": "s3:PutObjectAcl (can grant itself read through object ACLs)",
     "s3:putobjectversionacl": "s3:PutObjectVersionAcl (can grant itself read through object ACLs)",
     "dynamodb:putresourcepolicy": "dynamodb:PutResourcePolicy (can grant itself read)",
+    **{action.lower(): f"{action} (can share it with an account it controls)"
+       for actions in SNAPSHOT_ESCALATION.values() for action in actions},
 }
 
 
@@ -103,6 +128,25 @@ def database_facets(
     return tuple(facets)
 
 
+def snapshot_facets(snapshot_arn: str, snapshot_type: str) -> tuple[Facet, ...]:
+    """A snapshot (of a type of :data:`SNAPSHOT_READ`): restored, copied or re-shared through
+    its ARN."""
+    return (Facet(snapshot_arn, SNAPSHOT_READ[snapshot_type] | SNAPSHOT_ESCALATION[snapshot_type]),)
+
+
+def sharing_policy(snapshot_arn: str, snapshot_type: str, accounts: Iterable[str]) -> PolicyDocument | None:
+    """A snapshot's sharing as the resource policy it amounts to: the ``accounts`` (``all``:
+    everyone) may read it, never re-share it. None when it is shared with no one."""
+    shared = sorted(set(accounts))
+    if not shared:
+        return None
+    principal: Any = "*" if "all" in shared else {"AWS": [f"arn:aws:iam::{a}:root" for a in shared]}
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "SharedSnapshot", "Effect": "Allow", "Principal": principal,
+        "Action": sorted(SNAPSHOT_READ[snapshot_type]), "Resource": snapshot_arn}]}
+    return parse_policy(document, name=f"sharing of {snapshot_arn}")
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -133,11 +177,15 @@ __all__ = [
     "S3_BUCKET_ESCALATION",
     "S3_OBJECT_ESCALATION",
     "S3_READ",
+    "SNAPSHOT_ESCALATION",
+    "SNAPSHOT_READ",
     "Facet",
     "bucket_facets",
     "database_facets",
     "describe",
     "facets_of",
     "is_escalation",
+    "sharing_policy",
+    "snapshot_facets",
     "table_facets",
 ]

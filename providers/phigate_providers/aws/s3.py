@@ -23,15 +23,11 @@ from phigate_providers.aws.access import (
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.public import acl_grant
 from phigate_providers.aws.s3_regions import Listed, location_region
 
 BUCKET_TYPES = ("aws.s3.bucket",)
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-#: ACL grantees that mean everyone, or every AWS account.
-PUBLIC_GRANTEES = {
-    "http://acs.amazonaws.com/groups/global/AllUsers": "AllUsers",
-    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "AuthenticatedUsers",
-}
 
 #: Which reads each normalised attribute needs (tags are always read: classification).
 READS_FOR: dict[str, tuple[str, ...]] = {
@@ -378,9 +374,9 @@ def _public_grants(facts: BucketFacts, block: AccountBlock) -> list[str] | None:
         if acl is _UNREAD:
             return None
         for grant in (acl or {}).get("Grants", []):
-            uri = grant.get("Grantee", {}).get("URI")
-            if uri in PUBLIC_GRANTEES:
-                found.append(f"{PUBLIC_GRANTEES[uri]}:{grant.get('Permission', '')}")
+            public = acl_grant(grant.get("Grantee", {}).get("URI"), grant.get("Permission", ""))
+            if public is not None:
+                found.append(public)
     return sorted(set(found))
 
 

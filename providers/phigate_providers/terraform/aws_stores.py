@@ -135,7 +135,9 @@ def volumes(context: Context, keys: KeyBook, defaults: VolumeDefaults) -> None:
             default_key = defaults.key.get(region)
             if choice == DEFAULT and default_key is not None:
                 choice = keys.choose(default_key, ("key_arn",))
-        attributes: dict[str, Any] = {"encryption": encryption(encrypted, "aws:kms", choice)}
+        # A volume attaches within its own account: it cannot be shared, let alone made public.
+        attributes: dict[str, Any] = {"encryption": encryption(encrypted, "aws:kms", choice),
+                                      "public_access": {"blocked": True, "grants": []}}
         size = value(planned, ("size",))
         if isinstance(size, int) or is_unknown(size):
             attributes["size_gb"] = size

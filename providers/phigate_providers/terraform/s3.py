@@ -29,6 +29,7 @@ from phigate_providers.aws.access import (
     parse_policy,
     public_grants,
 )
+from phigate_providers.aws.public import PUBLIC_CANNED, acl_grant
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, KeyChoice, encryption
 from phigate_providers.terraform.plan import PlannedResource
@@ -57,10 +58,6 @@ SETTINGS = {
 }
 ACCOUNT_BLOCK = "aws_s3_account_public_access_block"
 FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-PUBLIC_CANNED = {"public-read": "AllUsers:READ", "public-read-write": "AllUsers:WRITE",
-                 "authenticated-read": "AuthenticatedUsers:READ"}
-PUBLIC_URIS = {"http://acs.amazonaws.com/groups/global/AllUsers": "AllUsers",
-               "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "AuthenticatedUsers"}
 _SSE = ("rule", 0, "apply_server_side_encryption_by_default", 0)
 
 
@@ -297,9 +294,9 @@ def _acl_grants(unit: BucketUnit) -> Any:
         if isinstance(grantee, list):
             grantee = grantee[0] if grantee else None
         uri = grantee.get("uri") if isinstance(grantee, Mapping) else grant.get("uri")
-        if uri in PUBLIC_URIS:
-            permission = grant.get("permission") or ",".join(grant.get("permissions") or ())
-            found.append(f"{PUBLIC_URIS[uri]}:{permission}")
+        public = acl_grant(uri, grant.get("permission") or ",".join(grant.get("permissions") or ()))
+        if public is not None:
+            found.append(public)
     return found
 
 

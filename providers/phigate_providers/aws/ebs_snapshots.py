@@ -1,0 +1,96 @@
+"""EBS snapshots as ``volume`` stores: a snapshot is a copy of its volume.
+
+The account's own snapshots are read with their ``createVolumePermission``: the group ``all``
+makes one public (any AWS account can create a volume from it: ``public_access.grants``), user
+ids are the accounts it is shared with, readers for the access analysis (:func:`store_access`).
+A snapshot whose permission cannot be read is yielded without ``public_access`` and with an
+error naming it: its exposure is undecided, never taken for private.
+
+A snapshot's ARN names no account (``arn:aws:ec2:R::snapshot/ID``): it is its id, as AWS and
+Terraform give it. Encryption and key are the snapshot's own (its volume's key, or the key its
+copy named); its volume's tags are added under its own when the volume is read in the same run
+(:mod:`.copies`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phigate.api import Resource
+from phigate_providers.aws.calls import ApiFailure, call, pages
+from phigate_providers.aws.context import Account, jsonable, tag_map
+from phigate_providers.aws.ec2 import EBS_DEFAULT_KEY
+from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.policydoc import PolicyDocument
+from phigate_providers.aws.read_actions import Facet, sharing_policy, snapshot_facets
+
+SNAPSHOT = "aws.ec2.snapshot"
+TYPES = (SNAPSHOT,)
+OPERATIONS = {
+    ("ec2", "DescribeSnapshots"): "ec2:DescribeSnapshots",
+    ("ec2", "DescribeSnapshotAttribute"): "ec2:DescribeSnapshotAttribute",
+}
+
+
+def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
+    """The snapshots the account owns in ``region``. Raises ApiFailure when they cannot be
+    listed; a snapshot whose sharing cannot be read is yielded without it, its error recorded."""
+    client = account.client("ec2", region)
+    return [_snapshot(account, region, keys, client, item)
+            for item in pages(client, "DescribeSnapshots", "Snapshots", OwnerIds=["self"])]
+
+
+def _snapshot(account: Account, region: str, keys: KeyDirectory, client: Any,
+              item: dict[str, Any]) -> Resource:
+    snapshot_id = str(item["SnapshotId"])
+    arn = f"arn:{account.partition}:ec2:{region}::snapshot/{snapshot_id}"
+    encrypted = bool(item.get("Encrypted"))
+    attributes: dict[str, Any] = {
+        "encryption": keys.encryption(encrypted, item.get("KmsKeyId") if encrypted else None, region,
+                                      account.account_id, default=EBS_DEFAULT_KEY),
+        "size_gb": item.get("VolumeSize"),
+    }
+    raw = {k: v for k, v in jsonable(item).items() if k != "Tags"}
+    volume = item.get("VolumeId")
+    if volume:
+        raw["source"] = account.arn("ec2", region, f"volume/{volume}")
+    shared = _sharing(account, region, client, snapshot_id, arn)
+    if shared is not None:
+        raw["shared_with"] = shared
+        grants = ["createVolumePermission:all"] if "all" in shared else []
+        attributes["public_access"] = {"blocked": not grants, "grants": grants}
+    return account.resource(arn, SNAPSHOT, "volume", region=region, name=snapshot_id, attributes=attributes,
+                            tags=tag_map(item.get("Tags")), raw=raw)
+
+
+def _sharing(account: Account, region: str, client: Any, snapshot_id: str, arn: str) -> list[str] | None:
+    """The accounts that may create volumes from the snapshot (``all``: any); None when not read."""
+    try:
+        response = call(client, "DescribeSnapshotAttribute", Attribute="createVolumePermission",
+                        SnapshotId=snapshot_id)
+    except ApiFailure as failure:
+        account.failed(failure, f"EBS snapshot {snapshot_id} sharing", kinds=("volume",), types=TYPES,
+                       region=region, resource_id=arn)
+        return None
+    assert response is not None
+    found: set[str] = set()
+    for permission in response.get("CreateVolumePermissions") or ():
+        if permission.get("Group") == "all":
+            found.add("all")
+        elif permission.get("UserId"):
+            found.add(str(permission["UserId"]))
+    return sorted(found)
+
+
+def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:
+    """Read (a volume created from it, its blocks read directly, a copy) by whoever the identity
+    policies let in its account, and by the accounts it is shared with (``all``: everyone) as a
+    resource policy would let them; why not known when its sharing was not read."""
+    shared = resource.raw.get("shared_with")
+    if not isinstance(shared, list):
+        return "sharing not read"
+    facets = snapshot_facets(resource.id, resource.type)
+    return facets, sharing_policy(resource.id, resource.type, [str(a) for a in shared])
+
+
+__all__ = ["OPERATIONS", "TYPES", "collect_region", "store_access"]

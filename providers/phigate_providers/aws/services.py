@@ -1,0 +1,166 @@
+"""The AWS services the provider reads: one declarative spec per service.
+
+A :class:`Service` says what the service yields (its kind and resource types), whether it is
+read per region or once per account, the API operations it calls (they make up the permissions
+document and the read-only test's allow list: :mod:`.operations` builds both from here), and,
+for the services read region by region into normalised resources, its collector and how
+principals read its stores (the ways in of :mod:`.read_actions`).
+
+The account run (:mod:`.account_run`) iterates :data:`COLLECTED`: it submits each collector per
+region, settles it (a failed listing is a collection error on the service's kind and types), and
+hands the stores with ways in to the access analysis, in the reported regions and, when the
+analysis needs them, the others as context. Services whose reads the run drives itself (S3's
+item pool and scope promotion, DynamoDB's tables, KMS first of all, IAM, CloudTrail, the runners)
+are declared here for their operations, kinds and types, with no collector.
+
+Adding a service is a module with its collector and one entry below; see
+``docs/providers/adding-an-aws-service.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from phigate.api import Resource
+from phigate_providers.aws import copies, dynamodb, ebs_snapshots, ec2, iam, kms, rds, rds_snapshots, s3
+from phigate_providers.aws.context import Account
+from phigate_providers.aws.policydoc import PolicyDocument
+from phigate_providers.aws.read_actions import Facet
+
+#: One region's resources, normalised against the key directory. Raises ApiFailure when the
+#: service cannot be listed there (one item that cannot be read is that item's error).
+Collector = Callable[[Account, str, kms.KeyDirectory], list[Resource]]
+#: A store's ways in and resource policy, for the access analysis; a string says why they are
+#: not known (an unseen reach); None: no way in through IAM.
+StoreAccess = tuple[tuple[Facet, ...], PolicyDocument | None] | str | None
+
+
+@dataclass(frozen=True, eq=False)
+class Service:
+    """One AWS service as the provider reads it (compared by identity: one entry, one service)."""
+
+    #: What it reads, as a failure names it ("RDS snapshots in eu-west-3: …").
+    name: str
+    kind: str
+    types: tuple[str, ...]
+    #: (botocore service, operation) → the IAM action it needs ("" for none).
+    operations: Mapping[tuple[str, str], str]
+    regional: bool = True
+    #: Read per region by the account run; None when the run drives the reads itself.
+    collect: Collector | None = None
+    #: How principals read each store it yields; None when they cannot through IAM.
+    access: Callable[[Resource], StoreAccess] | None = None
+    #: Extra kinds a failed listing leaves undecided (beside :attr:`kind`).
+    also: tuple[str, ...] = field(default=())
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return (self.kind, *self.also)
+
+    def read(self, account: Account, region: str, keys: kms.KeyDirectory) -> list[Resource]:
+        """One region's resources, through :attr:`collect` (for :data:`COLLECTED` services)."""
+        if self.collect is None:
+            raise TypeError(f"{self.name} are read by the account run itself, not region by region")
+        return self.collect(account, region, keys)
+
+
+def _region_settings(account: Account, region: str, keys: kms.KeyDirectory) -> list[Resource]:
+    return [ec2.region_settings(account, region)]
+
+
+#: Calls that belong to no service: who the caller is, the organization, the enabled regions.
+CORE_OPERATIONS: Mapping[tuple[str, str], str] = {
+    ("sts", "GetCallerIdentity"): "",  # needs no permission
+    ("sts", "AssumeRole"): "sts:AssumeRole",
+    ("organizations", "ListAccounts"): "organizations:ListAccounts",
+    ("ec2", "DescribeRegions"): "ec2:DescribeRegions",
+}
+
+SERVICES: tuple[Service, ...] = (
+    Service("KMS keys", "key", kms.KEY_TYPES, {
+        ("kms", "ListKeys"): "kms:ListKeys",
+        ("kms", "ListAliases"): "kms:ListAliases",
+        ("kms", "DescribeKey"): "kms:DescribeKey",
+        ("kms", "GetKeyRotationStatus"): "kms:GetKeyRotationStatus",
+        ("kms", "ListResourceTags"): "kms:ListResourceTags",
+    }),
+    # IAM action names differ from operation names for several S3 calls (GetBucketEncryption
+    # needs s3:GetEncryptionConfiguration).
+    Service("S3 buckets", "object_store", s3.BUCKET_TYPES, {
+        ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+        ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
+        ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+        ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+        ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
+        ("s3", "GetBucketAcl"): "s3:GetBucketAcl",
+        ("s3", "GetBucketOwnershipControls"): "s3:GetBucketOwnershipControls",
+        ("s3", "GetBucketVersioning"): "s3:GetBucketVersioning",
+        ("s3", "GetBucketLogging"): "s3:GetBucketLogging",
+        ("s3", "GetBucketTagging"): "s3:GetBucketTagging",
+        ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+        ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+        ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
+    }, regional=False),
+    Service("IAM identities and policies", "principal", iam.PRINCIPAL_TYPES + iam.POLICY_TYPES, {
+        ("iam", "GetAccountAuthorizationDetails"): "iam:GetAccountAuthorizationDetails",
+        # How users and the root user sign in (:mod:`.credentials`).
+        ("iam", "GetLoginProfile"): "iam:GetLoginProfile",
+        ("iam", "ListMFADevices"): "iam:ListMFADevices",
+        ("iam", "ListAccessKeys"): "iam:ListAccessKeys",
+        ("iam", "GetAccountSummary"): "iam:GetAccountSummary",
+    }, regional=False, also=("access_policy",)),
+    Service("Lambda functions and EC2 instances", "principal", (), {
+        ("lambda", "ListFunctions"): "lambda:ListFunctions",
+        ("ec2", "DescribeInstances"): "ec2:DescribeInstances",
+    }),
+    Service("DynamoDB tables", "table", dynamodb.TABLE_TYPES, {
+        ("dynamodb", "ListTables"): "dynamodb:ListTables",
+        ("dynamodb", "DescribeTable"): "dynamodb:DescribeTable",
+        ("dynamodb", "ListTagsOfResource"): "dynamodb:ListTagsOfResource",
+        ("dynamodb", "GetResourcePolicy"): "dynamodb:GetResourcePolicy",
+    }),
+    Service("CloudTrail trails", "account", ("aws.account",), {
+        ("cloudtrail", "DescribeTrails"): "cloudtrail:DescribeTrails",
+        ("cloudtrail", "GetTrailStatus"): "cloudtrail:GetTrailStatus",
+        ("cloudtrail", "GetEventSelectors"): "cloudtrail:GetEventSelectors",
+    }, also=("object_store",)),
+    # Read per region by the account run, in this order.
+    Service("EBS encryption by default", "region_settings", ec2.SETTINGS_TYPES, {
+        ("ec2", "GetEbsEncryptionByDefault"): "ec2:GetEbsEncryptionByDefault",
+    }, collect=_region_settings),
+    Service("EBS volumes", "volume", ec2.VOLUME_TYPES, {
+        ("ec2", "DescribeVolumes"): "ec2:DescribeVolumes",
+    }, collect=ec2.volumes),
+    Service("RDS databases", "database", rds.DATABASE_TYPES, {
+        ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
+        ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
+    }, collect=rds.collect_region, access=rds.store_access),
+    Service("RDS snapshots", "database", rds_snapshots.TYPES, rds_snapshots.OPERATIONS,
+            collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
+    Service("EBS snapshots", "volume", ebs_snapshots.TYPES, ebs_snapshots.OPERATIONS,
+            collect=ebs_snapshots.collect_region, access=ebs_snapshots.store_access),
+)
+
+#: The services the account run reads region by region through their collector.
+COLLECTED: tuple[Service, ...] = tuple(s for s in SERVICES if s.collect is not None)
+
+
+def operations() -> dict[tuple[str, str], str]:
+    """Every operation the provider may call, the core ones and each service's."""
+    found = dict(CORE_OPERATIONS)
+    for service in SERVICES:
+        found.update(service.operations)
+    return found
+
+
+def with_source_tags(read: Mapping[Service, list[Resource]]) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots) with their source's tags under their own
+    where the source was read too (``raw["source"]`` names it): a copy holds its source's data."""
+    by_id = {r.id: r for found in read.values() for r in found}
+    return {service: [copies.with_tags_of(r, by_id.get(str(r.raw.get("source")))) for r in found]
+            for service, found in read.items()}
+
+
+__all__ = ["COLLECTED", "CORE_OPERATIONS", "SERVICES", "Collector", "Service", "StoreAccess", "operations",
+           "with_source_tags"]
