@@ -169,8 +169,10 @@ class Generator:
         return self._drop(attributes, ("encryption", "schema"))
 
     def _volume(self, rtype: str) -> dict[str, Any]:
+        # A volume is never public (it attaches within its account), as the providers say.
         return self._drop({"encryption": self._encryption(), "size_gb": 100,
-                           "attached_to": [f"i-{self.rng.randrange(10**6):07d}"]})
+                           "attached_to": [f"i-{self.rng.randrange(10**6):07d}"],
+                           "public_access": {"blocked": True, "grants": []}})
 
     def _database(self, rtype: str) -> dict[str, Any]:
         return self._drop({"engine": "postgres", "encryption": self._encryption(),
@@ -470,7 +472,7 @@ STREAMING: dict[str, tuple[tuple[str, ...], Rule | None, Rule]] = {
                     lambda d, a, dc: _eq(a.get("rotation_enabled", _M), True)),
     "PHI-ENC-004": (("region_settings",), None,
                     lambda d, a, dc: _eq(a.get("ebs_encryption_by_default", _M), True)),
-    "PHI-IAM-002": (("object_store", "database", "table"), None,
+    "PHI-IAM-002": (("object_store", "database", "table", "volume"), None,
                     lambda d, a, dc: _all(_eq(_at(a, "public_access", "blocked"), True),
                                           _len0(_at(a, "public_access", "grants")))),
     "PHI-IAM-003": (("object_store",), None, lambda d, a, dc: _eq(a.get("acls_disabled", _M), True)),

@@ -62,7 +62,7 @@ enc_003 contains r.id if {
 }
 
 # --- PHI-IAM-002: data stores are not public ---
-exposable := {"object_store", "database", "table"}
+exposable := {"object_store", "database", "table", "volume"}
 
 iam_002 contains r.id if {
 	some r in input
