@@ -390,6 +390,10 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="ro-cluster-manual", DBClusterIdentifier="ro-cluster")
     ec2 = aws("ec2")
     ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"])
+    # One stream of each sort, so their attributes, policies and tags are read too.
+    aws("sqs").create_queue(QueueName="ro-queue")
+    aws("sns").create_topic(Name="ro-topic")
+    aws("logs").create_log_group(logGroupName="ro-logs")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -44,7 +44,7 @@ class Needs:
         attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
         if access:
             attributes.add("can_read")
-            kinds |= {"object_store", "table", "database", "volume"}  # every store a principal may read
+            kinds |= set(STORE_KINDS)  # every store a principal may read
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
@@ -59,7 +59,7 @@ class Needs:
         return self.kind("account") or "logging" in self.bucket_attributes
 
 
-STORE_KINDS = ("object_store", "database", "table", "volume")
+STORE_KINDS = ("object_store", "database", "table", "volume", "stream")
 
 
 __all__ = ["BUCKET_ATTRIBUTES", "STORE_KINDS", "Needs"]

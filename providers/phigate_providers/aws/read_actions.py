@@ -29,6 +29,13 @@ What counts, and why:
   ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
   itself read. A snapshot shared with other accounts is read as a resource policy naming them
   would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
+- Streams: an SQS queue is read by ``sqs:ReceiveMessage``; an SNS topic keeps nothing but
+  delivers every message to a subscriber (``sns:Subscribe``); a CloudWatch Logs log group is
+  read by ``logs:FilterLogEvents``, ``logs:StartQuery``, ``logs:StartLiveTail``,
+  ``logs:CreateExportTask`` and, on its streams, ``logs:GetLogEvents`` (authorised on
+  ``log-group:NAME`` or ``log-group:NAME:*``, both counted). Rewriting a queue's or topic's policy
+  (``sqs:SetQueueAttributes``, ``sqs:AddPermission``, ``sns:SetTopicAttributes``,
+  ``sns:AddPermission``) lets the principal grant itself read.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -73,6 +80,18 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_cluster_snapshot": frozenset({"rds:ModifyDBClusterSnapshotAttribute"}),
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
 }
+#: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
+STREAM_READ: Mapping[str, frozenset[str]] = {
+    "aws.sqs.queue": frozenset({"sqs:ReceiveMessage"}),
+    "aws.sns.topic": frozenset({"sns:Subscribe"}),
+    "aws.logs.log_group": frozenset(
+        {"logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail", "logs:CreateExportTask"}),
+}
+LOG_STREAM_READ = frozenset({"logs:GetLogEvents"})
+STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
+    "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
+    "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
+}
 
 #: Actions that do not read but let the principal give itself read, and what they do.
 ESCALATIONS: Mapping[str, str] = {
@@ -82,6 +101,8 @@ ESCALATIONS: Mapping[str, str] = {
     "dynamodb:putresourcepolicy": "dynamodb:PutResourcePolicy (can grant itself read)",
     **{action.lower(): f"{action} (can share it with an account it controls)"
        for actions in SNAPSHOT_ESCALATION.values() for action in actions},
+    **{action.lower(): f"{action} (can grant itself read)"
+       for actions in STREAM_ESCALATION.values() for action in actions},
 }
 
 
@@ -147,6 +168,23 @@ def sharing_policy(snapshot_arn: str, snapshot_type: str, accounts: Iterable[str
     return parse_policy(document, name=f"sharing of {snapshot_arn}")
 
 
+def queue_facets(queue_arn: str) -> tuple[Facet, ...]:
+    """An SQS queue: its messages received, or its policy rewritten."""
+    return (Facet(queue_arn, STREAM_READ["aws.sqs.queue"] | STREAM_ESCALATION["aws.sqs.queue"]),)
+
+
+def topic_facets(topic_arn: str) -> tuple[Facet, ...]:
+    """An SNS topic: subscribed to, or its policy rewritten."""
+    return (Facet(topic_arn, STREAM_READ["aws.sns.topic"] | STREAM_ESCALATION["aws.sns.topic"]),)
+
+
+def log_group_facets(group_arn: str) -> tuple[Facet, ...]:
+    """A log group (``arn:aws:logs:R:A:log-group:NAME``): searched, queried, tailed or exported
+    as a whole, its streams read; policies name it with or without ``:*``."""
+    group = STREAM_READ["aws.logs.log_group"]
+    return (Facet(group_arn, group), Facet(f"{group_arn}:*", group | LOG_STREAM_READ))
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -172,6 +210,7 @@ __all__ = [
     "DYNAMODB_READ",
     "DYNAMODB_STREAM_READ",
     "ESCALATIONS",
+    "LOG_STREAM_READ",
     "RDS_CONNECT",
     "RDS_DATA_API",
     "S3_BUCKET_ESCALATION",
@@ -179,13 +218,18 @@ __all__ = [
     "S3_READ",
     "SNAPSHOT_ESCALATION",
     "SNAPSHOT_READ",
+    "STREAM_ESCALATION",
+    "STREAM_READ",
     "Facet",
     "bucket_facets",
     "database_facets",
     "describe",
     "facets_of",
     "is_escalation",
+    "log_group_facets",
+    "queue_facets",
     "sharing_policy",
     "snapshot_facets",
     "table_facets",
+    "topic_facets",
 ]
