@@ -394,6 +394,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("sqs").create_queue(QueueName="ro-queue")
     aws("sns").create_topic(Name="ro-topic")
     aws("logs").create_log_group(logGroupName="ro-logs")
+    aws("efs").create_file_system(CreationToken="ro-files")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -1,4 +1,5 @@
-"""Stores whose exposure is a resource policy document (a queue, topic or log group policy).
+"""Stores whose exposure is a resource policy document (a queue, topic, log group or file system
+policy).
 
 Shared by the collectors of those services: the policy read with the store is parsed once for
 its public exposure (``public_access``) and kept in ``raw["policy"]``; :func:`store_access`
@@ -24,13 +25,13 @@ KIND = "stream"
 
 
 def exposure(account: Account, region: str, *, arn: str, document: str | None, what: str,
-             types: tuple[str, ...], service: str, operation: str) -> dict[str, Any] | None:
+             types: tuple[str, ...], service: str, operation: str, kind: str = KIND) -> dict[str, Any] | None:
     """``public_access`` from the store's policy ``document`` (None or empty: it has none), or
     None, its error recorded, when the document does not parse."""
     try:
         grants = list(public_grants(parse_policy(document, name=arn))) if document else []
     except PolicySyntaxError as exc:
-        account.failed(ApiFailure(service, operation, str(exc)), f"{what} policy", kinds=(KIND,), types=types,
+        account.failed(ApiFailure(service, operation, str(exc)), f"{what} policy", kinds=(kind,), types=types,
                        region=region, resource_id=arn)
         return None
     return {"blocked": not grants, "grants": grants}

@@ -56,9 +56,8 @@ class AwsProvider:
     name: ClassVar[str] = PROVIDER
     description: ClassVar[str] = (
         "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
-        "DynamoDB, EBS volumes and snapshots, SQS, SNS, CloudWatch Logs, CloudTrail; several accounts "
-        "through Organizations "
-        "and sts:AssumeRole"
+        "DynamoDB, EBS volumes and snapshots, EFS, SQS, SNS, CloudWatch Logs, CloudTrail; several "
+        "accounts through Organizations and sts:AssumeRole"
     )
     permissions: ClassVar[tuple[str, ...]] = operations.permissions()
 

@@ -36,6 +36,9 @@ What counts, and why:
   ``log-group:NAME`` or ``log-group:NAME:*``, both counted). Rewriting a queue's or topic's policy
   (``sqs:SetQueueAttributes``, ``sqs:AddPermission``, ``sns:SetTopicAttributes``,
   ``sns:AddPermission``) lets the principal grant itself read.
+- EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
+  its file system policy makes IAM decide (without one, any NFS client reaching a mount target
+  mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -88,6 +91,8 @@ STREAM_READ: Mapping[str, frozenset[str]] = {
         {"logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail", "logs:CreateExportTask"}),
 }
 LOG_STREAM_READ = frozenset({"logs:GetLogEvents"})
+EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
+EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -103,6 +108,7 @@ ESCALATIONS: Mapping[str, str] = {
        for actions in SNAPSHOT_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
+    **{action.lower(): f"{action} (can grant itself read)" for action in EFS_ESCALATION},
 }
 
 
@@ -185,6 +191,11 @@ def log_group_facets(group_arn: str) -> tuple[Facet, ...]:
     return (Facet(group_arn, group), Facet(f"{group_arn}:*", group | LOG_STREAM_READ))
 
 
+def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
+    """An EFS file system: mounted, or its file system policy rewritten."""
+    return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -209,6 +220,8 @@ __all__ = [
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
     "DYNAMODB_STREAM_READ",
+    "EFS_ESCALATION",
+    "EFS_READ",
     "ESCALATIONS",
     "LOG_STREAM_READ",
     "RDS_CONNECT",
@@ -225,6 +238,7 @@ __all__ = [
     "database_facets",
     "describe",
     "facets_of",
+    "file_system_facets",
     "is_escalation",
     "log_group_facets",
     "queue_facets",

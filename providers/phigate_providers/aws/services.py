@@ -28,6 +28,7 @@ from phigate_providers.aws import (
     dynamodb,
     ebs_snapshots,
     ec2,
+    efs,
     iam,
     kms,
     rds,
@@ -154,6 +155,8 @@ SERVICES: tuple[Service, ...] = (
             access=sns.store_access),
     Service("CloudWatch Logs log groups", "stream", cloudwatch_logs.TYPES, cloudwatch_logs.OPERATIONS,
             collect=cloudwatch_logs.collect_region, access=cloudwatch_logs.store_access),
+    Service("EFS file systems", "volume", efs.TYPES, efs.OPERATIONS, collect=efs.collect_region,
+            access=efs.store_access),
 )
 
 #: The services the account run reads region by region through their collector.

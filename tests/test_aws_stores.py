@@ -1,6 +1,7 @@
-"""SQS queues, SNS topics and CloudWatch Logs log groups read live from the moto server: stores
-of kind ``stream`` with their encryption and key, their resource policy's exposure and their
-class, judged by the store policies and read through the access graph.
+"""More AWS stores read live from the moto server: SQS queues, SNS topics and CloudWatch Logs log
+groups (kind ``stream``), EFS file systems (``volume``), with their encryption and key, their
+resource policy's exposure and their class, judged by the store policies and read through the
+access graph.
 
 One estate for the module (seeded once, collected and scanned once); the faults are injected
 into later reads of the same estate."""
@@ -17,7 +18,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate.snapshot import error_from_json, resource_from_json
-from phigate_providers.aws import logs, sns, sqs
+from phigate_providers.aws import efs, logs, sns, sqs
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, reset
 
@@ -34,6 +35,10 @@ def topic_arn(name: str) -> str:
 
 def group_arn(name: str) -> str:
     return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
+
+
+def file_system_arn(fs_id: str) -> str:
+    return f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/{fs_id}"
 
 
 def document(*statements: dict[str, Any]) -> str:
@@ -66,6 +71,19 @@ def seed(aws: Callable[..., Any]) -> None:
     logs.put_resource_policy(policyName="web-public", policyDocument=document({
         "Effect": "Allow", "Principal": "*", "Action": "logs:FilterLogEvents",
         "Resource": f"{group_arn('/app/web')}:*"}))
+    efs = aws("efs")
+    scans = efs.create_file_system(CreationToken="scans", Encrypted=True, KmsKeyId=key,
+                                   Tags=[{"Key": "data_class", "Value": "clinical"}])["FileSystemId"]
+    efs.put_file_system_policy(FileSystemId=scans, Policy=document(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "elasticfilesystem:ClientMount",
+         "Resource": file_system_arn(scans), "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"},
+         "Action": "elasticfilesystem:ClientMount", "Resource": file_system_arn(scans)}))
+    efs.create_file_system(CreationToken="exports", Tags=[{"Key": "data_class", "Value": "administrative"}])
+    shared = efs.create_file_system(CreationToken="shared", Encrypted=True)["FileSystemId"]
+    efs.put_file_system_policy(FileSystemId=shared, Policy=document(
+        {"Effect": "Allow", "Principal": "*", "Action": "elasticfilesystem:ClientMount",
+         "Resource": file_system_arn(shared)}))
     iam = aws("iam")
     for name, action, resource in (("consumer", "sqs:ReceiveMessage", queue_arn("referrals")),
                                    ("publisher", "sns:SetTopicAttributes", "*"),
@@ -178,7 +196,10 @@ def test_receiving_subscribing_or_reading_logs_reads_the_stream(estate: Any) -> 
     public = {queue_arn("legacy-intake"), group_arn("/app/web")}
     # A topic created without a policy has SNS's default one: any principal of the owning
     # account may subscribe (and rewrite it), whatever its identity policies say.
-    account_wide = public | {topic_arn("lab-results")}
+    # A file system open to everyone, and one open to everyone through its mount targets (a
+    # condition on the network, undecided here: counted as possible access).
+    account_wide = public | {topic_arn("lab-results")} | {r.id for r in file_systems(found).values()
+                                                          if r.raw["CreationToken"] != "exports"}
     assert set(role["consumer"].attributes["can_read"]) == account_wide | {queue_arn("referrals")}
     assert set(role["support"].attributes["can_read"]) == account_wide | {group_arn("/app/pms")}
     via = role["publisher"].attributes["can_read_via"]
@@ -250,3 +271,32 @@ def test_a_policy_that_does_not_parse_leaves_the_exposure_undecided(
     found, errors = collect(**STREAM_FIELDS)
     assert "public_access" not in found[queue_arn("garbled")].attributes
     assert any(e.resource_id == queue_arn("garbled") and "policy" in e.message for e in errors)
+
+
+# --- EFS file systems -------------------------------------------------------------------------------
+
+def file_systems(found: dict[str, Resource]) -> dict[str, Resource]:
+    return {str(r.raw["CreationToken"]): r for r in found.values() if r.type == "aws.efs.file_system"}
+
+
+def test_file_systems_are_volumes_public_only_beyond_their_mount_targets(estate: Any) -> None:
+    found, _, _, report = estate
+    systems = file_systems(found)
+    scans, exports, shared = systems["scans"], systems["exports"], systems["shared"]
+    assert (scans.kind, scans.id) == ("volume", file_system_arn(str(scans.raw["FileSystemId"])))
+    assert scans.attributes["encryption"]["key_manager"] == "customer"
+    assert exports.attributes["encryption"]["at_rest"] is False
+    # Everyone, through a mount target only (the VPC first): not public; everyone outright: public.
+    assert scans.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert shared.attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    assert exports.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert statuses(report, "PHI-IAM-002")[shared.id] == "fail"
+    assert statuses(report, "PHI-ENC-001")[exports.id] == "fail"
+    assert statuses(report, "PHI-ENC-002")[scans.id] == "pass"
+    # Without a policy IAM does not decide who mounts it: its readers are unseen, never nobody.
+    assert efs.store_access(exports) == efs.NO_POLICY
+    consumer = found[f"arn:aws:iam::{ACCOUNT}:role/consumer"]
+    assert [g for g in consumer.attributes["access_unseen"] if exports.id in g] == [
+        f"aws account {ACCOUNT} region {REGION} {exports.id} ({efs.NO_POLICY})"]
+    facets, policy = efs.store_access(scans)  # type: ignore[misc]
+    assert policy is not None and {"elasticfilesystem:ClientMount"} <= facets[0].actions
