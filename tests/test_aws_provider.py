@@ -395,6 +395,9 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("sns").create_topic(Name="ro-topic")
     aws("logs").create_log_group(logGroupName="ro-logs")
     aws("efs").create_file_system(CreationToken="ro-files")
+    aws("kinesis").create_stream(StreamName="ro-stream", ShardCount=1)
+    aws("firehose").create_delivery_stream(DeliveryStreamName="ro-delivery", ExtendedS3DestinationConfiguration={
+        "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::ro-notes"})
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

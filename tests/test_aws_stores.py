@@ -41,6 +41,14 @@ def file_system_arn(fs_id: str) -> str:
     return f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/{fs_id}"
 
 
+def data_stream_arn(name: str) -> str:
+    return f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}"
+
+
+def delivery_stream_arn(name: str) -> str:
+    return f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"
+
+
 def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -84,8 +92,28 @@ def seed(aws: Callable[..., Any]) -> None:
     efs.put_file_system_policy(FileSystemId=shared, Policy=document(
         {"Effect": "Allow", "Principal": "*", "Action": "elasticfilesystem:ClientMount",
          "Resource": file_system_arn(shared)}))
+    kinesis = aws("kinesis")
+    for name, tag in (("vitals", "clinical"), ("clickstream", "administrative")):
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        kinesis.add_tags_to_stream(StreamName=name, Tags={"data_class": tag})
+    kinesis.start_stream_encryption(StreamName="vitals", EncryptionType="KMS", KeyId=key)
+    kinesis.put_resource_policy(ResourceARN=data_stream_arn("vitals"), Policy=document(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"},
+         "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator"], "Resource": data_stream_arn("vitals")}))
+    firehose = aws("firehose")
+    s3 = {"RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::exemplum-exports"}
+    firehose.create_delivery_stream(DeliveryStreamName="exports", ExtendedS3DestinationConfiguration=s3,
+                                    Tags=[{"Key": "data_class", "Value": "clinical"}])
+    firehose.start_delivery_stream_encryption(DeliveryStreamName="exports", DeliveryStreamEncryptionConfigurationInput={
+        "KeyType": "AWS_OWNED_CMK"})
+    firehose.create_delivery_stream(DeliveryStreamName="raw-feed", ExtendedS3DestinationConfiguration=s3)
+    firehose.create_delivery_stream(
+        DeliveryStreamName="vitals-archive", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": data_stream_arn("vitals"), "RoleARN": s3["RoleARN"]},
+        ExtendedS3DestinationConfiguration=s3)
     iam = aws("iam")
     for name, action, resource in (("consumer", "sqs:ReceiveMessage", queue_arn("referrals")),
+                                   ("analyst", "kinesis:GetRecords", data_stream_arn("*")),
                                    ("publisher", "sns:SetTopicAttributes", "*"),
                                    ("support", "logs:GetLogEvents", f"{group_arn('/app/pms')}:*")):
         trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
@@ -245,14 +273,19 @@ def test_a_stream_whose_policy_or_tags_cannot_be_read_is_undecided_not_private(
     assert found[queue_arn("referrals")].tags == {"data_class": "clinical"}
 
 
-def test_streams_not_listed_are_an_error_on_every_store_policy_of_their_kind(
+def test_stores_not_listed_are_an_error_on_every_store_policy_of_their_kind(
         estate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    inject_faults(monkeypatch, refusing("ListQueues", "ListTopics", "DescribeLogGroups"))
-    found, errors = collect(**STREAM_FIELDS)
-    assert not [r for r in found.values() if r.kind == "stream"]
-    listed = {(e.permission, e.types) for e in errors if e.kinds == ("stream",) and e.resource_id is None}
-    assert listed == {("sqs:ListQueues", ("aws.sqs.queue",)), ("sns:ListTopics", ("aws.sns.topic",)),
-                      ("logs:DescribeLogGroups", ("aws.logs.log_group",))}
+    inject_faults(monkeypatch, refusing("ListQueues", "ListTopics", "DescribeLogGroups", "ListStreams",
+                                        "ListDeliveryStreams", "DescribeFileSystems"))
+    found, errors = collect(**STREAM_FIELDS, volume=frozenset({"encryption"}))
+    assert not [r for r in found.values() if r.kind == "stream" or r.type == "aws.efs.file_system"]
+    listed = {(e.permission, e.kinds, e.types) for e in errors if e.resource_id is None}
+    assert listed == {("sqs:ListQueues", ("stream",), ("aws.sqs.queue",)),
+                      ("sns:ListTopics", ("stream",), ("aws.sns.topic",)),
+                      ("logs:DescribeLogGroups", ("stream",), ("aws.logs.log_group",)),
+                      ("kinesis:ListStreams", ("stream",), ("aws.kinesis.stream",)),
+                      ("firehose:ListDeliveryStreams", ("stream",), ("aws.firehose.delivery_stream",)),
+                      ("elasticfilesystem:DescribeFileSystems", ("volume",), ("aws.efs.file_system",))}
 
 
 def test_a_policy_that_does_not_parse_leaves_the_exposure_undecided(
@@ -300,3 +333,28 @@ def test_file_systems_are_volumes_public_only_beyond_their_mount_targets(estate:
         f"aws account {ACCOUNT} region {REGION} {exports.id} ({efs.NO_POLICY})"]
     facets, policy = efs.store_access(scans)  # type: ignore[misc]
     assert policy is not None and {"elasticfilesystem:ClientMount"} <= facets[0].actions
+
+
+# --- Kinesis and Firehose -------------------------------------------------------------------------
+
+def test_data_and_delivery_streams_carry_their_key_and_are_read_through_their_shards(estate: Any) -> None:
+    found, _, _, report = estate
+    vitals, clicks = found[data_stream_arn("vitals")], found[data_stream_arn("clickstream")]
+    assert (vitals.kind, vitals.type) == ("stream", "aws.kinesis.stream")
+    assert vitals.attributes["encryption"]["key_manager"] == "customer"
+    assert clicks.attributes["encryption"]["at_rest"] is False
+    assert vitals.attributes["public_access"] == {"blocked": True, "grants": []}  # a named partner
+    exports, raw_feed = found[delivery_stream_arn("exports")], found[delivery_stream_arn("raw-feed")]
+    assert exports.attributes["encryption"] == {"at_rest": True, "algorithm": "aws:kms", "key": None,
+                                                "key_manager": "provider"}
+    assert raw_feed.attributes["encryption"]["at_rest"] is False
+    # Reading from a data stream, a delivery stream stores nothing at rest: not a store.
+    assert delivery_stream_arn("vitals-archive") not in found
+    encrypted = statuses(report, "PHI-ENC-001")
+    assert encrypted[data_stream_arn("clickstream")] == encrypted[delivery_stream_arn("raw-feed")] == "fail"
+    customer_key = statuses(report, "PHI-ENC-002")
+    assert customer_key[data_stream_arn("vitals")] == "pass"
+    assert customer_key[delivery_stream_arn("exports")] == "fail"  # a key Firehose owns
+    analyst = found[f"arn:aws:iam::{ACCOUNT}:role/analyst"]
+    assert {data_stream_arn("vitals"), data_stream_arn("clickstream")} <= set(analyst.attributes["can_read"])
+    assert not any(":firehose:" in store for store in analyst.attributes["can_read"])

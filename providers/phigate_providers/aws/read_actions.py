@@ -36,6 +36,10 @@ What counts, and why:
   ``log-group:NAME`` or ``log-group:NAME:*``, both counted). Rewriting a queue's or topic's policy
   (``sqs:SetQueueAttributes``, ``sqs:AddPermission``, ``sns:SetTopicAttributes``,
   ``sns:AddPermission``) lets the principal grant itself read.
+- Kinesis: ``kinesis:GetRecords`` and ``kinesis:GetShardIterator`` on the stream,
+  ``kinesis:SubscribeToShard`` on its consumers (``stream/NAME/consumer/*``);
+  ``kinesis:PutResourcePolicy`` rewrites its policy. A Firehose delivery stream has no read API:
+  what it carries is read where it delivers.
 - EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
   its file system policy makes IAM decide (without one, any NFS client reaching a mount target
   mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
@@ -91,6 +95,9 @@ STREAM_READ: Mapping[str, frozenset[str]] = {
         {"logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail", "logs:CreateExportTask"}),
 }
 LOG_STREAM_READ = frozenset({"logs:GetLogEvents"})
+KINESIS_READ = frozenset({"kinesis:GetRecords", "kinesis:GetShardIterator"})
+KINESIS_CONSUMER_READ = frozenset({"kinesis:SubscribeToShard"})
+KINESIS_ESCALATION = frozenset({"kinesis:PutResourcePolicy"})
 EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
 EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
@@ -108,7 +115,7 @@ ESCALATIONS: Mapping[str, str] = {
        for actions in SNAPSHOT_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
-    **{action.lower(): f"{action} (can grant itself read)" for action in EFS_ESCALATION},
+    **{action.lower(): f"{action} (can grant itself read)" for action in EFS_ESCALATION | KINESIS_ESCALATION},
 }
 
 
@@ -191,6 +198,12 @@ def log_group_facets(group_arn: str) -> tuple[Facet, ...]:
     return (Facet(group_arn, group), Facet(f"{group_arn}:*", group | LOG_STREAM_READ))
 
 
+def data_stream_facets(stream_arn: str) -> tuple[Facet, ...]:
+    """A Kinesis data stream: its shards read, its consumers subscribed, its policy rewritten."""
+    return (Facet(stream_arn, KINESIS_READ | KINESIS_ESCALATION),
+            Facet(f"{stream_arn}/consumer/*", KINESIS_CONSUMER_READ))
+
+
 def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
     """An EFS file system: mounted, or its file system policy rewritten."""
     return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
@@ -223,6 +236,9 @@ __all__ = [
     "EFS_ESCALATION",
     "EFS_READ",
     "ESCALATIONS",
+    "KINESIS_CONSUMER_READ",
+    "KINESIS_ESCALATION",
+    "KINESIS_READ",
     "LOG_STREAM_READ",
     "RDS_CONNECT",
     "RDS_DATA_API",
@@ -235,6 +251,7 @@ __all__ = [
     "STREAM_READ",
     "Facet",
     "bucket_facets",
+    "data_stream_facets",
     "database_facets",
     "describe",
     "facets_of",

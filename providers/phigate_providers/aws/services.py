@@ -30,6 +30,7 @@ from phigate_providers.aws import (
     ec2,
     efs,
     iam,
+    kinesis,
     kms,
     rds,
     rds_snapshots,
@@ -157,6 +158,10 @@ SERVICES: tuple[Service, ...] = (
             collect=cloudwatch_logs.collect_region, access=cloudwatch_logs.store_access),
     Service("EFS file systems", "volume", efs.TYPES, efs.OPERATIONS, collect=efs.collect_region,
             access=efs.store_access),
+    Service("Kinesis data streams", "stream", kinesis.TYPES, kinesis.OPERATIONS,
+            collect=kinesis.collect_region, access=kinesis.store_access),
+    Service("Firehose delivery streams", "stream", kinesis.FIREHOSE_TYPES, kinesis.FIREHOSE_OPERATIONS,
+            collect=kinesis.collect_delivery_region),
 )
 
 #: The services the account run reads region by region through their collector.
