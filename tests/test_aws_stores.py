@@ -49,6 +49,14 @@ def delivery_stream_arn(name: str) -> str:
     return f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}"
 
 
+def cluster_arn(name: str) -> str:
+    return f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:{name}"
+
+
+def domain_arn(name: str) -> str:
+    return f"arn:aws:es:{REGION}:{ACCOUNT}:domain/{name}"
+
+
 def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -111,9 +119,27 @@ def seed(aws: Callable[..., Any]) -> None:
         DeliveryStreamName="vitals-archive", DeliveryStreamType="KinesisStreamAsSource",
         KinesisStreamSourceConfiguration={"KinesisStreamARN": data_stream_arn("vitals"), "RoleARN": s3["RoleARN"]},
         ExtendedS3DestinationConfiguration=s3)
+    redshift = aws("redshift")
+    for name, tag, settings in (("warehouse", "clinical", {"Encrypted": True, "KmsKeyId": key}),
+                                ("reporting", "administrative", {"PubliclyAccessible": True})):
+        redshift.create_cluster(ClusterIdentifier=name, NodeType="dc2.large", MasterUsername="admin",
+                                MasterUserPassword="Not-a-real-secret-4", Tags=[{"Key": "data_class", "Value": tag}],
+                                **settings)
+    opensearch = aws("opensearch")
+    for name, vpc in (("notes-search", {}), ("ops-search", {"VPCOptions": {"SubnetIds": ["subnet-1"]}})):
+        opensearch.create_domain(DomainName=name, EncryptionAtRestOptions={"Enabled": True, "KmsKeyId": key},
+                                 TagList=[{"Key": "data_class", "Value": "clinical"}], AccessPolicies=document(
+                                     {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:ESHttp*",
+                                      "Resource": f"{domain_arn(name)}/*"}), **vpc)
+    elasticache = aws("elasticache")
+    for name, at_rest in (("sessions", False), ("records-cache", True)):
+        elasticache.create_replication_group(ReplicationGroupId=name, ReplicationGroupDescription=name, Engine="redis",
+                                             CacheNodeType="cache.t3.micro", AtRestEncryptionEnabled=at_rest,
+                                             Tags=[{"Key": "data_class", "Value": "clinical"}])
     iam = aws("iam")
     for name, action, resource in (("consumer", "sqs:ReceiveMessage", queue_arn("referrals")),
                                    ("analyst", "kinesis:GetRecords", data_stream_arn("*")),
+                                   ("reporter", "redshift-data:ExecuteStatement", cluster_arn("warehouse")),
                                    ("publisher", "sns:SetTopicAttributes", "*"),
                                    ("support", "logs:GetLogEvents", f"{group_arn('/app/pms')}:*")):
         trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
@@ -226,8 +252,10 @@ def test_receiving_subscribing_or_reading_logs_reads_the_stream(estate: Any) -> 
     # account may subscribe (and rewrite it), whatever its identity policies say.
     # A file system open to everyone, and one open to everyone through its mount targets (a
     # condition on the network, undecided here: counted as possible access).
+    # Search domains whose access policy allows everyone: the network (a VPC) is not IAM's.
     account_wide = public | {topic_arn("lab-results")} | {r.id for r in file_systems(found).values()
-                                                          if r.raw["CreationToken"] != "exports"}
+                                                          if r.raw["CreationToken"] != "exports"} | {
+        domain_arn("notes-search"), domain_arn("ops-search")}
     assert set(role["consumer"].attributes["can_read"]) == account_wide | {queue_arn("referrals")}
     assert set(role["support"].attributes["can_read"]) == account_wide | {group_arn("/app/pms")}
     via = role["publisher"].attributes["can_read_via"]
@@ -358,3 +386,32 @@ def test_data_and_delivery_streams_carry_their_key_and_are_read_through_their_sh
     analyst = found[f"arn:aws:iam::{ACCOUNT}:role/analyst"]
     assert {data_stream_arn("vitals"), data_stream_arn("clickstream")} <= set(analyst.attributes["can_read"])
     assert not any(":firehose:" in store for store in analyst.attributes["can_read"])
+
+
+# --- Redshift, OpenSearch, ElastiCache --------------------------------------------------------------
+
+def test_warehouses_search_domains_and_caches_are_databases(estate: Any) -> None:
+    found, _, _, report = estate
+    warehouse, reporting = found[cluster_arn("warehouse")], found[cluster_arn("reporting")]
+    assert (warehouse.kind, warehouse.type) == ("database", "aws.redshift.cluster")
+    assert warehouse.attributes["encryption"]["key_manager"] == "customer"
+    assert reporting.attributes["encryption"]["at_rest"] is False
+    assert reporting.attributes["public_access"] == {"blocked": False, "grants": ["PubliclyAccessible"]}
+    assert "Not-a-real-secret" not in json.dumps([r.raw for r in found.values()])
+    notes, ops = found[domain_arn("notes-search")], found[domain_arn("ops-search")]
+    assert (notes.type, notes.attributes["encryption"]["key_manager"]) == ("aws.opensearch.domain", "customer")
+    # Open to everyone: public with a public endpoint; inside a VPC, reachable from it only.
+    assert notes.attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    assert ops.attributes["public_access"] == {"blocked": True, "grants": []}
+    caches = {r.name: r for r in found.values() if r.type == "aws.elasticache.replication_group"}
+    assert caches["sessions"].attributes["encryption"]["at_rest"] is False
+    assert caches["records-cache"].attributes["encryption"] == {"at_rest": True, "algorithm": "AES256",
+                                                                "key": None, "key_manager": "provider"}
+    exposure, encrypted = statuses(report, "PHI-IAM-002"), statuses(report, "PHI-ENC-001")
+    assert exposure[cluster_arn("reporting")] == exposure[domain_arn("notes-search")] == "fail"
+    assert exposure[cluster_arn("warehouse")] == exposure[domain_arn("ops-search")] == "pass"
+    assert encrypted[cluster_arn("reporting")] == encrypted[caches["sessions"].id] == "fail"
+    assert statuses(report, "PHI-ENC-002")[caches["records-cache"].id] == "fail"  # a key ElastiCache manages
+    reporter = found[f"arn:aws:iam::{ACCOUNT}:role/reporter"]
+    assert reporter.attributes["can_read_via"][cluster_arn("warehouse")] == "redshift-data:ExecuteStatement"
+    assert cluster_arn("reporting") not in reporter.attributes["can_read"]

@@ -56,8 +56,8 @@ class AwsProvider:
     name: ClassVar[str] = PROVIDER
     description: ClassVar[str] = (
         "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
-        "DynamoDB, EBS volumes and snapshots, EFS, SQS, SNS, CloudWatch Logs, Kinesis, Firehose, "
-        "CloudTrail; several "
+        "Redshift, OpenSearch, ElastiCache, DynamoDB, EBS volumes and snapshots, EFS, SQS, SNS, "
+        "CloudWatch Logs, Kinesis, Firehose, CloudTrail; several "
         "accounts through Organizations and sts:AssumeRole"
     )
     permissions: ClassVar[tuple[str, ...]] = operations.permissions()

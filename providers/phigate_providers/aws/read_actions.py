@@ -40,6 +40,12 @@ What counts, and why:
   ``kinesis:SubscribeToShard`` on its consumers (``stream/NAME/consumer/*``);
   ``kinesis:PutResourcePolicy`` rewrites its policy. A Firehose delivery stream has no read API:
   what it carries is read where it delivers.
+- Redshift: temporary database credentials (``redshift:GetClusterCredentials`` on
+  ``dbuser:CLUSTER/*``, ``redshift:GetClusterCredentialsWithIAM`` on ``dbname:CLUSTER/*``) and
+  the Data API (``redshift-data:ExecuteStatement``, ``BatchExecuteStatement`` on the cluster): as
+  for RDS, the database's own grants still apply; these are the ways in.
+- OpenSearch: HTTP reads of the domain (``es:ESHttpGet``, ``es:ESHttpPost``, ``es:ESHttpHead``
+  on ``domain/NAME/*``; searches are POSTs); ``es:UpdateDomainConfig`` rewrites its access policy.
 - EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
   its file system policy makes IAM decide (without one, any NFS client reaching a mount target
   mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
@@ -98,6 +104,11 @@ LOG_STREAM_READ = frozenset({"logs:GetLogEvents"})
 KINESIS_READ = frozenset({"kinesis:GetRecords", "kinesis:GetShardIterator"})
 KINESIS_CONSUMER_READ = frozenset({"kinesis:SubscribeToShard"})
 KINESIS_ESCALATION = frozenset({"kinesis:PutResourcePolicy"})
+REDSHIFT_CREDENTIALS = frozenset({"redshift:GetClusterCredentials"})
+REDSHIFT_IAM_CREDENTIALS = frozenset({"redshift:GetClusterCredentialsWithIAM"})
+REDSHIFT_DATA_API = frozenset({"redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"})
+OPENSEARCH_READ = frozenset({"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpHead"})
+OPENSEARCH_ESCALATION = frozenset({"es:UpdateDomainConfig", "es:UpdateElasticsearchDomainConfig"})
 EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
 EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
@@ -115,7 +126,8 @@ ESCALATIONS: Mapping[str, str] = {
        for actions in SNAPSHOT_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
-    **{action.lower(): f"{action} (can grant itself read)" for action in EFS_ESCALATION | KINESIS_ESCALATION},
+    **{action.lower(): f"{action} (can grant itself read)"
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION},
 }
 
 
@@ -204,6 +216,21 @@ def data_stream_facets(stream_arn: str) -> tuple[Facet, ...]:
             Facet(f"{stream_arn}/consumer/*", KINESIS_CONSUMER_READ))
 
 
+def warehouse_facets(cluster_arn: str) -> tuple[Facet, ...]:
+    """A Redshift cluster (``arn:aws:redshift:R:A:cluster:NAME``): temporary credentials for its
+    users or databases, and the Data API."""
+    prefix, _, name = cluster_arn.rpartition(":cluster:")
+    return (Facet(cluster_arn, REDSHIFT_DATA_API),
+            Facet(f"{prefix}:dbuser:{name}/*", REDSHIFT_CREDENTIALS),
+            Facet(f"{prefix}:dbname:{name}/*", REDSHIFT_IAM_CREDENTIALS))
+
+
+def search_domain_facets(domain_arn: str) -> tuple[Facet, ...]:
+    """An OpenSearch domain (``arn:aws:es:R:A:domain/NAME``): its indexes read over HTTP, its
+    access policy rewritten."""
+    return (Facet(f"{domain_arn}/*", OPENSEARCH_READ), Facet(domain_arn, OPENSEARCH_ESCALATION))
+
+
 def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
     """An EFS file system: mounted, or its file system policy rewritten."""
     return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
@@ -240,8 +267,13 @@ __all__ = [
     "KINESIS_ESCALATION",
     "KINESIS_READ",
     "LOG_STREAM_READ",
+    "OPENSEARCH_ESCALATION",
+    "OPENSEARCH_READ",
     "RDS_CONNECT",
     "RDS_DATA_API",
+    "REDSHIFT_CREDENTIALS",
+    "REDSHIFT_DATA_API",
+    "REDSHIFT_IAM_CREDENTIALS",
     "S3_BUCKET_ESCALATION",
     "S3_OBJECT_ESCALATION",
     "S3_READ",
@@ -259,8 +291,10 @@ __all__ = [
     "is_escalation",
     "log_group_facets",
     "queue_facets",
+    "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",
     "table_facets",
     "topic_facets",
+    "warehouse_facets",
 ]

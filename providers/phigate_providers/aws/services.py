@@ -29,11 +29,14 @@ from phigate_providers.aws import (
     ebs_snapshots,
     ec2,
     efs,
+    elasticache,
     iam,
     kinesis,
     kms,
+    opensearch,
     rds,
     rds_snapshots,
+    redshift,
     s3,
     sns,
     sqs,
@@ -162,6 +165,12 @@ SERVICES: tuple[Service, ...] = (
             collect=kinesis.collect_region, access=kinesis.store_access),
     Service("Firehose delivery streams", "stream", kinesis.FIREHOSE_TYPES, kinesis.FIREHOSE_OPERATIONS,
             collect=kinesis.collect_delivery_region),
+    Service("Redshift clusters", "database", redshift.TYPES, redshift.OPERATIONS,
+            collect=redshift.collect_region, access=redshift.store_access),
+    Service("OpenSearch domains", "database", opensearch.TYPES, opensearch.OPERATIONS,
+            collect=opensearch.collect_region, access=opensearch.store_access),
+    Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
+            collect=elasticache.collect_region),
 )
 
 #: The services the account run reads region by region through their collector.
