@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse
 
 from phigate.api import CollectionError, Context, Resource
 from phigate.cli import main
+from phigate.validation import kind_validator
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, error_response, inject_faults, member_account
 
@@ -244,3 +245,29 @@ def test_a_snapshot_shared_with_another_account_of_the_run_is_read_by_its_princi
     # private by the administrative volume is not.
     assert readable.get(ebs_snapshot_arn(kept_id)) == "ec2:CopySnapshot"
     assert len(readable) == 2 and all(s.startswith(f"arn:aws:ec2:{REGION}::snapshot/") for s in readable)
+
+
+def test_an_account_outside_the_run_a_snapshot_is_shared_with_is_a_principal_in_context(
+        aws: Callable[..., Any]) -> None:
+    database_snapshots(aws)
+    role(aws("iam"), "auditor", "rds:DescribeDBSnapshots")
+    found, errors, context = collect()
+    assert errors == []
+    partner = context[f"arn:aws:iam::{PARTNER}:root"]
+    assert partner.kind == "principal" and partner.id not in found  # in the graph, never reported
+    assert partner.attributes["can_read_via"] == {rds_snapshot_arn("pms-partner"): (
+        "shared with the account: rds:CopyDBSnapshot, rds:RestoreDBInstanceFromDBSnapshot")}
+    assert partner.attributes["access_unseen"]  # who there uses the share is not read
+    assert list(kind_validator("principal").iter_errors(dict(partner.attributes))) == []
+
+
+def test_a_snapshot_of_another_region_is_read_as_context_for_the_access_graph(aws: Callable[..., Any]) -> None:
+    other = "eu-west-1"
+    ec2 = aws("ec2", other)
+    snapshot = ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{other}a", Size=1)["VolumeId"])
+    arn = f"arn:aws:ec2:{other}::snapshot/{snapshot['SnapshotId']}"
+    reader = role(aws("iam"), "block-reader", "ebs:GetSnapshotBlock")
+    found, errors, context = collect()
+    assert errors == []
+    assert arn in context and arn not in found  # never reported: outside the asked region
+    assert found[reader].attributes["can_read_via"] == {arn: "ebs:GetSnapshotBlock"}

@@ -758,6 +758,26 @@ def test_volumes_and_volume_snapshots_are_judged_for_public_exposure_like_the_li
     assert exposure["aws_db_snapshot.snap"] == "fail"
 
 
+def test_snapshots_are_read_through_iam_as_the_live_reader_reads_them(tmp_path: Path) -> None:
+    def snapshot(plan: dict[str, Any]) -> None:
+        values = {"db_instance_identifier": "pms", "db_snapshot_identifier": "dump",
+                  "shared_accounts": ["111122223333"], "tags": {"data_class": "clinical"}}
+        plan["planned_values"]["root_module"]["resources"].append({
+            "address": "aws_db_snapshot.dump", "mode": "managed", "type": "aws_db_snapshot", "name": "dump",
+            "provider_name": "registry.terraform.io/hashicorp/aws", "values": values})
+        plan["resource_changes"].append({
+            "address": "aws_db_snapshot.dump", "mode": "managed", "type": "aws_db_snapshot", "name": "dump",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["create"], "before": None, "after": values,
+                       "after_unknown": {"db_snapshot_arn": True, "id": True}}})
+    resources, _, _ = collect(variant(tmp_path, snapshot))
+    etl = resources["aws_iam_role.etl"].attributes  # full admin attached: restores it
+    assert etl["can_read_via"]["aws_db_snapshot.dump"] in ("rds:CopyDBSnapshot", "rds:RestoreDBInstanceFromDBSnapshot")
+    readers = {name for name, r in resources.items()
+               if r.kind == "principal" and "aws_db_snapshot.dump" in r.attributes.get("can_read", ())}
+    assert readers == {"aws_iam_role.etl"}
+
+
 def test_a_snapshot_whose_source_is_not_in_the_plan_is_undecided(tmp_path: Path) -> None:
     def unplanned_source(plan: dict[str, Any]) -> None:
         for block in plan["configuration"]["root_module"]["resources"]:

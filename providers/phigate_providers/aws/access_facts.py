@@ -18,7 +18,7 @@ from phigate_providers.aws.access import PolicyDocument, Store
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
 from phigate_providers.aws.escalation import ManagedPolicy, Member
-from phigate_providers.aws.read_actions import bucket_facets, table_facets
+from phigate_providers.aws.read_actions import Facet, bucket_facets, is_escalation, table_facets
 from phigate_providers.aws.runners import Runner
 from phigate_providers.aws.services import Service
 
@@ -46,6 +46,8 @@ class AccessFacts:
     gaps: list[str] = field(default_factory=list)
     #: Scopes whose stores or identities could not be read: every principal may reach them.
     unseen: list[str] = field(default_factory=list)
+    #: Per account a store is shared with (a snapshot), each such store and how it is read.
+    shared: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add_buckets(self, listed: bool, buckets: list[s3.BucketFacts]) -> None:
         """The buckets whose policy is known, as stores; the others (and a failed listing) unseen.
@@ -88,6 +90,16 @@ class AccessFacts:
             elif found is not None:
                 facets, policy = found
                 self.stores.append(Store.of(resource.id, facets, self.account_id, policy))
+                self._shared(resource, facets[0])
+
+    def _shared(self, resource: Resource, facet: Facet) -> None:
+        """The other accounts a store is shared with (``raw["shared_with"]``; ``all`` is public
+        exposure, judged on the store), for the join to name those outside the run."""
+        reads = sorted(a for a in facet.actions if not is_escalation(a))
+        how = f"shared with the account: {', '.join(reads)}"
+        for account in resource.raw.get("shared_with") or ():
+            if account not in ("all", self.account_id):
+                self.shared.setdefault(str(account), {})[resource.id] = how
 
     def add_unseen_stores(self, errors: Iterable[CollectionError], seen: set[str]) -> None:
         """Stores whose read failed and that were never yielded: principals may reach them."""

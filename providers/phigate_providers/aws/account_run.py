@@ -21,7 +21,7 @@ from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.needs import Needs
-from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside
+from phigate_providers.aws.run_parts import RUNNERS, Found, Jobs, Outside, settle_outside
 
 if TYPE_CHECKING:
     from phigate_providers.content.sampling import Sampler
@@ -113,7 +113,8 @@ class AccountRun:
             found.split(self)
             if found.extra_regions:
                 trails = yield from self._promote(found, trails, jobs, items)
-            seen: set[str] = set()
+            # Stores yielded (reported or context): a read of one that failed leaves it partly seen.
+            seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
             bucket_resources = yield from self._store_records(found, trails, seen, items)
             if needs.kind("account") and self.reported:
                 yield cloudtrail.account_resource(account, trails, bucket_resources)
@@ -385,14 +386,7 @@ class AccountRun:
             jobs = {r: items.submit(dynamodb.list_tables, self.outside, r) for r in regions}
             found.tables = self._tables(jobs, items, self.outside)
         if self.needs.access:
-            for service, per_region in stores.items():
-                found.stores[service] = []
-                for region, job in per_region.items():
-                    try:
-                        found.stores[service] += job.result()
-                    except ApiFailure as failure:
-                        self.outside.failed(failure, f"{service.name} in {region}", kinds=service.kinds,
-                                            types=service.types, region=region)
+            found.stores = settle_outside(self.outside, stores)
         return found
 
     def _hand_over(self, listed: bool, found: Found) -> None:

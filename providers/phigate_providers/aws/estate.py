@@ -62,6 +62,31 @@ def join(facts: Iterable[EstateFacts], lost: Iterable[str] = ()) -> Iterator[Rec
         for resource, member in part.principals:
             principal = _principal(resource, member, reads, graph, unseen)
             yield principal if part.reported else Context(principal)
+    yield from outside_accounts(parts)
+
+
+def outside_accounts(parts: list[AccessFacts]) -> Iterator[Context]:
+    """The accounts outside the run that stores are shared with (snapshots), each as a principal
+    reading them, in context: in the graph, never reported. Who in that account may use the
+    share is not read, so it is named unseen."""
+    read = {part.account_id for part in parts}
+    shared: dict[str, dict[str, str]] = {}
+    for part in parts:
+        for account, stores in part.shared.items():
+            shared.setdefault(account, {}).update(stores)
+    for account, stores in sorted(shared.items()):
+        if account in read:
+            continue  # its principals are analysed: the sharing is their resource policy grant
+        attributes: dict[str, Any] = {
+            "principal_type": "account", "login": False, "member_of": [],
+            "can_read": sorted(stores), "can_read_via": dict(sorted(stores.items())),
+            "can_read_via_wildcard": [], "undecided_conditions": [], "can_become": [], "can_become_via": {},
+            "access_unseen": [f"aws account {account} (outside the run: who there may use what is "
+                              "shared with it is not read)"],
+            "third_party": True, "trusted_accounts": [account], "external_id_required": None,
+        }
+        yield Context(Resource(f"arn:aws:iam::{account}:root", "aws.iam.account", "principal", "aws",
+                               scope=account, name=account, attributes=attributes))
 
 
 def _principal(

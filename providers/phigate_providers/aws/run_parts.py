@@ -7,7 +7,7 @@ methods (:meth:`~.account_run.AccountRun.in_scope`, ``holds_health_data``, ``as_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phigate.api import Resource
 from phigate_providers.aws import runners, s3
 from phigate_providers.aws.access_facts import TableRead
+from phigate_providers.aws.calls import ApiFailure
+from phigate_providers.aws.context import Account
 from phigate_providers.aws.services import Service
 
 if TYPE_CHECKING:
@@ -83,4 +85,22 @@ class Jobs:
         return {r: self.lists.submit(job, self.run.account, r, *args) for r in chosen}
 
 
-__all__ = ["RUNNERS", "Found", "Jobs", "Outside"]
+def settle_outside(
+    outside: Account, jobs: Mapping[Service, Mapping[str, Future[list[Resource]]]]
+) -> dict[Service, list[Resource]]:
+    """The registry's stores read outside the reported regions, per service; a region whose
+    listing failed is recorded on ``outside`` (failures kept apart: they bear on the access
+    analysis only)."""
+    found: dict[Service, list[Resource]] = {}
+    for service, per_region in jobs.items():
+        found[service] = []
+        for region, job in per_region.items():
+            try:
+                found[service] += job.result()
+            except ApiFailure as failure:
+                outside.failed(failure, f"{service.name} in {region}", kinds=service.kinds,
+                               types=service.types, region=region)
+    return found
+
+
+__all__ = ["RUNNERS", "Found", "Jobs", "Outside", "settle_outside"]

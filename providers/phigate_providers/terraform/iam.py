@@ -30,7 +30,7 @@ from phigate_providers.aws.access import (
     parse_policy,
 )
 from phigate_providers.aws.escalation import EscalationGraph, Member
-from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, facets_of
+from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, Facet, facets_of
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
@@ -92,7 +92,7 @@ def account_of(context: Context) -> str | None:
 
 @dataclass(frozen=True)
 class StoreFacts:
-    """A bucket or table of the plan as access analysis needs it: the ARN its content is read
+    """A store of the plan as access analysis needs it: the ARN its content is read
     through (``*/`` patterns allowed) and its resource policy (Unknown: known after apply)."""
 
     rid: str
@@ -100,6 +100,8 @@ class StoreFacts:
     read_actions: frozenset[str]
     policy: PolicyDocument | Unknown | None
     address: str
+    #: Its ways in, where its content ARN alone does not tell them (a snapshot).
+    facets: tuple[Facet, ...] | None = None
 
 
 def collect(context: Context, facts: list[StoreFacts]) -> None:
@@ -112,7 +114,8 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
         else:
-            stores.append(Store.of(fact.rid, facets_of(fact.content_arn), account, fact.policy))
+            facets = fact.facets or facets_of(fact.content_arn)
+            stores.append(Store.of(fact.rid, facets, account, fact.policy))
     holders = _holders(context, account)
     policies = _policies(context)
     _inline(context, holders, policies)

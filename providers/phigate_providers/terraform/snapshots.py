@@ -21,7 +21,10 @@ from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate_providers.aws.copies import merge_tags
+from phigate_providers.aws.policydoc import PolicyDocument
+from phigate_providers.aws.read_actions import sharing_policy, snapshot_facets
 from phigate_providers.terraform.context import Context
+from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import KeyBook, KeyChoice, encryption
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
@@ -54,9 +57,9 @@ _COPIES = frozenset({EBS_SNAPSHOT_COPY, DB_SNAPSHOT_COPY, CLUSTER_SNAPSHOT_COPY}
 TYPES = frozenset({*SNAPSHOTS, VOLUME_PERMISSION})
 
 
-def collect(context: Context, keys: KeyBook) -> list[str]:
-    """Every planned snapshot as a store; the addresses of sharing resources whose snapshot is
-    not in the plan."""
+def collect(context: Context, keys: KeyBook, access: list[StoreFacts] | None = None) -> list[str]:
+    """Every planned snapshot as a store (and, into ``access``, as the access analysis reads
+    it); the addresses of sharing resources whose snapshot is not in the plan."""
     plan = context.plan
     shares: dict[str, list[PlannedResource]] = {}
     orphans: list[str] = []
@@ -69,12 +72,14 @@ def collect(context: Context, keys: KeyBook) -> list[str]:
             shares.setdefault(traced.resource.address, []).append(permission)
     for tf_type in SNAPSHOTS:
         for planned in plan.by_type.get(tf_type, ()):
-            _snapshot(context, keys, planned, shares.get(planned.address, []))
+            resource = _snapshot(context, keys, planned, shares.get(planned.address, []))
+            if resource is not None and access is not None:
+                access.append(_access(context, planned, resource, shares.get(planned.address, [])))
     return orphans
 
 
 def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
-              shares: list[PlannedResource]) -> None:
+              shares: list[PlannedResource]) -> Resource | None:
     rtype, kind, source_attribute, source_types, _ = SNAPSHOTS[planned.type]
     traced = trace(context.plan, planned, expression(planned, (source_attribute,)), source_types)
     source = traced.resource
@@ -85,7 +90,7 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
     tags = _tags(context, planned, source)
     if isinstance(tags, Unknown):
         context.tags_unknown(planned, kind, rid, rtype)
-        return
+        return None
     attributes: dict[str, Any] = {"encryption": _encryption(context, keys, planned, source)}
     raw = context.raw(planned, *shares)
     if source is not None:
@@ -111,6 +116,43 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
                         attributes=attributes, raw=raw)
     key = attributes["encryption"].get("key")
     context.add(resource, (planned, *shares), [key] if isinstance(key, str) else [])
+    return resource
+
+
+#: Per snapshot type, the attribute naming it in its ARN (for a snapshot not yet created).
+_IDENTIFIERS = {DB_SNAPSHOT: "db_snapshot_identifier", DB_SNAPSHOT_COPY: "target_db_snapshot_identifier",
+                DB_CLUSTER_SNAPSHOT: "db_cluster_snapshot_identifier",
+                CLUSTER_SNAPSHOT_COPY: "target_db_cluster_snapshot_identifier"}
+
+
+def _access(context: Context, planned: PlannedResource, resource: Resource,
+            shares: list[PlannedResource]) -> StoreFacts:
+    """The snapshot as the access analysis reads it, as the live reader does
+    (:func:`~phigate_providers.aws.read_actions.snapshot_facets`): through its ARN, or, while that
+    is known only after apply, every ARN it may get (any account, any id where the id is not
+    planned: more reach, never less); shared accounts as the resource policy they amount to."""
+    region = context.region(planned) or "*"
+    content = resource.id if resource.id.startswith("arn:") else None
+    if content is None and resource.type == "aws.ec2.snapshot":
+        content = f"arn:aws:ec2:{region}::snapshot/*"
+    elif content is None:
+        name = value(planned, (_IDENTIFIERS[planned.type],))
+        prefix = "snapshot" if resource.type == "aws.rds.db_snapshot" else "cluster-snapshot"
+        content = f"arn:aws:rds:{region}:*:{prefix}:{name if isinstance(name, str) and name else '*'}"
+    if resource.kind == "volume":
+        accounts: Any = [value(s, ("account_id",)) for s in shares]
+    else:
+        accounts = value(planned, ("shared_accounts",))
+        flags = planned.unknown.get("shared_accounts") if isinstance(planned.unknown, dict) else None
+        if isinstance(flags, list) and any(f is True for f in flags):
+            accounts = after_apply(f"{planned.address}: an account of shared_accounts")
+    policy: PolicyDocument | Unknown | None
+    if is_unknown(accounts) or any(not isinstance(a, str) for a in accounts or ()):
+        policy = Unknown(f"{planned.address}: an account it is shared with is known only after apply")
+    else:
+        policy = sharing_policy(content, resource.type, accounts or ())
+    return StoreFacts(resource.id, content, frozenset(), policy, planned.address,
+                      facets=snapshot_facets(content, resource.type))
 
 
 #: The attributes a source may be named by, per source type.
