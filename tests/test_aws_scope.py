@@ -130,7 +130,8 @@ def test_health_data_outside_the_asked_regions_is_reported_for_residency(
     assert abroad in findings(report, "PHI-ENC-002") and home in findings(report, "PHI-ENC-002")
     assert logs not in reported_ids(report)
     assert code == 1
-    assert any("RDS databases and EBS volumes" in n for n in report["notices"])
+    assert any(all(name in n for name in ("RDS databases", "EBS volumes", "RDS snapshots", "EBS snapshots"))
+               for n in report["notices"])
     records = collect(regions=[REGION])
     assert any(isinstance(r, Context) and r.resource.id == logs for r in records)
     assert any(type(r) is Resource and r.id == abroad and r.region == OUTSIDE_EEA for r in records)
