@@ -391,6 +391,19 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="ro-cluster-manual", DBClusterIdentifier="ro-cluster")
     ec2 = aws("ec2")
     ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"])
+    # One stream of each sort, so their attributes, policies and tags are read too.
+    aws("sqs").create_queue(QueueName="ro-queue")
+    aws("sns").create_topic(Name="ro-topic")
+    aws("logs").create_log_group(logGroupName="ro-logs")
+    aws("efs").create_file_system(CreationToken="ro-files")
+    aws("kinesis").create_stream(StreamName="ro-stream", ShardCount=1)
+    aws("redshift").create_cluster(ClusterIdentifier="ro-warehouse", NodeType="dc2.large", MasterUsername="admin",
+                                   MasterUserPassword="X" * 12)
+    aws("opensearch").create_domain(DomainName="ro-search")
+    aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
+                                                Engine="redis", CacheNodeType="cache.t3.micro")
+    aws("firehose").create_delivery_stream(DeliveryStreamName="ro-delivery", ExtendedS3DestinationConfiguration={
+        "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::ro-notes"})
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

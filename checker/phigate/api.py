@@ -21,6 +21,7 @@ KINDS: tuple[str, ...] = (
     "database",
     "table",
     "volume",
+    "stream",
     "key",
     "principal",
     "access_policy",

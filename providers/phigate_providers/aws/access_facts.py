@@ -104,7 +104,7 @@ class AccessFacts:
     def add_unseen_stores(self, errors: Iterable[CollectionError], seen: set[str]) -> None:
         """Stores whose read failed and that were never yielded: principals may reach them."""
         for error in errors:
-            store = {"object_store", "table", "database", "volume"} & set(error.kinds)
+            store = {"object_store", "table", "database", "volume", "stream"} & set(error.kinds)
             if store and error.resource_id and error.resource_id not in seen:
                 where = f" region {error.region}" if error.region else ""
                 self.unseen.append(f"aws account {error.scope}{where} {error.resource_id} "

@@ -354,7 +354,7 @@ class AccountRun:
             kinds: tuple[str, ...] = ("principal", "table")
         elif self.reported:
             what = "enabled regions (auditing the home region only)"
-            kinds = ("region_settings", "volume", "database", "table", "key", "principal")
+            kinds = ("region_settings", "volume", "database", "table", "stream", "key", "principal")
         else:
             what = "enabled regions (reading the home region only)"
             kinds = ("principal",)

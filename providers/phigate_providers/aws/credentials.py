@@ -35,7 +35,7 @@ USER_ATTRIBUTES = frozenset({"console_access", "mfa", "access_keys"})
 #: Attribute of ``account`` it gives the account (its root user).
 ROOT_ATTRIBUTE = "root_user"
 #: Kinds whose failed reads leave a store of the account unseen (by the root user too).
-_STORE_KINDS = frozenset({"object_store", "table", "database", "volume"})
+_STORE_KINDS = frozenset({"object_store", "table", "database", "volume", "stream"})
 #: ``GetLoginProfile`` answers this when the user has no console password.
 _NO_PROFILE = ("NoSuchEntity",)
 

@@ -48,7 +48,7 @@ class Needs:
         attributes = set(fields.get("object_store", frozenset()) & BUCKET_ATTRIBUTES)
         if access:
             attributes.add("can_read")
-            kinds |= {"object_store", "table", "database", "volume"}  # every store a principal may read
+            kinds |= set(STORE_KINDS)  # every store a principal may read
         if fields.get("key") or any("encryption" in fields.get(k, ()) for k in STORE_KINDS):
             kinds.add("key")  # who manages a store's key is told by the key directory
         content = "content_sample" in fields.get("object_store", frozenset())
@@ -65,7 +65,7 @@ class Needs:
         return self.kind("account") or "logging" in self.bucket_attributes
 
 
-STORE_KINDS = ("object_store", "database", "table", "volume")
+STORE_KINDS = ("object_store", "database", "table", "volume", "stream")
 #: The account's attributes that the root user's reads give (see :mod:`.credentials`).
 ROOT_ATTRIBUTES = frozenset({credentials.ROOT_ATTRIBUTE, "stores"})
 

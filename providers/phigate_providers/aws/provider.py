@@ -52,8 +52,9 @@ class AwsProvider:
     name: ClassVar[str] = PROVIDER
     description: ClassVar[str] = (
         "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
-        "DynamoDB, EBS volumes and snapshots, CloudTrail; several accounts through Organizations "
-        "and sts:AssumeRole"
+        "Redshift, OpenSearch, ElastiCache, DynamoDB, EBS volumes and snapshots, EFS, SQS, SNS, "
+        "CloudWatch Logs, Kinesis, Firehose, CloudTrail; several "
+        "accounts through Organizations and sts:AssumeRole"
     )
     permissions: ClassVar[tuple[str, ...]] = operations.permissions()
 

@@ -29,6 +29,26 @@ What counts, and why:
   ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
   itself read. A snapshot shared with other accounts is read as a resource policy naming them
   would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
+- Streams: an SQS queue is read by ``sqs:ReceiveMessage``; an SNS topic keeps nothing but
+  delivers every message to a subscriber (``sns:Subscribe``); a CloudWatch Logs log group is
+  read by ``logs:FilterLogEvents``, ``logs:StartQuery``, ``logs:StartLiveTail``,
+  ``logs:CreateExportTask`` and, on its streams, ``logs:GetLogEvents`` (authorised on
+  ``log-group:NAME`` or ``log-group:NAME:*``, both counted). Rewriting a queue's or topic's policy
+  (``sqs:SetQueueAttributes``, ``sqs:AddPermission``, ``sns:SetTopicAttributes``,
+  ``sns:AddPermission``) lets the principal grant itself read.
+- Kinesis: ``kinesis:GetRecords`` and ``kinesis:GetShardIterator`` on the stream,
+  ``kinesis:SubscribeToShard`` on its consumers (``stream/NAME/consumer/*``);
+  ``kinesis:PutResourcePolicy`` rewrites its policy. A Firehose delivery stream has no read API:
+  what it carries is read where it delivers.
+- Redshift: temporary database credentials (``redshift:GetClusterCredentials`` on
+  ``dbuser:CLUSTER/*``, ``redshift:GetClusterCredentialsWithIAM`` on ``dbname:CLUSTER/*``) and
+  the Data API (``redshift-data:ExecuteStatement``, ``BatchExecuteStatement`` on the cluster): as
+  for RDS, the database's own grants still apply; these are the ways in.
+- OpenSearch: HTTP reads of the domain (``es:ESHttpGet``, ``es:ESHttpPost``, ``es:ESHttpHead``
+  on ``domain/NAME/*``; searches are POSTs); ``es:UpdateDomainConfig`` rewrites its access policy.
+- EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
+  its file system policy makes IAM decide (without one, any NFS client reaching a mount target
+  mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -73,6 +93,28 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_cluster_snapshot": frozenset({"rds:ModifyDBClusterSnapshotAttribute"}),
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
 }
+#: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
+STREAM_READ: Mapping[str, frozenset[str]] = {
+    "aws.sqs.queue": frozenset({"sqs:ReceiveMessage"}),
+    "aws.sns.topic": frozenset({"sns:Subscribe"}),
+    "aws.logs.log_group": frozenset(
+        {"logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail", "logs:CreateExportTask"}),
+}
+LOG_STREAM_READ = frozenset({"logs:GetLogEvents"})
+KINESIS_READ = frozenset({"kinesis:GetRecords", "kinesis:GetShardIterator"})
+KINESIS_CONSUMER_READ = frozenset({"kinesis:SubscribeToShard"})
+KINESIS_ESCALATION = frozenset({"kinesis:PutResourcePolicy"})
+REDSHIFT_CREDENTIALS = frozenset({"redshift:GetClusterCredentials"})
+REDSHIFT_IAM_CREDENTIALS = frozenset({"redshift:GetClusterCredentialsWithIAM"})
+REDSHIFT_DATA_API = frozenset({"redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"})
+OPENSEARCH_READ = frozenset({"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpHead"})
+OPENSEARCH_ESCALATION = frozenset({"es:UpdateDomainConfig", "es:UpdateElasticsearchDomainConfig"})
+EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
+EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
+STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
+    "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
+    "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
+}
 
 #: Actions that do not read but let the principal give itself read, and what they do.
 ESCALATIONS: Mapping[str, str] = {
@@ -82,6 +124,10 @@ ESCALATIONS: Mapping[str, str] = {
     "dynamodb:putresourcepolicy": "dynamodb:PutResourcePolicy (can grant itself read)",
     **{action.lower(): f"{action} (can share it with an account it controls)"
        for actions in SNAPSHOT_ESCALATION.values() for action in actions},
+    **{action.lower(): f"{action} (can grant itself read)"
+       for actions in STREAM_ESCALATION.values() for action in actions},
+    **{action.lower(): f"{action} (can grant itself read)"
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION},
 }
 
 
@@ -147,6 +193,49 @@ def sharing_policy(snapshot_arn: str, snapshot_type: str, accounts: Iterable[str
     return parse_policy(document, name=f"sharing of {snapshot_arn}")
 
 
+def queue_facets(queue_arn: str) -> tuple[Facet, ...]:
+    """An SQS queue: its messages received, or its policy rewritten."""
+    return (Facet(queue_arn, STREAM_READ["aws.sqs.queue"] | STREAM_ESCALATION["aws.sqs.queue"]),)
+
+
+def topic_facets(topic_arn: str) -> tuple[Facet, ...]:
+    """An SNS topic: subscribed to, or its policy rewritten."""
+    return (Facet(topic_arn, STREAM_READ["aws.sns.topic"] | STREAM_ESCALATION["aws.sns.topic"]),)
+
+
+def log_group_facets(group_arn: str) -> tuple[Facet, ...]:
+    """A log group (``arn:aws:logs:R:A:log-group:NAME``): searched, queried, tailed or exported
+    as a whole, its streams read; policies name it with or without ``:*``."""
+    group = STREAM_READ["aws.logs.log_group"]
+    return (Facet(group_arn, group), Facet(f"{group_arn}:*", group | LOG_STREAM_READ))
+
+
+def data_stream_facets(stream_arn: str) -> tuple[Facet, ...]:
+    """A Kinesis data stream: its shards read, its consumers subscribed, its policy rewritten."""
+    return (Facet(stream_arn, KINESIS_READ | KINESIS_ESCALATION),
+            Facet(f"{stream_arn}/consumer/*", KINESIS_CONSUMER_READ))
+
+
+def warehouse_facets(cluster_arn: str) -> tuple[Facet, ...]:
+    """A Redshift cluster (``arn:aws:redshift:R:A:cluster:NAME``): temporary credentials for its
+    users or databases, and the Data API."""
+    prefix, _, name = cluster_arn.rpartition(":cluster:")
+    return (Facet(cluster_arn, REDSHIFT_DATA_API),
+            Facet(f"{prefix}:dbuser:{name}/*", REDSHIFT_CREDENTIALS),
+            Facet(f"{prefix}:dbname:{name}/*", REDSHIFT_IAM_CREDENTIALS))
+
+
+def search_domain_facets(domain_arn: str) -> tuple[Facet, ...]:
+    """An OpenSearch domain (``arn:aws:es:R:A:domain/NAME``): its indexes read over HTTP, its
+    access policy rewritten."""
+    return (Facet(f"{domain_arn}/*", OPENSEARCH_READ), Facet(domain_arn, OPENSEARCH_ESCALATION))
+
+
+def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
+    """An EFS file system: mounted, or its file system policy rewritten."""
+    return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -171,21 +260,41 @@ __all__ = [
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
     "DYNAMODB_STREAM_READ",
+    "EFS_ESCALATION",
+    "EFS_READ",
     "ESCALATIONS",
+    "KINESIS_CONSUMER_READ",
+    "KINESIS_ESCALATION",
+    "KINESIS_READ",
+    "LOG_STREAM_READ",
+    "OPENSEARCH_ESCALATION",
+    "OPENSEARCH_READ",
     "RDS_CONNECT",
     "RDS_DATA_API",
+    "REDSHIFT_CREDENTIALS",
+    "REDSHIFT_DATA_API",
+    "REDSHIFT_IAM_CREDENTIALS",
     "S3_BUCKET_ESCALATION",
     "S3_OBJECT_ESCALATION",
     "S3_READ",
     "SNAPSHOT_ESCALATION",
     "SNAPSHOT_READ",
+    "STREAM_ESCALATION",
+    "STREAM_READ",
     "Facet",
     "bucket_facets",
+    "data_stream_facets",
     "database_facets",
     "describe",
     "facets_of",
+    "file_system_facets",
     "is_escalation",
+    "log_group_facets",
+    "queue_facets",
+    "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",
     "table_facets",
+    "topic_facets",
+    "warehouse_facets",
 ]

@@ -23,7 +23,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from phigate.api import Resource
-from phigate_providers.aws import copies, dynamodb, ebs_snapshots, ec2, iam, kms, rds, rds_snapshots, s3
+from phigate_providers.aws import (
+    copies,
+    dynamodb,
+    ebs_snapshots,
+    ec2,
+    efs,
+    elasticache,
+    iam,
+    kinesis,
+    kms,
+    opensearch,
+    rds,
+    rds_snapshots,
+    redshift,
+    s3,
+    sns,
+    sqs,
+)
+from phigate_providers.aws import logs as cloudwatch_logs
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet
@@ -140,6 +158,24 @@ SERVICES: tuple[Service, ...] = (
             collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
     Service("EBS snapshots", "volume", ebs_snapshots.TYPES, ebs_snapshots.OPERATIONS,
             collect=ebs_snapshots.collect_region, access=ebs_snapshots.store_access),
+    Service("SQS queues", "stream", sqs.TYPES, sqs.OPERATIONS, collect=sqs.collect_region,
+            access=sqs.store_access),
+    Service("SNS topics", "stream", sns.TYPES, sns.OPERATIONS, collect=sns.collect_region,
+            access=sns.store_access),
+    Service("CloudWatch Logs log groups", "stream", cloudwatch_logs.TYPES, cloudwatch_logs.OPERATIONS,
+            collect=cloudwatch_logs.collect_region, access=cloudwatch_logs.store_access),
+    Service("EFS file systems", "volume", efs.TYPES, efs.OPERATIONS, collect=efs.collect_region,
+            access=efs.store_access),
+    Service("Kinesis data streams", "stream", kinesis.TYPES, kinesis.OPERATIONS,
+            collect=kinesis.collect_region, access=kinesis.store_access),
+    Service("Firehose delivery streams", "stream", kinesis.FIREHOSE_TYPES, kinesis.FIREHOSE_OPERATIONS,
+            collect=kinesis.collect_delivery_region),
+    Service("Redshift clusters", "database", redshift.TYPES, redshift.OPERATIONS,
+            collect=redshift.collect_region, access=redshift.store_access),
+    Service("OpenSearch domains", "database", opensearch.TYPES, opensearch.OPERATIONS,
+            collect=opensearch.collect_region, access=opensearch.store_access),
+    Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
+            collect=elasticache.collect_region),
 )
 
 #: The services the account run reads region by region through their collector.

@@ -1,0 +1,111 @@
+"""EFS file systems as ``volume`` stores: shared file systems hold scanned records and exports.
+
+Encryption at rest is the file system's (``Encrypted``, under ``KmsKeyId``; the AWS-managed
+``aws/elasticfilesystem`` key when it names none). The file system policy gives the public
+exposure: an allow to everyone is public unless it holds only for clients mounting through a
+mount target (``elasticfilesystem:AccessedViaMountTarget`` true), who must reach the VPC
+first. Without a file system policy, IAM does not decide who mounts it (any NFS client reaching a
+mount target does): its readers are unseen by the access analysis, never nobody.
+
+A file system whose policy cannot be read is yielded without ``public_access``, its error
+recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from phigate.api import Resource
+from phigate_providers.aws import policy_stores
+from phigate_providers.aws.calls import ApiFailure, call, pages
+from phigate_providers.aws.context import Account, jsonable, tag_map
+from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.policydoc import PolicyDocument, PolicySyntaxError, parse_policy
+from phigate_providers.aws.read_actions import Facet, file_system_facets
+
+FILE_SYSTEM = "aws.efs.file_system"
+TYPES = (FILE_SYSTEM,)
+KIND = "volume"
+OPERATIONS = {
+    ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
+    ("efs", "DescribeFileSystemPolicy"): "elasticfilesystem:DescribeFileSystemPolicy",
+}
+AWS_MANAGED_KEY = "alias/aws/elasticfilesystem"
+#: Why the readers of a file system without a policy are not computed.
+NO_POLICY = "no file system policy: any NFS client reaching a mount target mounts it"
+
+
+def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
+    """The file systems of ``region``. Raises ApiFailure when they cannot be listed."""
+    client = account.client("efs", region)
+    return [_file_system(account, region, keys, client, item)
+            for item in pages(client, "DescribeFileSystems", "FileSystems")]
+
+
+def _file_system(account: Account, region: str, keys: KeyDirectory, client: Any,
+                 item: dict[str, Any]) -> Resource:
+    fs_id = str(item["FileSystemId"])
+    arn = str(item.get("FileSystemArn") or account.arn("elasticfilesystem", region, f"file-system/{fs_id}"))
+    encrypted = bool(item.get("Encrypted"))
+    attributes: dict[str, Any] = {
+        "encryption": keys.encryption(encrypted, item.get("KmsKeyId") if encrypted else None, region,
+                                      account.account_id, default=AWS_MANAGED_KEY),
+    }
+    raw = {k: v for k, v in jsonable(item).items() if k != "Tags"}
+    what = f"EFS file system {fs_id}"
+    try:
+        response = call(client, "DescribeFileSystemPolicy", absent=("PolicyNotFound",), FileSystemId=fs_id)
+        document = (response or {}).get("Policy") or None
+        exposed = policy_stores.exposure(account, region, arn=arn, document=_beyond_mount_targets(document),
+                                         what=what, types=TYPES, service="efs",
+                                         operation="DescribeFileSystemPolicy", kind=KIND)
+        policy_stores.with_policy(attributes, raw, exposed, document)
+    except ApiFailure as failure:
+        account.failed(failure, f"{what} policy", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
+    name = item.get("Name") or fs_id
+    return account.resource(arn, FILE_SYSTEM, KIND, region=region, name=str(name), attributes=attributes,
+                            tags=tag_map(item.get("Tags")), raw=raw)
+
+
+def _beyond_mount_targets(document: str | None) -> str | None:
+    """The policy without the statements that hold only through a mount target: those need the
+    VPC's network first, so they expose nothing to everyone. Unparseable text is kept as is (its
+    error is reported)."""
+    if not document:
+        return document
+    try:
+        data = json.loads(document)
+        statements = data["Statement"]
+    except (ValueError, KeyError, TypeError):
+        return document
+    if not isinstance(statements, list):
+        statements = [statements]
+    kept = [s for s in statements if not (isinstance(s, dict) and _via_mount_target(s))]
+    return json.dumps({**data, "Statement": kept})
+
+
+def _via_mount_target(statement: dict[str, Any]) -> bool:
+    block = (statement.get("Condition") or {}).get("Bool") or {}
+    key = "elasticfilesystem:accessedviamounttarget"
+    value = next((v for k, v in block.items() if k.lower() == key), None)
+    values = value if isinstance(value, list) else [value]
+    return bool(values) and all(str(v).lower() == "true" for v in values)
+
+
+def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:
+    """Mounted by whoever the file system policy and identity policies let in; unseen when its
+    policy was not read, or when it has none (IAM does not decide)."""
+    if "public_access" not in resource.attributes:
+        return "file system policy not read"
+    document = resource.raw.get("policy")
+    if not document:
+        return NO_POLICY
+    try:
+        policy = parse_policy(str(document), name=resource.id)
+    except PolicySyntaxError as exc:  # a statement only through mount targets was malformed
+        return f"file system policy does not parse: {exc}"
+    return file_system_facets(resource.id), policy
+
+
+__all__ = ["OPERATIONS", "TYPES", "collect_region", "store_access"]
