@@ -41,8 +41,9 @@ PROVIDER_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                     "--org-role", "--region")),
     "gcp": ("gcp", ("--gcp-credentials", "--gcp-groups", "--project")),
     "postgres": ("postgres", ("--dsn", "--pg-database", "--pg-sslmode", "--pg-sslrootcert")),
-    "s3-inventory": ("aws,scale", ("--inventory", "--inventory-first-keys", "--inventory-memory",
-                                   "--inventory-threads")),
+    "s3-inventory": ("aws,scale", ("--head-sample", "--head-sample-size", "--inventory",
+                                   "--inventory-first-keys", "--inventory-memory", "--inventory-threads",
+                                   "--metadata-table")),
     "terraform": ("terraform", ("--changed-only", "--tf-dir")),
 }
 
