@@ -23,6 +23,14 @@ from .conftest import DATA, ROOT, CliResult, store_location
 
 EXAMPLE = ROOT / "examples" / "supplier-estate.json"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now_when_the_test_starts() -> None:
+    """Ages are judged against the clock when a test runs, not when the module was collected: a
+    slow run must not make an hour-old report look stale."""
+    global NOW  # noqa: PLW0603 - every helper of this module reads the clock of the running test
+    NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 OSCAL_SCHEMA = DATA / "oscal" / "oscal_assessment-results_schema-1.0.6.json"
 
 
