@@ -22,7 +22,7 @@ from phigate_providers.gcp import store_kinds as kinds
 from phigate_providers.gcp.access import Binding, public_members
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
-from phigate_providers.gcp.graph import Link
+from phigate_providers.gcp.links import Link
 from phigate_providers.gcp.settings import PERMISSIONS, SERVICES
 
 BIGQUERY = "https://bigquery.googleapis.com/bigquery/v2/"
