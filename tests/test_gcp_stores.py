@@ -413,3 +413,13 @@ def test_stores_of_projects_left_out_by_project_are_context_the_graph_still_read
     # ... yet the other project's stores are not reported (its public instance fails nothing).
     assert not [f for f in report["findings"] if f["resource"]["id"] == billing]
     assert code == 1
+
+
+def test_a_denied_snapshot_listing_names_its_own_permission(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    estate.stores.disk(PROJECT, "pms-data", labels=ADMIN)
+    estate.stores.replies[f"/compute/v1/projects/{PROJECT}/global/snapshots"] = 403
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-001")
+    [error] = report["collection_errors"]
+    assert error["permission"] == "compute.snapshots.list" and "(needs compute.snapshots.list)" in error["message"]
+    assert code == 3

@@ -31,6 +31,8 @@ from typing import Any
 from phigate.api import CollectionError, Resource
 from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
 from phigate_providers.gcp.directory import Directory
+from phigate_providers.gcp.links import Link, Store, follow_links
+from phigate_providers.gcp.links import keep as _keep
 
 PROVIDER = "gcp"
 #: Where a grant sits, from the narrowest: the preferred way to say how a store is reached.
@@ -59,28 +61,6 @@ class Grant:
     on: str  # gs://B, projects/P, folders/F, organizations/O, serviceAccount:E
     condition: str | None = None
     folder: str | None = None  # a managed folder of bucket ``on``: objects under its prefix
-
-
-@dataclass(frozen=True)
-class Store:
-    """Something grants can be made on that holds data (a bucket, dataset, table, instance, disk
-    …), or only leads to data (``holds_data`` False: a Healthcare API dataset, a BigQuery view).
-    A grant on it reaches it and its ``children`` (a dataset's tables); ``service`` says which
-    permissions read it (:data:`phigate_providers.gcp.access.READ_BY_SERVICE`)."""
-
-    project: str
-    service: str
-    noun: str  # "bucket", "dataset", "table" …: how a grant on it is described
-    holds_data: bool = True
-
-
-@dataclass(frozen=True)
-class Link:
-    """Whoever reads ``reader`` reads ``source`` too (a BigQuery authorized view or dataset)."""
-
-    reader: str
-    source: str
-    how: str
 
 
 @dataclass
@@ -218,8 +198,8 @@ class Principals:
         nodes = self._nodes()
         for grant in self._grants:
             self._apply(grant, nodes)
-        for node in nodes.values():
-            self._follow_links(node)
+        for node in nodes.values():  # reads through authorized views and datasets
+            follow_links(node.reads, node.through, node.named, (self._links, self._children, self._where))
         self._memberships(nodes)
         self._undecided_memberships(nodes)
         for member in sorted(nodes):
@@ -314,26 +294,6 @@ class Principals:
                 target = f"{convenience}:{project}"
                 if grant.role in roles and target in nodes and target != grant.member:
                     _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
-
-    def _follow_links(self, node: _Node) -> None:
-        """Reads through authorized views and datasets, to a fixpoint (a view may read another
-        dataset's authorized view). A read reached through a wildcard stays one."""
-        changed = True
-        while changed:
-            changed = False
-            for link in self._links:
-                reached = node.reads.get(link.reader) or node.through.get(link.reader)
-                if reached is None:
-                    continue
-                (conditional, where, _), how = reached
-                for target in (link.source, *self._children.get(link.source, ())):
-                    held = self._where.get(target)
-                    edges = node.through if held is not None and not held.holds_data else node.reads
-                    via = f"through {link.how} ({how})"
-                    changed |= target not in edges  # new reach only: the loop ends
-                    _keep(edges, target, (conditional, where, via), via)
-                    if link.reader in node.named:
-                        node.named.add(target)
 
     def _memberships(self, nodes: dict[str, _Node]) -> None:
         """Edges a member → its container: listed in the export, or a user of the domain."""
@@ -444,14 +404,6 @@ class Principals:
                 permission="iam.roles.get" if node.unknown_roles & self._role_failures.keys() else None,
                 message=f"{member}: cannot tell what role(s) {roles} allow; list their permissions "
                         "under providers.gcp.roles in the config")
-
-
-def _keep(edges: dict[str, tuple[tuple[int, int, str], str]], target: str, rank: tuple[int, int, str],
-          how: str) -> None:
-    """Keep the preferred way to reach ``target``: unconditional, then the narrowest grant."""
-    current = edges.get(target)
-    if current is None or rank < current[0]:
-        edges[target] = (rank, how)
 
 
 def _gapped(nodes: Mapping[str, _Node]) -> set[str]:

@@ -22,7 +22,7 @@ from phigate_providers.gcp import store_kinds as kinds
 from phigate_providers.gcp.access import Binding, public_members
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
-from phigate_providers.gcp.graph import Link
+from phigate_providers.gcp.links import Link
 from phigate_providers.gcp.settings import PERMISSIONS, SERVICES
 
 BIGQUERY = "https://bigquery.googleapis.com/bigquery/v2/"
@@ -101,14 +101,31 @@ class Found:
         return bindings
 
 
+class ListingFailed(Exception):
+    """A project-wide listing failed: ``permission`` is the one its denial names."""
+
+    def __init__(self, permission: str, cause: Exception) -> None:
+        super().__init__(permission)
+        self.permission, self.cause = permission, cause
+
+
+def _listing(permission: str, read_: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    try:
+        return read_()
+    except Exception as exc:
+        raise ListingFailed(permission, exc) from exc
+
+
 def read(service: str, api: Api, project: str, iam: bool = True) -> Found:
     """One service of one project; a failure to list is reported, never raised."""
     found = Found(project, iam)
     try:
         READERS[service](api, project, found)
-    except Exception as exc:  # the project-wide listing (item reads catch their own)
-        found.error(f"project {project}: cannot list its {NAMES[service]} resources", describe(exc),
-                    PERMISSIONS[service][0], SHOWN[service], unknown="who can read them is unknown")
+    except Exception as exc:  # a project-wide listing, or an answer of another shape
+        failed = exc.cause if isinstance(exc, ListingFailed) else exc
+        permission = exc.permission if isinstance(exc, ListingFailed) else PERMISSIONS[service][0]
+        found.error(f"project {project}: cannot list its {NAMES[service]} resources", describe(failed),
+                    permission, SHOWN[service], unknown="who can read them is unknown")
     return found
 
 
@@ -116,7 +133,9 @@ def read(service: str, api: Api, project: str, iam: bool = True) -> Found:
 
 def _bigquery(api: Api, project: str, found: Found) -> None:
     base = f"{BIGQUERY}projects/{quote(project, safe='')}/datasets"
-    for item in api.items(f"{base}?all=true", "datasets", "maxResults"):  # hidden datasets too
+    datasets = _listing("bigquery.datasets.get",
+                        lambda: api.items(f"{base}?all=true", "datasets", "maxResults"))
+    for item in datasets:  # hidden datasets too
         dataset = _text(_mapping(item.get("datasetReference")).get("datasetId"))
         if dataset is None:
             raise ValueError("a dataset without its id")
@@ -191,7 +210,8 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
 # --- Cloud SQL -----------------------------------------------------------------------------
 
 def _sql(api: Api, project: str, found: Found) -> None:
-    for data in api.items(f"{SQL_ADMIN}projects/{quote(project, safe='')}/instances", "items", "maxResults"):
+    url = f"{SQL_ADMIN}projects/{quote(project, safe='')}/instances"
+    for data in _listing("cloudsql.instances.list", lambda: api.items(url, "items", "maxResults")):
         if _text(data.get("name")) is None:
             raise ValueError("an instance without its name")
         database, server = kinds.sql_resources(project, data)
@@ -204,8 +224,9 @@ def _sql(api: Api, project: str, found: Found) -> None:
 
 def _compute(api: Api, project: str, found: Found) -> None:
     base = f"{COMPUTE}projects/{quote(project, safe='')}"
-    disks = _aggregated(api, f"{base}/aggregated/disks", "disks")
-    snapshots = api.items(f"{base}/global/snapshots", "items", "maxResults")
+    disks = _listing("compute.disks.list", lambda: _aggregated(api, f"{base}/aggregated/disks", "disks"))
+    snapshots = _listing("compute.snapshots.list",
+                         lambda: api.items(f"{base}/global/snapshots", "items", "maxResults"))
     labels: dict[str, Mapping[str, str]] = {}  # by disk path: what its snapshots carry
     for data in disks:
         path = kinds.compute_path(data.get("selfLink"))
@@ -259,11 +280,12 @@ def _aggregated(api: Api, url: str, key: str) -> list[dict[str, Any]]:
 
 def _healthcare(api: Api, project: str, found: Found) -> None:
     base = f"{HEALTHCARE}projects/{quote(project, safe='')}/locations"
-    for location in api.items(base, "locations"):
+    for location in _listing("healthcare.locations.list", lambda: api.items(base, "locations")):
         where = _text(location.get("locationId"))
         if where is None:
             raise ValueError("a location without its id")
-        for data in api.items(f"{base}/{quote(where, safe='')}/datasets", "datasets"):
+        url = f"{base}/{quote(where, safe='')}/datasets"
+        for data in _listing("healthcare.datasets.list", lambda: api.items(url, "datasets")):  # noqa: B023
             name = _text(data.get("name"))
             if name is None or not kinds.HEALTHCARE_DATASET.match(name):
                 raise ValueError("a dataset without its name")

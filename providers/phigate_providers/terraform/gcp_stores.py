@@ -10,19 +10,17 @@ without ``ssl_mode`` accepts connections without TLS; ``ipv4_enabled`` is true; 
 plan's IAM resources on them (``google_bigquery_dataset_iam_member`` …); one whose store cannot
 be told, or whose members are known only after apply, leaves the public grants of every store it
 may name unknown. The same bindings (and a dataset's access entries, authorized views included)
-feed the plan's access graph (:func:`graph`, which :mod:`phigate_providers.terraform.gcs` closes
-with the buckets' grants).
+feed the plan's access graph (:mod:`phigate_providers.terraform.gcp_graph`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate_providers.gcp import store_kinds as kinds
-from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding
+from phigate_providers.gcp.access import PUBLIC_MEMBERS
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.gcs import bindings_of, cmek
 from phigate_providers.terraform.plan import PlannedResource
@@ -58,11 +56,6 @@ IAM: Mapping[str, tuple[tuple[str, ...], str]] = {
     **{f"google_compute_disk_iam_{k}": (("google_compute_disk",), "name") for k in ROLES},
     **{f"google_compute_snapshot_iam_{k}": ((SNAPSHOT,), "name") for k in ROLES},
 }
-#: What the access graph knows of each store type: (service, noun).
-GRAPH = {DATASET: ("bigquery", "dataset"), TABLE: ("bigquery", "table"),
-         **dict.fromkeys(DISKS, ("compute", "disk")), SNAPSHOT: ("compute", "snapshot"),
-         HEALTHCARE_DATASET: ("healthcare", "Healthcare API dataset"),
-         **{t: ("healthcare", kinds.HEALTHCARE_NOUNS[c]) for t, c in HEALTHCARE_STORES.items()}}
 #: Types mapped here.
 TYPES = (DATASET, TABLE, SQL, *DISKS, SNAPSHOT, HEALTHCARE_DATASET, *HEALTHCARE_STORES, *IAM)
 #: Where a store's name comes from, for the ids the live provider gives it.
@@ -71,7 +64,7 @@ NAME = {DATASET: "dataset_id", SQL: "name", SNAPSHOT: "name", **dict.fromkeys(DI
 
 def real_id(context: Context, planned: PlannedResource) -> str | None:
     """The id the gcp provider gives the store, when the plan knows its project and name."""
-    project = _project(context, planned)
+    project = project_of(context, planned)
     if project is None:
         return None
     if planned.type == TABLE:
@@ -118,7 +111,7 @@ def _public_grants(context: Context) -> dict[str, list[str] | Unknown]:
     """Public members the plan's IAM resources grant, by the store's address; an IAM resource
     whose store cannot be told makes every store of its type Unknown."""
     grants: dict[str, list[str] | Unknown] = {}
-    for address, parts in _iam_parts(context).items():
+    for address, parts in iam_parts(context).items():
         if isinstance(parts, Unknown):
             grants[address] = parts
             continue
@@ -127,7 +120,7 @@ def _public_grants(context: Context) -> dict[str, list[str] | Unknown]:
     return grants
 
 
-def _iam_parts(context: Context) -> dict[str, list[PlannedResource] | Unknown]:
+def iam_parts(context: Context) -> dict[str, list[PlannedResource] | Unknown]:
     """The plan's IAM resources on each store, by the store's address; Unknown for every store
     an IAM resource may name when which one it names cannot be told."""
     plan = context.plan
@@ -136,7 +129,7 @@ def _iam_parts(context: Context) -> dict[str, list[PlannedResource] | Unknown]:
         for planned in plan.by_type.get(tf_type, ()):
             store = trace(plan, planned, expression(planned, (attribute,)), frozenset(targets)).resource
             if store is None:
-                store = _by_literal(context, planned, targets, attribute)
+                store = by_literal(context, planned, targets, attribute)
             if store is not None:
                 found = parts.setdefault(store.address, [])
                 if isinstance(found, list):
@@ -146,131 +139,6 @@ def _iam_parts(context: Context) -> dict[str, list[PlannedResource] | Unknown]:
             for target in (s for t in targets for s in plan.by_type.get(t, ())):
                 parts[target.address] = unknown
     return parts
-
-
-# --- the access graph ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class GraphStore:
-    """A store of the plan as the access graph sees it: its bindings (Unknown when they cannot
-    all be told), what it belongs to, and what reads it through an authorized view."""
-
-    id: str
-    address: str
-    service: str
-    noun: str
-    bindings: list[Binding] | Unknown
-    parent: str | None = None
-    holds_data: bool = True
-    links: tuple[tuple[str, str], ...] = ()
-    sources: tuple[PlannedResource, ...] = ()
-
-
-def graph(context: Context) -> list[GraphStore]:
-    """The stores built by :func:`collect` (and Healthcare datasets, views: what leads to data),
-    with the bindings of their IAM resources and BigQuery access entries."""
-    plan = context.plan
-    parts = _iam_parts(context)
-    found: list[GraphStore] = []
-    for tf_type, (service, noun) in GRAPH.items():
-        for planned in plan.by_type.get(tf_type, ()):
-            view = tf_type == TABLE and bool(value(planned, ("view",)))
-            leads = view or tf_type == HEALTHCARE_DATASET
-            if not leads and planned.address not in context.by_source:
-                continue  # not built (labels known only after apply): an error already
-            own = parts.get(planned.address, [])
-            bindings: list[Binding] | Unknown = own if isinstance(own, Unknown) else _bindings(own)
-            links: list[tuple[str, str]] = []
-            if tf_type == DATASET and not isinstance(bindings, Unknown):
-                entries = _access_entries(context, planned)
-                if isinstance(entries, Unknown):
-                    bindings = entries
-                else:
-                    bindings, links = [*bindings, *entries[0]], entries[1]
-            found.append(GraphStore(
-                id=context.id_of(planned), address=planned.address, service=service, noun=noun,
-                bindings=bindings, parent=_parent(context, planned), holds_data=not leads,
-                links=tuple(links), sources=tuple(own) if isinstance(own, list) else ()))
-    return found
-
-
-def _bindings(parts: list[PlannedResource]) -> list[Binding] | Unknown:
-    access = [p for p in parts if p.type == "google_bigquery_dataset_access"]
-    found = bindings_of([p for p in parts if p not in access])
-    if isinstance(found, Unknown):
-        return found
-    for planned in access:
-        entry = _entry(planned.values)
-        project = value(planned, ("project",))
-        bindings, _, strange = kinds.dataset_acl(project if isinstance(project, str) else "", [entry])
-        unknown = planned.unknown if isinstance(planned.unknown, Mapping) else {}
-        if strange or any(unknown.get(field) for field in ENTRY_FIELDS):
-            return Unknown(f"{planned.address}: an access entry known only after apply")
-        found.extend(bindings)
-    return found
-
-
-def _access_entries(context: Context, planned: PlannedResource
-                    ) -> tuple[list[Binding], list[tuple[str, str]]] | Unknown:
-    """A dataset's ``access`` blocks as bindings and authorized-view links (unset at creation:
-    BigQuery's default entries, the project's basic-role holders: no edge the project's own
-    grants do not give already)."""
-    blocks = value(planned, ("access",))
-    if is_unknown(blocks):
-        if not configured(planned, ("access",)) and "create" in planned.actions:
-            return [], []
-        return blocks
-    project = _project(context, planned) or ""
-    bindings, links, strange = kinds.dataset_acl(project, [_entry(b) for b in blocks or ()])
-    if strange:
-        return Unknown(f"{planned.address}: an access block phigate cannot read")
-    return bindings, links
-
-
-#: The fields of an access entry (a member, or what it authorizes).
-ENTRY_FIELDS = ("role", "user_by_email", "group_by_email", "domain", "special_group", "iam_member", "view",
-                "dataset", "routine")
-
-
-def _entry(block: Any) -> dict[str, Any]:
-    """A Terraform access block (or ``google_bigquery_dataset_access``) in the API's spelling."""
-    block = block if isinstance(block, Mapping) else {}
-    names = {"role": "role", "user_by_email": "userByEmail", "group_by_email": "groupByEmail",
-             "domain": "domain", "special_group": "specialGroup", "iam_member": "iamMember"}
-    entry: dict[str, Any] = {api: block[tf] for tf, api in names.items() if block.get(tf)}
-    refs = {"projectId": "project_id", "datasetId": "dataset_id", "tableId": "table_id",
-            "routineId": "routine_id"}
-    for kind in ("view", "routine"):
-        first = _first(block.get(kind))
-        if first:
-            entry[kind] = {api: first.get(tf) for api, tf in refs.items() if first.get(tf)}
-    dataset = _first(block.get("dataset"))
-    if dataset:
-        inner = _first(dataset.get("dataset"))
-        entry["dataset"] = {"dataset": {api: inner.get(tf) for api, tf in refs.items() if inner.get(tf)}}
-    condition = _first(block.get("condition"))
-    if condition:
-        entry["condition"] = dict(condition)
-    return entry
-
-
-def _first(blocks: Any) -> Mapping[str, Any]:
-    first = blocks[0] if isinstance(blocks, list) and blocks else None
-    return first if isinstance(first, Mapping) else {}
-
-
-def _parent(context: Context, planned: PlannedResource) -> str | None:
-    """The dataset a table, or a Healthcare store, belongs to (grants on it reach them)."""
-    if planned.type == TABLE:
-        found = trace(context.plan, planned, expression(planned, DATASET_ID), frozenset({DATASET})).resource
-        found = found or _by_literal(context, planned, (DATASET,), "dataset_id")
-    elif planned.type in HEALTHCARE_STORES:
-        found = trace(context.plan, planned, expression(planned, ("dataset",)),
-                      frozenset({HEALTHCARE_DATASET})).resource
-        found = found or _by_literal(context, planned, (HEALTHCARE_DATASET,), "dataset")
-    else:
-        return None
-    return context.id_of(found) if found is not None else None
 
 
 def _members(planned: PlannedResource) -> list[str] | Unknown:
@@ -283,7 +151,7 @@ def _members(planned: PlannedResource) -> list[str] | Unknown:
     return sorted({m for b in found for m in b.members if m in PUBLIC_MEMBERS})
 
 
-def _by_literal(context: Context, planned: PlannedResource, targets: tuple[str, ...],
+def by_literal(context: Context, planned: PlannedResource, targets: tuple[str, ...],
                 attribute: str) -> PlannedResource | None:
     """The planned store an IAM resource names by a literal (its name, or its full id)."""
     literal = value(planned, (attribute,))
@@ -371,7 +239,7 @@ def _table(context: Context, planned: PlannedResource, public: Mapping[str, list
         return
     dataset = trace(context.plan, planned, expression(planned, DATASET_ID), frozenset({DATASET})).resource
     if dataset is None:
-        dataset = _by_literal(context, planned, (DATASET,), "dataset_id")
+        dataset = by_literal(context, planned, (DATASET,), "dataset_id")
     path = ("encryption_configuration", 0, "kms_key_name")
     encryption = _key(context, planned, path, ("encryption_configuration",))
     if encryption["key"] is None and not configured(planned, path):
@@ -501,7 +369,7 @@ def _healthcare(context: Context, planned: PlannedResource, collection: str,
     dataset = trace(context.plan, planned, expression(planned, ("dataset",)),
                     frozenset({HEALTHCARE_DATASET})).resource
     if dataset is None:
-        dataset = _by_literal(context, planned, (HEALTHCARE_DATASET,), "dataset")
+        dataset = by_literal(context, planned, (HEALTHCARE_DATASET,), "dataset")
     if dataset is None:  # its key and location are the dataset's, not in the plan
         unknown = Unknown(f"{planned.address}: its dataset is not in the plan")
         encryption: dict[str, Any] = {"at_rest": True, "algorithm": unknown, "key": unknown,
@@ -556,7 +424,7 @@ def _add(context: Context, planned: PlannedResource, what: tuple[str, str], attr
     return resource
 
 
-def _project(context: Context, planned: PlannedResource) -> str | None:
+def project_of(context: Context, planned: PlannedResource) -> str | None:
     own = value(planned, ("project",))
     if isinstance(own, str) and own:
         return own
@@ -568,4 +436,5 @@ def _project(context: Context, planned: PlannedResource) -> str | None:
     return target.constant if target.has_constant and isinstance(target.constant, str) else None
 
 
-__all__ = ["IAM", "TYPES", "collect", "real_id"]
+__all__ = ["DATASET", "DATASET_ID", "DISKS", "HEALTHCARE_DATASET", "HEALTHCARE_STORES", "IAM", "SNAPSHOT",
+           "TABLE", "TYPES", "by_literal", "collect", "iam_parts", "project_of", "real_id"]

@@ -30,7 +30,7 @@ from phigate_providers.terraform.values import (
 )
 
 if TYPE_CHECKING:
-    from phigate_providers.terraform.gcp_stores import GraphStore
+    from phigate_providers.terraform.gcp_graph import GraphStore
 
 BUCKET = "google_storage_bucket"
 TYPE = "gcp.storage.bucket"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Unknown
-from phigate_providers.terraform import aws_stores, gcp_stores, gcs, iam, s3, sign_in, snapshots
+from phigate_providers.terraform import aws_stores, gcp_graph, gcp_stores, gcs, iam, s3, sign_in, snapshots
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -116,7 +116,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     iam.collect(context, facts)
     gcs.crypto_keys(context)
     gcp_stores.collect(context)
-    gcs.collect(context, gcp_stores.graph(context))
+    gcs.collect(context, gcp_graph.graph(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors
     if changed_only:
