@@ -15,7 +15,7 @@ import json
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from phigate.notify import NotifyError, Webhook, payload, post, should_notify
 from phigate.problems import ProblemsError
 from phigate.reporters.html import AuditContext, TrendPoint, render_html
 from phigate.result import Framework
-from phigate.run import RunResult, scan
+from phigate.run import Progress, RunResult, scan
 from phigate.snapshot import END_KEY, header, record_to_json
 from phigate.waivers import WaiverFile
 
@@ -75,7 +75,7 @@ def snapshot_spool(keep: bool) -> Iterator[Path | None]:
 
 def evaluate(providers: Sequence[Provider], policies: Sequence[Policy], config: Config, *,
              settings: AuditSettings, frameworks: Mapping[str, Framework],
-             waivers: WaiverFile | None = None, progress: Callable[[int], None] | None = None,
+             waivers: WaiverFile | None = None, progress: Progress | None = None,
              snapshot: Path | None = None) -> RunResult:
     """Collect and evaluate; SIGTERM ends it as Ctrl-C does (KeyboardInterrupt, nothing kept)."""
     with _terminate_as_interrupt():

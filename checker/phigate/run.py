@@ -52,9 +52,14 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
     return {kind: frozenset(names) for kind, names in needed.items()}
 
 
+#: Told while collecting: resources so far, the count per source (``aws 111122223333``,
+#: ``postgres postgres://pg-01:5432``) and how many sources the run will read (0: not known).
+Progress = Callable[[int, Mapping[str, int], int], None]
+
+
 def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Config, *,
          keep_passed: bool = False,
-         progress: Callable[[int], None] | None = None,
+         progress: Progress | None = None,
          frameworks: Mapping[str, Framework] | None = None,
          keep_evaluated: bool = False) -> RunResult:
     """Collect from every provider, evaluate and explain. Provider input errors propagate
@@ -70,7 +75,8 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     scopes = [s for p in providers for s in p.scopes()]
     started = report_time()
     plan_scopes = frozenset(s.scope for s in scopes if s.provider == PLAN_PROVIDER)
-    seen = _Seen(progress, set() if keep_evaluated else None, plan_scopes)
+    seen = _Seen(progress, set() if keep_evaluated else None, plan_scopes,
+                 sources=len({_source(s.provider, s.scope) for s in scopes}))
     records = seen.count(_chain(providers, seen))
     emit = frozenset(Status) if keep_passed else frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
     findings = [explain(outcome, index, evaluator.classifier, plan_scopes)
@@ -96,11 +102,14 @@ def _error_key(error: CollectionError) -> tuple[str, ...]:
 class _Seen:
     """What the stream showed on its way to the evaluator, for the result built at the end."""
 
-    progress: Callable[[int], None] | None
+    progress: Progress | None
     #: Keys of the resources evaluated, when asked for.
     evaluated: set[str] | None
     plan_scopes: frozenset[str]
+    #: How many sources (provider and scope) the providers said they will read.
+    sources: int = 0
     resources: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -111,9 +120,16 @@ class _Seen:
                 evaluated.add(key_of(record, plan_scopes))
             if not isinstance(record, CollectionError | Context):
                 self.resources += 1
-                if progress is not None and self.resources % 1000 == 0:
-                    progress(self.resources)
+                if progress is not None:
+                    source = _source(record.provider, record.scope)
+                    count = self.by_source[source] = self.by_source.get(source, 0) + 1
+                    if count == 1 or self.resources % 1000 == 0:  # a new source, or every 1,000
+                        progress(self.resources, self.by_source, self.sources)
             yield record
+
+
+def _source(provider: str, scope: str) -> str:
+    return f"{provider} {scope}" if scope else provider
 
 
 def _chain(providers: Sequence[Provider], seen: _Seen) -> Iterator[Record]:
@@ -128,4 +144,4 @@ def _chain(providers: Sequence[Provider], seen: _Seen) -> Iterator[Record]:
             seen.notices.extend(without_userinfo(notice) for notice in provider.notices())
 
 
-__all__ = ["RunResult", "fields_needed", "report_time", "scan"]
+__all__ = ["Progress", "RunResult", "fields_needed", "report_time", "scan"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import wraps
 from typing import IO, Any, NoReturn, ParamSpec
@@ -70,19 +70,38 @@ def use_color(stream: IO[str]) -> bool:
 
 
 class Status:
-    """One status line: resources counted by the run, and what providers say meanwhile."""
+    """One status line: resources counted by the run per source, with the number of sources when
+    known, and what providers say meanwhile (API calls made)."""
+
+    #: Sources named on the line; the others are counted in the total only.
+    SHOWN = 3
 
     def __init__(self, status: Any) -> None:
         self._status = status
+        self._counts = ""
+        self._said = ""
 
-    def __call__(self, resources: int) -> None:
-        self._status.update(f"collected {resources} resources…")
+    def __call__(self, resources: int, by_source: Mapping[str, int] | None = None,
+                 sources: int = 0) -> None:
+        line = f"collected {resources:,} resources"
+        if by_source:
+            latest = list(by_source.items())[-self.SHOWN:]  # the sources being read now
+            line += " (" + " · ".join(f"{visible(name)}: {count:,}" for name, count in latest) + ")"
+            if sources:
+                line += f", {min(len(by_source), sources)} of {sources} sources started"
+        self._counts = line
+        self._render()
 
     def say(self, text: str) -> None:
         """A provider's words may quote names from the estate: never markup, never controls."""
+        self._said = visible(text)
+        self._render()
+
+    def _render(self) -> None:
         from rich.markup import escape
 
-        self._status.update(escape(visible(text)))
+        line = " · ".join(part for part in (self._counts, self._said) if part) or "collecting…"
+        self._status.update(escape(line))
 
 
 class progress:
