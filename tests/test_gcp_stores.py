@@ -290,8 +290,15 @@ def test_a_snapshot_shared_with_everyone_is_read_by_the_public_principal(
     estate.cloud.roles["roles/compute.imageUser"] = ["compute.images.get", "compute.images.list",
                                                      "compute.images.useReadOnly", "compute.snapshots.get",
                                                      "compute.snapshots.list", "compute.snapshots.useReadOnly"]
+    private = estate.stores.disk(PROJECT, "pms-data", labels=CLINICAL)
     snapshot = collect(cli, tmp_path, "--project", PROJECT)
     assert by_id(snapshot, "allAuthenticatedUsers")["attributes"]["can_read"] == [shared]
+    # The same grant makes it public: PHI-IAM-002 judges disks and snapshots like other stores.
+    assert by_id(snapshot, shared)["attributes"]["public_access"] == {
+        "blocked": False, "grants": ["allAuthenticatedUsers"]}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
+    assert (code, errors(report)) == (1, []) and failing(report) == {"PHI-IAM-002": [shared]}
+    assert [f["status"] for f in finding(report, "PHI-IAM-002", private)] in ([], ["pass"])
 
 
 def test_a_zone_the_disk_listing_could_not_reach_is_an_error(

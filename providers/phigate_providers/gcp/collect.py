@@ -147,6 +147,8 @@ class Collection:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self._api.close()
+        if not self._reads.graph:
+            return  # no selected policy judges principals: their roles were not read, nor are they
         for record in self._principals.records():
             if isinstance(record, Resource) and record.id in self._principals.context:
                 yield Context(record)  # named only outside the projects reported on

@@ -12,6 +12,7 @@ entry of a shape not understood) that cannot be read leaves the store without it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,12 +247,17 @@ def _compute(api: Api, project: str, found: Found) -> None:
 
 def _volume(api: Api, resource: Resource, path: str, found: Found) -> None:
     noun = "snapshot" if resource.type == kinds.SNAPSHOT_TYPE else "disk"
+    bindings = found.policy(api, f"{COMPUTE}{path}/getIamPolicy?optionsRequestedPolicyVersion=3", resource.id,
+                            what=resource.id, permission=f"compute.{noun}s.getIamPolicy",
+                            shown=(("volume",), (resource.type,)), resource_id=resource.id,
+                            region=resource.region)
+    if bindings is not None:  # unread: public access left out, so it is undecided, never private
+        public = public_members(bindings)
+        resource = dataclasses.replace(resource, attributes={
+            **resource.attributes, "public_access": {"blocked": not public, "grants": public}})
     found.records.append(resource)
     found.store(resource.id, "compute", noun)
     found.keys.extend(kinds.keys_of(resource))
-    found.policy(api, f"{COMPUTE}{path}/getIamPolicy?optionsRequestedPolicyVersion=3", resource.id,
-                 what=resource.id, permission=f"compute.{noun}s.getIamPolicy",
-                 shown=(("volume",), (resource.type,)), resource_id=resource.id, region=resource.region)
 
 
 def _aggregated(api: Api, url: str, key: str) -> list[dict[str, Any]]:
