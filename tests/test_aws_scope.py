@@ -413,7 +413,7 @@ def test_a_distributed_organization_scan_joins_access_across_accounts(
     assert {f.resource.id for f in remote.findings if f.status is Status.FAIL} == {reader}
     assert [(f.policy_id, f.resource.id, f.status) for f in remote.findings] == [
         (f.policy_id, f.resource.id, f.status) for f in local.findings]
-    assert remote.collection_errors == local.collection_errors == []
+    assert remote.collection_errors == local.collection_errors == ()
 
 
 def test_slices_joined_from_pickled_facts_chain_roles_across_accounts(

@@ -838,7 +838,7 @@ def test_the_pytest_plugin_judges_plaintext_rules_with_the_config_the_engine_cla
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no phigate.yaml here: a provider looking for one gets the defaults
     result = run(ScanSettings(providers=("postgres",), config=config, only=("PHI-TLS-001",)))
-    assert result.collection_errors == []
+    assert result.collection_errors == ()
     [tls] = [f for f in result.findings if f.policy_id == "PHI-TLS-001"]
     assert (tls.resource.id, tls.status) == (tls_cluster.server_id, Status.FAIL)
 
