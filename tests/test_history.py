@@ -190,11 +190,7 @@ def test_concurrent_writers_into_a_new_store_all_land_whole(location: str,
         except BaseException as exc:
             problems.append(exc)
 
-    threads = [threading.Thread(target=write) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _run_together(write, writers)
     assert problems == []
     assert len(set(ids)) == writers * runs_each
     store = open_store(location, create=False)
@@ -225,11 +221,7 @@ def test_one_sqlite_store_shared_by_threads_records_every_run(tmp_path: Path,
         except BaseException as exc:
             problems.append(exc)
 
-    threads = [threading.Thread(target=write) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _run_together(write, writers)
     assert problems == []
     assert sorted(r.id for r in store.runs()) == sorted(ids)
     assert len(set(ids)) == writers * runs_each
@@ -316,3 +308,13 @@ def test_run_record_keeps_what_reports_keep_and_nothing_raw(write_snapshot: Writ
     result = scan([SnapshotProvider([path])], POLICIES, Config(), frameworks=FRAMEWORKS)
     record_: RunRecord = run_record(result, series="s", exit_code=1)
     assert "CANARY" not in repr(record_)
+
+
+def _run_together(write: Callable[[], None], writers: int) -> None:
+    """``writers`` threads running ``write``, each waited for at most a minute (never forever)."""
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a writer still runs after a minute"
