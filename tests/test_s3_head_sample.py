@@ -113,23 +113,7 @@ def test_an_object_head_object_refuses_is_unseen_and_names_the_permission(
         s3: tuple[Any, str], monkeypatch: pytest.MonkeyPatch, code: str, permission: str | None) -> None:
     client_, key = s3
     bucket(client_, "exemplum-archive", {"a": kms(key), "b": kms(key), "c": kms(key)})
-    real = sample.s3_client
-
-    class Refusing:
-        """The real client, whose HeadObject of ``b`` is refused (fault injection)."""
-
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def head_object(self, **kwargs: Any) -> Any:
-            if kwargs["Key"] == "b":
-                raise ClientError({"Error": {"Code": code, "Message": "no"}}, "HeadObject")
-            return self.inner.head_object(**kwargs)
-
-    monkeypatch.setattr(sample, "s3_client", lambda profile: Refusing(real(profile)))
+    _refuse(monkeypatch, "head_object", code, when=lambda kwargs: kwargs["Key"] == "b")
     resources, errors = collected("exemplum-archive")
     found = resources["s3-inventory:exemplum-archive/head-sample"]
     assert found.attributes["report"]["complete"] is False and found.attributes["objects"]["count"] == 2
@@ -179,21 +163,7 @@ def test_a_bucket_whose_versioning_cannot_be_read_is_never_covered_whole(
         s3: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
     client_, key = s3
     bucket(client_, "exemplum-vault", {"a": kms(key), "b": kms(key)})
-    real = sample.s3_client
-
-    class Refusing:
-        """The real client, whose GetBucketVersioning is refused (fault injection)."""
-
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def get_bucket_versioning(self, **kwargs: Any) -> Any:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetBucketVersioning")
-
-    monkeypatch.setattr(sample, "s3_client", lambda profile: Refusing(real(profile)))
+    _refuse(monkeypatch, "get_bucket_versioning", "AccessDenied")
     resources, errors = collected("exemplum-vault")
     found = resources["s3-inventory:exemplum-vault/head-sample"]
     assert found.attributes["report"]["complete"] is False and found.attributes["objects"]["count"] == 2
@@ -235,3 +205,28 @@ def test_every_call_is_a_read_the_permissions_document_grants(
     granted = {action for statement in json.loads(S3InventoryProvider.permissions_document())["Statement"]
                for action in statement["Action"]}
     assert {ACTIONS[name] for name in called} == granted
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, method: str, code: str,
+            when: Callable[[dict[str, Any]], bool] = lambda kwargs: True) -> None:
+    """Fault injection: the real S3 client, whose ``method`` is refused with ``code`` when
+    ``when`` holds for its arguments."""
+    real = sample.s3_client
+    operation = "".join(part.title() for part in method.split("_"))  # head_object → HeadObject
+
+    class Refusing:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            found = getattr(self.inner, name)
+            if name != method:
+                return found
+
+            def refused(**kwargs: Any) -> Any:
+                if when(kwargs):
+                    raise ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
+                return found(**kwargs)
+            return refused
+
+    monkeypatch.setattr(sample, "s3_client", lambda profile: Refusing(real(profile)))
