@@ -109,7 +109,8 @@ class _Seen:
     #: How many sources (provider and scope) the providers said they will read.
     sources: int = 0
     resources: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
+    #: Resources per (provider, scope): labelled only when progress is told, not per record.
+    by_source: dict[tuple[str, str], int] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -121,10 +122,11 @@ class _Seen:
             if not isinstance(record, CollectionError | Context):
                 self.resources += 1
                 if progress is not None:
-                    source = _source(record.provider, record.scope)
+                    source = (record.provider, record.scope)
                     count = self.by_source[source] = self.by_source.get(source, 0) + 1
                     if count == 1 or self.resources % 1000 == 0:  # a new source, or every 1,000
-                        progress(self.resources, self.by_source, self.sources)
+                        progress(self.resources, {_source(*s): n for s, n in self.by_source.items()},
+                                 self.sources)
             yield record
 
 
