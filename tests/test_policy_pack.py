@@ -25,7 +25,7 @@ CATALOGUE = {  # the required catalogue, whole
     "PHI-TLS-001", "PHI-SEG-001", "PHI-SEG-002", "PHI-SEG-003", "PHI-SEG-004", "PHI-IAM-001", "PHI-IAM-002",
     "PHI-IAM-003", "PHI-IAM-004", "PHI-IAM-005", "PHI-IAM-006", "PHI-IAM-007", "PHI-LOG-001",
     "PHI-INT-001", "PHI-RES-001",
-    "PHI-AUTH-001", "PHI-AUTH-002", "PHI-AUTH-003", "PHI-AUTH-004",
+    "PHI-AUTH-001", "PHI-AUTH-002", "PHI-AUTH-003", "PHI-AUTH-004", "PHI-AUTH-005",
 }
 FRAMEWORKS = {"hipaa", "gdpr", "iso27001-2022", "hds-2024", "cis-aws-7.0.0", "cis-gcp-5.0.0",
               "cis-postgresql-16-1.0.0"}
