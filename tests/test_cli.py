@@ -210,7 +210,8 @@ def test_reports_carry_a_per_control_summary(cli: Cli) -> None:
 
 def test_framework_selects_the_mapped_policies(cli: Cli) -> None:
     report = cli("scan", str(EXAMPLE), "--framework", "cis-gcp-5.0.0", "--format", "json").json()
-    assert {p["id"] for p in report["policies"]} == {"PHI-IAM-002", "PHI-IAM-003", "PHI-AUTH-002"}
+    assert {p["id"] for p in report["policies"]} == {
+        "PHI-IAM-002", "PHI-IAM-003", "PHI-AUTH-002", "PHI-AUTH-005", "PHI-LOG-001", "PHI-TLS-001"}
     assert cli("scan", str(EXAMPLE), "--framework", "sox").code == 2
 
 
