@@ -149,6 +149,8 @@ class _Context:
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
     anchored_records: dict[int, bool] = field(default_factory=dict)
+    #: Record index → whether it numbers its items as a statute does (computed when first asked).
+    itemised_records: dict[int, bool] = field(default_factory=dict)
 
     def any_between(self, positions: list[int], begin: int, stop: int) -> bool:
         index = bisect_left(positions, begin)
@@ -168,6 +170,16 @@ class _Context:
                 return True
             index += 1
         return False
+
+    def rule(self, index: int, begin: int, stop: int) -> bool:
+        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"), or
+        items numbered 1°, 2°…"""
+        if self.any_between(self.norms, begin, stop):
+            return True
+        known = self.itemised_records.get(index)
+        if known is None:
+            known = self.itemised_records[index] = context.itemised(self.text, begin, stop)
+        return known
 
     def labels_a_phone(self, end: int) -> bool:
         """The next identifier after ``end`` is a phone number that this word labels, as in a
@@ -363,7 +375,7 @@ class Detector:
                 return GENERIC
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it.
-        if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
+        if not ctx.any_between(ctx.personal, *record) and ctx.rule(index, *record):
             return GENERIC
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
