@@ -601,3 +601,11 @@ def test_work_safety_wording_shared_with_health_is_not_health_data(detector: Det
 def test_an_article_of_a_code_is_not_a_street() -> None:
     assert types("aux articles R. 1225-1, R. 1225-3 et R. 1225-4") == []
     assert types("12, R. Lafayette, 75009 Paris") == [("ADDRESS", "12, R. Lafayette, 75009 Paris")]
+
+
+def test_a_case_provided_for_or_a_field_of_practice_is_nobodys_health(detector: Detector) -> None:
+    assert health(detector, "En cas de maladie, prévenir le secrétariat. Contact : M. Petit 06 12 34 56 78.") == []
+    assert health(detector, "En 1913, il est interne médaille d'or en chirurgie.") == []
+    assert health(detector, "Mme Nadia Haddad, référente handicap de l'entreprise, tél. 01 45 67 89 10.") == []
+    assert health(detector, "Contrat de M. Paul Durand : garantie invalidité et décès.") == []
+    assert health(detector, "Mme Petit, opérée en chirurgie digestive le 3 mai pour une appendicite.") != []

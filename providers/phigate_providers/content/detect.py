@@ -22,6 +22,8 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - its record is a statute's ("toute personne", "de l'article"), which speaks of people in
   general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
   whose names are its authors', and points at no patient;
+- it comes right after a case provided for ("en cas de maladie", "en cas d'invalidité") or a
+  field of practice or a job ("interne en chirurgie", "référente handicap");
 - it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
   given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
@@ -42,6 +44,7 @@ from phigate_providers.content.identifiers import PERSONAL, Span
 from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
+    ROLE_ASIDE,
     ROLE_CARE,
     ROLE_CITE,
     ROLE_CODE,
@@ -141,6 +144,10 @@ class _Context:
     norms: list[int] = field(default_factory=list)
     #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
     care_ends: list[int] = field(default_factory=list)
+    #: Ends of cues after which a health word is not a person's health: a case provided for
+    #: ("en cas de maladie"), a field of practice or a job ("interne en chirurgie", "référente
+    #: handicap").
+    aside_ends: list[int] = field(default_factory=list)
     #: Starts of citation cues ("et al", "ISBN", "2nd edition"): the record cites the literature.
     citations: list[int] = field(default_factory=list)
     #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
@@ -310,7 +317,7 @@ class Detector:
         identifier_hits: list[lexicon.Match] = []
         by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
                     ROLE_CITE: ctx.citations}
-        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends}
+        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
@@ -361,6 +368,8 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
+        if ctx.just_before(ctx.aside_ends, start):  # "en cas de maladie", "interne en chirurgie"
+            return GENERIC
         # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
             return DIRECTORY
