@@ -278,6 +278,16 @@ def test_bench_script_ends_with_one_json_line(bench: ModuleType, capsys: pytest.
     assert figures["entities"]["FR_NIR"]["recall"] == 1.0
 
 
+def test_bench_script_scores_several_sets_together_with_their_sources_apart(
+        bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main([str(INDEPENDENT / "dev2.txt"), str(INDEPENDENT / "dev3.txt")]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["corpus"] == "dev2.txt+dev3.txt"
+    assert {"medkit", "code-civil", "ig-docs", "ig-stories"} <= set(figures["health_by_source"])
+    assert figures["notes"] == len(bench.read_corpus(INDEPENDENT / "dev2.txt")) + len(
+        bench.read_corpus(INDEPENDENT / "dev3.txt"))
+
+
 @pytest.mark.parametrize("path", [HELD_OUT, HELD_OUT_2])
 def test_heldout_files_are_well_formed(path: Path) -> None:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
