@@ -6,9 +6,10 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
         --medkit MEDKIT_CHECKOUT --code-civil CODE_CIVIL_CHECKOUT
 
     python bench/independent_sets.py ... --ig-fhir-dm IG_FHIR_DM_CHECKOUT    # also dev3 / test3
+    python bench/independent_sets.py ... --codes CODES_CHECKOUT              # also dev4 / test4
 
-(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil and
-aphp/IG-fhir-dm, the last with its history.)
+(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil,
+aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais.)
 
 - AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
   whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
@@ -31,6 +32,12 @@ aphp/IG-fhir-dm, the last with its history.)
   the eleven clinical stories of invented patients its authors wrote as examples, one record a
   paragraph, each story wholly in **dev3** or **test3** (by a hash of its name) so that no
   patient's wording is on both sides.
+- ten other French codes (etalab/codes-juridiques-francais, one article a file; official text,
+  free of copyright): labour, social action, social security, insurance, mutual insurance,
+  military disability pensions, sport, education, penal law and public health. Every article
+  that uses a health word is administrative text about kinds of people and diseases as legal
+  categories (``admin``), split by hash between **dev4** and **test4**; one in six (by hash, of
+  3,000 characters at most) is kept in the repository, ``--codes-all DIR`` writes them all.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
