@@ -200,7 +200,7 @@ class _Context:
     def just_before(self, ends: list[int], start: int) -> bool:
         """A word of ``ends`` ends at most a few blanks before ``start``."""
         index = bisect_right(ends, start) - 1
-        return index >= 0 and not self.folded[ends[index]:start].strip() and start - ends[index] <= 4
+        return index >= 0 and start - ends[index] <= 4 and not self.folded[ends[index]:start].strip()
 
 
 @dataclass
@@ -368,7 +368,8 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
-        if ctx.just_before(ctx.aside_ends, start):  # "en cas de maladie", "interne en chirurgie"
+        # "en cas de maladie", "interne en chirurgie": nobody's health
+        if ctx.aside_ends and ctx.just_before(ctx.aside_ends, start):
             return GENERIC
         # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
