@@ -6,9 +6,10 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
         --medkit MEDKIT_CHECKOUT --code-civil CODE_CIVIL_CHECKOUT
 
     python bench/independent_sets.py ... --ig-fhir-dm IG_FHIR_DM_CHECKOUT    # also dev3 / test3
+    python bench/independent_sets.py ... --codes CODES_CHECKOUT              # also dev4 / test4
 
-(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil and
-aphp/IG-fhir-dm, the last with its history.)
+(git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil,
+aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais.)
 
 - AP-HP's eds-pseudo ``data/templates.txt`` (BSD-3-Clause): template lines of clinical documents
   whose identifiers its authors annotated. Each template goes, by a hash of its text, to the
@@ -31,6 +32,12 @@ aphp/IG-fhir-dm, the last with its history.)
   the eleven clinical stories of invented patients its authors wrote as examples, one record a
   paragraph, each story wholly in **dev3** or **test3** (by a hash of its name) so that no
   patient's wording is on both sides.
+- ten other French codes (etalab/codes-juridiques-francais, one article a file; official text,
+  free of copyright): labour, social action, social security, insurance, mutual insurance,
+  military disability pensions, sport, education, penal law and public health. Every article
+  that uses a health word is administrative text about kinds of people and diseases as legal
+  categories (``admin``), split by hash between **dev4** and **test4**; one in six (by hash, of
+  3,000 characters at most) is kept in the repository, ``--codes-all DIR`` writes them all.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
@@ -206,6 +213,56 @@ def write_civil_others(checkout: Path, directory: Path) -> None:
         (directory / f"civil-others-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: etalab/codes-juridiques-francais: the commit read, and the codes whose articles (one a file)
+#: speak of people's health, work, welfare and insurance in general.
+CODES_COMMIT = "2afcea3fd50ae46516fc6fafc7b5fe690c58c1bf"
+CODES = ("code-du-travail", "code-de-l-action-sociale-et-des-familles", "code-de-la-securite-sociale",
+         "code-des-assurances", "code-de-la-mutualite",
+         "code-des-pensions-militaires-d-invalidite-et-des-victimes-de-la-guerre", "code-du-sport",
+         "code-de-l-education", "code-penal", "code-de-la-sante-publique")
+#: The sets in the repository keep one in this many of those articles (by hash), of at most
+#: this many characters; ``--codes-all DIR`` writes them all.
+CODES_SAMPLE, CODES_LONGEST = 6, 3000
+_SHORT = {"code-de-l-action-sociale-et-des-familles": "code-action-sociale",
+          "code-des-pensions-militaires-d-invalidite-et-des-victimes-de-la-guerre":
+              "code-pensions-militaires"}
+
+
+def code_articles(checkout: Path) -> Iterator[tuple[str, str, str, str]]:
+    """(key, half, code, text) of every article of :data:`CODES` that uses a health word, split
+    by a hash of its text between **dev4** and **test4**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", CODES_COMMIT, "codes-en-vigueur"]
+    listed = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    names = [name for name in listed
+             if name.split("/")[1] in CODES and name.rsplit("/", 1)[-1].startswith("article-")]
+    wanted = "".join(f"{CODES_COMMIT}:{name}\n" for name in names).encode()
+    batch = subprocess.run(["git", "-C", str(checkout), "cat-file", "--batch"], check=True,
+                           capture_output=True, input=wanted).stdout
+    position = 0
+    for name in names:
+        header_end = batch.index(b"\n", position)
+        size = int(batch[position:header_end].split()[2])
+        body = batch[header_end + 1:header_end + 1 + size].decode("utf-8")
+        position = header_end + 2 + size
+        text = re.sub(r"\s+", " ", re.sub(r"\A# [^\n]*\n", "", body)).strip()
+        if len(text) >= 40 and _HEALTH_WORD.search(text):
+            yield key(text), "test4" if _half(text) == "test2" else "dev4", name.split("/")[1], text
+
+
+def write_codes(checkout: Path, halves: dict[str, list[str]], everything: Path | None) -> None:
+    """The sampled articles into ``halves``; all of them to EVERYTHING/codes-{dev,test}.txt."""
+    every: dict[str, list[str]] = {"dev4": [], "test4": []}
+    for text_key, half, code, text in code_articles(checkout):
+        line = f"fr|admin/{_SHORT.get(code, code)}|{text}"
+        every[half].append(line)
+        if int(text_key, 16) % CODES_SAMPLE == 0 and len(text) <= CODES_LONGEST:
+            halves.setdefault(half, []).append(line)
+    if everything is not None:
+        everything.mkdir(parents=True, exist_ok=True)
+        for half, lines in every.items():
+            (everything / f"codes-{half[:-1]}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 #: aphp/IG-fhir-dm: the commit whose documentation is read, and the one before the clinical
 #: stories of its example patients were removed from the guide.
 IG_DOCS_COMMIT = "d045775357507b4357518728dd1531e901620f6a"
@@ -266,7 +323,7 @@ def _ig_marked(text: str, half: str) -> tuple[str, str, str]:
     return key(plain), half, _IG_MARK.sub(mark, text)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
     parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
@@ -278,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
                              " repository) to DIR/civil-others-{dev,test}.txt")
     parser.add_argument("--ig-fhir-dm", type=Path,
                         help="a git checkout of aphp/IG-fhir-dm (with its history)")
+    parser.add_argument("--codes", type=Path,
+                        help="a git checkout of etalab/codes-juridiques-francais (dev4 / test4)")
+    parser.add_argument("--codes-all", type=Path, metavar="DIR",
+                        help="also write every article of those codes that uses a health word (about"
+                             " 6 MB, kept out of the repository) to DIR/codes-{dev,test}.txt")
     args = parser.parse_args(argv)
     labels = {}
     for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
@@ -305,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
               "# written by others (README.md beside this file: sources, licences, how it was labelled).\n")
     if args.civil_others:
         write_civil_others(args.code_civil, args.civil_others)
+    if args.codes:
+        write_codes(args.codes, halves, args.codes_all)
     for half, lines in halves.items():
         (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)

@@ -3,6 +3,7 @@
 
     python bench/phi_detect.py CORPUS.jsonl [--vs-presidio] [--vs-edsnlp PYTHON]
     python bench/phi_detect.py tests/data/content/heldout-notes.txt
+    python bench/phi_detect.py tests/data/content/independent/test*.txt     # several, together
 
 CORPUS is what ``../shared/bench/gen_notes.py -n N --seed S -o CORPUS.jsonl`` writes (labelled
 French/English notes), or a file of hand-marked notes (``LANG|KIND|text with [[TYPE:spans]]``,
@@ -291,17 +292,19 @@ def edsnlp_peer(notes: list[dict[str, Any]], python: Path, limit: int) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", type=Path, help="notes (JSON Lines from gen_notes.py, or marked .txt)")
+    parser.add_argument("corpus", type=Path, nargs="+",
+                        help="notes (JSON Lines from gen_notes.py, or marked .txt); several are scored"
+                             " together, each marked set's sources apart")
     parser.add_argument("--vs-presidio", action="store_true", help="also run Presidio when it is installed")
     parser.add_argument("--vs-edsnlp", type=Path, metavar="PYTHON",
                         help="also run edsnlp's rule-based pipeline with this interpreter (edsnlp installed)")
     parser.add_argument("--peer-notes", type=int, default=2000, help="notes given to edsnlp (default 2000)")
     args = parser.parse_args(argv)
-    notes = read_corpus(args.corpus)
+    notes = [note for corpus in args.corpus for note in read_corpus(corpus)]
     if not notes:
-        print(f"{args.corpus}: no notes", file=sys.stderr)
+        print(f"{' '.join(map(str, args.corpus))}: no notes", file=sys.stderr)
         return 2
-    figures = report(evaluate(notes, Detector()), args.corpus.name)
+    figures = report(evaluate(notes, Detector()), "+".join(corpus.name for corpus in args.corpus))
     if args.vs_presidio:
         figures["presidio"] = presidio(notes)
     if args.vs_edsnlp:

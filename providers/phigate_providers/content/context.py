@@ -31,8 +31,25 @@ ESTABLISHMENT_BEFORE = re.compile(
 #: What lies between a directory's label and its phone number ("Urgences : 01…", "CMP (secteur
 #: 12) - 01…"): a health word labelling a phone names a service, not a condition.
 PHONE_LABEL = re.compile(r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
+#: A numbered item of a statute ("suivantes : 1° Lorsqu'elle… ; 2° Les…"): a small number and
+#: its degree sign at an item's start, before the function word that opens a clause of law. A
+#: record holding items 1° and 2° is a rule's. A list of conditions ("Antécédents : 1° Diabète ;
+#: 2° HTA") opens its items with the conditions; a temperature ("T : 38° C") or an angle
+#: ("flexion : 90°") is larger, or not followed by such a word.
+STATUTE_ITEM = re.compile(
+    r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
+    r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
+    r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
+
+
+def itemised(text: str, begin: int, stop: int) -> bool:
+    """``text[begin:stop]`` numbers its items as a statute does (1°, 2°…)."""
+    if text.find("°", begin, stop) < 0:  # most records: no search at all
+        return False
+    numbers = {found.group(1) for found in STATUTE_ITEM.finditer(text, begin, stop)}
+    return "1" in numbers and "2" in numbers
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -50,5 +67,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "WINDOW", "sentence",
-           "sentence_ends"]
+__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
+           "itemised", "sentence", "sentence_ends"]

@@ -22,6 +22,8 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - its record is a statute's ("toute personne", "de l'article"), which speaks of people in
   general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
   whose names are its authors', and points at no patient;
+- it comes right after a case provided for ("en cas de maladie", "en cas d'invalidité") or a
+  field of practice or a job ("interne en chirurgie", "référente handicap");
 - it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
   given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
@@ -42,6 +44,7 @@ from phigate_providers.content.identifiers import PERSONAL, Span
 from phigate_providers.content.lexicon import (
     ROLE_ANCHOR,
     ROLE_ANCHORING_IDENTIFIER,
+    ROLE_ASIDE,
     ROLE_CARE,
     ROLE_CITE,
     ROLE_CODE,
@@ -141,6 +144,10 @@ class _Context:
     norms: list[int] = field(default_factory=list)
     #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
     care_ends: list[int] = field(default_factory=list)
+    #: Ends of cues after which a health word is not a person's health: a case provided for
+    #: ("en cas de maladie"), a field of practice or a job ("interne en chirurgie", "référente
+    #: handicap").
+    aside_ends: list[int] = field(default_factory=list)
     #: Starts of citation cues ("et al", "ISBN", "2nd edition"): the record cites the literature.
     citations: list[int] = field(default_factory=list)
     #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
@@ -149,6 +156,8 @@ class _Context:
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
     anchored_records: dict[int, bool] = field(default_factory=dict)
+    #: Record index → whether it numbers its items as a statute does (computed when first asked).
+    itemised_records: dict[int, bool] = field(default_factory=dict)
 
     def any_between(self, positions: list[int], begin: int, stop: int) -> bool:
         index = bisect_left(positions, begin)
@@ -169,6 +178,16 @@ class _Context:
             index += 1
         return False
 
+    def rule(self, index: int, begin: int, stop: int) -> bool:
+        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"), or
+        items numbered 1°, 2°…"""
+        if self.any_between(self.norms, begin, stop):
+            return True
+        known = self.itemised_records.get(index)
+        if known is None:
+            known = self.itemised_records[index] = context.itemised(self.text, begin, stop)
+        return known
+
     def labels_a_phone(self, end: int) -> bool:
         """The next identifier after ``end`` is a phone number that this word labels, as in a
         directory ("Urgences : 01 42 16 00 00")."""
@@ -181,7 +200,7 @@ class _Context:
     def just_before(self, ends: list[int], start: int) -> bool:
         """A word of ``ends`` ends at most a few blanks before ``start``."""
         index = bisect_right(ends, start) - 1
-        return index >= 0 and not self.folded[ends[index]:start].strip() and start - ends[index] <= 4
+        return index >= 0 and start - ends[index] <= 4 and not self.folded[ends[index]:start].strip()
 
 
 @dataclass
@@ -298,7 +317,7 @@ class Detector:
         identifier_hits: list[lexicon.Match] = []
         by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
                     ROLE_CITE: ctx.citations}
-        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends}
+        by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for hit in hits:
             role = hit[2].role
             if role == ROLE_JUDGE:
@@ -349,6 +368,9 @@ class Detector:
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
+        # "en cas de maladie", "interne en chirurgie": nobody's health
+        if ctx.aside_ends and ctx.just_before(ctx.aside_ends, start):
+            return GENERIC
         # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
             return DIRECTORY
@@ -363,7 +385,7 @@ class Detector:
                 return GENERIC
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it.
-        if ctx.any_between(ctx.norms, *record) and not ctx.any_between(ctx.personal, *record):
+        if not ctx.any_between(ctx.personal, *record) and ctx.rule(index, *record):
             return GENERIC
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):

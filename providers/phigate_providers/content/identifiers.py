@@ -155,6 +155,8 @@ _PRACTITIONER_TITLES = ("Dr", "Dre", "Docteur", "Doctor", "Pr", "Professeur", "P
 _NUMBER_BEFORE_STREET = re.compile(r"(?<![\w,.])\d{1,4}(?:[ ]?(?:bis|ter|quater|[A-Ca-c]))?,?[ \t]+$")
 _NUMBER_BEFORE_UK_STREET = re.compile(r"(?<![\w,.])\d{1,4}[ \t]+(?:[A-Z][a-z']+[ \t]+){1,3}$")
 _STREET_WORD = r"[^\s,;:()\[\]]+"
+#: An article of a code ("articles R. 1225-1, R. 1225-3"): "R." there is not a street ("rue").
+_CODE_ARTICLE = re.compile(r"[LRDA]\.?[ \t]*\d+(?:-\d+)+\b")
 _CITY = rf"[{_UPPER}][\w'\u2019\-]*(?:[ \-][{_LETTER}][\w'\u2019\-]*)?"
 _ADDRESS_FR = re.compile(
     rf"\d{{1,4}}(?:[ ]?(?:bis|ter|quater|[A-Ca-c])\b)?,?[ \t]+[^\s,]+"
@@ -365,7 +367,7 @@ def _address(text: str, hit: lexicon.Match) -> Span | None:
         if place is not None:
             return Span(start, place.end(), "ADDRESS")
     number = _NUMBER_BEFORE_STREET.search(text, max(0, start - 16), start)
-    if number is not None:
+    if number is not None and not _CODE_ARTICLE.match(text, start):
         match = _ADDRESS_FR.match(text, number.start())
         if match is not None:
             return Span(match.start(), match.end(), "ADDRESS")
