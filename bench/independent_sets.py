@@ -7,6 +7,7 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
 
     python bench/independent_sets.py ... --ig-fhir-dm IG_FHIR_DM_CHECKOUT    # also dev3 / test3
     python bench/independent_sets.py ... --codes CODES_CHECKOUT              # also dev4 / test4
+    python bench/independent_sets.py ... --ans-cda CDA_CHECKOUT --ans-cda-out DIR  # dev5 / test5 in DIR
 
 (git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil,
 aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais.)
@@ -38,6 +39,12 @@ aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais
   that uses a health word is administrative text about kinds of people and diseases as legal
   categories (``admin``), split by hash between **dev4** and **test4**; one in six (by hash, of
   3,000 characters at most) is kept in the repository, ``--codes-all DIR`` writes them all.
+- the example CDA documents of the French health interoperability agency (ANS,
+  ansforge/TestContenuCDA-3-0): French clinical documents of every kind the agency specifies
+  (discharge letters, reports, prescriptions, birth and child health certificates, insurance
+  history), one record a section (its title and text), each kind of document wholly in **dev5**
+  or **test5**. Their publisher states no licence, so the records are written to ``--ans-cda-out
+  DIR``, outside the repository; only their labels are kept in it.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
@@ -55,6 +62,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 OUT = Path(__file__).resolve().parent.parent / "tests/data/content/independent"
 #: eds-pseudo's labels → the detectors' identifier types (others, such as DATE, IPP, NDA or
@@ -323,6 +331,60 @@ def _ig_marked(text: str, half: str) -> tuple[str, str, str]:
     return key(plain), half, _IG_MARK.sub(mark, text)
 
 
+#: ansforge/TestContenuCDA-3-0: the commit read. Its example CDA documents, which the French
+#: health interoperability agency (ANS) wrote for implementers, state no licence: the records are
+#: written outside the repository (``--ans-cda-out DIR``), only their labels are kept here.
+CDA_COMMIT = "7cd489b39368809df9bcf2cfef5e5d6354438a02"
+_CDA = "{urn:hl7-org:v3}"
+
+
+def cda_family(name: str) -> str:
+    """The kind of document an example file is (``CSE-CS8_2024.01.xml`` → ``CSE``): every
+    version and variant of a kind goes to the same half, so no wording is on both sides."""
+    return re.split(r"[-_]", name.rsplit("/", 1)[-1])[0]
+
+
+def cda_sections(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each section of the example documents: its title and the text a
+    viewer shows (blanks normalised), each text once, split by a hash of the document's kind
+    between **dev5** and **test5**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", CDA_COMMIT, "ExemplesCDA"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith(".xml"):
+            continue
+        raw = subprocess.run(["git", "-C", str(checkout), "show", f"{CDA_COMMIT}:{name}"], check=True,
+                             capture_output=True).stdout
+        try:
+            root = ElementTree.fromstring(raw)
+        except ElementTree.ParseError:
+            continue
+        family = cda_family(name)
+        half = "test5" if int(hashlib.sha256(family.encode()).hexdigest(), 16) % 2 else "dev5"
+        for section in root.iter(f"{_CDA}section"):
+            title, body = section.find(f"{_CDA}title"), section.find(f"{_CDA}text")
+            if body is None:
+                continue
+            words = " ".join(" ".join(body.itertext()).split())
+            heading = " ".join("".join(title.itertext()).split()) if title is not None else ""
+            text = f"{heading} / {words}" if heading else words
+            if len(words) >= 20 and key(text) not in seen:
+                seen.add(key(text))
+                yield key(text), half, text
+
+
+def write_cda(checkout: Path, labels: dict[str, str], directory: Path) -> None:
+    """The example documents' sections to DIRECTORY/ans-cda-{dev5,test5}.txt."""
+    halves: dict[str, list[str]] = {"dev5": [], "test5": []}
+    for text_key, half, text in cda_sections(checkout):
+        halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-cda|{text}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for half, lines in halves.items():
+        (directory / f"ans-cda-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"ans-cda {half}: {len(lines)} texts", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
@@ -340,7 +402,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser.add_argument("--codes-all", type=Path, metavar="DIR",
                         help="also write every article of those codes that uses a health word (about"
                              " 6 MB, kept out of the repository) to DIR/codes-{dev,test}.txt")
+    parser.add_argument("--ans-cda", type=Path,
+                        help="a checkout of ansforge/TestContenuCDA-3-0 (dev5 / test5; --ans-cda-out)")
+    parser.add_argument("--ans-cda-out", type=Path, metavar="DIR",
+                        help="where the example documents' sections go (kept out of the repository:"
+                             " their publisher states no licence)")
     args = parser.parse_args(argv)
+    if args.ans_cda and not args.ans_cda_out:
+        parser.error("--ans-cda needs --ans-cda-out DIR")
     labels = {}
     for line in (OUT / "labels.tsv").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
@@ -369,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
         write_civil_others(args.code_civil, args.civil_others)
     if args.codes:
         write_codes(args.codes, halves, args.codes_all)
+    if args.ans_cda:
+        write_cda(args.ans_cda, labels, args.ans_cda_out)
     for half, lines in halves.items():
         (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)
