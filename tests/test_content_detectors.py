@@ -619,3 +619,37 @@ def test_a_case_provided_for_or_a_field_of_practice_is_nobodys_health(detector: 
     assert health(detector, "Mme Nadia Haddad, référente handicap de l'entreprise, tél. 01 45 67 89 10.") == []
     assert health(detector, "Contrat de M. Paul Durand : garantie invalidité et décès.") == []
     assert health(detector, "Mme Petit, opérée en chirurgie digestive le 3 mai pour une appendicite.") != []
+
+
+def test_clinical_scores_and_scales_are_health_data(detector: Detector) -> None:
+    assert health(detector, "Score de Rankin 0, score de Glasgow 15, NIHSS à 4.") == [
+        "Score de Rankin", "score de Glasgow", "NIHSS"]
+    assert health(detector, "Échelle de performance OMS : grade 1.") == ["Échelle de performance OMS"]
+
+
+def test_what_someone_consumes_and_their_blood_group_count_in_their_record_not_in_a_rule(
+        detector: Detector) -> None:
+    assert health(detector, "Habitus : consommation d'alcool 3 verres par jour.") == ["consommation d'alcool"]
+    assert health(detector, "Patient de 60 ans, groupe sanguin A positif.") == ["groupe sanguin"]
+    assert health(detector, "La consommation d'alcool est interdite dans les locaux.") == []
+    assert health(detector, "Le groupe sanguin figure parmi les champs facultatifs du formulaire.") == []
+
+
+def test_antithrombotic_treatments_and_a_heading_of_a_clinical_form_are_someones(detector: Detector) -> None:
+    assert health(detector, "Traitement par AVK depuis 2009, antiagrégants plaquettaires arrêtés.") == [
+        "Traitement par", "AVK", "antiagrégants plaquettaires"]
+    assert health(detector, "Date du diagnostic initial : 29/01/2019. Tumeur primitive du sein.") == ["Tumeur"]
+
+
+@pytest.mark.parametrize("text", [
+    "Madame, vous êtes convoquée le 12 mars 2024 à 9 h 30 au service de cardiologie, bâtiment B. Merci de"
+    " vous présenter à l'accueil muni de votre carte Vitale.",
+    "Rendez-vous le 3 avril à 14 h avec le Dr Martin, praticien hospitalier, service de neurologie, Hôpital"
+    " de la Pitié-Salpêtrière, 47 boulevard de l'Hôpital, 75013 Paris.",
+    "Je vous prie d'agréer, chère consœur, l'expression de mes salutations confraternelles. Dr Anne Leroy,"
+    " praticien hospitalier, service d'oncologie médicale.",
+    "Date d'admission : 12/03/2024. Date de sortie : 15/03/2024. Unité : pneumologie, 3e étage, chambre 12.",
+])
+def test_appointment_logistics_letter_openings_and_signatures_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == []
