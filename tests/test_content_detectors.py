@@ -653,3 +653,8 @@ def test_antithrombotic_treatments_and_a_heading_of_a_clinical_form_are_someones
 def test_appointment_logistics_letter_openings_and_signatures_are_not_health_data(
         detector: Detector, text: str) -> None:
     assert health(detector, text) == []
+
+
+def test_a_birth_as_first_days_certificates_record_it_is_health_data(detector: Detector) -> None:
+    assert health(detector, "Naissance à terme : non. Âge gestationnel 36 SA, lait maternel exclusif.") == [
+        "Naissance à terme", "Âge gestationnel", "36 SA", "lait maternel exclusif"]
