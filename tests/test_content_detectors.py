@@ -658,3 +658,44 @@ def test_appointment_logistics_letter_openings_and_signatures_are_not_health_dat
 def test_a_birth_as_first_days_certificates_record_it_is_health_data(detector: Detector) -> None:
     assert health(detector, "Naissance à terme : non. Âge gestationnel 36 SA, lait maternel exclusif.") == [
         "Naissance à terme", "Âge gestationnel", "36 SA", "lait maternel exclusif"]
+
+
+_CDA_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody>
+<component><section><title>Statut du document</title><text>CR validé le 23/09/2018 à 23h20</text></section></component>
+<component><section><title>Signes vitaux</title><text><table><tr><td>Poids</td><td>{weight} kg</td></tr>
+<tr><td>Taille</td><td>176 cm</td></tr></table></text></section></component>
+<component><section><title>Vide</title><text>(texte libre)</text></section></component>
+</structuredBody></component></ClinicalDocument>
+"""
+
+
+def test_the_example_documents_set_keeps_each_kind_on_one_side_and_each_text_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    checkout = tmp_path / "cda"
+    (checkout / "ExemplesCDA").mkdir(parents=True)
+    for name, weight in (("CSE-CS8_2024.01.xml", 59), ("CSE-CS8_2025.01.xml", 59), ("CSE-CS9_2024.01.xml", 61),
+                         ("OBP-SAP_2024.01.xml", 70)):
+        (checkout / "ExemplesCDA" / name).write_text(_CDA_EXAMPLE.format(weight=weight), encoding="utf-8")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "examples"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setattr(sets, "CDA_COMMIT", head)
+
+    records = list(sets.cda_sections(checkout))
+    texts = [text for _, _, text in records]
+    assert sorted(texts) == sorted(["Statut du document / CR validé le 23/09/2018 à 23h20",
+                                    "Signes vitaux / Poids 59 kg Taille 176 cm", "Signes vitaux / Poids 61 kg Taille 176 cm",
+                                    "Signes vitaux / Poids 70 kg Taille 176 cm"])  # each once; a bare template field left out
+    halves = {text: half for _, half, text in records}
+    assert halves["Signes vitaux / Poids 59 kg Taille 176 cm"] == halves["Signes vitaux / Poids 61 kg Taille 176 cm"]  # one kind, one side
+    assert sets.cda_family("ExemplesCDA/IMG_CR_IMG_2024.01.xml") == "IMG"
+
+    first = records[0]
+    sets.write_cda(checkout, {first[0]: "admin"}, tmp_path / "out")
+    written = "".join((tmp_path / "out" / f"ans-cda-{half}.txt").read_text(encoding="utf-8")
+                      for half in ("dev5", "test5"))
+    assert f"fr|admin/ans-cda|{first[2]}\n" in written
+    assert written.count("unlabelled/ans-cda|") == 3
