@@ -103,6 +103,8 @@ class StoreFacts:
     address: str
     #: Its ways in, where its content ARN alone does not tell them (a snapshot).
     facets: tuple[Facet, ...] | None = None
+    #: Why IAM alone does not decide who reads it (an EFS file system without a policy).
+    unseen: str | None = None
 
 
 def collect(context: Context, facts: list[StoreFacts]) -> None:
@@ -110,7 +112,9 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     stores: list[Store] = []
     unknown_stores: list[str] = []
     for fact in facts:
-        if not isinstance(fact.content_arn, str):
+        if fact.unseen is not None:
+            unknown_stores.append(f"{fact.address}: {fact.unseen}")
+        elif not isinstance(fact.content_arn, str):
             unknown_stores.append(f"{fact.address}: name known only after apply")
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
