@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 from phigate.api import Unknown
+from phigate_providers.aws.arn import has_wildcard
 from phigate_providers.aws.policydoc import PolicyDocument, parse_policy
 from phigate_providers.aws.read_actions import (
     data_stream_facets,
@@ -166,11 +167,11 @@ def _log_groups(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list
     policy scoped to one group (``resource_arn``) applies to it; an account policy to every
     group of its region its statements name."""
     scoped = join(context, LOG_POLICY, "resource_arn", {LOG_GROUP},
-                  named_by("arn", "name", tail="log-group:"))
+                  named_by("arn", "name", tail="log-group:"), optional=True)
     shared = [(p, _statements(p)) for p in context.plan.by_type.get(LOG_POLICY, ())
               if value(p, ("resource_arn",)) is None and "resource_arn" not in p.expressions]
     facts: list[StoreFacts] = []
-    account = account_of(context) or "*"
+    account = account_of(context)
     for planned in context.plan.by_type.get(LOG_GROUP, ()):
         key = value(planned, ("kms_key_id",))
         encrypted = LOGS_OWNED if key in (None, "") else _named_key(keys, planned, "kms_key_id")
@@ -194,7 +195,7 @@ def _log_groups(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list
                 if found:
                     reason = reason or Unknown(f"{planned.address}: its name is known only after apply, so "
                                                f"which statements of {policy.address} cover it is not")
-            elif applying := covering(found, arn):
+            elif applying := [s for s in found if _covers(s, arn)]:
                 sources.append(policy)
                 statements += applying
         merged: PolicyDocument | Unknown | None = reason
@@ -208,14 +209,35 @@ def _log_groups(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list
     return facts, scoped.orphans
 
 
-def _group_arn(context: Context, planned: PlannedResource, account: str) -> Any:
+def _group_arn(context: Context, planned: PlannedResource, account: str | None) -> Any:
+    """The group's ARN; its region or account ``*`` where the plan does not tell them."""
     arn = value(planned, ("arn",))
     if isinstance(arn, str) and arn.startswith("arn:"):
         return arn.removesuffix(":*")
     name = value(planned, ("name",))
     if not isinstance(name, str) or not name:
         return after_apply(f"{planned.address}: its name")
-    return f"arn:aws:logs:{context.region(planned) or '*'}:{account}:log-group:{name}"
+    return f"arn:aws:logs:{context.region(planned) or '*'}:{account or '*'}:log-group:{name}"
+
+
+def _covers(statement: dict[str, Any], group_arn: str) -> bool:
+    """The statement may apply to the group. A region or account the plan does not tell is
+    each one a statement names, or any other (a ``*`` in an ARN pattern spans colons, so it is
+    not matched pattern to pattern)."""
+    resources = statement.get("Resource")
+    patterns = [str(p) for p in (resources if isinstance(resources, list) else [resources])
+                if isinstance(p, str)] if resources is not None else []
+    parts = group_arn.split(":", 5)
+    regions = {parts[3]} if parts[3] != "*" else {"unnamed-region-1", *_named(patterns, 3)}
+    accounts = {parts[4]} if parts[4] != "*" else {"000000000000", *_named(patterns, 4)}
+    return any(covering([statement], ":".join([*parts[:3], region, account, parts[5]]))
+               for region in regions for account in accounts)
+
+
+def _named(patterns: list[str], position: int) -> set[str]:
+    """The literal values ARN patterns give at ``position`` (region 3, account 4)."""
+    return {p.split(":")[position] for p in patterns
+            if p.count(":") >= 5 and not has_wildcard(p.split(":")[position])}
 
 
 def _statements(planned: PlannedResource) -> list[dict[str, Any]] | Unknown:

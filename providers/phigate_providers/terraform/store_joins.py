@@ -33,14 +33,18 @@ class Joins:
 
 
 def join(context: Context, policy_type: str, attribute: str, store_types: Iterable[str],
-         names: Callable[[PlannedResource, str], bool]) -> Joins:
+         names: Callable[[PlannedResource, str], bool], *, optional: bool = False) -> Joins:
     """Join every ``policy_type`` resource to the store of ``store_types`` its ``attribute``
-    names; ``names(store, literal)`` tells whether a literal names ``store``."""
+    names; ``names(store, literal)`` tells whether a literal names ``store``. With
+    ``optional``, a policy resource leaving ``attribute`` unset names no store (it is the
+    account's, not one store's)."""
     plan = context.plan
     types = frozenset(store_types)
     stores = [s for t in sorted(types) for s in plan.by_type.get(t, ())]
     joins = Joins()
     for policy in plan.by_type.get(policy_type, ()):
+        if optional and value(policy, (attribute,)) is None and attribute not in policy.expressions:
+            continue
         traced = trace(plan, policy, expression(policy, (attribute,)), types)
         store = traced.resource
         if store is None:

@@ -1,0 +1,368 @@
+"""SQS, SNS, CloudWatch Logs, Kinesis, Firehose, EFS, Redshift, OpenSearch and ElastiCache
+resources of a Terraform plan, read as the AWS provider reads the live stores.
+
+The plans are written here in the shape ``terraform show -json`` gives for the
+``hashicorp/aws`` provider 5.x (format 1.2: ``planned_values`` without what is known only after
+apply, ``resource_changes`` with ``after_unknown``, ``configuration`` with the expressions): a
+new queue's ``arn``, ``url``, ``policy`` and ``sqs_managed_sse_enabled`` are known only after
+apply when the configuration leaves them unset, so are a new file system's ``encrypted`` and
+``kms_key_id``, and a reference to a key of the same plan.
+
+The last test reads one estate twice, live from the moto server and from a plan of the same
+configuration, and compares what both give.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phigate.api import CollectionError, Resource, Unknown
+from phigate_providers.aws.store_policies import NO_POLICY
+
+from .conftest import CliResult
+from .test_terraform_provider import collect as collect_all
+from .test_terraform_provider import outcomes
+
+REGION = "eu-west-3"
+ACCOUNT = "123456789012"
+Cli = Callable[..., CliResult]
+CLINICAL = {"data_class": "clinical"}
+ADMIN = {"data_class": "administrative"}
+
+
+def collect(path: Path) -> tuple[dict[str, Resource], list[CollectionError], list[str]]:
+    """Resources by address, the collection errors, the notices."""
+    found, records, provider = collect_all(path)
+    return found, [r for r in records if isinstance(r, CollectionError)], provider.notices()
+
+
+def block(address: str, values: dict[str, Any], unknown: dict[str, Any] | None = None,
+          expressions: dict[str, Any] | None = None, actions: tuple[str, ...] = ("create",)) -> dict[str, Any]:
+    rtype, name = address.split(".")
+    return {"address": address, "type": rtype, "name": name, "values": values, "unknown": unknown or {},
+            "expressions": expressions if expressions is not None else {
+                k: {"constant_value": v} for k, v in values.items() if v is not None},
+            "actions": list(actions)}
+
+
+def ref(address: str, attribute: str = "arn") -> dict[str, Any]:
+    return {"references": [f"{address}.{attribute}", address]}
+
+
+def plan_file(tmp_path: Path, *blocks: dict[str, Any], name: str = "plan.json") -> Path:
+    resources, changes, configured = [], [], []
+    for b in blocks:
+        rtype, rname = b["type"], b["name"]
+        resources.append({"address": b["address"], "mode": "managed", "type": rtype, "name": rname,
+                          "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0,
+                          "values": b["values"], "sensitive_values": {}})
+        unknown = b["unknown"] if "create" not in b["actions"] else {"id": True, "tags_all": True, **b["unknown"]}
+        changes.append({"address": b["address"], "mode": "managed", "type": rtype, "name": rname,
+                        "provider_name": "registry.terraform.io/hashicorp/aws",
+                        "change": {"actions": b["actions"], "before": None if "create" in b["actions"] else b["values"],
+                                   "after": b["values"], "after_unknown": unknown, "before_sensitive": False,
+                                   "after_sensitive": {}}})
+        configured.append({"address": b["address"], "mode": "managed", "type": rtype, "name": rname,
+                           "provider_config_key": "aws", "expressions": b["expressions"], "schema_version": 0})
+    document = {
+        "format_version": "1.2", "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {"resources": resources}}, "resource_changes": changes,
+        "configuration": {"provider_config": {"aws": {
+            "name": "aws", "full_name": "registry.terraform.io/hashicorp/aws",
+            "expressions": {"region": {"constant_value": REGION}}}},
+            "root_module": {"resources": configured}},
+        "applyable": True, "complete": True, "errored": False}
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+EVERYONE_RECEIVES = {"Effect": "Allow", "Principal": "*", "Action": "sqs:ReceiveMessage", "Resource": "*"}
+KEY = block("aws_kms_key.clinical", {"enable_key_rotation": True}, {"arn": True, "key_id": True})
+
+
+def queue(name: str, tags: dict[str, str], **settings: Any) -> dict[str, Any]:
+    values = {"name": name, "tags": tags, **{k: v for k, v in settings.items() if not isinstance(v, dict)}}
+    expressions = {k: {"constant_value": v} for k, v in values.items()}
+    expressions.update({k: v for k, v in settings.items() if isinstance(v, dict)})
+    unknown = {"arn": True, "url": True, **{k: True for k in ("policy", "sqs_managed_sse_enabled")
+                                            if k not in settings}}
+    unknown.update({k: True for k, v in settings.items() if isinstance(v, dict)})
+    return block(f"aws_sqs_queue.{name.replace('-', '_')}", values, unknown, expressions)
+
+
+# --- streams --------------------------------------------------------------------------------------
+
+def test_new_queues_are_encrypted_by_sqs_unless_turned_off_and_public_by_their_queue_policy(
+        tmp_path: Path, cli: Cli) -> None:
+    referrals = queue("referrals", CLINICAL, kms_master_key_id=ref("aws_kms_key.clinical"))
+    jobs = queue("jobs", ADMIN)
+    legacy = queue("legacy", CLINICAL, sqs_managed_sse_enabled=False)
+    opened = block("aws_sqs_queue_policy.legacy", {"policy": policy(EVERYONE_RECEIVES)}, {"queue_url": True},
+                   {"policy": {"constant_value": policy(EVERYONE_RECEIVES)},
+                    "queue_url": ref("aws_sqs_queue.legacy", "id")})
+    path = plan_file(tmp_path, KEY, referrals, jobs, legacy, opened)
+    found, errors, _ = collect(path)
+    assert not errors
+    first = found["aws_sqs_queue.referrals"]
+    assert (first.kind, first.type, first.region, first.tags) == ("stream", "aws.sqs.queue", REGION, CLINICAL)
+    assert first.attributes["encryption"] == {"at_rest": True, "algorithm": "aws:kms",
+                                              "key": "aws_kms_key.clinical", "key_manager": "customer"}
+    # SQS encrypts new queues with keys it owns unless told not to (since October 2022).
+    assert found["aws_sqs_queue.jobs"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "SSE-SQS", "key": None, "key_manager": "provider"}
+    assert found["aws_sqs_queue.legacy"].attributes["encryption"]["at_rest"] is False
+    assert found["aws_sqs_queue.legacy"].attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    assert first.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert "aws_sqs_queue_policy.legacy" in found["aws_sqs_queue.legacy"].raw["joined"][0]["address"]
+    result = cli("scan", str(path), "--only", "PHI-ENC-001", "--only", "PHI-IAM-002", "--format", "json")
+    failed = {(p, a) for s, p, a in outcomes(result) if s == "fail"}
+    assert failed == {("PHI-ENC-001", "aws_sqs_queue.legacy"), ("PHI-IAM-002", "aws_sqs_queue.legacy")}
+    assert result.code == 1
+
+
+def test_topics_log_groups_and_data_streams_carry_their_documented_encryption(tmp_path: Path) -> None:
+    results = block("aws_sns_topic.results", {"name": "results", "tags": CLINICAL}, {"arn": True, "policy": True})
+    alerts = block("aws_sns_topic.alerts", {"name": "alerts", "kms_master_key_id": "alias/aws/sns", "tags": ADMIN},
+                   {"arn": True, "policy": True})
+    pms = block("aws_cloudwatch_log_group.pms", {"name": "/app/pms", "tags": CLINICAL}, {"arn": True})
+    audit = block("aws_cloudwatch_log_group.audit", {"name": "/app/audit", "tags": CLINICAL},
+                  {"arn": True, "kms_key_id": True}, {"name": {"constant_value": "/app/audit"},
+                                                      "tags": {"constant_value": CLINICAL},
+                                                      "kms_key_id": ref("aws_kms_key.clinical")})
+    vitals = block("aws_kinesis_stream.vitals", {"name": "vitals", "encryption_type": "KMS",
+                                                 "kms_key_id": "alias/aws/kinesis", "tags": CLINICAL}, {"arn": True})
+    clicks = block("aws_kinesis_stream.clicks", {"name": "clicks", "encryption_type": "NONE", "tags": ADMIN},
+                   {"arn": True})
+    found, errors, _ = collect(plan_file(tmp_path, KEY, results, alerts, pms, audit, vitals, clicks))
+    assert not errors
+    # A topic names a key or is not encrypted; its default policy lets no one else in.
+    assert found["aws_sns_topic.results"].attributes == {
+        "encryption": {"at_rest": False, "algorithm": None, "key": None, "key_manager": None},
+        "public_access": {"blocked": True, "grants": []}}
+    assert found["aws_sns_topic.alerts"].attributes["encryption"]["key_manager"] == "provider"
+    # Log data is always encrypted: by keys CloudWatch Logs owns unless a key is named.
+    assert found["aws_cloudwatch_log_group.pms"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
+    assert found["aws_cloudwatch_log_group.audit"].attributes["encryption"]["key"] == "aws_kms_key.clinical"
+    assert found["aws_kinesis_stream.vitals"].attributes["encryption"] == {
+        "at_rest": True, "algorithm": "aws:kms", "key": None, "key_manager": "provider"}
+    assert found["aws_kinesis_stream.clicks"].attributes["encryption"]["at_rest"] is False
+    assert {r.type for r in found.values()} >= {"aws.sns.topic", "aws.logs.log_group", "aws.kinesis.stream"}
+
+
+def test_an_account_log_policy_exposes_the_groups_its_statements_cover(tmp_path: Path) -> None:
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "logs:FilterLogEvents",
+                 "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/app/web:*"}
+    web = block("aws_cloudwatch_log_group.web", {"name": "/app/web", "tags": ADMIN}, {"arn": True})
+    pms = block("aws_cloudwatch_log_group.pms", {"name": "/app/pms", "tags": CLINICAL}, {"arn": True})
+    shared = block("aws_cloudwatch_log_resource_policy.web", {"policy_name": "web",
+                                                              "policy_document": policy(statement)})
+    found, _, _ = collect(plan_file(tmp_path, web, pms, shared))
+    assert found["aws_cloudwatch_log_group.web"].attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    assert found["aws_cloudwatch_log_group.pms"].attributes["public_access"] == {"blocked": True, "grants": []}
+
+
+def test_delivery_streams_are_encrypted_by_their_block_and_those_reading_a_data_stream_are_not_stores(
+        tmp_path: Path) -> None:
+    s3 = [{"bucket_arn": "arn:aws:s3:::exemplum-exports", "role_arn": f"arn:aws:iam::{ACCOUNT}:role/f"}]
+    exports = block("aws_kinesis_firehose_delivery_stream.exports", {
+        "name": "exports", "destination": "extended_s3", "extended_s3_configuration": s3, "tags": CLINICAL,
+        "server_side_encryption": [{"enabled": True, "key_type": "AWS_OWNED_CMK"}]}, {"arn": True})
+    raw = block("aws_kinesis_firehose_delivery_stream.raw", {
+        "name": "raw", "destination": "extended_s3", "extended_s3_configuration": s3, "tags": CLINICAL,
+        "server_side_encryption": []}, {"arn": True})
+    archive = block("aws_kinesis_firehose_delivery_stream.archive", {
+        "name": "archive", "destination": "extended_s3", "extended_s3_configuration": s3, "tags": CLINICAL,
+        "kinesis_source_configuration": [{"kinesis_stream_arn": "arn:aws:kinesis:x", "role_arn": "r"}]},
+        {"arn": True})
+    found, errors, _ = collect(plan_file(tmp_path, exports, raw, archive))
+    assert not errors
+    assert found["aws_kinesis_firehose_delivery_stream.exports"].attributes == {
+        "encryption": {"at_rest": True, "algorithm": "aws:kms", "key": None, "key_manager": "provider"},
+        "public_access": {"blocked": True, "grants": []}}
+    assert found["aws_kinesis_firehose_delivery_stream.raw"].attributes["encryption"]["at_rest"] is False
+    assert "aws_kinesis_firehose_delivery_stream.archive" not in found
+
+
+# --- warehouses -----------------------------------------------------------------------------------
+
+def test_file_systems_warehouses_domains_and_caches_take_the_documented_defaults(tmp_path: Path, cli: Cli) -> None:
+    mount_only = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "elasticfilesystem:ClientMount",
+                  "Resource": "*", "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}}
+    scans = block("aws_efs_file_system.scans", {"creation_token": "scans", "encrypted": True, "tags": CLINICAL},
+                  {"arn": True, "kms_key_id": True})
+    exports = block("aws_efs_file_system.exports", {"creation_token": "exports", "tags": CLINICAL},
+                    {"arn": True, "encrypted": True, "kms_key_id": True})
+    scans_policy = block("aws_efs_file_system_policy.scans", {"policy": policy(mount_only)}, {"file_system_id": True},
+                         {"policy": {"constant_value": policy(mount_only)},
+                          "file_system_id": ref("aws_efs_file_system.scans", "id")})
+    warehouse = block("aws_redshift_cluster.warehouse", {"cluster_identifier": "warehouse", "tags": CLINICAL,
+                                                         "automated_snapshot_retention_period": 7},
+                      {"arn": True, "encrypted": True, "publicly_accessible": True, "kms_key_id": True})
+    reporting = block("aws_redshift_cluster.reporting", {"cluster_identifier": "reporting", "tags": ADMIN,
+                                                         "encrypted": False, "publicly_accessible": True},
+                      {"arn": True, "kms_key_id": True})
+    everyone = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:ESHttp*", "Resource": "*"}
+    notes = block("aws_opensearch_domain.notes", {"domain_name": "notes", "engine_version": "OpenSearch_2.13",
+                                                  "access_policies": policy(everyone), "tags": CLINICAL},
+                  {"arn": True, "encrypt_at_rest": True, "vpc_options": True})
+    ops = block("aws_opensearch_domain.ops", {
+        "domain_name": "ops", "engine_version": "OpenSearch_2.13", "access_policies": policy(everyone),
+        "encrypt_at_rest": [{"enabled": True}], "vpc_options": [{"subnet_ids": ["subnet-1"]}], "tags": CLINICAL},
+        {"arn": True, "encrypt_at_rest": [{"kms_key_id": True}]})
+    legacy = block("aws_elasticsearch_domain.legacy", {
+        "domain_name": "legacy", "elasticsearch_version": "7.10", "encrypt_at_rest": [{"enabled": True}],
+        "tags": CLINICAL}, {"arn": True, "access_policies": True, "vpc_options": True,
+                            "encrypt_at_rest": [{"kms_key_id": True}]})
+    sessions = block("aws_elasticache_replication_group.sessions", {
+        "replication_group_id": "sessions", "description": "s", "tags": CLINICAL}, {
+        "arn": True, "at_rest_encryption_enabled": True})
+    valkey = block("aws_elasticache_replication_group.valkey", {
+        "replication_group_id": "records", "description": "r", "engine": "valkey", "tags": CLINICAL}, {
+        "arn": True, "at_rest_encryption_enabled": True})
+    path = plan_file(tmp_path, scans, exports, scans_policy, warehouse, reporting, notes, ops, legacy, sessions,
+                     valkey)
+    found, errors, _ = collect(path)
+    assert not errors
+    fs = found["aws_efs_file_system.scans"]
+    assert (fs.kind, fs.type) == ("volume", "aws.efs.file_system")
+    assert fs.attributes == {"encryption": {"at_rest": True, "algorithm": "aws:kms", "key": None,
+                                            "key_manager": "provider"},
+                             "public_access": {"blocked": True, "grants": []}}  # mount targets only
+    assert found["aws_efs_file_system.exports"].attributes["encryption"]["at_rest"] is False  # EFS default
+    cluster = found["aws_redshift_cluster.warehouse"]
+    assert (cluster.kind, cluster.type) == ("database", "aws.redshift.cluster")
+    # New clusters are encrypted and private by default (since January 2025).
+    assert cluster.attributes == {"engine": "redshift", "backup_retention_days": 7,
+                                  "encryption": {"at_rest": True, "algorithm": "aws:kms", "key": None,
+                                                 "key_manager": "provider"},
+                                  "public_access": {"blocked": True, "grants": []}}
+    assert found["aws_redshift_cluster.reporting"].attributes["public_access"] == {
+        "blocked": False, "grants": ["PubliclyAccessible"]}
+    domain = found["aws_opensearch_domain.notes"]
+    assert (domain.type, domain.attributes["engine"]) == ("aws.opensearch.domain", "OpenSearch_2.13")
+    assert domain.attributes["encryption"]["at_rest"] is False  # no encrypt_at_rest block
+    assert domain.attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    assert found["aws_opensearch_domain.ops"].attributes["public_access"] == {"blocked": True, "grants": []}
+    assert found["aws_elasticsearch_domain.legacy"].attributes["engine"] == "Elasticsearch_7.10"
+    assert found["aws_elasticsearch_domain.legacy"].attributes["encryption"]["key_manager"] == "provider"
+    caches = found["aws_elasticache_replication_group.sessions"], found["aws_elasticache_replication_group.valkey"]
+    assert caches[0].attributes["encryption"]["at_rest"] is False  # Redis OSS default
+    assert caches[1].attributes["encryption"] == {"at_rest": True, "algorithm": "AES256", "key": None,
+                                                  "key_manager": "provider"}  # Valkey default
+    assert caches[0].attributes["engine"] == "redis"
+    result = cli("scan", str(path), "--only", "PHI-ENC-001", "--only", "PHI-IAM-002", "--format", "json")
+    failed = {(p, a) for s, p, a in outcomes(result) if s == "fail"}
+    assert failed == {("PHI-ENC-001", "aws_efs_file_system.exports"), ("PHI-ENC-001", "aws_opensearch_domain.notes"),
+                      ("PHI-ENC-001", "aws_elasticache_replication_group.sessions"),
+                      ("PHI-ENC-001", "aws_redshift_cluster.reporting"),
+                      ("PHI-IAM-002", "aws_opensearch_domain.notes"),
+                      ("PHI-IAM-002", "aws_redshift_cluster.reporting")}
+
+
+# --- the access graph -------------------------------------------------------------------------------
+
+def role(name: str, action: str, resource: str) -> list[dict[str, Any]]:
+    trust = policy({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    grant = policy({"Effect": "Allow", "Action": action, "Resource": resource})
+    return [block(f"aws_iam_role.{name}", {"name": name, "assume_role_policy": trust, "tags": ADMIN},
+                  {"arn": True, "unique_id": True}),
+            block(f"aws_iam_role_policy.{name}", {"name": name, "policy": grant}, {"role": True},
+                  {"name": {"constant_value": name}, "policy": {"constant_value": grant},
+                   "role": ref(f"aws_iam_role.{name}", "name")})]
+
+
+def test_principals_read_the_new_stores_through_their_ways_in_and_file_systems_without_policy_are_unseen(
+        tmp_path: Path) -> None:
+    referrals = queue("referrals", CLINICAL)
+    vitals = block("aws_kinesis_stream.vitals", {"name": "vitals", "encryption_type": "NONE", "tags": CLINICAL},
+                   {"arn": True})
+    warehouse = block("aws_redshift_cluster.warehouse", {"cluster_identifier": "warehouse", "tags": CLINICAL},
+                      {"arn": True, "encrypted": True, "publicly_accessible": True, "kms_key_id": True})
+    scans = block("aws_efs_file_system.scans", {"creation_token": "scans", "encrypted": True, "tags": CLINICAL},
+                  {"arn": True, "kms_key_id": True})
+    roles = (role("consumer", "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:referrals")
+             + role("analyst", "kinesis:GetRecords", "*")
+             + role("reporter", "redshift-data:ExecuteStatement", f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:*"))
+    found, _, _ = collect(plan_file(tmp_path, referrals, vitals, warehouse, scans, *roles))
+    consumer, analyst, reporter = (found[f"aws_iam_role.{n}"].attributes for n in ("consumer", "analyst", "reporter"))
+    assert consumer["can_read"] == ["aws_sqs_queue.referrals"]
+    assert consumer["can_read_via"] == {"aws_sqs_queue.referrals": "sqs:ReceiveMessage"}
+    assert "aws_kinesis_stream.vitals" in analyst["can_read"]
+    assert "aws_sqs_queue.referrals" not in analyst["can_read"]
+    assert reporter["can_read_via"] == {"aws_redshift_cluster.warehouse": "redshift-data:ExecuteStatement"}
+    # No file system policy: who mounts it is not IAM's to decide, never nobody.
+    assert any(f"aws_efs_file_system.scans: {NO_POLICY}" in u for u in consumer["access_unseen"])
+
+
+# --- hostile and undecided input ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("address", "values", "field", "rule"), [
+    ("aws_sqs_queue.q", {"name": "q", "sqs_managed_sse_enabled": "yes"}, "sqs_managed_sse_enabled", "PHI-ENC-001"),
+    ("aws_sqs_queue.q", {"name": "q", "kms_master_key_id": 7}, "kms_master_key_id", "PHI-ENC-001"),
+    ("aws_sns_topic.t", {"name": "t", "policy": 5}, "policy", "PHI-IAM-002"),
+    ("aws_sns_topic.t", {"name": "t", "policy": "{not json"}, "policy", "PHI-IAM-002"),
+    ("aws_kinesis_stream.s", {"name": "s", "encryption_type": "ROT13"}, "encryption_type", "PHI-ENC-001"),
+    ("aws_efs_file_system.f", {"creation_token": "f", "encrypted": "false"}, "encrypted", "PHI-ENC-001"),
+    ("aws_redshift_cluster.c", {"cluster_identifier": "c", "publicly_accessible": 1}, "publicly_accessible",
+     "PHI-IAM-002"),
+    ("aws_opensearch_domain.d", {"domain_name": "d", "encrypt_at_rest": "on"}, "encrypt_at_rest", "PHI-ENC-001"),
+    ("aws_elasticache_replication_group.g", {"replication_group_id": "g", "at_rest_encryption_enabled": True,
+                                             "kms_key_id": ["k"]}, "kms_key_id", "PHI-ENC-002"),
+    ("aws_kinesis_firehose_delivery_stream.f", {"name": "f", "server_side_encryption": [
+        {"enabled": True, "key_type": "MINE"}]}, "key_type", "PHI-ENC-001"),
+])
+def test_a_setting_of_the_wrong_type_is_an_error_naming_the_address_and_field_never_a_pass(
+        tmp_path: Path, cli: Cli, address: str, values: dict[str, Any], field: str, rule: str) -> None:
+    path = plan_file(tmp_path, block(address, {**values, "tags": CLINICAL}, {"arn": True}, actions=("update",)))
+    found, _, _ = collect(path)
+    reasons = [v.reason for v in _unknowns(found[address].attributes)]
+    assert reasons and all(r.startswith(address) and f"{field}: " in r for r in reasons)
+    result = cli("scan", str(path), "--only", rule, "--format", "json")
+    assert result.code == 3 and "Traceback" not in result.err
+    (finding,) = result.json()["findings"]
+    assert finding["status"] == "error"
+
+
+def _unknowns(node: Any) -> list[Unknown]:
+    if isinstance(node, Unknown):
+        return [node]
+    if isinstance(node, dict):
+        return [u for v in node.values() for u in _unknowns(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _unknowns(v)]
+    return []
+
+
+def test_a_policy_resource_whose_store_cannot_be_told_leaves_every_such_store_undecided(tmp_path: Path) -> None:
+    a, b = queue("a", CLINICAL), queue("b", CLINICAL)
+    somewhere = block("aws_sqs_queue_policy.p", {"policy": policy(EVERYONE_RECEIVES)}, {"queue_url": True},
+                      {"policy": {"constant_value": policy(EVERYONE_RECEIVES)},
+                       "queue_url": {"references": ["local.url"]}})
+    elsewhere = block("aws_sqs_queue_policy.o", {"policy": policy(EVERYONE_RECEIVES),
+                                                 "queue_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/other"})
+    found, _, notices = collect(plan_file(tmp_path, a, b, somewhere))
+    for name in ("aws_sqs_queue.a", "aws_sqs_queue.b"):
+        grants = found[name].attributes["public_access"]["grants"]
+        assert isinstance(grants, Unknown) and "aws_sqs_queue_policy.p" in grants.reason
+    found, _, notices = collect(plan_file(tmp_path, a, b, elsewhere, name="other.json"))
+    assert found["aws_sqs_queue.a"].attributes["public_access"] == {"blocked": True, "grants": []}
+    assert any("aws_sqs_queue_policy.o" in n for n in notices)
+
+
+def test_unknown_tags_leave_the_store_unyielded_with_an_error(tmp_path: Path) -> None:
+    topic = block("aws_sns_topic.t", {"name": "t"}, {"arn": True, "policy": True, "tags": True},
+                  {"name": {"constant_value": "t"}, "tags": {"references": ["local.tags"]}})
+    found, errors, _ = collect(plan_file(tmp_path, topic))
+    assert "aws_sns_topic.t" not in found
+    assert [e.resource_id for e in errors] == ["aws_sns_topic.t"]
