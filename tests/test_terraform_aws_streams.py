@@ -559,3 +559,17 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_stores(aws: Callable[
         seen = live[store.id]
         assert (store.type, store.kind, store.region, store.tags) == (seen.type, seen.kind, seen.region, seen.tags)
         assert store.attributes == seen.attributes, store.name
+
+
+@pytest.mark.parametrize(("principal", "decided"), [("*", True), ({"AWS": f"arn:aws:iam::{PARTNER}:root"}, False)])
+def test_a_policy_granting_everyone_needs_no_account_but_one_naming_an_account_does(
+        tmp_path: Path, principal: Any, decided: bool) -> None:
+    grant = policy({"Effect": "Allow", "Principal": principal, "Action": "sqs:ReceiveMessage", "Resource": "*"})
+    opened = queue("opened", CLINICAL, policy=grant)
+    opened["unknown"].pop("policy", None)
+    found, _, _ = collect(plan_file(tmp_path, opened, *role("consumer", "sqs:SendMessage", "*")))
+    readable = found["aws_iam_role.consumer"].attributes["can_read"]
+    if decided:  # everyone may receive: so may the role, whichever the account
+        assert readable == ["aws_sqs_queue.opened"]
+    else:
+        assert isinstance(readable, Unknown) and "account is not known" in readable.reason

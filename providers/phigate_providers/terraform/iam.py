@@ -134,7 +134,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     for entry in policies.values():
         _emit_policy(context, entry)
     problems: list[str] = []
-    if account == PLACEHOLDER_ACCOUNT and any(s.resource_policy is not None for s in stores):
+    if account == PLACEHOLDER_ACCOUNT and any(_needs_account(s.resource_policy) for s in stores):
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
@@ -143,6 +143,18 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     for holder in holders.values():
         _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores,
                         graph=(graph, ids))
+
+
+def _needs_account(policy: PolicyDocument | None) -> bool:
+    """A resource policy whose effect depends on the account: one naming principals other than
+    everyone, or with conditions (which may name accounts). Unconditional grants to everyone
+    (a public domain's policy) are the same in every account."""
+    if policy is None:
+        return False
+    return any(s.not_principals is not None or s.conditions or s.principals is None
+               or not (set(s.principals) <= {"*", "AWS", "Service"})
+               or any(v != "*" for v in s.principals.get("AWS", ()))
+               for s in policy.statements)
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
