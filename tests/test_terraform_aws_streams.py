@@ -599,3 +599,14 @@ def test_any_value_of_the_stores_plan_replaced_by_another_type_is_read_or_refuse
             list(TerraformProvider(path).collect())
         except InputError as exc:
             assert exc.location, where
+
+
+def test_a_new_topic_without_a_policy_gets_snss_default_one_as_live(tmp_path: Path) -> None:
+    """SNS's default policy lets everyone in on condition of the owner account (undecided here,
+    as live): every principal of the plan may subscribe, never nobody."""
+    topic = block("aws_sns_topic.results", {"name": "results", "tags": CLINICAL}, {"arn": True, "policy": True})
+    found, _, _ = collect(plan_file(tmp_path, topic, *role("consumer", "s3:GetObject", "*")))
+    assert found["aws_sns_topic.results"].attributes["public_access"] == {"blocked": True, "grants": []}
+    consumer = found["aws_iam_role.consumer"].attributes
+    assert consumer["can_read_via"] == {"aws_sns_topic.results": "sns:Subscribe"}
+    assert any("AWS:SourceOwner" in c for c in consumer["undecided_conditions"])

@@ -15,8 +15,7 @@ Exposure is the store's resource policy: its own attribute (``policy``) together
 resources naming it (``aws_sqs_queue_policy``, ``aws_sns_topic_policy``,
 ``aws_kinesis_resource_policy``; for log groups the ``aws_cloudwatch_log_resource_policy``
 documents of their region whose statements cover the group, as live). A topic created without
-a policy gets SNS's default one, which lets only the owner account's services in (its
-``aws:SourceOwner`` condition holds for no principal's own request): read as none.
+a policy gets SNS's default one (everyone, on condition of the owner account), as live reads it.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from phigate_providers.aws.read_actions import (
 from phigate_providers.aws.store_policies import covering
 from phigate_providers.terraform.aws_stores import _add_store
 from phigate_providers.terraform.context import Context
-from phigate_providers.terraform.iam import StoreFacts, account_of
+from phigate_providers.terraform.iam import PLACEHOLDER_ACCOUNT, StoreFacts, account_of
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.store_joins import Joins, join, named_by
@@ -121,8 +120,22 @@ def _own_policy(context: Context, planned: PlannedResource,
                 attribute: str) -> PolicyDocument | Unknown | None:
     found = document(planned, (attribute,))
     if planned.type == TOPIC and is_unknown(found) and _created_without(context, planned, attribute):
-        return None  # SNS's default policy: the owner account's services only (see the module)
+        arn = _arn(context, planned, "sns", "")
+        account = account_of(context) or PLACEHOLDER_ACCOUNT
+        resource = arn if isinstance(arn, str) else f"arn:aws:sns:{context.region(planned) or '*'}:*:*"
+        return parse_policy(_default_topic_policy(resource, account), name=f"{planned.address} (SNS default)")
     return found
+
+
+def _default_topic_policy(arn: str, account: str) -> dict[str, Any]:
+    """The policy SNS gives a topic created without one: the owner account's, as the live reader
+    reads it back."""
+    return {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
+        "Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
+                   "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic",
+                   "SNS:Publish"],
+        "Resource": arn, "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
 
 
 def _created_without(context: Context, planned: PlannedResource, attribute: str) -> bool:

@@ -14,6 +14,7 @@ the live audit sees it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,7 @@ INLINE = {"aws_iam_role_policy": "role", "aws_iam_user_policy": "user"}
 ATTACHMENTS = {"aws_iam_role_policy_attachment": "role", "aws_iam_user_policy_attachment": "user"}
 MEMBERSHIPS = ("aws_iam_user_group_membership", "aws_iam_group_membership")
 PLACEHOLDER_ACCOUNT = "000000000000"
+_ACCOUNTS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
 @dataclass
@@ -146,15 +148,20 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
 
 
 def _needs_account(policy: PolicyDocument | None) -> bool:
-    """A resource policy whose effect depends on the account: one naming principals other than
-    everyone, or with conditions (which may name accounts). Unconditional grants to everyone
-    (a public domain's policy) are the same in every account."""
+    """A resource policy that names accounts (a principal ARN, a condition value, NotPrincipal)
+    cannot be matched to the plan's principals while the plan's account is not known. One naming
+    none (a grant to everyone, SNS's default policy written with the plan's own account) reads the
+    same in every account."""
     if policy is None:
         return False
-    return any(s.not_principals is not None or s.conditions or s.principals is None
-               or not (set(s.principals) <= {"*", "AWS", "Service"})
-               or any(v != "*" for v in s.principals.get("AWS", ()))
-               for s in policy.statements)
+    for statement in policy.statements:
+        principals = statement.principals or {}
+        if statement.not_principals is not None or not set(principals) <= {"*", "AWS", "Service"}:
+            return True
+        named = _ACCOUNTS.findall(json.dumps([principals, statement.conditions], default=str))
+        if any(a != PLACEHOLDER_ACCOUNT for a in named):
+            return True
+    return False
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
