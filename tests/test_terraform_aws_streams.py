@@ -453,10 +453,23 @@ def _seed(aws: Callable[..., Any]) -> tuple[str, str]:
         elasticache.create_replication_group(ReplicationGroupId=name, ReplicationGroupDescription=name, Engine="redis",
                                              CacheNodeType="cache.t3.micro", AtRestEncryptionEnabled=at_rest,
                                              SnapshotRetentionLimit=3, Tags=[{"Key": "data_class", "Value": "clinical"}])
+    iam = aws("iam")
+    for name, action, resource in READERS:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+        iam.put_role_policy(RoleName=name, PolicyName=name,
+                            PolicyDocument=policy({"Effect": "Allow", "Action": action, "Resource": resource}))
     return key, f"{scans} {exports}"
 
 
-def _estate_plan(tmp_path: Path, key: str, scans: str, exports: str) -> Path:
+TRUST = policy({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
+#: Roles reading the estate: one store, every stream of a type, a warehouse through the Data API.
+READERS = (("consumer", "sqs:ReceiveMessage", _arn("sqs", "referrals")),
+           ("analyst", "kinesis:GetRecords", "*"),
+           ("reporter", "redshift-data:ExecuteStatement", _arn("redshift", "cluster:*")),
+           ("support", "logs:GetLogEvents", _arn("logs", "log-group:/app/pms:*")))
+
+
+def _estate_plan(tmp_path: Path, key: str, scans: str, exports: str, topic_policy: str) -> Path:
     """The same estate as a plan of the configuration managing it (nothing to change: every
     value known), each store with the settings written as its configuration writes them."""
     url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}"
@@ -480,8 +493,9 @@ def _estate_plan(tmp_path: Path, key: str, scans: str, exports: str) -> Path:
             "Action": "sqs:ReceiveMessage", "Resource": _arn("sqs", "referrals")})}, ""),
         queue_block("billing", ADMIN, sqs_managed_sse_enabled=True),
         queue_block("legacy", CLINICAL, sqs_managed_sse_enabled=False, policy=policy(EVERYONE_RECEIVES)),
-        existing("aws_sns_topic.results", {"name": "results", "tags": CLINICAL, "tags_all": CLINICAL},
-                 _arn("sns", "results")),
+        # the default policy SNS gave it, as the plan shows it once read back
+        existing("aws_sns_topic.results", {"name": "results", "policy": topic_policy, "tags": CLINICAL,
+                                           "tags_all": CLINICAL}, _arn("sns", "results")),
         existing("aws_sns_topic.notices", {"name": "notices", "kms_master_key_id": key, "tags": ADMIN,
                                            "tags_all": ADMIN}, _arn("sns", "notices")),
         existing("aws_sns_topic_policy.notices", {"arn": _arn("sns", "notices"), "policy": policy({
@@ -536,6 +550,11 @@ def _estate_plan(tmp_path: Path, key: str, scans: str, exports: str) -> Path:
             "kms_key_id": "", "snapshot_retention_limit": 3, "tags": CLINICAL, "tags_all": CLINICAL},
             _arn("elasticache", f"replicationgroup:{name}")) for name in ("sessions", "records")),
     ]
+    for name, action, resource in READERS:
+        blocks.append(existing(f"aws_iam_role.{name}", {"name": name, "assume_role_policy": TRUST},
+                               f"arn:aws:iam::{ACCOUNT}:role/{name}"))
+        blocks.append(existing(f"aws_iam_role_policy.{name}", {"name": name, "role": name, "policy": policy(
+            {"Effect": "Allow", "Action": action, "Resource": resource})}, ""))
     for b in blocks:
         if not b["values"]["arn"]:
             del b["values"]["arn"]
@@ -547,7 +566,8 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_stores(aws: Callable[
 
     key, ids = _seed(aws)
     live = {r.id: r for r in AwsProvider(Settings(regions=(REGION,))).collect() if isinstance(r, Resource)}
-    planned, errors, _ = collect(_estate_plan(tmp_path, key, *ids.split()))
+    topic_policy = live[_arn("sns", "results")].raw["policy"]
+    planned, errors, _ = collect(_estate_plan(tmp_path, key, *ids.split(), topic_policy))
     assert not errors
     stores = [r for r in planned.values() if r.kind in ("stream", "volume", "database")]
     assert len(stores) == 19
@@ -559,6 +579,12 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_stores(aws: Callable[
         seen = live[store.id]
         assert (store.type, store.kind, store.region, store.tags) == (seen.type, seen.kind, seen.region, seen.tags)
         assert store.attributes == seen.attributes, store.name
+    # The principals read the same stores, the same way.
+    for name, _, _ in READERS:
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        gate, audit = planned[f"aws_iam_role.{name}"].attributes, live[arn].attributes
+        assert gate["can_read"] and gate["can_read"] == audit["can_read"], name
+        assert gate["can_read_via"] == audit["can_read_via"], name
 
 
 @pytest.mark.parametrize(("principal", "decided"), [("*", True), ({"AWS": f"arn:aws:iam::{PARTNER}:root"}, False)])
