@@ -636,3 +636,13 @@ def test_a_new_topic_without_a_policy_gets_snss_default_one_as_live(tmp_path: Pa
     consumer = found["aws_iam_role.consumer"].attributes
     assert consumer["can_read_via"] == {"aws_sns_topic.results": "sns:Subscribe"}
     assert any("AWS:SourceOwner" in c for c in consumer["undecided_conditions"])
+
+
+def test_a_topic_policy_resource_replaces_snss_default_policy(tmp_path: Path) -> None:
+    topic = block("aws_sns_topic.results", {"name": "results", "tags": CLINICAL}, {"arn": True, "policy": True})
+    own = policy({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+                  "Resource": "*"})
+    replaced = block("aws_sns_topic_policy.results", {"policy": own}, {"arn": True},
+                     {"policy": {"constant_value": own}, "arn": ref("aws_sns_topic.results")})
+    found, _, _ = collect(plan_file(tmp_path, topic, replaced, *role("consumer", "s3:GetObject", "*")))
+    assert found["aws_iam_role.consumer"].attributes["can_read"] == []

@@ -107,7 +107,7 @@ def _store(context: Context, planned: PlannedResource, rtype: str, encrypted: di
     joined = joins.of(planned)
     documents = [document(p, ("policy",)) for p in joined]
     if own is not None:
-        documents.append(_own_policy(context, planned, own))
+        documents.append(_own_policy(context, planned, own, replaced=bool(joined)))
     policy = combined([*documents, joins.undecided])
     attributes = {"encryption": encrypted, "public_access": exposure(policy)}
     resource = _add_store(context, planned, rtype, KIND, attributes, *joined)
@@ -116,10 +116,14 @@ def _store(context: Context, planned: PlannedResource, rtype: str, encrypted: di
     return [facts_of(resource, planned, arn, policy, facets)]
 
 
-def _own_policy(context: Context, planned: PlannedResource,
-                attribute: str) -> PolicyDocument | Unknown | None:
+def _own_policy(context: Context, planned: PlannedResource, attribute: str, *,
+                replaced: bool) -> PolicyDocument | Unknown | None:
+    """The store's own policy attribute; for a topic created without one, SNS's default policy,
+    unless a topic policy resource of the plan replaces it."""
     found = document(planned, (attribute,))
     if planned.type == TOPIC and is_unknown(found) and _created_without(context, planned, attribute):
+        if replaced:
+            return None
         arn = _arn(context, planned, "sns", "")
         account = account_of(context) or PLACEHOLDER_ACCOUNT
         resource = arn if isinstance(arn, str) else f"arn:aws:sns:{context.region(planned) or '*'}:*:*"
