@@ -646,3 +646,19 @@ def test_a_topic_policy_resource_replaces_snss_default_policy(tmp_path: Path) ->
                      {"policy": {"constant_value": own}, "arn": ref("aws_sns_topic.results")})
     found, _, _ = collect(plan_file(tmp_path, topic, replaced, *role("consumer", "s3:GetObject", "*")))
     assert found["aws_iam_role.consumer"].attributes["can_read"] == []
+
+
+def test_changed_only_keeps_a_store_whose_policy_resource_changes(tmp_path: Path, cli: Cli) -> None:
+    legacy = block("aws_sqs_queue.legacy", {"name": "legacy", "sqs_managed_sse_enabled": True, "policy": "",
+                                            "arn": _arn("sqs", "legacy"), "tags": CLINICAL, "tags_all": CLINICAL},
+                   actions=("no-op",))
+    quiet = block("aws_sqs_queue.quiet", {"name": "quiet", "sqs_managed_sse_enabled": False, "policy": "",
+                                          "arn": _arn("sqs", "quiet"), "tags": CLINICAL, "tags_all": CLINICAL},
+                  actions=("no-op",))
+    opened = block("aws_sqs_queue_policy.legacy", {"policy": policy(EVERYONE_RECEIVES)}, {"queue_url": True},
+                   {"policy": {"constant_value": policy(EVERYONE_RECEIVES)},
+                    "queue_url": ref("aws_sqs_queue.legacy", "id")})
+    result = cli("scan", str(plan_file(tmp_path, legacy, quiet, opened)), "--changed-only", "--only", "PHI-IAM-002",
+                 "--only", "PHI-ENC-001", "--show-passed", "--format", "json")
+    assert {(s, p, a) for s, p, a in outcomes(result)} == {("fail", "PHI-IAM-002", "aws_sqs_queue.legacy"),
+                                                           ("pass", "PHI-ENC-001", "aws_sqs_queue.legacy")}
