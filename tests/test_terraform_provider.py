@@ -496,7 +496,10 @@ REAL: dict[str, tuple[int, set[tuple[str, str]], set[tuple[str, str]]]] = {
         ("PHI-CLASS-001", "aws_ebs_volume.web_host_storage"), ("PHI-ENC-001", "aws_db_instance.default"),
         ("PHI-ENC-003", "aws_kms_key.logs_key"), ("PHI-IAM-002", "aws_db_instance.default"),
         # acl = "public-read" and "log-delivery-write": the configuration asks for ACLs
-        ("PHI-IAM-003", "aws_s3_bucket.data"), ("PHI-IAM-003", "aws_s3_bucket.logs")}, {
+        ("PHI-IAM-003", "aws_s3_bucket.data"), ("PHI-IAM-003", "aws_s3_bucket.logs"),
+        # no encrypt_at_rest block, an aws_elasticsearch_domain_policy letting everyone in, no tags
+        *{(p, "aws_elasticsearch_domain.monitoring-framework") for p in ("PHI-CLASS-001", "PHI-ENC-001",
+                                                                        "PHI-IAM-002")}}, {
         # encryption of a volume leaving `encrypted` unset is the account's default: not in the plan
         ("PHI-ENC-001", "aws_ebs_snapshot.example_snapshot"), ("PHI-ENC-001", "aws_ebs_volume.web_host_storage"),
         # AWS-managed EKS policies, whose documents the plan does not hold

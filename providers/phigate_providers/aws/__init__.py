@@ -4,8 +4,8 @@ The provider class is loaded on first use (the command line reads the provider's
 ``SPEC``, without it), so that the pure policy analysis of this package,
 which the Terraform plan reader shares, needs no boto3: the modules of :data:`SDK_FREE` (policy
 documents, grants, conditions, ARNs, trail selectors, what reads each store, who "everyone" is,
-copies' labels, escalation and trusts). The plan reader imports those and no other module of
-this package; a test holds both to it.
+copies' labels, escalation and trusts, which statements of a store's policy apply). The plan
+reader imports those and no other module of this package; a test holds both to it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 #: The modules that import no SDK, shared by the live reader and the Terraform plan reader.
 SDK_FREE = (
     "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
-    "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "trust",
+    "read_actions", "resource_grants", "resource_policy", "runners", "store_policies", "trail_selectors",
+    "trust",
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

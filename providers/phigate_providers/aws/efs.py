@@ -13,7 +13,6 @@ recorded.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from phigate.api import Resource
@@ -23,6 +22,7 @@ from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicyDocument, PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import Facet, file_system_facets
+from phigate_providers.aws.store_policies import NO_POLICY, beyond_mount_targets
 
 FILE_SYSTEM = "aws.efs.file_system"
 TYPES = (FILE_SYSTEM,)
@@ -32,8 +32,6 @@ OPERATIONS = {
     ("efs", "DescribeFileSystemPolicy"): "elasticfilesystem:DescribeFileSystemPolicy",
 }
 AWS_MANAGED_KEY = "alias/aws/elasticfilesystem"
-#: Why the readers of a file system without a policy are not computed.
-NO_POLICY = "no file system policy: any NFS client reaching a mount target mounts it"
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
@@ -57,7 +55,7 @@ def _file_system(account: Account, region: str, keys: KeyDirectory, client: Any,
     try:
         response = call(client, "DescribeFileSystemPolicy", absent=("PolicyNotFound",), FileSystemId=fs_id)
         document = (response or {}).get("Policy") or None
-        exposed = policy_stores.exposure(account, region, arn=arn, document=_beyond_mount_targets(document),
+        exposed = policy_stores.exposure(account, region, arn=arn, document=beyond_mount_targets(document),
                                          what=what, types=TYPES, service="efs",
                                          operation="DescribeFileSystemPolicy", kind=KIND)
         policy_stores.with_policy(attributes, raw, exposed, document)
@@ -66,31 +64,6 @@ def _file_system(account: Account, region: str, keys: KeyDirectory, client: Any,
     name = item.get("Name") or fs_id
     return account.resource(arn, FILE_SYSTEM, KIND, region=region, name=str(name), attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
-
-
-def _beyond_mount_targets(document: str | None) -> str | None:
-    """The policy without the statements that hold only through a mount target: those need the
-    VPC's network first, so they expose nothing to everyone. Unparseable text is kept as is (its
-    error is reported)."""
-    if not document:
-        return document
-    try:
-        data = json.loads(document)
-        statements = data["Statement"]
-    except (ValueError, KeyError, TypeError):
-        return document
-    if not isinstance(statements, list):
-        statements = [statements]
-    kept = [s for s in statements if not (isinstance(s, dict) and _via_mount_target(s))]
-    return json.dumps({**data, "Statement": kept})
-
-
-def _via_mount_target(statement: dict[str, Any]) -> bool:
-    block = (statement.get("Condition") or {}).get("Bool") or {}
-    key = "elasticfilesystem:accessedviamounttarget"
-    value = next((v for k, v in block.items() if k.lower() == key), None)
-    values = value if isinstance(value, list) else [value]
-    return bool(values) and all(str(v).lower() == "true" for v in values)
 
 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:

@@ -20,12 +20,12 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws import policy_stores
-from phigate_providers.aws.arn import globs_intersect
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import log_group_facets
+from phigate_providers.aws.store_policies import covering
 
 LOG_GROUP = "aws.logs.log_group"
 TYPES = (LOG_GROUP,)
@@ -64,19 +64,6 @@ def _policy_statements(client: Any, region: str, **scope: str) -> Statements:
     return statements
 
 
-def _covering(statements: list[dict[str, Any]], group_arn: str) -> list[dict[str, Any]]:
-    """The statements that may apply to the group (its ARN, with or without ``:*``): the
-    account's policies name the groups they cover; the group's own name it."""
-    def covers(statement: dict[str, Any]) -> bool:
-        resources = statement.get("Resource")
-        if resources is None:
-            return True  # NotResource, or none: left to the analysis, counted here
-        patterns = resources if isinstance(resources, list) else [resources]
-        return any(globs_intersect(str(p), arn) for p in patterns for arn in (group_arn, f"{group_arn}:*"))
-
-    return [s for s in statements if covers(s)]
-
-
 def _group(account: Account, region: str, keys: KeyDirectory, client: Any, item: dict[str, Any], *,
            shared: Statements) -> Resource:
     name = str(item["logGroupName"])
@@ -97,7 +84,7 @@ def _group(account: Account, region: str, keys: KeyDirectory, client: Any, item:
                        region=region, resource_id=arn)
     else:
         assert not isinstance(shared, ApiFailure) and not isinstance(own, ApiFailure)
-        statements = _covering(shared + own, arn)
+        statements = covering(shared + own, arn)
         document = json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
         exposed = policy_stores.exposure(account, region, arn=arn, document=document, what=what, types=TYPES,
                                          service="logs", operation="DescribeResourcePolicies")

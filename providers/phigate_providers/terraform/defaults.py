@@ -75,6 +75,15 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
         "object_lock_configuration": [],
         "policy": "",
     },
+    # Stores read by aws_streams and aws_warehouses (their module docstrings say why).
+    "aws_sqs_queue": {"sqs_managed_sse_enabled": Depends("kms_master_key_id", {None: True, "": True}, False),
+                      "policy": ""},
+    "aws_efs_file_system": {"encrypted": False},
+    "aws_redshift_cluster": {"encrypted": True, "publicly_accessible": False},  # since January 2025
+    "aws_opensearch_domain": {"encrypt_at_rest": [], "vpc_options": [], "access_policies": ""},
+    "aws_elasticsearch_domain": {"encrypt_at_rest": [], "vpc_options": [], "access_policies": ""},
+    "aws_elasticache_replication_group": {
+        "at_rest_encryption_enabled": Depends("engine", {"valkey": True}, False)},
     "google_kms_crypto_key": {"purpose": "ENCRYPT_DECRYPT"},
     "google_storage_bucket": {
         "public_access_prevention": "inherited",

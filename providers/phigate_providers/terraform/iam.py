@@ -14,6 +14,7 @@ the live audit sees it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,7 @@ INLINE = {"aws_iam_role_policy": "role", "aws_iam_user_policy": "user"}
 ATTACHMENTS = {"aws_iam_role_policy_attachment": "role", "aws_iam_user_policy_attachment": "user"}
 MEMBERSHIPS = ("aws_iam_user_group_membership", "aws_iam_group_membership")
 PLACEHOLDER_ACCOUNT = "000000000000"
+_ACCOUNTS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
 @dataclass
@@ -103,6 +105,8 @@ class StoreFacts:
     address: str
     #: Its ways in, where its content ARN alone does not tell them (a snapshot).
     facets: tuple[Facet, ...] | None = None
+    #: Why IAM alone does not decide who reads it (an EFS file system without a policy).
+    unseen: str | None = None
 
 
 def collect(context: Context, facts: list[StoreFacts]) -> None:
@@ -110,7 +114,9 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     stores: list[Store] = []
     unknown_stores: list[str] = []
     for fact in facts:
-        if not isinstance(fact.content_arn, str):
+        if fact.unseen is not None:
+            unknown_stores.append(f"{fact.address}: {fact.unseen}")
+        elif not isinstance(fact.content_arn, str):
             unknown_stores.append(f"{fact.address}: name known only after apply")
         elif isinstance(fact.policy, Unknown):
             unknown_stores.append(f"{fact.address}: resource policy known only after apply")
@@ -130,7 +136,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     for entry in policies.values():
         _emit_policy(context, entry)
     problems: list[str] = []
-    if account == PLACEHOLDER_ACCOUNT and any(s.resource_policy is not None for s in stores):
+    if account == PLACEHOLDER_ACCOUNT and any(_needs_account(s.resource_policy) for s in stores):
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
@@ -139,6 +145,23 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
     for holder in holders.values():
         _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores,
                         graph=(graph, ids))
+
+
+def _needs_account(policy: PolicyDocument | None) -> bool:
+    """A resource policy that names accounts (a principal ARN, a condition value, NotPrincipal)
+    cannot be matched to the plan's principals while the plan's account is not known. One naming
+    none (a grant to everyone, SNS's default policy written with the plan's own account) reads the
+    same in every account."""
+    if policy is None:
+        return False
+    for statement in policy.statements:
+        principals = statement.principals or {}
+        if statement.not_principals is not None or not set(principals) <= {"*", "AWS", "Service"}:
+            return True
+        named = _ACCOUNTS.findall(json.dumps([principals, statement.conditions], default=str))
+        if any(a != PLACEHOLDER_ACCOUNT for a in named):
+            return True
+    return False
 
 
 def _holders(context: Context, account: str) -> dict[str, Holder]:
