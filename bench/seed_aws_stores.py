@@ -135,12 +135,13 @@ class Estate:
 # --------------------------------------------------------------------------------------------
 
 class Seeder:
-    def __init__(self, endpoint: str, seed: int, scale: int) -> None:
+    def __init__(self, endpoint: str, seed: int, scale: int, open_class: str | None = None) -> None:
         self.endpoint, self.rnd, self.scale = endpoint, random.Random(seed), scale
         self.estate = Estate()
         self._clients: dict[tuple[str, str], Any] = {}
-        #: the classes public stores may hold in this estate (see the module's docstring)
-        self.exposed = self.rnd.choice([CLINICAL, ADMIN, NONE])
+        #: the class public stores hold in this estate (see the module's docstring)
+        exposed = self.rnd.choice([CLINICAL, ADMIN, NONE])  # drawn either way: the same seed, the same estate
+        self.exposed = open_class or exposed
         self.per_region = max(1, scale // (2 * 17))
 
     def client(self, service: str, region: str = HOME) -> Any:
@@ -390,10 +391,10 @@ class Seeder:
         shared = not public and self.rnd.random() < 0.3
         made = ec2.create_snapshot(VolumeId=volume_id, Description="seeded")
         snapshot_id = made["SnapshotId"]
-        if public or shared:
-            perm = {"Group": "all"} if public else {"UserId": OTHER_ACCOUNT}
+        if public or shared:  # moto reads the older GroupNames / UserIds form only
+            who = {"GroupNames": ["all"]} if public else {"UserIds": [OTHER_ACCOUNT]}
             ec2.modify_snapshot_attribute(SnapshotId=snapshot_id, Attribute="createVolumePermission",
-                                          OperationType="add", CreateVolumePermission={"Add": [perm]})
+                                          OperationType="add", **who)
         # moto reports no KmsKeyId on snapshots (AWS reports the volume's): an encrypted snapshot
         # naming no key is under the AWS-managed aws/ebs key, as AWS documents for EBS.
         described = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
@@ -850,6 +851,11 @@ def principal_truth(estate: Estate, decide: Decide) -> None:
             decide("PHI-AUTH-002", pid, True)  # keys created now: younger than 90 days
 
 
+def estate_open_class(estate: Estate) -> str | None:
+    classes = {s.data_class for s in estate.stores.values() if s.everyone_reads}
+    return classes.pop() if len(classes) == 1 else None
+
+
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
@@ -860,18 +866,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=200, help="about this many stores in all")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--truth", required=True, help="where to write the truth (JSON)")
+    ap.add_argument("--open-class", choices=[CLINICAL, ADMIN, NONE],
+                    help="the class of the stores open to everyone (default: drawn from the seed); "
+                    f"{NONE} leaves the outcomes of identities seeded by others as they were")
     args = ap.parse_args(argv)
     if args.scale < 1:
         ap.error("--scale must be at least 1")
     started = time.monotonic()
-    estate = Seeder(args.endpoint, args.seed, args.scale).run()
+    estate = Seeder(args.endpoint, args.seed, args.scale, args.open_class).run()
     outcomes = truth(estate)
     counts: dict[str, int] = {}
     for s in estate.stores.values():
         counts[s.type] = counts.get(s.type, 0) + 1
     counts |= {"keys": len(estate.keys), "principals": len(estate.principals)}
+    judged = {rid for slots in outcomes.values() for ids in slots.values() for rid in ids}
+    created = {*estate.stores, *estate.keys, *estate.principals, *estate.policies, *judged}
     doc = {"seed": args.seed, "scale": args.scale, "regions": list(REGIONS), "account": ACCOUNT,
-           "counts": counts,
+           "counts": counts, "open_class": estate_open_class(estate),
+           "created": sorted(created),
+           "types": {s.id: s.type for s in sorted(estate.stores.values(), key=lambda s: s.id)},
            "policies": {p: {k: sorted(v) for k, v in slots.items()} for p, slots in sorted(outcomes.items())}}
     Path(args.truth).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     failing = {p: len(v["fail"]) for p, v in sorted(outcomes.items())}
