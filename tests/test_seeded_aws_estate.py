@@ -27,13 +27,17 @@ SEEDER = Path(__file__).resolve().parent.parent / "bench" / "seed_aws_stores.py"
 SCALE = 40
 
 
-def seeder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("seed_aws_stores", SEEDER)
+def load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
     spec.loader.exec_module(module)
     return module
+
+
+def seeder() -> ModuleType:
+    return load(SEEDER, "seed_aws_stores")
 
 
 def outcomes(report: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
@@ -81,3 +85,26 @@ def test_a_seeded_estate_fails_exactly_where_its_truth_says(endpoint: str, tmp_p
                 wrong.append(f"{policy} {status}: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
     assert not wrong, "\n".join(wrong)
     assert code == (3 if any(v["error"] for v in expected.values()) else 1)
+
+
+def test_the_benchmark_scores_the_stores_estate_on_its_own_resources_and_types(tmp_path: Path) -> None:
+    bench = load(Path(__file__).resolve().parent.parent / "bench" / "aws_vs_peers.py", "aws_vs_peers")
+    snapshot = "arn:aws:ec2:eu-west-2::snapshot/snap-1"
+    topic = "arn:aws:sns:eu-west-3:123456789012:seed-topic-0000"
+    theirs = "arn:aws:ec2:eu-west-3::snapshot/snap-other"  # seeded by the shared generator
+    truth = tmp_path / "stores-truth.json"
+    truth.write_text(json.dumps({
+        "created": [snapshot, topic, "arn:aws:s3:::seed-b", "arn:aws:iam::123456789012:role/seed-role-0000"],
+        "types": {snapshot: "aws.ec2.snapshot", topic: "aws.sns.topic", "arn:aws:s3:::seed-b": "aws.s3.bucket"},
+        "policies": {"PHI-IAM-002": {"fail": [snapshot, topic], "pass": [], "error": []}}}))
+    stores = bench.Stores.load(truth)
+
+    whole = stores.score("PHI-IAM-002", {snapshot, theirs}, {topic})
+    assert (whole.truth, whole.tp, whole.fp, whole.fn, whole.errors) == (2, 1, 0, 1, 1)
+    by_type = stores.score("PHI-IAM-002", {snapshot, theirs}, set(), "aws.ec2.snapshot")
+    assert (by_type.truth, by_type.tp, by_type.fp, by_type.fn) == (1, 1, 0, 0)
+    # the shared truth's forms of what the stores estate created: left out of the shared rules
+    assert {"seed-b", "seed-role-0000"} <= stores.forms
+    assert bench.c7n_store_id("eu-west-2", {"SnapshotId": "snap-1"}) == snapshot
+    assert bench.c7n_store_id("eu-west-3", {"arn": "arn:aws:logs:eu-west-3:1:log-group:/a:*"}) == (
+        "arn:aws:logs:eu-west-3:1:log-group:/a")
