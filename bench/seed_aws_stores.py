@@ -64,6 +64,7 @@ STORE_KINDS = frozenset(KINDS.values())
 #: is no read API): never in a ``can_read``.
 NOT_READ_BY_IAM = frozenset({"aws.elasticache.replication_group", "aws.firehose.delivery_stream",
                              "aws.rds.db_instance", "aws.rds.db_cluster", "aws.ec2.volume"})
+FIREHOSE_QUOTA = 50  # delivery streams a region may hold (AWS's default quota; moto enforces it)
 PASSWORD = "Seeded-estate-0"  # a moto estate's database and console password, not a secret
 
 
@@ -590,6 +591,8 @@ class Seeder:
                     store.key = self.managed_key(region, "kinesis")
                 else:
                     store.key, store.customer_key = choice, True
+            if i >= FIREHOSE_QUOTA:
+                continue
             dc = self.data_class()
             choice = self.encryption(region, dc)
             name = f"seed-delivery-{i:04d}"
