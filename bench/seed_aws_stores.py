@@ -420,7 +420,7 @@ class Seeder:
                                           public=public, everyone_reads=public))
             self.under(store, choice, "elasticfilesystem")
             if choice == "managed":
-                store.key = made.get("KmsKeyId") and self.managed_key(region, "elasticfilesystem")
+                store.key = None  # none named: AWS's aws/elasticfilesystem, which it does not name
             # Always a policy: without one, IAM does not decide who mounts it (readers unseen).
             principal = "*" if public else {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
             efs.put_file_system_policy(FileSystemId=made["FileSystemId"], Policy=json.dumps({
@@ -854,6 +854,13 @@ def principal_truth(estate: Estate, decide: Decide) -> None:
             decide("PHI-AUTH-002", pid, True)  # keys created now: younger than 90 days
 
 
+def located(estate: Estate) -> dict[str, str]:
+    """The region of each regional resource: stores, keys, region settings."""
+    return {**{s.id: s.region for s in estate.stores.values()},
+            **{k.arn: k.region for k in estate.keys.values()},
+            **{arn("ec2", r, "region-settings"): r for r in estate.ebs_default}}
+
+
 def estate_open_class(estate: Estate) -> str | None:
     classes = {s.data_class for s in estate.stores.values() if s.everyone_reads}
     return classes.pop() if len(classes) == 1 else None
@@ -888,6 +895,8 @@ def main(argv: list[str] | None = None) -> int:
            "counts": counts, "open_class": estate_open_class(estate),
            "created": sorted(created),
            "types": {s.id: s.type for s in sorted(estate.stores.values(), key=lambda s: s.id)},
+           "classes": {s.id: s.data_class for s in sorted(estate.stores.values(), key=lambda s: s.id)},
+           "located": dict(sorted(located(estate).items())),
            "policies": {p: {k: sorted(v) for k, v in slots.items()} for p, slots in sorted(outcomes.items())}}
     Path(args.truth).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     failing = {p: len(v["fail"]) for p, v in sorted(outcomes.items())}

@@ -108,3 +108,36 @@ def test_the_benchmark_scores_the_stores_estate_on_its_own_resources_and_types(t
     assert bench.c7n_store_id("eu-west-2", {"SnapshotId": "snap-1"}) == snapshot
     assert bench.c7n_store_id("eu-west-3", {"arn": "arn:aws:logs:eu-west-3:1:log-group:/a:*"}) == (
         "arn:aws:logs:eu-west-3:1:log-group:/a")
+
+
+def test_narrowed_to_one_region_the_scan_reports_less_and_decides_the_same(
+        endpoint: str, tmp_path: Path) -> None:
+    """``--region`` narrows what is reported, never what is reasoned about: each resource still
+    reported (those of the asked region, identities, and buckets and tables of health data
+    elsewhere, for residency; other stores elsewhere are read as context, and a notice says
+    so) has the outcome the whole estate's truth gives it."""
+    reset(endpoint)
+    truth_path, report_path = tmp_path / "truth.json", tmp_path / "report.json"
+    assert seeder().main(["--endpoint", endpoint, "--scale", str(SCALE), "--seed", "16",
+                          "--truth", str(truth_path)]) == 0
+    truth = json.loads(truth_path.read_text())
+    home = "eu-west-3"  # the estate's EEA region; the other is London
+
+    def reported(rid: str) -> bool:
+        region = truth["located"].get(rid)
+        return region in (None, home) or (truth["types"].get(rid) in ("aws.s3.bucket", "aws.dynamodb.table")
+                                          and truth["classes"][rid] in ("clinical", "administrative"))
+
+    main(["scan", "--provider", "aws", "--region", home, "--show-passed", "--quiet",
+          "--format", f"json={report_path}"])
+    report = json.loads(report_path.read_text())
+    assert any("EBS volumes" in notice for notice in report["notices"])
+    got = outcomes(report)
+    wrong = []
+    for policy, slots in sorted(truth["policies"].items()):
+        for status in ("fail", "pass", "error"):
+            want = {rid for rid in slots[status] if reported(rid)}
+            have = got.get(policy, {}).get(status, set())
+            if want != have:
+                wrong.append(f"{policy} {status}: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
+    assert not wrong, "\n".join(wrong)
