@@ -44,12 +44,18 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_BENCH = ROOT.parent / "shared" / "bench"
+#: ``shared/bench`` beside the checkout (or beside a folder of checkouts)
+SHARED_BENCH = next((p / "shared" / "bench" for p in ROOT.parents if (p / "shared" / "bench").is_dir()),
+                    ROOT.parent / "shared" / "bench")
+STORES_SEEDER = ROOT / "bench" / "seed_aws_stores.py"
+C7N_STORES = ROOT / "bench" / "peers" / "c7n-stores.yml"
+STORE_REGIONS = ("eu-west-3", "eu-west-2")  # the stores estate's: Paris and London
 OUT = ROOT / "bench" / "out" / "aws-vs-peers"
 BIN = Path(sys.executable).parent  # the venv phigate, moto and boto3 live in
 PEERS = Path(os.environ.get("PEERS_DIR", "/work/peers"))
 GNU_TIME = "/usr/bin/time"
 REGION = "eu-west-3"
+ACCOUNT = "123456789012"  # moto's default account
 ALL_LEGS = ("phigate", "phigate-only", "c7n-none", "c7n", "prowler")
 LEG_TIMEOUT_S = 3600
 
@@ -140,6 +146,9 @@ class Leg:
     notes: list[str] = field(default_factory=list)
     started: str = ""
     earlier_run: str | None = None  # date of the run the figures come from, with --baseline
+    #: with --stores: rules on the stores estate ("PHI-ENC-001" whole, "PHI-ENC-001 aws.sqs.queue")
+    store_scores: dict[str, Score] = field(default_factory=dict)
+    requests_per_resource: float | None = None  # phigate: moto requests / resources reported
 
 
 def score(expected: Iterable[str], failed: set[str], errors: set[str]) -> Score:
@@ -241,6 +250,36 @@ def run_logged(cmd: list[str], env: dict[str, str], log: Path, ok: Iterable[int]
 # --------------------------------------------------------------------------------------------
 
 @dataclass
+class Stores:
+    """The estate of ``seed_aws_stores.py`` seeded beside the shared one, and its truth: per
+    policy, the ids expected to fail and to be ``error``."""
+
+    fail: dict[str, set[str]]
+    error: dict[str, set[str]]
+    types: dict[str, str]  # store id -> resource type
+    created: set[str]
+    forms: set[str]  # the created ids in the shared truth's forms, left out of its rules
+
+    @classmethod
+    def load(cls, path: Path) -> Stores:
+        doc = json.loads(path.read_text())
+        created = set(doc["created"])
+        return cls({p: set(v["fail"]) for p, v in doc["policies"].items()},
+                   {p: set(v["error"]) for p, v in doc["policies"].items()}, doc["types"], created,
+                   {form[1] for form in map(truth_form, created) if form})
+
+    def score(self, policy: str, failed: set[str], errors: set[str], rtype: str | None = None) -> Score:
+        """``policy`` judged on the created resources (of ``rtype`` only, when given)."""
+        def mine(ids: set[str]) -> set[str]:
+            return {i for i in ids & self.created if rtype is None or self.types.get(i) == rtype}
+
+        expected = mine(self.fail.get(policy, set()))
+        found = score(expected, mine(failed), mine(errors))
+        found.errors = len(mine(errors) - self.error.get(policy, set()))  # errors the truth does not expect
+        return found
+
+
+@dataclass
 class Context:
     moto: Moto
     truth: dict[str, list[str]]
@@ -250,8 +289,11 @@ class Context:
     custodian: Path
     prowler: Path
     aws_managed_keys: set[str] = field(default_factory=set)
+    stores: Stores | None = None
 
     def score(self, leg: Leg, rule: str, failed: set[str], errors: set[str]) -> None:
+        if self.stores:  # the stores estate's resources are scored on its own truth
+            failed, errors = failed - self.stores.forms, errors - self.stores.forms
         leg.scores[rule] = score(self.truth[rule], failed, errors)
         managed = (failed - set(self.truth[rule])) & self.aws_managed_keys
         if managed:
@@ -297,9 +339,12 @@ def leg_phigate(ctx: Context, name: str) -> Leg:
     report = ctx.out / name / "report.json"
 
     def run(out: Path) -> Figures:
+        regions = STORE_REGIONS if ctx.stores else (REGION,)
         cmd = [GNU_TIME, "-v", "-o", str(out / "time.txt"), str(ctx.phigate), "scan", "--provider", "aws",
-               "--region", REGION, "--format", f"json={report}", "--quiet"]
-        for policy_id in POLICY_IDS if only else ():
+               *(arg for region in regions for arg in ("--region", region)),
+               "--format", f"json={report}", "--quiet"]
+        wanted = sorted({*POLICY_IDS, *(ctx.stores.fail if ctx.stores else ())})
+        for policy_id in wanted if only else ():
             cmd += ["--only", policy_id]
         # 1: failures found, 3: evidence incomplete (reported below); 2 or a crash: harness failure
         code = run_logged(cmd, aws_env(ctx.moto.endpoint), out / "stdout.log", ok=(0, 1, 3))
@@ -313,10 +358,11 @@ def leg_phigate(ctx: Context, name: str) -> Leg:
     failed: dict[str, set[str]] = {r.truth_key: set() for r in RULES}
     errored: dict[str, set[str]] = {r.truth_key: set() for r in RULES}
     unmapped = 0
+    created = ctx.stores.created if ctx.stores else set()
     for finding in doc["findings"]:
         form = truth_form(finding["resource"]["id"])
         rules = [r for r in RULES if r.policy_id == finding["policy_id"]]
-        if rules and form is None:
+        if rules and form is None and finding["resource"]["id"] not in created:
             unmapped += 1
         for rule in rules:
             if form and form[0] == rule.category:
@@ -332,7 +378,24 @@ def leg_phigate(ctx: Context, name: str) -> Leg:
         leg.notes.append(f"{unmapped} findings of the scored policies name ids of no truth form")
     for r in RULES:
         ctx.score(leg, r.truth_key, failed[r.truth_key], errored[r.truth_key])
+    if leg.moto_requests and summary["resources"]:
+        leg.requests_per_resource = round(leg.moto_requests / summary["resources"], 2)
+    if ctx.stores:
+        score_stores(ctx.stores, leg, doc["findings"])
     return leg
+
+
+def score_stores(stores: Stores, leg: Leg, findings: list[dict[str, Any]]) -> None:
+    """phigate on the stores estate: each policy of its truth whole, and on each peer rule's type."""
+    by: dict[tuple[str, str], set[str]] = {}
+    for finding in findings:
+        by.setdefault((finding["policy_id"], finding["status"]), set()).add(finding["resource"]["id"])
+    for policy in sorted(stores.fail):
+        failed, errors = by.get((policy, "fail"), set()), by.get((policy, "error"), set())
+        leg.store_scores[policy] = stores.score(policy, failed, errors)
+        for rule_policy, rtype in C7N_STORE_RULES.values():
+            if rule_policy == policy:
+                leg.store_scores[f"{policy} {rtype}"] = stores.score(policy, failed, errors, rtype)
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -356,7 +419,16 @@ def leg_c7n(ctx: Context, name: str) -> Leg:
         stages = tsv_figures(out / "run" / "summary.tsv")
         wall = stages["stage1"]["wall_s"] + stages["stage2"]["wall_s"]
         cpu = stages["stage1"]["cpu_s"] + stages["stage2"]["cpu_s"]
-        return wall, cpu, max(stages["stage1"]["max_rss_mb"], stages["stage2"]["max_rss_mb"]), code
+        peak = max(stages["stage1"]["max_rss_mb"], stages["stage2"]["max_rss_mb"])
+        if ctx.stores:  # a third stage: the stores estate, in both its regions
+            cmd = [GNU_TIME, "-v", "-o", str(out / "stores.time"), str(ctx.custodian), "run", "--dryrun",
+                   "--cache", "memory", *(arg for region in STORE_REGIONS for arg in ("--region", region)),
+                   "-s", str(out / "stores"), str(C7N_STORES)]
+            # 1: some policy raised (reported as missing output below)
+            run_logged(cmd, env, out / "stores.log", ok=(0, 1))
+            stores_wall, stores_cpu, stores_peak = gnu_time(out / "stores.time")
+            wall, cpu, peak = wall + stores_wall, cpu + stores_cpu, max(peak, stores_peak)
+        return wall, cpu, peak, code
 
     leg = measured(ctx, name, f"c7n (augment {augment})", run)
     compare = load_module(SHARED_BENCH / "c7n" / "compare.py", "c7n_compare")
@@ -367,7 +439,63 @@ def leg_c7n(ctx: Context, name: str) -> Leg:
             ctx.score(leg, rule.truth_key, failed, set())
     leg.notes.append("segmentation_distinct_keys needs a second run joined through a file; "
                      f"{len(RULES) - len(leg.scores)} rule(s) not expressible")
+    if ctx.stores:
+        score_c7n_stores(ctx.stores, leg, ctx.out / name / "stores")
     return leg
+
+
+#: c7n policy of ``bench/peers/c7n-stores.yml`` -> (phigate policy, store type) it is scored as
+C7N_STORE_RULES: dict[str, tuple[str, str]] = {
+    "PHI-ENC-001-rds-snapshot": ("PHI-ENC-001", "aws.rds.db_snapshot"),
+    "PHI-IAM-002-rds-snapshot": ("PHI-IAM-002", "aws.rds.db_snapshot"),
+    "PHI-ENC-001-rds-cluster-snapshot": ("PHI-ENC-001", "aws.rds.db_cluster_snapshot"),
+    "PHI-ENC-001-ebs-snapshot": ("PHI-ENC-001", "aws.ec2.snapshot"),
+    "PHI-IAM-002-ebs-snapshot": ("PHI-IAM-002", "aws.ec2.snapshot"),
+    "PHI-ENC-001-efs": ("PHI-ENC-001", "aws.efs.file_system"),
+    "PHI-ENC-001-redshift": ("PHI-ENC-001", "aws.redshift.cluster"),
+    "PHI-IAM-002-redshift": ("PHI-IAM-002", "aws.redshift.cluster"),
+    "PHI-ENC-001-elasticsearch": ("PHI-ENC-001", "aws.opensearch.domain"),
+    "PHI-ENC-001-elasticache-group": ("PHI-ENC-001", "aws.elasticache.replication_group"),
+    "PHI-ENC-001-sns": ("PHI-ENC-001", "aws.sns.topic"),
+    "PHI-IAM-002-sns": ("PHI-IAM-002", "aws.sns.topic"),
+    "PHI-ENC-002-log-group": ("PHI-ENC-002", "aws.logs.log_group"),
+    "PHI-ENC-001-kinesis": ("PHI-ENC-001", "aws.kinesis.stream"),
+    "PHI-ENC-001-firehose": ("PHI-ENC-001", "aws.firehose.delivery_stream"),
+}
+
+
+def c7n_store_id(region: str, resource: dict[str, Any]) -> str | None:
+    """A c7n resource's id as phigate's (its ARN)."""
+    for key in ("DBSnapshotArn", "DBClusterSnapshotArn", "FileSystemArn", "ARN", "TopicArn", "StreamARN",
+                "DeliveryStreamARN"):
+        if resource.get(key):
+            return str(resource[key])
+    if resource.get("SnapshotId"):
+        return f"arn:aws:ec2:{region}::snapshot/{resource['SnapshotId']}"
+    if resource.get("ClusterIdentifier"):
+        account = resource.get("c7n:account", ACCOUNT)
+        return f"arn:aws:redshift:{region}:{account}:cluster:{resource['ClusterIdentifier']}"
+    if resource.get("arn"):  # a log group's, with its ':*'
+        return str(resource["arn"]).removesuffix(":*")
+    return None
+
+
+def score_c7n_stores(stores: Stores, leg: Leg, out: Path) -> None:
+    missing = []
+    for name, (policy, rtype) in C7N_STORE_RULES.items():
+        failed: set[str] = set()
+        for region in STORE_REGIONS:
+            path = out / region / name / "resources.json"
+            if not path.exists():
+                missing.append(f"{name} ({region})")
+                continue
+            failed |= {i for i in (c7n_store_id(region, r) for r in json.loads(path.read_text())) if i}
+        leg.store_scores[f"{policy} {rtype}"] = stores.score(policy, failed, set(), rtype)
+    if missing:
+        leg.notes.append(f"stores: no output from {', '.join(missing)} (see stores.log)")
+    leg.notes.append("stores: SQS not run (c7n reads queues at the AWS host their URL names, not the "
+                     "endpoint); no c7n filter tells a customer key from an AWS-managed one, nor a key "
+                     "shared across classes, nor who reads what")
 
 
 def leg_prowler(ctx: Context) -> Leg:
@@ -484,6 +612,7 @@ def render(legs: list[Leg], truth: dict[str, list[str]]) -> str:
         rows.append(cells)
     lines += ["per rule: tp/fp/fn against the truth (n/a: the tool cannot express the rule; "
               "+Nerr: truth failures reported as not evaluable)", table(head, rows), ""]
+    lines += render_stores(legs)
     for leg in legs:
         for note in leg.notes:
             lines.append(f"{leg.label}: {note}")
@@ -494,6 +623,35 @@ def render(legs: list[Leg], truth: dict[str, list[str]]) -> str:
             lines.append(f"{leg.label} *: figures of the earlier run of {leg.earlier_run} (same scale, seed)")
     lines += ["", *ratios(legs)]
     return "\n".join(lines)
+
+
+def render_stores(legs: list[Leg]) -> list[str]:
+    """The stores estate's rules: each policy whole (phigate), then per store type for the peers."""
+    keys = list(dict.fromkeys(k for leg in legs for k in leg.store_scores))
+    if not keys:
+        return []
+    keys.sort(key=lambda k: (" " in k, k))
+    head = ["stores rule (truth failing)"] + [leg.label for leg in legs]
+    rows = []
+    for key in keys:
+        truth = next(leg.store_scores[key].truth for leg in legs if key in leg.store_scores)
+        cells = [f"{key} ({truth})"]
+        for leg in legs:
+            s = leg.store_scores.get(key)
+            errors = f" +{s.errors}err" if s and s.errors else ""
+            cells.append("n/a" if s is None else f"{s.tp}/{s.fp}/{s.fn}{errors}")
+        rows.append(cells)
+    lines = ["stores estate (seed_aws_stores.py): tp/fp/fn per policy, and per policy and store type "
+             "where a peer has a check (+Nerr: error outcomes the truth does not expect)",
+             table(head, rows), ""]
+    for leg in legs:
+        if leg.requests_per_resource is not None:
+            lines.append(f"{leg.label}: {leg.requests_per_resource} API requests (as moto logged them) "
+                         "per resource reported")
+        for key, s in leg.store_scores.items():
+            if s.fp_examples or s.fn_examples:
+                lines.append(f"{leg.label}: {key}: fp e.g. {s.fp_examples[:2]} fn e.g. {s.fn_examples[:2]}")
+    return [*lines, ""]
 
 
 def ratios(legs: list[Leg]) -> list[str]:
@@ -520,8 +678,9 @@ def ratios(legs: list[Leg]) -> list[str]:
 
 def leg_from_json(doc: dict[str, Any], earlier: str) -> Leg:
     scores = {k: Score(**v) for k, v in doc.pop("scores").items()}
+    store_scores = {k: Score(**v) for k, v in doc.pop("store_scores", {}).items()}
     doc.pop("earlier_run", None)
-    return Leg(**doc, scores=scores, earlier_run=earlier)
+    return Leg(**doc, scores=scores, store_scores=store_scores, earlier_run=earlier)
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,6 +722,17 @@ def seed(endpoint: str, scale: int, seed_value: int, truth: Path, out: Path) -> 
     return time.monotonic() - t0
 
 
+def seed_stores(endpoint: str, scale: int, seed_value: int, truth: Path, out: Path) -> float:
+    """The stores estate beside the shared one. Its open stores hold unclassified data, so the
+    identities of the shared estate read no more clinical or administrative data than its truth
+    says."""
+    t0 = time.monotonic()
+    run_logged([str(BIN / "python"), str(STORES_SEEDER), "--endpoint", endpoint, "--scale", str(scale),
+                "--seed", str(seed_value), "--truth", str(truth), "--open-class", "unclassified"],
+               dict(os.environ), out / "seed-stores.log")
+    return time.monotonic() - t0
+
+
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
@@ -587,6 +757,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="results.json of an earlier run at the same scale and seed: its legs fill in "
                     "the tools not run now (marked *)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--stores", action="store_true",
+                    help="also seed bench/seed_aws_stores.py's estate (every store phigate reads, in "
+                    f"{' and '.join(STORE_REGIONS)}) and score each leg on its truth too")
+    ap.add_argument("--stores-truth", type=Path,
+                    help="with --endpoint and --stores: the truth of a stores estate seeded before")
     ap.add_argument("--phigate", type=Path, default=BIN / "phigate")
     ap.add_argument("--custodian", type=Path, default=PEERS / "c7n-venv" / "bin" / "custodian")
     ap.add_argument("--prowler", type=Path, default=PEERS / "prowler-venv" / "bin" / "prowler")
@@ -598,6 +773,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             ap.error(f"unknown leg(s) {', '.join(bad)}; choose among {', '.join(ALL_LEGS)}")
     if (args.truth or args.moto_pid or args.moto_log) and not args.endpoint:
         ap.error("--truth, --moto-pid and --moto-log go with --endpoint")
+    if args.stores_truth and not (args.stores and args.truth):
+        ap.error("--stores-truth goes with --stores and --truth")
+    if args.stores and args.truth and not args.stores_truth:
+        ap.error("--stores with --truth needs --stores-truth (the estate is already seeded)")
     return args
 
 
@@ -646,8 +825,17 @@ def bench(args: argparse.Namespace, out: Path, moto: Moto, names: list[str]) -> 
         seeding_s = seed(moto.endpoint, args.scale, args.seed, truth_path, out)
     truth_doc = json.loads(truth_path.read_text())
     truth = truth_doc["expected_failures"]
+    stores, stores_counts, stores_s = None, None, None
+    if args.stores:
+        stores_path = args.stores_truth or out / "stores-truth.json"
+        if not args.stores_truth:
+            print(f"seeding the stores estate: scale {args.scale}, seed {args.seed} …", flush=True)
+            stores_s = seed_stores(moto.endpoint, args.scale, args.seed, stores_path, out)
+        stores = Stores.load(stores_path)
+        stores_counts = json.loads(stores_path.read_text())["counts"]
+        print(f"stores estate: {stores_counts}, seeded in {num(stores_s)} s", flush=True)
     ctx = Context(moto, truth, truth_path, out, args.phigate, args.custodian, args.prowler,
-                  aws_managed_keys(moto.endpoint))
+                  aws_managed_keys(moto.endpoint), stores)
     print(f"estate: {truth_doc['counts']}, seeded in {num(seeding_s)} s; failing per rule: "
           + ", ".join(f"{k} {len(v)}" for k, v in truth.items()), flush=True)
 
@@ -669,6 +857,9 @@ def bench(args: argparse.Namespace, out: Path, moto: Moto, names: list[str]) -> 
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "scale": args.scale,
             "seed": args.seed, "failed": failed, "counts": truth_doc["counts"], "seeding_s": seeding_s,
             "truth_failing": {k: len(v) for k, v in truth.items()}, "cpus": os.cpu_count(),
+            "stores": None if stores is None else {
+                "counts": stores_counts, "seeding_s": stores_s,
+                "truth_failing": {k: len(v) for k, v in stores.fail.items()}},
             "legs": [asdict(leg) for leg in legs]}
 
 

@@ -137,6 +137,34 @@ def test_health_data_outside_the_asked_regions_is_reported_for_residency(
     assert any(type(r) is Resource and r.id == abroad and r.region == OUTSIDE_EEA for r in records)
 
 
+def test_buckets_read_as_context_elsewhere_leave_key_sharing_decidable(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    """A bucket of another region read only as context has its key read too: left unread, it
+    might (for all the engine could tell) share any key, and every key-sharing decision of the
+    asked region would be an error."""
+    s3, kms = aws("s3"), aws("kms")
+
+    def under(name: str, data_class: str, key: str) -> str:
+        made = bucket(s3, name, REGION, data_class)
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+        return made
+
+    dedicated, shared = (kms.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
+    alone = under("paris-notes", "clinical", dedicated)
+    mixed = under("paris-scans", "clinical", shared)
+    under("paris-invoices", "administrative", shared)
+    aws("s3", OTHER).create_bucket(Bucket="dublin-scratch",  # unclassified: context only
+                                   CreateBucketConfiguration={"LocationConstraint": OTHER})
+    code, report = scan(tmp_path, "--region", REGION, "--only", "PHI-SEG-001", "--only", "PHI-RES-001",
+                        "--show-passed")
+    assert findings(report, "PHI-SEG-001", "error") == set()
+    assert findings(report, "PHI-SEG-001") == {mixed}
+    assert findings(report, "PHI-SEG-001", "pass") == {alone}
+    assert "arn:aws:s3:::dublin-scratch" not in reported_ids(report)
+    assert code == 1
+
+
 def test_without_a_residency_policy_other_regions_stay_context(aws: Callable[..., Any]) -> None:
     abroad = bucket(aws("s3", OUTSIDE_EEA), "virginia-notes", OUTSIDE_EEA, "clinical")
     records = collect(regions=[REGION], only=("PHI-SEG-002",))

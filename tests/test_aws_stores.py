@@ -415,3 +415,18 @@ def test_warehouses_search_domains_and_caches_are_databases(estate: Any) -> None
     reporter = found[f"arn:aws:iam::{ACCOUNT}:role/reporter"]
     assert reporter.attributes["can_read_via"][cluster_arn("warehouse")] == "redshift-data:ExecuteStatement"
     assert cluster_arn("reporting") not in reporter.attributes["can_read"]
+
+
+def test_data_streams_past_the_first_page_are_listed(endpoint: str) -> None:
+    """ListStreams pages by ``ExclusiveStartStreamName`` while ``HasMoreStreams`` is true when it
+    gives no ``NextToken`` (moto pages so, by ten); a stream past the first page is never left out
+    unseen. In a region of its own, apart from the module's estate."""
+    region = "eu-central-1"
+    kinesis = client(endpoint, "kinesis", region)
+    names = [f"ward-{i:02d}" for i in range(12)]
+    for name in names:
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+    provider = AwsProvider(Settings(regions=(region,)))
+    provider.restrict({"stream": frozenset({"encryption"})})
+    found = {r.id for r in provider.collect() if isinstance(r, Resource) and r.type == "aws.kinesis.stream"}
+    assert found == {f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}" for name in names}

@@ -265,7 +265,11 @@ class AccountRun:
             listed = [(name, region or located.get(name), created) for name, region, created in listed or ()]
         everywhere = self.needs.everywhere or not self.reported
         full = s3.operations_for(self.needs.bucket_attributes)
-        light = s3.operations_for({"can_read"} if self.needs.access else ())
+        # Elsewhere: what the access analysis reads, and the key, when stores' encryption is read.
+        # A bucket yielded without its key might share any key, for all the engine can tell, and
+        # every key-sharing decision of the reported regions would be unknown.
+        elsewhere = {"encryption"} & self.needs.bucket_attributes
+        light = s3.operations_for(elsewhere | {"can_read"} if self.needs.access else elsewhere)
         # Tags of the other regions holding buckets, in bulk too (the listing names the region).
         more_tags = {
             region: items.submit(s3.bulk_tags, self.account, region)

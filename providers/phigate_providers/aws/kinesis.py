@@ -20,7 +20,7 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws import policy_stores
-from phigate_providers.aws.calls import ApiFailure, call, pages
+from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import data_stream_facets
@@ -46,8 +46,23 @@ KIND = policy_stores.KIND
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
     """The data streams of ``region``. Raises ApiFailure when they cannot be listed."""
     client = account.client("kinesis", region)
-    return [_data_stream(account, region, keys, client, str(name))
-            for name in pages(client, "ListStreams", "StreamNames")]
+    return [_data_stream(account, region, keys, client, name) for name in _stream_names(client)]
+
+
+def _stream_names(client: Any) -> list[str]:
+    """Every data stream's name. A page says ``HasMoreStreams``; the next one is asked by its
+    ``NextToken`` or, where none is given (the older form, which some endpoints keep), by the
+    last name seen: a stream past the first page is never left out unseen."""
+    names: list[str] = []
+    start: dict[str, str] = {}
+    while True:
+        listed = call(client, "ListStreams", **start) or {}
+        found = [str(n) for n in listed.get("StreamNames") or ()]
+        names += found
+        if not listed.get("HasMoreStreams") or not (listed.get("NextToken") or found):
+            return names
+        start = ({"NextToken": str(listed["NextToken"])} if listed.get("NextToken")
+                 else {"ExclusiveStartStreamName": found[-1]})
 
 
 def _data_stream(account: Account, region: str, keys: KeyDirectory, client: Any, name: str) -> Resource:
