@@ -371,6 +371,7 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
     generator per resource would cost more than most decisions.
     """
     out: list[Outcome] | None = None
+    shown = resource  # what outcomes carry: the resource with its class, copied once if needed
     for policy, where, check, tally in compiled:
         if where is not None:
             applies = where(resource, index)
@@ -378,20 +379,23 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
                 code = _SKIP if applies is False else _ERROR
                 tally[code] += 1
                 if wanted[code]:
-                    out = out or []
-                    out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
+                    if out is None:
+                        out, shown = [], _classified(resource, data_class)
+                    out.append(Outcome(policy, shown, _ORDER[code]))
                 continue
         result = check(resource, index)
         code = _PASS if result is True else _FAIL if result is False else _ERROR
         tally[code] += 1
         if wanted[code]:
-            out = out or []
-            out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
+            if out is None:
+                out, shown = [], _classified(resource, data_class)
+            out.append(Outcome(policy, shown, _ORDER[code]))
     for policy, _, _, tally in skipped:
         tally[_SKIP] += 1
         if wanted[_SKIP]:
-            out = out or []
-            out.append(Outcome(policy, _classified(resource, data_class), Status.SKIP))
+            if out is None:
+                out, shown = [], _classified(resource, data_class)
+            out.append(Outcome(policy, shown, Status.SKIP))
     return out
 
 
