@@ -108,10 +108,14 @@ class Classifier:
                 if not _VALUES.search(text):
                     return self._values.get(text, UNCLASSIFIED)
         chosen: str | None = None
+        key_memo, value_memo = self._key_memo, self._value_memo
         for key, written in tags.items():
-            if not self._is_label_key(key):
+            # Remembered answers read inline (a non-text key never equals a remembered one).
+            is_label = key_memo.get(key)
+            if not (self._is_label_key(key) if is_label is None else is_label):
                 continue
-            found = self._strictest_in(written)
+            found = (value_memo[written] if type(written) is str and written in value_memo
+                     else self._strictest_in(written))
             if found is not None and (chosen is None or _rank(found) < _rank(chosen)):
                 chosen = found
         return chosen
