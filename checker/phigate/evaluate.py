@@ -41,7 +41,7 @@ class InventoryIndex:
     """Slim records of the resources references can reach, and derived (inverse) lists.
 
     Only kinds that some policy reaches through a reference are recorded, and of those only
-    the fields read there, as a tuple: a million stores cost a few hundred bytes each.
+    the fields read there, in a small dict: a million stores cost a few hundred bytes each.
     """
 
     def __init__(self, policies: Sequence[Policy]) -> None:
