@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phigate.api import Resource
-from phigate.classify import Classifier, labels_in_text
+from phigate.classify import Classifier, _rank, labels_in_text
 from phigate.config import Config
 from phigate.model import Status
 from phigate.testing import scan_inventory
@@ -67,3 +69,22 @@ def test_disagreeing_labels_are_shown_in_the_finding() -> None:
     assert finding.resource.data_class == "clinical"
     assert "labels disagree: DATA_CLASS=clinical (clinical), data_class=public (public)" in finding.message
     assert any(o.op == "classified" for o in finding.evidence)
+
+
+TAG_KEYS = ["data_class", "DATA_CLASS", "Data_Class", "owner", "classification", "env"]
+TAG_VALUES = ["clinical", "public", "admin", "pii", "secret", "", " ", "clinical,public",
+              "public / health", "Clinical", "team-a", "research", "secret,research"]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
+@given(st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES), max_size=4))
+def test_the_class_read_from_tags_is_the_strictest_label_even_when_remembered(tags: dict[str, str]) -> None:
+    """The classifier remembers what keys and values mean; a second reading, from memory,
+    gives what the labels it lists say (the strictest class, the first written between equals)."""
+    classifier = Classifier(Config(classification_values={
+        **Config().classification_values, "research": ("research",)}))
+    labels = classifier.labels(tags)
+    expected = (min((c for _, _, c in labels), key=_rank) if labels
+                else "unclassified")
+    assert classifier.data_class(bucket(tags)) == expected
+    assert classifier.data_class(bucket(dict(tags))) == expected

@@ -10,6 +10,7 @@ import pytest
 
 from phigate.api import CollectionError, Resource
 from phigate.problems import ProblemsError
+from phigate.snapshot import resource_from_json, resource_to_json
 from phigate_providers.snapshot import SnapshotProvider
 
 from .conftest import DATA, CliResult, resource
@@ -196,3 +197,21 @@ def test_collected_json_lines_end_with_their_record_count(tmp_path: Path) -> Non
     path = tmp_path / "s.jsonl"
     path.write_text(out.getvalue())
     assert len(list(SnapshotProvider([path]).collect())) == 3
+
+
+def test_a_record_read_back_is_the_resource_written_whether_complete_or_not() -> None:
+    """A record holding every field becomes the resource without a copy; one leaving fields
+    out gets their defaults. Either way the resource equals the one written, and stays frozen."""
+    written = Resource("arn:aws:s3:::notes", "aws.s3.bucket", "object_store", "aws", "111122223333",
+                       "eu-west-3", "notes", {"data_class": "clinical"}, None,
+                       {"versioning": True}, {"Name": "notes"})
+    complete = resource_from_json(json.loads(json.dumps(resource_to_json(written))))
+    partial = resource_from_json({"id": written.id, "type": written.type, "kind": written.kind,
+                                  "provider": "aws", "attributes": {"versioning": True}})
+    assert complete == written
+    assert (partial.scope, partial.tags, partial.raw, partial.region) == ("", {}, {}, None)
+    assert partial.attributes == {"versioning": True}
+    with pytest.raises(AttributeError):
+        complete.id = "other"  # type: ignore[misc]
+    assert complete.with_data_class("clinical").data_class == "clinical"
+    assert complete.data_class is None

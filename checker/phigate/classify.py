@@ -61,6 +61,10 @@ class Classifier:
                 if known is None or _rank(data_class) < _rank(known):
                     self._values[normal] = data_class
         self._rules = config.name_rules
+        #: What a tag key and a tag value mean, remembered: estates repeat a few of each, and
+        #: the full reading (lower case, split, look up) would run for every resource.
+        self._key_memo: dict[str, bool] = {}
+        self._value_memo: dict[str, str | None] = {}
 
     def data_class(self, resource: Resource) -> str:
         found = self._from_tags(resource.tags)
@@ -93,6 +97,8 @@ class Classifier:
         return f"labels disagree: {written}; the strictest, {chosen}, applies"
 
     def _from_tags(self, tags: Mapping[str, str]) -> str | None:
+        """The strictest class the labels give (the first written, between equals), as
+        ``labels`` reads them; None when no configured key holds a value."""
         if not tags:
             return None
         if len(tags) == 1:  # the usual case: one label, spelt as configured, one value
@@ -101,7 +107,41 @@ class Classifier:
                 text = str(value).strip().lower()
                 if not _VALUES.search(text):
                     return self._values.get(text, UNCLASSIFIED)
-        labels = self.labels(tags)
-        if not labels:
-            return None
-        return min((c for _, _, c in labels), key=_rank)
+        chosen: str | None = None
+        key_memo, value_memo = self._key_memo, self._value_memo
+        for key, written in tags.items():
+            # Remembered answers read inline (a non-text key never equals a remembered one).
+            is_label = key_memo.get(key)
+            if not (self._is_label_key(key) if is_label is None else is_label):
+                continue
+            found = (value_memo[written] if type(written) is str and written in value_memo
+                     else self._strictest_in(written))
+            if found is not None and (chosen is None or _rank(found) < _rank(chosen)):
+                chosen = found
+        return chosen
+
+    def _is_label_key(self, key: str) -> bool:
+        known = self._key_memo.get(key) if type(key) is str else None
+        if known is None:
+            known = str(key).lower() in self._key_set
+            if type(key) is str and len(self._key_memo) < _MEMO_SIZE:
+                self._key_memo[key] = known
+        return known
+
+    def _strictest_in(self, written: str) -> str | None:
+        """The strictest class among the values written in one label, None when it holds none."""
+        if type(written) is str and written in self._value_memo:
+            return self._value_memo[written]
+        chosen: str | None = None
+        for value in _VALUES.split(str(written).strip()):
+            if value:
+                found = self._values.get(value.lower(), UNCLASSIFIED)
+                if chosen is None or _rank(found) < _rank(chosen):
+                    chosen = found
+        if type(written) is str and len(self._value_memo) < _MEMO_SIZE:
+            self._value_memo[written] = chosen
+        return chosen
+
+
+#: Distinct tag keys and values remembered per run; past that they are read each time.
+_MEMO_SIZE = 4096

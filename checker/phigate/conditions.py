@@ -254,14 +254,14 @@ class Quantifier(Condition):
             items = get(subject, index)
             if type(items) is not list:
                 return None
-            if follow:  # an id not in the inventory resolves to None: its contents are unknown
-                lookup = index.lookup
-                items = [lookup(raw) if type(raw) is str else None for raw in items]
+            lookup = index.lookup
             undecided = False
             for item in items:
-                if follow and item is None:
-                    undecided = True
-                    continue
+                if follow:  # an id not in the inventory resolves to None: its contents are unknown
+                    item = lookup(item) if type(item) is str else None  # noqa: PLW2901
+                    if item is None:
+                        undecided = True
+                        continue
                 result = inner(item, index)
                 if result is decisive:
                     return decisive

@@ -13,6 +13,7 @@ import contextlib
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from phigate.access_graph import REACH_FIELDS, AccessGraph
@@ -40,7 +41,7 @@ class InventoryIndex:
     """Slim records of the resources references can reach, and derived (inverse) lists.
 
     Only kinds that some policy reaches through a reference are recorded, and of those only
-    the fields read there, as a tuple: a million stores cost a few hundred bytes each.
+    the fields read there, in a small dict: a million stores cost a few hundred bytes each.
     """
 
     def __init__(self, policies: Sequence[Policy]) -> None:
@@ -48,12 +49,12 @@ class InventoryIndex:
         for policy in policies:
             for kind, name in policy.remote_fields:
                 wanted[kind].add(name)
-        #: Per kind: a C-level getter of the common fields, and the attribute names to read.
-        #: Per kind: the common fields and the attributes that references read there.
-        self._readers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        #: Per kind: the common fields references read there, a C-level getter of them (three
+        #: at least, so it gives a tuple), and the attribute names to read.
+        self._readers: dict[str, tuple[tuple[str, ...], Callable[[Any], Any], tuple[str, ...]]] = {}
         for kind, names in wanted.items():
             common = ("id", "kind", "provider", *sorted((names & COMMON_FIELDS) - {"id", "kind", "provider"}))
-            self._readers[kind] = (common, tuple(sorted(names - COMMON_FIELDS)))
+            self._readers[kind] = (common, itemgetter(*common), tuple(sorted(names - COMMON_FIELDS)))
         self._inverse: dict[Inverse, dict[str, list[str]]] = {}
         self._inverse_specs: dict[str, list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]] = (
             defaultdict(list))
@@ -63,6 +64,9 @@ class InventoryIndex:
                 self._inverse_specs[kind].append((inverse, tuple(inverse.of.split(".")), lists))
         #: The records references reach: plain dicts of the fields read there, kept small.
         self._records: dict[str, dict[str, Any]] = {}
+        #: The indexed record of a referenced resource, or None when it is not in the
+        #: inventory: the dictionary's own lookup, called for every reference followed.
+        self.lookup: Callable[[str], dict[str, Any] | None] = self._records.get
         self._incomplete_kinds: set[str] = set()
         #: (relation, provider) → a source resource whose attribute was not read. Scoped by
         #: provider: a PostgreSQL table never names a KMS key, so its gaps do not blind AWS.
@@ -78,9 +82,9 @@ class InventoryIndex:
             self.graph.add(resource)
         reader = self._readers.get(kind)
         if reader is not None:
-            common, names = reader
-            fields = resource.__dict__  # a Resource keeps its fields in one dict
-            record = {name: fields[name] for name in common}
+            common, read_common, names = reader
+            # A Resource keeps its fields in one dict: read them all in one call.
+            record = dict(zip(common, read_common(resource.__dict__), strict=True))
             if data_class is not None and "data_class" in record:
                 record["data_class"] = data_class
             if names:
@@ -133,10 +137,6 @@ class InventoryIndex:
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
-
-    def lookup(self, resource_id: str) -> dict[str, Any] | None:
-        """The indexed record of a referenced resource, or None when it is not in the inventory."""
-        return self._records.get(resource_id)
 
     def inverse(self, relation: Inverse, resource_id: str, provider: str) -> list[str] | Unknown:
         """Ids whose ``relation.of`` holds ``resource_id``; unknown when a source of the same
@@ -286,12 +286,11 @@ class Evaluator:
             plan = plans.get(key) or self._plan(*key, index)
             if plan.indexed:
                 index.add(resource, data_class)
-            decided = _decide(resource, plan.streaming, index, wanted,
-                              skipped=plan.skipped, data_class=data_class)
+            decided = _decide(resource, plan.streaming, index, wanted, plan.skipped, data_class)
             if decided:
                 yield from decided
             if plan.deferred:
-                decided = _defer(resource, plan, index, buffered, wanted, data_class=data_class)
+                decided = _defer(resource, plan, index, buffered, wanted, data_class)
                 if decided:
                     yield from decided
         for error in unread:
@@ -361,8 +360,8 @@ def _constant(value: bool) -> Test:
     return lambda subject, index: value
 
 
-def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
-            wanted: tuple[bool, ...], *, skipped: tuple[_Compiled, ...] = (),
+def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,  # noqa: PLR0917
+            wanted: tuple[bool, ...], skipped: tuple[_Compiled, ...] = (),
             data_class: str | None = None) -> list[Outcome] | None:
     """Decide ``resource`` for each policy (``skipped`` ones are known not to apply); tally
     every outcome, return the wanted ones (about the resource with its ``data_class``).
@@ -371,6 +370,7 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
     generator per resource would cost more than most decisions.
     """
     out: list[Outcome] | None = None
+    shown = resource  # what outcomes carry: the resource with its class, copied once if needed
     for policy, where, check, tally in compiled:
         if where is not None:
             applies = where(resource, index)
@@ -378,20 +378,23 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
                 code = _SKIP if applies is False else _ERROR
                 tally[code] += 1
                 if wanted[code]:
-                    out = out or []
-                    out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
+                    if out is None:
+                        out, shown = [], _classified(resource, data_class)
+                    out.append(Outcome(policy, shown, _ORDER[code]))
                 continue
         result = check(resource, index)
         code = _PASS if result is True else _FAIL if result is False else _ERROR
         tally[code] += 1
         if wanted[code]:
-            out = out or []
-            out.append(Outcome(policy, _classified(resource, data_class), _ORDER[code]))
+            if out is None:
+                out, shown = [], _classified(resource, data_class)
+            out.append(Outcome(policy, shown, _ORDER[code]))
     for policy, _, _, tally in skipped:
         tally[_SKIP] += 1
         if wanted[_SKIP]:
-            out = out or []
-            out.append(Outcome(policy, _classified(resource, data_class), Status.SKIP))
+            if out is None:
+                out, shown = [], _classified(resource, data_class)
+            out.append(Outcome(policy, shown, Status.SKIP))
     return out
 
 
@@ -401,9 +404,9 @@ def _classified(resource: Resource, data_class: str | None) -> Resource:
     return resource.with_data_class(data_class)
 
 
-def _defer(resource: Resource, plan: _Plan, index: Any,
+def _defer(resource: Resource, plan: _Plan, index: Any,  # noqa: PLR0917
            buffered: list[tuple[Resource, tuple[_Compiled, ...]]],
-           wanted: tuple[bool, ...], *, data_class: str) -> list[Outcome] | None:
+           wanted: tuple[bool, ...], data_class: str) -> list[Outcome] | None:
     """Keep a slim copy for the policies that need the whole inventory, unless their own
     local ``where`` already says they do not apply; return the wanted skips."""
     kept: list[_Compiled] = []
@@ -431,7 +434,10 @@ def _defer(resource: Resource, plan: _Plan, index: Any,
 def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     """The copy kept until the stream ends: only what the deferred policies read."""
     attributes = r.attributes
-    kept = {name: attributes[name] for name in plan.keep if name in attributes}
+    kept = {}
+    for name in plan.keep:  # a loop, not a comprehension: no frame made per resource
+        if name in attributes:
+            kept[name] = attributes[name]
     return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
                     r.tags if plan.keep_tags else {}, data_class, kept,
                     r.raw if plan.keep_raw else reported_raw(r.raw))

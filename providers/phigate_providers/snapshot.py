@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +40,10 @@ MAX_YAML_BYTES = LIMITS["snapshot_yaml"]
 #: before it is held in memory.
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS = 200
+
+
+#: How the end line starts.
+_END_OPENING = '{"' + END_KEY + '"'
 
 
 class DuplicateKey(ValueError):
@@ -187,7 +192,7 @@ class SnapshotProvider:
         ended: int | None = None  # the record count the end line gives, once read
         count = 0
         with stream:
-            for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), start=1):
+            for number, raw in enumerate(iter(partial(stream.readline, MAX_LINE_BYTES + 1), b""), start=1):
                 if len(raw) > MAX_LINE_BYTES:  # one record never needs more: not read further
                     problems.append(Problem(name, number, 1, f"line longer than {MAX_LINE_BYTES} bytes"))
                     return
@@ -201,9 +206,9 @@ class SnapshotProvider:
                     end_line = not problems and _declares_end_line(line)
                 elif ended is not None and line.strip():
                     problems.append(Problem(name, number, 1, "a record after the end line"))
-                elif line.lstrip().startswith('{"' + END_KEY + '"'):
+                elif line.lstrip().startswith(_END_OPENING):
                     ended = _end_count(line, number, name, problems)
-                elif line.strip():
+                elif line and not line.isspace():  # as `line.strip()`, without the copy
                     count += 1
                     record = self._line_record(line.rstrip("\r\n"), number, name, problems)
                     if record is not None:
