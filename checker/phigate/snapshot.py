@@ -10,18 +10,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from functools import cache
 from typing import IO, Any
 
+import fastjsonschema
 import jsonschema
 
 from phigate import __version__
 from phigate.api import KINDS, CollectionError, Context, Record, Resource, Scope, Unknown
 from phigate.clock import report_time
 from phigate.problems import Problem, json_pointer
-from phigate.schema_check import Check, compile_check
 from phigate.schema_files import document_schema, kind_schema
 from phigate.validation import errors_to_problems, kind_validator, validator
 from phigate.yamlsafe import Located, load_text
@@ -124,24 +124,24 @@ def write_document(records: Iterable[Record], scopes: Iterable[Scope], out: IO[s
 class RecordValidator:
     """Validates records against the resource and kind schemas.
 
-    The fast path is one compiled check per kind (a few microseconds a resource, answering yes or
-    no); only an invalid record is re-checked with jsonschema to produce every precise message.
+    The fast path is a compiled validator (a few microseconds a resource); only an invalid
+    record is re-checked with jsonschema to produce every precise message.
     """
 
     def __init__(self) -> None:
-        # One check per kind (envelope and attributes together: one call), with the type's
-        # pattern checked once per distinct type string rather than per record.
+        # One compiled validator per kind (envelope and attributes together: one call), with
+        # the type's pattern checked once per distinct type string rather than per record.
         envelope = document_schema("resource")
         self._type_pattern = re.compile(envelope["properties"]["type"]["pattern"])
         self._types_seen: set[str] = set()
-        self._kinds: dict[str, Check] = {}
+        self._kinds: dict[str, Callable[[Any], Any]] = {}
         for kind in KINDS:
             schema = copy.deepcopy(envelope)
             schema["properties"]["kind"] = {"const": kind}
             schema["properties"]["type"] = {"type": "string"}
             schema["properties"]["attributes"] = kind_schema(kind)
-            self._kinds[kind] = compile_check(schema)
-        self._error = compile_check(document_schema("snapshot")["$defs"]["error"])
+            self._kinds[kind] = fastjsonschema.compile(schema)
+        self._error = fastjsonschema.compile(document_schema("snapshot")["$defs"]["error"])
 
     def is_valid(self, data: Any) -> bool:
         if type(data) is dict and len(data) == 1 and "context" in data:
@@ -152,11 +152,16 @@ class RecordValidator:
     def _is_valid(self, data: Any) -> bool:
         if type(data) is not dict:
             return False
-        if "error" in data and len(data) == 1:
-            return self._error(data["error"])
-        kind = data.get("kind")
-        validate = self._kinds.get(kind) if isinstance(kind, str) else None  # a list is unhashable
-        if validate is None or not validate(data):
+        try:
+            if "error" in data and len(data) == 1:
+                self._error(data["error"])
+                return True
+            kind = data.get("kind")
+            validate = self._kinds.get(kind) if isinstance(kind, str) else None  # a list is unhashable
+            if validate is None:
+                return False
+            validate(data)
+        except fastjsonschema.JsonSchemaException:
             return False
         rtype = data["type"]
         if rtype not in self._types_seen:
