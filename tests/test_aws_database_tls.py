@@ -20,8 +20,8 @@ from botocore.awsrequest import AWSResponse
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate.snapshot import error_from_json, resource_from_json
-from phigate_providers.aws.parameter_groups import decide
 from phigate_providers.aws.provider import AwsProvider, Settings
+from phigate_providers.aws.transport_rules import decide
 from tests.aws_server import ACCOUNT, REGION, _Body, client, inject_faults, refusing, reset
 
 PASSWORD = "Not-a-real-secret-4"

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 #: The modules that import no SDK, shared by the live reader and the Terraform plan reader.
 SDK_FREE = (
     "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
-    "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "trust",
+    "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "transport_rules",
+    "trust",
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

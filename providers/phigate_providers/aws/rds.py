@@ -12,6 +12,7 @@ from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, database_facets
+from phigate_providers.aws.transport_rules import Verdict
 
 INSTANCE, CLUSTER = "aws.rds.db_instance", "aws.rds.db_cluster"
 DATABASE_TYPES = (INSTANCE, CLUSTER)
@@ -46,7 +47,7 @@ def _database(
     rtype: str,
     name_field: str,
     arn_field: str,
-    transport: Callable[[dict[str, Any], str, str], parameter_groups.Verdict | None],
+    transport: Callable[[dict[str, Any], str, str], Verdict | None],
 ) -> Resource:
     name = str(item[name_field])
     kind = "db" if rtype.endswith("instance") else "cluster"
