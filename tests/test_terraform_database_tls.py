@@ -1,7 +1,7 @@
 """A planned RDS database refuses connections without TLS as the live reader would say: from
 the parameter group the plan gives it (by reference or by name), else the engine's documented
 default; unknown when the plan cannot tell. Variants of the clinic plan, whose clinical
-``aws_db_instance.patients`` runs PostgreSQL with no version and no group."""
+``aws_db_instance.patients`` runs PostgreSQL 16 with no group."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def _entries(plan: dict[str, Any], address: str) -> tuple[dict[str, Any], dict[s
     change = next(c for c in plan["resource_changes"] if c["address"] == address)["change"]
     config = next(r for r in plan["configuration"]["root_module"]["resources"] if r["address"] == address)
     return planned, change, config
+
+
+def unset(plan: dict[str, Any], address: str, name: str) -> None:
+    planned, change, config = _entries(plan, address)
+    for values in (planned["values"], change["before"], change["after"], config["expressions"]):
+        values.pop(name, None)
 
 
 def set_attribute(plan: dict[str, Any], address: str, name: str, value: Any, *,
@@ -79,6 +85,7 @@ def tls_status(cli: Cli, path: Path) -> str:
 def test_a_group_the_plan_creates_with_force_ssl_makes_the_database_refuse_plain_connections(
         tmp_path: Path, cli: Cli) -> None:
     def forced(plan: dict[str, Any]) -> None:
+        set_attribute(plan, PATIENTS, "engine_version", "14.9")  # off by default
         add_group(plan, "pms-tls", [{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}])
         set_attribute(plan, PATIENTS, "parameter_group_name", "pms-tls")
 
@@ -112,9 +119,10 @@ def test_without_a_group_the_documented_default_of_the_version_decides(tmp_path:
 
 def test_what_the_plan_cannot_tell_is_unknown_never_a_pass(tmp_path: Path, cli: Cli) -> None:
     # No version: AWS picks one at apply, and PostgreSQL's default hangs on it.
-    unversioned = patients(PLAN).attributes["secure_transport_required"]
+    path = variant(tmp_path, lambda plan: unset(plan, PATIENTS, "engine_version"))
+    unversioned = patients(path).attributes["secure_transport_required"]
     assert isinstance(unversioned, Unknown) and "engine_version" in unversioned.reason
-    assert tls_status(cli, PLAN) == "error"
+    assert tls_status(cli, path) == "error"
 
     def elsewhere(plan: dict[str, Any]) -> None:
         set_attribute(plan, PATIENTS, "parameter_group_name", "shared-tls")

@@ -298,7 +298,6 @@ CLINIC_FINDINGS = {
     ("fail", "PHI-SEG-002", "aws_iam_role.etl"),
     ("fail", "PHI-TLS-001", "aws_s3_bucket.archive"),
     ("fail", "PHI-TLS-001", "module.scans.aws_s3_bucket.this"),
-    ("error", "PHI-TLS-001", "aws_db_instance.patients"),  # rds.force_ssl's default hangs on its version
     ("fail", "SEG-KEY-001", "aws_kms_key.clinical"),
 }
 
