@@ -113,8 +113,11 @@ def test_without_a_group_the_documented_default_of_the_version_decides(tmp_path:
         path = variant(tmp_path, lambda plan, v=version: set_attribute(plan, PATIENTS, "engine_version", v))
         assert patients(path).attributes["secure_transport_required"] is expected, version
         assert tls_status(cli, path) == status
-    mysql = variant(tmp_path, lambda plan: set_attribute(plan, PATIENTS, "engine", "mysql"))
-    assert patients(mysql).attributes["secure_transport_required"] is False  # require_secure_transport OFF
+    for version, expected in (("8.0.35", False), ("9.7.0", True)):  # require_secure_transport OFF, then ON
+        def mysql(plan: dict[str, Any], v: str = version) -> None:
+            set_attribute(plan, PATIENTS, "engine", "mysql")
+            set_attribute(plan, PATIENTS, "engine_version", v)
+        assert patients(variant(tmp_path, mysql)).attributes["secure_transport_required"] is expected
 
 
 def test_what_the_plan_cannot_tell_is_unknown_never_a_pass(tmp_path: Path, cli: Cli) -> None:

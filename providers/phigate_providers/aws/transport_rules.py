@@ -2,15 +2,18 @@
 default, and the verdict from a group's values: shared by the live reader
 (:mod:`.parameter_groups`) and the Terraform plan reader, so it imports no SDK.
 
-Documented defaults, for a group that sets no value:
+Documented defaults, for a group that sets no value (by engine version):
 
-- ``rds.force_ssl``: 1 for RDS for PostgreSQL from version 15 on, 0 before; 0 for Aurora
-  PostgreSQL and for SQL Server.
-- ``require_secure_transport`` (MySQL, MariaDB, Aurora MySQL): OFF.
+- ``rds.force_ssl``: RDS for PostgreSQL 1 from version 15 on, 0 before; Aurora PostgreSQL 0;
+  SQL Server 0.
+- ``require_secure_transport``: RDS for MySQL OFF up to 8.4, ON from 9.7; MariaDB OFF up to 11.4,
+  ON from 11.8 (the parameter exists from 10.5); Aurora MySQL OFF up to version 3 (MySQL 8.0),
+  ON from 8.4.
 - ``require_ssl`` (Redshift): false.
 
-Engines whose TLS requirement is not a parameter (Oracle's TLS is an option-group listener
-beside the plain one; Db2; engines not listed) have no rule: undecided.
+A version between two documented ranges, or one that cannot be read where the default hangs
+on it, is undecided; so are engines whose TLS requirement is not a parameter (Oracle's TLS is an
+option-group listener beside the plain one; Db2; engines not listed).
 """
 
 from __future__ import annotations
@@ -24,31 +27,44 @@ SECURE_TRANSPORT = "require_secure_transport"
 REQUIRE_SSL = "require_ssl"
 _TRUE = frozenset({"1", "on", "true"})
 
+Version = tuple[int, int]
+
 
 @dataclass(frozen=True)
 class Rule:
     """The parameter that makes an engine refuse plain connections, and its default."""
 
     parameter: str
-    #: The documented default from the engine's major version (None: not known).
-    default: Callable[[int | None], bool | None]
+    #: The documented default for an engine version (major, minor); None: not known.
+    default: Callable[[Version | None], bool | None]
 
 
-def _off(_: int | None) -> bool | None:
+def _off(_: Version | None) -> bool | None:
     return False
 
 
-def _postgres(major: int | None) -> bool | None:
-    return None if major is None else major >= 15
+def _off_until(last_off: Version, first_on: Version) -> Callable[[Version | None], bool | None]:
+    """Off up to ``last_off``, on from ``first_on``; undecided between and without a version."""
+    def default(version: Version | None) -> bool | None:
+        if version is None or last_off < version < first_on:
+            return None
+        return version >= first_on
+    return default
+
+
+def _on_from(first_on: Version) -> Callable[[Version | None], bool | None]:
+    """On from ``first_on``, off before; undecided without a version."""
+    return lambda version: None if version is None else version >= first_on
 
 
 #: Engines by name, or by prefix for the editions (sqlserver-ee, sqlserver-se …).
 RULES: Mapping[str, Rule] = {
-    "postgres": Rule(FORCE_SSL, _postgres),
+    "postgres": Rule(FORCE_SSL, _on_from((15, 0))),
     "aurora-postgresql": Rule(FORCE_SSL, _off),
-    "mysql": Rule(SECURE_TRANSPORT, _off),
-    "mariadb": Rule(SECURE_TRANSPORT, _off),
-    "aurora-mysql": Rule(SECURE_TRANSPORT, _off),
+    "mysql": Rule(SECURE_TRANSPORT, _off_until((8, 4), (9, 7))),
+    "mariadb": Rule(SECURE_TRANSPORT, _off_until((11, 4), (11, 8))),
+    # Aurora MySQL 2 and 3 are 5.7.mysql_aurora.2.x and 8.0.mysql_aurora.3.x; then 8.4.x.
+    "aurora-mysql": Rule(SECURE_TRANSPORT, _off_until((8, 0), (8, 4))),
     "aurora": Rule(SECURE_TRANSPORT, _off),  # Aurora MySQL 1 (MySQL 5.6)
     "sqlserver-": Rule(FORCE_SSL, _off),
     "redshift": Rule(REQUIRE_SSL, _off),
@@ -63,10 +79,13 @@ def rule(engine: str | None) -> Rule | None:
                                       if name.endswith("-") and engine.startswith(name)), None)
 
 
-def major(version: str | None) -> int | None:
-    """``16.3`` → 16, ``9.6.22`` → 9; None when it does not start with a number."""
-    head = (version or "").split(".", 1)[0]
-    return int(head) if head.isdigit() else None
+def version_of(version: str | None) -> Version | None:
+    """``16.3`` → (16, 3), ``15`` → (15, 0), ``8.0.mysql_aurora.3.05.2`` → (8, 0); None when it
+    does not start with a number."""
+    parts = (version or "").split(".")
+    if not parts[0].isdigit():
+        return None
+    return int(parts[0]), int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,7 @@ def decide(engine: str | None, version: str | None, group: str | None,
     value = parameters.get(found.parameter)
     evidence: dict[str, Any] = {"parameter_group": group, "parameter": found.parameter}
     if value is None:
-        required = found.default(major(version))
+        required = found.default(version_of(version))
         evidence.update(value=None, source="documented default")
         if required is None:
             evidence["reason"] = f"engine version {version!r} not understood"
@@ -103,5 +122,5 @@ def decide(engine: str | None, version: str | None, group: str | None,
 
 
 
-__all__ = ["FORCE_SSL", "REQUIRE_SSL", "RULES", "SECURE_TRANSPORT", "Rule", "Verdict", "decide", "major",
-           "rule"]
+__all__ = ["FORCE_SSL", "REQUIRE_SSL", "RULES", "SECURE_TRANSPORT", "Rule", "Verdict", "Version", "decide",
+           "rule", "version_of"]
