@@ -72,6 +72,9 @@ def seed(aws: Callable[..., Any]) -> None:
                           DBClusterParameterGroupName="aurora-forced", Tags=tags("clinical"))
     rds.create_db_instance(DBInstanceIdentifier="records-1", DBInstanceClass="db.r5.large",
                            Engine="aurora-postgresql", DBClusterIdentifier="records", Tags=tags("clinical"))
+    # On its default cluster group, which the emulator names but does not describe.
+    rds.create_db_cluster(DBClusterIdentifier="archive", Engine="aurora-postgresql", EngineVersion="16.4",
+                          MasterUsername="admin", MasterUserPassword=PASSWORD, Tags=tags("administrative"))
     aws("redshift").create_cluster(ClusterIdentifier="warehouse", NodeType="dc2.large", MasterUsername="admin",
                                    MasterUserPassword=PASSWORD, Tags=tags("clinical"))
     opensearch = aws("opensearch")
@@ -185,8 +188,11 @@ def test_oracle_is_left_undecided_never_taken_for_tls_only(estate: Any) -> None:
 
 
 def test_aurora_members_take_their_clusters_parameter_group(estate: Any) -> None:
-    found, _, _ = estate
+    found, errors, _ = estate
     assert required(found, cluster_arn("records")) is True
+    # A default group holds the engine's defaults: Aurora PostgreSQL's rds.force_ssl is 0.
+    assert required(found, cluster_arn("archive")) is False
+    assert not [e for e in errors if e.resource_id == cluster_arn("archive")]
     assert required(found, db_arn("records-1")) is True
     assert found[db_arn("records-1")].raw["secure_transport"]["parameter_group"] == "aurora-forced"
 

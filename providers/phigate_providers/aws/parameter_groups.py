@@ -36,6 +36,8 @@ OPERATIONS = {
 REDSHIFT_OPERATIONS = {("redshift", "DescribeClusterParameters"): "redshift:DescribeClusterParameters"}
 
 _IN_FORCE = frozenset({"in-sync"})
+_NOT_FOUND = frozenset({"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault",
+                        "ClusterParameterGroupNotFound", "ClusterParameterGroupNotFoundFault"})
 
 
 @dataclass
@@ -56,7 +58,10 @@ class GroupReader:
                 self._read[group] = _valued(pages(self.client, self.operation, "Parameters",
                                                   **{self.name_param: group}))
             except ApiFailure as failure:
-                self._read[group] = failure
+                # A default group holds the engine's defaults by definition: one the service
+                # does not describe (an emulator's) leaves them to the documented defaults.
+                default = group.startswith("default.") and failure.code in _NOT_FOUND
+                self._read[group] = {} if default else failure
         found = self._read[group]
         if isinstance(found, ApiFailure):
             raise found
