@@ -10,9 +10,10 @@ A group lists its parameters with the value in force when one is set (by the use
 system in a default group); a parameter listed without a value, or not listed at all (an
 emulator's default group lists nothing), has the engine's documented default
 (:mod:`.transport_rules`). Undecided (left out, so policies needing it report ``error``): an
-engine no parameter tells about (Oracle), a PostgreSQL version that cannot be read, and a group
-that requires TLS while its change waits for a reboot (the server may still run without it). A
-group that cannot be read is recorded as the database's collection error.
+engine no parameter tells about (Oracle), an engine version the default hangs on that cannot be
+read or falls between documented ranges, and a group that requires TLS while its change waits
+for a reboot (the server may still run without it). A group that cannot be read is recorded as
+the database's collection error.
 
 Each group is read once per region and run (:class:`GroupReader`), whatever number of
 servers use it.
