@@ -460,6 +460,9 @@ def _region_in_eea(region: Any) -> Tri:
     return None if type(region) is not str else region in EEA
 
 
+#: The databases PHI-TLS-001 judges (those taking clients' connections themselves).
+TLS_DATABASES = frozenset({"aws.rds.db_instance", "aws.rds.db_cluster", "aws.redshift.cluster",
+                           "aws.opensearch.domain", "aws.elasticache.replication_group"})
 #: rule id → (kinds, where, assert) for the rules decided on the resource in hand.
 STREAMING: dict[str, tuple[tuple[str, ...], Rule | None, Rule]] = {
     "PHI-CLASS-001": (STORES, None, lambda d, a, dc: dc != "unclassified"),
@@ -498,8 +501,9 @@ STREAMING: dict[str, tuple[tuple[str, ...], Rule | None, Rule]] = {
                                                _eq(_at(a, "logging", "data_events"), True)))),
     "PHI-RES-001": (STORES, lambda d, a, dc: dc in ("clinical", "administrative"),
                     lambda d, a, dc: _region_in_eea(d["region"])),
-    "PHI-TLS-001": (("object_store", "db_server"),
-                    lambda d, a, dc: d["kind"] == "db_server" or dc == "clinical",
+    "PHI-TLS-001": (("object_store", "db_server", "database"),
+                    lambda d, a, dc: d["kind"] == "db_server" or (dc == "clinical" and (
+                        d["kind"] == "object_store" or d["type"] in TLS_DATABASES)),
                     lambda d, a, dc: _eq(a.get("secure_transport_required", _M), True)),
 }
 #: Rules that follow references or derived lists: decided after the stream from dict indexes.

@@ -531,7 +531,8 @@ REAL: dict[str, tuple[int, set[tuple[str, str]], set[tuple[str, str]]]] = {
     # trust policies from data sources read at apply: undecided, never a pass
     "checkov-oidc-role-tf1.5.json": (3, set(), {("PHI-IAM-005", f'module.poc.aws_iam_role.{r}["{p}"]')
                                                 for r in ("r1", "r6") for p in ("p1", "p2")}),
-    "tf1.11-aws5.100-stores.json": (1, {
+    # a PostgreSQL instance whose version AWS picks at apply: rds.force_ssl's default is unknown
+    "tf1.11-aws5.100-stores.json": (3, {
         ("PHI-CLASS-001", "aws_s3_bucket.logs"),  # no tags, no default_tags on its provider
         ("PHI-ENC-001", "aws_rds_cluster.aurora"), ("PHI-ENC-002", "aws_rds_cluster.aurora"),
         ("PHI-ENC-001", "aws_db_cluster_snapshot.csnap"), ("PHI-ENC-002", "aws_db_cluster_snapshot.csnap"),
@@ -542,13 +543,15 @@ REAL: dict[str, tuple[int, set[tuple[str, str]], set[tuple[str, str]]]] = {
         ("PHI-IAM-002", "aws_s3_bucket.legacy"), ("PHI-IAM-002", "aws_s3_bucket.logs"),
         ("PHI-IAM-002", "aws_s3_bucket.notes"), ("PHI-IAM-003", "aws_s3_bucket.legacy"),
         ("PHI-IAM-003", "aws_s3_bucket.logs"), ("PHI-INT-001", "aws_s3_bucket.notes"),
-        ("PHI-TLS-001", "aws_s3_bucket.notes")}, set()),
+        ("PHI-TLS-001", "aws_s3_bucket.notes"), ("PHI-TLS-001", "aws_rds_cluster.aurora")},
+        {("PHI-TLS-001", "aws_db_instance.db")}),
     "tf1.11-aws5.100-modules.json": (1, _MODULE_FAILS, set()),
     # an existing bucket: its ownership controls and any trail recording it are outside the plan
     "tf1.11-aws5.100-update.json": (3, {
         ("PHI-ENC-002", "aws_s3_bucket.records"), ("PHI-ENC-002", "aws_db_instance.db"),
         ("PHI-IAM-002", "aws_s3_bucket.records"), ("PHI-TLS-001", "aws_s3_bucket.records")},
-        {("PHI-IAM-003", "aws_s3_bucket.records"), ("PHI-LOG-001", "aws_s3_bucket.records")}),
+        {("PHI-IAM-003", "aws_s3_bucket.records"), ("PHI-LOG-001", "aws_s3_bucket.records"),
+         ("PHI-TLS-001", "aws_db_instance.db")}),
     "tf1.11-aws5.100-modules-powershell-utf16.json": (1, _MODULE_FAILS, set()),
 }
 

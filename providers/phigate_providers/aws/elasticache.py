@@ -5,7 +5,8 @@ Encryption at rest is ``AtRestEncryptionEnabled``, under ``KmsKeyId`` when one i
 under a key ElastiCache manages (the provider's, named by no key resource). A replication group
 lives in a VPC and has no resource policy: never public. Its users authenticate with the
 engine's own passwords or users (IAM authentication, where set up, is the engine's user too):
-no IAM reach is computed for it.
+no IAM reach is computed for it. It refuses plain connections when transit encryption is on
+in ``required`` mode.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def _group(account: Account, region: str, keys: KeyDirectory, client: Any, item:
         "public_access": {"blocked": True, "grants": []},
         "backup_retention_days": item.get("SnapshotRetentionLimit"),
     }
+    if isinstance(transit := item.get("TransitEncryptionEnabled"), bool):
+        # ``preferred`` (a migration's step) still takes plain connections; a group encrypted in
+        # transit before modes existed takes TLS only.
+        mode = item.get("TransitEncryptionMode") or "required"
+        attributes["secure_transport_required"] = transit and mode == "required"
     tags: dict[str, str] = {}
     try:
         tags = tag_map((call(client, "ListTagsForResource", ResourceName=arn) or {}).get("TagList"))

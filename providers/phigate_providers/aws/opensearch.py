@@ -4,7 +4,8 @@ Encryption at rest is the domain's (``EncryptionAtRestOptions``, under ``KmsKeyI
 AWS-managed ``aws/es`` key when it names none). The access policy gives its exposure: an allow
 to everyone without a condition narrowing it is public for a domain with a public endpoint, and
 not for one inside a VPC (the VPC's network comes first). The policy feeds the access analysis
-as a bucket policy does.
+as a bucket policy does. It refuses unencrypted connections when it enforces HTTPS and
+encrypts traffic between its nodes.
 
 Domains are described five at a time (the API's limit). A domain whose tags cannot be read is
 yielded untagged, its error recorded; a policy that does not parse leaves ``public_access`` out.
@@ -56,6 +57,8 @@ def _domain(account: Account, region: str, keys: KeyDirectory, client: Any,
         "encryption": keys.encryption(encrypted, at_rest.get("KmsKeyId") if encrypted else None, region,
                                       account.account_id, default=AWS_MANAGED_KEY),
     }
+    if (transport := _secure_transport(status)) is not None:
+        attributes["secure_transport_required"] = transport
     raw = {k: v for k, v in jsonable(status).items() if k != "AccessPolicies"}
     document = status.get("AccessPolicies") or None
     # A VPC domain has a VPC endpoint (``Endpoints.vpc``) and subnets, and no public endpoint.
@@ -74,6 +77,15 @@ def _domain(account: Account, region: str, keys: KeyDirectory, client: Any,
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     return account.resource(arn, DOMAIN, KIND, region=region, name=name, attributes=attributes, tags=tags,
                             raw=raw)
+
+
+def _secure_transport(status: dict[str, Any]) -> bool | None:
+    """Plain HTTP refused at the endpoint (``EnforceHTTPS``) and between the domain's nodes
+    (node-to-node encryption): any TLS policy is TLS. None when either setting is missing."""
+    endpoint, nodes = status.get("DomainEndpointOptions"), status.get("NodeToNodeEncryptionOptions")
+    if not isinstance(endpoint, dict) or not isinstance(nodes, dict):
+        return None
+    return endpoint.get("EnforceHTTPS") is True and nodes.get("Enabled") is True
 
 
 store_access = policy_stores.store_access(search_domain_facets)

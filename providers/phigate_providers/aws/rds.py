@@ -2,46 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from phigate.api import Resource
+from phigate_providers.aws import parameter_groups
 from phigate_providers.aws.calls import pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, database_facets
+from phigate_providers.aws.transport_rules import Verdict
 
-DATABASE_TYPES = ("aws.rds.db_instance", "aws.rds.db_cluster")
+INSTANCE, CLUSTER = "aws.rds.db_instance", "aws.rds.db_cluster"
+DATABASE_TYPES = (INSTANCE, CLUSTER)
+OPERATIONS = {
+    ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
+    ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
+    **parameter_groups.OPERATIONS,
+}
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """Instances then clusters of ``region``. Raises ApiFailure when either cannot be listed."""
+    """Instances then clusters of ``region``, with whether they refuse connections without TLS
+    (their parameter groups). Raises ApiFailure when either cannot be listed."""
     client = account.client("rds", region)
-    found = [
-        _database(
-            account,
-            region,
-            keys,
-            item,
-            rtype="aws.rds.db_instance",
-            name_field="DBInstanceIdentifier",
-            arn_field="DBInstanceArn",
-        )
-        for item in pages(client, "DescribeDBInstances", "DBInstances")
-    ]
-    found += [
-        _database(
-            account,
-            region,
-            keys,
-            item,
-            rtype="aws.rds.db_cluster",
-            name_field="DBClusterIdentifier",
-            arn_field="DBClusterArn",
-        )
-        for item in pages(client, "DescribeDBClusters", "DBClusters")
-    ]
-    return found
+    instances = list(pages(client, "DescribeDBInstances", "DBInstances"))
+    clusters = list(pages(client, "DescribeDBClusters", "DBClusters"))
+    transport = parameter_groups.RdsTransport(account, region, client)
+    # Clusters first: Aurora members take their cluster's answer.
+    found_clusters = [_database(account, region, keys, item, rtype=CLUSTER, name_field="DBClusterIdentifier",
+                                arn_field="DBClusterArn", transport=transport.cluster) for item in clusters]
+    found = [_database(account, region, keys, item, rtype=INSTANCE, name_field="DBInstanceIdentifier",
+                       arn_field="DBInstanceArn", transport=transport.instance) for item in instances]
+    return found + found_clusters
 
 
 def _database(
@@ -53,6 +47,7 @@ def _database(
     rtype: str,
     name_field: str,
     arn_field: str,
+    transport: Callable[[dict[str, Any], str, str], Verdict | None],
 ) -> Resource:
     name = str(item[name_field])
     kind = "db" if rtype.endswith("instance") else "cluster"
@@ -73,16 +68,10 @@ def _database(
         grants = ["PubliclyAccessible"] if public else []
         attributes["public_access"] = {"blocked": not public, "grants": grants}
     tags = tag_map(item.get("TagList"))
-    return account.resource(
-        arn,
-        rtype,
-        "database",
-        region=region,
-        name=name,
-        attributes=attributes,
-        tags=tags,
-        raw={k: v for k, v in jsonable(item).items() if k != "TagList"},
-    )
+    raw = {k: v for k, v in jsonable(item).items() if k != "TagList"}
+    parameter_groups.with_verdict(attributes, raw, transport(item, arn, rtype))
+    return account.resource(arn, rtype, "database", region=region, name=name, attributes=attributes,
+                            tags=tags, raw=raw)
 
 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | None:
@@ -99,4 +88,4 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
     return (facets, None) if facets else None
 
 
-__all__ = ["DATABASE_TYPES", "collect_region", "store_access"]
+__all__ = ["CLUSTER", "DATABASE_TYPES", "INSTANCE", "OPERATIONS", "collect_region", "store_access"]

@@ -2,6 +2,8 @@
 
 Encryption at rest is the cluster's (``Encrypted``, under ``KmsKeyId``; the AWS-managed
 ``aws/redshift`` key when it names none); ``PubliclyAccessible`` is public exposure, as for RDS.
+Whether it refuses connections without TLS is its parameter group's ``require_ssl``
+(:mod:`.parameter_groups`).
 Principals read a cluster through temporary database credentials and the Data API
 (:func:`~phigate_providers.aws.read_actions.warehouse_facets`); the database's own grants then
 apply, which are not IAM's.
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from phigate.api import Resource
+from phigate_providers.aws import parameter_groups
 from phigate_providers.aws.calls import pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
@@ -20,7 +23,8 @@ from phigate_providers.aws.read_actions import Facet, warehouse_facets
 
 CLUSTER = "aws.redshift.cluster"
 TYPES = (CLUSTER,)
-OPERATIONS = {("redshift", "DescribeClusters"): "redshift:DescribeClusters"}
+OPERATIONS = {("redshift", "DescribeClusters"): "redshift:DescribeClusters",
+              **parameter_groups.REDSHIFT_OPERATIONS}
 AWS_MANAGED_KEY = "alias/aws/redshift"
 
 
@@ -28,10 +32,13 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     """The clusters of ``region`` (tags come with them). Raises ApiFailure when they cannot be
     listed."""
     client = account.client("redshift", region)
-    return [_cluster(account, region, keys, item) for item in pages(client, "DescribeClusters", "Clusters")]
+    groups = parameter_groups.redshift_reader(client)
+    return [_cluster(account, region, keys, groups, item)
+            for item in pages(client, "DescribeClusters", "Clusters")]
 
 
-def _cluster(account: Account, region: str, keys: KeyDirectory, item: dict[str, Any]) -> Resource:
+def _cluster(account: Account, region: str, keys: KeyDirectory, groups: parameter_groups.GroupReader,
+             item: dict[str, Any]) -> Resource:
     name = str(item["ClusterIdentifier"])
     arn = account.arn("redshift", region, f"cluster:{name}")
     encrypted = bool(item.get("Encrypted"))
@@ -44,6 +51,8 @@ def _cluster(account: Account, region: str, keys: KeyDirectory, item: dict[str, 
         "backup_retention_days": item.get("AutomatedSnapshotRetentionPeriod"),
     }
     raw = {k: v for k, v in jsonable(item).items() if k != "Tags"}
+    verdict = parameter_groups.redshift_verdict(account, region, groups, item, arn=arn, rtype=CLUSTER)
+    parameter_groups.with_verdict(attributes, raw, verdict)
     return account.resource(arn, CLUSTER, "database", region=region, name=name, attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
 

@@ -150,10 +150,8 @@ SERVICES: tuple[Service, ...] = (
     Service("EBS volumes", "volume", ec2.VOLUME_TYPES, {
         ("ec2", "DescribeVolumes"): "ec2:DescribeVolumes",
     }, collect=ec2.volumes),
-    Service("RDS databases", "database", rds.DATABASE_TYPES, {
-        ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
-        ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
-    }, collect=rds.collect_region, access=rds.store_access),
+    Service("RDS databases", "database", rds.DATABASE_TYPES, rds.OPERATIONS, collect=rds.collect_region,
+            access=rds.store_access),
     Service("RDS snapshots", "database", rds_snapshots.TYPES, rds_snapshots.OPERATIONS,
             collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
     Service("EBS snapshots", "volume", ebs_snapshots.TYPES, ebs_snapshots.OPERATIONS,

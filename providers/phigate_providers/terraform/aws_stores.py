@@ -5,7 +5,8 @@ An attribute the configuration leaves unset takes the provider's documented defa
 (``storage_encrypted`` false, ``publicly_accessible`` false, ``enable_key_rotation`` false …); one
 known only after apply stays :class:`~phigate.api.Unknown`. A new EBS volume that leaves
 ``encrypted`` unset is encrypted only if the account encrypts new volumes by default: known when
-the plan declares ``aws_ebs_encryption_by_default``, unknown otherwise.
+the plan declares ``aws_ebs_encryption_by_default``, unknown otherwise. Whether a database
+refuses connections without TLS comes from its parameter group (:mod:`.aws_transport`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from phigate.api import Resource
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
 from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
+from phigate_providers.terraform.aws_transport import secure_transport
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
@@ -63,7 +65,11 @@ def databases(context: Context, keys: KeyBook) -> list[str]:
             retention = value(planned, ("backup_retention_period",))
             if isinstance(retention, int) or is_unknown(retention):
                 attributes["backup_retention_days"] = retention
-            _add_store(context, planned, rtype, "database", attributes, *instances)
+            transport, group = secure_transport(context, planned)
+            if transport is not None:
+                attributes["secure_transport_required"] = transport
+            _add_store(context, planned, rtype, "database", attributes, *instances,
+                       *((group,) if group is not None else ()))
     return orphans
 
 

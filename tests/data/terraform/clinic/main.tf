@@ -34,6 +34,7 @@ resource "aws_s3_bucket" "archive" {
 resource "aws_db_instance" "patients" {
   identifier        = "patients"
   engine            = "postgres"
+  engine_version    = "16.3"
   storage_encrypted = true
   password          = var.db_password
   tags              = { data_class = "clinical" }
