@@ -250,11 +250,13 @@ def test_file_systems_warehouses_domains_and_caches_take_the_documented_defaults
     assert found["aws_efs_file_system.exports"].attributes["encryption"]["at_rest"] is False  # EFS default
     cluster = found["aws_redshift_cluster.warehouse"]
     assert (cluster.kind, cluster.type) == ("database", "aws.redshift.cluster")
-    # New clusters are encrypted and private by default (since January 2025).
+    # New clusters are encrypted and private by default (since January 2025); the default
+    # parameter group does not require TLS (require_ssl off), as live.
     assert cluster.attributes == {"engine": "redshift", "backup_retention_days": 7,
                                   "encryption": {"at_rest": True, "algorithm": "aws:kms", "key": None,
                                                  "key_manager": "provider"},
-                                  "public_access": {"blocked": True, "grants": []}}
+                                  "public_access": {"blocked": True, "grants": []},
+                                  "secure_transport_required": False}
     assert found["aws_redshift_cluster.reporting"].attributes["public_access"] == {
         "blocked": False, "grants": ["PubliclyAccessible"]}
     domain = found["aws_opensearch_domain.notes"]
@@ -662,3 +664,34 @@ def test_changed_only_keeps_a_store_whose_policy_resource_changes(tmp_path: Path
                  "--only", "PHI-ENC-001", "--show-passed", "--format", "json")
     assert {(s, p, a) for s, p, a in outcomes(result)} == {("fail", "PHI-IAM-002", "aws_sqs_queue.legacy"),
                                                            ("pass", "PHI-ENC-001", "aws_sqs_queue.legacy")}
+
+
+def test_domains_and_caches_refuse_plain_connections_only_as_their_settings_say(tmp_path: Path) -> None:
+    def domain(name: str, settings: dict[str, Any], unknown: dict[str, Any] | None = None) -> dict[str, Any]:
+        return block(f"aws_opensearch_domain.{name}", {"domain_name": name, "engine_version": "OpenSearch_2.13",
+                                                       "tags": CLINICAL, **settings}, {"arn": True, **(unknown or {})})
+
+    def cache(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+        return block(f"aws_elasticache_replication_group.{name}", {
+            "replication_group_id": name, "description": name, "tags": CLINICAL, **settings},
+            {"arn": True, "at_rest_encryption_enabled": True})
+
+    https, nodes = [{"enforce_https": True}], [{"enabled": True}]
+    path = plan_file(
+        tmp_path,
+        domain("sealed", {"domain_endpoint_options": https, "node_to_node_encryption": nodes}),
+        domain("http", {"domain_endpoint_options": [{"enforce_https": False}], "node_to_node_encryption": nodes}),
+        domain("bare", {}),  # neither block: AWS's defaults accept plain HTTP
+        domain("later", {"node_to_node_encryption": nodes}, {"domain_endpoint_options": True}),
+        cache("required", {"transit_encryption_enabled": True, "transit_encryption_mode": "required"}),
+        cache("preferred", {"transit_encryption_enabled": True, "transit_encryption_mode": "preferred"}),
+        cache("plain", {}))
+    found, errors, _ = collect(path)
+    assert not errors
+    transport = {address: resource.attributes["secure_transport_required"] for address, resource in found.items()}
+    assert {a: t for a, t in transport.items() if not isinstance(t, Unknown)} == {
+        "aws_opensearch_domain.sealed": True, "aws_opensearch_domain.http": False,
+        "aws_opensearch_domain.bare": False,
+        "aws_elasticache_replication_group.required": True,
+        "aws_elasticache_replication_group.preferred": False, "aws_elasticache_replication_group.plain": False}
+    assert isinstance(transport["aws_opensearch_domain.later"], Unknown)

@@ -1,15 +1,15 @@
-"""Whether a planned RDS instance or cluster refuses connections without TLS, as the AWS
-provider reads it live (:mod:`phigate_providers.aws.transport_rules`: the same rules and
-documented defaults decide).
+"""Whether a planned RDS instance or cluster, or a Redshift cluster, refuses connections without
+TLS, as the AWS provider reads it live (:mod:`phigate_providers.aws.transport_rules`: the same
+rules and documented defaults decide).
 
-The database names its group (``parameter_group_name``, a cluster's
-``db_cluster_parameter_group_name``) by reference or by name; the plan's
-``aws_db_parameter_group`` / ``aws_rds_cluster_parameter_group`` of that name gives the
-``parameter`` blocks. No group configured is the engine's default group: the documented
-default, which for PostgreSQL depends on ``engine_version``. Unknown (so ``error``): a group
-named that the plan does not hold, a parameter value or an engine version (when the default
-hangs on it) known only after apply. An engine whose TLS requirement no parameter tells
-(Oracle) is left out.
+The database names its group (``parameter_group_name``, an RDS cluster's
+``db_cluster_parameter_group_name``, a Redshift cluster's ``cluster_parameter_group_name``) by
+reference or by name; the plan's ``aws_db_parameter_group`` / ``aws_rds_cluster_parameter_group``
+/ ``aws_redshift_parameter_group`` of that name gives the ``parameter`` blocks. No group
+configured is the engine's default group: the documented default, which for PostgreSQL depends
+on ``engine_version``. Unknown (so ``error``): a group named that the plan does not hold, a
+parameter value or an engine version (when the default hangs on it) known only after apply. An
+engine whose TLS requirement no parameter tells (Oracle) is left out.
 """
 
 from __future__ import annotations
@@ -26,13 +26,16 @@ from phigate_providers.terraform.values import configured, expression, is_unknow
 GROUPS = {
     "aws_db_instance": ("parameter_group_name", "aws_db_parameter_group"),
     "aws_rds_cluster": ("db_cluster_parameter_group_name", "aws_rds_cluster_parameter_group"),
+    "aws_redshift_cluster": ("cluster_parameter_group_name", "aws_redshift_parameter_group"),
 }
+#: Types whose engine is the service itself (no ``engine`` argument).
+ENGINES = {"aws_redshift_cluster": "redshift"}
 
 
 def secure_transport(context: Context, planned: PlannedResource) -> tuple[Any, PlannedResource | None]:
     """``secure_transport_required`` (True, False, Unknown, or None: not decidable) and the
     planned group it was read from."""
-    engine = value(planned, ("engine",))
+    engine = ENGINES.get(planned.type) or value(planned, ("engine",))
     if is_unknown(engine):
         return engine, None
     rule = transport_rules.rule(engine if isinstance(engine, str) else None)

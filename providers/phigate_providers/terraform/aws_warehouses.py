@@ -24,6 +24,7 @@ from phigate_providers.aws.policydoc import PolicyDocument, parse_policy
 from phigate_providers.aws.read_actions import file_system_facets, search_domain_facets, warehouse_facets
 from phigate_providers.aws.store_policies import NO_POLICY, beyond_mount_targets
 from phigate_providers.terraform.aws_stores import _add_store
+from phigate_providers.terraform.aws_transport import secure_transport
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
@@ -71,7 +72,8 @@ def collect(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list[str
                 public = {"blocked": vpc, "grants": vpc}
             encrypted = _encrypted(keys, planned, ("encrypt_at_rest", 0, "enabled"),
                                    ("encrypt_at_rest", 0, "kms_key_id"), block_name="encrypt_at_rest")
-            attributes = {"engine": _engine(planned), "public_access": public, "encryption": encrypted}
+            attributes = {"engine": _engine(planned), "public_access": public, "encryption": encrypted,
+                          "secure_transport_required": _domain_transport(planned)}
             resource = _add_store(context, planned, "aws.opensearch.domain", "database", attributes,
                                   *joins.of(planned))
             if resource is not None:
@@ -155,7 +157,11 @@ def _clusters(context: Context, keys: KeyBook) -> list[StoreFacts]:
                               (["PubliclyAccessible"] if public else [])},
             "backup_retention_days": number(planned, ("automated_snapshot_retention_period",), 1),
         }
-        resource = _add_store(context, planned, "aws.redshift.cluster", "database", attributes)
+        transport, group = secure_transport(context, planned)
+        if transport is not None:
+            attributes["secure_transport_required"] = transport
+        resource = _add_store(context, planned, "aws.redshift.cluster", "database", attributes,
+                              *(() if group is None else (group,)))
         if resource is not None:
             arn = _arn(context, planned, "redshift", "cluster:", "cluster_identifier")
             # Read through temporary credentials and the Data API, under identity policies only.
@@ -175,6 +181,32 @@ def _in_vpc(planned: PlannedResource) -> bool | Unknown:
     return bool(subnets)
 
 
+def _domain_transport(planned: PlannedResource) -> bool | Unknown:
+    """Plain HTTP refused at the endpoint (``domain_endpoint_options.enforce_https``, which
+    defaults to true once the block is written) and between nodes
+    (``node_to_node_encryption.enabled``, off by default), as live."""
+    decided: list[bool | Unknown] = []
+    for name, setting, default in (("domain_endpoint_options", "enforce_https", True),
+                                   ("node_to_node_encryption", "enabled", False)):
+        found = block(planned, name)
+        decided.append(False if found is None else found if isinstance(found, Unknown)
+                       else flag(planned, (name, 0, setting), default))
+    if False in decided:
+        return False
+    unknown = next((d for d in decided if isinstance(d, Unknown)), None)
+    return unknown if unknown is not None else True
+
+
+def _cache_transport(planned: PlannedResource) -> bool | Unknown:
+    """Plain connections refused: transit encryption on (off by default) in ``required`` mode
+    (``preferred`` still accepts them; unset is required, as live)."""
+    enabled = flag(planned, ("transit_encryption_enabled",), False)
+    if enabled is not True:
+        return enabled
+    mode = text(planned, ("transit_encryption_mode",))
+    return mode if isinstance(mode, Unknown) else mode in (None, "required")
+
+
 def _engine(planned: PlannedResource) -> Any:
     if planned.type == "aws_elasticsearch_domain":
         version = text(planned, ("elasticsearch_version",))
@@ -190,6 +222,7 @@ def _replication_group(context: Context, keys: KeyBook, planned: PlannedResource
         # In a VPC, with no resource policy: never public (as live).
         "public_access": {"blocked": True, "grants": []},
         "backup_retention_days": number(planned, ("snapshot_retention_limit",), 0),
+        "secure_transport_required": _cache_transport(planned),
     }
     _add_store(context, planned, "aws.elasticache.replication_group", "database", attributes)
 
