@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 
 from phigate.api import Resource
 from phigate_providers.aws import (
+    athena,
     copies,
     dynamodb,
     ebs_snapshots,
     ec2,
     efs,
     elasticache,
+    glue,
     iam,
     kinesis,
     kms,
@@ -176,6 +178,10 @@ SERVICES: tuple[Service, ...] = (
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
             collect=elasticache.collect_region),
+    Service("Glue Data Catalogs", "database", glue.TYPES, glue.OPERATIONS, collect=glue.collect_region,
+            access=glue.store_access),
+    Service("Athena workgroups", "database", athena.TYPES, athena.OPERATIONS, collect=athena.collect_region,
+            access=athena.store_access),
 )
 
 #: The services the account run reads region by region through their collector.
