@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.cli import main
 from phigate_providers.aws import operations, sampling
 from phigate_providers.aws.session import Clients
+from tests import healthlake_server
 from tests.aws_server import (
     ACCOUNT,
     REGION,
@@ -408,6 +409,8 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("glue").create_database(DatabaseInput={"Name": "ro_catalog"})
     aws("athena").create_work_group(Name="ro-queries", Configuration={
         "ResultConfiguration": {"OutputLocation": "s3://ro-notes/results/"}})
+    # HealthLake answers as recorded (no emulator): one store, so its tags are read too.
+    healthlake_server.record(REGION, healthlake_server.datastore(REGION, "f0" * 16, "ro-fhir"))
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -57,6 +57,8 @@ What counts, and why:
 - Athena: a workgroup's query results read (``athena:GetQueryResults``,
   ``athena:GetQueryResultsStream`` on the workgroup); the data a query scans is read under the
   scanned stores' own permissions.
+- HealthLake: a FHIR data store's resources read (``healthlake:ReadResource``,
+  ``SearchWithGet``, ``SearchWithPost``) or exported whole (``healthlake:StartFHIRExportJob``).
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -125,6 +127,9 @@ GLUE_TABLE_READ = frozenset({
 GLUE_CONNECTION_READ = frozenset({"glue:GetConnection", "glue:GetConnections"})
 GLUE_ESCALATION = frozenset({"glue:PutResourcePolicy"})
 ATHENA_RESULTS_READ = frozenset({"athena:GetQueryResults", "athena:GetQueryResultsStream"})
+HEALTHLAKE_READ = frozenset({
+    "healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost",
+    "healthlake:StartFHIRExportJob"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -264,6 +269,11 @@ def workgroup_facets(workgroup_arn: str) -> tuple[Facet, ...]:
     return (Facet(workgroup_arn, ATHENA_RESULTS_READ),)
 
 
+def fhir_store_facets(datastore_arn: str) -> tuple[Facet, ...]:
+    """A HealthLake FHIR data store: its resources read or exported."""
+    return (Facet(datastore_arn, HEALTHLAKE_READ),)
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -295,6 +305,7 @@ __all__ = [
     "GLUE_CONNECTION_READ",
     "GLUE_ESCALATION",
     "GLUE_TABLE_READ",
+    "HEALTHLAKE_READ",
     "KINESIS_CONSUMER_READ",
     "KINESIS_ESCALATION",
     "KINESIS_READ",
@@ -320,6 +331,7 @@ __all__ = [
     "database_facets",
     "describe",
     "facets_of",
+    "fhir_store_facets",
     "file_system_facets",
     "is_escalation",
     "log_group_facets",

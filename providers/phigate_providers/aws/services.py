@@ -32,6 +32,7 @@ from phigate_providers.aws import (
     efs,
     elasticache,
     glue,
+    healthlake,
     iam,
     kinesis,
     kms,
@@ -182,6 +183,8 @@ SERVICES: tuple[Service, ...] = (
             access=glue.store_access),
     Service("Athena workgroups", "database", athena.TYPES, athena.OPERATIONS, collect=athena.collect_region,
             access=athena.store_access),
+    Service("HealthLake FHIR data stores", "database", healthlake.TYPES, healthlake.OPERATIONS,
+            collect=healthlake.collect_region, access=healthlake.store_access),
 )
 
 #: The services the account run reads region by region through their collector.
