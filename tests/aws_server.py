@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from . import healthlake_server
+from . import aws_replay
 
 REGION = "eu-west-3"
 ACCOUNT = "123456789012"  # moto's default account
@@ -68,7 +68,7 @@ def moto_server() -> Iterator[str]:
 
 
 def reset(endpoint: str) -> None:
-    healthlake_server.clear()
+    aws_replay.clear()
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     # Clearing a large estate takes the server a while on a loaded machine.
     urllib.request.urlopen(request, timeout=60).close()
@@ -78,8 +78,9 @@ def environment(endpoint: str) -> dict[str, str]:
     """What the provider needs to reach the server with dummy credentials."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
-        # moto has no HealthLake: its recorded answers are replayed (empty unless a test records).
-        "AWS_ENDPOINT_URL_HEALTHLAKE": healthlake_server.endpoint(),
+        # moto serves neither: their recorded answers are replayed (empty unless a test records).
+        "AWS_ENDPOINT_URL_HEALTHLAKE": aws_replay.endpoint(),
+        "AWS_ENDPOINT_URL_S3TABLES": aws_replay.endpoint(),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,

@@ -1,5 +1,5 @@
 """AWS HealthLake FHIR data stores as ``database`` stores, read live through boto3 from recorded
-HealthLake answers (``tests/healthlake_server.py``; moto has no HealthLake) beside the moto server
+HealthLake answers (``tests/aws_replay.py``; moto has no HealthLake) beside the moto server
 (keys, roles): clinical whatever their tags, their key, their readers, judged by the store
 policies.
 
@@ -20,7 +20,7 @@ from phigate.cli import main
 from phigate.snapshot import error_from_json, resource_from_json
 from phigate_providers.aws import healthlake
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests import healthlake_server
+from tests import aws_replay
 from tests.aws_server import ACCOUNT, REGION, client, error_response, inject_faults, reset
 
 #: Data stores by id: under a customer key, under a key HealthLake owns, behind SMART on FHIR,
@@ -29,7 +29,7 @@ RECORDS, TRIALS, PORTAL, CLAIMS, GONE = ("a1" * 16, "b2" * 16, "c3" * 16, "d4" *
 
 
 def store_arn(store_id: str) -> str:
-    return healthlake_server.arn(REGION, store_id)
+    return aws_replay.arn(REGION, store_id)
 
 
 def role_arn(name: str) -> str:
@@ -44,7 +44,7 @@ def seed(aws: Callable[..., Any]) -> str:
             (PORTAL, "portal", {"key": key, "strategy": "SMART_ON_FHIR_V1"}, {}),
             (CLAIMS, "claims", {"key": key}, {"data_class": "administrative"}),
             (GONE, "retired", {"status": "DELETED"}, {})):
-        healthlake_server.record(REGION, healthlake_server.datastore(REGION, store_id, name, **settings), tags)
+        aws_replay.record(REGION, aws_replay.datastore(REGION, store_id, name, **settings), tags)
     iam = aws("iam")
     trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
     for name, action in (("clinician-app", "healthlake:SearchWithPost"), ("exporter", "healthlake:StartFHIRExportJob")):

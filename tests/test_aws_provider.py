@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.cli import main
 from phigate_providers.aws import operations, sampling
 from phigate_providers.aws.session import Clients
-from tests import healthlake_server
+from tests import aws_replay
 from tests.aws_server import (
     ACCOUNT,
     REGION,
@@ -409,8 +409,9 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("glue").create_database(DatabaseInput={"Name": "ro_catalog"})
     aws("athena").create_work_group(Name="ro-queries", Configuration={
         "ResultConfiguration": {"OutputLocation": "s3://ro-notes/results/"}})
-    # HealthLake answers as recorded (no emulator): one store, so its tags are read too.
-    healthlake_server.record(REGION, healthlake_server.datastore(REGION, "f0" * 16, "ro-fhir"))
+    # HealthLake and S3 Tables answer as recorded (moto serves neither): one store of each.
+    aws_replay.record(REGION, aws_replay.datastore(REGION, "f0" * 16, "ro-fhir"))
+    aws_replay.table(aws_replay.table_bucket(REGION, "ro-lake"), "ro", "events")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -59,6 +59,9 @@ What counts, and why:
   scanned stores' own permissions.
 - HealthLake: a FHIR data store's resources read (``healthlake:ReadResource``,
   ``SearchWithGet``, ``SearchWithPost``) or exported whole (``healthlake:StartFHIRExportJob``).
+- S3 Tables: a table's data read (``s3tables:GetTableData`` on
+  ``bucket/NAME/table/ID``); ``s3tables:PutTablePolicy`` on the table and
+  ``s3tables:PutTableBucketPolicy`` on its bucket rewrite the policies that let principals in.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -126,6 +129,8 @@ GLUE_TABLE_READ = frozenset({
     "glue:GetPartitions", "glue:BatchGetPartition", "glue:SearchTables"})
 GLUE_CONNECTION_READ = frozenset({"glue:GetConnection", "glue:GetConnections"})
 GLUE_ESCALATION = frozenset({"glue:PutResourcePolicy"})
+S3_TABLES_READ = frozenset({"s3tables:GetTableData"})
+S3_TABLES_ESCALATION = frozenset({"s3tables:PutTablePolicy", "s3tables:PutTableBucketPolicy"})
 ATHENA_RESULTS_READ = frozenset({"athena:GetQueryResults", "athena:GetQueryResultsStream"})
 HEALTHLAKE_READ = frozenset({
     "healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost",
@@ -146,7 +151,8 @@ ESCALATIONS: Mapping[str, str] = {
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
-       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLUE_ESCALATION},
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLUE_ESCALATION
+       | S3_TABLES_ESCALATION},
 }
 
 
@@ -274,6 +280,14 @@ def fhir_store_facets(datastore_arn: str) -> tuple[Facet, ...]:
     return (Facet(datastore_arn, HEALTHLAKE_READ),)
 
 
+def s3_table_facets(table_arn: str) -> tuple[Facet, ...]:
+    """An S3 Tables table (``arn:aws:s3tables:R:A:bucket/NAME/table/ID``): its data read, its
+    policy or its bucket's rewritten."""
+    bucket_arn = table_arn.split("/table/", 1)[0]
+    return (Facet(table_arn, S3_TABLES_READ | frozenset({"s3tables:PutTablePolicy"})),
+            Facet(bucket_arn, frozenset({"s3tables:PutTableBucketPolicy"})))
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -320,6 +334,8 @@ __all__ = [
     "S3_BUCKET_ESCALATION",
     "S3_OBJECT_ESCALATION",
     "S3_READ",
+    "S3_TABLES_ESCALATION",
+    "S3_TABLES_READ",
     "SNAPSHOT_ESCALATION",
     "SNAPSHOT_READ",
     "STREAM_ESCALATION",
@@ -336,6 +352,7 @@ __all__ = [
     "is_escalation",
     "log_group_facets",
     "queue_facets",
+    "s3_table_facets",
     "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",

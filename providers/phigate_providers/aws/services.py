@@ -41,6 +41,7 @@ from phigate_providers.aws import (
     rds_snapshots,
     redshift,
     s3,
+    s3tables,
     sns,
     sqs,
 )
@@ -185,6 +186,8 @@ SERVICES: tuple[Service, ...] = (
             access=athena.store_access),
     Service("HealthLake FHIR data stores", "database", healthlake.TYPES, healthlake.OPERATIONS,
             collect=healthlake.collect_region, access=healthlake.store_access),
+    Service("S3 Tables tables", "table", s3tables.TYPES, s3tables.OPERATIONS, collect=s3tables.collect_region,
+            access=s3tables.store_access),
 )
 
 #: The services the account run reads region by region through their collector.
