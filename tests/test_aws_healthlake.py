@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
 
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
@@ -127,8 +128,8 @@ def refusing(*operations: str) -> Callable[[str, str, str, Any], AWSResponse | N
     return fault
 
 
-def collect() -> tuple[dict[str, Resource], list[CollectionError]]:
-    provider = AwsProvider(Settings(regions=(REGION,)))
+def collect(regions: tuple[str, ...] = (REGION,)) -> tuple[dict[str, Resource], list[CollectionError]]:
+    provider = AwsProvider(Settings(regions=regions))
     provider.restrict({"database": frozenset({"encryption", "tags"})})
     records = list(provider.collect())
     return ({r.id: r for r in records if isinstance(r, Resource)},
@@ -149,3 +150,21 @@ def test_stores_not_listed_are_an_error_on_every_database_policy(
     assert not [r for r in found.values() if r.type in healthlake.TYPES]
     assert {(e.permission, e.kinds, e.types) for e in errors if e.resource_id is None} == {
         ("healthlake:ListFHIRDatastores", ("database",), healthlake.TYPES)}
+
+
+def unreachable(service: str, region: str, called: str, request: Any) -> None:
+    if service == "healthlake":
+        raise EndpointConnectionError(endpoint_url=f"https://healthlake.{region}.amazonaws.com/")
+
+
+def test_a_region_without_healthlake_holds_no_store_and_one_that_has_it_is_an_error_when_unreachable(
+        estate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    inject_faults(monkeypatch, unreachable)
+    # Paris is not in the SDK's region table for HealthLake and its endpoint is not reached: no store there.
+    found, errors = collect()
+    assert not [r for r in found.values() if r.type in healthlake.TYPES]
+    assert not [e for e in errors if "healthlake" in (e.permission or "")]
+    # Ireland is: its endpoint not reached is a failed listing, never an empty region.
+    _, errors = collect(("eu-west-1",))
+    assert {(e.permission, e.region) for e in errors if e.resource_id is None} == {
+        ("healthlake:ListFHIRDatastores", "eu-west-1")}

@@ -14,7 +14,8 @@ read) and export it whole (``healthlake:StartFHIRExportJob``). A store using SMA
 lets in the users of its identity provider, with the provider's tokens: like a database's own
 logins, they are not IAM principals and are not in the access graph (the strategy is in ``raw``).
 
-Deleted stores, and stores whose creation failed, hold nothing and are not yielded.
+Deleted stores, and stores whose creation failed, hold nothing and are not yielded; nor are
+stores looked for where HealthLake is not offered (:mod:`.offered`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.offered import not_offered
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, fhir_store_facets
 
@@ -42,9 +44,16 @@ CUSTOMER_KEY = "CUSTOMER_MANAGED_KMS_KEY"
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """The FHIR data stores of ``region``. Raises ApiFailure when they cannot be listed."""
+    """The FHIR data stores of ``region`` (none where HealthLake is not offered). Raises
+    ApiFailure when they cannot be listed."""
     client = account.client("healthlake", region)
-    return [_datastore(account, region, keys, client, item) for item in _listed(client)
+    try:
+        listed = _listed(client)
+    except ApiFailure as failure:
+        if not_offered(failure, region, account.partition):
+            return []
+        raise
+    return [_datastore(account, region, keys, client, item) for item in listed
             if str(item.get("DatastoreStatus")) not in EMPTY_STATUSES]
 
 

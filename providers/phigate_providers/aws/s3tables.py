@@ -26,6 +26,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.offered import not_offered
 from phigate_providers.aws.read_actions import s3_table_facets
 
 TABLE = "aws.s3tables.table"
@@ -49,8 +50,13 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     """The tables of every table bucket of ``region``. Raises ApiFailure when the buckets, or
     one bucket's tables, cannot be listed."""
     reader = _Reader(account, region, keys, account.client("s3tables", region))
-    return [table for bucket in pages(reader.client, "ListTableBuckets", "tableBuckets")
-            for table in reader.bucket(bucket)]
+    try:
+        buckets = list(pages(reader.client, "ListTableBuckets", "tableBuckets"))
+    except ApiFailure as failure:
+        if not_offered(failure, region, account.partition):
+            return []  # S3 Tables is not offered there (:mod:`.offered`)
+        raise
+    return [table for bucket in buckets for table in reader.bucket(bucket)]
 
 
 #: A policy document, None when there is none, or the failure that kept it unread.
