@@ -19,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from . import aws_replay
+
 REGION = "eu-west-3"
 ACCOUNT = "123456789012"  # moto's default account
 
@@ -66,6 +68,7 @@ def moto_server() -> Iterator[str]:
 
 
 def reset(endpoint: str) -> None:
+    aws_replay.clear()
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     # Clearing a large estate takes the server a while on a loaded machine.
     urllib.request.urlopen(request, timeout=60).close()
@@ -75,6 +78,9 @@ def environment(endpoint: str) -> dict[str, str]:
     """What the provider needs to reach the server with dummy credentials."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
+        # moto serves neither: their recorded answers are replayed (empty unless a test records).
+        "AWS_ENDPOINT_URL_HEALTHLAKE": aws_replay.endpoint(),
+        "AWS_ENDPOINT_URL_S3TABLES": aws_replay.endpoint(),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,

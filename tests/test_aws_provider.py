@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.cli import main
 from phigate_providers.aws import operations, sampling
 from phigate_providers.aws.session import Clients
+from tests import aws_replay
 from tests.aws_server import (
     ACCOUNT,
     REGION,
@@ -404,6 +405,13 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
                                                 Engine="redis", CacheNodeType="cache.t3.micro")
     aws("firehose").create_delivery_stream(DeliveryStreamName="ro-delivery", ExtendedS3DestinationConfiguration={
         "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::ro-notes"})
+    # A catalog with a database, and a workgroup storing results, so their settings are read too.
+    aws("glue").create_database(DatabaseInput={"Name": "ro_catalog"})
+    aws("athena").create_work_group(Name="ro-queries", Configuration={
+        "ResultConfiguration": {"OutputLocation": "s3://ro-notes/results/"}})
+    # HealthLake and S3 Tables answer as recorded (moto serves neither): one store of each.
+    aws_replay.record(REGION, aws_replay.datastore(REGION, "f0" * 16, "ro-fhir"))
+    aws_replay.table(aws_replay.table_bucket(REGION, "ro-lake"), "ro", "events")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)

@@ -49,6 +49,19 @@ What counts, and why:
 - EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
   its file system policy makes IAM decide (without one, any NFS client reaching a mount target
   mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
+- Glue Data Catalog: its table definitions read (``glue:GetTable``, ``GetTables``,
+  ``GetTableVersion(s)``, ``GetPartition(s)``, ``BatchGetPartition``, ``SearchTables``; authorised
+  on the catalog and on ``table/*``) and its connections with their passwords
+  (``glue:GetConnection``, ``GetConnections`` on ``connection/*``); ``glue:PutResourcePolicy``
+  rewrites the catalog's policy.
+- Athena: a workgroup's query results read (``athena:GetQueryResults``,
+  ``athena:GetQueryResultsStream`` on the workgroup); the data a query scans is read under the
+  scanned stores' own permissions.
+- HealthLake: a FHIR data store's resources read (``healthlake:ReadResource``,
+  ``SearchWithGet``, ``SearchWithPost``) or exported whole (``healthlake:StartFHIRExportJob``).
+- S3 Tables: a table's data read (``s3tables:GetTableData`` on
+  ``bucket/NAME/table/ID``); ``s3tables:PutTablePolicy`` on the table and
+  ``s3tables:PutTableBucketPolicy`` on its bucket rewrite the policies that let principals in.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -111,6 +124,17 @@ OPENSEARCH_READ = frozenset({"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpHead"})
 OPENSEARCH_ESCALATION = frozenset({"es:UpdateDomainConfig", "es:UpdateElasticsearchDomainConfig"})
 EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
 EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
+GLUE_TABLE_READ = frozenset({
+    "glue:GetTable", "glue:GetTables", "glue:GetTableVersion", "glue:GetTableVersions", "glue:GetPartition",
+    "glue:GetPartitions", "glue:BatchGetPartition", "glue:SearchTables"})
+GLUE_CONNECTION_READ = frozenset({"glue:GetConnection", "glue:GetConnections"})
+GLUE_ESCALATION = frozenset({"glue:PutResourcePolicy"})
+S3_TABLES_READ = frozenset({"s3tables:GetTableData"})
+S3_TABLES_ESCALATION = frozenset({"s3tables:PutTablePolicy", "s3tables:PutTableBucketPolicy"})
+ATHENA_RESULTS_READ = frozenset({"athena:GetQueryResults", "athena:GetQueryResultsStream"})
+HEALTHLAKE_READ = frozenset({
+    "healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost",
+    "healthlake:StartFHIRExportJob"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -127,7 +151,8 @@ ESCALATIONS: Mapping[str, str] = {
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
-       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION},
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLUE_ESCALATION
+       | S3_TABLES_ESCALATION},
 }
 
 
@@ -236,6 +261,33 @@ def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
     return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
 
 
+def data_catalog_facets(catalog_arn: str) -> tuple[Facet, ...]:
+    """A region's Glue Data Catalog (``arn:aws:glue:R:A:catalog``): its tables and partitions,
+    its connections, and its resource policy rewritten."""
+    prefix = catalog_arn.rsplit(":", 1)[0]
+    return (Facet(catalog_arn, GLUE_TABLE_READ | GLUE_CONNECTION_READ | GLUE_ESCALATION),
+            Facet(f"{prefix}:table/*", GLUE_TABLE_READ),
+            Facet(f"{prefix}:connection/*", GLUE_CONNECTION_READ))
+
+
+def workgroup_facets(workgroup_arn: str) -> tuple[Facet, ...]:
+    """An Athena workgroup: its query results read."""
+    return (Facet(workgroup_arn, ATHENA_RESULTS_READ),)
+
+
+def fhir_store_facets(datastore_arn: str) -> tuple[Facet, ...]:
+    """A HealthLake FHIR data store: its resources read or exported."""
+    return (Facet(datastore_arn, HEALTHLAKE_READ),)
+
+
+def s3_table_facets(table_arn: str) -> tuple[Facet, ...]:
+    """An S3 Tables table (``arn:aws:s3tables:R:A:bucket/NAME/table/ID``): its data read, its
+    policy or its bucket's rewritten."""
+    bucket_arn = table_arn.split("/table/", 1)[0]
+    return (Facet(table_arn, S3_TABLES_READ | frozenset({"s3tables:PutTablePolicy"})),
+            Facet(bucket_arn, frozenset({"s3tables:PutTableBucketPolicy"})))
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -256,6 +308,7 @@ def is_escalation(action: str) -> bool:
 
 
 __all__ = [
+    "ATHENA_RESULTS_READ",
     "DYNAMODB_ESCALATION",
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
@@ -263,6 +316,10 @@ __all__ = [
     "EFS_ESCALATION",
     "EFS_READ",
     "ESCALATIONS",
+    "GLUE_CONNECTION_READ",
+    "GLUE_ESCALATION",
+    "GLUE_TABLE_READ",
+    "HEALTHLAKE_READ",
     "KINESIS_CONSUMER_READ",
     "KINESIS_ESCALATION",
     "KINESIS_READ",
@@ -277,24 +334,30 @@ __all__ = [
     "S3_BUCKET_ESCALATION",
     "S3_OBJECT_ESCALATION",
     "S3_READ",
+    "S3_TABLES_ESCALATION",
+    "S3_TABLES_READ",
     "SNAPSHOT_ESCALATION",
     "SNAPSHOT_READ",
     "STREAM_ESCALATION",
     "STREAM_READ",
     "Facet",
     "bucket_facets",
+    "data_catalog_facets",
     "data_stream_facets",
     "database_facets",
     "describe",
     "facets_of",
+    "fhir_store_facets",
     "file_system_facets",
     "is_escalation",
     "log_group_facets",
     "queue_facets",
+    "s3_table_facets",
     "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",
     "table_facets",
     "topic_facets",
     "warehouse_facets",
+    "workgroup_facets",
 ]

@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 
 from phigate.api import Resource
 from phigate_providers.aws import (
+    athena,
     copies,
     dynamodb,
     ebs_snapshots,
     ec2,
     efs,
     elasticache,
+    glue,
+    healthlake,
     iam,
     kinesis,
     kms,
@@ -38,6 +41,7 @@ from phigate_providers.aws import (
     rds_snapshots,
     redshift,
     s3,
+    s3tables,
     sns,
     sqs,
 )
@@ -174,6 +178,14 @@ SERVICES: tuple[Service, ...] = (
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
             collect=elasticache.collect_region),
+    Service("Glue Data Catalogs", "database", glue.TYPES, glue.OPERATIONS, collect=glue.collect_region,
+            access=glue.store_access),
+    Service("Athena workgroups", "database", athena.TYPES, athena.OPERATIONS, collect=athena.collect_region,
+            access=athena.store_access),
+    Service("HealthLake FHIR data stores", "database", healthlake.TYPES, healthlake.OPERATIONS,
+            collect=healthlake.collect_region, access=healthlake.store_access),
+    Service("S3 Tables tables", "table", s3tables.TYPES, s3tables.OPERATIONS, collect=s3tables.collect_region,
+            access=s3tables.store_access),
 )
 
 #: The services the account run reads region by region through their collector.

@@ -26,6 +26,7 @@ from phigate_providers.terraform import (
     sign_in,
     snapshots,
 )
+from phigate_providers.terraform.aws_catalog import WORKGROUP, workgroups
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -40,10 +41,12 @@ SUPPORTED = frozenset({
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
+    WORKGROUP,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
-                       "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES})
+                       "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES,
+                       WORKGROUP})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -125,6 +128,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts
         unjoined += orphan_policies
+    workgroups(context, keys, facts)
     aws_stores.kms_keys(context, keys)
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
