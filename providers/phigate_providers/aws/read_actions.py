@@ -29,6 +29,10 @@ What counts, and why:
   ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
   itself read. A snapshot shared with other accounts is read as a resource policy naming them
   would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
+- Images (AMIs) copy their disks: launching an instance from one (``ec2:RunInstances`` on the
+  image), copying it, storing it in S3 or exporting it reads it; ``ec2:ModifyImageAttribute``
+  shares it. Redshift snapshots are restored (the cluster, or a table into a cluster) or copied
+  to another region; ``redshift:AuthorizeSnapshotAccess`` shares one.
 - Streams: an SQS queue is read by ``sqs:ReceiveMessage``; an SNS topic keeps nothing but
   delivers every message to a subscriber (``sns:Subscribe``); a CloudWatch Logs log group is
   read by ``logs:FilterLogEvents``, ``logs:StartQuery``, ``logs:StartLiveTail``,
@@ -87,11 +91,18 @@ SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.rds.db_cluster_snapshot": frozenset(
         {"rds:RestoreDBClusterFromSnapshot", "rds:CopyDBClusterSnapshot"}),
     "aws.ec2.snapshot": frozenset({"ec2:CreateVolume", "ec2:CopySnapshot", "ebs:GetSnapshotBlock"}),
+    "aws.ec2.image": frozenset(
+        {"ec2:RunInstances", "ec2:CopyImage", "ec2:CreateStoreImageTask", "ec2:ExportImage"}),
+    "aws.redshift.snapshot": frozenset(
+        {"redshift:RestoreFromClusterSnapshot", "redshift:RestoreTableFromClusterSnapshot",
+         "redshift:CopyClusterSnapshot"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
     "aws.rds.db_cluster_snapshot": frozenset({"rds:ModifyDBClusterSnapshotAttribute"}),
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
+    "aws.ec2.image": frozenset({"ec2:ModifyImageAttribute"}),
+    "aws.redshift.snapshot": frozenset({"redshift:AuthorizeSnapshotAccess"}),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {

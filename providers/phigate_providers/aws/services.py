@@ -31,12 +31,14 @@ from phigate_providers.aws import (
     efs,
     elasticache,
     iam,
+    images,
     kinesis,
     kms,
     opensearch,
     rds,
     rds_snapshots,
     redshift,
+    redshift_snapshots,
     s3,
     sns,
     sqs,
@@ -158,6 +160,8 @@ SERVICES: tuple[Service, ...] = (
             collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
     Service("EBS snapshots", "volume", ebs_snapshots.TYPES, ebs_snapshots.OPERATIONS,
             collect=ebs_snapshots.collect_region, access=ebs_snapshots.store_access),
+    Service("EC2 images", "volume", images.TYPES, images.OPERATIONS, collect=images.collect_region,
+            access=images.store_access),
     Service("SQS queues", "stream", sqs.TYPES, sqs.OPERATIONS, collect=sqs.collect_region,
             access=sqs.store_access),
     Service("SNS topics", "stream", sns.TYPES, sns.OPERATIONS, collect=sns.collect_region,
@@ -172,6 +176,8 @@ SERVICES: tuple[Service, ...] = (
             collect=kinesis.collect_delivery_region),
     Service("Redshift clusters", "database", redshift.TYPES, redshift.OPERATIONS,
             collect=redshift.collect_region, access=redshift.store_access),
+    Service("Redshift snapshots", "database", redshift_snapshots.TYPES, redshift_snapshots.OPERATIONS,
+            collect=redshift_snapshots.collect_region, access=redshift_snapshots.store_access),
     Service("OpenSearch domains", "database", opensearch.TYPES, opensearch.OPERATIONS,
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
@@ -191,11 +197,14 @@ def operations() -> dict[tuple[str, str], str]:
 
 
 def with_source_tags(read: Mapping[Service, list[Resource]]) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots) with their source's tags under their own
-    where the source was read too (``raw["source"]`` names it): a copy holds its source's data."""
-    by_id = {r.id: r for found in read.values() for r in found}
-    return {service: [copies.with_tags_of(r, by_id.get(str(r.raw.get("source")))) for r in found]
-            for service, found in read.items()}
+    """Each service's resources, copies (snapshots, images) with their sources' tags under their
+    own where the sources were read too (``raw["source"]`` names them): a copy holds their data."""
+    services = [service for service, found in read.items() for _ in found]
+    labelled = iter(copies.labelled(r for found in read.values() for r in found))
+    result: dict[Service, list[Resource]] = {service: [] for service in read}
+    for service in services:
+        result[service].append(next(labelled))
+    return result
 
 
 __all__ = ["COLLECTED", "CORE_OPERATIONS", "SERVICES", "Collector", "Service", "StoreAccess", "operations",
