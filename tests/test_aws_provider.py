@@ -391,6 +391,8 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="ro-cluster-manual", DBClusterIdentifier="ro-cluster")
     ec2 = aws("ec2")
     ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"])
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.create_image(InstanceId=instance, Name="ro-image")  # its launch permissions and disks are read
     # One stream of each sort, so their attributes, policies and tags are read too.
     aws("sqs").create_queue(QueueName="ro-queue")
     aws("sns").create_topic(Name="ro-topic")
@@ -399,6 +401,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("kinesis").create_stream(StreamName="ro-stream", ShardCount=1)
     aws("redshift").create_cluster(ClusterIdentifier="ro-warehouse", NodeType="dc2.large", MasterUsername="admin",
                                    MasterUserPassword="X" * 12)
+    aws("redshift").create_cluster_snapshot(SnapshotIdentifier="ro-warehouse-manual", ClusterIdentifier="ro-warehouse")
     aws("opensearch").create_domain(DomainName="ro-search")
     aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
                                                 Engine="redis", CacheNodeType="cache.t3.micro")
