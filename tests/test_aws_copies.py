@@ -1,10 +1,12 @@
 """Copies of patient data nobody looks at, read live from the moto server: EC2 images (AMIs, kind
-``volume``) and manual Redshift snapshots (``database``), with their exposure, encryption and
-their sources' classification, judged by the store policies and read through the access graph.
+``volume``), manual Redshift snapshots (``database``) and S3 Glacier vaults (``object_store``),
+with their exposure, encryption and their sources' classification, judged by the store policies
+and read through the access graph.
 
 One estate for the module (seeded once, collected and scanned once); the faults are injected
-into later reads of the same estate. moto does not model Redshift snapshot sharing: its answer to
-``DescribeClusterSnapshots`` is replayed with ``AccountsWithRestoreAccess`` added in AWS's shape."""
+into later reads of the same estate. moto does not model Redshift snapshot sharing, nor a
+vault's access policy, lock and tags: its answer to ``DescribeClusterSnapshots`` is replayed with
+``AccountsWithRestoreAccess`` added, and those three vault reads are answered, in AWS's shapes."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate.snapshot import error_from_json, resource_from_json
 from phigate.validation import kind_validator
-from phigate_providers.aws import copies, images, redshift_snapshots
+from phigate_providers.aws import copies, glacier, images, redshift_snapshots
 from phigate_providers.aws.kms import KeyDirectory, KeyFacts
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, reset
@@ -34,8 +36,32 @@ RESTORE_ACCESS = (f"<AccountsWithRestoreAccess><AccountWithRestoreAccess><Accoun
                   "</AccountWithRestoreAccess></AccountsWithRestoreAccess>")
 
 
+#: Per vault: its access policy, lock and tags as AWS answers them (None: it has none).
+VAULTS: dict[str, dict[str, Any]] = {
+    "scans-archive": {
+        "access-policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": ["glacier:InitiateJob", "glacier:GetJobOutput"],
+            "Resource": f"arn:aws:glacier:{REGION}:{ACCOUNT}:vaults/scans-archive"}]},
+        "lock-policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "glacier:DeleteArchive",
+            "Resource": f"arn:aws:glacier:{REGION}:{ACCOUNT}:vaults/scans-archive",
+            "Condition": {"NumericLessThan": {"glacier:ArchiveAgeInDays": "3650"}}}]},
+        "tags": {"data_class": "clinical"}},
+    "billing-archive": {
+        "access-policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"},
+            "Action": "glacier:InitiateJob", "Resource": f"arn:aws:glacier:{REGION}:{ACCOUNT}:vaults/billing-archive"}]},
+        "lock-policy": None, "tags": {"data_class": "administrative"}},
+    "old-exports": {"access-policy": None, "lock-policy": None, "tags": {}},
+}
+
+
 def image_arn(image_id: str) -> str:
     return images.image_arn("aws", REGION, image_id)
+
+
+def vault_arn(name: str) -> str:
+    return f"arn:aws:glacier:{REGION}:{ACCOUNT}:vaults/{name}"
 
 
 def snapshot_arn(cluster: str, name: str) -> str:
@@ -79,15 +105,43 @@ def seed(aws: Callable[..., Any]) -> dict[str, str]:
     for name in (SHARED_SNAPSHOT, "warehouse-kept"):
         redshift.create_cluster_snapshot(SnapshotIdentifier=name, ClusterIdentifier="warehouse")
     redshift.create_cluster_snapshot(SnapshotIdentifier="scratch-copy", ClusterIdentifier="scratch")
+    glacier = aws("glacier")
+    for vault in VAULTS:
+        glacier.create_vault(vaultName=vault)
     iam = aws("iam")
+    role(iam, "retriever", "glacier:InitiateJob")
     role(iam, "launcher", "ec2:RunInstances")
     role(iam, "restorer", "redshift:RestoreFromClusterSnapshot")
     role(iam, "sharer", "redshift:AuthorizeSnapshotAccess")
     return {name: str(image_id) for name, image_id in made.items()}
 
 
+def json_answer(answer: dict[str, Any]) -> AWSResponse:
+    return AWSResponse("https://replayed", 200, {"Content-Type": "application/json"},
+                       _Body(json.dumps(answer).encode()))
+
+
+def vault_reads(called: str, request: Any) -> AWSResponse | None:
+    """A vault's access policy, lock and tags, as AWS answers them."""
+    reads = {"GetVaultAccessPolicy": "access-policy", "GetVaultLock": "lock-policy", "ListTagsForVault": "tags"}
+    if called not in reads:
+        return None
+    vault = VAULTS[request.url.split("/vaults/", 1)[1].split("/", 1)[0]]
+    found = vault[reads[called]]
+    if called == "ListTagsForVault":
+        return json_answer({"Tags": found})
+    if found is None:
+        return error_response("ResourceNotFoundException", 404, json_protocol=True)
+    if called == "GetVaultLock":
+        return json_answer({"Policy": json.dumps(found), "State": "Locked"})
+    return json_answer({"Policy": json.dumps(found)})
+
+
 def shared_snapshot(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
-    """moto's own answer to ``DescribeClusterSnapshots``, the partner added to one snapshot."""
+    """moto's own answer to ``DescribeClusterSnapshots``, the partner added to one snapshot;
+    AWS's answers to what moto does not read of vaults."""
+    if service == "glacier":
+        return vault_reads(called, request)
     if called != "DescribeClusterSnapshots":
         return None
     body = request.body.encode() if isinstance(request.body, str) else request.body
@@ -129,7 +183,8 @@ def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
 
 
 #: What the store policies read of copies.
-STORE_FIELDS = {kind: frozenset({"encryption", "public_access", "tags"}) for kind in ("volume", "database")}
+STORE_FIELDS = {kind: frozenset({"encryption", "public_access", "tags"})
+                for kind in ("volume", "database", "object_store")}
 
 
 def collect(fault: Callable[[str, str, str, Any], AWSResponse | None], monkeypatch: pytest.MonkeyPatch
@@ -147,7 +202,7 @@ def collect(fault: Callable[[str, str, str, Any], AWSResponse | None], monkeypat
 def refusing(operation: str) -> Callable[[str, str, str, Any], AWSResponse | None]:
     def fault(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
         if called == operation:
-            return error_response("UnauthorizedOperation", 403, json_protocol=False)
+            return error_response("UnauthorizedOperation", 403, json_protocol=service == "glacier")
         return shared_snapshot(service, region, called, request)
 
     return fault
@@ -213,7 +268,9 @@ def test_store_policies_judge_images_and_warehouse_snapshots_without_policies_of
     classified = statuses(report, "PHI-CLASS-001")
     assert classified[golden] == classified[snapshot_arn("warehouse", "warehouse-kept")] == "pass"
     assert classified[snapshot_arn("scratch", "scratch-copy")] == "fail"
-    assert code == 1
+    # Undecided, nothing else: whether the clinical vault's retrievals are logged (not read).
+    undecided = {(f["policy_id"], f["resource"]["id"]) for f in report["findings"] if f["status"] == "error"}
+    assert code == 3 and undecided == {("PHI-LOG-001", vault_arn("scans-archive"))}
 
 
 # --- the access graph -------------------------------------------------------------------------------
@@ -268,7 +325,8 @@ def test_an_image_whose_disks_cannot_be_read_has_undecided_encryption(
 
 @pytest.mark.parametrize(("operation", "permission", "rtype", "kind"), [
     ("DescribeImages", "ec2:DescribeImages", "aws.ec2.image", "volume"),
-    ("DescribeClusterSnapshots", "redshift:DescribeClusterSnapshots", "aws.redshift.snapshot", "database")])
+    ("DescribeClusterSnapshots", "redshift:DescribeClusterSnapshots", "aws.redshift.snapshot", "database"),
+    ("ListVaults", "glacier:ListVaults", "aws.glacier.vault", "object_store")])
 def test_copies_not_listed_are_an_error_on_every_store_policy_of_their_kind(
         estate: Estate, monkeypatch: pytest.MonkeyPatch, operation: str, permission: str, rtype: str,
         kind: str) -> None:
@@ -317,3 +375,55 @@ def test_redshift_snapshot_sharing_is_read_from_the_listing() -> None:
     assert policy is not None and facets
     assert redshift_snapshots.store_access(Resource(snapshot.id, snapshot.type, "database", "aws")) == (
         "sharing not read")
+
+
+# --- S3 Glacier vaults ------------------------------------------------------------------------------
+
+def test_vaults_are_object_stores_always_encrypted_under_keys_glacier_manages(estate: Estate) -> None:
+    found, _, _, _, _, _ = estate
+    scans, billing, old = (found[vault_arn(n)] for n in ("scans-archive", "billing-archive", "old-exports"))
+    assert (scans.kind, scans.type, scans.name, scans.region) == ("object_store", "aws.glacier.vault",
+                                                                  "scans-archive", REGION)
+    assert scans.attributes["encryption"] == {"at_rest": True, "algorithm": "AES256", "key": None,
+                                              "key_manager": "provider"}
+    assert scans.attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+    # Named partner: not public, a reader for the access graph; no policy: not public.
+    assert billing.attributes["public_access"] == old.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert scans.attributes["retention"] == {"enabled": True, "locked": True, "days": None}
+    assert old.attributes["retention"] == {"enabled": False, "locked": False, "days": None}
+    assert scans.attributes["secure_transport_required"] is True and scans.attributes["acls_disabled"] is True
+    assert "logging" not in scans.attributes  # not read: PHI-LOG-001 stays undecided
+    assert (scans.tags, billing.tags, old.tags) == ({"data_class": "clinical"}, {"data_class": "administrative"}, {})
+
+
+def test_store_policies_judge_vaults_and_leave_their_logging_undecided(estate: Estate) -> None:
+    _, _, _, report, _, _ = estate
+    scans, billing, old = (vault_arn(n) for n in ("scans-archive", "billing-archive", "old-exports"))
+    assert statuses(report, "PHI-IAM-002")[scans] == "fail"
+    assert statuses(report, "PHI-IAM-002")[billing] == statuses(report, "PHI-IAM-002")[old] == "pass"
+    assert statuses(report, "PHI-ENC-001")[scans] == "pass"
+    assert statuses(report, "PHI-ENC-002")[scans] == "fail"  # no customer key can encrypt a vault
+    assert statuses(report, "PHI-INT-001")[scans] == "pass"  # locked against deletion
+    assert statuses(report, "PHI-CLASS-001")[old] == "fail"
+    assert statuses(report, "PHI-LOG-001")[scans] == "error"
+
+
+def test_retrieving_archives_reads_a_vault(estate: Estate) -> None:
+    found, _, _, _, _, _ = estate
+    retriever, launcher = (found[f"arn:aws:iam::{ACCOUNT}:role/{n}"] for n in ("retriever", "launcher"))
+    vaults = {vault_arn(n) for n in VAULTS}
+    assert vaults <= set(retriever.attributes["can_read"])
+    # The public vault is anyone's; the others are not the launcher's.
+    assert vaults & set(launcher.attributes["can_read"]) == {vault_arn("scans-archive")}
+
+
+def test_a_vault_whose_policy_lock_or_tags_cannot_be_read_is_undecided_not_private(
+        estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto itself does not answer these reads: each is the vault's error."""
+    found, errors = collect(lambda *_: None, monkeypatch)
+    scans = found[vault_arn("scans-archive")]
+    assert "public_access" not in scans.attributes and "retention" not in scans.attributes
+    assert glacier.store_access(scans) == "resource policy not read"
+    assert scans.attributes["encryption"]["at_rest"] is True  # decided without a read
+    assert {e.permission for e in errors if e.resource_id == scans.id} == {
+        "glacier:GetVaultAccessPolicy", "glacier:GetVaultLock", "glacier:ListTagsForVault"}

@@ -402,6 +402,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("redshift").create_cluster(ClusterIdentifier="ro-warehouse", NodeType="dc2.large", MasterUsername="admin",
                                    MasterUserPassword="X" * 12)
     aws("redshift").create_cluster_snapshot(SnapshotIdentifier="ro-warehouse-manual", ClusterIdentifier="ro-warehouse")
+    aws("glacier").create_vault(vaultName="ro-vault")  # its policy, lock and tags are read
     aws("opensearch").create_domain(DomainName="ro-search")
     aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
                                                 Engine="redis", CacheNodeType="cache.t3.micro")

@@ -53,6 +53,9 @@ What counts, and why:
 - EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
   its file system policy makes IAM decide (without one, any NFS client reaching a mount target
   mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
+- S3 Glacier: an archive is retrieved by a job (``glacier:InitiateJob``, then
+  ``glacier:GetJobOutput``, both on the vault); ``glacier:SetVaultAccessPolicy`` rewrites the
+  vault's access policy.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -122,6 +125,8 @@ OPENSEARCH_READ = frozenset({"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpHead"})
 OPENSEARCH_ESCALATION = frozenset({"es:UpdateDomainConfig", "es:UpdateElasticsearchDomainConfig"})
 EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
 EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
+GLACIER_READ = frozenset({"glacier:InitiateJob", "glacier:GetJobOutput"})
+GLACIER_ESCALATION = frozenset({"glacier:SetVaultAccessPolicy"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -138,7 +143,7 @@ ESCALATIONS: Mapping[str, str] = {
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
-       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION},
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLACIER_ESCALATION},
 }
 
 
@@ -247,6 +252,12 @@ def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
     return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
 
 
+def vault_facets(vault_arn: str) -> tuple[Facet, ...]:
+    """An S3 Glacier vault (``arn:aws:glacier:R:A:vaults/NAME``): its archives retrieved, or its
+    access policy rewritten."""
+    return (Facet(vault_arn, GLACIER_READ | GLACIER_ESCALATION),)
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -274,6 +285,8 @@ __all__ = [
     "EFS_ESCALATION",
     "EFS_READ",
     "ESCALATIONS",
+    "GLACIER_ESCALATION",
+    "GLACIER_READ",
     "KINESIS_CONSUMER_READ",
     "KINESIS_ESCALATION",
     "KINESIS_READ",
@@ -307,5 +320,6 @@ __all__ = [
     "snapshot_facets",
     "table_facets",
     "topic_facets",
+    "vault_facets",
     "warehouse_facets",
 ]
