@@ -105,11 +105,20 @@ def seed(aws: Callable[..., Any]) -> dict[str, str]:
     for name in (SHARED_SNAPSHOT, "warehouse-kept"):
         redshift.create_cluster_snapshot(SnapshotIdentifier=name, ClusterIdentifier="warehouse")
     redshift.create_cluster_snapshot(SnapshotIdentifier="scratch-copy", ClusterIdentifier="scratch")
+    dynamodb = aws("dynamodb")
+    for table, tags, sse in (("notes", CLINICAL, {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}),
+                             ("scratch", [], {"Enabled": False})):
+        dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST", SSESpecification=sse, **({"Tags": tags} if tags else {}))
+        dynamodb.create_backup(TableName=table, BackupName=f"{table}-nightly")
+    dynamodb.delete_table(TableName="scratch")  # its backup outlives it
     glacier = aws("glacier")
     for vault in VAULTS:
         glacier.create_vault(vaultName=vault)
     iam = aws("iam")
     role(iam, "retriever", "glacier:InitiateJob")
+    role(iam, "table-restorer", "dynamodb:RestoreTableFromBackup")
     role(iam, "launcher", "ec2:RunInstances")
     role(iam, "restorer", "redshift:RestoreFromClusterSnapshot")
     role(iam, "sharer", "redshift:AuthorizeSnapshotAccess")
@@ -137,18 +146,42 @@ def vault_reads(called: str, request: Any) -> AWSResponse | None:
     return json_answer({"Policy": json.dumps(found)})
 
 
-def shared_snapshot(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
-    """moto's own answer to ``DescribeClusterSnapshots``, the partner added to one snapshot;
-    AWS's answers to what moto does not read of vaults."""
-    if service == "glacier":
-        return vault_reads(called, request)
-    if called != "DescribeClusterSnapshots":
-        return None
+def moto_answer(request: Any) -> str:
+    """What the server answers ``request``."""
     body = request.body.encode() if isinstance(request.body, str) else request.body
     forwarded = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()),
                                        method=request.method)
     with urllib.request.urlopen(forwarded, timeout=30) as answer:
-        answer_text = answer.read().decode()
+        return str(answer.read().decode())
+
+
+def backup_description(request: Any) -> AWSResponse:
+    """moto's description of a backup with what it leaves out, its table's encryption (from
+    moto's description of the table), where AWS gives it: ``SourceTableFeatureDetails``."""
+    answer = json.loads(moto_answer(request))
+    description = answer["BackupDescription"]
+    endpoint = request.url.split("/", 3)
+    tables = client("/".join(endpoint[:3]), "dynamodb")
+    try:
+        table = tables.describe_table(TableName=description["SourceTableDetails"]["TableName"])["Table"]
+    except tables.exceptions.ResourceNotFoundException:
+        table = {}  # deleted since: made without SSE here
+    sse = table.get("SSEDescription")
+    description["SourceTableFeatureDetails"] = {"SSEDescription": sse} if sse else {}
+    return AWSResponse("https://replayed", 200, {"Content-Type": "application/x-amz-json-1.0"},
+                       _Body(json.dumps(answer).encode()))
+
+
+def shared_snapshot(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+    """moto's own answer to ``DescribeClusterSnapshots``, the partner added to one snapshot, and
+    to ``DescribeBackup`` in AWS's shape; AWS's answers to what moto does not read of vaults."""
+    if service == "glacier":
+        return vault_reads(called, request)
+    if called == "DescribeBackup":
+        return backup_description(request)
+    if called != "DescribeClusterSnapshots":
+        return None
+    answer_text = moto_answer(request)
     marker = f"<SnapshotIdentifier>{SHARED_SNAPSHOT}</SnapshotIdentifier>"
     replayed = answer_text.replace(marker, marker + RESTORE_ACCESS)
     return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(replayed.encode()))
@@ -184,7 +217,7 @@ def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
 
 #: What the store policies read of copies.
 STORE_FIELDS = {kind: frozenset({"encryption", "public_access", "tags"})
-                for kind in ("volume", "database", "object_store")}
+                for kind in ("volume", "database", "object_store", "table")}
 
 
 def collect(fault: Callable[[str, str, str, Any], AWSResponse | None], monkeypatch: pytest.MonkeyPatch
@@ -202,7 +235,7 @@ def collect(fault: Callable[[str, str, str, Any], AWSResponse | None], monkeypat
 def refusing(operation: str) -> Callable[[str, str, str, Any], AWSResponse | None]:
     def fault(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
         if called == operation:
-            return error_response("UnauthorizedOperation", 403, json_protocol=service == "glacier")
+            return error_response("AccessDeniedException", 403, json_protocol=service in ("glacier", "dynamodb"))
         return shared_snapshot(service, region, called, request)
 
     return fault
@@ -326,7 +359,8 @@ def test_an_image_whose_disks_cannot_be_read_has_undecided_encryption(
 @pytest.mark.parametrize(("operation", "permission", "rtype", "kind"), [
     ("DescribeImages", "ec2:DescribeImages", "aws.ec2.image", "volume"),
     ("DescribeClusterSnapshots", "redshift:DescribeClusterSnapshots", "aws.redshift.snapshot", "database"),
-    ("ListVaults", "glacier:ListVaults", "aws.glacier.vault", "object_store")])
+    ("ListVaults", "glacier:ListVaults", "aws.glacier.vault", "object_store"),
+    ("ListBackups", "dynamodb:ListBackups", "aws.dynamodb.backup", "table")])
 def test_copies_not_listed_are_an_error_on_every_store_policy_of_their_kind(
         estate: Estate, monkeypatch: pytest.MonkeyPatch, operation: str, permission: str, rtype: str,
         kind: str) -> None:
@@ -427,3 +461,34 @@ def test_a_vault_whose_policy_lock_or_tags_cannot_be_read_is_undecided_not_priva
     assert scans.attributes["encryption"]["at_rest"] is True  # decided without a read
     assert {e.permission for e in errors if e.resource_id == scans.id} == {
         "glacier:GetVaultAccessPolicy", "glacier:GetVaultLock", "glacier:ListTagsForVault"}
+
+
+# --- DynamoDB backups -------------------------------------------------------------------------------
+
+def backups(found: dict[str, Resource]) -> dict[str, Resource]:
+    return {r.name: r for r in found.values() if r.type == "aws.dynamodb.backup"}
+
+
+def test_backups_are_tables_under_their_tables_key_and_class_even_once_the_table_is_gone(estate: Estate) -> None:
+    found, _, _, report, _, _ = estate
+    made = backups(found)
+    notes, scratch = made["notes/notes-nightly"], made["scratch/scratch-nightly"]
+    assert (notes.kind, notes.region) == ("table", REGION)
+    assert notes.attributes["encryption"]["key_manager"] == "customer"
+    assert str(notes.attributes["encryption"]["key"]).startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
+    assert scratch.attributes["encryption"] == {"at_rest": True, "algorithm": "AES256", "key": None,
+                                                "key_manager": "provider"}  # an AWS-owned key
+    assert notes.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert notes.tags == {"data_class": "clinical"} and scratch.tags == {}  # its table is gone
+    assert statuses(report, "PHI-ENC-002")[notes.id] == "pass"
+    assert statuses(report, "PHI-CLASS-001")[scratch.id] == "fail"
+    restorer = found[f"arn:aws:iam::{ACCOUNT}:role/table-restorer"]
+    assert {notes.id, scratch.id} <= set(restorer.attributes["can_read"])
+
+
+def test_a_backup_whose_description_cannot_be_read_has_undecided_encryption(
+        estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    found, errors = collect(refusing("DescribeBackup"), monkeypatch)
+    notes = backups(found)["notes/notes-nightly"]
+    assert "encryption" not in notes.attributes
+    assert (notes.id, "dynamodb:DescribeBackup") in {(e.resource_id, e.permission) for e in errors}

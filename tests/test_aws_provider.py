@@ -379,6 +379,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    aws("dynamodb").create_backup(TableName="ro-table", BackupName="ro-table-nightly")  # described
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
     aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user
     # One snapshot of each sort, so their sharing is read too.

@@ -17,7 +17,8 @@ What counts, and why:
 - DynamoDB: item reads on the table, ``dynamodb:Query``/``Scan``/``PartiQLSelect`` on its indexes,
   ``dynamodb:GetRecords`` on its streams (items as changed), ``dynamodb:ExportTableToPointInTime``;
   ``dynamodb:PutResourcePolicy`` rewrites the table's resource policy. A stream's own resource
-  policy is not read: only identity policies grant it here.
+  policy is not read: only identity policies grant it here. A backup is read by restoring it
+  (``dynamodb:RestoreTableFromBackup`` on the backup's ARN).
 - RDS: ``rds-db:connect`` on ``dbuser:<resource id>/*`` when IAM database authentication is on
   (it is then a login); ``rds-data:ExecuteStatement`` / ``BatchExecuteStatement`` on the cluster
   when its Data API is on (the database's own grants still apply; the API is a way in).
@@ -86,6 +87,7 @@ DYNAMODB_READ = frozenset(
 DYNAMODB_INDEX_READ = frozenset({"dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect"})
 DYNAMODB_STREAM_READ = frozenset({"dynamodb:GetRecords"})
 DYNAMODB_ESCALATION = frozenset({"dynamodb:PutResourcePolicy"})
+DYNAMODB_BACKUP_READ = frozenset({"dynamodb:RestoreTableFromBackup"})
 RDS_CONNECT = frozenset({"rds-db:connect"})
 RDS_DATA_API = frozenset({"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement"})
 #: Per snapshot type: the actions that read it, and those that share it (an escalation).
@@ -173,6 +175,12 @@ def table_facets(table_arn: str) -> tuple[Facet, ...]:
         Facet(f"{table_arn}/index/*", DYNAMODB_INDEX_READ),
         Facet(f"{table_arn}/stream/*", DYNAMODB_STREAM_READ, resource_policy_applies=False),
     )
+
+
+def table_backup_facets(backup_arn: str) -> tuple[Facet, ...]:
+    """A DynamoDB backup (``…:table/T/backup/ID``): restored into a table the caller reads. A
+    backup has no resource policy of its own."""
+    return (Facet(backup_arn, DYNAMODB_BACKUP_READ, resource_policy_applies=False),)
 
 
 def database_facets(
@@ -278,6 +286,7 @@ def is_escalation(action: str) -> bool:
 
 
 __all__ = [
+    "DYNAMODB_BACKUP_READ",
     "DYNAMODB_ESCALATION",
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
@@ -318,6 +327,7 @@ __all__ = [
     "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",
+    "table_backup_facets",
     "table_facets",
     "topic_facets",
     "vault_facets",

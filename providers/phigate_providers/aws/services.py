@@ -19,13 +19,14 @@ Adding a service is a module with its collector and one entry below; see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from phigate.api import Resource
 from phigate_providers.aws import (
     copies,
     dynamodb,
+    dynamodb_backups,
     ebs_snapshots,
     ec2,
     efs,
@@ -163,6 +164,8 @@ SERVICES: tuple[Service, ...] = (
             collect=ebs_snapshots.collect_region, access=ebs_snapshots.store_access),
     Service("EC2 images", "volume", images.TYPES, images.OPERATIONS, collect=images.collect_region,
             access=images.store_access),
+    Service("DynamoDB backups", "table", dynamodb_backups.TYPES, dynamodb_backups.OPERATIONS,
+            collect=dynamodb_backups.collect_region, access=dynamodb_backups.store_access),
     Service("SQS queues", "stream", sqs.TYPES, sqs.OPERATIONS, collect=sqs.collect_region,
             access=sqs.store_access),
     Service("SNS topics", "stream", sns.TYPES, sns.OPERATIONS, collect=sns.collect_region,
@@ -199,11 +202,15 @@ def operations() -> dict[tuple[str, str], str]:
     return found
 
 
-def with_source_tags(read: Mapping[Service, list[Resource]]) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots, images) with their sources' tags under their
-    own where the sources were read too (``raw["source"]`` names them): a copy holds their data."""
+def with_source_tags(read: Mapping[Service, list[Resource]],
+                     others: Iterable[Resource] = ()) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots, images, backups) with their sources' tags
+    under their own where the sources were read too (``raw["source"]`` names them; ``others``
+    are sources the run reads itself, its tables): a copy holds their data."""
     services = [service for service, found in read.items() for _ in found]
-    labelled = iter(copies.labelled(r for found in read.values() for r in found))
+    sources = list(others)
+    everything = [*sources, *(r for found in read.values() for r in found)]
+    labelled = iter(copies.labelled(everything)[len(sources):])
     result: dict[Service, list[Resource]] = {service: [] for service in read}
     for service in services:
         result[service].append(next(labelled))
