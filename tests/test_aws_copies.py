@@ -113,6 +113,10 @@ def seed(aws: Callable[..., Any]) -> dict[str, str]:
                               BillingMode="PAY_PER_REQUEST", SSESpecification=sse, **({"Tags": tags} if tags else {}))
         dynamodb.create_backup(TableName=table, BackupName=f"{table}-nightly")
     dynamodb.delete_table(TableName="scratch")  # its backup outlives it
+    fsx = aws("fsx")
+    fsx.create_file_system(FileSystemType="WINDOWS", StorageCapacity=32, SubnetIds=["subnet-0a1b2c3d4e5f6"], KmsKeyId=key,
+                           Tags=CLINICAL)
+    fsx.create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=["subnet-0a1b2c3d4e5f6"])
     glacier = aws("glacier")
     for vault in VAULTS:
         glacier.create_vault(vaultName=vault)
@@ -235,7 +239,7 @@ def collect(fault: Callable[[str, str, str, Any], AWSResponse | None], monkeypat
 def refusing(operation: str) -> Callable[[str, str, str, Any], AWSResponse | None]:
     def fault(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
         if called == operation:
-            return error_response("AccessDeniedException", 403, json_protocol=service in ("glacier", "dynamodb"))
+            return error_response("AccessDeniedException", 403, json_protocol=service in ("glacier", "dynamodb", "fsx"))
         return shared_snapshot(service, region, called, request)
 
     return fault
@@ -360,7 +364,8 @@ def test_an_image_whose_disks_cannot_be_read_has_undecided_encryption(
     ("DescribeImages", "ec2:DescribeImages", "aws.ec2.image", "volume"),
     ("DescribeClusterSnapshots", "redshift:DescribeClusterSnapshots", "aws.redshift.snapshot", "database"),
     ("ListVaults", "glacier:ListVaults", "aws.glacier.vault", "object_store"),
-    ("ListBackups", "dynamodb:ListBackups", "aws.dynamodb.backup", "table")])
+    ("ListBackups", "dynamodb:ListBackups", "aws.dynamodb.backup", "table"),
+    ("DescribeFileSystems", "fsx:DescribeFileSystems", "aws.fsx.file_system", "volume")])
 def test_copies_not_listed_are_an_error_on_every_store_policy_of_their_kind(
         estate: Estate, monkeypatch: pytest.MonkeyPatch, operation: str, permission: str, rtype: str,
         kind: str) -> None:
@@ -492,3 +497,19 @@ def test_a_backup_whose_description_cannot_be_read_has_undecided_encryption(
     notes = backups(found)["notes/notes-nightly"]
     assert "encryption" not in notes.attributes
     assert (notes.id, "dynamodb:DescribeBackup") in {(e.resource_id, e.permission) for e in errors}
+
+
+# --- FSx file systems -------------------------------------------------------------------------------
+
+def test_file_systems_are_volumes_always_encrypted_under_the_key_they_name(estate: Estate) -> None:
+    found, _, _, report, _, _ = estate
+    systems = {r.raw["FileSystemType"]: r for r in found.values() if r.type == "aws.fsx.file_system"}
+    windows, lustre = systems["WINDOWS"], systems["LUSTRE"]
+    assert (windows.kind, windows.region) == ("volume", REGION)
+    assert windows.attributes["encryption"]["key_manager"] == "customer"
+    assert lustre.attributes["encryption"] == {"at_rest": True, "algorithm": "aws:kms", "key": None,
+                                               "key_manager": "provider"}  # aws/fsx
+    assert windows.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert windows.tags == {"data_class": "clinical"}
+    assert statuses(report, "PHI-ENC-002")[windows.id] == "pass"
+    assert statuses(report, "PHI-CLASS-001")[lustre.id] == "fail"

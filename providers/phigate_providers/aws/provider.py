@@ -53,7 +53,7 @@ class AwsProvider:
     description: ClassVar[str] = (
         "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
         "Redshift and its snapshots, OpenSearch, ElastiCache, DynamoDB and its backups, EBS volumes "
-        "and snapshots, EC2 images, EFS, S3 Glacier vaults, SQS, SNS, "
+        "and snapshots, EC2 images, EFS, FSx, S3 Glacier vaults, SQS, SNS, "
         "CloudWatch Logs, Kinesis, Firehose, CloudTrail; several "
         "accounts through Organizations and sts:AssumeRole"
     )
