@@ -113,6 +113,11 @@ def seed(aws: Callable[..., Any]) -> dict[str, str]:
                               BillingMode="PAY_PER_REQUEST", SSESpecification=sse, **({"Tags": tags} if tags else {}))
         dynamodb.create_backup(TableName=table, BackupName=f"{table}-nightly")
     dynamodb.delete_table(TableName="scratch")  # its backup outlives it
+    rds = aws("rds")  # a database deleted, its automated backups kept
+    rds.create_db_instance(DBInstanceIdentifier="legacy-pms", DBInstanceClass="db.t3.micro", Engine="postgres",
+                           MasterUsername="admin", MasterUserPassword="Not-a-real-secret-6", AllocatedStorage=20,
+                           BackupRetentionPeriod=7, Tags=CLINICAL)
+    rds.delete_db_instance(DBInstanceIdentifier="legacy-pms", SkipFinalSnapshot=True, DeleteAutomatedBackups=False)
     fsx = aws("fsx")
     fsx.create_file_system(FileSystemType="WINDOWS", StorageCapacity=32, SubnetIds=["subnet-0a1b2c3d4e5f6"], KmsKeyId=key,
                            Tags=CLINICAL)
@@ -123,6 +128,7 @@ def seed(aws: Callable[..., Any]) -> dict[str, str]:
     iam = aws("iam")
     role(iam, "retriever", "glacier:InitiateJob")
     role(iam, "table-restorer", "dynamodb:RestoreTableFromBackup")
+    role(iam, "point-in-time", "rds:RestoreDBInstanceToPointInTime")
     role(iam, "launcher", "ec2:RunInstances")
     role(iam, "restorer", "redshift:RestoreFromClusterSnapshot")
     role(iam, "sharer", "redshift:AuthorizeSnapshotAccess")
@@ -176,6 +182,13 @@ def backup_description(request: Any) -> AWSResponse:
                        _Body(json.dumps(answer).encode()))
 
 
+#: What AWS lists of a retained automated backup beside what moto does.
+RETAINED_BACKUP_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:auto-backup:ab-legacypms0123456789"
+RETAINED_FIELDS = (f"<Encrypted>false</Encrypted><Engine>postgres</Engine>"
+                   f"<DBInstanceAutomatedBackupsArn>{RETAINED_BACKUP_ARN}</DBInstanceAutomatedBackupsArn>"
+                   f"<DBInstanceArn>arn:aws:rds:{REGION}:{ACCOUNT}:db:legacy-pms</DBInstanceArn>")
+
+
 def shared_snapshot(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
     """moto's own answer to ``DescribeClusterSnapshots``, the partner added to one snapshot, and
     to ``DescribeBackup`` in AWS's shape; AWS's answers to what moto does not read of vaults."""
@@ -183,6 +196,10 @@ def shared_snapshot(service: str, region: str, called: str, request: Any) -> AWS
         return vault_reads(called, request)
     if called == "DescribeBackup":
         return backup_description(request)
+    if called == "DescribeDBInstanceAutomatedBackups":
+        marker = "<Status>retained</Status>"
+        answer_text = moto_answer(request).replace(marker, marker + RETAINED_FIELDS)
+        return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(answer_text.encode()))
     if called != "DescribeClusterSnapshots":
         return None
     answer_text = moto_answer(request)
@@ -365,7 +382,9 @@ def test_an_image_whose_disks_cannot_be_read_has_undecided_encryption(
     ("DescribeClusterSnapshots", "redshift:DescribeClusterSnapshots", "aws.redshift.snapshot", "database"),
     ("ListVaults", "glacier:ListVaults", "aws.glacier.vault", "object_store"),
     ("ListBackups", "dynamodb:ListBackups", "aws.dynamodb.backup", "table"),
-    ("DescribeFileSystems", "fsx:DescribeFileSystems", "aws.fsx.file_system", "volume")])
+    ("DescribeFileSystems", "fsx:DescribeFileSystems", "aws.fsx.file_system", "volume"),
+    ("DescribeDBInstanceAutomatedBackups", "rds:DescribeDBInstanceAutomatedBackups", "aws.rds.automated_backup",
+     "database")])
 def test_copies_not_listed_are_an_error_on_every_store_policy_of_their_kind(
         estate: Estate, monkeypatch: pytest.MonkeyPatch, operation: str, permission: str, rtype: str,
         kind: str) -> None:
@@ -513,3 +532,29 @@ def test_file_systems_are_volumes_always_encrypted_under_the_key_they_name(estat
     assert windows.tags == {"data_class": "clinical"}
     assert statuses(report, "PHI-ENC-002")[windows.id] == "pass"
     assert statuses(report, "PHI-CLASS-001")[lustre.id] == "fail"
+
+
+# --- RDS automated backups kept after their database ----------------------------------------------
+
+def test_a_retained_automated_backup_is_a_database_nobody_classifies_any_more(estate: Estate) -> None:
+    found, _, _, report, _, _ = estate
+    backup = found[RETAINED_BACKUP_ARN]
+    assert (backup.kind, backup.type, backup.name) == ("database", "aws.rds.automated_backup", "legacy-pms")
+    assert backup.attributes["encryption"]["at_rest"] is False
+    assert backup.attributes["public_access"] == {"blocked": True, "grants": []}
+    assert backup.tags == {}  # its database is gone: nothing lends it a class
+    assert statuses(report, "PHI-ENC-001")[backup.id] == statuses(report, "PHI-CLASS-001")[backup.id] == "fail"
+    restorer = role_of(found, "point-in-time")
+    assert backup.id in restorer.attributes["can_read"]
+
+
+def test_a_retained_backup_whose_encryption_is_not_listed_is_undecided(
+        estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto lists no ``Encrypted``: the backup is yielded without an encryption of its own."""
+    found, _ = collect(lambda *_: None, monkeypatch)
+    [backup] = [r for r in found.values() if r.type == "aws.rds.automated_backup"]
+    assert "encryption" not in backup.attributes
+
+
+def role_of(found: dict[str, Resource], name: str) -> Resource:
+    return found[f"arn:aws:iam::{ACCOUNT}:role/{name}"]

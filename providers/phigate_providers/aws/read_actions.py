@@ -30,6 +30,8 @@ What counts, and why:
   ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
   itself read. A snapshot shared with other accounts is read as a resource policy naming them
   would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
+- An RDS automated backup kept after its database is restored to a point in time
+  (``rds:RestoreDBInstanceToPointInTime`` on the backup's ARN); it cannot be shared.
 - Images (AMIs) copy their disks: launching an instance from one (``ec2:RunInstances`` on the
   image), copying it, storing it in S3 or exporting it reads it; ``ec2:ModifyImageAttribute``
   shares it. Redshift snapshots are restored (the cluster, or a table into a cluster) or copied
@@ -90,6 +92,7 @@ DYNAMODB_ESCALATION = frozenset({"dynamodb:PutResourcePolicy"})
 DYNAMODB_BACKUP_READ = frozenset({"dynamodb:RestoreTableFromBackup"})
 RDS_CONNECT = frozenset({"rds-db:connect"})
 RDS_DATA_API = frozenset({"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement"})
+RDS_BACKUP_RESTORE = frozenset({"rds:RestoreDBInstanceToPointInTime"})
 #: Per snapshot type: the actions that read it, and those that share it (an escalation).
 SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:RestoreDBInstanceFromDBSnapshot", "rds:CopyDBSnapshot"}),
@@ -198,6 +201,12 @@ def database_facets(
     return tuple(facets)
 
 
+def automated_backup_facets(backup_arn: str) -> tuple[Facet, ...]:
+    """An RDS automated backup kept after its database (``…:auto-backup:ID``): restored to a
+    point in time. It has no sharing of its own."""
+    return (Facet(backup_arn, RDS_BACKUP_RESTORE, resource_policy_applies=False),)
+
+
 def snapshot_facets(snapshot_arn: str, snapshot_type: str) -> tuple[Facet, ...]:
     """A snapshot (of a type of :data:`SNAPSHOT_READ`): restored, copied or re-shared through
     its ARN."""
@@ -302,6 +311,7 @@ __all__ = [
     "LOG_STREAM_READ",
     "OPENSEARCH_ESCALATION",
     "OPENSEARCH_READ",
+    "RDS_BACKUP_RESTORE",
     "RDS_CONNECT",
     "RDS_DATA_API",
     "REDSHIFT_CREDENTIALS",
@@ -315,6 +325,7 @@ __all__ = [
     "STREAM_ESCALATION",
     "STREAM_READ",
     "Facet",
+    "automated_backup_facets",
     "bucket_facets",
     "data_stream_facets",
     "database_facets",
