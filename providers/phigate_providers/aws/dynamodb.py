@@ -99,4 +99,4 @@ def encryption(account: Account, region: str, table: dict[str, Any], keys: KeyDi
     return encryption
 
 
-__all__ = ["TABLE_TYPES", "collect_region", "list_tables"]
+__all__ = ["TABLE_TYPES", "collect_region", "encryption", "list_tables"]
