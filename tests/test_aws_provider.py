@@ -380,6 +380,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    aws("dynamodb").create_backup(TableName="ro-table", BackupName="ro-table-nightly")  # described
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
     aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user
     # One snapshot of each sort, so their sharing is read too.
@@ -392,6 +393,8 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="ro-cluster-manual", DBClusterIdentifier="ro-cluster")
     ec2 = aws("ec2")
     ec2.create_snapshot(VolumeId=ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"])
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.create_image(InstanceId=instance, Name="ro-image")  # its launch permissions and disks are read
     # One stream of each sort, so their attributes, policies and tags are read too.
     aws("sqs").create_queue(QueueName="ro-queue")
     aws("sns").create_topic(Name="ro-topic")
@@ -400,6 +403,9 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     aws("kinesis").create_stream(StreamName="ro-stream", ShardCount=1)
     aws("redshift").create_cluster(ClusterIdentifier="ro-warehouse", NodeType="dc2.large", MasterUsername="admin",
                                    MasterUserPassword="X" * 12)
+    aws("redshift").create_cluster_snapshot(SnapshotIdentifier="ro-warehouse-manual", ClusterIdentifier="ro-warehouse")
+    aws("glacier").create_vault(vaultName="ro-vault")  # its policy, lock and tags are read
+    aws("fsx").create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=["subnet-0a1b2c3d4e5f6"])
     aws("opensearch").create_domain(DomainName="ro-search")
     aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
                                                 Engine="redis", CacheNodeType="cache.t3.micro")

@@ -36,7 +36,8 @@ def test_every_service_read_region_by_region_yields_a_known_kind_under_its_own_t
 
 
 def test_snapshots_are_read_restoring_or_copying_them_and_reshared_as_an_escalation() -> None:
-    for rtype in ("aws.rds.db_snapshot", "aws.rds.db_cluster_snapshot", "aws.ec2.snapshot"):
+    for rtype in ("aws.rds.db_snapshot", "aws.rds.db_cluster_snapshot", "aws.ec2.snapshot", "aws.ec2.image",
+                  "aws.redshift.snapshot"):
         assert SNAPSHOT_READ[rtype] and not any(is_escalation(a) for a in SNAPSHOT_READ[rtype])
         assert all(is_escalation(a) for a in SNAPSHOT_ESCALATION[rtype])
 

@@ -313,7 +313,9 @@ def test_stores_not_listed_are_an_error_on_every_store_policy_of_their_kind(
                       ("logs:DescribeLogGroups", ("stream",), ("aws.logs.log_group",)),
                       ("kinesis:ListStreams", ("stream",), ("aws.kinesis.stream",)),
                       ("firehose:ListDeliveryStreams", ("stream",), ("aws.firehose.delivery_stream",)),
-                      ("elasticfilesystem:DescribeFileSystems", ("volume",), ("aws.efs.file_system",))}
+                      ("elasticfilesystem:DescribeFileSystems", ("volume",), ("aws.efs.file_system",)),
+                      # FSx's listing bears the same operation name: refused too.
+                      ("fsx:DescribeFileSystems", ("volume",), ("aws.fsx.file_system",))}
 
 
 def test_a_policy_that_does_not_parse_leaves_the_exposure_undecided(

@@ -102,10 +102,10 @@ class AccountRun:
             found = Found(buckets, tables_job.result(), outside.tables, account_block)
             collected = services.with_source_tags({
                 service: list(self._settle_all(per_region, service.name, service.kinds, service.types))
-                for service, per_region in service_jobs.items()})
+                for service, per_region in service_jobs.items()}, found.table_resources())
             for read in collected.values():
                 yield from read
-            outside.stores = services.with_source_tags(outside.stores)
+            outside.stores = services.with_source_tags(outside.stores, found.table_resources())
             yield from (Context(store) for read in outside.stores.values() for store in read)
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             found.split(self)

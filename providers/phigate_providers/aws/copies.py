@@ -7,12 +7,16 @@ a label both give, differently, keeps both values (``clinical,administrative``),
 class wins rather than the snapshot's own word. A source that was not read (deleted, another
 account's, outside the run) lends nothing: the snapshot's own tags decide, and a snapshot with
 none is unclassified, which the classification policy reports.
+
+A copy may have several sources (an image copies each of its disks' snapshots) and a source may
+itself be a copy (a snapshot of a volume): a copy carries the tags of its sources as labelled
+themselves, so an image of a clinical server's volumes is clinical.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from phigate.api import Resource
 
@@ -32,4 +36,31 @@ def with_tags_of(copy: Resource, source: Resource | None) -> Resource:
     return dataclasses.replace(copy, tags=merge_tags(source.tags, copy.tags or {}))
 
 
-__all__ = ["merge_tags", "with_tags_of"]
+def sources_of(copy: Resource) -> tuple[str, ...]:
+    """The stores ``raw["source"]`` names: one id, or a list of them."""
+    named = copy.raw.get("source")
+    if isinstance(named, list):
+        return tuple(str(s) for s in named)
+    return (str(named),) if named else ()
+
+
+def labelled(resources: Iterable[Resource]) -> list[Resource]:
+    """``resources``, each copy carrying the tags of the sources among them, themselves labelled
+    by theirs (a loop of sources, which AWS does not make, is cut where it closes)."""
+    found = list(resources)
+    by_id = {r.id: r for r in found}
+    sources: dict[str, Resource] = {}  # each source as labelled, once
+
+    def label(resource: Resource, within: frozenset[str]) -> Resource:
+        result = resource
+        for source in sources_of(resource):
+            if source in by_id and source not in within:
+                if source not in sources:
+                    sources[source] = label(by_id[source], within | {resource.id})
+                result = with_tags_of(result, sources[source])
+        return result
+
+    return [label(r, frozenset()) for r in found]
+
+
+__all__ = ["labelled", "merge_tags", "sources_of", "with_tags_of"]

@@ -47,7 +47,7 @@ def _table(
             resource_id=arn,
         )
         return None, None, False
-    attributes: dict[str, Any] = {"encryption": _encryption(account, region, table, keys), "schema": None}
+    attributes: dict[str, Any] = {"encryption": encryption(account, region, table, keys), "schema": None}
     policy: PolicyDocument | None = None
     known = False
     try:
@@ -85,7 +85,8 @@ def _table(
     return resource, policy, known
 
 
-def _encryption(account: Account, region: str, table: dict[str, Any], keys: KeyDirectory) -> dict[str, Any]:
+def encryption(account: Account, region: str, table: dict[str, Any], keys: KeyDirectory) -> dict[str, Any]:
+    """A table's (or its backup's) encryption from its ``SSEDescription``."""
     sse = table.get("SSEDescription") or {}
     if sse.get("Status") not in ("ENABLED", "UPDATING") or sse.get("SSEType") != "KMS":
         # No SSE description: encrypted with an AWS-owned key, always on.
@@ -98,4 +99,4 @@ def _encryption(account: Account, region: str, table: dict[str, Any], keys: KeyD
     return encryption
 
 
-__all__ = ["TABLE_TYPES", "collect_region", "list_tables"]
+__all__ = ["TABLE_TYPES", "collect_region", "encryption", "list_tables"]

@@ -51,8 +51,9 @@ class AwsProvider:
 
     name: ClassVar[str] = PROVIDER
     description: ClassVar[str] = (
-        "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots, "
-        "Redshift, OpenSearch, ElastiCache, DynamoDB, EBS volumes and snapshots, EFS, SQS, SNS, "
+        "AWS accounts, live and read-only: S3, KMS, IAM, RDS and Aurora with their snapshots and "
+        "kept backups, Redshift and its snapshots, OpenSearch, ElastiCache, DynamoDB and its backups, "
+        "EBS volumes and snapshots, EC2 images, EFS, FSx, S3 Glacier vaults, SQS, SNS, "
         "CloudWatch Logs, Kinesis, Firehose, CloudTrail; several "
         "accounts through Organizations and sts:AssumeRole"
     )

@@ -17,7 +17,8 @@ What counts, and why:
 - DynamoDB: item reads on the table, ``dynamodb:Query``/``Scan``/``PartiQLSelect`` on its indexes,
   ``dynamodb:GetRecords`` on its streams (items as changed), ``dynamodb:ExportTableToPointInTime``;
   ``dynamodb:PutResourcePolicy`` rewrites the table's resource policy. A stream's own resource
-  policy is not read: only identity policies grant it here.
+  policy is not read: only identity policies grant it here. A backup is read by restoring it
+  (``dynamodb:RestoreTableFromBackup`` on the backup's ARN).
 - RDS: ``rds-db:connect`` on ``dbuser:<resource id>/*`` when IAM database authentication is on
   (it is then a login); ``rds-data:ExecuteStatement`` / ``BatchExecuteStatement`` on the cluster
   when its Data API is on (the database's own grants still apply; the API is a way in).
@@ -29,6 +30,12 @@ What counts, and why:
   ``ec2:ModifySnapshotAttribute``) shares it with an account the principal controls: it can grant
   itself read. A snapshot shared with other accounts is read as a resource policy naming them
   would let them (:func:`sharing_policy`); shared with ``all``, by everyone.
+- An RDS automated backup kept after its database is restored to a point in time
+  (``rds:RestoreDBInstanceToPointInTime`` on the backup's ARN); it cannot be shared.
+- Images (AMIs) copy their disks: launching an instance from one (``ec2:RunInstances`` on the
+  image), copying it, storing it in S3 or exporting it reads it; ``ec2:ModifyImageAttribute``
+  shares it. Redshift snapshots are restored (the cluster, or a table into a cluster) or copied
+  to another region; ``redshift:AuthorizeSnapshotAccess`` shares one.
 - Streams: an SQS queue is read by ``sqs:ReceiveMessage``; an SNS topic keeps nothing but
   delivers every message to a subscriber (``sns:Subscribe``); a CloudWatch Logs log group is
   read by ``logs:FilterLogEvents``, ``logs:StartQuery``, ``logs:StartLiveTail``,
@@ -62,6 +69,9 @@ What counts, and why:
 - S3 Tables: a table's data read (``s3tables:GetTableData`` on
   ``bucket/NAME/table/ID``); ``s3tables:PutTablePolicy`` on the table and
   ``s3tables:PutTableBucketPolicy`` on its bucket rewrite the policies that let principals in.
+- S3 Glacier: an archive is retrieved by a job (``glacier:InitiateJob``, then
+  ``glacier:GetJobOutput``, both on the vault); ``glacier:SetVaultAccessPolicy`` rewrites the
+  vault's access policy.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -92,19 +102,28 @@ DYNAMODB_READ = frozenset(
 DYNAMODB_INDEX_READ = frozenset({"dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect"})
 DYNAMODB_STREAM_READ = frozenset({"dynamodb:GetRecords"})
 DYNAMODB_ESCALATION = frozenset({"dynamodb:PutResourcePolicy"})
+DYNAMODB_BACKUP_READ = frozenset({"dynamodb:RestoreTableFromBackup"})
 RDS_CONNECT = frozenset({"rds-db:connect"})
 RDS_DATA_API = frozenset({"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement"})
+RDS_BACKUP_RESTORE = frozenset({"rds:RestoreDBInstanceToPointInTime"})
 #: Per snapshot type: the actions that read it, and those that share it (an escalation).
 SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:RestoreDBInstanceFromDBSnapshot", "rds:CopyDBSnapshot"}),
     "aws.rds.db_cluster_snapshot": frozenset(
         {"rds:RestoreDBClusterFromSnapshot", "rds:CopyDBClusterSnapshot"}),
     "aws.ec2.snapshot": frozenset({"ec2:CreateVolume", "ec2:CopySnapshot", "ebs:GetSnapshotBlock"}),
+    "aws.ec2.image": frozenset(
+        {"ec2:RunInstances", "ec2:CopyImage", "ec2:CreateStoreImageTask", "ec2:ExportImage"}),
+    "aws.redshift.snapshot": frozenset(
+        {"redshift:RestoreFromClusterSnapshot", "redshift:RestoreTableFromClusterSnapshot",
+         "redshift:CopyClusterSnapshot"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
     "aws.rds.db_cluster_snapshot": frozenset({"rds:ModifyDBClusterSnapshotAttribute"}),
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
+    "aws.ec2.image": frozenset({"ec2:ModifyImageAttribute"}),
+    "aws.redshift.snapshot": frozenset({"redshift:AuthorizeSnapshotAccess"}),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {
@@ -135,6 +154,8 @@ ATHENA_RESULTS_READ = frozenset({"athena:GetQueryResults", "athena:GetQueryResul
 HEALTHLAKE_READ = frozenset({
     "healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost",
     "healthlake:StartFHIRExportJob"})
+GLACIER_READ = frozenset({"glacier:InitiateJob", "glacier:GetJobOutput"})
+GLACIER_ESCALATION = frozenset({"glacier:SetVaultAccessPolicy"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -152,7 +173,7 @@ ESCALATIONS: Mapping[str, str] = {
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
        for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLUE_ESCALATION
-       | S3_TABLES_ESCALATION},
+       | S3_TABLES_ESCALATION | GLACIER_ESCALATION},
 }
 
 
@@ -184,6 +205,12 @@ def table_facets(table_arn: str) -> tuple[Facet, ...]:
     )
 
 
+def table_backup_facets(backup_arn: str) -> tuple[Facet, ...]:
+    """A DynamoDB backup (``…:table/T/backup/ID``): restored into a table the caller reads. A
+    backup has no resource policy of its own."""
+    return (Facet(backup_arn, DYNAMODB_BACKUP_READ, resource_policy_applies=False),)
+
+
 def database_facets(
     database_arn: str, *, resource_id: str | None, iam_auth: bool, data_api: bool
 ) -> tuple[Facet, ...]:
@@ -197,6 +224,12 @@ def database_facets(
     if data_api:
         facets.append(Facet(database_arn, RDS_DATA_API))
     return tuple(facets)
+
+
+def automated_backup_facets(backup_arn: str) -> tuple[Facet, ...]:
+    """An RDS automated backup kept after its database (``…:auto-backup:ID``): restored to a
+    point in time. It has no sharing of its own."""
+    return (Facet(backup_arn, RDS_BACKUP_RESTORE, resource_policy_applies=False),)
 
 
 def snapshot_facets(snapshot_arn: str, snapshot_type: str) -> tuple[Facet, ...]:
@@ -286,6 +319,10 @@ def s3_table_facets(table_arn: str) -> tuple[Facet, ...]:
     bucket_arn = table_arn.split("/table/", 1)[0]
     return (Facet(table_arn, S3_TABLES_READ | frozenset({"s3tables:PutTablePolicy"})),
             Facet(bucket_arn, frozenset({"s3tables:PutTableBucketPolicy"})))
+def vault_facets(vault_arn: str) -> tuple[Facet, ...]:
+    """An S3 Glacier vault (``arn:aws:glacier:R:A:vaults/NAME``): its archives retrieved, or its
+    access policy rewritten."""
+    return (Facet(vault_arn, GLACIER_READ | GLACIER_ESCALATION),)
 
 
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
@@ -309,6 +346,7 @@ def is_escalation(action: str) -> bool:
 
 __all__ = [
     "ATHENA_RESULTS_READ",
+    "DYNAMODB_BACKUP_READ",
     "DYNAMODB_ESCALATION",
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
@@ -316,6 +354,8 @@ __all__ = [
     "EFS_ESCALATION",
     "EFS_READ",
     "ESCALATIONS",
+    "GLACIER_ESCALATION",
+    "GLACIER_READ",
     "GLUE_CONNECTION_READ",
     "GLUE_ESCALATION",
     "GLUE_TABLE_READ",
@@ -326,6 +366,7 @@ __all__ = [
     "LOG_STREAM_READ",
     "OPENSEARCH_ESCALATION",
     "OPENSEARCH_READ",
+    "RDS_BACKUP_RESTORE",
     "RDS_CONNECT",
     "RDS_DATA_API",
     "REDSHIFT_CREDENTIALS",
@@ -341,6 +382,7 @@ __all__ = [
     "STREAM_ESCALATION",
     "STREAM_READ",
     "Facet",
+    "automated_backup_facets",
     "bucket_facets",
     "data_catalog_facets",
     "data_stream_facets",
@@ -356,8 +398,10 @@ __all__ = [
     "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",
+    "table_backup_facets",
     "table_facets",
     "topic_facets",
+    "vault_facets",
     "warehouse_facets",
     "workgroup_facets",
 ]

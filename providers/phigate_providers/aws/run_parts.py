@@ -53,6 +53,10 @@ class Found:
         self.promoted_tables = [t for t in self.outside_tables if run.holds_health_data(t[0])]
         self.outside_tables = [t for t in self.outside_tables if t not in self.promoted_tables]
 
+    def table_resources(self) -> list[Resource]:
+        """The tables read, reported or not: sources of their backups."""
+        return [t for t, _, _ in (*self.tables, *self.outside_tables) if t is not None]
+
     @property
     def extra_regions(self) -> tuple[str, ...]:
         regions = {f.region for f in self.promoted}

@@ -19,7 +19,7 @@ Adding a service is a module with its collector and one entry below; see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from phigate.api import Resource
@@ -27,19 +27,25 @@ from phigate_providers.aws import (
     athena,
     copies,
     dynamodb,
+    dynamodb_backups,
     ebs_snapshots,
     ec2,
     efs,
     elasticache,
+    fsx,
+    glacier,
     glue,
     healthlake,
     iam,
+    images,
     kinesis,
     kms,
     opensearch,
     rds,
+    rds_backups,
     rds_snapshots,
     redshift,
+    redshift_snapshots,
     s3,
     s3tables,
     sns,
@@ -158,8 +164,14 @@ SERVICES: tuple[Service, ...] = (
             access=rds.store_access),
     Service("RDS snapshots", "database", rds_snapshots.TYPES, rds_snapshots.OPERATIONS,
             collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
+    Service("RDS automated backups", "database", rds_backups.TYPES, rds_backups.OPERATIONS,
+            collect=rds_backups.collect_region, access=rds_backups.store_access),
     Service("EBS snapshots", "volume", ebs_snapshots.TYPES, ebs_snapshots.OPERATIONS,
             collect=ebs_snapshots.collect_region, access=ebs_snapshots.store_access),
+    Service("EC2 images", "volume", images.TYPES, images.OPERATIONS, collect=images.collect_region,
+            access=images.store_access),
+    Service("DynamoDB backups", "table", dynamodb_backups.TYPES, dynamodb_backups.OPERATIONS,
+            collect=dynamodb_backups.collect_region, access=dynamodb_backups.store_access),
     Service("SQS queues", "stream", sqs.TYPES, sqs.OPERATIONS, collect=sqs.collect_region,
             access=sqs.store_access),
     Service("SNS topics", "stream", sns.TYPES, sns.OPERATIONS, collect=sns.collect_region,
@@ -168,12 +180,17 @@ SERVICES: tuple[Service, ...] = (
             collect=cloudwatch_logs.collect_region, access=cloudwatch_logs.store_access),
     Service("EFS file systems", "volume", efs.TYPES, efs.OPERATIONS, collect=efs.collect_region,
             access=efs.store_access),
+    Service("FSx file systems", "volume", fsx.TYPES, fsx.OPERATIONS, collect=fsx.collect_region),
     Service("Kinesis data streams", "stream", kinesis.TYPES, kinesis.OPERATIONS,
             collect=kinesis.collect_region, access=kinesis.store_access),
     Service("Firehose delivery streams", "stream", kinesis.FIREHOSE_TYPES, kinesis.FIREHOSE_OPERATIONS,
             collect=kinesis.collect_delivery_region),
     Service("Redshift clusters", "database", redshift.TYPES, redshift.OPERATIONS,
             collect=redshift.collect_region, access=redshift.store_access),
+    Service("Redshift snapshots", "database", redshift_snapshots.TYPES, redshift_snapshots.OPERATIONS,
+            collect=redshift_snapshots.collect_region, access=redshift_snapshots.store_access),
+    Service("S3 Glacier vaults", "object_store", glacier.TYPES, glacier.OPERATIONS,
+            collect=glacier.collect_region, access=glacier.store_access),
     Service("OpenSearch domains", "database", opensearch.TYPES, opensearch.OPERATIONS,
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
@@ -200,12 +217,19 @@ def operations() -> dict[tuple[str, str], str]:
     return found
 
 
-def with_source_tags(read: Mapping[Service, list[Resource]]) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots) with their source's tags under their own
-    where the source was read too (``raw["source"]`` names it): a copy holds its source's data."""
-    by_id = {r.id: r for found in read.values() for r in found}
-    return {service: [copies.with_tags_of(r, by_id.get(str(r.raw.get("source")))) for r in found]
-            for service, found in read.items()}
+def with_source_tags(read: Mapping[Service, list[Resource]],
+                     others: Iterable[Resource] = ()) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots, images, backups) with their sources' tags
+    under their own where the sources were read too (``raw["source"]`` names them; ``others``
+    are sources the run reads itself, its tables): a copy holds their data."""
+    services = [service for service, found in read.items() for _ in found]
+    sources = list(others)
+    everything = [*sources, *(r for found in read.values() for r in found)]
+    labelled = iter(copies.labelled(everything)[len(sources):])
+    result: dict[Service, list[Resource]] = {service: [] for service in read}
+    for service in services:
+        result[service].append(next(labelled))
+    return result
 
 
 __all__ = ["COLLECTED", "CORE_OPERATIONS", "SERVICES", "Collector", "Service", "StoreAccess", "operations",

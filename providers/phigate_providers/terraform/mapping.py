@@ -15,6 +15,7 @@ from typing import Any
 
 from phigate.api import CollectionError, Unknown
 from phigate_providers.terraform import (
+    aws_copies,
     aws_stores,
     aws_streams,
     aws_warehouses,
@@ -35,7 +36,7 @@ from phigate_providers.terraform.values import value
 #: Planned resource types this provider maps (some only as part of another resource).
 SUPPORTED = frozenset({
     s3.BUCKET, *s3.SETTINGS.values(), s3.ACCOUNT_BLOCK,
-    *aws_stores.DATABASES, aws_stores.CLUSTER_INSTANCE, *snapshots.TYPES,
+    *aws_stores.DATABASES, aws_stores.CLUSTER_INSTANCE, *snapshots.TYPES, *aws_copies.TYPES,
     aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
@@ -46,7 +47,7 @@ SUPPORTED = frozenset({
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
                        "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES,
-                       WORKGROUP})
+                       WORKGROUP, *aws_copies.IMAGES, aws_copies.VAULT})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -124,6 +125,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     for table, policy, arn in aws_stores.tables(context, keys):
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
     unjoined += snapshots.collect(context, keys, facts)
+    unjoined += aws_copies.collect(context, keys, facts)  # after the snapshots images are made of
     for reader in (aws_streams, aws_warehouses):
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts
