@@ -102,7 +102,8 @@ class AccountRun:
             found = Found(buckets, tables_job.result(), outside.tables, account_block)
             collected = services.with_source_tags({
                 service: list(self._settle_all(per_region, service.name, service.kinds, service.types))
-                for service, per_region in service_jobs.items()})
+                for service, per_region in service_jobs.items()},
+                sources=[table for table, _, _ in found.tables if table is not None])
             for read in collected.values():
                 yield from read
             outside.stores = services.with_source_tags(outside.stores)

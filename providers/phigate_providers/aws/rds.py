@@ -1,4 +1,9 @@
-"""RDS instances and Aurora clusters as ``database`` resources."""
+"""RDS instances and Aurora clusters as ``database`` resources.
+
+The RDS API lists DocumentDB (``docdb``) and Neptune clusters and instances too: they are read
+here once, with their engine, as RDS databases of the same types (their snapshots likewise in
+:mod:`.rds_snapshots`); no other collector lists them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, database_facets
 
 DATABASE_TYPES = ("aws.rds.db_instance", "aws.rds.db_cluster")
+#: Cluster engines the RDS API also lists that have no public endpoint: DocumentDB clusters are
+#: reached from their VPC only (documented), so their exposure is decided without a read.
+VPC_ONLY_ENGINES = frozenset({"docdb"})
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
@@ -72,6 +80,8 @@ def _database(
         public = bool(item.get("PubliclyAccessible"))
         grants = ["PubliclyAccessible"] if public else []
         attributes["public_access"] = {"blocked": not public, "grants": grants}
+    elif item.get("Engine") in VPC_ONLY_ENGINES:
+        attributes["public_access"] = {"blocked": True, "grants": []}
     tags = tag_map(item.get("TagList"))
     return account.resource(
         arn,

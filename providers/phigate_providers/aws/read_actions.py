@@ -49,6 +49,13 @@ What counts, and why:
 - EFS: ``elasticfilesystem:ClientMount`` and ``ClientRootAccess`` on the file system read it when
   its file system policy makes IAM decide (without one, any NFS client reaching a mount target
   mounts it: no IAM reach to compute); ``elasticfilesystem:PutFileSystemPolicy`` rewrites it.
+- AWS Backup: a recovery point is restored (``backup:StartRestoreJob``) or copied elsewhere
+  (``backup:StartCopyJob``, with ``backup:CopyFromBackupVault``), authorised on its ARN (the
+  copy permission names no resource: ``*``); ``backup:PutBackupVaultAccessPolicy`` on its vault
+  rewrites the vault access policy that applies to it. Recovery points that are another
+  service's snapshots (RDS, EBS) are read as those snapshots.
+- DAX: item reads through the cluster (``dax:GetItem``, ``BatchGetItem``, ``Query``, ``Scan``
+  on ``cache/NAME``): DAX authorises every request with IAM, and has no resource policy.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -111,6 +118,9 @@ OPENSEARCH_READ = frozenset({"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpHead"})
 OPENSEARCH_ESCALATION = frozenset({"es:UpdateDomainConfig", "es:UpdateElasticsearchDomainConfig"})
 EFS_READ = frozenset({"elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"})
 EFS_ESCALATION = frozenset({"elasticfilesystem:PutFileSystemPolicy"})
+BACKUP_READ = frozenset({"backup:StartRestoreJob", "backup:StartCopyJob", "backup:CopyFromBackupVault"})
+BACKUP_ESCALATION = frozenset({"backup:PutBackupVaultAccessPolicy"})
+DAX_READ = frozenset({"dax:GetItem", "dax:BatchGetItem", "dax:Query", "dax:Scan"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -127,7 +137,7 @@ ESCALATIONS: Mapping[str, str] = {
     **{action.lower(): f"{action} (can grant itself read)"
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
-       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION},
+       for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | BACKUP_ESCALATION},
 }
 
 
@@ -236,6 +246,16 @@ def file_system_facets(file_system_arn: str) -> tuple[Facet, ...]:
     return (Facet(file_system_arn, EFS_READ | EFS_ESCALATION),)
 
 
+def recovery_point_facets(recovery_point_arn: str, vault_arn: str) -> tuple[Facet, ...]:
+    """An AWS Backup recovery point: restored or copied, or its vault's access policy rewritten."""
+    return (Facet(recovery_point_arn, BACKUP_READ), Facet(vault_arn, BACKUP_ESCALATION))
+
+
+def dax_cluster_facets(cluster_arn: str) -> tuple[Facet, ...]:
+    """A DAX cluster (``arn:aws:dax:R:A:cache/NAME``): its cached items read."""
+    return (Facet(cluster_arn, DAX_READ),)
+
+
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
     """The facets of a bucket (given by its objects, ``arn:aws:s3:::B/*``) or of a table (its ARN,
     patterns allowed): for readers that know a store by the ARN its content is read through."""
@@ -256,6 +276,9 @@ def is_escalation(action: str) -> bool:
 
 
 __all__ = [
+    "BACKUP_ESCALATION",
+    "BACKUP_READ",
+    "DAX_READ",
     "DYNAMODB_ESCALATION",
     "DYNAMODB_INDEX_READ",
     "DYNAMODB_READ",
@@ -285,12 +308,14 @@ __all__ = [
     "bucket_facets",
     "data_stream_facets",
     "database_facets",
+    "dax_cluster_facets",
     "describe",
     "facets_of",
     "file_system_facets",
     "is_escalation",
     "log_group_facets",
     "queue_facets",
+    "recovery_point_facets",
     "search_domain_facets",
     "sharing_policy",
     "snapshot_facets",

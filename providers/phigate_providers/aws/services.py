@@ -19,12 +19,14 @@ Adding a service is a module with its collector and one entry below; see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from phigate.api import Resource
 from phigate_providers.aws import (
+    backup,
     copies,
+    dax,
     dynamodb,
     ebs_snapshots,
     ec2,
@@ -33,6 +35,7 @@ from phigate_providers.aws import (
     iam,
     kinesis,
     kms,
+    memorydb,
     opensearch,
     rds,
     rds_snapshots,
@@ -176,6 +179,12 @@ SERVICES: tuple[Service, ...] = (
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,
             collect=elasticache.collect_region),
+    Service("MemoryDB clusters", "database", memorydb.TYPES, memorydb.OPERATIONS,
+            collect=memorydb.collect_region),
+    Service("DAX clusters", "database", dax.TYPES, dax.OPERATIONS, collect=dax.collect_region,
+            access=dax.store_access),
+    Service("Backup vaults and recovery points", "volume", backup.TYPES, backup.OPERATIONS,
+            collect=backup.collect_region, access=backup.store_access),
 )
 
 #: The services the account run reads region by region through their collector.
@@ -190,10 +199,12 @@ def operations() -> dict[tuple[str, str], str]:
     return found
 
 
-def with_source_tags(read: Mapping[Service, list[Resource]]) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots) with their source's tags under their own
-    where the source was read too (``raw["source"]`` names it): a copy holds its source's data."""
-    by_id = {r.id: r for found in read.values() for r in found}
+def with_source_tags(read: Mapping[Service, list[Resource]], sources: Iterable[Resource] = ()
+                     ) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots, backups) with their source's tags under their
+    own where the source was read too (``raw["source"]`` names it, among the services' resources
+    and ``sources``): a copy holds its source's data."""
+    by_id = {r.id: r for r in sources} | {r.id: r for found in read.values() for r in found}
     return {service: [copies.with_tags_of(r, by_id.get(str(r.raw.get("source")))) for r in found]
             for service, found in read.items()}
 
