@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Unknown
-from phigate_providers.terraform import aws_stores, gcp_graph, gcp_stores, gcs, iam, s3, sign_in, snapshots
+from phigate_providers.terraform import (
+    aws_backup,
+    aws_stores,
+    gcp_graph,
+    gcp_stores,
+    gcs,
+    iam,
+    s3,
+    sign_in,
+    snapshots,
+)
 from phigate_providers.terraform.context import Built, Context
 from phigate_providers.terraform.keys import KeyBook
 from phigate_providers.terraform.plan import Plan, PlannedResource
@@ -28,11 +38,11 @@ SUPPORTED = frozenset({
     aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
-    sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY,
+    sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_backup.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
-                       "aws_iam_policy", *iam.PRINCIPALS})
+                       "aws_iam_policy", *iam.PRINCIPALS, *aws_backup.ARN_TYPES})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -110,6 +120,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     for table, policy, arn in aws_stores.tables(context, keys):
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
     unjoined += snapshots.collect(context, keys, facts)
+    unjoined += aws_backup.collect(context, keys)
     aws_stores.kms_keys(context, keys)
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
