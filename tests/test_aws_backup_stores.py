@@ -46,6 +46,7 @@ def role_arn(name: str) -> str:
 
 
 DOCS = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:records-docs"
+LEGACY_DOCS = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:legacy-docs"
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/consultations"
 RDS_POINT = f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:awsbackup:job-4d1c"
 AMI_POINT = f"arn:aws:ec2:{REGION}::image/ami-0a1b2c3d4e5f60718"
@@ -99,9 +100,16 @@ def recovery_points(key: str, file_system: str) -> dict[str, list[dict[str, Any]
 
 
 def docdb_clusters(key: str) -> bytes:
-    """DescribeDBClusters as the RDS API answers it for a DocumentDB cluster (the query protocol)."""
+    """DescribeDBClusters as the RDS API answers it for DocumentDB clusters (the query protocol):
+    one under the default parameter group, one under the account's own group."""
     return f"""<DescribeDBClustersResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">
   <DescribeDBClustersResult><DBClusters><DBCluster>
+    <DBClusterIdentifier>legacy-docs</DBClusterIdentifier><DBClusterArn>{LEGACY_DOCS}</DBClusterArn>
+    <Engine>docdb</Engine><EngineVersion>4.0.0</EngineVersion><Status>available</Status>
+    <StorageEncrypted>false</StorageEncrypted><DBClusterParameterGroup>docs-no-tls</DBClusterParameterGroup>
+    <BackupRetentionPeriod>1</BackupRetentionPeriod><DeletionProtection>false</DeletionProtection>
+    <TagList><Tag><Key>data_class</Key><Value>administrative</Value></Tag></TagList>
+  </DBCluster><DBCluster>
     <DBClusterIdentifier>records-docs</DBClusterIdentifier><DBClusterArn>{DOCS}</DBClusterArn>
     <Engine>docdb</Engine><EngineVersion>5.0.0</EngineVersion><Status>available</Status>
     <StorageEncrypted>true</StorageEncrypted><KmsKeyId>{key}</KmsKeyId>
@@ -112,6 +120,26 @@ def docdb_clusters(key: str) -> bytes:
   </DBCluster></DBClusters></DescribeDBClustersResult>
   <ResponseMetadata><RequestId>7c3e</RequestId></ResponseMetadata>
 </DescribeDBClustersResponse>""".encode()
+
+
+TWO_REGIONS = f"""<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>59dbff89</requestId><regionInfo>
+    <item><regionName>{REGION}</regionName><regionEndpoint>ec2.{REGION}.amazonaws.com</regionEndpoint>
+      <optInStatus>opt-in-not-required</optInStatus></item>
+    <item><regionName>eu-west-1</regionName><regionEndpoint>ec2.eu-west-1.amazonaws.com</regionEndpoint>
+      <optInStatus>opt-in-not-required</optInStatus></item>
+  </regionInfo>
+</DescribeRegionsResponse>""".encode()
+#: DescribeDBClusterParameters of the group ``docs-no-tls``: TLS turned off.
+DOCS_NO_TLS = b"""<DescribeDBClusterParametersResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">
+  <DescribeDBClusterParametersResult><Parameters>
+    <Parameter><ParameterName>audit_logs</ParameterName><ParameterValue>disabled</ParameterValue>
+      <Source>system</Source><ApplyType>dynamic</ApplyType><DataType>string</DataType></Parameter>
+    <Parameter><ParameterName>tls</ParameterName><ParameterValue>disabled</ParameterValue>
+      <Source>user</Source><ApplyType>static</ApplyType><DataType>string</DataType></Parameter>
+  </Parameters></DescribeDBClusterParametersResult>
+  <ResponseMetadata><RequestId>8d1f</RequestId></ResponseMetadata>
+</DescribeDBClusterParametersResponse>"""
 
 
 def json_answer(status: int, payload: dict[str, Any]) -> AWSResponse:
@@ -138,6 +166,10 @@ def replaying(key: str, file_system: str) -> Fault:
             return json_answer(200, {"RecoveryPoints": points.get(vault_of(request), [])})
         if called == "DescribeDBClusters" and region == REGION:
             return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(docdb_clusters(key)))
+        if called == "DescribeRegions":  # an account with two regions enabled: a quicker estate
+            return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(TWO_REGIONS))
+        if called == "DescribeDBClusterParameters":
+            return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(DOCS_NO_TLS))
         return None
 
     return answer
@@ -342,10 +374,14 @@ def test_recovery_points_not_listed_are_an_error_on_every_store_policy_of_theirs
 
 # --- DocumentDB -----------------------------------------------------------------------------------
 
-def test_a_documentdb_cluster_is_read_once_as_an_rds_cluster_never_public(estate: Estate) -> None:
+def test_documentdb_clusters_are_read_once_as_rds_clusters_never_public_with_their_tls(estate: Estate) -> None:
     found, _, _, report, _ = estate
-    [docs] = [r for r in found.values() if r.attributes.get("engine") == "docdb"]
-    assert (docs.id, docs.kind, docs.type) == (DOCS, "database", "aws.rds.db_cluster")
+    legacy, docs = sorted((r for r in found.values() if r.attributes.get("engine") == "docdb"), key=lambda r: r.id)
+    assert (docs.id, docs.kind, docs.type, legacy.id) == (DOCS, "database", "aws.rds.db_cluster", LEGACY_DOCS)
+    # The default parameter group has TLS on (documented); the account's own group turns it off.
+    assert (docs.attributes["secure_transport_required"], legacy.attributes["secure_transport_required"]) == (
+        True, False)
+    assert statuses(report, "PHI-ENC-001")[LEGACY_DOCS] == "fail"
     assert docs.attributes["encryption"]["key_manager"] == "customer"
     # No public endpoint exists for DocumentDB: decided, where an Aurora cluster's is unread.
     assert docs.attributes["public_access"] == {"blocked": True, "grants": []}
@@ -393,6 +429,16 @@ def test_stores_not_listed_are_an_error_on_every_store_policy_of_their_kind(
     _, errors = collect(refused, monkeypatch, volume=frozenset({"encryption"}), database=frozenset({"encryption"}))
     [error] = [e for e in errors if e.permission == permission]
     assert error.types == types and error.resource_id is None and error.region == REGION
+
+
+def test_a_documentdb_parameter_group_not_read_leaves_its_clusters_tls_undecided(
+        replay: Fault, estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    refused = also(lambda s, r, called, q: error_response("AccessDenied", 403, json_protocol=False)
+                   if called == "DescribeDBClusterParameters" else None, replay)
+    found, errors = collect(refused, monkeypatch, database=frozenset({"secure_transport_required"}))
+    assert "secure_transport_required" not in found[LEGACY_DOCS].attributes
+    assert found[DOCS].attributes["secure_transport_required"] is True  # a default group: no read
+    assert {(e.resource_id, e.permission) for e in errors} == {(LEGACY_DOCS, "rds:DescribeDBClusterParameters")}
 
 
 def test_a_dax_cluster_whose_tags_cannot_be_read_is_unclassified_with_an_error(

@@ -2,7 +2,8 @@
 
 The RDS API lists DocumentDB (``docdb``) and Neptune clusters and instances too: they are read
 here once, with their engine, as RDS databases of the same types (their snapshots likewise in
-:mod:`.rds_snapshots`); no other collector lists them.
+:mod:`.rds_snapshots`); no other collector lists them. A DocumentDB cluster's TLS comes from its
+cluster parameter group (:mod:`.docdb`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from phigate.api import Resource
+from phigate_providers.aws import docdb
 from phigate_providers.aws.calls import pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
@@ -37,6 +39,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
         )
         for item in pages(client, "DescribeDBInstances", "DBInstances")
     ]
+    transport = docdb.TransportByGroup(account, region, client)
     found += [
         _database(
             account,
@@ -46,6 +49,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
             rtype="aws.rds.db_cluster",
             name_field="DBClusterIdentifier",
             arn_field="DBClusterArn",
+            transport=transport,
         )
         for item in pages(client, "DescribeDBClusters", "DBClusters")
     ]
@@ -61,6 +65,7 @@ def _database(
     rtype: str,
     name_field: str,
     arn_field: str,
+    transport: docdb.TransportByGroup | None = None,
 ) -> Resource:
     name = str(item[name_field])
     kind = "db" if rtype.endswith("instance") else "cluster"
@@ -82,6 +87,9 @@ def _database(
         attributes["public_access"] = {"blocked": not public, "grants": grants}
     elif item.get("Engine") in VPC_ONLY_ENGINES:
         attributes["public_access"] = {"blocked": True, "grants": []}
+    tls = transport.required(item, arn) if transport is not None else None
+    if tls is not None:
+        attributes["secure_transport_required"] = tls
     tags = tag_map(item.get("TagList"))
     return account.resource(
         arn,

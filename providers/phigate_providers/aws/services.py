@@ -27,6 +27,7 @@ from phigate_providers.aws import (
     backup,
     copies,
     dax,
+    docdb,
     dynamodb,
     ebs_snapshots,
     ec2,
@@ -156,6 +157,7 @@ SERVICES: tuple[Service, ...] = (
     Service("RDS databases", "database", rds.DATABASE_TYPES, {
         ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
         ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
+        **docdb.OPERATIONS,
     }, collect=rds.collect_region, access=rds.store_access),
     Service("RDS snapshots", "database", rds_snapshots.TYPES, rds_snapshots.OPERATIONS,
             collect=rds_snapshots.collect_region, access=rds_snapshots.store_access),
