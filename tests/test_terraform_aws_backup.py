@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from phigate.api import Resource
+from phigate.api import Resource, Unknown
 from phigate.validation import kind_validator
 
 from .conftest import CliResult
@@ -93,7 +93,9 @@ def estate() -> list[dict[str, Any]]:
                                             "storage_encrypted": True, "tags": CLINICAL, "tags_all": CLINICAL},
               unknown={"kms_key_id": True}, expressions={"kms_key_id": ref("aws_kms_key.backups")}),
         block("aws_docdb_cluster.legacy", {"cluster_identifier": "legacy-docs", "tags": CLINICAL,
-                                           "tags_all": CLINICAL}),
+                                           "tags_all": CLINICAL, "db_cluster_parameter_group_name": "docs-no-tls"}),
+        block("aws_docdb_cluster_parameter_group.no_tls", {"name": "docs-no-tls", "family": "docdb5.0", "parameter": [
+            {"name": "tls", "value": "disabled", "apply_method": "pending-reboot"}]}),
         block("aws_memorydb_cluster.sessions", {"name": "sessions", "node_type": "db.t4g.small",
                                                 "acl_name": "open-access", "tls_enabled": False,
                                                 "tags": CLINICAL, "tags_all": CLINICAL}),
@@ -138,6 +140,9 @@ def test_documentdb_memorydb_and_dax_clusters_take_the_providers_defaults(tmp_pa
     assert records.attributes["encryption"]["key_manager"] == "customer"
     assert legacy.attributes["encryption"]["at_rest"] is False  # storage_encrypted defaults to false
     assert legacy.attributes["public_access"] == {"blocked": True, "grants": []}
+    # No group named: the default one, TLS on; the plan's own group turns it off.
+    assert (records.attributes["secure_transport_required"], legacy.attributes["secure_transport_required"]) == (
+        True, False)
     sessions, cache = found["aws_memorydb_cluster.sessions"], found["aws_memorydb_cluster.records"]
     assert sessions.attributes["encryption"] == {"at_rest": True, "algorithm": "AES256", "key": None,
                                                  "key_manager": "provider"}
@@ -167,6 +172,14 @@ def test_the_store_policies_gate_the_plan_as_they_judge_the_estate(tmp_path: Pat
         ("PHI-ENC-001", "aws_dax_cluster.plain"), ("PHI-ENC-002", "aws_dax_cluster.plain"),
     }
     assert not {s for s, _, _ in outcomes(result)} - {"pass", "fail"}
+
+
+def test_a_documentdb_parameter_group_outside_the_plan_leaves_tls_unknown(tmp_path: Path) -> None:
+    cluster = block("aws_docdb_cluster.shared", {"cluster_identifier": "shared-docs", "tags": CLINICAL,
+                                                 "tags_all": CLINICAL, "db_cluster_parameter_group_name": "team-docs"})
+    found, _, _ = collect(plan_file(tmp_path, cluster))
+    tls = found["aws_docdb_cluster.shared"].attributes["secure_transport_required"]
+    assert isinstance(tls, Unknown) and "team-docs, which the plan does not hold" in str(tls)
 
 
 def test_a_vault_policy_known_only_after_apply_leaves_the_exposure_unknown(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SDK_FREE = (
     "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
     "read_actions", "resource_grants", "resource_policy", "runners", "trail_selectors", "trust",
+    "docdb_params",  # DocumentDB's tls parameter
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

@@ -4,8 +4,9 @@ The RDS API lists DocumentDB clusters with the others (:mod:`.rds` reads them on
 clients must use TLS is the cluster parameter group's ``tls``: ``enabled`` (and the versions
 ``tls1.2+``, ``tls1.3+``, ``fips-140-3``) requires it, ``disabled`` accepts connections in clear.
 A default group (``default.docdb…``) has it enabled, as AWS documents, so it is decided without a
-read; a group of the account's own is read once per region. A group whose parameters cannot be
-read leaves the cluster without ``secure_transport_required``, its error recorded.
+read; a group of the account's own is read once per region (:mod:`.docdb_params` reads values).
+A group whose parameters cannot be read leaves the cluster without ``secure_transport_required``,
+its error recorded.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from typing import Any
 
 from phigate_providers.aws.calls import ApiFailure, pages
 from phigate_providers.aws.context import Account
+from phigate_providers.aws.docdb_params import DEFAULT_GROUPS, requires_tls
 
 ENGINE = "docdb"
 CLUSTER = "aws.rds.db_cluster"
 OPERATIONS = {("rds", "DescribeDBClusterParameters"): "rds:DescribeDBClusterParameters"}
-DEFAULT_GROUPS = "default.docdb"
-#: ``tls`` values that accept connections in clear.
-IN_CLEAR = frozenset({"disabled"})
 
 
 class TransportByGroup:
@@ -53,8 +52,7 @@ class TransportByGroup:
             for parameter in pages(self._client, "DescribeDBClusterParameters", "Parameters",
                                    DBClusterParameterGroupName=group):
                 if parameter.get("ParameterName") == "tls":
-                    value = str(parameter.get("ParameterValue") or "enabled").lower()
-                    return value not in IN_CLEAR
+                    return requires_tls(parameter.get("ParameterValue"))
         except ApiFailure as failure:
             return failure
         return True  # not listed: the engine's default, enabled

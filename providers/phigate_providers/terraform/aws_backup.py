@@ -7,7 +7,9 @@ RDS reader for DocumentDB), so the gate and the audit decide them alike.
   reference or by its literal name), none meaning no policy. Recovery points do not exist in a
   plan.
 - ``aws_docdb_cluster``: an RDS cluster of engine ``docdb`` (``aws.rds.db_cluster``);
-  ``storage_encrypted`` defaults to false; never public (no public endpoint).
+  ``storage_encrypted`` defaults to false; never public (no public endpoint); TLS required unless
+  its ``aws_docdb_cluster_parameter_group`` sets ``tls`` to ``disabled`` (a default group, or
+  none named, keeps it on); a group the plan does not hold leaves it unknown.
 - ``aws_memorydb_cluster``: always encrypted at rest, under ``kms_key_arn`` or a key MemoryDB
   owns; ``tls_enabled`` (default true) is ``secure_transport_required``.
 - ``aws_dax_cluster``: ``server_side_encryption.enabled`` (default false) under a key DAX owns;
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from phigate.api import Unknown
+from phigate_providers.aws import docdb_params
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
 from phigate_providers.terraform.aws_stores import _add_store as add_store
 from phigate_providers.terraform.context import Context
@@ -29,7 +33,8 @@ from phigate_providers.terraform.values import after_apply, expression, is_unkno
 
 VAULT, VAULT_POLICY = "aws_backup_vault", "aws_backup_vault_policy"
 DOCDB, MEMORYDB, DAX = "aws_docdb_cluster", "aws_memorydb_cluster", "aws_dax_cluster"
-TYPES = frozenset({VAULT, VAULT_POLICY, DOCDB, MEMORYDB, DAX})
+DOCDB_PARAMETERS = "aws_docdb_cluster_parameter_group"
+TYPES = frozenset({VAULT, VAULT_POLICY, DOCDB, DOCDB_PARAMETERS, MEMORYDB, DAX})
 #: Types whose real-world id is their ``arn``.
 ARN_TYPES = frozenset({VAULT, DOCDB, MEMORYDB, DAX})
 #: A key the service owns (MemoryDB, DAX): the provider's, named by no key resource.
@@ -105,7 +110,30 @@ def _docdb(context: Context, keys: KeyBook, planned: PlannedResource) -> None:
     }
     retention = value(planned, ("backup_retention_period",))
     attributes["backup_retention_days"] = 1 if retention is None else retention
-    add_store(context, planned, "aws.rds.db_cluster", "database", attributes)
+    tls, group = _docdb_tls(context, planned)
+    attributes["secure_transport_required"] = tls
+    add_store(context, planned, "aws.rds.db_cluster", "database", attributes, *((group,) if group else ()))
+
+
+def _docdb_tls(context: Context, planned: PlannedResource) -> tuple[Any, PlannedResource | None]:
+    """Whether the cluster's parameter group requires TLS, and the group when the plan holds it."""
+    plan = context.plan
+    path = ("db_cluster_parameter_group_name",)
+    traced = trace(plan, planned, expression(planned, path), frozenset({DOCDB_PARAMETERS}))
+    group = traced.resource
+    if group is None:
+        name = traced.constant if traced.has_constant else value(planned, path)
+        if name is None or (isinstance(name, str) and name.startswith(docdb_params.DEFAULT_GROUPS)):
+            return True, None  # the default group: TLS enabled
+        group = next((g for g in plan.by_type.get(DOCDB_PARAMETERS, ()) if value(g, ("name",)) == name), None)
+        if group is None:
+            unheld = Unknown(f"{planned.address}: tls of parameter group {name}, "
+                             "which the plan does not hold")
+            return unheld, None
+    for parameter in value(group, ("parameter",)) or ():
+        if isinstance(parameter, dict) and parameter.get("name") == "tls":
+            return docdb_params.requires_tls(parameter.get("value")), group
+    return True, group
 
 
 def _memorydb(context: Context, keys: KeyBook, planned: PlannedResource) -> None:
