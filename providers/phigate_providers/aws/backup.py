@@ -17,11 +17,13 @@ manage, the source's key), its own tags and, under them, its source's (``Resourc
 :mod:`.copies`): a backup of a clinical database is clinical. A recovery point that is another
 service's snapshot (an RDS or EBS snapshot ARN) is that snapshot, read by :mod:`.rds_snapshots`
 or :mod:`.ebs_snapshots`: it is not yielded twice. Recovery points of a vault that cannot be
-listed are a collection error on the region's recovery points.
+listed are a collection error on the region's recovery points, and the vault's readers are
+unseen by the access analysis.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -44,6 +46,8 @@ OPERATIONS = {
 }
 AWS_MANAGED_KEY = "alias/aws/backup"
 AWS_OWNED = "AWS_OWNED_KMS_KEY"
+#: Why the readers of a vault whose recovery points could not be listed are not computed.
+NOT_LISTED = "recovery points not listed"
 #: Recovery points that are another service's snapshot, read by that service's collector.
 READ_AS_SNAPSHOTS = re.compile(
     r"^arn:[^:]+:(rds:[^:]*:[^:]*:(snapshot|cluster-snapshot):|ec2:[^:]*:[^:]*:snapshot/)")
@@ -56,8 +60,10 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     found: list[Resource] = []
     for item in pages(client, "ListBackupVaults", "BackupVaultList"):
         vault = _vault(account, region, keys, client, item)
-        found.append(vault)
-        found += _recovery_points(account, region, keys, client=client, vault=vault)
+        points = _recovery_points(account, region, keys, client=client, vault=vault)
+        if points is None:  # who reads what it holds is not known: its reach is unseen
+            vault = dataclasses.replace(vault, raw={**vault.raw, "recovery_points": NOT_LISTED})
+        found += [vault, *(points or ())]
     return found
 
 
@@ -84,7 +90,8 @@ def _vault(account: Account, region: str, keys: KeyDirectory, client: Any, item:
 
 
 def _recovery_points(account: Account, region: str, keys: KeyDirectory, *, client: Any,
-                     vault: Resource) -> list[Resource]:
+                     vault: Resource) -> list[Resource] | None:
+    """The vault's recovery points; None, the error recorded, when they cannot be listed."""
     try:
         listed = list(pages(client, "ListRecoveryPointsByBackupVault", "RecoveryPoints",
                             BackupVaultName=vault.name))
@@ -92,7 +99,7 @@ def _recovery_points(account: Account, region: str, keys: KeyDirectory, *, clien
         # Not seen at all: every recovery point of the region is undecided, not only this vault's.
         account.failed(failure, f"Recovery points of backup vault {vault.name}", kinds=(KIND,),
                        types=(RECOVERY_POINT,), region=region)
-        return []
+        return None
     return [_recovery_point(account, region, keys, client=client, vault=vault, item=item) for item in listed
             if not READ_AS_SNAPSHOTS.match(str(item.get("RecoveryPointArn", "")))]
 
@@ -141,6 +148,8 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
     """Restored or copied by whoever the identity policies and the vault access policy let in;
     unseen when that policy was not read. A vault is read through the recovery points it holds
     (each a store of its own): itself, only by rewriting its policy."""
+    if resource.raw.get("recovery_points") == NOT_LISTED:
+        return NOT_LISTED
     if "public_access" not in resource.attributes:
         return "backup vault access policy not read"
     document = resource.raw.get("policy")
@@ -153,4 +162,4 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
     return (facets if resource.type == RECOVERY_POINT else facets[1:]), policy
 
 
-__all__ = ["OPERATIONS", "TYPES", "collect_region", "store_access"]
+__all__ = ["NOT_LISTED", "OPERATIONS", "TYPES", "collect_region", "store_access"]
