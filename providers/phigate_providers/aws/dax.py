@@ -16,15 +16,13 @@ undecided rather than taken from nothing.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-
-import botocore.session
 
 from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.offered import offered_regions
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, dax_cluster_facets
 
@@ -44,20 +42,11 @@ ENDPOINT_TLS = {"TLS": True, "NONE": False}
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
     """The clusters of ``region`` (none where DAX is not offered). Raises ApiFailure when they
     cannot be listed."""
-    if region not in offered_regions():
+    if region not in offered_regions("dax"):
         return []
     client = account.client("dax", region)
     return [_cluster(account, region, keys, client, item)
             for item in pages(client, "DescribeClusters", "Clusters")]
-
-
-@functools.cache
-def offered_regions() -> frozenset[str]:
-    """The regions DAX is offered in, from the SDK's endpoint data: elsewhere there is no DAX
-    endpoint to call, hence no cluster (the access analysis reads every enabled region)."""
-    session = botocore.session.get_session()
-    return frozenset(region for partition in session.get_available_partitions()
-                     for region in session.get_available_regions("dax", partition_name=partition))
 
 
 def _cluster(account: Account, region: str, keys: KeyDirectory, client: Any,

@@ -7,6 +7,9 @@ MemoryDB owns (the provider's, named by no key resource). ``TLSEnabled`` decides
 and has no resource policy: never public. Its users authenticate with the engine's access
 control lists (IAM authentication, where set up, is an ACL user too): no IAM reach is computed.
 
+MemoryDB is not offered in every region: where the SDK's endpoint data lists no MemoryDB
+endpoint, the region holds no cluster and is not called.
+
 A cluster whose tags cannot be read is yielded untagged with an error, so its class is
 undecided rather than taken from nothing.
 """
@@ -19,6 +22,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.offered import offered_regions
 
 CLUSTER = "aws.memorydb.cluster"
 TYPES = (CLUSTER,)
@@ -30,7 +34,10 @@ OPERATIONS = {
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """The clusters of ``region``. Raises ApiFailure when they cannot be listed."""
+    """The clusters of ``region`` (none where MemoryDB is not offered). Raises ApiFailure when
+    they cannot be listed."""
+    if region not in offered_regions("memorydb"):
+        return []
     client = account.client("memorydb", region)
     return [_cluster(account, region, keys, client, item)
             for item in pages(client, "DescribeClusters", "Clusters")]
