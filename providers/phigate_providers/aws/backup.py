@@ -114,7 +114,7 @@ def _recovery_point(account: Account, region: str, keys: KeyDirectory, *, client
     raw = jsonable(item)
     raw["vault"] = vault.id
     if "public_access" in vault.attributes:  # the vault's policy applies to what it holds
-        attributes["public_access"] = vault.attributes["public_access"]
+        attributes["public_access"] = dict(vault.attributes["public_access"])
         raw["policy"] = vault.raw.get("policy")
     if item.get("ResourceArn"):
         raw["source"] = str(item["ResourceArn"])
