@@ -191,3 +191,32 @@ def test_a_vault_policy_known_only_after_apply_leaves_the_exposure_unknown(tmp_p
     found, _, _ = collect(plan_file(tmp_path, vault, generated))
     exposure = found["aws_backup_vault.archive"].attributes["public_access"]
     assert "after apply" in str(exposure["blocked"]) and "after apply" in str(exposure["grants"])
+
+
+def role(name: str, action: str) -> list[dict[str, Any]]:
+    trust = policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": "sts:AssumeRole"})
+    grant = policy({"Effect": "Allow", "Action": action, "Resource": "*"})
+    return [block(f"aws_iam_role.{name}", {"name": name, "path": "/", "assume_role_policy": trust, "tags": {},
+                                           "tags_all": {}, "inline_policy": [], "managed_policy_arns": []}),
+            block(f"aws_iam_role_policy.{name}", {"name": name, "policy": grant},
+                  expressions={"role": ref(f"aws_iam_role.{name}", "id")})]
+
+
+def test_dax_clusters_and_vault_policies_are_ways_in_for_the_plans_roles(tmp_path: Path) -> None:
+    # A key whose ARN the plan shows tells the account (resource policies name accounts).
+    key = block("aws_kms_key.known", {"arn": f"arn:aws:kms:{REGION}:123456789012:key/1f2e", "description": "known"},
+                unknown={"arn": False})
+    stores = [b for b in estate() if b["address"] in (
+        "aws_backup_vault.clinical", "aws_backup_vault.open", "aws_backup_vault_policy.open",
+        "aws_dax_cluster.secure", "aws_kms_key.backups")]
+    found, _, _ = collect(plan_file(tmp_path, key, *stores, *role("cache", "dax:GetItem"),
+                                    *role("vault-admin", "backup:PutBackupVaultAccessPolicy")))
+    cache, admin = found["aws_iam_role.cache"].attributes, found["aws_iam_role.vault-admin"].attributes
+    dax_id, clinical_id, open_id = (found[a].id for a in (
+        "aws_dax_cluster.secure", "aws_backup_vault.clinical", "aws_backup_vault.open"))
+    assert dax_id in cache["can_read"] and clinical_id not in cache["can_read"]
+    # As live: a vault is read by restoring what it holds, or by rewriting its policy; the one
+    # open to everyone by anyone.
+    assert admin["can_read_via"][clinical_id] == "backup:PutBackupVaultAccessPolicy (can grant itself read)"
+    assert open_id in cache["can_read"] and dax_id not in admin["can_read"]

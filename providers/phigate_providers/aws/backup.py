@@ -33,7 +33,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicyDocument, PolicySyntaxError, parse_policy
-from phigate_providers.aws.read_actions import Facet, recovery_point_facets
+from phigate_providers.aws.read_actions import Facet, backup_vault_facets, recovery_point_facets
 
 VAULT, RECOVERY_POINT = "aws.backup.vault", "aws.backup.recovery_point"
 TYPES = (VAULT, RECOVERY_POINT)
@@ -146,8 +146,8 @@ def _tags(account: Account, region: str, client: Any, arn: str, what: str) -> di
 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:
     """Restored or copied by whoever the identity policies and the vault access policy let in;
-    unseen when that policy was not read. A vault is read through the recovery points it holds
-    (each a store of its own): itself, only by rewriting its policy."""
+    unseen when that policy, or what the vault holds, was not read. A vault is read through the
+    recovery points it holds (any of its region and account: their ARNs do not name it)."""
     if resource.raw.get("recovery_points") == NOT_LISTED:
         return NOT_LISTED
     if "public_access" not in resource.attributes:
@@ -157,9 +157,9 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
         policy = parse_policy(str(document), name=resource.id) if document else None
     except PolicySyntaxError as exc:  # exposure read from it already: not expected
         return f"backup vault access policy does not parse: {exc}"
-    vault = str(resource.raw.get("vault") or resource.id)
-    facets = recovery_point_facets(resource.id, vault)
-    return (facets if resource.type == RECOVERY_POINT else facets[1:]), policy
+    if resource.type == RECOVERY_POINT:
+        return recovery_point_facets(resource.id, str(resource.raw.get("vault"))), policy
+    return backup_vault_facets(resource.id), policy
 
 
 __all__ = ["NOT_LISTED", "OPERATIONS", "TYPES", "collect_region", "store_access"]

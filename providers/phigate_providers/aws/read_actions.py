@@ -251,6 +251,14 @@ def recovery_point_facets(recovery_point_arn: str, vault_arn: str) -> tuple[Face
     return (Facet(recovery_point_arn, BACKUP_READ), Facet(vault_arn, BACKUP_ESCALATION))
 
 
+def backup_vault_facets(vault_arn: str) -> tuple[Facet, ...]:
+    """An AWS Backup vault (``…:backup-vault:NAME``): what it holds restored or copied (recovery
+    point ARNs do not name their vault: any of its region and account), or its access policy
+    rewritten."""
+    points = f"{vault_arn.rsplit(':backup-vault:', 1)[0]}:recovery-point:*"
+    return (Facet(points, BACKUP_READ), Facet(vault_arn, BACKUP_ESCALATION))
+
+
 def dax_cluster_facets(cluster_arn: str) -> tuple[Facet, ...]:
     """A DAX cluster (``arn:aws:dax:R:A:cache/NAME``): its cached items read."""
     return (Facet(cluster_arn, DAX_READ),)
@@ -305,6 +313,7 @@ __all__ = [
     "STREAM_ESCALATION",
     "STREAM_READ",
     "Facet",
+    "backup_vault_facets",
     "bucket_facets",
     "data_stream_facets",
     "database_facets",

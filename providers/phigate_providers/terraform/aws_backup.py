@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from phigate.api import Unknown
+from phigate.api import Resource, Unknown
 from phigate_providers.aws import docdb_params
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
+from phigate_providers.aws.read_actions import backup_vault_facets, dax_cluster_facets
 from phigate_providers.terraform.aws_stores import _add_store as add_store
 from phigate_providers.terraform.context import Context
+from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, known_bool, trace, value
@@ -42,22 +44,44 @@ SERVICE_OWNED = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manag
 NEVER_PUBLIC = {"blocked": True, "grants": []}
 
 
-def collect(context: Context, keys: KeyBook) -> list[str]:
-    """Every store of these types; returns the vault policies whose vault is not in the plan."""
+def collect(context: Context, keys: KeyBook, access: list[StoreFacts] | None = None) -> list[str]:
+    """Every store of these types, the vaults and DAX clusters with their ways in added to
+    ``access`` (as the live reader gives them); returns the vault policies whose vault is not in
+    the plan."""
     policies, orphans = _vault_policies(context)
     for planned in context.plan.by_type.get(VAULT, ()):
         policy, source = policies.get(planned.address, (None, None))
         attributes = {"encryption": encryption(True, "aws:kms", keys.choose(planned, ("kms_key_arn",))),
                       "public_access": _exposure(policy)}
-        add_store(context, planned, "aws.backup.vault", "volume", attributes,
-                  *((source,) if source is not None else ()))
+        vault = add_store(context, planned, "aws.backup.vault", "volume", attributes,
+                          *((source,) if source is not None else ()))
+        if vault is not None and access is not None:
+            # Recovery points are not planned: the vault is read by rewriting its policy.
+            arn = _arn(context, vault, planned, service="backup", prefix="backup-vault:", name=("name",))
+            access.append(StoreFacts(vault.id, arn, frozenset(), policy, planned.address,
+                                     facets=backup_vault_facets(arn)))
     for planned in context.plan.by_type.get(DOCDB, ()):
         _docdb(context, keys, planned)
     for planned in context.plan.by_type.get(MEMORYDB, ()):
         _memorydb(context, keys, planned)
     for planned in context.plan.by_type.get(DAX, ()):
-        _dax(context, planned)
+        cluster = _dax(context, planned)
+        if cluster is not None and access is not None:
+            arn = _arn(context, cluster, planned, service="dax", prefix="cache/", name=("cluster_name",))
+            access.append(StoreFacts(cluster.id, arn, frozenset(), None, planned.address,
+                                     facets=dax_cluster_facets(arn)))
     return orphans
+
+
+def _arn(context: Context, resource: Resource, planned: PlannedResource, *, service: str, prefix: str,
+         name: tuple[str, ...]) -> str:
+    """The store's ARN, or while it is known only after apply every ARN it may get (any
+    account; any name where the name is not planned): more reach, never less."""
+    if resource.id.startswith("arn:"):
+        return resource.id
+    found = value(planned, name)
+    return (f"arn:aws:{service}:{context.region(planned) or '*'}:*:{prefix}"
+            f"{found if isinstance(found, str) and found else '*'}")
 
 
 def _vault_policies(context: Context) -> tuple[dict[str, tuple[Any, PlannedResource]], list[str]]:
@@ -150,7 +174,7 @@ def _memorydb(context: Context, keys: KeyBook, planned: PlannedResource) -> None
     add_store(context, planned, "aws.memorydb.cluster", "database", attributes)
 
 
-def _dax(context: Context, planned: PlannedResource) -> None:
+def _dax(context: Context, planned: PlannedResource) -> Resource | None:
     enabled = known_bool(value(planned, ("server_side_encryption", 0, "enabled")), False)
     endpoint = value(planned, ("cluster_endpoint_encryption_type",))
     tls: Any = endpoint if is_unknown(endpoint) else (endpoint or "NONE") == "TLS"
@@ -161,7 +185,7 @@ def _dax(context: Context, planned: PlannedResource) -> None:
         at_rest = dict(SERVICE_OWNED) if enabled else encryption(False, None, DEFAULT)
     attributes = {"engine": "dax", "encryption": at_rest, "public_access": dict(NEVER_PUBLIC),
                   "secure_transport_required": tls}
-    add_store(context, planned, "aws.dax.cluster", "database", attributes)
+    return add_store(context, planned, "aws.dax.cluster", "database", attributes)
 
 
 __all__ = ["ARN_TYPES", "TYPES", "collect"]

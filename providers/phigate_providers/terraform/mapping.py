@@ -120,7 +120,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     for table, policy, arn in aws_stores.tables(context, keys):
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
     unjoined += snapshots.collect(context, keys, facts)
-    unjoined += aws_backup.collect(context, keys)
+    unjoined += aws_backup.collect(context, keys, facts)
     aws_stores.kms_keys(context, keys)
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
