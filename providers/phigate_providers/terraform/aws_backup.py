@@ -56,7 +56,7 @@ def collect(context: Context, keys: KeyBook, access: list[StoreFacts] | None = N
         vault = add_store(context, planned, "aws.backup.vault", "volume", attributes,
                           *((source,) if source is not None else ()))
         if vault is not None and access is not None:
-            # Recovery points are not planned: the vault is read by rewriting its policy.
+            # As live: read through what it will hold, or by rewriting its policy.
             arn = _arn(context, vault, planned, service="backup", prefix="backup-vault:", name=("name",))
             access.append(StoreFacts(vault.id, arn, frozenset(), policy, planned.address,
                                      facets=backup_vault_facets(arn)))
