@@ -418,6 +418,11 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     # HealthLake and S3 Tables answer as recorded (moto serves neither): one store of each.
     aws_replay.record(REGION, aws_replay.datastore(REGION, "f0" * 16, "ro-fhir"))
     aws_replay.table(aws_replay.table_bucket(REGION, "ro-lake"), "ro", "events")
+    # A vault (its policy and recovery points are asked for), a MemoryDB and a DAX cluster.
+    aws("backup").create_backup_vault(BackupVaultName="ro-vault")
+    aws("memorydb").create_cluster(ClusterName="ro-memory", NodeType="db.t4g.small", ACLName="open-access")
+    aws("dax").create_cluster(ClusterName="ro-dax", NodeType="dax.t3.small", ReplicationFactor=1,
+                              IamRoleArn=f"arn:aws:iam::{ACCOUNT}:role/dax")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
     scan(tmp_path)
     performed = set(recorded_operations)
@@ -435,6 +440,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         ("s3", "GetBucketAcl"),  # only where ACLs can matter
         ("s3", "GetBucketTagging"),  # only for buckets the bulk tagging read did not return
         ("s3", "GetBucketLocation"),  # only where listings name no region
+        ("rds", "DescribeDBClusterParameters"),  # only for DocumentDB clusters with their own group
     }
     assert set(operations.OPERATIONS) - performed <= other_modes
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 SDK_FREE = (
     "access", "arn", "conditions", "copies", "escalation", "grants", "policydoc", "public", "reach",
     "read_actions", "resource_grants", "resource_policy", "runners", "store_policies", "trail_selectors",
-    "transport_rules",
-    "trust",
+    "transport_rules", "trust",
+    "docdb_params",  # DocumentDB's tls parameter
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError
+from phigate_providers.aws import docdb
 from phigate_providers.aws.calls import ApiFailure, pages
 from phigate_providers.aws.context import PROVIDER, Account
 from phigate_providers.aws.transport_rules import Verdict, decide, rule
@@ -84,9 +85,16 @@ class RdsTransport:
         self.instances = GroupReader(client, "DescribeDBParameters", "DBParameterGroupName")
         self.clusters = GroupReader(client, "DescribeDBClusterParameters", "DBClusterParameterGroupName")
         self._by_cluster: dict[str, Verdict | None] = {}
+        self.documentdb = docdb.TransportByGroup(account, region, client)
 
     def cluster(self, item: Mapping[str, Any], arn: str, rtype: str) -> Verdict | None:
         group = item.get("DBClusterParameterGroup")
+        if item.get("Engine") == docdb.ENGINE:
+            # DocumentDB's own parameter (tls), its members taking the cluster's answer too.
+            required = self.documentdb.required(dict(item), arn)
+            documented = Verdict(required, {"engine": docdb.ENGINE, "parameter": "tls", "group": group})
+            self._by_cluster[str(item.get("DBClusterIdentifier"))] = None if required is None else documented
+            return documented
         # Each member runs with the cluster's group once its own status says the group is applied.
         statuses = {m.get("DBClusterParameterGroupStatus") for m in item.get("DBClusterMembers") or ()}
         verdict = self._verdict(item, self.clusters, str(group) if group else None,

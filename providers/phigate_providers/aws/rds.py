@@ -1,4 +1,10 @@
-"""RDS instances and Aurora clusters as ``database`` resources."""
+"""RDS instances and Aurora clusters as ``database`` resources.
+
+The RDS API lists DocumentDB (``docdb``) and Neptune clusters and instances too: they are read
+here once, with their engine, as RDS databases of the same types (their snapshots likewise in
+:mod:`.rds_snapshots`); no other collector lists them. A DocumentDB cluster's TLS comes from its
+cluster parameter group (:mod:`.docdb`).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ OPERATIONS = {
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     **parameter_groups.OPERATIONS,
 }
+#: Cluster engines the RDS API also lists that have no public endpoint: DocumentDB clusters are
+#: reached from their VPC only (documented), so their exposure is decided without a read.
+VPC_ONLY_ENGINES = frozenset({"docdb"})
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
@@ -67,6 +76,8 @@ def _database(
         public = bool(item.get("PubliclyAccessible"))
         grants = ["PubliclyAccessible"] if public else []
         attributes["public_access"] = {"blocked": not public, "grants": grants}
+    elif item.get("Engine") in VPC_ONLY_ENGINES:
+        attributes["public_access"] = {"blocked": True, "grants": []}
     tags = tag_map(item.get("TagList"))
     raw = {k: v for k, v in jsonable(item).items() if k != "TagList"}
     parameter_groups.with_verdict(attributes, raw, transport(item, arn, rtype))

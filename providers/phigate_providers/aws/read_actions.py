@@ -72,6 +72,13 @@ What counts, and why:
 - S3 Glacier: an archive is retrieved by a job (``glacier:InitiateJob``, then
   ``glacier:GetJobOutput``, both on the vault); ``glacier:SetVaultAccessPolicy`` rewrites the
   vault's access policy.
+- AWS Backup: a recovery point is restored (``backup:StartRestoreJob``) or copied elsewhere
+  (``backup:StartCopyJob``, with ``backup:CopyFromBackupVault``), authorised on its ARN (the
+  copy permission names no resource: ``*``); ``backup:PutBackupVaultAccessPolicy`` on its vault
+  rewrites the vault access policy that applies to it. Recovery points that are another
+  service's snapshots (RDS, EBS) are read as those snapshots.
+- DAX: item reads through the cluster (``dax:GetItem``, ``BatchGetItem``, ``Query``, ``Scan``
+  on ``cache/NAME``): DAX authorises every request with IAM, and has no resource policy.
 - KMS: ``kms:PutKeyPolicy`` and ``kms:CreateGrant`` are never reads: a key decrypts nothing until
   its ciphertext is read, which needs one of the reads above.
 """
@@ -156,6 +163,9 @@ HEALTHLAKE_READ = frozenset({
     "healthlake:StartFHIRExportJob"})
 GLACIER_READ = frozenset({"glacier:InitiateJob", "glacier:GetJobOutput"})
 GLACIER_ESCALATION = frozenset({"glacier:SetVaultAccessPolicy"})
+BACKUP_READ = frozenset({"backup:StartRestoreJob", "backup:StartCopyJob", "backup:CopyFromBackupVault"})
+BACKUP_ESCALATION = frozenset({"backup:PutBackupVaultAccessPolicy"})
+DAX_READ = frozenset({"dax:GetItem", "dax:BatchGetItem", "dax:Query", "dax:Scan"})
 STREAM_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.sqs.queue": frozenset({"sqs:SetQueueAttributes", "sqs:AddPermission"}),
     "aws.sns.topic": frozenset({"sns:SetTopicAttributes", "sns:AddPermission"}),
@@ -173,7 +183,8 @@ ESCALATIONS: Mapping[str, str] = {
        for actions in STREAM_ESCALATION.values() for action in actions},
     **{action.lower(): f"{action} (can grant itself read)"
        for action in EFS_ESCALATION | KINESIS_ESCALATION | OPENSEARCH_ESCALATION | GLUE_ESCALATION
-       | S3_TABLES_ESCALATION | GLACIER_ESCALATION},
+       | S3_TABLES_ESCALATION | GLACIER_ESCALATION
+       | BACKUP_ESCALATION},
 }
 
 
@@ -323,6 +334,22 @@ def vault_facets(vault_arn: str) -> tuple[Facet, ...]:
     """An S3 Glacier vault (``arn:aws:glacier:R:A:vaults/NAME``): its archives retrieved, or its
     access policy rewritten."""
     return (Facet(vault_arn, GLACIER_READ | GLACIER_ESCALATION),)
+def recovery_point_facets(recovery_point_arn: str, vault_arn: str) -> tuple[Facet, ...]:
+    """An AWS Backup recovery point: restored or copied, or its vault's access policy rewritten."""
+    return (Facet(recovery_point_arn, BACKUP_READ), Facet(vault_arn, BACKUP_ESCALATION))
+
+
+def backup_vault_facets(vault_arn: str) -> tuple[Facet, ...]:
+    """An AWS Backup vault (``…:backup-vault:NAME``): what it holds restored or copied (recovery
+    point ARNs do not name their vault: any of its region and account), or its access policy
+    rewritten."""
+    points = f"{vault_arn.rsplit(':backup-vault:', 1)[0]}:recovery-point:*"
+    return (Facet(points, BACKUP_READ), Facet(vault_arn, BACKUP_ESCALATION))
+
+
+def dax_cluster_facets(cluster_arn: str) -> tuple[Facet, ...]:
+    """A DAX cluster (``arn:aws:dax:R:A:cache/NAME``): its cached items read."""
+    return (Facet(cluster_arn, DAX_READ),)
 
 
 def facets_of(content_arn: str) -> tuple[Facet, ...]:
@@ -346,6 +373,9 @@ def is_escalation(action: str) -> bool:
 
 __all__ = [
     "ATHENA_RESULTS_READ",
+    "BACKUP_ESCALATION",
+    "BACKUP_READ",
+    "DAX_READ",
     "DYNAMODB_BACKUP_READ",
     "DYNAMODB_ESCALATION",
     "DYNAMODB_INDEX_READ",
@@ -383,10 +413,12 @@ __all__ = [
     "STREAM_READ",
     "Facet",
     "automated_backup_facets",
+    "backup_vault_facets",
     "bucket_facets",
     "data_catalog_facets",
     "data_stream_facets",
     "database_facets",
+    "dax_cluster_facets",
     "describe",
     "facets_of",
     "fhir_store_facets",
@@ -394,6 +426,7 @@ __all__ = [
     "is_escalation",
     "log_group_facets",
     "queue_facets",
+    "recovery_point_facets",
     "s3_table_facets",
     "search_domain_facets",
     "sharing_policy",

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from phigate.api import Resource
 from phigate_providers.aws import (
     athena,
+    backup,
     copies,
+    dax,
     dynamodb,
     dynamodb_backups,
     ebs_snapshots,
@@ -40,6 +42,7 @@ from phigate_providers.aws import (
     images,
     kinesis,
     kms,
+    memorydb,
     opensearch,
     rds,
     rds_backups,
@@ -203,6 +206,12 @@ SERVICES: tuple[Service, ...] = (
             collect=healthlake.collect_region, access=healthlake.store_access),
     Service("S3 Tables tables", "table", s3tables.TYPES, s3tables.OPERATIONS, collect=s3tables.collect_region,
             access=s3tables.store_access),
+    Service("MemoryDB clusters", "database", memorydb.TYPES, memorydb.OPERATIONS,
+            collect=memorydb.collect_region),
+    Service("DAX clusters", "database", dax.TYPES, dax.OPERATIONS, collect=dax.collect_region,
+            access=dax.store_access),
+    Service("Backup vaults and recovery points", "volume", backup.TYPES, backup.OPERATIONS,
+            collect=backup.collect_region, access=backup.store_access),
 )
 
 #: The services the account run reads region by region through their collector.
