@@ -99,6 +99,8 @@ class Store:
     public: bool | None = False
     everyone_reads: bool = False  # a public grant lets every principal read it
     bucket: dict[str, bool] = field(default_factory=dict)  # S3 only: settings the policies read
+    #: Databases taking clients' connections: whether they refuse plain ones (None: not such a store).
+    tls: bool | None = None
 
     @property
     def kind(self) -> str:
@@ -308,12 +310,15 @@ class Seeder:
             if choice != "none":  # named: moto invents no ARN for the default key
                 kw = {"KmsKeyId": "alias/aws/rds" if choice == "managed" else choice}
             public = self.rnd.random() < 0.25
+            version = self.rnd.choice(("14.12", "16.4"))
             made = rds.create_db_instance(
                 DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
-                MasterUsername="seed", MasterUserPassword=PASSWORD, AllocatedStorage=20,
-                StorageEncrypted=choice != "none", PubliclyAccessible=public, Tags=self.tags(dc), **kw)
+                EngineVersion=version, MasterUsername="seed", MasterUserPassword=PASSWORD,
+                AllocatedStorage=20, StorageEncrypted=choice != "none", PubliclyAccessible=public,
+                Tags=self.tags(dc), **kw)
+            # The default parameter group: RDS for PostgreSQL forces TLS (rds.force_ssl) from 15 on.
             db = self.estate.add(Store(made["DBInstance"]["DBInstanceArn"], "aws.rds.db_instance", region, dc,
-                                       False, public=public))
+                                       False, public=public, tls=int(version.split(".")[0]) >= 15))
             self.under(db, choice, "rds")
             self.rds_snapshots(rds, db, name, cluster=False)
             taken = rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")
@@ -327,8 +332,9 @@ class Seeder:
                 DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="seed",
                 MasterUserPassword=PASSWORD, StorageEncrypted=choice != "none", Tags=self.tags(dc), **kw)
             # moto reports PubliclyAccessible false on every cluster: read as AWS's answer
+            # Aurora PostgreSQL's default cluster group leaves rds.force_ssl off.
             cluster = self.estate.add(Store(made["DBCluster"]["DBClusterArn"], "aws.rds.db_cluster", region,
-                                            dc, False, public=False))
+                                            dc, False, public=False, tls=False))
             self.under(cluster, choice, "rds")
             self.rds_snapshots(rds, cluster, name, cluster=True)
             taken = rds.describe_db_cluster_snapshots(DBClusterIdentifier=name, SnapshotType="automated")
@@ -440,8 +446,9 @@ class Seeder:
             self.client("redshift", region).create_cluster(
                 ClusterIdentifier=name, NodeType="ra3.xlplus", MasterUsername="seed",
                 MasterUserPassword=PASSWORD, PubliclyAccessible=public, Tags=self.tags(dc), **kw)
+            # The default parameter group leaves require_ssl off.
             store = self.estate.add(Store(arn("redshift", region, f"cluster:{name}"), "aws.redshift.cluster",
-                                          region, dc, False, public=public))
+                                          region, dc, False, public=public, tls=False))
             self.under(store, choice, "redshift")
             if choice == "managed":
                 store.key = None  # none named: AWS's aws/redshift key, which the cluster does not name
@@ -460,11 +467,14 @@ class Seeder:
             policy = {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": principal, "Action": "es:ESHttpGet",
                 "Resource": f"{domain_arn}/*"}]}
+            https, nodes = self.rnd.random() < 0.6, self.rnd.random() < 0.6
             self.client("opensearch", region).create_domain(
                 DomainName=name, EncryptionAtRestOptions=at_rest, AccessPolicies=json.dumps(policy),
+                DomainEndpointOptions={"EnforceHTTPS": https}, NodeToNodeEncryptionOptions={"Enabled": nodes},
                 TagList=self.tags(dc))
+            # Plain HTTP refused only with HTTPS enforced and node-to-node encryption on.
             store = self.estate.add(Store(domain_arn, "aws.opensearch.domain", region, dc, False,
-                                          public=public, everyone_reads=public))
+                                          public=public, everyone_reads=public, tls=https and nodes))
             self.under(store, choice, "es")
             if choice == "managed":
                 store.key = None  # none named: aws/es
@@ -480,8 +490,9 @@ class Seeder:
             made = self.client("elasticache", region).create_replication_group(
                 ReplicationGroupId=name, ReplicationGroupDescription="seeded", Engine="redis",
                 CacheNodeType="cache.t3.micro", Tags=self.tags(dc), **kw)["ReplicationGroup"]
+            # No transit encryption asked: plain connections accepted.
             store = self.estate.add(Store(made["ARN"], "aws.elasticache.replication_group", region, dc,
-                                          choice != "none", public=False))
+                                          choice != "none", public=False, tls=False))
             if choice not in ("none", "managed"):
                 store.key, store.customer_key = choice, True
 
@@ -816,6 +827,8 @@ def store_truth(estate: Estate, decide: Decide) -> None:
             decide("PHI-ENC-002", s.id, s.encrypted and s.customer_key)
             if s.key:  # its key also encrypts a store that is not clinical
                 decide("PHI-SEG-001", s.id, by_key[s.key] == {CLINICAL})
+            if s.tls is not None:
+                decide("PHI-TLS-001", s.id, s.tls)
         if s.type == "aws.s3.bucket":
             decide("PHI-IAM-003", s.id, s.bucket["acls_disabled"])
             if s.data_class == CLINICAL:
