@@ -21,16 +21,14 @@ undecided, never taken for private (or unclassified by choice).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-
-import botocore.session
 
 from phigate.api import Resource
 from phigate_providers.aws import policy_stores
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.offered import listed_regions
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import vault_facets
 
@@ -50,13 +48,7 @@ ENCRYPTION = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manager"
 def offered(partition: str, region: str) -> bool:
     """Whether Glacier's vault API is offered in ``region``, as the SDK's endpoint data says (it
     closed to new customers and was never opened in the regions launched since 2021)."""
-    return region in _regions(partition)
-
-
-@functools.cache
-def _regions(partition: str) -> frozenset[str]:
-    session = botocore.session.get_session()
-    return frozenset(session.get_available_regions("glacier", partition_name=partition))
+    return region in listed_regions("glacier", partition)
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:

@@ -24,13 +24,14 @@ from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate_providers.aws import docdb_params
-from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
+from phigate_providers.aws.access import public_grants
 from phigate_providers.aws.read_actions import backup_vault_facets, dax_cluster_facets
-from phigate_providers.terraform.aws_stores import _add_store as add_store
+from phigate_providers.terraform.aws_stores import add_store
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
+from phigate_providers.terraform.store_values import document as policy_document
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, known_bool, trace, value
 
 VAULT, VAULT_POLICY = "aws_backup_vault", "aws_backup_vault_policy"
@@ -100,14 +101,8 @@ def _vault_policies(context: Context) -> tuple[dict[str, tuple[Any, PlannedResou
         if vault is None:
             orphans.append(planned.address)
             continue
-        text = value(planned, ("policy",))
-        document: Any = text
-        if isinstance(text, str):
-            try:
-                document = parse_policy(text, name=planned.address)
-            except PolicySyntaxError as exc:
-                document = after_apply(f"{planned.address}: policy does not parse ({exc})")
-        elif not is_unknown(text):
+        document: Any = policy_document(planned, ("policy",))
+        if document is None:  # a policy resource without its policy: not one the plan shows
             document = after_apply(f"{planned.address}: policy")
         found[vault.address] = (document, planned)
     return found, orphans

@@ -68,7 +68,7 @@ def databases(context: Context, keys: KeyBook) -> list[str]:
             transport, group = secure_transport(context, planned)
             if transport is not None:
                 attributes["secure_transport_required"] = transport
-            _add_store(context, planned, rtype, "database", attributes, *instances,
+            add_store(context, planned, rtype, "database", attributes, *instances,
                        *((group,) if group is not None else ()))
     return orphans
 
@@ -104,7 +104,7 @@ def _cluster_instances(context: Context) -> tuple[dict[str, list[PlannedResource
     return members, orphans
 
 
-def _add_store(context: Context, planned: PlannedResource, rtype: str, kind: str,
+def add_store(context: Context, planned: PlannedResource, rtype: str, kind: str,
                attributes: dict[str, Any], *joined: PlannedResource) -> Resource | None:
     resource = _resource(context, planned, rtype, kind, attributes, *joined)
     if resource is not None:
@@ -147,7 +147,7 @@ def volumes(context: Context, keys: KeyBook, defaults: VolumeDefaults) -> None:
         size = value(planned, ("size",))
         if isinstance(size, int) or is_unknown(size):
             attributes["size_gb"] = size
-        _add_store(context, planned, "aws.ec2.volume", "volume", attributes)
+        add_store(context, planned, "aws.ec2.volume", "volume", attributes)
 
 
 def tables(context: Context, keys: KeyBook) -> list[tuple[Resource, Any, Any]]:
@@ -176,7 +176,7 @@ def tables(context: Context, keys: KeyBook) -> list[tuple[Resource, Any, Any]]:
         attributes = {"encryption": enc, "public_access": {"blocked": blocked, "grants": grants},
                       "schema": None}
         joined = (policy_source,) if policy_source is not None else ()
-        resource = _add_store(context, planned, "aws.dynamodb.table", "table", attributes, *joined)
+        resource = add_store(context, planned, "aws.dynamodb.table", "table", attributes, *joined)
         if resource is not None:
             found.append((resource, policy, _table_arn(context, planned)))
     return found

@@ -33,7 +33,7 @@ from phigate_providers.aws.read_actions import (
     topic_facets,
 )
 from phigate_providers.aws.store_policies import covering
-from phigate_providers.terraform.aws_stores import _add_store
+from phigate_providers.terraform.aws_stores import add_store
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import PLACEHOLDER_ACCOUNT, StoreFacts, account_of
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
@@ -110,7 +110,7 @@ def _store(context: Context, planned: PlannedResource, rtype: str, encrypted: di
         documents.append(_own_policy(context, planned, own, replaced=bool(joined)))
     policy = combined([*documents, joins.undecided])
     attributes = {"encryption": encrypted, "public_access": exposure(policy)}
-    resource = _add_store(context, planned, rtype, KIND, attributes, *joined)
+    resource = add_store(context, planned, rtype, KIND, attributes, *joined)
     if resource is None:
         return []
     return [facts_of(resource, planned, arn, policy, facets)]
@@ -220,7 +220,7 @@ def _log_groups(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list
             merged = parse_policy({"Version": "2012-10-17", "Statement": statements},
                                   name=f"log resource policies covering {planned.address}")
         attributes = {"encryption": encrypted, "public_access": exposure(merged)}
-        resource = _add_store(context, planned, "aws.logs.log_group", KIND, attributes, *sources)
+        resource = add_store(context, planned, "aws.logs.log_group", KIND, attributes, *sources)
         if resource is not None:
             facts.append(facts_of(resource, planned, arn, merged, log_group_facets))
     return facts, scoped.orphans
@@ -300,7 +300,7 @@ def _delivery_stream(context: Context, keys: KeyBook, planned: PlannedResource) 
         encrypted = undecided(source)  # it may store nothing, or be this store
     # No resource policy and no read API: never public, read where it delivers (as live).
     attributes = {"encryption": encrypted, "public_access": {"blocked": True, "grants": []}}
-    _add_store(context, planned, "aws.firehose.delivery_stream", KIND, attributes)
+    add_store(context, planned, "aws.firehose.delivery_stream", KIND, attributes)
 
 
 __all__ = ["STORES", "TYPES", "collect"]

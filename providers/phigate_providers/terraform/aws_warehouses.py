@@ -23,7 +23,7 @@ from phigate.api import Unknown
 from phigate_providers.aws.policydoc import PolicyDocument, parse_policy
 from phigate_providers.aws.read_actions import file_system_facets, search_domain_facets, warehouse_facets
 from phigate_providers.aws.store_policies import NO_POLICY, beyond_mount_targets
-from phigate_providers.terraform.aws_stores import _add_store
+from phigate_providers.terraform.aws_stores import add_store
 from phigate_providers.terraform.aws_transport import secure_transport
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
@@ -74,7 +74,7 @@ def collect(context: Context, keys: KeyBook) -> tuple[list[StoreFacts], list[str
                                    ("encrypt_at_rest", 0, "kms_key_id"), block_name="encrypt_at_rest")
             attributes = {"engine": _engine(planned), "public_access": public, "encryption": encrypted,
                           "secure_transport_required": _domain_transport(planned)}
-            resource = _add_store(context, planned, "aws.opensearch.domain", "database", attributes,
+            resource = add_store(context, planned, "aws.opensearch.domain", "database", attributes,
                                   *joins.of(planned))
             if resource is not None:
                 arn = _arn(context, planned, "es", "domain/", "domain_name")
@@ -138,7 +138,7 @@ def _file_systems(context: Context, keys: KeyBook) -> list[StoreFacts]:
             public = exposure(combined(beyond))
         attributes = {"encryption": _encrypted(keys, planned, ("encrypted",), ("kms_key_id",)),
                       "public_access": public}
-        resource = _add_store(context, planned, "aws.efs.file_system", "volume", attributes, *joined)
+        resource = add_store(context, planned, "aws.efs.file_system", "volume", attributes, *joined)
         if resource is not None:
             arn = _arn(context, planned, "elasticfilesystem", "file-system/", "id")
             facts.append(facts_of(resource, planned, arn, policy, file_system_facets, unseen=unseen))
@@ -160,7 +160,7 @@ def _clusters(context: Context, keys: KeyBook) -> list[StoreFacts]:
         transport, group = secure_transport(context, planned)
         if transport is not None:
             attributes["secure_transport_required"] = transport
-        resource = _add_store(context, planned, "aws.redshift.cluster", "database", attributes,
+        resource = add_store(context, planned, "aws.redshift.cluster", "database", attributes,
                               *(() if group is None else (group,)))
         if resource is not None:
             arn = _arn(context, planned, "redshift", "cluster:", "cluster_identifier")
@@ -224,7 +224,7 @@ def _replication_group(context: Context, keys: KeyBook, planned: PlannedResource
         "backup_retention_days": number(planned, ("snapshot_retention_limit",), 0),
         "secure_transport_required": _cache_transport(planned),
     }
-    _add_store(context, planned, "aws.elasticache.replication_group", "database", attributes)
+    add_store(context, planned, "aws.elasticache.replication_group", "database", attributes)
 
 
 __all__ = ["STORES", "TYPES", "collect"]
