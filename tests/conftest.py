@@ -89,13 +89,24 @@ def pg() -> Iterator[Cluster]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """A moto server, one per test module using it, the AWS environment pointing at it."""
-    from .aws_server import environment, moto_server, patched_environment
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server per test process: a new one costs seconds (moto loads each service on its
+    first request), emptying one a fraction of that."""
+    from .aws_server import moto_server
 
-    with moto_server() as url, patched_environment(environment(url)):
+    with moto_server() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def endpoint(moto_endpoint: str) -> Iterator[str]:
+    """The moto server, emptied for each test module using it, the AWS environment pointing at it."""
+    from .aws_server import environment, patched_environment, reset
+
+    reset(moto_endpoint)
+    with patched_environment(environment(moto_endpoint)):
+        yield moto_endpoint
 
 
 @pytest.fixture

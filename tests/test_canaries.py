@@ -26,7 +26,7 @@ import responses
 from phigate.cli import main
 from phigate.registry import REPORTERS, MissingPlugin, load
 
-from .aws_server import REGION, client, environment, free_port, moto_server, patched_environment, reset
+from .aws_server import REGION, client, free_port, reset
 from .conftest import ROOT, resource
 from .pg_server import Cluster, embedded_bin_dir, start
 
@@ -117,9 +117,8 @@ def test_patient_text_in_raw_data_and_tags_never_leaves(seen_scan: Callable[...,
 # --- AWS: credentials in the environment and in a credentials file; objects and items ---------
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
+def moto(endpoint: str) -> str:
+    return endpoint
 
 
 def _seed_aws(endpoint: str) -> None:

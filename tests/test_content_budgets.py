@@ -24,10 +24,13 @@ from phigate_providers.content.sampling import (
     settings_from,
 )
 
-from .aws_server import REGION, client, moto_server, reset
+from .aws_server import REGION, client, reset
 from .test_content_sampling import NOTE, bucket_resource
 
 FAST = SampleSettings(object_seconds=2, store_seconds=4, run_seconds=60)
+#: Only the object budget is short: starting a fresh worker on a busy machine may take longer
+#: than FAST's store budget, which is not what the tests using it are about.
+SHORT_OBJECT = SampleSettings(object_seconds=2, store_seconds=60, run_seconds=300)
 
 
 @cache
@@ -53,7 +56,7 @@ def _listing(objects: dict[str, bytes]) -> Iterator[ObjectInfo]:
 def test_a_slow_document_is_not_scanned_and_says_why_while_the_others_are() -> None:
     objects = {"exports/slow.xlsx": slow_xlsx(), "exports/note.txt": NOTE.encode()}
     started = time.monotonic()
-    result = Sampler(FAST).sample_objects("s3:::mixed", _listing(objects), _reader(objects))
+    result = Sampler(SHORT_OBJECT).sample_objects("s3:::mixed", _listing(objects), _reader(objects))
     assert time.monotonic() - started < 15  # the workbook alone would take about 15 s of CPU
     assert result.sampled == 1 and result.flagged == 1
     assert result.attribute()["not_scanned"] == {budget.OBJECT_TIME: 1}
@@ -88,9 +91,7 @@ def test_the_run_budget_spans_stores() -> None:
 
 def test_a_worker_killed_over_budget_is_replaced_for_the_next_object() -> None:
     objects = {"slow.xlsx": slow_xlsx(), "z-note.txt": NOTE.encode()}
-    # Only the object budget is short: starting a fresh worker on a busy machine may take longer
-    # than FAST's store budget, which is not what this test is about.
-    sampler = Sampler(SampleSettings(object_seconds=2, store_seconds=60, run_seconds=300))
+    sampler = Sampler(SHORT_OBJECT)
     for _ in range(2):  # the second store gets a fresh worker
         result = sampler.sample_objects("s3:::again", _listing(objects), _reader(objects))
         assert result.sampled == 1 and result.not_scanned[budget.OBJECT_TIME] == 1
@@ -103,14 +104,13 @@ def test_budgets_are_configurable_and_checked() -> None:
         settings_from("aws", {"object_seconds": 0})
 
 
-def test_a_slow_object_in_a_real_bucket_leaves_the_bucket_in_error() -> None:
-    with moto_server() as endpoint:
-        reset(endpoint)
-        s3 = client(endpoint, "s3")
-        s3.create_bucket(Bucket="exemplum-slow", CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket="exemplum-slow", Key="exports/slow.xlsx", Body=slow_xlsx())
-        resource = bucket_resource("aws", "arn:aws:s3:::exemplum-slow", "exemplum-slow")
-        sampled, error = sample_s3(s3, resource, Sampler(FAST))
+def test_a_slow_object_in_a_real_bucket_leaves_the_bucket_in_error(endpoint: str) -> None:
+    reset(endpoint)
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket="exemplum-slow", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="exemplum-slow", Key="exports/slow.xlsx", Body=slow_xlsx())
+    resource = bucket_resource("aws", "arn:aws:s3:::exemplum-slow", "exemplum-slow")
+    sampled, error = sample_s3(s3, resource, Sampler(FAST))
     assert error is not None and "content_sample" not in sampled.attributes
     assert "not scanned: parsing took longer than the per-object time budget" in error.message
 

@@ -44,7 +44,7 @@ from phigate_providers.postgres.connect import open_connection
 from phigate_providers.postgres.options import ServerTarget
 from phigate_providers.postgres.sampling import grant_sql, sample_table
 
-from .aws_server import REGION, client, environment, moto_server, patched_environment, reset
+from .aws_server import REGION, client, environment, patched_environment, reset
 from .conftest import ROOT, CliResult
 from .pg_server import Cluster, embedded_bin_dir, start
 
@@ -211,9 +211,8 @@ def test_settings_come_from_options_and_config_and_bad_ones_are_input_errors() -
 # --- S3 ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
+def s3_endpoint(endpoint: str) -> str:
+    return endpoint
 
 
 @pytest.fixture

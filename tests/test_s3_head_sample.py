@@ -4,7 +4,7 @@ fail, or a pass only when it covers every object) and what it leaves undecided."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,12 @@ from phigate.api import CollectionError, InputError, Resource
 from phigate.testing import run_context
 from phigate_providers.s3_inventory import S3InventoryProvider, sample
 from phigate_providers.s3_inventory.masking import mask
-from tests.aws_server import REGION, client, environment, moto_server, patched_environment, reset
+from tests.aws_server import REGION, client, reset
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
+def server(endpoint: str) -> str:
+    return endpoint
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from phigate.run import scan
 from phigate.testing import run_context
 from phigate_providers.s3_inventory import S3InventoryProvider
 from phigate_providers.s3_inventory.masking import mask
-from tests.aws_server import REGION, client, environment, moto_server, patched_environment
+from tests.aws_server import REGION, client
 
 COLUMNS = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", "Size", "EncryptionStatus")
 WITH_KEYS = (*COLUMNS, "KMSKeyArn")
@@ -317,9 +317,8 @@ def test_without_a_class_or_key_names_the_policy_errors(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
+def s3_endpoint(endpoint: str) -> str:
+    return endpoint
 
 
 def _upload(endpoint: str, folder: Path, bucket: str) -> None:

@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from phigate.api import CollectionError, InputError, Resource
 from phigate.testing import run_context
 from phigate_providers.s3_inventory import S3InventoryProvider
 from phigate_providers.s3_inventory.masking import mask
-from tests.aws_server import REGION, client, environment, moto_server, patched_environment
+from tests.aws_server import REGION, client
 
 CUSTOMER_KEY = "arn:aws:kms:eu-west-3:111122223333:key/c69ebf48-8dc1-42d7-8f5a-0a5b6c7d8e10"
 #: The ARN S3 records for objects under the AWS-managed ``aws/s3`` key: a key id, not the alias.
@@ -369,9 +369,8 @@ def test_the_metadata_benchmark_counts_exactly_at_a_small_size() -> None:
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as url, patched_environment(environment(url)):
-        yield url
+def s3_endpoint(endpoint: str) -> str:
+    return endpoint
 
 
 def _upload(endpoint: str, folder: Path, bucket: str, prefix: str) -> None:

@@ -1,0 +1,22 @@
+"""moto's server as the AWS tests run it: an account with a handful of regions enabled.
+
+moto answers ``DescribeRegions`` with every region of every partition, opted in or not, whatever
+``AllRegions`` asks, so each scan would read some forty regions, most of them empty. A real
+account lists only the regions enabled for it; the tests' account has enabled the ones they use
+(and no more), so a scan reads what an account like it would. Run as ``python moto_main.py -H HOST
+-p PORT``, with moto's own arguments.
+"""
+
+from __future__ import annotations
+
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+from moto.server import main
+
+#: The regions the tests' account has enabled: the estate's own, the other regions tests place
+#: stores in, and one outside the EEA for residency.
+ENABLED_REGIONS = frozenset({"eu-west-3", "eu-west-1", "eu-west-2", "eu-central-1", "us-east-1"})
+
+RegionsAndZonesBackend.regions = [r for r in RegionsAndZonesBackend.regions if r.name in ENABLED_REGIONS]
+
+if __name__ == "__main__":
+    main()
