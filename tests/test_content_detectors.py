@@ -699,3 +699,31 @@ def test_the_example_documents_set_keeps_each_kind_on_one_side_and_each_text_onc
                       for half in ("dev5", "test5"))
     assert f"fr|admin/ans-cda|{first[2]}\n" in written
     assert written.count("unlabelled/ans-cda|") == 3
+
+
+def test_the_guides_set_keeps_prose_about_care_each_paragraph_once_and_knows_the_guide_by_its_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    checkout = tmp_path / "guide"
+    (checkout / "input" / "pagecontent").mkdir(parents=True)
+    care = ("Le flux de création de rendez-vous est initié par un déclarant et porte les informations du"
+            " rendez-vous pris pour le compte du patient dans la solution de l'éditeur.")
+    page = "\n\n".join([care, "```json\n{\"resourceType\": \"Appointment\", \"comment\": \"" + care + " bis\"}\n```",
+                        "| flux | description du flux pour le patient et le rendez-vous dans la table |",
+                        "Le document est transmis par la plateforme dans un format structuré pour les"
+                        " échanges entre les systèmes de la région.", care])
+    (checkout / "input" / "pagecontent" / "flux.md").write_text(page, encoding="utf-8")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "pages"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setattr(sets, "ANS_IG_COMMITS", {"IG-other": "0" * 40, "IG-fhir-gestion-agendas-partages": head})
+
+    assert sets.ans_ig_repository(checkout) == "IG-fhir-gestion-agendas-partages"
+    records = list(sets.ans_ig_paragraphs(checkout))
+    # once, though written twice; code blocks, tables and prose about no care, patient or appointment left out
+    assert [(text_key, text) for text_key, _, text in records] == [(sets.key(care), care)]
+    assert records[0][1] in ("dev6", "test6")
+    monkeypatch.setattr(sets, "ANS_IG_COMMITS", {"IG-other": "0" * 40})
+    with pytest.raises(SystemExit, match="holds none of the guides' commits"):
+        sets.ans_ig_repository(checkout)
