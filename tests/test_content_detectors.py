@@ -727,3 +727,20 @@ def test_the_guides_set_keeps_prose_about_care_each_paragraph_once_and_knows_the
     monkeypatch.setattr(sets, "ANS_IG_COMMITS", {"IG-other": "0" * 40})
     with pytest.raises(SystemExit, match="holds none of the guides' commits"):
         sets.ans_ig_repository(checkout)
+
+
+@pytest.mark.parametrize("text", [
+    "Le Dr Dupont demande à la secrétaire d'envoyer le compte rendu d'hospitalisation de son patient au service Y.",
+    "Cette demande d'envoi est traitée par la plateforme de l'établissement, qui répond au service X.",
+    "Les informations concernant le patient sont décrites par le segment requis PID.",
+    "Plus d'informations sur la page dédiée : <https://esante.gouv.fr/domaine-urgences/sas>.",
+])
+def test_documents_named_by_kind_requests_processed_message_segments_and_web_addresses_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == []
+
+
+def test_a_treatment_by_something_still_counts_next_to_a_person(detector: Detector) -> None:
+    assert health(detector, "Patiente de 54 ans traitée par radiothérapie en 2019.") == ["traitée par", "radiothérapie"]
+    assert health(detector, "Mme Durand, hospitalisée pour une pneumopathie : compte rendu d'hospitalisation joint.") == [
+        "hospitalisée", "pneumopathie"]

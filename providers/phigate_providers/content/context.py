@@ -40,6 +40,9 @@ STATUTE_ITEM = re.compile(
     r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
     r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
     r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
+#: The start of a web address, up to the word ("https://esante.gouv.fr/domaine-"): a health word
+#: in a page's address names the page, not anyone's health.
+WEB_ADDRESS_BEFORE = re.compile(r"(?:\b(?i:https?://|www\.))[^\s<>()\[\]\"'`]*$")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
 
@@ -67,5 +70,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
-           "itemised", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WEB_ADDRESS_BEFORE",
+           "WINDOW", "itemised", "sentence", "sentence_ends"]
