@@ -744,3 +744,10 @@ def test_a_treatment_by_something_still_counts_next_to_a_person(detector: Detect
     assert health(detector, "Patiente de 54 ans traitée par radiothérapie en 2019.") == ["traitée par", "radiothérapie"]
     assert health(detector, "Mme Durand, hospitalisée pour une pneumopathie : compte rendu d'hospitalisation joint.") == [
         "hospitalisée", "pneumopathie"]
+
+
+def test_a_case_a_rule_provides_for_is_nobodys_health_but_a_persons_story_keeps_it(detector: Detector) -> None:
+    assert health(detector, "Les doses reçues sont diminuées lorsqu'une grossesse est déclarée par un membre du"
+                            " personnel.") == []
+    assert health(detector, "Une notification est envoyée au patient lorsqu\u2019une hospitalisation débute.") == []
+    assert health(detector, "Patiente de 31 ans, grossesse de 12 SA.") == ["grossesse", "12 SA"]
