@@ -40,9 +40,8 @@ STATUTE_ITEM = re.compile(
     r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
     r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
     r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
-#: The start of a web address, up to the word ("https://esante.gouv.fr/domaine-"): a health word
-#: in a page's address names the page, not anyone's health.
-WEB_ADDRESS_BEFORE = re.compile(r"(?:\b(?i:https?://|www\.))[^\s<>()\[\]\"'`]*$")
+#: What a web address is made of after its scheme or "www.", up to a word in it.
+_WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
 
@@ -53,6 +52,17 @@ def itemised(text: str, begin: int, stop: int) -> bool:
         return False
     numbers = {found.group(1) for found in STATUTE_ITEM.finditer(text, begin, stop)}
     return "1" in numbers and "2" in numbers
+
+
+def in_web_address(text: str, start: int) -> bool:
+    """The word at ``start`` is part of a web address ("https://esante.gouv.fr/domaine-urgences"):
+    a health word in a page's address names the page, not anyone's health."""
+    low = max(0, start - 120)
+    for mark in ("://", "www."):
+        found = text.rfind(mark, low, start)
+        if found >= 0 and _WEB_ADDRESS_PART.fullmatch(text, found, start):
+            return True
+    return False
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -70,5 +80,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WEB_ADDRESS_BEFORE",
-           "WINDOW", "itemised", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
+           "in_web_address", "itemised", "sentence", "sentence_ends"]

@@ -349,8 +349,7 @@ class Detector:
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
-        if ctx.text.find("/", max(0, start - 120), start) >= 0 and context.WEB_ADDRESS_BEFORE.search(
-                ctx.text, max(0, start - 120), start):
+        if context.in_web_address(ctx.text, start):
             return True
         return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
             ctx.text, max(0, start - 60), start) is not None
