@@ -751,3 +751,22 @@ def test_a_case_a_rule_provides_for_is_nobodys_health_but_a_persons_story_keeps_
                             " personnel.") == []
     assert health(detector, "Une notification est envoyée au patient lorsqu\u2019une hospitalisation débute.") == []
     assert health(detector, "Patiente de 31 ans, grossesse de 12 SA.") == ["grossesse", "12 SA"]
+
+
+@pytest.mark.parametrize("text", [
+    "Pôle cancérologie - Hôpital Saint-Louis",
+    "Compte-rendu opératoire",
+    "Motif d'hospitalisation :",
+    "Urgences pédiatriques : 01 44 73 74 75",
+    "Centre de dépistage du VIH et des IST",
+    "Centre de lutte contre le cancer Léon Bérard",
+])
+def test_headers_naming_units_documents_form_fields_and_establishments_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == []
+
+
+def test_care_in_cancerology_and_a_condition_after_a_form_heading_still_count(detector: Detector) -> None:
+    assert health(detector, "Mme Durand, suivie en cancérologie depuis 2019.") == ["cancérologie"]
+    assert health(detector, "Motif d'hospitalisation : pneumopathie.") == ["pneumopathie"]
+    assert health(detector, "Diabète de type 2 : 06 12 34 56 78, M. Dupont") == ["Diabète de type 2"]

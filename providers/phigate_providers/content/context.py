@@ -28,9 +28,11 @@ ESTABLISHMENT_BEFORE = re.compile(
     r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
     r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
     r"[ \t\-]+$")
-#: What lies between a directory's label and its phone number ("Urgences : 01…", "CMP (secteur
-#: 12) - 01…"): a health word labelling a phone names a service, not a condition.
-PHONE_LABEL = re.compile(r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
+#: What lies between a directory's label and its phone number ("Urgences : 01…", "Urgences
+#: pédiatriques : 01…", "CMP (secteur 12) - 01…"): a health word labelling a phone names a
+#: service, not a condition.
+PHONE_LABEL = re.compile(r"(?:[ \t]+[a-zà-öø-ÿ][\w'\u2019\-]*){0,2}"
+                         r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
 #: A numbered item of a statute ("suivantes : 1° Lorsqu'elle… ; 2° Les…"): a small number and
 #: its degree sign at an item's start, before the function word that opens a clause of law. A
 #: record holding items 1° and 2° is a rule's. A list of conditions ("Antécédents : 1° Diabète ;
