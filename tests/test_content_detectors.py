@@ -760,6 +760,9 @@ def test_a_case_a_rule_provides_for_is_nobodys_health_but_a_persons_story_keeps_
     "Urgences pédiatriques : 01 44 73 74 75",
     "Centre de dépistage du VIH et des IST",
     "Centre de lutte contre le cancer Léon Bérard",
+    "Centre médico-psychologique (CMP) adultes",
+    "Objet : compte rendu de votre hospitalisation",
+    "Accueil des urgences gynécologiques : 01 40 25 76 00",
 ])
 def test_headers_naming_units_documents_form_fields_and_establishments_are_not_health_data(
         detector: Detector, text: str) -> None:
@@ -770,3 +773,5 @@ def test_care_in_cancerology_and_a_condition_after_a_form_heading_still_count(de
     assert health(detector, "Mme Durand, suivie en cancérologie depuis 2019.") == ["cancérologie"]
     assert health(detector, "Motif d'hospitalisation : pneumopathie.") == ["pneumopathie"]
     assert health(detector, "Diabète de type 2 : 06 12 34 56 78, M. Dupont") == ["Diabète de type 2"]
+    assert health(detector, "Patiente suivie au centre médico-psychologique depuis 2019.") == [
+        "centre médico-psychologique"]
