@@ -8,6 +8,7 @@ others (see ``tests/data/content/independent/README.md`` for the sources and the
     python bench/independent_sets.py ... --ig-fhir-dm IG_FHIR_DM_CHECKOUT    # also dev3 / test3
     python bench/independent_sets.py ... --codes CODES_CHECKOUT              # also dev4 / test4
     python bench/independent_sets.py ... --ans-cda CDA_CHECKOUT --ans-cda-out DIR  # dev5 / test5 in DIR
+    python bench/independent_sets.py ... --ans-ig GUIDE_CHECKOUT --ans-ig ...      # also dev6 / test6
 
 (git checkouts of aphp/eds-pseudo, aphp/edsnlp, TeamHeka/medkit, steeve/france.code-civil,
 aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais.)
@@ -45,6 +46,11 @@ aphp/IG-fhir-dm, the last with its history, and etalab/codes-juridiques-francais
   history), one record a section (its title and text), each kind of document wholly in **dev5**
   or **test5**. Their publisher states no licence, so the records are written to ``--ans-cda-out
   DIR``, outside the repository; only their labels are kept in it.
+- the French pages of five of ANS's implementation guides (ansforge, MIT: shared appointment books,
+  the out-of-hours care access service, care teams, documents sent by secure e-mail, notifications
+  of admission and discharge): administrative text about appointments, patients and documents,
+  one record a paragraph that speaks of care, patients or appointments, split by hash between
+  **dev6** and **test6**.
 
 Whether a text holds health data about a person (``clinical``), none (``admin``) or is left
 unjudged (``unlabelled``: too ambiguous to score) was decided by reading each text once, before
@@ -385,6 +391,51 @@ def write_cda(checkout: Path, labels: dict[str, str], directory: Path) -> None:
         print(f"ans-cda {half}: {len(lines)} texts", file=sys.stderr)
 
 
+#: ansforge's FHIR and HL7 v2 implementation guides (MIT licence) whose French pages describe
+#: appointments, care teams, the sending of documents by secure e-mail and notifications of
+#: admission and discharge: the repository's name and the commit read.
+ANS_IG_COMMITS = {
+    "IG-fhir-gestion-agendas-partages": "f480a86f44af05942bcf1c492a107fbe9c104cba",
+    "IG-fhir-service-acces-aux-soins": "d765be27c41102569e5e295fed4d49315c5de337",
+    "IG-fhir-cercle-de-soins": "14fa8699d823d5b88252188a014a831675442559",
+    "IG-hl7v2-volet-trans-lps-doc-cda-courriel-mss": "bb83dc27be4a231a2a035107acd5cb3908c8a3b5",
+    "interop-ig-fhir-notification-evenements": "7de9525f0a8d09846486bae39fba886e89125fbb",
+}
+#: A paragraph is kept when it speaks of care, patients or appointments: the wording at issue.
+_CARE_WORD = re.compile(r"(?i)patient|rendez-vous|\brdv\b|consultation|docteur|\bdr\b|urgence|clinique"
+                        r"|service d|" + _HEALTH_WORD.pattern.removeprefix("(?i)"))
+
+
+def ans_ig_repository(checkout: Path) -> str:
+    """Which of :data:`ANS_IG_COMMITS` a checkout holds (by the commit it contains)."""
+    for name, commit in ANS_IG_COMMITS.items():
+        found = subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
+                               check=False, capture_output=True)
+        if found.returncode == 0:
+            return name
+    raise SystemExit(f"{checkout}: holds none of the guides' commits ({', '.join(ANS_IG_COMMITS)})")
+
+
+def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of French prose in a guide's pages that speaks of care,
+    patients or appointments (code blocks, tables and HTML left out; 80 characters or more, each
+    once), split by a hash of its text between **dev6** and **test6**."""
+    commit = ANS_IG_COMMITS[ans_ig_repository(checkout)]
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", commit, "input/pagecontent"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith(".md"):
+            continue
+        body = re.sub(r"```.*?```", "\n\n", _git_show_at(checkout, commit, name), flags=re.S)
+        for paragraph in re.split(r"\n\s*\n", body):
+            text = re.sub(r"\s+", " ", paragraph).strip()
+            if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 4 and not text.startswith(("|", "<"))
+                    and "<t" not in text and _CARE_WORD.search(text) and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), "test6" if _half(text) == "test2" else "dev6", text
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
@@ -404,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
                              " 6 MB, kept out of the repository) to DIR/codes-{dev,test}.txt")
     parser.add_argument("--ans-cda", type=Path,
                         help="a checkout of ansforge/TestContenuCDA-3-0 (dev5 / test5; --ans-cda-out)")
+    parser.add_argument("--ans-ig", type=Path, action="append", default=[], metavar="CHECKOUT",
+                        help="a checkout of one of ansforge's guides in ANS_IG_COMMITS (dev6 / test6;"
+                             " repeat for each)")
     parser.add_argument("--ans-cda-out", type=Path, metavar="DIR",
                         help="where the example documents' sections go (kept out of the repository:"
                              " their publisher states no licence)")
@@ -438,6 +492,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
         write_civil_others(args.code_civil, args.civil_others)
     if args.codes:
         write_codes(args.codes, halves, args.codes_all)
+    if args.ans_ig:
+        halves |= {"dev6": [], "test6": []}
+        for checkout in args.ans_ig:
+            for text_key, half, text in ans_ig_paragraphs(checkout):
+                halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-ig|{text}")
     if args.ans_cda:
         write_cda(args.ans_cda, labels, args.ans_cda_out)
     for half, lines in halves.items():

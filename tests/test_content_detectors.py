@@ -699,3 +699,79 @@ def test_the_example_documents_set_keeps_each_kind_on_one_side_and_each_text_onc
                       for half in ("dev5", "test5"))
     assert f"fr|admin/ans-cda|{first[2]}\n" in written
     assert written.count("unlabelled/ans-cda|") == 3
+
+
+def test_the_guides_set_keeps_prose_about_care_each_paragraph_once_and_knows_the_guide_by_its_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    checkout = tmp_path / "guide"
+    (checkout / "input" / "pagecontent").mkdir(parents=True)
+    care = ("Le flux de création de rendez-vous est initié par un déclarant et porte les informations du"
+            " rendez-vous pris pour le compte du patient dans la solution de l'éditeur.")
+    page = "\n\n".join([care, "```json\n{\"resourceType\": \"Appointment\", \"comment\": \"" + care + " bis\"}\n```",
+                        "| flux | description du flux pour le patient et le rendez-vous dans la table |",
+                        "Le document est transmis par la plateforme dans un format structuré pour les"
+                        " échanges entre les systèmes de la région.", care])
+    (checkout / "input" / "pagecontent" / "flux.md").write_text(page, encoding="utf-8")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "pages"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setattr(sets, "ANS_IG_COMMITS", {"IG-other": "0" * 40, "IG-fhir-gestion-agendas-partages": head})
+
+    assert sets.ans_ig_repository(checkout) == "IG-fhir-gestion-agendas-partages"
+    records = list(sets.ans_ig_paragraphs(checkout))
+    # once, though written twice; code blocks, tables and prose about no care, patient or appointment left out
+    assert [(text_key, text) for text_key, _, text in records] == [(sets.key(care), care)]
+    assert records[0][1] in ("dev6", "test6")
+    monkeypatch.setattr(sets, "ANS_IG_COMMITS", {"IG-other": "0" * 40})
+    with pytest.raises(SystemExit, match="holds none of the guides' commits"):
+        sets.ans_ig_repository(checkout)
+
+
+@pytest.mark.parametrize("text", [
+    "Le Dr Dupont demande à la secrétaire d'envoyer le compte rendu d'hospitalisation de son patient au service Y.",
+    "Cette demande d'envoi est traitée par la plateforme de l'établissement, qui répond au service X.",
+    "Les informations concernant le patient sont décrites par le segment requis PID.",
+    "Plus d'informations sur la page dédiée : <https://esante.gouv.fr/domaine-urgences/sas>.",
+])
+def test_documents_named_by_kind_requests_processed_message_segments_and_web_addresses_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == []
+
+
+def test_a_treatment_by_something_still_counts_next_to_a_person(detector: Detector) -> None:
+    assert health(detector, "Patiente de 54 ans traitée par radiothérapie en 2019.") == ["traitée par", "radiothérapie"]
+    assert health(detector, "Mme Durand, hospitalisée pour une pneumopathie : compte rendu d'hospitalisation joint.") == [
+        "hospitalisée", "pneumopathie"]
+
+
+def test_a_case_a_rule_provides_for_is_nobodys_health_but_a_persons_story_keeps_it(detector: Detector) -> None:
+    assert health(detector, "Les doses reçues sont diminuées lorsqu'une grossesse est déclarée par un membre du"
+                            " personnel.") == []
+    assert health(detector, "Une notification est envoyée au patient lorsqu\u2019une hospitalisation débute.") == []
+    assert health(detector, "Patiente de 31 ans, grossesse de 12 SA.") == ["grossesse", "12 SA"]
+
+
+@pytest.mark.parametrize("text", [
+    "Pôle cancérologie - Hôpital Saint-Louis",
+    "Compte-rendu opératoire",
+    "Motif d'hospitalisation :",
+    "Urgences pédiatriques : 01 44 73 74 75",
+    "Centre de dépistage du VIH et des IST",
+    "Centre de lutte contre le cancer Léon Bérard",
+    "Centre médico-psychologique (CMP) adultes",
+    "Objet : compte rendu de votre hospitalisation",
+    "Accueil des urgences gynécologiques : 01 40 25 76 00",
+])
+def test_headers_naming_units_documents_form_fields_and_establishments_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == []
+
+
+def test_care_in_cancerology_and_a_condition_after_a_form_heading_still_count(detector: Detector) -> None:
+    assert health(detector, "Mme Durand, suivie en cancérologie depuis 2019.") == ["cancérologie"]
+    assert health(detector, "Motif d'hospitalisation : pneumopathie.") == ["pneumopathie"]
+    assert health(detector, "Diabète de type 2 : 06 12 34 56 78, M. Dupont") == ["Diabète de type 2"]
+    assert health(detector, "Patiente suivie au centre médico-psychologique depuis 2019.") == [
+        "centre médico-psychologique"]

@@ -28,9 +28,11 @@ ESTABLISHMENT_BEFORE = re.compile(
     r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
     r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
     r"[ \t\-]+$")
-#: What lies between a directory's label and its phone number ("Urgences : 01…", "CMP (secteur
-#: 12) - 01…"): a health word labelling a phone names a service, not a condition.
-PHONE_LABEL = re.compile(r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
+#: What lies between a directory's label and its phone number ("Urgences : 01…", "Urgences
+#: pédiatriques : 01…", "CMP (secteur 12) - 01…"): a health word labelling a phone names a
+#: service, not a condition.
+PHONE_LABEL = re.compile(r"(?:[ \t]+[a-zà-öø-ÿ][\w'\u2019\-]*){0,2}"
+                         r"[ \t]*(?:\([^()\n]{0,20}\))?[ \t]*[:\-\u2013\u2014][ \t]*$")
 #: A numbered item of a statute ("suivantes : 1° Lorsqu'elle… ; 2° Les…"): a small number and
 #: its degree sign at an item's start, before the function word that opens a clause of law. A
 #: record holding items 1° and 2° is a rule's. A list of conditions ("Antécédents : 1° Diabète ;
@@ -40,6 +42,8 @@ STATUTE_ITEM = re.compile(
     r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
     r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
     r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
+#: What a web address is made of after its scheme or "www.", up to a word in it.
+_WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
 
@@ -50,6 +54,17 @@ def itemised(text: str, begin: int, stop: int) -> bool:
         return False
     numbers = {found.group(1) for found in STATUTE_ITEM.finditer(text, begin, stop)}
     return "1" in numbers and "2" in numbers
+
+
+def in_web_address(text: str, start: int) -> bool:
+    """The word at ``start`` is part of a web address ("https://esante.gouv.fr/domaine-urgences"):
+    a health word in a page's address names the page, not anyone's health."""
+    low = max(0, start - 120)
+    for mark in ("://", "www."):
+        found = text.rfind(mark, low, start)
+        if found >= 0 and _WEB_ADDRESS_PART.fullmatch(text, found, start):
+            return True
+    return False
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -68,4 +83,4 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
 
 
 __all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
-           "itemised", "sentence", "sentence_ends"]
+           "in_web_address", "itemised", "sentence", "sentence_ends"]

@@ -344,10 +344,12 @@ class Detector:
 
     @staticmethod
     def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
-        """The match sits inside a detected name, address or e-mail, or is a capitalised word of
-        a health establishment's name ("Hôpital des Enfants Malades")."""
+        """The match sits inside a detected name, address or e-mail, or a web address, or is a
+        capitalised word of a health establishment's name ("Hôpital des Enfants Malades")."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
+            return True
+        if context.in_web_address(ctx.text, start):
             return True
         return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
             ctx.text, max(0, start - 60), start) is not None
