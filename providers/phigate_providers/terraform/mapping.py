@@ -18,6 +18,7 @@ from phigate_providers.terraform import (
     aws_backup,
     aws_copies,
     aws_fsx,
+    aws_glue,
     aws_s3tables,
     aws_stores,
     aws_streams,
@@ -45,7 +46,7 @@ SUPPORTED = frozenset({
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
-    WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES,
+    WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
@@ -135,6 +136,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         facts += found_facts
         unjoined += orphan_policies
     workgroups(context, keys, facts)
+    facts += aws_glue.collect(context, keys)
     unjoined += aws_backup.collect(context, keys, facts)
     aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
