@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from phigate_providers.aws.fsx import FILE_SYSTEM
 from phigate_providers.terraform.aws_stores import add_store
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import KeyBook, encryption
@@ -24,6 +23,8 @@ TYPES = frozenset({"aws_fsx_lustre_file_system", "aws_fsx_windows_file_system", 
                    "aws_fsx_openzfs_file_system"})
 #: Types whose real-world id is their ``arn``.
 ARN_TYPES = TYPES
+#: As :mod:`phigate_providers.aws.fsx` names them (which loads the SDK: not imported here).
+FILE_SYSTEM = "aws.fsx.file_system"
 
 
 def collect(context: Context, keys: KeyBook) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from phigate.api import Resource, Unknown
-from phigate_providers.aws.glue import (
+from phigate_providers.aws.glue_catalog import (
     CATALOG,
     CLASS_TAG,
     CLINICAL,

@@ -28,7 +28,6 @@ from phigate.api import Resource, Unknown
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import s3_table_facets
-from phigate_providers.aws.s3tables import KIND, SSE_S3, TABLE
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import KEY_TYPES, KeyBook, KeyChoice, encryption
@@ -50,6 +49,10 @@ TYPES = frozenset({BUCKET, BUCKET_POLICY, TABLES, TABLE_POLICY, NAMESPACE})
 #: Types whose real-world id is their ``arn``.
 ARN_TYPES = frozenset({BUCKET, TABLES})
 ENCRYPTION = "encryption_configuration"
+#: As :mod:`phigate_providers.aws.s3tables` names them (which loads the SDK: not imported here).
+TABLE, KIND = "aws.s3tables.table", "table"
+#: S3-managed keys (SSE-S3): the provider's, named by no key resource.
+SSE_S3 = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
 #: A bucket the plan does not hold (its settings are not the plan's to tell).
 Bucket = PlannedResource | Unknown
 

@@ -24,6 +24,7 @@ from phigate_providers.terraform import (
     aws_streams,
     aws_warehouses,
     gcp_graph,
+    gcp_keys,
     gcp_stores,
     gcs,
     iam,
@@ -47,6 +48,7 @@ SUPPORTED = frozenset({
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
+    *gcp_keys.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
@@ -145,7 +147,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     iam.collect(context, facts)
     gcs.crypto_keys(context)
     gcp_stores.collect(context)
-    gcs.collect(context, gcp_graph.graph(context))
+    gcs.collect(context, gcp_graph.graph(context), gcp_keys.collect(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors
     if changed_only:
