@@ -6,7 +6,8 @@ resource policy, classified by its databases.
 The plans are written in the shape ``terraform show -json`` gives for the ``hashicorp/aws``
 provider (see :mod:`tests.test_terraform_aws_backup`). The last test reads one estate twice,
 live from the moto server and from a plan of the same configuration, and compares what both
-give (the FSx file systems of :mod:`tests.test_terraform_aws_fsx` too)."""
+give (the FSx file systems of :mod:`tests.test_terraform_aws_fsx` and the manual Redshift
+snapshots of :mod:`tests.test_terraform_aws_redshift_snapshots` too)."""
 
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def test_a_public_policy_and_clear_metadata_fail_the_gate(tmp_path: Path, cli: C
 
 # --- the plan and the live reader agree --------------------------------------------------------------
 
-def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_and_file_systems(
+def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_file_systems_and_snapshots(
         aws: Callable[..., Any], tmp_path: Path) -> None:
     from phigate_providers.aws.provider import AwsProvider, Settings
 
@@ -165,6 +166,13 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_and_file_syst
         made = fsx.create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=["subnet-0a1b2c3d"],
                                       Tags=[{"Key": k, "Value": v} for k, v in tags.items()], **extra)
         systems[name] = (made["FileSystem"]["ResourceARN"], tags, extra.get("KmsKeyId"))
+    redshift = aws("redshift")
+    # In clear: the emulator's snapshots do not carry their cluster's key, as AWS's do.
+    redshift.create_cluster(ClusterIdentifier="warehouse", NodeType="dc2.large", MasterUsername="admin",
+                            MasterUserPassword="Not-a-real-secret-4", Tags=[{"Key": "data_class", "Value": "clinical"}])
+    redshift.create_cluster_snapshot(SnapshotIdentifier="kept", ClusterIdentifier="warehouse",
+                                     Tags=[{"Key": "purpose", "Value": "migration"}])
+    snapshot_arn = f"arn:aws:redshift:{REGION}:{ACCOUNT}:snapshot:warehouse/kept"
     live = {r.id: r for r in AwsProvider(Settings(regions=(REGION,))).collect() if isinstance(r, Resource)}
 
     def existing(address: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -184,10 +192,18 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_and_file_syst
         blocks.append(existing(f"aws_fsx_lustre_file_system.{name}", {
             "arn": arn, "storage_capacity": 1200, "tags": tags, "tags_all": tags,
             **({"kms_key_id": chosen} if chosen else {})}))
+    blocks += [existing("aws_redshift_cluster.warehouse", {
+        "cluster_identifier": "warehouse", "encrypted": False, "publicly_accessible": False,
+        "automated_snapshot_retention_period": 1, "tags": CLINICAL, "tags_all": CLINICAL,
+        "arn": f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:warehouse"}),
+        existing("aws_redshift_cluster_snapshot.kept", {
+            "snapshot_identifier": "kept", "cluster_identifier": "warehouse", "arn": snapshot_arn,
+            "tags": {"purpose": "migration"}, "tags_all": {"purpose": "migration"}})]
     found, records, _ = collect(plan_file(tmp_path, *blocks))
     assert not [r for r in records if isinstance(r, CollectionError)]
-    stores = [r for r in found.values() if r.type in ("aws.glue.data_catalog", "aws.fsx.file_system")]
-    assert len(stores) == 3
+    stores = [r for r in found.values()
+              if r.type in ("aws.glue.data_catalog", "aws.fsx.file_system", "aws.redshift.snapshot")]
+    assert len(stores) == 4
     for store in stores:
         seen = live[store.id]
         assert (store.type, store.kind, store.region, store.tags) == (seen.type, seen.kind, seen.region, seen.tags)
