@@ -60,7 +60,7 @@ def database(name: str, *, parameters: dict[str, str] | None = None, tags: dict[
 
 
 def resource_policy(*statements: dict[str, Any]) -> dict[str, Any]:
-    return block("aws_glue_resource_policy.this", {"policy": policy(*statements)})
+    return block(f"aws_glue_resource_policy.p{len(statements)}", {"policy": policy(*statements)})
 
 
 def test_the_catalog_is_a_database_under_the_key_its_settings_name(tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_file_systems_
     plan = settings("SSE-KMS", key)
     plan["unknown"] = {}
     plan["values"]["data_catalog_encryption_settings"][0]["connection_password_encryption"][0]["aws_kms_key_id"] = key
-    blocks = [plan, existing("aws_glue_resource_policy.this", {"policy": policy(shared)}),
+    blocks = [plan, existing("aws_glue_resource_policy.p1", {"policy": policy(shared)}),
               existing("aws_glue_catalog_database.pms", {"name": "pms", "parameters": CLINICAL, "tags": {},
                                                         "arn": f"{CATALOG[:-7]}database/pms"}),
               existing("aws_glue_catalog_database.billing", {"name": "billing", "tags": ADMIN, "tags_all": ADMIN,
@@ -211,3 +211,16 @@ def test_the_plan_reader_and_the_live_reader_give_the_same_catalog_file_systems_
     # Whether connection passwords come back encrypted: kept alike, for raw-reading policies.
     gate = found["aws_glue_data_catalog_encryption_settings.this"].raw["ConnectionPasswordEncryption"]
     assert gate == live[CATALOG].raw["ConnectionPasswordEncryption"]
+
+
+def test_a_database_in_the_state_and_new_settings_are_one_catalog_of_the_plans_account(tmp_path: Path) -> None:
+    kept = database("pms", parameters=CLINICAL)
+    kept["values"]["catalog_id"], kept["unknown"] = ACCOUNT, {}  # the state shows the account
+    found, records, _ = collect(plan_file(tmp_path, settings("SSE-KMS"), kept, resource_policy(),
+                                          resource_policy({"Effect": "Allow", "Principal": "*",
+                                                           "Action": "glue:GetTables", "Resource": "*"})))
+    assert not [r for r in records if isinstance(r, CollectionError)]
+    catalogs = [r for r in found.values() if r.type == "aws.glue.data_catalog"]
+    assert [(c.id, c.tags) for c in catalogs] == [(CATALOG, CLINICAL)]
+    # Both policies of the region apply: the open one makes it public.
+    assert catalogs[0].attributes["public_access"] == {"blocked": False, "grants": ["*"]}

@@ -36,7 +36,7 @@ from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts, account_of
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.store_values import document, exposure, facts_of, text, undecided
+from phigate_providers.terraform.store_values import combined, document, exposure, facts_of, text, undecided
 from phigate_providers.terraform.values import expression, is_unknown, trace, value
 
 SETTINGS, DATABASE = "aws_glue_data_catalog_encryption_settings", "aws_glue_catalog_database"
@@ -44,21 +44,26 @@ TABLE, POLICY = "aws_glue_catalog_table", "aws_glue_resource_policy"
 TYPES = frozenset({SETTINGS, DATABASE, TABLE, POLICY})
 _AT_REST = ("data_catalog_encryption_settings", 0, "encryption_at_rest", 0)
 _PASSWORDS = ("data_catalog_encryption_settings", 0, "connection_password_encryption", 0)
-#: A catalog: its region and the account (catalog id) a resource names, None for the plan's own.
+#: A catalog: its region and the account (catalog id) a resource names, None for the plan's own
+#: (when not known).
 Where = tuple[str | None, str | None]
 
 
 def collect(context: Context, keys: KeyBook) -> list[StoreFacts]:
     """Every catalog the plan writes to; how the access analysis reads them."""
     plan = context.plan
+    named = {_catalog_id(p) for t in (SETTINGS, DATABASE, TABLE) for p in plan.by_type.get(t, ())} - {None}
+    own = account_of(context) or (next(iter(named)) if len(named) == 1 else None)
     groups: dict[Where, dict[str, list[PlannedResource]]] = {}
     for tf_type in (SETTINGS, DATABASE, TABLE, POLICY):
         for planned in plan.by_type.get(tf_type, ()):
-            where = (context.region(planned), _catalog_id(planned) if tf_type != POLICY else None)
+            # Unset, the catalog id is the plan's own account (shown as such once in the state).
+            owner = _catalog_id(planned) if tf_type != POLICY else None
+            where = (context.region(planned), None if owner == own else owner)
             groups.setdefault(where, {}).setdefault(tf_type, []).append(planned)
     facts: list[StoreFacts] = []
     for where, parts in sorted(groups.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        found = _catalog(context, keys, where, parts)
+        found = _catalog(context, keys, (where[0], where[1] or own), parts)
         if found is not None:
             facts.append(found)
     return facts
@@ -72,8 +77,7 @@ def _catalog_id(planned: PlannedResource) -> str | None:
 
 def _catalog(context: Context, keys: KeyBook, where: Where, parts: dict[str, list[PlannedResource]]
              ) -> StoreFacts | None:
-    region, owner = where
-    account = owner or account_of(context)
+    region, account = where
     arn = f"arn:aws:glue:{region or '*'}:{account or '*'}:catalog"
     rid = arn if region and account else f"{context.plan.label}#glue-catalog-{region or 'unknown-region'}"
     settings = parts.get(SETTINGS, [])
@@ -84,7 +88,7 @@ def _catalog(context: Context, keys: KeyBook, where: Where, parts: dict[str, lis
     what = f"the Glue Data Catalog of {region or 'its region'}"
     policy: Any
     if policies:
-        policy = document(policies[0], ("policy",))
+        policy = combined([document(p, ("policy",)) for p in policies])
         if policy is None:
             policy = Unknown(f"{policies[0].address}: its policy is not in the plan")
     else:
