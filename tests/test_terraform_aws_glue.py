@@ -11,9 +11,12 @@ snapshots of :mod:`tests.test_terraform_aws_redshift_snapshots` too)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from phigate.api import CollectionError, Resource, Unknown
 from phigate.validation import kind_validator
@@ -224,3 +227,30 @@ def test_a_database_in_the_state_and_new_settings_are_one_catalog_of_the_plans_a
     assert [(c.id, c.tags) for c in catalogs] == [(CATALOG, CLINICAL)]
     # Both policies of the region apply: the open one makes it public.
     assert catalogs[0].attributes["public_access"] == {"blocked": False, "grants": ["*"]}
+
+
+@pytest.mark.parametrize("seed", ["seed-aws-tables-catalog-plan.json", "seed-gcp-service-account-keys-plan.json"])
+def test_any_value_of_these_plans_replaced_by_another_type_is_read_or_refused(tmp_path: Path, seed: str) -> None:
+    """Every value of the fuzzing seeds holding S3 Tables, the Glue catalog, FSx, Redshift
+    snapshots and service account keys, replaced by each other JSON type in turn: refused with a
+    location (exit 2) or read; never another exception."""
+    from phigate.api import InputError
+    from phigate_providers.terraform import TerraformProvider
+
+    from .test_terraform_provider import _nodes
+
+    original = json.loads((Path(__file__).parent / "fuzz" / "corpus" / "terraform" / seed).read_text())
+    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
+    paths = [p for p in _nodes(original)[1:] if p[0] in ("planned_values", "resource_changes", "configuration")]
+    path = tmp_path / "mutated.json"
+    for number, where in enumerate(paths):
+        plan = json.loads(json.dumps(original))
+        parent = plan
+        for step in where[:-1]:
+            parent = parent[step]
+        parent[where[-1]] = replacements[number % len(replacements)]
+        path.write_text(json.dumps(plan))
+        try:
+            list(TerraformProvider(path).collect())
+        except InputError as exc:
+            assert exc.location, where

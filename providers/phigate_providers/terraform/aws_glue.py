@@ -175,7 +175,7 @@ def _database_class(context: Context, database: PlannedResource) -> str | Unknow
 def _outside(context: Context, databases: list[PlannedResource], tables: Iterable[PlannedResource]
              ) -> Iterable[Unknown]:
     """Why a table's database is not one of the plan's (its class unknown)."""
-    names = {value(d, ("name",)) for d in databases}
+    names = {n for n in (value(d, ("name",)) for d in databases) if isinstance(n, str)}
     for table in tables:
         traced = trace(context.plan, table, expression(table, ("database_name",)), frozenset({DATABASE}))
         if traced.resource is not None:
