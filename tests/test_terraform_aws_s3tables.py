@@ -117,15 +117,19 @@ def test_tables_are_encrypted_as_they_say_else_as_their_bucket_else_by_s3(tmp_pa
 
 
 def test_a_table_is_exposed_by_its_buckets_policy_and_its_own_together(tmp_path: Path) -> None:
-    found, _, provider = collect(plan_file(tmp_path, *estate(), table_policy("missing", OPEN_LAKE, EVERYONE_READS)))
+    elsewhere = block("aws_s3tables_table_policy.elsewhere", {
+        "name": "visits", "namespace": "notes", "table_bucket_arn": LAKE_ARN, "resource_policy": policy(EVERYONE_READS)})
+    found, _, provider = collect(plan_file(tmp_path, *estate(), table_policy("missing", OPEN_LAKE, EVERYONE_READS),
+                                           elsewhere))
     assert found["aws_s3tables_table.scratch"].attributes["public_access"] == {"blocked": False, "grants": ["*"]}
     # The partner account is not everyone.
     assert found["aws_s3tables_table.encounters"].attributes["public_access"] == {"blocked": True, "grants": []}
     assert found["aws_s3tables_table.events"].attributes["public_access"] == {"blocked": True, "grants": []}
     joined = {j["address"] for j in found["aws_s3tables_table.scratch"].raw["joined"]}
     assert joined == {CLINICAL_LAKE, "aws_s3tables_table_bucket_policy.clinical", "aws_s3tables_table_policy.scratch"}
-    # A policy of a table the plan does not hold is named, not evaluated.
-    assert any("aws_s3tables_table_policy.missing" in notice for notice in provider.notices())
+    # Policies of tables the plan does not hold (in its buckets or others) are named, not evaluated.
+    assert all(any(f"aws_s3tables_table_policy.{name}" in notice for notice in provider.notices())
+               for name in ("missing", "elsewhere"))
 
 
 def test_a_table_takes_its_buckets_class_under_its_own(tmp_path: Path) -> None:

@@ -41,7 +41,15 @@ from phigate_providers.terraform.store_values import (
     undecided,
     wrong_type,
 )
-from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
+from phigate_providers.terraform.values import (
+    AFTER_APPLY,
+    after_apply,
+    configured,
+    expression,
+    is_unknown,
+    trace,
+    value,
+)
 
 BUCKET, BUCKET_POLICY = "aws_s3tables_table_bucket", "aws_s3tables_table_bucket_policy"
 TABLES, TABLE_POLICY, NAMESPACE = "aws_s3tables_table", "aws_s3tables_table_policy", "aws_s3tables_namespace"
@@ -116,8 +124,8 @@ def _table_policies(context: Context, buckets: Mapping[str, Bucket]
         if table is None:
             name, namespace = value(policy, ("name",)), value(policy, ("namespace",))
             bucket = _bucket_of(context, policy)
-            if is_unknown(bucket) and "not in the plan" in bucket.reason:
-                orphans.append(policy.address)
+            if is_unknown(bucket) and not bucket.reason.endswith(AFTER_APPLY):
+                orphans.append(policy.address)  # a bucket outside the plan
                 continue
             if not (isinstance(name, str) and isinstance(namespace, str)) or is_unknown(bucket):
                 unknown = Unknown(f"{policy.address}: which table it applies to is known only after "
