@@ -57,6 +57,7 @@ class ServiceAccountKeys:
 
 
 def collect(context: Context) -> ServiceAccountKeys:
+    """Every planned key, by its account's member (oldest first, as live)."""
     found = ServiceAccountKeys()
     now = report_time()
     for planned in context.plan.by_type.get(KEY, ()):
