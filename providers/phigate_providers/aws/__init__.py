@@ -23,6 +23,7 @@ SDK_FREE = (
     "read_actions", "resource_grants", "resource_policy", "runners", "store_policies", "trail_selectors",
     "transport_rules", "trust",
     "docdb_params",  # DocumentDB's tls parameter
+    "glue_catalog",  # the Glue Data Catalog's encrypting modes and class
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

@@ -26,12 +26,11 @@ from phigate.api import Resource
 from phigate_providers.aws import policy_stores
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
+from phigate_providers.aws.glue_catalog import CATALOG, CLASS_TAG, ENCRYPTING_MODES, KIND, catalog_class
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import data_catalog_facets
 
-CATALOG = "aws.glue.data_catalog"
 TYPES = (CATALOG,)
-KIND = "database"
 OPERATIONS = {
     ("glue", "GetDatabases"): "glue:GetDatabases",
     ("glue", "GetTags"): "glue:GetTags",
@@ -39,10 +38,6 @@ OPERATIONS = {
     ("glue", "GetResourcePolicy"): "glue:GetResourcePolicy",
 }
 AWS_MANAGED_KEY = "alias/aws/glue"
-#: Metadata encryption modes that encrypt under a KMS key.
-ENCRYPTING_MODES = frozenset({"SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"})
-CLASS_TAG = "data_class"
-CLINICAL = "clinical"
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
@@ -115,18 +110,6 @@ def _database_class(account: Account, region: str, client: Any, database: dict[s
         return None
     found = tags.get(CLASS_TAG)
     return str(found) if found else None
-
-
-def catalog_class(classes: list[str | None]) -> str | None:
-    """The catalog's ``data_class`` from its databases': every class found (the strictest wins),
-    clinical whenever one is, and none when a database without a class could hold anything
-    stricter than those found."""
-    found = sorted({c for c in classes if c})
-    if not found:
-        return None
-    if None in classes and CLINICAL not in {part.strip().lower() for c in found for part in c.split(",")}:
-        return None
-    return ",".join(found)
 
 
 store_access = policy_stores.store_access(data_catalog_facets)

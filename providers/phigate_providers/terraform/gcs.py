@@ -31,6 +31,7 @@ from phigate_providers.terraform.values import (
 
 if TYPE_CHECKING:
     from phigate_providers.terraform.gcp_graph import GraphStore
+    from phigate_providers.terraform.gcp_keys import ServiceAccountKeys
 
 BUCKET = "google_storage_bucket"
 TYPE = "gcp.storage.bucket"
@@ -82,9 +83,11 @@ def crypto_keys(context: Context) -> None:
         context.add(resource, (planned,))
 
 
-def collect(context: Context, others: Sequence[GraphStore] = ()) -> None:
+def collect(context: Context, others: Sequence[GraphStore] = (),
+            keys: ServiceAccountKeys | None = None) -> None:
     """Buckets, their IAM policies and the principals of their grants and of ``others``'s (the
-    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`)."""
+    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`), service
+    accounts with the plan's ``keys`` of theirs."""
     plan = context.plan
     buckets = plan.by_type.get(BUCKET, ())
     by_name = {value(b, ("name",)): b for b in buckets if isinstance(value(b, ("name",)), str)}
@@ -120,11 +123,12 @@ def collect(context: Context, others: Sequence[GraphStore] = ()) -> None:
             if unknown_members:
                 unknown = Unknown("; ".join(unknown_members))
                 attributes.update(can_read=unknown, can_read_via_wildcard=unknown)
+            held = keys.add_to(record, attributes) if keys is not None else []
             resource = Resource(id=record.id, type=record.type, kind=record.kind, provider=record.provider,
                                 scope=context.plan.label, region=None, name=record.name,
                                 attributes=attributes, raw={"members_of": "plan IAM resources"})
             named = [p for parts in iam.values() for p in parts if record.id in _members(p)]
-            context.add(resource, [*named, *sources.get(record.id, ())],
+            context.add(resource, [*named, *sources.get(record.id, ()), *held],
                         list(attributes.get("can_read") or ())
                         if isinstance(attributes.get("can_read"), list) else [])
         elif isinstance(record, CollectionError):

@@ -17,10 +17,15 @@ from phigate.api import CollectionError, Unknown
 from phigate_providers.terraform import (
     aws_backup,
     aws_copies,
+    aws_fsx,
+    aws_glue,
+    aws_redshift_snapshots,
+    aws_s3tables,
     aws_stores,
     aws_streams,
     aws_warehouses,
     gcp_graph,
+    gcp_keys,
     gcp_stores,
     gcs,
     iam,
@@ -43,12 +48,15 @@ SUPPORTED = frozenset({
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
-    WORKGROUP, *aws_backup.TYPES,
+    WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
+    *aws_redshift_snapshots.TYPES,
+    *gcp_keys.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
                        "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES,
-                       WORKGROUP, *aws_copies.IMAGES, aws_copies.VAULT, *aws_backup.ARN_TYPES})
+                       WORKGROUP, *aws_copies.IMAGES, aws_copies.VAULT, *aws_backup.ARN_TYPES,
+                       *aws_fsx.ARN_TYPES, *aws_s3tables.ARN_TYPES, *aws_redshift_snapshots.ARN_TYPES})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -127,19 +135,22 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
     unjoined += snapshots.collect(context, keys, facts)
     unjoined += aws_copies.collect(context, keys, facts)  # after the snapshots images are made of
-    for reader in (aws_streams, aws_warehouses):
+    for reader in (aws_streams, aws_warehouses, aws_s3tables):
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts
         unjoined += orphan_policies
+    facts += aws_redshift_snapshots.collect(context)  # after the clusters they copy
     workgroups(context, keys, facts)
+    facts += aws_glue.collect(context, keys)
     unjoined += aws_backup.collect(context, keys, facts)
+    aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
     aws_stores.region_settings(context)
     aws_stores.account(context, trails)
     iam.collect(context, facts)
     gcs.crypto_keys(context)
     gcp_stores.collect(context)
-    gcs.collect(context, gcp_graph.graph(context))
+    gcs.collect(context, gcp_graph.graph(context), gcp_keys.collect(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors
     if changed_only:

@@ -87,7 +87,7 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
         literal = traced.constant if traced.has_constant else value(planned, (source_attribute,))
         source = _by_name(context, source_types, literal) if isinstance(literal, str) and literal else None
     rid = context.id_of(planned)
-    tags = _tags(context, planned, source)
+    tags = tags_over_source(context, planned, source)
     if isinstance(tags, Unknown):
         context.tags_unknown(planned, kind, rid, rtype)
         return None
@@ -176,8 +176,9 @@ def _by_name(context: Context, types: frozenset[str], name: str) -> PlannedResou
     return found[0] if len(found) == 1 else None
 
 
-def _tags(context: Context, planned: PlannedResource,
-          source: PlannedResource | None) -> dict[str, str] | Unknown:
+def tags_over_source(context: Context, planned: PlannedResource,
+                     source: PlannedResource | None) -> dict[str, str] | Unknown:
+    """A copy's tags over those of its source (what the source carries, when built)."""
     own = context.tags(planned, ("tags_all", "tags"))
     if source is None or isinstance(own, Unknown):
         return own
@@ -224,4 +225,4 @@ def _public(planned: PlannedResource) -> dict[str, Any]:
     return {"blocked": not grants, "grants": grants}
 
 
-__all__ = ["SNAPSHOTS", "TYPES", "VOLUME_PERMISSION", "collect"]
+__all__ = ["SNAPSHOTS", "TYPES", "VOLUME_PERMISSION", "collect", "tags_over_source"]
