@@ -216,6 +216,8 @@ class _Plan(NamedTuple):
     skipped: tuple[_Compiled, ...]
     #: Policies that need the whole inventory; their local ``where`` still filters early.
     deferred: tuple[_Compiled, ...]
+    #: Whether some deferred policy has such a ``where`` (else every resource is kept as is).
+    filters: bool
     #: Attributes a buffered copy keeps, and whether it keeps tags and raw data.
     keep: frozenset[str]
     keep_raw: bool
@@ -298,7 +300,8 @@ class Evaluator:
             waits = p.needs_index or (kind == "principal" and bool(REACH_FIELDS & p.local_fields))
             (deferred if waits else streaming).append(compiled)
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
-        plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
+        filters = any(where is not None and not p.where_needs_index for p, where, _, _ in deferred)
+        plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), filters, fields - COMMON_FIELDS,
                      "raw" in fields, "tags" in fields, index.wants(kind), [0])
         self._plans[(kind, rtype, data_class, provider)] = plan
         return plan
@@ -342,15 +345,25 @@ class Evaluator:
                 decided = _defer(resource, plan, index, buffered, wanted, data_class)
                 if decided:
                     yield from decided
+        yield from self._after_stream(index, buffered, unread, seen, wanted)
+
+    def _after_stream(self, index: InventoryIndex,
+                      buffered: list[tuple[Resource, tuple[_Compiled, ...]]],
+                      unread: list[CollectionError], seen: set[str],
+                      wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+        """Once the stream has ended: what errors left unseen, then the buffered resources."""
         for error in unread:
             # A resource yielded with what could be read speaks for itself: policies needing
             # the unread attributes are errors already. One never yielded is wholly unseen.
             if error.resource_id not in seen:
                 yield from self._unseen(error, index, wanted)
         index.seal()
-        reach = index.with_reach
+        reach = index.with_reach if index.graph is not None else None
         for resource, deferred in buffered:
-            yield from _decide(reach(resource), deferred, index, wanted) or ()
+            shown = resource if reach is None or resource.kind != "principal" else reach(resource)
+            decided = _decide(shown, deferred, index, wanted)
+            if decided:
+                yield from decided
 
     def _aside(self, record: CollectionError | Context, index: InventoryIndex,
                seen: set[str], unread: list[CollectionError],
@@ -471,6 +484,9 @@ def _defer(resource: Resource, plan: _Plan, index: Any,  # noqa: PLR0917
            wanted: tuple[bool, ...], data_class: str) -> list[Outcome] | None:
     """Keep a slim copy for the policies that need the whole inventory, unless their own
     local ``where`` already says they do not apply; return the wanted skips."""
+    if not plan.filters:
+        buffered.append((_slim(resource, plan, data_class), plan.deferred))
+        return None
     kept: list[_Compiled] = []
     out: list[Outcome] | None = None
     for compiled in plan.deferred:
@@ -500,9 +516,17 @@ def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     for name in plan.keep:  # a loop, not a comprehension: no frame made per resource
         if name in attributes:
             kept[name] = attributes[name]
-    return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
-                    r.tags if plan.keep_tags else {}, data_class, kept,
-                    r.raw if plan.keep_raw else reported_raw(r.raw))
+    # The fields copied whole (one C-level copy), then the slimmed ones replaced: cheaper than
+    # eleven arguments to the constructor.
+    fields = dict(r.__dict__)
+    fields["attributes"], fields["data_class"] = kept, data_class
+    if not plan.keep_tags:
+        fields["tags"] = {}
+    if not plan.keep_raw:
+        fields["raw"] = reported_raw(r.raw)
+    slim: Resource = object.__new__(Resource)
+    object.__setattr__(slim, "__dict__", fields)
+    return slim
 
 
 __all__ = ["Evaluator", "InventoryIndex", "Outcome", "needs_graph"]
