@@ -19,6 +19,7 @@ BUCKET = '"type": "aws.s3.bucket", "kind": "object_store", "provider": "aws"'
     '{"id":"a","id":"b",' + BUCKET + '}',
     '{"id": "a", ' + BUCKET + ', "tags": {"owner": "x:y", "owner"\t: "z"}}',
     '{"id": "a", ' + BUCKET + ', "tags": {"k\\u003a1": "v", "k\\u003a1" : "w"}}',
+    '{"id": "a", ' + BUCKET + ', "tags": {"q": "x\\u0022:y", "r": "1", "r": "2"}}',  # a quote escaped
 ])
 def test_a_key_written_twice_is_refused_with_its_line(tmp_path: Path, line: str) -> None:
     path = tmp_path / "dup.jsonl"
