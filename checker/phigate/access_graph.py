@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from phigate.api import UNSEEN, Resource
 
@@ -36,15 +36,17 @@ REACH_FIELDS = frozenset({"can_read", "can_read_via_wildcard"})
 _EMPTY: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
+class _Node(NamedTuple):
+    """A principal's own edges (a tuple: one is made for every principal of the estate)."""
+
     reads: tuple[str, ...]
     wildcard: tuple[str, ...]
     read_via: Mapping[str, str]
     become: tuple[str, ...]
     become_via: Mapping[str, str]
     unseen: tuple[str, ...]
-    label: str
+    #: The name the provider gave, for the principal's label in paths (see ``short_label``).
+    name: str | None
     #: Set when the principal's own reads were not read: it does not make its own seen lists
     #: undecided, but whoever can become it may reach anything.
     opaque: str | None = None
@@ -66,7 +68,9 @@ class Reach:
 
 
 def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in value if type(v) is str) if type(value) is list else ()
+    if type(value) is not list or not value:
+        return ()
+    return tuple(v for v in value if type(v) is str)
 
 
 def _mapping(value: Any) -> Mapping[str, str]:
@@ -86,19 +90,21 @@ class AccessGraph:
     def add(self, resource: Resource) -> None:
         """Record a principal's edges (a later record of the same id adds to the first)."""
         a = resource.attributes
-        label = short_label(resource.id, resource.name)
+        get = a.get
+        reads = get("can_read")
         # Reads not read (or known only after apply): whoever can become it may reach anything,
         # so their reach stays open, never an empty list that passes.
-        opaque = None if type(a.get("can_read")) is list else f"what '{label}' reads was not seen"
-        node = _Node(_strings(a.get("can_read")), _strings(a.get("can_read_via_wildcard")),
-                     _mapping(a.get("can_read_via")), _strings(a.get("can_become")),
-                     _mapping(a.get("can_become_via")), _strings(a.get("access_unseen")), label,
+        opaque = (None if type(reads) is list
+                  else f"what '{short_label(resource.id, resource.name)}' reads was not seen")
+        node = _Node(_strings(reads), _strings(get("can_read_via_wildcard")),
+                     _mapping(get("can_read_via")), _strings(get("can_become")),
+                     _mapping(get("can_become_via")), _strings(get("access_unseen")), resource.name,
                      opaque)
         old = self._nodes.get(resource.id)
         if old is not None:
             node = _Node(old.reads + node.reads, old.wildcard + node.wildcard,
                          {**old.read_via, **node.read_via}, old.become + node.become,
-                         {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.label,
+                         {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.name,
                          old.opaque if node.opaque is None else node.opaque)
         self._nodes[resource.id] = node
         self._reach = None
@@ -187,7 +193,7 @@ class AccessGraph:
         at: str | None = name
         while at is not None:
             link = parent[at]
-            label = self._nodes[at].label
+            label = short_label(at, self._nodes[at].name)
             if link is None:
                 steps.append(label)
                 at = None

@@ -254,21 +254,35 @@ class Quantifier(Condition):
             items = get(subject, index)
             if type(items) is not list:
                 return None
-            lookup = index.lookup
             undecided = False
             for item in items:
-                if follow:  # an id not in the inventory resolves to None: its contents are unknown
-                    item = lookup(item) if type(item) is str else None  # noqa: PLW2901
-                    if item is None:
-                        undecided = True
-                        continue
                 result = inner(item, index)
                 if result is decisive:
                     return decisive
                 if result is None:
                     undecided = True
             return None if undecided else every
-        self.test = test
+
+        def test_followed(subject: Any, index: Index) -> bool | None:
+            """The same over the records the items name (references followed)."""
+            items = get(subject, index)
+            if type(items) is not list:
+                return None
+            lookup = index.lookup
+            undecided = False
+            for item in items:
+                # An id not in the inventory resolves to None: its contents are unknown.
+                record = lookup(item) if type(item) is str else None
+                if record is None:
+                    undecided = True
+                    continue
+                result = inner(record, index)
+                if result is decisive:
+                    return decisive
+                if result is None:
+                    undecided = True
+            return None if undecided else every
+        self.test = test_followed if follow else test
 
     def explain(self, subject: Any, index: Index, positive: bool, out: list[Observation]) -> bool | None:
         items = self.get(subject, index)

@@ -37,6 +37,41 @@ class Outcome(NamedTuple):
     note: str | None = None
 
 
+
+#: How an indexed record of one kind is made: the common fields kept (the data class last, as
+#: classification gives it), a C-level getter of them, and the attributes read there.
+class _Reader(NamedTuple):
+    fields: tuple[str, ...]
+    read: Callable[[dict[str, Any]], tuple[Any, ...]]
+    with_class: bool
+    names: tuple[str, ...]
+    #: Records by their values, when they name no id and hold no attribute: a million stores
+    #: read only for their class then share a handful of dicts instead of one each.
+    shared: dict[tuple[Any, ...], dict[str, Any]] | None
+
+
+#: At most this many distinct shared records a kind (beyond, records are made one by one).
+_SHARED_RECORDS = 4096
+#: (relation, first attribute of its path, the rest, the lists it derives).
+_InverseSpec = tuple[Inverse, str, tuple[str, ...], dict[str, list[str]]]
+
+
+def _reader(names: set[str]) -> _Reader:
+    """The record of a kind references read: ``kind`` and ``provider`` always, ``id`` unless
+    records can be shared, then the common fields and attributes read through references.
+
+    Records are shared when they hold no attribute (a derived list, which reads the record's
+    id, starts from an attribute), no id, and no open map (tags, raw: not hashable)."""
+    attributes = tuple(sorted(names - COMMON_FIELDS))
+    own = bool(attributes) or bool(names & {"id", "tags", "raw"})
+    common = (*(("id",) if own else ()), "kind", "provider",
+              *sorted((names & COMMON_FIELDS) - {"id", "kind", "provider", "data_class"}))
+    with_class = "data_class" in names
+    read = itemgetter(*common)  # two fields at least: it gives a tuple
+    return _Reader((*common, "data_class") if with_class else common, read, with_class,
+                   attributes, {} if not own else None)
+
+
 class InventoryIndex:
     """Slim records of the resources references can reach, and derived (inverse) lists.
 
@@ -49,19 +84,14 @@ class InventoryIndex:
         for policy in policies:
             for kind, name in policy.remote_fields:
                 wanted[kind].add(name)
-        #: Per kind: the common fields references read there, a C-level getter of them (three
-        #: at least, so it gives a tuple), and the attribute names to read.
-        self._readers: dict[str, tuple[tuple[str, ...], Callable[[Any], Any], tuple[str, ...]]] = {}
-        for kind, names in wanted.items():
-            common = ("id", "kind", "provider", *sorted((names & COMMON_FIELDS) - {"id", "kind", "provider"}))
-            self._readers[kind] = (common, itemgetter(*common), tuple(sorted(names - COMMON_FIELDS)))
+        self._readers: dict[str, _Reader] = {kind: _reader(names) for kind, names in wanted.items()}
         self._inverse: dict[Inverse, dict[str, list[str]]] = {}
-        self._inverse_specs: dict[str, list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]] = (
-            defaultdict(list))
+        self._inverse_specs: dict[str, list[_InverseSpec]] = defaultdict(list)
         for inverse in {inv for p in policies for inv in p.inverses}:
             lists = self._inverse.setdefault(inverse, defaultdict(list))
+            head, *rest = inverse.of.split(".")
             for kind in inverse.kinds:
-                self._inverse_specs[kind].append((inverse, tuple(inverse.of.split(".")), lists))
+                self._inverse_specs[kind].append((inverse, head, tuple(rest), lists))
         #: The records references reach: plain dicts of the fields read there, kept small.
         self._records: dict[str, dict[str, Any]] = {}
         #: The indexed record of a referenced resource, or None when it is not in the
@@ -82,26 +112,33 @@ class InventoryIndex:
             self.graph.add(resource)
         reader = self._readers.get(kind)
         if reader is not None:
-            common, read_common, names = reader
             # A Resource keeps its fields in one dict: read them all in one call.
-            record = dict(zip(common, read_common(resource.__dict__), strict=True))
-            if data_class is not None and "data_class" in record:
-                record["data_class"] = data_class
-            if names:
-                values = resource.attributes
-                for name in names:
-                    record[name] = values.get(name, MISSING)
+            values = reader.read(resource.__dict__)
+            if reader.with_class:
+                values = (*values, resource.data_class if data_class is None else data_class)
+            shared = reader.shared
+            try:
+                record = None if shared is None else shared.get(values)
+            except TypeError:  # a provider's field that is not plain text: a record of its own
+                record, shared = None, None
+            if record is None:
+                record = dict(zip(reader.fields, values, strict=True))
+                if reader.names:
+                    attributes = resource.attributes
+                    for name in reader.names:
+                        record[name] = attributes.get(name, MISSING)
+                elif shared is not None and len(shared) < _SHARED_RECORDS:
+                    shared[values] = record
             self._records[resource.id] = record
         specs = self._inverse_specs.get(kind)
         if specs:
             self._add_inverse(resource, specs)
 
-    def _add_inverse(self, resource: Resource,
-                     specs: list[tuple[Inverse, tuple[str, ...], dict[str, list[str]]]]) -> None:
+    def _add_inverse(self, resource: Resource, specs: list[_InverseSpec]) -> None:
         attributes = resource.attributes
-        for inverse, path, lists in specs:
-            value: Any = attributes.get(path[0], MISSING)
-            for part in path[1:]:
+        for inverse, head, rest, lists in specs:
+            value: Any = attributes.get(head, MISSING)
+            for part in rest:
                 value = value.get(part, MISSING) if type(value) is dict else value
             if type(value) is str:
                 lists[value].append(resource.id)
@@ -179,12 +216,17 @@ class _Plan(NamedTuple):
     skipped: tuple[_Compiled, ...]
     #: Policies that need the whole inventory; their local ``where`` still filters early.
     deferred: tuple[_Compiled, ...]
+    #: Whether some deferred policy has such a ``where`` (else every resource is kept as is).
+    filters: bool
     #: Attributes a buffered copy keeps, and whether it keeps tags and raw data.
     keep: frozenset[str]
     keep_raw: bool
     keep_tags: bool
     #: Whether the index records resources of this kind (references reach them).
     indexed: bool
+    #: Resources of this plan whose skips are not tallied yet (when skips are not reported,
+    #: they are counted here and tallied per policy only when tallies are read).
+    pending_skips: list[int]
 
 
 class Evaluator:
@@ -211,8 +253,17 @@ class Evaluator:
     def _tally(self, policy_id: str, provider: str) -> list[int]:
         return self._tallies.setdefault((policy_id, provider), [0] * len(_ORDER))
 
+    def _settle_skips(self) -> None:
+        for plan in self._plans.values():
+            pending = plan.pending_skips[0]
+            if pending:
+                for _, _, _, tally in plan.skipped:
+                    tally[_SKIP] += pending
+                plan.pending_skips[0] = 0
+
     def tallies(self) -> dict[str, dict[Status, int]]:
         """Outcomes so far, by policy id and status (every policy listed, zeros included)."""
+        self._settle_skips()
         totals = {pid: [0] * len(_ORDER) for pid in self._compiled}
         for (pid, _), counts in self._tallies.items():
             totals[pid] = [a + b for a, b in zip(totals[pid], counts, strict=True)]
@@ -220,6 +271,7 @@ class Evaluator:
 
     def tallies_by_provider(self) -> dict[str, dict[str, dict[Status, int]]]:
         """Outcomes so far, by policy id, provider and status (providers with outcomes only)."""
+        self._settle_skips()
         found: dict[str, dict[str, dict[Status, int]]] = {pid: {} for pid in self._compiled}
         for (pid, provider), counts in self._tallies.items():
             found[pid][provider] = dict(zip(_ORDER, counts, strict=True))
@@ -248,8 +300,9 @@ class Evaluator:
             waits = p.needs_index or (kind == "principal" and bool(REACH_FIELDS & p.local_fields))
             (deferred if waits else streaming).append(compiled)
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
-        plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), fields - COMMON_FIELDS,
-                     "raw" in fields, "tags" in fields, index.wants(kind))
+        filters = any(where is not None and not p.where_needs_index for p, where, _, _ in deferred)
+        plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), filters, fields - COMMON_FIELDS,
+                     "raw" in fields, "tags" in fields, index.wants(kind), [0])
         self._plans[(kind, rtype, data_class, provider)] = plan
         return plan
 
@@ -268,14 +321,8 @@ class Evaluator:
         unread: list[CollectionError] = []  # about one resource: decided once the stream ends
         seen: set[str] = set()
         for record in records:
-            if type(record) is CollectionError:
-                if record.resource_id is not None:
-                    unread.append(record)
-                else:
-                    yield from self._unseen(record, index, wanted)
-                continue
-            if type(record) is Context:
-                self._context(record.resource, index, seen)
+            if type(record) is CollectionError or type(record) is Context:
+                yield from self._aside(record, index, seen, unread, wanted)
                 continue
             resource: Resource = record  # type: ignore[assignment]
             seen.add(resource.id)
@@ -286,22 +333,49 @@ class Evaluator:
             plan = plans.get(key) or self._plan(*key, index)
             if plan.indexed:
                 index.add(resource, data_class)
-            decided = _decide(resource, plan.streaming, index, wanted, plan.skipped, data_class)
+            decided = _decide(resource, plan.streaming, index, wanted, data_class)
             if decided:
                 yield from decided
+            if plan.skipped:
+                if wanted[_SKIP]:
+                    yield from _skip(resource, plan.skipped, data_class)
+                else:
+                    plan.pending_skips[0] += 1
             if plan.deferred:
                 decided = _defer(resource, plan, index, buffered, wanted, data_class)
                 if decided:
                     yield from decided
+        yield from self._after_stream(index, buffered, unread, seen, wanted)
+
+    def _after_stream(self, index: InventoryIndex,
+                      buffered: list[tuple[Resource, tuple[_Compiled, ...]]],
+                      unread: list[CollectionError], seen: set[str],
+                      wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+        """Once the stream has ended: what errors left unseen, then the buffered resources."""
         for error in unread:
             # A resource yielded with what could be read speaks for itself: policies needing
             # the unread attributes are errors already. One never yielded is wholly unseen.
             if error.resource_id not in seen:
                 yield from self._unseen(error, index, wanted)
         index.seal()
-        reach = index.with_reach
+        reach = index.with_reach if index.graph is not None else None
         for resource, deferred in buffered:
-            yield from _decide(reach(resource), deferred, index, wanted) or ()
+            shown = resource if reach is None or resource.kind != "principal" else reach(resource)
+            decided = _decide(shown, deferred, index, wanted)
+            if decided:
+                yield from decided
+
+    def _aside(self, record: CollectionError | Context, index: InventoryIndex,
+               seen: set[str], unread: list[CollectionError],
+               wanted: tuple[bool, ...]) -> Iterator[Outcome]:
+        """A record that is not a resource to decide: an error (about one resource: judged
+        once the stream ends), or context."""
+        if isinstance(record, Context):
+            self._context(record.resource, index, seen)
+        elif record.resource_id is not None:
+            unread.append(record)
+        else:
+            yield from self._unseen(record, index, wanted)
 
     def _context(self, resource: Resource, index: InventoryIndex, seen: set[str]) -> None:
         """A resource outside the reported scope: indexed for references and the access graph,
@@ -360,11 +434,10 @@ def _constant(value: bool) -> Test:
     return lambda subject, index: value
 
 
-def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,  # noqa: PLR0917
-            wanted: tuple[bool, ...], skipped: tuple[_Compiled, ...] = (),
-            data_class: str | None = None) -> list[Outcome] | None:
-    """Decide ``resource`` for each policy (``skipped`` ones are known not to apply); tally
-    every outcome, return the wanted ones (about the resource with its ``data_class``).
+def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,
+            wanted: tuple[bool, ...], data_class: str | None = None) -> list[Outcome] | None:
+    """Decide ``resource`` for each policy; tally every outcome, return the wanted ones (about
+    the resource with its ``data_class``).
 
     The hot path: a plain function returning ``None`` when nothing is wanted, because a
     generator per resource would cost more than most decisions.
@@ -389,13 +462,15 @@ def _decide(resource: Resource, compiled: tuple[_Compiled, ...], index: Any,  # 
             if out is None:
                 out, shown = [], _classified(resource, data_class)
             out.append(Outcome(policy, shown, _ORDER[code]))
-    for policy, _, _, tally in skipped:
-        tally[_SKIP] += 1
-        if wanted[_SKIP]:
-            if out is None:
-                out, shown = [], _classified(resource, data_class)
-            out.append(Outcome(policy, shown, Status.SKIP))
     return out
+
+
+def _skip(resource: Resource, skipped: tuple[_Compiled, ...], data_class: str) -> list[Outcome]:
+    """Tally and report the skips of policies known not to apply to ``resource``."""
+    shown = _classified(resource, data_class)
+    for _, _, _, tally in skipped:
+        tally[_SKIP] += 1
+    return [Outcome(policy, shown, Status.SKIP) for policy, _, _, _ in skipped]
 
 
 def _classified(resource: Resource, data_class: str | None) -> Resource:
@@ -409,6 +484,9 @@ def _defer(resource: Resource, plan: _Plan, index: Any,  # noqa: PLR0917
            wanted: tuple[bool, ...], data_class: str) -> list[Outcome] | None:
     """Keep a slim copy for the policies that need the whole inventory, unless their own
     local ``where`` already says they do not apply; return the wanted skips."""
+    if not plan.filters:
+        buffered.append((_slim(resource, plan, data_class), plan.deferred))
+        return None
     kept: list[_Compiled] = []
     out: list[Outcome] | None = None
     for compiled in plan.deferred:
@@ -438,9 +516,17 @@ def _slim(r: Resource, plan: _Plan, data_class: str) -> Resource:
     for name in plan.keep:  # a loop, not a comprehension: no frame made per resource
         if name in attributes:
             kept[name] = attributes[name]
-    return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name,
-                    r.tags if plan.keep_tags else {}, data_class, kept,
-                    r.raw if plan.keep_raw else reported_raw(r.raw))
+    # The fields copied whole (one C-level copy), then the slimmed ones replaced: cheaper than
+    # eleven arguments to the constructor.
+    fields = dict(r.__dict__)
+    fields["attributes"], fields["data_class"] = kept, data_class
+    if not plan.keep_tags:
+        fields["tags"] = {}
+    if not plan.keep_raw:
+        fields["raw"] = reported_raw(r.raw)
+    slim: Resource = object.__new__(Resource)
+    object.__setattr__(slim, "__dict__", fields)
+    return slim
 
 
 __all__ = ["Evaluator", "InventoryIndex", "Outcome", "needs_graph"]

@@ -156,13 +156,23 @@ def local_equality(names: tuple[str, ...], expected: Any) -> Callable[[Any, Inde
         if exact:
             return lambda subject, index: getattr(subject, top) is expected
         return lambda subject, index: getattr(subject, top) == expected
-    key = names[1] if len(names) == 2 else None
+    if top not in COMMON_FIELDS and len(names) == 2:  # the usual nested attribute, unrolled
+        key = names[1]
+
+        def nested(subject: Any, index: Index) -> bool | None:
+            value = subject.attributes.get(top, MISSING)
+            value = value.get(key, MISSING) if type(value) is dict else not_object(value)
+            if (value is expected) if exact else (value == expected):
+                return True
+            return None if value is MISSING or type(value) is Unknown else False
+        return nested
+    common = top in COMMON_FIELDS
+    second = names[1] if len(names) == 2 else None
 
     def attribute(subject: Any, index: Index) -> bool | None:
-        value = (getattr(subject, top) if top in COMMON_FIELDS
-                 else subject.attributes.get(top, MISSING))
-        if key is not None:
-            value = value.get(key, MISSING) if type(value) is dict else not_object(value)
+        value = getattr(subject, top) if common else subject.attributes.get(top, MISSING)
+        if second is not None:
+            value = value.get(second, MISSING) if type(value) is dict else not_object(value)
         if (value is expected) if exact else (value == expected):
             return True
         return None if value is MISSING or type(value) is Unknown else False

@@ -206,8 +206,8 @@ _FIELDS = frozenset(("id", "type", "kind", "provider", "scope", "region", "name"
 
 def resource_from_json(data: dict[str, Any]) -> Resource:
     """Build a resource from a validated record."""
-    if len(data) == len(_FIELDS) and data.keys() == _FIELDS and all(
-            type(data[name]) is dict for name in ("tags", "attributes", "raw")):
+    if (len(data) == len(_FIELDS) and data.keys() == _FIELDS and type(data["tags"]) is dict
+            and type(data["attributes"]) is dict and type(data["raw"]) is dict):
         # The usual record (writers write every field): it becomes the resource's own field
         # dict, as ``Resource`` keeps them, instead of being copied into a new one.
         resource: Resource = object.__new__(Resource)

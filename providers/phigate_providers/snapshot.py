@@ -79,17 +79,20 @@ def _strict_json(text: str) -> Any:
 def _json(text: str) -> Any:
     """Parse fast; fall back to the strict parser whenever a duplicate key is possible.
 
-    orjson keeps the last of two duplicate keys silently. Every key is followed by ``":``,
-    so when the parsed value, serialised again, holds as many ``":`` as the text, no key was
-    lost; any difference (a duplicate, or strings escaped another way) goes to the strict
-    parser, which names the duplicate or accepts the text.
+    orjson keeps the last of two duplicate keys silently. Every key is followed by a colon
+    (after optional whitespace), and the only other colons are inside strings; orjson writes
+    each of those back as a colon. So when the parsed value, serialised again, holds as many
+    colons as the text, no key was lost, unless the text wrote a colon in a string as an escape
+    (``\\u003a``), which would hide one: such text, like any difference, goes to the strict
+    parser, which names the duplicate or accepts the text. (Counting ``":`` instead missed a
+    duplicate whenever another key had a space before its colon.)
     """
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         return _strict_json(text)  # for its precise message
     try:
-        same = text.count('":') == orjson.dumps(data).count(b'":')
+        same = text.count(":") == orjson.dumps(data).count(b":") and "\\u003" not in text
     except TypeError:  # nesting orjson reads but does not write back (past 254 levels)
         same = False
     return data if same else _strict_json(text)
