@@ -440,6 +440,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         ("ec2", "DescribeRegions"),
         ("s3", "GetBucketAcl"),  # only where ACLs can matter
         ("s3", "GetBucketTagging"),  # only for buckets the bulk tagging read did not return
+        ("elasticache", "ListTagsForResource"),  # likewise (moto's listing returns untagged groups)
         ("s3", "GetBucketLocation"),  # only where listings name no region
         ("rds", "DescribeDBClusterParameters"),  # only for DocumentDB clusters with their own group
     }

@@ -24,6 +24,8 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import data_stream_facets
+from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
+from phigate_providers.aws.tag_index import store_tags
 
 DATA_STREAM, DELIVERY_STREAM = "aws.kinesis.stream", "aws.firehose.delivery_stream"
 TYPES = (DATA_STREAM,)
@@ -33,11 +35,13 @@ OPERATIONS = {
     ("kinesis", "DescribeStreamSummary"): "kinesis:DescribeStreamSummary",
     ("kinesis", "ListTagsForStream"): "kinesis:ListTagsForStream",
     ("kinesis", "GetResourcePolicy"): "kinesis:GetResourcePolicy",
+    **TAG_LISTING,
 }
 FIREHOSE_OPERATIONS = {
     ("firehose", "ListDeliveryStreams"): "firehose:ListDeliveryStreams",
     ("firehose", "DescribeDeliveryStream"): "firehose:DescribeDeliveryStream",
     ("firehose", "ListTagsForDeliveryStream"): "firehose:ListTagsForDeliveryStream",
+    **TAG_LISTING,
 }
 AWS_MANAGED_KEY = "alias/aws/kinesis"
 KIND = policy_stores.KIND
@@ -93,7 +97,8 @@ def _data_stream(account: Account, region: str, keys: KeyDirectory, client: Any,
         account.failed(failure, f"{what} policy", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForStream", StreamName=name) or {}).get("Tags"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForStream", StreamName=name) or {}).get("Tags")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     return account.resource(arn, DATA_STREAM, KIND, region=region, name=name, attributes=attributes,
@@ -137,7 +142,8 @@ def _delivery_stream(account: Account, region: str, keys: KeyDirectory, client: 
                        resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForDeliveryStream", DeliveryStreamName=name) or {}).get("Tags"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForDeliveryStream", DeliveryStreamName=name) or {}).get("Tags")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=FIREHOSE_TYPES, region=region,
                        resource_id=arn)
