@@ -17,7 +17,6 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 GROUP = "aws.elasticache.replication_group"
@@ -26,7 +25,6 @@ KIND = "database"
 OPERATIONS = {
     ("elasticache", "DescribeReplicationGroups"): "elasticache:DescribeReplicationGroups",
     ("elasticache", "ListTagsForResource"): "elasticache:ListTagsForResource",
-    **TAG_LISTING,
 }
 
 

@@ -24,7 +24,6 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import data_stream_facets
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 DATA_STREAM, DELIVERY_STREAM = "aws.kinesis.stream", "aws.firehose.delivery_stream"
@@ -35,13 +34,11 @@ OPERATIONS = {
     ("kinesis", "DescribeStreamSummary"): "kinesis:DescribeStreamSummary",
     ("kinesis", "ListTagsForStream"): "kinesis:ListTagsForStream",
     ("kinesis", "GetResourcePolicy"): "kinesis:GetResourcePolicy",
-    **TAG_LISTING,
 }
 FIREHOSE_OPERATIONS = {
     ("firehose", "ListDeliveryStreams"): "firehose:ListDeliveryStreams",
     ("firehose", "DescribeDeliveryStream"): "firehose:DescribeDeliveryStream",
     ("firehose", "ListTagsForDeliveryStream"): "firehose:ListTagsForDeliveryStream",
-    **TAG_LISTING,
 }
 AWS_MANAGED_KEY = "alias/aws/kinesis"
 KIND = policy_stores.KIND

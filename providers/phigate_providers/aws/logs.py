@@ -26,7 +26,6 @@ from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import log_group_facets
 from phigate_providers.aws.store_policies import covering
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 LOG_GROUP = "aws.logs.log_group"
@@ -35,7 +34,6 @@ OPERATIONS = {
     ("logs", "DescribeLogGroups"): "logs:DescribeLogGroups",
     ("logs", "DescribeResourcePolicies"): "logs:DescribeResourcePolicies",
     ("logs", "ListTagsForResource"): "logs:ListTagsForResource",
-    **TAG_LISTING,
 }
 #: The statements of the policies read, or why they were not.
 Statements = list[dict[str, Any]] | ApiFailure

@@ -21,7 +21,6 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import search_domain_facets
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 DOMAIN = "aws.opensearch.domain"
@@ -31,7 +30,6 @@ OPERATIONS = {
     ("opensearch", "ListDomainNames"): "es:ListDomainNames",
     ("opensearch", "DescribeDomains"): "es:DescribeDomains",
     ("opensearch", "ListTags"): "es:ListTags",
-    **TAG_LISTING,
 }
 AWS_MANAGED_KEY = "alias/aws/es"
 _BATCH = 5

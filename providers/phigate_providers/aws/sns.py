@@ -20,7 +20,6 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import topic_facets
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 TOPIC = "aws.sns.topic"
@@ -29,7 +28,6 @@ OPERATIONS = {
     ("sns", "ListTopics"): "sns:ListTopics",
     ("sns", "GetTopicAttributes"): "sns:GetTopicAttributes",
     ("sns", "ListTagsForResource"): "sns:ListTagsForResource",
-    **TAG_LISTING,
 }
 AWS_MANAGED_KEY = "alias/aws/sns"
 

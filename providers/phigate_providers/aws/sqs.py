@@ -20,7 +20,6 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import queue_facets
-from phigate_providers.aws.tag_index import OPERATIONS as TAG_LISTING
 from phigate_providers.aws.tag_index import store_tags
 
 QUEUE = "aws.sqs.queue"
@@ -29,7 +28,6 @@ OPERATIONS = {
     ("sqs", "ListQueues"): "sqs:ListQueues",
     ("sqs", "GetQueueAttributes"): "sqs:GetQueueAttributes",
     ("sqs", "ListQueueTags"): "sqs:ListQueueTags",
-    **TAG_LISTING,
 }
 AWS_MANAGED_KEY = "alias/aws/sqs"
 
