@@ -381,6 +381,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         BillingMode="PAY_PER_REQUEST",
     )
     aws("dynamodb").create_backup(TableName="ro-table", BackupName="ro-table-nightly")  # described
+    aws("s3").put_bucket_versioning(Bucket="ro-notes", VersioningConfiguration={"Status": "Enabled"})  # lock read
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
     aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user
     # One snapshot of each sort, so their sharing is read too.
@@ -439,6 +440,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         ("ec2", "DescribeRegions"),
         ("s3", "GetBucketAcl"),  # only where ACLs can matter
         ("s3", "GetBucketTagging"),  # only for buckets the bulk tagging read did not return
+        ("elasticache", "ListTagsForResource"),  # likewise (moto's listing returns untagged groups)
         ("s3", "GetBucketLocation"),  # only where listings name no region
         ("rds", "DescribeDBClusterParameters"),  # only for DocumentDB clusters with their own group
     }
@@ -661,6 +663,42 @@ def test_a_bucket_the_tagging_index_misses_is_still_classified(
     _, report = scan(tmp_path, "--only", "PHI-ENC-002", "--only", "PHI-CLASS-001")
     assert failing(report, "PHI-ENC-002") == {"arn:aws:s3:::fresh-notes"}
     assert failing(report, "PHI-CLASS-001") == set()
+
+
+def _locked_bucket(aws: Callable[..., Any], name: str) -> None:
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION},
+                     ObjectLockEnabledForBucket=True)
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "data_class", "Value": "clinical"}]})
+    s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}})
+
+
+def test_object_lock_is_read_only_where_versioning_is_on(
+        aws: Callable[..., Any], tmp_path: Path, recorded_operations: list[tuple[str, str]]) -> None:
+    """AWS turns Object Lock on only in versioned buckets: an unversioned bucket has none,
+    without a call to ask."""
+    _bucket(aws, "plain-notes", "clinical")
+    _locked_bucket(aws, "locked-notes")
+    recorded_operations.clear()
+    _, report = scan(tmp_path, "--only", "PHI-INT-001", "--show-passed")
+    assert failing(report, "PHI-INT-001") == {"arn:aws:s3:::plain-notes"}
+    assert failing(report, "PHI-INT-001", status="pass") == {"arn:aws:s3:::locked-notes"}
+    assert recorded_operations.count(("s3", "GetObjectLockConfiguration")) == 1
+
+
+def test_versioning_not_read_never_stands_for_no_object_lock(
+        aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.aws_server import refusing
+
+    _bucket(aws, "plain-notes", "clinical")
+    _locked_bucket(aws, "locked-notes")
+    inject_faults(monkeypatch, refusing("GetBucketVersioning", "AccessDenied", 403, json_protocol=False))
+    _, report = scan(tmp_path, "--only", "PHI-INT-001", "--show-passed")
+    # Its lock read all the same: retention alone makes the locked bucket pass.
+    assert failing(report, "PHI-INT-001", status="pass") == {"arn:aws:s3:::locked-notes"}
+    assert failing(report, "PHI-INT-001", status="error") == {"arn:aws:s3:::plain-notes"}
+    assert failing(report, "PHI-INT-001") == set()
 
 
 # --- CloudTrail selectors and raw responses -------------------------------------------------

@@ -281,8 +281,9 @@ STREAM_FIELDS = {"stream": frozenset({"encryption", "public_access", "tags"})}
 
 def test_a_stream_whose_policy_or_tags_cannot_be_read_is_undecided_not_private(
         estate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The region's tag listing refused too: each store's own tag read is then the one refused.
     inject_faults(monkeypatch, refusing("GetQueueAttributes", "GetTopicAttributes", "DescribeResourcePolicies",
-                                        "ListTagsForResource"))
+                                        "ListTagsForResource", "GetResources"))
     found, errors = collect(**STREAM_FIELDS)
     stores = [(queue_arn("legacy-intake"), sqs.store_access, "sqs:GetQueueAttributes"),
               (topic_arn("notices"), sns.store_access, "sns:GetTopicAttributes"),
@@ -299,6 +300,67 @@ def test_a_stream_whose_policy_or_tags_cannot_be_read_is_undecided_not_private(
     assert topic_arn("lab-results") in {e.resource_id for e in errors if e.permission == "sns:ListTagsForResource"}
     # Queues' tags were read (their own operation): their class stands.
     assert found[queue_arn("referrals")].tags == {"data_class": "clinical"}
+
+
+#: The stores' own tag reads, by service (the tagging listing replaces them where it answers).
+OWN_TAG_READS = {("sqs", "ListQueueTags"), ("sns", "ListTagsForResource"), ("logs", "ListTagsForResource"),
+                 ("firehose", "ListTagsForDeliveryStream"), ("kinesis", "ListTagsForStream"),
+                 ("opensearch", "ListTags"), ("elasticache", "ListTagsForResource")}
+#: Every tagged store of the estate read by the tag policies, and its class.
+TAGGED = {queue_arn("referrals"): "clinical", queue_arn("billing-jobs"): "administrative",
+          topic_arn("lab-results"): "clinical", group_arn("/app/pms"): "clinical",
+          group_arn("/app/web"): "administrative", delivery_stream_arn("exports"): "clinical",
+          data_stream_arn("vitals"): "clinical", data_stream_arn("clickstream"): "administrative"}
+
+
+def recording(calls: list[tuple[str, str, bytes]], answer: Callable[[str, str], AWSResponse | None] | None = None
+              ) -> Callable[[str, str, str, Any], AWSResponse | None]:
+    """Records every request (service, operation, body); ``answer`` may answer a listing."""
+    def fault(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+        body = request.body or b""
+        calls.append((service, called, body.encode() if isinstance(body, str) else bytes(body)))
+        return answer(service, called) if answer is not None else None
+
+    return fault
+
+
+def stream_listings(calls: list[tuple[str, str, bytes]]) -> int:
+    return sum(1 for service, called, body in calls if called == "GetResources" and b'"sqs"' in body)
+
+
+def test_stores_take_their_tags_from_one_listing_per_region(
+        estate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str, bytes]] = []
+    inject_faults(monkeypatch, recording(calls))
+    found, errors = collect(**STREAM_FIELDS)
+    assert {arn: found[arn].tags.get("data_class") for arn in TAGGED} == TAGGED
+    assert stream_listings(calls) == 1
+    # Every store the listing returned took its tags from it: no store of a service moto lists
+    # was read on its own but the untagged ones (which the listing leaves out).
+    own = [(service, called) for service, called, _ in calls if (service, called) in OWN_TAG_READS]
+    assert ("sqs", "ListQueueTags") not in own and ("firehose", "ListTagsForDeliveryStream") in own
+    assert len(own) < len([r for r in found.values() if r.kind == "stream"])
+    assert not errors
+
+
+@pytest.mark.parametrize("listing", ["misses every store", "is refused"])
+def test_a_store_the_tag_listing_does_not_return_is_read_on_its_own(
+        estate: Any, monkeypatch: pytest.MonkeyPatch, listing: str) -> None:
+    """Absent from the listing (lagging behind a new tag) or a listing that failed: never untagged."""
+    def answer(service: str, called: str) -> AWSResponse | None:
+        if called != "GetResources":
+            return None
+        if listing == "is refused":
+            return error_response("AccessDenied", 403, json_protocol=True)
+        return AWSResponse("https://injected", 200, {"Content-Type": "application/x-amz-json-1.1"},
+                           _Body(b'{"ResourceTagMappingList": []}'))
+
+    calls: list[tuple[str, str, bytes]] = []
+    inject_faults(monkeypatch, recording(calls, answer))
+    found, errors = collect(**STREAM_FIELDS)
+    assert {arn: found[arn].tags.get("data_class") for arn in TAGGED} == TAGGED
+    assert ("sqs", "ListQueueTags") in {(service, called) for service, called, _ in calls}
+    assert not errors  # the listing is a shortcut: its failure costs calls, not facts
 
 
 def test_stores_not_listed_are_an_error_on_every_store_policy_of_their_kind(

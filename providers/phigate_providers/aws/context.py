@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phigate.api import CollectionError, Resource
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.session import Clients
 
+if TYPE_CHECKING:
+    from phigate_providers.aws.tag_index import TagIndex
+
 PROVIDER = "aws"
+
+
+def _tag_index() -> TagIndex:
+    from phigate_providers.aws.tag_index import TagIndex  # it reads tags through this module
+
+    return TagIndex()
 
 
 @dataclass
@@ -22,6 +31,9 @@ class Account:
     home_region: str
     partition: str = "aws"
     errors: list[CollectionError] = field(default_factory=list)
+    #: Stores' tags listed once per region (shared with the copy kept for reads outside the
+    #: reported scope).
+    tag_index: TagIndex = field(default_factory=_tag_index, repr=False, compare=False)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.get(service, region or self.home_region)

@@ -17,6 +17,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.tag_index import store_tags
 
 GROUP = "aws.elasticache.replication_group"
 TYPES = (GROUP,)
@@ -57,7 +58,8 @@ def _group(account: Account, region: str, keys: KeyDirectory, client: Any, item:
         attributes["secure_transport_required"] = transit and mode == "required"
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForResource", ResourceName=arn) or {}).get("TagList"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForResource", ResourceName=arn) or {}).get("TagList")))
     except ApiFailure as failure:
         account.failed(failure, f"ElastiCache replication group {name} tags", kinds=(KIND,), types=TYPES,
                        region=region, resource_id=arn)

@@ -24,6 +24,7 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import data_stream_facets
+from phigate_providers.aws.tag_index import store_tags
 
 DATA_STREAM, DELIVERY_STREAM = "aws.kinesis.stream", "aws.firehose.delivery_stream"
 TYPES = (DATA_STREAM,)
@@ -93,7 +94,8 @@ def _data_stream(account: Account, region: str, keys: KeyDirectory, client: Any,
         account.failed(failure, f"{what} policy", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForStream", StreamName=name) or {}).get("Tags"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForStream", StreamName=name) or {}).get("Tags")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     return account.resource(arn, DATA_STREAM, KIND, region=region, name=name, attributes=attributes,
@@ -137,7 +139,8 @@ def _delivery_stream(account: Account, region: str, keys: KeyDirectory, client: 
                        resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForDeliveryStream", DeliveryStreamName=name) or {}).get("Tags"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForDeliveryStream", DeliveryStreamName=name) or {}).get("Tags")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=FIREHOSE_TYPES, region=region,
                        resource_id=arn)

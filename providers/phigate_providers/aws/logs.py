@@ -26,6 +26,7 @@ from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import log_group_facets
 from phigate_providers.aws.store_policies import covering
+from phigate_providers.aws.tag_index import store_tags
 
 LOG_GROUP = "aws.logs.log_group"
 TYPES = (LOG_GROUP,)
@@ -91,8 +92,9 @@ def _group(account: Account, region: str, keys: KeyDirectory, client: Any, item:
         policy_stores.with_policy(attributes, raw, exposed, document)
     tags: dict[str, str] = {}
     try:
-        listed = call(client, "ListTagsForResource", resourceArn=arn)
-        tags = {str(k): str(v) for k, v in ((listed or {}).get("tags") or {}).items()}
+        tags = store_tags(account, region, arn, lambda: {
+            str(k): str(v) for k, v in
+            ((call(client, "ListTagsForResource", resourceArn=arn) or {}).get("tags") or {}).items()})
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(policy_stores.KIND,), types=TYPES, region=region,
                        resource_id=arn)

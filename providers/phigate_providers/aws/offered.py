@@ -15,6 +15,7 @@ the SDK's region table (AWS's own, shipped with botocore):
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 import botocore.session
@@ -25,17 +26,36 @@ from phigate_providers.aws.calls import ApiFailure
 UNREACHABLE = "EndpointConnectionError"
 
 
+#: The table is read once, by one thread: collectors of every region ask at the same moment, and
+#: each reading of it holds several megabytes (tens of concurrent ones made most of a run's peak).
+_TABLE = threading.RLock()
+
+
 @cache
+def _table() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
 def listed_regions(service: str, partition: str) -> frozenset[str]:
     """The regions the SDK's table lists for ``service`` (empty when it lists none)."""
-    return frozenset(botocore.session.get_session().get_available_regions(service, partition))
+    with _TABLE:
+        return _listed(service, partition)
 
 
 @cache
+def _listed(service: str, partition: str) -> frozenset[str]:
+    return frozenset(_table().get_available_regions(service, partition))
+
+
 def offered_regions(service: str) -> frozenset[str]:
     """The regions of every partition where ``service`` (botocore's name) has an endpoint."""
-    session = botocore.session.get_session()
-    return frozenset(region for partition in session.get_available_partitions()
+    with _TABLE:
+        return _offered(service)
+
+
+@cache
+def _offered(service: str) -> frozenset[str]:
+    return frozenset(region for partition in _table().get_available_partitions()
                      for region in listed_regions(service, partition))
 
 

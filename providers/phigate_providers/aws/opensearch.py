@@ -21,6 +21,7 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import search_domain_facets
+from phigate_providers.aws.tag_index import store_tags
 
 DOMAIN = "aws.opensearch.domain"
 TYPES = (DOMAIN,)
@@ -72,7 +73,8 @@ def _domain(account: Account, region: str, keys: KeyDirectory, client: Any,
     policy_stores.with_policy(attributes, raw, exposed, document)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTags", ARN=arn) or {}).get("TagList"))
+        tags = store_tags(account, region, arn,
+                          lambda: tag_map((call(client, "ListTags", ARN=arn) or {}).get("TagList")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
     return account.resource(arn, DOMAIN, KIND, region=region, name=name, attributes=attributes, tags=tags,

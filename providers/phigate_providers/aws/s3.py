@@ -162,6 +162,9 @@ def read_settings(account: Account, facts: BucketFacts, operations: list[str], b
             continue  # public ACLs are ignored: neither ownership nor the ACL can matter
         if operation == "GetBucketAcl" and _acls_ineffective(facts, block):
             continue
+        if operation == "GetObjectLockConfiguration" and _never_versioned(facts):
+            facts.responses[operation] = None  # no Object Lock configuration, as AWS documents
+            continue
         _read(account, facts, operation, facts.region)
     _parse_policy(facts)
 
@@ -230,6 +233,13 @@ def _ignored_acls(facts: BucketFacts, block: AccountBlock) -> bool:
 def _acls_ineffective(facts: BucketFacts, block: AccountBlock) -> bool:
     """ACLs cannot make the bucket public: disabled (BucketOwnerEnforced) or ignored."""
     return acls_disabled(facts) is True or _ignored_acls(facts, block)
+
+
+def _never_versioned(facts: BucketFacts) -> bool:
+    """Versioning was read and is not enabled: then Object Lock is off, since AWS turns it on
+    only in versioned buckets and never lets a bucket with Object Lock suspend versioning."""
+    versioning = facts.read("GetBucketVersioning")
+    return versioning is not _UNREAD and (versioning or {}).get("Status") != "Enabled"
 
 
 def acls_disabled(facts: BucketFacts) -> bool | None:

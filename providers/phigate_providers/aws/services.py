@@ -53,6 +53,7 @@ from phigate_providers.aws import (
     s3tables,
     sns,
     sqs,
+    tag_index,
 )
 from phigate_providers.aws import logs as cloudwatch_logs
 from phigate_providers.aws.context import Account
@@ -106,6 +107,9 @@ CORE_OPERATIONS: Mapping[tuple[str, str], str] = {
     ("sts", "AssumeRole"): "sts:AssumeRole",
     ("organizations", "ListAccounts"): "organizations:ListAccounts",
     ("ec2", "DescribeRegions"): "ec2:DescribeRegions",
+    # Tags of many services' resources in one listing per region: buckets' (:func:`.s3.bulk_tags`)
+    # and queues', topics', streams' … (:mod:`.tag_index`).
+    **tag_index.OPERATIONS,
 }
 
 SERVICES: tuple[Service, ...] = (
@@ -131,7 +135,6 @@ SERVICES: tuple[Service, ...] = (
         ("s3", "GetBucketTagging"): "s3:GetBucketTagging",
         ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
         ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
-        ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
     }, regional=False),
     Service("IAM identities and policies", "principal", iam.PRINCIPAL_TYPES + iam.POLICY_TYPES, {
         ("iam", "GetAccountAuthorizationDetails"): "iam:GetAccountAuthorizationDetails",

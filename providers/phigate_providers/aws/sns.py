@@ -20,6 +20,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import topic_facets
+from phigate_providers.aws.tag_index import store_tags
 
 TOPIC = "aws.sns.topic"
 TYPES = (TOPIC,)
@@ -60,7 +61,8 @@ def _topic(account: Account, region: str, keys: KeyDirectory, client: Any, arn: 
                        resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        tags = tag_map((call(client, "ListTagsForResource", ResourceArn=arn) or {}).get("Tags"))
+        tags = store_tags(account, region, arn, lambda: tag_map(
+            (call(client, "ListTagsForResource", ResourceArn=arn) or {}).get("Tags")))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(policy_stores.KIND,), types=TYPES, region=region,
                        resource_id=arn)

@@ -20,6 +20,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.read_actions import queue_facets
+from phigate_providers.aws.tag_index import store_tags
 
 QUEUE = "aws.sqs.queue"
 TYPES = (QUEUE,)
@@ -60,13 +61,17 @@ def _queue(account: Account, region: str, keys: KeyDirectory, client: Any, url: 
                        resource_id=arn)
     tags: dict[str, str] = {}
     try:
-        listed = call(client, "ListQueueTags", QueueUrl=url)
-        tags = {str(k): str(v) for k, v in ((listed or {}).get("Tags") or {}).items()}
+        tags = store_tags(account, region, arn,
+                          lambda: _mapping(call(client, "ListQueueTags", QueueUrl=url), "Tags"))
     except ApiFailure as failure:
         account.failed(failure, f"{what} tags", kinds=(policy_stores.KIND,), types=TYPES, region=region,
                        resource_id=arn)
     return account.resource(arn, QUEUE, policy_stores.KIND, region=region, name=name, attributes=attributes,
                             tags=tags, raw=raw)
+
+
+def _mapping(response: dict[str, Any] | None, key: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in ((response or {}).get(key) or {}).items()}
 
 
 def encryption(found: dict[str, Any], keys: KeyDirectory, region: str, own_account: str) -> dict[str, Any]:
