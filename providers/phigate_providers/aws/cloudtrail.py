@@ -11,17 +11,13 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import call
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.trail_selectors import (
-    GLACIER,
+    MANAGEMENT_SOURCES,
     S3_OBJECT,
     advanced_read_scopes,
     advanced_records_reads,
     basic_records_reads,
     bucket_scope,
 )
-
-#: The services whose read-only management events are looked for in the selectors: the stores
-#: whose reads are management events (Glacier has no data events).
-MANAGEMENT_SOURCES = (GLACIER,)
 
 
 @dataclass
@@ -139,5 +135,5 @@ def account_resource(account: Account, trail_list: list[Trail] | None, buckets: 
     )
 
 
-__all__ = ["MANAGEMENT_SOURCES", "Trail", "account_logging", "account_resource", "covers", "records_reads",
+__all__ = ["Trail", "account_logging", "account_resource", "covers", "records_reads",
            "trails"]

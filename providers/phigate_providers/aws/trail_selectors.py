@@ -13,6 +13,9 @@ from typing import Any
 S3_OBJECT = "AWS::S3::Object"
 #: The event source of S3 Glacier's calls (InitiateJob, GetJobOutput, DescribeVault …).
 GLACIER = "glacier.amazonaws.com"
+#: The services whose read-only management events are looked for in the selectors: those whose
+#: stores' reads are management events (Glacier has no data events).
+MANAGEMENT_SOURCES = (GLACIER,)
 
 #: Advanced-selector fields whose meaning is understood; any other (eventName, eventSource …)
 #: narrows what is recorded, so the selector is not taken to record every read.
@@ -93,5 +96,5 @@ def bucket_scope(value: str) -> str:
     return value.split(":::", 1)[1] if ":::" in value else ""
 
 
-__all__ = ["GLACIER", "S3_OBJECT", "advanced_read_scopes", "advanced_records_reads", "basic_records_reads",
-           "bucket_scope"]
+__all__ = ["GLACIER", "MANAGEMENT_SOURCES", "S3_OBJECT", "advanced_read_scopes", "advanced_records_reads",
+           "basic_records_reads", "bucket_scope"]
