@@ -22,6 +22,8 @@ class Account:
     home_region: str
     partition: str = "aws"
     errors: list[CollectionError] = field(default_factory=list)
+    #: (service, region) where a service is not offered (:mod:`.offered`), for the notices.
+    not_offered: list[tuple[str, str]] = field(default_factory=list)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.get(service, region or self.home_region)

@@ -36,7 +36,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.cloudtrail import Trail, records_reads
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import listed_regions
+from phigate_providers.aws.offered import skipped
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import vault_facets
 from phigate_providers.aws.trail_selectors import GLACIER
@@ -54,19 +54,18 @@ OPERATIONS = {
 ENCRYPTION = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
 
 
-def offered(partition: str, region: str) -> bool:
-    """Whether Glacier's vault API is offered in ``region``, as the SDK's endpoint data says (it
-    closed to new customers and was never opened in the regions launched since 2021)."""
-    return region in listed_regions("glacier", partition)
-
-
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """The vaults of ``region`` (none where the service is not offered). Raises ApiFailure when
-    they cannot be listed."""
-    if not offered(account.partition, region):
-        return []
+    """The vaults of ``region`` (none where the vault API is not offered: it closed to new
+    customers and was never opened in some regions launched since 2021; see :mod:`.offered`).
+    Raises ApiFailure when they cannot be listed."""
     client = account.client("glacier", region)
-    return [_vault(account, region, client, item) for item in pages(client, "ListVaults", "VaultList")]
+    try:
+        listed = list(pages(client, "ListVaults", "VaultList"))
+    except ApiFailure as failure:
+        if skipped(account, failure, region):
+            return []
+        raise
+    return [_vault(account, region, client, item) for item in listed]
 
 
 def _vault(account: Account, region: str, client: Any, item: dict[str, Any]) -> Resource:
