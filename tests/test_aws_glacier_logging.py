@@ -126,6 +126,8 @@ def test_a_vault_is_logged_by_a_trail_recording_management_reads_with_no_server_
                  id="multi-region-trail-elsewhere"),
     pytest.param({"basic": WRITE_ONLY}, (REGION,), "fail", id="management-writes-only"),
     pytest.param({"basic": DATA_ONLY}, (REGION,), "fail", id="data-events-only"),
+    pytest.param({"basic": [{**ALL_MANAGEMENT[0], "ExcludeManagementEventSources": ["glacier.amazonaws.com"]}]},
+                 (REGION,), "fail", id="management-events-excluding-glacier"),
     pytest.param({"advanced": management({"Field": "readOnly", "Equals": ["false"]})}, (REGION,), "fail",
                  id="advanced-management-writes"),
     pytest.param({"advanced": management({"Field": "eventSource", "NotEquals": ["glacier.amazonaws.com"]})},
