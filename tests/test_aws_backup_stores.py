@@ -23,8 +23,7 @@ from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate.snapshot import error_from_json, resource_from_json
 from phigate.validation import kind_validator
-from phigate_providers.aws import backup, dax, memorydb
-from phigate_providers.aws.offered import offered_regions
+from phigate_providers.aws import backup
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, reset
 
@@ -450,11 +449,3 @@ def test_a_dax_cluster_whose_tags_cannot_be_read_is_unclassified_with_an_error(
     dax = [r for r in found.values() if r.type == "aws.dax.cluster"]
     assert dax and all(r.tags == {} for r in dax)
     assert {r.id for r in dax} == {e.resource_id for e in errors if e.permission == "dax:ListTags"}
-
-
-@pytest.mark.parametrize(("module", "region"), [(memorydb, "me-south-1"), (dax, "me-central-1")])
-def test_a_region_the_service_is_not_offered_in_holds_nothing_and_is_not_called(module: Any, region: str) -> None:
-    """The SDK's endpoint data lists no endpoint there: no account, client or key is touched."""
-    assert region not in offered_regions(module.__name__.rsplit(".", 1)[-1])
-    assert module.collect_region(None, region, None) == []
-    assert REGION in offered_regions("memorydb") and REGION in offered_regions("dax")

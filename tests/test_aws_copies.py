@@ -322,9 +322,8 @@ def test_store_policies_judge_images_and_warehouse_snapshots_without_policies_of
     classified = statuses(report, "PHI-CLASS-001")
     assert classified[golden] == classified[snapshot_arn("warehouse", "warehouse-kept")] == "pass"
     assert classified[snapshot_arn("scratch", "scratch-copy")] == "fail"
-    # Undecided, nothing else: whether the clinical vault's retrievals are logged (not read).
-    undecided = {(f["policy_id"], f["resource"]["id"]) for f in report["findings"] if f["status"] == "error"}
-    assert code == 3 and undecided == {("PHI-LOG-001", vault_arn("scans-archive"))}
+    # Nothing undecided: the clinical vault's retrievals are judged by the trails too.
+    assert [f for f in report["findings"] if f["status"] == "error"] == [] and code == 1
 
 
 # --- the access graph -------------------------------------------------------------------------------
@@ -450,11 +449,12 @@ def test_vaults_are_object_stores_always_encrypted_under_keys_glacier_manages(es
     assert scans.attributes["retention"] == {"enabled": True, "locked": True, "days": None}
     assert old.attributes["retention"] == {"enabled": False, "locked": False, "days": None}
     assert scans.attributes["secure_transport_required"] is True and scans.attributes["acls_disabled"] is True
-    assert "logging" not in scans.attributes  # not read: PHI-LOG-001 stays undecided
+    # The account has no trail: no Glacier read is recorded; a vault has no server access logs.
+    assert scans.attributes["logging"] == {"access_logs": False, "data_events": False}
     assert (scans.tags, billing.tags, old.tags) == ({"data_class": "clinical"}, {"data_class": "administrative"}, {})
 
 
-def test_store_policies_judge_vaults_and_leave_their_logging_undecided(estate: Estate) -> None:
+def test_store_policies_judge_vaults_and_their_logging_by_the_trails(estate: Estate) -> None:
     _, _, _, report, _, _ = estate
     scans, billing, old = (vault_arn(n) for n in ("scans-archive", "billing-archive", "old-exports"))
     assert statuses(report, "PHI-IAM-002")[scans] == "fail"
@@ -463,7 +463,7 @@ def test_store_policies_judge_vaults_and_leave_their_logging_undecided(estate: E
     assert statuses(report, "PHI-ENC-002")[scans] == "fail"  # no customer key can encrypt a vault
     assert statuses(report, "PHI-INT-001")[scans] == "pass"  # locked against deletion
     assert statuses(report, "PHI-CLASS-001")[old] == "fail"
-    assert statuses(report, "PHI-LOG-001")[scans] == "error"
+    assert statuses(report, "PHI-LOG-001")[scans] == "fail"  # no trail records its retrievals
 
 
 def test_retrieving_archives_reads_a_vault(estate: Estate) -> None:

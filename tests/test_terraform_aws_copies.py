@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from phigate.api import Unknown
 
 from .test_terraform_provider import PLAN, Cli, collect, outcomes
@@ -26,8 +28,22 @@ def _configured(plan: dict[str, Any], address: str) -> dict[str, Any]:
     return next(r for r in plan["configuration"]["root_module"]["resources"] if r["address"] == address)
 
 
-def _plan(tmp_path: Path) -> Path:
+def _trail(plan: dict[str, Any], values: dict[str, Any]) -> None:
+    """The plan's trail (multi-region, logging, recording every management event and every
+    bucket's object reads) with ``values`` instead (None: unset)."""
+    planned = [r["values"] for r in plan["planned_values"]["root_module"]["resources"]
+               if r["address"] == "aws_cloudtrail.main"]
+    changed = [r["change"]["after"] for r in plan["resource_changes"] if r["address"] == "aws_cloudtrail.main"]
+    for found in (*planned, *changed):
+        found.update(values)
+        for name in [k for k, v in values.items() if v is None]:
+            del found[name]
+
+
+def _plan(tmp_path: Path, trail: dict[str, Any] | None = None) -> Path:
     plan = json.loads(PLAN.read_text())
+    if trail is not None:
+        _trail(plan, trail)
     new = {"actions": ["create"], "unknown": {"id": True, "arn": True}}
     # A snapshot of the clinical scratch volume, registered as an image made public; a copy of
     # that image under the clinical key, shared with a partner; an image of an instance.
@@ -101,3 +117,57 @@ def test_the_store_policies_judge_planned_images_and_vaults(tmp_path: Path, cli:
     assert ("fail", "PHI-ENC-002", "aws_glacier_vault.scans") in found  # no customer key can be named
     assert ("pass", "PHI-ENC-002", "aws_ami_copy.pms_eu") in found
     assert ("pass", "PHI-INT-001", "aws_glacier_vault.scans") in found
+
+
+# --- whether a vault's retrievals are logged ----------------------------------------------------------
+
+#: Advanced selectors of management events, one excluding Glacier's (as the plan spells them).
+MANAGEMENT = {"field": "eventCategory", "equals": ["Management"], "not_equals": None, "starts_with": None}
+NOT_GLACIER = {"field": "eventSource", "equals": None, "not_equals": ["glacier.amazonaws.com"], "starts_with": None}
+
+
+@pytest.mark.parametrize(("trail", "logged"), [
+    pytest.param(None, True, id="management-and-data-events"),
+    pytest.param({"event_selector": None}, True, id="no-selector-cloudtrails-default"),
+    pytest.param({"event_selector": [{"read_write_type": "ReadOnly", "include_management_events": True,
+                                      "exclude_management_event_sources": ["kms.amazonaws.com"]}]}, True,
+                 id="management-reads-another-service-excluded"),
+    pytest.param({"event_selector": None, "advanced_event_selector": [{"name": "m", "field_selector": [MANAGEMENT]}]},
+                 True, id="advanced-management"),
+    pytest.param({"event_selector": [{"read_write_type": "All", "include_management_events": False,
+                                      "data_resource": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}]}]},
+                 False, id="data-events-only"),
+    pytest.param({"event_selector": [{"read_write_type": "WriteOnly", "include_management_events": True}]},
+                 False, id="management-writes-only"),
+    pytest.param({"event_selector": None, "advanced_event_selector": [
+        {"name": "m", "field_selector": [MANAGEMENT, NOT_GLACIER]}]}, False, id="advanced-excluding-glacier"),
+    pytest.param({"enable_logging": False}, False, id="not-logging"),
+])
+def test_a_vaults_retrievals_are_logged_by_a_trail_of_the_plan_recording_glacier_reads(
+        tmp_path: Path, trail: dict[str, Any] | None, logged: bool) -> None:
+    resources, _, _ = collect(_plan(tmp_path, trail))
+    expected: dict[str, Any] = {"access_logs": False, **({"data_events": True} if logged else {})}
+    assert resources["aws_glacier_vault.scans"].attributes["logging"] == expected
+
+
+def test_a_single_region_trail_of_another_region_leaves_a_vaults_logging_unseen(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, {"is_multi_region_trail": False})
+    resources, _, _ = collect(plan)
+    assert resources["aws_glacier_vault.scans"].attributes["logging"] == {"access_logs": False, "data_events": True}
+    document = json.loads(plan.read_text())
+    elsewhere = [r for r in document["planned_values"]["root_module"]["resources"]
+                 if r["address"] == "aws_glacier_vault.scans"]
+    for vault in elsewhere:
+        vault["values"]["region"] = "eu-west-1"
+    plan.write_text(json.dumps(document))
+    resources, _, _ = collect(plan)
+    assert resources["aws_glacier_vault.scans"].attributes["logging"] == {"access_logs": False}
+
+
+def test_phi_log_001_passes_a_planned_vault_a_trail_logs_and_leaves_one_it_may_not_undecided(
+        tmp_path: Path, cli: Cli) -> None:
+    logged = outcomes(cli("scan", str(_plan(tmp_path)), "--only", "PHI-LOG-001", "--show-passed", "--format", "json"))
+    assert ("pass", "PHI-LOG-001", "aws_glacier_vault.scans") in logged
+    unseen = outcomes(cli("scan", str(_plan(tmp_path, {"enable_logging": False})), "--only", "PHI-LOG-001",
+                          "--show-passed", "--format", "json"))
+    assert ("error", "PHI-LOG-001", "aws_glacier_vault.scans") in unseen

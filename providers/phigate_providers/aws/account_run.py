@@ -100,14 +100,16 @@ class AccountRun:
             listed, account_block, buckets = buckets_job.result()
             outside = outside_job.result()
             found = Found(buckets, tables_job.result(), outside.tables, account_block)
+            # The trails decide some stores' logging (Glacier's): settled before those are.
+            trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             collected = services.with_source_tags({
-                service: list(self._settle_all(per_region, service.name, service.kinds, service.types))
+                service: service.with_trails(
+                    list(self._settle_all(per_region, service.name, service.kinds, service.types)), trails)
                 for service, per_region in service_jobs.items()}, found.table_resources())
             for read in collected.values():
                 yield from read
             outside.stores = services.with_source_tags(outside.stores, found.table_resources())
             yield from (Context(store) for read in outside.stores.values() for store in read)
-            trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             found.split(self)
             if found.extra_regions:
                 trails = yield from self._promote(found, trails, jobs, items)

@@ -1,4 +1,5 @@
-"""CloudTrail: is API access logged account-wide, and which buckets' data events are recorded?"""
+"""CloudTrail: is API access logged account-wide, which buckets' data events are recorded, and
+which services' read-only management events (S3 Glacier's vault reads)?"""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 from phigate.api import Resource
 from phigate_providers.aws.calls import call
 from phigate_providers.aws.context import Account
-from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
+from phigate_providers.aws.trail_selectors import (
+    MANAGEMENT_SOURCES,
+    S3_OBJECT,
+    advanced_read_scopes,
+    advanced_records_reads,
+    basic_records_reads,
+    bucket_scope,
+)
 
 
 @dataclass
@@ -20,6 +28,8 @@ class Trail:
     logging: bool
     #: S3 data-event scopes that record reads: "" (every bucket) or "bucket/prefix" strings.
     s3_read_scopes: list[str] = field(default_factory=list)
+    #: Event sources (of :data:`MANAGEMENT_SOURCES`) whose read-only management events it records.
+    management_reads: frozenset[str] = frozenset()
 
 
 def trails(account: Account, regions: Iterable[str]) -> list[Trail]:
@@ -41,6 +51,7 @@ def trails(account: Account, regions: Iterable[str]) -> list[Trail]:
                 bool(item.get("IsMultiRegionTrail")),
                 bool(status.get("IsLogging")),
                 _s3_read_scopes(selectors),
+                _management_reads(selectors),
             )
     return list(found.values())
 
@@ -57,6 +68,29 @@ def _s3_read_scopes(selectors: dict[str, Any]) -> list[str]:
         fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
         scopes.extend(advanced_read_scopes(fields))
     return scopes
+
+
+def _management_reads(selectors: dict[str, Any]) -> frozenset[str]:
+    """The sources whose read-only management events some selector records (none when the
+    answer lists no selector: AWS always lists those in force)."""
+    found = set()
+    for source in MANAGEMENT_SOURCES:
+        for selector in selectors.get("EventSelectors") or []:
+            if basic_records_reads(selector.get("ReadWriteType"), selector.get("IncludeManagementEvents"),
+                                   selector.get("ExcludeManagementEventSources") or (), source):
+                found.add(source)
+        for selector in selectors.get("AdvancedEventSelectors") or []:
+            fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
+            if advanced_records_reads(fields, source):
+                found.add(source)
+    return frozenset(found)
+
+
+def records_reads(trail_list: list[Trail], source: str, region: str) -> bool:
+    """A logging trail (multi-region, or at home in ``region``) records the read-only
+    management events ``source`` sends from ``region``."""
+    return any(trail.logging and (trail.multi_region or trail.home_region == region)
+               and source in trail.management_reads for trail in trail_list)
 
 
 def covers(trail_list: list[Trail], bucket: str, region: str) -> bool:
@@ -101,4 +135,5 @@ def account_resource(account: Account, trail_list: list[Trail] | None, buckets: 
     )
 
 
-__all__ = ["Trail", "account_logging", "account_resource", "covers", "trails"]
+__all__ = ["Trail", "account_logging", "account_resource", "covers", "records_reads",
+           "trails"]

@@ -34,6 +34,8 @@ class Account:
     #: Stores' tags listed once per region (shared with the copy kept for reads outside the
     #: reported scope).
     tag_index: TagIndex = field(default_factory=_tag_index, repr=False, compare=False)
+    #: (service, region) where a service is not offered (:mod:`.offered`), for the notices.
+    not_offered: list[tuple[str, str]] = field(default_factory=list)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.get(service, region or self.home_region)

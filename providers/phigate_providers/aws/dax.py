@@ -7,8 +7,9 @@ no customer key: the provider's, named by no key resource), ``DISABLED`` is none
 in a VPC: never public. DAX authorises every request with IAM, so its readers are the
 principals allowed its item reads on the cluster (it has no resource policy).
 
-DAX is not offered in every region: where the SDK's endpoint data lists no DAX endpoint, the
-region holds no cluster and is not called.
+DAX is not offered in every region: a region holds no cluster when the SDK's region table does
+not list it for DAX and its endpoint there cannot be reached (:mod:`.offered`); every region is
+called, so one opened after the SDK was built is read all the same.
 
 A cluster whose tags cannot be read is yielded untagged with an error, so its class is
 undecided rather than taken from nothing.
@@ -22,7 +23,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import offered_regions
+from phigate_providers.aws.offered import skipped
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, dax_cluster_facets
 
@@ -42,11 +43,14 @@ ENDPOINT_TLS = {"TLS": True, "NONE": False}
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
     """The clusters of ``region`` (none where DAX is not offered). Raises ApiFailure when they
     cannot be listed."""
-    if region not in offered_regions("dax"):
-        return []
     client = account.client("dax", region)
-    return [_cluster(account, region, keys, client, item)
-            for item in pages(client, "DescribeClusters", "Clusters")]
+    try:
+        listed = list(pages(client, "DescribeClusters", "Clusters"))
+    except ApiFailure as failure:
+        if skipped(account, failure, region):
+            return []
+        raise
+    return [_cluster(account, region, keys, client, item) for item in listed]
 
 
 def _cluster(account: Account, region: str, keys: KeyDirectory, client: Any,

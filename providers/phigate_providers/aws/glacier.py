@@ -9,8 +9,14 @@ Decided from AWS's documentation, without a read: the API takes TLS only
 (``secure_transport_required``) and a vault has no ACLs (``acls_disabled``). Its retention is its
 Vault Lock (``GetVaultLock``): a locked lock policy that denies ``glacier:DeleteArchive`` keeps the
 archives (``retention.enabled`` and ``locked``); none, or one still in progress, does not.
-Whether its retrievals are logged (CloudTrail records Glacier's calls as management events) is
-not read yet: ``logging`` is left out, so PHI-LOG-001 is ``error`` for a clinical vault.
+Whether its reads are logged is decided from the account's trails, once read (no call of its
+own): CloudTrail records Glacier's calls (InitiateJob, GetJobOutput, DescribeVault …) as
+management events, Glacier having no data events. A vault's retrievals are logged
+(``logging.data_events``, its object-level audit) when a logging trail, multi-region or at home
+in its region, records management events with their reads and does not exclude
+``glacier.amazonaws.com`` (:func:`logged`). Glacier has no server access logs
+(``logging.access_logs`` is false). Trails not read leave ``data_events`` out: PHI-LOG-001 is
+then ``error`` for a clinical vault, never ``pass``.
 
 The vault access policy gives the public exposure (an allow to everyone) and, with the identity
 policies, who retrieves archives (:mod:`.policy_stores`); a vault without one is read by whoever
@@ -21,16 +27,19 @@ undecided, never taken for private (or unclassified by choice).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws import policy_stores
 from phigate_providers.aws.calls import ApiFailure, call, pages
+from phigate_providers.aws.cloudtrail import Trail, records_reads
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import listed_regions
+from phigate_providers.aws.offered import skipped
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import vault_facets
+from phigate_providers.aws.trail_selectors import GLACIER
 
 VAULT = "aws.glacier.vault"
 TYPES = (VAULT,)
@@ -45,26 +54,25 @@ OPERATIONS = {
 ENCRYPTION = {"at_rest": True, "algorithm": "AES256", "key": None, "key_manager": "provider"}
 
 
-def offered(partition: str, region: str) -> bool:
-    """Whether Glacier's vault API is offered in ``region``, as the SDK's endpoint data says (it
-    closed to new customers and was never opened in the regions launched since 2021)."""
-    return region in listed_regions("glacier", partition)
-
-
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """The vaults of ``region`` (none where the service is not offered). Raises ApiFailure when
-    they cannot be listed."""
-    if not offered(account.partition, region):
-        return []
+    """The vaults of ``region`` (none where the vault API is not offered: it closed to new
+    customers and was never opened in some regions launched since 2021; see :mod:`.offered`).
+    Raises ApiFailure when they cannot be listed."""
     client = account.client("glacier", region)
-    return [_vault(account, region, client, item) for item in pages(client, "ListVaults", "VaultList")]
+    try:
+        listed = list(pages(client, "ListVaults", "VaultList"))
+    except ApiFailure as failure:
+        if skipped(account, failure, region):
+            return []
+        raise
+    return [_vault(account, region, client, item) for item in listed]
 
 
 def _vault(account: Account, region: str, client: Any, item: dict[str, Any]) -> Resource:
     name = str(item["VaultName"])
     arn = str(item.get("VaultARN") or account.arn("glacier", region, f"vaults/{name}"))
     attributes: dict[str, Any] = {"encryption": dict(ENCRYPTION), "secure_transport_required": True,
-                                  "acls_disabled": True}
+                                  "acls_disabled": True, "logging": {"access_logs": False}}
     raw = jsonable(item)
     what = f"S3 Glacier vault {name}"
     try:
@@ -94,6 +102,20 @@ def _vault(account: Account, region: str, client: Any, item: dict[str, Any]) -> 
                             raw=raw)
 
 
+def logged(vaults: list[Resource], trail_list: list[Trail] | None) -> list[Resource]:
+    """The vaults, with whether the trails record their reads (as they were when the trails were
+    not read: undecided)."""
+    if trail_list is None:
+        return vaults
+    return [_with_logging(vault, records_reads(trail_list, GLACIER, vault.region or ""))
+            if vault.type == VAULT else vault for vault in vaults]
+
+
+def _with_logging(vault: Resource, recorded: bool) -> Resource:
+    logging = {**vault.attributes.get("logging", {}), "data_events": recorded}
+    return dataclasses.replace(vault, attributes={**vault.attributes, "logging": logging})
+
+
 def _keeps_archives(lock: dict[str, Any] | None, arn: str) -> bool:
     """A locked Vault Lock policy denies deleting archives (None: the vault has no lock)."""
     if not lock or lock.get("State") != "Locked" or not lock.get("Policy"):
@@ -106,4 +128,4 @@ def _keeps_archives(lock: dict[str, Any] | None, arn: str) -> bool:
 #: vault policy was not read.
 store_access = policy_stores.store_access(vault_facets)
 
-__all__ = ["OPERATIONS", "TYPES", "collect_region", "store_access"]
+__all__ = ["OPERATIONS", "TYPES", "collect_region", "logged", "store_access"]

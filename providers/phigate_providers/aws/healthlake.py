@@ -27,7 +27,7 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import not_offered
+from phigate_providers.aws.offered import skipped
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, fhir_store_facets
 
@@ -50,7 +50,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     try:
         listed = _listed(client)
     except ApiFailure as failure:
-        if not_offered(failure, region, account.partition):
+        if skipped(account, failure, region):
             return []
         raise
     return [_datastore(account, region, keys, client, item) for item in listed

@@ -7,8 +7,9 @@ MemoryDB owns (the provider's, named by no key resource). ``TLSEnabled`` decides
 and has no resource policy: never public. Its users authenticate with the engine's access
 control lists (IAM authentication, where set up, is an ACL user too): no IAM reach is computed.
 
-MemoryDB is not offered in every region: where the SDK's endpoint data lists no MemoryDB
-endpoint, the region holds no cluster and is not called.
+MemoryDB is not offered in every region: a region holds no cluster when the SDK's region table
+does not list it for MemoryDB and its endpoint there cannot be reached (:mod:`.offered`); every
+region is called, so one opened after the SDK was built is read all the same.
 
 A cluster whose tags cannot be read is yielded untagged with an error, so its class is
 undecided rather than taken from nothing.
@@ -22,7 +23,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import offered_regions
+from phigate_providers.aws.offered import skipped
 
 CLUSTER = "aws.memorydb.cluster"
 TYPES = (CLUSTER,)
@@ -36,11 +37,14 @@ OPERATIONS = {
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
     """The clusters of ``region`` (none where MemoryDB is not offered). Raises ApiFailure when
     they cannot be listed."""
-    if region not in offered_regions("memorydb"):
-        return []
     client = account.client("memorydb", region)
-    return [_cluster(account, region, keys, client, item)
-            for item in pages(client, "DescribeClusters", "Clusters")]
+    try:
+        listed = list(pages(client, "DescribeClusters", "Clusters"))
+    except ApiFailure as failure:
+        if skipped(account, failure, region):
+            return []
+        raise
+    return [_cluster(account, region, keys, client, item) for item in listed]
 
 
 def _cluster(account: Account, region: str, keys: KeyDirectory, client: Any,

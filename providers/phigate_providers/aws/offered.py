@@ -1,26 +1,26 @@
 """Whether a service is offered in a region, for services AWS runs in some regions only
-(HealthLake, S3 Tables, DAX, MemoryDB).
+(HealthLake, S3 Tables, DAX, MemoryDB, S3 Glacier's vault API).
 
-A region where the service has no endpoint holds none of its stores. Two readings of that, from
-the SDK's region table (AWS's own, shipped with botocore):
-
-- :func:`not_offered` (HealthLake, S3 Tables) decides from two facts together, never one: the
-  table does not list the region for the service, and its endpoint there cannot be reached. A
-  region the table lists whose endpoint cannot be reached is a failed read (an error), as is any
-  other failure; so is an unreachable endpoint where the table lists the region, even if the table
-  is stale.
-- :func:`offered_regions` (DAX, MemoryDB) is where the table lists an endpoint in any partition: a
-  collector yields nothing elsewhere rather than a failed call read as an unread region.
+A region where the service has no endpoint holds none of its stores. That is decided from two
+facts together, never one (:func:`skipped`): the SDK's region table (AWS's own, shipped with
+botocore) does not list the region for the service, and its endpoint there cannot be reached.
+The table alone would be wrong for a region opened after the SDK was built, and a store there
+never seen; so the region is always called. A region the table lists whose endpoint cannot be
+reached is a failed read (an error), as is any other failure; so is an unreachable endpoint where
+the table lists the region, even if the table is stale. A region skipped is named in the run's
+notices (:func:`notices`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from functools import cache
 
 import botocore.session
 
 from phigate_providers.aws.calls import ApiFailure
+from phigate_providers.aws.context import Account
 
 #: How :mod:`.calls` reports an endpoint that could not be reached (the SDK's exception name).
 UNREACHABLE = "EndpointConnectionError"
@@ -47,21 +47,28 @@ def _listed(service: str, partition: str) -> frozenset[str]:
     return frozenset(_table().get_available_regions(service, partition))
 
 
-def offered_regions(service: str) -> frozenset[str]:
-    """The regions of every partition where ``service`` (botocore's name) has an endpoint."""
-    with _TABLE:
-        return _offered(service)
-
-
-@cache
-def _offered(service: str) -> frozenset[str]:
-    return frozenset(region for partition in _table().get_available_partitions()
-                     for region in listed_regions(service, partition))
-
-
 def not_offered(failure: ApiFailure, region: str, partition: str) -> bool:
     """``failure`` says only that the service is not offered in ``region``."""
     return str(failure).startswith(UNREACHABLE) and region not in listed_regions(failure.service, partition)
 
 
-__all__ = ["listed_regions", "not_offered", "offered_regions"]
+def skipped(account: Account, failure: ApiFailure, region: str) -> bool:
+    """Whether a listing's ``failure`` says only that the service is not offered in ``region``:
+    then the region holds none of its stores, and the account notes it for the notices."""
+    if not not_offered(failure, region, account.partition):
+        return False
+    account.not_offered.append((failure.service, region))
+    return True
+
+
+def notices(account: Account) -> list[str]:
+    """One line per service skipped somewhere in the account: where, and why."""
+    regions: dict[str, set[str]] = defaultdict(set)
+    for service, region in account.not_offered:
+        regions[service].add(region)
+    return [f"aws account {account.account_id}: {service} is not offered in {', '.join(sorted(where))} "
+            "(the SDK's region table does not list it there and its endpoint was not reached): "
+            "nothing of it is read there" for service, where in sorted(regions.items())]
+
+
+__all__ = ["listed_regions", "not_offered", "notices", "skipped"]

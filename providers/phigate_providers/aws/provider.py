@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from phigate.api import CollectionError, InputError, Provider, Record, Resource, RunContext, Scope
 from phigate_providers import wirelogs
-from phigate_providers.aws import estate, operations, services
+from phigate_providers.aws import estate, offered, operations, services
 from phigate_providers.aws.account_run import AccountRun
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
@@ -219,6 +219,7 @@ class AwsProvider:
                                  reported=reported)
                 yield from run.run()
                 facts.parts.append(run.facts)
+                self._notices += offered.notices(account)
             regions = self.settings.regions
             if regions and needs.residency and any(reported for _, reported in accounts):
                 regional = [service.name for service in services.COLLECTED if service.kind in STORE_KINDS]

@@ -26,7 +26,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import not_offered
+from phigate_providers.aws.offered import skipped
 from phigate_providers.aws.read_actions import s3_table_facets
 
 TABLE = "aws.s3tables.table"
@@ -53,7 +53,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     try:
         buckets = list(pages(reader.client, "ListTableBuckets", "tableBuckets"))
     except ApiFailure as failure:
-        if not_offered(failure, region, account.partition):
+        if skipped(account, failure, region):
             return []  # S3 Tables is not offered there (:mod:`.offered`)
         raise
     return [table for bucket in buckets for table in reader.bucket(bucket)]

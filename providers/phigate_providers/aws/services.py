@@ -56,6 +56,7 @@ from phigate_providers.aws import (
     tag_index,
 )
 from phigate_providers.aws import logs as cloudwatch_logs
+from phigate_providers.aws.cloudtrail import Trail
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet
@@ -85,6 +86,9 @@ class Service:
     access: Callable[[Resource], StoreAccess] | None = None
     #: Extra kinds a failed listing leaves undecided (beside :attr:`kind`).
     also: tuple[str, ...] = field(default=())
+    #: Its stores with the logging the account's trails give them (trails None: not read);
+    #: None when the trails say nothing of its stores.
+    logged: Callable[[list[Resource], list[Trail] | None], list[Resource]] | None = None
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -95,6 +99,10 @@ class Service:
         if self.collect is None:
             raise TypeError(f"{self.name} are read by the account run itself, not region by region")
         return self.collect(account, region, keys)
+
+    def with_trails(self, read: list[Resource], trails: list[Trail] | None) -> list[Resource]:
+        """Its stores read, with what the trails say of their logging (:attr:`logged`)."""
+        return read if self.logged is None else self.logged(read, trails)
 
 
 def _region_settings(account: Account, region: str, keys: kms.KeyDirectory) -> list[Resource]:
@@ -196,7 +204,7 @@ SERVICES: tuple[Service, ...] = (
     Service("Redshift snapshots", "database", redshift_snapshots.TYPES, redshift_snapshots.OPERATIONS,
             collect=redshift_snapshots.collect_region, access=redshift_snapshots.store_access),
     Service("S3 Glacier vaults", "object_store", glacier.TYPES, glacier.OPERATIONS,
-            collect=glacier.collect_region, access=glacier.store_access),
+            collect=glacier.collect_region, access=glacier.store_access, logged=glacier.logged),
     Service("OpenSearch domains", "database", opensearch.TYPES, opensearch.OPERATIONS,
             collect=opensearch.collect_region, access=opensearch.store_access),
     Service("ElastiCache replication groups", "database", elasticache.TYPES, elasticache.OPERATIONS,

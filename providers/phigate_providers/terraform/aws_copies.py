@@ -12,7 +12,11 @@ reader reads them (:mod:`phigate_providers.aws.images`, :mod:`phigate_providers.
 - A vault (``aws_glacier_vault``) is an ``object_store`` (``aws.glacier.vault``): always
   encrypted under keys Glacier manages, TLS only, no ACLs; ``access_policy`` gives its exposure
   and readers; an ``aws_glacier_vault_lock`` with ``complete_lock`` whose policy denies
-  ``glacier:DeleteArchive`` keeps its archives (``retention``).
+  ``glacier:DeleteArchive`` keeps its archives (``retention``). Its retrievals are logged
+  (``logging.data_events``) when a logging ``aws_cloudtrail`` of the plan, multi-region or in its
+  region, records management events with their reads, ``glacier.amazonaws.com`` not excluded
+  (CloudTrail's only record of Glacier's calls); else that is left out, as for a bucket: a trail
+  outside the plan may record them. Glacier has no server access logs (``access_logs`` false).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.policydoc import PolicyDocument, PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import GLACIER_READ, sharing_policy, snapshot_facets, vault_facets
 from phigate_providers.aws.resource_policy import public_grants
+from phigate_providers.aws.trail_selectors import GLACIER
+from phigate_providers.terraform import aws_stores
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
@@ -51,8 +57,9 @@ def collect(context: Context, keys: KeyBook, access: list[StoreFacts]) -> list[s
             found = _image(context, keys, planned, permissions.get(planned.address, []))
             if found is not None:
                 access.append(found)
+    trails = aws_stores.trails(context) if context.plan.by_type.get(VAULT) else []
     for planned in context.plan.by_type.get(VAULT, ()):
-        found = _vault(context, planned, locks.get(planned.address, []))
+        found = _vault(context, planned, locks.get(planned.address, []), trails)
         if found is not None:
             access.append(found)
     return orphans + lock_orphans
@@ -190,7 +197,8 @@ def _image_access(context: Context, planned: PlannedResource, resource: Resource
 
 # --- vaults ---------------------------------------------------------------------------------------
 
-def _vault(context: Context, planned: PlannedResource, locks: list[PlannedResource]) -> StoreFacts | None:
+def _vault(context: Context, planned: PlannedResource, locks: list[PlannedResource],
+           trails: list[aws_stores.Trail]) -> StoreFacts | None:
     rid = context.id_of(planned)
     tags = context.tags(planned, ("tags_all", "tags"))
     if isinstance(tags, Unknown):
@@ -202,7 +210,10 @@ def _vault(context: Context, planned: PlannedResource, locks: list[PlannedResour
         "encryption": dict(VAULT_ENCRYPTION), "secure_transport_required": True, "acls_disabled": True,
         "public_access": {"blocked": grants if isinstance(grants, Unknown) else not grants, "grants": grants},
         "retention": _retention(locks),
+        "logging": {"access_logs": False},
     }
+    if aws_stores.records_reads(trails, GLACIER, context.region(planned)):
+        attributes["logging"]["data_events"] = True  # else unseen: a trail outside the plan may log them
     resource = Resource(id=rid, type=VAULT_TYPE, kind="object_store", provider="aws",
                         scope=context.plan.label, region=context.region(planned), name=planned.address,
                         tags=tags, attributes=attributes, raw=context.raw(planned, *locks))

@@ -17,7 +17,14 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
-from phigate_providers.aws.trail_selectors import S3_OBJECT, advanced_read_scopes, bucket_scope
+from phigate_providers.aws.trail_selectors import (
+    MANAGEMENT_SOURCES,
+    S3_OBJECT,
+    advanced_read_scopes,
+    advanced_records_reads,
+    basic_records_reads,
+    bucket_scope,
+)
 from phigate_providers.terraform.aws_transport import secure_transport
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
@@ -258,6 +265,8 @@ class Trail:
     logging: Any
     region: str | None
     s3_read_scopes: tuple[str, ...]  # "" every bucket, else "bucket" or "bucket/prefix"
+    #: Event sources (of ``MANAGEMENT_SOURCES``) whose read-only management events it records.
+    management_reads: frozenset[str] = frozenset()
 
 
 def trails(context: Context) -> list[Trail]:
@@ -266,8 +275,36 @@ def trails(context: Context) -> list[Trail]:
         found.append(Trail(planned.address,
                            known_bool(value(planned, ("is_multi_region_trail",)), False),
                            known_bool(value(planned, ("enable_logging",)), True),
-                           context.region(planned), tuple(_read_scopes(planned))))
+                           context.region(planned), tuple(_read_scopes(planned)), _management_reads(planned)))
     return found
+
+
+def _management_reads(planned: PlannedResource) -> frozenset[str]:
+    """The sources whose read-only management events the trail records: every one when it sets
+    no selector (CloudTrail's default selector: management events, reads and writes); none when
+    its selectors are known only after apply."""
+    unknown = planned.unknown if isinstance(planned.unknown, Mapping) else {}
+    if _any_unknown(unknown.get("event_selector")) or _any_unknown(unknown.get("advanced_event_selector")):
+        return frozenset()
+    basic = [s for s in planned.values.get("event_selector") or () if isinstance(s, Mapping)]
+    advanced = [s for s in planned.values.get("advanced_event_selector") or () if isinstance(s, Mapping)]
+    if not basic and not advanced:
+        return frozenset(MANAGEMENT_SOURCES)
+    found = set()
+    for source in MANAGEMENT_SOURCES:
+        if any(basic_records_reads(selector.get("read_write_type"), selector.get("include_management_events"),
+                                   selector.get("exclude_management_event_sources") or (), source)
+               for selector in basic):
+            found.add(source)
+        if any(advanced_records_reads(_fields(selector), source) for selector in advanced):
+            found.add(source)
+    return frozenset(found)
+
+
+def _fields(selector: Mapping[str, Any]) -> dict[str, Any]:
+    """An advanced selector's field selectors by field, as the CloudTrail API spells them."""
+    return {str(f.get("field")): _api_spelling(f) for f in selector.get("field_selector") or ()
+            if isinstance(f, Mapping)}
 
 
 def _read_scopes(planned: PlannedResource) -> Iterable[str]:
@@ -280,9 +317,7 @@ def _read_scopes(planned: PlannedResource) -> Iterable[str]:
     if isinstance(planned.unknown, Mapping) and _any_unknown(planned.unknown.get("advanced_event_selector")):
         return  # values known only after apply: recording is not assumed
     for selector in planned.values.get("advanced_event_selector") or ():
-        fields = {str(f.get("field")): _api_spelling(f) for f in (selector or {}).get("field_selector") or ()
-                  if isinstance(f, Mapping)}
-        yield from advanced_read_scopes(fields)
+        yield from advanced_read_scopes(_fields(selector or {}))
 
 
 def _any_unknown(flags: Any) -> bool:
@@ -296,6 +331,13 @@ def _any_unknown(flags: Any) -> bool:
 def _api_spelling(field: Mapping[str, Any]) -> dict[str, Any]:
     """A plan's field selector (``starts_with``) as the CloudTrail API spells it (``StartsWith``)."""
     return {"".join(part.capitalize() for part in name.split("_")): values for name, values in field.items()}
+
+
+def records_reads(found: list[Trail], source: str, region: str | None) -> bool:
+    """A logging trail of the plan (multi-region, or in ``region``) records the read-only
+    management events ``source`` sends from ``region``."""
+    return any(trail.logging is True and (trail.multi_region is True or trail.region == region)
+               and source in trail.management_reads for trail in found)
 
 
 def covers(found: list[Trail], bucket: str, region: str | None) -> bool:
@@ -331,4 +373,4 @@ def account(context: Context, found: list[Trail]) -> None:
 
 
 __all__ = ["CLUSTER_INSTANCE", "DATABASES", "Trail", "VolumeDefaults", "account", "covers", "databases",
-           "kms_keys", "region_settings", "tables", "trails", "volume_defaults", "volumes"]
+           "kms_keys", "records_reads", "region_settings", "tables", "trails", "volume_defaults", "volumes"]
