@@ -23,7 +23,7 @@ from botocore.exceptions import EndpointConnectionError
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate_providers.aws import dax, glacier, memorydb
-from phigate_providers.aws.offered import listed_regions
+from phigate_providers.aws.offered import listed_regions, reread_table
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, error_response, inject_faults
 from tests.test_aws_glacier_logging import vault_reads
@@ -58,10 +58,10 @@ def outdated_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
         del aws["services"][session.get_service_model(service).endpoint_prefix]["endpoints"][REGION]
     (tmp_path / "endpoints.json").write_text(json.dumps(table))
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
-    listed_regions.cache_clear()
+    reread_table()
     assert not any(REGION in listed_regions(service, "aws") for service in SERVICES)
     yield
-    listed_regions.cache_clear()
+    reread_table()
 
 
 def unreachable(service: str, region: str, called: str, request: Any) -> AWSResponse | None:

@@ -47,6 +47,14 @@ def _listed(service: str, partition: str) -> frozenset[str]:
     return frozenset(_table().get_available_regions(service, partition))
 
 
+def reread_table() -> None:
+    """Forget the SDK's table read so far: the next question reads it again (from a data path
+    set since, say)."""
+    with _TABLE:
+        _table.cache_clear()
+        _listed.cache_clear()
+
+
 def not_offered(failure: ApiFailure, region: str, partition: str) -> bool:
     """``failure`` says only that the service is not offered in ``region``."""
     return str(failure).startswith(UNREACHABLE) and region not in listed_regions(failure.service, partition)
@@ -71,4 +79,4 @@ def notices(account: Account) -> list[str]:
             "nothing of it is read there" for service, where in sorted(regions.items())]
 
 
-__all__ = ["listed_regions", "not_offered", "notices", "skipped"]
+__all__ = ["listed_regions", "not_offered", "notices", "reread_table", "skipped"]
