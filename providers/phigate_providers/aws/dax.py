@@ -23,7 +23,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import skipped
+from phigate_providers.aws.offered import where_offered
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, dax_cluster_facets
 
@@ -44,12 +44,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     """The clusters of ``region`` (none where DAX is not offered). Raises ApiFailure when they
     cannot be listed."""
     client = account.client("dax", region)
-    try:
-        listed = list(pages(client, "DescribeClusters", "Clusters"))
-    except ApiFailure as failure:
-        if skipped(account, failure, region):
-            return []
-        raise
+    listed = where_offered(account, region, lambda: list(pages(client, "DescribeClusters", "Clusters")))
     return [_cluster(account, region, keys, client, item) for item in listed]
 
 

@@ -36,7 +36,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.cloudtrail import Trail, records_reads
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import skipped
+from phigate_providers.aws.offered import where_offered
 from phigate_providers.aws.policydoc import PolicySyntaxError, parse_policy
 from phigate_providers.aws.read_actions import vault_facets
 from phigate_providers.aws.trail_selectors import GLACIER
@@ -59,12 +59,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     customers and was never opened in some regions launched since 2021; see :mod:`.offered`).
     Raises ApiFailure when they cannot be listed."""
     client = account.client("glacier", region)
-    try:
-        listed = list(pages(client, "ListVaults", "VaultList"))
-    except ApiFailure as failure:
-        if skipped(account, failure, region):
-            return []
-        raise
+    listed = where_offered(account, region, lambda: list(pages(client, "ListVaults", "VaultList")))
     return [_vault(account, region, client, item) for item in listed]
 
 

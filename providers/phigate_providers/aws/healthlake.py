@@ -27,7 +27,7 @@ from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import skipped
+from phigate_providers.aws.offered import where_offered
 from phigate_providers.aws.policydoc import PolicyDocument
 from phigate_providers.aws.read_actions import Facet, fhir_store_facets
 
@@ -47,12 +47,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     """The FHIR data stores of ``region`` (none where HealthLake is not offered). Raises
     ApiFailure when they cannot be listed."""
     client = account.client("healthlake", region)
-    try:
-        listed = _listed(client)
-    except ApiFailure as failure:
-        if skipped(account, failure, region):
-            return []
-        raise
+    listed = where_offered(account, region, lambda: _listed(client))
     return [_datastore(account, region, keys, client, item) for item in listed
             if str(item.get("DatastoreStatus")) not in EMPTY_STATUSES]
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import botocore.session
 
@@ -24,6 +26,8 @@ from phigate_providers.aws.context import Account
 
 #: How :mod:`.calls` reports an endpoint that could not be reached (the SDK's exception name).
 UNREACHABLE = "EndpointConnectionError"
+
+T = TypeVar("T")
 
 
 #: The table is read once, by one thread: collectors of every region ask at the same moment, and
@@ -69,6 +73,17 @@ def skipped(account: Account, failure: ApiFailure, region: str) -> bool:
     return True
 
 
+def where_offered(account: Account, region: str, listing: Callable[[], list[T]]) -> list[T]:
+    """``listing()`` of ``region``; nothing where the service is not offered there (:func:`skipped`).
+    Raises the listing's ApiFailure otherwise."""
+    try:
+        return listing()
+    except ApiFailure as failure:
+        if skipped(account, failure, region):
+            return []
+        raise
+
+
 def notices(account: Account) -> list[str]:
     """One line per service skipped somewhere in the account: where, and why."""
     regions: dict[str, set[str]] = defaultdict(set)
@@ -79,4 +94,4 @@ def notices(account: Account) -> list[str]:
             "nothing of it is read there" for service, where in sorted(regions.items())]
 
 
-__all__ = ["listed_regions", "not_offered", "notices", "reread_table", "skipped"]
+__all__ = ["listed_regions", "not_offered", "notices", "reread_table", "skipped", "where_offered"]

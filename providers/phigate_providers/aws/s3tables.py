@@ -26,7 +26,7 @@ from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
-from phigate_providers.aws.offered import skipped
+from phigate_providers.aws.offered import where_offered
 from phigate_providers.aws.read_actions import s3_table_facets
 
 TABLE = "aws.s3tables.table"
@@ -50,12 +50,8 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
     """The tables of every table bucket of ``region``. Raises ApiFailure when the buckets, or
     one bucket's tables, cannot be listed."""
     reader = _Reader(account, region, keys, account.client("s3tables", region))
-    try:
-        buckets = list(pages(reader.client, "ListTableBuckets", "tableBuckets"))
-    except ApiFailure as failure:
-        if skipped(account, failure, region):
-            return []  # S3 Tables is not offered there (:mod:`.offered`)
-        raise
+    buckets = where_offered(account, region,
+                            lambda: list(pages(reader.client, "ListTableBuckets", "tableBuckets")))
     return [table for bucket in buckets for table in reader.bucket(bucket)]
 
 
