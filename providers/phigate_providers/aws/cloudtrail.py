@@ -33,18 +33,23 @@ class Trail:
 
 
 def trails(account: Account, regions: Iterable[str]) -> list[Trail]:
-    """Trails whose home is one of ``regions``, with status and selectors. Raises ApiFailure."""
+    """Trails that record events of ``regions``, with status and selectors: those at home in
+    one of them, and the multi-region and organization trails at home elsewhere (listed in each
+    region as shadows; read in their home region, where their status is kept). A scan narrowed
+    to one region is then logged by the account's trail in another. Raises ApiFailure."""
+    asked = tuple(regions)
     found: dict[str, Trail] = {}
-    for region in regions:
+    for region in asked:
         client = account.client("cloudtrail", region)
-        response = call(client, "DescribeTrails", includeShadowTrails=False) or {}
+        response = call(client, "DescribeTrails", includeShadowTrails=True) or {}
         for item in response.get("trailList", []):
-            home = item.get("HomeRegion", region)
+            home = str(item.get("HomeRegion") or region)
             arn = item.get("TrailARN", item["Name"])
-            if home != region or arn in found:
-                continue
-            status = call(client, "GetTrailStatus", Name=arn) or {}
-            selectors = call(client, "GetEventSelectors", TrailName=arn) or {}
+            if arn in found or (home != region and home in asked):
+                continue  # read once, in its home region's turn
+            at_home = client if home == region else account.client("cloudtrail", home)
+            status = call(at_home, "GetTrailStatus", Name=arn) or {}
+            selectors = call(at_home, "GetEventSelectors", TrailName=arn) or {}
             found[arn] = Trail(
                 str(item["Name"]),
                 home,
