@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     report: dict[str, Any] = {"accounts": args.accounts, "workers": args.workers}
     with moto_server() as endpoint, patched_environment(environment(endpoint)):
-        server = next(p for p in psutil.Process().children() if "moto.server" in " ".join(p.cmdline()))
+        server = next(p for p in psutil.Process().children() if "moto_main.py" in " ".join(p.cmdline()))
         w0 = time.perf_counter()
         report["seeded_accounts"] = len(seed(endpoint, args.accounts))
         report["seed_wall_s"] = time.perf_counter() - w0
