@@ -160,3 +160,18 @@ def test_trails_not_read_leave_a_vaults_logging_undecided(aws: Aws, tmp_path: Pa
     assert {(e.permission, "object_store" in e.kinds) for e in errors} == {("cloudtrail:DescribeTrails", True)}
     code, status = scan(tmp_path, fault=refusing_trails)
     assert (code, status) == (3, "error")
+
+
+def test_a_trail_at_home_elsewhere_that_cannot_be_read_logs_nothing_and_is_no_error(aws: Aws, tmp_path: Path) -> None:
+    """A shadow the run cannot read shows no logging: the vault fails, nothing is unknown."""
+    seed(aws)
+    trail(aws, "audit", region=OTHER, multi_region=True, basic=ALL_MANAGEMENT)
+
+    def refused_at_home(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+        if (called, region) == ("GetTrailStatus", OTHER):
+            return error_response("AccessDeniedException", 400, json_protocol=True)
+        return vault_reads(service, region, called, request)
+
+    code, status = scan(tmp_path, fault=refused_at_home)
+    assert (code, status) == (1, "fail")
+

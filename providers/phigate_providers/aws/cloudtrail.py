@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import Resource
-from phigate_providers.aws.calls import call
+from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.trail_selectors import (
     MANAGEMENT_SOURCES,
@@ -48,8 +48,16 @@ def trails(account: Account, regions: Iterable[str]) -> list[Trail]:
             if arn in found or (home != region and home in asked):
                 continue  # read once, in its home region's turn
             at_home = client if home == region else account.client("cloudtrail", home)
-            status = call(at_home, "GetTrailStatus", Name=arn) or {}
-            selectors = call(at_home, "GetEventSelectors", TrailName=arn) or {}
+            try:
+                status = call(at_home, "GetTrailStatus", Name=arn) or {}
+                selectors = call(at_home, "GetEventSelectors", TrailName=arn) or {}
+            except ApiFailure:
+                if home == region and str(arn).split(":")[4:5] in ([account.account_id], []):
+                    raise  # the account's own trail, at home here: unread, the logging is unknown
+                # A shadow (another region's, or the organization's trail in a member account)
+                # that cannot be read here shows no logging, and is left out: what it would log
+                # fails, never passes.
+                continue
             found[arn] = Trail(
                 str(item["Name"]),
                 home,
