@@ -20,11 +20,12 @@ from phigate_providers.aws.access import (
     parse_policy,
     public_grants,
 )
-from phigate_providers.aws.calls import ApiFailure, call, pages
+from phigate_providers.aws.calls import ApiFailure, call
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.public import acl_grant
 from phigate_providers.aws.s3_regions import Listed, location_region
+from phigate_providers.aws.tag_index import tagged
 
 BUCKET_TYPES = ("aws.s3.bucket",)
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -103,13 +104,8 @@ def account_block(account: Account) -> AccountBlock:
 def bulk_tags(account: Account, region: str) -> dict[str, dict[str, str]]:
     """Tags of the region's buckets in a few pages of the tagging API instead of one call per
     bucket (buckets it does not return are read one by one). Raises ApiFailure."""
-    client = account.client("resourcegroupstaggingapi", region)
-    found: dict[str, dict[str, str]] = {}
-    for mapping in pages(client, "GetResources", "ResourceTagMappingList", ResourceTypeFilters=["s3"]):
-        arn = str(mapping.get("ResourceARN", ""))
-        if arn.startswith("arn:") and ":::" in arn:
-            found[arn.split(":::", 1)[1]] = tag_map(mapping.get("Tags"))
-    return found
+    return {arn.split(":::", 1)[1]: tags for arn, tags in tagged(account, region, ["s3"]).items()
+            if arn.startswith("arn:") and ":::" in arn}
 
 
 #: The reads one bucket needs, given its region; None: the bucket is not read at all.

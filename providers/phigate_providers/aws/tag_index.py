@@ -47,19 +47,23 @@ class TagIndex:
         return found.get(arn)
 
 
+def tagged(account: Account, region: str, services: list[str]) -> dict[str, dict[str, str]]:
+    """ARN → tags of the region's tagged (or once tagged) resources of ``services``, every page.
+    Raises ApiFailure."""
+    client = account.client("resourcegroupstaggingapi", region)
+    return {str(mapping["ResourceARN"]): tag_map(mapping.get("Tags"))
+            for mapping in pages(client, "GetResources", "ResourceTagMappingList",
+                                 ResourceTypeFilters=services, ResourcesPerPage=_PAGE)
+            if mapping.get("ResourceARN")}
+
+
 def _listing(account: Account, region: str) -> dict[str, dict[str, str]]:
     """ARN → tags of the region's resources of :data:`SERVICES`; nothing when the listing fails
     (each store is then read on its own)."""
-    client = account.client("resourcegroupstaggingapi", region)
-    found: dict[str, dict[str, str]] = {}
     try:
-        for mapping in pages(client, "GetResources", "ResourceTagMappingList",
-                             ResourceTypeFilters=list(SERVICES), ResourcesPerPage=_PAGE):
-            if mapping.get("ResourceARN"):
-                found[str(mapping["ResourceARN"])] = tag_map(mapping.get("Tags"))
+        return tagged(account, region, list(SERVICES))
     except ApiFailure:
         return {}
-    return found
 
 
 def store_tags(account: Account, region: str, arn: str, read: Callable[[], dict[str, str]]) -> dict[str, str]:
@@ -69,4 +73,4 @@ def store_tags(account: Account, region: str, arn: str, read: Callable[[], dict[
     return read() if listed is None else listed
 
 
-__all__ = ["OPERATIONS", "SERVICES", "TagIndex", "store_tags"]
+__all__ = ["OPERATIONS", "SERVICES", "TagIndex", "store_tags", "tagged"]
