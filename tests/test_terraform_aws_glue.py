@@ -234,23 +234,10 @@ def test_any_value_of_these_plans_replaced_by_another_type_is_read_or_refused(tm
     """Every value of the fuzzing seeds holding S3 Tables, the Glue catalog, FSx, Redshift
     snapshots and service account keys, replaced by each other JSON type in turn: refused with a
     location (exit 2) or read; never another exception."""
-    from phigate.api import InputError
-    from phigate_providers.terraform import TerraformProvider
 
-    from .test_terraform_provider import _nodes
+    from .test_terraform_provider import WRONG_TYPES, _nodes, read_or_refused
 
     original = json.loads((Path(__file__).parent / "fuzz" / "corpus" / "terraform" / seed).read_text())
-    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
     paths = [p for p in _nodes(original)[1:] if p[0] in ("planned_values", "resource_changes", "configuration")]
-    path = tmp_path / "mutated.json"
     for number, where in enumerate(paths):
-        plan = json.loads(json.dumps(original))
-        parent = plan
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = replacements[number % len(replacements)]
-        path.write_text(json.dumps(plan))
-        try:
-            list(TerraformProvider(path).collect())
-        except InputError as exc:
-            assert exc.location, where
+        read_or_refused(original, where, WRONG_TYPES[number % len(WRONG_TYPES)], tmp_path / "mutated.json")

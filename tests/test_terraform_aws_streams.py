@@ -606,27 +606,14 @@ def test_a_policy_granting_everyone_needs_no_account_but_one_naming_an_account_d
 def test_any_value_of_the_stores_plan_replaced_by_another_type_is_read_or_refused(tmp_path: Path) -> None:
     """Every value of the fuzzing seed holding these stores, replaced by each other JSON type in
     turn: refused with a location (exit 2) or read; never another exception."""
-    from phigate.api import InputError
-    from phigate_providers.terraform import TerraformProvider
 
-    from .test_terraform_provider import _nodes
+    from .test_terraform_provider import WRONG_TYPES, _nodes, read_or_refused
 
     seed = Path(__file__).parent / "fuzz" / "corpus" / "terraform" / "seed-aws-streams-plan.json"
     original = json.loads(seed.read_text())
-    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
     paths = [p for p in _nodes(original)[1:] if p[0] in ("planned_values", "resource_changes", "configuration")]
-    path = tmp_path / "mutated.json"
     for number, where in enumerate(paths):
-        plan = json.loads(json.dumps(original))
-        parent = plan
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = replacements[number % len(replacements)]
-        path.write_text(json.dumps(plan))
-        try:
-            list(TerraformProvider(path).collect())
-        except InputError as exc:
-            assert exc.location, where
+        read_or_refused(original, where, WRONG_TYPES[number % len(WRONG_TYPES)], tmp_path / "mutated.json")
 
 
 def test_a_new_topic_without_a_policy_gets_snss_default_one_as_live(tmp_path: Path) -> None:

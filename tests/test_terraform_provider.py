@@ -922,6 +922,25 @@ def _nodes(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+#: Values of every JSON type, put where a plan holds another.
+WRONG_TYPES: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
+
+
+def read_or_refused(original: dict[str, Any], where: tuple[Any, ...], replacement: Any, path: Path) -> None:
+    """``original`` with its value at ``where`` replaced is read, or refused with a location
+    (InputError, exit 2); never an exception of another kind."""
+    plan = json.loads(json.dumps(original))
+    parent = plan
+    for step in where[:-1]:
+        parent = parent[step]
+    parent[where[-1]] = replacement
+    path.write_text(json.dumps(plan))
+    try:
+        list(TerraformProvider(path).collect())
+    except InputError as exc:
+        assert exc.location, where
+
+
 @pytest.mark.parametrize("name", ["tf1.11-aws5.100-stores.json", "checkov-terragoat-tf0.12.json",
                                   "checkov-nested-modules-tf1.2.json"])
 def test_any_value_of_a_real_plan_replaced_by_another_type_is_read_or_refused(name: str,
@@ -933,20 +952,9 @@ def test_any_value_of_a_real_plan_replaced_by_another_type_is_read_or_refused(na
     original = json.loads((PLANS / name).read_text(encoding="utf-8-sig"))
     paths = _nodes(original)[1:]
     chance = random.Random(20261207)
-    replacements: list[Any] = [None, 7, "x", True, [], {}, [1, "a"], {"references": 5}]
-    path = tmp_path / "mutated.json"
     for _ in range(120):
-        plan = json.loads(json.dumps(original))
         where = chance.choice(paths)
-        parent = plan
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = chance.choice(replacements)
-        path.write_text(json.dumps(plan))
-        try:
-            list(TerraformProvider(path).collect())
-        except InputError as exc:
-            assert exc.location, where
+        read_or_refused(original, where, chance.choice(WRONG_TYPES), tmp_path / "mutated.json")
 
 
 def test_a_snapshot_shared_with_an_account_known_only_after_apply_is_undecided(tmp_path: Path) -> None:
