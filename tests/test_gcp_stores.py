@@ -333,6 +333,27 @@ def test_healthcare_stores_take_their_datasets_key_and_policies(
     assert code == 3
 
 
+def test_viewer_on_the_project_reads_its_instances_disks_snapshots_and_health_records(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # IAM's definition of roles/viewer (https://cloud.google.com/iam/docs/roles-permissions/basic)
+    # holds cloudsql.instances.export, compute.disks.useReadOnly, compute.snapshots.useReadOnly and
+    # healthcare.fhirResources.get; it holds no storage.objects.get and no bigquery.tables.getData.
+    estate.cloud.policies[f"projects/{PROJECT}"] = policy(
+        {"role": "roles/viewer", "members": ["user:auditor@mlm-sante.fr"]})
+    stores = estate.stores
+    instance = stores.sql(PROJECT, "pms", labels=CLINICAL)
+    disk = stores.disk(PROJECT, "pms-data", labels=CLINICAL)
+    nightly = stores.snapshot(PROJECT, "pms-data-nightly", labels=CLINICAL)
+    fhir = stores.healthcare_store(stores.healthcare(PROJECT, "ehr"), "fhirStores", "patients", labels=CLINICAL)
+    warehouse = stores.dataset(PROJECT, "dw", labels=CLINICAL, access=[])
+    stores.table(PROJECT, "dw", "stays", labels=CLINICAL)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    auditor = by_id(snapshot, "user:auditor@mlm-sante.fr")["attributes"]
+    assert auditor["can_read"] == sorted([instance, disk, nightly, fhir])
+    assert auditor["can_read_via"][fhir] == "roles/viewer on project mlm-sante-prod"
+    assert warehouse not in auditor["can_read"]
+
+
 # --- the run -------------------------------------------------------------------------------
 
 def test_every_store_request_is_a_read(estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:

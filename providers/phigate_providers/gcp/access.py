@@ -33,6 +33,15 @@ BIGQUERY_READ = frozenset({"bigquery.datasets.get", "bigquery.tables.get", "bigq
                            "bigquery.tables.list", "bigquery.tables.export"})
 BIGQUERY_WRITE = frozenset({"bigquery.tables.create", "bigquery.tables.update", "bigquery.tables.updateData",
                             "bigquery.tables.delete"})
+#: What Viewer reads of the stores beyond Cloud Storage and BigQuery (IAM's roles/viewer).
+VIEWER_READS = frozenset({"cloudsql.instances.export", "cloudsql.backupRuns.export",
+                          "compute.disks.useReadOnly", "compute.disks.createSnapshot",
+                          "compute.snapshots.useReadOnly", "compute.images.useReadOnly",
+                          "healthcare.fhirResources.get",
+                          "healthcare.fhirStores.export", "healthcare.fhirStores.searchResources",
+                          "healthcare.dicomStores.dicomWebRead", "healthcare.dicomStores.export",
+                          "healthcare.hl7V2Messages.get", "healthcare.hl7V2Messages.list",
+                          "healthcare.hl7V2Stores.export"})
 #: The storage permissions of predefined roles that can be bound on a bucket. Only whether
 #: they read objects matters here; the sets follow Google's role reference
 #: (https://cloud.google.com/storage/docs/access-control/iam-roles): objectViewer holds
@@ -62,13 +71,18 @@ PREDEFINED_ROLES: Mapping[str, frozenset[str]] = {
     # gives Viewer "list buckets … view bucket metadata when listing": no storage.objects.get,
     # so Viewer reads no object by its own permissions (only through the projectViewer
     # convenience member that default bucket policies bind to legacy reader roles: an edge of
-    # the access graph). Owner holds resourcemanager.projects.setIamPolicy (it can grant itself
-    # anything) and Editor holds iam.serviceAccounts.actAs and iam.serviceAccountKeys.create (it
-    # runs code as, or mints keys for, the project's service accounts) and controls buckets:
+    # the access graph), and BigQuery's basic-role page gives it no table data either (only
+    # through the projectReaders access entry). But IAM's definition of Viewer
+    # (https://cloud.google.com/iam/docs/roles-permissions/basic, roles/viewer) holds the reads
+    # of the other stores: Cloud SQL exports, disks and snapshots used read-only or
+    # snapshotted, and Healthcare API records and exports. Owner holds
+    # resourcemanager.projects.setIamPolicy (it can grant itself anything) and Editor holds
+    # iam.serviceAccounts.actAs and iam.serviceAccountKeys.create (it runs code as, or mints
+    # keys for, the project's service accounts) and controls buckets:
     # both counted as reading every object, and as able to become every service account.
     # Editor and Owner also read the data of the other stores phigate reads (BigQuery table data,
     # Cloud SQL exports, disks, Healthcare API records), abridged here to one read each.
-    "roles/viewer": frozenset({"storage.buckets.list", "resourcemanager.projects.get"}),
+    "roles/viewer": frozenset({"storage.buckets.list", "resourcemanager.projects.get", *VIEWER_READS}),
     "roles/editor": OBJECTS_ALL | BUCKETS_ALL | STORES_READ | frozenset({"iam.serviceAccounts.actAs",
                                                                          "iam.serviceAccountKeys.create"}),
     "roles/owner": OBJECTS_ALL | BUCKETS_ALL | STORES_READ | frozenset({"iam.serviceAccounts.actAs",
