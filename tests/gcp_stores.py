@@ -24,7 +24,8 @@ keys replaced):
   "kind": "sql#diskEncryptionConfiguration"}``, ``settings.ipConfiguration`` (``ipv4Enabled``,
   ``authorizedNetworks: [{"value", "name", "kind": "sql#aclEntry"}]``, ``requireSsl``,
   ``sslMode``), ``settings.databaseFlags: [{"name", "value"}]``, ``settings.userLabels``,
-  ``settings.backupConfiguration``, ``settings.deletionProtectionEnabled``.
+  ``settings.backupConfiguration``, ``settings.deletionProtectionEnabled``; a read replica has
+  ``instanceType: READ_REPLICA_INSTANCE`` and ``masterInstanceName: "P:I"``.
 - Compute Engine v1 (https://cloud.google.com/compute/docs/reference/rest/v1/disks, …/snapshots):
   ``disks.aggregatedList`` → ``{"kind": "compute#diskAggregatedList", "items": {"zones/Z":
   {"disks": [Disk]}, "zones/Y": {"warning": {"code": "NO_RESULTS_ON_PAGE", …}}}, "unreachables"?}``;
@@ -148,7 +149,7 @@ class Stores:
     def sql(self, project: str, name: str, *, version: str = "POSTGRES_16", region: str = "europe-west9",
             key: str | None = None, networks: tuple[str, ...] = (), public_ip: bool = False,
             ssl_mode: str | None = "ENCRYPTED_ONLY", flags: dict[str, str] | None = None,
-            labels: dict[str, str] | None = None) -> str:
+            labels: dict[str, str] | None = None, replica_of: str | None = None) -> str:
         ip: dict[str, Any] = {"ipv4Enabled": public_ip, "privateNetwork": f"projects/{project}/global/networks/default",
                               "requireSsl": ssl_mode is not None and ssl_mode != "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
                               "authorizedNetworks": [{"value": n, "name": f"net-{i}", "kind": "sql#aclEntry"}
@@ -168,6 +169,9 @@ class Stores:
                                         "backupRetentionSettings": {"retentionUnit": "COUNT", "retainedBackups": 14},
                                         "pointInTimeRecoveryEnabled": True},
                 "deletionProtectionEnabled": True}}
+        if replica_of:  # a read replica names its primary as PROJECT:INSTANCE
+            instance.update({"instanceType": "READ_REPLICA_INSTANCE", "masterInstanceName": f"{project}:{replica_of}",
+                             "replicaConfiguration": {"kind": "sql#replicaConfiguration", "failoverTarget": False}})
         if key:
             instance["diskEncryptionConfiguration"] = {"kmsKeyName": key, "kind": "sql#diskEncryptionConfiguration"}
             instance["diskEncryptionStatus"] = {"kmsKeyVersionName": f"{key}/cryptoKeyVersions/1",

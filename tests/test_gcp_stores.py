@@ -247,6 +247,20 @@ def test_require_ssl_decides_tls_on_instances_without_ssl_mode(
     assert by_id(snapshot, f"{older}/server")["attributes"]["secure_transport_required"] is True
 
 
+def test_a_read_replica_carries_the_labels_of_its_primary(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # https://cloud.google.com/sql/docs/postgres/admin-api/rest/v1/instances: a replica's
+    # masterInstanceName names its primary; the replica holds the primary's data.
+    primary = estate.stores.sql(PROJECT, "pms", key=estate.key(KEY), labels=CLINICAL)
+    replica = estate.stores.sql(PROJECT, "pms-replica-eu", replica_of="pms")
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, replica)["tags"] == CLINICAL
+    assert by_id(snapshot, f"{replica}/server")["tags"] == CLINICAL
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert failing(report) == {"PHI-ENC-002": [replica]} and primary not in failing(report)["PHI-ENC-002"]
+    assert code == 1
+
+
 # --- Compute Engine ------------------------------------------------------------------------
 
 def test_disks_and_snapshots_are_volumes_with_their_keys_and_regions(

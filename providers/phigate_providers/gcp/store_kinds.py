@@ -196,8 +196,11 @@ def bindings(policy: Mapping[str, Any]) -> list[Binding]:
 
 # --- Cloud SQL -----------------------------------------------------------------------------
 
-def sql_resources(project: str, data: Mapping[str, Any]) -> tuple[Resource, Resource]:
-    """The instance as a ``database`` (its data) and as a ``db_server`` (its connections)."""
+def sql_resources(project: str, data: Mapping[str, Any],
+                  primary: Mapping[str, str] | None = None) -> tuple[Resource, Resource]:
+    """The instance as a ``database`` (its data) and as a ``db_server`` (its connections);
+    ``primary``: the labels of the instance a read replica copies, when it was read (a replica
+    holds its primary's data, so it carries them under its own)."""
     name = str(data["name"])
     settings = _mapping(data.get("settings"))
     ip = _mapping(settings.get("ipConfiguration"))
@@ -213,7 +216,7 @@ def sql_resources(project: str, data: Mapping[str, Any]) -> tuple[Resource, Reso
     engine = version.split("_", 1)[0].lower() or None
     resource_id = f"//cloudsql.googleapis.com/projects/{project}/instances/{name}"
     region = location(data.get("region"))
-    tags = {str(k): str(v) for k, v in _mapping(settings.get("userLabels")).items()}
+    tags = merged_labels(primary or {}, sql_labels(data))
     database = Resource(
         id=resource_id, type=SQL_TYPE, kind="database", provider=PROVIDER, scope=project, region=region,
         name=name, tags=tags, attributes={
@@ -225,6 +228,7 @@ def sql_resources(project: str, data: Mapping[str, Any]) -> tuple[Resource, Reso
             "backup_retention_days": kept if backup.get("enabled") is True else 0,
         },
         raw={"databaseVersion": version, "ipv4Enabled": ip.get("ipv4Enabled") is True,
+             **({"masterInstanceName": data["masterInstanceName"]} if data.get("masterInstanceName") else {}),
              "authorizedNetworks": [str(n) for n in networks], "instanceType": data.get("instanceType")})
     flags = {str(f.get("name")): str(f.get("value", "")).lower() for f in _list(settings.get("databaseFlags"))
              if isinstance(f, Mapping)}
@@ -305,6 +309,17 @@ def snapshot_resource(project: str, data: Mapping[str, Any],
                     "size_gb": _int(data.get("diskSizeGb")), "attached_to": []},
         raw={k: data[k] for k in ("diskSizeGb", "storageLocations", "sourceDisk", "snapshotType")
              if k in data})
+
+
+def sql_labels(data: Mapping[str, Any]) -> dict[str, str]:
+    """An instance's own labels (``settings.userLabels``)."""
+    return {str(k): str(v) for k, v in _mapping(_mapping(data.get("settings")).get("userLabels")).items()}
+
+
+def primary_name(data: Mapping[str, Any]) -> str | None:
+    """The instance a read replica copies (``masterInstanceName``: ``P:I``, or ``I`` alone)."""
+    name = data.get("masterInstanceName")
+    return name.rsplit(":", 1)[-1] if isinstance(name, str) and name else None
 
 
 def merged_labels(inherited: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:

@@ -212,10 +212,13 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
 
 def _sql(api: Api, project: str, found: Found) -> None:
     url = f"{SQL_ADMIN}projects/{quote(project, safe='')}/instances"
-    for data in _listing("cloudsql.instances.list", lambda: api.items(url, "items", "maxResults")):
-        if _text(data.get("name")) is None:
-            raise ValueError("an instance without its name")
-        database, server = kinds.sql_resources(project, data)
+    instances = _listing("cloudsql.instances.list", lambda: api.items(url, "items", "maxResults"))
+    if any(_text(data.get("name")) is None for data in instances):
+        raise ValueError("an instance without its name")
+    # A read replica holds its primary's data: it carries the primary's labels under its own.
+    labels = {str(data["name"]): kinds.sql_labels(data) for data in instances}
+    for data in instances:
+        database, server = kinds.sql_resources(project, data, labels.get(kinds.primary_name(data) or ""))
         found.records.extend((database, server))
         found.store(database.id, "sql", "instance")
         found.keys.extend(kinds.keys_of(database))
