@@ -140,6 +140,33 @@ def test_an_authorized_view_lets_readers_of_its_dataset_read_the_source_tables(
     assert code == 1
 
 
+def test_a_view_authorized_from_a_project_not_read_leaves_segmentation_undecided(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # An access entry {"view": {projectId, datasetId, tableId}} may name a view of another
+    # project (https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets#Dataset.FIELDS.access):
+    # whoever reads that view there reads the source, and nobody here has read who that is.
+    stores = estate.stores
+    source = stores.dataset(PROJECT, "clinical_dw", labels=CLINICAL, access=[
+        {"role": "READER", "userByEmail": "clinician@mlm-sante.fr"},
+        {"view": {"projectId": "mlm-sante-reporting", "datasetId": "bi", "tableId": "v_stays"}}])
+    stores.table(PROJECT, "clinical_dw", "notes", labels=CLINICAL)
+    stores.dataset(PROJECT, "billing", labels=ADMIN, access=[
+        {"role": "READER", "userByEmail": "billing@mlm-sante.fr"}])
+    stores.table(PROJECT, "billing", "invoices", labels=ADMIN)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    billing = by_id(snapshot, "user:billing@mlm-sante.fr")["attributes"]
+    assert [gap for gap in billing["access_unseen"] if "authorized view" in gap] == [
+        f"{source}: read through authorized view mlm-sante-reporting.bi.v_stays of project mlm-sante-reporting, "
+        "which was not read: who reads through it is not known (add mlm-sante-reporting to "
+        "providers.gcp.projects)"]
+    # The clinician already reads the source: the view changes nothing for them.
+    clinician = by_id(snapshot, "user:clinician@mlm-sante.fr")["attributes"]
+    assert not [gap for gap in clinician["access_unseen"] if "authorized view" in gap]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", "user:billing@mlm-sante.fr")] == ["error"]
+    assert code == 3
+
+
 def test_a_role_on_the_project_reads_every_table_through_a_wildcard(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     estate.cloud.policies[f"projects/{PROJECT}"] = policy(

@@ -220,8 +220,14 @@ class Collection:
             principals.store(found.project, store_id, service, noun, parent=parent, holds_data=holds_data)
         for on, bindings in found.grants:
             principals.grant(found.project, on, bindings)
+        read = {*self._settings.projects, *self._settings.context_projects}
         for link in found.links:
             principals.authorized(link.reader, link.source, link.how)
+            elsewhere = link.reader.split("/")[4] if link.reader.count("/") >= 4 else ""
+            if elsewhere not in read:  # who reads it there was never seen
+                principals.unseen_readers(link.source, f"{link.source}: read through {link.how} of project "
+                                          f"{elsewhere}, which was not read: who reads through it is not "
+                                          f"known (add {elsewhere} to providers.gcp.projects)")
         for reason, permission in found.unknown:
             principals.unknown(reason, permission)
         for key in found.keys:

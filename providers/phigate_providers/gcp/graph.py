@@ -49,6 +49,8 @@ CONTAINERS = ("group:", "domain:", "principalSet:")
 SERVICE_AGENTS = re.compile(r"@(?:gcp-sa-[a-z0-9-]+\.iam|cloudservices|gs-project-accounts\.iam"
                             r"|container-engine-robot\.iam|compute-system\.iam)\.gserviceaccount\.com$")
 EXPORT_HINT = "give a directory export with --gcp-groups FILE"
+#: A data class reached, and whether through a grant above the stores (a wildcard).
+Reached = tuple[str, bool]
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Principals:
         self._unknown: list[tuple[str, str | None]] = []
         #: Policies above buckets that could not be read: any principal may be granted there.
         self._unseen: list[str] = []
+        #: Stores read through something whose readers nobody here has seen (an authorized view
+        #: of a project not read): (the stores, why).
+        self._open: list[tuple[str, str]] = []
         self._role_failures: dict[str, str] = {}
         #: The export's memberships, spelt as IAM spells the members (set by ``records``).
         self._listed: dict[str, frozenset[str]] = {}
@@ -138,6 +143,11 @@ class Principals:
         """Whoever reads ``reader`` reads ``source`` (and what it holds) as well: ``how`` says
         through what (a BigQuery authorized view or dataset)."""
         self._links.append(Link(reader, source, how))
+
+    def unseen_readers(self, source: str, why: str) -> None:
+        """Whoever ``why`` names may read ``source`` (and what it holds), and who that is was not
+        seen: a principal that does not otherwise reach data of its class is undecided."""
+        self._open.append((source, why))
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
             folder: str | None = None) -> None:
@@ -322,9 +332,10 @@ class Principals:
             unknown.update({a: (f"{a}: who can act as it is not known (its project was not read), and ", "")
                             for a in nodes if a.startswith("serviceAccount:") and a not in listed
                             and not SERVICE_AGENTS.search(a)})
-        if not unknown:
+        if not unknown and not self._open:
             return
         reach, gapped = self._classes(nodes), _gapped(nodes)
+        self._open_reach(nodes, reach)
         for container, (subject, hint) in sorted(unknown.items()):
             extra, open_ = reach[container], container in gapped
             if not extra and not open_:
@@ -338,7 +349,19 @@ class Principals:
                         and (open_ or not extra <= reach[member])):
                     node.unseen.add(why)
 
-    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[tuple[str, bool]]]:
+    def _open_reach(self, nodes: Mapping[str, _Node], reach: Mapping[str, frozenset[Reached]]) -> None:
+        """Stores that principals not seen may read (:meth:`unseen_readers`): every principal
+        that may be one of them and does not already reach their classes is undecided."""
+        for source, why in self._open:
+            held = [s for s in (source, *self._children.get(source, ())) if s in self._where
+                    and self._where[s].holds_data]
+            extra = {(self._classify(s) if self._classify is not None else s, False) for s in held}
+            for member, node in nodes.items():
+                if member not in PUBLIC_MEMBERS and not member.startswith(("deleted:", "project")) \
+                        and extra and not extra <= reach[member]:
+                    node.unseen.add(why)
+
+    def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[Reached]]:
         """Data classes each principal reaches through the edges seen here (a fixpoint), each
         with whether it is reached through a grant above buckets (``can_read_via_wildcard``)."""
         def of(store: str) -> str:
