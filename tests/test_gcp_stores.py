@@ -140,6 +140,38 @@ def test_an_authorized_view_lets_readers_of_its_dataset_read_the_source_tables(
     assert code == 1
 
 
+def test_a_dataset_authorizing_a_view_of_a_public_dataset_is_public(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # https://cloud.google.com/bigquery/docs/authorized-views: whoever may query the view reads
+    # the authorizing dataset, whose own entries grant nobody.
+    stores = estate.stores
+    source = stores.dataset(PROJECT, "clinical_dw", labels=CLINICAL, access=[
+        {"role": "OWNER", "specialGroup": "projectOwners"},
+        {"view": {"projectId": PROJECT, "datasetId": "open_reporting", "tableId": "v_stays"}}])
+    notes = stores.table(PROJECT, "clinical_dw", "notes", labels=CLINICAL)
+    reporting = stores.dataset(PROJECT, "open_reporting", labels=ADMIN, access=[
+        {"role": "OWNER", "specialGroup": "projectOwners"},
+        {"role": "READER", "specialGroup": "allAuthenticatedUsers"}])
+    stores.table(PROJECT, "open_reporting", "v_stays", view="SELECT ward FROM clinical_dw.notes")
+    # A view whose own policy opens it works as well, in a dataset nobody else reads.
+    routed = stores.dataset(PROJECT, "claims", labels=ADMIN, access=[
+        {"view": {"projectId": PROJECT, "datasetId": "exports", "tableId": "v_claims"}}])
+    stores.dataset(PROJECT, "exports", labels=ADMIN, access=[])
+    stores.table(PROJECT, "exports", "v_claims", view="SELECT * FROM claims.rows",
+                 policy=policy({"role": "roles/bigquery.dataViewer", "members": ["allUsers"]}))
+    kept = stores.dataset(PROJECT, "kept", labels=ADMIN, access=[
+        {"view": {"projectId": PROJECT, "datasetId": "exports", "tableId": "v_gone"}}])  # no such view
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, source)["attributes"]["public_access"] == {
+        "blocked": False, "grants": ["allAuthenticatedUsers"]}
+    assert by_id(snapshot, notes)["attributes"]["public_access"]["grants"] == ["allAuthenticatedUsers"]
+    assert by_id(snapshot, routed)["attributes"]["public_access"]["grants"] == ["allUsers"]
+    assert by_id(snapshot, kept)["attributes"]["public_access"] == {"blocked": True, "grants": []}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
+    assert failing(report) == {"PHI-IAM-002": sorted([source, notes, routed, reporting])}
+    assert code == 1 and errors(report) == []
+
+
 def test_a_view_authorized_from_a_project_not_read_leaves_segmentation_undecided(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     # An access entry {"view": {projectId, datasetId, tableId}} may name a view of another
@@ -164,6 +196,14 @@ def test_a_view_authorized_from_a_project_not_read_leaves_segmentation_undecided
     assert not [gap for gap in clinician["access_unseen"] if "authorized view" in gap]
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
     assert [f["status"] for f in finding(report, "PHI-SEG-002", "user:billing@mlm-sante.fr")] == ["error"]
+    assert code == 3
+    # Whoever reads the view there may be everyone: the source's public access is not known.
+    assert "public_access" not in by_id(snapshot, source)["attributes"]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
+    assert [f["status"] for f in finding(report, "PHI-IAM-002", source)] == ["error"]
+    assert errors(report) == [
+        "BigQuery dataset mlm-sante-prod.clinical_dw: public grants unknown: read through authorized views, "
+        "datasets or routines not all seen (of another project, or unread)"]
     assert code == 3
 
 

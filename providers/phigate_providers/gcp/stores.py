@@ -22,6 +22,7 @@ from phigate.api import CollectionError, Record, Resource
 from phigate_providers.gcp import store_kinds as kinds
 from phigate_providers.gcp.access import Binding, public_members
 from phigate_providers.gcp.api import Api
+from phigate_providers.gcp.authorized import Public, public_through
 from phigate_providers.gcp.failures import Failure, describe
 from phigate_providers.gcp.links import Link
 from phigate_providers.gcp.settings import PERMISSIONS, SERVICES
@@ -132,7 +133,22 @@ def read(service: str, api: Api, project: str, iam: bool = True) -> Found:
 
 # --- BigQuery ------------------------------------------------------------------------------
 
+@dataclass
+class _Seen:
+    """What one project's BigQuery reads saw of who reads what publicly: each dataset's and
+    view's own public members (None: unread), and datasets whose tables were not all read."""
+
+    own: dict[str, Public] = field(default_factory=dict)
+    incomplete: set[str] = field(default_factory=set)
+
+
 def _bigquery(api: Api, project: str, found: Found) -> None:
+    seen = _Seen()
+    _datasets(api, project, found, seen)
+    _widen_public(project, found, seen)
+
+
+def _datasets(api: Api, project: str, found: Found, seen: _Seen) -> None:
     base = f"{BIGQUERY}projects/{quote(project, safe='')}/datasets"
     datasets = _listing("bigquery.datasets.get",
                         lambda: api.items(f"{base}?all=true", "datasets", "maxResults"))
@@ -148,6 +164,7 @@ def _bigquery(api: Api, project: str, found: Found) -> None:
             found.error(f"BigQuery dataset {project}.{dataset}: cannot read it", describe(exc),
                         "bigquery.datasets.get", BQ_ALL, resource_id=dataset_id,
                         unknown="who can read it is unknown")
+            seen.own[dataset_id] = None
             continue
         bindings, links, strange = kinds.dataset_acl(project, data.get("access"))
         region = kinds.location(data.get("location"))
@@ -158,25 +175,29 @@ def _bigquery(api: Api, project: str, found: Found) -> None:
                         resource_id=dataset_id,
                         region=region, unknown="who can read it is unknown")
         public = None if strange else public_members(bindings)
+        seen.own[dataset_id] = None if public is None else frozenset(public)
         resource = kinds.dataset_resource(project, data, public)
         found.records.append(resource)
         found.store(dataset_id, "bigquery", "dataset")
         found.grants.append((dataset_id, bindings))
         found.links.extend(Link(reader, dataset_id, how) for reader, how in links)
         found.keys.extend(kinds.keys_of(resource))
-        _tables(api, (project, dataset, url), public, region, found)
+        _tables(api, (project, dataset, url), (public, region), found, seen)
 
 
-def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, region: str | None,
-            found: Found) -> None:
-    """The dataset's tables (``where``: project, dataset, dataset URL), each with its IAM policy."""
+def _tables(api: Api, where: tuple[str, str, str], around: tuple[list[str] | None, str | None],
+            found: Found, seen: _Seen) -> None:
+    """The dataset's tables (``where``: project, dataset, dataset URL; ``around``: the dataset's
+    public members and region), each with its IAM policy."""
     project, dataset, url = where
+    public, region = around
     dataset_id = kinds.dataset_id(project, dataset)
     try:
         listed = api.items(f"{url}/tables", "tables", "maxResults")
     except Exception as exc:
         found.error(f"BigQuery dataset {project}.{dataset}: cannot list its tables", describe(exc),
                     "bigquery.tables.list", BQ_TABLES, region=region, unknown="who can read them is unknown")
+        seen.incomplete.add(dataset_id)
         return
     for item in listed:
         table = _text(_mapping(item.get("tableReference")).get("tableId"))
@@ -184,6 +205,7 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
             found.error(f"BigQuery dataset {project}.{dataset}: a table without its id",
                         Failure("unexpected answer"), "bigquery.tables.list", BQ_TABLES, region=region,
                         unknown="who can read it is unknown")
+            seen.incomplete.add(dataset_id)
             continue
         table_id = kinds.table_id(project, dataset, table)
         table_url = f"{url}/tables/{quote(table, safe='')}"
@@ -193,6 +215,7 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
             found.error(f"BigQuery table {project}.{dataset}.{table}: cannot read it", describe(exc),
                         "bigquery.tables.get", BQ_TABLES, resource_id=table_id, region=region,
                         unknown="who can read it is unknown")
+            seen.incomplete.add(dataset_id)
             continue
         view = kinds.is_view(data)
         found.store(table_id, "bigquery", "view" if view else "table", parent=dataset_id, holds_data=not view)
@@ -201,11 +224,38 @@ def _tables(api: Api, where: tuple[str, str, str], public: list[str] | None, reg
                                 permission="bigquery.tables.getIamPolicy", shown=BQ_TABLES,
                                 resource_id=table_id, region=region)
         if view:  # a view holds no data: it leads to what it is authorized on (a Link)
+            seen.own[table_id] = None if bindings is None else frozenset(public_members(bindings))
             continue
         grants = None if public is None or bindings is None else sorted({*public, *public_members(bindings)})
         resource = kinds.table_resource(project, dataset, data, grants, region)
         found.records.append(resource)
         found.keys.extend(kinds.keys_of(resource))
+
+
+def _widen_public(project: str, found: Found, seen: _Seen) -> None:
+    """Datasets read through authorized views, datasets or routines are as public as those are
+    (their tables too); where those could not all be seen, public access is left out, with an
+    error saying why."""
+    through = public_through(found.links, seen.own, frozenset(seen.incomplete), project)
+    for index, record in enumerate(list(found.records)):
+        if not isinstance(record, Resource) or record.type not in (kinds.DATASET_TYPE, kinds.TABLE_TYPE):
+            continue
+        extra = through.get(record.id.split("/tables/", 1)[0], frozenset())
+        exposure = record.attributes.get("public_access")
+        if extra == frozenset() or not isinstance(exposure, Mapping):
+            continue
+        attributes = dict(record.attributes)
+        if extra is None:
+            del attributes["public_access"]
+            if record.type == kinds.DATASET_TYPE:
+                why = Failure("read through authorized views, datasets or routines not all seen (of another "
+                              "project, or unread)")
+                found.error(f"BigQuery dataset {record.name}: public grants unknown", why,
+                            "bigquery.datasets.get", BQ_ALL, resource_id=record.id, region=record.region)
+        else:
+            grants = sorted({*exposure.get("grants", ()), *extra})
+            attributes["public_access"] = {"blocked": not grants, "grants": grants}
+        found.records[index] = dataclasses.replace(record, attributes=attributes)
 
 
 # --- Cloud SQL -----------------------------------------------------------------------------
