@@ -305,6 +305,25 @@ def test_cloud_sql_instances_are_judged_on_exposure_tls_logging_and_keys(
     assert code == 1 and errors(report) == []
 
 
+def test_authorized_networks_that_cover_every_address_between_them_are_open(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # settings.ipConfiguration.authorizedNetworks[].value: "in CIDR notation, also known as
+    # 'slash' notation" (https://cloud.google.com/sql/docs/postgres/admin-api/rest/v1/instances):
+    # two halves admit every address as 0.0.0.0/0 does.
+    halves = estate.stores.sql(PROJECT, "halves", public_ip=True, networks=("0.0.0.0/1", "128.0.0.0/1"),
+                               labels=CLINICAL)
+    v6 = estate.stores.sql(PROJECT, "v6", public_ip=True, networks=("2001:db8::/32", "::/0"), labels=CLINICAL)
+    office = estate.stores.sql(PROJECT, "office", public_ip=True, networks=("0.0.0.0/1", "203.0.113.0/24"),
+                               labels=CLINICAL)
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, halves)["attributes"]["public_access"] == {
+        "blocked": False, "grants": ["0.0.0.0/1", "128.0.0.0/1"]}
+    assert by_id(snapshot, v6)["attributes"]["public_access"]["grants"] == ["::/0"]
+    assert by_id(snapshot, office)["attributes"]["public_access"] == {"blocked": True, "grants": []}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002")
+    assert failing(report) == {"PHI-IAM-002": sorted([halves, v6])} and code == 1
+
+
 def test_require_ssl_decides_tls_on_instances_without_ssl_mode(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     older = estate.stores.sql(PROJECT, "older", ssl_mode=None)

@@ -21,8 +21,9 @@ to everyone was seen (as a PostgreSQL table without a PUBLIC grant).
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from phigate.api import Resource
@@ -47,8 +48,6 @@ SPECIAL_GROUPS = {"projectReaders": "projectViewer:{project}", "projectWriters":
                   "projectOwners": "projectOwner:{project}", "allAuthenticatedUsers": "allAuthenticatedUsers"}
 #: A key version (``…/cryptoKeyVersions/N``) names the key it belongs to.
 KEY_VERSION = re.compile(r"/cryptoKeyVersions/[^/]+$")
-#: Networks open to every address (Cloud SQL authorized networks).
-OPEN_NETWORKS = frozenset({"0.0.0.0/0", "::/0"})
 #: Cloud SQL's ``sslMode`` values refusing connections without TLS.
 TLS_ONLY = frozenset({"ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"})
 COMPUTE_LINK = re.compile(r"^https://(?:www|compute)\.googleapis\.com/compute/v1/(?P<path>projects/[^/]+/"
@@ -205,8 +204,7 @@ def sql_resources(project: str, data: Mapping[str, Any],
     settings = _mapping(data.get("settings"))
     ip = _mapping(settings.get("ipConfiguration"))
     networks = [n.get("value") for n in _list(ip.get("authorizedNetworks")) if isinstance(n, Mapping)]
-    open_ = sorted({n for n in networks if isinstance(n, str) and n in OPEN_NETWORKS}) \
-        if ip.get("ipv4Enabled") is True else []
+    open_ = open_networks(networks) if ip.get("ipv4Enabled") is True else []
     backup = _mapping(settings.get("backupConfiguration"))
     retention = _mapping(backup.get("backupRetentionSettings"))
     # One automated backup a day: the number kept is the days they cover (7 by default).
@@ -238,6 +236,34 @@ def sql_resources(project: str, data: Mapping[str, Any],
         attributes={"version": version or None, **_server(engine, ip, flags, settings)},
         raw={"sslMode": ip.get("sslMode"), "requireSsl": ip.get("requireSsl"), "databaseFlags": flags})
     return database, server
+
+
+def open_networks(values: Iterable[Any]) -> list[str]:
+    """The authorized networks that together admit every address of IPv4 or IPv6: one written
+    ``0.0.0.0/0`` (or ``1.2.3.4/0``, ``::/0``), or several that cover it between them
+    (``0.0.0.0/1`` and ``128.0.0.0/1``)."""
+    v4: dict[str, ipaddress.IPv4Network] = {}
+    v6: dict[str, ipaddress.IPv6Network] = {}
+    for text in values:
+        try:
+            network = ipaddress.ip_network(str(text).strip(), strict=False)
+        except ValueError:
+            continue  # the API accepts CIDR ranges and addresses only
+        if isinstance(network, ipaddress.IPv4Network):
+            v4[str(text)] = network
+        else:
+            v6[str(text)] = network
+    found = _whole(v4, list(ipaddress.collapse_addresses(v4.values())))
+    found += _whole(v6, list(ipaddress.collapse_addresses(v6.values())))
+    return sorted(found)
+
+
+def _whole(networks: Mapping[str, ipaddress.IPv4Network | ipaddress.IPv6Network],
+           collapsed: list[ipaddress.IPv4Network] | list[ipaddress.IPv6Network]) -> list[str]:
+    """The networks of one family that admit every address: those written /0, else all of them
+    when together they cover the family (``collapsed``: their union)."""
+    every = [text for text, network in networks.items() if network.prefixlen == 0]
+    return every or (list(networks) if [n.prefixlen for n in collapsed] == [0] else [])
 
 
 def _server(engine: str | None, ip: Mapping[str, Any], flags: Mapping[str, str],

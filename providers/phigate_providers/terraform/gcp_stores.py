@@ -275,7 +275,7 @@ def _sql(context: Context, planned: PlannedResource) -> None:
         open_: Any = networks if is_unknown(networks) else ipv4
     else:
         values = [n.get("value") for n in networks or () if isinstance(n, Mapping)]
-        open_ = sorted({v for v in values if isinstance(v, str) and v in kinds.OPEN_NETWORKS}) if ipv4 else []
+        open_ = kinds.open_networks(v for v in values if isinstance(v, str)) if ipv4 else []
         if any(v is None for v in values):
             open_ = after_apply(f"{planned.address}: an authorized network")
     mode, require = value(planned, (*ip, "ssl_mode")), value(planned, (*ip, "require_ssl"))
