@@ -31,7 +31,10 @@ keys replaced):
   {"disks": [Disk]}, "zones/Y": {"warning": {"code": "NO_RESULTS_ON_PAGE", …}}}, "unreachables"?}``;
   a disk's ``diskEncryptionKey.kmsKeyName`` names the key VERSION used
   (``…/cryptoKeys/K/cryptoKeyVersions/1``); ``snapshots.list`` → ``{"items": [Snapshot]}`` with
-  ``storageLocations`` and ``snapshotEncryptionKey``; ``getIamPolicy`` (GET) → ``{"version": 1,
+  ``storageLocations`` and ``snapshotEncryptionKey``; ``images.list``
+  (https://cloud.google.com/compute/docs/reference/rest/v1/images) → ``{"items": [Image]}`` with
+  ``sourceDisk`` or ``sourceSnapshot`` (URLs), ``storageLocations``, ``imageEncryptionKey``;
+  ``getIamPolicy`` (GET) → ``{"version": 1,
   "etag": "ACAB"}`` when nobody is granted.
 - Healthcare API v1 (https://cloud.google.com/healthcare-api/docs/reference/rest/v1/
   projects.locations.datasets): ``locations.list`` → ``{"locations": [{"name", "locationId"}]}``;
@@ -60,7 +63,8 @@ HOSTS = re.compile(r"^https://(?:bigquery|sqladmin|compute|healthcare)\.googleap
 #: Listings answered empty unless a test recorded more (a path, without its query).
 LISTINGS = (re.compile(r"^/bigquery/v2/projects/[^/]+/datasets$"), re.compile(r"/tables$"),
             re.compile(r"^/v1/projects/[^/]+/instances$"), re.compile(r"/aggregated/disks$"),
-            re.compile(r"/global/snapshots$"), re.compile(r"^/v1/projects/[^/]+/locations$"),
+            re.compile(r"/global/snapshots$"), re.compile(r"/global/images$"),
+            re.compile(r"^/v1/projects/[^/]+/locations$"),
             re.compile(r"/datasets$"), re.compile(r"/(?:fhirStores|dicomStores|hl7V2Stores)$"))
 EMPTY_POLICY = {"version": 1, "etag": "ACAB"}
 
@@ -218,6 +222,23 @@ class Stores:
         if policy is not None:
             self.replies[f"/compute/v1/projects/{project}/global/snapshots/{name}/getIamPolicy"] = policy
         return f"//compute.googleapis.com/projects/{project}/global/snapshots/{name}"
+
+    def image(self, project: str, name: str, *, source: str, locations: tuple[str, ...] = ("eu",),
+              labels: dict[str, str] | None = None, policy: dict[str, Any] | int | None = None) -> str:
+        """An image made from ``source`` (a disk's or snapshot's ``projects/P/…`` path)."""
+        field_ = "sourceSnapshot" if "/global/snapshots/" in source else "sourceDisk"
+        image: dict[str, Any] = {
+            "kind": "compute#image", "id": "5310422683419520122", "name": name, "status": "READY",
+            "sourceType": "RAW", field_: f"{COMPUTE}/{source}", f"{field_}Id": "4865176349015364710",
+            "diskSizeGb": "200", "archiveSizeBytes": "4318402816", "storageLocations": list(locations),
+            "selfLink": f"{COMPUTE}/projects/{project}/global/images/{name}", "labels": labels or {},
+            "labelFingerprint": "42WmSpB8rSM=", "family": "pms", "creationTimestamp": "2025-12-01T03:00:00.000-08:00"}
+        listing = self.replies.setdefault(f"/compute/v1/projects/{project}/global/images", {
+            "kind": "compute#imageList", "id": f"projects/{project}/global/images"})
+        listing.setdefault("items", []).append(image)
+        if policy is not None:
+            self.replies[f"/compute/v1/projects/{project}/global/images/{name}/getIamPolicy"] = policy
+        return f"//compute.googleapis.com/projects/{project}/global/images/{name}"
 
     # --- Healthcare API ------------------------------------------------------------------
 

@@ -56,12 +56,13 @@ GOOGLE_ENV = ("STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE", "GOOGLE_API_USE_
 SEED = 29
 SCALE = 48
 CMEK = f"projects/{PROJECT}/locations/europe-west9/keyRings/clinical/cryptoKeys/notes"
-#: The listings of a project holding no BigQuery dataset, Cloud SQL instance, disk, snapshot or
-#: Healthcare API location: one request each, nothing below them.
+#: The listings of a project holding no BigQuery dataset, Cloud SQL instance, disk, snapshot,
+#: image or Healthcare API location: one request each, nothing below them.
 EMPTY_STORE_LISTINGS = (f"https://bigquery.googleapis.com/bigquery/v2/projects/{PROJECT}/datasets",
                         f"https://sqladmin.googleapis.com/v1/projects/{PROJECT}/instances",
                         f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}/aggregated/disks",
                         f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}/global/snapshots",
+                        f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}/global/images",
                         f"https://healthcare.googleapis.com/v1/projects/{PROJECT}/locations")
 
 

@@ -401,6 +401,32 @@ def test_a_snapshot_shared_with_everyone_is_read_by_the_public_principal(
     assert [f["status"] for f in finding(report, "PHI-IAM-002", private)] in ([], ["pass"])
 
 
+def test_an_image_of_a_clinical_disk_shared_with_everyone_is_a_public_copy(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # An image holds its source's data (https://cloud.google.com/compute/docs/reference/rest/v1/images:
+    # sourceDisk, sourceSnapshot); roles/compute.imageUser on allAuthenticatedUsers lets anyone
+    # with a Google account make a disk of it.
+    estate.cloud.roles["roles/compute.imageUser"] = ["compute.images.get", "compute.images.list",
+                                                     "compute.images.useReadOnly"]
+    disk = estate.stores.disk(PROJECT, "pms-data", labels=CLINICAL)
+    nightly = estate.stores.snapshot(PROJECT, "pms-data-nightly")  # sourceDisk: pms-data
+    golden = estate.stores.image(PROJECT, "pms-golden", source=disk.removeprefix("//compute.googleapis.com/"),
+                                 policy=policy({"role": "roles/compute.imageUser", "members": ["allAuthenticatedUsers"]}))
+    rebuilt = estate.stores.image(PROJECT, "pms-rebuilt", source=nightly.removeprefix("//compute.googleapis.com/"),
+                                  locations=("europe-west9",))
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, golden)["kind"] == "volume" and by_id(snapshot, golden)["type"] == "gcp.compute.image"
+    assert by_id(snapshot, golden)["tags"] == CLINICAL
+    assert by_id(snapshot, rebuilt)["tags"] == CLINICAL  # through the snapshot it was made from
+    assert by_id(snapshot, rebuilt)["region"] == "europe-west9"
+    assert by_id(snapshot, golden)["attributes"]["public_access"] == {
+        "blocked": False, "grants": ["allAuthenticatedUsers"]}
+    assert by_id(snapshot, "allAuthenticatedUsers")["attributes"]["can_read"] == [golden]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002", "--only", "PHI-ENC-002")
+    assert failing(report) == {"PHI-IAM-002": [golden], "PHI-ENC-002": sorted([disk, nightly, golden, rebuilt])}
+    assert code == 1 and errors(report) == []
+
+
 def test_a_zone_the_disk_listing_could_not_reach_is_an_error(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     estate.stores.disk(PROJECT, "pms-data", labels=CLINICAL)

@@ -27,7 +27,8 @@ BUCKETS_ALL = frozenset({"storage.buckets.get", "storage.buckets.list", "storage
                          "storage.buckets.delete", "storage.buckets.update",
                          "storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"})
 STORES_READ = frozenset({"bigquery.tables.getData", "cloudsql.instances.export", "compute.disks.use",
-                         "compute.snapshots.useReadOnly", "healthcare.fhirResources.get",
+                         "compute.snapshots.useReadOnly", "compute.images.useReadOnly",
+                         "healthcare.fhirResources.get",
                          "healthcare.dicomStores.dicomWebRead", "healthcare.hl7V2Messages.get"})
 BIGQUERY_READ = frozenset({"bigquery.datasets.get", "bigquery.tables.get", "bigquery.tables.getData",
                            "bigquery.tables.list", "bigquery.tables.export"})
@@ -137,7 +138,8 @@ READ_BY_SERVICE: Mapping[str, tuple[str, ...]] = {
                    "healthcare.hl7V2Stores.setIamPolicy", "healthcare.datasets.setIamPolicy"),
     "compute": ("compute.disks.use", "compute.disks.useReadOnly", "compute.disks.createSnapshot",
                 "compute.disks.setIamPolicy", "compute.snapshots.useReadOnly",
-                "compute.snapshots.setIamPolicy"),
+                "compute.snapshots.setIamPolicy", "compute.images.useReadOnly",
+                "compute.images.setIamPolicy"),
 }
 #: Holding any of these on a bucket, or above it, means reading its objects.
 READ_EFFECTIVE = (*READ_BY_SERVICE["storage"], *HIERARCHY_ESCALATION)

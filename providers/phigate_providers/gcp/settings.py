@@ -29,7 +29,7 @@ PERMISSIONS: Mapping[str, tuple[str, ...]] = {
                  "bigquery.tables.getIamPolicy"),
     "sql": ("cloudsql.instances.list",),
     "compute": ("compute.disks.list", "compute.disks.getIamPolicy", "compute.snapshots.list",
-                "compute.snapshots.getIamPolicy"),
+                "compute.snapshots.getIamPolicy", "compute.images.list", "compute.images.getIamPolicy"),
     "healthcare": ("healthcare.locations.list", "healthcare.datasets.list",
                    "healthcare.datasets.getIamPolicy", "healthcare.fhirStores.list",
                    "healthcare.fhirStores.getIamPolicy",

@@ -36,6 +36,7 @@ SQL_TYPE = "gcp.sql.instance"
 SQL_SERVER_TYPE = "gcp.sql.server"
 DISK_TYPE = "gcp.compute.disk"
 SNAPSHOT_TYPE = "gcp.compute.snapshot"
+IMAGE_TYPE = "gcp.compute.image"
 HEALTHCARE_TYPES = {"fhirStores": "gcp.healthcare.fhir_store", "dicomStores": "gcp.healthcare.dicom_store",
                     "hl7V2Stores": "gcp.healthcare.hl7v2_store"}
 HEALTHCARE_NOUNS = {"fhirStores": "FHIR store", "dicomStores": "DICOM store", "hl7V2Stores": "HL7v2 store"}
@@ -51,7 +52,7 @@ KEY_VERSION = re.compile(r"/cryptoKeyVersions/[^/]+$")
 #: Cloud SQL's ``sslMode`` values refusing connections without TLS.
 TLS_ONLY = frozenset({"ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"})
 COMPUTE_LINK = re.compile(r"^https://(?:www|compute)\.googleapis\.com/compute/v1/(?P<path>projects/[^/]+/"
-                          r"(?:zones|regions)/[^/]+/disks/[^/]+)$")
+                          r"(?:(?:zones|regions)/[^/]+/disks|global/(?:snapshots|images))/[^/]+)$")
 
 
 # --- ids -----------------------------------------------------------------------------------
@@ -69,7 +70,8 @@ def healthcare_id(name: str) -> str:
 
 
 def compute_path(link: Any) -> str | None:
-    """``projects/P/zones/Z/disks/D`` (or ``regions/R``) of a disk's ``selfLink``."""
+    """``projects/P/zones/Z/disks/D`` (or ``regions/R``) of a disk's ``selfLink``, or
+    ``projects/P/global/snapshots/S`` (``images/I``) of a snapshot's or image's."""
     found = COMPUTE_LINK.match(link) if isinstance(link, str) else None
     return found["path"] if found else None
 
@@ -324,17 +326,31 @@ def snapshot_resource(project: str, data: Mapping[str, Any],
                       source: Mapping[str, str] | None = None) -> Resource:
     """A snapshot; ``source``: the labels of the disk it copies, when that disk was read (a
     snapshot holds its source's data, so it carries them under its own)."""
+    return _copy(project, data, source, ("snapshots", SNAPSHOT_TYPE, "snapshotEncryptionKey"))
+
+
+def image_resource(project: str, data: Mapping[str, Any],
+                   source: Mapping[str, str] | None = None) -> Resource:
+    """An image (https://cloud.google.com/compute/docs/reference/rest/v1/images): a copy of the
+    disk, snapshot or image it was made from, whose labels it carries under its own."""
+    return _copy(project, data, source, ("images", IMAGE_TYPE, "imageEncryptionKey"))
+
+
+def _copy(project: str, data: Mapping[str, Any], source: Mapping[str, str] | None,
+          what: tuple[str, str, str]) -> Resource:
+    """A snapshot or an image (``what``: its collection, type and encryption key field)."""
+    collection, type_, key = what
     locations = [str(s).lower() for s in _list(data.get("storageLocations")) if isinstance(s, str)]
     return Resource(
-        id=f"//compute.googleapis.com/projects/{project}/global/snapshots/{data['name']}", type=SNAPSHOT_TYPE,
+        id=f"//compute.googleapis.com/projects/{project}/global/{collection}/{data['name']}", type=type_,
         kind="volume", provider=PROVIDER, scope=project,
         # Several locations cannot be judged by one region: left out, so residency is undecided.
         region=locations[0] if len(locations) == 1 else None, name=str(data["name"]),
         tags=merged_labels(source or {}, _labels(data)),
-        attributes={"encryption": _disk_encryption(_mapping(data.get("snapshotEncryptionKey"))),
+        attributes={"encryption": _disk_encryption(_mapping(data.get(key))),
                     "size_gb": _int(data.get("diskSizeGb")), "attached_to": []},
-        raw={k: data[k] for k in ("diskSizeGb", "storageLocations", "sourceDisk", "snapshotType")
-             if k in data})
+        raw={k: data[k] for k in ("diskSizeGb", "storageLocations", "sourceDisk", "sourceSnapshot",
+                                  "sourceImage", "snapshotType", "family") if k in data})
 
 
 def sql_labels(data: Mapping[str, Any]) -> dict[str, str]:
@@ -431,6 +447,6 @@ def _int(value: Any) -> int | None:
         return None
 
 
-__all__ = ["DATASET_TYPE", "DISK_TYPE", "HEALTHCARE_TYPES", "SNAPSHOT_TYPE", "SQL_SERVER_TYPE", "SQL_TYPE",
-           "TABLE_TYPE", "bindings", "dataset_acl", "dataset_resource", "disk_resource",
-           "healthcare_resource", "snapshot_resource", "sql_resources", "table_resource"]
+__all__ = ["DATASET_TYPE", "DISK_TYPE", "HEALTHCARE_TYPES", "IMAGE_TYPE", "SNAPSHOT_TYPE", "SQL_SERVER_TYPE",
+           "SQL_TYPE", "TABLE_TYPE", "bindings", "dataset_acl", "dataset_resource", "disk_resource",
+           "healthcare_resource", "image_resource", "snapshot_resource", "sql_resources", "table_resource"]

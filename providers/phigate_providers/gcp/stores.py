@@ -13,6 +13,7 @@ entry of a shape not understood) that cannot be read leaves the store without it
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ DISABLED = ("accessNotConfigured", "SERVICE_DISABLED")
 SHOWN: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "bigquery": (("database", "table", "principal"), (kinds.DATASET_TYPE, kinds.TABLE_TYPE)),
     "sql": (("database", "db_server", "principal"), (kinds.SQL_TYPE, kinds.SQL_SERVER_TYPE)),
-    "compute": (("volume", "principal"), (kinds.DISK_TYPE, kinds.SNAPSHOT_TYPE)),
+    "compute": (("volume", "principal"), (kinds.DISK_TYPE, kinds.SNAPSHOT_TYPE, kinds.IMAGE_TYPE)),
     "healthcare": (("database", "principal"), tuple(kinds.HEALTHCARE_TYPES.values())),
 }
 NAMES = {"bigquery": "BigQuery", "sql": "Cloud SQL", "compute": "Compute Engine",
@@ -279,9 +280,9 @@ def _sql(api: Api, project: str, found: Found) -> None:
 def _compute(api: Api, project: str, found: Found) -> None:
     base = f"{COMPUTE}projects/{quote(project, safe='')}"
     disks = _listing("compute.disks.list", lambda: _aggregated(api, f"{base}/aggregated/disks", "disks"))
-    snapshots = _listing("compute.snapshots.list",
-                         lambda: api.items(f"{base}/global/snapshots", "items", "maxResults"))
-    labels: dict[str, Mapping[str, str]] = {}  # by disk path: what its snapshots carry
+    copies = [(collection, _listing(f"compute.{collection}.list", functools.partial(
+        api.items, f"{base}/global/{collection}", "items", "maxResults"))) for collection in COPIES]
+    labels: dict[str, Mapping[str, str]] = {}  # by path: what copies of it carry
     for data in disks:
         path = kinds.compute_path(data.get("selfLink"))
         if path is None or _text(data.get("name")) is None:
@@ -289,17 +290,30 @@ def _compute(api: Api, project: str, found: Found) -> None:
         disk = kinds.disk_resource(project, data)
         labels[path] = disk.tags
         _volume(api, disk, path, found)
-    for data in snapshots:
-        name = _text(data.get("name"))
-        if name is None:
-            raise ValueError("a snapshot without its name")
-        source = labels.get(kinds.compute_path(data.get("sourceDisk")) or "")
-        _volume(api, kinds.snapshot_resource(project, data, source),
-                f"projects/{project}/global/snapshots/{name}", found)
+    for collection, listed in copies:  # snapshots of disks; images of disks, snapshots, images
+        make, sources = COPIES[collection]
+        for data in listed:
+            name = _text(data.get("name"))
+            if name is None:
+                raise ValueError(f"a {collection[:-1]} without its name")
+            paths = [kinds.compute_path(data.get(field_)) for field_ in sources]
+            source = next((labels[p] for p in paths if p in labels), None)
+            path = f"projects/{project}/global/{collection}/{name}"
+            copy = make(project, data, source)
+            labels[path] = copy.tags
+            _volume(api, copy, path, found)
+
+
+#: Copies of disks: how each is made into a resource, and the fields naming what it copies.
+COPIES: Mapping[str, tuple[Callable[[str, Mapping[str, Any], Mapping[str, str] | None], Resource],
+                           tuple[str, ...]]] = {
+    "snapshots": (kinds.snapshot_resource, ("sourceDisk",)),
+    "images": (kinds.image_resource, ("sourceDisk", "sourceSnapshot", "sourceImage")),
+}
 
 
 def _volume(api: Api, resource: Resource, path: str, found: Found) -> None:
-    noun = "snapshot" if resource.type == kinds.SNAPSHOT_TYPE else "disk"
+    noun = {kinds.SNAPSHOT_TYPE: "snapshot", kinds.IMAGE_TYPE: "image"}.get(resource.type, "disk")
     bindings = found.policy(api, f"{COMPUTE}{path}/getIamPolicy?optionsRequestedPolicyVersion=3", resource.id,
                             what=resource.id, permission=f"compute.{noun}s.getIamPolicy",
                             shown=(("volume",), (resource.type,)), resource_id=resource.id,
