@@ -16,7 +16,8 @@ keys replaced):
   "bigquery#tableList", "tables": [{"kind": "bigquery#table", "id": "P:D.T", "tableReference":
   {"projectId", "datasetId", "tableId"}, "type": "TABLE" | "VIEW" | …}], "totalItems"}``;
   ``tables.get`` → the table with ``encryptionConfiguration``, ``labels``, ``location``,
-  ``view: {"query", "useLegacySql"}``; ``tables.getIamPolicy`` → ``{"version": 1, "etag": "ACAB"}``
+  ``view: {"query", "useLegacySql"}``, a table snapshot's ``snapshotDefinition:
+  {"baseTableReference": {"projectId", "datasetId", "tableId"}, "snapshotTime"}``; ``tables.getIamPolicy`` → ``{"version": 1, "etag": "ACAB"}``
   when nobody is granted on the table.
 - Cloud SQL Admin v1 (https://cloud.google.com/sql/docs/postgres/admin-api/rest/v1/instances):
   ``instances.list`` → ``{"items": [DatabaseInstance]}`` (``{}`` without instances), each with
@@ -119,10 +120,11 @@ class Stores:
 
     def table(self, project: str, dataset: str, name: str, *, key: str | None = None,
               labels: dict[str, str] | None = None, view: str | None = None,
-              policy: dict[str, Any] | int | None = None, location: str = "europe-west9") -> str:
+              policy: dict[str, Any] | int | None = None, location: str = "europe-west9",
+              snapshot_of: tuple[str, str, str] | None = None) -> str:
         base = f"/bigquery/v2/projects/{project}/datasets/{dataset}/tables"
         reference = {"projectId": project, "datasetId": dataset, "tableId": name}
-        kind = "VIEW" if view else "TABLE"
+        kind = "VIEW" if view else "SNAPSHOT" if snapshot_of else "TABLE"
         listing = self.replies.setdefault(base, {"kind": "bigquery#tableList", "etag": "wAlH6K1NMMp0TwqQEX9ZSQ==",
                                                  "totalItems": 0})
         listing.setdefault("tables", []).append({"kind": "bigquery#table", "id": f"{project}:{dataset}.{name}",
@@ -134,6 +136,10 @@ class Stores:
             "selfLink": f"{BIGQUERY}/projects/{project}/datasets/{dataset}/tables/{name}",
             "tableReference": reference, "type": kind, "location": location,
             "creationTime": "1764583200000", "lastModifiedTime": "1764583200000"}
+        if snapshot_of:  # a table snapshot names the table it copies
+            body["snapshotDefinition"] = {"baseTableReference": dict(zip(
+                ("projectId", "datasetId", "tableId"), snapshot_of, strict=True)),
+                "snapshotTime": "2025-12-01T02:00:00Z"}
         if view:
             body["view"] = {"query": view, "useLegacySql": False}
         else:

@@ -99,6 +99,25 @@ def test_bigquery_datasets_and_tables_carry_their_keys_location_and_labels(
     assert code == 1 and errors(report) == []
 
 
+def test_a_table_carries_its_datasets_labels_and_a_snapshot_its_base_tables(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # Labels are set on the dataset (https://cloud.google.com/bigquery/docs/labels-intro), not
+    # always on each table; a table snapshot (snapshotDefinition.baseTableReference,
+    # https://cloud.google.com/bigquery/docs/reference/rest/v2/tables) holds its base's data.
+    stores = estate.stores
+    stores.dataset(PROJECT, "clinical_dw", key=estate.key(KEY), labels=CLINICAL)
+    legacy = stores.table(PROJECT, "clinical_dw", "legacy_import")  # no labels of its own, no key
+    stores.dataset(PROJECT, "scratch", labels={"team": "bi"})
+    kept = stores.table(PROJECT, "scratch", "legacy_copy", snapshot_of=(PROJECT, "clinical_dw", "legacy_import"),
+                        labels={"team": "bi"})
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, legacy)["tags"] == CLINICAL
+    assert by_id(snapshot, kept)["tags"] == {**CLINICAL, "team": "bi"}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert failing(report) == {"PHI-ENC-002": sorted([legacy, kept])}
+    assert code == 1 and errors(report) == []
+
+
 def test_a_dataset_open_to_everyone_makes_it_and_its_tables_public(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     stores = estate.stores

@@ -146,6 +146,18 @@ def test_bigquery_datasets_and_tables_take_keys_labels_and_public_grants(tmp_pat
         ("fail", "PHI-IAM-002", "google_bigquery_table.rows")}
 
 
+def test_a_planned_table_carries_its_datasets_labels(tmp_path: Path) -> None:
+    clinical = dataset("clinical", "clinical_dw", labels={"data_class": "clinical"})
+    stays = block("google_bigquery_table.stays", {"table_id": "stays", "project": PROJECT, "labels": {"team": "bi"},
+                                                  "deletion_protection": True},
+                  {**LABELS, "dataset_id": True, "encryption_configuration": True, "etag": True},
+                  {"table_id": {"constant_value": "stays"}, "labels": {"constant_value": {"team": "bi"}},
+                   "dataset_id": ref("google_bigquery_dataset.clinical", "dataset_id")})
+    found, errors, _ = collect(plan_file(tmp_path, clinical, stays))
+    assert found["google_bigquery_table.stays"].tags == {"data_class": "clinical", "team": "bi"}
+    assert not errors
+
+
 def test_an_iam_resource_whose_store_cannot_be_told_leaves_public_grants_unknown(tmp_path: Path) -> None:
     reports = dataset("reports", "reports", labels={"data_class": "administrative"})
     member = block("google_bigquery_dataset_iam_member.someone",

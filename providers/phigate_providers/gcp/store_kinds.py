@@ -171,8 +171,10 @@ def is_view(data: Mapping[str, Any]) -> bool:
     return data.get("type") == "VIEW"
 
 
-def table_resource(project: str, dataset: str, data: Mapping[str, Any], public: list[str] | None,
-                   region: str | None) -> Resource:
+def table_resource(project: str, dataset: str, data: Mapping[str, Any], public: list[str] | None, *,
+                   region: str | None, inherited: Mapping[str, str] | None = None) -> Resource:
+    """A table; ``inherited``: the labels of its dataset, or of the table it snapshots or clones
+    (a table holds its dataset's data, and a copy its base's), carried under its own."""
     name = str(_mapping(data.get("tableReference")).get("tableId"))
     attributes: dict[str, Any] = {
         "database": f"{project}.{dataset}",
@@ -185,10 +187,20 @@ def table_resource(project: str, dataset: str, data: Mapping[str, Any], public: 
     return Resource(
         id=table_id(project, dataset, name), type=TABLE_TYPE, kind="table", provider=PROVIDER, scope=project,
         region=location(data.get("location")) or region, name=f"{project}.{dataset}.{name}",
-        tags=_labels(data),
+        tags=merged_labels(inherited or {}, _labels(data)),
         attributes=attributes,
         raw={k: data[k] for k in ("type", "location", "encryptionConfiguration", "numRows", "numBytes")
              if k in data})
+
+
+def base_table(data: Mapping[str, Any]) -> str | None:
+    """The table a table snapshot or clone copies (``snapshotDefinition`` or ``cloneDefinition``
+    ``.baseTableReference``), by id."""
+    for definition in ("snapshotDefinition", "cloneDefinition"):
+        ref = _ref(_mapping(_mapping(data.get(definition)).get("baseTableReference")), "tableId")
+        if ref:
+            return table_id(*ref)
+    return None
 
 
 def bindings(policy: Mapping[str, Any]) -> list[Binding]:

@@ -141,12 +141,30 @@ class _Seen:
 
     own: dict[str, Public] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)
+    #: Table snapshots and clones → the table they copy.
+    bases: dict[str, str] = field(default_factory=dict)
 
 
 def _bigquery(api: Api, project: str, found: Found) -> None:
     seen = _Seen()
     _datasets(api, project, found, seen)
     _widen_public(project, found, seen)
+    _inherit_bases(found, seen)
+
+
+def _inherit_bases(found: Found, seen: _Seen) -> None:
+    """A table snapshot or clone holds its base table's data: it carries the base's labels
+    under its own (a chain of copies, to its first table), where the base was read."""
+    tables = {r.id: (i, r) for i, r in enumerate(found.records)
+              if isinstance(r, Resource) and r.type == kinds.TABLE_TYPE}
+    tags = {table: record.tags for table, (_, record) in tables.items()}
+    for _ in range(len(seen.bases)):  # one more link of a chain each time round
+        for copy, base in seen.bases.items():
+            if copy in tables and base in tables:
+                tags[copy] = kinds.merged_labels(tags[base], tables[copy][1].tags)
+    for table, (index, record) in tables.items():
+        if tags[table] != record.tags:
+            found.records[index] = dataclasses.replace(record, tags=tags[table])
 
 
 def _datasets(api: Api, project: str, found: Found, seen: _Seen) -> None:
@@ -183,15 +201,18 @@ def _datasets(api: Api, project: str, found: Found, seen: _Seen) -> None:
         found.grants.append((dataset_id, bindings))
         found.links.extend(Link(reader, dataset_id, how) for reader, how in links)
         found.keys.extend(kinds.keys_of(resource))
-        _tables(api, (project, dataset, url), (public, region), found, seen)
+        _tables(api, (project, dataset, url), (public, region, resource.tags), found, seen)
 
 
-def _tables(api: Api, where: tuple[str, str, str], around: tuple[list[str] | None, str | None],
-            found: Found, seen: _Seen) -> None:
+#: What a dataset's tables take from it: its public members, region and labels.
+Around = tuple[list[str] | None, str | None, Mapping[str, str]]
+
+
+def _tables(api: Api, where: tuple[str, str, str], around: Around, found: Found, seen: _Seen) -> None:
     """The dataset's tables (``where``: project, dataset, dataset URL; ``around``: the dataset's
-    public members and region), each with its IAM policy."""
+    public members, region and labels), each with its IAM policy."""
     project, dataset, url = where
-    public, region = around
+    public, region, labels = around
     dataset_id = kinds.dataset_id(project, dataset)
     try:
         listed = api.items(f"{url}/tables", "tables", "maxResults")
@@ -228,7 +249,10 @@ def _tables(api: Api, where: tuple[str, str, str], around: tuple[list[str] | Non
             seen.own[table_id] = None if bindings is None else frozenset(public_members(bindings))
             continue
         grants = None if public is None or bindings is None else sorted({*public, *public_members(bindings)})
-        resource = kinds.table_resource(project, dataset, data, grants, region)
+        resource = kinds.table_resource(project, dataset, data, grants, region=region, inherited=labels)
+        base = kinds.base_table(data)
+        if base is not None:
+            seen.bases[resource.id] = base
         found.records.append(resource)
         found.keys.extend(kinds.keys_of(resource))
 

@@ -258,9 +258,13 @@ def _table(context: Context, planned: PlannedResource, public: Mapping[str, list
     if isinstance(name, str):
         attributes["database"] = name
     location = value(dataset, ("location",)) if dataset is not None else None
+    # A table holds its dataset's data: it carries the dataset's labels under its own.
+    inherited = context.tags(dataset, ("effective_labels", "labels")) if dataset is not None else None
+    if isinstance(inherited, dict):
+        inherited = {k: v for k, v in inherited.items() if k != "goog-terraform-provisioned"}
     _add(context, planned, (kinds.TABLE_TYPE, "table"), attributes,
          ("us" if location is None else location) if dataset is not None else None,
-         labels=("effective_labels", "labels"))
+         labels=("effective_labels", "labels"), inherited=inherited)
 
 
 # --- Cloud SQL -----------------------------------------------------------------------------
