@@ -192,7 +192,9 @@ class Stores:
     # --- Compute Engine ------------------------------------------------------------------
 
     def disk(self, project: str, name: str, *, zone: str = "europe-west9-a", key: str | None = None,
-             labels: dict[str, str] | None = None, policy: dict[str, Any] | int | None = None) -> str:
+             labels: dict[str, str] | None = None, policy: dict[str, Any] | int | None = None,
+             source: str | None = None) -> str:
+        """A disk, maybe restored from ``source`` (a snapshot's or image's ``projects/P/…`` path)."""
         path = f"projects/{project}/zones/{zone}/disks/{name}"
         disk: dict[str, Any] = {
             "kind": "compute#disk", "id": "4865176349015364710", "name": name, "sizeGb": "200",
@@ -202,6 +204,9 @@ class Stores:
             "labels": labels or {}, "labelFingerprint": "42WmSpB8rSM=", "physicalBlockSizeBytes": "4096"}
         if key:
             disk["diskEncryptionKey"] = {"kmsKeyName": f"{key}/cryptoKeyVersions/1"}
+        if source:
+            field_ = "sourceImage" if "/global/images/" in source else "sourceSnapshot"
+            disk.update({field_: f"{COMPUTE}/{source}", f"{field_}Id": "7386311947263523812"})
         listing = self.replies.setdefault(f"/compute/v1/projects/{project}/aggregated/disks", {
             "kind": "compute#diskAggregatedList", "id": f"projects/{project}/aggregated/disks",
             "items": {"zones/us-central1-a": {"warning": {

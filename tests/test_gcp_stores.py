@@ -446,6 +446,20 @@ def test_an_image_of_a_clinical_disk_shared_with_everyone_is_a_public_copy(
     assert code == 1 and errors(report) == []
 
 
+def test_a_disk_restored_from_a_snapshot_of_a_clinical_disk_is_clinical(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # A disk made from a snapshot names it (sourceSnapshot,
+    # https://cloud.google.com/compute/docs/reference/rest/v1/disks) and holds its data.
+    estate.stores.disk(PROJECT, "pms-data", key=estate.key(KEY), labels=CLINICAL)
+    nightly = estate.stores.snapshot(PROJECT, "pms-data-nightly", key=KEY)  # sourceDisk: pms-data
+    restored = estate.stores.disk(PROJECT, "pms-restore-test", zone="europe-west9-b", labels={"env": "test"},
+                                  source=nightly.removeprefix("//compute.googleapis.com/"))
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert by_id(snapshot, restored)["tags"] == {**CLINICAL, "env": "test"}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert failing(report) == {"PHI-ENC-002": [restored]} and code == 1
+
+
 def test_a_zone_the_disk_listing_could_not_reach_is_an_error(
         estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     estate.stores.disk(PROJECT, "pms-data", labels=CLINICAL)

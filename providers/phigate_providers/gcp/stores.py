@@ -304,33 +304,40 @@ def _sql(api: Api, project: str, found: Found) -> None:
 def _compute(api: Api, project: str, found: Found) -> None:
     base = f"{COMPUTE}projects/{quote(project, safe='')}"
     disks = _listing("compute.disks.list", lambda: _aggregated(api, f"{base}/aggregated/disks", "disks"))
-    copies = [(collection, _listing(f"compute.{collection}.list", functools.partial(
-        api.items, f"{base}/global/{collection}", "items", "maxResults"))) for collection in COPIES]
-    labels: dict[str, Mapping[str, str]] = {}  # by path: what copies of it carry
+    listed = {collection: _listing(f"compute.{collection}.list", functools.partial(
+        api.items, f"{base}/global/{collection}", "items", "maxResults")) for collection in COPIES}
+    volumes: dict[str, tuple[Resource, list[str]]] = {}  # by path: the volume, the paths it copies
     for data in disks:
         path = kinds.compute_path(data.get("selfLink"))
         if path is None or _text(data.get("name")) is None:
             raise ValueError("a disk without its name or link")
-        disk = kinds.disk_resource(project, data)
-        labels[path] = disk.tags
-        _volume(api, disk, path, found)
-    for collection, listed in copies:  # snapshots of disks; images of disks, snapshots, images
-        make, sources = COPIES[collection]
-        for data in listed:
+        volumes[path] = kinds.disk_resource(project, data), _sources(data, ("sourceSnapshot", "sourceImage"))
+    for collection, (make, fields) in COPIES.items():
+        for data in listed[collection]:
             name = _text(data.get("name"))
             if name is None:
                 raise ValueError(f"a {collection[:-1]} without its name")
-            paths = [kinds.compute_path(data.get(field_)) for field_ in sources]
-            source = next((labels[p] for p in paths if p in labels), None)
             path = f"projects/{project}/global/{collection}/{name}"
-            copy = make(project, data, source)
-            labels[path] = copy.tags
-            _volume(api, copy, path, found)
+            volumes[path] = make(project, data), _sources(data, fields)
+    # A copy holds its source's data: it carries the source's labels under its own (a disk
+    # restored from a snapshot or image, a snapshot of a disk, an image of any), down a chain.
+    tags = {path: volume.tags for path, (volume, _) in volumes.items()}
+    for _ in range(len(volumes)):
+        for path, (volume, sources) in volumes.items():
+            source = next((tags[s] for s in sources if s in tags and s != path), None)
+            if source is not None:
+                tags[path] = kinds.merged_labels(source, volume.tags)
+    for path, (volume, _) in volumes.items():
+        _volume(api, dataclasses.replace(volume, tags=tags[path]), path, found)
+
+
+def _sources(data: Mapping[str, Any], fields: tuple[str, ...]) -> list[str]:
+    """The paths of what a disk, snapshot or image was made from."""
+    return [path for path in (kinds.compute_path(data.get(name)) for name in fields) if path is not None]
 
 
 #: Copies of disks: how each is made into a resource, and the fields naming what it copies.
-COPIES: Mapping[str, tuple[Callable[[str, Mapping[str, Any], Mapping[str, str] | None], Resource],
-                           tuple[str, ...]]] = {
+COPIES: Mapping[str, tuple[Callable[[str, Mapping[str, Any]], Resource], tuple[str, ...]]] = {
     "snapshots": (kinds.snapshot_resource, ("sourceDisk",)),
     "images": (kinds.image_resource, ("sourceDisk", "sourceSnapshot", "sourceImage")),
 }
