@@ -466,7 +466,23 @@ def test_a_zone_the_disk_listing_could_not_reach_is_an_error(
     estate.stores.replies[f"/compute/v1/projects/{PROJECT}/aggregated/disks"]["unreachables"] = [
         "zones/europe-west9-b"]
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-001")
-    assert any("cannot list its Compute Engine resources" in m for m in errors(report))
+    assert any("cannot list its Compute Engine resources: zones or regions the listing could not reach"
+               in m for m in errors(report))
+    assert code == 3
+
+
+def test_a_zone_an_aggregated_listing_warns_it_could_not_reach_is_an_error(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # Without returnPartialSuccess, a scope that could not be read is a warning in its place
+    # (code UNREACHABLE: "A given scope cannot be reached",
+    # https://cloud.google.com/compute/docs/reference/rest/v1/disks/aggregatedList), its disks absent.
+    estate.stores.disk(PROJECT, "pms-data", key=estate.key(KEY), labels=CLINICAL)
+    estate.stores.replies[f"/compute/v1/projects/{PROJECT}/aggregated/disks"]["items"]["zones/europe-west9-b"] = {
+        "warning": {"code": "UNREACHABLE", "message": "Scope 'zones/europe-west9-b' is unreachable.",
+                    "data": [{"key": "scope", "value": "zones/europe-west9-b"}]}}
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert any("cannot list its Compute Engine resources: a zone or region the listing could not read "
+               "(UNREACHABLE)" in m for m in errors(report))
     assert code == 3
 
 

@@ -33,7 +33,14 @@ class Failure:
         return f"{self.reason} (needs {permission})" if permission else self.reason
 
 
+class Incomplete(Exception):
+    """An answer that says part of what was asked could not be read (a zone a listing could not
+    reach): its words are the provider's own, never the server's prose."""
+
+
 def describe(exc: BaseException) -> Failure:
+    if isinstance(exc, Incomplete):
+        return Failure(str(exc))
     if isinstance(exc, api_exceptions.RetryError):
         cause = describe(exc.cause) if exc.cause is not None else Failure("no answer")
         return Failure(f"gave up after retrying: {cause.reason}", cause.status)
@@ -71,4 +78,4 @@ def _reason(exc: api_exceptions.GoogleAPICallError) -> str | None:
     return exc.reason[:60] if isinstance(exc.reason, str) else None
 
 
-__all__ = ["Failure", "describe"]
+__all__ = ["Failure", "Incomplete", "describe"]
