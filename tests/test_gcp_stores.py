@@ -366,6 +366,26 @@ def test_a_read_replica_carries_the_labels_of_its_primary(
     assert code == 1
 
 
+def test_a_listing_that_says_part_of_it_could_not_be_read_is_an_error(
+        estate: Estate, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # BigQuery's datasets.list names skipped locations in "unreachable"
+    # (https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/list); Cloud SQL's
+    # instances.list warns REGION_UNREACHABLE
+    # (https://cloud.google.com/sql/docs/postgres/admin-api/rest/v1/instances/list, ApiWarning).
+    estate.stores.dataset(PROJECT, "dw", labels=ADMIN)
+    estate.stores.replies[f"/bigquery/v2/projects/{PROJECT}/datasets"]["unreachable"] = ["europe-west5"]
+    estate.stores.sql(PROJECT, "pms", key=estate.key(KEY), labels=CLINICAL)
+    estate.stores.replies[f"/v1/projects/{PROJECT}/instances"]["warnings"] = [
+        {"code": "REGION_UNREACHABLE", "message": "europe-west1 is unreachable", "region": "europe-west1"}]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
+    assert sorted(errors(report)) == [
+        f"project {PROJECT}: cannot list its BigQuery resources: locations or zones the listing could not "
+        "reach; who can read them is unknown",
+        f"project {PROJECT}: cannot list its Cloud SQL resources: a listing that warns part of it could not be "
+        "read (REGION_UNREACHABLE); who can read them is unknown"]
+    assert code == 3
+
+
 # --- Compute Engine ------------------------------------------------------------------------
 
 def test_disks_and_snapshots_are_volumes_with_their_keys_and_regions(
@@ -466,7 +486,7 @@ def test_a_zone_the_disk_listing_could_not_reach_is_an_error(
     estate.stores.replies[f"/compute/v1/projects/{PROJECT}/aggregated/disks"]["unreachables"] = [
         "zones/europe-west9-b"]
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-001")
-    assert any("cannot list its Compute Engine resources: zones or regions the listing could not reach"
+    assert any("cannot list its Compute Engine resources: locations or zones the listing could not reach"
                in m for m in errors(report))
     assert code == 3
 
@@ -481,7 +501,7 @@ def test_a_zone_an_aggregated_listing_warns_it_could_not_reach_is_an_error(
         "warning": {"code": "UNREACHABLE", "message": "Scope 'zones/europe-west9-b' is unreachable.",
                     "data": [{"key": "scope", "value": "zones/europe-west9-b"}]}}
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-ENC-002")
-    assert any("cannot list its Compute Engine resources: a zone or region the listing could not read "
+    assert any("cannot list its Compute Engine resources: a listing that warns part of it could not be read "
                "(UNREACHABLE)" in m for m in errors(report))
     assert code == 3
 

@@ -45,6 +45,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 
 from phigate.api import InputError
+from phigate_providers.gcp.failures import check_complete
 from phigate_providers.gcp.settings import GcpSettings
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
@@ -245,6 +246,7 @@ class Api:
             if token:
                 query += f"&pageToken={quote(token, safe='')}"
             body = self._json(url + query)
+            check_complete(body)  # a location, zone or region it could not reach: never skipped
             listed = body.get(key, [])
             if not isinstance(listed, list) or not all(isinstance(item, Mapping) for item in listed):
                 raise ValueError(f"a {key} page of another shape")

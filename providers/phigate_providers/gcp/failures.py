@@ -8,7 +8,9 @@ answer was a denial. Server messages are not copied: they may quote the caller's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from google.api_core import exceptions as api_exceptions
@@ -36,6 +38,27 @@ class Failure:
 class Incomplete(Exception):
     """An answer that says part of what was asked could not be read (a zone a listing could not
     reach): its words are the provider's own, never the server's prose."""
+
+
+#: Warnings that hide nothing: a scope of an aggregated listing holding none (Compute Engine),
+#: a user's password found in a leak (Cloud SQL's instance listing). Any other warning of a
+#: listing may mean part of it is missing (UNREACHABLE, PARTIAL_SUCCESS, REGION_UNREACHABLE,
+#: MAX_RESULTS_EXCEEDS_LIMIT …).
+QUIET_WARNINGS = frozenset({"NO_RESULTS_ON_PAGE", "COMPROMISED_CREDENTIALS"})
+
+
+def check_complete(page: Mapping[str, Any]) -> None:
+    """Raise :class:`Incomplete` when a listing page says part of it could not be read: locations
+    or zones it could not reach (BigQuery's ``unreachable``, Compute Engine's ``unreachables``),
+    or a warning (Compute Engine's ``warning``, Cloud SQL's ``warnings``) other than a quiet one."""
+    for field in ("unreachable", "unreachables"):
+        if page.get(field):
+            raise Incomplete("locations or zones the listing could not reach")
+    several = page.get("warnings")
+    for warning in [page.get("warning"), *(several if isinstance(several, list) else ())]:
+        code = warning.get("code") if isinstance(warning, Mapping) else None
+        if warning is not None and code not in QUIET_WARNINGS:
+            raise Incomplete(f"a listing that warns part of it could not be read ({str(code)[:40]})")
 
 
 def describe(exc: BaseException) -> Failure:
@@ -78,4 +101,4 @@ def _reason(exc: api_exceptions.GoogleAPICallError) -> str | None:
     return exc.reason[:60] if isinstance(exc.reason, str) else None
 
 
-__all__ = ["Failure", "Incomplete", "describe"]
+__all__ = ["QUIET_WARNINGS", "Failure", "Incomplete", "check_complete", "describe"]

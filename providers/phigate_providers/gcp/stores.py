@@ -24,7 +24,7 @@ from phigate_providers.gcp import store_kinds as kinds
 from phigate_providers.gcp.access import Binding, public_members
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.authorized import Public, public_through
-from phigate_providers.gcp.failures import Failure, Incomplete, describe
+from phigate_providers.gcp.failures import Failure, check_complete, describe
 from phigate_providers.gcp.links import Link
 from phigate_providers.gcp.settings import PERMISSIONS, SERVICES
 
@@ -34,9 +34,6 @@ COMPUTE = "https://compute.googleapis.com/compute/v1/"
 HEALTHCARE = "https://healthcare.googleapis.com/v1/"
 POLICY_V3 = {"options": {"requestedPolicyVersion": 3}}
 HEALTHCARE_V3 = "?options.requestedPolicyVersion=3"
-#: Warnings of an aggregated listing's scope that hide nothing (Compute Engine's warning codes:
-#: https://cloud.google.com/compute/docs/reference/rest/v1/disks/aggregatedList).
-QUIET_SCOPES = frozenset({"NO_RESULTS_ON_PAGE"})
 #: Answers meaning the service's API is off in the project (Google's machine reasons).
 DISABLED = ("accessNotConfigured", "SERVICE_DISABLED")
 #: Kinds and types each service's project-wide listing would have shown.
@@ -368,8 +365,7 @@ def _aggregated(api: Api, url: str, key: str) -> list[dict[str, Any]]:
     token: str | None = None
     while True:
         body = api.get(url + "?maxResults=500" + (f"&pageToken={quote(token, safe='')}" if token else ""))
-        if body.get("unreachables"):
-            raise Incomplete("zones or regions the listing could not reach")
+        check_complete(body)
         scopes = body.get("items", {})
         if not isinstance(scopes, Mapping):
             raise ValueError("an aggregated listing of another shape")
@@ -378,10 +374,8 @@ def _aggregated(api: Api, url: str, key: str) -> list[dict[str, Any]]:
             if not isinstance(listed, list) or not all(isinstance(item, Mapping) for item in listed):
                 raise ValueError("an aggregated listing of another shape")
             # A scope's warning: none there (NO_RESULTS_ON_PAGE), or it could not be read
-            # (UNREACHABLE, PARTIAL_SUCCESS …): its disks are then missing from the answer.
-            warning = _mapping(_mapping(scoped).get("warning")).get("code")
-            if warning is not None and warning not in QUIET_SCOPES:
-                raise Incomplete(f"a zone or region the listing could not read ({str(warning)[:40]})")
+            # (UNREACHABLE …): its disks are then missing from the answer.
+            check_complete(_mapping(scoped))
             found.extend(dict(item) for item in listed)
         token = body.get("nextPageToken") or None
         if token is None:
