@@ -19,6 +19,9 @@ Shapes recorded from the APIs (ids and e-mail addresses replaced):
   "9999-12-31T23:59:59Z", "keyAlgorithm": "KEY_ALG_RSA_2048", "keyOrigin": "GOOGLE_PROVIDED",
   "keyType": "USER_MANAGED"}]}`` (``"disabled": true`` on a disabled key); none answers ``{}``.
 - ``roles.get`` (v1): ``{"name", "title", "description", "includedPermissions", "stage", "etag"}``.
+- ``projects.getEffectiveOrgPolicy`` (v1, https://cloud.google.com/resource-manager/reference/rest/v1/
+  projects/getEffectiveOrgPolicy): ``{"constraint", "booleanPolicy": {"enforced": true}, "updateTime"}``;
+  ``"booleanPolicy": {}`` where nothing above the project sets the constraint.
 - ``managedFolders.list`` (storage v1): ``{"kind": "storage#managedFolders", "items": [{"kind":
   "storage#managedFolder", "id": "B/F/", "name": "F/", "bucket": B, "metageneration",
   "createTime", "updateTime"}]}``; ``managedFolders.getIamPolicy``: ``{"kind": "storage#policy",
@@ -47,6 +50,7 @@ ACCOUNT_POLICY = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serv
                             r"(?P<email>[^/:]+):getIamPolicy(?:\?.*)?$")
 ACCOUNT_KEYS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/serviceAccounts/"
                           r"(?P<email>[^/:]+)/keys\?keyTypes=USER_MANAGED$")
+ORG_POLICY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getEffectiveOrgPolicy$")
 ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
 FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
                      r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
@@ -92,6 +96,9 @@ class Cloud:
     keys: dict[str, list[tuple[str, str, bool]] | int] = field(default_factory=dict)
     #: Managed folders per bucket, each with its policy (an int in place of either: an error).
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
+    #: Projects whose effective organisation policy enforces public access prevention (set on
+    #: the project or above it); the others answer it unset.
+    prevention: dict[str, bool | int] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
     page_size: int = 100
     #: BigQuery, Cloud SQL, Compute Engine and the Healthcare API (by default: nothing in them).
@@ -105,7 +112,18 @@ class Cloud:
         mock.add_callback(responses.GET, ACCOUNT_KEYS, callback=self._account_keys)
         mock.add_callback(responses.GET, ROLE, callback=self._role)
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
+        mock.add_callback(responses.POST, ORG_POLICY, callback=self._org_policy)
         self.stores.register(mock)
+
+    def _org_policy(self, request: Any) -> tuple[int, dict[str, str], str]:
+        assert json.loads(request.body or b"{}") == {"constraint": "constraints/storage.publicAccessPrevention"}
+        enforced = self.prevention.get(_match(ORG_POLICY, request)["project"], False)
+        if isinstance(enforced, int) and not isinstance(enforced, bool):
+            return _error(enforced)
+        # An unset boolean constraint comes back with an empty booleanPolicy.
+        return _ok({"constraint": "constraints/storage.publicAccessPrevention",
+                    "booleanPolicy": {"enforced": True} if enforced else {},
+                    **({"updateTime": "2025-11-04T10:12:31.204Z"} if enforced else {})})
 
     def _folders(self, request: Any) -> tuple[int, dict[str, str], str]:
         found = _match(FOLDERS, request)

@@ -361,6 +361,7 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         "managed folders" if re.match(re.escape(f"{api}/b/") + r"[^/?]+/managedFolders\?", u) else
         "ancestry" if u.endswith(f"/v1/projects/{PROJECT}:getAncestry") else
         "project policy" if u.endswith(f"/v3/projects/{PROJECT}:getIamPolicy") else
+        "organisation policy" if u.endswith(f"/v1/projects/{PROJECT}:getEffectiveOrgPolicy") else
         "service accounts" if u.startswith(f"https://iam.googleapis.com/v1/projects/{PROJECT}/serviceAccounts?")
         else "account policy" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                            r"[^/]+:getIamPolicy\?", u)
@@ -373,7 +374,7 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
                   for r in seeded["snapshot"]["resources"])  # only they can hold managed folders
     assert 0 < uniform < SCALE
     assert kinds == {"listing": 1, "iam": SCALE, "key": len(seeded["truth"]["keys"]), "managed folders": uniform,
-                     "ancestry": 1, "project policy": 1, "service accounts": 1,
+                     "ancestry": 1, "project policy": 1, "organisation policy": 1, "service accounts": 1,
                      "account policy": len(seeded["truth"]["service_accounts"]),
                      "other stores": len(EMPTY_STORE_LISTINGS),
                      "account keys": len(seeded["truth"]["service_accounts"])}
@@ -1214,6 +1215,28 @@ def test_projects_left_out_by_project_are_read_as_context(
     assert cli("scan", str(tmp_path / "snapshot.json"), "--only", "PHI-SEG-002", "--format",
                f"json={rescan}", "-q").code == 1
     assert failing(json.loads(rescan.read_text())) == {"PHI-SEG-002": [ANALYST]}
+
+
+# --- public access prevention set above the buckets ---------------------------------------
+
+@pytest.mark.parametrize(("prevention", "blocked"), [(True, True), (False, False), (403, False)])
+def test_public_access_prevention_inherited_from_an_enforcing_organisation_policy_blocks(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path, prevention: bool | int, blocked: bool) -> None:
+    # A bucket's iamConfiguration.publicAccessPrevention "inherited" follows the organisation
+    # policy constraint storage.publicAccessPrevention in effect on its project
+    # (https://cloud.google.com/storage/docs/public-access-prevention); one that cannot be read
+    # leaves the bucket's own setting: a failure, never a pass.
+    pap = {"uniformBucketLevelAccess": {"enabled": True}}
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[],
+               iamConfiguration={**pap, "publicAccessPrevention": "inherited"})
+    gcs.bucket("archive", labels={"data_class": "clinical"}, bindings=[],
+               iamConfiguration={**pap, "publicAccessPrevention": "enforced"})
+    gcs.cloud.prevention[PROJECT] = prevention
+    with RequestLog() as log:
+        code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-002", settings=FAST_RETRIES)
+    log.assert_read_only()
+    assert failing(report) == ({} if blocked else {"PHI-IAM-002": ["gs://notes"]})
+    assert code == (0 if blocked else 1)
 
 
 # --- managed folders: grants on a prefix of a bucket ------------------------------------------

@@ -52,8 +52,10 @@ EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 KMS_ENDPOINT = "https://cloudkms.googleapis.com/v1/"
 RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/"
 IAM_ENDPOINT = "https://iam.googleapis.com/v1/"
-#: The read-only POST methods (``…:getIamPolicy``, ``…:getAncestry``).
-READ_METHODS = (":getIamPolicy", ":getAncestry")
+#: The read-only POST methods (``…:getIamPolicy``, ``…:getAncestry``, ``…:getEffectiveOrgPolicy``).
+READ_METHODS = (":getIamPolicy", ":getAncestry", ":getEffectiveOrgPolicy")
+#: The organisation policy constraint that enforces public access prevention on every bucket below.
+PUBLIC_ACCESS_PREVENTION = "constraints/storage.publicAccessPrevention"
 PAGE_SIZE = 1000
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 MAX_BACKOFF = 30.0
@@ -185,6 +187,17 @@ class Api:
         if not names or names[0] != f"projects/{project}":
             raise ValueError("an ancestry that does not start with the project")
         return names
+
+    def public_access_prevention(self, project: str) -> bool:
+        """Whether the organisation policy in effect on the project (set there or on a folder or
+        the organisation above it) enforces public access prevention on its buckets
+        (``projects.getEffectiveOrgPolicy``, needs orgpolicy.policy.get)."""
+        body = self._json(f"{RESOURCE_MANAGER}v1/projects/{project}:getEffectiveOrgPolicy",
+                          post={"constraint": PUBLIC_ACCESS_PREVENTION})
+        boolean = body.get("booleanPolicy", {})
+        if not isinstance(boolean, Mapping):
+            raise ValueError("an organisation policy of another shape")
+        return boolean.get("enforced") is True
 
     def resource_policy(self, name: str) -> dict[str, Any]:
         """The IAM policy (version 3) of ``projects/P``, ``folders/F`` or ``organizations/O``."""

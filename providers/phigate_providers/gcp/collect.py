@@ -39,6 +39,7 @@ from phigate_providers.gcp.keys import PERMISSION as KEYS_PERMISSION
 from phigate_providers.gcp.keys import access_keys
 from phigate_providers.gcp.normalise import (
     BUCKET_TYPE,
+    FOLLOWS_ABOVE,
     KEY_NAME,
     KEY_TYPE,
     POLICY_TYPE,
@@ -123,6 +124,9 @@ class Collection:
         self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
         self._context = frozenset(settings.context_projects)
         self._graph: dict[str, tuple[Future[Any], ...]] = {}
+        #: Per project, whether the organisation policy in effect enforces public access
+        #: prevention (read once a bucket follows it; unread or failed: the bucket's own setting).
+        self._prevention: dict[str, Future[bool | Failure]] = {}
 
     def records(self) -> Iterator[Record]:
         workers = self._settings.workers
@@ -310,6 +314,9 @@ class Collection:
                     continue
                 unread: Access = (NOT_READ, None)
                 access = pool.submit(self._access, data) if self._reads.iam else _done(unread)
+                if self._reads.iam and project not in self._prevention and _follows_above(data):
+                    self._prevention[project] = pool.submit(_attempt, self._api.public_access_prevention,
+                                                            project)
                 window.append((data, access, self._want_sample(project, data, pool)))
                 self._want_key(data, pool)
                 while len(window) >= window_size:
@@ -364,8 +371,12 @@ class Collection:
     def _bucket(self, project: str, data: dict[str, Any], pending: Future[Access],
                 sample: Future[Sampled] | None) -> Iterator[Record]:
         policy, folders = pending.result()
+        # An organisation policy that could not be read leaves the bucket's own setting: at worst
+        # a bucket it protects fails PHI-IAM-002, never the reverse.
+        above = self._prevention[project].result() is True if _follows_above(data) and \
+            project in self._prevention else False
         # Every listed bucket is a store grants above it reach, whatever its own policy.
-        listed = bucket_resource(project, data, None)
+        listed = bucket_resource(project, data, None, enforced_above=above)
         self._classes[listed.id] = self._classify(listed)
         self._principals.store(project, listed.id)
         if policy is NOT_READ:  # no selected policy reads access: none is claimed
@@ -383,7 +394,8 @@ class Collection:
             yield from self._unread_folders(project, bucket, folders)
         else:
             inside = [(folder, _bindings(p)) for folder, p in folders or ()]
-            bucket = bucket_resource(project, data, bindings + [b for _, found in inside for b in found])
+            bucket = bucket_resource(project, data, bindings + [b for _, found in inside for b in found],
+                                     enforced_above=above)
             yield from _with_sample(bucket, sample)
             for folder, found in inside:
                 self._principals.add(project, bucket.id, found, folder=folder)
@@ -444,6 +456,12 @@ def _with_sample(bucket: Resource, sample: Future[Sampled] | None) -> Iterator[R
                        attributes={**bucket.attributes, "content_sample": value})
     if error is not None:
         yield error
+
+
+def _follows_above(data: Mapping[str, Any]) -> bool:
+    """The bucket's public access prevention is whatever the organisation policy says."""
+    iam = data.get("iamConfiguration")
+    return (iam.get("publicAccessPrevention") if isinstance(iam, Mapping) else None) in FOLLOWS_ABOVE
 
 
 def _bindings(policy: Mapping[str, Any]) -> list[Binding]:

@@ -22,6 +22,9 @@ DAY = 86_400
 #: Bucket fields kept in ``raw`` (configuration, never object data or ACL entries).
 RAW_BUCKET_FIELDS = ("location", "locationType", "storageClass", "iamConfiguration", "encryption",
                      "versioning", "retentionPolicy", "softDeletePolicy", "logging", "projectNumber")
+#: Public access prevention values that follow the organisation policy (Cloud Storage's JSON
+#: API: ``inherited``; ``unspecified`` is its older name; absent, the same default).
+FOLLOWS_ABOVE = frozenset({"inherited", "unspecified", None})
 KEY_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/keyRings/[^/]+"
                       r"/cryptoKeys/(?P<key>[^/]+)$")
 
@@ -34,12 +37,17 @@ def policy_id(name: str) -> str:
     return f"gs://{name}/iam-policy"
 
 
-def bucket_resource(project: str, data: Mapping[str, Any], bindings: Sequence[Binding] | None) -> Resource:
-    """One bucket; ``bindings`` None when its IAM policy could not be read (grants left out)."""
+def bucket_resource(project: str, data: Mapping[str, Any], bindings: Sequence[Binding] | None, *,
+                    enforced_above: bool = False) -> Resource:
+    """One bucket; ``bindings`` None when its IAM policy could not be read (grants left out);
+    ``enforced_above``: the organisation policy in effect on its project enforces public access
+    prevention, which a bucket left ``inherited`` (or ``unspecified``) then follows."""
     name = str(data["name"])
     location = data.get("location")
     iam = _mapping(data.get("iamConfiguration"))
-    public_access: dict[str, Any] = {"blocked": iam.get("publicAccessPrevention") == "enforced"}
+    prevention = iam.get("publicAccessPrevention")
+    public_access: dict[str, Any] = {
+        "blocked": prevention == "enforced" or (enforced_above and prevention in FOLLOWS_ABOVE)}
     if bindings is not None:
         public_access["grants"] = public_members(bindings)
     attributes: dict[str, Any] = {

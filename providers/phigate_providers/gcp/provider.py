@@ -36,6 +36,8 @@ class GcpProvider:
         "storage.managedFolders.list",
         "storage.managedFolders.getIamPolicy",
         "cloudkms.cryptoKeys.get",
+        # Public access prevention enforced by the organisation policy above a project.
+        "orgpolicy.policy.get",
         # The access graph: grants above buckets, service accounts and who can act as them,
         # and the permissions of roles the built-in table does not hold.
         "resourcemanager.projects.get",
