@@ -205,6 +205,27 @@ def test_cloud_sql_instances_are_databases_and_servers_with_the_providers_defaul
     assert ("fail", "PHI-IAM-002", "google_sql_database_instance.pms") in outcomes(result)
 
 
+def test_a_planned_read_replica_carries_its_primarys_labels(tmp_path: Path) -> None:
+    def instance(name: str, labels: dict[str, str], master: str | None = None) -> dict[str, Any]:
+        settings = {"tier": "db-custom-2-7680", "user_labels": labels, "ip_configuration": [{"ipv4_enabled": False}]}
+        expressions: dict[str, Any] = {"name": {"constant_value": name}, "settings": [
+            {"user_labels": {"constant_value": labels}}]}
+        values: dict[str, Any] = {"name": name, "database_version": "POSTGRES_16", "region": "europe-west9",
+                                  "settings": [settings]}
+        if master:
+            values["master_instance_name"] = None
+            expressions["master_instance_name"] = ref(master, "name")
+        return block(f"google_sql_database_instance.{name}", values,
+                     {"settings": [{"ip_configuration": [{"ssl_mode": True}]}], "connection_name": True,
+                      "self_link": True, **({"master_instance_name": True} if master else {})}, expressions)
+
+    primary = instance("pms", {"data_class": "clinical"})
+    replica = instance("pms_replica", {"team": "dba"}, master="google_sql_database_instance.pms")
+    found, errors, _ = collect(plan_file(tmp_path, replica, primary))  # the replica listed first
+    assert found["google_sql_database_instance.pms_replica"].tags == {"data_class": "clinical", "team": "dba"}
+    assert not errors
+
+
 @pytest.mark.parametrize(("encryption", "expected"), [
     ([], {"at_rest": True, "algorithm": "google-managed", "key": None, "key_manager": "provider"}),
     ([{"kms_key_self_link": f"{KEY}/cryptoKeyVersions/3"}],

@@ -269,6 +269,16 @@ def _table(context: Context, planned: PlannedResource, public: Mapping[str, list
 
 # --- Cloud SQL -----------------------------------------------------------------------------
 
+def _primary_labels(context: Context, planned: PlannedResource) -> Mapping[str, str] | Unknown | None:
+    """The labels of the instance a read replica copies (``master_instance_name``), when the
+    plan holds it: a replica holds its primary's data, so it carries them under its own."""
+    primary = trace(context.plan, planned, expression(planned, ("master_instance_name",)), frozenset({SQL}))
+    if primary.resource is None:
+        return None
+    found = value(primary.resource, ("settings", 0, "user_labels"))
+    return found if isinstance(found, Unknown) else {str(k): str(v) for k, v in (found or {}).items()}
+
+
 def _sql(context: Context, planned: PlannedResource) -> None:
     ip = ("settings", 0, "ip_configuration", 0)
     ipv4 = known_bool(value(planned, (*ip, "ipv4_enabled")), True)
@@ -308,7 +318,8 @@ def _sql(context: Context, planned: PlannedResource) -> None:
     }
     region = value(planned, ("region",))
     built = _add(context, planned, (kinds.SQL_TYPE, "database"), database,
-                 region if region is not None else context.region(planned), labels=None)
+                 region if region is not None else context.region(planned), labels=None,
+                 inherited=_primary_labels(context, planned))
     if built is None:
         return
     flags = value(planned, ("settings", 0, "database_flags"))
