@@ -23,11 +23,16 @@ PRICE = re.compile(r"\d(?:[.,]\d\d)?[ \u00a0]?(?:€|EUR\b|euros?\b|£|GBP\b)|[�
 #: "Unité VIH"), not a condition.
 ESTABLISHMENT_BEFORE = re.compile(
     r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier"
-    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile)"
+    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile"
+    r"|secr[ée]tariat|cabinet|maison|r[ée]sidence|association|f[ée]d[ée]ration|r[ée]seau"
+    r"|soci[ée]t[ée]|coll[èe]ge|facult[ée]|universit[ée])"
     r"|\b(?:EHPAD|CHU|CHR|CH|GH))"
     r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
     r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
     r"[ \t\-]+$")
+#: A French postcode and the commune after it, up to the word at the end ("94270 Le
+#: Kremlin-Bicêtre", "75679 PARIS CEDEX 14"): a capitalised word there names a place.
+COMMUNE_BEFORE = re.compile(r"(?<!\d)\d{5}(?:[ \t]+|[ \t]*-[ \t]*)(?:[A-ZÀ-ÖØ-Þ][\w'\u2019]*[ \t\-]+){0,4}$")
 #: What lies between a directory's label and its phone number ("Urgences : 01…", "Urgences
 #: pédiatriques : 01…", "CMP (secteur 12) - 01…"): a health word labelling a phone names a
 #: service, not a condition.
@@ -82,5 +87,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
-           "in_web_address", "itemised", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM",
+           "WINDOW", "in_web_address", "itemised", "sentence", "sentence_ends"]

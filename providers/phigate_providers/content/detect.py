@@ -140,6 +140,8 @@ class _Context:
     treatment_ends: list[int]
     code_ends: list[int]
     personal: list[int]
+    #: Starts of the personal identifiers other than an initial and a surname.
+    identifying: list[int] = field(default_factory=list)
     #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
     norms: list[int] = field(default_factory=list)
     #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
@@ -298,6 +300,8 @@ class Detector:
         judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
         found = identifiers.find(text, identifier_hits)
         ctx.personal = [span.start for span in found if span.type in PERSONAL]
+        ctx.identifying = [span.start for span in found if span.type in PERSONAL
+                           and not (span.type == "PERSON" and identifiers.initialled(text, span))]
         ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
         batch = _Batch(starts, lengths, found, [], [])
         for hit in judged:
@@ -345,14 +349,17 @@ class Detector:
     @staticmethod
     def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
         """The match sits inside a detected name, address or e-mail, or a web address, or is a
-        capitalised word of a health establishment's name ("Hôpital des Enfants Malades")."""
+        capitalised word of a health establishment's name ("Hôpital des Enfants Malades") or of
+        a commune's after its postcode."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
         if context.in_web_address(ctx.text, start):
             return True
-        return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
-            ctx.text, max(0, start - 60), start) is not None
+        if not written[:1].isupper():
+            return False
+        return (context.ESTABLISHMENT_BEFORE.search(ctx.text, max(0, start - 60), start) is not None
+                or context.COMMUNE_BEFORE.search(ctx.text, max(0, start - 48), start) is not None)
 
     @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
@@ -386,8 +393,10 @@ class Detector:
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
-        # its record is generic unless someone is identified in it.
-        if not ctx.any_between(ctx.personal, *record) and ctx.rule(index, *record):
+        # its record is generic unless someone is identified in it. An initial and a capitalised
+        # word alone identify no one there: a statute's outline reads the same ("I. PRINCIPAUX",
+        # "A. Séquellaires", "V. Nerf").
+        if not ctx.any_between(ctx.identifying, *record) and ctx.rule(index, *record):
             return GENERIC
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):

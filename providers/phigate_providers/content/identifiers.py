@@ -149,6 +149,10 @@ _INITIAL_NAME = re.compile(rf"\.(?<=[{_UPPER}]\.)(?<![\w.][{_UPPER}]\.)(?:-?[{_U
 _TITLES = frozenset({"Mme", "Mlle", "Mr", "Mrs", "Ms", "Miss", "Monsieur", "Madame", "Mademoiselle",
                      "MME", "MLLE", "MR", "MRS", "MS"})
 _PRACTITIONER_TITLES = ("Dr", "Dre", "Docteur", "Doctor", "Pr", "Professeur", "Prof")
+#: An elided article or preposition before a word in lower case ("L'accueillant", "D'après"):
+#: a noun after a form's "Monsieur-Madame", where a name's apostrophe is followed by a capital
+#: ("L'Hermite", "D'Artagnan").
+_ELIDED_WORD = re.compile(r"[A-Z]['\u2019][a-zà-öø-ÿ]")
 
 # --- addresses ------------------------------------------------------------------------------------
 
@@ -291,6 +295,12 @@ def _initialled(text: str) -> list[Span]:
     return spans
 
 
+def initialled(text: str, span: Span) -> bool:
+    """The name ``span`` is an initial and a surname ("C. Carlizian"): its second character is
+    the initial's period (names found otherwise start with a word of two letters or more)."""
+    return text[span.start + 1:span.start + 2] == "."
+
+
 def _given(text: str, hit: lexicon.Match) -> Span | None:
     start, end = hit[0], hit[1]
     if not text[start].isupper():
@@ -330,7 +340,9 @@ def _titled(text: str, hit: lexicon.Match) -> Span | None:
     elif written not in _TITLES:
         return None
     after = _AFTER_TITLE.match(text, end)
-    return Span(after.start("name"), after.end("name"), "PERSON") if after is not None else None
+    if after is None or _ELIDED_WORD.match(text, after.start("name")):
+        return None  # "Monsieur-Madame L'accueillant": an article and a noun, not a name
+    return Span(after.start("name"), after.end("name"), "PERSON")
 
 
 def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
@@ -352,7 +364,10 @@ def _date_of_birth(text: str, hit: lexicon.Match) -> Span | None:
     if after is not None:
         group = "date" if after.group("date") else "year"  # "né en 1940": the year of birth
         return Span(after.start(group), after.end(group), "DATE_OF_BIRTH")
-    # "12/03/1980 (DDN)": the cue after the date, within the bracket or the dash that holds it.
+    # "12/03/1980 (DDN)": the cue after the date, within the bracket or the dash that holds it;
+    # not the negation "ne" ("au paragraphe 1.5.15 ne sont pas"), which is no "né" after a date.
+    if text[start:start + 2] in ("ne", "Ne"):
+        return None
     opening = start - 1 if start and text[start - 1] in "(,-\u2013\u2014 \t" else start
     before = _DATE_BEFORE_CUE.search(text, max(0, opening - 24), max(0, opening))
     if before is not None:
@@ -408,4 +423,4 @@ def covering(spans: Sequence[Span], starts: Sequence[int], start: int, end: int)
     return None
 
 
-__all__ = ["OTHER", "PERSONAL", "TYPES", "Span", "covering", "find", "luhn_valid", "nir_valid"]
+__all__ = ["OTHER", "PERSONAL", "TYPES", "Span", "covering", "find", "initialled", "luhn_valid", "nir_valid"]
