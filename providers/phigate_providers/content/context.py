@@ -30,6 +30,34 @@ ESTABLISHMENT_BEFORE = re.compile(
     r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
     r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
     r"[ \t\-]+$")
+#: The words after which :data:`ESTABLISHMENT_BEFORE` may go on (folded): its particles and
+#: the last word of each of its names written in lower case. A capitalised word may go on too.
+_NAME_LINKS = frozenset({
+    "de", "du", "des", "la", "le", "et", "hopital", "clinique", "institut", "fondation", "polyclinique",
+    "hospitalier", "centre", "unite", "pole", "service", "departement", "laboratoire", "mobile",
+    "secretariat", "cabinet", "maison", "residence", "association", "federation", "reseau", "societe",
+    "college", "faculte", "universite"})
+
+
+def may_continue_a_name(text: str, folded: str, start: int) -> bool:
+    """Whether :data:`ESTABLISHMENT_BEFORE` can match just before ``start``: the word before it
+    (past blanks and hyphens) is capitalised, a particle, an establishment's word, an elided
+    article or a bracket. Most health words follow something else (a period, a word in lower
+    case), and this test spares them a regular-expression search of the 60 characters before."""
+    end = start
+    while end > 0 and text[end - 1] in " \t-":
+        end -= 1
+    if end in (start, 0):
+        return False
+    last = text[end - 1]
+    if not last.isalpha():
+        return last in ")&'\u2019"
+    begin = end - 1
+    while begin > 0 and text[begin - 1].isalpha():
+        begin -= 1
+    return text[begin].isupper() or folded[begin:end] in _NAME_LINKS
+
+
 #: A French postcode and the commune after it, up to the word at the end ("94270 Le
 #: Kremlin-Bicêtre", "75679 PARIS CEDEX 14"): a capitalised word there names a place.
 COMMUNE_BEFORE = re.compile(r"(?<!\d)\d{5}(?:[ \t]+|[ \t]*-[ \t]*)(?:[A-ZÀ-ÖØ-Þ][\w'\u2019]*[ \t\-]+){0,4}$")
@@ -88,4 +116,4 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
 
 
 __all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM",
-           "WINDOW", "in_web_address", "itemised", "sentence", "sentence_ends"]
+           "WINDOW", "in_web_address", "itemised", "may_continue_a_name", "sentence", "sentence_ends"]
