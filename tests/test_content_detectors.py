@@ -807,3 +807,14 @@ def test_a_capitalised_word_of_a_commune_or_an_organisation_is_not_a_condition(d
     assert health(detector, "Secrétariat de Chirurgie Orthopédique / Association Française des "
                             "Diabétiques") == []
     assert health(detector, "Patiente de 45 ans, 75013 Paris. Diabète de type 2.") == ["Diabète de type 2"]
+
+
+def test_a_scale_of_rates_and_any_disease_in_general_are_not_health_data(detector: Detector) -> None:
+    scale = ("11.2.1 HYDRONEPHROSE - Hydronéphrose bien tolérée 10 à 20 - Hydronéphrose compliquée 30 à 50 "
+             "- Urétérostomie cutanée 40 à 50")
+    assert health(detector, scale) == []
+    assert health(detector, "Pièces : un certificat attestant que le candidat est indemne de toute maladie "
+                            "contagieuse ; les frais d'hospitalisation sont à la charge de l'État.") == []
+    # a prescription gives doses and durations with their units: still a patient's treatment
+    assert health(detector, "Hydronéphrose : paracétamol 1 à 2 comprimés, 3 à 4 fois par jour, "
+                            "5 à 10 jours.") == ["Hydronéphrose", "paracétamol"]

@@ -8,6 +8,7 @@ the original text and recognises codes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
 
@@ -81,6 +82,24 @@ _WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 WINDOW = 160
 
 
+#: A range of rates with no unit after it ("Hydronéphrose bien tolérée 10 à 20 -"), as a
+#: disability scale or a tariff lists them by the dozen; a dose ("1 à 2 comprimés", "5 à 10 mg")
+#: or a duration is followed by its unit.
+_RATE_RANGE = re.compile(
+    r"(?<![\d,.])\d{1,3}[ \t]+à[ \t]+\d{1,3}(?![\d,.])"
+    r"(?![ \t]*(?:%|[a-zA-Zµ/]|p\.|\())")
+#: How many such ranges make a record a scale: a note may give one or two.
+RATE_RANGES = 3
+
+
+def rate_table(text: str, begin: int, stop: int) -> bool:
+    """``text[begin:stop]`` lists rates as a scale does: :data:`RATE_RANGES` ranges at least."""
+    if text.find(" à ", begin, stop) < 0:
+        return False
+    ranges = _RATE_RANGE.finditer(text, begin, stop)
+    return next(itertools.islice(ranges, RATE_RANGES - 1, None), None) is not None
+
+
 def itemised(text: str, begin: int, stop: int) -> bool:
     """``text[begin:stop]`` numbers its items as a statute does (1°, 2°…)."""
     if text.find("°", begin, stop) < 0:  # most records: no search at all
@@ -115,5 +134,6 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM",
-           "WINDOW", "in_web_address", "itemised", "may_continue_a_name", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "RATE_RANGES",
+           "STATUTE_ITEM", "WINDOW", "in_web_address", "itemised", "may_continue_a_name", "rate_table",
+           "sentence", "sentence_ends"]

@@ -163,7 +163,8 @@ class _Context:
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
     anchored_records: dict[int, bool] = field(default_factory=dict)
-    #: Record index → whether it numbers its items as a statute does (computed when first asked).
+    #: Record index → whether it numbers its items as a statute does or lists a scale's rates
+    #: (computed when first asked).
     itemised_records: dict[int, bool] = field(default_factory=dict)
 
     def any_between(self, positions: list[int], begin: int, stop: int) -> bool:
@@ -194,15 +195,15 @@ class _Context:
         return self.any_between(self.identifying, begin, stop)
 
     def rule(self, index: int, begin: int, stop: int) -> bool:
-        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"), or
-        items numbered 1°, 2°…"""
+        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"),
+        items numbered 1°, 2°…, or the ranges of rates of a scale ("10 à 20", "30 à 50")."""
         if self.any_between(self.norms, begin, stop):
             return True
-        if not self.degree_signs:
-            return False
         known = self.itemised_records.get(index)
         if known is None:
-            known = self.itemised_records[index] = context.itemised(self.text, begin, stop)
+            known = self.itemised_records[index] = (
+                (self.degree_signs and context.itemised(self.text, begin, stop))
+                or context.rate_table(self.text, begin, stop))
         return known
 
     def labels_a_phone(self, end: int) -> bool:
