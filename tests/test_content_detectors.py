@@ -818,3 +818,10 @@ def test_a_scale_of_rates_and_any_disease_in_general_are_not_health_data(detecto
     # a prescription gives doses and durations with their units: still a patient's treatment
     assert health(detector, "Hydronéphrose : paracétamol 1 à 2 comprimés, 3 à 4 fois par jour, "
                             "5 à 10 jours.") == ["Hydronéphrose", "paracétamol"]
+
+
+def test_a_letterhead_s_offices_and_staff_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Mme Dupont - secrétariat d'hospitalisation : 01 42 16 00 00") == []
+    assert health(detector, "Hôpital de jour d'oncologie - Mme Dupont, infirmière de pratique avancée "
+                            "en oncologie") == []
+    assert health(detector, "Mme Dupont admise en hôpital de jour d'oncologie") == ["hôpital de jour d'oncologie"]
