@@ -394,7 +394,7 @@ class Detector:
         if entry.decoy:
             return DECOY_PHRASE
         written = ctx.text[start:end]
-        if entry.cased and sum(c.isupper() for c in written) < 2:
+        if entry.cased and sum(map(str.isupper, written)) < 2:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
