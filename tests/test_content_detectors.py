@@ -825,3 +825,11 @@ def test_a_letterhead_s_offices_and_staff_are_not_health_data(detector: Detector
     assert health(detector, "Hôpital de jour d'oncologie - Mme Dupont, infirmière de pratique avancée "
                             "en oncologie") == []
     assert health(detector, "Mme Dupont admise en hôpital de jour d'oncologie") == ["hôpital de jour d'oncologie"]
+
+
+def test_a_literal_value_and_a_supposed_condition_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Pour le motif `Consultation de suivi pneumologique`, un créneau.") == []
+    assert health(detector, "La victime est indemnisée si elle est atteinte d'une invalidité de 80 %.") == []
+    assert health(detector, "Mme Dupont : consultation de suivi pneumologique le 3 mai.") == [
+        "consultation de suivi"]
+    assert health(detector, "Mme Dupont est atteinte d'une invalidité.") == ["atteinte d'une", "invalidité"]

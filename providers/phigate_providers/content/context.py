@@ -119,6 +119,17 @@ def in_web_address(text: str, start: int) -> bool:
     return False
 
 
+def in_code_span(text: str, start: int, end: int) -> bool:
+    """[start, end) lies inside a code span of its line (`` `Consultation de suivi` ``): a
+    literal value a specification or a message names, not prose about anyone."""
+    line_start = text.rfind("\n", 0, start) + 1
+    opened = text.count("`", line_start, start)
+    if opened % 2 == 0:
+        return False
+    line_end = text.find("\n", end)
+    return text.find("`", end, len(text) if line_end < 0 else line_end) >= 0
+
+
 def sentence_ends(text: str) -> list[int]:
     """Offsets of every sentence end in ``text`` (the punctuation's own offset), in order."""
     return [found.start() for found in _SENTENCE_END.finditer(text)]
@@ -135,5 +146,5 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
 
 
 __all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "RATE_RANGES",
-           "STATUTE_ITEM", "WINDOW", "in_web_address", "itemised", "may_continue_a_name", "rate_table",
-           "sentence", "sentence_ends"]
+           "STATUTE_ITEM", "WINDOW", "in_code_span", "in_web_address", "itemised", "may_continue_a_name",
+           "rate_table", "sentence", "sentence_ends"]

@@ -145,6 +145,8 @@ class _Context:
     identifying: list[int] | None = None
     #: Whether the batch holds a web address at all ("://" or "www."): most hold none.
     web_addresses: bool = True
+    #: Whether the batch holds a backquote, without which no word is inside a code span.
+    code_spans: bool = True
     #: Whether the batch holds a degree sign, without which no item is numbered as in a statute.
     degree_signs: bool = True
     #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
@@ -316,7 +318,7 @@ class Detector:
         folded = lexicon.fold(text)
         ctx = _Context(text, folded, {}, anchors=[], generic=[], treatment_ends=[], code_ends=[],
                        personal=[], web_addresses="://" in text or "www." in text,
-                       degree_signs="°" in text)
+                       degree_signs="°" in text, code_spans="`" in text)
         judged, identifier_hits = self._collect(ctx, self.lexicon.find_grouped(folded))
         found = identifiers.find(text, identifier_hits)
         ctx.personal = [span.start for span in found if span.type in PERSONAL]
@@ -369,13 +371,15 @@ class Detector:
 
     @staticmethod
     def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
-        """The match sits inside a detected name, address or e-mail, or a web address, or is a
-        capitalised word of a health establishment's name ("Hôpital des Enfants Malades") or of
-        a commune's after its postcode."""
+        """The match sits inside a detected name, address or e-mail, a web address or a code span
+        (a literal value), or is a capitalised word of a health establishment's name ("Hôpital des
+        Enfants Malades") or of a commune's after its postcode."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
         if ctx.web_addresses and context.in_web_address(ctx.text, start):
+            return True
+        if ctx.code_spans and context.in_code_span(ctx.text, start, end):
             return True
         if not written[:1].isupper():
             return False
