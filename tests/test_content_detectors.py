@@ -775,3 +775,61 @@ def test_care_in_cancerology_and_a_condition_after_a_form_heading_still_count(de
     assert health(detector, "Diabète de type 2 : 06 12 34 56 78, M. Dupont") == ["Diabète de type 2"]
     assert health(detector, "Patiente suivie au centre médico-psychologique depuis 2019.") == [
         "centre médico-psychologique"]
+
+
+def test_an_outline_s_letters_and_a_section_number_are_not_identifiers() -> None:
+    # a statute's headings, a form's "Monsieur-Madame" before a noun, a paragraph's number
+    assert types("nuls (taux : + de 95 p. 100). I. PRINCIPAUX CRITÈRES") == [("PERSON", "I. PRINCIPAUX")]
+    assert types("Monsieur-Madame-Mademoiselle L'accueillant s'engage") == []
+    assert types("Les mesures mentionnées au paragraphe 1.5.15 ne sont pas suffisantes.") == []
+    assert types("Monsieur L'Hermite, 12/03/1980 né à Lyon") == [("PERSON", "L'Hermite"),
+                                                                 ("DATE_OF_BIRTH", "12/03/1980")]
+
+
+def test_an_initial_and_a_word_do_not_make_a_statute_about_someone(detector: Detector) -> None:
+    scale = ("Guide-barème : le taux d'incapacité est fixé par critère (taux : 80 p. 100). I. PRINCIPAUX : "
+             "la déficience intellectuelle, l'épilepsie et le retard mental.")
+    assert health(detector, scale) == []
+    assert health(detector, "Mme Jeanne Petit : épilepsie, taux d'incapacité de 80 %.") != []
+
+
+def test_work_safety_and_sick_people_in_general_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Le garde-corps s'oppose à la chute dans le vide ; les charges ne tombent "
+                            "pas en chute libre.") == []
+    assert health(detector, "Les premiers secours aux accidentés et aux malades sont assurés.") == []
+    assert health(detector, "Le directeur régional peut, pour les personnes présentant un polyhandicap, "
+                            "aménager la formation.") == []
+    assert health(detector, "Mme Roux, 82 ans : chute à domicile, fatigue.") == ["chute à domicile", "fatigue"]
+
+
+def test_a_capitalised_word_of_a_commune_or_an_organisation_is_not_a_condition(detector: Detector) -> None:
+    assert health(detector, "Hôpital Nord, 12 rue des Lilas, 94270 Le Kremlin Goutte") == []
+    assert health(detector, "Secrétariat de Chirurgie Orthopédique / Association Française des "
+                            "Diabétiques") == []
+    assert health(detector, "Patiente de 45 ans, 75013 Paris. Diabète de type 2.") == ["Diabète de type 2"]
+
+
+def test_a_scale_of_rates_and_any_disease_in_general_are_not_health_data(detector: Detector) -> None:
+    scale = ("11.2.1 HYDRONEPHROSE - Hydronéphrose bien tolérée 10 à 20 - Hydronéphrose compliquée 30 à 50 "
+             "- Urétérostomie cutanée 40 à 50")
+    assert health(detector, scale) == []
+    assert health(detector, "Pièces : un certificat attestant que le candidat est indemne de toute maladie "
+                            "contagieuse ; les frais d'hospitalisation sont à la charge de l'État.") == []
+    # a prescription gives doses and durations with their units: still a patient's treatment
+    assert health(detector, "Hydronéphrose : paracétamol 1 à 2 comprimés, 3 à 4 fois par jour, "
+                            "5 à 10 jours.") == ["Hydronéphrose", "paracétamol"]
+
+
+def test_a_letterhead_s_offices_and_staff_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Mme Dupont - secrétariat d'hospitalisation : 01 42 16 00 00") == []
+    assert health(detector, "Hôpital de jour d'oncologie - Mme Dupont, infirmière de pratique avancée "
+                            "en oncologie") == []
+    assert health(detector, "Mme Dupont admise en hôpital de jour d'oncologie") == ["hôpital de jour d'oncologie"]
+
+
+def test_a_literal_value_and_a_supposed_condition_are_not_health_data(detector: Detector) -> None:
+    assert health(detector, "Pour le motif `Consultation de suivi pneumologique`, un créneau.") == []
+    assert health(detector, "La victime est indemnisée si elle est atteinte d'une invalidité de 80 %.") == []
+    assert health(detector, "Mme Dupont : consultation de suivi pneumologique le 3 mai.") == [
+        "consultation de suivi"]
+    assert health(detector, "Mme Dupont est atteinte d'une invalidité.") == ["atteinte d'une", "invalidité"]

@@ -8,6 +8,7 @@ the original text and recognises codes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
 
@@ -23,11 +24,44 @@ PRICE = re.compile(r"\d(?:[.,]\d\d)?[ \u00a0]?(?:€|EUR\b|euros?\b|£|GBP\b)|[�
 #: "Unité VIH"), not a condition.
 ESTABLISHMENT_BEFORE = re.compile(
     r"(?:\b(?i:h[ôo]pital|clinique|institut|fondation|polyclinique|centre hospitalier|groupe hospitalier"
-    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile)"
+    r"|centre|unit[ée]|p[ôo]le|service|d[ée]partement|laboratoire|[ée]quipe mobile"
+    r"|secr[ée]tariat|cabinet|maison|r[ée]sidence|association|f[ée]d[ée]ration|r[ée]seau"
+    r"|soci[ée]t[ée]|coll[èe]ge|facult[ée]|universit[ée])"
     r"|\b(?:EHPAD|CHU|CHR|CH|GH))"
     r"(?:[ \t\-]+(?:de|du|des|la|le|et|&|l['\u2019]|d['\u2019]|\([A-Z][A-Z0-9\-]+\)"
     r"|[A-ZÀ-ÖØ-Þ][\w'\u2019]*))*"
     r"[ \t\-]+$")
+#: The words after which :data:`ESTABLISHMENT_BEFORE` may go on (folded): its particles and
+#: the last word of each of its names written in lower case. A capitalised word may go on too.
+_NAME_LINKS = frozenset({
+    "de", "du", "des", "la", "le", "et", "hopital", "clinique", "institut", "fondation", "polyclinique",
+    "hospitalier", "centre", "unite", "pole", "service", "departement", "laboratoire", "mobile",
+    "secretariat", "cabinet", "maison", "residence", "association", "federation", "reseau", "societe",
+    "college", "faculte", "universite"})
+
+
+def may_continue_a_name(text: str, folded: str, start: int) -> bool:
+    """Whether :data:`ESTABLISHMENT_BEFORE` can match just before ``start``: the word before it
+    (past blanks and hyphens) is capitalised, a particle, an establishment's word, an elided
+    article or a bracket. Most health words follow something else (a period, a word in lower
+    case), and this test spares them a regular-expression search of the 60 characters before."""
+    end = start
+    while end > 0 and text[end - 1] in " \t-":
+        end -= 1
+    if end in (start, 0):
+        return False
+    last = text[end - 1]
+    if not last.isalpha():
+        return last in ")&'\u2019"
+    begin = end - 1
+    while begin > 0 and text[begin - 1].isalpha():
+        begin -= 1
+    return text[begin].isupper() or folded[begin:end] in _NAME_LINKS
+
+
+#: A French postcode and the commune after it, up to the word at the end ("94270 Le
+#: Kremlin-Bicêtre", "75679 PARIS CEDEX 14"): a capitalised word there names a place.
+COMMUNE_BEFORE = re.compile(r"(?<!\d)\d{5}(?:[ \t]+|[ \t]*-[ \t]*)(?:[A-ZÀ-ÖØ-Þ][\w'\u2019]*[ \t\-]+){0,4}$")
 #: What lies between a directory's label and its phone number ("Urgences : 01…", "Urgences
 #: pédiatriques : 01…", "CMP (secteur 12) - 01…"): a health word labelling a phone names a
 #: service, not a condition.
@@ -46,6 +80,24 @@ STATUTE_ITEM = re.compile(
 _WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 #: How far a sentence reaches at most, each side of the word.
 WINDOW = 160
+
+
+#: A range of rates with no unit after it ("Hydronéphrose bien tolérée 10 à 20 -"), as a
+#: disability scale or a tariff lists them by the dozen; a dose ("1 à 2 comprimés", "5 à 10 mg")
+#: or a duration is followed by its unit.
+_RATE_RANGE = re.compile(
+    r"(?<![\d,.])\d{1,3}[ \t]+à[ \t]+\d{1,3}(?![\d,.])"
+    r"(?![ \t]*(?:%|[a-zA-Zµ/]|p\.|\())")
+#: How many such ranges make a record a scale: a note may give one or two.
+RATE_RANGES = 3
+
+
+def rate_table(text: str, begin: int, stop: int) -> bool:
+    """``text[begin:stop]`` lists rates as a scale does: :data:`RATE_RANGES` ranges at least."""
+    if text.find(" à ", begin, stop) < 0:
+        return False
+    ranges = _RATE_RANGE.finditer(text, begin, stop)
+    return next(itertools.islice(ranges, RATE_RANGES - 1, None), None) is not None
 
 
 def itemised(text: str, begin: int, stop: int) -> bool:
@@ -67,6 +119,17 @@ def in_web_address(text: str, start: int) -> bool:
     return False
 
 
+def in_code_span(text: str, start: int, end: int) -> bool:
+    """[start, end) lies inside a code span of its line (`` `Consultation de suivi` ``): a
+    literal value a specification or a message names, not prose about anyone."""
+    line_start = text.rfind("\n", 0, start) + 1
+    opened = text.count("`", line_start, start)
+    if opened % 2 == 0:
+        return False
+    line_end = text.find("\n", end)
+    return text.find("`", end, len(text) if line_end < 0 else line_end) >= 0
+
+
 def sentence_ends(text: str) -> list[int]:
     """Offsets of every sentence end in ``text`` (the punctuation's own offset), in order."""
     return [found.start() for found in _SENTENCE_END.finditer(text)]
@@ -82,5 +145,6 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "STATUTE_ITEM", "WINDOW",
-           "in_web_address", "itemised", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "RATE_RANGES",
+           "STATUTE_ITEM", "WINDOW", "in_code_span", "in_web_address", "itemised", "may_continue_a_name",
+           "rate_table", "sentence", "sentence_ends"]

@@ -140,6 +140,15 @@ class _Context:
     treatment_ends: list[int]
     code_ends: list[int]
     personal: list[int]
+    #: Starts of the personal identifiers other than an initial and a surname (listed when first
+    #: needed: only a statute's record asks).
+    identifying: list[int] | None = None
+    #: Whether the batch holds a web address at all ("://" or "www."): most hold none.
+    web_addresses: bool = True
+    #: Whether the batch holds a backquote, without which no word is inside a code span.
+    code_spans: bool = True
+    #: Whether the batch holds a degree sign, without which no item is numbered as in a statute.
+    degree_signs: bool = True
     #: Starts of statute and reference cues ("toute personne", "de l'article", "et al").
     norms: list[int] = field(default_factory=list)
     #: Ends of cues of care given to someone ("hospitalisée dans le", "transféré en").
@@ -156,7 +165,8 @@ class _Context:
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
     anchored_records: dict[int, bool] = field(default_factory=dict)
-    #: Record index → whether it numbers its items as a statute does (computed when first asked).
+    #: Record index → whether it numbers its items as a statute does or lists a scale's rates
+    #: (computed when first asked).
     itemised_records: dict[int, bool] = field(default_factory=dict)
 
     def any_between(self, positions: list[int], begin: int, stop: int) -> bool:
@@ -178,14 +188,24 @@ class _Context:
             index += 1
         return False
 
+    def identifies_someone(self, begin: int, stop: int) -> bool:
+        """A personal identifier other than an initial and a surname lies in [begin, stop): a
+        statute's outline reads like initials ("I. PRINCIPAUX", "A. Séquellaires")."""
+        if self.identifying is None:
+            self.identifying = [span.start for span in self.identifiers if span.type in PERSONAL
+                                and not (span.type == "PERSON" and identifiers.initialled(self.text, span))]
+        return self.any_between(self.identifying, begin, stop)
+
     def rule(self, index: int, begin: int, stop: int) -> bool:
-        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"), or
-        items numbered 1°, 2°…"""
+        """The record is a statute's or a reference's: a cue ("toute personne", "par décret"),
+        items numbered 1°, 2°…, or the ranges of rates of a scale ("10 à 20", "30 à 50")."""
         if self.any_between(self.norms, begin, stop):
             return True
         known = self.itemised_records.get(index)
         if known is None:
-            known = self.itemised_records[index] = context.itemised(self.text, begin, stop)
+            known = self.itemised_records[index] = (
+                (self.degree_signs and context.itemised(self.text, begin, stop))
+                or context.rate_table(self.text, begin, stop))
         return known
 
     def labels_a_phone(self, end: int) -> bool:
@@ -253,23 +273,26 @@ class Detector:
         """:meth:`scan` of each unit (rows of a table, say), all searched in one pass."""
         records = [record for unit in units for record in unit]
         batch = self._run(records)
-        first_record = []
-        count = 0
-        for unit in units:
-            first_record.append(count)
-            count += len(unit)
         unit_of_record = [number for number, unit in enumerate(units) for _ in unit]
-        entities: list[Counter[str]] = [Counter() for _ in units]
-        for span in batch.identifiers:
-            entities[unit_of_record[batch.record(span.start)]][span.type] += 1
         health_records: dict[int, bool] = {}
         sensitive = [False] * len(units)
-        for start, _, entry in batch.health:
-            index = batch.record(start)
-            owner = unit_of_record[index]
-            entities[owner][HEALTH] += 1
-            sensitive[owner] = sensitive[owner] or entry.tier == "high"
-            health_records.setdefault(index, False)
+        if len(units) == 1:  # one object of many records, as sampling scans: counted in C
+            entities = [Counter([span.type for span in batch.identifiers])]
+            if batch.health:
+                entities[0][HEALTH] = len(batch.health)
+                sensitive[0] = any(entry.tier == "high" for _, _, entry in batch.health)
+                holding = [batch.record(start) for start, _, _ in batch.health]
+                health_records = dict.fromkeys(holding, False)
+        else:
+            entities = [Counter() for _ in units]
+            for span in batch.identifiers:
+                entities[unit_of_record[batch.record(span.start)]][span.type] += 1
+            for start, _, entry in batch.health:
+                index = batch.record(start)
+                owner = unit_of_record[index]
+                entities[owner][HEALTH] += 1
+                sensitive[owner] = sensitive[owner] or entry.tier == "high"
+                health_records.setdefault(index, False)
         personal_starts = [span.start for span in batch.identifiers if span.type in PERSONAL]
         for index in health_records:
             begin = batch.starts[index]
@@ -294,14 +317,15 @@ class Detector:
             position += length + len(SEPARATOR)
         folded = lexicon.fold(text)
         ctx = _Context(text, folded, {}, anchors=[], generic=[], treatment_ends=[], code_ends=[],
-                       personal=[])
-        judged, identifier_hits = self._collect(ctx, self.lexicon.find(folded))
+                       personal=[], web_addresses="://" in text or "www." in text,
+                       degree_signs="°" in text, code_spans="`" in text)
+        judged, identifier_hits = self._collect(ctx, self.lexicon.find_grouped(folded))
         found = identifiers.find(text, identifier_hits)
         ctx.personal = [span.start for span in found if span.type in PERSONAL]
         ctx.identifiers, ctx.identifier_starts = found, [span.start for span in found]
         batch = _Batch(starts, lengths, found, [], [])
         for hit in judged:
-            index = batch.record(hit[0])
+            index = bisect_right(starts, hit[0]) - 1  # the record holding the match
             verdict = self._judge(ctx, hit, index, (starts[index], starts[index] + lengths[index]))
             if verdict is None:
                 batch.health.append(hit)
@@ -310,49 +334,61 @@ class Detector:
         return batch
 
     @staticmethod
-    def _collect(ctx: _Context, hits: list[lexicon.Match]) -> tuple[list[lexicon.Match], list[lexicon.Match]]:
-        """Sorts the vocabulary's matches by role: health-looking matches to judge and identifier
-        hits are returned; context words are kept in ``ctx``."""
+    def _collect(ctx: _Context, matches: list[tuple[int, int, tuple[lexicon.Entry, ...]]]
+                 ) -> tuple[list[lexicon.Match], list[lexicon.Match]]:
+        """Sorts the vocabulary's matches (:meth:`lexicon.Lexicon.find_grouped`) by role:
+        health-looking matches to judge and identifier hits are returned; context words are kept
+        in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
         by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
                     ROLE_CITE: ctx.citations}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
-        for hit in hits:
-            role = hit[2].role
-            if role == ROLE_JUDGE:
-                judged.append(hit)
-            elif role == ROLE_IDENTIFIER:
-                identifier_hits.append(hit)
-            elif role in by_start:
-                by_start[role].append(hit[0])
-                if role == ROLE_ANCHOR and hit[1] - hit[0] >= 3:  # not an initial read as "j'"
-                    ctx.word_anchors.append(hit[0])
-            elif role in by_end:
-                by_end[role].append(hit[1])
-            elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
-                identifier_hits.append(hit)
-                ctx.anchors.append(hit[0])
-            elif role == ROLE_CODE:
-                ctx.generic.append(hit[0])
-                ctx.code_ends.append(hit[1])
-            elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
-                start = ctx.folded.rfind(" ", 0, hit[0]) + 1
-                if hit[1] - start >= 7 and ctx.folded[start:hit[1]].rstrip("s") not in _NOT_MEDICAL:
-                    judged.append((start, hit[1], _BY_ENDING))
+        for start, end, entries in matches:
+            for entry in entries:
+                role = entry.role
+                if role == ROLE_JUDGE:
+                    judged.append((start, end, entry))
+                elif role == ROLE_IDENTIFIER:
+                    identifier_hits.append((start, end, entry))
+                elif role in by_start:
+                    by_start[role].append(start)
+                    if role == ROLE_ANCHOR and end - start >= 3:  # not an initial read as "j'"
+                        ctx.word_anchors.append(start)
+                elif role in by_end:
+                    by_end[role].append(end)
+                elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
+                    identifier_hits.append((start, end, entry))
+                    ctx.anchors.append(start)
+                elif role == ROLE_CODE:
+                    ctx.generic.append(start)
+                    ctx.code_ends.append(end)
+                elif role == ROLE_ENDING:  # a word the vocabulary lacks, with a medical ending
+                    first = ctx.folded.rfind(" ", 0, start) + 1
+                    if end - first >= 7 and ctx.folded[first:end].rstrip("s") not in _NOT_MEDICAL:
+                        judged.append((first, end, _BY_ENDING))
         return judged, identifier_hits
 
     @staticmethod
     def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
-        """The match sits inside a detected name, address or e-mail, or a web address, or is a
-        capitalised word of a health establishment's name ("Hôpital des Enfants Malades")."""
+        """The match sits inside a detected name, address or e-mail, a web address or a code span
+        (a literal value), or is a capitalised word of a health establishment's name ("Hôpital des
+        Enfants Malades") or of a commune's after its postcode."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
-        if context.in_web_address(ctx.text, start):
+        if ctx.web_addresses and context.in_web_address(ctx.text, start):
             return True
-        return written[:1].isupper() and context.ESTABLISHMENT_BEFORE.search(
-            ctx.text, max(0, start - 60), start) is not None
+        if ctx.code_spans and context.in_code_span(ctx.text, start, end):
+            return True
+        if not written[:1].isupper():
+            return False
+        if context.may_continue_a_name(ctx.text, ctx.folded, start) and context.ESTABLISHMENT_BEFORE.search(
+                ctx.text, max(0, start - 60), start) is not None:
+            return True
+        # a postcode folds to "00000": only then is the commune's pattern tried
+        return ctx.folded.find("00000", max(0, start - 48), start) >= 0 and context.COMMUNE_BEFORE.search(
+            ctx.text, max(0, start - 48), start) is not None
 
     @staticmethod
     def _judge(ctx: _Context, hit: lexicon.Match, index: int, record: tuple[int, int]) -> str | None:
@@ -362,7 +398,7 @@ class Detector:
         if entry.decoy:
             return DECOY_PHRASE
         written = ctx.text[start:end]
-        if entry.cased and sum(c.isupper() for c in written) < 2:
+        if entry.cased and sum(map(str.isupper, written)) < 2:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
@@ -386,8 +422,10 @@ class Detector:
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
-        # its record is generic unless someone is identified in it.
-        if not ctx.any_between(ctx.personal, *record) and ctx.rule(index, *record):
+        # its record is generic unless someone is identified in it. An initial and a capitalised
+        # word alone identify no one there: a statute's outline reads the same ("I. PRINCIPAUX",
+        # "A. Séquellaires", "V. Nerf").
+        if ctx.rule(index, *record) and not ctx.identifies_someone(*record):
             return GENERIC
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):

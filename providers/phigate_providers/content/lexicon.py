@@ -222,18 +222,31 @@ class Lexicon:
     def find(self, folded: str) -> list[Match]:
         """Matches in ``folded`` (a :func:`fold` of the text), by start: at each start the longest,
         and none inside a longer one (a decoy phrase hides the health words it contains)."""
+        return [(start, end, entry) for start, end, entries in self.find_grouped(folded) for entry in entries]
+
+    def find_grouped(self, folded: str) -> list[tuple[int, int, tuple[Entry, ...]]]:
+        """:meth:`find`'s matches with the meanings of each pattern together (most have one)."""
         kept: list[tuple[int, int, tuple[Entry, ...]]] = []
+        pop, append = kept.pop, kept.append
+        # The start and end of the last match kept (none yet: below any match's).
+        kept_start, kept_end = -1, -2
         # Each pattern is " form ": its leading space sits at padded index ``start``, so the form
         # starts at ``start`` in the unpadded text and ends where its closing space sits. Matches
         # come by end; one that reaches back over earlier ones contains them.
         for last, (length, entries) in self._automaton.iter(f" {folded} "):
             start = last - length + 1
-            while kept and kept[-1][0] >= start:
-                kept.pop()
-            if kept and kept[-1][1] >= last - 1:
+            if kept_start >= start:
+                pop()
+                while kept and kept[-1][0] >= start:
+                    pop()
+                if kept and kept[-1][1] >= last - 1:
+                    kept_start, kept_end = kept[-1][0], kept[-1][1]
+                    continue  # inside the match before those it contains
+            elif kept_end >= last - 1:
                 continue  # inside the previous match (which starts before this one)
-            kept.append((start, last - 1, entries))
-        return [(start, end, entry) for start, end, entries in kept for entry in entries]
+            append((start, last - 1, entries))
+            kept_start, kept_end = start, last - 1
+        return kept
 
 
 def read_file(name: str) -> list[str]:
