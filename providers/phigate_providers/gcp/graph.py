@@ -19,6 +19,8 @@ Nothing unread passes: a policy that could not be read (a bucket's, :meth:`Princ
 or one above the buckets, :meth:`Principals.unseen`) is an ``access_unseen`` entry on every
 principal, plus a collection error; a role that could not be read, one on its members. The
 engine's closure then leaves their segmentation undecided, unless what was seen already fails.
+Readers nobody here has seen (a bucket's object ACLs, an authorized view of a project not read)
+mark only the principals to whom the store's class matters (:meth:`Principals._matters`).
 """
 
 from __future__ import annotations
