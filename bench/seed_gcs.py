@@ -7,7 +7,8 @@ CMEK shared across classes, or none), uniform access, public access prevention, 
 retention, access logging, and an IAM policy drawn from a pool of members (service accounts
 per workload, analysts, contractors, everyone), some bindings conditional. The truth lists,
 for each policy of the health pack that reads buckets or their access, the ids expected to FAIL,
-worked out here from what was seeded and the policies' semantics, not from phigate.
+and those expected to be undecided (ERROR: who may read a bucket through object ACLs is never
+read), worked out here from what was seeded and the policies' semantics, not from phigate.
 
   seed_gcs.py --endpoint http://127.0.0.1:9023 --scale 200 --seed 7 --truth truth.json
 
@@ -169,6 +170,30 @@ def truth(plans: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {policy: sorted(ids) for policy, ids in fails.items()}
 
 
+def undecided(plans: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Ids per policy that can be neither passed nor failed: buckets without uniform access let
+    their objects' ACLs, which a scan does not read, grant anyone read (the public too unless
+    public access prevention is enforced). A member that may so read clinical data it does not
+    otherwise read, or administrative data beside clinical data it reads, is undecided for
+    segmentation (PHI-SEG-002) and for clinical data reached beyond its bucket grants (PHI-IAM-004,
+    none of which is seeded), unless its bindings already fail it."""
+    reads: dict[str, set[str]] = {m: set() for p in plans for b in p["bindings"] for m in b["members"]}
+    for plan in plans:
+        for binding in plan["bindings"]:
+            if ROLE_READS[binding["role"]]:
+                for member in binding["members"]:
+                    reads[member].add(plan["data_class"])
+    failing = set(truth(plans)["PHI-SEG-002"])
+    found = []
+    for member, classes in reads.items():
+        public = member in ("allUsers", "allAuthenticatedUsers")
+        fine_grained = {p["data_class"] for p in plans if not p["uniform"] and not (public and p["pap"])}
+        if ("clinical" in fine_grained - classes
+                or ("administrative" in fine_grained - classes and "clinical" in classes)):
+            found.append(member)
+    return {"PHI-IAM-004": sorted(found), "PHI-SEG-002": sorted(set(found) - failing)}
+
+
 def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, Any]:
     """Create the estate on the emulator at ``endpoint``; return the truth document."""
     kms = f"projects/{project}-kms/locations/europe-west9/keyRings/ring-{seed_value}/cryptoKeys"
@@ -189,7 +214,7 @@ def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, 
                                        if m.startswith("serviceAccount:")),
             "counts": {"buckets": len(plans), "keys": len(used_keys),
                        "members": len({m for p in plans for b in p["bindings"] for m in b["members"]})},
-            "keys": used_keys, "expected_failures": truth(plans)}
+            "keys": used_keys, "expected_failures": truth(plans), "expected_errors": undecided(plans)}
 
 
 def _create(session: requests.Session, api: str, project: str, plan: dict[str, Any]) -> None:

@@ -314,31 +314,36 @@ def seeded(estate_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
 def test_the_seeded_estate_covers_every_policy_the_seeder_knows(seeded: dict[str, Any]) -> None:
     expected = seeded["truth"]["expected_failures"]
     assert all(expected.values()), {p: len(ids) for p, ids in expected.items()}  # each rule is exercised
+    assert all(seeded["truth"]["expected_errors"].values())
     assert seeded["truth"]["counts"]["buckets"] == SCALE
 
 
 def test_failing_ids_per_policy_equal_the_truth_exactly(seeded: dict[str, Any]) -> None:
     expected = {p: ids for p, ids in seeded["truth"]["expected_failures"].items() if ids}
     assert failing(seeded["report"]) == expected
-    assert seeded["code"] == 1
+    assert seeded["code"] == 3  # failures, and members who may read through object ACLs
 
 
-def test_the_seeded_scan_has_no_error_and_complete_evidence(seeded: dict[str, Any]) -> None:
+def test_the_seeded_scan_is_undecided_only_where_object_acls_may_grant(seeded: dict[str, Any]) -> None:
     report = seeded["report"]
-    assert statuses(report, "error") == set()
+    expected = {(policy, member) for policy, ids in seeded["truth"]["expected_errors"].items() for member in ids}
+    assert statuses(report, "error") == expected
     assert report["collection_errors"] == []
-    assert report["summary"]["evidence_complete"] is True
+    assert report["summary"]["evidence_complete"] is False
     kinds = Counter(f["resource"]["kind"] for f in report["findings"])
     assert set(kinds) == {"object_store", "access_policy", "principal"}
 
 
 def test_the_seeded_graph_has_no_edge_nor_gap_the_truth_leaves_out(seeded: dict[str, Any]) -> None:
     """The truth counts bindings alone: with every membership known and empty, the graph adds no
-    edge and no gap, so an engine closing the graph finds the same failures."""
+    edge, and no gap but the object ACLs of buckets without uniform access, so an engine closing
+    the graph finds the same failures."""
     principals = [r for r in seeded["snapshot"]["resources"] if r["kind"] == "principal"]
     assert len(principals) == seeded["truth"]["counts"]["members"]
-    assert all(p["attributes"]["can_become"] == [] and p["attributes"]["access_unseen"] == []
-               for p in principals)
+    assert all(p["attributes"]["can_become"] == [] for p in principals)
+    gaps = {p["id"] for p in principals if p["attributes"]["access_unseen"]}
+    assert gaps == set(seeded["truth"]["expected_errors"]["PHI-IAM-004"])
+    assert all("object ACLs" in gap for p in principals for gap in p["attributes"]["access_unseen"])
 
 
 def test_a_full_scan_sends_only_reads(seeded: dict[str, Any]) -> None:
@@ -810,11 +815,16 @@ ETL = f"etl@{PROJECT}.iam.gserviceaccount.com"
 FOLDER, ORG = "folders/612030981234", "organizations/433637338589"
 
 
+#: IAM alone decides who reads the bucket (fine-grained buckets' object ACLs are never read).
+UNIFORM = {"iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}}
+
+
 def two_classes(gcs: Gcs, *, notes: list[dict[str, Any]] | None = None,
                 billing: list[dict[str, Any]] | None = None) -> None:
-    """A clinical and an administrative bucket on the emulator, with their bucket bindings."""
-    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=notes or [])
-    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=billing or [])
+    """A clinical and an administrative bucket on the emulator with uniform bucket-level access,
+    with their bucket bindings."""
+    gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=notes or [], **UNIFORM)
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=billing or [], **UNIFORM)
 
 
 def passes(report: dict[str, Any], policy_id: str, resource_id: str) -> bool:
@@ -993,11 +1003,11 @@ def test_without_a_directory_a_group_that_may_hold_someone_makes_their_segmentat
         gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
     clinicians, alice, bob = f"group:clinicians@{DOMAIN}", f"user:alice@{DOMAIN}", f"user:bob@{DOMAIN}"
     gcs.bucket("notes", labels={"data_class": "clinical"},
-               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians, bob]}])
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians, bob]}], **UNIFORM)
     gcs.bucket("notes-archive", labels={"data_class": "clinical"},
-               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians]}])
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinicians]}], **UNIFORM)
     gcs.bucket("billing", labels={"data_class": "administrative"},
-               bindings=[{"role": "roles/storage.objectViewer", "members": [alice]}])
+               bindings=[{"role": "roles/storage.objectViewer", "members": [alice]}], **UNIFORM)
     snapshot = collect(cli, tmp_path, "--project", PROJECT)
     # Alice reads administrative data and may be a clinician: undecided, and said why.
     assert attributes(snapshot, alice)["access_unseen"] == [
@@ -1239,10 +1249,56 @@ def test_public_access_prevention_inherited_from_an_enforcing_organisation_polic
     assert code == (0 if blocked else 1)
 
 
+# --- fine-grained buckets: object ACLs are not read ----------------------------------------
+
+def acl_gap(bucket: str) -> str:
+    return (f"{bucket}: fine-grained access control: object ACLs, which are not read, may grant anyone "
+            "read of its objects (turn on uniform bucket-level access so object ACLs no longer grant access)")
+
+
+def test_a_member_without_a_grant_on_a_fine_grained_clinical_bucket_is_not_a_segmentation_pass(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # Without uniform bucket-level access an object's ACL may grant any member read
+    # (https://cloud.google.com/storage/docs/access-control/lists); object ACLs are not read.
+    clinician, billing = f"user:clinician@{DOMAIN}", f"user:billing@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinician]}],
+               iamConfiguration={"uniformBucketLevelAccess": {"enabled": False},
+                                 "publicAccessPrevention": "enforced"})
+    gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=[
+        {"role": "roles/storage.objectViewer", "members": [billing, "allUsers"]}], **UNIFORM)
+    gcs.bucket("scratch", bindings=[])  # fine-grained, unclassified: nobody's verdict depends on it
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, billing)["access_unseen"] == [acl_gap("gs://notes")]
+    assert attributes(snapshot, clinician)["access_unseen"] == []  # already reads clinical data
+    assert attributes(snapshot, "allUsers")["access_unseen"] == []  # public access prevention enforced
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    [undecided] = finding(report, "PHI-SEG-002", billing)
+    assert undecided["status"] == "error" and "uniform bucket-level access" in undecided["message"]
+    assert passes(report, "PHI-SEG-002", clinician) and passes(report, "PHI-SEG-002", "allUsers")
+    assert code == 3
+
+
+def test_a_fine_grained_administrative_bucket_leaves_readers_of_clinical_data_undecided(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    clinician, billing = f"user:clinician@{DOMAIN}", f"user:billing@{DOMAIN}"
+    gcs.bucket("notes", labels={"data_class": "clinical"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [clinician]}], **UNIFORM)
+    gcs.bucket("billing", labels={"data_class": "administrative"},
+               bindings=[{"role": "roles/storage.objectViewer", "members": [billing, "allUsers"]}])
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    # An ACL granting the clinician administrative data would fail segmentation; the public, not
+    # protected by public access prevention here, reads administrative data already.
+    assert attributes(snapshot, clinician)["access_unseen"] == [acl_gap("gs://billing")]
+    assert attributes(snapshot, billing)["access_unseen"] == []
+    assert attributes(snapshot, "allUsers")["access_unseen"] == []
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert [f["status"] for f in finding(report, "PHI-SEG-002", clinician)] == ["error"]
+    assert passes(report, "PHI-SEG-002", billing)
+    assert code == 3
+
+
 # --- managed folders: grants on a prefix of a bucket ------------------------------------------
-
-UNIFORM = {"iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}}
-
 
 def test_a_grant_on_a_managed_folder_reads_the_bucket_and_can_make_it_public(
         gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
@@ -1250,7 +1306,9 @@ def test_a_grant_on_a_managed_folder_reads_the_bucket_and_can_make_it_public(
     gcs.bucket("notes", labels={"data_class": "clinical"}, bindings=[], **UNIFORM)
     gcs.bucket("billing", labels={"data_class": "administrative"}, bindings=[
         {"role": "roles/storage.objectViewer", "members": [secretary, uploader]}], **UNIFORM)
-    gcs.bucket("legacy", labels={"data_class": "administrative"}, bindings=[])  # fine-grained: no folders
+    # Fine-grained: no folders. Public access prevention keeps its object ACLs from the public.
+    gcs.bucket("legacy", labels={"data_class": "administrative"}, bindings=[],
+               iamConfiguration={"publicAccessPrevention": "enforced"})
     gcs.cloud.folders["notes"] = {
         "patients/dupont/": gcp_cloud.policy({"role": "roles/storage.objectViewer", "members": [secretary]},
                                              {"role": "roles/storage.objectCreator", "members": [uploader]}),

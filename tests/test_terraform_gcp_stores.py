@@ -340,3 +340,43 @@ def test_grants_on_bigquery_and_healthcare_stores_feed_the_plans_access_graph(tm
     result = cli("scan", str(path), "--only", "PHI-SEG-002", "--format", "json")
     assert ("fail", "PHI-SEG-002", "analysts@exemplum.fr") in outcomes(result)
     assert ("error", "PHI-SEG-002", "clerk@exemplum.fr") in outcomes(result)
+
+
+def bucket(name: str, *, labels: dict[str, str], uniform: bool, prevention: str = "inherited") -> dict[str, Any]:
+    return block(f"google_storage_bucket.{name}", {
+        "name": f"exemplum-{name}", "location": "EUROPE-WEST9", "project": PROJECT, "labels": labels,
+        "uniform_bucket_level_access": uniform, "public_access_prevention": prevention,
+        "force_destroy": False}, {**LABELS, "self_link": True, "url": True})
+
+
+def reader(name: str, bucket_name: str, member: str) -> dict[str, Any]:
+    return block(f"google_storage_bucket_iam_member.{name}", {"role": "roles/storage.objectViewer",
+                                                             "member": member}, {"bucket": True, "etag": True},
+                 {"role": {"constant_value": "roles/storage.objectViewer"}, "member": {"constant_value": member},
+                  "bucket": ref(f"google_storage_bucket.{bucket_name}", "name")})
+
+
+def test_a_planned_bucket_without_uniform_access_leaves_segmentation_undecided(tmp_path: Path, cli: Cli) -> None:
+    # As on the live estate: object ACLs may grant anyone read, and nothing shows who.
+    path = plan_file(tmp_path, bucket("notes", labels={"data_class": "clinical"}, uniform=False, prevention="enforced"),
+                     bucket("billing", labels={"data_class": "administrative"}, uniform=True),
+                     bucket("scratch", labels={}, uniform=False),
+                     reader("clinicians", "notes", "user:clinician@exemplum.fr"),
+                     reader("billing", "billing", "user:billing@exemplum.fr"),
+                     reader("public", "billing", "allUsers"))
+    result = cli("scan", str(path), "--only", "PHI-SEG-002", "--show-passed", "--format", "json")
+    found = outcomes(result)
+    assert ("error", "PHI-SEG-002", "billing@exemplum.fr") in found  # may read clinical notes unseen
+    assert ("pass", "PHI-SEG-002", "clinician@exemplum.fr") in found  # reads them already
+    assert ("pass", "PHI-SEG-002", "allUsers") in found  # public access prevention is enforced on notes
+    [undecided] = [f for f in result.json()["findings"] if f["resource"]["name"] == "billing@exemplum.fr"]
+    assert "turn on uniform bucket-level access" in undecided["message"]
+    assert result.code == 3
+    # Once the bucket is uniform, IAM decides alone: the same principal passes.
+    path = plan_file(tmp_path, bucket("notes", labels={"data_class": "clinical"}, uniform=True),
+                     bucket("billing", labels={"data_class": "administrative"}, uniform=True),
+                     reader("clinicians", "notes", "user:clinician@exemplum.fr"),
+                     reader("billing", "billing", "user:billing@exemplum.fr"))
+    result = cli("scan", str(path), "--only", "PHI-SEG-002", "--show-passed", "--format", "json")
+    assert ("pass", "PHI-SEG-002", "billing@exemplum.fr") in outcomes(result)
+    assert result.code == 0

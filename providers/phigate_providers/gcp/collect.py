@@ -401,6 +401,8 @@ class Collection:
                 self._principals.add(project, bucket.id, found, folder=folder)
         yield policy_resource(project, bucket, policy, bindings)
         self._principals.add(project, bucket.id, bindings)
+        if not bucket_uniform(data):
+            self._principals.acl_readers(bucket.id, public=not bucket.attributes["public_access"]["blocked"])
 
     def _unread_policy(self, project: str, bucket: str, name: str, region: str | None,
                        failure: Failure) -> Iterator[Record]:

@@ -19,6 +19,8 @@ Nothing unread passes: a policy that could not be read (a bucket's, :meth:`Princ
 or one above the buckets, :meth:`Principals.unseen`) is an ``access_unseen`` entry on every
 principal, plus a collection error; a role that could not be read, one on its members. The
 engine's closure then leaves their segmentation undecided, unless what was seen already fails.
+Readers nobody here has seen (a bucket's object ACLs, an authorized view of a project not read)
+mark only the principals to whom the store's class matters (:meth:`Principals._matters`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ SERVICE_AGENTS = re.compile(r"@(?:gcp-sa-[a-z0-9-]+\.iam|cloudservices|gs-projec
 EXPORT_HINT = "give a directory export with --gcp-groups FILE"
 #: A data class reached, and whether through a grant above the stores (a wildcard).
 Reached = tuple[str, bool]
+#: Classes no principal policy judges: a principal reading them unseen changes no verdict.
+IGNORED_CLASSES = frozenset({"unclassified", "public"})
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,8 @@ class Principals:
         #: Policies above buckets that could not be read: any principal may be granted there.
         self._unseen: list[str] = []
         #: Stores read through something whose readers nobody here has seen (an authorized view
-        #: of a project not read): (the stores, why).
-        self._open: list[tuple[str, str]] = []
+        #: of a project not read, object ACLs): (the stores, why, whether the public may be one).
+        self._open: list[tuple[str, str, bool]] = []
         self._role_failures: dict[str, str] = {}
         #: The export's memberships, spelt as IAM spells the members (set by ``records``).
         self._listed: dict[str, frozenset[str]] = {}
@@ -147,7 +151,15 @@ class Principals:
     def unseen_readers(self, source: str, why: str) -> None:
         """Whoever ``why`` names may read ``source`` (and what it holds), and who that is was not
         seen: a principal that does not otherwise reach data of its class is undecided."""
-        self._open.append((source, why))
+        self._open.append((source, why, False))
+
+    def acl_readers(self, bucket: str, *, public: bool) -> None:
+        """A bucket with fine-grained access control: its objects' ACLs, never read (that would
+        mean listing every object), may grant any member read, the public ones too unless
+        ``public`` is False (public access prevention enforced): as :meth:`unseen_readers`."""
+        self._open.append((bucket, f"{bucket}: fine-grained access control: object ACLs, which are not "
+                                   "read, may grant anyone read of its objects (turn on uniform bucket-level "
+                                   "access so object ACLs no longer grant access)", public))
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
             folder: str | None = None) -> None:
@@ -350,16 +362,34 @@ class Principals:
                     node.unseen.add(why)
 
     def _open_reach(self, nodes: Mapping[str, _Node], reach: Mapping[str, frozenset[Reached]]) -> None:
-        """Stores that principals not seen may read (:meth:`unseen_readers`): every principal
-        that may be one of them and does not already reach their classes is undecided."""
-        for source, why in self._open:
+        """Stores that principals not seen may read (:meth:`unseen_readers`, :meth:`acl_readers`):
+        every principal that may be one of them, and for whom reading their class could change a
+        verdict, is undecided."""
+        for source, why, public in self._open:
             held = [s for s in (source, *self._children.get(source, ())) if s in self._where
                     and self._where[s].holds_data]
-            extra = {(self._classify(s) if self._classify is not None else s, False) for s in held}
+            extra = {self._classify(s) if self._classify is not None else s for s in held}
             for member, node in nodes.items():
-                if member not in PUBLIC_MEMBERS and not member.startswith(("deleted:", "project")) \
-                        and extra and not extra <= reach[member]:
+                if member.startswith("deleted:") or (not public and (
+                        member in PUBLIC_MEMBERS or member.startswith("project"))):
+                    continue
+                classes = {c for c, _ in reach[member]}
+                if any(self._matters(c, classes) for c in extra):
                     node.unseen.add(why)
+
+    def _matters(self, data_class: str, reached: set[str]) -> bool:
+        """Whether reading data of ``data_class`` could change a verdict on a principal that
+        reaches ``reached`` (seen). Without a classifier each store is a class of its own: any
+        store not reached matters. With one, a class already reached changes nothing; data no
+        principal policy judges (unclassified, public) neither; administrative data only
+        matters beside clinical data (segmentation, PHI-SEG-002); any other class does."""
+        if data_class in reached:
+            return False
+        if self._classify is None:
+            return True
+        if data_class == "administrative":
+            return "clinical" in reached
+        return data_class not in IGNORED_CLASSES
 
     def _classes(self, nodes: Mapping[str, _Node]) -> dict[str, frozenset[Reached]]:
         """Data classes each principal reaches through the edges seen here (a fixpoint), each

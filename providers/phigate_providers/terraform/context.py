@@ -10,7 +10,7 @@ findings can be traced back to the plan whatever the id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,9 @@ class Context:
     stubs: dict[str, Built] = field(default_factory=dict)
     #: Each normalised resource by the address of the planned resource it was built from.
     by_source: dict[str, Resource] = field(default_factory=dict)
+    #: The data class the engine will give a resource (the run's classification), where the
+    #: mapping needs it (the access graph's "data of a class that matters"); None: not known.
+    classify: Callable[[Resource], str] | None = None
 
     def id_of(self, resource: PlannedResource) -> str:
         return self.ids.get(resource.address, resource.address)

@@ -10,7 +10,7 @@ default), so not enforced; a default key named by the bucket is a customer-manag
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from phigate.api import CollectionError, Resource, Unknown
@@ -102,7 +102,7 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
                     target = by_name.get(literal.removeprefix("b/"))
             if target is not None:
                 iam.setdefault(target.address, []).append(planned)
-    principals = Principals(RoleBook({}))
+    principals = Principals(RoleBook({}), classify=_classifier(context))
     unknown_members: list[str] = []
     for bucket in buckets:
         parts = iam.get(bucket.address, [])
@@ -116,6 +116,8 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
         project = resource.scope
         principals.add(project, resource.id, bindings)
         _policy(context, resource, bindings, parts)
+    _fine_grained(principals, [context.by_source[b.address] for b in buckets
+                               if b.address in context.by_source])
     sources = _other_stores(context, principals, others, unknown_members)
     for record in principals.records():
         if isinstance(record, Resource):
@@ -133,6 +135,33 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
                         if isinstance(attributes.get("can_read"), list) else [])
         elif isinstance(record, CollectionError):
             context.errors.append(record)
+
+
+def _fine_grained(principals: Principals, buckets: Sequence[Resource]) -> None:
+    """Buckets whose uniform bucket-level access is not on (or known only after apply): their
+    objects' ACLs may grant anyone read, the public too unless public access prevention is
+    enforced, as the gcp provider says of live buckets."""
+    for bucket in buckets:
+        attributes = bucket.attributes
+        principals.store(bucket.scope, bucket.id)
+        if attributes["acls_disabled"] is not True:
+            principals.acl_readers(bucket.id, public=attributes["public_access"]["blocked"] is not True)
+
+
+def _classifier(context: Context) -> Callable[[str], str] | None:
+    """A store's data class as the engine will give it, by id (None: the run's classification is
+    not known, each store counts as a class of its own). Asked once the graph is closed, when
+    every store of the plan is built."""
+    classify = context.classify
+    if classify is None:
+        return None
+    classes: dict[str, str] = {}
+
+    def of(store: str) -> str:
+        if not classes:
+            classes.update((built.resource.id, classify(built.resource)) for built in context.built)
+        return classes.get(store, store)
+    return of
 
 
 def _other_stores(context: Context, principals: Principals, others: Sequence[GraphStore],

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phigate.api import CollectionError, Unknown
+from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.terraform import (
     aws_backup,
     aws_copies,
@@ -111,8 +111,9 @@ def _arn(resource: PlannedResource) -> str | None:
 
 
 def map_plan(plan: Plan, *, changed_only: bool = False,
-             locations: Mapping[str, Mapping[str, Any]] | None = None) -> Mapped:
-    context = Context(plan, locations or {})
+             locations: Mapping[str, Mapping[str, Any]] | None = None,
+             classify: Callable[[Resource], str] | None = None) -> Mapped:
+    context = Context(plan, locations or {}, classify=classify)
     context.assign_ids((r, real_id(r) or gcp_stores.real_id(context, r)) for r in plan.resources)
     keys = KeyBook(context)
     trails = aws_stores.trails(context)

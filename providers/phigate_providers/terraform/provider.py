@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from phigate.api import CollectionError, Context, InputError, Record, RunContext, Scope
+from phigate.api import CollectionError, Context, InputError, Record, Resource, RunContext, Scope
 from phigate.files import LIMITS, open_bounded, read_bounded
 from phigate.problems import ProblemsError
 from phigate_providers.terraform.document import encoding, parse, text_of
@@ -74,8 +74,11 @@ class TerraformProvider:
     permissions: ClassVar[tuple[str, ...]] = (
         "read access to the plan JSON (and to the .tf files given with --tf-dir)",)
 
-    def __init__(self, path: Path, *, tf_dir: Path | None = None, changed_only: bool = False) -> None:
+    def __init__(self, path: Path, *, tf_dir: Path | None = None, changed_only: bool = False,
+                 classify: Callable[[Resource], str] | None = None) -> None:
         self.path = path
+        #: The run's classification (the access graph weighs unseen readers by data class).
+        self.classify = classify
         self.tf_dir = tf_dir
         self.changed_only = changed_only
         self._report: Callable[[str], None] | None = None
@@ -105,7 +108,8 @@ class TerraformProvider:
             raise InputError("providers.terraform.changed_only must be true or false")
         if tf_dir is not None and not Path(tf_dir).is_dir():
             raise InputError(f"--tf-dir {tf_dir}: no such folder")
-        return [cls(Path(t), tf_dir=Path(tf_dir) if tf_dir else None, changed_only=changed) for t in targets]
+        return [cls(Path(t), tf_dir=Path(tf_dir) if tf_dir else None, changed_only=changed,
+                    classify=context.classify) for t in targets]
 
     def scopes(self) -> list[Scope]:
         return [Scope(self.name, str(self.path), self._regions)]
@@ -138,7 +142,7 @@ class TerraformProvider:
             from phigate_providers.terraform.locations import locations as locate
 
             locations = locate(self.tf_dir, plan.resources)
-        mapped = map_plan(plan, changed_only=self.changed_only, locations=locations)
+        mapped = map_plan(plan, changed_only=self.changed_only, locations=locations, classify=self.classify)
         self._problems = list(plan.problems)
         self._notices = mapped.notices(plan.label)
         self._regions = mapped.regions
