@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from phigate_providers.postgres.hba import auth_methods, clinical_auth_methods
+from phigate_providers.postgres.hba import auth_methods, clinical_auth_methods, plaintext_admits
 from phigate_providers.postgres.permissions import SCANNER_ROLE, permissions_sql
 from phigate_providers.postgres.queries import HbaRow
 
 from .conftest import CliResult
-from .pg_server import Cluster
+from .pg_server import Cluster, _chown
 
 POLICY = "PHI-AUTH-003"
 SCANNER_PASSWORD = "scanner-Passw0rd-for-tests"
@@ -154,3 +154,44 @@ def test_an_unread_database_decides_only_when_its_methods_are_the_clinical_ones(
     assert clinical_auth_methods(rules, ["notes"], ["billing"]) == ["scram-sha-256"]
     assert clinical_auth_methods(rules, ["notes"], [], unlisted=True) is None
     assert clinical_auth_methods(rules, [], []) == []
+
+
+# --- rules as the server orders them, replication, rules that take only some connections ------
+
+def test_rules_of_an_included_file_are_met_where_the_include_stands(scan: Any, clinic: Cluster) -> None:
+    """PostgreSQL 16 reads ``include`` files in place: a weak rule on line 6 of a file included on
+    line 2 is met before the main file's line 3. Ordering by line number alone would hide it
+    behind the SCRAM rule for every address (pg_hba_file_rules' rule_number is the order)."""
+    included = clinic.data / "weak.conf"
+    included.write_text("# rules for the clinic's own network\n" * 5 + "host notes all 127.0.0.1/32 md5\n")
+    _chown(included, clinic.run_as)
+    result, report = scan("include weak.conf", "host all all 0.0.0.0/0 scram-sha-256")
+    assert result.code == 1, result.err
+    assert "md5" in json.dumps(_finding(report)["evidence"])
+
+
+def test_a_weak_replication_rule_admits_every_database(scan: Any) -> None:
+    """A physical replication connection streams the whole cluster (pg_basebackup), clinical
+    databases included, and only rules naming ``replication`` match it: ``all`` never does."""
+    result, report = scan("host all all 0.0.0.0/0 scram-sha-256", "host replication all 127.0.0.1/32 trust")
+    assert result.code == 1, result.err
+    assert "trust" in json.dumps(_finding(report)["evidence"])
+
+
+def test_replication_rules_take_no_channel_of_ordinary_connections() -> None:
+    rules = [_rule(1, "host", "replication", "all", "0.0.0.0/0", "scram-sha-256"),
+             _rule(2, "host", "all", "all", "0.0.0.0/0", "md5"),
+             _rule(3, "host", "replication", "all", "0.0.0.0/0", "trust")]  # taken by line 1
+    assert auth_methods(rules, "notes") == {"scram-sha-256", "md5"}
+
+
+@pytest.mark.parametrize("taker", ["sameuser", "@clinical_dbs", "/^no"])
+def test_a_reject_for_some_databases_stops_no_plaintext_connection_to_others(taker: str) -> None:
+    """``sameuser`` rejects only the connections whose user is named as the database; a file or a
+    pattern is not assumed to name the database for certain. A later plaintext rule still admits
+    the clinical database, as the authentication methods already say."""
+    rules = [_rule(1, "host", taker, "all", "0.0.0.0/0", "reject"),
+             _rule(2, "host", "all", "all", "0.0.0.0/0", "md5")]
+    assert plaintext_admits(rules, "notes")
+    assert auth_methods(rules, "notes") == {"md5"}
+    assert not plaintext_admits([_rule(1, "host", "all", "all", "0.0.0.0/0", "reject"), rules[1]], "notes")

@@ -218,7 +218,8 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
         yield _error(server, rules, ("db_server",), resource_id=server, permission="SELECT on "
                      "pg_hba_file_rules and EXECUTE on pg_hba_file_rules()")
     elif broken := [r for r in rules if r.error]:
-        yield _error(server, Unreadable(f"pg_hba.conf line {broken[0].line}: {broken[0].error}; the rules "
+        where = broken[0].file or "pg_hba.conf"
+        yield _error(server, Unreadable(f"{where} line {broken[0].line}: {broken[0].error}; the rules "
                                         "in force cannot be told from the file"), ("db_server",),
                      resource_id=server)
     else:

@@ -35,6 +35,8 @@ class HbaRow:
     netmask: str | None
     method: str | None
     error: str | None
+    #: The file holding the rule (PostgreSQL 16 and later: pg_hba.conf or a file it includes).
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,18 @@ def settings(conn: Connection) -> dict[str, str]:
 
 
 def hba_rules(conn: Connection) -> list[HbaRow]:
-    rows = conn.rows("SELECT line_number, type, database, user_name, address, netmask, auth_method, "
-                        "error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number",
-                        what="pg_hba_file_rules")
+    """The rules in the order the server tries them. From PostgreSQL 16 pg_hba.conf may
+    ``include`` other files, read where the directive stands, so line numbers of different files
+    do not give the order: ``rule_number`` does ("the order in which each rule is considered
+    until a match is found during authentication", pg_hba_file_rules; NULL on rows in error)."""
+    order = "rule_number NULLS LAST, line_number" if conn.version_num >= 160000 else "line_number"
+    source = "file_name" if conn.version_num >= 160000 else "NULL"
+    rows = conn.rows(f"SELECT line_number, type, database, user_name, address, netmask, auth_method, "
+                     f"error, {source} FROM pg_catalog.pg_hba_file_rules ORDER BY {order}",
+                     what="pg_hba_file_rules")
     return [HbaRow(int(line), str(kind or ""), tuple(dbs or ()), tuple(users or ()), address, netmask,
-                   method, error)
-            for line, kind, dbs, users, address, netmask, method, error in rows]
+                   method, error, file)
+            for line, kind, dbs, users, address, netmask, method, error, file in rows]
 
 
 def databases(conn: Connection) -> list[str]:
