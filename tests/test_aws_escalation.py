@@ -305,6 +305,10 @@ INSTANCE = f"arn:aws:ec2:eu-west-3:{A}:instance/i-0abc"
     (allow("lambda:UpdateFunctionCode", FUNCTION), {ETL: f"lambda:UpdateFunctionCode on {FUNCTION}"}),
     (allow("ssm:StartSession", f"arn:aws:ec2:*:{A}:instance/*"), {RUNNER: f"ssm:StartSession on {INSTANCE}"}),
     (allow("ssm:SendCommand"), {RUNNER: f"ssm:SendCommand on {INSTANCE}"}),
+    # A layer or a wrapper script runs in the function; a pushed SSH key opens a shell on the instance.
+    (allow("lambda:UpdateFunctionConfiguration", FUNCTION), {ETL: f"lambda:UpdateFunctionConfiguration on {FUNCTION}"}),
+    (allow("ec2-instance-connect:SendSSHPublicKey", INSTANCE),
+     {RUNNER: f"ec2-instance-connect:SendSSHPublicKey on {INSTANCE}"}),
     (allow(["lambda:GetFunction", "ssm:DescribeInstanceInformation"]), {}),
     (allow("lambda:UpdateFunctionCode", f"{FUNCTION}-other"), {}),
 ])
