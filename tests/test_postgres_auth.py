@@ -196,3 +196,57 @@ def test_a_reject_for_some_databases_stops_no_plaintext_connection_to_others(tak
     assert plaintext_admits(rules, "notes")
     assert auth_methods(rules, "notes") == {"md5"}
     assert not plaintext_admits([_rule(1, "host", "all", "all", "0.0.0.0/0", "reject"), rules[1]], "notes")
+
+
+# --- passwords still stored as MD5 hashes -----------------------------------------------------
+
+MD5_VIEW = "public.phigate_md5_password_roles"
+
+
+@pytest.fixture
+def legacy(clinic: Cluster) -> Iterator[str]:
+    """A role whose password was set while password_encryption was md5: it keeps that hash after
+    the server moved to SCRAM."""
+    clinic.execute("SET password_encryption = 'md5'; CREATE ROLE legacy_app LOGIN PASSWORD 'Legacy-Passw0rd'")
+    yield "legacy_app"
+    clinic.execute("DROP ROLE legacy_app")
+
+
+@pytest.mark.parametrize("scanner", [True, False], ids=["through the view", "superuser"])
+def test_a_role_still_holding_an_md5_hash_fails_whatever_password_encryption_says(
+        scan: Any, legacy: str, scanner: bool) -> None:
+    result, report = scan(SCRAM, scanner=scanner)
+    assert result.code == 1, result.err
+    evidence = json.dumps(_finding(report)["evidence"])
+    assert legacy in evidence and "md5%" not in evidence
+
+
+@pytest.mark.parametrize("breach", [
+    f"REVOKE SELECT ON {MD5_VIEW} FROM {SCANNER_ROLE}",
+    f"ALTER VIEW {MD5_VIEW} OWNER TO {SCANNER_ROLE}",  # its owner's rights would be the scanner's own
+], ids=["not readable", "not a superuser's"])
+def test_md5_hashes_the_scanner_cannot_see_are_an_error_never_a_pass(
+        scan: Any, clinic: Cluster, breach: str) -> None:
+    clinic.execute(breach)
+    try:
+        result, report = scan(SCRAM)
+    finally:
+        clinic.execute(f"ALTER VIEW {MD5_VIEW} OWNER TO {clinic.superuser}; "
+                       f"GRANT SELECT ON {MD5_VIEW} TO {SCANNER_ROLE}")
+    assert result.code == 3, result.err
+    assert _finding(report)["status"] == "error"
+    assert any("phigate_md5_password_roles" in (e["permission"] or "") for e in report["collection_errors"])
+
+
+def test_md5_hashes_are_read_only_for_the_policies_that_need_them(
+        cli: Callable[..., CliResult], clinic: Cluster, tmp_path: Path) -> None:
+    clinic.execute(f"REVOKE SELECT ON {MD5_VIEW} FROM {SCANNER_ROLE}")
+    try:
+        report = tmp_path / "tls.json"
+        result = cli("scan", "--provider", "postgres", "--dsn",
+                     clinic.dsn(user=SCANNER_ROLE, password=SCANNER_PASSWORD), "--only", "PHI-TLS-001",
+                     "--format", f"json={report}", "--quiet")
+    finally:
+        clinic.execute(f"GRANT SELECT ON {MD5_VIEW} TO {SCANNER_ROLE}")
+    assert not any("md5" in e["message"].lower() for e in json.loads(report.read_text())["collection_errors"])
+    assert result.code in (0, 1), result.err
