@@ -250,3 +250,14 @@ def test_md5_hashes_are_read_only_for_the_policies_that_need_them(
         clinic.execute(f"GRANT SELECT ON {MD5_VIEW} TO {SCANNER_ROLE}")
     assert not any("md5" in e["message"].lower() for e in json.loads(report.read_text())["collection_errors"])
     assert result.code in (0, 1), result.err
+
+
+def test_a_rule_the_server_cannot_parse_is_an_error_naming_its_file_and_line(scan: Any, clinic: Cluster) -> None:
+    """The server keeps the rules it loaded last when the file has an error, and
+    pg_hba_file_rules shows the file on disk: which rules are in force is unknown."""
+    clinic.write_hba([SCRAM])  # in force, and let the scanner in
+    result, report = scan("host notes all 127.0.0.1/32 no-such-method", SCRAM)
+    assert result.code == 3, result.err
+    assert _finding(report)["status"] == "error"
+    [error] = [e for e in report["collection_errors"] if "cannot be told from the file" in e["message"]]
+    assert "pg_hba.conf line 2" in error["message"] and "no-such-method" in error["message"]
