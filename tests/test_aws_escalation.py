@@ -334,10 +334,10 @@ def test_iam_actions_never_reach_principals_of_another_account() -> None:
     assert become(user(OPS, allow("iam:*")), remote_user) == {}
 
 
-def test_an_identity_with_unreadable_policies_and_groups_have_no_edges_of_their_own() -> None:
+def test_an_identity_with_unreadable_policies_and_a_group_without_policies_have_no_edges() -> None:
     unknown = Member(OPS, "user", A, None)
     assert EscalationGraph([unknown, role(ETL, trusting("*"))], []).edges(unknown, None).can_become == {}
-    assert become(group(ADMINS), role(ETL, trusting("*"))) == {}
+    assert become(group(ADMINS), role(ETL, ACCOUNT_ROOT)) == {}
 
 
 def test_among_many_roles_trusting_the_account_each_user_becomes_only_the_one_it_may_assume() -> None:
@@ -519,3 +519,22 @@ def test_an_administrator_denied_clinical_data_reads_it_by_deleting_the_deny() -
     admin = _denied_reader(allow("*"), deny_name=f"{OPS}#inline/no-clinical")
     edges = EscalationGraph([admin], []).edges(admin, AccessAnalyzer([BUCKET]))
     assert edges.can_read_via == {NOTES: "iam:DeleteUserPolicy (can remove a Deny of its own)"}
+
+
+def test_a_group_has_the_edges_its_policies_give_its_members_so_joining_it_gives_them_too() -> None:
+    """Joining a group hands its members the group's permissions: roles they may then assume,
+    users whose keys they may then create, and what the group could grant itself."""
+    reader = role(ETL, ACCOUNT_ROOT, allow("s3:GetObject", f"{NOTES}/*"))
+    team = Member(TEAM, "group", A, identity(TEAM, allow("sts:AssumeRole", ETL), allow("iam:CreateAccessKey", DEV)))
+    joiner = user(OPS, allow("iam:AddUserToGroup", TEAM))
+    graph = EscalationGraph([joiner, team, reader, user(DEV)], [])
+    assert become(joiner, team, reader, user(DEV)) == {TEAM: "iam:AddUserToGroup (member, inherits)"}
+    assert graph.edges(team, AccessAnalyzer([BUCKET])).can_become == {
+        ETL: "sts:AssumeRole", DEV: "iam:CreateAccessKey"}
+    # A trust naming one user lets no group in; a group that may rewrite its own policy can grant
+    # itself anything, so its members can.
+    named = role(RUNNER, trusting({"AWS": OPS}))
+    assert RUNNER not in EscalationGraph([team, named], []).edges(team, None).can_become
+    writer = Member(TEAM, "group", A, identity(TEAM, allow("iam:PutGroupPolicy", TEAM)))
+    assert EscalationGraph([writer], []).edges(writer, AccessAnalyzer([BUCKET])).can_read_via == {
+        NOTES: "iam:PutGroupPolicy (can grant itself read)"}

@@ -236,3 +236,22 @@ def test_console_users_without_mfa_who_can_escalate_to_clinical_data_fail(
     removed = next(f for f in report["findings"]
                    if f["policy_id"] == "PHI-AUTH-001" and f["resource"]["id"] == _arn("quarantined"))
     assert "iam:DeleteUserPolicy (can remove a Deny of its own)" in json.dumps(removed["evidence"])
+
+
+def test_a_console_user_who_can_join_a_group_that_assumes_a_clinical_reader_fails(
+    aws: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Joining a group hands its permissions over: the group may assume the clinical reader."""
+    _bucket(aws, CLINICAL, "clinical")
+    role = _clinical_role(aws)
+    iam = aws("iam")
+    iam.create_group(GroupName="night-shift")
+    iam.put_group_policy(GroupName="night-shift", PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]}))
+    _user(aws, "newcomer", password=True)
+    iam.put_user_policy(UserName="newcomer", PolicyName="join", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:AddUserToGroup",
+                                                 "Resource": f"arn:aws:iam::{ACCOUNT}:group/night-shift"}]}))
+    code, report = _scan(tmp_path)
+    assert _outcomes(report, "PHI-AUTH-001") == {_arn("newcomer"): "fail"}
+    assert code == 1

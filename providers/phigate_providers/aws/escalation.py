@@ -19,7 +19,8 @@ Edges (target ≠ the identity):
 - ``iam:PutUserPolicy`` / ``iam:AttachUserPolicy`` on a user, ``iam:PutRolePolicy`` /
   ``iam:AttachRolePolicy`` on a role, ``iam:PutGroupPolicy`` / ``iam:AttachGroupPolicy`` on a group
   → that principal (its permissions are the identity's to write);
-- ``iam:AddUserToGroup`` on a group (users) → the group (member, inherits);
+- ``iam:AddUserToGroup`` on a group (users) → the group (member, inherits); a group's own edges
+  are those its policies give its members, so joining it hands them over;
 - ``iam:CreatePolicyVersion`` / ``iam:SetDefaultPolicyVersion`` on a customer managed policy →
   every principal it is attached to;
 - ``iam:PassRole`` on a role whose trust allows a service, together with the actions that make
@@ -209,8 +210,10 @@ class EscalationGraph:
         reads ``already`` (computed when not given)."""
         found = Edges()
         identity = member.identity
-        if identity is None or member.kind == "group":  # a group makes no request of its own
+        if identity is None:
             return found
+        # A group makes no request of its own, but whoever joins it acts with its policies: its
+        # edges are what it hands its members (a trust names users and roles, never a group).
         allowed = self._analyzer.read_access(identity)
         actions = _by_target(allowed)
         self._become(member, actions, found.can_become, prefix="")
@@ -327,7 +330,7 @@ class EscalationGraph:
         drop its permissions boundary."""
         own = actions.get(member.arn, frozenset())
         unbound = any(a in own for a in UNBOUND)
-        mine = USER_POLICY if member.kind == "user" else ROLE_POLICY
+        mine = {"user": USER_POLICY, "role": ROLE_POLICY, "group": GROUP_POLICY}[member.kind]
         how = _first(own, mine)
         if how:
             return how, unbound
