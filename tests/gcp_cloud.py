@@ -26,6 +26,10 @@ Shapes recorded from the APIs (ids and e-mail addresses replaced):
   "storage#managedFolder", "id": "B/F/", "name": "F/", "bucket": B, "metageneration",
   "createTime", "updateTime"}]}``; ``managedFolders.getIamPolicy``: ``{"kind": "storage#policy",
   "resourceId": "projects/_/buckets/B/managedFolders/F/", "version", "etag", "bindings"}``.
+- ``projects.hmacKeys.list`` (storage v1, https://cloud.google.com/storage/docs/json_api/v1/projects/hmacKeys):
+  ``{"kind": "storage#hmacKeysMetadata", "items": [{"kind": "storage#hmacKeyMetadata", "id": "P/A",
+  "selfLink", "accessId": A, "projectId": P, "serviceAccountEmail": E, "state": "ACTIVE" | "INACTIVE",
+  "timeCreated", "updated", "etag"}]}``; none answers without ``items``.
 - Errors: ``{"error": {"code": 403, "message": "…", "status": "PERMISSION_DENIED"}}``.
 """
 
@@ -52,6 +56,7 @@ ACCOUNT_KEYS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/servic
                           r"(?P<email>[^/:]+)/keys\?keyTypes=USER_MANAGED$")
 ORG_POLICY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getEffectiveOrgPolicy$")
 ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
+HMAC = re.compile(r"^https?://[^/]+/storage/v1/projects/(?P<project>[^/?]+)/hmacKeys(?:\?.*)?$")
 FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
                      r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
@@ -94,6 +99,8 @@ class Cloud:
         "roles/pubsub.viewer": PUBSUB_VIEWER})  # default: 404
     #: User-managed keys per service account e-mail, as (key id, created, disabled); default: none.
     keys: dict[str, list[tuple[str, str, bool]] | int] = field(default_factory=dict)
+    #: Cloud Storage HMAC keys per project, as (access id, service account, created, state).
+    hmac: dict[str, list[tuple[str, str, str, str]] | int] = field(default_factory=dict)
     #: Managed folders per bucket, each with its policy (an int in place of either: an error).
     folders: dict[str, dict[str, dict[str, Any] | int] | int] = field(default_factory=dict)
     #: Projects whose effective organisation policy enforces public access prevention (set on
@@ -113,6 +120,7 @@ class Cloud:
         mock.add_callback(responses.GET, ROLE, callback=self._role)
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
         mock.add_callback(responses.POST, ORG_POLICY, callback=self._org_policy)
+        mock.add_callback(responses.GET, HMAC, callback=self._hmac)
         self.stores.register(mock)
 
     def _org_policy(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -189,6 +197,18 @@ class Cloud:
                    **({"disabled": True} if disabled else {})}
                   for key_id, created, disabled in keys]
         return _ok({"keys": listed} if listed else {})
+
+    def _hmac(self, request: Any) -> tuple[int, dict[str, str], str]:
+        project = _match(HMAC, request)["project"]
+        keys = self.hmac.get(project, [])
+        if isinstance(keys, int):
+            return _error(keys)
+        items = [{"kind": "storage#hmacKeyMetadata", "id": f"{project}/{access}",
+                  "selfLink": f"https://www.googleapis.com/storage/v1/projects/{project}/hmacKeys/{access}",
+                  "accessId": access, "projectId": project, "serviceAccountEmail": email, "state": state,
+                  "timeCreated": created, "updated": created, "etag": "MTIzNA=="}
+                 for access, email, created, state in keys]
+        return _ok({"kind": "storage#hmacKeysMetadata", **({"items": items} if items else {})})
 
     def _role(self, request: Any) -> tuple[int, dict[str, str], str]:
         name = _match(ROLE, request)["name"]

@@ -305,6 +305,10 @@ INSTANCE = f"arn:aws:ec2:eu-west-3:{A}:instance/i-0abc"
     (allow("lambda:UpdateFunctionCode", FUNCTION), {ETL: f"lambda:UpdateFunctionCode on {FUNCTION}"}),
     (allow("ssm:StartSession", f"arn:aws:ec2:*:{A}:instance/*"), {RUNNER: f"ssm:StartSession on {INSTANCE}"}),
     (allow("ssm:SendCommand"), {RUNNER: f"ssm:SendCommand on {INSTANCE}"}),
+    # A layer or a wrapper script runs in the function; a pushed SSH key opens a shell on the instance.
+    (allow("lambda:UpdateFunctionConfiguration", FUNCTION), {ETL: f"lambda:UpdateFunctionConfiguration on {FUNCTION}"}),
+    (allow("ec2-instance-connect:SendSSHPublicKey", INSTANCE),
+     {RUNNER: f"ec2-instance-connect:SendSSHPublicKey on {INSTANCE}"}),
     (allow(["lambda:GetFunction", "ssm:DescribeInstanceInformation"]), {}),
     (allow("lambda:UpdateFunctionCode", f"{FUNCTION}-other"), {}),
 ])
@@ -330,10 +334,10 @@ def test_iam_actions_never_reach_principals_of_another_account() -> None:
     assert become(user(OPS, allow("iam:*")), remote_user) == {}
 
 
-def test_an_identity_with_unreadable_policies_and_groups_have_no_edges_of_their_own() -> None:
+def test_an_identity_with_unreadable_policies_and_a_group_without_policies_have_no_edges() -> None:
     unknown = Member(OPS, "user", A, None)
     assert EscalationGraph([unknown, role(ETL, trusting("*"))], []).edges(unknown, None).can_become == {}
-    assert become(group(ADMINS), role(ETL, trusting("*"))) == {}
+    assert become(group(ADMINS), role(ETL, ACCOUNT_ROOT)) == {}
 
 
 def test_among_many_roles_trusting_the_account_each_user_becomes_only_the_one_it_may_assume() -> None:
@@ -465,3 +469,72 @@ def test_aws_managed_policies_read_and_escalate_as_their_statements_say() -> Non
     assert judged(IAM_FULL, "IAMFullAccess") == (
         {NOTES: how, TABLE: how, DB: how},
         {ETL: "iam:UpdateAssumeRolePolicy", RUNNER: "iam:UpdateAssumeRolePolicy", DEV: "iam:CreateAccessKey"})
+
+
+# --- Denies an identity can take away from itself ---------------------------------------------
+
+QUARANTINE = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+
+
+def _denied_reader(*statements: dict[str, Any], deny_name: str, groups: tuple[str, ...] = ()) -> Member:
+    """A user allowed to read every bucket, denied the clinical one by the policy ``deny_name``."""
+    policies = (doc(allow("s3:GetObject"), *statements, name=f"{OPS}#inline/work"),
+                doc(deny("s3:*", [NOTES, f"{NOTES}/*"]), name=deny_name))
+    return Member(OPS, "user", A, Identity(OPS, A, policies, None), groups)
+
+
+@pytest.mark.parametrize(("statement", "deny_name", "how"), [
+    (allow("iam:DeleteUserPolicy", OPS), f"{OPS}#inline/no-clinical", "iam:DeleteUserPolicy"),
+    (allow("iam:PutUserPolicy", OPS), f"{OPS}#inline/no-clinical", "iam:PutUserPolicy"),  # same name: replaced
+    (allow("iam:DetachUserPolicy", OPS), QUARANTINE, "iam:DetachUserPolicy"),
+    (allow("iam:CreatePolicyVersion", SHARED), SHARED, f"iam:CreatePolicyVersion on {SHARED}"),
+    (allow("iam:DeleteGroupPolicy", TEAM), f"{TEAM}#inline/no-clinical", f"iam:DeleteGroupPolicy on {TEAM}"),
+    (allow("iam:RemoveUserFromGroup", TEAM), f"{TEAM}#inline/no-clinical", f"iam:RemoveUserFromGroup on {TEAM}"),
+    (allow("iam:DetachGroupPolicy", TEAM), QUARANTINE, f"iam:DetachGroupPolicy on {TEAM}"),
+])
+def test_an_identity_that_can_remove_a_deny_of_its_own_reads_what_the_deny_kept_from_it(
+        statement: dict[str, Any], deny_name: str, how: str) -> None:
+    """A Deny binds only as long as its policy stays: deleting or replacing an inline policy,
+    detaching a managed one, rewriting it, or leaving the group that holds it, removes it."""
+    holder = TEAM if deny_name.startswith(TEAM) or "Group" in how else OPS
+    policies = [ManagedPolicy(SHARED, A, (OPS,)), ManagedPolicy(QUARANTINE, "aws", (holder,), changeable=False)]
+    ops = _denied_reader(statement, deny_name=deny_name, groups=(TEAM,))
+    edges = EscalationGraph([ops, group(TEAM)], policies).edges(ops, AccessAnalyzer([BUCKET]))
+    assert NOTES in edges.can_read_via and edges.can_read_via[NOTES].startswith(how), edges.can_read_via
+
+
+def test_a_deny_the_identity_cannot_remove_everywhere_it_is_attached_still_binds() -> None:
+    both = ManagedPolicy(QUARANTINE, "aws", (OPS, TEAM), changeable=False)
+    ops = _denied_reader(allow("iam:DetachUserPolicy", OPS), deny_name=QUARANTINE, groups=(TEAM,))
+    assert EscalationGraph([ops, group(TEAM)], [both]).edges(ops, AccessAnalyzer([BUCKET])).can_read_via == {}
+    other = _denied_reader(allow("iam:DeleteUserPolicy", DEV), deny_name=f"{OPS}#inline/no-clinical")
+    assert EscalationGraph([other, user(DEV)], []).edges(other, AccessAnalyzer([BUCKET])).can_read_via == {}
+    # An AWS managed policy cannot be given a new version.
+    ops = _denied_reader(allow("iam:CreatePolicyVersion", QUARANTINE), deny_name=QUARANTINE)
+    held = ManagedPolicy(QUARANTINE, "aws", (OPS,), changeable=False)
+    assert EscalationGraph([ops], [held]).edges(ops, AccessAnalyzer([BUCKET])).can_read_via == {}
+
+
+def test_an_administrator_denied_clinical_data_reads_it_by_deleting_the_deny() -> None:
+    admin = _denied_reader(allow("*"), deny_name=f"{OPS}#inline/no-clinical")
+    edges = EscalationGraph([admin], []).edges(admin, AccessAnalyzer([BUCKET]))
+    assert edges.can_read_via == {NOTES: "iam:DeleteUserPolicy (can remove a Deny of its own)"}
+
+
+def test_a_group_has_the_edges_its_policies_give_its_members_so_joining_it_gives_them_too() -> None:
+    """Joining a group hands its members the group's permissions: roles they may then assume,
+    users whose keys they may then create, and what the group could grant itself."""
+    reader = role(ETL, ACCOUNT_ROOT, allow("s3:GetObject", f"{NOTES}/*"))
+    team = Member(TEAM, "group", A, identity(TEAM, allow("sts:AssumeRole", ETL), allow("iam:CreateAccessKey", DEV)))
+    joiner = user(OPS, allow("iam:AddUserToGroup", TEAM))
+    graph = EscalationGraph([joiner, team, reader, user(DEV)], [])
+    assert become(joiner, team, reader, user(DEV)) == {TEAM: "iam:AddUserToGroup (member, inherits)"}
+    assert graph.edges(team, AccessAnalyzer([BUCKET])).can_become == {
+        ETL: "sts:AssumeRole", DEV: "iam:CreateAccessKey"}
+    # A trust naming one user lets no group in; a group that may rewrite its own policy can grant
+    # itself anything, so its members can.
+    named = role(RUNNER, trusting({"AWS": OPS}))
+    assert RUNNER not in EscalationGraph([team, named], []).edges(team, None).can_become
+    writer = Member(TEAM, "group", A, identity(TEAM, allow("iam:PutGroupPolicy", TEAM)))
+    assert EscalationGraph([writer], []).edges(writer, AccessAnalyzer([BUCKET])).can_read_via == {
+        NOTES: "iam:PutGroupPolicy (can grant itself read)"}

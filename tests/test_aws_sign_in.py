@@ -206,3 +206,52 @@ def test_sign_in_reads_are_made_only_for_the_policies_that_need_them() -> None:
     assert (root.sign_in, root.root_user) == (False, True)
     assert (neither.sign_in, neither.root_user) == (False, False)
     assert Needs.from_fields(None).sign_in and Needs.from_fields(None).root_user
+
+
+def test_console_users_without_mfa_who_can_escalate_to_clinical_data_fail(
+    aws: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A user whose Deny of the clinical bucket is an inline policy it may delete, and one who
+    may create another clinical reader's access key, both reach clinical data with a password."""
+    _bucket(aws, CLINICAL, "clinical")
+    _user(aws, "etl-batch", reads=CLINICAL, keys=1)
+    iam = aws("iam")
+    for name, extra in (("helpdesk", {"Effect": "Allow", "Action": "iam:CreateAccessKey",
+                                      "Resource": _arn("etl-batch")}),
+                        ("quarantined", {"Effect": "Allow", "Action": "iam:DeleteUserPolicy",
+                                         "Resource": _arn("quarantined")}),
+                        ("fenced", None)):
+        _user(aws, name, reads="*", password=True)
+        if extra:
+            iam.put_user_policy(UserName=name, PolicyName="self-service", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [extra]}))
+        if name != "helpdesk":
+            iam.put_user_policy(UserName=name, PolicyName="no-clinical", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": [
+                    f"arn:aws:s3:::{CLINICAL}", f"arn:aws:s3:::{CLINICAL}/*"]}]}))
+    code, report = _scan(tmp_path)
+    mfa = _outcomes(report, "PHI-AUTH-001")
+    assert mfa[_arn("helpdesk")] == "fail" and mfa[_arn("quarantined")] == "fail"
+    assert mfa[_arn("fenced")] == "pass" and code == 1
+    removed = next(f for f in report["findings"]
+                   if f["policy_id"] == "PHI-AUTH-001" and f["resource"]["id"] == _arn("quarantined"))
+    assert "iam:DeleteUserPolicy (can remove a Deny of its own)" in json.dumps(removed["evidence"])
+
+
+def test_a_console_user_who_can_join_a_group_that_assumes_a_clinical_reader_fails(
+    aws: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Joining a group hands its permissions over: the group may assume the clinical reader."""
+    _bucket(aws, CLINICAL, "clinical")
+    role = _clinical_role(aws)
+    iam = aws("iam")
+    iam.create_group(GroupName="night-shift")
+    iam.put_group_policy(GroupName="night-shift", PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]}))
+    _user(aws, "newcomer", password=True)
+    iam.put_user_policy(UserName="newcomer", PolicyName="join", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:AddUserToGroup",
+                                                 "Resource": f"arn:aws:iam::{ACCOUNT}:group/night-shift"}]}))
+    code, report = _scan(tmp_path)
+    assert _outcomes(report, "PHI-AUTH-001") == {_arn("newcomer"): "fail"}
+    assert code == 1

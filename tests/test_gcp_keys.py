@@ -93,3 +93,30 @@ def test_members_other_than_service_accounts_are_not_judged(
                   bindings=[{"role": "roles/storage.objectViewer", "members": [f"user:dr-martin@{DOMAIN}"]}])
     _, report = _scan(cli, tmp_path)
     assert not [f for f in report["findings"] if f["resource"]["id"].startswith("user:")]
+
+
+def test_an_active_hmac_key_is_a_long_lived_key_of_its_service_account(
+        estate: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """A Cloud Storage HMAC key signs requests as its service account from anywhere until it is
+    deactivated: the billing account reads nothing clinical, the archiver does."""
+    access = "GOOG1EXAMPLEACCESSIDFORTESTS0000000000000000000000000000"
+    estate.cloud.keys[ARCHIVER] = []
+    estate.cloud.hmac[PROJECT] = [(access, ARCHIVER, _days_ago(300), "ACTIVE"),
+                                  ("GOOG1EOLD", ETL, _days_ago(900), "INACTIVE")]
+    code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", POLICY, "--only", "PHI-AUTH-005",
+                        "--show-passed")
+    assert _outcome(report, f"serviceAccount:{ARCHIVER}") == "fail"
+    assert access not in json.dumps(report)
+    assert report["collection_errors"] == [] and code == 1
+    snapshot = collect(cli, tmp_path, "--project", PROJECT)
+    assert attributes(snapshot, f"serviceAccount:{ARCHIVER}")["access_keys"] == [
+        {"id_hash": key_hash(access), "active": True, "created": _days_ago(300)[:10], "age_days": 300}]
+
+
+def test_an_unread_hmac_listing_is_an_error_never_a_pass(
+        estate: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    estate.cloud.hmac[PROJECT] = 403
+    code, report = _scan(cli, tmp_path)
+    assert _outcome(report, f"serviceAccount:{ARCHIVER}") == "error"
+    assert {e["permission"] for e in report["collection_errors"]} == {"storage.hmacKeys.list"}
+    assert code == 3

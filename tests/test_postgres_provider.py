@@ -782,7 +782,8 @@ def test_the_permissions_document_is_printed(cli: Callable[..., CliResult]) -> N
     assert f"CREATE ROLE {SCANNER_ROLE} LOGIN NOSUPERUSER" in result.out
     assert sorted(re.findall(r"GRANT (.+?) TO", result.out)) == [
         "CONNECT ON DATABASE %I", "EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules()",
-        "SELECT ON pg_catalog.pg_hba_file_rules", "pg_read_all_settings"], "no privilege on any table"
+        "SELECT ON pg_catalog.pg_hba_file_rules", "SELECT ON public.phigate_md5_password_roles",
+        "pg_read_all_settings"], "no privilege on any table"
     sampling = cli("providers", "--permissions", "postgres", "--sample-content").out
     assert sampling.startswith(result.out.rstrip("\n"))  # the same role, plus a section
     added = sampling[len(result.out.rstrip("\n")):]
@@ -879,7 +880,11 @@ def rule(kind: str, *, database: str = "all", user: str = "all", address: str | 
     ([rule("host", database="pms")], True),
     ([rule("hostnossl", database="sameuser")], True),
     ([rule("host", database="/^pm")], True),
-    ([rule("host", database="replication")], False),
+    # A physical replication connection streams every database, pms included, here in clear.
+    ([rule("host", database="replication")], True),
+    ([rule("hostnossl", address="all", netmask=None, method="reject"), rule("host", database="replication")], True),
+    ([rule("hostnossl", database="replication", address="all", netmask=None, method="reject"),
+      rule("host", database="replication")], False),
     ([rule("hostnossl", address="all", netmask=None, method="reject"), rule("host")], False),
     ([rule("hostnossl", address="0.0.0.0", netmask="0.0.0.0", method="reject"),
       rule("host", address="::", netmask="::")], True),

@@ -105,3 +105,32 @@ def test_a_key_whose_account_cannot_be_told_leaves_every_accounts_keys_unknown(t
         assert isinstance(keys, Unknown) and "unique id" in keys.reason
     result = cli("scan", str(path), "--only", "PHI-AUTH-005", "--format", "json")
     assert {(s, a) for s, p, a in outcomes(result)} == {("error", "etl"), ("error", "audit")}
+
+
+def hmac_key(name: str, email: str, *, state: str = "ACTIVE", created: str | None = None,
+             access_id: str | None = None) -> dict[str, Any]:
+    """A Cloud Storage HMAC key: made by the apply (``created`` None), or already in the state."""
+    values: dict[str, Any] = {"service_account_email": email, "state": state, "project": PROJECT}
+    if created is None:
+        return block(f"google_storage_hmac_key.{name}", values,
+                     {"access_id": True, "secret": True, "time_created": True, "updated": True, "id": True},
+                     {"service_account_email": {"constant_value": email}})
+    values.update(access_id=access_id, time_created=created, updated=created, id=f"{PROJECT}/{access_id}")
+    return block(f"google_storage_hmac_key.{name}", values, actions=("no-op",))
+
+
+def test_an_hmac_key_is_a_long_lived_key_of_its_service_account(tmp_path: Path, cli: Cli) -> None:
+    """An HMAC key signs Cloud Storage requests as the account with a secret kept outside Google:
+    a new one, or an active one in the state, fails the gate; an inactive one does not."""
+    access = "GOOG1EPLANNEDACCESSID000000000000000000000000000000000000"
+    path = plan_file(tmp_path, *readers(ETL, AUDIT), hmac_key("etl", ETL),
+                     hmac_key("audit", AUDIT, state="INACTIVE", created="2024-01-02T08:00:00Z", access_id=access))
+    found, errors, _ = collect(path)
+    assert not errors
+    today = report_time().date().isoformat()
+    assert found["etl"].attributes["access_keys"] == [{"active": True, "created": today, "age_days": 0}]
+    [kept] = found["audit"].attributes["access_keys"]
+    assert kept["active"] is False and kept["created"] == "2024-01-02" and access not in str(kept)
+    result = cli("scan", str(path), "--only", "PHI-AUTH-005", "--format", "json", "--show-passed")
+    judged = {(s, a) for s, p, a in outcomes(result) if p == "PHI-AUTH-005"}
+    assert judged == {("fail", "etl"), ("pass", "audit")}

@@ -112,8 +112,8 @@ class AccessFacts:
 
     def add_principals(self, account: Account, facts: iam.IamFacts | None, access: bool) -> None:
         """Each principal, its access left to the run-wide analysis (see :mod:`.estate`), and the
-        customer managed policies (AWS-managed ones cannot be changed). One whose policy
-        documents do not parse is an error, and no identity to analyse. IAM not read: every
+        managed policies with their holders (AWS-managed ones cannot be changed, only detached).
+        One whose policy documents do not parse is an error, and no identity to analyse. IAM not read: every
         principal may be reachable through roles there."""
         if facts is None:
             if access:
@@ -137,9 +137,10 @@ class AccessFacts:
                             tuple(principal.member_of), principal.trust)
             self.principals.append((iam.principal_resource(account, principal, None), member))
         for resource in facts.policy_resources:
-            if resource.type == "aws.iam.policy" and f":{self.account_id}:" in resource.id:
+            if resource.type == "aws.iam.policy":
                 holders = tuple(resource.attributes.get("attached_to", ()))
-                self.policies.append(ManagedPolicy(resource.id, self.account_id, holders))
+                mine = f":{self.account_id}:" in resource.id  # AWS managed ones cannot be changed
+                self.policies.append(ManagedPolicy(resource.id, self.account_id, holders, changeable=mine))
 
     def add_runners(self, found: Iterable[Runner], gaps: Iterable[str], profiles: Mapping[str, str]) -> None:
         """Functions and instances running as a role, an instance's profile resolved through

@@ -19,7 +19,8 @@ Edges (target ≠ the identity):
 - ``iam:PutUserPolicy`` / ``iam:AttachUserPolicy`` on a user, ``iam:PutRolePolicy`` /
   ``iam:AttachRolePolicy`` on a role, ``iam:PutGroupPolicy`` / ``iam:AttachGroupPolicy`` on a group
   → that principal (its permissions are the identity's to write);
-- ``iam:AddUserToGroup`` on a group (users) → the group (member, inherits);
+- ``iam:AddUserToGroup`` on a group (users) → the group (member, inherits); a group's own edges
+  are those its policies give its members, so joining it hands them over;
 - ``iam:CreatePolicyVersion`` / ``iam:SetDefaultPolicyVersion`` on a customer managed policy →
   every principal it is attached to;
 - ``iam:PassRole`` on a role whose trust allows a service, together with the actions that make
@@ -29,6 +30,13 @@ Self-escalation: the same IAM actions on the identity itself (its own user or ro
 in, a policy attached to it or to its groups) let it grant itself anything. It is then analysed
 as if it had ``Allow * on *`` (its Denies and permissions boundary kept, unless it may also delete
 or replace its boundary): every store and principal that reaches is added, saying how.
+
+A Deny binds only while its policy stays. An identity that can take away a policy holding a Deny
+of its own (delete or replace an inline policy of itself or of its group, detach a managed one
+from itself or its group, leave the group, give a customer managed policy a new version) is
+analysed without that policy, from wherever it is attached to it: the reads and principals the
+Deny kept from it are added, saying how. Removing it removes its Allows too, which are kept: an
+over-approximation.
 
 - ``lambda:UpdateFunctionCode`` on a function → its execution role; ``ssm:SendCommand`` /
   ``ssm:StartSession`` on an instance with an instance profile → the profile's role
@@ -40,6 +48,7 @@ Not modelled (documented in docs/access-graph.md): organisation SCPs, session po
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -69,6 +78,13 @@ POLICY_VERSION = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion")
 PASS = "iam:PassRole"
 UNBOUND = ("iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary",
            "iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+#: What takes a policy away from a principal, by where the policy is: inline (deleted, or replaced
+#: by a policy of the same name), attached (detached), or in a group (the member leaves).
+DROP_INLINE = {"user": ("iam:DeleteUserPolicy", "iam:PutUserPolicy"),
+               "role": ("iam:DeleteRolePolicy", "iam:PutRolePolicy"),
+               "group": ("iam:DeleteGroupPolicy", "iam:PutGroupPolicy", "iam:RemoveUserFromGroup")}
+DETACH = {"user": ("iam:DetachUserPolicy",), "role": ("iam:DetachRolePolicy",),
+          "group": ("iam:DetachGroupPolicy", "iam:RemoveUserFromGroup")}
 
 #: Service principal → the sets of actions (any one set, all its actions) that run code as a
 #: role passed to the service.
@@ -110,11 +126,13 @@ class Member:
 
 @dataclass(frozen=True)
 class ManagedPolicy:
-    """A customer managed policy and the principals it is attached to."""
+    """A managed policy and the principals it is attached to; ``changeable``: a customer managed
+    policy, which may be given a new version (AWS managed ones cannot)."""
 
     arn: str
     account: str
     attached_to: tuple[str, ...]
+    changeable: bool = True
 
 
 @dataclass
@@ -145,7 +163,11 @@ class EscalationGraph:
         self._runners = {r.arn: r for r in runners}
         self._gaps = gaps or {}
         self._members = {m.arn: m for m in members}
-        self._policies = {p.arn: p for p in policies}
+        self._policies: dict[str, ManagedPolicy] = {}
+        for policy in policies:  # an AWS managed policy comes once per account holding it
+            known = self._policies.get(policy.arn)
+            self._policies[policy.arn] = policy if known is None else dataclasses.replace(
+                known, attached_to=(*known.attached_to, *policy.attached_to))
         self._services: dict[str, frozenset[str]] = {}
         targets: list[Store] = []
         for member in members:
@@ -153,8 +175,9 @@ class EscalationGraph:
             if member.trust is not None:
                 self._services[member.arn] = trusted_services(member.trust)
         for policy in policies:
-            facet = Facet(policy.arn, frozenset(POLICY_VERSION))
-            targets.append(Store.of(policy.arn, (facet,), policy.account))
+            if policy.changeable:
+                facet = Facet(policy.arn, frozenset(POLICY_VERSION))
+                targets.append(Store.of(policy.arn, (facet,), policy.account))
         for runner in self._runners.values():
             facet = Facet(runner.arn, frozenset(runner.actions))
             targets.append(Store.of(runner.arn, (facet,), runner.account))
@@ -168,13 +191,15 @@ class EscalationGraph:
         if member.kind == "role":
             facets = [
                 Facet(member.arn, frozenset({ASSUME}), policy_required=True),
-                Facet(member.arn, frozenset({TRUST, PASS, *ROLE_POLICY, *UNBOUND[2:]}), False),
+                Facet(member.arn, frozenset({TRUST, PASS, *ROLE_POLICY, *UNBOUND[2:], *DROP_INLINE["role"],
+                                             *DETACH["role"]}), False),
             ]
             return Store.of(member.arn, facets, member.account, member.trust)
         if member.kind == "user":
-            actions = frozenset({*USER_CREDENTIALS, *USER_POLICY, *UNBOUND[:2]})
+            actions = frozenset({*USER_CREDENTIALS, *USER_POLICY, *UNBOUND[:2], *DROP_INLINE["user"],
+                                 *DETACH["user"]})
         else:
-            actions = frozenset({*GROUP_POLICY, JOIN_GROUP})
+            actions = frozenset({*GROUP_POLICY, JOIN_GROUP, *DROP_INLINE["group"], *DETACH["group"]})
         return Store.of(member.arn, (Facet(member.arn, actions),), member.account)
 
     def edges(
@@ -185,28 +210,37 @@ class EscalationGraph:
         reads ``already`` (computed when not given)."""
         found = Edges()
         identity = member.identity
-        if identity is None or member.kind == "group":  # a group makes no request of its own
+        if identity is None:
             return found
+        # A group makes no request of its own, but whoever joins it acts with its policies: its
+        # edges are what it hands its members (a trust names users and roles, never a group).
         allowed = self._analyzer.read_access(identity)
         actions = _by_target(allowed)
         self._become(member, actions, found.can_become, prefix="")
         escalation = self._self_escalation(member, actions)
-        if escalation is not None and not (_full_admin(identity) and (identity.boundary is None or
-                                                                      not escalation[1])):
-            how, unbound = escalation
+        if escalation and _full_admin(identity) and (identity.boundary is None or not escalation[1]):
+            escalation = None  # already allowed everything: granting itself more changes nothing
+        dropped = self._removable_denies(member, identity, actions)
+        if escalation is not None or dropped:
+            how, unbound = escalation or ("", False)
+            removal = " + ".join(sorted({h for h in dropped.values() if h != how}))
             granted = Identity(
                 identity.arn,
                 identity.account,
-                (*identity.policies, _ADMIN),
+                (*(p for p in identity.policies if p.name not in dropped), *([_ADMIN] if escalation else [])),
                 None if unbound else identity.boundary,
             )
+            done = (f"{how} (can grant itself anything)" if escalation else
+                    f"{removal} (can remove a Deny of its own)")
+            if escalation and removal:
+                done = f"{how} + {removal} (can grant itself anything, and remove a Deny of its own)"
             self._become(member, _by_target(self._analyzer.read_access(granted)), found.can_become,
-                         prefix=f"{how} (can grant itself anything), then ")
+                         prefix=f"{done}, then ")
             if reads is not None:
                 before = set(reads.read_access(identity, how=False).can_read if already is None else already)
                 for store in reads.read_access(granted, how=False).can_read:
                     if store not in before:
-                        found.can_read_via[store] = f"{how} (can grant itself read)"
+                        found.can_read_via[store] = done.replace("anything", "read", 1)
         found.undecided_conditions = [
             note for note in allowed.undecided_conditions if note.split(": ", 1)[0] in found.can_become
         ]
@@ -296,7 +330,7 @@ class EscalationGraph:
         drop its permissions boundary."""
         own = actions.get(member.arn, frozenset())
         unbound = any(a in own for a in UNBOUND)
-        mine = USER_POLICY if member.kind == "user" else ROLE_POLICY
+        mine = {"user": USER_POLICY, "role": ROLE_POLICY, "group": GROUP_POLICY}[member.kind]
         how = _first(own, mine)
         if how:
             return how, unbound
@@ -309,6 +343,43 @@ class EscalationGraph:
             if how and self._attached_to_self(member, target):
                 return f"{how} on {target}", unbound
         return None
+
+    def _removable_denies(self, member: Member, identity: Identity,
+                          actions: Mapping[str, frozenset[str]]) -> dict[str, str]:
+        """The policies of ``identity`` holding a Deny that ``member`` can take away from itself
+        wherever it is attached to it (by name), and how. A policy whose attachments are not known
+        (an AWS managed policy the run did not list) is kept."""
+        found: dict[str, str] = {}
+        holders = (member.arn, *member.member_of)
+        for policy in identity.policies:
+            name = policy.name or ""
+            if not any(s.effect == "Deny" for s in policy.statements):
+                continue
+            owner = next((h for h in holders if name.startswith(f"{h}#inline/")), None)
+            if owner is not None:
+                how = self._removal(member, owner, actions, DROP_INLINE)
+            elif name in self._policies:
+                managed = self._policies[name]
+                rewritable = actions.get(name, frozenset()) if managed.changeable else frozenset()
+                version = _first(rewritable, POLICY_VERSION)
+                paths = [self._removal(member, h, actions, DETACH)
+                         for h in holders if h in managed.attached_to]
+                how = (f"{version} on {name}" if version else
+                       " + ".join(sorted({p for p in paths if p})) if paths and all(paths) else None)
+            else:
+                how = None
+            if how:
+                found[name] = how
+        return found
+
+    def _removal(self, member: Member, holder: str, actions: Mapping[str, frozenset[str]],
+                 ways: Mapping[str, tuple[str, ...]]) -> str | None:
+        """How ``member`` takes a policy away from ``holder`` (itself or one of its groups)."""
+        if holder == member.arn:
+            return _first(actions.get(holder, frozenset()), ways[member.kind])
+        candidates = ways["group"] if member.kind == "user" else ()
+        how = _first(actions.get(holder, frozenset()), candidates)
+        return f"{how} on {holder}" if how else None
 
     def _attached_to_self(self, member: Member, policy: str) -> bool:
         holders = self._policies[policy].attached_to

@@ -1,8 +1,9 @@
 """Resources that run code as a role: Lambda functions and EC2 instances with an instance profile.
 
-Whoever can change what they run becomes their role: ``lambda:UpdateFunctionCode`` on a function,
-``ssm:SendCommand`` or ``ssm:StartSession`` on an instance (the SSM agent runs commands with the
-instance profile's role). One listing per region, never a call per identity; an instance names
+Whoever can change what they run becomes their role: ``lambda:UpdateFunctionCode`` or
+``lambda:UpdateFunctionConfiguration`` (a layer, a wrapper script) on a function,
+``ssm:SendCommand``, ``ssm:StartSession`` or an EC2 Instance Connect key on an instance (a shell on
+it holds the instance profile's role). One listing per region, never a call per identity; an instance names
 its profile, which IAM's authorization dump resolves to a role
 (:attr:`~phigate_providers.aws.iam.IamFacts.instance_profiles`).
 """
@@ -15,8 +16,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the SDK-bound parts load only for a live collection: plans read without them
     from phigate_providers.aws.context import Account
 
-UPDATE_CODE = ("lambda:UpdateFunctionCode",)
-RUN_COMMAND = ("ssm:SendCommand", "ssm:StartSession")
+#: A function's code, or its configuration: a layer's files are extracted to /opt and loaded by
+#: the runtime, and ``AWS_LAMBDA_EXEC_WRAPPER`` names a script the runtime starts through (AWS
+#: Lambda, "Managing Lambda dependencies with layers", "Modifying the runtime environment").
+UPDATE_CODE = ("lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration")
+#: Commands through the SSM agent, or an SSH key pushed for 60 seconds to an instance (EC2
+#: Instance Connect; its serial console too): either runs a shell holding the profile's role.
+RUN_COMMAND = ("ssm:SendCommand", "ssm:StartSession", "ec2-instance-connect:SendSSHPublicKey",
+               "ec2-instance-connect:SendSerialConsoleSSHPublicKey")
 #: Every action that runs code in a runner, for identities that may act where a listing failed.
 ACTIONS = (*UPDATE_CODE, *RUN_COMMAND)
 

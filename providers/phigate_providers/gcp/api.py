@@ -225,6 +225,17 @@ class Api:
             raise ValueError("a key listing of another shape")
         return [dict(k) for k in listed]
 
+    def hmac_keys(self, project: str) -> list[dict[str, Any]]:
+        """The project's Cloud Storage HMAC keys (``projects.hmacKeys.list``, every page; deleted
+        ones are left out by the API): each names the service account it signs in as. The
+        storage library's own method is used, with the client's retries."""
+        listing = self._client().list_hmac_keys(project_id=project, max_results=PAGE_SIZE, retry=self._retry,
+                                                timeout=self._timeout)
+        found = [getattr(key, "_properties", None) for key in listing]
+        if not all(isinstance(item, Mapping) for item in found):
+            raise ValueError("an HMAC key listing of another shape")
+        return [dict(item) for item in found if item is not None]
+
     def role(self, name: str) -> frozenset[str]:
         """The permissions of a role: ``roles/X`` (predefined), ``projects/P/roles/X`` or
         ``organizations/O/roles/X`` (custom; needs iam.roles.get)."""

@@ -35,8 +35,8 @@ from phigate_providers.gcp.access import Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
 from phigate_providers.gcp.graph import Principals
+from phigate_providers.gcp.keys import HMAC_PERMISSION, access_keys, hmac_keys
 from phigate_providers.gcp.keys import PERMISSION as KEYS_PERMISSION
-from phigate_providers.gcp.keys import access_keys
 from phigate_providers.gcp.normalise import (
     BUCKET_TYPE,
     FOLLOWS_ABOVE,
@@ -165,6 +165,7 @@ class Collection:
         owner: dict[str, str] = {}
         accounts: list[tuple[str, str, Future[dict[str, Any] | Failure]]] = []
         keys: list[tuple[str, str, Future[list[dict[str, Any]] | Failure]]] = []
+        hmac: dict[str, Future[list[dict[str, Any]] | Failure]] = {}  # per project
         for project, (ancestry, policy, listing) in self._graph.items():
             names = ancestry.result()
             if isinstance(names, Failure):
@@ -189,6 +190,7 @@ class Collection:
                 listed = functools.partial(self._api.service_account_keys, project)
                 keys.extend((project, email, pool.submit(_attempt, listed, email))
                             for email in sorted(emails))
+                hmac[project] = pool.submit(_attempt, self._api.hmac_keys, project)
         for name in sorted(above):
             yield from self._policy(owner[name], name, above[name].result())
         for project, email, pending in accounts:
@@ -199,7 +201,7 @@ class Collection:
             else:
                 self._principals.service_account_policy(project, email, _bindings(result))
         for project, email, pending_keys in keys:
-            yield from self._account_keys(project, email, pending_keys.result())
+            yield from self._account_keys(project, email, pending_keys.result(), hmac[project].result())
         self._read_roles(pool)
 
     def _want_stores(self, project: str, pool: ThreadPoolExecutor) -> list[Future[Found]]:
@@ -237,18 +239,23 @@ class Collection:
         for key in found.keys:
             self._want_key_name(key, pool)
 
-    def _account_keys(self, project: str, email: str,
-                      result: list[dict[str, Any]] | Failure) -> Iterator[CollectionError]:
-        """A service account's user-managed keys; unread, its ``access_keys`` is left out."""
+    def _account_keys(self, project: str, email: str, result: list[dict[str, Any]] | Failure,
+                      hmac: list[dict[str, Any]] | Failure) -> Iterator[CollectionError]:
+        """A service account's user-managed keys and the project's HMAC keys for it; either
+        unread, its ``access_keys`` is left out."""
         member = f"serviceAccount:{email}"
-        if not isinstance(result, Failure):
-            self._principals.service_account_keys(member, access_keys(result, report_time()))
-            return
-        needs = result.needs(KEYS_PERMISSION)
-        yield CollectionError(provider=PROVIDER, scope=project, kinds=("principal",),
-                              types=("gcp.iam.service_account",), resource_id=member, permission=needs,
-                              message=f"{member}: cannot list its user-managed keys: "
-                                      f"{result.described(needs)}")
+        for failure, permission, what in ((result, KEYS_PERMISSION, "its user-managed keys"),
+                                          (hmac, HMAC_PERMISSION, f"the HMAC keys of project {project}")):
+            if isinstance(failure, Failure):
+                needs = failure.needs(permission)
+                yield CollectionError(provider=PROVIDER, scope=project, kinds=("principal",),
+                                      types=("gcp.iam.service_account",), resource_id=member,
+                                      permission=needs,
+                                      message=f"{member}: cannot list {what}: {failure.described(needs)}")
+        if not isinstance(result, Failure) and not isinstance(hmac, Failure):
+            now = report_time()
+            self._principals.service_account_keys(
+                member, [*access_keys(result, now), *hmac_keys(hmac, now).get(email, [])])
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)

@@ -49,8 +49,10 @@ class GcpProvider:
         "iam.roles.get",
         # The stores beyond Cloud Storage.
         *(permission for service in SERVICES for permission in SERVICE_PERMISSIONS[service]),
-        # Authentication: the user-managed keys of those service accounts.
+        # Authentication: the user-managed keys of those service accounts, and their Cloud
+        # Storage HMAC keys.
         "iam.serviceAccountKeys.list",
+        "storage.hmacKeys.list",
     )
 
     def __init__(self, settings: GcpSettings, credentials: Any, content: ContentOptions | None = None,

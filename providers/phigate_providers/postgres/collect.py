@@ -47,25 +47,26 @@ class DatabaseScan:
 
 
 def collect_server(target: ServerTarget, classify: Classify,
-                   sampler: Sampler | None = None) -> Iterator[Record]:
+                   sampler: Sampler | None = None, *, md5_roles: bool = True) -> Iterator[Record]:
     """Everything one server shows; ``sampler`` (content sampling on) samples its non-clinical
-    tables."""
+    tables; ``md5_roles``: read which roles store an MD5 password hash (a policy needs it)."""
     try:
         conn = open_connection(target)
     except Unreadable as exc:  # nothing of the server was seen: every policy over it is an error
         yield _error(target.label, exc, ALL_KINDS, resource_id=target.label)
         return
     try:
-        yield from _collect(conn, target, classify, sampler)
+        yield from _collect(conn, target, classify, sampler, md5_roles)
     finally:
         conn.close()
 
 
 def _collect(conn: Connection, target: ServerTarget, classify: Classify,
-             sampler: Sampler | None) -> Iterator[Record]:
+             sampler: Sampler | None, md5_roles: bool) -> Iterator[Record]:
     server = conn.server_id
     settings = _attempt(queries.settings, conn)
     rules = _attempt(queries.hba_rules, conn)
+    md5 = _attempt(queries.md5_password_roles, conn) if md5_roles else None
     roles = _attempt(queries.roles, conn)
     cluster = _cluster(conn, roles)
     listed = _attempt(queries.databases, conn)
@@ -87,7 +88,8 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
         scan = DatabaseScan(name, reported=name in reported)
         scans.append(scan)
         yield from _scan_database(conn, target, server, scan, classify, cluster=cluster, sampler=sampler)
-    yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted)
+    yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted,
+                       md5=md5)
     yield from _roles(target, server, roles, cluster, scans, unlisted=unlisted)
 
 
@@ -203,9 +205,14 @@ def _unread_database(server: str, scan: DatabaseScan, cause: Unreadable) -> Coll
 
 def _server(conn: Connection, target: ServerTarget, server: str, *,
             settings: dict[str, str] | Unreadable, rules: list[queries.HbaRow] | Unreadable,
-            scans: Sequence[DatabaseScan], unlisted: Unreadable | None = None) -> Iterator[Record]:
+            scans: Sequence[DatabaseScan], unlisted: Unreadable | None = None,
+            md5: list[str] | Unreadable | None = None) -> Iterator[Record]:
     seen = settings if isinstance(settings, dict) else {}
     attrs = normalise.server_attributes(seen)
+    if isinstance(md5, Unreadable):
+        yield _error(server, md5, ("db_server",), resource_id=server)
+    elif md5 is not None:
+        attrs["md5_password_roles"] = md5
     if isinstance(settings, Unreadable):
         yield _error(server, settings, ("db_server",), resource_id=server)
     else:
@@ -218,7 +225,8 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
         yield _error(server, rules, ("db_server",), resource_id=server, permission="SELECT on "
                      "pg_hba_file_rules and EXECUTE on pg_hba_file_rules()")
     elif broken := [r for r in rules if r.error]:
-        yield _error(server, Unreadable(f"pg_hba.conf line {broken[0].line}: {broken[0].error}; the rules "
+        where = broken[0].file or "pg_hba.conf"
+        yield _error(server, Unreadable(f"{where} line {broken[0].line}: {broken[0].error}; the rules "
                                         "in force cannot be told from the file"), ("db_server",),
                      resource_id=server)
     else:

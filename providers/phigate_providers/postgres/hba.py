@@ -6,6 +6,12 @@ connection without TLS can be matched by ``host``, ``hostnossl`` and ``hostnogss
 (``hostssl`` needs TLS; ``hostgssenc`` needs GSSAPI encryption; ``local`` is the Unix socket).
 A ``reject`` rule for every user and every address of a family stops the later rules for that
 family; anything narrower is not assumed to stop them.
+
+A physical replication connection (``pg_basebackup``, a standby) streams every database of the
+cluster, and only rules naming the keyword ``replication`` match it, never ``all``: "The value
+replication specifies that the record matches if a physical replication connection is requested
+… Note that replication connections do not specify any particular database" (PostgreSQL, "The
+pg_hba.conf File"). Such a rule therefore admits every database, on a channel of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from phigate_providers.postgres.queries import HbaRow
 
 PLAINTEXT_TYPES = frozenset({"host", "hostnossl", "hostnogssenc"})
 _EVERY_DATABASE = frozenset({"all", "sameuser", "samerole", "samegroup"})
+#: The connections a rule may match: to a database by name, or physical replication.
+_ORDINARY, _REPLICATION = "database", "replication"
 _BOTH_FAMILIES = frozenset({4, 6})
 
 
@@ -29,15 +37,15 @@ def rule_attributes(row: HbaRow) -> dict[str, Any]:
 
 def plaintext_admits(rules: Sequence[HbaRow], database: str) -> bool:
     """Some connection without TLS to ``database`` is first matched by a rule that is not reject."""
-    refused: set[int] = set()  # address families refused to every user of this database so far
+    refused: set[tuple[str, int]] = set()  # (purpose, address family) refused to every user so far
     for rule in rules:
-        if rule.type not in PLAINTEXT_TYPES or not _names_database(rule.databases, database):
+        purposes = _purposes(rule, database)
+        if rule.type not in PLAINTEXT_TYPES or not purposes:
             continue
         if rule.method == "reject":
-            if "all" in rule.users:
-                refused |= _every_address_of(rule)
+            refused |= {(p, f) for p in _taken_purposes(rule, database) for f in _every_address_of(rule)}
             continue
-        if _families(rule) - refused:
+        if {(p, f) for p in purposes for f in _families(rule)} - refused:
             return True
     return False
 
@@ -66,20 +74,20 @@ def auth_methods(rules: Sequence[HbaRow], database: str) -> set[str]:
     never see its connections, whatever its method (``reject`` included). Anything narrower is
     not assumed to take it."""
     found: set[str] = set()
-    taken: set[tuple[str, int]] = set()
+    taken: set[tuple[str, str, int]] = set()
     for rule in rules:
-        if not _names_database(rule.databases, database):
+        purposes = _purposes(rule, database)
+        if not purposes:
             continue
         if rule.type == "local":
-            channels, whole = {("local", 0)}, {("local", 0)}
+            routes, whole = {("local", 0)}, {("local", 0)}
         else:
             transports = _TRANSPORTS.get(rule.type, ("tls", "plain", "gss"))
-            channels = {(t, family) for t in transports for family in _families(rule)}
+            routes = {(t, family) for t in transports for family in _families(rule)}
             whole = {(t, family) for t in transports for family in _every_address_of(rule)}
-        if channels - taken and rule.method != "reject":
+        if {(p, *r) for p in purposes for r in routes} - taken and rule.method != "reject":
             found.add(rule.method or "")
-        if "all" in rule.users and ({"all", database} & set(rule.databases)):
-            taken |= whole  # keywords such as sameuser, patterns and files match only some
+        taken |= {(p, *r) for p in _taken_purposes(rule, database) for r in whole}
     return found
 
 
@@ -94,6 +102,22 @@ def clinical_auth_methods(rules: Sequence[HbaRow], clinical: Iterable[str], unkn
     if unlisted:
         others |= {r.method or "" for r in rules if r.method != "reject"}
     return None if others - methods else sorted(methods)
+
+
+def _purposes(rule: HbaRow, database: str) -> frozenset[str]:
+    """The connections to ``database`` the rule may match: ordinary ones, physical replication."""
+    ordinary = _names_database([t for t in rule.databases if t != "replication"], database)
+    return frozenset({_ORDINARY} if ordinary else set()) | (
+        {_REPLICATION} if "replication" in rule.databases else set())
+
+
+def _taken_purposes(rule: HbaRow, database: str) -> frozenset[str]:
+    """The connections to ``database`` the rule matches whoever connects (later rules never see
+    them on its addresses). Keywords such as sameuser, patterns and files match only some."""
+    if "all" not in rule.users:
+        return frozenset()
+    return frozenset({_ORDINARY} if {"all", database} & set(rule.databases) else set()) | (
+        {_REPLICATION} if "replication" in rule.databases else set())
 
 
 def _names_database(tokens: Sequence[str], database: str) -> bool:

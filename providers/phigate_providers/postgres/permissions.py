@@ -15,6 +15,9 @@ PERMISSIONS: tuple[str, ...] = (
     "SELECT on pg_catalog.pg_hba_file_rules and EXECUTE on pg_catalog.pg_hba_file_rules(), "
     "in the database the connection string names",
     "CONNECT on every database scanned",
+    "SELECT on public.phigate_md5_password_roles, a view a superuser owns, in the database the "
+    "connection string names: the names of the roles whose stored password is an MD5 hash "
+    "(pg_authid is the superuser's alone; no hash leaves the server)",
     "reads open to every role: pg_settings, pg_roles, pg_auth_members, pg_database, pg_namespace, "
     "pg_class, pg_attribute, pg_type, pg_rewrite, pg_depend, pg_inherits, pg_default_acl, pg_proc, "
     "pg_trigger, pg_event_trigger, comments, and the has_*_privilege / pg_has_role functions",
@@ -36,6 +39,14 @@ GRANT pg_read_all_settings TO {role};
 -- one database: give them in the database the connection string names.
 GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {role};
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO {role};
+
+-- Roles whose stored password is still an MD5 hash (PHI-AUTH-003): the hashes are in pg_authid,
+-- which only superusers read. This view runs with the rights of the superuser running this file
+-- and shows role names only, never a hash. Create it in the database the connection string names.
+CREATE OR REPLACE VIEW public.phigate_md5_password_roles AS
+    SELECT rolname FROM pg_catalog.pg_authid WHERE rolpassword LIKE 'md5%';
+REVOKE ALL ON public.phigate_md5_password_roles FROM PUBLIC;
+GRANT SELECT ON public.phigate_md5_password_roles TO {role};
 
 -- CONNECT on every database to scan (here every database that accepts connections today;
 -- grant it again for databases created later).

@@ -44,7 +44,8 @@ class PostgresProvider:
         self._fields: Mapping[str, frozenset[str]] | None = None
 
     def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
-        """Sample tables only when a selected policy reads ``content_sample``."""
+        """Sample tables only when a selected policy reads ``content_sample``; read which roles
+        store MD5 password hashes only when one reads ``md5_password_roles``."""
         self._fields = fields
 
     @classmethod
@@ -70,4 +71,5 @@ class PostgresProvider:
 
         wanted = self._fields is None or "content_sample" in self._fields.get("table", frozenset())
         sampler = self._content.sampler() if wanted else None  # one key per run
-        yield from collect_server(self.target, self._classify, sampler)
+        md5_roles = self._fields is None or "md5_password_roles" in self._fields.get("db_server", frozenset())
+        yield from collect_server(self.target, self._classify, sampler, md5_roles=md5_roles)

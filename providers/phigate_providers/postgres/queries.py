@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from phigate_providers.postgres.connect import Connection
+from phigate_providers.postgres.connect import Connection, Unreadable
 
 #: Settings a server resource is built from; ``pgaudit.*`` are read too when they exist.
 SETTINGS = ("server_version", "ssl", "password_encryption", "log_connections",
@@ -35,6 +35,8 @@ class HbaRow:
     netmask: str | None
     method: str | None
     error: str | None
+    #: The file holding the rule (PostgreSQL 16 and later: pg_hba.conf or a file it includes).
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,48 @@ def settings(conn: Connection) -> dict[str, str]:
 
 
 def hba_rules(conn: Connection) -> list[HbaRow]:
-    rows = conn.rows("SELECT line_number, type, database, user_name, address, netmask, auth_method, "
-                        "error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number",
-                        what="pg_hba_file_rules")
+    """The rules in the order the server tries them. From PostgreSQL 16 pg_hba.conf may
+    ``include`` other files, read where the directive stands, so line numbers of different files
+    do not give the order: ``rule_number`` does ("the order in which each rule is considered
+    until a match is found during authentication", pg_hba_file_rules; NULL on rows in error)."""
+    order = "rule_number NULLS LAST, line_number" if conn.version_num >= 160000 else "line_number"
+    source = "file_name" if conn.version_num >= 160000 else "NULL"
+    rows = conn.rows(f"SELECT line_number, type, database, user_name, address, netmask, auth_method, "
+                     f"error, {source} FROM pg_catalog.pg_hba_file_rules ORDER BY {order}",
+                     what="pg_hba_file_rules")
     return [HbaRow(int(line), str(kind or ""), tuple(dbs or ()), tuple(users or ()), address, netmask,
-                   method, error)
-            for line, kind, dbs, users, address, netmask, method, error in rows]
+                   method, error, file)
+            for line, kind, dbs, users, address, netmask, method, error, file in rows]
+
+
+#: The view of the permissions document naming the roles whose password is an MD5 hash.
+MD5_ROLES_VIEW = "public.phigate_md5_password_roles"
+MD5_ROLES_PERMISSION = (f"SELECT on pg_catalog.pg_authid (superusers), or SELECT on {MD5_ROLES_VIEW}, "
+                        "a view a superuser owns (see the permissions document)")
+
+
+def md5_password_roles(conn: Connection) -> list[str]:
+    """The roles whose stored password is an MD5 hash (``rolpassword LIKE 'md5%'``), by name;
+    no hash is fetched. pg_authid holds the hashes and only superusers read it; other scanners
+    read the permissions document's view, which runs with its owner's rights, trusted only when
+    a superuser owns it (anyone else's could show what it likes). Raises Unreadable when
+    neither is open."""
+    [(direct, delegated)] = conn.rows(
+        "SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT'), "
+        "COALESCE((SELECT c.relkind = 'v' AND o.rolsuper AND has_table_privilege(c.oid, 'SELECT') "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid = c.relowner "
+        f"WHERE c.oid = to_regclass('{MD5_ROLES_VIEW}')), false)",
+        what="who may read pg_authid")
+    if direct:
+        rows = conn.rows("SELECT rolname FROM pg_catalog.pg_authid WHERE rolpassword LIKE 'md5%' ORDER BY 1",
+                         what="pg_authid")
+    elif delegated:
+        rows = conn.rows(f"SELECT rolname FROM {MD5_ROLES_VIEW} ORDER BY 1", what=MD5_ROLES_VIEW)
+    else:
+        raise Unreadable("cannot tell which roles store their password as an MD5 hash: pg_authid is "
+                         f"readable by superusers only, and {MD5_ROLES_VIEW} is missing, not readable "
+                         "or not a superuser's view", MD5_ROLES_PERMISSION)
+    return [str(name) for (name,) in rows]
 
 
 def databases(conn: Connection) -> list[str]:

@@ -11,6 +11,10 @@ configuration manages; keys made elsewhere are the audit's to see. A key whose a
 told (a unique id, a value known only after apply) may belong to any service account of the plan:
 their ``access_keys`` are then unknown, never empty. Key names are never kept: a fingerprint of
 the key id when the state knows it.
+
+A Cloud Storage HMAC key (``google_storage_hmac_key``) is a long-lived key of the account its
+``service_account_email`` names, as live: made by the apply, active unless its ``state`` says
+``INACTIVE``; in the state, its ``time_created`` and ``access_id`` (fingerprinted).
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from typing import Any
 
 from phigate.api import Resource, Unknown
 from phigate.clock import report_time
-from phigate_providers.gcp.keys import access_key
+from phigate_providers.gcp.keys import access_key, hmac_keys
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.gcp_stores import project_of
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import after_apply, expression, is_unknown, trace, value
 
-KEY, ACCOUNT = "google_service_account_key", "google_service_account"
-TYPES = frozenset({KEY})
+KEY, ACCOUNT, HMAC = "google_service_account_key", "google_service_account", "google_storage_hmac_key"
+TYPES = frozenset({KEY, HMAC})
 SERVICE_ACCOUNT = "gcp.iam.service_account"
 
 
@@ -60,13 +64,15 @@ def collect(context: Context) -> ServiceAccountKeys:
     """Every planned key, by its account's member (oldest first, as live)."""
     found = ServiceAccountKeys()
     now = report_time()
-    for planned in context.plan.by_type.get(KEY, ()):
-        member = _member(context, planned)
+    planned_keys = [(p, "service_account_id") for p in context.plan.by_type.get(KEY, ())]
+    planned_keys += [(p, "service_account_email") for p in context.plan.by_type.get(HMAC, ())]
+    for planned, names in planned_keys:
+        member = _member(context, planned, names)
         if isinstance(member, Unknown):
             found.anywhere = found.anywhere or member
             continue
         found.sources.setdefault(member, []).append(planned)
-        entry = _entry(planned, now)
+        entry = _entry(planned, now) if planned.type == KEY else _hmac_entry(planned, member, now)
         listed = found.keys.setdefault(member, [])
         if isinstance(entry, Unknown):
             found.keys[member] = entry
@@ -78,10 +84,11 @@ def collect(context: Context) -> ServiceAccountKeys:
     return found
 
 
-def _member(context: Context, planned: PlannedResource) -> str | Unknown:
-    """``serviceAccount:EMAIL`` of the key's account, or why it is not known."""
+def _member(context: Context, planned: PlannedResource, names: str) -> str | Unknown:
+    """``serviceAccount:EMAIL`` of the key's account (named by the attribute ``names``), or why
+    it is not known."""
     plan = context.plan
-    traced = trace(plan, planned, expression(planned, ("service_account_id",)), frozenset({ACCOUNT}))
+    traced = trace(plan, planned, expression(planned, (names,)), frozenset({ACCOUNT}))
     account = traced.resource
     if account is not None:
         email = value(account, ("email",))
@@ -91,7 +98,7 @@ def _member(context: Context, planned: PlannedResource) -> str | Unknown:
         if isinstance(name, str) and name and project:
             return f"serviceAccount:{name}@{project}.iam.gserviceaccount.com"
         return after_apply(f"{planned.address}: the email of {account.address}")
-    named = traced.constant if traced.has_constant else value(planned, ("service_account_id",))
+    named = traced.constant if traced.has_constant else value(planned, (names,))
     if is_unknown(named):
         return named
     if not isinstance(named, str) or not named:
@@ -123,4 +130,22 @@ def _entry(planned: PlannedResource, now: dt.datetime) -> dict[str, Any] | Unkno
     return entry
 
 
-__all__ = ["KEY", "TYPES", "ServiceAccountKeys", "collect"]
+def _hmac_entry(planned: PlannedResource, member: str, now: dt.datetime) -> dict[str, Any] | Unknown:
+    """The HMAC key as the live reader lists it (``state``, ``timeCreated``, ``accessId``)."""
+    state = value(planned, ("state",))
+    if is_unknown(state):
+        return state
+    created = now.isoformat() if "create" in planned.actions else value(planned, ("time_created",))
+    if not isinstance(created, str) or not created:
+        return Unknown(f"{planned.address}.time_created: not a date the plan shows")
+    access = value(planned, ("access_id",))
+    email = member.removeprefix("serviceAccount:")
+    listed = {"serviceAccountEmail": email, "state": state if isinstance(state, str) else "ACTIVE",
+              "timeCreated": created, "accessId": access if isinstance(access, str) else ""}
+    [entry] = hmac_keys([listed], now)[email]
+    if not (isinstance(access, str) and access):
+        del entry["id_hash"]  # the apply names it
+    return entry
+
+
+__all__ = ["HMAC", "KEY", "TYPES", "ServiceAccountKeys", "collect"]
