@@ -105,10 +105,12 @@ class AccountRun:
             collected = services.with_source_tags({
                 service: service.with_trails(
                     list(self._settle_all(per_region, service.name, service.kinds, service.types)), trails)
-                for service, per_region in service_jobs.items()}, found.table_resources())
+                for service, per_region in service_jobs.items()},
+                [*found.table_resources(), *(r for read in outside.stores.values() for r in read)],
+                self.classify)
             for read in collected.values():
                 yield from read
-            outside.stores = services.with_source_tags(outside.stores, found.table_resources())
+            outside.stores = services.with_source_tags(outside.stores, found.table_resources(), self.classify)
             yield from (Context(store) for read in outside.stores.values() for store in read)
             found.split(self)
             if found.extra_regions:

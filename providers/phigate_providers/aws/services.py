@@ -237,15 +237,17 @@ def operations() -> dict[tuple[str, str], str]:
     return found
 
 
-def with_source_tags(read: Mapping[Service, list[Resource]],
-                     others: Iterable[Resource] = ()) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots, images, backups) with their sources' tags
-    under their own where the sources were read too (``raw["source"]`` names them; ``others``
-    are sources the run reads itself, its tables): a copy holds their data."""
+def with_source_tags(read: Mapping[Service, list[Resource]], others: Iterable[Resource] = (),
+                     classify: copies.Classify | None = None) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots, images, backups, replicas) with their sources'
+    tags under their own where the sources were read too (``raw["source"]`` names them;
+    ``others`` are sources read apart: the run's tables, other regions' stores), and with
+    ``classify`` their sources' class when stricter (:func:`.copies.labelled`): a copy holds
+    their data."""
     services = [service for service, found in read.items() for _ in found]
     sources = list(others)
     everything = [*sources, *(r for found in read.values() for r in found)]
-    labelled = iter(copies.labelled(everything)[len(sources):])
+    labelled = iter(copies.labelled(everything, classify)[len(sources):])
     result: dict[Service, list[Resource]] = {service: [] for service in read}
     for service in services:
         result[service].append(next(labelled))

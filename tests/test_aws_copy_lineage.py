@@ -1,0 +1,138 @@
+"""Copies of a clinical store classed as their source wherever they lie, read live from the moto
+server: read replicas and Aurora members, snapshots copied to another region, images copied to
+another region, and copies of stores a name rule classes.
+
+moto leaves out what AWS lists of a copy's origin: a copied RDS snapshot's ``SourceRegion`` and
+``SourceDBSnapshotIdentifier`` (the source snapshot's ARN), and a copied image's
+``SourceImageId`` and ``SourceImageRegion``. Its answers are replayed with them added, in AWS's
+shapes (the RDS ``DBSnapshot`` and EC2 ``Image`` members of the botocore service models)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from phigate.api import Resource
+from phigate.cli import main
+from phigate_providers.aws.provider import AwsProvider, Settings
+from tests.aws_server import ACCOUNT, REGION, _Body, inject_faults
+
+OTHER = "eu-west-1"
+DB = {"DBInstanceClass": "db.t3.micro", "Engine": "postgres", "MasterUsername": "admin",
+      "MasterUserPassword": "not-a-real-secret-7", "AllocatedStorage": 20}
+CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
+TEAM = [{"Key": "team", "Value": "ops"}]
+
+
+def collect(*regions: str) -> dict[str, Resource]:
+    records = AwsProvider(Settings(regions=regions or (REGION,))).collect()
+    return {r.id: r for r in records if isinstance(r, Resource)}
+
+
+def rds_arn(kind: str, name: str, region: str = REGION) -> str:
+    return f"arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}"
+
+
+def moto_answer(request: Any) -> str:
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    forwarded = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()),
+                                       method=request.method)
+    with urllib.request.urlopen(forwarded, timeout=30) as answer:
+        return str(answer.read().decode())
+
+
+def replaying(region: str, operation: str, marker: str, added: str
+              ) -> Callable[[str, str, str, Any], AWSResponse | None]:
+    """moto's answer to ``operation`` in ``region`` with ``added`` after ``marker``."""
+    def fault(service: str, asked: str, called: str, request: Any) -> AWSResponse | None:
+        if asked != region or called != operation:
+            return None
+        answer = moto_answer(request).replace(marker, marker + added)
+        return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(answer.encode()))
+    return fault
+
+
+def test_read_replicas_and_cluster_members_are_classed_as_the_database_they_hold(
+        aws: Callable[..., Any]) -> None:
+    """Replicas tagged only by team (here and in another region) and an untagged Aurora member
+    hold a clinical database's rows: clinical, as their primary or cluster."""
+    rds = aws("rds")
+    rds.create_db_instance(DBInstanceIdentifier="pms", Tags=CLINICAL, **DB)
+    rds.create_db_instance_read_replica(DBInstanceIdentifier="pms-ro", SourceDBInstanceIdentifier="pms",
+                                        Tags=TEAM)
+    aws("rds", OTHER).create_db_instance_read_replica(
+        DBInstanceIdentifier="pms-dr", SourceDBInstanceIdentifier=rds_arn("db", "pms"), Tags=TEAM)
+    rds.create_db_cluster(DBClusterIdentifier="notes", Engine="aurora-postgresql", MasterUsername="admin",
+                          MasterUserPassword="not-a-real-secret-8", Tags=CLINICAL)
+    rds.create_db_instance(DBInstanceIdentifier="notes-1", DBClusterIdentifier="notes",
+                           Engine="aurora-postgresql", DBInstanceClass="db.r5.large")
+    found = collect(REGION, OTHER)
+    for replica in (rds_arn("db", "pms-ro"), rds_arn("db", "pms-dr", OTHER), rds_arn("db", "notes-1")):
+        assert found[replica].tags.get("data_class") == "clinical", replica
+    assert found[rds_arn("db", "pms-dr", OTHER)].raw["source"] == [rds_arn("db", "pms")]
+    assert "source" not in found[rds_arn("db", "pms")].raw
+    assert "source" not in found[rds_arn("cluster", "notes")].raw  # its own identifier names no source
+
+
+def test_a_snapshot_copied_to_another_region_is_classed_as_its_database(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy keeps its database's identifier, but the database lives where the snapshot was
+    taken (``SourceRegion``): read there, never looked for in the copy's region."""
+    rds = aws("rds")
+    rds.create_db_instance(DBInstanceIdentifier="pms", Tags=CLINICAL, **DB)
+    rds.create_db_snapshot(DBSnapshotIdentifier="pms-nightly", DBInstanceIdentifier="pms")
+    source = rds_arn("snapshot", "pms-nightly")
+    aws("rds", OTHER).copy_db_snapshot(SourceDBSnapshotIdentifier=source, TargetDBSnapshotIdentifier="pms-dr",
+                                       SourceRegion=REGION)
+    inject_faults(monkeypatch, replaying(
+        OTHER, "DescribeDBSnapshots", "<DBSnapshotIdentifier>pms-dr</DBSnapshotIdentifier>",
+        f"<SourceRegion>{REGION}</SourceRegion><SourceDBSnapshotIdentifier>{source}</SourceDBSnapshotIdentifier>"))
+    copy = collect(REGION, OTHER)[rds_arn("snapshot", "pms-dr", OTHER)]
+    assert copy.tags.get("data_class") == "clinical"
+    assert copy.raw["source"] == [rds_arn("db", "pms"), source]
+
+
+def test_an_image_copied_to_another_region_is_classed_as_the_image_it_copies(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copied image's disks are new snapshots naming no volume: its class comes from the image
+    it was copied from, which AWS names (``SourceImageId`` in ``SourceImageRegion``)."""
+    ec2 = aws("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    original = ec2.create_image(InstanceId=instance, Name="pms-server")["ImageId"]
+    ec2.create_tags(Resources=[original], Tags=CLINICAL)
+    copy = aws("ec2", OTHER).copy_image(SourceImageId=original, SourceRegion=REGION, Name="pms-dr")["ImageId"]
+    inject_faults(monkeypatch, replaying(
+        OTHER, "DescribeImages", f"<imageId>{copy}</imageId>",
+        f"<sourceImageId>{original}</sourceImageId><sourceImageRegion>{REGION}</sourceImageRegion>"))
+    found = collect(REGION, OTHER)
+    copied = found[f"arn:aws:ec2:{OTHER}::image/{copy}"]
+    assert copied.tags.get("data_class") == "clinical"
+    assert f"arn:aws:ec2:{REGION}::image/{original}" in copied.raw["source"]
+
+
+def test_a_copy_of_a_store_a_name_rule_classes_is_classed_so_whatever_its_own_tags_say(
+        aws: Callable[..., Any], tmp_path: Path) -> None:
+    """``pms-*`` databases are clinical by the configuration's name rule, untagged. A snapshot of
+    one named ``nightly-1`` and tagged administrative holds clinical rows: PHI-ENC-002 (clinical
+    stores under a customer key) judges it, and fails it, rather than passing it over."""
+    rds = aws("rds")
+    rds.create_db_instance(DBInstanceIdentifier="pms-main", **DB)
+    rds.create_db_snapshot(DBSnapshotIdentifier="nightly-1", DBInstanceIdentifier="pms-main",
+                           Tags=[{"Key": "data_class", "Value": "administrative"}])
+    config = tmp_path / "phigate.yaml"
+    config.write_text("version: 1\nclassification:\n  names:\n"
+                      "    - {pattern: '^pms-', data_class: clinical, kinds: [database]}\n")
+    out = tmp_path / "report.json"
+    main(["scan", "--provider", "aws", "--region", REGION, "--config", str(config), "--quiet",
+          "--only", "PHI-ENC-002", "--format", f"json={out}"])
+    findings = {f["resource"]["id"]: f for f in json.loads(out.read_text())["findings"]
+                if f["policy_id"] == "PHI-ENC-002"}
+    snapshot = rds_arn("snapshot", "nightly-1")
+    assert findings[snapshot]["status"] == "fail"
+    assert findings[rds_arn("db", "pms-main")]["status"] == "fail"
