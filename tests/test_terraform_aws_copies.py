@@ -12,7 +12,7 @@ import pytest
 
 from phigate.api import Unknown
 
-from .test_terraform_provider import PLAN, Cli, collect, outcomes
+from .test_terraform_provider import PLAN, STORES_PLAN, Cli, collect, outcomes, variant_of
 from .test_terraform_sign_in import _add
 
 PARTNER = "444455556666"
@@ -171,3 +171,26 @@ def test_phi_log_001_passes_a_planned_vault_a_trail_logs_and_leaves_one_it_may_n
     unseen = outcomes(cli("scan", str(_plan(tmp_path, {"enable_logging": False})), "--only", "PHI-LOG-001",
                           "--show-passed", "--format", "json"))
     assert ("error", "PHI-LOG-001", "aws_glacier_vault.scans") in unseen
+
+
+def test_planned_read_replicas_carry_their_primarys_class(tmp_path: Path, cli: Cli) -> None:
+    """A replica of the plan's clinical database (by reference), one of its Aurora cluster (by
+    ARN, in another region's plan it would be a literal), each tagged only by team, holds
+    clinical rows: clinical, so PHI-ENC-002 judges it (unencrypted here: a failure)."""
+    def replicas(plan: dict[str, Any]) -> None:
+        new = {"actions": ["create"], "unknown": {"id": True, "arn": True}}
+        _add(plan, "aws_db_instance", "replica", {"identifier": "db-ro", "tags": {"team": "care"},
+                                                  "storage_encrypted": False}, **new,
+             references={"replicate_source_db": "aws_db_instance.db"})
+        _add(plan, "aws_rds_cluster", "mirror", {"cluster_identifier": "mirror", "tags": {"team": "care"},
+                                                 "replication_source_identifier": "aurora"}, **new)
+
+    path = variant_of(STORES_PLAN, tmp_path, replicas)
+    found = collect(path)[0]
+    replica, mirror = found["aws_db_instance.replica"], found["aws_rds_cluster.mirror"]
+    assert replica.raw["source"] == "aws_db_instance.db" and mirror.raw["source"] == "aws_rds_cluster.aurora"
+    assert replica.tags["data_class"] == mirror.tags["data_class"] == "clinical"
+    assert replica.tags["team"] == "care"
+    assert "source" not in found["aws_db_instance.db"].raw
+    result = cli("scan", str(path), "--only", "PHI-ENC-002", "--format", "json")
+    assert ("fail", "PHI-ENC-002", "aws_db_instance.replica") in outcomes(result)
