@@ -136,3 +136,59 @@ def test_a_copy_of_a_store_a_name_rule_classes_is_classed_so_whatever_its_own_ta
     snapshot = rds_arn("snapshot", "nightly-1")
     assert findings[snapshot]["status"] == "fail"
     assert findings[rds_arn("db", "pms-main")]["status"] == "fail"
+
+
+def test_a_warehouse_snapshot_copied_from_another_region_is_classed_as_its_cluster(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Redshift snapshot copied here names its cluster, which lives where the snapshot was
+    taken (``SourceRegion``); a cluster of the same name here, gone since, lends nothing."""
+    secret = {"NodeType": "dc2.large", "MasterUsername": "admin", "MasterUserPassword": "Not-a-real-secret-9"}
+    aws("redshift").create_cluster(ClusterIdentifier="warehouse", Tags=CLINICAL, **secret)
+    here = aws("redshift", OTHER)
+    here.create_cluster(ClusterIdentifier="warehouse", **secret)
+    here.create_cluster_snapshot(SnapshotIdentifier="warehouse-dr", ClusterIdentifier="warehouse")
+    here.delete_cluster(ClusterIdentifier="warehouse", SkipFinalClusterSnapshot=True)
+    inject_faults(monkeypatch, replaying(OTHER, "DescribeClusterSnapshots",
+                                         "<SnapshotIdentifier>warehouse-dr</SnapshotIdentifier>",
+                                         f"<SourceRegion>{REGION}</SourceRegion>"))
+    copy = collect(REGION, OTHER)[f"arn:aws:redshift:{OTHER}:{ACCOUNT}:snapshot:warehouse/warehouse-dr"]
+    assert copy.tags.get("data_class") == "clinical"
+    assert copy.raw["source"] == f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:warehouse"
+
+
+#: The automated backups of ``pms`` replicated to the other region, as that region lists them
+#: (the RDS ``DBInstanceAutomatedBackup`` shape; a replica names its database's region).
+REPLICATED_BACKUP = f"arn:aws:rds:{OTHER}:{ACCOUNT}:auto-backup:ab-pmsreplica0123456789abcdef"
+REPLICATED_BACKUPS = (
+    '<DescribeDBInstanceAutomatedBackupsResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">'
+    "<DescribeDBInstanceAutomatedBackupsResult><DBInstanceAutomatedBackups><DBInstanceAutomatedBackup>"
+    f"<DBInstanceArn>arn:aws:rds:{REGION}:{ACCOUNT}:db:pms</DBInstanceArn>"
+    "<DbiResourceId>db-PMSREPLICA0123456789ABCDEF</DbiResourceId>"
+    f"<Region>{REGION}</Region><DBInstanceIdentifier>pms</DBInstanceIdentifier>"
+    "<Status>replicating</Status><Engine>postgres</Engine><AllocatedStorage>20</AllocatedStorage>"
+    "<Encrypted>false</Encrypted><BackupRetentionPeriod>7</BackupRetentionPeriod>"
+    f"<DBInstanceAutomatedBackupsArn>{REPLICATED_BACKUP}</DBInstanceAutomatedBackupsArn>"
+    "</DBInstanceAutomatedBackup></DBInstanceAutomatedBackups></DescribeDBInstanceAutomatedBackupsResult>"
+    "<ResponseMetadata><RequestId>replayed</RequestId></ResponseMetadata>"
+    "</DescribeDBInstanceAutomatedBackupsResponse>")
+
+
+def test_automated_backups_replicated_to_another_region_are_read_there_with_their_databases_class(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cross-region backup replication keeps a clinical database restorable in another region:
+    the replica, active while its database is, is a store there, classed as that database."""
+    aws("rds").create_db_instance(DBInstanceIdentifier="pms", Tags=CLINICAL, **DB)
+
+    def replicated(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+        if region != OTHER or called != "DescribeDBInstanceAutomatedBackups":
+            return None
+        return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(REPLICATED_BACKUPS.encode()))
+
+    inject_faults(monkeypatch, replicated)
+    found = collect(REGION, OTHER)
+    backup = found[REPLICATED_BACKUP]
+    assert (backup.region, backup.kind) == (OTHER, "database")
+    assert backup.tags.get("data_class") == "clinical"
+    assert backup.attributes["encryption"]["at_rest"] is False
+    # the source region's own, active backups stay its database's
+    assert not [r for r in found.values() if r.type == "aws.rds.automated_backup" and r.region == REGION]
