@@ -194,3 +194,29 @@ def test_planned_read_replicas_carry_their_primarys_class(tmp_path: Path, cli: C
     assert "source" not in found["aws_db_instance.db"].raw
     result = cli("scan", str(path), "--only", "PHI-ENC-002", "--format", "json")
     assert ("fail", "PHI-ENC-002", "aws_db_instance.replica") in outcomes(result)
+
+
+def test_a_planned_bucket_an_rds_export_lands_in_carries_the_exported_databases_class(
+        tmp_path: Path, cli: Cli) -> None:
+    """Exports of the clinical database's snapshot into the untagged logs bucket (by reference)
+    and the administrative legacy bucket (by name): both hold clinical rows. An export to a
+    bucket outside the plan classes nothing of it."""
+    def exports(plan: dict[str, Any]) -> None:
+        new = {"actions": ["create"], "unknown": {"id": True}}
+        _add(plan, "aws_rds_export_task", "to_logs", {"export_task_identifier": "to-logs"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap", "s3_bucket_name": "aws_s3_bucket.logs"})
+        _add(plan, "aws_rds_export_task", "to_legacy", {"export_task_identifier": "to-legacy",
+                                                        "s3_bucket_name": "clinic-legacy-example"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap"})
+        _add(plan, "aws_rds_export_task", "elsewhere", {"export_task_identifier": "elsewhere",
+                                                        "s3_bucket_name": "not-in-this-plan"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap"})
+
+    path = variant_of(STORES_PLAN, tmp_path, exports)
+    found = collect(path)[0]
+    logs, legacy = found["aws_s3_bucket.logs"], found["aws_s3_bucket.legacy"]
+    assert logs.tags["data_class"] == "clinical" and logs.raw["source"] == ["aws_db_snapshot.snap"]
+    assert legacy.tags["data_class"] == "clinical,administrative"
+    assert "source" not in found["aws_s3_bucket.notes"].raw
+    result = cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json")
+    assert ("fail", "PHI-CLASS-001", "aws_s3_bucket.logs") not in outcomes(result)

@@ -16,7 +16,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, runners, s3, s3_regions, services
+from phigate_providers.aws import (
+    cloudtrail,
+    copies,
+    dynamodb,
+    ec2,
+    iam,
+    kms,
+    rds_exports,
+    runners,
+    s3,
+    s3_regions,
+    services,
+)
 from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
@@ -82,7 +94,9 @@ class AccountRun:
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
-            table_lists = jobs.per_region("table", dynamodb.list_tables)
+            # Tables are listed, and RDS exports too (the buckets they land in), meanwhile.
+            table_lists, export_jobs = (jobs.per_region("table", dynamodb.list_tables),
+                                        jobs.per_region("object_store", rds_exports.list_region))
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
             buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
@@ -117,7 +131,9 @@ class AccountRun:
                 trails = yield from self._promote(found, trails, jobs, items)
             # Stores yielded (reported or context): a read of one that failed leaves it partly seen.
             seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
-            bucket_resources = yield from self._store_records(found, trails, seen, items)
+            bucket_resources = yield from self._store_records(
+                found, trails, seen, items,
+                self._lineage(export_jobs, [*collected.values(), *outside.stores.values()]))
             if needs.kind("account") and self.reported:
                 yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources), seen)
             facts_iam = self._settle(
@@ -165,26 +181,55 @@ class AccountRun:
         found.tables += self._reread(found.promoted_tables, items)
         return trails
 
+    def _exports(self, jobs: Mapping[str, Future[rds_exports.Exports]]) -> rds_exports.Exports | None:
+        """The buckets RDS exported to, from every region read; None when a region's exports
+        could not be listed (recorded as an error on every bucket: any may hold one)."""
+        per_region: dict[str, rds_exports.Exports] = {}
+        for region, job in jobs.items():
+            try:
+                per_region[region] = job.result()
+            except ApiFailure as failure:
+                self.account.failed(failure, f"RDS snapshot exports in {region} (which buckets hold them)",
+                                    kinds=("object_store",), types=s3.BUCKET_TYPES)
+                return None
+        return rds_exports.merged(per_region)
+
+    def _lineage(self, export_jobs: Mapping[str, Future[rds_exports.Exports]],
+                 stores: list[list[Resource]]) -> Callable[[list[Resource]], list[Resource]]:
+        """What classes buckets by what was copied into them: each names the snapshots exported
+        to it and carries their tags (and their databases') and, when stricter, their class
+        (:mod:`.copies`; ``stores``: the registry's, read)."""
+        exports = self._exports(export_jobs)
+        sources = [store for read in stores for store in read]
+
+        def classed(buckets: list[Resource]) -> list[Resource]:
+            if not exports:
+                return buckets
+            named = [rds_exports.with_exports(bucket, exports) for bucket in buckets]
+            return copies.labelled([*sources, *named], self.classify)[len(sources):]
+
+        return classed
+
     def _store_records(
-        self, found: Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor
+        self, found: Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor,
+        lineage: Callable[[list[Resource]], list[Resource]] = lambda buckets: buckets,
     ) -> Generator[Record, None, list[Resource]]:
-        """Buckets and tables, normalised: reported ones as resources, the others as context."""
+        """Buckets and tables, normalised: reported ones as resources, the others as context;
+        buckets classed by what was copied into them (``lineage``)."""
         coverage = s3.Coverage(
             None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
         )
-        bucket_resources = []
-        for facts in found.inside:
-            resource = s3.normalise(self.account, facts, self.keys, found.block, coverage)
-            if resource is not None:
-                bucket_resources.append(resource)
-                seen.add(resource.id)
-                if self.sampler is None:
-                    yield resource
-        for facts in found.outside:
-            resource = self.as_context(facts)
-            if resource is not None:
-                seen.add(resource.id)
-                yield Context(resource)
+        normalised = (s3.normalise(self.account, facts, self.keys, found.block, coverage)
+                      for facts in found.inside)
+        bucket_resources = lineage([r for r in normalised if r is not None])
+        for resource in bucket_resources:
+            seen.add(resource.id)
+            if self.sampler is None:
+                yield resource
+        outside = (self.as_context(facts) for facts in found.outside)
+        for resource in lineage([r for r in outside if r is not None]):
+            seen.add(resource.id)
+            yield Context(resource)
         if self.sampler is not None:
             from phigate_providers.aws import sampling  # the SDK's errors: loaded only when sampling
 

@@ -46,6 +46,7 @@ from phigate_providers.aws import (
     opensearch,
     rds,
     rds_backups,
+    rds_exports,
     rds_snapshots,
     redshift,
     redshift_snapshots,
@@ -144,6 +145,8 @@ SERVICES: tuple[Service, ...] = (
         ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
         ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     }, regional=False),
+    # What RDS exported to buckets: their class (:mod:`.rds_exports`), read by the account run.
+    Service("RDS snapshot exports", "object_store", s3.BUCKET_TYPES, rds_exports.OPERATIONS),
     Service("IAM identities and policies", "principal", iam.PRINCIPAL_TYPES + iam.POLICY_TYPES, {
         ("iam", "GetAccountAuthorizationDetails"): "iam:GetAccountAuthorizationDetails",
         # How users and the root user sign in (:mod:`.credentials`).

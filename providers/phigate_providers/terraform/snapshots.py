@@ -167,6 +167,7 @@ _NAMES = {
     CLUSTER_SNAPSHOT_COPY: ("target_db_cluster_snapshot_identifier", "db_cluster_snapshot_arn", "id"),
     EBS_SNAPSHOT: ("id", "arn"),
     EBS_SNAPSHOT_COPY: ("id", "arn"),
+    "aws_s3_bucket": ("bucket", "id", "arn"),
 }
 
 
