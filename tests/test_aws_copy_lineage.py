@@ -192,3 +192,19 @@ def test_automated_backups_replicated_to_another_region_are_read_there_with_thei
     assert backup.attributes["encryption"]["at_rest"] is False
     # the source region's own, active backups stay its database's
     assert not [r for r in found.values() if r.type == "aws.rds.automated_backup" and r.region == REGION]
+
+
+def test_a_volume_snapshot_copied_to_another_region_is_classed_as_the_snapshot_it_copies(
+        aws: Callable[..., Any]) -> None:
+    """A copy names an arbitrary volume; its description, as the console writes it, names the
+    snapshot copied, itself of a clinical volume."""
+    ec2 = aws("ec2")
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1,
+                               TagSpecifications=[{"ResourceType": "volume", "Tags": CLINICAL}])["VolumeId"]
+    original = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    copy = aws("ec2", OTHER).copy_snapshot(SourceSnapshotId=original, SourceRegion=REGION,
+                                           Description=f"[Copied {original} from {REGION}] nightly")["SnapshotId"]
+    found = collect(REGION, OTHER)
+    copied = found[f"arn:aws:ec2:{OTHER}::snapshot/{copy}"]
+    assert copied.tags.get("data_class") == "clinical"
+    assert copied.raw["source"] == f"arn:aws:ec2:{REGION}::snapshot/{original}"
