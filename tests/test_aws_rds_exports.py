@@ -81,3 +81,24 @@ def test_exports_that_cannot_be_listed_leave_every_buckets_class_undecided(
     _, errors = collect()
     [error] = [e for e in errors if "RDS snapshot exports" in e.message]
     assert error.kinds == ("object_store",) and error.types == ("aws.s3.bucket",)
+
+
+def test_a_bucket_a_table_was_exported_to_is_classed_as_the_table(aws: Callable[..., Any]) -> None:
+    """A clinical table exported to a bucket tagged public holds clinical items."""
+    dynamodb, s3 = aws("dynamodb"), aws("s3")
+    table = dynamodb.create_table(
+        TableName="encounters", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        Tags=[{"Key": "data_class", "Value": "clinical"}])["TableDescription"]["TableArn"]
+    dynamodb.update_continuous_backups(TableName="encounters",
+                                       PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    s3.create_bucket(Bucket="encounters-lake", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_tagging(Bucket="encounters-lake", Tagging={"TagSet": [{"Key": "data_class", "Value": "public"}]})
+    dynamodb.export_table_to_point_in_time(TableArn=table, S3Bucket="encounters-lake", S3Prefix="nightly",
+                                           ExportFormat="DYNAMODB_JSON")
+    found, errors = collect()
+    assert errors == []
+    lake = found["arn:aws:s3:::encounters-lake"]
+    assert lake.raw["source"] == [table]
+    assert lake.tags["data_class"] == "clinical,public"

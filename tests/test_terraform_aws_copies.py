@@ -220,3 +220,12 @@ def test_a_planned_bucket_an_rds_export_lands_in_carries_the_exported_databases_
     assert "source" not in found["aws_s3_bucket.notes"].raw
     result = cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json")
     assert ("fail", "PHI-CLASS-001", "aws_s3_bucket.logs") not in outcomes(result)
+
+
+def test_a_planned_bucket_a_table_is_exported_to_carries_the_tables_class(tmp_path: Path) -> None:
+    def export(plan: dict[str, Any]) -> None:
+        _add(plan, "aws_dynamodb_table_export", "t", {"export_format": "DYNAMODB_JSON"}, actions=["create"],
+             unknown={"id": True}, references={"table_arn": "aws_dynamodb_table.t", "s3_bucket": "aws_s3_bucket.logs"})
+
+    logs = collect(variant_of(STORES_PLAN, tmp_path, export))[0]["aws_s3_bucket.logs"]
+    assert logs.tags["data_class"] == "clinical" and logs.raw["source"] == ["aws_dynamodb_table.t"]

@@ -20,6 +20,7 @@ from phigate_providers.aws import (
     cloudtrail,
     copies,
     dynamodb,
+    dynamodb_exports,
     ec2,
     iam,
     kms,
@@ -94,9 +95,9 @@ class AccountRun:
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
-            # Tables are listed, and RDS exports too (the buckets they land in), meanwhile.
-            table_lists, export_jobs = (jobs.per_region("table", dynamodb.list_tables),
-                                        jobs.per_region("object_store", rds_exports.list_region))
+            # Tables are listed, and exports too (the buckets they land in), meanwhile.
+            table_lists, export_jobs = (jobs.per_region("table", dynamodb.list_tables), {
+                what: jobs.per_region("object_store", job) for what, job in EXPORTS.items()})
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
             buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
@@ -133,7 +134,8 @@ class AccountRun:
             seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
             bucket_resources = yield from self._store_records(
                 found, trails, seen, items,
-                self._lineage(export_jobs, [*collected.values(), *outside.stores.values()]))
+                self._lineage(export_jobs, [*collected.values(), *outside.stores.values(),
+                                            found.table_resources()]))
             if needs.kind("account") and self.reported:
                 yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources), seen)
             facts_iam = self._settle(
@@ -181,20 +183,23 @@ class AccountRun:
         found.tables += self._reread(found.promoted_tables, items)
         return trails
 
-    def _exports(self, jobs: Mapping[str, Future[rds_exports.Exports]]) -> rds_exports.Exports | None:
-        """The buckets RDS exported to, from every region read; None when a region's exports
-        could not be listed (recorded as an error on every bucket: any may hold one)."""
+    def _exports(self, jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]]
+                 ) -> rds_exports.Exports | None:
+        """The buckets exports landed in, from every region read; None when a region's exports
+        could not be read (recorded as an error on every bucket: any may hold one)."""
         per_region: dict[str, rds_exports.Exports] = {}
-        for region, job in jobs.items():
-            try:
-                per_region[region] = job.result()
-            except ApiFailure as failure:
-                self.account.failed(failure, f"RDS snapshot exports in {region} (which buckets hold them)",
-                                    kinds=("object_store",), types=s3.BUCKET_TYPES)
-                return None
-        return rds_exports.merged(per_region)
+        failed = False
+        for what, per in jobs.items():
+            for region, job in per.items():
+                try:
+                    per_region[f"{what} {region}"] = job.result()
+                except ApiFailure as failure:
+                    self.account.failed(failure, f"{what} in {region} (which buckets hold them)",
+                                        kinds=("object_store",), types=s3.BUCKET_TYPES)
+                    failed = True
+        return None if failed else rds_exports.merged(per_region)
 
-    def _lineage(self, export_jobs: Mapping[str, Future[rds_exports.Exports]],
+    def _lineage(self, export_jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]],
                  stores: list[list[Resource]]) -> Callable[[list[Resource]], list[Resource]]:
         """What classes buckets by what was copied into them: each names the snapshots exported
         to it and carries their tags (and their databases') and, when stricter, their class
@@ -489,6 +494,13 @@ class AccountRun:
                 yield found
             elif found is not None:
                 yield from found
+
+#: What copies data into buckets, read per region: what a failure names, and the reader.
+EXPORTS: Mapping[str, Callable[[Account, str], rds_exports.Exports]] = {
+    "RDS snapshot exports": rds_exports.list_region,
+    "DynamoDB table exports": dynamodb_exports.list_region,
+}
+
 
 def _tagged_class(resource: Resource) -> str:
     """Without the configuration's classification: the ``data_class`` tag, as by default."""

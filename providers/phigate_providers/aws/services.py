@@ -30,6 +30,7 @@ from phigate_providers.aws import (
     dax,
     dynamodb,
     dynamodb_backups,
+    dynamodb_exports,
     ebs_snapshots,
     ec2,
     efs,
@@ -145,8 +146,10 @@ SERVICES: tuple[Service, ...] = (
         ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
         ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     }, regional=False),
-    # What RDS exported to buckets: their class (:mod:`.rds_exports`), read by the account run.
+    # What RDS and DynamoDB exported to buckets: their class (:mod:`.rds_exports`,
+    # :mod:`.dynamodb_exports`), read by the account run.
     Service("RDS snapshot exports", "object_store", s3.BUCKET_TYPES, rds_exports.OPERATIONS),
+    Service("DynamoDB table exports", "object_store", s3.BUCKET_TYPES, dynamodb_exports.OPERATIONS),
     Service("IAM identities and policies", "principal", iam.PRINCIPAL_TYPES + iam.POLICY_TYPES, {
         ("iam", "GetAccountAuthorizationDetails"): "iam:GetAccountAuthorizationDetails",
         # How users and the root user sign in (:mod:`.credentials`).

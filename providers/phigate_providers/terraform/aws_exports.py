@@ -1,9 +1,11 @@
-"""RDS snapshot exports to S3 in a plan (``aws_rds_export_task``), read as the live reader reads
-them (:mod:`phigate_providers.aws.rds_exports`): the bucket an export lands in holds the exported
-database's tables, so it carries the tags of the snapshot (or cluster) exported, and through it
-its database's, under its own.
+"""Exports to S3 in a plan, read as the live reader reads them (:mod:`phigate_providers.aws.rds_exports`,
+:mod:`phigate_providers.aws.dynamodb_exports`): the bucket an export lands in holds the exported
+data, so it carries the tags of what was exported under its own: the snapshot (or cluster) of an
+``aws_rds_export_task``, and through it its database's; the table of an
+``aws_dynamodb_table_export``.
 
-The bucket (``s3_bucket_name``) and the source (``source_arn``) are followed by reference, or
+The bucket (``s3_bucket_name``, ``s3_bucket``) and the source (``source_arn``, ``table_arn``) are
+followed by reference, or
 found by name or ARN among the plan's buckets and snapshots. A source outside the plan lends
 nothing, as a snapshot the live run does not read; an export whose bucket is outside the plan is
 listed among what the plan could not join.
@@ -19,23 +21,29 @@ from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
 from phigate_providers.terraform.values import expression, trace, value
 
-EXPORT_TASK = "aws_rds_export_task"
-TYPES = frozenset({EXPORT_TASK})
+EXPORT_TASK, TABLE_EXPORT = "aws_rds_export_task", "aws_dynamodb_table_export"
 BUCKET = "aws_s3_bucket"
-#: What an export copies: an instance or cluster snapshot (or a copy of one), or a cluster.
-SOURCES = frozenset({*snapshots.SNAPSHOTS, "aws_rds_cluster"}) - {"aws_ebs_snapshot", "aws_ebs_snapshot_copy"}
+#: Per export type: the attribute naming its bucket, the one naming its source, the source types
+#: (an RDS export copies an instance or cluster snapshot, or a copy of one, or a cluster).
+EXPORTS: dict[str, tuple[str, str, frozenset[str]]] = {
+    EXPORT_TASK: ("s3_bucket_name", "source_arn", frozenset(
+        {*snapshots.SNAPSHOTS, "aws_rds_cluster"} - {"aws_ebs_snapshot", "aws_ebs_snapshot_copy"})),
+    TABLE_EXPORT: ("s3_bucket", "table_arn", frozenset({"aws_dynamodb_table"})),
+}
+TYPES = frozenset(EXPORTS)
 
 
 def collect(context: Context) -> list[str]:
     """The plan's buckets classed by the exports planned into them (after the buckets and the
     snapshots are built); the addresses of exports whose bucket is not in the plan."""
     orphans = []
-    for task in context.plan.by_type.get(EXPORT_TASK, ()):
-        bucket = _followed(context, task, "s3_bucket_name", frozenset({BUCKET}))
+    tasks = [(task, *EXPORTS[t]) for t in sorted(EXPORTS) for task in context.plan.by_type.get(t, ())]
+    for task, bucket_attribute, source_attribute, source_types in tasks:
+        bucket = _followed(context, task, bucket_attribute, frozenset({BUCKET}))
         if bucket is None:
             orphans.append(task.address)
             continue
-        source = _followed(context, task, "source_arn", SOURCES)
+        source = _followed(context, task, source_attribute, source_types)
         exported = context.by_source.get(source.address) if source is not None else None
         built = next((b for b in context.built if b.sources and b.sources[0] == bucket.address), None)
         if exported is None or built is None:  # lends nothing; a bucket not built has its error
@@ -60,4 +68,4 @@ def _followed(context: Context, task: PlannedResource, attribute: str,
     return snapshots.planned_named(context, types, literal) if isinstance(literal, str) and literal else None
 
 
-__all__ = ["EXPORT_TASK", "TYPES", "collect"]
+__all__ = ["EXPORTS", "EXPORT_TASK", "TABLE_EXPORT", "TYPES", "collect"]

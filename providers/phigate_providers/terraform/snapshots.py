@@ -168,6 +168,7 @@ _NAMES = {
     EBS_SNAPSHOT: ("id", "arn"),
     EBS_SNAPSHOT_COPY: ("id", "arn"),
     "aws_s3_bucket": ("bucket", "id", "arn"),
+    "aws_dynamodb_table": ("name", "arn", "id"),
 }
 
 
