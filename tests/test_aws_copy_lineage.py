@@ -135,6 +135,7 @@ def test_a_copy_of_a_store_a_name_rule_classes_is_classed_so_whatever_its_own_ta
                 if f["policy_id"] == "PHI-ENC-002"}
     snapshot = rds_arn("snapshot", "nightly-1")
     assert findings[snapshot]["status"] == "fail"
+    assert f"classed clinical as what it copies: {rds_arn('db', 'pms-main')}" in findings[snapshot]["message"]
     assert findings[rds_arn("db", "pms-main")]["status"] == "fail"
 
 
