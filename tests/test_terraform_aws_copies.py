@@ -229,3 +229,24 @@ def test_a_planned_bucket_a_table_is_exported_to_carries_the_tables_class(tmp_pa
 
     logs = collect(variant_of(STORES_PLAN, tmp_path, export))[0]["aws_s3_bucket.logs"]
     assert logs.tags["data_class"] == "clinical" and logs.raw["source"] == ["aws_dynamodb_table.t"]
+
+
+def test_a_planned_global_tables_replicas_are_tables_of_their_regions_judged_for_residency(
+        tmp_path: Path, cli: Cli) -> None:
+    """The clinical table replicated to us-east-1 (tags not propagated, as by default): the copy
+    lives outside the EEA, and PHI-RES-001 fails it rather than seeing the Paris table only."""
+    def replicated(plan: dict[str, Any]) -> None:
+        for found in (*[r["values"] for r in plan["planned_values"]["root_module"]["resources"]
+                        if r["address"] == "aws_dynamodb_table.t"],
+                      *[r["change"]["after"] for r in plan["resource_changes"] if r["address"] == "aws_dynamodb_table.t"]):
+            found["replica"] = [{"region_name": "us-east-1", "propagate_tags": False}]
+
+    path = variant_of(STORES_PLAN, tmp_path, replicated)
+    found = collect(path)[0]
+    replica = found["aws_dynamodb_table.t replica us-east-1"]
+    assert (replica.region, replica.tags["data_class"], replica.raw["source"]) == (
+        "us-east-1", "clinical", "aws_dynamodb_table.t")
+    assert replica.attributes["encryption"]["key_manager"] == "provider"
+    result = cli("scan", str(path), "--only", "PHI-RES-001", "--format", "json")
+    assert ("fail", "PHI-RES-001", "aws_dynamodb_table.t replica us-east-1") in outcomes(result)
+    assert ("fail", "PHI-RES-001", "aws_dynamodb_table.t") not in outcomes(result)

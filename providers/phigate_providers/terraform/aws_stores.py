@@ -214,7 +214,35 @@ def tables(context: Context, keys: KeyBook) -> list[tuple[Resource, Any, Any]]:
         resource = add_store(context, planned, "aws.dynamodb.table", "table", attributes, *joined)
         if resource is not None:
             found.append((resource, policy, _table_arn(context, planned)))
+            _replicas(context, keys, planned, resource, sse_chosen=enabled is True)
     return found
+
+
+def _replicas(context: Context, keys: KeyBook, planned: PlannedResource, table: Resource, *,
+              sse_chosen: bool) -> None:
+    """The table's global-table replicas (``replica`` blocks), each a table of its region holding
+    the same items: its tags under the table's, whatever ``propagate_tags`` says (a copy is
+    classed as what it copies), so residency judges every region the data lives in. A replica
+    is under the key it names, else the region's AWS-managed key when the table chose KMS, else
+    an AWS-owned key as the table; its resource policy, none unless the plan gives one (none
+    read here, as for a table without one)."""
+    replicas = value(planned, ("replica",))
+    if is_unknown(replicas) or not isinstance(replicas, list):
+        return
+    for index, replica in enumerate(replicas):
+        region = replica.get("region_name") if isinstance(replica, dict) else None
+        if not isinstance(region, str) or not region:
+            continue
+        enc = (encryption(True, "aws:kms", keys.choose(planned, ("replica", index, "kms_key_arn")))
+               if sse_chosen else dict(table.attributes["encryption"]))
+        rid = (table.id.replace(f":dynamodb:{table.region}:", f":dynamodb:{region}:", 1)
+               if table.id.startswith("arn:") else f"{table.id} replica {region}")
+        context.add(Resource(id=rid, type=table.type, kind=table.kind, provider="aws", scope=table.scope,
+                             region=region, name=f"{planned.address} replica {region}", tags=dict(table.tags),
+                             attributes={"encryption": enc, "public_access": {"blocked": True, "grants": []},
+                                         "schema": None},
+                             raw={**context.raw(planned), "source": planned.address}),
+                    (planned,))
 
 
 def _table_arn(context: Context, planned: PlannedResource) -> Any:
