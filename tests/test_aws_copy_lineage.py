@@ -209,3 +209,30 @@ def test_a_volume_snapshot_copied_to_another_region_is_classed_as_the_snapshot_i
     copied = found[f"arn:aws:ec2:{OTHER}::snapshot/{copy}"]
     assert copied.tags.get("data_class") == "clinical"
     assert copied.raw["source"] == f"arn:aws:ec2:{REGION}::snapshot/{original}"
+
+
+def test_a_global_tables_replica_is_classed_as_the_table_it_replicates(
+        aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicas are tagged each on its own: the one in the other region, untagged, holds the
+    clinical table's items. moto keeps no replicas: each region's table is described with the
+    ``Replicas`` AWS lists (the table's own region among them)."""
+    schema = {"BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+              "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
+    aws("dynamodb").create_table(TableName="encounters", Tags=CLINICAL, **schema)
+    aws("dynamodb", OTHER).create_table(TableName="encounters", **schema)
+    replicas = [{"RegionName": region, "ReplicaStatus": "ACTIVE"} for region in (REGION, OTHER)]
+
+    def global_table(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+        if called != "DescribeTable":
+            return None
+        answer = json.loads(moto_answer(request))
+        answer["Table"]["Replicas"] = replicas
+        return AWSResponse("https://replayed", 200, {"Content-Type": "application/x-amz-json-1.0"},
+                           _Body(json.dumps(answer).encode()))
+
+    inject_faults(monkeypatch, global_table)
+    found = collect(REGION, OTHER)
+    replica = found[f"arn:aws:dynamodb:{OTHER}:{ACCOUNT}:table/encounters"]
+    assert replica.tags.get("data_class") == "clinical"
+    assert replica.raw["source"] == [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/encounters"]
+    assert found[f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/encounters"].tags == {"data_class": "clinical"}

@@ -114,7 +114,7 @@ class AccountRun:
                             for service in services.COLLECTED}
             listed, account_block, buckets = buckets_job.result()
             outside = outside_job.result()
-            found = Found(buckets, tables_job.result(), outside.tables, account_block)
+            found = Found(buckets, *self._labelled_tables(tables_job.result(), outside.tables), account_block)
             # The trails decide some stores' logging (Glacier's): settled before those are.
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             collected = services.with_source_tags({
@@ -182,6 +182,16 @@ class AccountRun:
         found.inside += found.promoted
         found.tables += self._reread(found.promoted_tables, items)
         return trails
+
+    def _labelled_tables(self, inside: list[TableRead], outside: list[TableRead]
+                         ) -> tuple[list[TableRead], list[TableRead]]:
+        """Tables (reported, then outside) with the tags, and when stricter the class, of the
+        global-table replicas they copy (:func:`.dynamodb.replica_arns`)."""
+        reads = [*inside, *outside]
+        labelled = iter(copies.labelled([t for t, _, _ in reads if t is not None], self.classify))
+        relabelled = [(next(labelled) if t is not None else None, policy, known)
+                      for t, policy, known in reads]
+        return relabelled[:len(inside)], relabelled[len(inside):]
 
     def _exports(self, jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]]
                  ) -> rds_exports.Exports | None:
