@@ -28,7 +28,31 @@ def enable_only(regions: frozenset[str]) -> None:
         RegionsAndZonesBackend.regions = [r for r in listed if getattr(r, "name", None) in regions]
 
 
+def list_every_export() -> None:
+    """moto answers ``ListExports`` (DynamoDB) only for the table ``TableArn`` names, and fails
+    without one; AWS lists every export of the region then, as answered here."""
+    try:
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.responses import DynamoHandler
+    except ImportError:
+        return
+    listed, answered = DynamoDBBackend.list_exports, DynamoHandler.list_exports
+
+    def list_exports(self: DynamoDBBackend, table_arn: str | None) -> list[object]:
+        if table_arn is None:
+            return list(self.table_exports.values())
+        return listed(self, table_arn)
+
+    def answer(self: DynamoHandler) -> object:
+        self.body.setdefault("TableArn", None)
+        return answered(self)
+
+    DynamoDBBackend.list_exports = list_exports  # type: ignore[method-assign]
+    DynamoHandler.list_exports = answer  # type: ignore[method-assign]
+
+
 enable_only(ENABLED_REGIONS)
+list_every_export()
 
 if __name__ == "__main__":
     main()

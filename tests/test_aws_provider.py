@@ -381,6 +381,10 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         BillingMode="PAY_PER_REQUEST",
     )
     aws("dynamodb").create_backup(TableName="ro-table", BackupName="ro-table-nightly")  # described
+    aws("dynamodb").update_continuous_backups(  # exported, so the export's bucket is read
+        TableName="ro-table", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    aws("dynamodb").export_table_to_point_in_time(TableArn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/ro-table",
+                                                  S3Bucket="ro-notes", S3Prefix="exports")
     aws("s3").put_bucket_versioning(Bucket="ro-notes", VersioningConfiguration={"Status": "Enabled"})  # lock read
     aws("cloudtrail").create_trail(Name="audit-trail", S3BucketName="ro-notes")
     aws("iam").create_user(UserName="ro-user")  # how users sign in is read per user

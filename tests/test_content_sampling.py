@@ -206,6 +206,9 @@ def test_settings_come_from_options_and_config_and_bad_ones_are_input_errors() -
         ContentOptions.from_options("aws", {}, {"sample_content": "yes"})
     assert wanted(bucket_resource("aws", "a", "a"), lambda r: "administrative")
     assert not wanted(bucket_resource("aws", "a", "a"), lambda r: "clinical")
+    # a class the provider set (an export bucket of a clinical database) is kept, as the engine keeps it
+    exported = bucket_resource("aws", "a", "a", "public").with_data_class("clinical")
+    assert not wanted(exported, lambda r: "public")
 
 
 # --- S3 ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from phigate.api import Unknown
 
-from .test_terraform_provider import PLAN, Cli, collect, outcomes
+from .test_terraform_provider import PLAN, STORES_PLAN, Cli, collect, outcomes, variant_of
 from .test_terraform_sign_in import _add
 
 PARTNER = "444455556666"
@@ -171,3 +171,82 @@ def test_phi_log_001_passes_a_planned_vault_a_trail_logs_and_leaves_one_it_may_n
     unseen = outcomes(cli("scan", str(_plan(tmp_path, {"enable_logging": False})), "--only", "PHI-LOG-001",
                           "--show-passed", "--format", "json"))
     assert ("error", "PHI-LOG-001", "aws_glacier_vault.scans") in unseen
+
+
+def test_planned_read_replicas_carry_their_primarys_class(tmp_path: Path, cli: Cli) -> None:
+    """A replica of the plan's clinical database (by reference), one of its Aurora cluster (by
+    ARN, in another region's plan it would be a literal), each tagged only by team, holds
+    clinical rows: clinical, so PHI-ENC-002 judges it (unencrypted here: a failure)."""
+    def replicas(plan: dict[str, Any]) -> None:
+        new = {"actions": ["create"], "unknown": {"id": True, "arn": True}}
+        _add(plan, "aws_db_instance", "replica", {"identifier": "db-ro", "tags": {"team": "care"},
+                                                  "storage_encrypted": False}, **new,
+             references={"replicate_source_db": "aws_db_instance.db"})
+        _add(plan, "aws_rds_cluster", "mirror", {"cluster_identifier": "mirror", "tags": {"team": "care"},
+                                                 "replication_source_identifier": "aurora"}, **new)
+
+    path = variant_of(STORES_PLAN, tmp_path, replicas)
+    found = collect(path)[0]
+    replica, mirror = found["aws_db_instance.replica"], found["aws_rds_cluster.mirror"]
+    assert replica.raw["source"] == "aws_db_instance.db" and mirror.raw["source"] == "aws_rds_cluster.aurora"
+    assert replica.tags["data_class"] == mirror.tags["data_class"] == "clinical"
+    assert replica.tags["team"] == "care"
+    assert "source" not in found["aws_db_instance.db"].raw
+    result = cli("scan", str(path), "--only", "PHI-ENC-002", "--format", "json")
+    assert ("fail", "PHI-ENC-002", "aws_db_instance.replica") in outcomes(result)
+
+
+def test_a_planned_bucket_an_rds_export_lands_in_carries_the_exported_databases_class(
+        tmp_path: Path, cli: Cli) -> None:
+    """Exports of the clinical database's snapshot into the untagged logs bucket (by reference)
+    and the administrative legacy bucket (by name): both hold clinical rows. An export to a
+    bucket outside the plan classes nothing of it."""
+    def exports(plan: dict[str, Any]) -> None:
+        new = {"actions": ["create"], "unknown": {"id": True}}
+        _add(plan, "aws_rds_export_task", "to_logs", {"export_task_identifier": "to-logs"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap", "s3_bucket_name": "aws_s3_bucket.logs"})
+        _add(plan, "aws_rds_export_task", "to_legacy", {"export_task_identifier": "to-legacy",
+                                                        "s3_bucket_name": "clinic-legacy-example"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap"})
+        _add(plan, "aws_rds_export_task", "elsewhere", {"export_task_identifier": "elsewhere",
+                                                        "s3_bucket_name": "not-in-this-plan"}, **new,
+             references={"source_arn": "aws_db_snapshot.snap"})
+
+    path = variant_of(STORES_PLAN, tmp_path, exports)
+    found = collect(path)[0]
+    logs, legacy = found["aws_s3_bucket.logs"], found["aws_s3_bucket.legacy"]
+    assert logs.tags["data_class"] == "clinical" and logs.raw["source"] == ["aws_db_snapshot.snap"]
+    assert legacy.tags["data_class"] == "clinical,administrative"
+    assert "source" not in found["aws_s3_bucket.notes"].raw
+    result = cli("scan", str(path), "--only", "PHI-CLASS-001", "--format", "json")
+    assert ("fail", "PHI-CLASS-001", "aws_s3_bucket.logs") not in outcomes(result)
+
+
+def test_a_planned_bucket_a_table_is_exported_to_carries_the_tables_class(tmp_path: Path) -> None:
+    def export(plan: dict[str, Any]) -> None:
+        _add(plan, "aws_dynamodb_table_export", "t", {"export_format": "DYNAMODB_JSON"}, actions=["create"],
+             unknown={"id": True}, references={"table_arn": "aws_dynamodb_table.t", "s3_bucket": "aws_s3_bucket.logs"})
+
+    logs = collect(variant_of(STORES_PLAN, tmp_path, export))[0]["aws_s3_bucket.logs"]
+    assert logs.tags["data_class"] == "clinical" and logs.raw["source"] == ["aws_dynamodb_table.t"]
+
+
+def test_a_planned_global_tables_replicas_are_tables_of_their_regions_judged_for_residency(
+        tmp_path: Path, cli: Cli) -> None:
+    """The clinical table replicated to us-east-1 (tags not propagated, as by default): the copy
+    lives outside the EEA, and PHI-RES-001 fails it rather than seeing the Paris table only."""
+    def replicated(plan: dict[str, Any]) -> None:
+        for found in (*[r["values"] for r in plan["planned_values"]["root_module"]["resources"]
+                        if r["address"] == "aws_dynamodb_table.t"],
+                      *[r["change"]["after"] for r in plan["resource_changes"] if r["address"] == "aws_dynamodb_table.t"]):
+            found["replica"] = [{"region_name": "us-east-1", "propagate_tags": False}]
+
+    path = variant_of(STORES_PLAN, tmp_path, replicated)
+    found = collect(path)[0]
+    replica = found["aws_dynamodb_table.t replica us-east-1"]
+    assert (replica.region, replica.tags["data_class"], replica.raw["source"]) == (
+        "us-east-1", "clinical", "aws_dynamodb_table.t")
+    assert replica.attributes["encryption"]["key_manager"] == "provider"
+    result = cli("scan", str(path), "--only", "PHI-RES-001", "--format", "json")
+    assert ("fail", "PHI-RES-001", "aws_dynamodb_table.t replica us-east-1") in outcomes(result)
+    assert ("fail", "PHI-RES-001", "aws_dynamodb_table.t") not in outcomes(result)

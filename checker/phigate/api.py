@@ -188,6 +188,27 @@ class ProviderSpec:
     takes_targets: bool = False
 
 
+#: Data classes from strictest to weakest; a configured class not listed ranks just above
+#: unclassified. Where labels, or a copy and its source, disagree, the strictest applies.
+STRICTNESS: tuple[str, ...] = ("clinical", "administrative", "public")
+
+
+def strictest(first: str, *others: str) -> str:
+    """The strictest of the data classes given (the first, between equals)."""
+    chosen = first
+    for data_class in others:
+        if class_rank(data_class) < class_rank(chosen):
+            chosen = data_class
+    return chosen
+
+
+def class_rank(data_class: str) -> int:
+    """Where ``data_class`` stands in :data:`STRICTNESS` (0: strictest; unclassified last)."""
+    if data_class in STRICTNESS:
+        return STRICTNESS.index(data_class)
+    return len(STRICTNESS) + (data_class == "unclassified")
+
+
 class DataClassifier(Protocol):
     """The engine's classifier as providers see it (``phigate.classify.Classifier``)."""
 

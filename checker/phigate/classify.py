@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from phigate.api import Resource
+from phigate.api import STRICTNESS, Resource
 from phigate.config import Config
 
-#: From strictest to weakest. A configured class not listed here ranks just above unclassified.
-STRICTNESS = ("clinical", "administrative", "public")
 UNCLASSIFIED = "unclassified"
 
 #: Labels written in free text (database comments, descriptions): ``key=value``,

@@ -58,6 +58,11 @@ def explain(outcome: Outcome, index: Any, classifier: Classifier | None = None,
         observations.append(Observation("data_class", "classified", None, resource.data_class,
                                         "true", conflict))
         message += f"; {conflict}"
+    copied = resource.raw.get("class_from") if status in (Status.FAIL, Status.ERROR) else None
+    if isinstance(copied, list) and copied:  # a copy classed by its sources (a provider's lineage)
+        why = f"classed {resource.data_class} as what it copies: {', '.join(map(str, copied))}"
+        observations.append(Observation("data_class", "copied from", None, resource.data_class, "true", why))
+        message += f"; {why}"
     if resource.kind == "principal" and status in (Status.FAIL, Status.ERROR):
         paths = _access_paths(resource.id, observations, index)
         if paths:

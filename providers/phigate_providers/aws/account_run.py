@@ -16,7 +16,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from phigate.api import CollectionError, Context, Record, Resource
-from phigate_providers.aws import cloudtrail, dynamodb, ec2, iam, kms, runners, s3, s3_regions, services
+from phigate_providers.aws import (
+    cloudtrail,
+    copies,
+    dynamodb,
+    dynamodb_exports,
+    ec2,
+    iam,
+    kms,
+    rds_exports,
+    runners,
+    s3,
+    s3_regions,
+    services,
+)
 from phigate_providers.aws.access_facts import AccessFacts, TableRead
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import Account
@@ -82,7 +95,9 @@ class AccountRun:
             trails_job = (
                 lists.submit(cloudtrail.trails, account, reported) if needs.trails and reported else None
             )
-            table_lists = jobs.per_region("table", dynamodb.list_tables)
+            # Tables are listed, and exports too (the buckets they land in), meanwhile.
+            table_lists, export_jobs = (jobs.per_region("table", dynamodb.list_tables), {
+                what: jobs.per_region("object_store", job) for what, job in EXPORTS.items()})
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
             buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
@@ -99,23 +114,28 @@ class AccountRun:
                             for service in services.COLLECTED}
             listed, account_block, buckets = buckets_job.result()
             outside = outside_job.result()
-            found = Found(buckets, tables_job.result(), outside.tables, account_block)
+            found = Found(buckets, *self._labelled_tables(tables_job.result(), outside.tables), account_block)
             # The trails decide some stores' logging (Glacier's): settled before those are.
             trails = self._settle(trails_job, "CloudTrail trails", ("account", "object_store"), ())
             collected = services.with_source_tags({
                 service: service.with_trails(
                     list(self._settle_all(per_region, service.name, service.kinds, service.types)), trails)
-                for service, per_region in service_jobs.items()}, found.table_resources())
+                for service, per_region in service_jobs.items()},
+                [*found.table_resources(), *(r for read in outside.stores.values() for r in read)],
+                self.classify)
             for read in collected.values():
                 yield from read
-            outside.stores = services.with_source_tags(outside.stores, found.table_resources())
+            outside.stores = services.with_source_tags(outside.stores, found.table_resources(), self.classify)
             yield from (Context(store) for read in outside.stores.values() for store in read)
             found.split(self)
             if found.extra_regions:
                 trails = yield from self._promote(found, trails, jobs, items)
             # Stores yielded (reported or context): a read of one that failed leaves it partly seen.
             seen = {r.id for read in (*collected.values(), *outside.stores.values()) for r in read}
-            bucket_resources = yield from self._store_records(found, trails, seen, items)
+            bucket_resources = yield from self._store_records(
+                found, trails, seen, items,
+                self._lineage(export_jobs, [*collected.values(), *outside.stores.values(),
+                                            found.table_resources()]))
             if needs.kind("account") and self.reported:
                 yield with_root(self, cloudtrail.account_resource(account, trails, bucket_resources), seen)
             facts_iam = self._settle(
@@ -163,26 +183,68 @@ class AccountRun:
         found.tables += self._reread(found.promoted_tables, items)
         return trails
 
+    def _labelled_tables(self, inside: list[TableRead], outside: list[TableRead]
+                         ) -> tuple[list[TableRead], list[TableRead]]:
+        """Tables (reported, then outside) with the tags, and when stricter the class, of the
+        global-table replicas they copy (:func:`.dynamodb.replica_arns`)."""
+        reads = [*inside, *outside]
+        labelled = iter(copies.labelled([t for t, _, _ in reads if t is not None], self.classify))
+        relabelled = [(next(labelled) if t is not None else None, policy, known)
+                      for t, policy, known in reads]
+        return relabelled[:len(inside)], relabelled[len(inside):]
+
+    def _exports(self, jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]]
+                 ) -> rds_exports.Exports | None:
+        """The buckets exports landed in, from every region read; None when a region's exports
+        could not be read (recorded as an error on every bucket: any may hold one)."""
+        per_region: dict[str, rds_exports.Exports] = {}
+        failed = False
+        for what, per in jobs.items():
+            for region, job in per.items():
+                try:
+                    per_region[f"{what} {region}"] = job.result()
+                except ApiFailure as failure:
+                    self.account.failed(failure, f"{what} in {region} (which buckets hold them)",
+                                        kinds=("object_store",), types=s3.BUCKET_TYPES)
+                    failed = True
+        return None if failed else rds_exports.merged(per_region)
+
+    def _lineage(self, export_jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]],
+                 stores: list[list[Resource]]) -> Callable[[list[Resource]], list[Resource]]:
+        """What classes buckets by what was copied into them: each names the snapshots exported
+        to it and carries their tags (and their databases') and, when stricter, their class
+        (:mod:`.copies`; ``stores``: the registry's, read)."""
+        exports = self._exports(export_jobs)
+        sources = [store for read in stores for store in read]
+
+        def classed(buckets: list[Resource]) -> list[Resource]:
+            if not exports:
+                return buckets
+            named = [rds_exports.with_exports(bucket, exports) for bucket in buckets]
+            return copies.labelled([*sources, *named], self.classify)[len(sources):]
+
+        return classed
+
     def _store_records(
-        self, found: Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor
+        self, found: Found, trails: list[cloudtrail.Trail] | None, seen: set[str], items: ThreadPoolExecutor,
+        lineage: Callable[[list[Resource]], list[Resource]] = lambda buckets: buckets,
     ) -> Generator[Record, None, list[Resource]]:
-        """Buckets and tables, normalised: reported ones as resources, the others as context."""
+        """Buckets and tables, normalised: reported ones as resources, the others as context;
+        buckets classed by what was copied into them (``lineage``)."""
         coverage = s3.Coverage(
             None if trails is None else (lambda bucket, region: cloudtrail.covers(trails, bucket, region))
         )
-        bucket_resources = []
-        for facts in found.inside:
-            resource = s3.normalise(self.account, facts, self.keys, found.block, coverage)
-            if resource is not None:
-                bucket_resources.append(resource)
-                seen.add(resource.id)
-                if self.sampler is None:
-                    yield resource
-        for facts in found.outside:
-            resource = self.as_context(facts)
-            if resource is not None:
-                seen.add(resource.id)
-                yield Context(resource)
+        normalised = (s3.normalise(self.account, facts, self.keys, found.block, coverage)
+                      for facts in found.inside)
+        bucket_resources = lineage([r for r in normalised if r is not None])
+        for resource in bucket_resources:
+            seen.add(resource.id)
+            if self.sampler is None:
+                yield resource
+        outside = (self.as_context(facts) for facts in found.outside)
+        for resource in lineage([r for r in outside if r is not None]):
+            seen.add(resource.id)
+            yield Context(resource)
         if self.sampler is not None:
             from phigate_providers.aws import sampling  # the SDK's errors: loaded only when sampling
 
@@ -442,6 +504,13 @@ class AccountRun:
                 yield found
             elif found is not None:
                 yield from found
+
+#: What copies data into buckets, read per region: what a failure names, and the reader.
+EXPORTS: Mapping[str, Callable[[Account, str], rds_exports.Exports]] = {
+    "RDS snapshot exports": rds_exports.list_region,
+    "DynamoDB table exports": dynamodb_exports.list_region,
+}
+
 
 def _tagged_class(resource: Resource) -> str:
     """Without the configuration's classification: the ``data_class`` tag, as by default."""

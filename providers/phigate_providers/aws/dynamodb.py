@@ -72,6 +72,10 @@ def _table(
             region=region,
             resource_id=arn,
         )
+    raw = jsonable(table)
+    replicas = replica_arns(account, region, name, table)
+    if replicas:
+        raw["source"] = replicas
     resource = account.resource(
         arn,
         "aws.dynamodb.table",
@@ -80,9 +84,17 @@ def _table(
         name=name,
         attributes=attributes,
         tags=tags,
-        raw=jsonable(table),
+        raw=raw,
     )
     return resource, policy, known
+
+
+def replica_arns(account: Account, region: str, name: str, table: dict[str, Any]) -> list[str]:
+    """The other replicas of a global table (``Replicas``: tables of the same name in other
+    regions, holding the same items, each tagged on its own): a replica carries their tags
+    (:mod:`.copies`), so an untagged replica of a clinical table is clinical where it lies."""
+    return [account.arn("dynamodb", str(r["RegionName"]), f"table/{name}")
+            for r in table.get("Replicas") or () if r.get("RegionName") and r["RegionName"] != region]
 
 
 def encryption(account: Account, region: str, table: dict[str, Any], keys: KeyDirectory) -> dict[str, Any]:
@@ -99,4 +111,4 @@ def encryption(account: Account, region: str, table: dict[str, Any], keys: KeyDi
     return encryption
 
 
-__all__ = ["TABLE_TYPES", "collect_region", "encryption", "list_tables"]
+__all__ = ["TABLE_TYPES", "collect_region", "encryption", "list_tables", "replica_arns"]

@@ -9,11 +9,15 @@ error naming it: its exposure is undecided, never taken for private.
 A snapshot's ARN names no account (``arn:aws:ec2:R::snapshot/ID``): it is its id, as AWS and
 Terraform give it. Encryption and key are the snapshot's own (its volume's key, or the key its
 copy named); its volume's tags are added under its own when the volume is read in the same run
-(:mod:`.copies`).
+(:mod:`.copies`). A copy names an arbitrary volume (AWS says not to use it) and no source field:
+the description AWS's console and tools give a copy (``[Copied snap-… from REGION]``, kept at the
+start of whatever was typed after it) names the snapshot copied, whose tags (and its volume's)
+it then carries. A copy described otherwise has its own tags only; untagged, it is unclassified.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from phigate.api import Resource
@@ -51,9 +55,9 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, client: Any,
         "size_gb": item.get("VolumeSize"),
     }
     raw = {k: v for k, v in jsonable(item).items() if k != "Tags"}
-    volume = item.get("VolumeId")
-    if volume:
-        raw["source"] = account.arn("ec2", region, f"volume/{volume}")
+    source = _source(account, region, item)
+    if source:
+        raw["source"] = source
     shared = _sharing(account, region, client, snapshot_id, arn)
     if shared is not None:
         raw["shared_with"] = shared
@@ -61,6 +65,19 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, client: Any,
         attributes["public_access"] = {"blocked": not grants, "grants": grants}
     return account.resource(arn, SNAPSHOT, "volume", region=region, name=snapshot_id, attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
+
+
+#: How a copy's description names the snapshot copied, as AWS's console and tools write it.
+_COPIED = re.compile(r"\[Copied (snap-[0-9a-f]+) from ([a-z]{2}(?:-[a-z]+)+-\d+)\]")
+
+
+def _source(account: Account, region: str, item: dict[str, Any]) -> str | None:
+    """The snapshot a copy was made from (its description names it), else the volume snapshotted."""
+    copied = _COPIED.search(str(item.get("Description") or ""))
+    if copied:
+        return f"arn:{account.partition}:ec2:{copied.group(2)}::snapshot/{copied.group(1)}"
+    volume = item.get("VolumeId")
+    return account.arn("ec2", region, f"volume/{volume}") if volume else None
 
 
 def _sharing(account: Account, region: str, client: Any, snapshot_id: str, arn: str) -> list[str] | None:

@@ -17,7 +17,9 @@ read with:
   decided from its mapping when that says enough (unencrypted, or encrypted under a named key);
   otherwise the image's encryption is left out, undecided.
 - its class: its own tags, over its snapshots' (each of them over its volume's): ``raw["source"]``
-  names the snapshots (:mod:`.copies`), so an untagged image of a clinical volume is clinical.
+  names the snapshots (:mod:`.copies`), so an untagged image of a clinical volume is clinical. A
+  copied image's disks are new snapshots that name no volume; the image it was copied from
+  (``SourceImageId`` in ``SourceImageRegion``) is named too, so a copy is classed as its original.
 
 An image's ARN names no account (``arn:aws:ec2:R::image/ami-…``), as for snapshots.
 """
@@ -96,9 +98,12 @@ def _image(account: Account, region: str, keys: KeyDirectory, client: Any, item:
         "public_access": {"blocked": not public, "grants": ["launchPermission:all"] if public else []},
     }
     raw = {k: v for k, v in jsonable(item).items() if k != "Tags"}
-    snapshots = _snapshot_ids(item)
-    if snapshots:
-        raw["source"] = [f"arn:{account.partition}:ec2:{region}::snapshot/{s}" for s in snapshots]
+    sources = [f"arn:{account.partition}:ec2:{region}::snapshot/{s}" for s in _snapshot_ids(item)]
+    if item.get("SourceImageId") and item.get("SourceImageRegion"):  # a copy: its disks are new
+        original = image_arn(account.partition, str(item["SourceImageRegion"]), str(item["SourceImageId"]))
+        sources.append(original)
+    if sources:
+        raw["source"] = sources
     read = [_disk(mapping, disks) for mapping in item.get("BlockDeviceMappings") or () if mapping.get("Ebs")]
     if isinstance(disks, ApiFailure) and any(d is None for d in read):
         account.failed(disks, f"EC2 image {image_id} disks", kinds=("volume",), types=TYPES, region=region,

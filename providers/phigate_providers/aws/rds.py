@@ -4,6 +4,11 @@ The RDS API lists DocumentDB (``docdb``) and Neptune clusters and instances too:
 here once, with their engine, as RDS databases of the same types (their snapshots likewise in
 :mod:`.rds_snapshots`); no other collector lists them. A DocumentDB cluster's TLS comes from its
 cluster parameter group (:mod:`.docdb`).
+
+A database can hold another's data: a read replica (of an instance, or a cluster replicating
+another, in this region or another: AWS names it by ARN then) and an Aurora or Multi-AZ cluster's
+member instance. ``raw["source"]`` names those databases, so a replica carries its primary's tags
+under its own (:mod:`.copies`): an untagged replica of a clinical database is clinical.
 """
 
 from __future__ import annotations
@@ -80,9 +85,35 @@ def _database(
         attributes["public_access"] = {"blocked": True, "grants": []}
     tags = tag_map(item.get("TagList"))
     raw = {k: v for k, v in jsonable(item).items() if k != "TagList"}
+    sources = data_sources(account, region, item)
+    if sources:
+        raw["source"] = sources
     parameter_groups.with_verdict(attributes, raw, transport(item, arn, rtype))
     return account.resource(arn, rtype, "database", region=region, name=name, attributes=attributes,
                             tags=tags, raw=raw)
+
+
+#: Fields of a database's listing naming another whose data it holds, and what names it when the
+#: field gives an identifier rather than an ARN (AWS gives an ARN across regions).
+_SOURCE_FIELDS = (
+    ("ReadReplicaSourceDBInstanceIdentifier", "db"),
+    ("ReadReplicaSourceDBClusterIdentifier", "cluster"),
+    ("ReplicationSourceIdentifier", "cluster"),
+    ("DBClusterIdentifier", "cluster"),  # an instance's: its cluster's storage
+)
+
+
+def data_sources(account: Account, region: str, item: dict[str, Any]) -> list[str]:
+    """The databases whose data this one holds, as ARNs (a replica's primary, a member's
+    cluster); none for a cluster's own ``DBClusterIdentifier``, its name."""
+    found = []
+    for field, prefix in _SOURCE_FIELDS:
+        named = item.get(field)
+        if not named or (field == "DBClusterIdentifier" and "DBInstanceIdentifier" not in item):
+            continue
+        text = str(named)
+        found.append(text if text.startswith("arn:") else account.arn("rds", region, f"{prefix}:{text}"))
+    return found
 
 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | None:
@@ -99,4 +130,5 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
     return (facets, None) if facets else None
 
 
-__all__ = ["CLUSTER", "DATABASE_TYPES", "INSTANCE", "OPERATIONS", "collect_region", "store_access"]
+__all__ = ["CLUSTER", "DATABASE_TYPES", "INSTANCE", "OPERATIONS", "collect_region", "data_sources",
+           "store_access"]

@@ -4,6 +4,9 @@ Deleting a database while keeping its automated backups (the console's default) 
 system snapshots and transaction logs behind, restorable to any second of the retention window,
 long after anyone looks at the database. Those ``retained`` backups are read; the ``active``
 ones belong to a live database, judged with it (its automated snapshots are read as snapshots).
+Backups replicated to another region (cross-region automated backup replication) are copies of
+a database living elsewhere, whatever their status: listed in the region they were replicated
+to, naming a database of another region (``DBInstanceArn``), they are read there, with its class.
 
 Encryption and key are the backup's (its database's). A backup whose listing does not say whether
 it is encrypted is yielded without ``encryption``: undecided, never taken for unencrypted. It
@@ -31,11 +34,19 @@ OPERATIONS = {
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
-    """The retained automated backups of ``region``. Raises ApiFailure when they cannot be listed."""
+    """The retained automated backups of ``region``, and those replicated here from another
+    region. Raises ApiFailure when they cannot be listed."""
     client = account.client("rds", region)
     return [_backup(account, region, keys, item)
             for item in pages(client, "DescribeDBInstanceAutomatedBackups", "DBInstanceAutomatedBackups")
-            if item.get("Status") == "retained"]
+            if item.get("Status") == "retained" or _replicated_here(item, region)]
+
+
+def _replicated_here(item: dict[str, Any], region: str) -> bool:
+    """Whether the backup is a replica of another region's database's backups."""
+    database = str(item.get("DBInstanceArn") or "")
+    parts = database.split(":")
+    return len(parts) > 3 and parts[3] not in ("", region)
 
 
 def _backup(account: Account, region: str, keys: KeyDirectory, item: dict[str, Any]) -> Resource:

@@ -9,7 +9,9 @@ and with an error naming it: its exposure is undecided, never taken for private.
 
 Encryption and key are the snapshot's own (a snapshot is encrypted with its source's key, or the
 key its copy named). Its tags are its own; the source database's are added under them when the
-source is read in the same run (:mod:`.copies`).
+source is read in the same run (:mod:`.copies`), and so are those of the snapshot a copy was made
+from: a copy in another region names its database's region (``SourceRegion``) and its source
+snapshot's ARN, so a copy of a clinical database's snapshot is clinical wherever it lies.
 """
 
 from __future__ import annotations
@@ -52,15 +54,18 @@ class _Shape:
     source: str
     source_prefix: str  # of the source's ARN
     encrypted: str
+    copied_from: str  # the snapshot a copy was made from
 
 
 _INSTANCE = _Shape(SNAPSHOT, "snapshot", "DescribeDBSnapshots", "DBSnapshots",
                    "DescribeDBSnapshotAttributes", "DBSnapshotAttributesResult", "DBSnapshotAttributes",
-                   "DBSnapshotIdentifier", "DBSnapshotArn", "DBInstanceIdentifier", "db", "Encrypted")
+                   "DBSnapshotIdentifier", "DBSnapshotArn", "DBInstanceIdentifier", "db", "Encrypted",
+                   "SourceDBSnapshotIdentifier")
 _CLUSTER = _Shape(CLUSTER_SNAPSHOT, "cluster-snapshot", "DescribeDBClusterSnapshots", "DBClusterSnapshots",
                   "DescribeDBClusterSnapshotAttributes", "DBClusterSnapshotAttributesResult",
                   "DBClusterSnapshotAttributes", "DBClusterSnapshotIdentifier", "DBClusterSnapshotArn",
-                  "DBClusterIdentifier", "cluster", "StorageEncrypted")
+                  "DBClusterIdentifier", "cluster", "StorageEncrypted",
+                  "SourceDBClusterSnapshotArn")
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
@@ -85,9 +90,9 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, *, client: Any,
                                       account.account_id),
     }
     raw = {k: v for k, v in jsonable(item).items() if k != "TagList"}
-    source = item.get(shape.source)
-    if source:
-        raw["source"] = account.arn("rds", region, f"{shape.source_prefix}:{source}")
+    sources = _sources(account, region, shape, item)
+    if sources:
+        raw["source"] = sources
     shared = _restorers(account, region, client=client, shape=shape, arn=arn, item=item)
     if shared is not None:
         raw["shared_with"] = shared
@@ -95,6 +100,23 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, *, client: Any,
         attributes["public_access"] = {"blocked": not grants, "grants": grants}
     return account.resource(arn, shape.rtype, "database", region=region, name=name, attributes=attributes,
                             tags=tag_map(item.get("TagList")), raw=raw)
+
+
+def _sources(account: Account, region: str, shape: _Shape, item: dict[str, Any]) -> list[str]:
+    """The database the snapshot copies, in the region it was taken in (a copy from another
+    region names it in ``SourceRegion``, keeping the database's identifier), and the snapshot a
+    copy was made from (an ARN; a name within the region), itself labelled by its database."""
+    found = []
+    database = item.get(shape.source)
+    if database:
+        taken_in = str(item.get("SourceRegion") or region)
+        found.append(account.arn("rds", taken_in, f"{shape.source_prefix}:{database}"))
+    copied = item.get(shape.copied_from)
+    if copied:
+        text = str(copied)
+        named = text if text.startswith("arn:") else account.arn("rds", region, f"{shape.prefix}:{text}")
+        found.append(named)
+    return found
 
 
 def _restorers(account: Account, region: str, *, client: Any, shape: _Shape, arn: str,

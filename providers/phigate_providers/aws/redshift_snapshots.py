@@ -52,8 +52,9 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, item: dict[str,
     raw = {k: v for k, v in jsonable(item).items() if k not in ("Tags", "MasterPasswordSecretArn")}
     raw["shared_with"] = sorted({str(a["AccountId"]) for a in item.get("AccountsWithRestoreAccess") or ()
                                  if a.get("AccountId")})
-    if cluster:
-        raw["source"] = account.arn("redshift", region, f"cluster:{cluster}")
+    if cluster:  # a copy from another region names the cluster's region (``SourceRegion``)
+        taken_in = str(item.get("SourceRegion") or region)
+        raw["source"] = account.arn("redshift", taken_in, f"cluster:{cluster}")
     return account.resource(arn, SNAPSHOT, "database", region=region, name=name, attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
 

@@ -30,6 +30,7 @@ from phigate_providers.aws import (
     dax,
     dynamodb,
     dynamodb_backups,
+    dynamodb_exports,
     ebs_snapshots,
     ec2,
     efs,
@@ -46,6 +47,7 @@ from phigate_providers.aws import (
     opensearch,
     rds,
     rds_backups,
+    rds_exports,
     rds_snapshots,
     redshift,
     redshift_snapshots,
@@ -144,6 +146,10 @@ SERVICES: tuple[Service, ...] = (
         ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
         ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     }, regional=False),
+    # What RDS and DynamoDB exported to buckets: their class (:mod:`.rds_exports`,
+    # :mod:`.dynamodb_exports`), read by the account run.
+    Service("RDS snapshot exports", "object_store", s3.BUCKET_TYPES, rds_exports.OPERATIONS),
+    Service("DynamoDB table exports", "object_store", s3.BUCKET_TYPES, dynamodb_exports.OPERATIONS),
     Service("IAM identities and policies", "principal", iam.PRINCIPAL_TYPES + iam.POLICY_TYPES, {
         ("iam", "GetAccountAuthorizationDetails"): "iam:GetAccountAuthorizationDetails",
         # How users and the root user sign in (:mod:`.credentials`).
@@ -237,15 +243,17 @@ def operations() -> dict[tuple[str, str], str]:
     return found
 
 
-def with_source_tags(read: Mapping[Service, list[Resource]],
-                     others: Iterable[Resource] = ()) -> dict[Service, list[Resource]]:
-    """Each service's resources, copies (snapshots, images, backups) with their sources' tags
-    under their own where the sources were read too (``raw["source"]`` names them; ``others``
-    are sources the run reads itself, its tables): a copy holds their data."""
+def with_source_tags(read: Mapping[Service, list[Resource]], others: Iterable[Resource] = (),
+                     classify: copies.Classify | None = None) -> dict[Service, list[Resource]]:
+    """Each service's resources, copies (snapshots, images, backups, replicas) with their sources'
+    tags under their own where the sources were read too (``raw["source"]`` names them;
+    ``others`` are sources read apart: the run's tables, other regions' stores), and with
+    ``classify`` their sources' class when stricter (:func:`.copies.labelled`): a copy holds
+    their data."""
     services = [service for service, found in read.items() for _ in found]
     sources = list(others)
     everything = [*sources, *(r for found in read.values() for r in found)]
-    labelled = iter(copies.labelled(everything)[len(sources):])
+    labelled = iter(copies.labelled(everything, classify)[len(sources):])
     result: dict[Service, list[Resource]] = {service: [] for service in read}
     for service in services:
         result[service].append(next(labelled))

@@ -71,8 +71,9 @@ class ContentOptions:
 
 def wanted(resource: Resource, classify: Callable[[Resource], str]) -> bool:
     """Whether a store is sampled: every class but clinical (a public or an unclassified
-    store holding health data is the finding)."""
-    return classify(resource) != "clinical"
+    store holding health data is the finding). A class the provider set (a copy's, from its
+    sources) is the engine's too."""
+    return (resource.data_class or classify(resource)) != "clinical"
 
 
 def with_sample(resource: Resource, result: SampleResult) -> Resource:

@@ -29,7 +29,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from phigate.classify import STRICTNESS, UNCLASSIFIED
+from phigate.api import STRICTNESS
+from phigate.classify import UNCLASSIFIED
 from phigate_providers.postgres.queries import (
     PREDEFINED_READERS,
     FunctionRow,

@@ -6,7 +6,9 @@ An attribute the configuration leaves unset takes the provider's documented defa
 known only after apply stays :class:`~phigate.api.Unknown`. A new EBS volume that leaves
 ``encrypted`` unset is encrypted only if the account encrypts new volumes by default: known when
 the plan declares ``aws_ebs_encryption_by_default``, unknown otherwise. Whether a database
-refuses connections without TLS comes from its parameter group (:mod:`.aws_transport`).
+refuses connections without TLS comes from its parameter group (:mod:`.aws_transport`). A read
+replica (``replicate_source_db``, ``replication_source_identifier``) of a planned database holds
+its data and carries its tags under its own, as a snapshot does (:mod:`.snapshots`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from phigate_providers.aws.trail_selectors import (
     basic_records_reads,
     bucket_scope,
 )
+from phigate_providers.terraform import snapshots
 from phigate_providers.terraform.aws_transport import secure_transport
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.keys import DEFAULT, KeyBook, encryption
@@ -39,16 +42,39 @@ CLUSTER_INSTANCE = "aws_rds_cluster_instance"
 
 
 def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
-              attributes: dict[str, Any], *joined: PlannedResource, tagged: bool = True) -> Resource | None:
+              attributes: dict[str, Any], *joined: PlannedResource, tagged: bool = True,
+              source: PlannedResource | None = None) -> Resource | None:
     rid = context.id_of(planned)
-    tags = context.tags(planned, ("tags_all", "tags")) if tagged else {}
+    tags: Any = {}
+    if tagged:
+        tags = (context.tags(planned, ("tags_all", "tags")) if source is None
+                else snapshots.tags_over_source(context, planned, source))
     if is_unknown(tags):
         context.tags_unknown(planned, kind, rid, rtype)
         return None
     assert isinstance(tags, dict)
+    raw = context.raw(planned, *joined)
+    if source is not None:
+        raw["source"] = source.address
     return Resource(id=rid, type=rtype, kind=kind, provider="aws", scope=context.plan.label,
                     region=context.region(planned), name=planned.address, tags=tags,
-                    attributes=attributes, raw=context.raw(planned, *joined))
+                    attributes=attributes, raw=raw)
+
+
+#: Per database type, the attribute naming the database it replicates (its data).
+_REPLICATES = {"aws_db_instance": "replicate_source_db", "aws_rds_cluster": "replication_source_identifier"}
+
+
+def _replicated(context: Context, planned: PlannedResource) -> PlannedResource | None:
+    """The planned database ``planned`` is a replica of (by reference, or by identifier or ARN)."""
+    attribute = _REPLICATES[planned.type]
+    traced = trace(context.plan, planned, expression(planned, (attribute,)), frozenset(DATABASES))
+    if traced.resource is not None:
+        return traced.resource
+    literal = traced.constant if traced.has_constant else value(planned, (attribute,))
+    if not isinstance(literal, str) or not literal:
+        return None
+    return snapshots.planned_named(context, frozenset(DATABASES), literal)
 
 
 def databases(context: Context, keys: KeyBook) -> list[str]:
@@ -76,7 +102,7 @@ def databases(context: Context, keys: KeyBook) -> list[str]:
             if transport is not None:
                 attributes["secure_transport_required"] = transport
             add_store(context, planned, rtype, "database", attributes, *instances,
-                       *((group,) if group is not None else ()))
+                      *((group,) if group is not None else ()), source=_replicated(context, planned))
     return orphans
 
 
@@ -112,8 +138,10 @@ def _cluster_instances(context: Context) -> tuple[dict[str, list[PlannedResource
 
 
 def add_store(context: Context, planned: PlannedResource, rtype: str, kind: str,
-               attributes: dict[str, Any], *joined: PlannedResource) -> Resource | None:
-    resource = _resource(context, planned, rtype, kind, attributes, *joined)
+              attributes: dict[str, Any], *joined: PlannedResource,
+              source: PlannedResource | None = None) -> Resource | None:
+    """``planned`` as a store (with ``source``: a replica carrying its tags under its own)."""
+    resource = _resource(context, planned, rtype, kind, attributes, *joined, source=source)
     if resource is not None:
         key = attributes.get("encryption", {}).get("key")
         context.add(resource, (planned, *joined), [key] if isinstance(key, str) else [])
@@ -186,7 +214,35 @@ def tables(context: Context, keys: KeyBook) -> list[tuple[Resource, Any, Any]]:
         resource = add_store(context, planned, "aws.dynamodb.table", "table", attributes, *joined)
         if resource is not None:
             found.append((resource, policy, _table_arn(context, planned)))
+            _replicas(context, keys, planned, resource, sse_chosen=enabled is True)
     return found
+
+
+def _replicas(context: Context, keys: KeyBook, planned: PlannedResource, table: Resource, *,
+              sse_chosen: bool) -> None:
+    """The table's global-table replicas (``replica`` blocks), each a table of its region holding
+    the same items: its tags under the table's, whatever ``propagate_tags`` says (a copy is
+    classed as what it copies), so residency judges every region the data lives in. A replica
+    is under the key it names, else the region's AWS-managed key when the table chose KMS, else
+    an AWS-owned key as the table; its resource policy, none unless the plan gives one (none
+    read here, as for a table without one)."""
+    replicas = value(planned, ("replica",))
+    if is_unknown(replicas) or not isinstance(replicas, list):
+        return
+    for index, replica in enumerate(replicas):
+        region = replica.get("region_name") if isinstance(replica, dict) else None
+        if not isinstance(region, str) or not region:
+            continue
+        enc = (encryption(True, "aws:kms", keys.choose(planned, ("replica", index, "kms_key_arn")))
+               if sse_chosen else dict(table.attributes["encryption"]))
+        rid = (table.id.replace(f":dynamodb:{table.region}:", f":dynamodb:{region}:", 1)
+               if table.id.startswith("arn:") else f"{table.id} replica {region}")
+        context.add(Resource(id=rid, type=table.type, kind=table.kind, provider="aws", scope=table.scope,
+                             region=region, name=f"{planned.address} replica {region}", tags=dict(table.tags),
+                             attributes={"encryption": enc, "public_access": {"blocked": True, "grants": []},
+                                         "schema": None},
+                             raw={**context.raw(planned), "source": planned.address}),
+                    (planned,))
 
 
 def _table_arn(context: Context, planned: PlannedResource) -> Any:

@@ -17,6 +17,7 @@ from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.terraform import (
     aws_backup,
     aws_copies,
+    aws_exports,
     aws_fsx,
     aws_glue,
     aws_redshift_snapshots,
@@ -49,7 +50,7 @@ SUPPORTED = frozenset({
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
-    *aws_redshift_snapshots.TYPES,
+    *aws_redshift_snapshots.TYPES, *aws_exports.TYPES,
     *gcp_keys.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
@@ -136,6 +137,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         facts.append(iam.StoreFacts(table.id, arn, iam.DYNAMODB_READ, policy, table.name or table.id))
     unjoined += snapshots.collect(context, keys, facts)
     unjoined += aws_copies.collect(context, keys, facts)  # after the snapshots images are made of
+    unjoined += aws_exports.collect(context)  # after the buckets and the snapshots exported to them
     for reader in (aws_streams, aws_warehouses, aws_s3tables):
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts

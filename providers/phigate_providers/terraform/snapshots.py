@@ -85,7 +85,8 @@ def _snapshot(context: Context, keys: KeyBook, planned: PlannedResource,
     source = traced.resource
     if source is None:  # named by a literal identifier (or ARN) rather than a reference
         literal = traced.constant if traced.has_constant else value(planned, (source_attribute,))
-        source = _by_name(context, source_types, literal) if isinstance(literal, str) and literal else None
+        named = isinstance(literal, str) and literal
+        source = planned_named(context, source_types, literal) if named else None
     rid = context.id_of(planned)
     tags = tags_over_source(context, planned, source)
     if isinstance(tags, Unknown):
@@ -166,10 +167,12 @@ _NAMES = {
     CLUSTER_SNAPSHOT_COPY: ("target_db_cluster_snapshot_identifier", "db_cluster_snapshot_arn", "id"),
     EBS_SNAPSHOT: ("id", "arn"),
     EBS_SNAPSHOT_COPY: ("id", "arn"),
+    "aws_s3_bucket": ("bucket", "id", "arn"),
+    "aws_dynamodb_table": ("name", "arn", "id"),
 }
 
 
-def _by_name(context: Context, types: frozenset[str], name: str) -> PlannedResource | None:
+def planned_named(context: Context, types: frozenset[str], name: str) -> PlannedResource | None:
     """The one planned resource of ``types`` that ``name`` names."""
     found = [r for t in sorted(types) for r in context.plan.by_type.get(t, ())
              if any(r.values.get(attribute) == name for attribute in _NAMES.get(t, ()))]
@@ -225,4 +228,4 @@ def _public(planned: PlannedResource) -> dict[str, Any]:
     return {"blocked": not grants, "grants": grants}
 
 
-__all__ = ["SNAPSHOTS", "TYPES", "VOLUME_PERMISSION", "collect", "tags_over_source"]
+__all__ = ["SNAPSHOTS", "TYPES", "VOLUME_PERMISSION", "collect", "planned_named", "tags_over_source"]
