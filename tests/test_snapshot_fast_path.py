@@ -267,3 +267,15 @@ def test_the_record_schemas_have_no_reference_cycle() -> None:
     refers = {name: set(re.findall(r'"#/\$defs/(\w+)"', json.dumps(d))) for name, d in definitions.items()}
     for name, targets in refers.items():
         assert all(not refers[target] for target in targets), name
+
+
+@pytest.mark.parametrize("value", ["PHI-TEST-001\n", "PHI-TEST-001\r\n"])
+def test_every_document_reads_dollar_as_json_schema_does(value: str) -> None:
+    """The reference validator of every document (here a policy's id) ends `$` at the text's end."""
+    errors = list(validator("policy").iter_errors({"id": value}))
+    assert any(e.validator == "pattern" and list(e.absolute_path) == ["id"] for e in errors)
+    assert not any(e.validator == "pattern" for e in validator("policy").iter_errors({"id": "PHI-TEST-001"}))
+
+
+def test_ecma_pattern_leaves_escaped_and_class_dollars() -> None:
+    assert ecma_pattern(r"^a\$[$]b$") == r"^a\$[$]b\Z"
