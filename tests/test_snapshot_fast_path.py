@@ -256,6 +256,23 @@ def test_every_schema_pattern_reads_the_same_in_both_dialects(pattern: str) -> N
     assert ecma_pattern(pattern) == pattern[:-1] + r"\Z"
 
 
+def _keyword(node: Any, keyword: str) -> bool:
+    """Whether ``keyword`` is used in a schema (not merely a property's name)."""
+    if isinstance(node, dict):
+        return any((key == keyword and not isinstance(value, dict)) or _keyword(value, keyword)
+                   for key, value in node.items())
+    return isinstance(node, list) and any(_keyword(value, keyword) for value in node)
+
+
+def test_no_record_schema_gives_a_format() -> None:
+    """The reference reads `format` as an annotation, so the fast path must too: it matters
+    nowhere while no record schema names one. (The report's fast check asserts its times and
+    dates, stricter than the reference, and the readers of reports say so.)"""
+    assert not any(_keyword(kind_schema(kind), "format") for kind in KINDS)
+    assert not _keyword(document_schema("resource"), "format") and not _keyword(ERROR, "format")
+    assert _keyword(document_schema("report"), "format")
+
+
 def test_the_record_schemas_have_no_reference_cycle() -> None:
     """A recursive `$ref` would let the compiled validator follow a deep record as deep as it
     goes (its stack, unlike Python's, has no guard): the record schemas have no `$ref` at all,
