@@ -143,8 +143,12 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
         if not path:
             continue
         parent = _container(record, path[:-1])
-        action = draw(st.sampled_from(["replace", "replace", "drop", "add", "kind"]))
-        if action == "replace":
+        action = draw(st.sampled_from(["replace", "replace", "text", "drop", "add", "kind"]))
+        if action == "text" and isinstance(parent[path[-1]], str):  # where patterns and enums look
+            text = parent[path[-1]]
+            parent[path[-1]] = draw(st.sampled_from([text + "\n", text + "\r\n", "\n" + text, text + " ",
+                                                     text.upper(), text[:-1]]))
+        elif action == "replace":
             parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
         elif action == "drop" and isinstance(parent, dict):
             del parent[path[-1]]
@@ -157,14 +161,14 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
     return read
 
 
-@settings(derandomize=True, max_examples=1500, deadline=None, database=None)
+@settings(derandomize=True, max_examples=500, deadline=None, database=None)
 @given(record=RECORDS)
 def test_every_valid_record_of_every_kind_passes_both(record: dict[str, Any]) -> None:
     assert reference_verdict(record)
     assert FAST.is_valid(record)
 
 
-@settings(derandomize=True, max_examples=3000, deadline=None, database=None)
+@settings(derandomize=True, max_examples=2000, deadline=None, database=None)
 @given(record=near_valid())
 def test_the_fast_verdict_is_the_reference_verdict_on_near_valid_records(record: dict[str, Any]) -> None:
     assert FAST.is_valid(record) == reference_verdict(record)
