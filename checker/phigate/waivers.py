@@ -34,7 +34,7 @@ from phigate.files import read_bounded
 from phigate.model import Finding, Status, Waiver, is_waived_error
 from phigate.problems import Problem, ProblemsError
 from phigate.result import RunResult, WaiverOutcome, WaiverUse
-from phigate.validation import errors_to_problems
+from phigate.validation import errors_to_problems, reference_validator
 from phigate.yamlsafe import Located, load_file
 
 _EXPIRES = re.compile(r"/waivers/(\d+)/expires")
@@ -56,7 +56,7 @@ class WaiverFile:
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
     text = resources.files("phigate.schemas").joinpath("waivers-v1.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return reference_validator(json.loads(text))
 
 
 def load_waivers(path: Path) -> WaiverFile:

@@ -30,7 +30,7 @@ with atheris.instrument_imports(include=["phigate", "phigate_providers"]):
         with contextlib.suppress(ImportError):
             importlib.import_module(optional)
 
-from tests.fuzz.harness import TARGETS, fuzz_one, memoise_schema_compilation, prepare  # noqa: E402
+from tests.fuzz.harness import TARGETS, fuzz_one, prepare  # noqa: E402
 from tests.fuzz.strategies import FRAGMENTS, KEYS  # noqa: E402
 
 
@@ -54,7 +54,6 @@ def main() -> None:
     if not target.available():
         print(f"{target.name}: provider not installed, nothing to fuzz", file=sys.stderr)
         return
-    memoise_schema_compilation()
     work = prepare(Path(tempfile.mkdtemp(prefix=f"phigate-fuzz-{target.name}-")))
     argv = [sys.argv[0], *sys.argv[2:]]
     if not any(a.startswith("-dict=") for a in argv):

@@ -179,31 +179,5 @@ def seeds(target: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
-def memoise_schema_compilation() -> Callable[[], None]:
-    """Compile each JSON Schema once per process instead of once per snapshot read.
-
-    Reading a snapshot compiles thirteen schemas (a tenth of a second); a compiled validator
-    is a pure function of its schema, so reusing it changes nothing phigate does, only how many
-    inputs a fuzzing second tries. Returns the function that undoes it.
-    """
-    import fastjsonschema
-
-    original = fastjsonschema.compile
-    compiled: dict[str, Any] = {}
-
-    def compile_once(definition: Any, *args: Any, **kwargs: Any) -> Any:
-        key = json.dumps([definition, args, sorted(kwargs.items())], sort_keys=True, default=repr)
-        if key not in compiled:
-            compiled[key] = original(definition, *args, **kwargs)
-        return compiled[key]
-
-    fastjsonschema.compile = compile_once
-
-    def undo() -> None:
-        fastjsonschema.compile = original
-
-    return undo
-
-
-__all__ = ["CORPUS", "TARGETS", "Hang", "Outcome", "Target", "check", "fuzz_one", "memoise_schema_compilation",
+__all__ = ["CORPUS", "TARGETS", "Hang", "Outcome", "Target", "check", "fuzz_one",
            "prepare", "run", "seeds", "time_limit"]

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CORPUS, TARGETS, fuzz_one, memoise_schema_compilation, prepare, seeds
+from .harness import CORPUS, TARGETS, fuzz_one, prepare, seeds
 
 CASES = [(name, path) for name in sorted(TARGETS) for path in seeds(name)]
 
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    undo = memoise_schema_compilation()
     yield prepare(tmp_path_factory.mktemp("corpus"))
-    undo()
 
 
 def test_every_crasher_sits_in_the_folder_of_a_known_reader() -> None:

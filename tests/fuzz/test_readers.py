@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .harness import TARGETS, fuzz_one, memoise_schema_compilation, prepare, seeds
+from .harness import TARGETS, fuzz_one, prepare, seeds
 from .strategies import hostile
 
 #: Examples per reader: about a tenth of a second each, so the module stays well under a minute.
@@ -29,9 +29,7 @@ STRATEGIES = {name: hostile(seeds(name), *HEADERS[name]) for name in TARGETS}
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    undo = memoise_schema_compilation()
     yield prepare(tmp_path_factory.mktemp("fuzz"))
-    undo()
 
 
 def test_every_reader_has_seeds() -> None:
