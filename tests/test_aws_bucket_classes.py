@@ -189,3 +189,22 @@ def test_the_account_counts_data_events_from_its_trails_not_from_buckets_logging
     [account] = [r for r in tee.records if isinstance(r, Resource) and r.kind == "account"]
     assert account.attributes["logging"]["data_events"] is True
     assert "logging" not in next(r for r in tee.records if isinstance(r, Resource) and r.name == INVOICES).attributes
+
+
+def test_without_the_run_s_classifier_every_bucket_has_every_read(
+        aws: Callable[..., Any], reads: list[tuple[str, str]]) -> None:
+    """A provider built without the engine's classifier cannot tell a bucket's class as the
+    engine will: it reads everything."""
+    from phigate.classify import Classifier
+    from phigate.run import classes_needing, fields_needed
+    from phigate_providers.aws.provider import Settings
+
+    _estate(aws)
+    policies = _policies(("PHI-INT-001",))
+    provider = AwsProvider(Settings(regions=(REGION,)))
+    fields = fields_needed(policies)
+    assert fields is not None
+    provider.restrict(fields)
+    provider.restrict_classes(classes_needing(policies, Classifier(Config()).classes))
+    assert any(isinstance(r, Resource) and r.name == INVOICES for r in provider.collect())
+    assert _read(reads, "GetBucketVersioning") == {NOTES, INVOICES, UNTAGGED}
