@@ -249,9 +249,9 @@ class Provider(Protocol):
     Class attributes describe the provider for ``phigate providers``; ``permissions`` lists
     every read-only permission it needs (it must never call anything else). Its command-line
     options are data (:class:`ProviderSpec`), not code. The optional hooks below
-    (:class:`Restrictable`, :class:`Watchable`, :class:`WithNotices`, :class:`Sliceable`,
-    :class:`WithPermissionsDocument`) are used when present; the contract is checked when the
-    entry point loads (:func:`provider_problems`).
+    (:class:`Restrictable`, :class:`RestrictableByClass`, :class:`Watchable`, :class:`WithNotices`,
+    :class:`Sliceable`, :class:`WithPermissionsDocument`) are used when present; the contract is
+    checked when the entry point loads (:func:`provider_problems`).
     """
 
     name: ClassVar[str]
@@ -282,6 +282,17 @@ class Restrictable(Protocol):
     ``error``, never ``pass``)."""
 
     def restrict(self, fields: Mapping[str, frozenset[str]]) -> None: ...
+
+
+@runtime_checkable
+class RestrictableByClass(Protocol):
+    """Told after ``restrict`` which of those attributes only some data classes need: per kind,
+    attribute → the classes (as ``RunContext.classify`` gives them) whose resources some
+    selected policy reading it can apply to. An attribute not listed is needed for every class.
+    A provider may skip such a read for a resource only once it knows the resource's class and
+    that class is not listed; unsure (labels unread, a class of its own), it reads."""
+
+    def restrict_classes(self, classes: Mapping[str, Mapping[str, frozenset[str]]]) -> None: ...
 
 
 @runtime_checkable
@@ -318,7 +329,8 @@ class WithPermissionsDocument(Protocol):
 
 
 #: The optional hooks by name, for the check at load time.
-HOOKS: tuple[str, ...] = ("restrict", "watch", "notices", "slices", "permissions_document")
+HOOKS: tuple[str, ...] = ("restrict", "restrict_classes", "watch", "notices", "slices",
+                          "permissions_document")
 
 
 def provider_problems(candidate: object) -> list[str]:

@@ -64,6 +64,12 @@ class Classifier:
         self._key_memo: dict[str, bool] = {}
         self._value_memo: dict[str, str | None] = {}
 
+    @property
+    def classes(self) -> frozenset[str]:
+        """Every class :meth:`data_class` can give: the configured values', the name rules' and
+        ``unclassified``."""
+        return frozenset({*self._values.values(), *(rule.data_class for rule in self._rules), UNCLASSIFIED})
+
     def data_class(self, resource: Resource) -> str:
         found = self._from_tags(resource.tags)
         if found is not None:

@@ -7,6 +7,7 @@ Exit codes: 0 clean; 1 failures at or above ``--fail-on``; 2 invalid input or us
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -98,6 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    program = argv is None  # the program itself, not a caller's main([...])
+    if program:
+        # What the program builds is freed with its process. The cycle collector would walk the
+        # heap again and again (after a large AWS scan the SDK's clients alone are a million
+        # objects), and the interpreter once more at exit, to free little: it stays off, and
+        # what is left is frozen before the exit.
+        gc.disable()
     try:
         return handler(args)
     except ProblemsError as exc:
@@ -120,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error ({type(exc).__name__}): evidence incomplete; "
               "set PHIGATE_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INCOMPLETE
+    finally:
+        if program:
+            gc.freeze()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from phigate.api import (
     Record,
     Resource,
     Restrictable,
+    RestrictableByClass,
     WithNotices,
 )
 from phigate.clock import report_time
@@ -52,6 +53,45 @@ def fields_needed(policies: Iterable[Policy]) -> dict[str, frozenset[str]] | Non
     return {kind: frozenset(names) for kind, names in needed.items()}
 
 
+def classes_needing(policies: Iterable[Policy],
+                    classes: frozenset[str]) -> dict[str, dict[str, frozenset[str]]]:
+    """Per kind, the attributes of :func:`fields_needed` that only some data classes need, each
+    with those classes (out of ``classes``, every class the run's classifier gives): the classes
+    for which the ``where`` of some policy reading it can hold. An attribute some policy reads
+    whatever the class (no ``where`` on the class, read through a reference, derived into an
+    inverse list, a principal's edges) is left out: needed everywhere.
+    """
+    everywhere: set[tuple[str, str]] = set()
+    some: dict[tuple[str, str], set[str]] = {}
+    reach = False
+    for policy in policies:
+        if not policy.kinds:
+            return {}
+        for kind in policy.kinds:
+            holds = {c for c in classes if _may_apply(policy, kind, c)}
+            for name in policy.local_fields:
+                if holds == classes:
+                    everywhere.add((kind, name))
+                else:
+                    some.setdefault((kind, name), set()).update(holds)
+            reach = reach or (kind == "principal" and bool(REACH_FIELDS & policy.local_fields))
+        everywhere.update(policy.remote_fields)
+        everywhere.update((kind, inverse.of.split(".", 1)[0]) for inverse in policy.inverses
+                          for kind in inverse.kinds)
+    if reach:  # reach through other identities needs their edges, whatever their class
+        everywhere.update(("principal", name) for name in EDGE_FIELDS)
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    for (kind, name), holds in some.items():
+        if (kind, name) not in everywhere and holds != classes:
+            found.setdefault(kind, {})[name] = frozenset(holds)
+    return found
+
+
+def _may_apply(policy: Policy, kind: str, data_class: str) -> bool:
+    """Whether ``policy``'s ``where`` can hold for a resource of this kind and class."""
+    return policy.where is None or policy.where.fold({"kind": kind, "data_class": data_class}) is not False
+
+
 #: Told while collecting: resources so far, the count per source (``aws 111122223333``,
 #: ``postgres postgres://pg-01:5432``) and how many sources the run will read (0: not known).
 Progress = Callable[[int, Mapping[str, int], int], None]
@@ -69,9 +109,12 @@ def scan(providers: Sequence[Provider], policies: Sequence[Policy], config: Conf
     evaluator = Evaluator(policies, config)
     index = InventoryIndex(evaluator.policies)
     needed = fields_needed(evaluator.policies)
+    by_class = classes_needing(evaluator.policies, evaluator.classifier.classes) if needed is not None else {}
     for provider in providers:
         if needed is not None and isinstance(provider, Restrictable):
             provider.restrict(needed)
+            if isinstance(provider, RestrictableByClass):
+                provider.restrict_classes(by_class)
     scopes = [s for p in providers for s in p.scopes()]
     started = report_time()
     plan_scopes = frozenset(s.scope for s in scopes if s.provider == PLAN_PROVIDER)

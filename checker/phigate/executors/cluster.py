@@ -20,7 +20,16 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from phigate.api import CollectionError, InputError, Provider, Record, Resource, Restrictable, Scope
+from phigate.api import (
+    CollectionError,
+    InputError,
+    Provider,
+    Record,
+    Resource,
+    Restrictable,
+    RestrictableByClass,
+    Scope,
+)
 from phigate.code_providers import CodeProvider
 from phigate.executors.slicing import Joined, slices_of
 from phigate.problems import Problem, ProblemsError
@@ -78,6 +87,12 @@ class ClusterCollection(CodeProvider):
         for provider in self.providers:
             if isinstance(provider, Restrictable):
                 provider.restrict(fields)
+
+    def restrict_classes(self, classes: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
+        """Passed on before slicing too (see :class:`phigate.api.RestrictableByClass`)."""
+        for provider in self.providers:
+            if isinstance(provider, RestrictableByClass):
+                provider.restrict_classes(classes)
 
     def collect(self) -> Iterator[Record]:
         plan = [(provider, slices_of(provider)) for provider in self.providers]

@@ -38,6 +38,7 @@ reporting access): organisation SCPs and RCPs, session policies, object ACLs, KM
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -157,19 +158,23 @@ class Access:
         """The actions allowed on ``store``."""
         return frozenset(a for a, stores in self.allowed.items() if store in stores)
 
-    @property
+    @functools.cached_property
     def can_read_via(self) -> dict[str, str]:
         """How each store is read: the first read action allowed on it (in name order), else
-        the actions that let the principal grant itself read (see :func:`read_actions.describe`)."""
-        reads = sorted(a for a in self.allowed if not is_escalation(a))
-        others = sorted(a for a in self.allowed if is_escalation(a))
-        via: dict[str, str] = {}
-        for store in self.can_read:
-            first = next((a for a in reads if store in self.allowed[a]), None)
-            if first is None:
-                first = "; ".join(describe(a) for a in others if store in self.allowed[a]) or "read"
-            via[store] = first
-        return via
+        the actions that let the principal grant itself read (see :func:`read_actions.describe`).
+        Each action's stores are walked once: a principal of ``*`` reads thousands of stores."""
+        first: dict[str, str] = {}
+        escalations: dict[str, list[str]] = {}
+        for action in sorted(self.allowed):
+            if is_escalation(action):
+                said = describe(action)
+                for store in self.allowed[action]:
+                    escalations.setdefault(store, []).append(said)
+            else:
+                for store in self.allowed[action]:
+                    first.setdefault(store, action)
+        return {store: first.get(store) or "; ".join(escalations.get(store, ())) or "read"
+                for store in self.can_read}
 
     def as_attributes(self) -> dict[str, Any]:
         """The ``principal`` kind's attributes ``can_read``, ``can_read_via_wildcard``,
@@ -177,7 +182,7 @@ class Access:
         return {
             "can_read": list(self.can_read),
             "can_read_via_wildcard": list(self.can_read_via_wildcard),
-            "can_read_via": self.can_read_via,
+            "can_read_via": dict(self.can_read_via),  # a copy: the cached one stays as computed
             "undecided_conditions": list(self.undecided_conditions),
         }
 

@@ -353,8 +353,27 @@ class AccountRun:
             items,
             tags=self._bucket_tags({**tag_jobs, **more_tags}),
             block=account_block,
+            narrow=self._narrow(),
         )
         return listed, account_block, buckets
+
+    def _narrow(self) -> s3.Narrow | None:
+        """The reads a reported bucket's class needs, when some attribute is needed for some
+        classes only (None: every bucket has every read). A bucket is classified as the engine
+        will classify it, from its name and tags; never without the run's classifier."""
+        by_class, classify = self.needs.bucket_classes, self.classify
+        if not by_class or classify is None or self.sampler is not None:
+            return None
+        needs, account = self.needs, self.account
+
+        def narrow(facts: s3.BucketFacts, operations: list[str]) -> list[str]:
+            if not self.in_scope(facts.region):
+                return operations  # read as context (or promoted later, then read in full)
+            data_class = classify(s3.labelled(account, facts))
+            wanted = set(s3.operations_for(needs.bucket_attributes_for(data_class)))
+            return [op for op in operations if op in wanted]
+
+        return narrow
 
     def _bucket_tags(
         self, jobs: Mapping[str, Future[dict[str, dict[str, str]]]]

@@ -135,8 +135,11 @@ def account_resource(account: Account, trail_list: list[Trail] | None, buckets: 
     if trail_list is not None:
         attributes = account_logging(trail_list)
         if not attributes["logging"]["data_events"] and buckets:
+            # From the trails, not the buckets' logging: a bucket of a class no policy judges
+            # the logging of has none read.
             attributes["logging"]["data_events"] = all(
-                b.attributes.get("logging", {}).get("data_events") is True for b in buckets
+                b.region is not None and b.name is not None and covers(trail_list, b.name, b.region)
+                for b in buckets
             )
     return account.resource(
         f"arn:{account.partition}:iam::{account.account_id}:root",

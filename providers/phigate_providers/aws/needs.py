@@ -8,7 +8,7 @@ others are skipped, and stores outside the asked regions are read only when the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from phigate_providers.aws import credentials, s3
 
@@ -31,6 +31,8 @@ class Needs:
     sign_in: bool = True
     #: The root user's MFA and keys, and the stores it reads (the account's).
     root_user: bool = True
+    #: Bucket attributes only some data classes need, with those classes (the others: every class).
+    bucket_classes: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def everywhere(self) -> bool:
@@ -38,7 +40,8 @@ class Needs:
         return self.access or self.residency
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, frozenset[str]] | None) -> Needs:
+    def from_fields(cls, fields: Mapping[str, frozenset[str]] | None,
+                    classes: Mapping[str, Mapping[str, frozenset[str]]] | None = None) -> Needs:
         if fields is None:
             return cls(None, BUCKET_ATTRIBUTES, True)
         kinds = set(fields)
@@ -55,7 +58,16 @@ class Needs:
         residency = any("region" in fields.get(kind, ()) for kind in STORE_KINDS)
         sign_in = bool(credentials.USER_ATTRIBUTES & fields.get("principal", set()))
         root_user = bool(ROOT_ATTRIBUTES & fields.get("account", set()))
-        return cls(frozenset(kinds), frozenset(attributes), access, content, residency, sign_in, root_user)
+        # The analysis reads bucket policies whatever the class: ``can_read`` stays unnarrowed.
+        by_class = {name: frozenset(which) for name, which in (classes or {}).get("object_store", {}).items()
+                    if name in attributes and name != "can_read"}
+        return cls(frozenset(kinds), frozenset(attributes), access, content, residency, sign_in, root_user,
+                   by_class)
+
+    def bucket_attributes_for(self, data_class: str) -> frozenset[str]:
+        """The bucket attributes to read for a bucket of ``data_class``."""
+        return frozenset(name for name in self.bucket_attributes
+                         if name not in self.bucket_classes or data_class in self.bucket_classes[name])
 
     def kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds

@@ -74,6 +74,7 @@ class AwsProvider:
         self._only: str | None = None
         self._notices: list[str] = []
         self._fields: Mapping[str, frozenset[str]] | None = None
+        self._classes: Mapping[str, Mapping[str, frozenset[str]]] = {}
         self._report: Callable[[str], None] | None = None
 
     def notices(self) -> list[str]:
@@ -87,6 +88,11 @@ class AwsProvider:
     def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
         """Read only what the run's policies need (see :func:`phigate.run.fields_needed`)."""
         self._fields = fields
+
+    def restrict_classes(self, classes: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
+        """Read what only some data classes need only for buckets of those classes (see
+        :class:`phigate.api.RestrictableByClass`)."""
+        self._classes = classes
 
     @classmethod
     def permissions_document(cls, sample_content: bool = False) -> str:
@@ -169,6 +175,7 @@ class AwsProvider:
             part = AwsProvider(self.settings, self._content, self._classify)
             part._only = account_id
             part._fields = self._fields
+            part._classes = self._classes
             parts.append(part)
         return parts
 
@@ -210,7 +217,8 @@ class AwsProvider:
             accounts = self._resolve()
             yield from self._account_errors
             facts.unseen += self._accounts_unseen
-            needs = Needs.from_fields(self._fields)
+            # Sampling classifies buckets by their content too: every bucket then has every read.
+            needs = Needs.from_fields(self._fields, {} if self._content.enabled else self._classes)
             sampler = self._content.sampler() if needs.content else None  # one key per run
             for account, reported in accounts:
                 if self._report is not None:

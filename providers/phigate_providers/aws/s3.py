@@ -110,6 +110,8 @@ def bulk_tags(account: Account, region: str) -> dict[str, dict[str, str]]:
 
 #: The reads one bucket needs, given its region; None: the bucket is not read at all.
 Plan = Callable[[str], list[str] | None]
+#: Of the reads planned for a bucket whose tags were read, those its class needs.
+Narrow = Callable[[BucketFacts, list[str]], list[str]]
 
 
 def read_buckets(
@@ -120,10 +122,12 @@ def read_buckets(
     *,
     tags: Mapping[str, Mapping[str, Mapping[str, str]]],
     block: AccountBlock,
+    narrow: Narrow | None = None,
 ) -> list[BucketFacts]:
     """Read every bucket's settings, concurrently: those ``plan`` asks for its region (a bucket
-    whose region the listing did not name is located first). ``tags`` holds the tags read in
-    bulk per region; buckets elsewhere have theirs read one by one."""
+    whose region the listing did not name is located first), of which ``narrow``, when given,
+    keeps those the bucket's class needs. ``tags`` holds the tags read in bulk per region;
+    buckets elsewhere have theirs read one by one."""
 
     def one(entry: Listed) -> BucketFacts | None:
         name, region, created = entry
@@ -139,6 +143,8 @@ def read_buckets(
         if bulk is not None:
             tag_set = [{"Key": k, "Value": v} for k, v in bulk.items()]
             facts.responses["GetBucketTagging"] = {"TagSet": tag_set}
+        if narrow is not None:
+            operations = narrowed(account, facts, operations, narrow)
         read_settings(account, facts, operations, block)
         return facts
 
@@ -163,6 +169,23 @@ def read_settings(account: Account, facts: BucketFacts, operations: list[str], b
             continue
         _read(account, facts, operation, facts.region)
     _parse_policy(facts)
+
+
+def narrowed(account: Account, facts: BucketFacts, operations: list[str], narrow: Narrow) -> list[str]:
+    """The planned reads the bucket's class needs: its tags are read first, since they give the
+    class; when they cannot be read, every planned read is made (the class is unknown)."""
+    if "GetBucketTagging" in operations and "GetBucketTagging" not in facts.responses:
+        _read(account, facts, "GetBucketTagging", facts.region)
+    if facts.read("GetBucketTagging") is _UNREAD:
+        return [op for op in operations if op != "GetBucketTagging"]  # failed once: recorded
+    return narrow(facts, operations)
+
+
+def labelled(account: Account, facts: BucketFacts) -> Resource:
+    """The bucket as its classification sees it (name and tags), before its settings are read."""
+    return account.resource(facts.arn, "aws.s3.bucket", "object_store", region=facts.region or None,
+                            name=facts.name, attributes={},
+                            tags=tag_map((facts.read("GetBucketTagging") or {}).get("TagSet")))
 
 
 def operations_for(attributes: Iterable[str]) -> list[str]:
@@ -403,6 +426,8 @@ __all__ = [
     "Coverage",
     "account_block",
     "acls_disabled",
+    "labelled",
+    "narrowed",
     "normalise",
     "operations_for",
     "read_buckets",
