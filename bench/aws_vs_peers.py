@@ -711,10 +711,14 @@ def start_moto(out: Path) -> tuple[subprocess.Popen[bytes], Moto]:
         # Without moto's public images: their hundreds of snapshots belong to no real estate.
         # Every service answered in every region: moto fails a service in a region its own table
         # lacks with HTTP 500, where AWS has either the service or no endpoint at all.
-        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        # moto as the tests run it (``tests/moto_main.py``: DynamoDB exports listed as AWS lists
+        # them), with moto's whole region table.
+        proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "moto_main.py"),
+                                 "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-                                     "MOTO_ALLOW_NONEXISTENT_REGION": "true"})
+                                     "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+                                     "MOTO_EVERY_REGION": "true"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

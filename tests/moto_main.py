@@ -4,10 +4,13 @@ moto answers ``DescribeRegions`` with every region of every partition, opted in 
 ``AllRegions`` asks, so each scan would read some forty regions, most of them empty. A real
 account lists only the regions enabled for it; the tests' account has enabled the ones they use
 (and no more), so a scan reads what an account like it would. Run as ``python moto_main.py -H HOST
--p PORT``, with moto's own arguments.
+-p PORT``, with moto's own arguments. ``MOTO_EVERY_REGION=true`` keeps moto's whole region table
+(the benchmarks' accounts, read as before), with AWS's answers kept below.
 """
 
 from __future__ import annotations
+
+import os
 
 from moto.server import main
 
@@ -51,7 +54,8 @@ def list_every_export() -> None:
     DynamoHandler.list_exports = answer  # type: ignore[method-assign]
 
 
-enable_only(ENABLED_REGIONS)
+if os.environ.get("MOTO_EVERY_REGION", "").lower() != "true":
+    enable_only(ENABLED_REGIONS)
 list_every_export()
 
 if __name__ == "__main__":
