@@ -204,3 +204,12 @@ def refusing(operation: str, code: str, status: int, *, json_protocol: bool, ser
         return None
 
     return fault
+
+
+def moto_answer(request: Any) -> str:
+    """What the server answers ``request``."""
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    forwarded = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()),
+                                       method=request.method)
+    with urllib.request.urlopen(forwarded, timeout=30) as answer:
+        return str(answer.read().decode())

@@ -11,7 +11,6 @@ vault's access policy, lock and tags: its answer to ``DescribeClusterSnapshots``
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +24,7 @@ from phigate.validation import kind_validator
 from phigate_providers.aws import copies, glacier, images, redshift_snapshots
 from phigate_providers.aws.kms import KeyDirectory, KeyFacts
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, reset
+from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, moto_answer, reset
 
 PARTNER = "111122223333"
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
@@ -154,15 +153,6 @@ def vault_reads(called: str, request: Any) -> AWSResponse | None:
     if called == "GetVaultLock":
         return json_answer({"Policy": json.dumps(found), "State": "Locked"})
     return json_answer({"Policy": json.dumps(found)})
-
-
-def moto_answer(request: Any) -> str:
-    """What the server answers ``request``."""
-    body = request.body.encode() if isinstance(request.body, str) else request.body
-    forwarded = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()),
-                                       method=request.method)
-    with urllib.request.urlopen(forwarded, timeout=30) as answer:
-        return str(answer.read().decode())
 
 
 def backup_description(request: Any) -> AWSResponse:

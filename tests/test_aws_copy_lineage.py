@@ -10,7 +10,6 @@ shapes (the RDS ``DBSnapshot`` and EC2 ``Image`` members of the botocore service
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.api import Resource
 from phigate.cli import main
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, _Body, inject_faults
+from tests.aws_server import ACCOUNT, REGION, _Body, inject_faults, moto_answer
 
 OTHER = "eu-west-1"
 DB = {"DBInstanceClass": "db.t3.micro", "Engine": "postgres", "MasterUsername": "admin",
@@ -37,14 +36,6 @@ def collect(*regions: str) -> dict[str, Resource]:
 
 def rds_arn(kind: str, name: str, region: str = REGION) -> str:
     return f"arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}"
-
-
-def moto_answer(request: Any) -> str:
-    body = request.body.encode() if isinstance(request.body, str) else request.body
-    forwarded = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()),
-                                       method=request.method)
-    with urllib.request.urlopen(forwarded, timeout=30) as answer:
-        return str(answer.read().decode())
 
 
 def replaying(region: str, operation: str, marker: str, added: str
