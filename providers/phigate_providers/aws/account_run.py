@@ -100,7 +100,7 @@ class AccountRun:
                 what: jobs.per_region("object_store", job) for what, job in EXPORTS.items()})
             # Bucket and table settings are read while the keys are listed (reading needs no
             # key; normalising does), so the slowest part starts first.
-            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items)
+            buckets_job = lists.submit(self._buckets, bucket_list, block, tag_jobs, items, export_jobs)
             # Other regions' tables (context) need no key either: listed and read meanwhile too,
             # with their runners (functions, instances) and databases for the access analysis.
             outside_job = lists.submit(self._outside_reads, others, items)
@@ -317,6 +317,7 @@ class AccountRun:
         block: Future[s3.AccountBlock] | None,
         tag_jobs: Mapping[str, Future[dict[str, dict[str, str]]]],
         items: ThreadPoolExecutor,
+        export_jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]] | None = None,
     ) -> tuple[list[s3_regions.Listed] | None, s3.AccountBlock, list[s3.BucketFacts]]:
         """The bucket listing, the account's block-public-access and every bucket's settings:
         all of them in the reported regions; tags and policy (what the access analysis and the
@@ -353,14 +354,17 @@ class AccountRun:
             items,
             tags=self._bucket_tags({**tag_jobs, **more_tags}),
             block=account_block,
-            narrow=self._narrow(),
+            narrow=self._narrow(export_jobs or {}),
         )
         return listed, account_block, buckets
 
-    def _narrow(self) -> s3.Narrow | None:
+    def _narrow(self, export_jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]]
+                ) -> s3.Narrow | None:
         """The reads a reported bucket's class needs, when some attribute is needed for some
         classes only (None: every bucket has every read). A bucket is classified as the engine
-        will classify it, from its name and tags; never without the run's classifier."""
+        will classify it, from its name and tags; never without the run's classifier. A bucket
+        exports landed in takes the class of what was copied into it, known only later: it is
+        read in full, as every bucket is when the exports could not be listed."""
         by_class, classify = self.needs.bucket_classes, self.classify
         if not by_class or classify is None or self.sampler is not None:
             return None
@@ -369,6 +373,9 @@ class AccountRun:
         def narrow(facts: s3.BucketFacts, operations: list[str]) -> list[str]:
             if not self.in_scope(facts.region):
                 return operations  # read as context (or promoted later, then read in full)
+            landed = _export_destinations(export_jobs)
+            if landed is None or facts.name in landed:
+                return operations
             data_class = classify(s3.labelled(account, facts))
             wanted = set(s3.operations_for(needs.bucket_attributes_for(data_class)))
             return [op for op in operations if op in wanted]
@@ -525,6 +532,20 @@ class AccountRun:
                 yield from found
 
 #: What copies data into buckets, read per region: what a failure names, and the reader.
+def _export_destinations(jobs: Mapping[str, Mapping[str, Future[rds_exports.Exports]]]) -> set[str] | None:
+    """The buckets exports landed in, in every region read; None when some region's exports
+    could not be listed (any bucket may hold one; the failure is recorded where they are
+    merged). The jobs were submitted before the buckets' reads, so they are under way."""
+    landed: set[str] = set()
+    for per_region in jobs.values():
+        for job in per_region.values():
+            try:
+                landed.update(job.result())
+            except ApiFailure:
+                return None
+    return landed
+
+
 EXPORTS: Mapping[str, Callable[[Account, str], rds_exports.Exports]] = {
     "RDS snapshot exports": rds_exports.list_region,
     "DynamoDB table exports": dynamodb_exports.list_region,
