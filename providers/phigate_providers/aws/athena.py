@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from phigate.api import Resource
-from phigate_providers.aws.calls import ApiFailure, call
+from phigate_providers.aws.calls import ApiFailure, call, token_pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
 from phigate_providers.aws.policydoc import PolicyDocument
@@ -64,14 +64,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
 
 def _names(client: Any) -> list[str]:
     """Every workgroup's name (ListWorkGroups has no paginator in the SDK)."""
-    names: list[str] = []
-    token: str | None = None
-    while True:
-        page = call(client, "ListWorkGroups", **({"NextToken": token} if token else {})) or {}
-        names += [str(g["Name"]) for g in page.get("WorkGroups") or ()]
-        token = page.get("NextToken")
-        if not token:
-            return names
+    return [str(g["Name"]) for g in token_pages(client, "ListWorkGroups", "WorkGroups")]
 
 
 def _workgroup(account: Account, region: str, keys: KeyDirectory, client: Any,

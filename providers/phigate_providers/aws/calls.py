@@ -120,4 +120,20 @@ def pages(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]
         yield from page.get(key, ())
 
 
-__all__ = ["ApiFailure", "call", "pages", "whole_pages"]
+def token_pages(client: Any, operation: str, key: str) -> Iterator[Any]:
+    """Every item under ``key`` of an operation paged by ``NextToken`` that the SDK has no
+    paginator for. A token handed back twice would page forever: a failure, not an end."""
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = call(client, operation, **({"NextToken": token} if token else {})) or {}
+        yield from page.get(key) or ()
+        token = page.get("NextToken")
+        if not token:
+            return
+        if token in seen:
+            raise ApiFailure(_client_name(client), operation, "the listing repeats a page token")
+        seen.add(token)
+
+
+__all__ = ["ApiFailure", "call", "pages", "token_pages", "whole_pages"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phigate_providers.aws.calls import call
+from phigate_providers.aws.calls import call, token_pages
 from phigate_providers.aws.context import Account
 from phigate_providers.aws.rds_exports import Exports
 
@@ -40,14 +40,8 @@ def list_region(account: Account, region: str) -> Exports:
 
 def _export_arns(client: Any) -> list[str]:
     """Every export's ARN (``ListExports`` pages by ``NextToken``; botocore has no paginator)."""
-    arns: list[str] = []
-    token: str | None = None
-    while True:
-        response = call(client, "ListExports", **({"NextToken": token} if token else {})) or {}
-        arns += [str(e["ExportArn"]) for e in response.get("ExportSummaries") or () if e.get("ExportArn")]
-        token = response.get("NextToken")
-        if not token:
-            return arns
+    return [str(e["ExportArn"]) for e in token_pages(client, "ListExports", "ExportSummaries")
+            if e.get("ExportArn")]
 
 
 __all__ = ["OPERATIONS", "list_region"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from phigate.api import Resource
-from phigate_providers.aws.calls import ApiFailure, call
+from phigate_providers.aws.calls import ApiFailure, call, token_pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.copies import merge_tags
 from phigate_providers.aws.kms import KeyDirectory
@@ -54,14 +54,7 @@ def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Re
 
 def _listed(client: Any) -> list[dict[str, Any]]:
     """Every data store (ListFHIRDatastores has no paginator in the SDK)."""
-    found: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = call(client, "ListFHIRDatastores", **({"NextToken": token} if token else {})) or {}
-        found += page.get("DatastorePropertiesList") or []
-        token = page.get("NextToken")
-        if not token:
-            return found
+    return list(token_pages(client, "ListFHIRDatastores", "DatastorePropertiesList"))
 
 
 def _datastore(account: Account, region: str, keys: KeyDirectory, client: Any,
