@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from phigate.api import CollectionError, Context, InputError, Resource
@@ -545,6 +546,165 @@ def test_a_snapshot_of_a_narrowed_scan_keeps_the_context_and_edges(cluster: Clus
     assert replayed.code == 1, replayed.err
     assert outcomes(replayed.json(), "fail") == outcomes(live, "fail")
     assert f"{graph.server_id}/role/definer_caller" in outcomes(live, "fail")["PHI-SEG-002"]
+
+
+# --- an attacker's other paths: writes that read, rows of no class, databases unseen ----------------
+
+def test_trigger_privilege_reads_every_row_written_from_then_on(graph: Cluster) -> None:
+    # A trigger function of its own, even a temporary one, runs as whoever writes the table and
+    # sees the new rows: proved on the server, then modelled.
+    s, notes = graph.server_id, f"{graph.server_id}/pms/clinical/notes"
+    graph.execute("GRANT TRIGGER ON clinical.notes TO front_desk; GRANT USAGE ON SCHEMA clinical TO front_desk; "
+                  "ALTER ROLE front_desk PASSWORD 'front-desk-pw'", dbname="pms")
+    try:
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="pms"),
+                             autocommit=True) as attacker:
+            attacker.execute(b"CREATE FUNCTION pg_temp.seen() RETURNS trigger LANGUAGE plpgsql AS "
+                             b"$$BEGIN RAISE NOTICE 'seen %', NEW.body; RETURN NEW; END$$")
+            attacker.execute(b"CREATE TRIGGER seen BEFORE INSERT ON clinical.notes FOR EACH ROW "
+                             b"EXECUTE FUNCTION pg_temp.seen()")
+            notices: list[str] = []
+            with psycopg.connect(graph.dsn(dbname="pms"), autocommit=True) as writer:
+                writer.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
+                writer.execute(b"INSERT INTO clinical.notes VALUES (901, 9, 'written after the trigger')")
+                writer.execute(b"DELETE FROM clinical.notes WHERE id = 901")
+            assert notices == ["seen written after the trigger"]
+            roles = principals(collect(create_scanner(graph)))
+    finally:
+        graph.execute("REVOKE TRIGGER ON clinical.notes FROM front_desk; "
+                      "REVOKE USAGE ON SCHEMA clinical FROM front_desk; ALTER ROLE front_desk PASSWORD NULL",
+                      dbname="pms")
+    desk = roles["front_desk"]
+    assert desk["can_read_via"][notes] == ("TRIGGER on clinical.notes (a trigger of its own sees every row "
+                                           "written from then on)")
+    assert desk["can_read_via"][f"{s}/pms/archive/notes_2018"].startswith("TRIGGER on clinical.notes")
+    assert notes not in desk["can_read_via_wildcard"]
+
+
+def test_writes_without_select_read_nothing(graph: Cluster) -> None:
+    # UPDATE or DELETE with a WHERE, RETURNING and COPY TO all need SELECT; TRUNCATE and
+    # REFERENCES return no row.
+    graph.execute("GRANT USAGE ON SCHEMA clinical TO front_desk; ALTER ROLE front_desk PASSWORD 'front-desk-pw'; "
+                  "GRANT INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON clinical.notes TO front_desk",
+                  dbname="pms")
+    try:
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="pms"),
+                             autocommit=True) as attacker:
+            for statement in (b"UPDATE clinical.notes SET body = body WHERE id = 1",
+                              b"DELETE FROM clinical.notes WHERE patient_id = 1",
+                              b"UPDATE clinical.notes SET id = id RETURNING body",
+                              b"COPY clinical.notes TO STDOUT"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    attacker.execute(statement)
+        notes = f"{graph.server_id}/pms/clinical/notes"
+        assert notes not in principals(collect(graph.dsn()))["front_desk"]["can_read"]
+    finally:
+        graph.execute("REVOKE ALL ON clinical.notes FROM front_desk; REVOKE USAGE ON SCHEMA clinical FROM front_desk; "
+                      "ALTER ROLE front_desk PASSWORD NULL", dbname="pms")
+
+
+def test_a_table_owned_by_pg_database_owner_is_read_by_the_databases_owner(graph: Cluster) -> None:
+    s = graph.server_id
+    roles = principals_while(
+        graph, "CREATE TABLE clinical.intake (body text); ALTER TABLE clinical.intake OWNER TO pg_database_owner; "
+               "ALTER DATABASE pms OWNER TO front_desk; GRANT USAGE ON SCHEMA clinical TO front_desk",
+        "DROP TABLE clinical.intake; ALTER DATABASE pms OWNER TO postgres; "
+        "REVOKE USAGE ON SCHEMA clinical FROM front_desk")
+    assert roles["front_desk"]["can_read_via"][f"{s}/pms/clinical/intake"] == "SELECT on clinical.intake"
+    assert f"{s}/pms/clinical/intake" not in roles["view_reader"]["can_read"]
+
+
+def test_a_database_refusing_connections_leaves_every_roles_access_unseen(graph: Cluster, scan: Any) -> None:
+    # Its owner can allow connections again; what its tables grant is unknown until then.
+    s = graph.server_id
+    graph.execute("CREATE DATABASE sealed OWNER clinical_owner")
+    try:
+        graph.execute("CREATE TABLE notes_copy (body text); GRANT SELECT ON notes_copy TO front_desk",
+                      dbname="sealed")
+        graph.execute("ALTER DATABASE sealed ALLOW_CONNECTIONS false")
+        roles = principals(collect(create_scanner(graph)))
+        result, report = scan("--dsn", graph.dsn(), policies=["PHI-SEG-002"])
+    finally:
+        graph.execute("DROP DATABASE sealed")
+    where = s.replace("postgres://", "postgres ")
+    assert roles["front_desk"]["access_unseen"] == [
+        f"{where} database sealed (does not accept connections, so its tables were not read; "
+        "its owner can open it again)"]
+    assert f"{s}/role/front_desk" in outcomes(report, "error")["PHI-SEG-002"]
+    assert f"{s}/role/view_reader" in outcomes(report, "fail")["PHI-SEG-002"]  # decided by what was seen
+    assert "PHI-SEG-002" not in outcomes(report, "pass"), result.err
+
+
+def test_foreign_tables_and_user_mappings_reach_rows_of_no_known_class(graph: Cluster, scan: Any) -> None:
+    # A stored user mapping lets whoever may use the server read as the remote user: here the
+    # clinical tables' owner, on this very server.
+    s, where = graph.server_id, graph.server_id.replace("postgres://", "postgres ")
+    graph.execute("ALTER ROLE clinical_owner LOGIN PASSWORD 'owner-pw'")
+    graph.execute(
+        "CREATE EXTENSION postgres_fdw; "
+        f"CREATE SERVER pms_loop FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '{graph.host}', "
+        f"port '{graph.port}', dbname 'pms'); "
+        "CREATE USER MAPPING FOR PUBLIC SERVER pms_loop OPTIONS (user 'clinical_owner', password 'owner-pw'); "
+        "GRANT USAGE ON FOREIGN SERVER pms_loop TO front_desk; "
+        "CREATE FOREIGN TABLE reports.remote_notes (id bigint, body text) SERVER pms_loop "
+        "OPTIONS (schema_name 'clinical', table_name 'notes'); "
+        "GRANT SELECT ON reports.remote_notes TO view_reader", dbname="pms")
+    try:
+        graph.execute("ALTER ROLE front_desk PASSWORD 'front-desk-pw'; GRANT CREATE ON SCHEMA reports TO front_desk; "
+                      "INSERT INTO clinical.notes VALUES (902, 9, 'read through the mapping')", dbname="pms")
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="pms"),
+                             autocommit=True) as attacker:
+            attacker.execute(b"CREATE FOREIGN TABLE reports.mine (id bigint, body text) SERVER pms_loop "
+                             b"OPTIONS (schema_name 'clinical', table_name 'notes')")
+            assert attacker.execute(b"SELECT body FROM reports.mine WHERE id = 902").fetchall() == [
+                ("read through the mapping",)]
+            attacker.execute(b"DROP FOREIGN TABLE reports.mine")
+        graph.execute("REVOKE CREATE ON SCHEMA reports FROM front_desk; DELETE FROM clinical.notes WHERE id = 902",
+                      dbname="pms")
+        roles = principals(collect(create_scanner(graph)))
+        result, report = scan("--dsn", graph.dsn(), policies=["PHI-SEG-002"])
+    finally:
+        graph.execute("DROP EXTENSION postgres_fdw CASCADE", dbname="pms")
+        graph.execute("ALTER ROLE clinical_owner NOLOGIN PASSWORD NULL; ALTER ROLE front_desk PASSWORD NULL")
+    assert roles["front_desk"]["access_unseen"] == [
+        f"{where} database pms: USAGE on foreign server pms_loop with a user mapping for PUBLIC: it reaches "
+        "whatever the mapping's remote user reads"]
+    assert roles["view_reader"]["access_unseen"] == [
+        f"{where} database pms: foreign table reports.remote_notes of server pms_loop (SELECT on "
+        "reports.remote_notes): its rows are read from elsewhere, of a class this server cannot tell"]
+    assert roles["chain_reader"]["access_unseen"] == []
+    assert f"{s}/role/front_desk" in outcomes(report, "error")["PHI-SEG-002"], result.err
+
+
+def test_large_objects_a_role_may_read_have_no_class(graph: Cluster) -> None:
+    where = graph.server_id.replace("postgres://", "postgres ")
+    [(oid,)] = graph.query("SELECT lo_from_bytea(0, 'scanned referral letter')", dbname="pms")
+    try:
+        graph.execute(f"ALTER LARGE OBJECT {oid} OWNER TO clinical_owner; "
+                      f"GRANT SELECT ON LARGE OBJECT {oid} TO front_desk", dbname="pms")
+        roles = principals(collect(create_scanner(graph)))
+        graph.execute("ALTER SYSTEM SET lo_compat_privileges = on")
+        graph.execute("SELECT pg_reload_conf()")
+        compat = principals(collect(graph.dsn()))
+    finally:
+        graph.execute(f"SELECT lo_unlink({oid})", dbname="pms")
+        graph.execute("ALTER SYSTEM RESET lo_compat_privileges")
+        graph.execute("SELECT pg_reload_conf()")
+    seen = f"{where} database pms: 1 large object(s) it may read, whose content has no class"
+    assert roles["front_desk"]["access_unseen"] == [seen]
+    assert roles["clinical_owner"]["access_unseen"] == [seen]
+    assert roles["view_reader"]["access_unseen"] == []
+    assert compat["view_reader"]["access_unseen"] == [seen]  # every role reads every large object
+
+
+def test_query_texts_of_every_session_leave_a_monitoring_roles_reach_open(graph: Cluster) -> None:
+    where = graph.server_id.replace("postgres://", "postgres ")
+    roles = principals_while(graph, "GRANT pg_monitor TO front_desk, all_data_reader",
+                             "REVOKE pg_monitor FROM front_desk, all_data_reader", dbname="postgres")
+    assert roles["front_desk"]["access_unseen"] == [
+        f"{where} query texts of every session (pg_read_all_stats: the values statements carry, from any table)"]
+    assert roles["all_data_reader"]["access_unseen"] == []  # it reads every table already
+    assert roles["postgres"]["access_unseen"] == [] and roles["view_reader"]["access_unseen"] == []
 
 
 # --- the scanning role ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from phigate.api import STRICTNESS
 from phigate.classify import UNCLASSIFIED
 from phigate_providers.postgres.queries import (
     PREDEFINED_READERS,
+    ForeignAccess,
     FunctionRow,
     MembershipRow,
     RelationRow,
@@ -91,7 +92,7 @@ class Cluster:
 
     def every_table_reach(self, role: RoleRow) -> dict[str, str]:
         """The predefined roles through which ``role`` reads every table, with how."""
-        reached = {p: _EVERY_TABLE[p] for p in self.predefined.get(role.name, ())}
+        reached = {p: _EVERY_TABLE[p] for p in self.predefined.get(role.name, ()) if p in _EVERY_TABLE}
         if role.replication:
             reached["REPLICATION"] = ("REPLICATION (a base backup or the WAL stream carries every "
                                       "table's rows)")
@@ -146,6 +147,11 @@ class Database:
     callers: Iterable[tuple[str, int, str | None]]
     #: (role, relation owner, relation, rule): writes that run a rule's actions as the owner.
     rule_writers: Iterable[tuple[str, str, str, str]] = ()
+    #: (role, table oid, held by name) for each role that may create triggers on a table.
+    triggers: Iterable[tuple[str, int, bool]] = ()
+    foreign: ForeignAccess = field(default_factory=lambda: ForeignAccess({}, {}, {}, {}))
+    #: role → how many large objects it may read.
+    large_objects: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +162,11 @@ class DatabaseAccess:
     becomes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     #: Every store of the database (read by members of the predefined readers).
     stores: list[str] = field(default_factory=list)
+    #: role → what it reaches here whose class cannot be known (rows of foreign tables, remote
+    #: servers through user mappings, large objects), each said in words.
+    unseen: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: Names the database in ``unseen`` entries ("postgres HOST:PORT database DB"); set by the caller.
+    label: str = ""
 
 
 def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]) -> DatabaseAccess:
@@ -166,25 +177,15 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
     for rel in db.relations:
         owned[rel.owner].add(rel.oid)
     for role in sorted(reader.usable.keys() | owned.keys()):
-        # The plainest way first: the store's own grant, then through a view, then as the
-        # partition or child of a store read.
-        direct: list[tuple[int, Read]] = []
-        viewed: list[tuple[int, Read]] = []
-        for rel in (reader.rels[o] for o in sorted(reader.usable.get(role, set()) | owned.get(role, set()))):
-            readable = rel.oid in reader.usable.get(role, ())
-            if rel.relkind in STORE_KINDS and (readable or rel.owner == role):
-                direct.append((rel.oid, reader.grant_read(role, rel)))
-            elif rel.relkind == "v" and readable:
-                # Reading through a view is a wildcard when reading the view is.
-                view = reader.grant_read(role, rel)
-                for target, how in reader.through(rel, role, "", frozenset({rel.oid})):
-                    wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
-                    viewed.append((target, wildcard if view.wildcard else Read(how)))
-        found = direct + viewed
-        children = [pair for store in found for pair in reader.children_of(*store)]
-        for oid, read in found + children:
+        for oid, read in reader.selects_of(role, owned.get(role, set())):
             if oid in store_ids:
                 _merge(result.reads[role], store_ids[oid], read)
+            elif reader.rels[oid].relkind == "f":
+                _unseen(result, role, reader.foreign_rows(oid, read))
+    _trigger_reads(db, reader, result, store_ids)
+    _foreign_reach(db, result)
+    for role, count in sorted(db.large_objects.items()):
+        _unseen(result, role, f"{count} large object(s) it may read, whose content has no class")
     for role, oid, table in db.callers:
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
@@ -194,6 +195,39 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
             how = f"writes {relation}, firing rule {rule} (runs as its owner)"
             result.becomes[role].setdefault(owner, how)
     return result
+
+
+def _trigger_reads(db: Database, reader: _Reader, result: DatabaseAccess,
+                   store_ids: Mapping[int, str]) -> None:
+    """TRIGGER on a table reads the rows written to it from then on."""
+    for role, oid, named in db.triggers:
+        rel = reader.rels.get(oid)
+        if rel is None or rel.relkind not in STORE_KINDS or rel.owner == role:
+            continue
+        # A trigger function of its own runs as whoever writes the table, with the new and old
+        # rows in hand: it can copy every row written from then on wherever its author reads.
+        read = Read(f"TRIGGER on {_name(rel)} (a trigger of its own sees every row written from then on)",
+                    wildcard=not named)
+        for target, how in [(oid, read), *reader.children_of(oid, read)]:
+            if target in store_ids:
+                _merge(result.reads[role], store_ids[target], how)
+
+
+def _foreign_reach(db: Database, result: DatabaseAccess) -> None:
+    """USAGE on a foreign server with a user mapping the role may use (its own or PUBLIC's) lets
+    it create foreign tables there or open dblink connections: remote rows, of unknown class."""
+    for server, name in sorted(db.foreign.servers.items()):
+        mapped = db.foreign.mappings.get(server, set())
+        for role in sorted(db.foreign.users.get(server, ())):
+            mapping = role if role in mapped else "PUBLIC" if "PUBLIC" in mapped else None
+            if mapping is not None:
+                _unseen(result, role, f"USAGE on foreign server {name} with a user mapping for {mapping}: "
+                                      "it reaches whatever the mapping's remote user reads")
+
+
+def _unseen(result: DatabaseAccess, role: str, what: str) -> None:
+    if what not in result.unseen[role]:
+        result.unseen[role].append(what)
 
 
 def _runs(function: FunctionRow, table: str | None) -> str:
@@ -212,6 +246,7 @@ class _Reader:
         self.grantees = db.grantees
         self.rels = {r.oid: r for r in db.relations}
         self.definers = {f.oid: f for f in db.functions}
+        self.foreign = db.foreign
         self.selects: dict[str, set[int]] = defaultdict(set)
         self.usable: dict[str, set[int]] = defaultdict(set)
         for role, oid, usage in db.privileges:
@@ -263,10 +298,34 @@ class _Reader:
             rel = self.rels.get(oid)
             if rel is None or oid in seen or not self.may_select(runs_as, oid):
                 continue
-            if rel.relkind in STORE_KINDS:
+            if rel.relkind in STORE_KINDS or rel.relkind == "f":
                 yield oid, f"SELECT through {step}"
             elif rel.relkind == "v":
                 yield from self.through(rel, runs_as, f"{step}, ", seen | {oid})
+
+    def selects_of(self, role: str, owned: set[int]) -> list[tuple[int, Read]]:
+        """(store or foreign table oid, how) for what ``role`` reads: the plainest way first, the
+        relation's own grant, then through a view, then as the partition or child of one read."""
+        direct: list[tuple[int, Read]] = []
+        viewed: list[tuple[int, Read]] = []
+        for rel in (self.rels[o] for o in sorted(self.usable.get(role, set()) | owned)):
+            readable = rel.oid in self.usable.get(role, ())
+            if (rel.relkind in STORE_KINDS or rel.relkind == "f") and (readable or rel.owner == role):
+                direct.append((rel.oid, self.grant_read(role, rel)))
+            elif rel.relkind == "v" and readable:
+                # Reading through a view is a wildcard when reading the view is.
+                view = self.grant_read(role, rel)
+                for target, how in self.through(rel, role, "", frozenset({rel.oid})):
+                    wildcard = Read(f"{how}, itself read by {view.how}", wildcard=True)
+                    viewed.append((target, wildcard if view.wildcard else Read(how)))
+        found = direct + viewed
+        return found + [pair for store in found for pair in self.children_of(*store)]
+
+    def foreign_rows(self, oid: int, read: Read) -> str:
+        """Why reading foreign table ``oid`` leaves the reach open: its rows live elsewhere."""
+        server = self.foreign.servers.get(self.foreign.tables.get(oid, -1), "unknown")
+        return (f"foreign table {_name(self.rels[oid])} of server {server} ({read.how}): its rows are "
+                "read from elsewhere, of a class this server cannot tell")
 
     def children_of(self, oid: int, read: Read) -> Iterator[tuple[int, Read]]:
         """The store's partitions and inheritance children, read with it (SELECT on a parent
@@ -391,6 +450,7 @@ def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAcc
     for db in databases:
         for store, read in db.reads.get(role.name, {}).items():
             _merge(result.reads, store, read)
+        result.unseen += [f"{db.label}: {what}" for what in db.unseen.get(role.name, ())]
         for how in every.values():
             for store in db.stores:
                 _merge(result.reads, store, Read(how, wildcard=how == "pg_read_all_data"))

@@ -70,6 +70,7 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     roles = _attempt(queries.roles, conn)
     cluster = _cluster(conn, roles)
     listed = _attempt(queries.databases, conn)
+    closed = _attempt(queries.closed_databases, conn)
     unlisted: Unreadable | None = None  # why databases beyond those scanned may exist unseen
     if isinstance(listed, Unreadable):
         unlisted = listed
@@ -90,7 +91,7 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
         yield from _scan_database(conn, target, server, scan, classify, cluster=cluster, sampler=sampler)
     yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted,
                        md5=md5)
-    yield from _roles(target, server, roles, cluster, scans, unlisted=unlisted)
+    yield from _roles(target, server, roles, cluster, scans, unlisted=unlisted, closed=closed)
 
 
 def _cluster(conn: Connection, roles: list[queries.RoleRow] | Unreadable) -> access.Cluster | Unreadable:
@@ -184,7 +185,9 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
     try:
         database = access.Database(relations, queries.select_privileges(conn), queries.select_grantees(conn),
                                    queries.default_select_grants(conn), queries.definer_functions(conn),
-                                   queries.function_callers(conn), queries.rule_writers(conn))
+                                   queries.function_callers(conn), queries.rule_writers(conn),
+                                   queries.trigger_privileges(conn), queries.foreign_access(conn),
+                                   queries.large_object_readers(conn))
     except Unreadable as exc:
         scan.unread = exc
         yield _error(server, Unreadable(f"database {scan.name}: {exc.message}; roles' access to it is unseen",
@@ -192,6 +195,7 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
                      ("principal",), resource_id=normalise.database_id(server, scan.name))
         return
     scan.access = access.database_access(database, cluster, store_ids)
+    scan.access.label = f"{server.replace('postgres://', 'postgres ', 1)} database {scan.name}"
 
 
 def _unread_database(server: str, scan: DatabaseScan, cause: Unreadable) -> CollectionError:
@@ -253,7 +257,8 @@ def _server(conn: Connection, target: ServerTarget, server: str, *,
 
 def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unreadable,
            cluster: access.Cluster | Unreadable, scans: Sequence[DatabaseScan], *,
-           unlisted: Unreadable | None = None) -> Iterator[Record]:
+           unlisted: Unreadable | None = None,
+           closed: Sequence[str] | Unreadable = ()) -> Iterator[Record]:
     """Roles with their edges: what they read in every database read, whom they can become, and
     the databases whose access could not be seen."""
     if isinstance(roles, Unreadable):
@@ -268,9 +273,27 @@ def _roles(target: ServerTarget, server: str, roles: list[queries.RoleRow] | Unr
     where = server.replace("postgres://", "postgres ", 1)
     unseen = [f"{where} databases not listed (not read: {unlisted.message})"] if unlisted else []
     unseen += [f"{where} database {s.name} (not read: {s.unread.message})" for s in scans if s.unread]
+    # Its owner can allow connections again, and CREATEDB roles clone a template with its grants.
+    if isinstance(closed, Unreadable):
+        unseen.append(f"{where} databases refusing connections not listed (not read: {closed.message})")
+    else:
+        unseen += [f"{where} database {name} (does not accept connections, so its tables were not read; "
+                   "its owner can open it again)" for name in closed]
     databases = [s.access for s in scans if s.access is not None]
     for row in roles:
-        yield normalise.role(server, row, access.role_access(row, cluster, databases, unseen), target.region)
+        own = unseen + _query_texts(where, row, cluster)
+        yield normalise.role(server, row, access.role_access(row, cluster, databases, own), target.region)
+
+
+def _query_texts(where: str, row: queries.RoleRow, cluster: access.Cluster) -> list[str]:
+    """pg_read_all_stats shows the text of every session's statements (pg_stat_activity,
+    pg_stat_statements), with the values written in them: rows of any table, of no class. A
+    role that reads every table already learns nothing more."""
+    if queries.QUERY_TEXT_READER not in cluster.predefined.get(row.name, ()) or row.superuser \
+            or cluster.every_table_reach(row):
+        return []
+    return [f"{where} query texts of every session ({queries.QUERY_TEXT_READER}: the values statements "
+            "carry, from any table)"]
 
 
 def _auth_methods(server: str, rules: Sequence[queries.HbaRow], scans: Sequence[DatabaseScan],

@@ -21,6 +21,9 @@ _SELECTABLE = "('r', 'p', 'm', 'v', 'f')"
 #: by running programs or reading files as the server's system user (the tables' files).
 PREDEFINED_READERS = ("pg_read_all_data", "pg_execute_server_program", "pg_read_server_files",
                       "pg_write_server_files")
+#: The predefined role whose members see the query text of every session (pg_stat_activity,
+#: pg_stat_statements), literal values included.
+QUERY_TEXT_READER = "pg_read_all_stats"
 _USER_SCHEMA = ("n.nspname NOT IN ('pg_catalog', 'information_schema') "
                 "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'")
 
@@ -167,6 +170,16 @@ def databases(conn: Connection) -> list[str]:
     return [str(name) for (name,) in rows]
 
 
+def closed_databases(conn: Connection) -> list[str]:
+    """Databases that refuse connections today, template0 aside (initdb's pristine copy). Their
+    owner may allow connections again (ALTER DATABASE … ALLOW_CONNECTIONS) and CREATEDB roles
+    clone a template with its grants: what they hold is unseen, not absent."""
+    rows = conn.rows("SELECT datname FROM pg_catalog.pg_database "
+                     "WHERE NOT datallowconn AND datname <> 'template0' ORDER BY datname",
+                     what="pg_database")
+    return [str(name) for (name,) in rows]
+
+
 def roles(conn: Connection) -> list[RoleRow]:
     """Every role but the predefined ones (pg_*), which cannot be changed; what they grant shows
     in the can_read of their members."""
@@ -193,12 +206,13 @@ def memberships(conn: Connection) -> list[MembershipRow]:
 
 
 def predefined_reach(conn: Connection) -> dict[str, set[str]]:
-    """Role → the predefined roles among PREDEFINED_READERS it is a member of, directly or
-    through groups, whatever the grants' options (a membership can be turned into their use)."""
+    """Role → the predefined roles among PREDEFINED_READERS and pg_read_all_stats it is a member
+    of, directly or through groups, whatever the grants' options (a membership can be turned into
+    their use)."""
     rows = conn.rows("SELECT r.rolname, p.rolname FROM pg_catalog.pg_roles r "
                      "JOIN pg_catalog.pg_roles p ON p.rolname = ANY(%s) AND p.oid <> r.oid "
                      "AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER') WHERE r.rolname !~ '^pg_'",
-                     (list(PREDEFINED_READERS),), what="predefined role memberships")
+                     ([*PREDEFINED_READERS, QUERY_TEXT_READER],), what="predefined role memberships")
     reach: dict[str, set[str]] = defaultdict(set)
     for role, predefined in rows:
         reach[str(role)].add(str(predefined))
@@ -344,6 +358,74 @@ def rule_writers(conn: Connection) -> list[tuple[str, str, str, str]]:
         "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE') "
         "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')", what="rules")
     return [(str(role), str(owner), str(relation), str(rule)) for role, owner, relation, rule in rows]
+
+
+def trigger_privileges(conn: Connection) -> list[tuple[str, int, bool]]:
+    """(role, table oid, held by name) for each role (predefined ones excluded) that may create
+    triggers on a table of the user's schemas: TRIGGER on it and USAGE on its schema. ``held by
+    name``: through its ownership or a grant to it or a group it belongs to, not PUBLIC only."""
+    rows = conn.rows(
+        "SELECT r.rolname, c.oid::int8, pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE') "
+        "OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee <> 0 "
+        "AND a.privilege_type = 'TRIGGER' AND pg_catalog.pg_has_role(r.oid, a.grantee, 'USAGE')) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN pg_catalog.pg_roles r "
+        f"WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMA} AND r.rolname !~ '^pg_' "
+        "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'TRIGGER') "
+        "AND pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')", what="trigger privileges")
+    return [(str(role), int(oid), bool(named)) for role, oid, named in rows]
+
+
+@dataclass(frozen=True)
+class ForeignAccess:
+    """A database's foreign data: foreign table oid → its server, server oid → name, the users
+    a user mapping exists for (PUBLIC for every role), and the roles with USAGE on each server."""
+
+    tables: dict[int, int]
+    servers: dict[int, str]
+    mappings: dict[int, set[str]]
+    users: dict[int, set[str]]
+
+
+def foreign_access(conn: Connection) -> ForeignAccess:
+    """Foreign servers, their foreign tables, user mappings (pg_user_mappings: which users have
+    one, open to every role; their options, which hold credentials, are never read) and who has
+    USAGE on each server (to create foreign tables on it or open dblink connections)."""
+    servers = conn.rows("SELECT s.oid::int8, s.srvname FROM pg_catalog.pg_foreign_server s ORDER BY 2",
+                        what="pg_foreign_server")
+    if not servers:
+        return ForeignAccess({}, {}, {}, {})
+    tables = conn.rows("SELECT ftrelid::int8, ftserver::int8 FROM pg_catalog.pg_foreign_table",
+                       what="pg_foreign_table")
+    mappings = conn.rows("SELECT srvid::int8, CASE WHEN umuser = 0 THEN 'PUBLIC' ELSE usename END "
+                         "FROM pg_catalog.pg_user_mappings", what="pg_user_mappings")
+    users = conn.rows("SELECT s.oid::int8, r.rolname FROM pg_catalog.pg_foreign_server s "
+                      "CROSS JOIN pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' "
+                      "AND pg_catalog.has_server_privilege(r.oid, s.oid, 'USAGE')",
+                      what="foreign server privileges")
+    by_server: dict[int, set[str]] = defaultdict(set)
+    for server, user in mappings:
+        by_server[int(server)].add(str(user))
+    with_usage: dict[int, set[str]] = defaultdict(set)
+    for server, role in users:
+        with_usage[int(server)].add(str(role))
+    return ForeignAccess({int(t): int(s) for t, s in tables}, {int(o): str(n) for o, n in servers},
+                         dict(by_server), dict(with_usage))
+
+
+def large_object_readers(conn: Connection) -> dict[str, int]:
+    """Role (predefined ones excluded) → how many large objects of this database it may read:
+    its own, those granted to it (or to a group it belongs to, or PUBLIC), or all of them when
+    ``lo_compat_privileges`` is on. Only pg_largeobject_metadata is read, never the objects."""
+    rows = conn.rows(
+        "SELECT r.rolname, count(*) FROM pg_catalog.pg_largeobject_metadata l "
+        "CROSS JOIN pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' AND ("
+        "current_setting('lo_compat_privileges')::bool OR r.rolsuper "
+        "OR pg_catalog.pg_has_role(r.oid, l.lomowner, 'USAGE') "
+        "OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(l.lomacl) a WHERE a.privilege_type = 'SELECT' "
+        "AND (a.grantee = 0 OR pg_catalog.pg_has_role(r.oid, a.grantee, 'USAGE')))) GROUP BY 1",
+        what="pg_largeobject_metadata")
+    return {str(role): int(count) for role, count in rows}
 
 
 def _security_invoker(options: Any) -> bool:
