@@ -707,6 +707,53 @@ def test_query_texts_of_every_session_leave_a_monitoring_roles_reach_open(graph:
     assert roles["postgres"]["access_unseen"] == [] and roles["view_reader"]["access_unseen"] == []
 
 
+def test_execute_on_a_file_function_reads_every_table_of_the_cluster(graph: Cluster) -> None:
+    # pg_read_binary_file checks only EXECUTE for paths inside the data directory, where every
+    # table's files are: proved on the server, then modelled in every database.
+    s = graph.server_id
+    graph.execute("INSERT INTO clinical.notes VALUES (903, 9, 'in the data files')", dbname="pms")
+    graph.execute("CHECKPOINT")
+    [(path,)] = graph.query("SELECT pg_relation_filepath('clinical.notes')", dbname="pms")
+    graph.execute("GRANT EXECUTE ON FUNCTION pg_read_binary_file(text) TO front_desk; "
+                  "ALTER ROLE front_desk PASSWORD 'front-desk-pw'", dbname="archive")
+    try:
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="archive"),
+                             autocommit=True) as attacker:
+            [(data,)] = attacker.execute(b"SELECT pg_read_binary_file(%s)", (path,)).fetchall()
+        assert b"in the data files" in bytes(data)
+        records = collect(create_scanner(graph))
+    finally:
+        graph.execute("REVOKE EXECUTE ON FUNCTION pg_read_binary_file(text) FROM front_desk; "
+                      "ALTER ROLE front_desk PASSWORD NULL", dbname="archive")
+        graph.execute("DELETE FROM clinical.notes WHERE id = 903", dbname="pms")
+    stores = sorted(r.id for r in records if isinstance(r, Resource) and r.kind == "table")
+    desk = principals(records)["front_desk"]
+    assert desk["can_read"] == stores and desk["can_read_via_wildcard"] == []
+    assert desk["can_read_via"][f"{s}/pms/clinical/notes"] == (
+        "EXECUTE pg_read_binary_file(text) (reads the server's files, the tables' too)")
+    assert desk["raw"]["server_access_roles"] == ["EXECUTE pg_read_binary_file(text)"]
+
+
+def test_alter_system_on_a_command_setting_reads_every_table(graph: Cluster, scan: Any) -> None:
+    # From PostgreSQL 15 ALTER SYSTEM may be granted per setting: archive_command runs as the
+    # server's system user, who reads every table's files.
+    s = graph.server_id
+    graph.execute("GRANT ALTER SYSTEM ON PARAMETER archive_command TO front_desk", dbname="postgres")
+    try:
+        records = collect(create_scanner(graph))
+        result, report = scan("--dsn", graph.dsn(), policies=["PHI-IAM-006", "PHI-SEG-002"])
+    finally:
+        graph.execute("REVOKE ALTER SYSTEM ON PARAMETER archive_command FROM front_desk", dbname="postgres")
+    desk = principals(records)["front_desk"]
+    assert desk["can_read_via"][f"{s}/pms/clinical/notes"] == (
+        "ALTER SYSTEM on archive_command (sets what the server runs or loads as its system user, who reads "
+        "every table's files)")
+    assert desk["raw"]["server_access_roles"] == ["ALTER SYSTEM on archive_command"]
+    failed = outcomes(report, "fail")
+    assert f"{s}/role/front_desk" in failed["PHI-IAM-006"] and f"{s}/role/front_desk" in failed["PHI-SEG-002"], \
+        result.err
+
+
 # --- the scanning role ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("layout", ["good", "bad", "graph"])

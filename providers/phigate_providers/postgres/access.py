@@ -79,6 +79,8 @@ class Cluster:
     memberships: Sequence[MembershipRow]
     #: role → predefined roles of PREDEFINED_READERS it is a member of (directly or not).
     predefined: Mapping[str, set[str]]
+    #: role → settings the server runs or loads that it may ALTER SYSTEM (PostgreSQL 15+).
+    parameters: Mapping[str, set[str]] = field(default_factory=dict)
     inherited: dict[str, set[str]] = field(init=False)
     superusers: frozenset[str] = field(init=False)
 
@@ -100,6 +102,10 @@ class Cluster:
             for predefined in PREDEFINED_READERS:
                 reached.setdefault(predefined, f"CREATEROLE (can grant itself {predefined}; "
                                                "PostgreSQL 15 and earlier)")
+        for parameter in sorted(self.parameters.get(role.name, ())):
+            reached[f"ALTER SYSTEM on {parameter}"] = (
+                f"ALTER SYSTEM on {parameter} (sets what the server runs or loads as its system user, "
+                "who reads every table's files)")
         return reached
 
     def server_access(self, role: RoleRow) -> list[str]:
@@ -107,7 +113,8 @@ class Cluster:
         reached = set(self.predefined.get(role.name, ()))
         if self.createrole_unbounded(role):
             reached |= set(SERVER_ACCESS_ROLES)
-        return sorted(reached & set(SERVER_ACCESS_ROLES))
+        granted = [f"ALTER SYSTEM on {p}" for p in sorted(self.parameters.get(role.name, ()))]
+        return sorted(reached & set(SERVER_ACCESS_ROLES)) + granted
 
     def becomes(self, role: RoleRow) -> dict[str, str]:
         """Roles (predefined ones left out: their effect is in can_read) whose rights ``role``
@@ -152,6 +159,8 @@ class Database:
     foreign: ForeignAccess = field(default_factory=lambda: ForeignAccess({}, {}, {}, {}))
     #: role → how many large objects it may read.
     large_objects: Mapping[str, int] = field(default_factory=dict)
+    #: (role, signature, what it does) for the file functions of pg_catalog a role may run.
+    file_functions: Iterable[tuple[str, str, str]] = ()
 
 
 @dataclass
@@ -165,6 +174,9 @@ class DatabaseAccess:
     #: role → what it reaches here whose class cannot be known (rows of foreign tables, remote
     #: servers through user mappings, large objects), each said in words.
     unseen: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: role → file functions of pg_catalog it may run here (signature → what it does): every
+    #: table of the cluster is within its reach.
+    file_functions: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     #: Names the database in ``unseen`` entries ("postgres HOST:PORT database DB"); set by the caller.
     label: str = ""
 
@@ -184,6 +196,8 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
                 _unseen(result, role, reader.foreign_rows(oid, read))
     _trigger_reads(db, reader, result, store_ids)
     _foreign_reach(db, result)
+    for role, signature, what in db.file_functions:
+        result.file_functions[role][signature] = what
     for role, count in sorted(db.large_objects.items()):
         _unseen(result, role, f"{count} large object(s) it may read, whose content has no class")
     for role, oid, table in db.callers:
@@ -447,6 +461,11 @@ def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAcc
     databases = list(databases)
     result = RoleAccess(unseen=list(unseen), server_access=cluster.server_access(role))
     every = cluster.every_table_reach(role)
+    # EXECUTE on a file function is granted per database; the files are the whole cluster's.
+    for db in databases:
+        for signature, what in db.file_functions.get(role.name, {}).items():
+            every.setdefault(f"EXECUTE {signature}", f"EXECUTE {signature} ({what})")
+    result.server_access += sorted(how for how in every if how.startswith("EXECUTE "))
     for db in databases:
         for store, read in db.reads.get(role.name, {}).items():
             _merge(result.reads, store, read)

@@ -100,7 +100,7 @@ def _cluster(conn: Connection, roles: list[queries.RoleRow] | Unreadable) -> acc
         return roles
     try:
         return access.Cluster(conn.version_num, roles, queries.memberships(conn),
-                              queries.predefined_reach(conn))
+                              queries.predefined_reach(conn), queries.parameter_grants(conn))
     except Unreadable as exc:
         return exc
 
@@ -187,7 +187,7 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
                                    queries.default_select_grants(conn), queries.definer_functions(conn),
                                    queries.function_callers(conn), queries.rule_writers(conn),
                                    queries.trigger_privileges(conn), queries.foreign_access(conn),
-                                   queries.large_object_readers(conn))
+                                   queries.large_object_readers(conn), queries.file_function_executors(conn))
     except Unreadable as exc:
         scan.unread = exc
         yield _error(server, Unreadable(f"database {scan.name}: {exc.message}; roles' access to it is unseen",

@@ -21,6 +21,23 @@ _SELECTABLE = "('r', 'p', 'm', 'v', 'f')"
 #: by running programs or reading files as the server's system user (the tables' files).
 PREDEFINED_READERS = ("pg_read_all_data", "pg_execute_server_program", "pg_read_server_files",
                       "pg_write_server_files")
+#: Functions of pg_catalog that read or write the server's files once EXECUTE is granted (their
+#: only check): the tables' data files are within reach, as for pg_read_server_files. Name → what.
+FILE_FUNCTIONS = {
+    "pg_read_file": "reads the server's files, the tables' too",
+    "pg_read_binary_file": "reads the server's files, the tables' too",
+    "lo_import": "reads the server's files, the tables' too",
+    "lo_export": "writes the server's files: its configuration, then every table",
+    # adminpack, installed in pg_catalog up to PostgreSQL 16
+    "pg_file_write": "writes the server's files: its configuration, then every table",
+    "pg_file_rename": "writes the server's files: its configuration, then every table",
+}
+#: Settings whose value the server runs or loads as its system user, or that decide who may
+#: log in: ALTER SYSTEM on one (PostgreSQL 15+) reaches every table's files.
+COMMAND_PARAMETERS = ("archive_command", "archive_library", "restore_command", "archive_cleanup_command",
+                      "recovery_end_command", "ssl_passphrase_command", "shared_preload_libraries",
+                      "session_preload_libraries", "local_preload_libraries", "dynamic_library_path",
+                      "hba_file", "ident_file", "data_directory")
 #: The predefined role whose members see the query text of every session (pg_stat_activity,
 #: pg_stat_statements), literal values included.
 QUERY_TEXT_READER = "pg_read_all_stats"
@@ -217,6 +234,33 @@ def predefined_reach(conn: Connection) -> dict[str, set[str]]:
     for role, predefined in rows:
         reach[str(role)].add(str(predefined))
     return dict(reach)
+
+
+def parameter_grants(conn: Connection) -> dict[str, set[str]]:
+    """Role (superusers and predefined roles excluded) → the COMMAND_PARAMETERS it may ALTER
+    SYSTEM (GRANT ALTER SYSTEM ON PARAMETER, PostgreSQL 15 and later; pg_parameter_acl)."""
+    if conn.version_num < 150000:
+        return {}
+    rows = conn.rows("SELECT r.rolname, p.parname FROM pg_catalog.pg_parameter_acl p "
+                     "CROSS JOIN pg_catalog.pg_roles r WHERE p.parname = ANY(%s) AND NOT r.rolsuper "
+                     "AND r.rolname !~ '^pg_' "
+                     "AND pg_catalog.has_parameter_privilege(r.oid, p.parname, 'ALTER SYSTEM')",
+                     (list(COMMAND_PARAMETERS),), what="pg_parameter_acl")
+    grants: dict[str, set[str]] = defaultdict(set)
+    for role, parameter in rows:
+        grants[str(role)].add(str(parameter))
+    return dict(grants)
+
+
+def file_function_executors(conn: Connection) -> list[tuple[str, str, str]]:
+    """(role, function signature, what it does) for each role (superusers and predefined roles
+    excluded) that may EXECUTE one of FILE_FUNCTIONS in this database."""
+    rows = conn.rows("SELECT r.rolname, p.oid::regprocedure::text, p.proname FROM pg_catalog.pg_proc p "
+                     "CROSS JOIN pg_catalog.pg_roles r WHERE p.pronamespace = 'pg_catalog'::regnamespace "
+                     "AND p.proname = ANY(%s) AND NOT r.rolsuper AND r.rolname !~ '^pg_' "
+                     "AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE') ORDER BY 1, 2",
+                     (list(FILE_FUNCTIONS),), what="file function privileges")
+    return [(str(role), str(signature), FILE_FUNCTIONS[str(name)]) for role, signature, name in rows]
 
 
 def schemas(conn: Connection) -> list[SchemaRow]:
