@@ -754,6 +754,33 @@ def test_alter_system_on_a_command_setting_reads_every_table(graph: Cluster, sca
         result.err
 
 
+def test_createdb_clones_a_template_and_reads_what_its_owner_role_reads(graph: Cluster) -> None:
+    # The copy's owner is pg_database_owner there: the template's tables owned by (or granted
+    # to) that role are its to read. Proved on the server, then modelled.
+    s = graph.server_id
+    graph.execute("CREATE DATABASE pms_template IS_TEMPLATE true")
+    graph.execute("ALTER ROLE front_desk CREATEDB PASSWORD 'front-desk-pw'")
+    try:
+        graph.execute("CREATE TABLE public.intake (body text); INSERT INTO public.intake VALUES ('copied intake'); "
+                      "ALTER TABLE public.intake OWNER TO pg_database_owner", dbname="pms_template")
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw"), autocommit=True) as attacker:
+            attacker.execute(b"CREATE DATABASE desk_copy TEMPLATE pms_template")
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="desk_copy"),
+                             autocommit=True) as attacker:
+            assert attacker.execute(b"SELECT body FROM public.intake").fetchall() == [("copied intake",)]
+        graph.execute("DROP DATABASE desk_copy")
+        roles = principals(collect(create_scanner(graph)))
+    finally:
+        graph.execute("DROP DATABASE IF EXISTS desk_copy")
+        graph.execute("ALTER DATABASE pms_template IS_TEMPLATE false")
+        graph.execute("DROP DATABASE pms_template")
+        graph.execute("ALTER ROLE front_desk NOCREATEDB PASSWORD NULL")
+    intake = f"{s}/pms_template/public/intake"
+    assert roles["front_desk"]["can_read_via"][intake] == (
+        "CREATEDB (clones template pms_template and owns the copy, as pg_database_owner: owner of public.intake)")
+    assert intake not in roles["view_reader"]["can_read"]  # no CREATEDB
+
+
 # --- the scanning role ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("layout", ["good", "bad", "graph"])

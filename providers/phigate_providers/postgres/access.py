@@ -44,6 +44,8 @@ from phigate_providers.postgres.queries import (
 STORE_KINDS = frozenset({"r", "p", "m"})
 #: Predefined roles that reach the server's files or programs: privileged (PHI-IAM-006).
 SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
+#: The role the owner of the current database is a member of (PostgreSQL 14+).
+DATABASE_OWNER = "pg_database_owner"
 #: The first release where CREATEROLE no longer lets a role grant itself any non-superuser role.
 CREATEROLE_BOUNDED = 160000
 
@@ -177,6 +179,10 @@ class DatabaseAccess:
     #: role → file functions of pg_catalog it may run here (signature → what it does): every
     #: table of the cluster is within its reach.
     file_functions: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    #: The database's name, and whether it is a template (CREATEDB roles clone it and own the
+    #: copy); set by the caller.
+    name: str = ""
+    template: bool = False
     #: Names the database in ``unseen`` entries ("postgres HOST:PORT database DB"); set by the caller.
     label: str = ""
 
@@ -473,6 +479,8 @@ def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAcc
         for how in every.values():
             for store in db.stores:
                 _merge(result.reads, store, Read(how, wildcard=how == "pg_read_all_data"))
+        if db.template and role.create_db and not role.superuser:
+            _clones(result, db)
         for other, how in db.becomes.get(role.name, {}).items():
             if other.startswith("pg_"):
                 _as_predefined(result, other, how, databases)
@@ -482,6 +490,14 @@ def role_access(role: RoleRow, cluster: Cluster, databases: Iterable[DatabaseAcc
         result.becomes[other] = how  # memberships first: the plainest way
     result.becomes.pop(role.name, None)
     return result
+
+
+def _clones(result: RoleAccess, template: DatabaseAccess) -> None:
+    """A CREATEDB role may clone a template and own the copy: the copy's owner is a member of
+    pg_database_owner there, and reads the copies of what that role reads in the template."""
+    for store, read in template.reads.get(DATABASE_OWNER, {}).items():
+        how = f"CREATEDB (clones template {template.name} and owns the copy, as {DATABASE_OWNER}: {read.how})"
+        _merge(result.reads, store, Read(how, read.wildcard))
 
 
 def _as_predefined(result: RoleAccess, predefined: str, how: str,

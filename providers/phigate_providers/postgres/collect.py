@@ -42,6 +42,8 @@ class DatabaseScan:
     reported: bool = True
     tables_read: bool = False
     clinical: bool = False
+    #: Marked as a template (cloned by CREATEDB roles).
+    template: bool = False
     access: access.DatabaseAccess | None = None
     unread: Unreadable | None = None
 
@@ -71,6 +73,7 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     cluster = _cluster(conn, roles)
     listed = _attempt(queries.databases, conn)
     closed = _attempt(queries.closed_databases, conn)
+    templates = _attempt(queries.template_databases, conn)
     unlisted: Unreadable | None = None  # why databases beyond those scanned may exist unseen
     if isinstance(listed, Unreadable):
         unlisted = listed
@@ -86,7 +89,8 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     reported = set(target.databases or names)
     scans: list[DatabaseScan] = []
     for name in names:
-        scan = DatabaseScan(name, reported=name in reported)
+        scan = DatabaseScan(name, reported=name in reported,
+                            template=not isinstance(templates, Unreadable) and name in templates)
         scans.append(scan)
         yield from _scan_database(conn, target, server, scan, classify, cluster=cluster, sampler=sampler)
     yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted,
@@ -196,6 +200,7 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
         return
     scan.access = access.database_access(database, cluster, store_ids)
     scan.access.label = f"{server.replace('postgres://', 'postgres ', 1)} database {scan.name}"
+    scan.access.name, scan.access.template = scan.name, scan.template
 
 
 def _unread_database(server: str, scan: DatabaseScan, cause: Unreadable) -> CollectionError:

@@ -70,6 +70,7 @@ class RoleRow:
     valid_until: str | None
     member_of: tuple[str, ...]
     replication: bool = False
+    create_db: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,13 @@ def databases(conn: Connection) -> list[str]:
     return [str(name) for (name,) in rows]
 
 
+def template_databases(conn: Connection) -> list[str]:
+    """Databases marked as templates: any CREATEDB role may clone one and own the copy."""
+    rows = conn.rows("SELECT datname FROM pg_catalog.pg_database WHERE datistemplate ORDER BY datname",
+                     what="pg_database")
+    return [str(name) for (name,) in rows]
+
+
 def closed_databases(conn: Connection) -> list[str]:
     """Databases that refuse connections today, template0 aside (initdb's pristine copy). Their
     owner may allow connections again (ALTER DATABASE … ALLOW_CONNECTIONS) and CREATEDB roles
@@ -203,11 +211,12 @@ def roles(conn: Connection) -> list[RoleRow]:
     rows = conn.rows(
         "SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolinherit, "
         "r.rolvaliduntil::text, ARRAY(SELECT g.rolname FROM pg_catalog.pg_auth_members m "
-        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), r.rolreplication "
+        "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), "
+        "r.rolreplication, r.rolcreatedb "
         "FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY r.rolname", what="pg_roles")
     return [RoleRow(str(name), bool(login), bool(sup), bool(create), bool(bypass), bool(inherit),
-                    until, tuple(member_of or ()), bool(replication))
-            for name, login, sup, create, bypass, inherit, until, member_of, replication in rows]
+                    until, tuple(member_of or ()), bool(replication), bool(createdb))
+            for name, login, sup, create, bypass, inherit, until, member_of, replication, createdb in rows]
 
 
 def memberships(conn: Connection) -> list[MembershipRow]:
