@@ -603,6 +603,58 @@ def test_writes_without_select_read_nothing(graph: Cluster) -> None:
                       "ALTER ROLE front_desk PASSWORD NULL", dbname="pms")
 
 
+def test_a_column_grant_reads_the_table(graph: Cluster) -> None:
+    notes = f"{graph.server_id}/pms/clinical/notes"
+    roles = principals_while(graph, "GRANT SELECT (patient_id) ON clinical.notes TO front_desk; "
+                                    "GRANT USAGE ON SCHEMA clinical TO front_desk",
+                             "REVOKE SELECT (patient_id) ON clinical.notes FROM front_desk; "
+                             "REVOKE USAGE ON SCHEMA clinical FROM front_desk")
+    assert roles["front_desk"]["can_read_via"][notes] == "SELECT on clinical.notes"
+    # Without USAGE on the schema the grant is not usable by name, but a security_invoker view
+    # it may read checks the grant alone.
+    roles = principals_while(graph, "GRANT SELECT (patient_id) ON clinical.notes TO front_desk",
+                             "REVOKE SELECT (patient_id) ON clinical.notes FROM front_desk")
+    assert roles["front_desk"]["can_read_via"][notes] == "SELECT through view reports.v_notes_invoker (security_invoker)"
+    roles = principals_while(graph, "GRANT SELECT (patient_id) ON clinical.notes TO archive_reader",
+                             "REVOKE SELECT (patient_id) ON clinical.notes FROM archive_reader")
+    assert notes not in roles["archive_reader"]["can_read"]  # no such view: the grant is unusable
+
+
+def test_pg_write_all_data_fires_rules_and_triggers_as_any_writer(graph: Cluster) -> None:
+    # It writes every table: a rule's actions, or a SECURITY DEFINER trigger, run as their owner.
+    roles = principals_while(
+        graph,
+        "GRANT pg_write_all_data TO front_desk; "
+        "CREATE TABLE clinical.note_requests (patient_id bigint); "
+        "ALTER TABLE clinical.note_requests OWNER TO clinical_owner; "
+        "CREATE RULE copy_notes AS ON INSERT TO clinical.note_requests DO ALSO "
+        "INSERT INTO clinical.notes SELECT id + 1000, patient_id, body FROM clinical.notes",
+        "DROP TABLE clinical.note_requests; REVOKE pg_write_all_data FROM front_desk")
+    assert roles["front_desk"]["can_become_via"] == {
+        f"{graph.server_id}/role/clinical_owner": "writes clinical.note_requests, firing rule copy_notes "
+                                                  "(runs as its owner)"}
+    assert f"{graph.server_id}/pms/clinical/notes" not in roles["front_desk"]["can_read"]  # no read of its own
+
+
+def test_a_view_over_a_foreign_table_reaches_rows_of_no_known_class(graph: Cluster) -> None:
+    where = graph.server_id.replace("postgres://", "postgres ")
+    roles = principals_while(
+        graph,
+        "CREATE EXTENSION postgres_fdw; CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw "
+        "OPTIONS (host 'db.invalid', dbname 'pms'); "
+        "CREATE FOREIGN TABLE reports.remote_notes (id bigint, body text) SERVER elsewhere; "
+        "ALTER FOREIGN TABLE reports.remote_notes OWNER TO clinical_owner; "
+        "CREATE VIEW reports.v_remote AS SELECT id FROM reports.remote_notes; "
+        "ALTER VIEW reports.v_remote OWNER TO clinical_owner; GRANT SELECT ON reports.v_remote TO front_desk",
+        "DROP EXTENSION postgres_fdw CASCADE")
+    assert roles["front_desk"]["access_unseen"] == [
+        f"{where} database pms: foreign table reports.remote_notes of server elsewhere (SELECT through view "
+        "reports.v_remote (owner clinical_owner)): its rows are read from elsewhere, of a class this server "
+        "cannot tell"]
+    assert roles["clinical_owner"]["access_unseen"][0].startswith(
+        f"{where} database pms: foreign table reports.remote_notes of server elsewhere (owner of")
+
+
 def test_a_table_owned_by_pg_database_owner_is_read_by_the_databases_owner(graph: Cluster) -> None:
     s = graph.server_id
     roles = principals_while(
