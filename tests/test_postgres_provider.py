@@ -786,6 +786,17 @@ def test_execute_on_a_file_function_reads_every_table_of_the_cluster(graph: Clus
     assert desk["raw"]["server_access_roles"] == ["EXECUTE pg_read_binary_file(text)"]
 
 
+def test_execute_on_dblink_connect_u_reaches_the_server_as_its_system_user(graph: Cluster) -> None:
+    s = graph.server_id
+    desk = principals_while(graph, "CREATE EXTENSION dblink; "
+                                   "GRANT EXECUTE ON FUNCTION dblink_connect_u(text) TO front_desk",
+                            "DROP EXTENSION dblink", dsn=create_scanner(graph))["front_desk"]
+    assert desk["can_read_via"][f"{s}/pms/clinical/notes"] == (
+        "EXECUTE dblink_connect_u(text) (connects as the server's system user, whom local rules may admit "
+        "as any role)")
+    assert desk["raw"]["server_access_roles"] == ["EXECUTE dblink_connect_u(text)"]
+
+
 def test_alter_system_on_a_command_setting_reads_every_table(graph: Cluster, scan: Any) -> None:
     # From PostgreSQL 15 ALTER SYSTEM may be granted per setting: archive_command runs as the
     # server's system user, who reads every table's files.

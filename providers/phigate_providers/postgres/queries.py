@@ -32,6 +32,15 @@ FILE_FUNCTIONS = {
     "pg_file_write": "writes the server's files: its configuration, then every table",
     "pg_file_rename": "writes the server's files: its configuration, then every table",
 }
+#: Functions of extensions (in whatever schema they were installed) that reach the server as its
+#: system user once EXECUTE is granted. Name → what.
+EXTENSION_SERVER_FUNCTIONS = {
+    # dblink: no password needed, so peer and trust rules or the system user's password file
+    # admit it as any role
+    "dblink_connect_u": "connects as the server's system user, whom local rules may admit as any role",
+    # pg_walinspect, PostgreSQL 16+: the page images the write-ahead log carries
+    "pg_get_wal_block_info": "reads the write-ahead log's page images, every table's rows",
+}
 #: Settings whose value the server runs or loads as its system user, or that decide who may
 #: log in: ALTER SYSTEM on one (PostgreSQL 15+) reaches every table's files.
 COMMAND_PARAMETERS = ("archive_command", "archive_library", "restore_command", "archive_cleanup_command",
@@ -263,13 +272,19 @@ def parameter_grants(conn: Connection) -> dict[str, set[str]]:
 
 def file_function_executors(conn: Connection) -> list[tuple[str, str, str]]:
     """(role, function signature, what it does) for each role (superusers and predefined roles
-    excluded) that may EXECUTE one of FILE_FUNCTIONS in this database."""
+    excluded) that may EXECUTE one of FILE_FUNCTIONS (of pg_catalog) or of
+    EXTENSION_SERVER_FUNCTIONS (members of an extension) in this database."""
     rows = conn.rows("SELECT r.rolname, p.oid::regprocedure::text, p.proname FROM pg_catalog.pg_proc p "
-                     "CROSS JOIN pg_catalog.pg_roles r WHERE p.pronamespace = 'pg_catalog'::regnamespace "
-                     "AND p.proname = ANY(%s) AND NOT r.rolsuper AND r.rolname !~ '^pg_' "
+                     "CROSS JOIN pg_catalog.pg_roles r WHERE ((p.pronamespace = 'pg_catalog'::regnamespace "
+                     "AND p.proname = ANY(%s)) OR (p.proname = ANY(%s) AND EXISTS (SELECT 1 "
+                     "FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass "
+                     "AND d.objid = p.oid AND d.refclassid = 'pg_catalog.pg_extension'::regclass "
+                     "AND d.deptype = 'e'))) AND NOT r.rolsuper AND r.rolname !~ '^pg_' "
                      "AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE') ORDER BY 1, 2",
-                     (list(FILE_FUNCTIONS),), what="file function privileges")
-    return [(str(role), str(signature), FILE_FUNCTIONS[str(name)]) for role, signature, name in rows]
+                     (list(FILE_FUNCTIONS), list(EXTENSION_SERVER_FUNCTIONS)),
+                     what="file function privileges")
+    what = {**FILE_FUNCTIONS, **EXTENSION_SERVER_FUNCTIONS}
+    return [(str(role), str(signature), what[str(name)]) for role, signature, name in rows]
 
 
 def schemas(conn: Connection) -> list[SchemaRow]:
