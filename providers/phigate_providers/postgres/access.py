@@ -12,7 +12,14 @@ pg_read_all_data), widened by what the catalogs tell the server's answer leaves 
 - members of pg_read_all_data and of the roles that reach the server's files or programs
   (pg_execute_server_program, pg_read_server_files, pg_write_server_files) read every table of
   the cluster, through a SET ROLE as well as by inheritance; so does a CREATEROLE role up to
-  PostgreSQL 15, which can grant itself those roles, and a REPLICATION role (a base backup).
+  PostgreSQL 15, which can grant itself those roles, and a REPLICATION role (a base backup); and
+  a role that may run a function reaching the server's files (pg_read_binary_file, lo_import…)
+  or ALTER SYSTEM a setting the server runs (archive_command…);
+- TRIGGER on a table reads the rows written to it (a trigger of one's own sees them);
+- a CREATEDB role reads what pg_database_owner reads in a template it can clone.
+
+What a role reaches whose class no catalog tells (foreign tables, user mappings, large objects)
+is left unseen (``access_unseen``), never read as nothing.
 
 What a role can obtain beyond its own rights is an edge (``can_become``) that the engine follows:
 memberships it inherits, may SET ROLE to or holds ADMIN on; every non-superuser role for

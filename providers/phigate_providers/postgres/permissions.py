@@ -20,7 +20,9 @@ PERMISSIONS: tuple[str, ...] = (
     "(pg_authid is the superuser's alone; no hash leaves the server)",
     "reads open to every role: pg_settings, pg_roles, pg_auth_members, pg_database, pg_namespace, "
     "pg_class, pg_attribute, pg_type, pg_rewrite, pg_depend, pg_inherits, pg_default_acl, pg_proc, "
-    "pg_trigger, pg_event_trigger, comments, and the has_*_privilege / pg_has_role functions",
+    "pg_trigger, pg_event_trigger, pg_foreign_server, pg_foreign_table, pg_user_mappings (not their "
+    "options), pg_largeobject_metadata, pg_parameter_acl, comments, and the has_*_privilege / "
+    "pg_has_role functions",
 )
 
 _SQL = """\
