@@ -655,6 +655,43 @@ def test_a_view_over_a_foreign_table_reaches_rows_of_no_known_class(graph: Clust
         f"{where} database pms: foreign table reports.remote_notes of server elsewhere (owner of")
 
 
+def test_owning_a_function_an_index_or_materialized_view_runs_becomes_the_relations_owner(
+        graph: Cluster) -> None:
+    # ANALYZE (autovacuum's too) evaluates an index's expressions as the table's owner, REFRESH
+    # a materialized view's query as its owner: the function's owner replaces the body and reads
+    # with their rights. Proved on the server, then modelled.
+    s = graph.server_id
+    graph.execute(
+        "CREATE SCHEMA util AUTHORIZATION front_desk; GRANT USAGE ON SCHEMA util TO PUBLIC; SET ROLE front_desk; "
+        "CREATE FUNCTION util.norm(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1'; "
+        "CREATE TABLE util.loot (body text); GRANT INSERT ON util.loot TO PUBLIC; RESET ROLE; "
+        "INSERT INTO clinical.notes VALUES (904, 9, 'copied by the index'); SET ROLE clinical_owner; "
+        "CREATE INDEX notes_norm ON clinical.notes (util.norm(patient_id)); RESET ROLE; "
+        "SET ROLE front_desk; CREATE OR REPLACE FUNCTION util.norm(bigint) RETURNS bigint LANGUAGE plpgsql "
+        "VOLATILE AS $$BEGIN INSERT INTO util.loot SELECT body FROM clinical.notes; RETURN $1; END$$", dbname="pms")
+    try:
+        graph.execute("ANALYZE clinical.notes", dbname="pms")
+        assert graph.query("SELECT DISTINCT body FROM util.loot", dbname="pms") == [("copied by the index",)]
+        roles = principals(collect(create_scanner(graph)))
+    finally:
+        graph.execute("DROP SCHEMA util CASCADE; DELETE FROM clinical.notes WHERE id = 904", dbname="pms")
+    assert roles["front_desk"]["can_become_via"] == {
+        f"{s}/role/clinical_owner": "owns util.norm(bigint), which index clinical.notes_norm of clinical.notes "
+                                    "runs as the table's owner (ANALYZE, autovacuum, REINDEX)"}
+    graph.execute("CREATE SCHEMA util AUTHORIZATION front_desk; SET ROLE front_desk; "
+                  "CREATE FUNCTION util.norm(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1'; "
+                  "GRANT USAGE ON SCHEMA util TO clinical_owner; RESET ROLE; SET ROLE clinical_owner; "
+                  "CREATE MATERIALIZED VIEW clinical.mv_norm AS SELECT util.norm(patient_id) FROM clinical.notes",
+                  dbname="pms")
+    try:
+        roles = principals(collect(graph.dsn()))
+    finally:
+        graph.execute("DROP SCHEMA util CASCADE", dbname="pms")
+    assert roles["front_desk"]["can_become_via"] == {
+        f"{s}/role/clinical_owner": "owns util.norm(bigint), which materialized view clinical.mv_norm runs as "
+                                    "its owner on REFRESH"}
+
+
 def test_a_table_owned_by_pg_database_owner_is_read_by_the_databases_owner(graph: Cluster) -> None:
     s = graph.server_id
     roles = principals_while(

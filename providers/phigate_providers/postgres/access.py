@@ -170,6 +170,9 @@ class Database:
     large_objects: Mapping[str, int] = field(default_factory=dict)
     #: (role, signature, what it does) for the file functions of pg_catalog a role may run.
     file_functions: Iterable[tuple[str, str, str]] = ()
+    #: (function owner, relation owner, relation, index or None, function): functions the server
+    #: runs as a relation's owner (index expressions, materialized views' queries).
+    owner_runs: Iterable[tuple[str, str, str, str | None, str]] = ()
 
 
 @dataclass
@@ -217,6 +220,12 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
             result.becomes[role].setdefault(function.owner, _runs(function, table))
+    for role, owner, relation, index, runs in db.owner_runs:
+        # Its owner may replace the body, which the server then runs with the relation owner's rights.
+        how = (f"owns {runs}, which index {index} of {relation} runs as the table's owner "
+               "(ANALYZE, autovacuum, REINDEX)" if index else
+               f"owns {runs}, which materialized view {relation} runs as its owner on REFRESH")
+        result.becomes[role].setdefault(owner, how)
     for role, owner, relation, rule in db.rule_writers:
         if owner != role:
             how = f"writes {relation}, firing rule {rule} (runs as its owner)"

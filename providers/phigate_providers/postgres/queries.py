@@ -428,6 +428,37 @@ def rule_writers(conn: Connection) -> list[tuple[str, str, str, str]]:
     return [(str(role), str(owner), str(relation), str(rule)) for role, owner, relation, rule in rows]
 
 
+def owner_run_functions(conn: Connection) -> list[tuple[str, str, str, str | None, str]]:
+    """(function owner, relation owner, relation, index or None, function) for each function of
+    the user's schemas that the server runs as a relation's owner while someone else owns it: an
+    index's expression or predicate (ANALYZE, autovacuum and REINDEX evaluate it as the table's
+    owner) and a materialized view's query (REFRESH runs it as the view's owner). Whoever owns
+    the function may replace its body, which then runs with the relation owner's rights."""
+    function = ("JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid "
+                "JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace")
+    user_function = _USER_SCHEMA.replace("n.nspname", "pn.nspname")
+    columns = ("pg_catalog.pg_get_userbyid(p.proowner), pg_catalog.pg_get_userbyid(t.relowner), "
+               "n.nspname || '.' || t.relname")
+    rows = conn.rows(
+        f"SELECT DISTINCT {columns}, n.nspname || '.' || i.relname, p.oid::regprocedure::text "
+        "FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_class i ON i.oid = d.objid AND i.relkind IN ('i', 'I') "
+        "JOIN pg_catalog.pg_index x ON x.indexrelid = i.oid JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace {function} "
+        "WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_proc'::regclass "
+        f"AND p.proowner <> t.relowner AND {user_function} "
+        f"UNION SELECT DISTINCT {columns}, NULL, p.oid::regprocedure::text FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid "
+        "JOIN pg_catalog.pg_class t ON t.oid = w.ev_class AND t.relkind = 'm' "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace {function} "
+        "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
+        "AND d.refclassid = 'pg_catalog.pg_proc'::regclass "
+        f"AND p.proowner <> t.relowner AND {user_function} ORDER BY 1, 2, 3, 4 NULLS LAST, 5",
+        what="functions run as a relation's owner")
+    return [(str(function_owner), str(owner), str(relation), None if index is None else str(index),
+             str(signature)) for function_owner, owner, relation, index, signature in rows]
+
+
 def trigger_privileges(conn: Connection) -> list[tuple[str, int, bool]]:
     """(role, table oid, held by name) for each role (predefined ones excluded) that may create
     triggers on a table of the user's schemas: TRIGGER on it and USAGE on its schema. ``held by
