@@ -772,6 +772,9 @@ def test_large_objects_a_role_may_read_have_no_class(graph: Cluster) -> None:
         graph.execute(f"ALTER LARGE OBJECT {oid} OWNER TO clinical_owner; "
                       f"GRANT SELECT ON LARGE OBJECT {oid} TO front_desk", dbname="pms")
         roles = principals(collect(create_scanner(graph)))
+        graph.execute("GRANT SET ON PARAMETER lo_compat_privileges TO view_reader")  # 15+
+        settable = principals(collect(create_scanner(graph)))
+        graph.execute("REVOKE SET ON PARAMETER lo_compat_privileges FROM view_reader")
         graph.execute("ALTER SYSTEM SET lo_compat_privileges = on")
         graph.execute("SELECT pg_reload_conf()")
         compat = principals(collect(graph.dsn()))
@@ -784,6 +787,8 @@ def test_large_objects_a_role_may_read_have_no_class(graph: Cluster) -> None:
     assert roles["clinical_owner"]["access_unseen"] == [seen]
     assert roles["view_reader"]["access_unseen"] == []
     assert compat["view_reader"]["access_unseen"] == [seen]  # every role reads every large object
+    assert settable["view_reader"]["access_unseen"] == [seen]  # it may turn that on for itself
+    assert settable["chain_reader"]["access_unseen"] == []
 
 
 def test_query_texts_of_every_session_leave_a_monitoring_roles_reach_open(graph: Cluster) -> None:

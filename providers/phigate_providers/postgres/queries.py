@@ -515,11 +515,14 @@ def foreign_access(conn: Connection) -> ForeignAccess:
 def large_object_readers(conn: Connection) -> dict[str, int]:
     """Role (predefined ones excluded) → how many large objects of this database it may read:
     its own, those granted to it (or to a group it belongs to, or PUBLIC), or all of them when
-    ``lo_compat_privileges`` is on. Only pg_largeobject_metadata is read, never the objects."""
+    ``lo_compat_privileges`` is on or (PostgreSQL 15+) it may set it. Only
+    pg_largeobject_metadata is read, never the objects."""
+    settable = ("OR pg_catalog.has_parameter_privilege(r.oid, 'lo_compat_privileges', 'SET, ALTER SYSTEM') "
+                if conn.version_num >= 150000 else "")
     rows = conn.rows(
         "SELECT r.rolname, count(*) FROM pg_catalog.pg_largeobject_metadata l "
         "CROSS JOIN pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' AND ("
-        "current_setting('lo_compat_privileges')::bool OR r.rolsuper "
+        f"current_setting('lo_compat_privileges')::bool OR r.rolsuper {settable}"
         "OR pg_catalog.pg_has_role(r.oid, l.lomowner, 'USAGE') "
         "OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(l.lomacl) a WHERE a.privilege_type = 'SELECT' "
         "AND (a.grantee = 0 OR pg_catalog.pg_has_role(r.oid, a.grantee, 'USAGE')))) GROUP BY 1",
