@@ -839,6 +839,25 @@ def test_execute_on_dblink_connect_u_reaches_the_server_as_its_system_user(graph
     assert desk["raw"]["server_access_roles"] == ["EXECUTE dblink_connect_u(text)"]
 
 
+def test_reading_the_password_hashes_becomes_every_login_role(graph: Cluster) -> None:
+    # An MD5 hash logs in as its role where pg_hba asks for md5; any hash can be cracked offline.
+    s = graph.server_id
+    graph.execute("GRANT SELECT ON pg_catalog.pg_authid TO front_desk", dbname="archive")
+    try:
+        graph.execute("ALTER ROLE front_desk PASSWORD 'front-desk-pw'")
+        with psycopg.connect(graph.dsn(user="front_desk", password="front-desk-pw", dbname="archive"),
+                             autocommit=True) as attacker:
+            [(hashed,)] = attacker.execute(b"SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'").fetchall()
+        assert hashed.startswith("SCRAM-SHA-256$")
+        desk = principals(collect(create_scanner(graph)))["front_desk"]
+    finally:
+        graph.execute("REVOKE SELECT ON pg_catalog.pg_authid FROM front_desk", dbname="archive")
+        graph.execute("ALTER ROLE front_desk PASSWORD NULL")
+    assert desk["can_become_via"][f"{s}/role/postgres"] == "SELECT on pg_catalog.pg_authid (reads its password hash)"
+    assert f"{s}/role/view_reader" in desk["can_become"]
+    assert f"{s}/role/clinical_owner" not in desk["can_become"]  # NOLOGIN: no password to use
+
+
 def test_alter_system_on_a_command_setting_reads_every_table(graph: Cluster, scan: Any) -> None:
     # From PostgreSQL 15 ALTER SYSTEM may be granted per setting: archive_command runs as the
     # server's system user, who reads every table's files.

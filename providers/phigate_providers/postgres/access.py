@@ -170,6 +170,8 @@ class Database:
     large_objects: Mapping[str, int] = field(default_factory=dict)
     #: (role, signature, what it does) for the file functions of pg_catalog a role may run.
     file_functions: Iterable[tuple[str, str, str]] = ()
+    #: (role, catalog) for the roles that may read every role's password hash.
+    hash_readers: Iterable[tuple[str, str]] = ()
     #: (function owner, relation owner, relation, index or None, function): functions the server
     #: runs as a relation's owner (index expressions, materialized views' queries).
     owner_runs: Iterable[tuple[str, str, str, str | None, str]] = ()
@@ -216,6 +218,13 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
         result.file_functions[role][signature] = what
     for role, count in sorted(db.large_objects.items()):
         _unseen(result, role, f"{count} large object(s) it may read, whose content has no class")
+    _becomes(db, reader, cluster, result)
+    return result
+
+
+def _becomes(db: Database, reader: _Reader, cluster: Cluster, result: DatabaseAccess) -> None:
+    """The roles whose rights each role can obtain in this database: owners of the code it can
+    make run with their rights, and every login role for whoever reads the password hashes."""
     for role, oid, table in db.callers:
         function = reader.definers.get(oid)
         if function is not None and function.owner != role:
@@ -226,11 +235,15 @@ def database_access(db: Database, cluster: Cluster, store_ids: Mapping[int, str]
                "(ANALYZE, autovacuum, REINDEX)" if index else
                f"owns {runs}, which materialized view {relation} runs as its owner on REFRESH")
         result.becomes[role].setdefault(owner, how)
+    for role, catalog in db.hash_readers:
+        # An MD5 hash logs in as its role where pg_hba asks for md5; any hash can be cracked offline.
+        for other in cluster.roles:
+            if other.login and other.name != role:
+                result.becomes[role].setdefault(other.name, f"SELECT on {catalog} (reads its password hash)")
     for role, owner, relation, rule in db.rule_writers:
         if owner != role:
             how = f"writes {relation}, firing rule {rule} (runs as its owner)"
             result.becomes[role].setdefault(owner, how)
-    return result
 
 
 def _trigger_reads(db: Database, reader: _Reader, result: DatabaseAccess,

@@ -192,7 +192,7 @@ def _read_access(conn: Connection, server: str, scan: DatabaseScan, *, cluster: 
                                    queries.function_callers(conn), queries.rule_writers(conn),
                                    queries.trigger_privileges(conn), queries.foreign_access(conn),
                                    queries.large_object_readers(conn), queries.file_function_executors(conn),
-                                   queries.owner_run_functions(conn))
+                                   queries.password_hash_readers(conn), queries.owner_run_functions(conn))
     except Unreadable as exc:
         scan.unread = exc
         yield _error(server, Unreadable(f"database {scan.name}: {exc.message}; roles' access to it is unseen",

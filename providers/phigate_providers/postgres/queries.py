@@ -459,6 +459,19 @@ def owner_run_functions(conn: Connection) -> list[tuple[str, str, str, str | Non
              str(signature)) for function_owner, owner, relation, index, signature in rows]
 
 
+def password_hash_readers(conn: Connection) -> list[tuple[str, str]]:
+    """(role, catalog) for each role (superusers and predefined roles excluded) that may SELECT
+    pg_authid or pg_shadow, which hold every role's password hash, in this database (a shared
+    catalog's grants are kept per database)."""
+    rows = conn.rows("SELECT r.rolname, c.relname FROM pg_catalog.pg_class c "
+                     "CROSS JOIN pg_catalog.pg_roles r "
+                     "WHERE c.oid IN ('pg_catalog.pg_authid'::regclass, 'pg_catalog.pg_shadow'::regclass) "
+                     "AND NOT r.rolsuper AND r.rolname !~ '^pg_' "
+                     "AND pg_catalog.has_table_privilege(r.oid, c.oid, 'SELECT') ORDER BY 1, 2",
+                     what="password hash privileges")
+    return [(str(role), f"pg_catalog.{name}") for role, name in rows]
+
+
 def trigger_privileges(conn: Connection) -> list[tuple[str, int, bool]]:
     """(role, table oid, held by name) for each role (predefined ones excluded) that may create
     triggers on a table of the user's schemas: TRIGGER on it and USAGE on its schema. ``held by
