@@ -89,8 +89,9 @@ def _collect(conn: Connection, target: ServerTarget, classify: Classify,
     reported = set(target.databases or names)
     scans: list[DatabaseScan] = []
     for name in names:
+        # Templates unknown: any database may be one a CREATEDB role clones.
         scan = DatabaseScan(name, reported=name in reported,
-                            template=not isinstance(templates, Unreadable) and name in templates)
+                            template=isinstance(templates, Unreadable) or name in templates)
         scans.append(scan)
         yield from _scan_database(conn, target, server, scan, classify, cluster=cluster, sampler=sampler)
     yield from _server(conn, target, server, settings=settings, rules=rules, scans=scans, unlisted=unlisted,
