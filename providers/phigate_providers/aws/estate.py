@@ -26,8 +26,8 @@ from typing import Any
 from phigate.api import Context, Record, Resource
 from phigate_providers.aws.access import AccessAnalyzer, Store
 from phigate_providers.aws.access_facts import AccessFacts
-from phigate_providers.aws.conditions import Mfa
 from phigate_providers.aws.escalation import EscalationGraph, Member
+from phigate_providers.aws.signing import signed_reach
 
 
 @dataclass
@@ -93,73 +93,15 @@ def outside_accounts(parts: list[AccessFacts]) -> Iterator[Context]:
 def _principal(
     resource: Resource, member: Member, reads: AccessAnalyzer, graph: EscalationGraph, unseen: list[str]
 ) -> Resource:
-    """The principal's record with its reads and edges (none when it has no identity to analyse).
-
-    Where a statement bearing on it reads an MFA condition key, its reach is analysed once per
-    way a request can be signed (:class:`~.conditions.Mfa`): ``can_read`` and ``can_become`` are
-    what any of them gives, ``can_read_without_mfa`` and ``can_become_without_mfa`` what those
-    without MFA give. A user's long-lived keys carry no MFA key at all, and they get temporary
-    credentials without MFA too (``sts:GetSessionToken``, ``sts:AssumeRole``); a role is only
-    ever used through a session, which says whether MFA was used. Requests signed with keys
-    are counted for a user that holds a key (active or not: it may be turned on), whose keys
-    were not read, or that may create one for itself without MFA.
-    """
+    """The principal's record with its reads and edges (none when it has no identity to analyse),
+    with and without MFA where that differs (:mod:`.signing`)."""
     if member.identity is None:
         return resource
-    if not (reads.reads_mfa(member.identity) or graph.reads_mfa(member)):
-        ways: tuple[Mfa | None, ...] = (None,)
-    elif member.kind == "role" or not _may_sign_with_keys(resource, member, graph):
-        ways = (Mfa.WITHOUT, Mfa.WITH)
-    else:
-        ways = (Mfa.LONG_TERM, Mfa.WITHOUT, Mfa.WITH)
-    via: dict[str, str] = {}
-    named: set[str] = set()
-    wildcard: set[str] = set()
-    undecided: set[str] = set()
-    become: dict[str, str] = {}
-    read_without: set[str] = set()
-    become_without: set[str] = set()
-    access_unseen: list[str] = []
-    for way in ways:
-        access = reads.read_access(member.identity, mfa=way)
-        edges = graph.edges(member, reads, access.can_read, mfa=way)
-        found = {**access.can_read_via, **edges.can_read_via}
-        for store, how in found.items():
-            via.setdefault(store, how)
-        wildcard.update(access.can_read_via_wildcard)
-        named.update(set(access.can_read) - set(access.can_read_via_wildcard))
-        undecided.update(access.undecided_conditions, edges.undecided_conditions)
-        for target, how in edges.can_become.items():
-            become.setdefault(target, how)
-        if way is not Mfa.WITH:
-            read_without.update(found)
-            become_without.update(edges.can_become)
-        access_unseen.extend(u for u in edges.access_unseen if u not in access_unseen)
-    attributes: dict[str, Any] = {
-        **resource.attributes,
-        "can_read": sorted(via),
-        "can_read_via_wildcard": sorted(wildcard - named),
-        "can_read_via": dict(sorted(via.items())),
-        "undecided_conditions": sorted(undecided),
-        "can_become": sorted(become),
-        "can_become_via": dict(sorted(become.items())),
-    }
-    if ways != (None,):
-        attributes["can_read_without_mfa"] = sorted(read_without)
-        attributes["can_become_without_mfa"] = sorted(become_without)
-    if unseen or access_unseen:
-        attributes["access_unseen"] = [*unseen, *access_unseen]
+    reach = signed_reach(member, reads, graph, resource.attributes.get("access_keys"))
+    attributes: dict[str, Any] = {**resource.attributes, **reach.attributes()}
+    if unseen or reach.access_unseen:
+        attributes["access_unseen"] = [*unseen, *reach.access_unseen]
     return dataclasses.replace(resource, attributes=attributes)
-
-
-def _may_sign_with_keys(resource: Resource, member: Member, graph: EscalationGraph) -> bool:
-    """A user (or a group, for its members) may sign requests with long-lived keys."""
-    if member.kind != "user":
-        return True  # a group's members: any of them may hold keys
-    keys = resource.attributes.get("access_keys")
-    if type(keys) is not list or keys:
-        return True  # keys held, or not read: they may be
-    return graph.may_create_own_keys(member, Mfa.WITHOUT)
 
 
 __all__ = ["EstateFacts", "join"]

@@ -32,6 +32,7 @@ from phigate_providers.aws.access import (
 )
 from phigate_providers.aws.escalation import EscalationGraph, Member
 from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, Facet, facets_of
+from phigate_providers.aws.signing import signed_reach
 from phigate_providers.terraform import sign_in
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
@@ -354,18 +355,6 @@ def _member(holder: Holder, account: str) -> Member:
     return Member(holder.arn, holder.principal_type, account, identity, trust=trust)
 
 
-def _edges(holder: Holder, account: str, analyzer: AccessAnalyzer, already: list[str],
-           graph: tuple[EscalationGraph, dict[str, str]]) -> dict[str, Any]:
-    """What the principal can become (by resource id, in the plan or named by ARN outside it)
-    and the stores it can read only by granting itself read."""
-    escalation, ids = graph
-    edges = escalation.edges(_member(holder, account), analyzer, already)
-    become = {ids.get(arn, arn): how for arn, how in edges.can_become.items()}
-    return {"can_become": sorted(become), "can_become_via": dict(sorted(become.items())),
-            "self_reads": edges.can_read_via, "access_unseen": edges.access_unseen,
-            "undecided_conditions": edges.undecided_conditions}
-
-
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
                     *, problems: list[str], unseen_stores: list[str],
                     graph: tuple[EscalationGraph, dict[str, str]]) -> None:
@@ -378,33 +367,26 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
         return
     assert isinstance(tags, dict)
     attributes: dict[str, Any] = {"principal_type": holder.principal_type, "member_of": [], "login": True}
+    if holder.principal_type == "user":
+        found, sources = sign_in.user_attributes(context.plan.by_type, lambda p: _names(context, p, holder))
+        attributes.update(found)
+        holder.sources.extend(sources)
     reasons = holder.unseen + problems
     depends: list[str] = []
     if reasons or analyzer is None:
         unknown = Unknown("; ".join(reasons) or "access analysis unavailable")
         attributes.update(can_read=unknown, can_read_via_wildcard=unknown, undecided_conditions=unknown)
     else:
-        identity = Identity(arn=holder.arn, account=account, policies=tuple(holder.policies))
-        access = analyzer.read_access(identity)
-        attributes.update(access.as_attributes())
-        edges = _edges(holder, account, analyzer, list(access.can_read), graph)
-        if edges["self_reads"]:
-            via = {**attributes.get("can_read_via", {}), **edges["self_reads"]}
-            attributes.update(can_read=sorted(via), can_read_via=dict(sorted(via.items())))
-        attributes.update(can_become=edges["can_become"], can_become_via=edges["can_become_via"])
-        attributes["undecided_conditions"] = sorted({*attributes["undecided_conditions"],
-                                                     *edges["undecided_conditions"]})
+        escalation, ids = graph
+        reach = signed_reach(_member(holder, account), analyzer, escalation, attributes.get("access_keys"))
+        attributes.update(reach.attributes(ids))
         depends = list(attributes["can_read"])
-        unseen = [f"{context.plan.label}: {s}" for s in unseen_stores] + list(edges["access_unseen"])
+        unseen = [f"{context.plan.label}: {s}" for s in unseen_stores] + list(reach.access_unseen)
         if unseen:
             # Stores whose name or policy is known only after apply are left out of the analysis
             # (a policy not seen may deny): what they give is unseen, the rest is exact.
             attributes["access_unseen"] = unseen
     attributes.update(_trust(planned, holder, account))
-    if holder.principal_type == "user":
-        found, sources = sign_in.user_attributes(context.plan.by_type, lambda p: _names(context, p, holder))
-        attributes.update(found)
-        holder.sources.extend(sources)
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,
                         raw=context.raw(planned, *holder.sources[1:]))
