@@ -93,6 +93,8 @@ class AccessGraph:
         self._nodes: dict[str, _Node] = {}
         self._reach: dict[str, Reach] | None = None
         self._reach_without_mfa: dict[str, Reach] | None = None
+        #: access_unseen entry → the one store it concerns (None: named differently by two).
+        self._about: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -106,6 +108,13 @@ class AccessGraph:
         # so their reach stays open, never an empty list that passes.
         opaque = (None if type(reads) is list
                   else f"what '{short_label(resource.id, resource.name)}' reads was not seen")
+        about = get("access_unseen_about")
+        if type(about) is dict:
+            for entry, store in about.items():
+                if type(store) is str:
+                    known = self._about.setdefault(entry, store)
+                    if known != store:
+                        self._about[entry] = None
         reads_without = get("can_read_without_mfa")
         become_without = get("can_become_without_mfa")
         node = _Node(_strings(reads), _strings(get("can_read_via_wildcard")),
@@ -132,6 +141,10 @@ class AccessGraph:
         if self._reach is None:
             self._reach = self._close()
         return self._reach.get(principal)
+
+    def about(self, entry: str) -> str | None:
+        """The one store an ``access_unseen`` entry concerns, when its provider named it."""
+        return self._about.get(entry)
 
     def reach_without_mfa(self, principal: str) -> Reach | None:
         """What ``principal`` reaches without multi-factor authentication; None when it was

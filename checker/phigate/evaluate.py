@@ -17,8 +17,8 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from phigate.access_graph import REACH_FIELDS, AccessGraph
-from phigate.api import COMMON_FIELDS, CollectionError, Context, Record, Resource, Unknown
-from phigate.classify import Classifier
+from phigate.api import COMMON_FIELDS, UNSEEN, CollectionError, Context, Record, Resource, Unknown
+from phigate.classify import UNCLASSIFIED, Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
 from phigate.identity import reported_raw
@@ -185,6 +185,18 @@ class InventoryIndex:
         r = resource
         return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name, r.tags,
                         r.data_class, widened, r.raw)
+
+    def unseen_store(self, item: str) -> dict[str, Any] | None:
+        """The record of the one store an ``unseen:`` reach concerns, when a provider named it
+        (``access_unseen_about``) and the store is classified; None otherwise (anything may be
+        reached, so nothing is decided by it). An unclassified store is never taken for what
+        its class says: it may hold anything."""
+        graph = self.graph
+        store = graph.about(item[len(UNSEEN):]) if graph is not None else None
+        record = self._records.get(store) if store is not None else None
+        if record is None or record.get("data_class") in (None, UNCLASSIFIED):
+            return None
+        return record
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
