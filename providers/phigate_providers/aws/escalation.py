@@ -123,6 +123,9 @@ class Member:
     identity: Identity | None  # None: its policies could not all be read (no edges from it)
     member_of: tuple[str, ...] = ()
     trust: PolicyDocument | None = None  # roles
+    #: Where each of its policies sits, by the document's name, when the name does not say it
+    #: (a plan names documents by address): ``ARN#inline/NAME`` or a managed policy's ARN.
+    placed: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,7 @@ class EscalationGraph:
         found: dict[str, str] = {}
         holders = (member.arn, *member.member_of)
         for policy in identity.policies:
-            name = policy.name or ""
+            name = member.placed.get(policy.name or "", policy.name or "")
             if not any(s.effect == "Deny" for s in policy.statements):
                 continue
             owner = next((h for h in holders if name.startswith(f"{h}#inline/")), None)
@@ -383,7 +386,7 @@ class EscalationGraph:
             else:
                 how = None
             if how:
-                found[name] = how
+                found[policy.name or ""] = how
         return found
 
     def _removal(self, member: Member, holder: str, actions: Mapping[str, frozenset[str]],
