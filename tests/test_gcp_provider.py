@@ -342,7 +342,7 @@ def test_the_seeded_graph_has_no_edge_nor_gap_the_truth_leaves_out(seeded: dict[
     assert len(principals) == seeded["truth"]["counts"]["members"]
     assert all(p["attributes"]["can_become"] == [] for p in principals)
     gaps = {p["id"] for p in principals if p["attributes"]["access_unseen"]}
-    assert gaps == set(seeded["truth"]["expected_errors"]["PHI-IAM-004"])
+    assert gaps == set(seeded["truth"]["marked"])
     assert all("object ACLs" in gap for p in principals for gap in p["attributes"]["access_unseen"])
 
 
