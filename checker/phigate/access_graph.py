@@ -149,15 +149,18 @@ class AccessGraph:
     def reach_without_mfa(self, principal: str) -> Reach | None:
         """What ``principal`` reaches without multi-factor authentication; None when it was
         never added. Where no principal tells the two apart, its reach."""
-        if not any(n.reads_without_mfa is not None or n.become_without_mfa is not None
-                   for n in self._nodes.values()):
-            return self.reach(principal)
         if self._reach_without_mfa is None:
-            self._reach_without_mfa = self._close({
-                name: node._replace(
-                    reads=node.reads if node.reads_without_mfa is None else node.reads_without_mfa,
-                    become=node.become if node.become_without_mfa is None else node.become_without_mfa)
-                for name, node in self._nodes.items()})
+            if not any(n.reads_without_mfa is not None or n.become_without_mfa is not None
+                       for n in self._nodes.values()):
+                if self._reach is None:
+                    self._reach = self._close()
+                self._reach_without_mfa = self._reach  # told apart nowhere: the same closure
+            else:
+                self._reach_without_mfa = self._close({
+                    name: node._replace(
+                        reads=node.reads if node.reads_without_mfa is None else node.reads_without_mfa,
+                        become=node.become if node.become_without_mfa is None else node.become_without_mfa)
+                    for name, node in self._nodes.items()})
         return self._reach_without_mfa.get(principal)
 
     def has_edges(self, principal: str) -> bool:
