@@ -174,9 +174,11 @@ def undecided(plans: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Ids per policy that can be neither passed nor failed: buckets without uniform access let
     their objects' ACLs, which a scan does not read, grant anyone read (the public too unless
     public access prevention is enforced). A member that may so read clinical data it does not
-    otherwise read, or administrative data beside clinical data it reads, is undecided for
-    segmentation (PHI-SEG-002) and for clinical data reached beyond its bucket grants (PHI-IAM-004,
-    none of which is seeded), unless its bindings already fail it."""
+    otherwise read, or administrative data beside clinical data it reads, is marked (``marked``:
+    its reach is not all seen); it is undecided for segmentation (PHI-SEG-002) where it may read
+    both classes, unless its bindings already fail it, and for clinical data reached beyond its
+    bucket grants (PHI-IAM-004, none of which is seeded) only where the bucket it may so read is
+    clinical: an administrative bucket's object ACLs cannot give it clinical data."""
     reads: dict[str, set[str]] = {m: set() for p in plans for b in p["bindings"] for m in b["members"]}
     for plan in plans:
         for binding in plan["bindings"]:
@@ -184,14 +186,21 @@ def undecided(plans: list[dict[str, Any]]) -> dict[str, list[str]]:
                 for member in binding["members"]:
                     reads[member].add(plan["data_class"])
     failing = set(truth(plans)["PHI-SEG-002"])
-    found = []
+    found, clinical, both = [], [], []
     for member, classes in reads.items():
         public = member in ("allUsers", "allAuthenticatedUsers")
         fine_grained = {p["data_class"] for p in plans if not p["uniform"] and not (public and p["pap"])}
-        if ("clinical" in fine_grained - classes
-                or ("administrative" in fine_grained - classes and "clinical" in classes)):
+        may_clinical = "clinical" in fine_grained - classes
+        may_administrative = "administrative" in fine_grained - classes and "clinical" in classes
+        if may_clinical:
+            clinical.append(member)
+        if may_clinical or may_administrative:
             found.append(member)
-    return {"PHI-IAM-004": sorted(found), "PHI-SEG-002": sorted(set(found) - failing)}
+        # Segmentation needs both classes: one it may only gain, beside what it reads, is not enough.
+        if ((may_clinical or "clinical" in classes) and (may_administrative or "administrative" in classes)
+                and member not in failing):
+            both.append(member)
+    return {"PHI-IAM-004": sorted(clinical), "PHI-SEG-002": sorted(both), "marked": sorted(found)}
 
 
 def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, Any]:
@@ -214,7 +223,13 @@ def seed(endpoint: str, scale: int, seed_value: int, project: str) -> dict[str, 
                                        if m.startswith("serviceAccount:")),
             "counts": {"buckets": len(plans), "keys": len(used_keys),
                        "members": len({m for p in plans for b in p["bindings"] for m in b["members"]})},
-            "keys": used_keys, "expected_failures": truth(plans), "expected_errors": undecided(plans)}
+            "keys": used_keys, "expected_failures": truth(plans), **_undecided_and_marked(plans)}
+
+
+def _undecided_and_marked(plans: list[dict[str, Any]]) -> dict[str, Any]:
+    found = undecided(plans)
+    marked = found.pop("marked")
+    return {"expected_errors": found, "marked": marked}
 
 
 def _create(session: requests.Session, api: str, project: str, plan: dict[str, Any]) -> None:

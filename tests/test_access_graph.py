@@ -222,3 +222,35 @@ def test_a_principal_whose_reads_were_not_seen_keeps_its_own_seen_wildcard_list(
                principal("user/ops", become=[unread.id])]
     assert outcome(records, "PHI-IAM-004", unread.id).status is Status.PASS
     assert outcome(records, "PHI-IAM-004", f"{ACCOUNT}:user/ops").status is Status.ERROR
+
+
+def test_reach_without_mfa_follows_the_edges_taken_without_it() -> None:
+    """A user that may assume a role only with MFA reaches nothing through it without MFA; a
+    principal stating nothing apart reads as much without MFA as with it, whoever reaches it."""
+    graph = AccessGraph()
+    graph.add(principal("user/careful", become=[f"{ACCOUNT}:role/reader", f"{ACCOUNT}:role/plain"],
+                        can_read_without_mfa=[], can_become_without_mfa=[f"{ACCOUNT}:role/plain"]))
+    graph.add(principal("role/reader", reads=[NOTES]))
+    graph.add(principal("role/plain", reads=[EXPORTS], can_read_without_mfa=[]))
+    graph.add(principal("user/hasty", become=[f"{ACCOUNT}:role/reader"]))
+    careful, hasty = f"{ACCOUNT}:user/careful", f"{ACCOUNT}:user/hasty"
+    assert graph.reach(careful) is not None and graph.reach(careful).can_read() == [EXPORTS, NOTES]
+    without = graph.reach_without_mfa(careful)
+    assert without is not None and without.can_read() == []
+    hasty_without = graph.reach_without_mfa(hasty)
+    assert hasty_without is not None and hasty_without.can_read() == [NOTES]
+
+
+def test_a_policy_on_reach_without_mfa_reads_the_reach_where_no_provider_tells_them_apart() -> None:
+    """PHI-AUTH-001 over principals that state no reach without MFA (a snapshot written before,
+    another provider): judged on what they read, as before."""
+    resources = [store(NOTES, "clinical"),
+                 principal("user/dr-martin", reads=[NOTES], console_access=True, mfa={"enabled": False}),
+                 principal("user/ops", become=[f"{ACCOUNT}:role/reader"], console_access=True,
+                           mfa={"enabled": False}),
+                 principal("role/reader", reads=[NOTES]),
+                 principal("user/dr-leroy", reads=[NOTES], console_access=True, mfa={"enabled": False},
+                           can_read_without_mfa=[])]
+    result = scan_inventory(resources, only=["PHI-AUTH-001"])
+    status = {f.resource.id.rsplit(":", 1)[-1]: f.status for f in result.findings}
+    assert status == {"user/dr-martin": Status.FAIL, "user/ops": Status.FAIL, "user/dr-leroy": Status.PASS}

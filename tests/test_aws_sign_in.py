@@ -255,3 +255,88 @@ def test_a_console_user_who_can_join_a_group_that_assumes_a_clinical_reader_fail
     code, report = _scan(tmp_path)
     assert _outcomes(report, "PHI-AUTH-001") == {_arn("newcomer"): "fail"}
     assert code == 1
+
+
+#: The self-service actions AWS's "force MFA" example leaves out of its Deny.
+SELF_SERVICE = ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:ListMFADevices",
+                "iam:ResyncMFADevice", "sts:GetSessionToken"]
+
+
+def _force_mfa(operator: str, key: str = "aws:MultiFactorAuthPresent", value: Any = "false") -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyWithoutMFA", "Effect": "Deny", "NotAction": SELF_SERVICE, "Resource": "*",
+        "Condition": {operator: {key: value}}}]}
+
+
+@pytest.mark.parametrize(("operator", "value", "console", "keys"), [
+    # A console session without MFA carries the key, false; a request signed with long-lived
+    # keys carries none (AWS's IAM User Guide, aws:MultiFactorAuthPresent).
+    ("BoolIfExists", "false", "pass", "pass"),  # denies both
+    ("BoolIfExists", "False", "pass", "pass"),
+    ("Bool", "false", "pass", "fail"),  # the keys' requests lack the key: not denied
+    ("Bool", False, "pass", "fail"),
+    ("Null", "true", "fail", "fail"),  # denies the keys' own requests, not a session without MFA
+    ("ForAnyValue:StringEqualsIfExists", "false", "pass", "pass"),
+    ("ForAnyValue:StringEquals", "false", "pass", "fail"),
+])
+def test_a_deny_without_mfa_decides_what_a_password_or_a_key_alone_reads(
+    aws: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    operator: str, value: Any, console: str, keys: str,
+) -> None:
+    """A console user without an MFA device (PHI-AUTH-001) and a user with an old key
+    (PHI-AUTH-002), each reading clinical data under a Deny that requires MFA."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=120)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
+    _bucket(aws, CLINICAL, "clinical")
+    _user(aws, "dr-martin", reads=CLINICAL, password=True)
+    _user(aws, "etl-batch", reads=CLINICAL, keys=1)
+    iam = aws("iam")
+    for user in ("dr-martin", "etl-batch"):
+        iam.put_user_policy(UserName=user, PolicyName="force-mfa",
+                            PolicyDocument=json.dumps(_force_mfa(operator, value=value)))
+    _, report = _scan(tmp_path)
+    assert _outcomes(report, "PHI-AUTH-001")[_arn("dr-martin")] == console
+    assert _outcomes(report, "PHI-AUTH-002")[_arn("etl-batch")] == keys
+
+
+def test_a_deny_without_mfa_on_a_group_or_the_bucket_keeps_clinical_data_from_a_password(
+    aws: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The Deny binds wherever it is: on the user's group, or in the bucket's policy; the
+    role assumed without MFA reads nothing clinical either, so assuming it gives nothing."""
+    _bucket(aws, CLINICAL, "clinical")
+    role = _clinical_role(aws)
+    iam = aws("iam")
+    iam.create_group(GroupName="clinicians")
+    iam.put_group_policy(GroupName="clinicians", PolicyName="force-mfa",
+                         PolicyDocument=json.dumps(_force_mfa("BoolIfExists")))
+    _user(aws, "dr-martin", reads=CLINICAL, password=True)
+    iam.add_user_to_group(GroupName="clinicians", UserName="dr-martin")
+    _user(aws, "ops-oncall", assumes=role, password=True)
+    aws("s3").put_bucket_policy(Bucket=CLINICAL, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{CLINICAL}/*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}))
+    _, report = _scan(tmp_path)
+    mfa = _outcomes(report, "PHI-AUTH-001")
+    assert mfa == {_arn("dr-martin"): "pass", _arn("ops-oncall"): "pass"}
+    assert report["collection_errors"] == []
+
+
+def test_a_role_that_requires_mfa_is_not_reached_without_it(aws: Callable[..., Any], tmp_path: Path) -> None:
+    """A user that may assume the clinical reader only with MFA (its own Allow says so) reaches
+    clinical data only with MFA; one whose Allow does not say so fails."""
+    _bucket(aws, CLINICAL, "clinical")
+    role = _clinical_role(aws)
+    iam = aws("iam")
+    for user, condition in (("careful", {"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+                            ("hasty", None)):
+        _user(aws, user, password=True)
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}
+        if condition:
+            statement["Condition"] = condition
+        iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}))
+    code, report = _scan(tmp_path)
+    assert _outcomes(report, "PHI-AUTH-001") == {_arn("careful"): "pass", _arn("hasty"): "fail"}
+    assert code == 1

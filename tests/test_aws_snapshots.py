@@ -16,7 +16,15 @@ from phigate.api import CollectionError, Context, Resource
 from phigate.cli import main
 from phigate.validation import kind_validator
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, error_response, inject_faults, member_account
+from tests.aws_server import (
+    ACCOUNT,
+    REGION,
+    _Body,
+    error_response,
+    inject_faults,
+    member_account,
+    moto_answer,
+)
 
 PARTNER = "111122223333"
 DB = {"DBInstanceClass": "db.t3.micro", "Engine": "postgres", "MasterUsername": "admin",
@@ -271,3 +279,38 @@ def test_a_snapshot_of_another_region_is_read_as_context_for_the_access_graph(aw
     assert errors == []
     assert arn in context and arn not in found  # never reported: outside the asked region
     assert found[reader].attributes["can_read_via"] == {arn: "ebs:GetSnapshotBlock"}
+
+
+def _copied_from(arn: str) -> Callable[..., AWSResponse | None]:
+    """moto's listing of the member's snapshots with what AWS lists for a copy of a snapshot
+    another account shared: the ARN it was copied from (moto copies within an account only)."""
+    def fault(service: str, region: str, called: str, request: Any) -> AWSResponse | None:
+        if called != "DescribeDBSnapshots":
+            return None
+        marker = "<DBSnapshotIdentifier>pms-copy</DBSnapshotIdentifier>"
+        answer = moto_answer(request).replace(
+            marker, f"{marker}<SourceDBSnapshotIdentifier>{arn}</SourceDBSnapshotIdentifier>")
+        return AWSResponse("https://replayed", 200, {"Content-Type": "text/xml"}, _Body(answer.encode()))
+    return fault
+
+
+def test_a_copy_of_a_snapshot_of_another_account_of_the_run_is_classed_by_it(
+        aws: Callable[..., Any], endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The member copied the clinical snapshot the management account shared with it: its copy,
+    untagged, of an untagged database of its own, is clinical when both accounts are read,
+    whichever is reported."""
+    member, member_client = member_account(endpoint)
+    database_snapshots(aws)
+    aws("rds").modify_db_snapshot_attribute(DBSnapshotIdentifier="pms-partner", AttributeName="restore",
+                                            ValuesToAdd=[member])
+    rds = member_client("rds")
+    rds.create_db_instance(DBInstanceIdentifier="restored", **DB)
+    rds.create_db_snapshot(DBSnapshotIdentifier="pms-copy", DBInstanceIdentifier="restored")
+    inject_faults(monkeypatch, _copied_from(rds_snapshot_arn("pms-partner")))
+    copy = f"arn:aws:rds:{REGION}:{member}:snapshot:pms-copy"
+    found, errors, _ = collect(org_role="OrganizationAccountAccessRole")
+    assert errors == []
+    assert found[copy].tags.get("data_class") == "clinical"
+    assert rds_snapshot_arn("pms-partner") in found[copy].raw["source"]
+    alone, _, _ = collect(org_role="OrganizationAccountAccessRole", accounts=(member,))
+    assert alone[copy].tags.get("data_class") == "clinical"  # the other account read as context

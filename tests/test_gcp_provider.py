@@ -342,7 +342,7 @@ def test_the_seeded_graph_has_no_edge_nor_gap_the_truth_leaves_out(seeded: dict[
     assert len(principals) == seeded["truth"]["counts"]["members"]
     assert all(p["attributes"]["can_become"] == [] for p in principals)
     gaps = {p["id"] for p in principals if p["attributes"]["access_unseen"]}
-    assert gaps == set(seeded["truth"]["expected_errors"]["PHI-IAM-004"])
+    assert gaps == set(seeded["truth"]["marked"])
     assert all("object ACLs" in gap for p in principals for gap in p["attributes"]["access_unseen"])
 
 
@@ -1293,10 +1293,14 @@ def test_a_fine_grained_administrative_bucket_leaves_readers_of_clinical_data_un
     assert attributes(snapshot, clinician)["access_unseen"] == [acl_gap("gs://billing")]
     assert attributes(snapshot, billing)["access_unseen"] == []
     assert attributes(snapshot, "allUsers")["access_unseen"] == []
+    assert attributes(snapshot, clinician)["access_unseen_about"] == {acl_gap("gs://billing"): "gs://billing"}
     code, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
     assert [f["status"] for f in finding(report, "PHI-SEG-002", clinician)] == ["error"]
     assert passes(report, "PHI-SEG-002", billing)
     assert code == 3
+    # Whoever reads the administrative bucket, no wildcard grant reaches clinical data through it.
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-IAM-004")
+    assert passes(report, "PHI-IAM-004", clinician)
 
 
 # --- managed folders: grants on a prefix of a bucket ------------------------------------------

@@ -100,3 +100,30 @@ def test_a_key_whose_date_the_plan_cannot_tell_is_unknown(tmp_path: Path) -> Non
     path.write_text(json.dumps(plan))
     resources, _, _ = collect(path)
     assert isinstance(resources["aws_iam_user.ops"].attributes["access_keys"], Unknown)
+
+
+FORCE_MFA = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Deny", "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "sts:GetSessionToken"],
+    "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}
+
+
+def test_a_planned_deny_without_mfa_decides_what_a_password_or_a_key_alone_reads(tmp_path: Path, cli: Cli) -> None:
+    """The plan's own force-MFA policy: a console password alone reads nothing clinical, whatever
+    the user's MFA device (which no plan shows), and neither does an old key on its own."""
+    plan = json.loads(PLAN.read_text())
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _user(plan, "dr-martin", profile=True)
+    _user(plan, "lab-sync", key_created=long_ago)
+    for name in ("dr-martin", "lab-sync"):
+        _add(plan, "aws_iam_user_policy", f"{name}_mfa", {"name": "force-mfa", "policy": json.dumps(FORCE_MFA)},
+             actions=["create"], unknown={"id": True}, references={"user": f"aws_iam_user.{name}"})
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    resources, _, _ = collect(path)
+    martin = resources["aws_iam_user.dr-martin"].attributes
+    assert martin["can_read"] == ["arn:aws:s3:::exemplum-notes"] and martin["can_read_without_mfa"] == []
+    result = cli("scan", str(path), "--only", "PHI-AUTH-001", "--only", "PHI-AUTH-002",
+                 "--show-passed", "--format", "json")
+    found = {(f["policy_id"], f["resource"]["name"]): f["status"] for f in result.json()["findings"]}
+    assert found[("PHI-AUTH-001", "aws_iam_user.dr-martin")] == "pass"
+    assert found[("PHI-AUTH-002", "aws_iam_user.lab-sync")] == "pass"

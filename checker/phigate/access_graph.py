@@ -11,7 +11,11 @@ Context records included, and its closure is what segmentation policies judge:
   transitively (cycles included: mutually assumable roles read the same);
 - a ``can_become`` target that is not in the inventory, or an ``access_unseen`` scope anywhere
   along the way, leaves the reach open: an ``unseen:`` entry is added to ``can_read``, which no
-  store matches, so "reads clinical data" stays undecided unless a seen store already decides it.
+  store matches, so "reads clinical data" stays undecided unless a seen store already decides it;
+- what a principal reads without multi-factor authentication (``can_read_without_mfa``) is
+  closed the same way over the edges it can take without it (``can_become_without_mfa``); a
+  principal that does not state them reads and becomes as much without MFA as with it, which
+  can only over-approximate (its reach without MFA is never more than its reach).
 
 The closure runs once, over strongly connected components in reverse topological order, so it
 costs one pass over the edges plus the set unions; components without reads of their own share
@@ -30,8 +34,9 @@ from phigate.api import UNSEEN, Resource
 
 #: Attributes of ``principal`` the graph reads, and the two it replaces with their closure.
 EDGE_FIELDS = frozenset({"can_read", "can_read_via_wildcard", "can_read_via", "can_become",
-                         "can_become_via", "access_unseen"})
-REACH_FIELDS = frozenset({"can_read", "can_read_via_wildcard"})
+                         "can_become_via", "access_unseen", "can_read_without_mfa",
+                         "can_become_without_mfa"})
+REACH_FIELDS = frozenset({"can_read", "can_read_via_wildcard", "can_read_without_mfa"})
 
 _EMPTY: frozenset[str] = frozenset()
 
@@ -50,6 +55,10 @@ class _Node(NamedTuple):
     #: Set when the principal's own reads were not read: it does not make its own seen lists
     #: undecided, but whoever can become it may reach anything.
     opaque: str | None = None
+    #: What it reads and becomes without MFA, when the provider tells them apart (None: as
+    #: ``reads`` and ``become``).
+    reads_without_mfa: tuple[str, ...] | None = None
+    become_without_mfa: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,9 @@ class AccessGraph:
     def __init__(self) -> None:
         self._nodes: dict[str, _Node] = {}
         self._reach: dict[str, Reach] | None = None
+        self._reach_without_mfa: dict[str, Reach] | None = None
+        #: access_unseen entry → the one store it concerns (None: named differently by two).
+        self._about: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -96,18 +108,33 @@ class AccessGraph:
         # so their reach stays open, never an empty list that passes.
         opaque = (None if type(reads) is list
                   else f"what '{short_label(resource.id, resource.name)}' reads was not seen")
+        about = get("access_unseen_about")
+        if type(about) is dict:
+            for entry, store in about.items():
+                if type(store) is str:
+                    known = self._about.setdefault(entry, store)
+                    if known != store:
+                        self._about[entry] = None
+        reads_without = get("can_read_without_mfa")
+        become_without = get("can_become_without_mfa")
         node = _Node(_strings(reads), _strings(get("can_read_via_wildcard")),
                      _mapping(get("can_read_via")), _strings(get("can_become")),
                      _mapping(get("can_become_via")), _strings(get("access_unseen")), resource.name,
-                     opaque)
+                     opaque,
+                     _strings(reads_without) if type(reads_without) is list else None,
+                     _strings(become_without) if type(become_without) is list else None)
         old = self._nodes.get(resource.id)
         if old is not None:
             node = _Node(old.reads + node.reads, old.wildcard + node.wildcard,
                          {**old.read_via, **node.read_via}, old.become + node.become,
                          {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.name,
-                         old.opaque if node.opaque is None else node.opaque)
+                         old.opaque if node.opaque is None else node.opaque,
+                         _join_without(old.reads_without_mfa, old.reads, node.reads_without_mfa, node.reads),
+                         _join_without(old.become_without_mfa, old.become, node.become_without_mfa,
+                                       node.become))
         self._nodes[resource.id] = node
         self._reach = None
+        self._reach_without_mfa = None
 
     def reach(self, principal: str) -> Reach | None:
         """The effective reach of ``principal``; None when it was never added."""
@@ -115,13 +142,34 @@ class AccessGraph:
             self._reach = self._close()
         return self._reach.get(principal)
 
+    def about(self, entry: str) -> str | None:
+        """The one store an ``access_unseen`` entry concerns, when its provider named it."""
+        return self._about.get(entry)
+
+    def reach_without_mfa(self, principal: str) -> Reach | None:
+        """What ``principal`` reaches without multi-factor authentication; None when it was
+        never added. Where no principal tells the two apart, its reach."""
+        if self._reach_without_mfa is None:
+            if not any(n.reads_without_mfa is not None or n.become_without_mfa is not None
+                       for n in self._nodes.values()):
+                if self._reach is None:
+                    self._reach = self._close()
+                self._reach_without_mfa = self._reach  # told apart nowhere: the same closure
+            else:
+                self._reach_without_mfa = self._close({
+                    name: node._replace(
+                        reads=node.reads if node.reads_without_mfa is None else node.reads_without_mfa,
+                        become=node.become if node.become_without_mfa is None else node.become_without_mfa)
+                    for name, node in self._nodes.items()})
+        return self._reach_without_mfa.get(principal)
+
     def has_edges(self, principal: str) -> bool:
         """Whether the closure can differ from the principal's own attributes."""
         node = self._nodes.get(principal)
         return node is not None and bool(node.become or node.unseen)
 
-    def _close(self) -> dict[str, Reach]:
-        nodes = self._nodes
+    def _close(self, nodes: Mapping[str, _Node] | None = None) -> dict[str, Reach]:
+        nodes = self._nodes if nodes is None else nodes
         reach: dict[str, Reach] = {}
         as_target: dict[str, Reach] = {}  # what becoming it gives: its reach, opaque included
         for component in _components(nodes):
@@ -201,6 +249,14 @@ class AccessGraph:
                 steps.append(f"({link[1]}) {label}")
                 at = link[0]
         return " → ".join(reversed(steps))
+
+
+def _join_without(first: tuple[str, ...] | None, first_all: tuple[str, ...],
+                  second: tuple[str, ...] | None, second_all: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Two records' lists without MFA, each defaulting to its full list."""
+    if first is None and second is None:
+        return None
+    return (first_all if first is None else first) + (second_all if second is None else second)
 
 
 def _components(nodes: Mapping[str, _Node]) -> list[list[str]]:

@@ -274,7 +274,8 @@ class Quantifier(Condition):
                 # An id not in the inventory resolves to None: its contents are unknown.
                 record = lookup(item) if type(item) is str else None
                 if record is None:
-                    undecided = True
+                    if not _cannot_matter(item, inner, decisive, index):
+                        undecided = True
                     continue
                 result = inner(record, index)
                 if result is decisive:
@@ -306,6 +307,7 @@ class Quantifier(Condition):
                 hits.append(raw)
         relation = "where" if not self.every else "not meeting:"
         note = f"{self.path.text}: {len(hits)} of {len(items)} {relation} {self.match.describe()}"
+        absent = [a for a in absent if not _cannot_matter(a, self.match.test, not self.every, index)]
         scopes = [a[len(UNSEEN):] for a in absent if type(a) is str and a.startswith(UNSEEN)]
         absent = [a for a in absent if not (type(a) is str and a.startswith(UNSEEN))]
         if absent:
@@ -321,6 +323,18 @@ class Quantifier(Condition):
 
     def describe(self) -> str:
         return f"{'every' if self.every else 'some'} {self.path.text} ({self.match.describe()})"
+
+
+def _cannot_matter(item: Any, inner: Any, decisive: bool, index: Index) -> bool:
+    """An ``unseen:`` reach that concerns one store whose facts are known (``access_unseen_about``)
+    and whose test cannot give the deciding answer: who may read it was not seen, but it is not
+    data the policy judges (an administrative bucket's unread object ACLs, for a policy on
+    clinical data). Anything else unseen keeps the outcome undecided."""
+    if type(item) is not str or not item.startswith(UNSEEN):
+        return False
+    about = getattr(index, "unseen_store", None)
+    record = about(item) if about is not None else None
+    return record is not None and inner(record, index) is (not decisive)
 
 
 def _outcome_word(outcome: bool | None) -> str:

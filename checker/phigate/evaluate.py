@@ -17,8 +17,8 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from phigate.access_graph import REACH_FIELDS, AccessGraph
-from phigate.api import COMMON_FIELDS, CollectionError, Context, Record, Resource, Unknown
-from phigate.classify import Classifier
+from phigate.api import COMMON_FIELDS, UNSEEN, CollectionError, Context, Record, Resource, Unknown
+from phigate.classify import UNCLASSIFIED, Classifier
 from phigate.config import Config
 from phigate.getters import MISSING
 from phigate.identity import reported_raw
@@ -157,10 +157,20 @@ class InventoryIndex:
         access graph's closure) in place of the direct ones. An attribute the provider did not
         show stays absent: the closure never invents a list that could decide ``pass``."""
         graph = self.graph
-        if graph is None or resource.kind != "principal" or not graph.has_edges(resource.id):
+        if graph is None or resource.kind != "principal":
             return resource
-        reach = graph.reach(resource.id)
         attributes = resource.attributes
+        # What it reads without MFA, when the provider does not tell it apart, is what it reads.
+        without_mfa = "can_read_without_mfa" in attributes or "can_read" in attributes
+        if not graph.has_edges(resource.id):
+            if "can_read_without_mfa" in attributes or "can_read" not in attributes:
+                return resource
+            widened = dict(attributes)
+            widened["can_read_without_mfa"] = attributes["can_read"]
+            r = resource
+            return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name, r.tags,
+                            r.data_class, widened, r.raw)
+        reach = graph.reach(resource.id)
         if reach is None or not REACH_FIELDS.intersection(attributes):
             return resource
         widened = dict(attributes)
@@ -168,9 +178,25 @@ class InventoryIndex:
             widened["can_read"] = reach.can_read()
         if "can_read_via_wildcard" in widened:
             widened["can_read_via_wildcard"] = reach.can_read_via_wildcard()
+        if without_mfa:
+            reach_without = graph.reach_without_mfa(resource.id)
+            if reach_without is not None:
+                widened["can_read_without_mfa"] = reach_without.can_read()
         r = resource
         return Resource(r.id, r.type, r.kind, r.provider, r.scope, r.region, r.name, r.tags,
                         r.data_class, widened, r.raw)
+
+    def unseen_store(self, item: str) -> dict[str, Any] | None:
+        """The record of the one store an ``unseen:`` reach concerns, when a provider named it
+        (``access_unseen_about``) and the store is classified; None otherwise (anything may be
+        reached, so nothing is decided by it). An unclassified store is never taken for what
+        its class says: it may hold anything."""
+        graph = self.graph
+        store = graph.about(item[len(UNSEEN):]) if graph is not None else None
+        record = self._records.get(store) if store is not None else None
+        if record is None or record.get("data_class") in (None, UNCLASSIFIED):
+            return None
+        return record
 
     def mark_incomplete(self, kinds: Iterable[str]) -> None:
         self._incomplete_kinds.update(kinds)
@@ -300,6 +326,8 @@ class Evaluator:
             waits = p.needs_index or (kind == "principal" and bool(REACH_FIELDS & p.local_fields))
             (deferred if waits else streaming).append(compiled)
         fields = frozenset(f for c in deferred for f in c[0].local_fields)
+        if "can_read_without_mfa" in fields:
+            fields |= {"can_read"}  # what it stands for when a provider does not tell them apart
         filters = any(where is not None and not p.where_needs_index for p, where, _, _ in deferred)
         plan = _Plan(tuple(streaming), tuple(skipped), tuple(deferred), filters, fields - COMMON_FIELDS,
                      "raw" in fields, "tags" in fields, index.wants(kind), [0])

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from phigate_providers.aws.arn import glob_contains, globs_intersect
-from phigate_providers.aws.conditions import ConditionVerdict, Outcome, Requester
+from phigate_providers.aws.conditions import ConditionVerdict, Mfa, Outcome, Requester, reads_mfa
 from phigate_providers.aws.grants import (
     Evidence,
     Grant,
@@ -222,11 +222,12 @@ class AccessAnalyzer:
 
     # --- per identity ---------------------------------------------------------------------------
 
-    def read_access(self, identity: Identity, *, how: bool = True) -> Access:
+    def read_access(self, identity: Identity, *, how: bool = True, mfa: Mfa | None = None) -> Access:
         """The stores ``identity`` can read, those it reaches only by wildcard, and the conditions
         that could not be decided on the way; with ``how``, the actions allowed on each store
-        (``Access.allowed``, for ``can_read_via``)."""
-        requester = _requester(identity)
+        (``Access.allowed``, for ``can_read_via``). With ``mfa``, for requests signed that way
+        (conditions on MFA decided); without, those conditions stay undecided."""
+        requester = _requester(identity, mfa)
         evidence = self._gather(identity, requester)
         own = self._by_account.get(identity.account, frozenset())
         readable: dict[str, set[int]] = {}
@@ -258,6 +259,15 @@ class AccessAnalyzer:
             can_read_via_wildcard=tuple(sorted(found - {ids[i].id for i in by_name})),
             undecided_conditions=tuple(sorted(notes)),
             allowed=allowed,
+        )
+
+    def reads_mfa(self, identity: Identity) -> bool:
+        """Some statement bearing on ``identity`` (its policies, its boundary, a resource policy)
+        reads an MFA condition key: its reach may differ with and without MFA."""
+        return self._resources.reads_mfa or any(
+            reads_mfa(statement.conditions)
+            for document in (*identity.policies, *((identity.boundary,) if identity.boundary else ()))
+            for statement in document.statements
         )
 
     def _gather(self, identity: Identity, requester: Requester | None) -> Evidence:
@@ -419,7 +429,7 @@ class AccessAnalyzer:
         return notes
 
 
-def _requester(identity: Identity) -> Requester | None:
+def _requester(identity: Identity, mfa: Mfa | None = None) -> Requester | None:
     resource = identity.arn.split(":", 5)[-1]
     if resource.startswith("user/"):
         return Requester(
@@ -427,10 +437,15 @@ def _requester(identity: Identity) -> Requester | None:
             account=identity.account,
             principal_type="User",
             username=resource.rsplit("/", 1)[-1],
+            mfa=mfa,
         )
     if resource.startswith("role/"):
-        return Requester(arn=identity.arn, account=identity.account, principal_type="AssumedRole")
-    return None  # a group never makes a request itself: conditions on the principal stay undecided
+        return Requester(arn=identity.arn, account=identity.account, principal_type="AssumedRole", mfa=mfa)
+    if mfa is not None:
+        # A group never makes a request itself: its members do, as users. Conditions on the
+        # principal stay undecided; those on MFA are decided for the way its members sign.
+        return Requester(arn=identity.arn, account=identity.account, principal_type=None, mfa=mfa)
+    return None
 
 
 __all__ = [

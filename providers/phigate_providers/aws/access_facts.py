@@ -48,6 +48,13 @@ class AccessFacts:
     unseen: list[str] = field(default_factory=list)
     #: Per account a store is shared with (a snapshot), each such store and how it is read.
     shared: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Entries of ``unseen`` that concern one store (its resource policy not read, its readers
+    #: not decided by IAM), and that store: a policy about another data class is not blinded.
+    about: dict[str, str] = field(default_factory=dict)
+
+    def _unseen_store(self, entry: str, store: str) -> None:
+        self.unseen.append(entry)
+        self.about[entry] = store
 
     def add_buckets(self, listed: bool, buckets: list[s3.BucketFacts]) -> None:
         """The buckets whose policy is known, as stores; the others (and a failed listing) unseen.
@@ -57,8 +64,8 @@ class AccessFacts:
         for facts in buckets:
             if not facts.policy_known:
                 where = f" region {facts.region}" if facts.region else ""
-                self.unseen.append(f"aws account {self.account_id}{where} S3 bucket {facts.name} "
-                                   f"(bucket policy not read{_why(facts.failures)})")
+                self._unseen_store(f"aws account {self.account_id}{where} S3 bucket {facts.name} "
+                                   f"(bucket policy not read{_why(facts.failures)})", facts.arn)
                 continue
             facets = bucket_facets(facts.arn, object_acls=s3.acls_disabled(facts) is not True)
             self.stores.append(Store.of(facts.arn, facets, self.account_id, facts.policy))
@@ -70,8 +77,8 @@ class AccessFacts:
             if table is None:
                 continue
             if not known:
-                self.unseen.append(f"aws account {self.account_id} region {table.region} "
-                                   f"DynamoDB table {table.name} (resource policy not read)")
+                self._unseen_store(f"aws account {self.account_id} region {table.region} "
+                                   f"DynamoDB table {table.name} (resource policy not read)", table.id)
                 continue
             self.stores.append(Store.of(table.id, table_facets(table.id), self.account_id, policy))
 
@@ -85,8 +92,8 @@ class AccessFacts:
         for resource in resources:
             found = service.access(resource)
             if isinstance(found, str):
-                self.unseen.append(f"aws account {self.account_id} region {resource.region} "
-                                   f"{resource.id} ({found})")
+                self._unseen_store(f"aws account {self.account_id} region {resource.region} "
+                                   f"{resource.id} ({found})", resource.id)
             elif found is not None:
                 facets, policy = found
                 self.stores.append(Store.of(resource.id, facets, self.account_id, policy))

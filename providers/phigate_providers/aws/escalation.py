@@ -63,6 +63,7 @@ from phigate_providers.aws.access import (
     parse_policy,
 )
 from phigate_providers.aws.arn import has_wildcard
+from phigate_providers.aws.conditions import Mfa
 from phigate_providers.aws.read_actions import Facet
 from phigate_providers.aws.runners import Runner
 from phigate_providers.aws.trust import trusted_services
@@ -122,6 +123,9 @@ class Member:
     identity: Identity | None  # None: its policies could not all be read (no edges from it)
     member_of: tuple[str, ...] = ()
     trust: PolicyDocument | None = None  # roles
+    #: Where each of its policies sits, by the document's name, when the name does not say it
+    #: (a plan names documents by address): ``ARN#inline/NAME`` or a managed policy's ARN.
+    placed: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -202,19 +206,31 @@ class EscalationGraph:
             actions = frozenset({*GROUP_POLICY, JOIN_GROUP, *DROP_INLINE["group"], *DETACH["group"]})
         return Store.of(member.arn, (Facet(member.arn, actions),), member.account)
 
+    def reads_mfa(self, member: Member) -> bool:
+        """Some statement bearing on ``member``'s edges (its policies, a trust) reads MFA."""
+        return member.identity is not None and self._analyzer.reads_mfa(member.identity)
+
+    def may_create_own_keys(self, member: Member, mfa: Mfa | None) -> bool:
+        """``member`` (a user) may create access keys for itself, with requests signed ``mfa``."""
+        if member.identity is None or member.kind != "user":
+            return False
+        allowed = self._analyzer.read_access(member.identity, mfa=mfa)
+        return "iam:CreateAccessKey" in allowed.actions_on(member.arn)
+
     def edges(
-        self, member: Member, reads: AccessAnalyzer | None, already: Iterable[str] | None = None
+        self, member: Member, reads: AccessAnalyzer | None, already: Iterable[str] | None = None,
+        mfa: Mfa | None = None,
     ) -> Edges:
         """The principals ``member`` can become and how; with ``reads`` (the run's stores), the
         stores it can read only by granting itself read (self-escalation), beside those it
-        reads ``already`` (computed when not given)."""
+        reads ``already`` (computed when not given). With ``mfa``, for requests signed that way."""
         found = Edges()
         identity = member.identity
         if identity is None:
             return found
         # A group makes no request of its own, but whoever joins it acts with its policies: its
         # edges are what it hands its members (a trust names users and roles, never a group).
-        allowed = self._analyzer.read_access(identity)
+        allowed = self._analyzer.read_access(identity, mfa=mfa)
         actions = _by_target(allowed)
         self._become(member, actions, found.can_become, prefix="")
         escalation = self._self_escalation(member, actions)
@@ -234,11 +250,12 @@ class EscalationGraph:
                     f"{removal} (can remove a Deny of its own)")
             if escalation and removal:
                 done = f"{how} + {removal} (can grant itself anything, and remove a Deny of its own)"
-            self._become(member, _by_target(self._analyzer.read_access(granted)), found.can_become,
+            self._become(member, _by_target(self._analyzer.read_access(granted, mfa=mfa)), found.can_become,
                          prefix=f"{done}, then ")
             if reads is not None:
-                before = set(reads.read_access(identity, how=False).can_read if already is None else already)
-                for store in reads.read_access(granted, how=False).can_read:
+                before = set(reads.read_access(identity, how=False, mfa=mfa).can_read
+                             if already is None else already)
+                for store in reads.read_access(granted, how=False, mfa=mfa).can_read:
                     if store not in before:
                         found.can_read_via[store] = done.replace("anything", "read", 1)
         found.undecided_conditions = [
@@ -352,7 +369,7 @@ class EscalationGraph:
         found: dict[str, str] = {}
         holders = (member.arn, *member.member_of)
         for policy in identity.policies:
-            name = policy.name or ""
+            name = member.placed.get(policy.name or "", policy.name or "")
             if not any(s.effect == "Deny" for s in policy.statements):
                 continue
             owner = next((h for h in holders if name.startswith(f"{h}#inline/")), None)
@@ -369,7 +386,7 @@ class EscalationGraph:
             else:
                 how = None
             if how:
-                found[name] = how
+                found[policy.name or ""] = how
         return found
 
     def _removal(self, member: Member, holder: str, actions: Mapping[str, frozenset[str]],

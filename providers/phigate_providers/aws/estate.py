@@ -19,7 +19,7 @@ evidence is incomplete whatever the principals decide.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from phigate.api import Context, Record, Resource
 from phigate_providers.aws.access import AccessAnalyzer, Store
 from phigate_providers.aws.access_facts import AccessFacts
 from phigate_providers.aws.escalation import EscalationGraph, Member
+from phigate_providers.aws.signing import signed_reach
 
 
 @dataclass
@@ -51,6 +52,7 @@ def join(facts: Iterable[EstateFacts], lost: Iterable[str] = ()) -> Iterator[Rec
         for store in part.stores:
             stores.setdefault(store.id, store)
     reads = AccessAnalyzer(list(stores.values()))
+    about = {entry: store for part in parts for entry, store in part.about.items()}
     graph = EscalationGraph(
         [member for part in parts for _, member in part.principals],
         [policy for part in parts for policy in part.policies],
@@ -60,7 +62,7 @@ def join(facts: Iterable[EstateFacts], lost: Iterable[str] = ()) -> Iterator[Rec
     )
     for part in parts:
         for resource, member in part.principals:
-            principal = _principal(resource, member, reads, graph, unseen)
+            principal = _principal(resource, member, reads, graph, unseen=unseen, about=about)
             yield principal if part.reported else Context(principal)
     yield from outside_accounts(parts)
 
@@ -90,25 +92,21 @@ def outside_accounts(parts: list[AccessFacts]) -> Iterator[Context]:
 
 
 def _principal(
-    resource: Resource, member: Member, reads: AccessAnalyzer, graph: EscalationGraph, unseen: list[str]
+    resource: Resource, member: Member, reads: AccessAnalyzer, graph: EscalationGraph, *,
+    unseen: list[str], about: Mapping[str, str],
 ) -> Resource:
-    """The principal's record with its reads and edges (none when it has no identity to analyse)."""
+    """The principal's record with its reads and edges (none when it has no identity to analyse),
+    with and without MFA where that differs (:mod:`.signing`); its unseen entries that concern
+    one store name it (``access_unseen_about``)."""
     if member.identity is None:
         return resource
-    access = reads.read_access(member.identity)
-    edges = graph.edges(member, reads, access.can_read)
-    via = {**access.can_read_via, **edges.can_read_via}
-    attributes: dict[str, Any] = {
-        **resource.attributes,
-        **access.as_attributes(),
-        "can_read": sorted(via),
-        "can_read_via": dict(sorted(via.items())),
-        "undecided_conditions": sorted({*access.undecided_conditions, *edges.undecided_conditions}),
-        "can_become": sorted(edges.can_become),
-        "can_become_via": dict(sorted(edges.can_become.items())),
-    }
-    if unseen or edges.access_unseen:
-        attributes["access_unseen"] = [*unseen, *edges.access_unseen]
+    reach = signed_reach(member, reads, graph, resource.attributes.get("access_keys"))
+    attributes: dict[str, Any] = {**resource.attributes, **reach.attributes()}
+    if unseen or reach.access_unseen:
+        attributes["access_unseen"] = [*unseen, *reach.access_unseen]
+        concerns = {entry: about[entry] for entry in attributes["access_unseen"] if entry in about}
+        if concerns:
+            attributes["access_unseen_about"] = concerns
     return dataclasses.replace(resource, attributes=attributes)
 
 

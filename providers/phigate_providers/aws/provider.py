@@ -14,6 +14,7 @@ from phigate_providers.aws import estate, offered, operations, services
 from phigate_providers.aws.account_run import AccountRun
 from phigate_providers.aws.calls import ApiFailure
 from phigate_providers.aws.context import PROVIDER, Account
+from phigate_providers.aws.foreign_copies import ForeignSources
 from phigate_providers.aws.needs import STORE_KINDS, Needs
 from phigate_providers.aws.session import (
     Clients,
@@ -220,14 +221,16 @@ class AwsProvider:
             # Sampling classifies buckets by their content too: every bucket then has every read.
             needs = Needs.from_fields(self._fields, {} if self._content.enabled else self._classes)
             sampler = self._content.sampler() if needs.content else None  # one key per run
+            foreign = ForeignSources([a.account_id for a, _ in accounts], self._classify)
             for account, reported in accounts:
                 if self._report is not None:
                     account.clients.on_call = _call_reporter(self._report, account.account_id)
                 run = AccountRun(account, self.settings.workers, needs, sampler, self._classify,
                                  reported=reported)
-                yield from run.run()
+                yield from foreign.passing(run.run())
                 facts.parts.append(run.facts)
                 self._notices += offered.notices(account)
+            yield from foreign.rest()
             regions = self.settings.regions
             if regions and needs.residency and any(reported for _, reported in accounts):
                 regional = [service.name for service in services.COLLECTED if service.kind in STORE_KINDS]

@@ -22,6 +22,7 @@ from phigate_providers.aws.conditions import (
     Requester,
     depends_on_principal,
     evaluate_conditions,
+    reads_mfa,
 )
 from phigate_providers.aws.grants import (
     APPLIES,
@@ -69,6 +70,8 @@ class ResourcePolicyIndex:
         self._by_principal: dict[tuple[str, ...], list[tuple[int, Grant]]] = {}
         self._deferred: dict[int, list[_DeferredStatement]] = {}
         self._deferred_allow_stores: set[int] = set()
+        #: Some statement reads an MFA condition key (reach then differs with and without MFA).
+        self.reads_mfa = False
         self._index()
 
     def _index(self) -> None:
@@ -127,6 +130,7 @@ class ResourcePolicyIndex:
         """Files the grant where per-identity look-up finds it: by principal, for everyone, or
         deferred when it needs the principal."""
         needs_principal = statement.not_principals is not None or depends_on_principal(statement.conditions)
+        self.reads_mfa = self.reads_mfa or reads_mfa(statement.conditions)
         if needs_principal:
             if statement.not_principals is not None or statement.names_everyone():
                 grant = replace(grant, reach=Reach(grant.reach.touches, frozenset(), grant.reach.covers))

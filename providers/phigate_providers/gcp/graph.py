@@ -117,6 +117,9 @@ class Principals:
         #: Stores read through something whose readers nobody here has seen (an authorized view
         #: of a project not read, object ACLs): (the stores, why, whether the public may be one).
         self._open: list[tuple[str, str, bool]] = []
+        #: Gaps that concern one bucket (its object ACLs), and that bucket: the engine weighs
+        #: them by its class, so a policy on other data is not left undecided by it.
+        self._about: dict[str, str] = {}
         self._role_failures: dict[str, str] = {}
         #: The export's memberships, spelt as IAM spells the members (set by ``records``).
         self._listed: dict[str, frozenset[str]] = {}
@@ -157,9 +160,11 @@ class Principals:
         """A bucket with fine-grained access control: its objects' ACLs, never read (that would
         mean listing every object), may grant any member read, the public ones too unless
         ``public`` is False (public access prevention enforced): as :meth:`unseen_readers`."""
-        self._open.append((bucket, f"{bucket}: fine-grained access control: object ACLs, which are not "
-                                   "read, may grant anyone read of its objects (turn on uniform bucket-level "
-                                   "access so object ACLs no longer grant access)", public))
+        why = (f"{bucket}: fine-grained access control: object ACLs, which are not read, may grant "
+               "anyone read of its objects (turn on uniform bucket-level access so object ACLs no longer "
+               "grant access)")
+        self._open.append((bucket, why, public))
+        self._about[why] = bucket
 
     def add(self, project: str, bucket_id: str, bindings: Iterable[Binding], *,
             folder: str | None = None) -> None:
@@ -435,6 +440,9 @@ class Principals:
         attributes["can_read"] = sorted(node.reads)
         attributes["can_read_via_wildcard"] = sorted(set(node.reads) - node.named)
         attributes["can_read_via"] = {s: how for s, (_, how) in sorted(node.reads.items())}
+        about = {entry: self._about[entry] for entry in attributes["access_unseen"] if entry in self._about}
+        if about:
+            attributes["access_unseen_about"] = about
         if member in self._access_keys:
             attributes["access_keys"] = self._access_keys[member]
         resource = Resource(id=member, type=rtype, kind="principal", provider=PROVIDER, scope=scope,

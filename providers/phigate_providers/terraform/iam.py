@@ -30,8 +30,9 @@ from phigate_providers.aws.access import (
     normalised_statements,
     parse_policy,
 )
-from phigate_providers.aws.escalation import EscalationGraph, Member
+from phigate_providers.aws.escalation import EscalationGraph, ManagedPolicy, Member
 from phigate_providers.aws.read_actions import DYNAMODB_READ, S3_READ, Facet, facets_of
+from phigate_providers.aws.signing import signed_reach
 from phigate_providers.terraform import sign_in
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.plan import PlannedResource
@@ -67,6 +68,8 @@ class Holder:
     policies: list[PolicyDocument] = field(default_factory=list)
     unseen: list[str] = field(default_factory=list)  # why its access cannot be known
     sources: list[PlannedResource] = field(default_factory=list)
+    #: Where each of its policies sits (see :attr:`~phigate_providers.aws.escalation.Member.placed`).
+    placed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,7 +143,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
         problems.append("the plan's AWS account is not known, so resource policies naming principals "
                         "cannot be matched")
     analyzer = AccessAnalyzer(stores) if not problems else None
-    graph = _graph(holders, account)
+    graph = _graph(context, holders, policies, account)
     ids = {holder.arn: context.id_of(holder.planned) for holder in holders.values()}
     for holder in holders.values():
         _emit_principal(context, holder, account, analyzer, problems=problems, unseen_stores=unknown_stores,
@@ -258,6 +261,11 @@ def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, Po
 def _give(holder: Holder, entry: PolicyEntry, source: PlannedResource | None) -> None:
     if isinstance(entry.document, PolicyDocument):
         holder.policies.append(entry.document)
+        # Where the policy sits, as the escalation graph names it: a Deny in it binds only while
+        # the holder cannot take it away (delete or replace an inline policy, detach a managed one).
+        inline = entry.rid.split("#inline/", 1)[1] if "#inline/" in entry.rid else None
+        holder.placed[entry.document.name or ""] = (
+            f"{holder.arn}#inline/{inline}" if inline is not None else entry.rid)
     else:
         reason = entry.document.reason if isinstance(entry.document, Unknown) else "not in the plan"
         holder.unseen.append(f"policy {entry.name}: {reason}")
@@ -337,11 +345,21 @@ def _emit_policy(context: Context, entry: PolicyEntry) -> None:
     context.add(resource, entry.sources)
 
 
-def _graph(holders: dict[str, Holder], account: str) -> EscalationGraph:
+def _graph(context: Context, holders: dict[str, Holder], policies: dict[str, PolicyEntry],
+           account: str) -> EscalationGraph:
     """The plan's roles and users as the live provider's escalation graph sees them: role
-    chaining (a policy allowing ``sts:AssumeRole`` on a role whose trust lets it in) and IAM
-    escalation between the principals the plan declares."""
-    return EscalationGraph([_member(h, account) for h in holders.values()], [], accounts=[account])
+    chaining (a policy allowing ``sts:AssumeRole`` on a role whose trust lets it in), IAM
+    escalation between the principals the plan declares, and the Denies they can take away
+    (the managed policies attached to them, which a customer managed one may also be given a
+    new version of)."""
+    arns = {context.id_of(h.planned): h.arn for h in holders.values()}
+    managed = [
+        ManagedPolicy(entry.rid, account, tuple(arns[i] for i in entry.attached_to if i in arns),
+                      changeable=not entry.rid.startswith("arn:aws:iam::aws:"))
+        for entry in policies.values()
+        if entry.rtype == "aws.iam.policy" and entry.rid and isinstance(entry.document, PolicyDocument)
+    ]
+    return EscalationGraph([_member(h, account) for h in holders.values()], managed, accounts=[account])
 
 
 def _member(holder: Holder, account: str) -> Member:
@@ -351,19 +369,7 @@ def _member(holder: Holder, account: str) -> Member:
         trust = document if isinstance(document, PolicyDocument) else None
     identity = (None if holder.unseen
                 else Identity(arn=holder.arn, account=account, policies=tuple(holder.policies)))
-    return Member(holder.arn, holder.principal_type, account, identity, trust=trust)
-
-
-def _edges(holder: Holder, account: str, analyzer: AccessAnalyzer, already: list[str],
-           graph: tuple[EscalationGraph, dict[str, str]]) -> dict[str, Any]:
-    """What the principal can become (by resource id, in the plan or named by ARN outside it)
-    and the stores it can read only by granting itself read."""
-    escalation, ids = graph
-    edges = escalation.edges(_member(holder, account), analyzer, already)
-    become = {ids.get(arn, arn): how for arn, how in edges.can_become.items()}
-    return {"can_become": sorted(become), "can_become_via": dict(sorted(become.items())),
-            "self_reads": edges.can_read_via, "access_unseen": edges.access_unseen,
-            "undecided_conditions": edges.undecided_conditions}
+    return Member(holder.arn, holder.principal_type, account, identity, trust=trust, placed=holder.placed)
 
 
 def _emit_principal(context: Context, holder: Holder, account: str, analyzer: AccessAnalyzer | None,
@@ -378,33 +384,26 @@ def _emit_principal(context: Context, holder: Holder, account: str, analyzer: Ac
         return
     assert isinstance(tags, dict)
     attributes: dict[str, Any] = {"principal_type": holder.principal_type, "member_of": [], "login": True}
+    if holder.principal_type == "user":
+        found, sources = sign_in.user_attributes(context.plan.by_type, lambda p: _names(context, p, holder))
+        attributes.update(found)
+        holder.sources.extend(sources)
     reasons = holder.unseen + problems
     depends: list[str] = []
     if reasons or analyzer is None:
         unknown = Unknown("; ".join(reasons) or "access analysis unavailable")
         attributes.update(can_read=unknown, can_read_via_wildcard=unknown, undecided_conditions=unknown)
     else:
-        identity = Identity(arn=holder.arn, account=account, policies=tuple(holder.policies))
-        access = analyzer.read_access(identity)
-        attributes.update(access.as_attributes())
-        edges = _edges(holder, account, analyzer, list(access.can_read), graph)
-        if edges["self_reads"]:
-            via = {**attributes.get("can_read_via", {}), **edges["self_reads"]}
-            attributes.update(can_read=sorted(via), can_read_via=dict(sorted(via.items())))
-        attributes.update(can_become=edges["can_become"], can_become_via=edges["can_become_via"])
-        attributes["undecided_conditions"] = sorted({*attributes["undecided_conditions"],
-                                                     *edges["undecided_conditions"]})
+        escalation, ids = graph
+        reach = signed_reach(_member(holder, account), analyzer, escalation, attributes.get("access_keys"))
+        attributes.update(reach.attributes(ids))
         depends = list(attributes["can_read"])
-        unseen = [f"{context.plan.label}: {s}" for s in unseen_stores] + list(edges["access_unseen"])
+        unseen = [f"{context.plan.label}: {s}" for s in unseen_stores] + list(reach.access_unseen)
         if unseen:
             # Stores whose name or policy is known only after apply are left out of the analysis
             # (a policy not seen may deny): what they give is unseen, the rest is exact.
             attributes["access_unseen"] = unseen
     attributes.update(_trust(planned, holder, account))
-    if holder.principal_type == "user":
-        found, sources = sign_in.user_attributes(context.plan.by_type, lambda p: _names(context, p, holder))
-        attributes.update(found)
-        holder.sources.extend(sources)
     resource = Resource(id=rid, type=rtype, kind="principal", provider="aws", scope=context.plan.label,
                         region=None, name=planned.address, tags=tags, attributes=attributes,
                         raw=context.raw(planned, *holder.sources[1:]))
