@@ -67,6 +67,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -436,7 +437,113 @@ def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
                 yield key(text), "test6" if _half(text) == "test2" else "dev6", text
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
+#: kleag/labforsims2-corpus (CC BY-SA 4.0, "Copyright (c) 2020 CEA LIST"): the commit read. Its
+#: dialogues are 41 interviews that medical interns held with one virtual patient (a woman with
+#: abdominal pain), one line a turn, the doctor's turn and the patient's answer sharing an id.
+LABFORSIMS_COMMIT = "0926b03eed0a6bc8ce91361fb2ae71d86ab97ac7"
+#: The dialogues' licence asks that what is made of them say so and be shared alike.
+LABFORSIMS_NOTICE = (
+    "# Exchanges taken from kleag/labforsims2-corpus, Copyright (c) 2020 CEA LIST, under the Creative\n"
+    "# Commons Attribution-ShareAlike 4.0 licence; this file is shared under the same licence.\n")
+#: The sets keep one exchange in this many (by hash), enough to label by reading.
+LABFORSIMS_SAMPLE = 2
+_TURN = re.compile(r"([dp])(\d+)\s+(.*)")
+
+
+def labforsims_exchanges(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of one in :data:`LABFORSIMS_SAMPLE` exchanges of the dialogues (the
+    doctor's question and the patient's answer joined with " / "), each text once, each
+    interview wholly in **dev7** or **test7** by a hash of its name, so that no intern's
+    wording is on both sides."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", LABFORSIMS_COMMIT, "dialogues"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith("/dialogues"):
+            continue
+        half = "test7" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 else "dev7"
+        turns: dict[str, dict[str, str]] = {}
+        for line in _git_show_at(checkout, LABFORSIMS_COMMIT, name).splitlines():
+            found = _TURN.match(line.strip())
+            if found and found.group(3).strip():
+                turns.setdefault(found.group(2), {})[found.group(1)] = " ".join(found.group(3).split())
+        for turn in turns.values():
+            text = " / ".join(turn[side] for side in "dp" if side in turn)
+            if len(text) >= 20 and key(text) not in seen and int(key(text), 16) % LABFORSIMS_SAMPLE == 0:
+                seen.add(key(text))
+                yield key(text), half, text
+
+
+#: SocialGouv/fiches-travail-data (Apache-2.0): the commit read, and the labour ministry's pages
+#: (travail-emploi.gouv.fr) its tests keep as fixtures: occupational health plans, the carer's
+#: leave, moral harassment, works councils, resignations, temporary work, falls from height.
+TRAVAIL_COMMIT = "0431e98ddca5c5ea73ab03b4b85031106bbdaf6e"
+
+
+class _MainText(HTMLParser):
+    """The paragraphs, list items and headings of a page's ``<main>``, scripts left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_main, self.skipping, self.tag = False, 0, ""
+        self.current: list[str] | None = None
+        self.blocks: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "main":
+            self.in_main = True
+        elif tag in ("script", "style", "nav"):
+            self.skipping += 1
+        elif self.in_main and tag in ("p", "li", "h2", "h3") and self.current is None:
+            self.current, self.tag = [], tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "nav"):
+            self.skipping -= 1
+        elif self.current is not None and tag == self.tag:
+            self.blocks.append(" ".join("".join(self.current).split()))
+            self.current = None
+        elif tag == "main":
+            self.in_main = False
+
+    def handle_data(self, data: str) -> None:
+        if self.current is not None and not self.skipping:
+            self.current.append(data)
+
+
+def travail_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of the ministry's pages that speaks of care or health
+    (80 characters or more, each once), split by a hash of its text between **dev8** and
+    **test8**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", TRAVAIL_COMMIT,
+               "src/fetch-data/__tests__"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith(".html"):
+            continue
+        page = _MainText()
+        page.feed(_git_show_at(checkout, TRAVAIL_COMMIT, name))
+        for text in page.blocks:
+            if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 2 and _CARE_WORD.search(text)
+                    and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), "test8" if _half(text) == "test2" else "dev8", text
+
+
+def write_outside(name: str, records: Iterator[tuple[str, str, str]], labels: dict[str, str],
+                  directory: Path) -> None:
+    """Records whose licence leaves their committing in doubt to DIRECTORY/NAME-{half}.txt."""
+    halves: dict[str, list[str]] = {}
+    for text_key, half, text in records:
+        halves.setdefault(half, []).append(f"fr|{labels.get(text_key, 'unlabelled')}/{name}|{text}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for half, lines in sorted(halves.items()):
+        (directory / f"{name}-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{name} {half}: {len(lines)} texts", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
     parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
@@ -461,7 +568,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser.add_argument("--ans-cda-out", type=Path, metavar="DIR",
                         help="where the example documents' sections go (kept out of the repository:"
                              " their publisher states no licence)")
+    parser.add_argument("--labforsims", type=Path,
+                        help="a checkout of kleag/labforsims2-corpus (dev7 / test7)")
+    parser.add_argument("--travail", type=Path,
+                        help="a checkout of SocialGouv/fiches-travail-data (dev8 / test8; --travail-out)")
+    parser.add_argument("--travail-out", type=Path, metavar="DIR",
+                        help="where the ministry's paragraphs go (kept out of the repository)")
     args = parser.parse_args(argv)
+    if args.travail and not args.travail_out:
+        parser.error("--travail needs --travail-out DIR")
     if args.ans_cda and not args.ans_cda_out:
         parser.error("--ans-cda needs --ans-cda-out DIR")
     labels = {}
@@ -499,8 +614,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
                 halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-ig|{text}")
     if args.ans_cda:
         write_cda(args.ans_cda, labels, args.ans_cda_out)
+    if args.labforsims:
+        halves |= {"dev7": [], "test7": []}
+        for text_key, half, text in labforsims_exchanges(args.labforsims):
+            halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/labforsims|{text}")
+    if args.travail:
+        write_outside("travail", travail_paragraphs(args.travail), labels, args.travail_out)
     for half, lines in halves.items():
-        (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
+        notice = LABFORSIMS_NOTICE if half in ("dev7", "test7") else ""
+        (OUT / f"{half}.txt").write_text(header.format(half=half) + notice + "\n".join(lines) + "\n",
+                                         encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)
     return 0
 
