@@ -833,3 +833,32 @@ def test_a_literal_value_and_a_supposed_condition_are_not_health_data(detector: 
     assert health(detector, "Mme Dupont : consultation de suivi pneumologique le 3 mai.") == [
         "consultation de suivi"]
     assert health(detector, "Mme Dupont est atteinte d'une invalidité.") == ["atteinte d'une", "invalidité"]
+
+
+@pytest.mark.parametrize("text", [
+    "Aucun enfant atteint d'une maladie contagieuse ne doit être admis dans ce local. L'enfant qui paraît"
+    " atteint d'une maladie contagieuse ne doit pas y être maintenu.",
+    "Tout salarié absent pour maladie peut être remplacé par un intérimaire.",
+    "Les patients diabétiques sont suivis en consultation ; il est rappelé qu'ils ne doivent pas jeûner.",
+    "Notice destinée aux victimes : si elle est âgée de moins de seize ans ou atteinte d'une invalidité, la"
+    " victime est indemnisée. Écrire au 64, rue Defrance, 94307 Vincennes Cedex en indiquant vos date et lieu"
+    " de naissance.",
+])
+def test_a_record_about_kinds_of_people_and_no_particular_one_is_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Patiente de 45 ans, diabète de type 2 ; les enfants vont bien.", "diabète de type 2"),
+    ("Je suis diabétique, comme beaucoup de personnes âgées.", "diabétique"),
+    ("M. Jean Dupont, né le 03/02/1961 : les patients du service et lui ont la grippe.", "grippe"),
+])
+def test_kinds_of_people_beside_a_particular_person_keep_the_health_words(
+        detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+def test_a_labour_court_and_a_code_named_make_a_record_a_rule(detector: Detector) -> None:
+    assert health(detector, "Le Code du travail ne prévoit rien pour le salarié en arrêt maladie.") == []
+    assert health(detector, "Si la salariée enceinte démissionne, le conseil de prud'hommes est saisi.") == []

@@ -52,7 +52,9 @@ from phigate_providers.content.lexicon import (
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
+    ROLE_KIND,
     ROLE_NORM,
+    ROLE_TOPIC,
     ROLE_TREAT,
 )
 
@@ -66,6 +68,7 @@ GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
 NO_CARE = "department_without_care"
 DIRECTORY = "labels_a_phone"
+KINDS = "kinds_of_people"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -75,6 +78,8 @@ _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
 _POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
+#: Roles of the words that point at a person.
+_PERSON_WORDS = frozenset({ROLE_ANCHOR, ROLE_TOPIC})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -161,6 +166,12 @@ class _Context:
     citations: list[int] = field(default_factory=list)
     #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
     word_anchors: list[int] = field(default_factory=list)
+    #: Starts of the anchors that point at one particular person (an age, "je", "vu ce jour"),
+    #: not at a kind of person as "patient", "elle a" or "antécédents" may; a title and a
+    #: birth-date cue are a form's labels as well, their name or date points at the person.
+    particular: list[int] = field(default_factory=list)
+    #: Starts of the words naming kinds of people ("les salariés", "aucun enfant").
+    kinds: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -184,6 +195,21 @@ class _Context:
         index = bisect_left(self.identifier_starts, begin)
         while index < len(self.identifiers) and self.identifiers[index].start < stop:
             if self.identifiers[index].type in _POINTING:
+                return True
+            index += 1
+        return False
+
+    def about_a_particular_person(self, begin: int, stop: int) -> bool:
+        """[begin, stop) points at one particular person: an age, a first-person statement, a
+        consultation of the day, a name (not an initial), a NIR or a date of birth. A phone, an
+        e-mail or an address may be a service's, as a notice gives its own."""
+        if self.any_between(self.particular, begin, stop):
+            return True
+        index = bisect_left(self.identifier_starts, begin)
+        while index < len(self.identifiers) and self.identifiers[index].start < stop:
+            span = self.identifiers[index]
+            if span.type in _POINTING and not (
+                    span.type == "PERSON" and identifiers.initialled(self.text, span)):
                 return True
             index += 1
         return False
@@ -341,8 +367,9 @@ class Detector:
         in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
-                    ROLE_CITE: ctx.citations}
+        by_start = {ROLE_ANCHOR: (ctx.anchors, ctx.particular), ROLE_TOPIC: (ctx.anchors,),
+                    ROLE_GENERIC: (ctx.generic,), ROLE_NORM: (ctx.norms,), ROLE_CITE: (ctx.citations,),
+                    ROLE_KIND: (ctx.kinds,)}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for start, end, entries in matches:
             for entry in entries:
@@ -352,8 +379,9 @@ class Detector:
                 elif role == ROLE_IDENTIFIER:
                     identifier_hits.append((start, end, entry))
                 elif role in by_start:
-                    by_start[role].append(start)
-                    if role == ROLE_ANCHOR and end - start >= 3:  # not an initial read as "j'"
+                    for positions in by_start[role]:
+                        positions.append(start)
+                    if role in _PERSON_WORDS and end - start >= 3:  # not an initial read as "j'"
                         ctx.word_anchors.append(start)
                 elif role in by_end:
                     by_end[role].append(end)
@@ -421,16 +449,26 @@ class Detector:
             begin, stop = max(begin, record[0]), min(stop, record[1])
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
+        return Detector._about_no_one(ctx, index, record) or Detector._without_its_cue(
+            ctx, entry, start, index, record)
+
+    @staticmethod
+    def _about_no_one(ctx: _Context, index: int, record: tuple[int, int]) -> str | None:
+        """Why the whole record speaks of no one's health (a statute, a guide, a citation), or None."""
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it. An initial and a capitalised
         # word alone identify no one there: a statute's outline reads the same ("I. PRINCIPAUX",
         # "A. Séquellaires", "V. Nerf").
         if ctx.rule(index, *record) and not ctx.identifies_someone(*record):
             return GENERIC
+        # Kinds of people ("les salariés", "aucun enfant") and no particular person: a rule's, a
+        # guide's or an instruction's record, whose "l'enfant" or "le patient" is the kind's.
+        if ctx.kinds and ctx.any_between(ctx.kinds, *record) and not ctx.about_a_particular_person(*record):
+            return KINDS
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
             return GENERIC
-        return Detector._without_its_cue(ctx, entry, start, index, record)
+        return None
 
     @staticmethod
     def _without_its_cue(ctx: _Context, entry: lexicon.Entry, start: int, index: int,
