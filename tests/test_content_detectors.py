@@ -862,3 +862,23 @@ def test_kinds_of_people_beside_a_particular_person_keep_the_health_words(
 def test_a_labour_court_and_a_code_named_make_a_record_a_rule(detector: Detector) -> None:
     assert health(detector, "Le Code du travail ne prévoit rien pour le salarié en arrêt maladie.") == []
     assert health(detector, "Si la salariée enceinte démissionne, le conseil de prud'hommes est saisi.") == []
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Bonjour docteur, j'ai mal au ventre depuis hier soir.", "mal au ventre"),
+    ("Avez-vous vomi ? / Non, mais j'avais envie de vomir.", "envie de vomir"),
+    ("Je me sentais un peu fiévreuse, sans plus.", "fiévreuse"),
+    ("Vous buvez ? / Je ne fume pas et je ne bois pas d'alcool.", "fume"),
+    ("Je ne prends pas de médicaments.", "médicaments"),
+])
+def test_symptoms_and_habits_as_people_say_them_are_health_data(detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "La cigarette électronique est vendue en bureau de tabac.",
+    "Le prix des médicaments baisse au 1er janvier.",
+    "J'ai mal compris votre courrier du 3 mai.",
+])
+def test_habits_and_medicines_named_about_no_one_are_not_health_data(detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
