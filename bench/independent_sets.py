@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import html
 import re
 import subprocess
 import sys
@@ -531,6 +532,38 @@ def travail_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
                 yield key(text), "test8" if _half(text) == "test2" else "dev8", text
 
 
+#: betagouv/sante-psy (MIT, "Copyright (c) 2021 beta.gouv.fr"): the commit read. Its FAQ answers
+#: students, psychologists and universities about the free sessions with a psychologist the
+#: state offers students: administrative text about mental-health care, often voiced as the
+#: reader ("Je suis insatisfait d'une séance avec un psychologue").
+SANTE_PSY_COMMIT = "e0e933c2b29dbd13939059e23d6b1ffe8059f250"
+_JS_STRING = r"""(?:'((?:\\.|[^'\\])*)'|`((?:\\.|[^`\\])*)`|"((?:\\.|[^"\\])*)")"""
+_FAQ_ENTRY = re.compile(r"question:\s*" + _JS_STRING + r"\s*,\s*answer:\s*" + _JS_STRING, re.S)
+
+
+def _js_text(groups: tuple[str | None, ...]) -> str:
+    """The words of a JavaScript string literal (escapes resolved, HTML tags dropped)."""
+    value = next(group for group in groups if group is not None)
+    value = value.replace("\\\n", "\n").replace("\\'", "'").replace('\\"', '"').replace("\\n", " ")
+    value = re.sub(r"\\u([0-9A-Fa-f]{4})", lambda found: chr(int(found.group(1), 16)), value)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+
+
+def sante_psy_faq(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each question of the FAQ with its answer (" / " between), each text
+    once, split by a hash of its text between **dev9** and **test9**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", SANTE_PSY_COMMIT,
+               "frontend/src/services/faq"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        for found in _FAQ_ENTRY.finditer(_git_show_at(checkout, SANTE_PSY_COMMIT, name)):
+            text = f"{_js_text(found.groups()[:3])} / {_js_text(found.groups()[3:])}"
+            if key(text) not in seen:
+                seen.add(key(text))
+                yield key(text), "test9" if _half(text) == "test2" else "dev9", text
+
+
 def write_outside(name: str, records: Iterator[tuple[str, str, str]], labels: dict[str, str],
                   directory: Path) -> None:
     """Records whose licence leaves their committing in doubt to DIRECTORY/NAME-{half}.txt."""
@@ -570,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
                              " their publisher states no licence)")
     parser.add_argument("--labforsims", type=Path,
                         help="a checkout of kleag/labforsims2-corpus (dev7 / test7)")
+    parser.add_argument("--sante-psy", type=Path, help="a checkout of betagouv/sante-psy (dev9 / test9)")
     parser.add_argument("--travail", type=Path,
                         help="a checkout of SocialGouv/fiches-travail-data (dev8 / test8; --travail-out)")
     parser.add_argument("--travail-out", type=Path, metavar="DIR",
@@ -618,6 +652,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
         halves |= {"dev7": [], "test7": []}
         for text_key, half, text in labforsims_exchanges(args.labforsims):
             halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/labforsims|{text}")
+    if args.sante_psy:
+        halves |= {"dev9": [], "test9": []}
+        for text_key, half, text in sante_psy_faq(args.sante_psy):
+            lang = "en" if text.startswith("How ") else "fr"
+            halves[half].append(f"{lang}|{labels.get(text_key, 'unlabelled')}/sante-psy|{text}")
     if args.travail:
         write_outside("travail", travail_paragraphs(args.travail), labels, args.travail_out)
     for half, lines in halves.items():
