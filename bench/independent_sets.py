@@ -403,26 +403,39 @@ ANS_IG_COMMITS = {
     "IG-hl7v2-volet-trans-lps-doc-cda-courriel-mss": "bb83dc27be4a231a2a035107acd5cb3908c8a3b5",
     "interop-ig-fhir-notification-evenements": "7de9525f0a8d09846486bae39fba886e89125fbb",
 }
+#: Four more of the agency's guides (MIT licence), read for **dev10** / **test10**: remote
+#: monitoring of patients, clinical trials, the liaison notebook of home care and health
+#: surveillance reports.
+ANS_IG_MORE_COMMITS = {
+    "IG-fhir-telesurveillance": "ec293efb4fdc1c30d48bfe40eb46db97592ca576",
+    "IG-fhir-essais-cliniques": "784e03d14c49e8481b08ffea365f394d7e52992d",
+    "IG-fhir-cahier-de-liaison": "b3f6d17215b275cca676df84a8db12816a7532dc",
+    "IG-fhir-veille-sanitaire": "e86f5c07033149e48eccd7a966424fe142d473c3",
+}
 #: A paragraph is kept when it speaks of care, patients or appointments: the wording at issue.
 _CARE_WORD = re.compile(r"(?i)patient|rendez-vous|\brdv\b|consultation|docteur|\bdr\b|urgence|clinique"
                         r"|service d|" + _HEALTH_WORD.pattern.removeprefix("(?i)"))
 
 
-def ans_ig_repository(checkout: Path) -> str:
-    """Which of :data:`ANS_IG_COMMITS` a checkout holds (by the commit it contains)."""
-    for name, commit in ANS_IG_COMMITS.items():
+def ans_ig_repository(checkout: Path, commits: dict[str, str] | None = None) -> str:
+    """Which of ``commits`` (:data:`ANS_IG_COMMITS`) a checkout holds (by the commit it contains)."""
+    commits = ANS_IG_COMMITS if commits is None else commits
+    for name, commit in commits.items():
         found = subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
                                check=False, capture_output=True)
         if found.returncode == 0:
             return name
-    raise SystemExit(f"{checkout}: holds none of the guides' commits ({', '.join(ANS_IG_COMMITS)})")
+    raise SystemExit(f"{checkout}: holds none of the guides' commits ({', '.join(commits)})")
 
 
-def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+def ans_ig_paragraphs(checkout: Path, more: bool = False) -> Iterator[tuple[str, str, str]]:
     """(key, half, text) of each paragraph of French prose in a guide's pages that speaks of care,
     patients or appointments (code blocks, tables and HTML left out; 80 characters or more, each
-    once), split by a hash of its text between **dev6** and **test6**."""
-    commit = ANS_IG_COMMITS[ans_ig_repository(checkout)]
+    once), split by a hash of its text between **dev6** and **test6** (with ``more``, one of
+    :data:`ANS_IG_MORE_COMMITS`, between **dev10** and **test10**)."""
+    commits = ANS_IG_MORE_COMMITS if more else ANS_IG_COMMITS
+    commit = commits[ans_ig_repository(checkout, commits)]
+    dev, test = ("dev10", "test10") if more else ("dev6", "test6")
     listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", commit, "input/pagecontent"]
     names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
     seen = set()
@@ -435,7 +448,7 @@ def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
             if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 4 and not text.startswith(("|", "<"))
                     and "<t" not in text and _CARE_WORD.search(text) and key(text) not in seen):
                 seen.add(key(text))
-                yield key(text), "test6" if _half(text) == "test2" else "dev6", text
+                yield key(text), test if _half(text) == "test2" else dev, text
 
 
 #: kleag/labforsims2-corpus (CC BY-SA 4.0, "Copyright (c) 2020 CEA LIST"): the commit read. Its
@@ -603,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
                              " their publisher states no licence)")
     parser.add_argument("--labforsims", type=Path,
                         help="a checkout of kleag/labforsims2-corpus (dev7 / test7)")
+    parser.add_argument("--ans-ig-more", type=Path, action="append", default=[], metavar="CHECKOUT",
+                        help="a checkout of one of the guides in ANS_IG_MORE_COMMITS (dev10 / test10;"
+                             " repeat for each)")
     parser.add_argument("--sante-psy", type=Path, help="a checkout of betagouv/sante-psy (dev9 / test9)")
     parser.add_argument("--travail", type=Path,
                         help="a checkout of SocialGouv/fiches-travail-data (dev8 / test8; --travail-out)")
@@ -652,6 +668,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
         halves |= {"dev7": [], "test7": []}
         for text_key, half, text in labforsims_exchanges(args.labforsims):
             halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/labforsims|{text}")
+    if args.ans_ig_more:
+        halves |= {"dev10": [], "test10": []}
+        for checkout in args.ans_ig_more:
+            for text_key, half, text in ans_ig_paragraphs(checkout, more=True):
+                halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-ig-more|{text}")
     if args.sante_psy:
         halves |= {"dev9": [], "test9": []}
         for text_key, half, text in sante_psy_faq(args.sante_psy):
