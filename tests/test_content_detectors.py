@@ -882,3 +882,29 @@ def test_symptoms_and_habits_as_people_say_them_are_health_data(detector: Detect
 ])
 def test_habits_and_medicines_named_about_no_one_are_not_health_data(detector: Detector, text: str) -> None:
     assert health(detector, text) == [], text
+
+
+@pytest.mark.parametrize("text", [
+    "Le diabète est une maladie chronique qui touche environ 5 % de la population. Il est dû à un défaut"
+    " d'insuline.",
+    "La tuberculose se transmet par voie aérienne ; on parle de tuberculose latente sans symptôme.",
+])
+def test_a_definition_or_a_count_of_a_condition_about_no_one_is_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_definition_in_a_patients_record_keeps_its_health_words(detector: Detector) -> None:
+    assert "mucoviscidose" in health(detector, "Patient suivi pour une mucoviscidose, qui est une maladie génétique.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Allergies : ________", []),
+    ("Fièvre : ☐ oui ☐ non", []),
+    ("Antécédent d'asthme [ ]", []),
+    ("Fièvre : ☐ oui ☒ non ; diabète", ["diabète"]),
+    ("Diabète : non", ["Diabète"]),
+])
+def test_a_forms_label_before_a_blank_names_a_field_a_filled_one_states_something(
+        detector: Detector, text: str, expected: list[str]) -> None:
+    assert health(detector, text) == expected, text

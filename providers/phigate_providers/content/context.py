@@ -76,6 +76,25 @@ STATUTE_ITEM = re.compile(
     r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
     r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
     r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
+#: What follows a form's label whose value is not filled in: blanks to write on ("____",
+#: "....."), boxes to tick ("[ ]", "☐ oui ☐ non", "oui / non") or a template's placeholder.
+#: "Diabète : ______" labels a field; "Diabète : non" states something of someone.
+FIELD_PLACEHOLDER = re.compile(
+    r"[ \t]*(?:\([^()\n]{0,30}\))?[ \t]*[:?]?[ \t]*"
+    r"(?:_{2,}|\.{4,}|…|\[[ \t]*\]|[☐□]|(?i:oui)[ \t]*/[ \t]*(?i:non)\b|(?i:\(texte libre\)|<[a-z ]{1,20}>))")
+#: A ticked box or an answer circled: a form filled in ("Fièvre : ☐ oui ☒ non").
+_TICKED = re.compile(r"[☒☑✓✔✗✘]|\[[ \t]*[xX✓][ \t]*\]")
+
+
+def empty_field(text: str, end: int) -> bool:
+    """The word ending at ``end`` labels a form's field left blank: :data:`FIELD_PLACEHOLDER`
+    follows it and no box on the rest of its line is ticked."""
+    if FIELD_PLACEHOLDER.match(text, end) is None:
+        return False
+    line_end = text.find("\n", end)
+    return _TICKED.search(text, end, len(text) if line_end < 0 else line_end) is None
+
+
 #: What a web address is made of after its scheme or "www.", up to a word in it.
 _WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 #: How far a sentence reaches at most, each side of the word.
@@ -145,6 +164,6 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "RATE_RANGES",
-           "STATUTE_ITEM", "WINDOW", "in_code_span", "in_web_address", "itemised", "may_continue_a_name",
-           "rate_table", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "FIELD_PLACEHOLDER", "PHONE_LABEL",
+           "PRICE", "RATE_RANGES", "STATUTE_ITEM", "WINDOW", "empty_field", "in_code_span", "in_web_address",
+           "itemised", "may_continue_a_name", "rate_table", "sentence", "sentence_ends"]

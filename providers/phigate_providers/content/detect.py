@@ -48,12 +48,14 @@ from phigate_providers.content.lexicon import (
     ROLE_CARE,
     ROLE_CITE,
     ROLE_CODE,
+    ROLE_DEFINITION,
     ROLE_ENDING,
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
     ROLE_KIND,
     ROLE_NORM,
+    ROLE_PRONOUN,
     ROLE_TOPIC,
     ROLE_TREAT,
 )
@@ -69,6 +71,8 @@ NO_PERSON = "weak_without_person"
 NO_CARE = "department_without_care"
 DIRECTORY = "labels_a_phone"
 KINDS = "kinds_of_people"
+DEFINED = "definition_or_count"
+FIELD_LABEL = "labels_an_empty_field"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -79,7 +83,7 @@ _BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
 _POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
 #: Roles of the words that point at a person.
-_PERSON_WORDS = frozenset({ROLE_ANCHOR, ROLE_TOPIC})
+_PERSON_WORDS = frozenset({ROLE_ANCHOR, ROLE_TOPIC, ROLE_PRONOUN})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -172,6 +176,11 @@ class _Context:
     particular: list[int] = field(default_factory=list)
     #: Starts of the words naming kinds of people ("les salariés", "aucun enfant").
     kinds: list[int] = field(default_factory=list)
+    #: Starts of the people and clinical framing words among ``anchors`` ("patiente",
+    #: "antécédents"; not the pronouns).
+    topics: list[int] = field(default_factory=list)
+    #: Starts of the wording of definitions and counts of conditions ("est une maladie").
+    definitions: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -367,9 +376,9 @@ class Detector:
         in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        by_start = {ROLE_ANCHOR: (ctx.anchors, ctx.particular), ROLE_TOPIC: (ctx.anchors,),
-                    ROLE_GENERIC: (ctx.generic,), ROLE_NORM: (ctx.norms,), ROLE_CITE: (ctx.citations,),
-                    ROLE_KIND: (ctx.kinds,)}
+        by_start = {ROLE_ANCHOR: (ctx.anchors, ctx.particular), ROLE_TOPIC: (ctx.anchors, ctx.topics),
+                    ROLE_PRONOUN: (ctx.anchors,), ROLE_GENERIC: (ctx.generic,), ROLE_NORM: (ctx.norms,),
+                    ROLE_CITE: (ctx.citations,), ROLE_KIND: (ctx.kinds,), ROLE_DEFINITION: (ctx.definitions,)}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for start, end, entries in matches:
             for entry in entries:
@@ -437,6 +446,9 @@ class Detector:
         # "en cas de maladie", "interne en chirurgie": nobody's health
         if ctx.aside_ends and ctx.just_before(ctx.aside_ends, start):
             return GENERIC
+        # A form's label before blanks or boxes ("Diabète : ____", "Fièvre ☐ oui ☐ non") names a field.
+        if context.empty_field(ctx.text, end):
+            return FIELD_LABEL
         # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
             return DIRECTORY
@@ -465,6 +477,12 @@ class Detector:
         # guide's or an instruction's record, whose "l'enfant" or "le patient" is the kind's.
         if ctx.kinds and ctx.any_between(ctx.kinds, *record) and not ctx.about_a_particular_person(*record):
             return KINDS
+        # A definition or a count of a condition ("est une maladie", "touche 5 % de la
+        # population") with no one in its record but what a pronoun may stand for: an
+        # encyclopaedia's or a leaflet's.
+        if (ctx.definitions and ctx.any_between(ctx.definitions, *record)
+                and not ctx.any_between(ctx.topics, *record) and not ctx.about_a_particular_person(*record)):
+            return DEFINED
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
             return GENERIC
