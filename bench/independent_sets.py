@@ -244,13 +244,26 @@ _SHORT = {"code-de-l-action-sociale-et-des-familles": "code-action-sociale",
               "code-pensions-militaires"}
 
 
-def code_articles(checkout: Path) -> Iterator[tuple[str, str, str, str]]:
-    """(key, half, code, text) of every article of :data:`CODES` that uses a health word, split
-    by a hash of its text between **dev4** and **test4**."""
+#: Codes of the same repository whose articles speak of health now and then (fitness to drive,
+#: to serve or to sail, foreigners' care, civil servants' invalidity, farmers' insurance,
+#: criminal procedure): the articles using a health word, split by hash as set 11 and written
+#: outside the repository (``--codes-more DIR``).
+CODES_MORE = ("code-de-la-route", "code-de-procedure-penale",
+              "code-de-l-entree-et-du-sejour-des-etrangers-et-du-droit-d-asile",
+              "code-des-pensions-civiles-et-militaires-de-retraite",
+              "code-de-la-famille-et-de-l-aide-sociale", "code-du-service-national", "code-de-la-defense",
+              "code-des-transports", "code-du-travail-maritime", "code-rural-et-de-la-peche-maritime",
+              "code-general-des-collectivites-territoriales", "code-de-la-recherche",
+              "code-de-la-securite-interieure", "code-de-l-environnement")
+
+
+def code_articles(checkout: Path, codes: tuple[str, ...] = CODES) -> Iterator[tuple[str, str, str, str]]:
+    """(key, half, code, text) of every article of ``codes`` that uses a health word, split by a
+    hash of its text between **dev4** and **test4**."""
     listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", CODES_COMMIT, "codes-en-vigueur"]
     listed = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
     names = [name for name in listed
-             if name.split("/")[1] in CODES and name.rsplit("/", 1)[-1].startswith("article-")]
+             if name.split("/")[1] in codes and name.rsplit("/", 1)[-1].startswith("article-")]
     wanted = "".join(f"{CODES_COMMIT}:{name}\n" for name in names).encode()
     batch = subprocess.run(["git", "-C", str(checkout), "cat-file", "--batch"], check=True,
                            capture_output=True, input=wanted).stdout
@@ -606,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
     parser.add_argument("--codes-all", type=Path, metavar="DIR",
                         help="also write every article of those codes that uses a health word (about"
                              " 6 MB, kept out of the repository) to DIR/codes-{dev,test}.txt")
+    parser.add_argument("--codes-more", type=Path, metavar="DIR",
+                        help="with --codes, also write the articles of CODES_MORE that use a health word to"
+                             " DIR/codes-more-{dev11,test11}.txt (kept out of the repository)")
     parser.add_argument("--ans-cda", type=Path,
                         help="a checkout of ansforge/TestContenuCDA-3-0 (dev5 / test5; --ans-cda-out)")
     parser.add_argument("--ans-ig", type=Path, action="append", default=[], metavar="CHECKOUT",
@@ -657,6 +673,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
         write_civil_others(args.code_civil, args.civil_others)
     if args.codes:
         write_codes(args.codes, halves, args.codes_all)
+    if args.codes and args.codes_more:
+        more = ((text_key, "test11" if half == "test4" else "dev11", text)
+                for text_key, half, _, text in code_articles(args.codes, CODES_MORE))
+        write_outside("codes-more", more, labels, args.codes_more)
     if args.ans_ig:
         halves |= {"dev6": [], "test6": []}
         for checkout in args.ans_ig:

@@ -908,3 +908,20 @@ def test_a_definition_in_a_patients_record_keeps_its_health_words(detector: Dete
 def test_a_forms_label_before_a_blank_names_a_field_a_filled_one_states_something(
         detector: Detector, text: str, expected: list[str]) -> None:
     assert health(detector, text) == expected, text
+
+
+@pytest.mark.parametrize("text", [
+    "Il a pour mission d'organiser le scrutin. Le dépouillement est d'abord opéré par bureau.",
+    "Cette opération de dépollution ne peut être menée sans autorisation.",
+    "Tout animal malade est isolé ; le vétérinaire pratique l'intervention chirurgicale.",
+    "Les indemnités journalières de maladie ouvrent droit à une majoration.",
+    "En application de l'article 12, la demande d'invalidité est adressée au 12, rue de la Paix, 75002 Paris.",
+    "Dans la mesure du possible, la mort ne doit pas être le point limite de la procédure.",
+])
+def test_rules_animals_and_things_a_pronoun_or_a_negation_stands_near_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_pronoun_in_the_words_own_sentence_still_points_at_a_person(detector: Detector) -> None:
+    assert health(detector, "Elle a été opérée hier.") == ["opérée"]

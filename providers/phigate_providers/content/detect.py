@@ -82,6 +82,10 @@ _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
 _POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
+#: The negation, written as the birth cue "né" folds.
+_NEGATION = frozenset({"ne", "nee", "nes"})
+#: Roles of the matches that the identifiers' patterns start from.
+_IDENTIFYING = frozenset({ROLE_IDENTIFIER, ROLE_ANCHORING_IDENTIFIER})
 #: Roles of the words that point at a person.
 _PERSON_WORDS = frozenset({ROLE_ANCHOR, ROLE_TOPIC, ROLE_PRONOUN})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
@@ -181,6 +185,9 @@ class _Context:
     topics: list[int] = field(default_factory=list)
     #: Starts of the wording of definitions and counts of conditions ("est une maladie").
     definitions: list[int] = field(default_factory=list)
+    #: Starts of the third-person pronouns among ``anchors`` ("elle a", "il est"): a thing's as
+    #: often as a person's, so they make a record about someone only in the word's sentence.
+    pronouns: list[int] = field(default_factory=list)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -208,6 +215,23 @@ class _Context:
             index += 1
         return False
 
+    def sentence_of(self, index: int, record: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+        """Bounds of the sentence around [start, end) in record ``index`` (its sentences are cut
+        when first asked)."""
+        ends = self.sentence_ends.get(index)
+        if ends is None:  # only the records that need it are cut
+            ends = [record[0] + cut for cut in context.sentence_ends(self.text[record[0]:record[1]])]
+            self.sentence_ends[index] = ends
+        begin, stop = context.sentence(ends, record[1], start, end)
+        return max(begin, record[0]), min(stop, record[1])
+
+    def anchored_beyond_pronouns(self, begin: int, stop: int) -> bool:
+        """:meth:`anchored`, a third-person pronoun left aside."""
+        if self.any_between(self.personal, begin, stop):
+            return True
+        anchors = bisect_left(self.anchors, stop) - bisect_left(self.anchors, begin)
+        return anchors > bisect_left(self.pronouns, stop) - bisect_left(self.pronouns, begin)
+
     def about_a_particular_person(self, begin: int, stop: int) -> bool:
         """[begin, stop) points at one particular person: an age, a first-person statement, a
         consultation of the day, a name (not an initial), a NIR or a date of birth. A phone, an
@@ -226,8 +250,8 @@ class _Context:
     def identifies_someone(self, begin: int, stop: int) -> bool:
         """A personal identifier other than an initial and a surname lies in [begin, stop): a
         statute's outline reads like initials ("I. PRINCIPAUX", "A. Séquellaires")."""
-        if self.identifying is None:
-            self.identifying = [span.start for span in self.identifiers if span.type in PERSONAL
+        if self.identifying is None:  # a phone, an e-mail or an address may be a body's a rule names
+            self.identifying = [span.start for span in self.identifiers if span.type in _POINTING
                                 and not (span.type == "PERSON" and identifiers.initialled(self.text, span))]
         return self.any_between(self.identifying, begin, stop)
 
@@ -377,26 +401,29 @@ class Detector:
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
         by_start = {ROLE_ANCHOR: (ctx.anchors, ctx.particular), ROLE_TOPIC: (ctx.anchors, ctx.topics),
-                    ROLE_PRONOUN: (ctx.anchors,), ROLE_GENERIC: (ctx.generic,), ROLE_NORM: (ctx.norms,),
-                    ROLE_CITE: (ctx.citations,), ROLE_KIND: (ctx.kinds,), ROLE_DEFINITION: (ctx.definitions,)}
+                    ROLE_PRONOUN: (ctx.anchors, ctx.pronouns), ROLE_GENERIC: (ctx.generic,),
+                    ROLE_NORM: (ctx.norms,), ROLE_CITE: (ctx.citations,), ROLE_KIND: (ctx.kinds,),
+                    ROLE_DEFINITION: (ctx.definitions,), ROLE_ANCHORING_IDENTIFIER: (ctx.anchors,)}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for start, end, entries in matches:
             for entry in entries:
                 role = entry.role
                 if role == ROLE_JUDGE:
                     judged.append((start, end, entry))
-                elif role == ROLE_IDENTIFIER:
+                    continue
+                if role in _IDENTIFYING:  # titles and birth-date cues point at a person as well
                     identifier_hits.append((start, end, entry))
-                elif role in by_start:
+                if role in by_start:
+                    # "né" folds as the negation "ne" does: written without its accent, it is one
+                    if role == ROLE_ANCHORING_IDENTIFIER and end - start <= 3 and (
+                            ctx.text[start:end].lower() in _NEGATION):
+                        continue
                     for positions in by_start[role]:
                         positions.append(start)
                     if role in _PERSON_WORDS and end - start >= 3:  # not an initial read as "j'"
                         ctx.word_anchors.append(start)
                 elif role in by_end:
                     by_end[role].append(end)
-                elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
-                    identifier_hits.append((start, end, entry))
-                    ctx.anchors.append(start)
                 elif role == ROLE_CODE:
                     ctx.generic.append(start)
                     ctx.code_ends.append(end)
@@ -453,12 +480,7 @@ class Detector:
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
             return DIRECTORY
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
-            ends = ctx.sentence_ends.get(index)
-            if ends is None:  # only the records that need it are cut
-                ends = [record[0] + cut for cut in context.sentence_ends(ctx.text[record[0]:record[1]])]
-                ctx.sentence_ends[index] = ends
-            begin, stop = context.sentence(ends, record[1], start, end)
-            begin, stop = max(begin, record[0]), min(stop, record[1])
+            begin, stop = ctx.sentence_of(index, record, start, end)
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
         return Detector._about_no_one(ctx, index, record) or Detector._without_its_cue(
@@ -496,11 +518,15 @@ class Detector:
             return NO_CARE
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
-                ctx.anchored_records[index] = ctx.anchored(*record)
+                ctx.anchored_records[index] = ctx.anchored_beyond_pronouns(*record)
             # A store's records are about people: a medicine named in one counts, unless the
-            # record is a price list; other ambiguous words ("operation") need a person.
-            if not ctx.anchored_records[index] and (entry.category not in MEDICINES
-                                                    or context.PRICE.search(ctx.text, *record)):
+            # record is a price list; other ambiguous words ("operation") need a person, which a
+            # pronoun points at only in the word's own sentence ("elle a de la fièvre", not
+            # "Dans ce cadre, il : … une opération").
+            if (not ctx.anchored_records[index]
+                    and (entry.category not in MEDICINES or context.PRICE.search(ctx.text, *record))
+                    and not (ctx.pronouns and ctx.any_between(
+                        ctx.pronouns, *ctx.sentence_of(index, record, start, start + 1)))):
                 return NO_PERSON
         return None
 
