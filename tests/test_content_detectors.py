@@ -925,3 +925,10 @@ def test_rules_animals_and_things_a_pronoun_or_a_negation_stands_near_are_not_he
 
 def test_a_pronoun_in_the_words_own_sentence_still_points_at_a_person(detector: Detector) -> None:
     assert health(detector, "Elle a été opérée hier.") == ["opérée"]
+
+
+def test_a_capitalised_word_after_an_article_or_a_preposition_is_a_place_not_a_condition(
+        detector: Detector) -> None:
+    assert health(detector, "Limite de la salure des eaux : la Sèvre nantaise, en aval du pont.") == []
+    assert health(detector, "J'ai pris le Doliprane hier soir.") == ["Doliprane"]  # a brand stays a medicine
+    assert health(detector, "Antécédents : Asthme, Diabète") == ["Asthme", "Diabète"]

@@ -59,6 +59,31 @@ def may_continue_a_name(text: str, folded: str, start: int) -> bool:
     return text[begin].isupper() or folded[begin:end] in _NAME_LINKS
 
 
+#: Articles and prepositions after which a capitalised word, written in lower case past its
+#: first letter, is a proper noun: a river, a town, a street ("la Sèvre", "à Gay", "de la
+#: Chute"), not a condition ("une HTA", "sous Kardegic" and a sentence's first word are left).
+_PLACE_BEFORE = frozenset({"la", "le", "les", "de", "du", "des", "à", "au", "aux", "en", "sur", "vers", "l'",
+                           "d'", "l\u2019", "d\u2019"})
+
+
+def proper_noun(text: str, start: int, end: int) -> bool:
+    """The word at [start, end) is capitalised, not an acronym, and follows an article or a
+    preposition written in lower case on its line: a place's or a body's name."""
+    written = text[start:end]
+    if not written[:1].isupper() or written.isupper() or not written[1:2].islower():
+        return False
+    before = start
+    while before > 0 and text[before - 1] in " \t":
+        before -= 1
+    first = before
+    while first > 0 and (text[first - 1].isalpha() or text[first - 1] in "'\u2019"):
+        first -= 1
+    word = text[first:before]
+    if before == start and not word.endswith(("'", "\u2019")):  # no blank: not a word before it
+        return False
+    return word in _PLACE_BEFORE
+
+
 #: A French postcode and the commune after it, up to the word at the end ("94270 Le
 #: Kremlin-Bicêtre", "75679 PARIS CEDEX 14"): a capitalised word there names a place.
 COMMUNE_BEFORE = re.compile(r"(?<!\d)\d{5}(?:[ \t]+|[ \t]*-[ \t]*)(?:[A-ZÀ-ÖØ-Þ][\w'\u2019]*[ \t\-]+){0,4}$")
@@ -166,4 +191,4 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
 
 __all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "FIELD_PLACEHOLDER", "PHONE_LABEL",
            "PRICE", "RATE_RANGES", "STATUTE_ITEM", "WINDOW", "empty_field", "in_code_span", "in_web_address",
-           "itemised", "may_continue_a_name", "rate_table", "sentence", "sentence_ends"]
+           "itemised", "may_continue_a_name", "proper_noun", "rate_table", "sentence", "sentence_ends"]

@@ -434,10 +434,10 @@ class Detector:
         return judged, identifier_hits
 
     @staticmethod
-    def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
+    def _in_a_name(ctx: _Context, start: int, end: int, written: str, medicine: bool) -> bool:
         """The match sits inside a detected name, address or e-mail, a web address or a code span
         (a literal value), or is a capitalised word of a health establishment's name ("Hôpital des
-        Enfants Malades") or of a commune's after its postcode."""
+        Enfants Malades"), of a commune's after its postcode, or a proper noun ("la Sèvre")."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
@@ -447,6 +447,8 @@ class Detector:
             return True
         if not written[:1].isupper():
             return False
+        if not medicine and context.proper_noun(ctx.text, start, end):  # a brand is one ("le Doliprane")
+            return True
         if context.may_continue_a_name(ctx.text, ctx.folded, start) and context.ESTABLISHMENT_BEFORE.search(
                 ctx.text, max(0, start - 60), start) is not None:
             return True
@@ -466,7 +468,7 @@ class Detector:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
-        if Detector._in_a_name(ctx, start, end, written):
+        if Detector._in_a_name(ctx, start, end, written, entry.category in MEDICINES):
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
