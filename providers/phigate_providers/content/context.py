@@ -107,6 +107,9 @@ STATUTE_ITEM = re.compile(
 FIELD_PLACEHOLDER = re.compile(
     r"[ \t]*(?:\([^()\n]{0,30}\))?[ \t]*[:?]?[ \t]*"
     r"(?:_{2,}|\.{4,}|…|\[[ \t]*\]|[☐□]|(?i:oui)[ \t]*/[ \t]*(?i:non)\b|(?i:\(texte libre\)|<[a-z ]{1,20}>))")
+#: The first characters :data:`FIELD_PLACEHOLDER` may find past blanks and a colon: most
+#: health words are followed by a word, and spared the search.
+_PLACEHOLDER_STARTS = frozenset("_.…[☐□oO(<")
 #: A ticked box or an answer circled: a form filled in ("Fièvre : ☐ oui ☒ non").
 _TICKED = re.compile(r"[☒☑✓✔✗✘]|\[[ \t]*[xX✓][ \t]*\]")
 
@@ -114,7 +117,8 @@ _TICKED = re.compile(r"[☒☑✓✔✗✘]|\[[ \t]*[xX✓][ \t]*\]")
 def empty_field(text: str, end: int) -> bool:
     """The word ending at ``end`` labels a form's field left blank: :data:`FIELD_PLACEHOLDER`
     follows it and no box on the rest of its line is ticked."""
-    if FIELD_PLACEHOLDER.match(text, end) is None:
+    head = text[end:end + 8].lstrip(" \t:?")
+    if not head or head[0] not in _PLACEHOLDER_STARTS or FIELD_PLACEHOLDER.match(text, end) is None:
         return False
     line_end = text.find("\n", end)
     return _TICKED.search(text, end, len(text) if line_end < 0 else line_end) is None

@@ -188,6 +188,9 @@ class _Context:
     #: Starts of the third-person pronouns among ``anchors`` ("elle a", "il est"): a thing's as
     #: often as a person's, so they make a record about someone only in the word's sentence.
     pronouns: list[int] = field(default_factory=list)
+    #: Record index → why the whole record is about no one (a rule, kinds of people, a
+    #: definition, a citation), or None (computed when first asked).
+    about_no_one: dict[int, str | None] = field(default_factory=dict)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -485,8 +488,9 @@ class Detector:
             begin, stop = ctx.sentence_of(index, record, start, end)
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
-        return Detector._about_no_one(ctx, index, record) or Detector._without_its_cue(
-            ctx, entry, start, index, record)
+        if index not in ctx.about_no_one:  # a verdict on the whole record: reached once
+            ctx.about_no_one[index] = Detector._about_no_one(ctx, index, record)
+        return ctx.about_no_one[index] or Detector._without_its_cue(ctx, entry, start, index, record)
 
     @staticmethod
     def _about_no_one(ctx: _Context, index: int, record: tuple[int, int]) -> str | None:
