@@ -372,7 +372,8 @@ def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs()
     assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
 
 
-@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt", "dev4.txt", "test4.txt"])
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt", "dev4.txt", "test4.txt", "dev7.txt",
+                                  "test7.txt"])
 def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
     notes = bench.read_corpus(INDEPENDENT / name)
     assert len(notes) > 100
@@ -387,8 +388,8 @@ def test_no_text_is_both_tuned_on_and_held_out(bench: ModuleType) -> None:
     def texts(name: str) -> set[str]:
         return {note["text"] for note in bench.read_corpus(INDEPENDENT / name)}
 
-    tuned = texts("dev.txt") | texts("dev2.txt") | texts("dev3.txt") | texts("dev4.txt")
-    held_out = texts("test.txt") | texts("test2.txt") | texts("test3.txt") | texts("test4.txt")
+    tuned = set().union(*(texts(f"dev{n}.txt") for n in ("", "2", "3", "4", "6", "7", "9", "10")))
+    held_out = set().union(*(texts(f"test{n}.txt") for n in ("", "2", "3", "4", "6", "7", "9", "10")))
     assert len(tuned) > 700 and len(held_out) > 900
     assert not tuned & held_out
 
@@ -932,3 +933,60 @@ def test_a_capitalised_word_after_an_article_or_a_preposition_is_a_place_not_a_c
     assert health(detector, "Limite de la salure des eaux : la Sèvre nantaise, en aval du pont.") == []
     assert health(detector, "J'ai pris le Doliprane hier soir.") == ["Doliprane"]  # a brand stays a medicine
     assert health(detector, "Antécédents : Asthme, Diabète") == ["Asthme", "Diabète"]
+
+
+def _committed(checkout: Path, files: dict[str, str]) -> str:
+    """A git repository at ``checkout`` holding ``files``; its commit."""
+    for name, text in files.items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(text, encoding="utf-8")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "files"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_the_interviews_set_pairs_each_question_with_its_answer_and_keeps_each_interview_on_one_side(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    turns = "\n".join(f"d0{n}00000{i} Question {i} sur la douleur ?\np0{n}00000{i} Réponse {i} : j'ai mal."
+                      for i in range(8) for n in (1,))
+    head = _committed(tmp_path / "dialogues", {"dialogues/Interne01/dialogues": turns + "\n",
+                                                "dialogues/Interne02/dialogues": turns.replace("Réponse", "Oui") + "\n"})
+    monkeypatch.setattr(sets, "LABFORSIMS_COMMIT", head)
+    monkeypatch.setattr(sets, "LABFORSIMS_SAMPLE", 1)
+    records = list(sets.labforsims_exchanges(tmp_path / "dialogues"))
+    assert len(records) == 16 and len({text for _, _, text in records}) == 16
+    assert all(text.startswith("Question ") and " / " in text for _, _, text in records)
+    halves = {half for _, half, text in records if " / Réponse" in text}
+    assert len(halves) == 1  # one interview, one side
+
+
+def test_the_ministrys_pages_keep_the_paragraphs_of_main_that_speak_of_health_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    care = ("L'employeur prend les mesures nécessaires pour assurer la sécurité et protéger la santé physique"
+            " et mentale des travailleurs de l'entreprise.")
+    page = (f"<html><nav><p>{care} (menu)</p></nav><main><p>{care}</p><script>var santé = 1;</script>"
+            f"<li>{care}</li><p>La démission est un acte unilatéral par lequel le salarié rompt son contrat.</p>"
+            "</main><footer><p>Ministère du travail, de la santé et des solidarités : mentions légales du"
+            " site et de ses pages.</p></footer></html>")
+    head = _committed(tmp_path / "fiches", {"src/fetch-data/__tests__/page.html": page})
+    monkeypatch.setattr(sets, "TRAVAIL_COMMIT", head)
+    records = list(sets.travail_paragraphs(tmp_path / "fiches"))
+    assert [text for _, _, text in records] == [care]  # once; nor the menu, nor a paragraph about no care
+    sets.write_outside("travail", iter(records), {records[0][0]: "admin"}, tmp_path / "out")
+    written = (tmp_path / "out" / f"travail-{records[0][1]}.txt").read_text(encoding="utf-8")
+    assert written == f"fr|admin/travail|{care}\n"
+
+
+def test_the_faq_set_reads_each_question_and_its_answer_from_the_scripts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    script = ("module.exports = () => [\n  {\n    question: 'Puis-je changer de psychologue\\u00A0?',\n"
+              "    answer: 'Vous pouvez changer \\\n    de psychologue. <a href=\"x\">Choisir</a>',\n  },\n];\n")
+    head = _committed(tmp_path / "psy", {"frontend/src/services/faq/student/problem.js": script})
+    monkeypatch.setattr(sets, "SANTE_PSY_COMMIT", head)
+    records = list(sets.sante_psy_faq(tmp_path / "psy"))
+    assert [text for _, _, text in records] == [
+        "Puis-je changer de psychologue ? / Vous pouvez changer de psychologue. Choisir"]  # blanks normalised
