@@ -915,7 +915,7 @@ def test_a_forms_label_before_a_blank_names_a_field_a_filled_one_states_somethin
     "Il a pour mission d'organiser le scrutin. Le dépouillement est d'abord opéré par bureau.",
     "Cette opération de dépollution ne peut être menée sans autorisation.",
     "Tout animal malade est isolé ; le vétérinaire pratique l'intervention chirurgicale.",
-    "Le congé de maladie est accordé ; l'intéressé est tenu de transmettre son arrêt.",
+    "La tuberculose contractée en service ouvre droit à pension ; l'employeur est tenu de la déclarer.",
     "En application de l'article 12, la demande d'invalidité est adressée au 12, rue de la Paix, 75002 Paris.",
     "Dans la mesure du possible, la mort ne doit pas être le point limite de la procédure.",
 ])
