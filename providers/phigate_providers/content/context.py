@@ -194,5 +194,6 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
 
 
 __all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "FIELD_PLACEHOLDER", "PHONE_LABEL",
-           "PRICE", "RATE_RANGES", "STATUTE_ITEM", "WINDOW", "empty_field", "in_code_span", "in_web_address",
-           "itemised", "may_continue_a_name", "proper_noun", "rate_table", "sentence", "sentence_ends"]
+           "PRICE", "RATE_RANGES", "STATUTE_ITEM", "WINDOW", "empty_field", "in_code_span",
+           "in_web_address", "itemised", "may_continue_a_name", "proper_noun", "rate_table", "sentence",
+           "sentence_ends"]

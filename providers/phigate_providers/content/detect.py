@@ -403,10 +403,10 @@ class Detector:
         in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        by_start = {ROLE_ANCHOR: (ctx.anchors, ctx.particular), ROLE_TOPIC: (ctx.anchors, ctx.topics),
-                    ROLE_PRONOUN: (ctx.anchors, ctx.pronouns), ROLE_GENERIC: (ctx.generic,),
-                    ROLE_NORM: (ctx.norms,), ROLE_CITE: (ctx.citations,), ROLE_KIND: (ctx.kinds,),
-                    ROLE_DEFINITION: (ctx.definitions,), ROLE_ANCHORING_IDENTIFIER: (ctx.anchors,)}
+        cues: list[int] = []  # titles and birth-date cues: anchors, not particular
+        by_start = {ROLE_ANCHOR: ctx.particular, ROLE_TOPIC: ctx.topics, ROLE_PRONOUN: ctx.pronouns,
+                    ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms, ROLE_CITE: ctx.citations,
+                    ROLE_KIND: ctx.kinds, ROLE_DEFINITION: ctx.definitions, ROLE_ANCHORING_IDENTIFIER: cues}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for start, end, entries in matches:
             for entry in entries:
@@ -421,8 +421,7 @@ class Detector:
                     if role == ROLE_ANCHORING_IDENTIFIER and end - start <= 3 and (
                             ctx.text[start:end].lower() in _NEGATION):
                         continue
-                    for positions in by_start[role]:
-                        positions.append(start)
+                    by_start[role].append(start)
                     if role in _PERSON_WORDS and end - start >= 3:  # not an initial read as "j'"
                         ctx.word_anchors.append(start)
                 elif role in by_end:
@@ -434,6 +433,8 @@ class Detector:
                     first = ctx.folded.rfind(" ", 0, start) + 1
                     if end - first >= 7 and ctx.folded[first:end].rstrip("s") not in _NOT_MEDICAL:
                         judged.append((first, end, _BY_ENDING))
+        # every word or cue that points at a person, in order (sorting sorted runs is linear)
+        ctx.anchors = sorted(ctx.particular + ctx.topics + ctx.pronouns + cues)
         return judged, identifier_hits
 
     @staticmethod
