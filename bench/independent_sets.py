@@ -591,11 +591,13 @@ def sante_psy_faq(checkout: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def write_outside(name: str, records: Iterator[tuple[str, str, str]], labels: dict[str, str],
-                  directory: Path) -> None:
-    """Records whose licence leaves their committing in doubt to DIRECTORY/NAME-{half}.txt."""
+                  directory: Path, every: str | None = None) -> None:
+    """Records kept out of the repository (their licence leaves committing them in doubt, or they
+    are too many) to DIRECTORY/NAME-{half}.txt, labelled by ``labels`` or all ``every``."""
     halves: dict[str, list[str]] = {}
     for text_key, half, text in records:
-        halves.setdefault(half, []).append(f"fr|{labels.get(text_key, 'unlabelled')}/{name}|{text}")
+        label = every or labels.get(text_key, "unlabelled")
+        halves.setdefault(half, []).append(f"fr|{label}/{name}|{text}")
     directory.mkdir(parents=True, exist_ok=True)
     for half, lines in sorted(halves.items()):
         (directory / f"{name}-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -676,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
     if args.codes and args.codes_more:
         more = ((text_key, "test11" if half == "test4" else "dev11", text)
                 for text_key, half, _, text in code_articles(args.codes, CODES_MORE))
-        write_outside("codes-more", more, labels, args.codes_more)
+        write_outside("codes-more", more, labels, args.codes_more, every="admin")  # statutes: about no one
     if args.ans_ig:
         halves |= {"dev6": [], "test6": []}
         for checkout in args.ans_ig:
