@@ -14,20 +14,26 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
   name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
-  Enfants Malades");
+  Enfants Malades"), or is a capitalised word after an article or a preposition, a place's
+  name ("la Sèvre"; a medicine's brand stays one);
+- it labels a form's field left blank ("Allergies : ____", "Fièvre : ☐ oui ☐ non");
 - it is a code ("VIH-1234", "réf. IVG"), or a capitalised label of a phone number in a record
   that points at no one ("Urgences : 01 42 16 00 00", a directory);
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- its record is a statute's ("toute personne", "de l'article"), which speaks of people in
-  general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
-  whose names are its authors', and points at no patient;
+- its record is a statute's ("toute personne", "de l'article", "est tenu de"), which speaks of
+  people in general, and identifies no one; or it speaks of kinds of people ("les salariés",
+  "aucun enfant", animals) and of no particular person (an age, "je", a name, a NIR, a date of
+  birth: "le patient" or "elle a" may be the kind's); or it defines or counts a condition ("est
+  une maladie", "de la population") and names no one; or it cites the literature ("et al",
+  "ISBN", "2nd edition"), whose names are its authors', and points at no patient;
 - it comes right after a case provided for ("en cas de maladie", "en cas d'invalidité") or a
   field of practice or a job ("interne en chirurgie", "référente handicap");
 - it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
   given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
-  at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
+  at a person (a pronoun only in its own sentence), and no treatment cue ("sous", "on") stands
+  just before it. A medicine is
   ambiguous only in a price list (a record with an amount of money): a store's records are
   about people, so a medicine named anywhere else counts.
 """
