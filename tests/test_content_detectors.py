@@ -854,6 +854,7 @@ def test_a_record_about_kinds_of_people_and_no_particular_one_is_not_health_data
     ("Patiente de 45 ans, diabète de type 2 ; les enfants vont bien.", "diabète de type 2"),
     ("Je suis diabétique, comme beaucoup de personnes âgées.", "diabétique"),
     ("M. Jean Dupont, né le 03/02/1961 : les patients du service et lui ont la grippe.", "grippe"),
+    ("Patient de la chambre 12, les enfants sont venus ; fièvre à 39.", "fièvre à 39"),  # her children
 ])
 def test_kinds_of_people_beside_a_particular_person_keep_the_health_words(
         detector: Detector, text: str, word: str) -> None:
