@@ -63,10 +63,12 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import html
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -242,13 +244,26 @@ _SHORT = {"code-de-l-action-sociale-et-des-familles": "code-action-sociale",
               "code-pensions-militaires"}
 
 
-def code_articles(checkout: Path) -> Iterator[tuple[str, str, str, str]]:
-    """(key, half, code, text) of every article of :data:`CODES` that uses a health word, split
-    by a hash of its text between **dev4** and **test4**."""
+#: Codes of the same repository whose articles speak of health now and then (fitness to drive,
+#: to serve or to sail, foreigners' care, civil servants' invalidity, farmers' insurance,
+#: criminal procedure): the articles using a health word, split by hash as set 11 and written
+#: outside the repository (``--codes-more DIR``).
+CODES_MORE = ("code-de-la-route", "code-de-procedure-penale",
+              "code-de-l-entree-et-du-sejour-des-etrangers-et-du-droit-d-asile",
+              "code-des-pensions-civiles-et-militaires-de-retraite",
+              "code-de-la-famille-et-de-l-aide-sociale", "code-du-service-national", "code-de-la-defense",
+              "code-des-transports", "code-du-travail-maritime", "code-rural-et-de-la-peche-maritime",
+              "code-general-des-collectivites-territoriales", "code-de-la-recherche",
+              "code-de-la-securite-interieure", "code-de-l-environnement")
+
+
+def code_articles(checkout: Path, codes: tuple[str, ...] = CODES) -> Iterator[tuple[str, str, str, str]]:
+    """(key, half, code, text) of every article of ``codes`` that uses a health word, split by a
+    hash of its text between **dev4** and **test4**."""
     listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", CODES_COMMIT, "codes-en-vigueur"]
     listed = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
     names = [name for name in listed
-             if name.split("/")[1] in CODES and name.rsplit("/", 1)[-1].startswith("article-")]
+             if name.split("/")[1] in codes and name.rsplit("/", 1)[-1].startswith("article-")]
     wanted = "".join(f"{CODES_COMMIT}:{name}\n" for name in names).encode()
     batch = subprocess.run(["git", "-C", str(checkout), "cat-file", "--batch"], check=True,
                            capture_output=True, input=wanted).stdout
@@ -401,26 +416,39 @@ ANS_IG_COMMITS = {
     "IG-hl7v2-volet-trans-lps-doc-cda-courriel-mss": "bb83dc27be4a231a2a035107acd5cb3908c8a3b5",
     "interop-ig-fhir-notification-evenements": "7de9525f0a8d09846486bae39fba886e89125fbb",
 }
+#: Four more of the agency's guides (MIT licence), read for **dev10** / **test10**: remote
+#: monitoring of patients, clinical trials, the liaison notebook of home care and health
+#: surveillance reports.
+ANS_IG_MORE_COMMITS = {
+    "IG-fhir-telesurveillance": "ec293efb4fdc1c30d48bfe40eb46db97592ca576",
+    "IG-fhir-essais-cliniques": "784e03d14c49e8481b08ffea365f394d7e52992d",
+    "IG-fhir-cahier-de-liaison": "b3f6d17215b275cca676df84a8db12816a7532dc",
+    "IG-fhir-veille-sanitaire": "e86f5c07033149e48eccd7a966424fe142d473c3",
+}
 #: A paragraph is kept when it speaks of care, patients or appointments: the wording at issue.
 _CARE_WORD = re.compile(r"(?i)patient|rendez-vous|\brdv\b|consultation|docteur|\bdr\b|urgence|clinique"
                         r"|service d|" + _HEALTH_WORD.pattern.removeprefix("(?i)"))
 
 
-def ans_ig_repository(checkout: Path) -> str:
-    """Which of :data:`ANS_IG_COMMITS` a checkout holds (by the commit it contains)."""
-    for name, commit in ANS_IG_COMMITS.items():
+def ans_ig_repository(checkout: Path, commits: dict[str, str] | None = None) -> str:
+    """Which of ``commits`` (:data:`ANS_IG_COMMITS`) a checkout holds (by the commit it contains)."""
+    commits = ANS_IG_COMMITS if commits is None else commits
+    for name, commit in commits.items():
         found = subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
                                check=False, capture_output=True)
         if found.returncode == 0:
             return name
-    raise SystemExit(f"{checkout}: holds none of the guides' commits ({', '.join(ANS_IG_COMMITS)})")
+    raise SystemExit(f"{checkout}: holds none of the guides' commits ({', '.join(commits)})")
 
 
-def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+def ans_ig_paragraphs(checkout: Path, more: bool = False) -> Iterator[tuple[str, str, str]]:
     """(key, half, text) of each paragraph of French prose in a guide's pages that speaks of care,
     patients or appointments (code blocks, tables and HTML left out; 80 characters or more, each
-    once), split by a hash of its text between **dev6** and **test6**."""
-    commit = ANS_IG_COMMITS[ans_ig_repository(checkout)]
+    once), split by a hash of its text between **dev6** and **test6** (with ``more``, one of
+    :data:`ANS_IG_MORE_COMMITS`, between **dev10** and **test10**)."""
+    commits = ANS_IG_MORE_COMMITS if more else ANS_IG_COMMITS
+    commit = commits[ans_ig_repository(checkout, commits)]
+    dev, test = ("dev10", "test10") if more else ("dev6", "test6")
     listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", commit, "input/pagecontent"]
     names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.splitlines()
     seen = set()
@@ -433,10 +461,150 @@ def ans_ig_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
             if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 4 and not text.startswith(("|", "<"))
                     and "<t" not in text and _CARE_WORD.search(text) and key(text) not in seen):
                 seen.add(key(text))
-                yield key(text), "test6" if _half(text) == "test2" else "dev6", text
+                yield key(text), test if _half(text) == "test2" else dev, text
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
+#: kleag/labforsims2-corpus (CC BY-SA 4.0, "Copyright (c) 2020 CEA LIST"): the commit read. Its
+#: dialogues are 41 interviews that medical interns held with one virtual patient (a woman with
+#: abdominal pain), one line a turn, the doctor's turn and the patient's answer sharing an id.
+LABFORSIMS_COMMIT = "0926b03eed0a6bc8ce91361fb2ae71d86ab97ac7"
+#: The dialogues' licence asks that what is made of them say so and be shared alike.
+LABFORSIMS_NOTICE = (
+    "# Exchanges taken from kleag/labforsims2-corpus, Copyright (c) 2020 CEA LIST, under the Creative\n"
+    "# Commons Attribution-ShareAlike 4.0 licence; this file is shared under the same licence.\n")
+#: The sets keep one exchange in this many (by hash), enough to label by reading.
+LABFORSIMS_SAMPLE = 2
+_TURN = re.compile(r"([dp])(\d+)\s+(.*)")
+
+
+def labforsims_exchanges(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of one in :data:`LABFORSIMS_SAMPLE` exchanges of the dialogues (the
+    doctor's question and the patient's answer joined with " / "), each text once, each
+    interview wholly in **dev7** or **test7** by a hash of its name, so that no intern's
+    wording is on both sides."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", LABFORSIMS_COMMIT, "dialogues"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith("/dialogues"):
+            continue
+        half = "test7" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 else "dev7"
+        turns: dict[str, dict[str, str]] = {}
+        for line in _git_show_at(checkout, LABFORSIMS_COMMIT, name).splitlines():
+            found = _TURN.match(line.strip())
+            if found and found.group(3).strip():
+                turns.setdefault(found.group(2), {})[found.group(1)] = " ".join(found.group(3).split())
+        for turn in turns.values():
+            text = " / ".join(turn[side] for side in "dp" if side in turn)
+            if len(text) >= 20 and key(text) not in seen and int(key(text), 16) % LABFORSIMS_SAMPLE == 0:
+                seen.add(key(text))
+                yield key(text), half, text
+
+
+#: SocialGouv/fiches-travail-data (Apache-2.0): the commit read, and the labour ministry's pages
+#: (travail-emploi.gouv.fr) its tests keep as fixtures: occupational health plans, the carer's
+#: leave, moral harassment, works councils, resignations, temporary work, falls from height.
+TRAVAIL_COMMIT = "0431e98ddca5c5ea73ab03b4b85031106bbdaf6e"
+
+
+class _MainText(HTMLParser):
+    """The paragraphs, list items and headings of a page's ``<main>``, scripts left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_main, self.skipping, self.tag = False, 0, ""
+        self.current: list[str] | None = None
+        self.blocks: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "main":
+            self.in_main = True
+        elif tag in ("script", "style", "nav"):
+            self.skipping += 1
+        elif self.in_main and tag in ("p", "li", "h2", "h3") and self.current is None:
+            self.current, self.tag = [], tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "nav"):
+            self.skipping -= 1
+        elif self.current is not None and tag == self.tag:
+            self.blocks.append(" ".join("".join(self.current).split()))
+            self.current = None
+        elif tag == "main":
+            self.in_main = False
+
+    def handle_data(self, data: str) -> None:
+        if self.current is not None and not self.skipping:
+            self.current.append(data)
+
+
+def travail_paragraphs(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each paragraph of the ministry's pages that speaks of care or health
+    (80 characters or more, each once), split by a hash of its text between **dev8** and
+    **test8**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", TRAVAIL_COMMIT,
+               "src/fetch-data/__tests__"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        if not name.endswith(".html"):
+            continue
+        page = _MainText()
+        page.feed(_git_show_at(checkout, TRAVAIL_COMMIT, name))
+        for text in page.blocks:
+            if (len(text) >= 80 and len(_FRENCH_PROSE.findall(text)) >= 2 and _CARE_WORD.search(text)
+                    and key(text) not in seen):
+                seen.add(key(text))
+                yield key(text), "test8" if _half(text) == "test2" else "dev8", text
+
+
+#: betagouv/sante-psy (MIT, "Copyright (c) 2021 beta.gouv.fr"): the commit read. Its FAQ answers
+#: students, psychologists and universities about the free sessions with a psychologist the
+#: state offers students: administrative text about mental-health care, often voiced as the
+#: reader ("Je suis insatisfait d'une séance avec un psychologue").
+SANTE_PSY_COMMIT = "e0e933c2b29dbd13939059e23d6b1ffe8059f250"
+_JS_STRING = r"""(?:'((?:\\.|[^'\\])*)'|`((?:\\.|[^`\\])*)`|"((?:\\.|[^"\\])*)")"""
+_FAQ_ENTRY = re.compile(r"question:\s*" + _JS_STRING + r"\s*,\s*answer:\s*" + _JS_STRING, re.S)
+
+
+def _js_text(groups: tuple[str | None, ...]) -> str:
+    """The words of a JavaScript string literal (escapes resolved, HTML tags dropped)."""
+    value = next(group for group in groups if group is not None)
+    value = value.replace("\\\n", "\n").replace("\\'", "'").replace('\\"', '"').replace("\\n", " ")
+    value = re.sub(r"\\u([0-9A-Fa-f]{4})", lambda found: chr(int(found.group(1), 16)), value)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+
+
+def sante_psy_faq(checkout: Path) -> Iterator[tuple[str, str, str]]:
+    """(key, half, text) of each question of the FAQ with its answer (" / " between), each text
+    once, split by a hash of its text between **dev9** and **test9**."""
+    listing = ["git", "-C", str(checkout), "ls-tree", "-r", "--name-only", SANTE_PSY_COMMIT,
+               "frontend/src/services/faq"]
+    names = subprocess.run(listing, check=True, capture_output=True, text=True).stdout.split()
+    seen = set()
+    for name in sorted(names):
+        for found in _FAQ_ENTRY.finditer(_git_show_at(checkout, SANTE_PSY_COMMIT, name)):
+            text = f"{_js_text(found.groups()[:3])} / {_js_text(found.groups()[3:])}"
+            if key(text) not in seen:
+                seen.add(key(text))
+                yield key(text), "test9" if _half(text) == "test2" else "dev9", text
+
+
+def write_outside(name: str, records: Iterator[tuple[str, str, str]], labels: dict[str, str],
+                  directory: Path, every: str | None = None) -> None:
+    """Records kept out of the repository (their licence leaves committing them in doubt, or they
+    are too many) to DIRECTORY/NAME-{half}.txt, labelled by ``labels`` or all ``every``."""
+    halves: dict[str, list[str]] = {}
+    for text_key, half, text in records:
+        label = every or labels.get(text_key, "unlabelled")
+        halves.setdefault(half, []).append(f"fr|{label}/{name}|{text}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for half, lines in sorted(halves.items()):
+        (directory / f"{name}-{half}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{name} {half}: {len(lines)} texts", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eds-pseudo", type=Path, required=True, help="a git checkout of aphp/eds-pseudo")
     parser.add_argument("--edsnlp", type=Path, required=True, help="a git checkout of aphp/edsnlp")
@@ -453,6 +621,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser.add_argument("--codes-all", type=Path, metavar="DIR",
                         help="also write every article of those codes that uses a health word (about"
                              " 6 MB, kept out of the repository) to DIR/codes-{dev,test}.txt")
+    parser.add_argument("--codes-more", type=Path, metavar="DIR",
+                        help="with --codes, also write the articles of CODES_MORE that use a health word to"
+                             " DIR/codes-more-{dev11,test11}.txt (kept out of the repository)")
     parser.add_argument("--ans-cda", type=Path,
                         help="a checkout of ansforge/TestContenuCDA-3-0 (dev5 / test5; --ans-cda-out)")
     parser.add_argument("--ans-ig", type=Path, action="append", default=[], metavar="CHECKOUT",
@@ -461,7 +632,19 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
     parser.add_argument("--ans-cda-out", type=Path, metavar="DIR",
                         help="where the example documents' sections go (kept out of the repository:"
                              " their publisher states no licence)")
+    parser.add_argument("--labforsims", type=Path,
+                        help="a checkout of kleag/labforsims2-corpus (dev7 / test7)")
+    parser.add_argument("--ans-ig-more", type=Path, action="append", default=[], metavar="CHECKOUT",
+                        help="a checkout of one of the guides in ANS_IG_MORE_COMMITS (dev10 / test10;"
+                             " repeat for each)")
+    parser.add_argument("--sante-psy", type=Path, help="a checkout of betagouv/sante-psy (dev9 / test9)")
+    parser.add_argument("--travail", type=Path,
+                        help="a checkout of SocialGouv/fiches-travail-data (dev8 / test8; --travail-out)")
+    parser.add_argument("--travail-out", type=Path, metavar="DIR",
+                        help="where the ministry's paragraphs go (kept out of the repository)")
     args = parser.parse_args(argv)
+    if args.travail and not args.travail_out:
+        parser.error("--travail needs --travail-out DIR")
     if args.ans_cda and not args.ans_cda_out:
         parser.error("--ans-cda needs --ans-cda-out DIR")
     labels = {}
@@ -492,6 +675,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
         write_civil_others(args.code_civil, args.civil_others)
     if args.codes:
         write_codes(args.codes, halves, args.codes_all)
+    if args.codes and args.codes_more:
+        more = ((text_key, "test11" if half == "test4" else "dev11", text)
+                for text_key, half, _, text in code_articles(args.codes, CODES_MORE))
+        write_outside("codes-more", more, labels, args.codes_more, every="admin")  # statutes: about no one
     if args.ans_ig:
         halves |= {"dev6": [], "test6": []}
         for checkout in args.ans_ig:
@@ -499,8 +686,26 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912
                 halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-ig|{text}")
     if args.ans_cda:
         write_cda(args.ans_cda, labels, args.ans_cda_out)
+    if args.labforsims:
+        halves |= {"dev7": [], "test7": []}
+        for text_key, half, text in labforsims_exchanges(args.labforsims):
+            halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/labforsims|{text}")
+    if args.ans_ig_more:
+        halves |= {"dev10": [], "test10": []}
+        for checkout in args.ans_ig_more:
+            for text_key, half, text in ans_ig_paragraphs(checkout, more=True):
+                halves[half].append(f"fr|{labels.get(text_key, 'unlabelled')}/ans-ig-more|{text}")
+    if args.sante_psy:
+        halves |= {"dev9": [], "test9": []}
+        for text_key, half, text in sante_psy_faq(args.sante_psy):
+            lang = "en" if text.startswith("How ") else "fr"
+            halves[half].append(f"{lang}|{labels.get(text_key, 'unlabelled')}/sante-psy|{text}")
+    if args.travail:
+        write_outside("travail", travail_paragraphs(args.travail), labels, args.travail_out)
     for half, lines in halves.items():
-        (OUT / f"{half}.txt").write_text(header.format(half=half) + "\n".join(lines) + "\n", encoding="utf-8")
+        notice = LABFORSIMS_NOTICE if half in ("dev7", "test7") else ""
+        (OUT / f"{half}.txt").write_text(header.format(half=half) + notice + "\n".join(lines) + "\n",
+                                         encoding="utf-8")
         print(f"{half}: {len(lines)} texts", file=sys.stderr)
     return 0
 

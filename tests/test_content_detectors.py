@@ -372,7 +372,8 @@ def test_the_built_terminology_is_shipped_small_and_holds_conditions_and_drugs()
     assert not {"travail", "contact", "opération", "SYLVIANE", "SULFATE"} & forms  # everyday words, names, salts
 
 
-@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt", "dev4.txt", "test4.txt"])
+@pytest.mark.parametrize("name", ["dev.txt", "test.txt", "dev3.txt", "test3.txt", "dev4.txt", "test4.txt", "dev7.txt",
+                                  "test7.txt"])
 def test_independent_sets_are_well_formed_and_judged(bench: ModuleType, name: str) -> None:
     notes = bench.read_corpus(INDEPENDENT / name)
     assert len(notes) > 100
@@ -387,8 +388,8 @@ def test_no_text_is_both_tuned_on_and_held_out(bench: ModuleType) -> None:
     def texts(name: str) -> set[str]:
         return {note["text"] for note in bench.read_corpus(INDEPENDENT / name)}
 
-    tuned = texts("dev.txt") | texts("dev2.txt") | texts("dev3.txt") | texts("dev4.txt")
-    held_out = texts("test.txt") | texts("test2.txt") | texts("test3.txt") | texts("test4.txt")
+    tuned = set().union(*(texts(f"dev{n}.txt") for n in ("", "2", "3", "4", "6", "7", "9", "10")))
+    held_out = set().union(*(texts(f"test{n}.txt") for n in ("", "2", "3", "4", "6", "7", "9", "10")))
     assert len(tuned) > 700 and len(held_out) > 900
     assert not tuned & held_out
 
@@ -833,3 +834,160 @@ def test_a_literal_value_and_a_supposed_condition_are_not_health_data(detector: 
     assert health(detector, "Mme Dupont : consultation de suivi pneumologique le 3 mai.") == [
         "consultation de suivi"]
     assert health(detector, "Mme Dupont est atteinte d'une invalidité.") == ["atteinte d'une", "invalidité"]
+
+
+@pytest.mark.parametrize("text", [
+    "Aucun enfant atteint d'une maladie contagieuse ne doit être admis dans ce local. L'enfant qui paraît"
+    " atteint d'une maladie contagieuse ne doit pas y être maintenu.",
+    "Tout salarié absent pour maladie peut être remplacé par un intérimaire.",
+    "Les patients diabétiques sont suivis en consultation ; il est rappelé qu'ils ne doivent pas jeûner.",
+    "Notice destinée aux victimes : si elle est âgée de moins de seize ans ou atteinte d'une invalidité, la"
+    " victime est indemnisée. Écrire au 64, rue Defrance, 94307 Vincennes Cedex en indiquant vos date et lieu"
+    " de naissance.",
+])
+def test_a_record_about_kinds_of_people_and_no_particular_one_is_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Patiente de 45 ans, diabète de type 2 ; les enfants vont bien.", "diabète de type 2"),
+    ("Je suis diabétique, comme beaucoup de personnes âgées.", "diabétique"),
+    ("M. Jean Dupont, né le 03/02/1961 : les patients du service et lui ont la grippe.", "grippe"),
+    ("Patient de la chambre 12, les enfants sont venus ; fièvre à 39.", "fièvre à 39"),  # her children
+])
+def test_kinds_of_people_beside_a_particular_person_keep_the_health_words(
+        detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+def test_a_labour_court_and_a_code_named_make_a_record_a_rule(detector: Detector) -> None:
+    assert health(detector, "Le Code du travail ne prévoit rien pour le salarié en arrêt maladie.") == []
+    assert health(detector, "Si la salariée enceinte démissionne, le conseil de prud'hommes est saisi.") == []
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Bonjour docteur, j'ai mal au ventre depuis hier soir.", "mal au ventre"),
+    ("Avez-vous vomi ? / Non, mais j'avais envie de vomir.", "envie de vomir"),
+    ("Je me sentais un peu fiévreuse, sans plus.", "fiévreuse"),
+    ("Vous buvez ? / Je ne fume pas et je ne bois pas d'alcool.", "fume"),
+    ("Je ne prends pas de médicaments.", "médicaments"),
+])
+def test_symptoms_and_habits_as_people_say_them_are_health_data(detector: Detector, text: str, word: str) -> None:
+    assert word in health(detector, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "La cigarette électronique est vendue en bureau de tabac.",
+    "Le prix des médicaments baisse au 1er janvier.",
+    "J'ai mal compris votre courrier du 3 mai.",
+])
+def test_habits_and_medicines_named_about_no_one_are_not_health_data(detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+@pytest.mark.parametrize("text", [
+    "Le diabète est une maladie chronique qui touche environ 5 % de la population. Il est dû à un défaut"
+    " d'insuline.",
+    "La tuberculose se transmet par voie aérienne ; on parle de tuberculose latente sans symptôme.",
+])
+def test_a_definition_or_a_count_of_a_condition_about_no_one_is_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_definition_in_a_patients_record_keeps_its_health_words(detector: Detector) -> None:
+    assert "mucoviscidose" in health(detector, "Patient suivi pour une mucoviscidose, qui est une maladie génétique.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Allergies : ________", []),
+    ("Fièvre : ☐ oui ☐ non", []),
+    ("Antécédent d'asthme [ ]", []),
+    ("Fièvre : ☐ oui ☒ non ; diabète", ["diabète"]),
+    ("Diabète : non", ["Diabète"]),
+])
+def test_a_forms_label_before_a_blank_names_a_field_a_filled_one_states_something(
+        detector: Detector, text: str, expected: list[str]) -> None:
+    assert health(detector, text) == expected, text
+
+
+@pytest.mark.parametrize("text", [
+    "Il a pour mission d'organiser le scrutin. Le dépouillement est d'abord opéré par bureau.",
+    "Cette opération de dépollution ne peut être menée sans autorisation.",
+    "Tout animal malade est isolé ; le vétérinaire pratique l'intervention chirurgicale.",
+    "La tuberculose contractée en service ouvre droit à pension ; l'employeur est tenu de la déclarer.",
+    "En application de l'article 12, la demande d'invalidité est adressée au 12, rue de la Paix, 75002 Paris.",
+    "Dans la mesure du possible, la mort ne doit pas être le point limite de la procédure.",
+])
+def test_rules_animals_and_things_a_pronoun_or_a_negation_stands_near_are_not_health_data(
+        detector: Detector, text: str) -> None:
+    assert health(detector, text) == [], text
+
+
+def test_a_pronoun_in_the_words_own_sentence_still_points_at_a_person(detector: Detector) -> None:
+    assert health(detector, "Elle a été opérée hier.") == ["opérée"]
+
+
+def test_a_capitalised_word_after_an_article_or_a_preposition_is_a_place_not_a_condition(
+        detector: Detector) -> None:
+    assert health(detector, "Limite de la salure des eaux : la Sèvre nantaise, en aval du pont.") == []
+    assert health(detector, "J'ai pris le Doliprane hier soir.") == ["Doliprane"]  # a brand stays a medicine
+    assert health(detector, "Antécédents : Asthme, Diabète") == ["Asthme", "Diabète"]
+
+
+def _committed(checkout: Path, files: dict[str, str]) -> str:
+    """A git repository at ``checkout`` holding ``files``; its commit."""
+    for name, text in files.items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(text, encoding="utf-8")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "files"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_the_interviews_set_pairs_each_question_with_its_answer_and_keeps_each_interview_on_one_side(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    turns = "\n".join(f"d0{n}00000{i} Question {i} sur la douleur ?\np0{n}00000{i} Réponse {i} : j'ai mal."
+                      for i in range(8) for n in (1,))
+    head = _committed(tmp_path / "dialogues", {"dialogues/Interne01/dialogues": turns + "\n",
+                                                "dialogues/Interne02/dialogues": turns.replace("Réponse", "Oui") + "\n"})
+    monkeypatch.setattr(sets, "LABFORSIMS_COMMIT", head)
+    monkeypatch.setattr(sets, "LABFORSIMS_SAMPLE", 1)
+    records = list(sets.labforsims_exchanges(tmp_path / "dialogues"))
+    assert len(records) == 16 and len({text for _, _, text in records}) == 16
+    assert all(text.startswith("Question ") and " / " in text for _, _, text in records)
+    halves = {half for _, half, text in records if " / Réponse" in text}
+    assert len(halves) == 1  # one interview, one side
+
+
+def test_the_ministrys_pages_keep_the_paragraphs_of_main_that_speak_of_health_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    care = ("L'employeur prend les mesures nécessaires pour assurer la sécurité et protéger la santé physique"
+            " et mentale des travailleurs de l'entreprise.")
+    page = (f"<html><nav><p>{care} (menu)</p></nav><main><p>{care}</p><script>var santé = 1;</script>"
+            f"<li>{care}</li><p>La démission est un acte unilatéral par lequel le salarié rompt son contrat.</p>"
+            "</main><footer><p>Ministère du travail, de la santé et des solidarités : mentions légales du"
+            " site et de ses pages.</p></footer></html>")
+    head = _committed(tmp_path / "fiches", {"src/fetch-data/__tests__/page.html": page})
+    monkeypatch.setattr(sets, "TRAVAIL_COMMIT", head)
+    records = list(sets.travail_paragraphs(tmp_path / "fiches"))
+    assert [text for _, _, text in records] == [care]  # once; nor the menu, nor a paragraph about no care
+    sets.write_outside("travail", iter(records), {records[0][0]: "admin"}, tmp_path / "out")
+    written = (tmp_path / "out" / f"travail-{records[0][1]}.txt").read_text(encoding="utf-8")
+    assert written == f"fr|admin/travail|{care}\n"
+
+
+def test_the_faq_set_reads_each_question_and_its_answer_from_the_scripts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sets = _module(ROOT / "bench" / "independent_sets.py", "independent_sets_builder")
+    script = ("module.exports = () => [\n  {\n    question: 'Puis-je changer de psychologue\\u00A0?',\n"
+              "    answer: 'Vous pouvez changer \\\n    de psychologue. <a href=\"x\">Choisir</a>',\n  },\n];\n")
+    head = _committed(tmp_path / "psy", {"frontend/src/services/faq/student/problem.js": script})
+    monkeypatch.setattr(sets, "SANTE_PSY_COMMIT", head)
+    records = list(sets.sante_psy_faq(tmp_path / "psy"))
+    assert [text for _, _, text in records] == [
+        "Puis-je changer de psychologue ? / Vous pouvez changer de psychologue. Choisir"]  # blanks normalised

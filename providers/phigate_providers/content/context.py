@@ -59,6 +59,31 @@ def may_continue_a_name(text: str, folded: str, start: int) -> bool:
     return text[begin].isupper() or folded[begin:end] in _NAME_LINKS
 
 
+#: Articles and prepositions after which a capitalised word, written in lower case past its
+#: first letter, is a proper noun: a river, a town, a street ("la Sèvre", "à Gay", "de la
+#: Chute"), not a condition ("une HTA", "sous Kardegic" and a sentence's first word are left).
+_PLACE_BEFORE = frozenset({"la", "le", "les", "de", "du", "des", "à", "au", "aux", "en", "sur", "vers", "l'",
+                           "d'", "l\u2019", "d\u2019"})
+
+
+def proper_noun(text: str, start: int, end: int) -> bool:
+    """The word at [start, end) is capitalised, not an acronym, and follows an article or a
+    preposition written in lower case on its line: a place's or a body's name."""
+    written = text[start:end]
+    if not written[:1].isupper() or written.isupper() or not written[1:2].islower():
+        return False
+    before = start
+    while before > 0 and text[before - 1] in " \t":
+        before -= 1
+    first = before
+    while first > 0 and (text[first - 1].isalpha() or text[first - 1] in "'\u2019"):
+        first -= 1
+    word = text[first:before]
+    if before == start and not word.endswith(("'", "\u2019")):  # no blank: not a word before it
+        return False
+    return word in _PLACE_BEFORE
+
+
 #: A French postcode and the commune after it, up to the word at the end ("94270 Le
 #: Kremlin-Bicêtre", "75679 PARIS CEDEX 14"): a capitalised word there names a place.
 COMMUNE_BEFORE = re.compile(r"(?<!\d)\d{5}(?:[ \t]+|[ \t]*-[ \t]*)(?:[A-ZÀ-ÖØ-Þ][\w'\u2019]*[ \t\-]+){0,4}$")
@@ -76,6 +101,29 @@ STATUTE_ITEM = re.compile(
     r"(?m)(?:^|[;:.])[ \t]*([1-9]|[12]\d)°[ \t]*"
     r"(?:De|Du|Des|D'|D\u2019|Le|La|Les|L'|L\u2019|Lorsqu|Si|S'|S\u2019|Au|Aux|A|À|En|Pour|Un|Une|Dans"
     r"|Sur|Par|Ceux|Celui|Celles?|Quand|Sauf|Soit|Toute?s?|Aucun|Aucune|Ne|N'|N\u2019)\b")
+#: What follows a form's label whose value is not filled in: blanks to write on ("____",
+#: "....."), boxes to tick ("[ ]", "☐ oui ☐ non", "oui / non") or a template's placeholder.
+#: "Diabète : ______" labels a field; "Diabète : non" states something of someone.
+FIELD_PLACEHOLDER = re.compile(
+    r"[ \t]*(?:\([^()\n]{0,30}\))?[ \t]*[:?]?[ \t]*"
+    r"(?:_{2,}|\.{4,}|…|\[[ \t]*\]|[☐□]|(?i:oui)[ \t]*/[ \t]*(?i:non)\b|(?i:\(texte libre\)|<[a-z ]{1,20}>))")
+#: The first characters :data:`FIELD_PLACEHOLDER` may find past blanks and a colon: most
+#: health words are followed by a word, and spared the search.
+_PLACEHOLDER_STARTS = frozenset("_.…[☐□oO(<")
+#: A ticked box or an answer circled: a form filled in ("Fièvre : ☐ oui ☒ non").
+_TICKED = re.compile(r"[☒☑✓✔✗✘]|\[[ \t]*[xX✓][ \t]*\]")
+
+
+def empty_field(text: str, end: int) -> bool:
+    """The word ending at ``end`` labels a form's field left blank: :data:`FIELD_PLACEHOLDER`
+    follows it and no box on the rest of its line is ticked."""
+    head = text[end:end + 8].lstrip(" \t:?")
+    if not head or head[0] not in _PLACEHOLDER_STARTS or FIELD_PLACEHOLDER.match(text, end) is None:
+        return False
+    line_end = text.find("\n", end)
+    return _TICKED.search(text, end, len(text) if line_end < 0 else line_end) is None
+
+
 #: What a web address is made of after its scheme or "www.", up to a word in it.
 _WEB_ADDRESS_PART = re.compile(r"[^\s<>()\[\]\"'`]*")
 #: How far a sentence reaches at most, each side of the word.
@@ -145,6 +193,7 @@ def sentence(ends: list[int], size: int, start: int, end: int) -> tuple[int, int
     return max(begin, start - WINDOW), min(stop, end + WINDOW)
 
 
-__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "PHONE_LABEL", "PRICE", "RATE_RANGES",
-           "STATUTE_ITEM", "WINDOW", "in_code_span", "in_web_address", "itemised", "may_continue_a_name",
-           "rate_table", "sentence", "sentence_ends"]
+__all__ = ["CODE_AFTER", "COMMUNE_BEFORE", "ESTABLISHMENT_BEFORE", "FIELD_PLACEHOLDER", "PHONE_LABEL",
+           "PRICE", "RATE_RANGES", "STATUTE_ITEM", "WINDOW", "empty_field", "in_code_span",
+           "in_web_address", "itemised", "may_continue_a_name", "proper_noun", "rate_table", "sentence",
+           "sentence_ends"]

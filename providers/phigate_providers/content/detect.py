@@ -14,20 +14,26 @@ CIM-10 and the drug database), and words it lacks whose ending names a condition
 - it is an acronym not written in capitals ("ist", "Sida" in "Sidaction" never matches anyway);
 - it is a common surname written as one ("M. Gay", "GOUTTE Jean"), or sits inside a detected
   name, address or e-mail ("rue Gay-Lussac"), or a health establishment's name ("Hôpital des
-  Enfants Malades");
+  Enfants Malades"), or is a capitalised word after an article or a preposition, a place's
+  name ("la Sèvre"; a medicine's brand stays one);
+- it labels a form's field left blank ("Allergies : ____", "Fièvre : ☐ oui ☐ non");
 - it is a code ("VIH-1234", "réf. IVG"), or a capitalised label of a phone number in a record
   that points at no one ("Urgences : 01 42 16 00 00", a directory);
 - its sentence is about stock, an order, a campaign, an event, the weather or a donation, and
   nothing in that sentence points at a person;
-- its record is a statute's ("toute personne", "de l'article"), which speaks of people in
-  general, and identifies no one; or it cites the literature ("et al", "ISBN", "2nd edition"),
-  whose names are its authors', and points at no patient;
+- its record is a statute's ("toute personne", "de l'article", "est tenu de"), which speaks of
+  people in general, and identifies no one; or it speaks of kinds of people ("les salariés",
+  "aucun enfant", animals) and of no particular person (an age, "je", a name, a NIR, a date of
+  birth: "le patient" or "elle a" may be the kind's); or it defines or counts a condition ("est
+  une maladie", "de la population") and names no one; or it cites the literature ("et al",
+  "ISBN", "2nd edition"), whose names are its authors', and points at no patient;
 - it comes right after a case provided for ("en cas de maladie", "en cas d'invalidité") or a
   field of practice or a job ("interne en chirurgie", "référente handicap");
 - it is a department ("unité de soins intensifs", "cardiologie") not right after a cue of care
   given to someone ("transférée dans l'", "hospitalisé en"): alone, it heads a directory;
 - it is ambiguous on its own ("vaccin", "handicap", "operation"), nothing in its record points
-  at a person, and no treatment cue ("sous", "on") stands just before it. A medicine is
+  at a person (a pronoun only in its own sentence), and no treatment cue ("sous", "on") stands
+  just before it. A medicine is
   ambiguous only in a price list (a record with an amount of money): a store's records are
   about people, so a medicine named anywhere else counts.
 """
@@ -48,11 +54,15 @@ from phigate_providers.content.lexicon import (
     ROLE_CARE,
     ROLE_CITE,
     ROLE_CODE,
+    ROLE_DEFINITION,
     ROLE_ENDING,
     ROLE_GENERIC,
     ROLE_IDENTIFIER,
     ROLE_JUDGE,
+    ROLE_KIND,
     ROLE_NORM,
+    ROLE_PRONOUN,
+    ROLE_TOPIC,
     ROLE_TREAT,
 )
 
@@ -66,6 +76,9 @@ GENERIC = "generic_mention"
 NO_PERSON = "weak_without_person"
 NO_CARE = "department_without_care"
 DIRECTORY = "labels_a_phone"
+KINDS = "kinds_of_people"
+DEFINED = "definition_or_count"
+FIELD_LABEL = "labels_an_empty_field"
 #: Categories of medicine names (hand-written and built from the terminologies).
 MEDICINES = frozenset({"MEDICINE", "DRUG_TREATMENT", "DRUG_HIV", "DRUG_ADDICTION", "DRUG_MENTAL_HEALTH"})
 #: Words the vocabulary lacks but whose ending names a condition or a procedure
@@ -75,6 +88,12 @@ _NOT_MEDICAL = frozenset({"simpathie", "antipathie", "empathie", "telepathie", "
 _BY_ENDING = lexicon.Entry("CONDITION", "routine")
 #: Identifiers that point at one person (a phone, an e-mail or an address may be a service's).
 _POINTING = frozenset({"PERSON", "FR_NIR", "DATE_OF_BIRTH"})
+#: The negation, written as the birth cue "né" folds.
+_NEGATION = frozenset({"ne", "nee", "nes"})
+#: Roles of the matches that the identifiers' patterns start from.
+_IDENTIFYING = frozenset({ROLE_IDENTIFIER, ROLE_ANCHORING_IDENTIFIER})
+#: Roles of the words that point at a person.
+_PERSON_WORDS = frozenset({ROLE_ANCHOR, ROLE_TOPIC, ROLE_PRONOUN})
 #: Joins records into one text: a line break ends every pattern, a record separator the rest.
 SEPARATOR = "\n\x1e\n"
 
@@ -161,6 +180,23 @@ class _Context:
     citations: list[int] = field(default_factory=list)
     #: Starts of the words among ``anchors`` (not titles, which an author list's initials mimic).
     word_anchors: list[int] = field(default_factory=list)
+    #: Starts of the anchors that point at one particular person (an age, "je", "vu ce jour"),
+    #: not at a kind of person as "patient", "elle a" or "antécédents" may; a title and a
+    #: birth-date cue are a form's labels as well, their name or date points at the person.
+    particular: list[int] = field(default_factory=list)
+    #: Starts of the words naming kinds of people ("les salariés", "aucun enfant").
+    kinds: list[int] = field(default_factory=list)
+    #: Starts of the people and clinical framing words among ``anchors`` ("patiente",
+    #: "antécédents"; not the pronouns).
+    topics: list[int] = field(default_factory=list)
+    #: Starts of the wording of definitions and counts of conditions ("est une maladie").
+    definitions: list[int] = field(default_factory=list)
+    #: Starts of the third-person pronouns among ``anchors`` ("elle a", "il est"): a thing's as
+    #: often as a person's, so they make a record about someone only in the word's sentence.
+    pronouns: list[int] = field(default_factory=list)
+    #: Record index → why the whole record is about no one (a rule, kinds of people, a
+    #: definition, a citation), or None (computed when first asked).
+    about_no_one: dict[int, str | None] = field(default_factory=dict)
     identifiers: list[Span] = field(default_factory=list)
     identifier_starts: list[int] = field(default_factory=list)
     #: Record index → whether something in it points at a person (computed when first asked).
@@ -188,11 +224,43 @@ class _Context:
             index += 1
         return False
 
+    def sentence_of(self, index: int, record: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+        """Bounds of the sentence around [start, end) in record ``index`` (its sentences are cut
+        when first asked)."""
+        ends = self.sentence_ends.get(index)
+        if ends is None:  # only the records that need it are cut
+            ends = [record[0] + cut for cut in context.sentence_ends(self.text[record[0]:record[1]])]
+            self.sentence_ends[index] = ends
+        begin, stop = context.sentence(ends, record[1], start, end)
+        return max(begin, record[0]), min(stop, record[1])
+
+    def anchored_beyond_pronouns(self, begin: int, stop: int) -> bool:
+        """:meth:`anchored`, a third-person pronoun left aside."""
+        if self.any_between(self.personal, begin, stop):
+            return True
+        anchors = bisect_left(self.anchors, stop) - bisect_left(self.anchors, begin)
+        return anchors > bisect_left(self.pronouns, stop) - bisect_left(self.pronouns, begin)
+
+    def about_a_particular_person(self, begin: int, stop: int) -> bool:
+        """[begin, stop) points at one particular person: an age, a first-person statement, a
+        consultation of the day, a name (not an initial), a NIR or a date of birth. A phone, an
+        e-mail or an address may be a service's, as a notice gives its own."""
+        if self.any_between(self.particular, begin, stop):
+            return True
+        index = bisect_left(self.identifier_starts, begin)
+        while index < len(self.identifiers) and self.identifiers[index].start < stop:
+            span = self.identifiers[index]
+            if span.type in _POINTING and not (
+                    span.type == "PERSON" and identifiers.initialled(self.text, span)):
+                return True
+            index += 1
+        return False
+
     def identifies_someone(self, begin: int, stop: int) -> bool:
         """A personal identifier other than an initial and a surname lies in [begin, stop): a
         statute's outline reads like initials ("I. PRINCIPAUX", "A. Séquellaires")."""
-        if self.identifying is None:
-            self.identifying = [span.start for span in self.identifiers if span.type in PERSONAL
+        if self.identifying is None:  # a phone, an e-mail or an address may be a body's a rule names
+            self.identifying = [span.start for span in self.identifiers if span.type in _POINTING
                                 and not (span.type == "PERSON" and identifiers.initialled(self.text, span))]
         return self.any_between(self.identifying, begin, stop)
 
@@ -341,25 +409,29 @@ class Detector:
         in ``ctx``."""
         judged: list[lexicon.Match] = []
         identifier_hits: list[lexicon.Match] = []
-        by_start = {ROLE_ANCHOR: ctx.anchors, ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms,
-                    ROLE_CITE: ctx.citations}
+        cues: list[int] = []  # titles and birth-date cues: anchors, not particular
+        by_start = {ROLE_ANCHOR: ctx.particular, ROLE_TOPIC: ctx.topics, ROLE_PRONOUN: ctx.pronouns,
+                    ROLE_GENERIC: ctx.generic, ROLE_NORM: ctx.norms, ROLE_CITE: ctx.citations,
+                    ROLE_KIND: ctx.kinds, ROLE_DEFINITION: ctx.definitions, ROLE_ANCHORING_IDENTIFIER: cues}
         by_end = {ROLE_TREAT: ctx.treatment_ends, ROLE_CARE: ctx.care_ends, ROLE_ASIDE: ctx.aside_ends}
         for start, end, entries in matches:
             for entry in entries:
                 role = entry.role
                 if role == ROLE_JUDGE:
                     judged.append((start, end, entry))
-                elif role == ROLE_IDENTIFIER:
+                    continue
+                if role in _IDENTIFYING:  # titles and birth-date cues point at a person as well
                     identifier_hits.append((start, end, entry))
-                elif role in by_start:
+                if role in by_start:
+                    # "né" folds as the negation "ne" does: written without its accent, it is one
+                    if role == ROLE_ANCHORING_IDENTIFIER and end - start <= 3 and (
+                            ctx.text[start:end].lower() in _NEGATION):
+                        continue
                     by_start[role].append(start)
-                    if role == ROLE_ANCHOR and end - start >= 3:  # not an initial read as "j'"
+                    if role in _PERSON_WORDS and end - start >= 3:  # not an initial read as "j'"
                         ctx.word_anchors.append(start)
                 elif role in by_end:
                     by_end[role].append(end)
-                elif role == ROLE_ANCHORING_IDENTIFIER:  # titles and birth-date cues point at a person
-                    identifier_hits.append((start, end, entry))
-                    ctx.anchors.append(start)
                 elif role == ROLE_CODE:
                     ctx.generic.append(start)
                     ctx.code_ends.append(end)
@@ -367,13 +439,15 @@ class Detector:
                     first = ctx.folded.rfind(" ", 0, start) + 1
                     if end - first >= 7 and ctx.folded[first:end].rstrip("s") not in _NOT_MEDICAL:
                         judged.append((first, end, _BY_ENDING))
+        # every word or cue that points at a person, in order (sorting sorted runs is linear)
+        ctx.anchors = sorted(ctx.particular + ctx.topics + ctx.pronouns + cues)
         return judged, identifier_hits
 
     @staticmethod
-    def _in_a_name(ctx: _Context, start: int, end: int, written: str) -> bool:
+    def _in_a_name(ctx: _Context, start: int, end: int, written: str, medicine: bool) -> bool:
         """The match sits inside a detected name, address or e-mail, a web address or a code span
         (a literal value), or is a capitalised word of a health establishment's name ("Hôpital des
-        Enfants Malades") or of a commune's after its postcode."""
+        Enfants Malades"), of a commune's after its postcode, or a proper noun ("la Sèvre")."""
         inside = identifiers.covering(ctx.identifiers, ctx.identifier_starts, start, end)
         if inside is not None and inside.type in ("PERSON", "ADDRESS", "EMAIL"):
             return True
@@ -383,6 +457,8 @@ class Detector:
             return True
         if not written[:1].isupper():
             return False
+        if not medicine and context.proper_noun(ctx.text, start, end):  # a brand is one ("le Doliprane")
+            return True
         if context.may_continue_a_name(ctx.text, ctx.folded, start) and context.ESTABLISHMENT_BEFORE.search(
                 ctx.text, max(0, start - 60), start) is not None:
             return True
@@ -402,35 +478,50 @@ class Detector:
             return ""
         if entry.lower and not written.islower():
             return CAPITALISED
-        if Detector._in_a_name(ctx, start, end, written):
+        if Detector._in_a_name(ctx, start, end, written, entry.category in MEDICINES):
             return NAME_OR_ADDRESS
         if entry.cased and (context.CODE_AFTER.match(ctx.text, end) or ctx.just_before(ctx.code_ends, start)):
             return PRODUCT_CODE
         # "en cas de maladie", "interne en chirurgie": nobody's health
         if ctx.aside_ends and ctx.just_before(ctx.aside_ends, start):
             return GENERIC
+        # A form's label before blanks or boxes ("Diabète : ____", "Fièvre ☐ oui ☐ non") names a field.
+        if context.empty_field(ctx.text, end):
+            return FIELD_LABEL
         # A directory's labels are capitalised ("Urgences : 01…"); "diabète - 06…" is a note's.
         if written[:1].isupper() and ctx.labels_a_phone(end) and not ctx.points_at_someone(*record):
             return DIRECTORY
         if ctx.any_between(ctx.generic, *record):  # sentences are cut only where it matters
-            ends = ctx.sentence_ends.get(index)
-            if ends is None:  # only the records that need it are cut
-                ends = [record[0] + cut for cut in context.sentence_ends(ctx.text[record[0]:record[1]])]
-                ctx.sentence_ends[index] = ends
-            begin, stop = context.sentence(ends, record[1], start, end)
-            begin, stop = max(begin, record[0]), min(stop, record[1])
+            begin, stop = ctx.sentence_of(index, record, start, end)
             if ctx.any_between(ctx.generic, begin, stop) and not ctx.anchored(begin, stop):
                 return GENERIC
+        if index not in ctx.about_no_one:  # a verdict on the whole record: reached once
+            ctx.about_no_one[index] = Detector._about_no_one(ctx, index, record)
+        return ctx.about_no_one[index] or Detector._without_its_cue(ctx, entry, start, index, record)
+
+    @staticmethod
+    def _about_no_one(ctx: _Context, index: int, record: tuple[int, int]) -> str | None:
+        """Why the whole record speaks of no one's health (a statute, a guide, a citation), or None."""
         # A statute or a reference speaks of people in general ("toute personne", "la mère"):
         # its record is generic unless someone is identified in it. An initial and a capitalised
         # word alone identify no one there: a statute's outline reads the same ("I. PRINCIPAUX",
         # "A. Séquellaires", "V. Nerf").
         if ctx.rule(index, *record) and not ctx.identifies_someone(*record):
             return GENERIC
+        # Kinds of people ("les salariés", "aucun enfant") and no particular person: a rule's, a
+        # guide's or an instruction's record, whose "l'enfant" or "le patient" is the kind's.
+        if ctx.kinds and ctx.any_between(ctx.kinds, *record) and not ctx.about_a_particular_person(*record):
+            return KINDS
+        # A definition or a count of a condition ("est une maladie", "touche 5 % de la
+        # population") with no one in its record but what a pronoun may stand for: an
+        # encyclopaedia's or a leaflet's.
+        if (ctx.definitions and ctx.any_between(ctx.definitions, *record)
+                and not ctx.any_between(ctx.topics, *record) and not ctx.about_a_particular_person(*record)):
+            return DEFINED
         # A citation names its authors, not patients: generic unless a patient is pointed at.
         if ctx.any_between(ctx.citations, *record) and not ctx.any_between(ctx.word_anchors, *record):
             return GENERIC
-        return Detector._without_its_cue(ctx, entry, start, index, record)
+        return None
 
     @staticmethod
     def _without_its_cue(ctx: _Context, entry: lexicon.Entry, start: int, index: int,
@@ -440,11 +531,15 @@ class Detector:
             return NO_CARE
         if entry.weak and not ctx.just_before(ctx.treatment_ends, start):
             if index not in ctx.anchored_records:
-                ctx.anchored_records[index] = ctx.anchored(*record)
+                ctx.anchored_records[index] = ctx.anchored_beyond_pronouns(*record)
             # A store's records are about people: a medicine named in one counts, unless the
-            # record is a price list; other ambiguous words ("operation") need a person.
-            if not ctx.anchored_records[index] and (entry.category not in MEDICINES
-                                                    or context.PRICE.search(ctx.text, *record)):
+            # record is a price list; other ambiguous words ("operation") need a person, which a
+            # pronoun points at only in the word's own sentence ("elle a de la fièvre", not
+            # "Dans ce cadre, il : … une opération").
+            if (not ctx.anchored_records[index]
+                    and (entry.category not in MEDICINES or context.PRICE.search(ctx.text, *record))
+                    and not (ctx.pronouns and ctx.any_between(
+                        ctx.pronouns, *ctx.sentence_of(index, record, start, start + 1)))):
                 return NO_PERSON
         return None
 

@@ -42,8 +42,11 @@ MEDICAL_ENDINGS = ("pathie", "ectomie", "ostomie", "otomie", "plastie", "scopie"
                    "plasie", "trophie", "lithiase", "sclerose", "necrose", "fibrose", "stenose", "thrombose")
 #: Roles of vocabulary categories, read once per match in the detector's hot loop.
 (ROLE_NONE, ROLE_JUDGE, ROLE_ANCHOR, ROLE_GENERIC, ROLE_TREAT, ROLE_CODE, ROLE_IDENTIFIER,
- ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING, ROLE_CARE, ROLE_CITE, ROLE_ASIDE) = range(13)
-_ROLES = {"ANCHOR": ROLE_ANCHOR, "GENERIC": ROLE_GENERIC, "NORM": ROLE_NORM, "TREAT": ROLE_TREAT,
+ ROLE_ANCHORING_IDENTIFIER, ROLE_NORM, ROLE_ENDING, ROLE_CARE, ROLE_CITE, ROLE_ASIDE, ROLE_TOPIC,
+ ROLE_PRONOUN, ROLE_KIND, ROLE_DEFINITION) = range(17)
+_ROLES = {"ANCHOR": ROLE_ANCHOR, "TOPIC": ROLE_TOPIC, "PRONOUN": ROLE_PRONOUN, "KIND": ROLE_KIND,
+          "DEFINITION": ROLE_DEFINITION, "GENERIC": ROLE_GENERIC,
+          "NORM": ROLE_NORM, "TREAT": ROLE_TREAT,
           "CARE": ROLE_CARE, "CITE": ROLE_CITE, "ASIDE": ROLE_ASIDE,
           "ENDING": ROLE_ENDING,
           "CODE": ROLE_CODE,
