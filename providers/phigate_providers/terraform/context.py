@@ -57,6 +57,8 @@ class Context:
     stubs: dict[str, Built] = field(default_factory=dict)
     #: Each normalised resource by the address of the planned resource it was built from.
     by_source: dict[str, Resource] = field(default_factory=dict)
+    #: Real-world ids several planned resources would have (one bucket name twice): id -> addresses.
+    shared_ids: dict[str, list[str]] = field(default_factory=dict)
     #: The data class the engine will give a resource (the run's classification), where the
     #: mapping needs it (the access graph's "data of a class that matters"); None: not known.
     classify: Callable[[Resource], str] | None = None
@@ -73,6 +75,8 @@ class Context:
         for resource, rid in wanted:
             if rid is not None and seen[rid] == 1:
                 self.ids[resource.address] = rid
+            elif rid is not None:
+                self.shared_ids.setdefault(rid, []).append(resource.address)
 
     def raw(self, resource: PlannedResource, *others: PlannedResource) -> dict[str, Any]:
         """What reports and raw-reading policies may use: addresses, types and actions, never

@@ -21,14 +21,19 @@ from phigate.api import InputError
 from phigate.problems import json_pointer
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def encoding(head: bytes) -> tuple[str, int]:
     """The encoding of a document starting with ``head``, and the length of its byte order mark."""
-    for bom, name in _BOMS:
+    for bom, name in _BOMS:  # UTF-32 LE's mark starts with UTF-16 LE's: tried first
         if head.startswith(bom):
             return name, len(bom)
+    if len(head) >= 4 and head[0] and not any(head[1:4]):
+        return "utf-32-le", 0  # what a few editors save as "Unicode (UTF-32)"
+    if len(head) >= 4 and not any(head[0:3]) and head[3]:
+        return "utf-32-be", 0
     if len(head) >= 2 and head[0] and not head[1]:
         return "utf-16-le", 0  # "{" then a zero byte: UTF-16 little-endian without a mark
     if len(head) >= 2 and not head[0] and head[1]:

@@ -229,6 +229,10 @@ def _same_names(holders: dict[str, Holder]) -> None:
 def _document(text: Any, name: str) -> PolicyDocument | Unknown:
     if is_unknown(text):
         return text
+    if text is None or (isinstance(text, str) and not text.strip()):
+        # IAM accepts no empty document: the plan's values were blanked or cut, not a policy
+        # granting nothing.
+        return Unknown(f"{name}: the policy document is empty")
     try:
         return parse_policy(text if isinstance(text, str) else json.dumps(text), name=name)
     except PolicySyntaxError as exc:
@@ -272,6 +276,7 @@ def _holder_for(context: Context, holders: dict[str, Holder], planned: PlannedRe
 
 
 def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, PolicyEntry]) -> None:
+    managed: set[str] = set()  # inline policies their own resources manage
     for tf_type, kind in INLINE.items():
         for planned in context.plan.by_type.get(tf_type, ()):
             holder = _holder_for(context, holders, planned, kind)
@@ -282,6 +287,7 @@ def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, Po
             entry = PolicyEntry(rid, planned.address, document, [planned], "aws.iam.inline_policy",
                                 [context.id_of(holder.planned)] if holder else [])
             policies[planned.address] = entry
+            managed.add(rid)
             if holder is not None:
                 _give(holder, entry, planned)
     for holder in holders.values():
@@ -296,6 +302,8 @@ def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, Po
             label = f"{holder.planned.address}.inline_policy[{number}]"
             document = _document(value(holder.planned, ("inline_policy", number, "policy")), label)
             owner = context.id_of(holder.planned)
+            if f"{owner}#inline/{name}" in managed:
+                continue  # the role reads back a policy an aws_iam_role_policy of the plan manages
             entry = PolicyEntry(f"{owner}#inline/{name}", label, document, [holder.planned],
                                 "aws.iam.inline_policy", [owner])
             policies[label] = entry
