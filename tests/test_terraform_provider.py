@@ -86,7 +86,9 @@ def test_a_plan_is_claimed_by_content_and_only_by_this_provider(tmp_path: Path,
     assert not TerraformProvider.claims(str(snapshot))
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {}}}))
-    assert not TerraformProvider.claims(str(state))
+    assert TerraformProvider.claims(str(state))  # to be refused with what to run instead
+    with pytest.raises(InputError, match="this is Terraform state"):
+        list(TerraformProvider(state).collect())
     late = tmp_path / "late.json"  # the plan keys after 100 KB of variables are still found
     late.write_text(json.dumps({"format_version": "1.2", "variables": {"blob": {"value": "x" * 100_000}},
                                 "planned_values": {"root_module": {}}}))

@@ -57,6 +57,8 @@ class Context:
     stubs: dict[str, Built] = field(default_factory=dict)
     #: Each normalised resource by the address of the planned resource it was built from.
     by_source: dict[str, Resource] = field(default_factory=dict)
+    #: Real-world ids several planned resources would have (one bucket name twice): id -> addresses.
+    shared_ids: dict[str, list[str]] = field(default_factory=dict)
     #: The data class the engine will give a resource (the run's classification), where the
     #: mapping needs it (the access graph's "data of a class that matters"); None: not known.
     classify: Callable[[Resource], str] | None = None
@@ -73,6 +75,8 @@ class Context:
         for resource, rid in wanted:
             if rid is not None and seen[rid] == 1:
                 self.ids[resource.address] = rid
+            elif rid is not None:
+                self.shared_ids.setdefault(rid, []).append(resource.address)
 
     def raw(self, resource: PlannedResource, *others: PlannedResource) -> dict[str, Any]:
         """What reports and raw-reading policies may use: addresses, types and actions, never
@@ -140,6 +144,10 @@ class Context:
         configuration, or they are an expression it cannot resolve (a variable without a value,
         a local, a computed map)."""
         config = self.provider_config(resource)
+        if config is None and self.plan.has_configuration and not self._configures(resource):
+            # No provider block of that provider anywhere in the configuration (the implicit,
+            # empty one): default tags can only be written in a provider block, so there are none.
+            return {}
         if config is None:
             return Unknown(f"{resource.address}: tags known only after apply and the provider "
                            f"configuration (its {name}) is not in the plan")
@@ -159,6 +167,16 @@ class Context:
             return {}
         return Unknown(f"{resource.address}: the provider's {name} are known only after apply "
                        f"({target.opaque or 'not a map'})")
+
+    def _configures(self, resource: PlannedResource) -> bool:
+        """Whether the configuration has any provider block (any alias, any module) of the
+        provider managing ``resource``."""
+        def local_name(key: str) -> str:  # "module:aws.alias" -> "aws"
+            return key.rsplit(":", 1)[-1].split(".", 1)[0]
+
+        name = local_name(resource.provider_key or resource.type.split("_", 1)[0])
+        return any(isinstance(c, Mapping) and (c.get("name") == name or local_name(k) == name)
+                   for k, c in self.plan.provider_configs.items())
 
     def tags_unknown(self, resource: PlannedResource, kind: str, rid: str, what: str) -> None:
         """A resource whose tags are known only after apply cannot be classified: it is not

@@ -11,6 +11,7 @@ estate. Each is refused (exit 2) with the JSON pointer of the first offending va
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
@@ -20,14 +21,19 @@ from phigate.api import InputError
 from phigate.problems import json_pointer
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def encoding(head: bytes) -> tuple[str, int]:
     """The encoding of a document starting with ``head``, and the length of its byte order mark."""
-    for bom, name in _BOMS:
+    for bom, name in _BOMS:  # UTF-32 LE's mark starts with UTF-16 LE's: tried first
         if head.startswith(bom):
             return name, len(bom)
+    if len(head) >= 4 and head[0] and not any(head[1:4]):
+        return "utf-32-le", 0  # what a few editors save as "Unicode (UTF-32)"
+    if len(head) >= 4 and not any(head[0:3]) and head[3]:
+        return "utf-32-be", 0
     if len(head) >= 2 and head[0] and not head[1]:
         return "utf-16-le", 0  # "{" then a zero byte: UTF-16 little-endian without a mark
     if len(head) >= 2 and not head[0] and head[1]:
@@ -52,9 +58,57 @@ def parse(data: bytes, label: str) -> Any:
             where = exc.start + skip
             raise InputError(f"not valid {name.upper()} text at byte {where}", f"{label}:1:1") from None
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", f"{label}:{exc.lineno}:{exc.colno}") from None
+    duplicate = _duplicate_key(body, data)
+    if duplicate is not None:
+        raise InputError(f"the key '{duplicate}' is written twice in one object: Terraform never writes "
+                         "that, and which of the two values counts cannot be told; write the plan again with "
+                         "`terraform show -json`",
+                         label)
+    return data
+
+
+def _duplicate_key(body: bytes | str, data: Any) -> str | None:
+    """A key written twice in one object of ``body`` (None: none).
+
+    orjson keeps the last of two duplicate keys silently: a plan edited by hand could hide a
+    resource, or a setting, behind a second key. Every key is followed by a colon and the only
+    other colons are inside strings, which orjson writes back as colons: when the value written
+    again holds as many colons as the text (and the text escapes no colon as ``\\u003a``), no
+    key was lost. Otherwise the standard parser, refusing duplicates, names the key (the snapshot
+    reader uses the same test).
+    """
+    text = body if isinstance(body, bytes) else body.encode("utf-8", errors="surrogatepass")
+    try:
+        same = text.count(b":") == orjson.dumps(data).count(b":") and b"\\u003" not in text
+    except TypeError:  # nesting orjson reads but does not write back
+        same = False
+    if same:
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except _Duplicate as exc:
+        return str(exc)
+    except (ValueError, RecursionError):
+        return None  # orjson read it: what the standard parser refuses is not a duplicate
+    return None
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(key)
+            seen.add(key)
+    return found
 
 
 def check(document: Mapping[str, Any], label: str) -> None:
@@ -68,11 +122,26 @@ def check(document: Mapping[str, Any], label: str) -> None:
 
 
 Pointer = tuple[str | int, ...]
+#: Major versions of the JSON output format this reader knows.
+READ_MAJORS = frozenset({"0", "1"})
+#: What a resource change may do (a replacement is two of them).
+ACTIONS = frozenset({"no-op", "create", "read", "update", "delete", "forget"})
+#: Managed resources and data sources.
+MODES = frozenset({"managed", "data"})
 
 
 def _problems(document: Mapping[str, Any]) -> Iterator[tuple[Pointer, str]]:
-    if not isinstance(document.get("format_version"), str):
+    version = document.get("format_version")
+    if not isinstance(version, str):
         yield ("format_version",), "expected a string"
+    elif version.split(".", 1)[0] not in READ_MAJORS:
+        # A new major version is Terraform's word that the format changed incompatibly.
+        yield ("format_version",), (f"format {version} is not one phigate reads (0.x and 1.x: a new "
+                                    "major version changes the format incompatibly)")
+    variables = document.get("variables")
+    for name, entry in (variables.items() if isinstance(variables, dict) else ()):
+        if not isinstance(entry, dict):
+            yield ("variables", name), "expected an object (with the variable's value)"
     for flag in ("errored", "complete", "applyable"):
         if flag in document and not isinstance(document[flag], bool):
             yield (flag,), "expected true or false"
@@ -133,8 +202,13 @@ def _entry(raw: Any, where: Pointer) -> tuple[str | None, list[tuple[Pointer, st
     address = raw.get("address")
     if not isinstance(address, str) or not address:
         return None, [((*where, "address"), "expected a resource address (a string)")]
-    return address, [((*where, key), "expected a string") for key in ("type", "name", "mode")
-                     if key in raw and not isinstance(raw[key], str)]
+    problems: list[tuple[Pointer, str]] = [((*where, key), "expected a string")
+                                           for key in ("type", "name", "mode")
+                                           if key in raw and not isinstance(raw[key], str)]
+    if isinstance(raw.get("mode"), str) and raw["mode"] not in MODES:
+        # Read as neither, the resource would be left out: a smaller estate.
+        problems.append(((*where, "mode"), f"'{raw['mode']}' is not a resource mode (managed or data)"))
+    return address, problems
 
 
 def _changes(changes: Any) -> Iterator[tuple[Pointer, str]]:
@@ -166,6 +240,12 @@ def _change(change: Mapping[str, Any], where: Pointer) -> Iterator[tuple[Pointer
     actions = change.get("actions")
     if not isinstance(actions, list) or not actions or not all(isinstance(a, str) for a in actions):
         yield (*where, "actions"), "expected an array of action names"
+    else:
+        strange = [a for a in actions if a not in ACTIONS]
+        if strange:
+            # Whether the resource exists after apply hangs on its action.
+            yield (*where, "actions"), (f"'{strange[0]}' is not an action phigate knows "
+                                        f"({', '.join(sorted(ACTIONS))})")
     for key in ("before", "after"):
         if change.get(key) is not None and not isinstance(change[key], dict):
             yield (*where, key), "expected an object or null"

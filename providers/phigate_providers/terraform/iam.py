@@ -49,6 +49,33 @@ AWS_MANAGED: dict[str, dict[str, Any]] = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "s3-object-lambda:Get*",
                                                      "s3-object-lambda:List*"], "Resource": "*"}]},
+    # Service roles' policies, each at the version AWS's managed policy reference gives (none
+    # changed since 2017): common in public configurations, and one of them reads every bucket.
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": {  # v1
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
+                                                     "logs:PutLogEvents"], "Resource": "*"}]},
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaRole": {  # v1
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": ["*"]}]},
+    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": {  # v1
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "EnableCreationAndManagementOfRDSCloudwatchLogGroups", "Effect": "Allow",
+             "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+             "Resource": ["arn:aws:logs:*:*:log-group:RDS*"]},
+            {"Sid": "EnableCreationAndManagementOfRDSCloudwatchLogStreams", "Effect": "Allow",
+             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                        "logs:GetLogEvents"],
+             "Resource": ["arn:aws:logs:*:*:log-group:RDS*:log-stream:*"]}]},
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforAWSCodeDeploy": {  # v2
+        "Version": "2012-10-17",
+        "Statement": [{"Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"], "Effect": "Allow",
+                       "Resource": "*"}]},
+    "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess": {  # v1
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ssm:Describe*", "ssm:Get*", "ssm:List*"],
+                       "Resource": "*"}]},
 }
 PRINCIPALS = {"aws_iam_role": "role", "aws_iam_user": "user"}
 INLINE = {"aws_iam_role_policy": "role", "aws_iam_user_policy": "user"}
@@ -136,6 +163,7 @@ def collect(context: Context, facts: list[StoreFacts]) -> None:
             if holder.principal_type == "user" and _names(context, membership, holder, attribute):
                 holder.unseen.append(f"group membership {membership.address} (group policies are not mapped)")
                 holder.sources.append(membership)
+    _same_names(holders)
     for entry in policies.values():
         _emit_policy(context, entry)
     problems: list[str] = []
@@ -182,9 +210,32 @@ def _holders(context: Context, account: str) -> dict[str, Holder]:
     return holders
 
 
+def _same_names(holders: dict[str, Holder]) -> None:
+    """Principals of the plan that would be the same role or user (one name, one account: a
+    ``for_each`` over a literal name, a module called twice): IAM refuses the second at apply,
+    or they live in accounts the plan does not tell apart. Which one exists, with which policies,
+    cannot be known, unless they are given the same policies (whichever exists reads the same):
+    otherwise each one's access is unknown, never the access of the other."""
+    by_arn: dict[str, list[Holder]] = {}
+    for holder in holders.values():
+        by_arn.setdefault(holder.arn, []).append(holder)
+    for arn, same in by_arn.items():
+        if len(same) < 2 or all(h.policies == same[0].policies and not h.unseen for h in same):
+            continue
+        addresses = ", ".join(h.planned.address for h in same)
+        for holder in same:
+            holder.unseen.append(f"{addresses} are all {arn}: IAM names are unique in an account, so "
+                                 "the apply fails on all but one (or they are in accounts the plan does "
+                                 "not tell apart); give each its own name")
+
+
 def _document(text: Any, name: str) -> PolicyDocument | Unknown:
     if is_unknown(text):
         return text
+    if text is None or (isinstance(text, str) and not text.strip()):
+        # IAM accepts no empty document: the plan's values were blanked or cut, not a policy
+        # granting nothing.
+        return Unknown(f"{name}: the policy document is empty")
     try:
         return parse_policy(text if isinstance(text, str) else json.dumps(text), name=name)
     except PolicySyntaxError as exc:
@@ -228,6 +279,7 @@ def _holder_for(context: Context, holders: dict[str, Holder], planned: PlannedRe
 
 
 def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, PolicyEntry]) -> None:
+    managed: set[str] = set()  # inline policies their own resources manage
     for tf_type, kind in INLINE.items():
         for planned in context.plan.by_type.get(tf_type, ()):
             holder = _holder_for(context, holders, planned, kind)
@@ -238,6 +290,7 @@ def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, Po
             entry = PolicyEntry(rid, planned.address, document, [planned], "aws.iam.inline_policy",
                                 [context.id_of(holder.planned)] if holder else [])
             policies[planned.address] = entry
+            managed.add(rid)
             if holder is not None:
                 _give(holder, entry, planned)
     for holder in holders.values():
@@ -252,6 +305,8 @@ def _inline(context: Context, holders: dict[str, Holder], policies: dict[str, Po
             label = f"{holder.planned.address}.inline_policy[{number}]"
             document = _document(value(holder.planned, ("inline_policy", number, "policy")), label)
             owner = context.id_of(holder.planned)
+            if f"{owner}#inline/{name}" in managed:
+                continue  # the role reads back a policy an aws_iam_role_policy of the plan manages
             entry = PolicyEntry(f"{owner}#inline/{name}", label, document, [holder.planned],
                                 "aws.iam.inline_policy", [owner])
             policies[label] = entry
@@ -359,7 +414,24 @@ def _graph(context: Context, holders: dict[str, Holder], policies: dict[str, Pol
         for entry in policies.values()
         if entry.rtype == "aws.iam.policy" and entry.rid and isinstance(entry.document, PolicyDocument)
     ]
-    return EscalationGraph([_member(h, account) for h in holders.values()], managed, accounts=[account])
+    members: dict[str, Member] = {}
+    for holder in holders.values():
+        member = _member(holder, account)
+        known = members.get(member.arn)
+        # One principal in IAM for all the plan's resources of its name: its trust is any of
+        # theirs (more principals may become it, never fewer); what it may do is unknown.
+        members[member.arn] = member if known is None else Member(
+            member.arn, member.kind, account, None, trust=_either(known.trust, member.trust))
+    return EscalationGraph(list(members.values()), managed, accounts=[account])
+
+
+def _either(first: PolicyDocument | None, second: PolicyDocument | None) -> PolicyDocument | None:
+    """A trust policy letting in whoever either of two trust policies lets in (their Allow
+    statements: a Deny of one does not bind the other)."""
+    if first is None or second is None:
+        return first or second
+    allows = tuple(s for s in (*first.statements, *second.statements) if s.effect == "Allow")
+    return PolicyDocument(allows, first.version, name=first.name)
 
 
 def _member(holder: Holder, account: str) -> Member:

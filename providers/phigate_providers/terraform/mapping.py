@@ -155,7 +155,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     gcp_stores.collect(context)
     gcs.collect(context, gcp_graph.graph(context), gcp_keys.collect(context))
     built = context.built + list(context.stubs.values())
-    errors = context.errors
+    errors = context.errors + _one_name_twice(context)
     if changed_only:
         built, errors = _changed(plan, built, errors)
     unsupported: dict[str, list[str]] = {}
@@ -164,6 +164,29 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
             unsupported.setdefault(resource.type, []).append(resource.address)
     regions = tuple(sorted({b.resource.region for b in built if b.resource.region}))
     return Mapped(built, errors, unsupported, unjoined, regions)
+
+
+def _one_name_twice(context: Context) -> list[CollectionError]:
+    """Stores the plan gives one real-world name (three buckets ``test-bucket`` from a module
+    called with ``for_each``): one store exists after apply, which fails on the others. Given
+    the same settings they are judged alike; otherwise which one exists cannot be told, and each
+    one's verdicts stand for a store that may not be: incomplete evidence. (Principals of one
+    name are read in :mod:`iam`, by their policies.)"""
+    built = {b.sources[0]: b.resource for b in context.built if b.sources and not b.outside}
+    errors: list[CollectionError] = []
+    for rid, addresses in sorted(context.shared_ids.items()):
+        found = [built[a] for a in addresses if a in built and built[a].kind != "principal"]
+        first = found[0] if found else None
+        if first is None or all((r.attributes, r.tags) == (first.attributes, first.tags) for r in found[1:]):
+            continue
+        for resource in found:
+            errors.append(CollectionError(
+                provider="terraform", scope=context.plan.label, kinds=(resource.kind,),
+                types=(resource.type,), resource_id=resource.id,
+                message=f"{resource.name}: {', '.join(addresses)} are all {rid} with different settings: one "
+                        "name is one store, so the apply fails on all but one, and which one exists cannot "
+                        "be told; give each its own name"))
+    return errors
 
 
 def _coverage(trails: list[aws_stores.Trail], region: str | None) -> Callable[[str], bool]:

@@ -114,6 +114,12 @@ class Plan:
         if missing:
             self.problems.append(f"{missing} resource change(s) without planned values: what they "
                                  "leave after apply is not in the plan")
+        if not self.resources and not changes and not self.has_configuration:
+            # `terraform show -json` always writes the configuration: without it, nothing tells
+            # the plan of an empty configuration from one emptied by hand.
+            self.problems.append("the plan holds no resource and no configuration: nothing tells an empty "
+                                 "configuration from a plan cut by hand; write it with "
+                                 "`terraform show -json PLANFILE`")
         left_out = self._left_out(changes.keys()) if document.get("complete") is not False else []
         if left_out:
             self.problems.append(
@@ -204,6 +210,10 @@ class Plan:
 
 def load_document(data: Any, label: str) -> Plan:
     """The plan of a parsed document; InputError when it is not a plan, or not of a plan's shape."""
+    if not is_plan(data) and is_state(data):
+        raise InputError("this is Terraform state (what exists now), not a plan (what the apply will "
+                         "make): run `terraform plan -out tfplan`, then `terraform show -json tfplan > "
+                         "plan.json`", label)
     if not is_plan(data):
         raise InputError("not a Terraform plan: expected the JSON of `terraform show -json PLANFILE` "
                          "(an object with format_version and planned_values or resource_changes)", label)
@@ -246,6 +256,13 @@ def _keep_prior(values: dict[str, Any], unknown: dict[str, Any], before: Mapping
 def is_plan(data: Any) -> bool:
     return (isinstance(data, Mapping) and "format_version" in data
             and ("planned_values" in data or "resource_changes" in data))
+
+
+def is_state(data: Any) -> bool:
+    """``terraform show -json`` of the state (``values``), or a ``.tfstate`` file."""
+    return isinstance(data, Mapping) and (
+        ("format_version" in data and isinstance(data.get("values"), Mapping))
+        or ("lineage" in data and "serial" in data))
 
 
 def split_address(address: str) -> tuple[str, str, str, Any]:
@@ -331,6 +348,7 @@ __all__ = [
     "PlannedResource",
     "config_path",
     "is_plan",
+    "is_state",
     "load_document",
     "segments",
     "split_address",

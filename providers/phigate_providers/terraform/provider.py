@@ -40,7 +40,7 @@ def _looks_like_plan(path: Path) -> bool:
             if _is_ui_log(text):
                 return True  # refused when read, with what to run instead
             if not text.lstrip().startswith("{") or '"format_version"' not in text:
-                return False
+                return _is_state(text)
             if '"phigate_snapshot"' in text:
                 return False
             name, _ = encoding(head)
@@ -55,7 +55,16 @@ def _looks_like_plan(path: Path) -> bool:
                 block = stream.read(CHUNK)
     except (OSError, ProblemsError):
         return False
-    return False
+    return _is_state(text)
+
+
+def _is_state(text: str) -> bool:
+    """Terraform state given for the plan (refused when read, with what to run instead):
+    ``terraform show -json`` without a plan file (its ``values``), or a ``.tfstate`` file."""
+    head = text.lstrip()
+    return head.startswith("{") and (
+        ('"format_version"' in head and '"values"' in head and '"root_module"' in head)
+        or ('"lineage"' in head and '"serial"' in head and '"terraform_version"' in head))
 
 
 def _is_ui_log(text: str) -> bool:

@@ -320,7 +320,23 @@ def _acls_disabled(unit: BucketUnit) -> Any:
     if unit.new:
         # ACLs are disabled for new buckets since April 2023, unless the configuration writes one.
         return not _explicit_acl(unit)
+    if _explicit_acl(unit) or _grants_to_others(unit):
+        # An existing bucket: S3 keeps an ACL written by the configuration, or reports grants to
+        # anyone but the owner, only while ACLs are enabled (with ownership enforced, the ACL it
+        # reports is the owner's full control alone).
+        return False
     return _ABSENT
+
+
+def _grants_to_others(unit: BucketUnit) -> bool:
+    """The bucket reports an ACL grant to a group (everyone, authenticated users, log delivery)
+    or by e-mail: a grantee other than the owner."""
+    grants = value(unit.bucket, ("grant",))
+    if not isinstance(grants, list):
+        return False
+    return any(isinstance(g, Mapping)
+               and (g.get("type") in ("Group", "AmazonCustomerByEmail") or bool(g.get("uri")))
+               for g in grants)
 
 
 def _secure_transport(unit: BucketUnit, policy: PolicyDocument | None, known: bool) -> Any:
