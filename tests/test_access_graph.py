@@ -222,3 +222,26 @@ def test_a_principal_whose_reads_were_not_seen_keeps_its_own_seen_wildcard_list(
                principal("user/ops", become=[unread.id])]
     assert outcome(records, "PHI-IAM-004", unread.id).status is Status.PASS
     assert outcome(records, "PHI-IAM-004", f"{ACCOUNT}:user/ops").status is Status.ERROR
+
+
+def test_paths_are_found_from_the_smaller_side_alike() -> None:
+    """A principal reading thousands of stores and a finding asking for a few (and the
+    reverse): each store asked is reached at its nearest principal, once, whatever side is walked;
+    a principal read again later is asked afresh."""
+    many = [f"arn:aws:s3:::bulk-{i}" for i in range(3000)]
+    graph = AccessGraph()
+    graph.add(principal("user/ops", reads=[EXPORTS], become=[f"{ACCOUNT}:role/etl"]))
+    graph.add(principal("role/etl", reads=[*many, NOTES, EXPORTS]))
+    asked = [NOTES, many[7], EXPORTS, "arn:aws:s3:::nowhere"]
+    found = graph.paths(f"{ACCOUNT}:user/ops", asked)
+    assert found == {
+        EXPORTS: "user/ops → s3:GetObject → exemplum-exports",
+        NOTES: "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes",
+        many[7]: "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → bulk-7",
+    }
+    # more stores asked than the principal reads: its reads are walked
+    assert graph.paths(f"{ACCOUNT}:role/etl", [*many[:5], *many[:5], NOTES]) == {
+        s: f"role/etl → s3:GetObject → {s.rsplit(':', 1)[-1]}" for s in [*many[:5], NOTES]}
+    graph.add(principal("role/etl", reads=["arn:aws:s3:::late"]))
+    assert graph.paths(f"{ACCOUNT}:user/ops", ["arn:aws:s3:::late"]) == {
+        "arn:aws:s3:::late": "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → late"}

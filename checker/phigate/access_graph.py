@@ -83,6 +83,8 @@ class AccessGraph:
     def __init__(self) -> None:
         self._nodes: dict[str, _Node] = {}
         self._reach: dict[str, Reach] | None = None
+        #: Each node's reads as a set, made when a path first asks (see :meth:`paths`).
+        self._read_sets: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -107,6 +109,7 @@ class AccessGraph:
                          {**old.become_via, **node.become_via}, old.unseen + node.unseen, old.name,
                          old.opaque if node.opaque is None else node.opaque)
         self._nodes[resource.id] = node
+        self._read_sets.pop(resource.id, None)
         self._reach = None
 
     def reach(self, principal: str) -> Reach | None:
@@ -166,7 +169,7 @@ class AccessGraph:
               describe_store: Any = None) -> dict[str, str]:
         """For each of ``stores`` the principal reaches, the shortest chain that reaches it,
         e.g. ``user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes``."""
-        wanted = set(stores)
+        wanted = dict.fromkeys(stores)
         found: dict[str, str] = {}
         start = self._nodes.get(principal)
         if start is None or not wanted:
@@ -176,8 +179,15 @@ class AccessGraph:
         while queue and len(found) < len(wanted):
             name = queue.popleft()
             node = self._nodes[name]
-            for store in node.reads:
-                if store in wanted and store not in found:
+            # A finding asks for a few stores, a principal may read thousands: the smaller side
+            # is walked.
+            if len(wanted) < len(node.reads):
+                reads = self._read_set(name, node)
+                hits = [store for store in wanted if store in reads and store not in found]
+            else:
+                hits = [store for store in node.reads if store in wanted and store not in found]
+            for store in hits:
+                if store not in found:
                     chain = self._chain(name, parent)
                     how = node.read_via.get(store, "read")
                     shown = describe_store(store) if describe_store is not None else short_label(store)
@@ -187,6 +197,12 @@ class AccessGraph:
                     parent[target] = (name, node.become_via.get(target, "can become"))
                     queue.append(target)
         return found
+
+    def _read_set(self, name: str, node: _Node) -> frozenset[str]:
+        reads = self._read_sets.get(name)
+        if reads is None:
+            reads = self._read_sets[name] = frozenset(node.reads)
+        return reads
 
     def _chain(self, name: str, parent: Mapping[str, tuple[str, str] | None]) -> str:
         steps: list[str] = []
