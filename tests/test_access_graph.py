@@ -254,3 +254,24 @@ def test_a_policy_on_reach_without_mfa_reads_the_reach_where_no_provider_tells_t
     result = scan_inventory(resources, only=["PHI-AUTH-001"])
     status = {f.resource.id.rsplit(":", 1)[-1]: f.status for f in result.findings}
     assert status == {"user/dr-martin": Status.FAIL, "user/ops": Status.FAIL, "user/dr-leroy": Status.PASS}
+def test_paths_are_found_from_the_smaller_side_alike() -> None:
+    """A principal reading thousands of stores and a finding asking for a few (and the
+    reverse): each store asked is reached at its nearest principal, once, whatever side is walked;
+    a principal read again later is asked afresh."""
+    many = [f"arn:aws:s3:::bulk-{i}" for i in range(3000)]
+    graph = AccessGraph()
+    graph.add(principal("user/ops", reads=[EXPORTS], become=[f"{ACCOUNT}:role/etl"]))
+    graph.add(principal("role/etl", reads=[*many, NOTES, EXPORTS]))
+    asked = [NOTES, many[7], EXPORTS, "arn:aws:s3:::nowhere"]
+    found = graph.paths(f"{ACCOUNT}:user/ops", asked)
+    assert found == {
+        EXPORTS: "user/ops → s3:GetObject → exemplum-exports",
+        NOTES: "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes",
+        many[7]: "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → bulk-7",
+    }
+    # more stores asked than the principal reads: its reads are walked
+    assert graph.paths(f"{ACCOUNT}:role/etl", [*many[:5], *many[:5], NOTES]) == {
+        s: f"role/etl → s3:GetObject → {s.rsplit(':', 1)[-1]}" for s in [*many[:5], NOTES]}
+    graph.add(principal("role/etl", reads=["arn:aws:s3:::late"]))
+    assert graph.paths(f"{ACCOUNT}:user/ops", ["arn:aws:s3:::late"]) == {
+        "arn:aws:s3:::late": "user/ops → (sts:AssumeRole) role/etl → s3:GetObject → late"}

@@ -95,6 +95,8 @@ class AccessGraph:
         self._reach_without_mfa: dict[str, Reach] | None = None
         #: access_unseen entry → the one store it concerns (None: named differently by two).
         self._about: dict[str, str | None] = {}
+        #: Each node's reads as a set, made when a path first asks (see :meth:`paths`).
+        self._read_sets: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -133,6 +135,7 @@ class AccessGraph:
                          _join_without(old.become_without_mfa, old.become, node.become_without_mfa,
                                        node.become))
         self._nodes[resource.id] = node
+        self._read_sets.pop(resource.id, None)
         self._reach = None
         self._reach_without_mfa = None
 
@@ -214,7 +217,7 @@ class AccessGraph:
               describe_store: Any = None) -> dict[str, str]:
         """For each of ``stores`` the principal reaches, the shortest chain that reaches it,
         e.g. ``user/ops → (sts:AssumeRole) role/etl → s3:GetObject → exemplum-notes``."""
-        wanted = set(stores)
+        wanted = dict.fromkeys(stores)
         found: dict[str, str] = {}
         start = self._nodes.get(principal)
         if start is None or not wanted:
@@ -224,8 +227,15 @@ class AccessGraph:
         while queue and len(found) < len(wanted):
             name = queue.popleft()
             node = self._nodes[name]
-            for store in node.reads:
-                if store in wanted and store not in found:
+            # A finding asks for a few stores, a principal may read thousands: the smaller side
+            # is walked.
+            if len(wanted) < len(node.reads):
+                reads = self._read_set(name, node)
+                hits = [store for store in wanted if store in reads and store not in found]
+            else:
+                hits = [store for store in node.reads if store in wanted and store not in found]
+            for store in hits:
+                if store not in found:
                     chain = self._chain(name, parent)
                     how = node.read_via.get(store, "read")
                     shown = describe_store(store) if describe_store is not None else short_label(store)
@@ -235,6 +245,12 @@ class AccessGraph:
                     parent[target] = (name, node.become_via.get(target, "can become"))
                     queue.append(target)
         return found
+
+    def _read_set(self, name: str, node: _Node) -> frozenset[str]:
+        reads = self._read_sets.get(name)
+        if reads is None:
+            reads = self._read_sets[name] = frozenset(node.reads)
+        return reads
 
     def _chain(self, name: str, parent: Mapping[str, tuple[str, str] | None]) -> str:
         steps: list[str] = []
