@@ -374,6 +374,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         else "account keys" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                         r"[^/]+/keys\?keyTypes=USER_MANAGED$", u)
         else "hmac keys" if u.startswith(f"{api}/projects/{PROJECT}/hmacKeys?")
+        else "deny policies" if u.startswith("https://iam.googleapis.com/v2/policies/cloudresourcemanager."
+                                             f"googleapis.com%2Fprojects%2F{PROJECT}/denypolicies?")
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
@@ -383,7 +385,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
                      "ancestry": 1, "project policy": 1, "organisation policy": 1, "service accounts": 1,
                      "account policy": len(seeded["truth"]["service_accounts"]),
                      "other stores": len(EMPTY_STORE_LISTINGS),
-                     "account keys": len(seeded["truth"]["service_accounts"]), "hmac keys": 1}
+                     "account keys": len(seeded["truth"]["service_accounts"]), "hmac keys": 1,
+                     "deny policies": 1}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:

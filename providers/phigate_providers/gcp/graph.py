@@ -32,6 +32,7 @@ from typing import Any
 
 from phigate.api import CollectionError, Resource
 from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
+from phigate_providers.gcp.deny import Denials, DenyRule
 from phigate_providers.gcp.directory import Directory
 from phigate_providers.gcp.links import Link, Store, follow_links
 from phigate_providers.gcp.links import keep as _keep
@@ -124,6 +125,8 @@ class Principals:
         self.context: set[str] = set()
         #: Service accounts' user-managed keys, where they were listed (``principal.access_keys``).
         self._access_keys: dict[str, list[dict[str, Any]]] = {}
+        #: IAM deny policies by attachment point: what they certainly deny is not a read.
+        self._denials = Denials()
 
     # --- what was read ---------------------------------------------------------------------
 
@@ -176,6 +179,10 @@ class Principals:
     def ancestry(self, project: str, names: Iterable[str]) -> None:
         """``project``'s ancestors, nearest first (``projects/P``, ``folders/F`` …, ``organizations/O``)."""
         self._ancestry[project] = tuple(names)
+
+    def deny(self, at: str, rules: Iterable[DenyRule]) -> None:
+        """The deny rules attached to ``projects/P``, ``folders/F`` or ``organizations/O``."""
+        self._denials.add(at, rules)
 
     def service_accounts(self, project: str, emails: Iterable[str]) -> None:
         """The service accounts of ``project`` (each a principal, bound anywhere or not)."""
@@ -277,14 +284,14 @@ class Principals:
             node.undecided.add(f"{grant.on}{'/' + grant.folder if grant.folder else ''} {grant.role}: "
                                f"{grant.condition}")
         if store is not None:
-            if reading:
+            if reading and not self._denied(grant, store.service, store.project):
                 for target in (grant.on, *self._children.get(grant.on, ())):
                     held = self._where.get(target, store)
                     _keep(node.reads if held.holds_data else node.through, target, rank, via)
                     node.named.add(target)
             return
         if kind == "serviceAccount":
-            if becoming and grant.on in nodes:
+            if becoming and grant.on in nodes and not self._denied(grant, None, self._project_of(grant.on)):
                 _keep(node.becomes, grant.on, rank, f"{via}: {becoming}")
             return
         self._above(grant, node, nodes, (rank, via))
@@ -303,12 +310,14 @@ class Principals:
         for project in projects:
             if reading:
                 for store in self._stores.get(project, ()):
-                    if self._roles.reading(grant.role, self._where[store].service):
+                    service = self._where[store].service
+                    if self._roles.reading(grant.role, service) and not self._denied(grant, service, project):
                         _keep(node.reads, store, rank, via)
                 for view in self._leads.get(project, ()):  # a project-wide read queries views
-                    if self._roles.reading(grant.role, self._where[view].service):
+                    service = self._where[view].service
+                    if self._roles.reading(grant.role, service) and not self._denied(grant, service, project):
                         _keep(node.through, view, rank, via)
-            if becoming:
+            if becoming and not self._denied(grant, None, project):
                 for account in sorted(self._accounts.get(project, ())):
                     if account != grant.member:
                         _keep(node.becomes, account, rank, f"{via}: {becoming}")
@@ -316,6 +325,18 @@ class Principals:
                 target = f"{convenience}:{project}"
                 if grant.role in roles and target in nodes and target != grant.member:
                     _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
+
+    def _denied(self, grant: Grant, service: str | None, project: str | None) -> bool:
+        """Whether deny policies above ``project`` certainly take away what ``grant``'s role gives
+        on a ``service``'s store there (None: becoming a service account)."""
+        if not self._denials or not project:
+            return False
+        attachments = self._ancestry.get(project, (f"projects/{project}",))
+        return self._denials.denied(grant.member, self._roles.to_deny(grant.role, service), attachments,
+                                    _Groups(self._listed))
+
+    def _project_of(self, account: str) -> str | None:
+        return next((p for p, accounts in self._accounts.items() if account in accounts), None)
 
     def _memberships(self, nodes: dict[str, _Node]) -> None:
         """Edges a member → its container: listed in the export, or a user of the domain."""
@@ -471,6 +492,41 @@ def _gapped(nodes: Mapping[str, _Node]) -> set[str]:
                 gapped.add(member)
                 changed = True
     return gapped
+
+
+class _Groups:
+    """Group memberships as the directory export lists them (a listed container is complete),
+    for deny rules: whether a member is certainly, or may be, in a container."""
+
+    def __init__(self, listed: Mapping[str, frozenset[str]]) -> None:
+        self._listed = {c.lower(): frozenset(m.lower() for m in members) for c, members in listed.items()}
+
+    def holds(self, container: str, member: str) -> bool:
+        seen: set[str] = set()
+        todo = [container.lower()]
+        while todo:  # nested groups are members of their container
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            members = self._listed.get(current, frozenset())
+            if member.lower() in members:
+                return True
+            todo.extend(m for m in members if m.startswith("group:"))
+        if container.lower().startswith("domain:"):
+            return member.lower().startswith("user:") and member.lower().endswith("@" + container[7:].lower())
+        return False
+
+    def may_hold(self, container: str, member: str, seen: frozenset[str] = frozenset()) -> bool:
+        key = container.lower()
+        if key in seen:
+            return False
+        if self.holds(container, member):
+            return True
+        if key in self._listed:  # the export lists it whole: only a nested container not listed may
+            nested = [m for m in self._listed[key] if m.startswith(CONTAINERS)]
+            return any(self.may_hold(n, member, seen | {key}) for n in nested)
+        return _may_contain(container, member)
 
 
 def _may_contain(container: str, member: str) -> bool:
