@@ -803,8 +803,8 @@ def test_a_service_account_key_authenticates_every_request(
     assert code == 0 and report["summary"]["resources"] == 2
     assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 3  # + managed folders
     # Resource Manager and IAM are read on the same authorized session.
-    # So are the other stores' listings.
-    assert len(cloud_calls) == 3 + len(EMPTY_STORE_LISTINGS)
+    # So are the other stores' listings and the deny policies (IAM v2).
+    assert len(cloud_calls) == 4 + len(EMPTY_STORE_LISTINGS)
     assert {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)
