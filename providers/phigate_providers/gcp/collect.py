@@ -289,7 +289,7 @@ class Collection:
         project, its folders and organisation), when a selected policy reads them."""
         if not self._reads.above or self._hierarchy is None or "public_access" not in store.attributes:
             return store, None
-        return expose(store, self._hierarchy.exposure(store.scope or ""), self._roles)
+        return expose(store, self._hierarchy.exposure(store.scope or "", self._roles), self._roles)
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)

@@ -42,13 +42,15 @@ class Membership(Protocol):
 
 
 class NoExport:
-    """No directory export: any container may hold any member, none certainly does."""
+    """No directory export: a container may hold any member IAM lets it hold, none certainly."""
 
     def holds(self, container: str, member: str) -> bool:
         return False
 
     def may_hold(self, container: str, member: str) -> bool:
-        return True
+        if member in ("allUsers", "allAuthenticatedUsers") or member.startswith(("project", "deleted:")):
+            return False  # everyone, or a project's role holders, are in no group or domain
+        return member.startswith("user:") if container.startswith("domain:") else True
 
 
 @dataclass(frozen=True)

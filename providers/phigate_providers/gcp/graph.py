@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Resource
-from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
+from phigate_providers.gcp.access import PUBLIC_MEMBERS, READ_BY_SERVICE, Binding, RoleBook, classify_member
 from phigate_providers.gcp.deny import Denials, DenyRule
 from phigate_providers.gcp.directory import Directory
 from phigate_providers.gcp.links import Link, Store, follow_links
@@ -304,7 +304,7 @@ class Principals:
         reading, becoming = self._roles.reading_any(grant.role), self._roles.becoming(grant.role)
         projects = self._projects_under(grant.on)
         node.projects.update(projects)
-        if kind != "projects" and (reading or becoming):
+        if kind != "projects" and (reading or becoming) and not self._neutralised(grant):
             node.unseen.add(f"gcp {grant.on}: projects under it that were not audited "
                             f"(reached by {grant.role})")
         for project in projects:
@@ -334,6 +334,17 @@ class Principals:
         attachments = self._ancestry.get(project, (f"projects/{project}",))
         return self._denials.denied(grant.member, self._roles.to_deny(grant.role, service), attachments,
                                     _Groups(self._listed))
+
+    def _neutralised(self, grant: Grant) -> bool:
+        """Whether deny policies at or above a folder or organisation certainly take away
+        everything ``grant``'s role reads or becomes there, in projects not audited too."""
+        chain = next((names[names.index(grant.on):] for names in self._ancestry.values()
+                      if grant.on in names), (grant.on,))
+        groups, roles = _Groups(self._listed), self._roles
+        wanted: list[str | None] = [s for s in READ_BY_SERVICE if roles.reading(grant.role, s)]
+        wanted += [None] if roles.becoming(grant.role) else []
+        return bool(self._denials) and all(
+            self._denials.denied(grant.member, roles.to_deny(grant.role, s), chain, groups) for s in wanted)
 
     def _project_of(self, account: str) -> str | None:
         return next((p for p, accounts in self._accounts.items() if account in accounts), None)

@@ -26,6 +26,7 @@ from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.deny import Denials, DenyRule, rules_from_api
 from phigate_providers.gcp.failures import Failure, describe
+from phigate_providers.gcp.settings import ROLE_NAME
 
 PROVIDER = "gcp"
 #: The permission each policy read needs, by the kind of resource holding the policy.
@@ -125,8 +126,10 @@ class Hierarchy:
             self.denies(name)
         return names
 
-    def exposure(self, project: str) -> Exposure:
-        """What the project's stores inherit (waits for the reads, once per project)."""
+    def exposure(self, project: str, roles: RoleBook) -> Exposure:
+        """What the project's stores inherit (waits for the reads, once per project); roles of
+        public bindings the book does not describe are read from IAM (one that cannot be read
+        counts as reading every store)."""
         if project in self._exposures:
             return self._exposures[project]
         names = self.names(project)
@@ -146,6 +149,12 @@ class Hierarchy:
             rules = self.denies(name).result()
             if not isinstance(rules, Failure):
                 exposure.denials.add(name, rules)
+        unknown = sorted({b.role for _, b in exposure.public
+                          if not roles.knows(b.role) and ROLE_NAME.match(b.role)})
+        for role, future in [(r, self._pool.submit(_attempt, self._api.role, r)) for r in unknown]:
+            permissions = future.result()
+            if not isinstance(permissions, Failure):
+                roles.learn(role, permissions)
         self._exposures[project] = exposure
         return exposure
 
