@@ -151,6 +151,9 @@ BECOME_EFFECTIVE = ("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.a
                     "iam.serviceAccounts.setIamPolicy", "resourcemanager.projects.setIamPolicy",
                     "resourcemanager.folders.setIamPolicy", "resourcemanager.organizations.setIamPolicy")
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
+#: The service whose permissions read a store, by the start of its type.
+SERVICE_OF_TYPE = (("gcp.storage.", "storage"), ("gcp.bigquery.", "bigquery"), ("gcp.sql.", "sql"),
+                   ("gcp.compute.", "compute"), ("gcp.healthcare.", "healthcare"))
 
 
 class RoleBook:
@@ -257,6 +260,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_BY_SERVICE", "READ_EFFECTIVE", "Binding", "Principals",
-           "RoleBook",
-           "classify_member", "public_members"]
+__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_BY_SERVICE", "READ_EFFECTIVE", "SERVICE_OF_TYPE",
+           "Binding", "Principals", "RoleBook", "classify_member", "public_members"]

@@ -127,6 +127,8 @@ class Principals:
         self._access_keys: dict[str, list[dict[str, Any]]] = {}
         #: IAM deny policies by attachment point: what they certainly deny is not a read.
         self._denials = Denials()
+        #: Members named by a grant that gives them nothing (all denied): principals all the same.
+        self._named: set[str] = set()
 
     # --- what was read ---------------------------------------------------------------------
 
@@ -184,6 +186,10 @@ class Principals:
         """The deny rules attached to ``projects/P``, ``folders/F`` or ``organizations/O``."""
         self._denials.add(at, rules)
 
+    def members(self, members: Iterable[str]) -> None:
+        """Members a policy names whose grants give them nothing: principals reading nothing."""
+        self._named.update(members)
+
     def service_accounts(self, project: str, emails: Iterable[str]) -> None:
         """The service accounts of ``project`` (each a principal, bound anywhere or not)."""
         self._accounts.setdefault(project, set()).update(f"serviceAccount:{e}" for e in emails)
@@ -235,7 +241,7 @@ class Principals:
             yield from self._principal(member, nodes[member])
 
     def _nodes(self) -> dict[str, _Node]:
-        ids = {g.member for g in self._grants}
+        ids = {g.member for g in self._grants} | self._named
         ids.update(a for accounts in self._accounts.values() for a in accounts)
         # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
         spelling = {m.lower(): m for m in sorted(ids)}

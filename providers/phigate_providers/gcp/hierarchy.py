@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from phigate.api import CollectionError, Resource
-from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook
+from phigate_providers.gcp.access import PUBLIC_MEMBERS, SERVICE_OF_TYPE, Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.deny import Denials, DenyRule, rules_from_api
 from phigate_providers.gcp.failures import Failure, describe
@@ -35,9 +35,6 @@ POLICY_PERMISSIONS = {"projects": "resourcemanager.projects.getIamPolicy",
                       "organizations": "resourcemanager.organizations.getIamPolicy"}
 ANCESTRY_PERMISSION = "resourcemanager.projects.get"
 DENY_PERMISSION = "iam.denypolicies.list"  # and iam.denypolicies.get: either denial
-#: The service whose permissions read a store, by the start of its type.
-SERVICE_OF_TYPE = (("gcp.storage.", "storage"), ("gcp.bigquery.", "bigquery"), ("gcp.sql.", "sql"),
-                   ("gcp.compute.", "compute"), ("gcp.healthcare.", "healthcare"))
 T = TypeVar("T")
 
 
