@@ -733,7 +733,7 @@ def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
     assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
     assert {"resourcemanager.projects.getIamPolicy", "resourcemanager.folders.getIamPolicy",
             "resourcemanager.organizations.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
-            "iam.roles.get"} <= set(role["includedPermissions"])  # the access graph's reads
+            "iam.roles.get", "iam.denypolicies.list", "iam.denypolicies.get"} <= set(role["includedPermissions"])
     assert not [p for p in role["includedPermissions"] if p.endswith(".setIamPolicy")]
     sampling = yaml.safe_load(cli("providers", "--permissions", "gcp", "--sample-content").out)
     assert sampling["includedPermissions"] == ["storage.objects.get", "storage.objects.list"]
