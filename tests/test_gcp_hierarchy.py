@@ -169,3 +169,29 @@ def test_deny_policies_that_cannot_be_read_take_nothing_away_and_say_so(
                                  "(needs iam.denypolicies.list); what they deny is counted as granted"]
     assert report["collection_errors"] == []
     assert code == 1
+
+
+def test_creating_keys_for_a_clinical_service_account_from_the_organisation_reaches_its_data(
+        gcs: Gcs, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    robot, minter = f"serviceAccount:{ETL}", f"user:minter@{DOMAIN}"
+    key_maker = "organizations/433637338589/roles/keyMaker"
+    two_classes(gcs, notes=[{"role": "roles/storage.objectViewer", "members": [robot]}],
+                billing=[{"role": "roles/storage.objectViewer", "members": [minter]}])
+    gcs.cloud.ancestry[PROJECT] = [f"projects/{PROJECT}", FOLDER, ORG]
+    gcs.cloud.accounts[PROJECT] = [ETL]
+    gcs.cloud.roles[key_maker] = ["iam.serviceAccountKeys.create", "iam.serviceAccounts.list"]
+    gcs.cloud.policies[ORG] = gcp_cloud.policy({"role": key_maker, "members": [minter]})
+    minted = attributes(collect(cli, tmp_path, "--project", PROJECT), minter)
+    assert minted["can_become"] == [robot]
+    assert minted["can_become_via"] == {robot: f"{key_maker} on organization 433637338589: "
+                                               "iam.serviceAccountKeys.create"}
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    [found] = finding(report, "PHI-SEG-002", minter)  # billing, and clinical notes as the account
+    assert found["status"] == "fail"
+    # A deny on key creation where the role is granted takes the path away (projects not audited too).
+    gcs.cloud.denies[ORG] = [{"deniedPrincipals": [f"principal://goog/subject/minter@{DOMAIN}"],
+                              "deniedPermissions": ["iam.googleapis.com/serviceAccountKeys.create"]}]
+    denied = attributes(collect(cli, tmp_path, "--project", PROJECT), minter)
+    assert denied["can_become"] == [] and denied["access_unseen"] == []
+    _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002")
+    assert finding(report, "PHI-SEG-002", minter) == []
