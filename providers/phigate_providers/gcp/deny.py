@@ -152,6 +152,10 @@ class Denials:
     def __bool__(self) -> bool:
         return any(self._at.values())
 
+    def at_any(self, attachments: Iterable[str]) -> bool:
+        """Whether some rule is attached to one of ``attachments``."""
+        return any(self._at.get(at) for at in attachments)
+
     def denied(self, member: str, permissions: Iterable[str], attachments: Iterable[str],
                groups: Membership | None = None) -> bool:
         """Whether every one of ``permissions`` (at least one) is certainly denied to ``member``

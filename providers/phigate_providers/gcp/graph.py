@@ -127,6 +127,7 @@ class Principals:
         self._access_keys: dict[str, list[dict[str, Any]]] = {}
         #: IAM deny policies by attachment point: what they certainly deny is not a read.
         self._denials = Denials()
+        self._membership: tuple[Mapping[str, frozenset[str]], _Groups] | None = None
         #: Members named by a grant that gives them nothing (all denied): principals all the same.
         self._named: set[str] = set()
 
@@ -335,22 +336,32 @@ class Principals:
     def _denied(self, grant: Grant, service: str | None, project: str | None) -> bool:
         """Whether deny policies above ``project`` certainly take away what ``grant``'s role gives
         on a ``service``'s store there (None: becoming a service account)."""
-        if not self._denials or not project:
+        if not project:
             return False
         attachments = self._ancestry.get(project, (f"projects/{project}",))
+        if not self._denials.at_any(attachments):  # the common case: nothing to take away
+            return False
         return self._denials.denied(grant.member, self._roles.to_deny(grant.role, service), attachments,
-                                    _Groups(self._listed))
+                                    self._groups())
 
     def _neutralised(self, grant: Grant) -> bool:
         """Whether deny policies at or above a folder or organisation certainly take away
         everything ``grant``'s role reads or becomes there, in projects not audited too."""
         chain = next((names[names.index(grant.on):] for names in self._ancestry.values()
                       if grant.on in names), (grant.on,))
-        groups, roles = _Groups(self._listed), self._roles
+        if not self._denials.at_any(chain):
+            return False
+        groups, roles = self._groups(), self._roles
         wanted: list[str | None] = [s for s in READ_BY_SERVICE if roles.reading(grant.role, s)]
         wanted += [None] if roles.becoming(grant.role) else []
-        return bool(self._denials) and all(
-            self._denials.denied(grant.member, roles.to_deny(grant.role, s), chain, groups) for s in wanted)
+        denials = self._denials
+        return all(denials.denied(grant.member, roles.to_deny(grant.role, s), chain, groups) for s in wanted)
+
+    def _groups(self) -> _Groups:
+        """The export's memberships for deny rules (built once the nodes are: ``_listed``)."""
+        if self._membership is None or self._membership[0] is not self._listed:
+            self._membership = (self._listed, _Groups(self._listed))
+        return self._membership[1]
 
     def _project_of(self, account: str) -> str | None:
         return next((p for p, accounts in self._accounts.items() if account in accounts), None)
