@@ -75,6 +75,8 @@ def test_only_what_is_certainly_denied_is_taken_away() -> None:
                          "exceptionPermissions": ["storage.googleapis.com/objects.get"]})
     assert not excepted.denied("user:a@exemplum.fr", {"storage.objects.get"}, (PROJECT,))
     assert not NoExport().may_hold("group:oncall@exemplum.fr", "allUsers")  # no group holds everyone
+    # A project's viewers may be on call: the convenience member is not certainly denied.
+    assert not everyone.denied("projectViewer:p", {"storage.objects.get"}, (PROJECT,))
 
 
 def test_a_role_that_can_rewrite_access_must_be_denied_every_direct_read() -> None:

@@ -48,8 +48,10 @@ class NoExport:
         return False
 
     def may_hold(self, container: str, member: str) -> bool:
-        if member in ("allUsers", "allAuthenticatedUsers") or member.startswith(("project", "deleted:")):
-            return False  # everyone, or a project's role holders, are in no group or domain
+        if member in ("allUsers", "allAuthenticatedUsers") or member.startswith("deleted:"):
+            return False  # the public as a whole is in no group (some of it may be: still denied)
+        if member.startswith("project"):
+            return True  # a project's role holders: some may be in any container
         return member.startswith("user:") if container.startswith("domain:") else True
 
 

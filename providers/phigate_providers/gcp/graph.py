@@ -32,7 +32,7 @@ from typing import Any
 
 from phigate.api import CollectionError, Resource
 from phigate_providers.gcp.access import PUBLIC_MEMBERS, READ_BY_SERVICE, Binding, RoleBook, classify_member
-from phigate_providers.gcp.deny import Denials, DenyRule
+from phigate_providers.gcp.deny import Denials, DenyRule, NoExport
 from phigate_providers.gcp.directory import Directory
 from phigate_providers.gcp.links import Link, Store, follow_links
 from phigate_providers.gcp.links import keep as _keep
@@ -551,10 +551,12 @@ class _Groups:
             return False
         if self.holds(container, member):
             return True
+        if member.startswith("project"):
+            return True  # a project's role holders (a convenience member): some may be in any container
         if key in self._listed:  # the export lists it whole: only a nested container not listed may
             nested = [m for m in self._listed[key] if m.startswith(CONTAINERS)]
             return any(self.may_hold(n, member, seen | {key}) for n in nested)
-        return _may_contain(container, member)
+        return NoExport().may_hold(container, member)
 
 
 def _may_contain(container: str, member: str) -> bool:
