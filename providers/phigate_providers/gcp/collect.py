@@ -16,7 +16,9 @@ For the access graph (when a selected policy reads principals), each project's a
 IAM policies of the project, its folders and organisation, its service accounts and their own
 policies, and the definitions of roles the built-in table does not hold are read in the same
 pool; a policy that cannot be read is an error plus an ``access_unseen`` entry on every
-principal (anyone may be granted there). The config's projects that ``--project`` left out are
+principal (anyone may be granted there). The ancestry, the policies above and the IAM deny
+policies are also read when a selected policy reads public access, before the project's stores
+are yielded: public grants there reach the stores below (:mod:`phigate_providers.gcp.hierarchy`). The config's projects that ``--project`` left out are
 read the same way, their resources yielded as :class:`phigate.api.Context`.
 """
 

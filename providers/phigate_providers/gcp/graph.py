@@ -6,7 +6,9 @@ organisations and service accounts. A member reads a bucket granted to it on the
 buckets created later); it can become a service account (``can_become``) when a role on the
 account, or above it, lets it mint tokens, act as it, create its keys or rewrite its policy.
 The engine closes the graph; this module only states the edges, each with how
-(``can_read_via``, ``can_become_via``).
+(``can_read_via``, ``can_become_via``). An IAM deny policy above the store or account that
+certainly takes away every way the role reads or becomes it removes the edge
+(:mod:`phigate_providers.gcp.deny`).
 
 Groups, domains and principal sets are members whose content IAM does not hold. With a
 directory export (:mod:`phigate_providers.gcp.directory`) each listed member gets an edge to
