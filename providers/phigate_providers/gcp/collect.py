@@ -19,7 +19,8 @@ pool; a policy that cannot be read is an error plus an ``access_unseen`` entry o
 principal (anyone may be granted there). The ancestry, the policies above and the IAM deny
 policies are also read when a selected policy reads public access, before the project's stores
 are yielded: public grants there reach the stores below (:mod:`phigate_providers.gcp.hierarchy`).
-The config's projects that ``--project`` left out are read the same way, their resources yielded as :class:`phigate.api.Context`.
+The config's projects that ``--project`` left out are read the same way, their resources
+yielded as :class:`phigate.api.Context`.
 """
 
 from __future__ import annotations
