@@ -153,8 +153,9 @@ def test_deny_policies_take_reads_and_impersonation_away_in_the_access_graph(
     assert attributes(listed, ANALYST)["access_unseen"] == []  # not a contractor
     _, report = scan(cli, tmp_path, "--project", PROJECT, "--only", "PHI-SEG-002", "--gcp-groups", str(groups))
     assert finding(report, "PHI-SEG-002", ANALYST) == []
-    [ops] = finding(report, "PHI-SEG-002", f"user:ops@{DOMAIN}")  # reads clinical notes as the account
-    assert ops["status"] in ("fail", "error")
+    # Ops reads clinical notes as the account, and may read more in the projects not audited.
+    [ops] = finding(report, "PHI-SEG-002", f"user:ops@{DOMAIN}")
+    assert ops["status"] == "error"
 
 
 def test_deny_policies_that_cannot_be_read_take_nothing_away_and_say_so(
