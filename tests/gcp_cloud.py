@@ -30,6 +30,14 @@ Shapes recorded from the APIs (ids and e-mail addresses replaced):
   ``{"kind": "storage#hmacKeysMetadata", "items": [{"kind": "storage#hmacKeyMetadata", "id": "P/A",
   "selfLink", "accessId": A, "projectId": P, "serviceAccountEmail": E, "state": "ACTIVE" | "INACTIVE",
   "timeCreated", "updated", "etag"}]}``; none answers without ``items``.
+- IAM v2 deny policies (https://cloud.google.com/iam/docs/reference/rest/v2/policies/listPolicies
+  and ``policies.get``): the listing, ``GET v2/policies/cloudresourcemanager.googleapis.com%2F
+  projects%2FP/denypolicies``, answers metadata only (``{"policies": [{"name": "policies/
+  cloudresourcemanager.googleapis.com%2Fprojects%2F123456789012/denypolicies/NAME", "uid", "kind":
+  "DenyPolicy", "displayName", "etag", "createTime", "updateTime"}]}``, the project by its number;
+  ``{}`` when none is attached); ``GET v2/NAME`` adds ``"rules": [{"description", "denyRule":
+  {"deniedPrincipals", "exceptionPrincipals", "deniedPermissions", "exceptionPermissions",
+  "denialCondition": {"title", "expression"}}}]``.
 - Errors: ``{"error": {"code": 403, "message": "…", "status": "PERMISSION_DENIED"}}``.
 """
 
@@ -56,6 +64,10 @@ ACCOUNT_KEYS = re.compile(re.escape(IAM) + r"/projects/(?P<project>[^/]+)/servic
                           r"(?P<email>[^/:]+)/keys\?keyTypes=USER_MANAGED$")
 ORG_POLICY = re.compile(re.escape(RM) + r"/v1/projects/(?P<project>[^/:]+):getEffectiveOrgPolicy$")
 ROLE = re.compile(re.escape(IAM) + r"/(?P<name>(?:roles|(?:projects|organizations)/[^/]+/roles)/[^/?]+)$")
+DENY_LIST = re.compile(r"^https://iam\.googleapis\.com/v2/policies/cloudresourcemanager\.googleapis\.com"
+                       r"%2F(?P<kind>projects|folders|organizations)%2F(?P<id>[^/%?]+)/denypolicies(?:\?.*)?$")
+DENY_GET = re.compile(r"^https://iam\.googleapis\.com/v2/policies/cloudresourcemanager\.googleapis\.com"
+                      r"%2F(?P<kind>projects|folders|organizations)%2F(?P<id>[^/%?]+)/denypolicies/(?P<name>[^/?]+)$")
 HMAC = re.compile(r"^https?://[^/]+/storage/v1/projects/(?P<project>[^/?]+)/hmacKeys(?:\?.*)?$")
 FOLDERS = re.compile(r"^https?://[^/]+/storage/v1/b/(?P<bucket>[^/?]+)/managedFolders"
                      r"(?:/(?P<folder>[^/?]+)/iam)?(?:\?.*)?$")
@@ -106,6 +118,11 @@ class Cloud:
     #: Projects whose effective organisation policy enforces public access prevention (set on
     #: the project or above it); the others answer it unset.
     prevention: dict[str, bool | int] = field(default_factory=dict)
+    #: Deny rules (``denyRule`` objects) attached to ``projects/P``, ``folders/F`` or
+    #: ``organizations/O``, one deny policy each; an int in place: the listing's HTTP error.
+    denies: dict[str, list[dict[str, Any]] | int] = field(default_factory=dict)
+    #: Project numbers, as deny policies' names spell their projects (default: the id).
+    numbers: dict[str, str] = field(default_factory=dict)
     #: Service-account listing page size: several pages when there are more accounts.
     page_size: int = 100
     #: BigQuery, Cloud SQL, Compute Engine and the Healthcare API (by default: nothing in them).
@@ -121,6 +138,8 @@ class Cloud:
         mock.add_callback(responses.GET, FOLDERS, callback=self._folders)
         mock.add_callback(responses.POST, ORG_POLICY, callback=self._org_policy)
         mock.add_callback(responses.GET, HMAC, callback=self._hmac)
+        mock.add_callback(responses.GET, DENY_LIST, callback=self._deny_list)
+        mock.add_callback(responses.GET, DENY_GET, callback=self._deny_get)
         self.stores.register(mock)
 
     def _org_policy(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -210,6 +229,31 @@ class Cloud:
                  for access, email, created, state in keys]
         return _ok({"kind": "storage#hmacKeysMetadata", **({"items": items} if items else {})})
 
+    def _deny_name(self, kind: str, ident: str) -> tuple[str, str]:
+        """The attachment point's name as asked, and as deny policies' names spell it."""
+        number = self.numbers.get(ident, ident) if kind == "projects" else ident
+        return f"{kind}/{ident}", f"policies/cloudresourcemanager.googleapis.com%2F{kind}%2F{number}/denypolicies"
+
+    def _deny_list(self, request: Any) -> tuple[int, dict[str, str], str]:
+        found = _match(DENY_LIST, request)
+        asked, prefix = self._deny_name(found["kind"], found["id"])
+        rules = self.denies.get(asked, [])
+        if isinstance(rules, int):
+            return _error(rules)
+        listed = [_deny_metadata(f"{prefix}/deny-{index}") for index in range(len(rules))]
+        return _ok({"policies": listed} if listed else {})
+
+    def _deny_get(self, request: Any) -> tuple[int, dict[str, str], str]:
+        found = _match(DENY_GET, request)
+        number = found["id"]
+        ident = next((p for p, n in self.numbers.items() if n == number), number)
+        asked, prefix = self._deny_name(found["kind"], ident)
+        rules = self.denies.get(asked, [])
+        index = int(found["name"].removeprefix("deny-"))
+        assert not isinstance(rules, int) and index < len(rules), request.url
+        return _ok({**_deny_metadata(f"{prefix}/{found['name']}"),
+                    "rules": [{"description": "recorded", "denyRule": rules[index]}]})
+
     def _role(self, request: Any) -> tuple[int, dict[str, str], str]:
         name = _match(ROLE, request)["name"]
         permissions = self.roles.get(name, 404)
@@ -217,6 +261,12 @@ class Cloud:
             return _error(permissions)
         return _ok({"name": name, "title": name.rsplit("/", 1)[-1], "description": "recorded",
                     "includedPermissions": permissions, "stage": "GA", "etag": "AA=="})
+
+
+def _deny_metadata(name: str) -> dict[str, Any]:
+    return {"name": name, "uid": "6d4f2a8e-0c1b-4b9e-9d3f-2a7c5e1b8f40", "kind": "DenyPolicy",
+            "displayName": "guardrails", "etag": "MTc0NjQ1OTk3Mg==", "createTime": "2026-02-11T09:12:40.118Z",
+            "updateTime": "2026-02-11T09:12:40.118Z"}
 
 
 def _match(pattern: re.Pattern[str], request: Any) -> re.Match[str]:

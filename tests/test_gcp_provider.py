@@ -374,6 +374,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
         else "account keys" if re.match(r"https://iam\.googleapis\.com/v1/projects/[^/]+/serviceAccounts/"
                                         r"[^/]+/keys\?keyTypes=USER_MANAGED$", u)
         else "hmac keys" if u.startswith(f"{api}/projects/{PROJECT}/hmacKeys?")
+        else "deny policies" if u.startswith("https://iam.googleapis.com/v2/policies/cloudresourcemanager."
+                                             f"googleapis.com%2Fprojects%2F{PROJECT}/denypolicies?")
         else f"other: {m} {u}"
         for m, u in seeded["log"].sent)
     uniform = sum(r["kind"] == "object_store" and r["attributes"]["acls_disabled"]
@@ -383,7 +385,8 @@ def test_a_full_scan_sends_nothing_but_the_listing_iam_policies_and_keys(seeded:
                      "ancestry": 1, "project policy": 1, "organisation policy": 1, "service accounts": 1,
                      "account policy": len(seeded["truth"]["service_accounts"]),
                      "other stores": len(EMPTY_STORE_LISTINGS),
-                     "account keys": len(seeded["truth"]["service_accounts"]), "hmac keys": 1}
+                     "account keys": len(seeded["truth"]["service_accounts"]), "hmac keys": 1,
+                     "deny policies": 1}
 
 
 def test_the_request_log_catches_a_write(emulator: Emulator) -> None:
@@ -730,7 +733,7 @@ def test_the_permissions_document_is_a_custom_role_of_exactly_the_permissions(
     assert not [p for p in role["includedPermissions"] if p.startswith("storage.objects.")]
     assert {"resourcemanager.projects.getIamPolicy", "resourcemanager.folders.getIamPolicy",
             "resourcemanager.organizations.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
-            "iam.roles.get"} <= set(role["includedPermissions"])  # the access graph's reads
+            "iam.roles.get", "iam.denypolicies.list", "iam.denypolicies.get"} <= set(role["includedPermissions"])
     assert not [p for p in role["includedPermissions"] if p.endswith(".setIamPolicy")]
     sampling = yaml.safe_load(cli("providers", "--permissions", "gcp", "--sample-content").out)
     assert sampling["includedPermissions"] == ["storage.objects.get", "storage.objects.list"]
@@ -800,8 +803,8 @@ def test_a_service_account_key_authenticates_every_request(
     assert code == 0 and report["summary"]["resources"] == 2
     assert [r.headers["Authorization"] for r in api_calls] == ["Bearer token-1"] * 3  # + managed folders
     # Resource Manager and IAM are read on the same authorized session.
-    # So are the other stores' listings.
-    assert len(cloud_calls) == 3 + len(EMPTY_STORE_LISTINGS)
+    # So are the other stores' listings and the deny policies (IAM v2).
+    assert len(cloud_calls) == 4 + len(EMPTY_STORE_LISTINGS)
     assert {r.headers["Authorization"] for r in cloud_calls} == {"Bearer token-1"}
     # Both were sent by google-cloud-storage's client, which names itself in every request.
     assert all("gcloud-python/" in r.headers["User-Agent"] for r in api_calls)

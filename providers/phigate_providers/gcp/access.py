@@ -151,6 +151,9 @@ BECOME_EFFECTIVE = ("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.a
                     "iam.serviceAccounts.setIamPolicy", "resourcemanager.projects.setIamPolicy",
                     "resourcemanager.folders.setIamPolicy", "resourcemanager.organizations.setIamPolicy")
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
+#: The service whose permissions read a store, by the start of its type.
+SERVICE_OF_TYPE = (("gcp.storage.", "storage"), ("gcp.bigquery.", "bigquery"), ("gcp.sql.", "sql"),
+                   ("gcp.compute.", "compute"), ("gcp.healthcare.", "healthcare"))
 
 
 class RoleBook:
@@ -181,6 +184,23 @@ class RoleBook:
     def becoming(self, role: str) -> str | None:
         """The permission by which a known role obtains a service account's access, if any."""
         return _held(self._roles.get(role, frozenset()), BECOME_EFFECTIVE)
+
+    def to_deny(self, role: str, service: str | None) -> frozenset[str]:
+        """What a deny policy must take away for a known role to no longer read a ``service``'s
+        data (None: to no longer become a service account): the direct ways it holds; every
+        direct way when it can rewrite an access policy, since it could grant itself any of them
+        (a deny still stops a permission however it is granted). Empty: it neither reads nor
+        becomes."""
+        wanted = READ_BY_SERVICE[service] + HIERARCHY_ESCALATION if service is not None else BECOME_EFFECTIVE
+        permissions = self._roles.get(role, frozenset())
+        held = {p for p in wanted if _held(permissions, (p,))}
+        direct = frozenset(p for p in wanted if not _rewrites(p))
+        return direct if any(_rewrites(p) for p in held) else frozenset(held)
+
+
+def _rewrites(permission: str) -> bool:
+    """A permission that rewrites who may access (an IAM policy, a BigQuery dataset's entries)."""
+    return permission.endswith(".setIamPolicy") or permission == "bigquery.datasets.update"
 
 
 def _held(permissions: frozenset[str], wanted: tuple[str, ...]) -> str | None:
@@ -240,6 +260,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_BY_SERVICE", "READ_EFFECTIVE", "Binding", "Principals",
-           "RoleBook",
-           "classify_member", "public_members"]
+__all__ = ["BECOME_EFFECTIVE", "PUBLIC_MEMBERS", "READ_BY_SERVICE", "READ_EFFECTIVE", "SERVICE_OF_TYPE",
+           "Binding", "Principals", "RoleBook", "classify_member", "public_members"]

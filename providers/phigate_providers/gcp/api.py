@@ -52,6 +52,7 @@ EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 KMS_ENDPOINT = "https://cloudkms.googleapis.com/v1/"
 RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/"
 IAM_ENDPOINT = "https://iam.googleapis.com/v1/"
+IAM_V2 = "https://iam.googleapis.com/v2/"
 #: The read-only POST methods (``…:getIamPolicy``, ``…:getAncestry``, ``…:getEffectiveOrgPolicy``).
 READ_METHODS = (":getIamPolicy", ":getAncestry", ":getEffectiveOrgPolicy")
 #: The organisation policy constraint that enforces public access prevention on every bucket below.
@@ -203,6 +204,17 @@ class Api:
         """The IAM policy (version 3) of ``projects/P``, ``folders/F`` or ``organizations/O``."""
         return self._policy(self._json(f"{RESOURCE_MANAGER}v3/{name}:getIamPolicy",
                                        post={"options": {"requestedPolicyVersion": IAM_POLICY_VERSION}}))
+
+    def deny_policies(self, name: str) -> list[dict[str, Any]]:
+        """The IAM deny policies attached to ``projects/P``, ``folders/F`` or ``organizations/O``,
+        each with its rules: ``policies.listPolicies`` answers their metadata only, so each is
+        read with ``policies.get`` (needs iam.denypolicies.list and iam.denypolicies.get)."""
+        attachment = quote(f"cloudresourcemanager.googleapis.com/{name}", safe="")
+        listed = self.items(f"{IAM_V2}policies/{attachment}/denypolicies", "policies")
+        names = [item.get("name") for item in listed]
+        if not all(isinstance(n, str) and n.startswith("policies/") for n in names):
+            raise ValueError("a deny policy without its name")
+        return [self._json(IAM_V2 + str(n)) for n in names]
 
     def service_accounts(self, project: str) -> list[str]:
         """The e-mail addresses of the project's service accounts, every page."""

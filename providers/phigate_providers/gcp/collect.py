@@ -16,8 +16,11 @@ For the access graph (when a selected policy reads principals), each project's a
 IAM policies of the project, its folders and organisation, its service accounts and their own
 policies, and the definitions of roles the built-in table does not hold are read in the same
 pool; a policy that cannot be read is an error plus an ``access_unseen`` entry on every
-principal (anyone may be granted there). The config's projects that ``--project`` left out are
-read the same way, their resources yielded as :class:`phigate.api.Context`.
+principal (anyone may be granted there). The ancestry, the policies above and the IAM deny
+policies are also read when a selected policy reads public access, before the project's stores
+are yielded: public grants there reach the stores below (:mod:`phigate_providers.gcp.hierarchy`).
+The config's projects that ``--project`` left out are read the same way, their resources
+yielded as :class:`phigate.api.Context`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from phigate_providers.gcp.access import Binding, RoleBook
 from phigate_providers.gcp.api import Api
 from phigate_providers.gcp.failures import Failure, describe
 from phigate_providers.gcp.graph import Principals
+from phigate_providers.gcp.hierarchy import POLICY_PERMISSIONS, Hierarchy, expose
 from phigate_providers.gcp.keys import HMAC_PERMISSION, access_keys, hmac_keys
 from phigate_providers.gcp.keys import PERMISSION as KEYS_PERMISSION
 from phigate_providers.gcp.normalise import (
@@ -59,10 +63,6 @@ if TYPE_CHECKING:
 #: Kinds a project's bucket listing would have shown (principals and keys come from buckets).
 PROJECT_KINDS = ("object_store", "access_policy", "principal", "key")
 MEMBER_TYPES = ("gcp.iam.member", "gcp.iam.service_account")
-#: The permission each policy read needs, by the kind of resource holding the policy.
-POLICY_PERMISSIONS = {"projects": "resourcemanager.projects.getIamPolicy",
-                      "folders": "resourcemanager.folders.getIamPolicy",
-                      "organizations": "resourcemanager.organizations.getIamPolicy"}
 #: Pending reads kept per worker: enough to keep the pool busy, small enough to stay flat.
 WINDOW_PER_WORKER = 4
 #: A read skipped because no selected policy needs it (not a failure: nothing is claimed).
@@ -72,6 +72,11 @@ T = TypeVar("T")
 Sampled = tuple[Resource, CollectionError | None]
 #: A bucket's access: its IAM policy, and its managed folders with theirs (None: it can have none).
 Access = tuple[dict[str, Any] | Failure, list[tuple[str, dict[str, Any]]] | Failure | None]
+
+#: Reads asked for per service account: its policy, its keys, and per project its HMAC keys.
+Pending = tuple[list[tuple[str, str, Future[dict[str, Any] | Failure]]],
+                list[tuple[str, str, Future[list[dict[str, Any]] | Failure]]],
+                dict[str, Future[list[dict[str, Any]] | Failure]]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class Reads:
     stores: bool = True  # BigQuery, Cloud SQL, Compute Engine and Healthcare API stores
     store_iam: bool = True  # their own IAM policies: public access, principals
     keys: bool = True  # service accounts' user-managed keys (principals' access_keys)
+    #: Policies above the stores (project, folders, organisation, deny policies): principals,
+    #: and stores' public access (a public grant there reaches every store below).
+    above: bool = True
 
     @classmethod
     def for_fields(cls, fields: Mapping[str, frozenset[str]]) -> Reads:
@@ -98,8 +106,10 @@ class Reads:
         store_iam = "principal" in fields or any("public_access" in fields.get(kind, frozenset())
                                                  for kind in ("database", "table", "volume"))
         keys = "access_keys" in fields.get("principal", frozenset())
+        public = any("public_access" in fields.get(kind, frozenset())
+                     for kind in ("object_store", "database", "table", "volume"))
         return cls(iam=iam, graph="principal" in fields, kms=kms, content=content, stores=stores,
-                   store_iam=store_iam, keys=keys)
+                   store_iam=store_iam, keys=keys, above=public or "principal" in fields)
 
 
 class Collection:
@@ -123,7 +133,10 @@ class Collection:
                                       reported=settings.projects, accounts_read=self._reads.graph)
         self._keys: dict[str, Future[dict[str, Any] | Failure]] = {}
         self._context = frozenset(settings.context_projects)
-        self._graph: dict[str, tuple[Future[Any], ...]] = {}
+        self._graph: dict[str, Future[list[str] | Failure]] = {}  # service-account listings
+        self._hierarchy: Hierarchy | None = None  # set once the pool runs
+        #: What was read but could not be used, said once the collection ends.
+        self.notices: list[str] = []
         #: Per project, whether the organisation policy in effect enforces public access
         #: prevention (read once a bucket follows it; unread or failed: the bucket's own setting).
         self._prevention: dict[str, Future[bool | Failure]] = {}
@@ -132,12 +145,12 @@ class Collection:
         workers = self._settings.workers
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phigate-gcp")
         try:
+            self._hierarchy = Hierarchy(self._api, pool)
             for project in (*self._settings.projects, *self._settings.context_projects):
+                if self._reads.above:
+                    self._hierarchy.want(project)
                 if self._reads.graph:
-                    api = self._api
-                    self._graph[project] = (pool.submit(_attempt, api.ancestry, project),
-                                            pool.submit(_attempt, api.resource_policy, f"projects/{project}"),
-                                            pool.submit(_attempt, api.service_accounts, project))
+                    self._graph[project] = pool.submit(_attempt, self._api.service_accounts, project)
                 stores = self._want_stores(project, pool)
                 records = self._project(project, pool, workers * WINDOW_PER_WORKER)
                 yield from (_as_context(r) for r in records) if project in self._context else records
@@ -147,7 +160,12 @@ class Collection:
             for name in sorted(self._keys):
                 yield from self._key(name, self._keys[name].result())
             if self._reads.graph:
-                yield from self._above_buckets(pool)
+                yield from self._above_buckets(pool, self._hierarchy)
+            if self._reads.above:
+                self.notices.extend(
+                    f"gcp {name}: cannot read its IAM deny policies: "
+                    f"{failure.described(failure.needs('iam.denypolicies.list'))}; what they deny is counted "
+                    "as granted" for name, failure in self._hierarchy.deny_failures())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self._api.close()
@@ -159,40 +177,32 @@ class Collection:
             else:
                 yield record
 
-    def _above_buckets(self, pool: ThreadPoolExecutor) -> Iterator[CollectionError]:
-        """Ancestries, policies of projects, folders, organisations and service accounts, roles."""
-        above: dict[str, Future[dict[str, Any] | Failure]] = {}
-        owner: dict[str, str] = {}
+    def _above_buckets(self, pool: ThreadPoolExecutor, hierarchy: Hierarchy) -> Iterator[CollectionError]:
+        """Ancestries, policies and deny policies of projects, folders, organisations, service
+        accounts' policies, roles."""
+        owner: dict[str, str] = {}  # a name above projects → the scope its errors are reported in
         accounts: list[tuple[str, str, Future[dict[str, Any] | Failure]]] = []
         keys: list[tuple[str, str, Future[list[dict[str, Any]] | Failure]]] = []
         hmac: dict[str, Future[list[dict[str, Any]] | Failure]] = {}  # per project
-        for project, (ancestry, policy, listing) in self._graph.items():
-            names = ancestry.result()
+        for project, listing in self._graph.items():
+            names = hierarchy.ancestry(project)
             if isinstance(names, Failure):
                 yield self._unread(project, f"project {project}: cannot read its folders and organisation",
                                    names, "resourcemanager.projects.get", "grants inherited from them")
             else:
                 self._principals.ancestry(project, names)
                 for name in names[1:]:
-                    if name not in above:
-                        owner[name] = project  # the scope its errors are reported in
-                        above[name] = pool.submit(_attempt, self._api.resource_policy, name)
-            yield from self._policy(project, f"projects/{project}", policy.result())
-            emails = listing.result()
-            if isinstance(emails, Failure):
-                yield self._unread(project, f"project {project}: cannot list its service accounts", emails,
-                                   "iam.serviceAccounts.list", "who can act as them")
-                continue
-            self._principals.service_accounts(project, emails)
-            read = functools.partial(self._api.service_account_policy, project)
-            accounts.extend((project, email, pool.submit(_attempt, read, email)) for email in sorted(emails))
-            if self._reads.keys:
-                listed = functools.partial(self._api.service_account_keys, project)
-                keys.extend((project, email, pool.submit(_attempt, listed, email))
-                            for email in sorted(emails))
-                hmac[project] = pool.submit(_attempt, self._api.hmac_keys, project)
-        for name in sorted(above):
-            yield from self._policy(owner[name], name, above[name].result())
+                    owner.setdefault(name, project)
+            hierarchy.names(project)  # every policy above it asked for
+            own = hierarchy.policy(f"projects/{project}").result()
+            yield from self._policy(project, f"projects/{project}", own)
+            yield from self._accounts(project, listing.result(), pool, (accounts, keys, hmac))
+        for name in sorted(owner):
+            yield from self._policy(owner[name], name, hierarchy.policy(name).result())
+        for name in sorted({*owner, *(f"projects/{p}" for p in self._graph)}):
+            rules = hierarchy.denies(name).result()
+            if not isinstance(rules, Failure):
+                self._principals.deny(name, rules)
         for project, email, pending in accounts:
             result = pending.result()
             if isinstance(result, Failure):
@@ -203,6 +213,22 @@ class Collection:
         for project, email, pending_keys in keys:
             yield from self._account_keys(project, email, pending_keys.result(), hmac[project].result())
         self._read_roles(pool)
+
+    def _accounts(self, project: str, emails: list[str] | Failure, pool: ThreadPoolExecutor,
+                  pending: Pending) -> Iterator[CollectionError]:
+        """The project's service accounts: their policies, and their keys when wanted, asked for."""
+        accounts, keys, hmac = pending
+        if isinstance(emails, Failure):
+            yield self._unread(project, f"project {project}: cannot list its service accounts", emails,
+                               "iam.serviceAccounts.list", "who can act as them")
+            return
+        self._principals.service_accounts(project, emails)
+        read = functools.partial(self._api.service_account_policy, project)
+        accounts.extend((project, email, pool.submit(_attempt, read, email)) for email in sorted(emails))
+        if self._reads.keys:
+            listed = functools.partial(self._api.service_account_keys, project)
+            keys.extend((project, email, pool.submit(_attempt, listed, email)) for email in sorted(emails))
+            hmac[project] = pool.submit(_attempt, self._api.hmac_keys, project)
 
     def _want_stores(self, project: str, pool: ThreadPoolExecutor) -> list[Future[Found]]:
         """The project's other stores, a service per worker; one left out is unseen in the graph."""
@@ -217,10 +243,14 @@ class Collection:
 
     def _found(self, found: Found, pool: ThreadPoolExecutor) -> Iterator[Record]:
         """What a service reader saw: its records, then what it adds to the graph and the keys."""
-        for record in found.records:
-            if isinstance(record, Resource) and record.kind != "db_server":
+        for item in found.records:
+            record, unknown = item, None
+            if isinstance(item, Resource) and item.kind != "db_server":
+                record, unknown = self._inherited(item)
                 self._classes[record.id] = self._classify(record)
             yield record
+            if unknown is not None:
+                yield unknown
         principals = self._principals
         for store_id, service, noun, parent, holds_data in found.stores:
             principals.store(found.project, store_id, service, noun, parent=parent, holds_data=holds_data)
@@ -256,6 +286,13 @@ class Collection:
             now = report_time()
             self._principals.service_account_keys(
                 member, [*access_keys(result, now), *hmac_keys(hmac, now).get(email, [])])
+
+    def _inherited(self, store: Resource) -> tuple[Resource, CollectionError | None]:
+        """The store with the public grants its project inherits from above (policies of the
+        project, its folders and organisation), when a selected policy reads them."""
+        if not self._reads.above or self._hierarchy is None or "public_access" not in store.attributes:
+            return store, None
+        return expose(store, self._hierarchy.exposure(store.scope or "", self._roles), self._roles)
 
     def _class_of(self, store: str) -> str:
         return self._classes.get(store, store)
@@ -403,7 +440,10 @@ class Collection:
             inside = [(folder, _bindings(p)) for folder, p in folders or ()]
             bucket = bucket_resource(project, data, bindings + [b for _, found in inside for b in found],
                                      enforced_above=above)
+            bucket, unknown = self._inherited(bucket)
             yield from _with_sample(bucket, sample)
+            if unknown is not None:
+                yield unknown
             for folder, found in inside:
                 self._principals.add(project, bucket.id, found, folder=folder)
         yield policy_resource(project, bucket, policy, bindings)

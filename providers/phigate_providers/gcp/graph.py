@@ -6,7 +6,9 @@ organisations and service accounts. A member reads a bucket granted to it on the
 buckets created later); it can become a service account (``can_become``) when a role on the
 account, or above it, lets it mint tokens, act as it, create its keys or rewrite its policy.
 The engine closes the graph; this module only states the edges, each with how
-(``can_read_via``, ``can_become_via``).
+(``can_read_via``, ``can_become_via``). An IAM deny policy above the store or account that
+certainly takes away every way the role reads or becomes it removes the edge
+(:mod:`phigate_providers.gcp.deny`).
 
 Groups, domains and principal sets are members whose content IAM does not hold. With a
 directory export (:mod:`phigate_providers.gcp.directory`) each listed member gets an edge to
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phigate.api import CollectionError, Resource
-from phigate_providers.gcp.access import PUBLIC_MEMBERS, Binding, RoleBook, classify_member
+from phigate_providers.gcp.access import PUBLIC_MEMBERS, READ_BY_SERVICE, Binding, RoleBook, classify_member
+from phigate_providers.gcp.deny import Denials, DenyRule, NoExport
 from phigate_providers.gcp.directory import Directory
 from phigate_providers.gcp.links import Link, Store, follow_links
 from phigate_providers.gcp.links import keep as _keep
@@ -127,6 +130,11 @@ class Principals:
         self.context: set[str] = set()
         #: Service accounts' user-managed keys, where they were listed (``principal.access_keys``).
         self._access_keys: dict[str, list[dict[str, Any]]] = {}
+        #: IAM deny policies by attachment point: what they certainly deny is not a read.
+        self._denials = Denials()
+        self._membership: tuple[Mapping[str, frozenset[str]], _Groups] | None = None
+        #: Members named by a grant that gives them nothing (all denied): principals all the same.
+        self._named: set[str] = set()
 
     # --- what was read ---------------------------------------------------------------------
 
@@ -182,6 +190,14 @@ class Principals:
         """``project``'s ancestors, nearest first (``projects/P``, ``folders/F`` …, ``organizations/O``)."""
         self._ancestry[project] = tuple(names)
 
+    def deny(self, at: str, rules: Iterable[DenyRule]) -> None:
+        """The deny rules attached to ``projects/P``, ``folders/F`` or ``organizations/O``."""
+        self._denials.add(at, rules)
+
+    def members(self, members: Iterable[str]) -> None:
+        """Members a policy names whose grants give them nothing: principals reading nothing."""
+        self._named.update(members)
+
     def service_accounts(self, project: str, emails: Iterable[str]) -> None:
         """The service accounts of ``project`` (each a principal, bound anywhere or not)."""
         self._accounts.setdefault(project, set()).update(f"serviceAccount:{e}" for e in emails)
@@ -233,7 +249,7 @@ class Principals:
             yield from self._principal(member, nodes[member])
 
     def _nodes(self) -> dict[str, _Node]:
-        ids = {g.member for g in self._grants}
+        ids = {g.member for g in self._grants} | self._named
         ids.update(a for accounts in self._accounts.values() for a in accounts)
         # E-mail addresses are case-insensitive: the export's spelling may differ from IAM's.
         spelling = {m.lower(): m for m in sorted(ids)}
@@ -282,14 +298,14 @@ class Principals:
             node.undecided.add(f"{grant.on}{'/' + grant.folder if grant.folder else ''} {grant.role}: "
                                f"{grant.condition}")
         if store is not None:
-            if reading:
+            if reading and not self._denied(grant, store.service, store.project):
                 for target in (grant.on, *self._children.get(grant.on, ())):
                     held = self._where.get(target, store)
                     _keep(node.reads if held.holds_data else node.through, target, rank, via)
                     node.named.add(target)
             return
         if kind == "serviceAccount":
-            if becoming and grant.on in nodes:
+            if becoming and grant.on in nodes and not self._denied(grant, None, self._project_of(grant.on)):
                 _keep(node.becomes, grant.on, rank, f"{via}: {becoming}")
             return
         self._above(grant, node, nodes, (rank, via))
@@ -302,18 +318,20 @@ class Principals:
         reading, becoming = self._roles.reading_any(grant.role), self._roles.becoming(grant.role)
         projects = self._projects_under(grant.on)
         node.projects.update(projects)
-        if kind != "projects" and (reading or becoming):
+        if kind != "projects" and (reading or becoming) and not self._neutralised(grant):
             node.unseen.add(f"gcp {grant.on}: projects under it that were not audited "
                             f"(reached by {grant.role})")
         for project in projects:
             if reading:
                 for store in self._stores.get(project, ()):
-                    if self._roles.reading(grant.role, self._where[store].service):
+                    service = self._where[store].service
+                    if self._roles.reading(grant.role, service) and not self._denied(grant, service, project):
                         _keep(node.reads, store, rank, via)
                 for view in self._leads.get(project, ()):  # a project-wide read queries views
-                    if self._roles.reading(grant.role, self._where[view].service):
+                    service = self._where[view].service
+                    if self._roles.reading(grant.role, service) and not self._denied(grant, service, project):
                         _keep(node.through, view, rank, via)
-            if becoming:
+            if becoming and not self._denied(grant, None, project):
                 for account in sorted(self._accounts.get(project, ())):
                     if account != grant.member:
                         _keep(node.becomes, account, rank, f"{via}: {becoming}")
@@ -321,6 +339,39 @@ class Principals:
                 target = f"{convenience}:{project}"
                 if grant.role in roles and target in nodes and target != grant.member:
                     _keep(node.becomes, target, rank, f"{via} (convenience member {target})")
+
+    def _denied(self, grant: Grant, service: str | None, project: str | None) -> bool:
+        """Whether deny policies above ``project`` certainly take away what ``grant``'s role gives
+        on a ``service``'s store there (None: becoming a service account)."""
+        if not project:
+            return False
+        attachments = self._ancestry.get(project, (f"projects/{project}",))
+        if not self._denials.at_any(attachments):  # the common case: nothing to take away
+            return False
+        return self._denials.denied(grant.member, self._roles.to_deny(grant.role, service), attachments,
+                                    self._groups())
+
+    def _neutralised(self, grant: Grant) -> bool:
+        """Whether deny policies at or above a folder or organisation certainly take away
+        everything ``grant``'s role reads or becomes there, in projects not audited too."""
+        chain = next((names[names.index(grant.on):] for names in self._ancestry.values()
+                      if grant.on in names), (grant.on,))
+        if not self._denials.at_any(chain):
+            return False
+        groups, roles = self._groups(), self._roles
+        wanted: list[str | None] = [s for s in READ_BY_SERVICE if roles.reading(grant.role, s)]
+        wanted += [None] if roles.becoming(grant.role) else []
+        denials = self._denials
+        return all(denials.denied(grant.member, roles.to_deny(grant.role, s), chain, groups) for s in wanted)
+
+    def _groups(self) -> _Groups:
+        """The export's memberships for deny rules (built once the nodes are: ``_listed``)."""
+        if self._membership is None or self._membership[0] is not self._listed:
+            self._membership = (self._listed, _Groups(self._listed))
+        return self._membership[1]
+
+    def _project_of(self, account: str) -> str | None:
+        return next((p for p, accounts in self._accounts.items() if account in accounts), None)
 
     def _memberships(self, nodes: dict[str, _Node]) -> None:
         """Edges a member → its container: listed in the export, or a user of the domain."""
@@ -479,6 +530,43 @@ def _gapped(nodes: Mapping[str, _Node]) -> set[str]:
                 gapped.add(member)
                 changed = True
     return gapped
+
+
+class _Groups:
+    """Group memberships as the directory export lists them (a listed container is complete),
+    for deny rules: whether a member is certainly, or may be, in a container."""
+
+    def __init__(self, listed: Mapping[str, frozenset[str]]) -> None:
+        self._listed = {c.lower(): frozenset(m.lower() for m in members) for c, members in listed.items()}
+
+    def holds(self, container: str, member: str) -> bool:
+        seen: set[str] = set()
+        todo = [container.lower()]
+        while todo:  # nested groups are members of their container
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            members = self._listed.get(current, frozenset())
+            if member.lower() in members:
+                return True
+            todo.extend(m for m in members if m.startswith("group:"))
+        if container.lower().startswith("domain:"):
+            return member.lower().startswith("user:") and member.lower().endswith("@" + container[7:].lower())
+        return False
+
+    def may_hold(self, container: str, member: str, seen: frozenset[str] = frozenset()) -> bool:
+        key = container.lower()
+        if key in seen:
+            return False
+        if self.holds(container, member):
+            return True
+        if member.startswith("project"):
+            return True  # a project's role holders (a convenience member): some may be in any container
+        if key in self._listed:  # the export lists it whole: only a nested container not listed may
+            nested = [m for m in self._listed[key] if m.startswith(CONTAINERS)]
+            return any(self.may_hold(n, member, seen | {key}) for n in nested)
+        return NoExport().may_hold(container, member)
 
 
 def _may_contain(container: str, member: str) -> bool:

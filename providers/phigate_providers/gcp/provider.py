@@ -47,6 +47,9 @@ class GcpProvider:
         "iam.serviceAccounts.list",
         "iam.serviceAccounts.getIamPolicy",
         "iam.roles.get",
+        # IAM deny policies on projects, folders and organisations (they take grants away).
+        "iam.denypolicies.list",
+        "iam.denypolicies.get",
         # The stores beyond Cloud Storage.
         *(permission for service in SERVICES for permission in SERVICE_PERMISSIONS[service]),
         # Authentication: the user-managed keys of those service accounts, and their Cloud
@@ -65,6 +68,7 @@ class GcpProvider:
         self._classify = classify
         self._fields: Mapping[str, frozenset[str]] | None = None
         self._report: Callable[[str], None] | None = None
+        self._notices: list[str] = []
 
     def restrict(self, fields: Mapping[str, frozenset[str]]) -> None:
         """Skip IAM policies or key metadata when no selected policy reads them."""
@@ -127,8 +131,14 @@ class GcpProvider:
         reads = Reads.for_fields(self._fields) if self._fields is not None else Reads()
         api = Api(self.settings, self._credentials)
         sampler = self._content.sampler() if reads.content else None  # one key per run
-        yield from Collection(self.settings, api, reads, self._report, sampler=sampler,
-                              classify=self._classify).records()
+        collection = Collection(self.settings, api, reads, self._report, sampler=sampler,
+                                classify=self._classify)
+        self._notices = collection.notices  # filled as the collection ends
+        yield from collection.records()
+
+    def notices(self) -> list[str]:
+        """What was read but could not be used (deny policies that could not be read)."""
+        return list(self._notices)
 
 
 __all__ = ["GcpProvider"]

@@ -31,6 +31,7 @@ from phigate_providers.terraform.values import (
 
 if TYPE_CHECKING:
     from phigate_providers.terraform.gcp_graph import GraphStore
+    from phigate_providers.terraform.gcp_hierarchy import Above
     from phigate_providers.terraform.gcp_keys import ServiceAccountKeys
 
 BUCKET = "google_storage_bucket"
@@ -84,10 +85,11 @@ def crypto_keys(context: Context) -> None:
 
 
 def collect(context: Context, others: Sequence[GraphStore] = (),
-            keys: ServiceAccountKeys | None = None) -> None:
+            keys: ServiceAccountKeys | None = None, above: Above | None = None) -> None:
     """Buckets, their IAM policies and the principals of their grants and of ``others``'s (the
-    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`), service
-    accounts with the plan's ``keys`` of theirs."""
+    plan's other Google stores, :func:`phigate_providers.terraform.gcp_stores.graph`) and of
+    ``above``'s (grants on folders and organisations), service accounts with the plan's ``keys``
+    of theirs; every store with the public grants above it."""
     plan = context.plan
     buckets = plan.by_type.get(BUCKET, ())
     by_name = {value(b, ("name",)): b for b in buckets if isinstance(value(b, ("name",)), str)}
@@ -102,7 +104,8 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
                     target = by_name.get(literal.removeprefix("b/"))
             if target is not None:
                 iam.setdefault(target.address, []).append(planned)
-    principals = Principals(RoleBook({}), classify=_classifier(context))
+    book = RoleBook({})
+    principals = Principals(book, classify=_classifier(context))
     unknown_members: list[str] = []
     for bucket in buckets:
         parts = iam.get(bucket.address, [])
@@ -119,6 +122,7 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
     _fine_grained(principals, [context.by_source[b.address] for b in buckets
                                if b.address in context.by_source])
     sources = _other_stores(context, principals, others, unknown_members)
+    _above(context, principals, above, (book, unknown_members, sources))
     for record in principals.records():
         if isinstance(record, Resource):
             attributes = dict(record.attributes)
@@ -135,6 +139,29 @@ def collect(context: Context, others: Sequence[GraphStore] = (),
                         if isinstance(attributes.get("can_read"), list) else [])
         elif isinstance(record, CollectionError):
             context.errors.append(record)
+
+
+def _above(context: Context, principals: Principals, above: Above | None,
+           graph: tuple[RoleBook, list[str], dict[str, list[PlannedResource]]]) -> None:
+    """Grants on folders and organisations reach every store of the plan (which projects are
+    below them is not in it); their public grants make those stores public. ``graph``: the role
+    book, the reasons some grants are unknown, the IAM resources naming each member."""
+    if above is None:
+        return
+    book, unknown_members, sources = graph
+    for parts in above.sources.values():
+        for planned in parts:
+            for member in _members(planned):
+                sources.setdefault(member, []).append(planned)
+    granted = above.granted(book)
+    project = context.plan.label
+    if granted:
+        principals.ancestry(project, (f"projects/{project}", *sorted(granted)))
+    for name, bindings in sorted(granted.items()):
+        principals.resource_policy(name, bindings)
+    principals.members(m for bound in above.bindings.values() for b in bound for m in b.members)
+    unknown_members.extend(above.unknown)
+    above.expose(context, book)
 
 
 def _fine_grained(principals: Principals, buckets: Sequence[Resource]) -> None:

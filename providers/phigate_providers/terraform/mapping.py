@@ -26,6 +26,7 @@ from phigate_providers.terraform import (
     aws_streams,
     aws_warehouses,
     gcp_graph,
+    gcp_hierarchy,
     gcp_keys,
     gcp_stores,
     gcs,
@@ -51,7 +52,7 @@ SUPPORTED = frozenset({
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
     *aws_redshift_snapshots.TYPES, *aws_exports.TYPES,
-    *gcp_keys.TYPES,
+    *gcp_keys.TYPES, *gcp_hierarchy.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
@@ -153,7 +154,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     iam.collect(context, facts)
     gcs.crypto_keys(context)
     gcp_stores.collect(context)
-    gcs.collect(context, gcp_graph.graph(context), gcp_keys.collect(context))
+    gcs.collect(context, gcp_graph.graph(context), gcp_keys.collect(context), gcp_hierarchy.read(context))
     built = context.built + list(context.stubs.values())
     errors = context.errors + _one_name_twice(context)
     if changed_only:
