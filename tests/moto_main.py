@@ -54,9 +54,44 @@ def list_every_export() -> None:
     DynamoHandler.list_exports = answer  # type: ignore[method-assign]
 
 
+def block_public_access() -> None:
+    """moto has no block public access for EBS snapshots and EC2 images (account settings per
+    region): answered as AWS does (the botocore model's ``GetSnapshotBlockPublicAccessState`` →
+    ``{State, ManagedBy}``, ``GetImageBlockPublicAccessState`` → ``{ImageBlockPublicAccessState,
+    ManagedBy}``; https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetSnapshotBlockPublicAccessState.html),
+    ``unblocked`` until a test enables it with the same calls as against AWS. Enabling it does
+    not change what moto lists: AWS keeps a snapshot's ``all`` permission too, and only stops
+    honouring it under ``block-all-sharing``."""
+    try:
+        from moto.core.responses import ActionResult
+        from moto.ec2.responses.settings import Settings
+    except ImportError:
+        return
+
+    def answer(attribute: str, field: str, value: str | None = None) -> object:
+        def respond(self: Settings) -> ActionResult:
+            self.error_on_dryrun()
+            if value is not None:  # Enable… (the state asked for) or Disable… ("unblocked")
+                setattr(self.ec2_backend, attribute, self._get_param(field) if value == "asked" else value)
+                return ActionResult({field: getattr(self.ec2_backend, attribute)})
+            return ActionResult({field: getattr(self.ec2_backend, attribute, "unblocked"), "ManagedBy": "account"})
+        return respond
+
+    snapshot, image = "phigate_snapshot_block", "phigate_image_block"
+    Settings.get_snapshot_block_public_access_state = answer(snapshot, "State")  # type: ignore[attr-defined]
+    Settings.enable_snapshot_block_public_access = answer(snapshot, "State", "asked")  # type: ignore[attr-defined]
+    Settings.disable_snapshot_block_public_access = answer(snapshot, "State", "unblocked")  # type: ignore[attr-defined]
+    Settings.get_image_block_public_access_state = answer(image, "ImageBlockPublicAccessState")  # type: ignore[attr-defined]
+    Settings.enable_image_block_public_access = answer(  # type: ignore[attr-defined]
+        image, "ImageBlockPublicAccessState", "asked")
+    Settings.disable_image_block_public_access = answer(  # type: ignore[attr-defined]
+        image, "ImageBlockPublicAccessState", "unblocked")
+
+
 if os.environ.get("MOTO_EVERY_REGION", "").lower() != "true":
     enable_only(ENABLED_REGIONS)
 list_every_export()
+block_public_access()
 
 if __name__ == "__main__":
     main()

@@ -174,9 +174,10 @@ SERVICES: tuple[Service, ...] = (
         ("cloudtrail", "GetEventSelectors"): "cloudtrail:GetEventSelectors",
     }, also=("object_store",)),
     # Read per region by the account run, in this order.
-    Service("EBS encryption by default", "region_settings", ec2.SETTINGS_TYPES, {
-        ("ec2", "GetEbsEncryptionByDefault"): "ec2:GetEbsEncryptionByDefault",
-    }, collect=_region_settings),
+    # A failed read of encryption by default fails the region's settings (it names them); one of
+    # public sharing leaves that setting out.
+    Service("EBS encryption by default", "region_settings", ec2.SETTINGS_TYPES, ec2.SETTINGS_OPERATIONS,
+            collect=_region_settings),
     Service("EBS volumes", "volume", ec2.VOLUME_TYPES, {
         ("ec2", "DescribeVolumes"): "ec2:DescribeVolumes",
     }, collect=ec2.volumes),
