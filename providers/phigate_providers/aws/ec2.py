@@ -15,6 +15,7 @@ from phigate.api import Resource
 from phigate_providers.aws.calls import ApiFailure, call, pages
 from phigate_providers.aws.context import Account, jsonable, tag_map
 from phigate_providers.aws.kms import KeyDirectory
+from phigate_providers.aws.public import IMAGE_SHARING, SNAPSHOT_SHARING
 
 VOLUME_TYPES = ("aws.ec2.volume",)
 SETTINGS_TYPES = ("aws.ec2.region_settings",)
@@ -27,10 +28,9 @@ NOT_SHARED: dict[str, Any] = {"blocked": True, "grants": []}
 #: and the normalised attribute, with AWS's states as the attribute says them.
 SHARING_SETTINGS = (
     ("GetSnapshotBlockPublicAccessState", "State", "snapshot_public_sharing",
-     "EBS snapshot block public access",
-     {"block-all-sharing": "blocked", "block-new-sharing": "new_blocked", "unblocked": "allowed"}),
+     "EBS snapshot block public access", SNAPSHOT_SHARING),
     ("GetImageBlockPublicAccessState", "ImageBlockPublicAccessState", "image_public_sharing",
-     "EC2 image block public access", {"block-new-sharing": "new_blocked", "unblocked": "allowed"}),
+     "EC2 image block public access", IMAGE_SHARING),
 )
 SETTINGS_OPERATIONS = {
     ("ec2", "GetEbsEncryptionByDefault"): "ec2:GetEbsEncryptionByDefault",

@@ -45,7 +45,8 @@ SUPPORTED = frozenset({
     s3.BUCKET, *s3.SETTINGS.values(), s3.ACCOUNT_BLOCK,
     *aws_stores.DATABASES, aws_stores.CLUSTER_INSTANCE, *snapshots.TYPES, *aws_copies.TYPES,
     aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
-    aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
+    aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, *aws_stores.SHARING,
+    aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
@@ -76,6 +77,8 @@ class Mapped:
     #: settings of stores the plan does not hold (a bucket's, a cluster's instance, a snapshot's sharing)
     unjoined: list[str] = field(default_factory=list)
     regions: tuple[str, ...] = ()
+    #: region settings declared where the plan does not declare the region's encryption by default
+    settings_alone: list[str] = field(default_factory=list)
 
     def notices(self, label: str) -> list[str]:
         found = []
@@ -87,6 +90,10 @@ class Mapped:
         if self.unjoined:
             found.append(f"{label}: {len(self.unjoined)} setting(s) of stores outside the plan, "
                          f"not evaluated: {', '.join(sorted(self.unjoined))}")
+        if self.settings_alone:
+            found.append(f"{label}: {len(self.settings_alone)} region setting(s) declared where the plan "
+                         f"does not declare the region's EBS encryption by default, not evaluated: "
+                         f"{', '.join(self.settings_alone)}")
         return found
 
 
@@ -148,7 +155,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     unjoined += aws_backup.collect(context, keys, facts)
     aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
-    aws_stores.region_settings(context)
+    alone = aws_stores.region_settings(context)
     aws_stores.account(context, trails)
     iam.collect(context, facts)
     gcs.crypto_keys(context)
@@ -163,7 +170,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         if resource.type not in SUPPORTED and (not changed_only or resource.changing):
             unsupported.setdefault(resource.type, []).append(resource.address)
     regions = tuple(sorted({b.resource.region for b in built if b.resource.region}))
-    return Mapped(built, errors, unsupported, unjoined, regions)
+    return Mapped(built, errors, unsupported, unjoined, regions, alone)
 
 
 def _coverage(trails: list[aws_stores.Trail], region: str | None) -> Callable[[str], bool]:
