@@ -124,6 +124,10 @@ SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.redshift.snapshot": frozenset(
         {"redshift:RestoreFromClusterSnapshot", "redshift:RestoreTableFromClusterSnapshot",
          "redshift:CopyClusterSnapshot"}),
+    # Restored into a new cache or cluster, or copied (to an S3 bucket: an export).
+    "aws.elasticache.snapshot": frozenset(
+        {"elasticache:CreateReplicationGroup", "elasticache:CreateCacheCluster", "elasticache:CopySnapshot"}),
+    "aws.memorydb.snapshot": frozenset({"memorydb:CreateCluster", "memorydb:CopySnapshot"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
@@ -131,6 +135,9 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
     "aws.ec2.image": frozenset({"ec2:ModifyImageAttribute"}),
     "aws.redshift.snapshot": frozenset({"redshift:AuthorizeSnapshotAccess"}),
+    # Neither can be shared with another account.
+    "aws.elasticache.snapshot": frozenset(),
+    "aws.memorydb.snapshot": frozenset(),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {
