@@ -16,6 +16,7 @@ from typing import Any
 from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.terraform import (
     aws_backup,
+    aws_cache_snapshots,
     aws_copies,
     aws_exports,
     aws_fsx,
@@ -51,14 +52,15 @@ SUPPORTED = frozenset({
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
-    *aws_redshift_snapshots.TYPES, *aws_exports.TYPES,
+    *aws_redshift_snapshots.TYPES, *aws_exports.TYPES, *aws_cache_snapshots.TYPES,
     *gcp_keys.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
                        "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES,
                        WORKGROUP, *aws_copies.IMAGES, aws_copies.VAULT, *aws_backup.ARN_TYPES,
-                       *aws_fsx.ARN_TYPES, *aws_s3tables.ARN_TYPES, *aws_redshift_snapshots.ARN_TYPES})
+                       *aws_fsx.ARN_TYPES, *aws_s3tables.ARN_TYPES, *aws_redshift_snapshots.ARN_TYPES,
+                       *aws_cache_snapshots.ARN_TYPES})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -153,6 +155,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     workgroups(context, keys, facts)
     facts += aws_glue.collect(context, keys)
     unjoined += aws_backup.collect(context, keys, facts)
+    facts += aws_cache_snapshots.collect(context, keys)  # after the clusters they copy
     aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
     alone = aws_stores.region_settings(context)
