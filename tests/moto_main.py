@@ -88,10 +88,36 @@ def block_public_access() -> None:
         image, "ImageBlockPublicAccessState", "unblocked")
 
 
+def fsx_backups_as_aws() -> None:
+    """moto lists an FSx backup with its file system's id only; AWS's ``Backup`` (the botocore
+    model's shape, https://docs.aws.amazon.com/fsx/latest/APIReference/API_Backup.html) has
+    ``Type``, ``OwnerId``, ``ResourceType``, the ``KmsKeyId`` it is encrypted under (its file
+    system's) and the ``FileSystem`` backed up, as answered here."""
+    try:
+        from moto.fsx.models import Backup
+    except ImportError:
+        return
+    listed = Backup.to_dict
+
+    def to_dict(self: Backup) -> dict[str, object]:
+        answer = listed(self)
+        answer.pop("FileSystemId", None)
+        source = self.backend.file_systems.get(self.file_system_id)
+        answer.update({"Type": "USER_INITIATED", "OwnerId": self.backend.account_id, "ResourceType": "FILE_SYSTEM"})
+        if source is not None:
+            answer["FileSystem"] = {k: v for k, v in source.to_dict().items() if v is not None}
+            if source.kms_key_id:
+                answer["KmsKeyId"] = source.kms_key_id
+        return answer
+
+    Backup.to_dict = to_dict  # type: ignore[method-assign]
+
+
 if os.environ.get("MOTO_EVERY_REGION", "").lower() != "true":
     enable_only(ENABLED_REGIONS)
 list_every_export()
 block_public_access()
+fsx_backups_as_aws()
 
 if __name__ == "__main__":
     main()

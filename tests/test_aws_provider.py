@@ -410,7 +410,9 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
                                    MasterUserPassword="X" * 12)
     aws("redshift").create_cluster_snapshot(SnapshotIdentifier="ro-warehouse-manual", ClusterIdentifier="ro-warehouse")
     aws("glacier").create_vault(vaultName="ro-vault")  # its policy, lock and tags are read
-    aws("fsx").create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=["subnet-0a1b2c3d4e5f6"])
+    drive = aws("fsx").create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200,
+                                          SubnetIds=["subnet-0a1b2c3d4e5f6"])["FileSystem"]["FileSystemId"]
+    aws("fsx").create_backup(FileSystemId=drive)
     aws("opensearch").create_domain(DomainName="ro-search")
     aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
                                                 Engine="redis", CacheNodeType="cache.t3.micro")

@@ -128,6 +128,8 @@ SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.elasticache.snapshot": frozenset(
         {"elasticache:CreateReplicationGroup", "elasticache:CreateCacheCluster", "elasticache:CopySnapshot"}),
     "aws.memorydb.snapshot": frozenset({"memorydb:CreateCluster", "memorydb:CopySnapshot"}),
+    "aws.fsx.backup": frozenset(
+        {"fsx:CreateFileSystemFromBackup", "fsx:CreateVolumeFromBackup", "fsx:CopyBackup"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
@@ -138,6 +140,7 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     # Neither can be shared with another account.
     "aws.elasticache.snapshot": frozenset(),
     "aws.memorydb.snapshot": frozenset(),
+    "aws.fsx.backup": frozenset(),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {
