@@ -451,6 +451,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         ("elasticache", "ListTagsForResource"),  # likewise (moto's listing returns untagged groups)
         ("s3", "GetBucketLocation"),  # only where listings name no region
         ("rds", "DescribeDBClusterParameters"),  # only for DocumentDB clusters with their own group
+        ("efs", "DescribeReplicationConfigurations"),  # only for replication destinations
     }
     assert set(operations.OPERATIONS) - performed <= other_modes
 
