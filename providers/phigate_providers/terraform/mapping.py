@@ -156,7 +156,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
     facts += aws_glue.collect(context, keys)
     unjoined += aws_backup.collect(context, keys, facts)
     facts += aws_cache_snapshots.collect(context, keys)  # after the clusters they copy
-    aws_fsx.collect(context, keys)
+    facts += aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
     alone = aws_stores.region_settings(context)
     aws_stores.account(context, trails)
