@@ -18,6 +18,7 @@ from phigate_providers.terraform import (
     aws_backup,
     aws_cache_snapshots,
     aws_copies,
+    aws_efs_replication,
     aws_exports,
     aws_fsx,
     aws_glue,
@@ -53,6 +54,7 @@ SUPPORTED = frozenset({
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
     *aws_redshift_snapshots.TYPES, *aws_exports.TYPES, *aws_cache_snapshots.TYPES,
+    *aws_efs_replication.TYPES,
     *gcp_keys.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
@@ -151,6 +153,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts
         unjoined += orphan_policies
+    facts += aws_efs_replication.collect(context, keys)  # after the file systems replicated
     facts += aws_redshift_snapshots.collect(context)  # after the clusters they copy
     workgroups(context, keys, facts)
     facts += aws_glue.collect(context, keys)
