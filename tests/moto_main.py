@@ -88,6 +88,25 @@ def block_public_access() -> None:
         image, "ImageBlockPublicAccessState", "unblocked")
 
 
+def empty_recycle_bin() -> None:
+    """moto has no Recycle Bin: ``ListSnapshotsInRecycleBin`` and ``ListImagesInRecycleBin``
+    answer as AWS does for an account without retention rules, an empty bin (the botocore model's
+    ``snapshotSet`` and ``imageSet``); a test that needs a bin replays AWS's answer."""
+    try:
+        from moto.core.responses import ActionResult
+        from moto.ec2.responses.settings import Settings
+    except ImportError:
+        return
+
+    def empty(field: str) -> object:
+        def respond(self: Settings) -> ActionResult:
+            return ActionResult({field: []})
+        return respond
+
+    Settings.list_snapshots_in_recycle_bin = empty("Snapshots")  # type: ignore[attr-defined]
+    Settings.list_images_in_recycle_bin = empty("Images")  # type: ignore[attr-defined]
+
+
 def fsx_backups_as_aws() -> None:
     """moto lists an FSx backup with its file system's id only; AWS's ``Backup`` (the botocore
     model's shape, https://docs.aws.amazon.com/fsx/latest/APIReference/API_Backup.html) has
@@ -118,6 +137,7 @@ if os.environ.get("MOTO_EVERY_REGION", "").lower() != "true":
 list_every_export()
 block_public_access()
 fsx_backups_as_aws()
+empty_recycle_bin()
 
 if __name__ == "__main__":
     main()

@@ -130,6 +130,9 @@ SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.memorydb.snapshot": frozenset({"memorydb:CreateCluster", "memorydb:CopySnapshot"}),
     "aws.fsx.backup": frozenset(
         {"fsx:CreateFileSystemFromBackup", "fsx:CreateVolumeFromBackup", "fsx:CopyBackup"}),
+    # In the Recycle Bin: restored first, then used as any snapshot or image.
+    "aws.ec2.recycle_bin_snapshot": frozenset({"ec2:RestoreSnapshotFromRecycleBin"}),
+    "aws.ec2.recycle_bin_image": frozenset({"ec2:RestoreImageFromRecycleBin"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
@@ -141,6 +144,8 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.elasticache.snapshot": frozenset(),
     "aws.memorydb.snapshot": frozenset(),
     "aws.fsx.backup": frozenset(),
+    "aws.ec2.recycle_bin_snapshot": frozenset(),
+    "aws.ec2.recycle_bin_image": frozenset(),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {
