@@ -389,17 +389,17 @@ def test_the_weakest_disk_decides_an_images_key() -> None:
     keys = KeyDirectory()
     customer = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     keys.add_region(REGION, [KeyFacts(arn=customer, manager="customer", aliases=())])
-    assert images._encryption(keys, REGION, ACCOUNT, [(True, customer)]) == {
+    assert images.disks_encryption(keys, REGION, ACCOUNT, [(True, customer)]) == {
         "at_rest": True, "algorithm": "aws:kms", "key": customer, "key_manager": "customer"}
-    assert images._encryption(keys, REGION, ACCOUNT, [(True, customer), (True, None)]) == {
+    assert images.disks_encryption(keys, REGION, ACCOUNT, [(True, customer), (True, None)]) == {
         "at_rest": True, "algorithm": "aws:kms", "key": None, "key_manager": "provider"}
     unknown = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/not-listed"
-    assert "key_manager" not in (images._encryption(keys, REGION, ACCOUNT, [(True, customer), (True, unknown)])
+    assert "key_manager" not in (images.disks_encryption(keys, REGION, ACCOUNT, [(True, customer), (True, unknown)])
                                  or {"key_manager": "decided"})
-    assert images._encryption(keys, REGION, ACCOUNT, [(True, None), (False, None)]) == {
+    assert images.disks_encryption(keys, REGION, ACCOUNT, [(True, None), (False, None)]) == {
         "at_rest": False, "algorithm": None, "key": None, "key_manager": None}
-    assert images._encryption(keys, REGION, ACCOUNT, [(True, None), None]) is None
-    assert images._encryption(keys, REGION, ACCOUNT, []) is None
+    assert images.disks_encryption(keys, REGION, ACCOUNT, [(True, None), None]) is None
+    assert images.disks_encryption(keys, REGION, ACCOUNT, []) is None
 
 
 def test_an_image_carries_its_snapshots_tags_and_through_them_their_volumes() -> None:

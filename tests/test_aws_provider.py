@@ -410,10 +410,13 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
                                    MasterUserPassword="X" * 12)
     aws("redshift").create_cluster_snapshot(SnapshotIdentifier="ro-warehouse-manual", ClusterIdentifier="ro-warehouse")
     aws("glacier").create_vault(vaultName="ro-vault")  # its policy, lock and tags are read
-    aws("fsx").create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=["subnet-0a1b2c3d4e5f6"])
+    drive = aws("fsx").create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200,
+                                          SubnetIds=["subnet-0a1b2c3d4e5f6"])["FileSystem"]["FileSystemId"]
+    aws("fsx").create_backup(FileSystemId=drive)
     aws("opensearch").create_domain(DomainName="ro-search")
     aws("elasticache").create_replication_group(ReplicationGroupId="ro-cache", ReplicationGroupDescription="ro",
                                                 Engine="redis", CacheNodeType="cache.t3.micro")
+    aws("elasticache").create_snapshot(ReplicationGroupId="ro-cache", SnapshotName="ro-cache-nightly")
     aws("firehose").create_delivery_stream(DeliveryStreamName="ro-delivery", ExtendedS3DestinationConfiguration={
         "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::ro-notes"})
     # A catalog with a database, and a workgroup storing results, so their settings are read too.
@@ -426,6 +429,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
     # A vault (its policy and recovery points are asked for), a MemoryDB and a DAX cluster.
     aws("backup").create_backup_vault(BackupVaultName="ro-vault")
     aws("memorydb").create_cluster(ClusterName="ro-memory", NodeType="db.t4g.small", ACLName="open-access")
+    aws("memorydb").create_snapshot(ClusterName="ro-memory", SnapshotName="ro-memory-nightly")
     aws("dax").create_cluster(ClusterName="ro-dax", NodeType="dax.t3.small", ReplicationFactor=1,
                               IamRoleArn=f"arn:aws:iam::{ACCOUNT}:role/dax")
     recorded_operations.clear()  # the seeding above wrote, through the same hooks
@@ -447,6 +451,7 @@ def test_a_full_scan_only_reads_and_uses_exactly_the_declared_permissions(
         ("elasticache", "ListTagsForResource"),  # likewise (moto's listing returns untagged groups)
         ("s3", "GetBucketLocation"),  # only where listings name no region
         ("rds", "DescribeDBClusterParameters"),  # only for DocumentDB clusters with their own group
+        ("efs", "DescribeReplicationConfigurations"),  # only for replication destinations
     }
     assert set(operations.OPERATIONS) - performed <= other_modes
 

@@ -24,6 +24,7 @@ SDK_FREE = (
     "transport_rules", "trust",
     "docdb_params",  # DocumentDB's tls parameter
     "glue_catalog",  # the Glue Data Catalog's encrypting modes and class
+    "signing",  # what an identity reads by how its requests are signed (MFA or not)
 )
 
 __all__ = ["SDK_FREE", "SPEC", "AwsProvider"]

@@ -6,6 +6,13 @@ ids are the accounts it is shared with, readers for the access analysis (:func:`
 A snapshot whose permission cannot be read is yielded without ``public_access`` and with an
 error naming it: its exposure is undecided, never taken for private.
 
+The group ``all`` is public only while the region's snapshot block public access lets it be:
+``block-all-sharing`` treats snapshots already shared with ``all`` as private (AWS keeps the
+permission, and no longer honours it); ``block-new-sharing`` only refuses new public shares, so
+those already made stay public. The setting is read once per region, and only when a snapshot is
+shared with ``all`` (``raw["block_public_access"]``); when it cannot be read, such a snapshot's
+public exposure and readers are undecided (an error naming it), the others' are not.
+
 A snapshot's ARN names no account (``arn:aws:ec2:R::snapshot/ID``): it is its id, as AWS and
 Terraform give it. Encryption and key are the snapshot's own (its volume's key, or the key its
 copy named); its volume's tags are added under its own when the volume is read in the same run
@@ -33,19 +40,41 @@ TYPES = (SNAPSHOT,)
 OPERATIONS = {
     ("ec2", "DescribeSnapshots"): "ec2:DescribeSnapshots",
     ("ec2", "DescribeSnapshotAttribute"): "ec2:DescribeSnapshotAttribute",
+    ("ec2", "GetSnapshotBlockPublicAccessState"): "ec2:GetSnapshotBlockPublicAccessState",
 }
+#: The block public access state under which a snapshot shared with ``all`` is private.
+BLOCK_ALL = "block-all-sharing"
 
 
 def collect_region(account: Account, region: str, keys: KeyDirectory) -> list[Resource]:
     """The snapshots the account owns in ``region``. Raises ApiFailure when they cannot be
     listed; a snapshot whose sharing cannot be read is yielded without it, its error recorded."""
     client = account.client("ec2", region)
-    return [_snapshot(account, region, keys, client, item)
+    blocking = _Blocking(client)
+    return [_snapshot(account, region, keys, client, item, blocking=blocking)
             for item in pages(client, "DescribeSnapshots", "Snapshots", OwnerIds=["self"])]
 
 
+class _Blocking:
+    """The region's snapshot block public access state, read at most once, when first asked."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._read: str | ApiFailure | None = None
+
+    def state(self) -> str | ApiFailure:
+        if self._read is None:
+            try:
+                response = call(self._client, "GetSnapshotBlockPublicAccessState")
+                assert response is not None
+                self._read = str(response.get("State") or "unblocked")
+            except ApiFailure as failure:
+                self._read = failure
+        return self._read
+
+
 def _snapshot(account: Account, region: str, keys: KeyDirectory, client: Any,
-              item: dict[str, Any]) -> Resource:
+              item: dict[str, Any], *, blocking: _Blocking) -> Resource:
     snapshot_id = str(item["SnapshotId"])
     arn = f"arn:{account.partition}:ec2:{region}::snapshot/{snapshot_id}"
     encrypted = bool(item.get("Encrypted"))
@@ -59,9 +88,16 @@ def _snapshot(account: Account, region: str, keys: KeyDirectory, client: Any,
     if source:
         raw["source"] = source
     shared = _sharing(account, region, client, snapshot_id, arn)
-    if shared is not None:
+    state = blocking.state() if shared is not None and "all" in shared else None
+    if isinstance(state, ApiFailure):
+        account.failed(state, f"EBS snapshot {snapshot_id} public sharing (the region's block public access)",
+                       kinds=("volume",), types=TYPES, region=region, resource_id=arn)
         raw["shared_with"] = shared
-        grants = ["createVolumePermission:all"] if "all" in shared else []
+    elif shared is not None:
+        raw["shared_with"] = shared
+        if state is not None:
+            raw["block_public_access"] = state
+        grants = ["createVolumePermission:all"] if "all" in shared and state != BLOCK_ALL else []
         attributes["public_access"] = {"blocked": not grants, "grants": grants}
     return account.resource(arn, SNAPSHOT, "volume", region=region, name=snapshot_id, attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
@@ -102,12 +138,20 @@ def _sharing(account: Account, region: str, client: Any, snapshot_id: str, arn: 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:
     """Read (a volume created from it, its blocks read directly, a copy) by whoever the identity
     policies let in its account, and by the accounts it is shared with (``all``: everyone) as a
-    resource policy would let them; why not known when its sharing was not read."""
+    resource policy would let them (``all``: not while the region blocks all public sharing);
+    why not known when its sharing, or whether a share with everyone is honoured, was not read."""
     shared = resource.raw.get("shared_with")
     if not isinstance(shared, list):
         return "sharing not read"
+    accounts = [str(a) for a in shared]
+    if "all" in accounts:
+        state = resource.raw.get("block_public_access")
+        if state is None:
+            return "shared with every account while the region's block public access was not read"
+        if state == BLOCK_ALL:  # AWS no longer honours the share with every account
+            accounts.remove("all")
     facets = snapshot_facets(resource.id, resource.type)
-    return facets, sharing_policy(resource.id, resource.type, [str(a) for a in shared])
+    return facets, sharing_policy(resource.id, resource.type, accounts)
 
 
-__all__ = ["OPERATIONS", "TYPES", "collect_region", "store_access"]
+__all__ = ["BLOCK_ALL", "OPERATIONS", "TYPES", "collect_region", "store_access"]

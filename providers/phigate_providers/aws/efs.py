@@ -9,6 +9,13 @@ mount target does): its readers are unseen by the access analysis, never nobody.
 
 A file system whose policy cannot be read is yielded without ``public_access``, its error
 recorded.
+
+A file system that is a replication's destination (``FileSystemProtection.ReplicationOverwriteProtection``
+``REPLICATING``: a read-only copy, often in another region) holds its source's files: its replication
+configuration (``DescribeReplicationConfigurations`` for it) names the source, which ``raw["source"]``
+names in turn, so the copy is classed as its source when that is read in the same run
+(:mod:`.copies`). A configuration that cannot be read leaves the copy with its own tags only, an
+error naming it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,10 @@ KIND = "volume"
 OPERATIONS = {
     ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
     ("efs", "DescribeFileSystemPolicy"): "elasticfilesystem:DescribeFileSystemPolicy",
+    ("efs", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfigurations",
 }
+#: How a replication's destination file system is marked.
+REPLICATING = "REPLICATING"
 AWS_MANAGED_KEY = "alias/aws/elasticfilesystem"
 
 
@@ -61,9 +71,35 @@ def _file_system(account: Account, region: str, keys: KeyDirectory, client: Any,
         policy_stores.with_policy(attributes, raw, exposed, document)
     except ApiFailure as failure:
         account.failed(failure, f"{what} policy", kinds=(KIND,), types=TYPES, region=region, resource_id=arn)
+    if (item.get("FileSystemProtection") or {}).get("ReplicationOverwriteProtection") == REPLICATING:
+        source = _replicated_from(account, region, client, fs_id, arn)
+        if source:
+            raw["source"] = source
     name = item.get("Name") or fs_id
     return account.resource(arn, FILE_SYSTEM, KIND, region=region, name=str(name), attributes=attributes,
                             tags=tag_map(item.get("Tags")), raw=raw)
+
+
+def _replicated_from(account: Account, region: str, client: Any, fs_id: str, arn: str) -> str | None:
+    """The ARN of the file system a destination replicates; None when not read (its error
+    recorded) or not named."""
+    try:
+        response = call(client, "DescribeReplicationConfigurations", absent=("ReplicationNotFound",),
+                        FileSystemId=fs_id)
+    except ApiFailure as failure:
+        account.failed(failure, f"EFS file system {fs_id} replication source", kinds=(KIND,), types=TYPES,
+                       region=region, resource_id=arn)
+        return None
+    for replication in (response or {}).get("Replications") or ():
+        if not any(d.get("FileSystemId") == fs_id for d in replication.get("Destinations") or ()):
+            continue
+        if replication.get("SourceFileSystemArn"):
+            return str(replication["SourceFileSystemArn"])
+        source_region = str(replication.get("SourceFileSystemRegion") or region)
+        owner = str(replication.get("SourceFileSystemOwnerId") or account.account_id)
+        return (f"arn:{account.partition}:elasticfilesystem:{source_region}:{owner}:"
+                f"file-system/{replication['SourceFileSystemId']}")
+    return None
 
 
 def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument | None] | str:

@@ -108,7 +108,7 @@ def _image(account: Account, region: str, keys: KeyDirectory, client: Any, item:
     if isinstance(disks, ApiFailure) and any(d is None for d in read):
         account.failed(disks, f"EC2 image {image_id} disks", kinds=("volume",), types=TYPES, region=region,
                        resource_id=arn)
-    encryption = _encryption(keys, region, account.account_id, read)
+    encryption = disks_encryption(keys, region, account.account_id, read)
     if encryption is not None:
         attributes["encryption"] = encryption
     shared = ["all"] if public else _sharing(account, region, client, image_id, arn)
@@ -132,9 +132,10 @@ def _disk(mapping: dict[str, Any], disks: dict[str, tuple[bool, str | None]] | A
     return None
 
 
-def _encryption(keys: KeyDirectory, region: str, own_account: str,
-                disks: Iterable[Disk]) -> dict[str, Any] | None:
-    """The image's encryption from its disks'; None when it cannot be decided."""
+def disks_encryption(keys: KeyDirectory, region: str, own_account: str,
+                     disks: Iterable[Disk]) -> dict[str, Any] | None:
+    """An image's encryption from its disks' (also for an image in the Recycle Bin); None when
+    it cannot be decided."""
     found = list(disks)
     if not found:
         return None  # no EBS disk: an instance-store image's bundle is not read
@@ -180,4 +181,4 @@ def store_access(resource: Resource) -> tuple[tuple[Facet, ...], PolicyDocument 
     return snapshot_facets(resource.id, IMAGE), sharing_policy(resource.id, IMAGE, [str(a) for a in shared])
 
 
-__all__ = ["IMAGE", "OPERATIONS", "TYPES", "collect_region", "image_arn", "store_access"]
+__all__ = ["IMAGE", "OPERATIONS", "TYPES", "collect_region", "disks_encryption", "image_arn", "store_access"]

@@ -1,6 +1,7 @@
-"""Who "everyone" is in S3 ACLs: the grantee groups and canned ACLs that expose a bucket. SDK-free,
-shared by the live reader and the Terraform plan reader, so both name a public grant alike
-(``AllUsers:READ``)."""
+"""Who "everyone" is in S3 ACLs: the grantee groups and canned ACLs that expose a bucket; and how
+block public access of snapshots and images is normalised. SDK-free, shared by the live reader and
+the Terraform plan reader, so both name a public grant alike (``AllUsers:READ``) and a region's
+settings alike."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ PUBLIC_CANNED: Mapping[str, str] = {
     "authenticated-read": "AuthenticatedUsers:READ",
 }
 
+#: Snapshot block public access as AWS states it → the region's ``snapshot_public_sharing``.
+SNAPSHOT_SHARING: Mapping[str, str] = {
+    "block-all-sharing": "blocked", "block-new-sharing": "new_blocked", "unblocked": "allowed"}
+#: Image block public access as AWS states it → the region's ``image_public_sharing``.
+IMAGE_SHARING: Mapping[str, str] = {"block-new-sharing": "new_blocked", "unblocked": "allowed"}
+
 
 def acl_grant(uri: object, permission: str) -> str | None:
     """The public grant an ACL grant to ``uri`` is (``AllUsers:READ``), or None if it is none."""
@@ -26,4 +33,4 @@ def acl_grant(uri: object, permission: str) -> str | None:
     return f"{PUBLIC_GRANTEES[uri]}:{permission}"
 
 
-__all__ = ["PUBLIC_CANNED", "PUBLIC_GRANTEES", "acl_grant"]
+__all__ = ["IMAGE_SHARING", "PUBLIC_CANNED", "PUBLIC_GRANTEES", "SNAPSHOT_SHARING", "acl_grant"]

@@ -124,6 +124,15 @@ SNAPSHOT_READ: Mapping[str, frozenset[str]] = {
     "aws.redshift.snapshot": frozenset(
         {"redshift:RestoreFromClusterSnapshot", "redshift:RestoreTableFromClusterSnapshot",
          "redshift:CopyClusterSnapshot"}),
+    # Restored into a new cache or cluster, or copied (to an S3 bucket: an export).
+    "aws.elasticache.snapshot": frozenset(
+        {"elasticache:CreateReplicationGroup", "elasticache:CreateCacheCluster", "elasticache:CopySnapshot"}),
+    "aws.memorydb.snapshot": frozenset({"memorydb:CreateCluster", "memorydb:CopySnapshot"}),
+    "aws.fsx.backup": frozenset(
+        {"fsx:CreateFileSystemFromBackup", "fsx:CreateVolumeFromBackup", "fsx:CopyBackup"}),
+    # In the Recycle Bin: restored first, then used as any snapshot or image.
+    "aws.ec2.recycle_bin_snapshot": frozenset({"ec2:RestoreSnapshotFromRecycleBin"}),
+    "aws.ec2.recycle_bin_image": frozenset({"ec2:RestoreImageFromRecycleBin"}),
 }
 SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.rds.db_snapshot": frozenset({"rds:ModifyDBSnapshotAttribute"}),
@@ -131,6 +140,12 @@ SNAPSHOT_ESCALATION: Mapping[str, frozenset[str]] = {
     "aws.ec2.snapshot": frozenset({"ec2:ModifySnapshotAttribute"}),
     "aws.ec2.image": frozenset({"ec2:ModifyImageAttribute"}),
     "aws.redshift.snapshot": frozenset({"redshift:AuthorizeSnapshotAccess"}),
+    # Neither can be shared with another account.
+    "aws.elasticache.snapshot": frozenset(),
+    "aws.memorydb.snapshot": frozenset(),
+    "aws.fsx.backup": frozenset(),
+    "aws.ec2.recycle_bin_snapshot": frozenset(),
+    "aws.ec2.recycle_bin_image": frozenset(),
 }
 #: Per stream type: the actions that read it, and those that rewrite its policy (an escalation).
 STREAM_READ: Mapping[str, frozenset[str]] = {

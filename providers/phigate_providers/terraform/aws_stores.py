@@ -1,5 +1,6 @@
-"""RDS instances and clusters, EBS volumes, DynamoDB tables, KMS keys, EBS encryption by default and
-CloudTrail trails, as the AWS provider normalises them.
+"""RDS instances and clusters, EBS volumes, DynamoDB tables, KMS keys, EBS encryption by default (with
+the region's snapshot and image block public access) and CloudTrail trails, as the AWS provider
+normalises them.
 
 An attribute the configuration leaves unset takes the provider's documented default
 (``storage_encrypted`` false, ``publicly_accessible`` false, ``enable_key_rotation`` false …); one
@@ -19,6 +20,7 @@ from typing import Any
 
 from phigate.api import Resource
 from phigate_providers.aws.access import PolicySyntaxError, parse_policy, public_grants
+from phigate_providers.aws.public import IMAGE_SHARING, SNAPSHOT_SHARING
 from phigate_providers.aws.trail_selectors import (
     MANAGEMENT_SOURCES,
     S3_OBJECT,
@@ -39,6 +41,11 @@ VOLUME, TABLE, KEY, ALIAS = "aws_ebs_volume", "aws_dynamodb_table", "aws_kms_key
 EBS_DEFAULT, EBS_DEFAULT_KEY = "aws_ebs_encryption_by_default", "aws_ebs_default_kms_key"
 TABLE_POLICY, TRAIL = "aws_dynamodb_resource_policy", "aws_cloudtrail"
 CLUSTER_INSTANCE = "aws_rds_cluster_instance"
+SNAPSHOT_BLOCK, IMAGE_BLOCK = "aws_ebs_snapshot_block_public_access", "aws_ec2_image_block_public_access"
+#: Block public access settings: the attribute of the region's settings, and ``state`` as it says it
+#: (as the live reader: :mod:`phigate_providers.aws.public`).
+SHARING = {SNAPSHOT_BLOCK: ("snapshot_public_sharing", SNAPSHOT_SHARING),
+           IMAGE_BLOCK: ("image_public_sharing", IMAGE_SHARING)}
 
 
 def _resource(context: Context, planned: PlannedResource, rtype: str, kind: str,
@@ -305,13 +312,30 @@ def kms_keys(context: Context, keys: KeyBook) -> None:
             context.add(resource, (planned, *joined))
 
 
-def region_settings(context: Context) -> None:
+def region_settings(context: Context) -> list[str]:
+    """Each declared encryption by default as its region's settings, with the block public access
+    the plan declares in the same region; the addresses of those declared in a region whose
+    encryption by default the plan does not declare (settings of their own, they would leave it
+    undecided where the plan says nothing of it)."""
+    sharing: dict[str | None, list[PlannedResource]] = {}
+    for tf_type in SHARING:
+        for planned in context.plan.by_type.get(tf_type, ()):
+            sharing.setdefault(context.region(planned), []).append(planned)
+    joined: set[str] = set()
     for planned in context.plan.by_type.get(EBS_DEFAULT, ()):
         attributes = {"ebs_encryption_by_default": known_bool(value(planned, ("enabled",)), True)}
+        same_region = sharing.get(context.region(planned), [])
+        for setting in same_region:
+            attribute, states = SHARING[setting.type]
+            state = value(setting, ("state",))
+            if is_unknown(state) or state in states:  # a state AWS adds later stays undecided
+                attributes[attribute] = state if is_unknown(state) else states[state]
         resource = _resource(context, planned, "aws.ec2.region_settings", "region_settings", attributes,
-                             tagged=False)
+                             *same_region, tagged=False)
         if resource is not None:
-            context.add(resource, (planned,))
+            context.add(resource, (planned, *same_region))
+            joined.update(s.address for s in same_region)
+    return sorted(s.address for found in sharing.values() for s in found if s.address not in joined)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from typing import Any
 from phigate.api import CollectionError, Resource, Unknown
 from phigate_providers.terraform import (
     aws_backup,
+    aws_cache_snapshots,
     aws_copies,
+    aws_efs_replication,
     aws_exports,
     aws_fsx,
     aws_glue,
@@ -46,19 +48,22 @@ SUPPORTED = frozenset({
     s3.BUCKET, *s3.SETTINGS.values(), s3.ACCOUNT_BLOCK,
     *aws_stores.DATABASES, aws_stores.CLUSTER_INSTANCE, *snapshots.TYPES, *aws_copies.TYPES,
     aws_stores.VOLUME, aws_stores.TABLE, aws_stores.TABLE_POLICY,
-    aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, aws_stores.TRAIL,
+    aws_stores.KEY, aws_stores.ALIAS, aws_stores.EBS_DEFAULT, aws_stores.EBS_DEFAULT_KEY, *aws_stores.SHARING,
+    aws_stores.TRAIL,
     "aws_iam_policy", *iam.PRINCIPALS, *iam.INLINE, *iam.ATTACHMENTS, "aws_iam_policy_attachment",
     *iam.MEMBERSHIPS, gcs.BUCKET, *gcs.IAM_TYPES, gcs.CRYPTO_KEY, gcs.KEY_RING, *gcp_stores.TYPES,
     sign_in.LOGIN_PROFILE, sign_in.ACCESS_KEY, *aws_streams.TYPES, *aws_warehouses.TYPES,
     WORKGROUP, *aws_backup.TYPES, *aws_fsx.TYPES, *aws_s3tables.TYPES, *aws_glue.TYPES,
-    *aws_redshift_snapshots.TYPES, *aws_exports.TYPES,
+    *aws_redshift_snapshots.TYPES, *aws_exports.TYPES, *aws_cache_snapshots.TYPES,
+    *aws_efs_replication.TYPES,
     *gcp_keys.TYPES, *gcp_hierarchy.TYPES,
 })
 #: Where the real-world id of a resource comes from, when the plan knows it.
 ARN_TYPES = frozenset({"aws_kms_key", *aws_stores.DATABASES, aws_stores.VOLUME, aws_stores.TABLE,
                        "aws_iam_policy", *iam.PRINCIPALS, *aws_streams.STORES, *aws_warehouses.STORES,
                        WORKGROUP, *aws_copies.IMAGES, aws_copies.VAULT, *aws_backup.ARN_TYPES,
-                       *aws_fsx.ARN_TYPES, *aws_s3tables.ARN_TYPES, *aws_redshift_snapshots.ARN_TYPES})
+                       *aws_fsx.ARN_TYPES, *aws_s3tables.ARN_TYPES, *aws_redshift_snapshots.ARN_TYPES,
+                       *aws_cache_snapshots.ARN_TYPES})
 
 #: Snapshots whose ARN is not in ``arn``.
 SNAPSHOT_ARNS = {"aws_db_snapshot": "db_snapshot_arn", "aws_db_snapshot_copy": "db_snapshot_arn",
@@ -77,6 +82,8 @@ class Mapped:
     #: settings of stores the plan does not hold (a bucket's, a cluster's instance, a snapshot's sharing)
     unjoined: list[str] = field(default_factory=list)
     regions: tuple[str, ...] = ()
+    #: region settings declared where the plan does not declare the region's encryption by default
+    settings_alone: list[str] = field(default_factory=list)
 
     def notices(self, label: str) -> list[str]:
         found = []
@@ -88,6 +95,10 @@ class Mapped:
         if self.unjoined:
             found.append(f"{label}: {len(self.unjoined)} setting(s) of stores outside the plan, "
                          f"not evaluated: {', '.join(sorted(self.unjoined))}")
+        if self.settings_alone:
+            found.append(f"{label}: {len(self.settings_alone)} region setting(s) declared where the plan "
+                         f"does not declare the region's EBS encryption by default, not evaluated: "
+                         f"{', '.join(self.settings_alone)}")
         return found
 
 
@@ -143,13 +154,15 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         found_facts, orphan_policies = reader.collect(context, keys)
         facts += found_facts
         unjoined += orphan_policies
+    facts += aws_efs_replication.collect(context, keys)  # after the file systems replicated
     facts += aws_redshift_snapshots.collect(context)  # after the clusters they copy
     workgroups(context, keys, facts)
     facts += aws_glue.collect(context, keys)
     unjoined += aws_backup.collect(context, keys, facts)
-    aws_fsx.collect(context, keys)
+    facts += aws_cache_snapshots.collect(context, keys)  # after the clusters they copy
+    facts += aws_fsx.collect(context, keys)
     aws_stores.kms_keys(context, keys)
-    aws_stores.region_settings(context)
+    alone = aws_stores.region_settings(context)
     aws_stores.account(context, trails)
     iam.collect(context, facts)
     gcs.crypto_keys(context)
@@ -164,7 +177,7 @@ def map_plan(plan: Plan, *, changed_only: bool = False,
         if resource.type not in SUPPORTED and (not changed_only or resource.changing):
             unsupported.setdefault(resource.type, []).append(resource.address)
     regions = tuple(sorted({b.resource.region for b in built if b.resource.region}))
-    return Mapped(built, errors, unsupported, unjoined, regions)
+    return Mapped(built, errors, unsupported, unjoined, regions, alone)
 
 
 def _one_name_twice(context: Context) -> list[CollectionError]:
