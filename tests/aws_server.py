@@ -213,3 +213,29 @@ def moto_answer(request: Any) -> str:
                                        method=request.method)
     with urllib.request.urlopen(forwarded, timeout=30) as answer:
         return str(answer.read().decode())
+
+
+def collect_region(region: str = REGION) -> tuple[dict[str, Any], list[Any]]:
+    """What the AWS provider reads of one region of the running server: its resources by id,
+    and its collection errors."""
+    from phigate.api import CollectionError, Resource
+    from phigate_providers.aws.provider import AwsProvider, Settings
+
+    records = list(AwsProvider(Settings(regions=(region,))).collect())
+    found = {r.id: r for r in records if isinstance(r, Resource)}
+    return found, [r for r in records if isinstance(r, CollectionError)]
+
+
+def scan_region(tmp_path: Path, region: str = REGION) -> tuple[int, dict[str, Any]]:
+    """``phigate scan`` of one region with the bundled pack: its exit code and JSON report."""
+    from phigate.cli import main
+
+    out = tmp_path / "report.json"
+    code = main(["scan", "--provider", "aws", "--region", region, "--quiet", "--show-passed",
+                 "--format", f"json={out}"])
+    return code, json.loads(out.read_text())
+
+
+def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
+    """Each resource's outcome of ``policy`` in a JSON report."""
+    return {f["resource"]["id"]: f["status"] for f in report["findings"] if f["policy_id"] == policy}

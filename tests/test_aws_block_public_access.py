@@ -4,38 +4,19 @@ whether a snapshot shared with every account is public."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from phigate.api import CollectionError, Resource
-from phigate.cli import main
 from phigate_providers.aws import ebs_snapshots
-from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing
+from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing, statuses
+from tests.aws_server import collect_region as collect
+from tests.aws_server import scan_region as scan
 
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
 SETTINGS = f"arn:aws:ec2:{REGION}:{ACCOUNT}:region-settings"
-
-
-def collect() -> tuple[dict[str, Resource], list[CollectionError]]:
-    records = list(AwsProvider(Settings(regions=(REGION,))).collect())
-    found = {r.id: r for r in records if isinstance(r, Resource)}
-    return found, [r for r in records if isinstance(r, CollectionError)]
-
-
-def scan(tmp_path: Path) -> tuple[int, dict[str, Any]]:
-    out = tmp_path / "report.json"
-    code = main(["scan", "--provider", "aws", "--region", REGION, "--quiet", "--show-passed",
-                 "--format", f"json={out}"])
-    return code, json.loads(out.read_text())
-
-
-def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
-    return {f["resource"]["id"]: f["status"] for f in report["findings"] if f["policy_id"] == policy}
 
 
 def snapshot_arn(snapshot_id: str) -> str:

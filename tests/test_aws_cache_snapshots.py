@@ -11,30 +11,12 @@ from typing import Any
 
 import pytest
 
-from phigate.api import CollectionError, Resource
-from phigate.cli import main
-from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing
+from tests.aws_server import ACCOUNT, REGION, inject_faults, refusing, statuses
+from tests.aws_server import collect_region as collect
+from tests.aws_server import scan_region as scan
 
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
 NOT_SHARED = {"blocked": True, "grants": []}
-
-
-def collect() -> tuple[dict[str, Resource], list[CollectionError]]:
-    records = list(AwsProvider(Settings(regions=(REGION,))).collect())
-    found = {r.id: r for r in records if isinstance(r, Resource)}
-    return found, [r for r in records if isinstance(r, CollectionError)]
-
-
-def scan(tmp_path: Path) -> tuple[int, dict[str, Any]]:
-    out = tmp_path / "report.json"
-    code = main(["scan", "--provider", "aws", "--region", REGION, "--quiet", "--show-passed",
-                 "--format", f"json={out}"])
-    return code, json.loads(out.read_text())
-
-
-def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
-    return {f["resource"]["id"]: f["status"] for f in report["findings"] if f["policy_id"] == policy}
 
 
 def cache_snapshot(name: str) -> str:

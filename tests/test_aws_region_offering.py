@@ -22,7 +22,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
-from phigate_providers.aws import dax, glacier, memorydb
+from phigate_providers.aws import dax, glacier, memorydb, memorydb_snapshots
 from phigate_providers.aws.offered import listed_regions, reread_table
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, error_response, inject_faults
@@ -117,9 +117,11 @@ def test_an_unreachable_endpoint_in_a_region_the_sdk_lists_is_an_error_on_its_st
     seed(aws)
     stores, errors, notices = collect(unreachable)
     assert stores == set() and notices == []
+    # MemoryDB's snapshots are listed at the same endpoint: undecided too.
     assert {(e.permission, e.region, e.types) for e in errors} == {
         (permission, REGION, module.TYPES) for module, (_, permission) in
-        zip((memorydb, dax, glacier), STORES.values(), strict=True)}
+        zip((memorydb, dax, glacier), STORES.values(), strict=True)} | {
+        ("memorydb:DescribeSnapshots", REGION, memorydb_snapshots.TYPES)}
     out = tmp_path / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         inject_faults(patch, unreachable)
@@ -130,5 +132,5 @@ def test_an_unreachable_endpoint_in_a_region_the_sdk_lists_is_an_error_on_its_st
     # PHI-ENC-001 is undecided for each service's stores there, never passed by an empty region.
     undecided = [f["message"] for f in report["findings"] if f["status"] == "error"]
     assert sorted(m.split(" in ")[0] for m in undecided) == ["DAX clusters", "MemoryDB clusters",
-                                                            "S3 Glacier vaults"]
+                                                            "MemoryDB snapshots", "S3 Glacier vaults"]
     assert all(f"in {REGION}:" in m and "EndpointConnectionError" in m for m in undecided)

@@ -18,14 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from phigate.api import Resource, Unknown
-from phigate_providers.aws.read_actions import snapshot_facets
+from phigate.api import Unknown
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.snapshots import tags_over_source
-from phigate_providers.terraform.store_values import facts_of, undecided
-from phigate_providers.terraform.values import expression, trace, value
+from phigate_providers.terraform.snapshots import add_snapshot, cluster_of, tags_over_source
+from phigate_providers.terraform.store_values import undecided
+from phigate_providers.terraform.values import value
 
 SNAPSHOT, CLUSTER = "aws_redshift_cluster_snapshot", "aws_redshift_cluster"
 TYPES = frozenset({SNAPSHOT})
@@ -49,28 +48,13 @@ def collect(context: Context) -> list[StoreFacts]:
         attributes: dict[str, Any] = {"engine": "redshift",
                                       "encryption": _encryption(context, planned, cluster),
                                       "public_access": {"blocked": True, "grants": []}}
-        raw = context.raw(planned)
-        if cluster is not None:
-            raw["source"] = cluster.address
-        resource = Resource(id=rid, type=RTYPE, kind=KIND, provider="aws", scope=context.plan.label,
-                            region=context.region(planned), name=planned.address, tags=tags,
-                            attributes=attributes, raw=raw)
-        key = attributes["encryption"].get("key")
-        context.add(resource, (planned,), [key] if isinstance(key, str) else [])
-        facts.append(facts_of(resource, planned, _arn(context, planned), None,
-                              lambda arn: snapshot_facets(arn, RTYPE)))
+        facts.append(add_snapshot(context, planned, rid=rid, rtype=RTYPE, kind=KIND, tags=tags,
+                                  attributes=attributes, source=cluster, arn=_arn(context, planned)))
     return facts
 
 
 def _cluster(context: Context, planned: PlannedResource) -> PlannedResource | None:
-    plan = context.plan
-    traced = trace(plan, planned, expression(planned, ("cluster_identifier",)), frozenset({CLUSTER}))
-    if traced.resource is not None:
-        return traced.resource
-    name = traced.constant if traced.has_constant else value(planned, ("cluster_identifier",))
-    found = [c for c in plan.by_type.get(CLUSTER, ()) if isinstance(name, str) and name
-             and value(c, ("cluster_identifier",)) == name]
-    return found[0] if len(found) == 1 else None
+    return cluster_of(context, planned, "cluster_identifier", CLUSTER, "cluster_identifier")
 
 
 def _encryption(context: Context, planned: PlannedResource,

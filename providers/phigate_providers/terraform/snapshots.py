@@ -27,6 +27,7 @@ from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import KeyBook, KeyChoice, encryption
 from phigate_providers.terraform.plan import PlannedResource
+from phigate_providers.terraform.store_values import facts_of
 from phigate_providers.terraform.values import after_apply, configured, expression, is_unknown, trace, value
 
 DB_SNAPSHOT, DB_CLUSTER_SNAPSHOT, DB_SNAPSHOT_COPY = ("aws_db_snapshot", "aws_db_cluster_snapshot",
@@ -229,3 +230,33 @@ def _public(planned: PlannedResource) -> dict[str, Any]:
 
 
 __all__ = ["SNAPSHOTS", "TYPES", "VOLUME_PERMISSION", "collect", "planned_named", "tags_over_source"]
+
+
+def cluster_of(context: Context, planned: PlannedResource, reference: str, cluster_type: str,
+               name_attribute: str) -> PlannedResource | None:
+    """The one planned cluster a snapshot's ``reference`` attribute points at: by a reference in
+    the configuration, else by the cluster's name (``name_attribute``), when one cluster has it."""
+    plan = context.plan
+    traced = trace(plan, planned, expression(planned, (reference,)), frozenset({cluster_type}))
+    if traced.resource is not None:
+        return traced.resource
+    name = traced.constant if traced.has_constant else value(planned, (reference,))
+    found = [c for c in plan.by_type.get(cluster_type, ()) if isinstance(name, str) and name
+             and value(c, (name_attribute,)) == name]
+    return found[0] if len(found) == 1 else None
+
+
+def add_snapshot(context: Context, planned: PlannedResource, *, rid: str, rtype: str, kind: str,
+                 tags: dict[str, str], attributes: dict[str, Any], source: PlannedResource | None,
+                 arn: str) -> StoreFacts:
+    """A snapshot of a cluster as a store of ``kind`` (its source named in ``raw``), added to the
+    plan's resources with its key; what the access analysis needs of it."""
+    raw = context.raw(planned)
+    if source is not None:
+        raw["source"] = source.address
+    resource = Resource(id=rid, type=rtype, kind=kind, provider="aws", scope=context.plan.label,
+                        region=context.region(planned), name=planned.address, tags=tags,
+                        attributes=attributes, raw=raw)
+    key = attributes["encryption"].get("key")
+    context.add(resource, (planned,), [key] if isinstance(key, str) else [])
+    return facts_of(resource, planned, arn, None, lambda found: snapshot_facets(found, rtype))
