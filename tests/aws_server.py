@@ -239,3 +239,15 @@ def scan_region(tmp_path: Path, region: str = REGION) -> tuple[int, dict[str, An
 def statuses(report: dict[str, Any], policy: str) -> dict[str, str]:
     """Each resource's outcome of ``policy`` in a JSON report."""
     return {f["resource"]["id"]: f["status"] for f in report["findings"] if f["policy_id"] == policy}
+
+
+def role_allowed(iam: Any, name: str, action: str) -> str:
+    """A role the account may assume, allowed ``action`` on everything; its ARN."""
+    def document(*statements: dict[str, Any]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+    made = iam.create_role(RoleName=name, AssumeRolePolicyDocument=document(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="p",
+                        PolicyDocument=document({"Effect": "Allow", "Action": action, "Resource": "*"}))
+    return str(made)

@@ -25,6 +25,7 @@ from phigate_providers.aws import copies, glacier, images, redshift_snapshots
 from phigate_providers.aws.kms import KeyDirectory, KeyFacts
 from phigate_providers.aws.provider import AwsProvider, Settings
 from tests.aws_server import ACCOUNT, REGION, _Body, client, error_response, inject_faults, moto_answer, reset
+from tests.aws_server import role_allowed as role
 
 PARTNER = "111122223333"
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
@@ -69,14 +70,6 @@ def snapshot_arn(cluster: str, name: str) -> str:
 
 def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def role(iam: Any, name: str, action: str) -> str:
-    trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
-    made = iam.create_role(RoleName=name, AssumeRolePolicyDocument=document(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName="p",
-                        PolicyDocument=document({"Effect": "Allow", "Action": action, "Resource": "*"}))
-    return str(made)
 
 
 def seed(aws: Callable[..., Any]) -> dict[str, str]:

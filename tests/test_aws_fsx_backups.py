@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, _Body, inject_faults, moto_answer, refusing
+from tests.aws_server import ACCOUNT, REGION, _Body, inject_faults, moto_answer, refusing, role_allowed
 
 OTHER = "eu-west-1"
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
@@ -113,12 +113,6 @@ def test_backups_not_listed_are_an_error_on_their_kind_and_type(
 
 def test_restoring_or_copying_a_backup_reads_it(aws: Callable[..., Any]) -> None:
     _, records_id, scratch_id = drives(aws)
-    iam = aws("iam")
-    trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
-    restorer = iam.create_role(RoleName="restorer", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [trust]}))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="restorer", PolicyName="p", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "fsx:CreateFileSystemFromBackup", "Resource": "*"}]}))
+    restorer = role_allowed(aws("iam"), "restorer", "fsx:CreateFileSystemFromBackup")
     found, _ = collect()
     assert set(found[restorer].attributes["can_read"]) == {backup_arn(records_id), backup_arn(scratch_id)}

@@ -18,7 +18,7 @@ from botocore.awsrequest import AWSResponse
 from phigate.api import CollectionError, Resource
 from phigate.cli import main
 from phigate_providers.aws.provider import AwsProvider, Settings
-from tests.aws_server import ACCOUNT, REGION, _Body, error_response, inject_faults
+from tests.aws_server import REGION, _Body, error_response, inject_faults, role_allowed
 
 CLINICAL = [{"Key": "data_class", "Value": "clinical"}]
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -130,13 +130,7 @@ def test_a_bin_not_listed_is_an_error_on_its_types(aws: Callable[..., Any],
 
 def test_restoring_from_the_bin_reads_it(aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
     ids = binned(aws, monkeypatch)
-    iam = aws("iam")
-    trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
-    restorer = iam.create_role(RoleName="restorer", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [trust]}))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="restorer", PolicyName="p", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "ec2:RestoreSnapshotFromRecycleBin", "Resource": "*"}]}))
+    restorer = role_allowed(aws("iam"), "restorer", "ec2:RestoreSnapshotFromRecycleBin")
     found, _ = collect()
     assert set(found[restorer].attributes["can_read"]) == {arn("snapshot", ids[n]) for n in ("clinical", "clear",
                                                                                            "orphan")}

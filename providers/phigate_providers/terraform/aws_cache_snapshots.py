@@ -22,7 +22,7 @@ from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.keys import KeyBook, encryption
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.snapshots import add_snapshot, cluster_of, tags_over_source
+from phigate_providers.terraform.snapshots import add_snapshot, cluster_of, copies_of
 from phigate_providers.terraform.values import configured, value
 
 SNAPSHOT, CLUSTER = "aws_memorydb_snapshot", "aws_memorydb_cluster"
@@ -37,13 +37,7 @@ def collect(context: Context, keys: KeyBook) -> list[StoreFacts]:
     """Every planned snapshot (after the clusters: a snapshot is encrypted as its cluster is);
     how the access analysis reads them."""
     facts: list[StoreFacts] = []
-    for planned in context.plan.by_type.get(SNAPSHOT, ()):
-        cluster = _cluster(context, planned)
-        rid = context.id_of(planned)
-        tags = tags_over_source(context, planned, cluster)
-        if isinstance(tags, Unknown):
-            context.tags_unknown(planned, KIND, rid, RTYPE)
-            continue
+    for planned, cluster, rid, tags in copies_of(context, SNAPSHOT, KIND, RTYPE, _cluster):
         found = context.encryption_of(cluster) if cluster is not None else None
         attributes: dict[str, Any] = {
             "engine": value(cluster, ("engine",)) if cluster is not None else None,

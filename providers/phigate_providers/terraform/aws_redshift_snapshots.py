@@ -22,7 +22,7 @@ from phigate.api import Unknown
 from phigate_providers.terraform.context import Context
 from phigate_providers.terraform.iam import StoreFacts
 from phigate_providers.terraform.plan import PlannedResource
-from phigate_providers.terraform.snapshots import add_snapshot, cluster_of, tags_over_source
+from phigate_providers.terraform.snapshots import add_snapshot, cluster_of, copies_of
 from phigate_providers.terraform.store_values import undecided
 from phigate_providers.terraform.values import value
 
@@ -38,13 +38,7 @@ def collect(context: Context) -> list[StoreFacts]:
     """Every planned manual snapshot (after the clusters: a snapshot is encrypted as its
     cluster is); how the access analysis reads them."""
     facts: list[StoreFacts] = []
-    for planned in context.plan.by_type.get(SNAPSHOT, ()):
-        cluster = _cluster(context, planned)
-        rid = context.id_of(planned)
-        tags = tags_over_source(context, planned, cluster)
-        if isinstance(tags, Unknown):
-            context.tags_unknown(planned, KIND, rid, RTYPE)
-            continue
+    for planned, cluster, rid, tags in copies_of(context, SNAPSHOT, KIND, RTYPE, _cluster):
         attributes: dict[str, Any] = {"engine": "redshift",
                                       "encryption": _encryption(context, planned, cluster),
                                       "public_access": {"blocked": True, "grants": []}}

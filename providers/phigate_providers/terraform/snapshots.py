@@ -16,7 +16,7 @@ it; a source outside the plan leaves it unknown. A copy that names a key is encr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from phigate.api import Resource, Unknown
@@ -260,3 +260,18 @@ def add_snapshot(context: Context, planned: PlannedResource, *, rid: str, rtype:
     key = attributes["encryption"].get("key")
     context.add(resource, (planned,), [key] if isinstance(key, str) else [])
     return facts_of(resource, planned, arn, None, lambda found: snapshot_facets(found, rtype))
+
+
+def copies_of(context: Context, copy_type: str, kind: str, rtype: str,
+              source_of: Callable[[Context, PlannedResource], PlannedResource | None],
+              ) -> Iterator[tuple[PlannedResource, PlannedResource | None, str, dict[str, str]]]:
+    """Each planned copy of ``copy_type`` with its source, id and tags over its source's; a copy
+    whose tags are unknown is recorded as such (its class undecided) and not yielded."""
+    for planned in context.plan.by_type.get(copy_type, ()):
+        source = source_of(context, planned)
+        rid = context.id_of(planned)
+        tags = tags_over_source(context, planned, source)
+        if isinstance(tags, Unknown):
+            context.tags_unknown(planned, kind, rid, rtype)
+            continue
+        yield planned, source, rid, tags
